@@ -1,0 +1,55 @@
+"""Operation set and stream payload layouts of the tile, modelled on the NKI ``nc_matmul`` ISA.
+
+The same layouts pack and unpack values in the testbench, so the bit layout of every stream has
+one source of truth.
+"""
+
+from amaranth.hdl import unsigned
+from amaranth.lib import data, enum
+
+__all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
+
+
+class Opcode(enum.Enum, shape=2):
+    """Kind of one tile operation."""
+    #: Take K beats of the stationary stream (row k of a K x M operand each) into the array.
+    LOAD_STATIONARY = 0
+    #: Stream N moving vectors (K long each) through the array into one PSUM bank.
+    MULTIPLY_MOVING = 1
+    #: Send N result vectors (M long each) of one PSUM bank to the result stream.
+    READ_PSUM = 2
+
+
+def op_layout(config):
+    """Layout of one operation.
+
+    Fields used by each opcode:
+
+    - ``LOAD_STATIONARY``: ``k`` (1..R), ``m`` (1..C).
+    - ``MULTIPLY_MOVING``: ``n`` (1..depth), ``bank``, ``accumulate`` (0 overwrites, 1 adds).
+      K and M come from the stationary loaded last.
+    - ``READ_PSUM``: ``m`` (1..C), ``n`` (1..depth), ``bank``.
+    """
+    return data.StructLayout({
+        "opcode": Opcode,
+        "k": unsigned(config.rows.bit_length()),
+        "m": unsigned(config.cols.bit_length()),
+        "n": unsigned(config.psum_depth.bit_length()),
+        "bank": unsigned(max(1, (config.psum_banks - 1).bit_length())),
+        "accumulate": unsigned(1),
+    })
+
+
+def stationary_layout(config):
+    """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused)."""
+    return data.ArrayLayout(config.operands.operand_shape, config.cols)
+
+
+def moving_layout(config):
+    """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused)."""
+    return data.ArrayLayout(config.operands.operand_shape, config.rows)
+
+
+def result_layout(config):
+    """One result beat: column n of a PSUM bank, lanes 0..C-1 (lanes >= M read as zero)."""
+    return data.ArrayLayout(config.operands.accumulator_shape, config.cols)

@@ -1,0 +1,41 @@
+"""Leaf modules: components emitted once as Verilog modules and instantiated many times.
+
+A tile repeats two units C times: a column of R PEs and a PSUM column. Elaborating every copy makes generation
+time grow with R x C (a flat 128 x 128 array takes minutes); emitting each unit once and placing
+``Instance``s of it keeps it near R + C. ``hdl.emit`` writes the leaf modules next to the tile.
+"""
+
+from amaranth.hdl import Cat, ClockSignal, Instance, ResetSignal, Shape, Value
+from amaranth.lib.wiring import In
+
+__all__ = ["leaf_module_name", "instantiate"]
+
+
+def leaf_module_name(kind, config):
+    """Verilog module name of a leaf, e.g. ``systolic_pe_column_r8c16_int8``."""
+    return f"systolic_{kind}_{config.name}"
+
+
+def instantiate(module_name, signature, ports):
+    """``Instance`` of a leaf module whose ports are the members of ``signature``.
+
+    Parameters
+    ----------
+    module_name : str
+        Verilog module name, as given by :func:`leaf_module_name`.
+    signature : wiring.Signature
+        Signature of the leaf component (port members only, one level).
+    ports : dict
+        Maps each member name to a value, or to a list of values concatenated LSB first.
+    """
+    arguments = {}
+    for name, member in signature.members.items():
+        value = ports[name]
+        value = Cat(*value) if isinstance(value, list) else Value.cast(value)
+        width = Shape.cast(member.shape).width
+        if len(value) != width:
+            raise ValueError(f"Port '{name}' of {module_name} is {width} bits wide, "
+                             f"not {len(value)}")
+        prefix = "i_" if member.flow == In else "o_"
+        arguments[prefix + name] = value
+    return Instance(module_name, i_clk=ClockSignal(), i_rst=ResetSignal(), **arguments)

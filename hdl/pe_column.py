@@ -1,0 +1,90 @@
+"""One column of processing elements: the unit the array is built from.
+
+A column is generated once and instantiated C times (see ``hdl.leaf``). Emitting the R x C PEs
+of a 128 x 128 array as one flat netlist takes minutes; a column of R PEs takes about a second,
+and a column's instance ports are narrow (R moving values across, one stationary lane, one
+partial sum out of the bottom), so the C instances cost little.
+"""
+
+from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["PEColumn", "pe_column_signature"]
+
+
+def pe_column_signature(config):
+    """Ports of :class:`PEColumn` (see its Members)."""
+    rows = config.rows
+    operand = config.operands.operand_shape
+    return wiring.Signature({
+        "moving_in": In(data.ArrayLayout(operand, rows)),
+        "moving_out": Out(data.ArrayLayout(operand, rows)),
+        "weight_select": In(rows),
+        "load_valid": In(1),
+        "load_bank": In(1),
+        "load_row": In(unsigned(max(1, (rows - 1).bit_length()))),
+        "load_data": In(operand),
+        "partial_out": Out(config.operands.accumulator_shape),
+    })
+
+
+class PEColumn(wiring.Component):
+    """Column m of a weight-stationary systolic array: R PEs in a vertical chain.
+
+    PE (k, m) holds two stationary values (a front and a background weight register, chosen per
+    cycle by ``weight_select[k]``). Each cycle it passes its moving value right to PE (k, m + 1)
+    and its partial sum ``partial from PE (k - 1, m) + moving * weight`` down to PE (k + 1, m),
+    both registered (1 cycle per hop).
+
+    Parameters
+    ----------
+    config : TileConfig
+        Array shape and operand format.
+
+    Members
+    -------
+    moving_in : In(ArrayLayout(operand, R))
+        Moving value entering PE (k, m) from the left, for every row k.
+    moving_out : Out(ArrayLayout(operand, R))
+        The same values one cycle later, for column m + 1.
+    weight_select : In(R)
+        Bit k chooses the weight register PE (k, m) multiplies with this cycle.
+    load_valid, load_bank, load_row, load_data : In
+        When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` into its weight
+        register ``load_bank``.
+    partial_out : Out(accumulator)
+        Partial sum leaving the bottom PE, one cycle after its moving value reached it.
+    """
+    def __init__(self, config):
+        self._config = config
+        super().__init__(pe_column_signature(config))
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        m = Module()
+        operands = self._config.operands
+        partial = 0
+        for row in range(self._config.rows):
+            weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}", reset_less=True)
+                       for bank in range(2)]
+            with m.If(self.load_valid & (self.load_row == row)):
+                with m.If(self.load_bank):
+                    m.d.sync += weights[1].eq(self.load_data)
+                with m.Else():
+                    m.d.sync += weights[0].eq(self.load_data)
+            weight = Mux(self.weight_select[row], weights[1], weights[0])
+            moving = self.moving_in[row]
+            passed_on = Signal(operands.operand_shape, name=f"moving_{row}", reset_less=True)
+            below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
+            m.d.sync += [
+                passed_on.eq(moving),
+                below.eq(operands.multiply_add(partial, moving, weight)),
+            ]
+            m.d.comb += self.moving_out[row].eq(passed_on)
+            partial = below
+        m.d.comb += self.partial_out.eq(partial)
+        return m

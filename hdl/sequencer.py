@@ -1,0 +1,235 @@
+"""Sequencer: issues tile operations in order to three engines that run concurrently.
+
+The load engine takes stationary beats, the multiply engine takes moving beats and the read
+engine sends PSUM results. Operations leave the queue in order, one per cycle, each as soon as
+the engine it needs is free and its data hazards are clear; an engine counts as free in the
+cycle it takes its last beat, so back-to-back operations of one kind leave no idle cycle.
+
+Hazards, and why each rule is enough:
+
+- The weights have two banks per PE. A load writes the bank the most recent multiply is *not*
+  using, so a load that follows a multiply runs in the background while that multiply streams.
+  A load's row k reaches PE (k, m) along the same diagonal wave as a moving vector does, so a
+  multiply may start the cycle after the last stationary beat of its load.
+- A multiply may not overwrite a PSUM bank that the read engine is still reading.
+- A read of a PSUM bank waits until every vector already sent into that bank has left the
+  array: ``drain_cycles`` = R + C - 1 cycles after the bank's last moving beat.
+"""
+
+from amaranth.hdl import Array, Module, Mux, Signal, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from .isa import Opcode, moving_layout, op_layout, stationary_layout
+
+__all__ = ["OP_QUEUE_DEPTH", "Sequencer", "drain_cycles", "psum_access_layout",
+           "weight_write_layout", "injection_layout"]
+
+#: Operations buffered between the op stream and the dispatcher.
+OP_QUEUE_DEPTH = 4
+
+
+def drain_cycles(config):
+    """Cycles from a moving beat until no later read of its bank can miss its PSUM write."""
+    return config.rows + config.cols - 1
+
+
+def _row_shape(config):
+    return unsigned(max(1, (config.rows - 1).bit_length()))
+
+
+def psum_access_layout(config):
+    """One PSUM access: column ``column`` of bank ``bank``, rows (lanes) below ``width``."""
+    return data.StructLayout({
+        "valid": 1,
+        "bank": op_layout(config)["bank"].shape,
+        "column": unsigned(max(1, (config.psum_depth - 1).bit_length())),
+        "width": op_layout(config)["m"].shape,
+        "accumulate": 1,
+    })
+
+
+def weight_write_layout(config):
+    """One stationary row to write into the background weight bank of every column."""
+    return data.StructLayout({
+        "valid": 1,
+        "row": _row_shape(config),
+        "bank": 1,
+        "data": stationary_layout(config),
+    })
+
+
+def injection_layout(config):
+    """One moving vector entering the array, with the PSUM write it will end in."""
+    return data.StructLayout({
+        "lanes": moving_layout(config),
+        "weight_bank": 1,
+        "psum": psum_access_layout(config),
+    })
+
+
+class Sequencer(wiring.Component):
+    """Dispatcher and engines of a tile.
+
+    Parameters
+    ----------
+    config : TileConfig
+
+    Members
+    -------
+    op : In(stream.Signature(op_layout))
+    stationary : In(stream.Signature(stationary_layout))
+    moving : In(stream.Signature(moving_layout))
+    weight_write : Out(weight_write_layout)
+        A stationary beat taken this cycle, with its row and weight bank.
+    injection : Out(injection_layout)
+        A moving beat taken this cycle (lanes >= K zeroed; all lanes zero when none is taken).
+    read_request : Out(psum_access_layout)
+        A PSUM column to read this cycle; only issued while ``read_advance`` is set.
+    read_advance : In(1)
+        The result stage can take a read this cycle.
+    """
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "op": In(stream.Signature(op_layout(config))),
+            "stationary": In(stream.Signature(stationary_layout(config))),
+            "moving": In(stream.Signature(moving_layout(config))),
+            "weight_write": Out(weight_write_layout(config)),
+            "injection": Out(injection_layout(config)),
+            "read_request": Out(psum_access_layout(config)),
+            "read_advance": In(1),
+        })
+
+    def elaborate(self, platform):
+        config = self._config
+        layout = op_layout(config)
+        m = Module()
+
+        m.submodules.queue = queue = SyncFIFO(width=layout.size, depth=OP_QUEUE_DEPTH)
+        m.d.comb += [
+            queue.w_data.eq(self.op.payload),
+            queue.w_en.eq(self.op.valid),
+            self.op.ready.eq(queue.w_rdy),
+        ]
+        head = layout(queue.r_data)
+
+        # Weight bank holding the stationary loaded last, and its shape.
+        loaded_bank = Signal()
+        loaded_used = Signal()  # a multiply has used it, so the next load takes the other bank
+        loaded_rows = Signal.like(head.k)
+        loaded_cols = Signal.like(head.m)
+
+        # Load engine.
+        load_busy = Signal()
+        load_row = Signal(_row_shape(config))
+        load_rows = Signal.like(head.k)
+        load_bank = Signal()
+        load_beat = self.stationary.valid & load_busy
+        load_last = load_beat & (load_row == load_rows - 1)
+        m.d.comb += [
+            self.stationary.ready.eq(load_busy),
+            self.weight_write.valid.eq(load_beat),
+            self.weight_write.row.eq(load_row),
+            self.weight_write.bank.eq(load_bank),
+            self.weight_write.data.eq(self.stationary.payload),
+        ]
+        with m.If(load_beat):
+            m.d.sync += load_row.eq(load_row + 1)
+        with m.If(load_last):
+            m.d.sync += load_busy.eq(0)
+
+        # Multiply engine.
+        mm_busy = Signal()
+        mm_column = Signal.like(self.injection.psum.column)
+        mm_count = Signal.like(head.n)
+        mm_bank = Signal.like(head.bank)
+        mm_accumulate = Signal()
+        mm_rows = Signal.like(head.k)
+        mm_cols = Signal.like(head.m)
+        mm_weight_bank = Signal()
+        mm_beat = self.moving.valid & mm_busy
+        mm_last = mm_beat & (mm_column == mm_count - 1)
+        m.d.comb += [
+            self.moving.ready.eq(mm_busy),
+            self.injection.weight_bank.eq(mm_weight_bank),
+            self.injection.psum.valid.eq(mm_beat),
+            self.injection.psum.bank.eq(mm_bank),
+            self.injection.psum.column.eq(mm_column),
+            self.injection.psum.width.eq(mm_cols),
+            self.injection.psum.accumulate.eq(mm_accumulate),
+        ]
+        for lane in range(config.rows):
+            m.d.comb += self.injection.lanes[lane].eq(
+                Mux(mm_beat & (lane < mm_rows), self.moving.payload[lane], 0))
+        with m.If(mm_beat):
+            m.d.sync += mm_column.eq(mm_column + 1)
+        with m.If(mm_last):
+            m.d.sync += mm_busy.eq(0)
+
+        # Cycles until each PSUM bank has taken every write already sent into the array.
+        drain = Array(Signal(range(drain_cycles(config) + 1), name=f"drain_{bank}")
+                      for bank in range(config.psum_banks))
+        for bank, counter in enumerate(drain):
+            with m.If(mm_beat & (mm_bank == bank)):
+                m.d.sync += counter.eq(drain_cycles(config))
+            with m.Elif(counter != 0):
+                m.d.sync += counter.eq(counter - 1)
+
+        # Read engine.
+        read_busy = Signal()
+        read_column = Signal.like(self.read_request.column)
+        read_count = Signal.like(head.n)
+        read_bank = Signal.like(head.bank)
+        read_width = Signal.like(head.m)
+        read_issue = read_busy & self.read_advance
+        read_last = read_issue & (read_column == read_count - 1)
+        m.d.comb += [
+            self.read_request.valid.eq(read_issue),
+            self.read_request.bank.eq(read_bank),
+            self.read_request.column.eq(read_column),
+            self.read_request.width.eq(read_width),
+        ]
+        with m.If(read_issue):
+            m.d.sync += read_column.eq(read_column + 1)
+        with m.If(read_last):
+            m.d.sync += read_busy.eq(0)
+
+        # Dispatch: the operation at the head of the queue leaves once its engine is free.
+        load_free = ~load_busy | load_last
+        can_issue = Signal()
+        with m.Switch(head.opcode):
+            with m.Case(Opcode.LOAD_STATIONARY):
+                m.d.comb += can_issue.eq(load_free)
+            with m.Case(Opcode.MULTIPLY_MOVING):
+                bank_in_read = read_busy & (read_bank == head.bank)
+                m.d.comb += can_issue.eq((~mm_busy | mm_last) & load_free & ~bank_in_read)
+            with m.Case(Opcode.READ_PSUM):
+                bank_in_flight = (mm_busy & (mm_bank == head.bank)) | (drain[head.bank] != 0)
+                m.d.comb += can_issue.eq((~read_busy | read_last) & ~bank_in_flight)
+        issue = queue.r_rdy & can_issue
+        m.d.comb += queue.r_en.eq(issue)
+
+        with m.If(issue):
+            with m.Switch(head.opcode):
+                with m.Case(Opcode.LOAD_STATIONARY):
+                    target = Mux(loaded_used, ~loaded_bank, loaded_bank)
+                    m.d.sync += [
+                        load_busy.eq(1), load_row.eq(0), load_rows.eq(head.k),
+                        load_bank.eq(target), loaded_bank.eq(target), loaded_used.eq(0),
+                        loaded_rows.eq(head.k), loaded_cols.eq(head.m),
+                    ]
+                with m.Case(Opcode.MULTIPLY_MOVING):
+                    m.d.sync += [
+                        mm_busy.eq(1), mm_column.eq(0), mm_count.eq(head.n),
+                        mm_bank.eq(head.bank), mm_accumulate.eq(head.accumulate),
+                        mm_rows.eq(loaded_rows), mm_cols.eq(loaded_cols),
+                        mm_weight_bank.eq(loaded_bank), loaded_used.eq(1),
+                    ]
+                with m.Case(Opcode.READ_PSUM):
+                    m.d.sync += [
+                        read_busy.eq(1), read_column.eq(0), read_count.eq(head.n),
+                        read_bank.eq(head.bank), read_width.eq(head.m),
+                    ]
+        return m

@@ -1,0 +1,118 @@
+"""The systolic matrix-multiply tile: sequencer, skew buffers, C PE columns and PSUM.
+
+Timing, for a moving vector taken in cycle t and a stationary row taken in cycle u (all streams
+share the ``sync`` clock; this is what ``sim_models.cycle_model`` reproduces):
+
+- row k of the vector enters PE (k, 0) in cycle t + 1 + k and PE (k, m) in t + 1 + k + m;
+- column m of the stationary row reaches every PE of column m in cycle u + 1 + m, and is used
+  from the next cycle on, so a vector taken after the last beat of its load sees all of it;
+- the vector's result for column m is written to PSUM in cycle t + R + m + 1.
+"""
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .delay import delay_line
+from .isa import moving_layout, op_layout, result_layout, stationary_layout
+from .leaf import instantiate, leaf_module_name
+from .pe_column import pe_column_signature
+from .psum import PsumBuffer
+from .sequencer import Sequencer
+
+__all__ = ["SystolicTile", "tile_module_name"]
+
+
+def tile_module_name(config):
+    """Verilog module name of the tile for ``config``, e.g. ``systolic_tile_r8c16_int8``."""
+    return f"systolic_tile_{config.name}"
+
+
+class SystolicTile(wiring.Component):
+    """Weight-stationary systolic tile with background weight load and PSUM accumulation.
+
+    The PE columns and PSUM columns are instances of leaf modules (``hdl.leaf``), which
+    ``hdl.emit`` writes into the same Verilog file.
+
+    Parameters
+    ----------
+    config : TileConfig
+
+    Members
+    -------
+    op : In(stream.Signature(op_layout))
+        Operations: load stationary, multiply moving, read PSUM (see ``hdl.isa``).
+    stationary : In(stream.Signature(stationary_layout))
+        K beats per load: row k of the stationary operand.
+    moving : In(stream.Signature(moving_layout))
+        N beats per multiply: column n of the moving operand.
+    result : Out(stream.Signature(result_layout))
+        N beats per PSUM read: column n of the bank, M lanes.
+    """
+    def __init__(self, config):
+        self._config = config
+        super().__init__({
+            "op": In(stream.Signature(op_layout(config))),
+            "stationary": In(stream.Signature(stationary_layout(config))),
+            "moving": In(stream.Signature(moving_layout(config))),
+            "result": Out(stream.Signature(result_layout(config))),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        config = self._config
+        rows, cols = config.rows, config.cols
+        m = Module()
+
+        m.submodules.sequencer = sequencer = Sequencer(config)
+        m.submodules.psum = psum = PsumBuffer(config)
+        wiring.connect(m, wiring.flipped(self.op), sequencer.op)
+        wiring.connect(m, wiring.flipped(self.stationary), sequencer.stationary)
+        wiring.connect(m, wiring.flipped(self.moving), sequencer.moving)
+        wiring.connect(m, psum.result, wiring.flipped(self.result))
+        injection = sequencer.injection
+        m.d.comb += [
+            psum.write_tag.eq(injection.psum),
+            psum.read_request.eq(sequencer.read_request),
+            sequencer.read_advance.eq(psum.read_advance),
+        ]
+
+        # Moving skew: lane k reaches PE (k, 0) k + 1 cycles after it was taken. The weight
+        # bank it multiplies with travels the anti-diagonals: PE (k, m) uses tap k + m + 1.
+        moving = [delay_line(m, injection.lanes[k], k + 1, name=f"moving_skew{k}",
+                             reset_less=True)[-1] for k in range(rows)]
+        select_taps = delay_line(m, injection.weight_bank, rows + cols - 1,
+                                 name="weight_select", reset_less=True)
+
+        # Load skew: column m takes the stationary row taken in cycle u in cycle u + 1 + m.
+        write = sequencer.weight_write
+        control_layout = data.StructLayout({"valid": 1, "row": write.row.shape(), "bank": 1})
+        control = Signal(control_layout)
+        m.d.comb += [control.valid.eq(write.valid), control.row.eq(write.row),
+                     control.bank.eq(write.bank)]
+        control_taps = delay_line(m, control, cols, name="load_control")
+
+        signature = pe_column_signature(config)
+        for col in range(cols):
+            moving_out = Signal(signature.members["moving_out"].shape, name=f"moving_col{col}")
+            partial = Signal(config.operands.accumulator_shape, name=f"partial_col{col}")
+            load = control_taps[col + 1]
+            m.submodules[f"column{col}"] = instantiate(
+                leaf_module_name("pe_column", config), signature, {
+                    "moving_in": moving,
+                    "moving_out": moving_out,
+                    "weight_select": [select_taps[row + col + 1] for row in range(rows)],
+                    "load_valid": load.valid,
+                    "load_bank": load.bank,
+                    "load_row": load.row,
+                    "load_data": delay_line(m, write.data[col], col + 1, name=f"load_skew{col}",
+                                            reset_less=True)[-1],
+                    "partial_out": partial,
+                })
+            m.d.comb += psum.partials[col].eq(partial)
+            moving = moving_out
+        return m
+

@@ -1,0 +1,160 @@
+"""Tiler: maps a GEMM of any size onto the operations of one tile.
+
+The output ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` is cut into blocks of at most C rows
+and ``psum_depth`` columns, M blocks outermost. Each block is summed over chunks of at most R
+rows of K in PSUM bank ``block index % psum_banks``: a LoadStationary and a MultiplyMoving per
+chunk, overwriting for the first chunk and accumulating for the others.
+
+A ReadPsum waits for the writes to its bank to drain, and operations issue in order. With one
+bank, the ReadPsum of a block follows its last MultiplyMoving. With more banks, it follows the
+first MultiplyMoving of the next block instead, so that this MultiplyMoving, into another bank,
+is already issued while the read waits; the ReadPsum of the last block ends the program.
+"""
+
+import math
+from dataclasses import dataclass
+from itertools import product
+
+import numpy as np
+
+from .golden import check_config, check_int8_matrix
+from .program import LoadStationary, MultiplyMoving, ReadPsum
+
+__all__ = ["OutputTile", "TiledGemm", "tile_gemm"]
+
+
+@dataclass(frozen=True)
+class OutputTile:
+    """One block of the GEMM output, computed in one PSUM bank.
+
+    Members
+    -------
+    rows : slice
+        Output rows (indices into M) of the block, at most C of them.
+    cols : slice
+        Output columns (indices into N) of the block, at most ``psum_depth`` of them.
+    bank : int
+        PSUM bank that holds the block in its rows 0..m-1 and columns 0..n-1.
+    """
+    rows: slice
+    cols: slice
+    bank: int
+
+    @property
+    def m(self):
+        """Rows of the block."""
+        return self.rows.stop - self.rows.start
+
+    @property
+    def n(self):
+        """Columns of the block."""
+        return self.cols.stop - self.cols.start
+
+
+@dataclass(frozen=True, eq=False)
+class TiledGemm:
+    """A GEMM ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` as a tile program.
+
+    Members
+    -------
+    program : list of Operation
+        Operations to execute; their operand arrays are views of the GEMM operands.
+    tiles : list of OutputTile
+        Output blocks, in the order of their ReadPsum operations in ``program``.
+    shape : tuple of int
+        ``(M, K, N)`` of the GEMM.
+    """
+    program: list
+    tiles: list
+    shape: tuple
+
+    @property
+    def macs(self):
+        """Multiply-accumulates of the GEMM: M * K * N."""
+        return math.prod(self.shape)
+
+    def assemble(self, read_results):
+        """Build the GEMM output from what the program's ReadPsum operations read.
+
+        Parameters
+        ----------
+        read_results : list of numpy.ndarray, int32, shape [m, n]
+            One array per ReadPsum, in program order, as :meth:`TileModel.execute` returns them.
+
+        Returns
+        -------
+        numpy.ndarray, int32, shape [M, N]
+
+        Raises
+        ------
+        ValueError
+            If there is not one array per ReadPsum, or an array does not have the shape of its
+            output block.
+        """
+        if len(read_results) != len(self.tiles):
+            raise ValueError(f"Argument 'read_results' must hold {len(self.tiles)} arrays, one "
+                             f"per ReadPsum, not {len(read_results)}")
+        m, _, n = self.shape
+        out = np.empty((m, n), np.int32)
+        for index, (tile, result) in enumerate(zip(self.tiles, read_results)):
+            if np.shape(result) != (tile.m, tile.n):
+                raise ValueError(f"Argument 'read_results' item {index} must have shape "
+                                 f"{(tile.m, tile.n)}, not {np.shape(result)}")
+            out[tile.rows, tile.cols] = result
+        return out
+
+
+def tile_gemm(config, stationary, moving):
+    """Map the GEMM ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` onto one tile.
+
+    Parameters
+    ----------
+    config : TileConfig
+        Tile to map onto.
+    stationary : numpy.ndarray, int8, shape [K, M]
+    moving : numpy.ndarray, int8, shape [K, N]
+        M, K and N are any positive sizes.
+
+    Returns
+    -------
+    TiledGemm
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a TileConfig with int8 operands, or an operand is not a 2-D int8
+        numpy array without empty dimensions.
+    ValueError
+        If the operands have different K.
+    """
+    check_config(config)
+    for name, operand in (("stationary", stationary), ("moving", moving)):
+        check_int8_matrix(f"Argument '{name}'", operand)
+        if 0 in operand.shape:
+            raise TypeError(f"Argument '{name}' must have no empty dimension, not shape "
+                            f"{operand.shape}")
+    (k, m), n = stationary.shape, moving.shape[1]
+    if moving.shape[0] != k:
+        raise ValueError(f"Argument 'moving' must have as many rows (K) as 'stationary', {k}, "
+                         f"not {moving.shape[0]}")
+    blocks = product(_chunks(m, config.cols), _chunks(n, config.psum_depth))
+    tiles = [OutputTile(rows, cols, index % config.psum_banks)
+             for index, (rows, cols) in enumerate(blocks)]
+    program, deferred = [], []
+    for tile in tiles:
+        for chunk in _chunks(k, config.rows):
+            program += [LoadStationary(stationary[chunk, tile.rows]),
+                        MultiplyMoving(moving[chunk, tile.cols], tile.bank, chunk.start > 0)]
+            program += deferred
+            deferred = []
+        read = ReadPsum(tile.bank, tile.m, tile.n)
+        if config.psum_banks == 1:
+            program.append(read)
+        else:
+            deferred = [read]
+    return TiledGemm(program + deferred, tiles, (m, k, n))
+
+
+def _chunks(size, step):
+    """Slices that cut ``range(size)`` into chunks of ``step``, the last one possibly shorter."""
+    return [slice(start, min(start + step, size)) for start in range(0, size, step)]

@@ -1,0 +1,181 @@
+"""Tests of the GEMM tiler: results through the golden model, the schedule and its errors."""
+
+import math
+import os
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+from hdl.numerics import IntegerFormat
+from hdl.params import TileConfig
+from sim_models.golden import TileModel
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.tiler import tile_gemm
+
+CONFIGS = [
+    TileConfig(rows=1, cols=1, psum_banks=1, psum_depth=1),
+    TileConfig(rows=2, cols=3, psum_banks=2, psum_depth=3),
+    TileConfig(rows=4, cols=4, psum_banks=3, psum_depth=5),
+    TileConfig(rows=4, cols=4, psum_banks=1, psum_depth=4),
+    TileConfig(rows=8, cols=16),
+]
+#: GEMM shapes (M, K, N): multiples of some arrays, and neither multiples nor smaller.
+SHAPES = [(1, 1, 1), (3, 5, 7), (4, 4, 4), (9, 10, 11), (17, 2, 13)]
+
+
+@pytest.fixture
+def rng(request):
+    """Generator seeded from the test's name, or from the environment variable TILE_SEED."""
+    seed = int(os.environ.get("TILE_SEED", zlib.crc32(request.node.name.encode())))
+    print(f"seed {seed} (set TILE_SEED to override)")
+    return np.random.default_rng(seed)
+
+
+def reference(stationary, moving):
+    """``stationary^T @ moving`` in int64, its low 32 bits read as int32."""
+    exact = stationary.T.astype(np.int64) @ moving.astype(np.int64)
+    return np.mod(exact, 2**32).astype(np.uint32).view(np.int32)
+
+
+def run(config, stationary, moving):
+    """Tile the GEMM, execute it on the golden model and return the tiling and its output."""
+    gemm = tile_gemm(config, stationary, moving)
+    return gemm, gemm.assemble(TileModel(config).execute(gemm.program))
+
+
+def raises(error, message):
+    """``pytest.raises`` that pins the whole message."""
+    return pytest.raises(error, match=rf"^{re.escape(message)}$")
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.name)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_random_gemm(config, shape, rng):
+    """The golden model, which raises on reads or accumulations of undefined PSUM, agrees."""
+    m, k, n = shape
+    stationary = rng.integers(-128, 128, (k, m), np.int8)
+    moving = rng.integers(-128, 128, (k, n), np.int8)
+    gemm, out = run(config, stationary, moving)
+    assert out.dtype == np.int32 and out.shape == (m, n)
+    np.testing.assert_array_equal(out, reference(stationary, moving))
+    assert gemm.shape == shape and gemm.macs == m * k * n
+
+
+@pytest.mark.parametrize("moving_value", [-128, 127])
+def test_wraps_like_int32(moving_value):
+    """All -128 stationary: K = 140000 (1094 chunks of 128) passes the int32 range and wraps."""
+    config = TileConfig(rows=128, cols=2, psum_banks=2, psum_depth=1)
+    stationary = np.full((140_000, 3), -128, np.int8)
+    moving = np.full((140_000, 1), moving_value, np.int8)
+    _, out = run(config, stationary, moving)
+    assert not -2**31 <= 140_000 * -128 * moving_value < 2**31
+    np.testing.assert_array_equal(out, reference(stationary, moving))
+
+
+def notation(program):
+    """Program as words: ``L<k>x<m>``, ``M<bank>=<k>x<n>`` (``+`` instead of ``=`` when
+    accumulating) and ``R<bank>:<m>x<n>``."""
+    def word(op):
+        if isinstance(op, LoadStationary):
+            return f"L{op.k}x{op.m}"
+        if isinstance(op, MultiplyMoving):
+            return f"M{op.bank}{'+' if op.accumulate else '='}{op.k}x{op.n}"
+        return f"R{op.bank}:{op.m}x{op.n}"
+    return " ".join(map(word, program))
+
+
+@pytest.mark.parametrize("banks, expected", [
+    (1, "L2x2 M0=2x2 L1x2 M0+1x2 R0:2x2  L2x2 M0=2x1 L1x2 M0+1x1 R0:2x1  "
+        "L2x1 M0=2x2 L1x1 M0+1x2 R0:1x2  L2x1 M0=2x1 L1x1 M0+1x1 R0:1x1"),
+    (2, "L2x2 M0=2x2 L1x2 M0+1x2  L2x2 M1=2x1 R0:2x2 L1x2 M1+1x1  "
+        "L2x1 M0=2x2 R1:2x1 L1x1 M0+1x2  L2x1 M1=2x1 R0:1x2 L1x1 M1+1x1 R1:1x1"),
+])
+def test_program(banks, expected):
+    """M = K = N = 3 on a 2 x 2 array of depth 2: blocks of 2 and 1 in every dimension."""
+    config = TileConfig(rows=2, cols=2, psum_banks=banks, psum_depth=2)
+    gemm = tile_gemm(config, np.ones((3, 3), np.int8), np.ones((3, 3), np.int8))
+    assert notation(gemm.program) == " ".join(expected.split())
+    assert [(tile.rows, tile.cols, tile.bank) for tile in gemm.tiles] == [
+        (slice(0, 2), slice(0, 2), 0), (slice(0, 2), slice(2, 3), 1 % banks),
+        (slice(2, 3), slice(0, 2), 0), (slice(2, 3), slice(2, 3), 1 % banks)]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.name)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_schedule(config, shape):
+    """Bank round-robin, ReadPsum placement, and every read after its block's last chunk."""
+    m, k, n = shape
+    gemm = tile_gemm(config, np.zeros((k, m), np.int8), np.zeros((k, n), np.int8))
+    program = gemm.program
+    multiplies, reads = [], []  # program indices: of each block's MultiplyMovings, of ReadPsums
+    for index, op in enumerate(program):
+        if isinstance(op, MultiplyMoving):
+            assert isinstance(program[index - 1], LoadStationary)
+            if not op.accumulate:
+                multiplies.append([])
+            multiplies[-1].append(index)
+        elif isinstance(op, ReadPsum):
+            reads.append(index)
+    assert len(multiplies) == len(reads) == len(gemm.tiles) == \
+        math.ceil(m / config.cols) * math.ceil(n / config.psum_depth)
+    for block, (tile, indices, read) in enumerate(zip(gemm.tiles, multiplies, reads)):
+        assert tile.bank == block % config.psum_banks
+        assert len(indices) == math.ceil(k / config.rows)
+        assert all(program[index].bank == tile.bank for index in indices)
+        op = program[read]
+        assert (op.bank, op.m, op.n) == (tile.bank, tile.m, tile.n)
+        if config.psum_banks == 1:
+            assert read == indices[-1] + 1
+        elif block + 1 < len(gemm.tiles):
+            assert read == multiplies[block + 1][0] + 1
+        else:
+            assert read == len(program) - 1
+        # No other MultiplyMoving writes the bank between the block's last chunk and its read.
+        assert read > indices[-1]
+        assert all(program[index].bank != tile.bank for index in range(indices[-1] + 1, read)
+                   if isinstance(program[index], MultiplyMoving))
+
+
+STATIONARY = np.zeros((4, 3), np.int8)
+MOVING = np.zeros((4, 2), np.int8)
+
+
+@pytest.mark.parametrize("config, stationary, moving, error, message", [
+    ("r4c4", STATIONARY, MOVING, TypeError,
+     "Argument 'config' must be a TileConfig, not 'r4c4'"),
+    (TileConfig(4, 4, operands=IntegerFormat(16, 48)), STATIONARY, MOVING, TypeError,
+     "Argument 'config' must have int8 operands with int32 accumulation, not "
+     "IntegerFormat('int16')"),
+    (CONFIGS[2], [[1]], MOVING, TypeError,
+     "Argument 'stationary' must be a numpy array, not list"),
+    (CONFIGS[2], STATIONARY.astype(np.float64), MOVING, TypeError,
+     "Argument 'stationary' must have dtype int8, not float64"),
+    (CONFIGS[2], STATIONARY, np.zeros(4, np.int8), TypeError,
+     "Argument 'moving' must be 2-D, not of shape (4,)"),
+    (CONFIGS[2], np.zeros((0, 3), np.int8), MOVING, TypeError,
+     "Argument 'stationary' must have no empty dimension, not shape (0, 3)"),
+    (CONFIGS[2], STATIONARY, np.zeros((4, 0), np.int8), TypeError,
+     "Argument 'moving' must have no empty dimension, not shape (4, 0)"),
+    (CONFIGS[2], STATIONARY, np.zeros((5, 2), np.int8), ValueError,
+     "Argument 'moving' must have as many rows (K) as 'stationary', 4, not 5"),
+])
+def test_tile_gemm_error(config, stationary, moving, error, message):
+    with raises(error, message):
+        tile_gemm(config, stationary, moving)
+
+
+@pytest.mark.parametrize("cut, message", [
+    (lambda results: results[:1],
+     "Argument 'read_results' must hold 2 arrays, one per ReadPsum, not 1"),
+    (lambda results: [results[0], results[0]],
+     "Argument 'read_results' item 1 must have shape (1, 2), not (2, 2)"),
+])
+def test_assemble_error(cut, message):
+    """M = 3 on 2 columns: blocks of 2 x 2 and 1 x 2."""
+    config = TileConfig(rows=2, cols=2, psum_banks=2, psum_depth=2)
+    gemm = tile_gemm(config, np.ones((2, 3), np.int8), np.ones((2, 2), np.int8))
+    results = TileModel(config).execute(gemm.program)
+    with raises(ValueError, message):
+        gemm.assemble(cut(results))
