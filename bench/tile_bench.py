@@ -1,0 +1,146 @@
+"""Tile benchmark: utilization, SCALE-Sim comparison, generation cost and simulation speed.
+
+Writes ``<build>/bench/tile_bench.json`` and prints (and writes as ``tile_bench.md``) a table.
+
+- Steady-state utilization: a GEMM of M = C, K = 8R, N = 512, so every multiply brings a new
+  stationary (the tiler's K-chunks), simulated in Verilator and checked bit- and cycle-exactly.
+  Steady state is the window from the first beat of the second multiply to the last beat of
+  the second-to-last one: useful MACs over R x C x window cycles. Goal 100%, at least 99.5%.
+- The same GEMM's total cycles beside SCALE-Sim's weight-stationary estimate
+  (2R + C + T - 2 cycles per fold, T = N), as a ratio.
+- Verilog generation time (s) and peak memory (MiB), each size in a fresh process. Goal:
+  128 x 128 in at most 30 s.
+- Simulated cycles per second of each simulator on the same GEMM at 8 x 8 and 16 x 16.
+
+    python -m bench.tile_bench --build build
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from hdl.emit import generate, write
+from hdl.params import TileConfig
+from sim_models.cycle_model import scale_sim_fold_cycles
+from tb.runner import run_simulation
+
+UTILIZATION_SIZES = (4, 16, 32)
+SPEED_SIZES = (8, 16)
+GENERATION_SIZES = (32, 64, 128)
+FOLDS = 8
+MOVING_COLUMNS = 512
+UTILIZATION_GOAL, UTILIZATION_FLOOR = 1.0, 0.995
+GENERATION_GOAL_SECONDS = 30.0
+
+
+def _gemm_shape(config):
+    return config.cols, FOLDS * config.rows, MOVING_COLUMNS
+
+
+def run_gemm(config, sim, build):
+    """Simulate the benchmark GEMM on ``config`` with ``sim``; return its results record."""
+    verilog = write(generate(config), build / "verilog")
+    directory = build / "bench" / "sim" / sim / config.name
+    results = directory / "bench.jsonl"
+    directory.mkdir(parents=True, exist_ok=True)
+    results.unlink(missing_ok=True)
+    m, k, n = _gemm_shape(config)
+    run_simulation(sim, [verilog], verilog.stem, "bench.tile_bench_tb", build_dir=directory,
+                   test_dir=directory, extra_env={
+                       "TILE_ROWS": str(config.rows), "TILE_COLS": str(config.cols),
+                       "TILE_PSUM_BANKS": str(config.psum_banks),
+                       "TILE_PSUM_DEPTH": str(config.psum_depth), "TILE_SEED": "1",
+                       "TILE_RESULTS": str(results),
+                       "BENCH_M": str(m), "BENCH_K": str(k), "BENCH_N": str(n)})
+    return json.loads(results.read_text().splitlines()[-1])
+
+
+def utilization_figures(config, entry):
+    """Steady-state and whole-GEMM utilization, and the SCALE-Sim ratio, of one record."""
+    multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
+    window = multiplies[1:-1]
+    window_cycles = window[-1]["last_beat"] - window[0]["first_beat"] + 1
+    peak = config.rows * config.cols
+    scale_sim = scale_sim_fold_cycles(config, *_gemm_shape(config))
+    return {
+        "config": config.name, "gemm_mkn": list(_gemm_shape(config)),
+        "steady_state_utilization": sum(op["macs"] for op in window) / (peak * window_cycles),
+        "gemm_utilization": entry["utilization"],
+        "gemm_cycles": entry["total_cycles"], "model_cycles": entry["model_cycles"],
+        "scale_sim_cycles": scale_sim, "cycles_over_scale_sim": entry["total_cycles"] / scale_sim,
+    }
+
+
+def generation_figures(size):
+    """Seconds and peak MiB of generating a size x size tile, in a fresh Python process."""
+    output = subprocess.run([sys.executable, "-m", "bench.generation_probe", str(size),
+                             str(size)], check=True, capture_output=True, text=True).stdout
+    return {"config": f"{size}x{size}", **json.loads(output.splitlines()[-1])}
+
+
+def format_report(figures):
+    lines = ["## Steady-state utilization and SCALE-Sim comparison (Verilator, checked runs)", "",
+             "| tile | GEMM M,K,N | steady-state util. | goal | GEMM util. | cycles | "
+             "SCALE-Sim WS cycles | ours / SCALE-Sim |",
+             "|---|---|---:|---|---:|---:|---:|---:|"]
+    for row in figures["utilization"]:
+        util = row["steady_state_utilization"]
+        verdict = "met" if util >= UTILIZATION_GOAL else (
+            "within floor" if util >= UTILIZATION_FLOOR else "MISSED")
+        lines.append(f"| {row['config']} | {','.join(map(str, row['gemm_mkn']))} | "
+                     f"{util:.2%} | {verdict} | {row['gemm_utilization']:.2%} | "
+                     f"{row['gemm_cycles']:,} | {row['scale_sim_cycles']:,} | "
+                     f"{row['cycles_over_scale_sim']:.3f} |")
+    lines += ["", "## Verilog generation (fresh process each)", "",
+              "| tile | seconds | peak MiB | Verilog bytes | goal |", "|---|---:|---:|---:|---|"]
+    for row in figures["generation"]:
+        goal = ""
+        if row["config"] == "128x128":
+            goal = "met" if row["seconds"] <= GENERATION_GOAL_SECONDS else "MISSED"
+        lines.append(f"| {row['config']} | {row['seconds']:.1f} | {row['peak_mib']:.0f} | "
+                     f"{row['bytes']:,} | {goal} |")
+    lines += ["", "## Simulation speed (benchmark GEMM, build excluded)", "",
+              "| tile | simulator | simulated cycles | cycles/s |", "|---|---|---:|---:|"]
+    for row in figures["simulation_speed"]:
+        lines.append(f"| {row['config']} | {row['simulator']} | {row['cycles']:,} | "
+                     f"{row['cycles_per_second']:,.0f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build", help="build directory")
+    args = parser.parse_args(argv)
+    build = Path(args.build).resolve()
+    figures = {"utilization": [], "generation": [], "simulation_speed": []}
+    records = {}
+    runs = [(size, "verilator") for size in UTILIZATION_SIZES] + \
+           [(size, sim) for size in SPEED_SIZES for sim in ("icarus", "verilator")
+            if (size, sim) not in {(s, "verilator") for s in UTILIZATION_SIZES}]
+    for size, sim in runs:
+        print(f"[bench] simulating {size}x{size} on {sim} ...", flush=True)
+        records[size, sim] = run_gemm(TileConfig(size, size), sim, build)
+    for size in UTILIZATION_SIZES:
+        figures["utilization"].append(
+            utilization_figures(TileConfig(size, size), records[size, "verilator"]))
+    for size in SPEED_SIZES:
+        for sim in ("icarus", "verilator"):
+            entry = records[size, sim]
+            figures["simulation_speed"].append({
+                "config": f"{size}x{size}", "simulator": sim, "cycles": entry["total_cycles"],
+                "cycles_per_second": entry["simulated_cycles_per_second"]})
+    for size in GENERATION_SIZES:
+        print(f"[bench] generating {size}x{size} ...", flush=True)
+        figures["generation"].append(generation_figures(size))
+    out = build / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tile_bench.json").write_text(json.dumps(figures, indent=2) + "\n")
+    report = format_report(figures)
+    (out / "tile_bench.md").write_text(report + "\n")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

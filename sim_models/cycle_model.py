@@ -1,0 +1,158 @@
+"""Analytic cycle model of the tile: when every operation and every stream beat happens.
+
+The model assumes ideal streams: from cycle 0 on, the op, stationary and moving producers always
+offer their next beat and the result consumer is always ready. Under that assumption it gives,
+for each operation, the cycle the op stream accepts it, the cycle the sequencer issues it to its
+engine, and the cycles of its first and last data beats. The testbench timestamps the same
+handshakes on the RTL's ports and requires equality for every one of them.
+
+The recurrences follow the hardware (``hdl.sequencer`` and ``hdl.tile``), with Q the op queue
+depth, K/M/N the operation's shape and R/C the array:
+
+- op i is accepted at ``a_i = max(a_{i-1} + 1, d_{i-Q} + 1)`` and issued at
+  ``d_i >= max(a_i + 1, d_{i-1} + 1)`` once its engine is free (an engine is free in the cycle
+  of its last beat);
+- a load's beats are ``d + 1 .. d + K``; a multiply may issue in the cycle of the last beat of
+  the load before it, so the next stationary loads in the background of the current multiply;
+- a multiply's beats are ``d + 1 .. d + N``; it waits while the read engine reads its bank;
+- a read waits until its bank's last moving beat e is R + C cycles old (``d >= e + R + C``,
+  the write of column C - 1 happens in cycle e + R + C); its result beats are
+  ``d + 2 .. d + N + 1``.
+"""
+
+from dataclasses import dataclass, field
+
+from hdl.sequencer import OP_QUEUE_DEPTH, drain_cycles
+
+from .program import LoadStationary, MultiplyMoving, ReadPsum
+
+__all__ = ["OperationTiming", "ProgramTiming", "time_program", "scale_sim_fold_cycles"]
+
+
+@dataclass(frozen=True)
+class OperationTiming:
+    """Cycles (counted from cycle 0, when every stream starts) of one operation.
+
+    Members
+    -------
+    kind : str
+        ``load``, ``multiply`` or ``read``.
+    accepted : int
+        Cycle the op stream accepts the operation.
+    issued : int
+        Cycle the sequencer hands it to its engine (internal; not visible on the ports).
+    first_beat, last_beat : int
+        Cycles of its first and last stationary, moving or result beat.
+    macs : int
+        Useful multiply-accumulates (K x M x N for a multiply, 0 otherwise).
+    """
+    kind: str
+    accepted: int
+    issued: int
+    first_beat: int
+    last_beat: int
+    macs: int = 0
+
+    @property
+    def beats(self):
+        return self.last_beat - self.first_beat + 1
+
+
+@dataclass(frozen=True)
+class ProgramTiming:
+    """Timing of a whole program on a tile.
+
+    Members
+    -------
+    operations : list of OperationTiming
+    total_cycles : int
+        Cycles from cycle 0 to the last handshake on any port, inclusive.
+    macs : int
+        Useful multiply-accumulates of the program.
+    peak_macs_per_cycle : int
+        R x C.
+    """
+    operations: list = field(repr=False)
+    total_cycles: int
+    macs: int
+    peak_macs_per_cycle: int
+
+    @property
+    def utilization(self):
+        """Useful MACs over the array's peak for ``total_cycles`` (0..1)."""
+        return self.macs / (self.peak_macs_per_cycle * self.total_cycles)
+
+
+class _Engines:
+    """Cycle from which each engine and each PSUM bank is free for the next operation."""
+    def __init__(self, config):
+        self.config = config
+        self.load_last = -1          # last stationary beat of the newest load
+        self.multiply_last = -1      # last moving beat of the newest multiply
+        self.read_last = -1          # last PSUM read issue of the newest read
+        self.read_bank = None        # bank of the newest read
+        self.bank_last_beat = {}     # bank -> last moving beat into it
+        self.stationary_shape = (0, 0)
+
+    def earliest_issue(self, operation):
+        if isinstance(operation, LoadStationary):
+            return self.load_last
+        if isinstance(operation, MultiplyMoving):
+            reading = self.read_last + 1 if operation.bank == self.read_bank else -1
+            return max(self.multiply_last, self.load_last, reading)
+        last_beat = self.bank_last_beat.get(operation.bank)
+        drained = -1 if last_beat is None else last_beat + drain_cycles(self.config) + 1
+        return max(self.read_last, drained)
+
+    def issue(self, operation, cycle):
+        """Start ``operation`` in ``cycle``; return its (first beat, last beat, MACs)."""
+        if isinstance(operation, LoadStationary):
+            self.load_last = cycle + operation.k
+            self.stationary_shape = (operation.k, operation.m)
+            return cycle + 1, self.load_last, 0
+        if isinstance(operation, MultiplyMoving):
+            self.multiply_last = cycle + operation.n
+            self.bank_last_beat[operation.bank] = self.multiply_last
+            k, m = self.stationary_shape
+            return cycle + 1, self.multiply_last, k * m * operation.n
+        self.read_last = cycle + operation.n
+        self.read_bank = operation.bank
+        return cycle + 2, self.read_last + 1, 0
+
+
+_KINDS = {LoadStationary: "load", MultiplyMoving: "multiply", ReadPsum: "read"}
+
+
+def time_program(config, program):
+    """Time ``program`` (a list of operations) on the tile ``config`` with ideal streams.
+
+    Returns
+    -------
+    ProgramTiming
+    """
+    engines = _Engines(config)
+    timings = []
+    issued = []
+    for index, operation in enumerate(program):
+        accepted = 0 if index == 0 else timings[-1].accepted + 1
+        if index >= OP_QUEUE_DEPTH:
+            accepted = max(accepted, issued[index - OP_QUEUE_DEPTH] + 1)
+        cycle = max(accepted + 1, issued[-1] + 1 if issued else 0,
+                    engines.earliest_issue(operation))
+        first, last, macs = engines.issue(operation, cycle)
+        issued.append(cycle)
+        timings.append(OperationTiming(_KINDS[type(operation)], accepted, cycle, first, last,
+                                       macs))
+    total = max((t.last_beat for t in timings), default=-1) + 1
+    macs = sum(t.macs for t in timings)
+    return ProgramTiming(timings, total, macs, config.rows * config.cols)
+
+
+def scale_sim_fold_cycles(config, m, k, n):
+    """Cycles SCALE-Sim's weight-stationary model gives a GEMM: ``2R + C + T - 2`` per fold.
+
+    A fold is one stationary tile (ceil(K / R) x ceil(M / C) of them); T = N is the number of
+    moving vectors streamed through each fold. No weight load overlaps the previous fold.
+    """
+    folds = -(-k // config.rows) * -(-m // config.cols)
+    return folds * (2 * config.rows + config.cols + n - 2)

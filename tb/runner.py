@@ -1,0 +1,222 @@
+"""Build a Verilog design and run a cocotb test module on it, from Python.
+
+Wraps ``cocotb_tools.runner`` with what every simulation of this project needs: the simulator
+environment from :mod:`tb.toolchain`, a 1 ns / 1 ps timescale (Amaranth's Verilog has none),
+Verilator's width warnings kept non-fatal, a build log in the build directory instead of on
+stdout, a build that is skipped while its inputs are unchanged, and the JUnit results read
+back into a :class:`SimulationResult`.
+"""
+
+import hashlib
+import os
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+from cocotb_tools.runner import get_runner
+
+from .toolchain import simulator_env
+
+__all__ = ["SimulationResult", "run_simulation"]
+
+TIMESCALE = ("1ns", "1ps")
+_BUILD_ARGS = {
+    "icarus": [],
+    # Amaranth's Verilog has width mismatches that Verilator reports as fatal warnings.
+    "verilator": ["-Wno-fatal"],
+}
+_BUILD_LOG = "build.log"
+_BUILD_STAMP = "build.sha256"
+_LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Outcome of one simulation run.
+
+    Members
+    -------
+    sim : str
+        Simulator used.
+    results_xml : Path
+        JUnit XML file written by cocotb.
+    passed, failed, skipped : int
+        Number of cocotb tests in each state; tests that errored count as failed.
+    failures : tuple of str
+        ``module.test`` name and first line of the reason of each failed test.
+    build_time : float
+        Seconds spent building; 0 if the build was up to date.
+    wall_time : float
+        Seconds spent in :func:`run_simulation`, build included.
+    """
+    sim: str
+    results_xml: Path
+    passed: int
+    failed: int
+    skipped: int
+    failures: tuple[str, ...]
+    build_time: float
+    wall_time: float
+
+
+def _update_environ(values):
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@contextmanager
+def _environ(changes):
+    # cocotb's runner takes PATH and the build environment from os.environ, and lays os.environ
+    # over `extra_env` when testing; so the changes go into os.environ, and only for the run.
+    saved = {key: os.environ.get(key) for key in changes}
+    try:
+        _update_environ(changes)
+        yield
+    finally:
+        _update_environ(saved)
+
+
+def _build_digest(sim, toplevel, sources):
+    digest = hashlib.sha256(repr((sim, toplevel, _BUILD_ARGS[sim], TIMESCALE)).encode())
+    for source in sources:
+        digest.update(str(source).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def _log_tail(path):
+    lines = path.read_text(errors="replace").splitlines() if path.is_file() else []
+    return "\n".join(lines[-_LOG_TAIL_LINES:])
+
+
+def _build(runner, sim, sources, toplevel, build_dir):
+    """Build unless the stamp in ``build_dir`` matches the inputs; return seconds spent."""
+    stamp = build_dir / _BUILD_STAMP
+    digest = _build_digest(sim, toplevel, sources)
+    if stamp.is_file() and stamp.read_text() == digest:
+        return 0.0
+    build_dir.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    log = build_dir / _BUILD_LOG
+    start = time.perf_counter()
+    try:
+        # `always`: Icarus compares modification times only, and the stamp already says that
+        # the inputs changed.
+        runner.build(sources=sources, hdl_toplevel=toplevel, build_args=_BUILD_ARGS[sim],
+                     build_dir=build_dir, always=True, timescale=TIMESCALE, log_file=log)
+    except RuntimeError as error:
+        raise RuntimeError(f"Building {toplevel} with {sim} failed; the log is {log}, ending "
+                           f"with:\n{_log_tail(log)}") from error
+    stamp.write_text(digest)
+    return time.perf_counter() - start
+
+
+def _read_results(results_xml):
+    passed = failed = skipped = 0
+    failures = []
+    for testcase in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        problem = testcase.find("failure")
+        if problem is None:
+            problem = testcase.find("error")
+        if problem is not None:
+            failed += 1
+            reason = (problem.get("message") or problem.text or "").strip().splitlines()
+            failures.append(f"{testcase.get('classname')}.{testcase.get('name')}: "
+                            f"{reason[0] if reason else 'no reason given'}")
+        elif testcase.find("skipped") is not None:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped, tuple(failures)
+
+
+def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], toplevel: str,
+                   test_module: str, build_dir: os.PathLike | str, test_dir: os.PathLike | str,
+                   testcase: str | Sequence[str] | None = None,
+                   extra_env: Mapping[str, str] | None = None, seed: int | None = None, *,
+                   check: bool = True) -> SimulationResult:
+    """Build ``verilog_sources`` if needed and run the cocotb tests of ``test_module`` on them.
+
+    Parameters
+    ----------
+    sim : str
+        ``"icarus"`` or ``"verilator"``.
+    verilog_sources : sequence of path
+        Verilog files of the design.
+    toplevel : str
+        Name of the top module, the ``dut`` of the tests.
+    test_module : str
+        Importable name of the Python module holding the cocotb tests (``tb.test_tile``).
+    build_dir : path
+        Directory of the simulator build and its ``build.log``; use one per design
+        configuration and simulator. The build is skipped while the simulator, top module,
+        build arguments and the paths and contents of the sources are those of the last
+        successful build in this directory.
+    test_dir : path
+        Directory the simulation runs in; ``results.xml`` is written there.
+    testcase : str or sequence of str or None
+        Names of the cocotb tests to run; all tests of the module if None.
+    extra_env : mapping of str to str or None
+        Environment variables for the simulation (for example a test seed). They override the
+        process environment for the duration of the call only.
+    seed : int or None
+        cocotb's random seed (``COCOTB_RANDOM_SEED``); cocotb picks one if None.
+    check : bool
+        Raise if a test failed or no test ran.
+
+    Returns
+    -------
+    SimulationResult
+        Test counts, failures, the results file and timings.
+
+    Raises
+    ------
+    AssertionError
+        If ``check`` is true and a cocotb test failed (the message lists the failures), or no
+        test ran.
+    RuntimeError
+        If the build fails (the message ends with the end of the build log), or if the
+        simulator stops without writing results.
+    ValueError, tb.toolchain.SimulatorMissing
+        From :func:`tb.toolchain.simulator_env`, if ``sim`` is unknown or not installed.
+    """
+    start = time.perf_counter()
+    sources = [Path(source).resolve() for source in verilog_sources]
+    build_dir = Path(build_dir).resolve()
+    results_xml = Path(test_dir).resolve() / "results.xml"
+    # Without PYTEST_CURRENT_TEST, cocotb's runner returns the results file instead of
+    # exiting the process when a test fails, and leaves the results file where it is told.
+    changes = {**simulator_env(sim), **(extra_env or {}), "PYTEST_CURRENT_TEST": None}
+    with _environ(changes):
+        runner = get_runner(sim)
+        build_time = _build(runner, sim, sources, toplevel, build_dir)
+        try:
+            # The language is given because a skipped build leaves the runner without sources.
+            results_xml = runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                                      hdl_toplevel_lang="verilog", testcase=testcase, seed=seed,
+                                      build_dir=build_dir, test_dir=results_xml.parent,
+                                      results_xml=str(results_xml), timescale=TIMESCALE)
+            exit_code = 0
+        except SystemExit as error:
+            # The runner exits when the simulator returns non-zero; results may still exist.
+            exit_code = error.code
+    if not results_xml.is_file():
+        raise RuntimeError(f"Simulating {toplevel} with {sim} ended (exit code {exit_code}) "
+                           f"without writing {results_xml}; the simulator output says why")
+    passed, failed, skipped, failures = _read_results(results_xml)
+    result = SimulationResult(sim=sim, results_xml=results_xml, passed=passed, failed=failed,
+                              skipped=skipped, failures=failures, build_time=build_time,
+                              wall_time=time.perf_counter() - start)
+    if check and failed:
+        raise AssertionError(f"{failed} cocotb test(s) of {test_module} failed with {sim} "
+                             f"(results in {results_xml}):\n" + "\n".join(failures))
+    if check and passed + failed + skipped == 0:
+        raise AssertionError(f"No cocotb test of {test_module} ran with {sim} "
+                             f"(testcase {testcase!r}; results in {results_xml})")
+    return result
