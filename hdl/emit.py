@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.back import verilog
+from amaranth.hdl import Shape
 from amaranth.lib import data
 
 from .params import TileConfig
@@ -48,18 +49,15 @@ class GeneratedTile:
 
 
 def _describe_layout(layout):
+    """Bit fields of a stream payload, for users who drive the Verilog without Python."""
     if isinstance(layout, data.StructLayout):
         return {"kind": "struct", "width": layout.size, "fields": {
             name: {"offset": field.offset, "width": field.width,
-                   "signed": field.shape.signed if hasattr(field.shape, "signed") else False}
+                   "signed": Shape.cast(field.shape).signed}
             for name, field in layout}}
-    if isinstance(layout, data.ArrayLayout):
-        element = data.Layout.cast(layout.elem_shape) if isinstance(
-            layout.elem_shape, data.Layout) else layout.elem_shape
-        return {"kind": "array", "width": layout.size, "length": layout.length,
-                "element_width": layout.elem_shape.width if hasattr(element, "width")
-                else element.size, "element_signed": getattr(element, "signed", False)}
-    raise TypeError(f"Cannot describe layout {layout!r}")
+    element = Shape.cast(layout.elem_shape)
+    return {"kind": "array", "width": layout.size, "length": layout.length,
+            "element_width": element.width, "element_signed": element.signed}
 
 
 def _port_map(tile):

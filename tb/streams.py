@@ -375,7 +375,7 @@ def pack_array(width: int, values: np.ndarray) -> list[int]:
                          f"{-(1 << (width - 1))} to {_mask(width)}, not {values!r}")
     beats, lanes = array.shape
     # Two's complement in 64 bits, then keep the low `width` bits of each element, LSB first.
-    words = array.astype("<u8")
+    words = np.ascontiguousarray(array.astype("<u8"))
     bits = np.unpackbits(words.view(np.uint8).reshape(beats, lanes, 8), axis=-1,
                          bitorder="little")[..., :width]
     packed = np.packbits(bits.reshape(beats, lanes * width), axis=-1, bitorder="little")

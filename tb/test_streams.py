@@ -85,6 +85,12 @@ def test_pack_array_matches_layout(width):
     assert np.array_equal(unpack_array(width, 3, bits), values)
 
 
+def test_pack_array_takes_transposed_views():
+    # The testbench packs moving operands column by column: moving.T is not C-contiguous.
+    values = np.arange(-6, 6, dtype=np.int8).reshape(3, 4)
+    assert pack_array(8, values.T) == pack_array(8, np.ascontiguousarray(values.T))
+
+
 def test_unpack_array_unsigned():
     assert unpack_array(4, 2, [0xf1], signed=False).tolist() == [[1, 15]]
     assert unpack_array(4, 2, [0xf1]).tolist() == [[1, -1]]

@@ -16,7 +16,7 @@ from hdl.params import TileConfig
 from .runner import run_simulation
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build"))
+BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve()
 
 #: Array sizes of the regression: the sizes the issue names, plus one with a single shallow PSUM
 #: bank so that results leave through several banks' worth of passes.

@@ -108,7 +108,7 @@ class TileHarness:
         width = self.config.operands.operand_shape.width
         stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
                       for op in program if isinstance(op, LoadStationary)]
-        moving = [np.pad(np.ascontiguousarray(op.moving.T), ((0, 0), (0, rows - op.k)))
+        moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))
                   for op in program if isinstance(op, MultiplyMoving)]
         return StreamBeats(
             ops=[self._pack_op(op) for op in program],

@@ -1,0 +1,33 @@
+"""TileConfig validation: each bad parameter gets an error naming it, its value and the range."""
+
+import pytest
+
+from hdl.numerics import INT8
+from hdl.params import TileConfig
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("rows", 0, "1..128"), ("rows", 129, "1..128"), ("rows", "8", "1..128"),
+    ("rows", True, "1..128"), ("rows", 8.0, "1..128"),
+    ("cols", 0, "1..128"), ("cols", 200, "1..128"),
+    ("psum_banks", 0, "1..16"), ("psum_banks", 17, "1..16"),
+    ("psum_depth", 0, "1..4096"), ("psum_depth", 4097, "1..4096"),
+])
+def test_out_of_range(field, value, allowed):
+    arguments = {"rows": 4, "cols": 4, field: value}
+    with pytest.raises(TypeError, match=rf"^Parameter '{field}' must be an integer in "
+                                        rf"{allowed}, not {value!r}$"):
+        TileConfig(**arguments)
+
+
+def test_operands_type():
+    with pytest.raises(TypeError, match=r"^Parameter 'operands' must be an OperandFormat, "
+                                        r"not 'int8'$"):
+        TileConfig(4, 4, operands="int8")
+
+
+def test_valid_extremes():
+    assert TileConfig(1, 1).macs_per_cycle == 1
+    assert TileConfig(128, 128, psum_banks=16, psum_depth=4096).macs_per_cycle == 128 * 128
+    assert TileConfig(8, 16).name == "r8c16_int8"
+    assert TileConfig(3, 5, psum_banks=1, psum_depth=8, operands=INT8).name == "r3c5_b1d8_int8"
