@@ -1,10 +1,11 @@
 """Tile parameters: the one place where a tile configuration is described and validated."""
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 from .numerics import INT8, OperandFormat
 
-__all__ = ["MAX_ARRAY_DIM", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "TileConfig"]
+__all__ = ["MAX_ARRAY_DIM", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "TileConfig", "check_int"]
 
 #: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
 MAX_ARRAY_DIM = 128
@@ -14,9 +15,13 @@ MAX_PSUM_BANKS = 16
 MAX_PSUM_DEPTH = 4096
 
 
-def _check_int(name, value, low, high):
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise TypeError(f"Parameter '{name}' must be an integer in {low}..{high}, not {value!r}")
+def check_int(subject, value, low, high):
+    """Raise ``TypeError`` unless ``value`` is an integer (not a bool) in ``low..high``.
+
+    ``subject`` starts the message and names what is checked, e.g. ``"Parameter 'rows'"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
+        raise TypeError(f"{subject} must be an integer in {low}..{high}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,10 @@ class TileConfig:
     operands: OperandFormat = field(default=INT8)
 
     def __post_init__(self):
-        _check_int("rows", self.rows, 1, MAX_ARRAY_DIM)
-        _check_int("cols", self.cols, 1, MAX_ARRAY_DIM)
-        _check_int("psum_banks", self.psum_banks, 1, MAX_PSUM_BANKS)
-        _check_int("psum_depth", self.psum_depth, 1, MAX_PSUM_DEPTH)
+        check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
+        check_int("Parameter 'cols'", self.cols, 1, MAX_ARRAY_DIM)
+        check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
+        check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
         if not isinstance(self.operands, OperandFormat):
             raise TypeError(f"Parameter 'operands' must be an OperandFormat, not {self.operands!r}")
 

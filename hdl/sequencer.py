@@ -69,6 +69,29 @@ def injection_layout(config):
     })
 
 
+class _Engine:
+    """Busy flag and beat counter of one engine: it takes ``count`` beats once started.
+
+    ``beat`` is set in a cycle the engine takes a beat (``handshake`` while busy), ``last`` in
+    the cycle of its last beat, and ``free`` while it can be started (idle, or on its last beat).
+    """
+    def __init__(self, m, name, position_shape, count_shape, handshake):
+        self.busy = Signal(name=f"{name}_busy")
+        self.position = Signal(position_shape, name=f"{name}_position")
+        self.count = Signal(count_shape, name=f"{name}_count")
+        self.beat = self.busy & handshake
+        self.last = self.beat & (self.position == self.count - 1)
+        self.free = ~self.busy | self.last
+        with m.If(self.beat):
+            m.d.sync += self.position.eq(self.position + 1)
+        with m.If(self.last):
+            m.d.sync += self.busy.eq(0)
+
+    def start(self, count):
+        """Statements (for ``sync``) that start the engine for ``count`` beats."""
+        return [self.busy.eq(1), self.position.eq(0), self.count.eq(count)]
+
+
 class Sequencer(wiring.Component):
     """Dispatcher and engines of a tile.
 
@@ -121,93 +144,71 @@ class Sequencer(wiring.Component):
         loaded_rows = Signal.like(head.k)
         loaded_cols = Signal.like(head.m)
 
-        # Load engine.
-        load_busy = Signal()
-        load_row = Signal(_row_shape(config))
-        load_rows = Signal.like(head.k)
+        # Load engine: stationary beats, row by row.
+        load = _Engine(m, "load", _row_shape(config), head.k.shape(), self.stationary.valid)
         load_bank = Signal()
-        load_beat = self.stationary.valid & load_busy
-        load_last = load_beat & (load_row == load_rows - 1)
         m.d.comb += [
-            self.stationary.ready.eq(load_busy),
-            self.weight_write.valid.eq(load_beat),
-            self.weight_write.row.eq(load_row),
+            self.stationary.ready.eq(load.busy),
+            self.weight_write.valid.eq(load.beat),
+            self.weight_write.row.eq(load.position),
             self.weight_write.bank.eq(load_bank),
             self.weight_write.data.eq(self.stationary.payload),
         ]
-        with m.If(load_beat):
-            m.d.sync += load_row.eq(load_row + 1)
-        with m.If(load_last):
-            m.d.sync += load_busy.eq(0)
 
-        # Multiply engine.
-        mm_busy = Signal()
-        mm_column = Signal.like(self.injection.psum.column)
-        mm_count = Signal.like(head.n)
+        # Multiply engine: moving beats, column by column.
+        multiply = _Engine(m, "multiply", self.injection.psum.column.shape(), head.n.shape(),
+                           self.moving.valid)
         mm_bank = Signal.like(head.bank)
         mm_accumulate = Signal()
         mm_rows = Signal.like(head.k)
         mm_cols = Signal.like(head.m)
         mm_weight_bank = Signal()
-        mm_beat = self.moving.valid & mm_busy
-        mm_last = mm_beat & (mm_column == mm_count - 1)
         m.d.comb += [
-            self.moving.ready.eq(mm_busy),
+            self.moving.ready.eq(multiply.busy),
             self.injection.weight_bank.eq(mm_weight_bank),
-            self.injection.psum.valid.eq(mm_beat),
+            self.injection.psum.valid.eq(multiply.beat),
             self.injection.psum.bank.eq(mm_bank),
-            self.injection.psum.column.eq(mm_column),
+            self.injection.psum.column.eq(multiply.position),
             self.injection.psum.width.eq(mm_cols),
             self.injection.psum.accumulate.eq(mm_accumulate),
         ]
         for lane in range(config.rows):
             m.d.comb += self.injection.lanes[lane].eq(
-                Mux(mm_beat & (lane < mm_rows), self.moving.payload[lane], 0))
-        with m.If(mm_beat):
-            m.d.sync += mm_column.eq(mm_column + 1)
-        with m.If(mm_last):
-            m.d.sync += mm_busy.eq(0)
+                Mux(multiply.beat & (lane < mm_rows), self.moving.payload[lane], 0))
 
         # Cycles until each PSUM bank has taken every write already sent into the array.
         drain = Array(Signal(range(drain_cycles(config) + 1), name=f"drain_{bank}")
                       for bank in range(config.psum_banks))
         for bank, counter in enumerate(drain):
-            with m.If(mm_beat & (mm_bank == bank)):
+            with m.If(multiply.beat & (mm_bank == bank)):
                 m.d.sync += counter.eq(drain_cycles(config))
             with m.Elif(counter != 0):
                 m.d.sync += counter.eq(counter - 1)
 
-        # Read engine.
-        read_busy = Signal()
-        read_column = Signal.like(self.read_request.column)
-        read_count = Signal.like(head.n)
+        # Read engine: PSUM columns to the result stage.
+        read = _Engine(m, "read", self.read_request.column.shape(), head.n.shape(),
+                       self.read_advance)
         read_bank = Signal.like(head.bank)
         read_width = Signal.like(head.m)
-        read_issue = read_busy & self.read_advance
-        read_last = read_issue & (read_column == read_count - 1)
         m.d.comb += [
-            self.read_request.valid.eq(read_issue),
+            self.read_request.valid.eq(read.beat),
             self.read_request.bank.eq(read_bank),
-            self.read_request.column.eq(read_column),
+            self.read_request.column.eq(read.position),
             self.read_request.width.eq(read_width),
         ]
-        with m.If(read_issue):
-            m.d.sync += read_column.eq(read_column + 1)
-        with m.If(read_last):
-            m.d.sync += read_busy.eq(0)
 
-        # Dispatch: the operation at the head of the queue leaves once its engine is free.
-        load_free = ~load_busy | load_last
+        # Issue: the operation at the head of the queue leaves once its engine is free.
         can_issue = Signal()
         with m.Switch(head.opcode):
             with m.Case(Opcode.LOAD_STATIONARY):
-                m.d.comb += can_issue.eq(load_free)
+                m.d.comb += can_issue.eq(load.free)
             with m.Case(Opcode.MULTIPLY_MOVING):
-                bank_in_read = read_busy & (read_bank == head.bank)
-                m.d.comb += can_issue.eq((~mm_busy | mm_last) & load_free & ~bank_in_read)
+                bank_in_read = read.busy & (read_bank == head.bank)
+                m.d.comb += can_issue.eq(multiply.free & load.free & ~bank_in_read)
             with m.Case(Opcode.READ_PSUM):
-                bank_in_flight = (mm_busy & (mm_bank == head.bank)) | (drain[head.bank] != 0)
-                m.d.comb += can_issue.eq((~read_busy | read_last) & ~bank_in_flight)
+                bank_in_flight = (multiply.busy & (mm_bank == head.bank)) | \
+                    (drain[head.bank] != 0)
+                m.d.comb += can_issue.eq(read.free & ~bank_in_flight)
         issue = queue.r_rdy & can_issue
         m.d.comb += queue.r_en.eq(issue)
 
@@ -216,20 +217,18 @@ class Sequencer(wiring.Component):
                 with m.Case(Opcode.LOAD_STATIONARY):
                     target = Mux(loaded_used, ~loaded_bank, loaded_bank)
                     m.d.sync += [
-                        load_busy.eq(1), load_row.eq(0), load_rows.eq(head.k),
-                        load_bank.eq(target), loaded_bank.eq(target), loaded_used.eq(0),
+                        *load.start(head.k), load_bank.eq(target),
+                        loaded_bank.eq(target), loaded_used.eq(0),
                         loaded_rows.eq(head.k), loaded_cols.eq(head.m),
                     ]
                 with m.Case(Opcode.MULTIPLY_MOVING):
                     m.d.sync += [
-                        mm_busy.eq(1), mm_column.eq(0), mm_count.eq(head.n),
-                        mm_bank.eq(head.bank), mm_accumulate.eq(head.accumulate),
-                        mm_rows.eq(loaded_rows), mm_cols.eq(loaded_cols),
-                        mm_weight_bank.eq(loaded_bank), loaded_used.eq(1),
+                        *multiply.start(head.n), mm_bank.eq(head.bank),
+                        mm_accumulate.eq(head.accumulate), mm_rows.eq(loaded_rows),
+                        mm_cols.eq(loaded_cols), mm_weight_bank.eq(loaded_bank),
+                        loaded_used.eq(1),
                     ]
                 with m.Case(Opcode.READ_PSUM):
-                    m.d.sync += [
-                        read_busy.eq(1), read_column.eq(0), read_count.eq(head.n),
-                        read_bank.eq(head.bank), read_width.eq(head.m),
-                    ]
+                    m.d.sync += [*read.start(head.n), read_bank.eq(head.bank),
+                                 read_width.eq(head.m)]
         return m

@@ -7,7 +7,7 @@ into PSUM wraps the same way, as the two's-complement datapath of the tile does.
 import numpy as np
 
 from hdl.numerics import INT8
-from hdl.params import TileConfig
+from hdl.params import TileConfig, check_int
 
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 
@@ -23,13 +23,6 @@ def check_config(config):
             (INT8.operand_shape, INT8.accumulator_shape):
         raise TypeError(f"Argument 'config' must have int8 operands with int32 accumulation, "
                         f"not {operands!r}")
-
-
-def check_int(subject, value, low, high):
-    """Raise ``TypeError`` unless ``value`` is an integer in ``low..high``; ``subject`` names it."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) \
-            or not low <= value <= high:
-        raise TypeError(f"{subject} must be an integer in {low}..{high}, not {value!r}")
 
 
 def check_int8_matrix(subject, value):

@@ -95,7 +95,18 @@ def _check_rng(rng, probability_name, probability):
         raise TypeError(f"Parameter 'rng' must be a numpy Generator or None, not {rng!r}")
 
 
-class StreamDriver:
+class _StreamEnd:
+    """Signals, randomness and cycle counter shared by the two ends of a stream."""
+    def __init__(self, clock, valid, ready, payload, rng, counter):
+        self._clock = clock
+        self._valid = valid
+        self._ready = ready
+        self._payload = payload
+        self._rng = rng
+        self._counter = CycleCounter(clock) if counter is None else counter
+
+
+class StreamDriver(_StreamEnd):
     """Producer side of a stream: drives ``valid`` and ``payload``, follows ``ready``.
 
     Parameters
@@ -127,13 +138,8 @@ class StreamDriver:
                  rng: np.random.Generator | None = None, counter: CycleCounter | None = None):
         _check_probability("idle_probability", idle_probability, below_one=False)
         _check_rng(rng, "idle_probability", idle_probability)
-        self._clock = clock
-        self._valid = valid
-        self._ready = ready
-        self._payload = payload
+        super().__init__(clock, valid, ready, payload, rng, counter)
         self._idle_probability = idle_probability
-        self._rng = rng
-        self._counter = CycleCounter(clock) if counter is None else counter
         self._valid.value = 0
 
     async def send(self, beats: Iterable[int]) -> Transfers:
@@ -172,7 +178,7 @@ class StreamDriver:
         return Transfers(payloads, cycles)
 
 
-class StreamMonitor:
+class StreamMonitor(_StreamEnd):
     """Consumer side of a stream: drives ``ready``, collects the beats that transfer.
 
     ``ready`` is low except while :meth:`collect` runs.
@@ -206,13 +212,8 @@ class StreamMonitor:
                  rng: np.random.Generator | None = None, counter: CycleCounter | None = None):
         _check_probability("backpressure_probability", backpressure_probability, below_one=True)
         _check_rng(rng, "backpressure_probability", backpressure_probability)
-        self._clock = clock
-        self._valid = valid
-        self._ready = ready
-        self._payload = payload
+        super().__init__(clock, valid, ready, payload, rng, counter)
         self._backpressure_probability = backpressure_probability
-        self._rng = rng
-        self._counter = CycleCounter(clock) if counter is None else counter
         self._ready.value = 0
 
     async def collect(self, count: int) -> Transfers:
