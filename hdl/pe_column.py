@@ -67,6 +67,12 @@ class PEColumn(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         operands = self._config.operands
+        # All moving values move right together: one wide register, not one per PE, so that
+        # simulators see one net change per column and cycle instead of R (Icarus re-evaluates
+        # a concatenated port once per changed element).
+        passed_on = Signal.like(self.moving_out, name="moving", reset_less=True)
+        m.d.sync += passed_on.eq(self.moving_in)
+        m.d.comb += self.moving_out.eq(passed_on)
         partial = 0
         for row in range(self._config.rows):
             weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}", reset_less=True)
@@ -77,14 +83,8 @@ class PEColumn(wiring.Component):
                 with m.Else():
                     m.d.sync += weights[0].eq(self.load_data)
             weight = Mux(self.weight_select[row], weights[1], weights[0])
-            moving = self.moving_in[row]
-            passed_on = Signal(operands.operand_shape, name=f"moving_{row}", reset_less=True)
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
-            m.d.sync += [
-                passed_on.eq(moving),
-                below.eq(operands.multiply_add(partial, moving, weight)),
-            ]
-            m.d.comb += self.moving_out[row].eq(passed_on)
+            m.d.sync += below.eq(operands.multiply_add(partial, self.moving_in[row], weight))
             partial = below
         m.d.comb += self.partial_out.eq(partial)
         return m

@@ -1,9 +1,9 @@
 """PSUM: the accumulation buffer at the bottom of the array, and the result stream it feeds.
 
-Each array column m (an output partition) owns one memory (a :class:`PsumColumn` leaf) of ``psum_banks * psum_depth``
-accumulator entries. A moving vector's partial sums leave the bottom row one column per cycle,
-so each column writes on its own cycle, following a tag that travels along a delay line.
-Accumulation is a read-modify-write: the column reads the entry one cycle before its partial sum
+Each array column m (an output partition) owns one :class:`PsumColumn` leaf of
+``psum_banks * psum_depth`` accumulator entries. A moving vector's partial sums leave the bottom
+row one column per cycle, so each column writes on its own cycle, following a tag that travels
+along a delay line (in ``hdl.tile``, next to the columns it addresses). Accumulation is a read-modify-write: the column reads the entry one cycle before its partial sum
 arrives; the read port is transparent to the column's write port, so back-to-back vectors that
 accumulate into the same entry see each other's sums.
 """
@@ -13,12 +13,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from .delay import delay_line
 from .isa import result_layout
-from .leaf import instantiate, leaf_module_name
 from .sequencer import psum_access_layout
 
-__all__ = ["PsumBuffer", "PsumColumn", "psum_column_signature"]
+__all__ = ["PsumColumn", "ResultStage", "psum_address", "psum_column_signature"]
 
 
 def psum_column_signature(config):
@@ -83,8 +81,17 @@ class PsumColumn(wiring.Component):
         return m
 
 
-class PsumBuffer(wiring.Component):
-    """PSUM banks of one tile, with the write pipeline and the read-out stage.
+def psum_address(config, access):
+    """PSUM entry of ``access`` (a ``psum_access_layout`` view): ``bank * depth + column``."""
+    width = psum_column_signature(config).members["lookup_addr"].shape.width
+    return (access.bank * config.psum_depth + access.column)[:width]
+
+
+class ResultStage(wiring.Component):
+    """Read-out stage: turns PSUM reads into the result stream.
+
+    The stage's data registers are the PSUM columns' read ports (``readout_en`` =
+    ``read_advance``), so the stage adds only a valid bit and the lane count.
 
     Parameters
     ----------
@@ -92,40 +99,26 @@ class PsumBuffer(wiring.Component):
 
     Members
     -------
-    write_tag : In(psum_access_layout)
-        The PSUM write of a moving vector, in the cycle the vector enters the array.
-    partials : In(ArrayLayout(accumulator, C))
-        Bottom-row partial sums; column m carries the vector that entered R + m cycles ago.
     read_request : In(psum_access_layout)
-        A PSUM column to read now; taken only while ``read_advance`` is set.
+        A PSUM column read this cycle; taken only while ``read_advance`` is set.
     read_advance : Out(1)
-        The read-out stage is empty or being emptied this cycle.
+        The stage is empty or being emptied this cycle, so the columns may read.
+    readout : In(ArrayLayout(accumulator, C))
+        The PSUM columns' read data.
     result : Out(stream.Signature(result_layout))
         One result vector per read request, lanes at or above the request's width zeroed.
     """
     def __init__(self, config):
         self._config = config
         super().__init__({
-            "write_tag": In(psum_access_layout(config)),
-            "partials": In(data.ArrayLayout(config.operands.accumulator_shape, config.cols)),
             "read_request": In(psum_access_layout(config)),
             "read_advance": Out(1),
+            "readout": In(data.ArrayLayout(config.operands.accumulator_shape, config.cols)),
             "result": Out(stream.Signature(result_layout(config))),
         })
 
-    def _address(self, access):
-        address = psum_column_signature(self._config).members["lookup_addr"].shape
-        return (access.bank * self._config.psum_depth + access.column)[:address.width]
-
     def elaborate(self, platform):
-        config = self._config
-        operands = config.operands
         m = Module()
-
-        # Tap R + m is the tag of the vector whose partial sum column m gets next cycle.
-        tags = delay_line(m, self.write_tag, config.rows + config.cols, name="tag")
-
-        # Read-out stage: the read ports' data registers, plus the valid bit and lane count.
         result_valid = Signal()
         width = Signal.like(self.read_request.width)
         m.d.comb += [
@@ -137,21 +130,6 @@ class PsumBuffer(wiring.Component):
                 result_valid.eq(self.read_request.valid),
                 width.eq(self.read_request.width),
             ]
-
-        signature = psum_column_signature(config)
-        for col in range(config.cols):
-            lookup, arriving = tags[config.rows + col], tags[config.rows + col + 1]
-            readout_data = Signal(config.operands.accumulator_shape, name=f"readout_{col}")
-            m.submodules[f"column{col}"] = instantiate(
-                leaf_module_name("psum_column", config), signature, {
-                    "lookup_addr": self._address(lookup),
-                    "write_addr": self._address(arriving),
-                    "write_en": arriving.valid & (col < arriving.width),
-                    "write_accumulate": arriving.accumulate,
-                    "partial": self.partials[col],
-                    "readout_addr": self._address(self.read_request),
-                    "readout_en": self.read_advance,
-                    "readout_data": readout_data,
-                })
-            m.d.comb += self.result.payload[col].eq(Mux(col < width, readout_data, 0))
+        for col in range(self._config.cols):
+            m.d.comb += self.result.payload[col].eq(Mux(col < width, self.readout[col], 0))
         return m

@@ -16,7 +16,7 @@ Hazards, and why each rule is enough:
   array: ``drain_cycles`` = R + C - 1 cycles after the bank's last moving beat.
 """
 
-from amaranth.hdl import Array, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -172,9 +172,11 @@ class Sequencer(wiring.Component):
             self.injection.psum.width.eq(mm_cols),
             self.injection.psum.accumulate.eq(mm_accumulate),
         ]
-        for lane in range(config.rows):
-            m.d.comb += self.injection.lanes[lane].eq(
-                Mux(multiply.beat & (lane < mm_rows), self.moving.payload[lane], 0))
+        # Lanes >= K are zeroed with one wide AND; the mask changes once per multiply.
+        lane_width = config.operands.operand_shape.width
+        lane_mask = Cat((lane < mm_rows).replicate(lane_width) for lane in range(config.rows))
+        m.d.comb += self.injection.lanes.eq(
+            Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))
 
         # Cycles until each PSUM bank has taken every write already sent into the array.
         drain = Array(Signal(range(drain_cycles(config) + 1), name=f"drain_{bank}")

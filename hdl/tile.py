@@ -1,4 +1,4 @@
-"""The systolic matrix-multiply tile: sequencer, skew buffers, C PE columns and PSUM.
+"""The systolic matrix-multiply tile: sequencer, skew buffers, C PE and PSUM columns.
 
 Timing, for a moving vector taken in cycle t and a stationary row taken in cycle u (all streams
 share the ``sync`` clock; this is what ``sim_models.cycle_model`` reproduces):
@@ -9,7 +9,7 @@ share the ``sync`` clock; this is what ``sim_models.cycle_model`` reproduces):
 - the vector's result for column m is written to PSUM in cycle t + R + m + 1.
 """
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,7 +17,7 @@ from .delay import delay_line
 from .isa import moving_layout, op_layout, result_layout, stationary_layout
 from .leaf import instantiate, leaf_module_name
 from .pe_column import pe_column_signature
-from .psum import PsumBuffer
+from .psum import ResultStage, psum_address, psum_column_signature
 from .sequencer import Sequencer
 
 __all__ = ["SystolicTile", "tile_module_name"]
@@ -68,24 +68,26 @@ class SystolicTile(wiring.Component):
         m = Module()
 
         m.submodules.sequencer = sequencer = Sequencer(config)
-        m.submodules.psum = psum = PsumBuffer(config)
+        m.submodules.result_stage = result_stage = ResultStage(config)
         wiring.connect(m, wiring.flipped(self.op), sequencer.op)
         wiring.connect(m, wiring.flipped(self.stationary), sequencer.stationary)
         wiring.connect(m, wiring.flipped(self.moving), sequencer.moving)
-        wiring.connect(m, psum.result, wiring.flipped(self.result))
+        wiring.connect(m, result_stage.result, wiring.flipped(self.result))
         injection = sequencer.injection
         m.d.comb += [
-            psum.write_tag.eq(injection.psum),
-            psum.read_request.eq(sequencer.read_request),
-            sequencer.read_advance.eq(psum.read_advance),
+            result_stage.read_request.eq(sequencer.read_request),
+            sequencer.read_advance.eq(result_stage.read_advance),
         ]
 
         # Moving skew: lane k reaches PE (k, 0) k + 1 cycles after it was taken. The weight
-        # bank it multiplies with travels the anti-diagonals: PE (k, m) uses tap k + m + 1.
+        # bank it multiplies with travels the anti-diagonals: PE (k, m) uses the bank taken
+        # k + m + 1 cycles ago.
         moving = [delay_line(m, injection.lanes[k], k + 1, name=f"moving_skew{k}",
                              reset_less=True)[-1] for k in range(rows)]
-        select_taps = delay_line(m, injection.weight_bank, rows + cols - 1,
-                                 name="weight_select", reset_less=True)
+        # One shift register: bit j holds the bank taken j + 1 cycles ago, so column m's
+        # selects are the part-select [m, m + R), not a concatenation of R registers.
+        select_line = Signal(rows + cols - 1, name="weight_select", reset_less=True)
+        m.d.sync += select_line.eq(Cat(injection.weight_bank, select_line[:-1]))
 
         # Load skew: column m takes the stationary row taken in cycle u in cycle u + 1 + m.
         write = sequencer.weight_write
@@ -95,16 +97,21 @@ class SystolicTile(wiring.Component):
                      control.bank.eq(write.bank)]
         control_taps = delay_line(m, control, cols, name="load_control")
 
-        signature = pe_column_signature(config)
+        # PSUM write tags: tap R + m is the tag of the vector whose partial sum leaves column m
+        # next cycle (read one cycle ahead for accumulation); tap R + m + 1 writes it.
+        tags = delay_line(m, injection.psum, rows + cols, name="psum_tag")
+        read = sequencer.read_request
+
+        pe_signature, psum_signature = pe_column_signature(config), psum_column_signature(config)
         for col in range(cols):
-            moving_out = Signal(signature.members["moving_out"].shape, name=f"moving_col{col}")
+            moving_out = Signal(pe_signature.members["moving_out"].shape, name=f"moving_col{col}")
             partial = Signal(config.operands.accumulator_shape, name=f"partial_col{col}")
             load = control_taps[col + 1]
             m.submodules[f"column{col}"] = instantiate(
-                leaf_module_name("pe_column", config), signature, {
+                leaf_module_name("pe_column", config), pe_signature, {
                     "moving_in": moving,
                     "moving_out": moving_out,
-                    "weight_select": [select_taps[row + col + 1] for row in range(rows)],
+                    "weight_select": select_line[col:col + rows],
                     "load_valid": load.valid,
                     "load_bank": load.bank,
                     "load_row": load.row,
@@ -112,7 +119,18 @@ class SystolicTile(wiring.Component):
                                             reset_less=True)[-1],
                     "partial_out": partial,
                 })
-            m.d.comb += psum.partials[col].eq(partial)
+            lookup, arriving = tags[rows + col], tags[rows + col + 1]
+            m.submodules[f"psum{col}"] = instantiate(
+                leaf_module_name("psum_column", config), psum_signature, {
+                    "lookup_addr": psum_address(config, lookup),
+                    "write_addr": psum_address(config, arriving),
+                    "write_en": arriving.valid & (col < arriving.width),
+                    "write_accumulate": arriving.accumulate,
+                    "partial": partial,
+                    "readout_addr": psum_address(config, read),
+                    "readout_en": result_stage.read_advance,
+                    "readout_data": result_stage.readout[col],
+                })
             moving = moving_out
         return m
 
