@@ -1,8 +1,9 @@
 """Leaf modules: components emitted once as Verilog modules and instantiated many times.
 
-A tile repeats two units C times: a column of R PEs and a PSUM column. Elaborating every copy makes generation
-time grow with R x C (a flat 128 x 128 array takes minutes); emitting each unit once and placing
-``Instance``s of it keeps it near R + C. ``hdl.emit`` writes the leaf modules next to the tile.
+A tile repeats two units C times: a column of R PEs and a PSUM column. Elaborating every copy
+makes generation time grow with R x C (a flat 128 x 128 array takes minutes); emitting each
+unit once and placing ``Instance``s of it keeps it near R + C. ``hdl.emit`` writes the leaf
+modules next to the tile.
 """
 
 from amaranth.hdl import Cat, ClockSignal, Instance, ResetSignal, Shape, Value

@@ -3,9 +3,10 @@
 Each array column m (an output partition) owns one :class:`PsumColumn` leaf of
 ``psum_banks * psum_depth`` accumulator entries. A moving vector's partial sums leave the bottom
 row one column per cycle, so each column writes on its own cycle, following a tag that travels
-along a delay line (in ``hdl.tile``, next to the columns it addresses). Accumulation is a read-modify-write: the column reads the entry one cycle before its partial sum
-arrives; the read port is transparent to the column's write port, so back-to-back vectors that
-accumulate into the same entry see each other's sums.
+along a delay line (in ``hdl.tile``, next to the columns it addresses). Accumulation is a
+read-modify-write: the column reads the entry one cycle before its partial sum arrives; the
+read port is transparent to the column's write port, so back-to-back vectors that accumulate
+into the same entry see each other's sums.
 """
 
 from amaranth.hdl import Module, Mux, Signal, unsigned
