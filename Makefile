@@ -17,7 +17,7 @@ PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
 SIM ?= icarus
 
-.PHONY: help deps venv verilog sim regress lint bench test unit clean
+.PHONY: help deps venv verilog sim regress fabric lint bench test unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -59,6 +59,10 @@ sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator
 regress: venv deps ## Run the tile regression on both simulators, with a summary table
 	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
+
+fabric: venv deps ## Ring and torus fabric tests (SIM=icarus|verilator, or both if unset)
+	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
+	    tests/test_fabric_params.py tb/test_fabric_sim.py -q --junitxml=$(BUILD)/junit/fabric.xml
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \

@@ -1,0 +1,243 @@
+"""Wormhole router of a ring or torus: input buffers per virtual channel, dimension-order
+routing, round-robin switch allocation per output, credit-based links.
+
+Timing at zero load: a flit written into an input buffer in one cycle can leave through the
+crossbar into an output register in the next, so each router adds 2 cycles (buffer, output
+register) and a link adds none. Each output sends at most one flit per cycle.
+"""
+
+from functools import reduce
+from operator import or_
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from .arbiter import RoundRobin
+from .framer import Framer
+from .link import LinkSignature
+from .routing import LOCAL, coordinates, minus_port, plus_port, port_count, route
+
+__all__ = ["DROP_COUNTER_WIDTH", "Router", "router_signature"]
+
+#: Bits of the dropped-packet counter (it wraps around).
+DROP_COUNTER_WIDTH = 16
+
+
+def _one_hot_select(m, name, shape, choices):
+    """Signal holding the value of the (single) choice whose condition is set, else zero."""
+    selected = Signal(shape, name=name)
+    m.d.comb += selected.eq(reduce(or_, (value & condition.replicate(len(selected))
+                                         for condition, value in choices)))
+    return selected
+
+
+def _next_hop(m, config, here, destination, in_port, in_vc, tag):
+    """Output port (``port_count(config)`` to drop) and virtual channel that
+    :func:`~hdl.fabric.routing.route` gives for ``destination`` at position ``here``."""
+    drop = port_count(config)
+    there = Signal(config.position_layout, name=f"there_{tag}")
+    exists = Signal(name=f"exists_{tag}")
+    with m.Switch(destination):
+        for node in range(config.nodes):
+            with m.Case(node):
+                m.d.comb += [there.eq(config.position_layout.const(
+                    dict(zip("xy", coordinates(config, node))))), exists.eq(1)]
+    port, vc = Const(LOCAL, range(drop + 1)), Const(0, range(config.vcs))
+    # The first dimension with a distance left decides: fold from the last dimension back.
+    for dim, size in reversed(list(enumerate(config.dims))):
+        name = "xy"[dim]
+        ahead = Signal(range(size), name=f"ahead_{name}_{tag}")
+        m.d.comb += ahead.eq(Mux(there[name] >= here[name], there[name] - here[name],
+                                 there[name] + size - here[name]))
+        plus = 2 * ahead <= size  # the shorter way round, + on a tie
+        dim_port = Mux(plus, plus_port(dim), minus_port(dim))
+        if config.routing == "naive":
+            dim_vc = 0
+        else:
+            crosses = Mux(plus, here[name] == size - 1, here[name] == 0)
+            dim_vc = crosses | ((dim_port == in_port) & (in_vc == 1))
+        port, vc = Mux(ahead != 0, dim_port, port), Mux(ahead != 0, dim_vc, vc)
+    hop_port = Signal(range(drop + 1), name=f"lookup_{tag}")
+    hop_vc = Signal(range(config.vcs), name=f"lookup_vc_{tag}")
+    m.d.comb += [hop_port.eq(Mux(exists, port, drop)), hop_vc.eq(vc)]
+    return hop_port, hop_vc
+
+
+class _Input:
+    """An input buffer (one virtual channel of one input port) and its wormhole state.
+
+    ``port`` is the output port the flit at the head of the buffer goes to (``drop`` when it
+    is to be discarded) and ``vc`` the virtual channel it takes there: computed from the
+    header for the first flit of a packet, held from the header on for the others.
+    """
+    def __init__(self, m, config, here, in_port, in_vc, buffer):
+        drop = port_count(config)
+        self.buffer = buffer
+        self.head = config.flit_layout(buffer.r_data)
+        self.valid = buffer.r_rdy
+        tag = f"{in_port}_{in_vc}"
+        # The input is inside a packet: the head is a payload flit.
+        self.active = Signal(name=f"active_{tag}")
+        self.target = Signal(range(drop + 1), name=f"target_{tag}")
+        self.target_vc = Signal(range(config.vcs), name=f"target_vc_{tag}")
+        header = config.header_layout(self.head.flit[:config.header_width])
+        lookup, lookup_vc = _next_hop(m, config, here, header.destination, in_port, in_vc, tag)
+        #: Output ports this input can send to at some node; the crossbar only joins these.
+        self.outputs = frozenset(
+            hop.port for node in range(config.nodes) for destination in range(config.nodes)
+            if (hop := route(config, node, in_port, in_vc, destination)) is not None)
+        self.port = Signal.like(self.target, name=f"port_{tag}")
+        self.vc = Signal.like(self.target_vc, name=f"vc_{tag}")
+        m.d.comb += [
+            self.port.eq(Mux(self.active, self.target, lookup)),
+            self.vc.eq(Mux(self.active, self.target_vc, lookup_vc)),
+        ]
+        self.drops = self.valid & (self.port == drop)
+
+    def advance(self, m, granted):
+        """Take the head flit out of the buffer when ``granted`` or dropped; return the drop
+        of a header, for the counter."""
+        pop = granted | self.drops
+        m.d.comb += self.buffer.r_en.eq(pop)
+        with m.If(pop):
+            m.d.sync += [self.active.eq(~self.head.last), self.target.eq(self.port),
+                         self.target_vc.eq(self.vc)]
+        return self.drops & ~self.active
+
+
+def router_signature(config):
+    """Signature of :class:`Router` for ``config`` (members documented there)."""
+    links = port_count(config) - 1
+    return wiring.Signature({
+        "here": In(config.position_layout),
+        "inject": In(stream.Signature(config.flit_width)),
+        "eject": Out(stream.Signature(config.flit_layout)),
+        "link_in": In(LinkSignature(config)).array(links),
+        "link_out": Out(LinkSignature(config)).array(links),
+        "dropped": Out(DROP_COUNTER_WIDTH),
+    })
+
+
+class Router(wiring.Component):
+    """Router of one node of a ring or torus.
+
+    Packets are routed by :func:`hdl.fabric.routing.route`. Each output virtual channel is held
+    by one packet from its header to its last flit (wormhole switching); each output port
+    grants one flit per cycle among the inputs that have a flit for it, a credit for its
+    virtual channel and, for a header, a free virtual channel, in round-robin order. A packet
+    for an address that names no node is consumed at its first router and counted.
+
+    The router does not know its node: its position is an input, so one Verilog module
+    serves every node of a fabric.
+
+    Parameters
+    ----------
+    config : FabricConfig
+
+    Members
+    -------
+    here : In(config.position_layout)
+        Coordinates of this router's node; constant.
+    inject : In(stream.Signature(config.flit_width))
+        Packets from the node: a header flit, then ``length`` payload flits.
+    eject : Out(stream.Signature(config.flit_layout))
+        Packets for the node, one at a time, ``last`` set on each packet's last flit.
+    link_in : In(LinkSignature(config)).array(2 * len(config.dims))
+        Links from the neighbours; element ``p - 1`` is input port ``p``.
+    link_out : Out(LinkSignature(config)).array(2 * len(config.dims))
+        Links to the neighbours; element ``p - 1`` is output port ``p``.
+    dropped : Out(16)
+        Packets dropped because their destination names no node (wraps around).
+    """
+    def __init__(self, config):
+        self._config = config
+        super().__init__(router_signature(config))
+
+    def _buffer(self, m, name):
+        buffer = SyncFIFO(width=self._config.flit_layout.size, depth=self._config.buffer_depth)
+        m.submodules[name] = buffer
+        return buffer
+
+    def _inputs(self, m):
+        config, ports = self._config, port_count(self._config)
+        m.submodules.framer = framer = Framer(config)
+        wiring.connect(m, wiring.flipped(self.inject), framer.i)
+        local = self._buffer(m, "buffer_0_0")
+        m.d.comb += [local.w_data.eq(framer.o.payload), local.w_en.eq(framer.o.valid),
+                     framer.o.ready.eq(local.w_rdy)]
+        inputs = [_Input(m, config, self.here, LOCAL, 0, local)]
+        for port in range(1, ports):
+            link = self.link_in[port - 1]
+            for vc in range(config.vcs):
+                buffer = self._buffer(m, f"buffer_{port}_{vc}")
+                # Credits guarantee room: the link has no ready to wait for.
+                m.d.comb += [buffer.w_data.eq(link.payload.data),
+                             buffer.w_en.eq(link.valid & (link.payload.vc == vc)),
+                             link.credit[vc].eq(buffer.r_en)]
+                inputs.append(_Input(m, config, self.here, port, vc, buffer))
+        return inputs
+
+    def _output_space(self, m, port, sent, sent_vc):
+        """Per virtual channel of output ``port``: a flit sent this cycle fits downstream."""
+        config = self._config
+        space = Signal(config.vcs, name=f"space_{port}")
+        if port == LOCAL:
+            m.d.comb += space.eq((~self.eject.valid | self.eject.ready).replicate(config.vcs))
+            return space
+        link = self.link_out[port - 1]
+        for vc in range(config.vcs):
+            credits = Signal(range(config.buffer_depth + 1), init=config.buffer_depth,
+                             name=f"credits_{port}_{vc}")
+            spent = sent & (sent_vc == vc)
+            m.d.sync += credits.eq(credits - spent + link.credit[vc])
+            m.d.comb += space[vc].eq(credits != 0)
+        return space
+
+    def _drive_output(self, m, port, sent, flit, vc):
+        if port == LOCAL:
+            with m.If(sent):
+                m.d.sync += [self.eject.valid.eq(1), self.eject.payload.eq(flit)]
+            with m.Elif(self.eject.ready):
+                m.d.sync += self.eject.valid.eq(0)
+            return
+        link = self.link_out[port - 1]
+        m.d.sync += link.valid.eq(sent)
+        with m.If(sent):
+            m.d.sync += [link.payload.data.eq(flit), link.payload.vc.eq(vc)]
+
+    def elaborate(self, platform):
+        config, ports = self._config, port_count(self._config)
+        m = Module()
+        inputs = self._inputs(m)
+        grants = {source: [] for source in inputs}
+        for port in range(ports):
+            users = [source for source in inputs if port in source.outputs]
+            if not users:
+                continue  # e.g. the - links of a 2-node ring: ties go the + way
+            m.submodules[f"arbiter_{port}"] = arbiter = RoundRobin(len(users))
+            grant = arbiter.grant
+            sent = grant.any()
+            flit = _one_hot_select(m, f"flit_{port}", config.flit_layout.size,
+                                   [(grant[i], source.head.as_value())
+                                    for i, source in enumerate(users)])
+            sent_vc = _one_hot_select(m, f"sent_vc_{port}", range(config.vcs),
+                                      [(grant[i], source.vc) for i, source in enumerate(users)])
+            space = self._output_space(m, port, sent, sent_vc)
+            # An output virtual channel is taken while an input is inside a packet sent on it.
+            taken = Signal(config.vcs, name=f"taken_{port}")
+            for vc in range(config.vcs):
+                m.d.comb += taken[vc].eq(reduce(or_, (
+                    source.active & (source.target == port) & (source.target_vc == vc)
+                    for source in users)))
+            for i, source in enumerate(users):
+                m.d.comb += arbiter.requests[i].eq(
+                    source.valid & (source.port == port) & space.bit_select(source.vc, 1) &
+                    (source.active | ~taken.bit_select(source.vc, 1)))
+                grants[source].append(grant[i])
+            self._drive_output(m, port, sent, flit, sent_vc)
+        header_drops = [source.advance(m, Cat(*granted).any())
+                        for source, granted in grants.items()]
+        m.d.sync += self.dropped.eq(self.dropped + sum(header_drops))
+        return m

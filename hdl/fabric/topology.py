@@ -1,0 +1,107 @@
+"""Ring and 2-D torus fabrics: one router per node, neighbours joined by credit-based links.
+
+The router is a leaf module: emitted once per configuration (``hdl.fabric.emit`` writes it next
+to the fabric) and instantiated at every node with the node's coordinates on its ``here`` port,
+so generation, Verilog size and simulator build times grow with one router, not with the nodes.
+"""
+
+from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Value
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .config import FabricConfig
+from .router import DROP_COUNTER_WIDTH, router_signature
+from .routing import coordinates, neighbour, port_count
+
+__all__ = ["Fabric", "Ring", "Torus2D", "fabric_module_name", "router_module_name"]
+
+
+def fabric_module_name(config):
+    """Verilog module name of the fabric for ``config``, e.g. ``fabric_torus4x4``."""
+    return f"fabric_{config.name}"
+
+
+def router_module_name(config):
+    """Verilog module name of the router leaf for ``config``, e.g. ``fabric_router_ring5``."""
+    return f"fabric_router_{config.name}"
+
+
+def _router_instance(config, ports):
+    """``Instance`` of the router leaf whose ports are the signals of interface ``ports``
+    (created from the router's signature); Verilog port names join the member path with
+    ``__``, as Amaranth names the ports of a top module."""
+    arguments = {}
+    for path, member, value in ports.signature.flatten(ports):
+        prefix = "i_" if member.flow == In else "o_"
+        arguments[prefix + "__".join(map(str, path))] = Value.cast(value)
+    return Instance(router_module_name(config), i_clk=ClockSignal(), i_rst=ResetSignal(),
+                    **arguments)
+
+
+class Fabric(wiring.Component):
+    """A ring or torus of :class:`~hdl.fabric.router.Router` nodes (instances of the leaf
+    module named by :func:`router_module_name`).
+
+    Parameters
+    ----------
+    config : FabricConfig
+
+    Members
+    -------
+    inject : In(stream.Signature(config.flit_width)).array(config.nodes)
+        Packets sent by each node: a header flit (``config.header_layout`` in its low bits),
+        then ``length`` payload flits.
+    eject : Out(stream.Signature(config.flit_layout)).array(config.nodes)
+        Packets received by each node, whole and one at a time, ``last`` set on the last flit.
+    dropped : Out(16).array(config.nodes)
+        Packets each node sent to an address that names no node, dropped (wraps around).
+    """
+    def __init__(self, config):
+        if not isinstance(config, FabricConfig):
+            raise TypeError(f"Parameter 'config' must be a FabricConfig, not {config!r}")
+        self._config = config
+        super().__init__({
+            "inject": In(stream.Signature(config.flit_width)).array(config.nodes),
+            "eject": Out(stream.Signature(config.flit_layout)).array(config.nodes),
+            "dropped": Out(DROP_COUNTER_WIDTH).array(config.nodes),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    def elaborate(self, platform):
+        config = self._config
+        m = Module()
+        signature = router_signature(config)
+        routers = [signature.create(path=(f"router_{node}",)) for node in range(config.nodes)]
+        for node, router in enumerate(routers):
+            m.submodules[f"router_{node}"] = _router_instance(config, router)
+            position = dict(zip("xy", coordinates(config, node)))
+            m.d.comb += [router.here.eq(config.position_layout.const(position)),
+                         self.dropped[node].eq(router.dropped)]
+            wiring.connect(m, wiring.flipped(self.inject[node]), router.inject)
+            wiring.connect(m, router.eject, wiring.flipped(self.eject[node]))
+            for port in range(1, port_count(config)):
+                wiring.connect(m, router.link_out[port - 1],
+                               routers[neighbour(config, node, port)].link_in[port - 1])
+        return m
+
+
+class Ring(Fabric):
+    """Bidirectional ring of ``nodes`` nodes (2..64): the 1-D torus.
+
+    ``options`` (``flit_width``, ``length_width``, ``buffer_depth``, ``routing``) are those of
+    :class:`~hdl.fabric.config.FabricConfig`; members are those of :class:`Fabric`.
+    """
+    def __init__(self, nodes, **options):
+        super().__init__(FabricConfig.ring(nodes, **options))
+
+
+class Torus2D(Fabric):
+    """``x`` by ``y`` torus (each side 2..16); node ``x + X * y`` sits at ``(x, y)``.
+
+    ``nodes``, if given, must equal ``x * y``. ``options`` and members as for :class:`Ring`.
+    """
+    def __init__(self, x, y, nodes=None, **options):
+        super().__init__(FabricConfig.torus(x, y, nodes, **options))

@@ -1,0 +1,283 @@
+"""Reference model of the fabric: which packets arrive where, traffic patterns, and the
+zero-load latency.
+
+The fabric promises that every packet sent to an existing node arrives there exactly once and
+intact, that packets from one source to one destination arrive in the order they were sent, and
+that a packet for an address that names no node is dropped and counted. Packets of different
+sources may interleave in any order at a destination, so the reference is, per destination, one
+ordered list per source. Nothing here depends on the RTL: topologies are given by their
+dimensions (``(nodes,)`` for a ring, ``(x, y)`` for a torus, node ``x + X * y`` at ``(x, y)``).
+"""
+
+from collections import Counter
+from dataclasses import dataclass
+from math import prod
+
+import numpy as np
+
+__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count",
+           "ZeroLoadLatency", "PATTERNS", "traffic"]
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One packet as its source sent it.
+
+    Members
+    -------
+    source, destination : int
+        Node indices; a destination of ``nodes`` or more names no node.
+    kind : int
+        The header's kind field, carried unchanged.
+    payload : tuple of int
+        Payload flits; the header's length field is their number.
+    """
+    source: int
+    destination: int
+    kind: int
+    payload: tuple
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the fabric must deliver for some injected traffic.
+
+    Members
+    -------
+    delivered : dict of int to dict of int to list of Packet
+        ``delivered[destination][source]``: the packets from ``source`` to ``destination``, in
+        the order they were sent. Every node has an entry, possibly empty.
+    dropped : dict of int to int
+        Per source: its packets whose destination names no node.
+    """
+    delivered: dict
+    dropped: dict
+
+    def flits(self, destination):
+        """Flits (headers included) that ``destination`` receives."""
+        return sum(1 + len(packet.payload)
+                   for packets in self.delivered[destination].values() for packet in packets)
+
+
+def reference(injected, nodes):
+    """Reference delivery of ``injected`` traffic on a fabric of ``nodes`` nodes.
+
+    Parameters
+    ----------
+    injected : dict of int to list of Packet
+        Per source node: its packets in the order it sends them.
+    nodes : int
+        Number of nodes.
+
+    Returns
+    -------
+    Reference
+    """
+    delivered = {node: {} for node in range(nodes)}
+    dropped = {}
+    for source, packets in injected.items():
+        dropped[source] = 0
+        for packet in packets:
+            if packet.destination < nodes:
+                delivered[packet.destination].setdefault(source, []).append(packet)
+            else:
+                dropped[source] += 1
+    return Reference(delivered, dropped)
+
+
+def _compare_pair(expected, received, complete):
+    """Problem with the packets of one (source, destination) pair, or None."""
+    if received == expected[:len(received)] and (not complete or len(received) == len(expected)):
+        return None
+    if Counter(received) - Counter(expected):
+        extra = list((Counter(received) - Counter(expected)).elements())
+        return f"{len(extra)} packet(s) never sent or delivered twice, first {extra[0]}"
+    if len(received) < len(expected) and Counter(received) == Counter(expected[:len(received)]):
+        return f"{len(expected) - len(received)} of {len(expected)} packets missing"
+    first = next(i for i, (e, r) in enumerate(zip(expected, received)) if e != r)
+    return f"packet {first} out of order or lost: expected {expected[first]}, got {received[first]}"
+
+
+def check_delivery(ref, delivered, dropped, *, complete=True):
+    """Check received packets against the reference; report every problem at once.
+
+    Parameters
+    ----------
+    ref : Reference
+    delivered : dict of int to list of Packet
+        Per node: the packets it received, in arrival order.
+    dropped : dict of int to int
+        Per node: the fabric's count of dropped packets it sent.
+    complete : bool
+        All traffic should have arrived. If False (a fabric that stalled), each
+        (source, destination) pair must have received a prefix, in order, of what was sent to
+        it, and the drop counts are not checked.
+
+    Raises
+    ------
+    AssertionError
+        Listing each node that received a packet for another node, and each (source,
+        destination) pair whose packets are not exactly those sent, in order: missing,
+        duplicated, corrupted (a packet never sent) or reordered; and each wrong drop count.
+    """
+    problems = []
+    for node, packets in delivered.items():
+        strays = [packet for packet in packets if packet.destination != node]
+        if strays:
+            problems.append(f"node {node} received {len(strays)} packet(s) for other nodes, "
+                            f"first {strays[0]}")
+    for node, by_source in ref.delivered.items():
+        received = delivered.get(node, [])
+        for source in sorted({packet.source for packet in received} | set(by_source)):
+            problem = _compare_pair(by_source.get(source, []),
+                                    [packet for packet in received if packet.source == source],
+                                    complete)
+            if problem:
+                problems.append(f"{source} -> {node}: {problem}")
+    if complete:
+        for node, count in ref.dropped.items():
+            if dropped.get(node, 0) != count:
+                problems.append(f"node {node}: {dropped.get(node, 0)} packets counted as "
+                                f"dropped, expected {count}")
+    if problems:
+        raise AssertionError(f"Delivery differs from the reference in {len(problems)} "
+                             f"place(s):\n  " + "\n  ".join(problems))
+
+
+def hop_count(dims, source, destination):
+    """Links a packet crosses from ``source`` to ``destination``: the sum over dimensions of
+    the distance the shorter way round the ring."""
+    hops = 0
+    for size in dims:
+        source, here = divmod(source, size)
+        destination, there = divmod(destination, size)
+        ahead = (there - here) % size
+        hops += min(ahead, size - ahead)
+    return hops
+
+
+@dataclass(frozen=True)
+class ZeroLoadLatency:
+    """Analytic latency of a packet through an otherwise idle fabric, with an always-ready
+    destination, in cycles from the header's inject handshake.
+
+    A flit spends ``per_hop`` cycles in each router it crosses after the first: one to be
+    written into the input buffer, one in the output register (links add none). The first
+    router adds ``fixed`` cycles the same way from the inject handshake, and the destination's
+    eject register is part of the last router's count. Payload flits follow their header one
+    per cycle (serialization) unless the input buffers are shallower than the credit loop: a
+    link then sends ``buffer_depth`` flits per ``credit_loop`` cycles.
+
+    Members
+    -------
+    per_hop : int
+        Cycles per link crossed.
+    fixed : int
+        Cycles of a packet that crosses no link (source and destination the same node).
+    buffer_depth : int
+        Flits per input buffer (per virtual channel).
+    credit_loop : int
+        Cycles from sending a flit until its buffer slot can be used again: the flit is
+        written, taken out in the next cycle at the earliest, and the credit counted the same
+        cycle.
+    """
+    per_hop: int = 2
+    fixed: int = 2
+    buffer_depth: int = 4
+    credit_loop: int = 3
+
+    def header(self, hops):
+        """Cycles from the header's inject handshake to its eject handshake."""
+        return self.fixed + self.per_hop * hops
+
+    def serialization(self, hops, length):
+        """Cycles from the header's eject handshake to that of flit ``length`` after it."""
+        if hops == 0 or self.buffer_depth >= self.credit_loop:
+            return length
+        return length // self.buffer_depth * self.credit_loop + length % self.buffer_depth
+
+    def tail(self, hops, length):
+        """Cycles from the header's inject handshake to the eject handshake of the last flit
+        of a packet with ``length`` payload flits."""
+        return self.header(hops) + self.serialization(hops, length)
+
+
+#: Traffic patterns of :func:`traffic`.
+PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all", "furthest")
+
+
+def _destinations(pattern, dims, source, count, rng):
+    nodes = prod(dims)
+    position = [(source // prod(dims[:d])) % size for d, size in enumerate(dims)]
+    if pattern == "uniform":
+        return rng.integers(0, nodes, count)
+    if pattern == "transpose":
+        # (x, y) -> (y, x) on a square torus; in general the index transpose of an X by Y
+        # matrix, and the mirror image i -> n - 1 - i on a ring.
+        target = position[1] + dims[1] * position[0] if len(dims) == 2 else nodes - 1 - source
+        return np.full(count, target)
+    if pattern == "hotspot":
+        # Half of the packets go to node 0, the rest uniformly.
+        return np.where(rng.random(count) < 0.5, 0, rng.integers(0, nodes, count))
+    if pattern == "all_to_all":
+        # Every other node in turn, starting with the next one, as a collective would.
+        return (source + 1 + np.arange(count) % (nodes - 1)) % nodes
+    # furthest: half way round every dimension.
+    return np.full(count, sum(((p + size // 2) % size) * prod(dims[:d])
+                              for d, (p, size) in enumerate(zip(position, dims))))
+
+
+def traffic(pattern, dims, rng, *, packets, lengths, flit_width, invalid_rate=0.0,
+            address_count=None, kinds=4):
+    """Packets of one traffic pattern for every node.
+
+    Parameters
+    ----------
+    pattern : str
+        One of :data:`PATTERNS`: ``uniform`` (any node, itself included), ``transpose``,
+        ``hotspot`` (half to node 0), ``all_to_all`` (every other node in turn) or
+        ``furthest`` (half way round every dimension).
+    dims : tuple of int
+        Nodes along each dimension.
+    rng : numpy.random.Generator
+    packets : int
+        Packets per node.
+    lengths : tuple of int
+        Smallest and largest number of payload flits, drawn uniformly.
+    flit_width : int
+        Bits per flit, for random payloads.
+    invalid_rate : float
+        Fraction of packets whose destination is replaced by an address naming no node.
+    address_count : int or None
+        Number of addresses (``2 ** address_width``); required if ``invalid_rate`` > 0.
+    kinds : int
+        Values of the kind field, drawn uniformly.
+
+    Returns
+    -------
+    dict of int to list of Packet
+        Per source node: its packets in sending order.
+    """
+    if pattern not in PATTERNS:
+        raise ValueError(f"Parameter 'pattern' must be one of {', '.join(PATTERNS)}, "
+                         f"not {pattern!r}")
+    nodes = prod(dims)
+    result = {}
+    for source in range(nodes):
+        destinations = _destinations(pattern, dims, source, packets, rng)
+        if invalid_rate > 0:
+            invalid = rng.random(packets) < invalid_rate
+            destinations = np.where(invalid, rng.integers(nodes, address_count, packets),
+                                    destinations)
+        result[source] = [
+            Packet(source, int(destination), int(rng.integers(0, kinds)),
+                   _random_flits(rng, int(rng.integers(lengths[0], lengths[1] + 1)),
+                                 flit_width))
+            for destination in destinations]
+    return result
+
+
+def _random_flits(rng, count, width):
+    size = (width + 7) // 8
+    return tuple(int.from_bytes(rng.bytes(size), "little") & ((1 << width) - 1)
+                 for _ in range(count))

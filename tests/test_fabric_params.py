@@ -1,0 +1,191 @@
+"""Fabric parameters, routing, the delivery reference and the zero-load latency model."""
+
+import os
+
+import numpy as np
+import pytest
+
+from hdl.fabric import Fabric, FabricConfig, Ring, Torus2D
+from hdl.fabric.emit import generate
+from hdl.fabric.routing import LOCAL, Hop, minus_port, plus_port, route
+from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
+                               traffic)
+
+
+# Error tests build components whose constructors raise; Amaranth reports each such object as
+# never elaborated when it is collected, which may be during a later test of this file. Every
+# other test here elaborates what it builds.
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+@pytest.mark.parametrize("name, value, allowed", [
+    ("flit_width", 0, "1..1024"), ("flit_width", -8, "1..1024"), ("flit_width", "32", "1..1024"),
+    ("length_width", 0, "1..12"), ("length_width", 13, "1..12"),
+    ("buffer_depth", 0, "1..64"), ("buffer_depth", 2.0, "1..64"),
+])
+def test_option_out_of_range(name, value, allowed):
+    with pytest.raises(TypeError, match=rf"^Parameter '{name}' must be an integer in "
+                                        rf"{allowed}, not {value!r}$"):
+        Ring(4, **{name: value})
+
+
+@pytest.mark.parametrize("nodes", [0, 1, 65, True, "4"])
+def test_ring_nodes(nodes):
+    with pytest.raises(TypeError, match=rf"^Parameter 'nodes' must be an integer in 2..64, "
+                                        rf"not {nodes!r}$"):
+        Ring(nodes)
+
+
+@pytest.mark.parametrize("name, x, y", [("x", 0, 2), ("x", 17, 2), ("y", 2, 1), ("y", 2, None)])
+def test_torus_sides(name, x, y):
+    value = x if name == "x" else y
+    with pytest.raises(TypeError, match=rf"^Parameter '{name}' must be an integer in 2..16, "
+                                        rf"not {value!r}$"):
+        Torus2D(x, y)
+
+
+def test_torus_nodes_conflict():
+    with pytest.raises(ValueError, match=r"^Parameter 'nodes' must equal x \* y = 6, not 5$"):
+        Torus2D(2, 3, nodes=5)
+    with pytest.raises(TypeError, match=r"^Parameter 'nodes' must be an integer in 1..256, "
+                                        r"not 0$"):
+        Torus2D(2, 3, nodes=0)
+    assert FabricConfig.torus(2, 3, nodes=6).nodes == 6
+
+
+def test_flit_too_narrow_for_header():
+    # 16 nodes: 5-bit addresses; 5 + 5 + 2 + 4 = 16 bits of header.
+    with pytest.raises(ValueError, match=r"^Parameter 'flit_width' must be at least 16 to hold "
+                                         r"the header of a 16-node fabric, not 15$"):
+        Torus2D(4, 4, flit_width=15)
+    assert FabricConfig.torus(4, 4, flit_width=16).header_width == 16
+
+
+def test_routing_option():
+    with pytest.raises(TypeError, match=r"^Parameter 'routing' must be 'dateline' or 'naive', "
+                                        r"not 'bubble'$"):
+        Ring(4, routing="bubble")
+
+
+def test_dims_of_direct_construction():
+    with pytest.raises(TypeError, match=r"^Parameter 'dims' must be \(nodes,\) with nodes in "
+                                        r"2..64 or \(x, y\) with x and y in 2..16, "
+                                        r"not \(2, 2, 2\)$"):
+        FabricConfig((2, 2, 2))
+
+
+def test_config_type():
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig, not 4$"):
+        Fabric(4)
+
+
+def test_names_and_layouts():
+    assert FabricConfig.ring(5).name == "ring5"
+    assert FabricConfig.ring(5, routing="naive").name == "ring5_naive"
+    assert FabricConfig.torus(2, 2, buffer_depth=2, flit_width=16).name == "torus2x2_w16_b2"
+    config = FabricConfig.ring(8)
+    # 8 nodes: 4-bit addresses, so 8..15 name no node.
+    assert config.address_width == 4 and config.vcs == 2
+    assert [(name, field.offset, field.width) for name, field in config.header_layout] == [
+        ("destination", 0, 4), ("source", 4, 4), ("kind", 8, 2), ("length", 10, 4)]
+    assert FabricConfig.ring(8, routing="naive").link_layout.size == 33
+
+
+def test_route_dimension_order_and_dateline():
+    torus = FabricConfig.torus(4, 4)
+    # (1, 1) -> (3, 2): X first; x is 2 away both ways round, and a tie goes +.
+    assert route(torus, 5, LOCAL, 0, 11) == Hop(plus_port(0), 0)
+    # At (3, 1) going + in X crosses the dateline onto channel 1 and stays there.
+    assert route(torus, 7, plus_port(0), 0, 4 * 1 + 1) == Hop(plus_port(0), 1)
+    assert route(torus, 4, plus_port(0), 1, 4 * 1 + 1) == Hop(plus_port(0), 1)
+    # Turning into Y starts again on channel 0; going - from y = 0 crosses the Y dateline.
+    assert route(torus, 1, plus_port(0), 1, 4 * 2 + 1) == Hop(plus_port(1), 0)
+    assert route(torus, 1, LOCAL, 0, 4 * 3 + 1) == Hop(minus_port(1), 1)
+    assert route(torus, 6, minus_port(1), 0, 6) == Hop(LOCAL, 0)
+    assert route(torus, 6, LOCAL, 0, 16) is None
+    naive = FabricConfig.ring(4, routing="naive")
+    assert route(naive, 3, LOCAL, 0, 1) == Hop(plus_port(0), 0)
+
+
+def test_generation_is_deterministic():
+    config = FabricConfig.torus(2, 3)
+    first, second = generate(config), generate(config)
+    assert first.verilog == second.verilog
+    assert os.getcwd() not in first.verilog and "/work/" not in first.verilog
+    assert first.port_map["streams"]["eject__5"]["layout"]["fields"]["last"]["offset"] == 32
+
+
+def _packet(source, destination, *payload):
+    return Packet(source, destination, 0, tuple(payload))
+
+
+def test_reference_orders_per_pair_and_counts_drops():
+    injected = {0: [_packet(0, 1, 5), _packet(0, 7), _packet(0, 1, 6)],
+                1: [_packet(1, 1), _packet(1, 0, 9, 9)]}
+    ref = reference(injected, 4)
+    assert ref.delivered[1] == {0: [_packet(0, 1, 5), _packet(0, 1, 6)], 1: [_packet(1, 1)]}
+    assert ref.dropped == {0: 1, 1: 0}
+    assert ref.flits(1) == 5 and ref.flits(0) == 3 and ref.flits(3) == 0
+
+
+def test_check_delivery_accepts_any_interleaving_of_sources():
+    injected = {0: [_packet(0, 2, 1), _packet(0, 2, 2)], 1: [_packet(1, 2, 3)]}
+    delivered = {2: [_packet(0, 2, 1), _packet(1, 2, 3), _packet(0, 2, 2)], 0: [], 1: []}
+    check_delivery(reference(injected, 3), delivered, {0: 0, 1: 0})
+
+
+@pytest.mark.parametrize("received, message", [
+    ([_packet(0, 2, 2), _packet(0, 2, 1)], r"0 -> 2: packet 0 out of order or lost"),
+    ([_packet(0, 2, 1)], r"0 -> 2: 1 of 2 packets missing"),
+    ([_packet(0, 2, 1), _packet(0, 2, 2), _packet(0, 2, 2)], r"delivered twice"),
+    ([_packet(0, 2, 1), _packet(0, 2, 9)], r"never sent or delivered twice"),
+])
+def test_check_delivery_reports_problems(received, message):
+    injected = {0: [_packet(0, 2, 1), _packet(0, 2, 2)]}
+    with pytest.raises(AssertionError, match=message):
+        check_delivery(reference(injected, 3), {2: received}, {0: 0})
+
+
+def test_check_delivery_misdelivery_drops_and_prefix():
+    injected = {0: [_packet(0, 1, 4), _packet(0, 1, 5), _packet(0, 9)]}
+    ref = reference(injected, 3)
+    with pytest.raises(AssertionError, match=r"node 2 received 1 packet\(s\) for other nodes"):
+        check_delivery(ref, {1: [_packet(0, 1, 4)], 2: [_packet(0, 1, 5)]}, {0: 1})
+    with pytest.raises(AssertionError, match=r"node 0: 0 packets counted as dropped, expected 1"):
+        check_delivery(ref, {1: [_packet(0, 1, 4), _packet(0, 1, 5)]}, {0: 0})
+    check_delivery(ref, {1: [_packet(0, 1, 4)]}, {}, complete=False)
+    with pytest.raises(AssertionError, match=r"out of order"):
+        check_delivery(ref, {1: [_packet(0, 1, 5)]}, {}, complete=False)
+
+
+def test_hop_count():
+    assert [hop_count((8,), 0, d) for d in range(8)] == [0, 1, 2, 3, 4, 3, 2, 1]
+    assert hop_count((4, 4), 0, 15) == 2 and hop_count((4, 4), 0, 10) == 4
+    assert hop_count((2, 3), 1, 4) == 2
+
+
+def test_zero_load_latency_model():
+    model = ZeroLoadLatency()
+    assert model.header(0) == 2 and model.header(3) == 8
+    assert model.tail(3, 5) == 13
+    shallow = ZeroLoadLatency(buffer_depth=2)
+    # Two flits per three cycles over a link: flit 3 leaves 4 cycles after the header.
+    assert shallow.tail(1, 3) == 4 + 4 and shallow.tail(0, 3) == 2 + 3
+
+
+def test_traffic_patterns():
+    rng = np.random.default_rng(0)
+    dims = (2, 3)
+    transpose = traffic("transpose", dims, rng, packets=2, lengths=(1, 1), flit_width=8)
+    # Node 1 = (1, 0) -> index transpose 0 + 3 * 1 = 3.
+    assert {p.destination for p in transpose[1]} == {3}
+    every = traffic("all_to_all", dims, rng, packets=5, lengths=(0, 2), flit_width=8)
+    assert sorted(p.destination for p in every[2]) == [0, 1, 3, 4, 5]
+    furthest = traffic("furthest", (5,), rng, packets=1, lengths=(3, 3), flit_width=8)
+    assert [furthest[node][0].destination for node in range(5)] == [2, 3, 4, 0, 1]
+    assert all(len(furthest[node][0].payload) == 3 for node in range(5))
+    invalid = traffic("uniform", (4,), rng, packets=50, lengths=(0, 0), flit_width=70,
+                      invalid_rate=1.0, address_count=8)
+    assert all(4 <= p.destination < 8 for packets in invalid.values() for p in packets)
+    with pytest.raises(ValueError, match=r"^Parameter 'pattern' must be one of "):
+        traffic("tornado", dims, rng, packets=1, lengths=(0, 0), flit_width=8)
