@@ -91,7 +91,11 @@ def generate(config):
 
 
 def write(generated, out_dir):
-    """Write ``<top>.v`` and ``<top>.ports.json`` under ``out_dir``; return the .v path."""
+    """Write ``<top>.v`` and ``<top>.ports.json`` under ``out_dir``; return the .v path.
+
+    ``generated`` is any generated design with ``top``, ``verilog`` and ``port_map``: a tile
+    here, a fabric in ``hdl.fabric.emit``.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     verilog_path = out_dir / f"{generated.top}.v"

@@ -8,14 +8,12 @@ Command line::
 """
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from amaranth.back import verilog
 
-from ..emit import describe_layout
+from ..emit import describe_layout, write
 from .config import FabricConfig
 from .router import Router
 from .topology import Fabric, fabric_module_name, router_module_name
@@ -68,17 +66,6 @@ def generate(config):
     text = verilog.convert(Router(config), name=router_module_name(config), emit_src=False)
     text += verilog.convert(fabric, name=fabric_module_name(config), emit_src=False)
     return GeneratedFabric(config, text, _port_map(fabric))
-
-
-def write(generated, out_dir):
-    """Write ``<top>.v`` and ``<top>.ports.json`` under ``out_dir``; return the .v path."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    verilog_path = out_dir / f"{generated.top}.v"
-    verilog_path.write_text(generated.verilog)
-    (out_dir / f"{generated.top}.ports.json").write_text(
-        json.dumps(generated.port_map, indent=2, sort_keys=True) + "\n")
-    return verilog_path
 
 
 def main(argv=None):
