@@ -60,9 +60,10 @@ regress: venv deps ## Run the tile regression on both simulators, with a summary
 	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
-fabric: venv deps ## Ring and torus fabric tests (SIM=icarus|verilator, or both if unset)
+fabric: venv deps ## Fabric and all-reduce tests (SIM=icarus|verilator, or both if unset)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric_params.py tb/test_fabric_sim.py -q --junitxml=$(BUILD)/junit/fabric.xml
+	    tests/test_fabric_params.py tests/test_allreduce_params.py tb/test_fabric_sim.py \
+	    tb/test_allreduce_sim.py -q --junitxml=$(BUILD)/junit/fabric.xml
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \

@@ -94,7 +94,7 @@ def write(generated, out_dir):
     """Write ``<top>.v`` and ``<top>.ports.json`` under ``out_dir``; return the .v path.
 
     ``generated`` is any generated design with ``top``, ``verilog`` and ``port_map``: a tile
-    here, a fabric in ``hdl.fabric.emit``.
+    here, a fabric or an all-reduce ring in ``hdl.fabric``.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,360 @@
+"""Ring all-reduce of int32 vectors in hardware: a network interface per node of a ring fabric.
+
+Every node holds a vector of ``vector_length`` int32 elements, split into one chunk per node
+(the first ``vector_length % nodes`` chunks one element longer than the rest). Node ``r`` sends
+chunk ``(r - s) mod nodes`` to node ``r + 1`` at step ``s`` and receives chunk
+``(r - s - 1) mod nodes`` from node ``r - 1``, for ``2 * (nodes - 1)`` steps: in the first
+``nodes - 1`` (reduce-scatter) the received elements are added, with int32 wrap-around, into
+the local copy as they arrive; in the rest (all-gather) they replace it. The chunk a node sends
+at step ``s > 0`` is the one it received at step ``s - 1``, so it waits for that packet to end.
+
+One packet per step: a header flit (``kind`` :data:`ALLREDUCE_KIND`) and one payload flit per
+``elements_per_flit`` elements of the chunk, element ``j`` of a flit in bits ``32 * j`` up.
+
+The local copy is a memory of one row per payload flit: chunk ``c`` occupies rows
+``c * chunk_flits`` up, so a flit is read, added and written back as one row.
+"""
+
+from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from ..params import check_int
+from .config import FabricConfig
+from .topology import Fabric
+
+__all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "MAX_VECTOR_LENGTH", "AllReduceInterface",
+           "AllReduceRing"]
+
+#: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
+ALLREDUCE_KIND = 1
+#: Bits per vector element (int32).
+ELEMENT_WIDTH = 32
+#: Longest vector, in elements.
+MAX_VECTOR_LENGTH = 1 << 16
+
+
+def _ring_config(config):
+    if not isinstance(config, FabricConfig):
+        raise TypeError(f"Parameter 'config' must be a FabricConfig, not {config!r}")
+    if len(config.dims) != 1:
+        raise ValueError(f"Parameter 'config' must describe a ring, not {config.name}")
+    if config.flit_width < ELEMENT_WIDTH:
+        raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "
+                         f"int32 element, not {config.flit_width}")
+
+
+def _decrement(value, modulus):
+    return Mux(value == 0, modulus - 1, value - 1)
+
+
+class AllReduceInterface(wiring.Component):
+    """Network interface of one ring node that all-reduces int32 vectors with its neighbours.
+
+    The interface takes ``vector_length`` elements on ``i``, all-reduces them with the other
+    nodes over ``inject`` and ``eject``, then gives the sum on ``o``; then takes the next
+    vector. An all-reduce starts at a node once its whole vector has been taken: packets that
+    arrive earlier wait in the fabric. Every all-reduce packet on ``eject`` must come from node
+    ``node - 1`` (the source is not checked); packets of other kinds are taken and ignored.
+
+    Timing, in handshakes on an always-ready fabric and output: the first header transfers 1
+    cycle after the last element is taken, its payload flits in the following cycles; the
+    header of each later step 1 cycle after the last flit of the previous step arrives; the
+    first result 3 cycles after the last flit of the last step arrives, then one per cycle
+    (``sim_models.allreduce.AllReduceEstimate`` counts a whole all-reduce).
+
+    Parameters
+    ----------
+    config : FabricConfig
+        A ring (``dims == (nodes,)``) with flits of at least 32 bits.
+    vector_length : int
+        Elements per vector, 1..65536. The longest chunk, ``ceil(vector_length / nodes)``
+        elements, must fit one packet: ``2 ** length_width - 1`` payload flits.
+
+    Members
+    -------
+    node : In(range(config.nodes))
+        Index of this node on the ring; constant.
+    i : In(stream.Signature(signed(32)))
+        The node's vector, element 0 first, ``vector_length`` elements per all-reduce.
+    o : Out(stream.Signature(signed(32)))
+        The element-wise sum of all nodes' vectors, wrapped to int32, in the same order.
+    inject : Out(stream.Signature(config.flit_width))
+        Packets to the fabric, all for node ``node + 1``.
+    eject : In(stream.Signature(config.flit_layout))
+        Packets from the fabric, from node ``node - 1``.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a FabricConfig or ``vector_length`` not an integer in range.
+    ValueError
+        If ``config`` is not a ring, its ``flit_width`` cannot carry an int32, or a chunk of
+        ``vector_length`` does not fit one packet.
+    """
+    def __init__(self, config, vector_length):
+        _ring_config(config)
+        check_int("Parameter 'vector_length'", vector_length, 1, MAX_VECTOR_LENGTH)
+        elements_per_flit = config.flit_width // ELEMENT_WIDTH
+        max_flits = (1 << config.length_width) - 1
+        longest = max_flits * elements_per_flit * config.nodes
+        if vector_length > longest:
+            raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
+                             f"{config.nodes}-node ring of {config.flit_width}-bit flits and "
+                             f"{max_flits}-flit packets, not {vector_length}")
+        self._config = config
+        self._vector_length = vector_length
+        self._elements_per_flit = elements_per_flit
+        super().__init__({
+            "node": In(range(config.nodes)),
+            "i": In(stream.Signature(signed(ELEMENT_WIDTH))),
+            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))),
+            "inject": Out(stream.Signature(config.flit_width)),
+            "eject": In(stream.Signature(config.flit_layout)),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    @property
+    def vector_length(self):
+        return self._vector_length
+
+    @property
+    def elements_per_flit(self):
+        """Elements carried by a payload flit: ``flit_width // 32``."""
+        return self._elements_per_flit
+
+    @property
+    def chunk_flits(self):
+        """Payload flits of the longest chunk, and memory rows per chunk."""
+        longest_chunk = -(-self._vector_length // self._config.nodes)
+        return -(-longest_chunk // self._elements_per_flit)
+
+    @property
+    def row_layout(self):
+        """One memory row, one payload flit: ``elements_per_flit`` int32 elements."""
+        return data.ArrayLayout(signed(ELEMENT_WIDTH), self._elements_per_flit)
+
+    def _flits_of(self, chunk):
+        """Payload flits of ``chunk`` (a signal): the flits of a long or of a short chunk."""
+        nodes, per_flit = self._config.nodes, self._elements_per_flit
+        base, extra = divmod(self._vector_length, nodes)
+        return Mux(chunk < extra, -(-(base + 1) // per_flit), -(-base // per_flit))
+
+    def _local_side(self, m, loading, unloading, row_data):
+        """Walk the vector element by element: take ``i`` while ``loading``, give ``o`` from
+        ``row_data`` (the row read one cycle ahead) while ``unloading``.
+
+        Returns the row of the current element, the row to read for the next cycle, the write
+        enable of each element of the row, and the last element's handshake.
+        """
+        nodes, per_flit = self._config.nodes, self._elements_per_flit
+        base, extra = divmod(self._vector_length, nodes)
+        chunk = Signal(range(nodes))
+        index = Signal(range(base + 1))  # element within the chunk
+        lane = Signal(range(per_flit))
+        row = Signal(range(nodes * self.chunk_flits))
+        count = Signal(range(self._vector_length))
+        primed = Signal()  # `row_data` holds `row`: the previous cycle was already unloading
+        taken = self.i.valid & self.i.ready
+        advance = taken | self.o.valid & self.o.ready
+        last = advance & (count == self._vector_length - 1)
+        chunk_end = index == Mux(chunk < extra, base, base - 1)
+        row_next = Signal.like(row)
+        enables = Signal(per_flit)
+        m.d.comb += [
+            self.i.ready.eq(loading),
+            self.o.valid.eq(unloading & primed),
+            self.o.payload.eq(self.row_layout(row_data)[lane]),
+            row_next.eq(Mux(~advance, row, Mux(last, 0, Mux(
+                chunk_end, (chunk + 1) * self.chunk_flits,
+                Mux(lane == per_flit - 1, row + 1, row))))),
+            enables.eq(Mux(taken, Const(1, per_flit) << lane, 0)),
+        ]
+        m.d.sync += [primed.eq(unloading), row.eq(row_next)]
+        with m.If(advance):
+            m.d.sync += [
+                count.eq(Mux(last, 0, count + 1)),
+                chunk.eq(Mux(last, 0, Mux(chunk_end, chunk + 1, chunk))),
+                index.eq(Mux(chunk_end | last, 0, index + 1)),
+                lane.eq(Mux(chunk_end | last | (lane == per_flit - 1), 0, lane + 1)),
+            ]
+        return row, row_next, enables, last
+
+    def _sender(self, m, begin, running, received, row_data):
+        """Send one packet per step to the next node, each once the previous step's packet has
+        been received. Returns the steps sent and the row to read for the next cycle."""
+        config, nodes = self._config, self._config.nodes
+        steps = 2 * (nodes - 1)
+        sent = Signal(range(steps + 1))
+        chunk = Signal(range(nodes))
+        row = Signal(range(nodes * self.chunk_flits))
+        in_payload = Signal()
+        flits_left = Signal(config.length_width)
+        header = Signal(config.header_layout)
+        length = self._flits_of(chunk)
+        m.d.comb += [
+            header.destination.eq(Mux(self.node == nodes - 1, 0, self.node + 1)),
+            header.source.eq(self.node),
+            header.kind.eq(ALLREDUCE_KIND),
+            header.length.eq(length),
+            self.inject.valid.eq(running & (sent <= received) & (sent != steps) | in_payload),
+            self.inject.payload.eq(Mux(in_payload, row_data.as_value(), header.as_value())),
+        ]
+        handshake = self.inject.valid & self.inject.ready
+        step_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
+        next_chunk = _decrement(chunk, nodes)
+        row_next = Signal.like(row)
+        m.d.comb += row_next.eq(Mux(begin, self.node * self.chunk_flits, Mux(
+            step_done, next_chunk * self.chunk_flits, Mux(handshake & in_payload, row + 1, row))))
+        m.d.sync += row.eq(row_next)
+        with m.If(handshake):
+            m.d.sync += [in_payload.eq(~step_done),
+                         flits_left.eq(Mux(in_payload, flits_left - 1, length))]
+        with m.If(step_done):
+            m.d.sync += [sent.eq(sent + 1), chunk.eq(next_chunk)]
+        with m.If(begin):
+            m.d.sync += [sent.eq(0), chunk.eq(self.node)]
+        return sent, row_next
+
+    def _receiver(self, m, begin, running, row_data):
+        """Add (reduce-scatter) or copy (all-gather) the payload of each received all-reduce
+        packet into its chunk, row by row. Returns the steps received, the row to read for the
+        next cycle, the row to write, its write enable and its new contents."""
+        config, nodes, per_flit = self._config, self._config.nodes, self._elements_per_flit
+        steps = 2 * (nodes - 1)
+        received = Signal(range(steps + 1))
+        chunk = Signal(range(nodes))
+        row = Signal(range(nodes * self.chunk_flits))
+        in_payload = Signal()
+        ours = Signal()  # the packet being received is all-reduce traffic
+        beat = self.eject.payload
+        header = config.header_layout(beat.flit[:config.header_width])
+        m.d.comb += self.eject.ready.eq(in_payload | running & (received != steps))
+        handshake = self.eject.valid & self.eject.ready
+        is_ours = Mux(in_payload, ours, header.kind == ALLREDUCE_KIND)
+        step_done = handshake & beat.last & is_ours
+        writes = handshake & in_payload & ours
+        previous = _decrement(self.node, nodes)
+        next_chunk = _decrement(chunk, nodes)
+        row_next = Signal.like(row)
+        m.d.comb += row_next.eq(Mux(begin, previous * self.chunk_flits, Mux(
+            step_done, next_chunk * self.chunk_flits, Mux(writes, row + 1, row))))
+        m.d.sync += row.eq(row_next)
+        local = self.row_layout(row_data)
+        incoming = self.row_layout(beat.flit[:self.row_layout.size])
+        total = Signal(self.row_layout)
+        reducing = received < nodes - 1
+        for element in range(per_flit):
+            # The 33-bit sum is truncated to the element's 32 bits: int32 wrap-around.
+            m.d.comb += total[element].eq(Mux(reducing, local[element] + incoming[element],
+                                              incoming[element]))
+        with m.If(handshake):
+            m.d.sync += [in_payload.eq(~beat.last), ours.eq(is_ours)]
+        with m.If(step_done):
+            m.d.sync += [received.eq(received + 1), chunk.eq(next_chunk)]
+        with m.If(begin):
+            m.d.sync += [received.eq(0), chunk.eq(previous)]
+        return received, row_next, row, writes.replicate(per_flit), total
+
+    def elaborate(self, platform):
+        steps = 2 * (self._config.nodes - 1)
+        m = Module()
+        m.submodules.memory = memory = Memory(
+            shape=self.row_layout, depth=self._config.nodes * self.chunk_flits, init=[])
+        # Loading writes one element of a row at a time, the receiver whole rows.
+        write = memory.write_port(granularity=1)  # in elements of the row
+        # One read port for the receiver's additions; the other serves the sender while the
+        # all-reduce runs and the output after it.
+        receive_read = memory.read_port()
+        shared_read = memory.read_port()
+
+        loading, running, unloading = Signal(init=1), Signal(), Signal()
+        local_row, local_next, local_enables, vector_end = self._local_side(
+            m, loading, unloading, shared_read.data)
+        begin = loading & vector_end
+        received, receive_next, receive_row, receive_enables, total = self._receiver(
+            m, begin, running, receive_read.data)
+        sent, send_next = self._sender(m, begin, running, received, shared_read.data)
+        finished = running & (sent == steps) & (received == steps)
+        m.d.sync += [
+            loading.eq(Mux(loading, ~vector_end, unloading & vector_end)),
+            running.eq(Mux(running, ~finished, begin)),
+            unloading.eq(Mux(unloading, ~vector_end, finished)),
+        ]
+        loaded = Signal(self.row_layout)
+        for element in range(self._elements_per_flit):
+            m.d.comb += loaded[element].eq(self.i.payload)
+        m.d.comb += [
+            receive_read.addr.eq(receive_next),
+            shared_read.addr.eq(Mux(unloading, local_next, send_next)),
+            write.addr.eq(Mux(loading, local_row, receive_row)),
+            write.en.eq(Mux(loading, local_enables, receive_enables)),
+            write.data.eq(Mux(loading, loaded.as_value(), total.as_value())),
+        ]
+        return m
+
+
+class AllReduceRing(wiring.Component):
+    """A ring fabric with an :class:`AllReduceInterface` at every node.
+
+    Parameters
+    ----------
+    nodes : int
+        Nodes of the ring, 2..64.
+    vector_length : int
+        Elements per vector, as for :class:`AllReduceInterface`.
+    **options
+        ``flit_width``, ``length_width``, ``buffer_depth``, ``routing`` of
+        :class:`~hdl.fabric.config.FabricConfig`.
+
+    Members
+    -------
+    i : In(stream.Signature(signed(32))).array(nodes)
+        Each node's vector, ``vector_length`` elements per all-reduce.
+    o : Out(stream.Signature(signed(32))).array(nodes)
+        Each node's copy of the sum of all vectors.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :meth:`FabricConfig.ring <hdl.fabric.config.FabricConfig.ring>` and
+        :class:`AllReduceInterface`.
+    """
+    def __init__(self, nodes, vector_length, **options):
+        self._config = FabricConfig.ring(nodes, **options)
+        self._interfaces = [AllReduceInterface(self._config, vector_length)
+                            for _ in range(nodes)]
+        super().__init__({
+            "i": In(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
+            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
+        })
+
+    @property
+    def config(self):
+        return self._config
+
+    @property
+    def vector_length(self):
+        return self._interfaces[0].vector_length
+
+    @property
+    def interfaces(self):
+        """The network interface of each node (each with its ``elements_per_flit`` and
+        ``chunk_flits``)."""
+        return tuple(self._interfaces)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fabric = fabric = Fabric(self._config)
+        for node, interface in enumerate(self._interfaces):
+            m.submodules[f"interface_{node}"] = interface
+            m.d.comb += interface.node.eq(node)
+            wiring.connect(m, wiring.flipped(self.i[node]), interface.i)
+            wiring.connect(m, interface.o, wiring.flipped(self.o[node]))
+            wiring.connect(m, interface.inject, fabric.inject[node])
+            wiring.connect(m, fabric.eject[node], interface.eject)
+        return m

@@ -1,0 +1,186 @@
+"""All-reduce interface parameters, emission, the numpy reference and the cycle estimate."""
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment
+from amaranth.sim import Simulator
+
+from hdl.fabric import FabricConfig
+from hdl.fabric.allreduce import AllReduceInterface, AllReduceRing
+from hdl.fabric.allreduce_emit import generate
+from sim_models.allreduce import (INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference,
+                                  chunk_sizes, ring_allreduce, wrap_int32)
+from sim_models.fabric import ZeroLoadLatency
+
+# Tests of constructors alone build components that are never elaborated (some constructors
+# raise); Amaranth reports each such object when it is collected, possibly in a later test.
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+@pytest.mark.parametrize("config", [5, "ring3", None])
+def test_config_type(config):
+    with pytest.raises(TypeError, match=rf"^Parameter 'config' must be a FabricConfig, "
+                                        rf"not {config!r}$"):
+        AllReduceInterface(config, 8)
+
+
+def test_config_not_a_ring():
+    with pytest.raises(ValueError, match=r"^Parameter 'config' must describe a ring, "
+                                         r"not torus2x2$"):
+        AllReduceInterface(FabricConfig.torus(2, 2), 8)
+
+
+@pytest.mark.parametrize("flit_width", [16, 31])
+def test_flit_width_too_narrow(flit_width):
+    with pytest.raises(ValueError, match=rf"^Parameter 'flit_width' must be at least 32 to "
+                                         rf"carry an int32 element, not {flit_width}$"):
+        AllReduceRing(3, 8, flit_width=flit_width)
+
+
+@pytest.mark.parametrize("vector_length", [0, -1, 65537, True, "8", 8.0])
+def test_vector_length_range(vector_length):
+    with pytest.raises(TypeError, match=rf"^Parameter 'vector_length' must be an integer in "
+                                        rf"1..65536, not {vector_length!r}$"):
+        AllReduceRing(3, vector_length)
+
+
+@pytest.mark.parametrize("nodes, flit_width, length_width, longest", [
+    (2, 32, 4, 30), (3, 64, 4, 90), (5, 96, 2, 45)])
+def test_vector_length_fits_packets(nodes, flit_width, length_width, longest):
+    options = {"flit_width": flit_width, "length_width": length_width}
+    AllReduceInterface(FabricConfig.ring(nodes, **options), longest)
+    with pytest.raises(ValueError, match=rf"^Parameter 'vector_length' must be at most "
+                                         rf"{longest} for a {nodes}-node ring of "
+                                         rf"{flit_width}-bit flits and "
+                                         rf"{2 ** length_width - 1}-flit packets, "
+                                         rf"not {longest + 1}$"):
+        AllReduceInterface(FabricConfig.ring(nodes, **options), longest + 1)
+
+
+def test_ring_nodes():
+    with pytest.raises(TypeError, match=r"^Parameter 'nodes' must be an integer in 2..64, "
+                                        r"not 1$"):
+        AllReduceRing(1, 8)
+
+
+@pytest.mark.parametrize("nodes, length, flit_width, per_flit, chunk_flits", [
+    (2, 8, 32, 1, 4), (3, 10, 64, 2, 2), (5, 23, 32, 1, 5), (5, 3, 32, 1, 1), (4, 9, 100, 3, 1)])
+def test_interface_geometry(nodes, length, flit_width, per_flit, chunk_flits):
+    ring = AllReduceRing(nodes, length, flit_width=flit_width)
+    interface = ring.interfaces[0]
+    assert (interface.elements_per_flit, interface.chunk_flits) == (per_flit, chunk_flits)
+    assert AllReduceEstimate(nodes, length, per_flit).chunk_flits == chunk_flits
+    Fragment.get(ring, None)
+
+
+def test_emit_deterministic():
+    first, second = generate(3, 10, flit_width=64), generate(3, 10, flit_width=64)
+    assert first.verilog == second.verilog and first.port_map == second.port_map
+    assert first.top == "allreduce_ring3_w64_v10"
+    assert f"module {first.top}(" in first.verilog
+    for stream in first.port_map["streams"].values():
+        for signal in ("valid", "ready", "payload"):
+            assert stream[signal] in first.verilog
+    assert sorted(first.port_map["streams"]) == [f"{name}__{node}" for name in "io"
+                                                 for node in range(3)]
+
+
+def test_wrap_int32():
+    values = [INT32_MAX + 1, INT32_MIN - 1, 2 * INT32_MAX + 2, -5, 0]
+    assert wrap_int32(values).tolist() == [INT32_MIN, INT32_MAX, 0, -5, 0]
+
+
+def test_reference_wraps():
+    vectors = np.array([[INT32_MAX, INT32_MIN, -1], [1, -1, INT32_MIN], [0, 0, INT32_MIN]])
+    expected = [INT32_MIN, INT32_MAX, -1]  # -1 - 2 ** 32 wraps to -1
+    result = allreduce_reference(vectors)
+    assert result.shape == (3, 3)
+    assert result.tolist() == [expected] * 3
+
+
+@pytest.mark.parametrize("length, nodes, sizes", [
+    (10, 3, [4, 3, 3]), (9, 3, [3, 3, 3]), (3, 5, [1, 1, 1, 0, 0]), (1, 2, [1, 0])])
+def test_chunk_sizes(length, nodes, sizes):
+    assert chunk_sizes(length, nodes) == sizes
+
+
+@pytest.mark.parametrize("nodes", [2, 3, 5, 8])
+@pytest.mark.parametrize("length", [1, 4, 23, 40])
+def test_ring_schedule_matches_reference(nodes, length):
+    rng = np.random.default_rng([nodes, length])
+    vectors = rng.integers(INT32_MIN, INT32_MAX, (nodes, length), endpoint=True)
+    np.testing.assert_array_equal(ring_allreduce(vectors), allreduce_reference(vectors))
+
+
+@pytest.mark.parametrize("nodes, length, per_flit, buffer_depth, cycles", [
+    # Measured on the RTL (tb.allreduce_tb.ideal_cycles), equal to the estimate.
+    (2, 8, 1, 4, 35), (3, 10, 2, 4, 49), (3, 20, 1, 2, 101), (5, 23, 1, 4, 127),
+    (5, 3, 1, 4, 55)])
+def test_estimate_matches_measurements(nodes, length, per_flit, buffer_depth, cycles):
+    latency = ZeroLoadLatency(buffer_depth=buffer_depth)
+    assert AllReduceEstimate(nodes, length, per_flit, latency).cycles() == cycles
+
+
+def test_estimate_terms():
+    estimate = AllReduceEstimate(4, 30, 2)
+    # 8 elements in the longest chunk, 4 flits; a header hop takes 4 cycles.
+    assert (estimate.chunk_flits, estimate.steps, estimate.step()) == (4, 6, 4 + 4 + 1)
+    assert estimate.cycles() == 30 + 6 * 9 + 1 + 30
+    # Buffers shallower than the credit loop slow the payload down: 2 flits per 3 cycles.
+    shallow = AllReduceEstimate(4, 30, 2, ZeroLoadLatency(buffer_depth=2))
+    assert shallow.step() == 4 + 6 + 1
+
+
+async def _put(ctx, port, payloads):
+    """Offer each payload on stream ``port`` until it transfers."""
+    ctx.set(port.valid, 1)
+    for payload in payloads:
+        ctx.set(port.payload, payload)
+        await ctx.tick().until(port.ready)
+    ctx.set(port.valid, 0)
+
+
+async def _get(ctx, port, count):
+    """Take ``count`` payloads from stream ``port``."""
+    ctx.set(port.ready, 1)
+    payloads = []
+    while len(payloads) < count:
+        _, _, valid, payload = await ctx.tick().sample(port.valid, port.payload)
+        if valid:
+            payloads.append(payload)
+    ctx.set(port.ready, 0)
+    return payloads
+
+
+def test_interface_alone():
+    """Node 0 of a 2-node ring, its neighbour played by the test: the packets it sends, the
+    sums it makes (wrapping around), and a packet of another kind that it ignores."""
+    config = FabricConfig.ring(2)
+    interface = AllReduceInterface(config, 4)
+    mine = [INT32_MAX, -7, INT32_MIN, 5]
+    theirs = [INT32_MAX, 1, -1, 9]
+    total = wrap_int32(np.add(mine, theirs)).tolist()
+
+    def header(kind, length):
+        return config.header_layout.const({"destination": 1, "source": 0, "kind": kind,
+                                           "length": length}).as_value().value
+
+    def packet(flits):
+        return [{"flit": flit & 0xFFFF_FFFF, "last": index == len(flits) - 1}
+                for index, flit in enumerate(flits)]
+
+    async def testbench(ctx):
+        await _put(ctx, interface.i, mine)
+        assert await _get(ctx, interface.inject, 3) == [header(1, 2), *(
+            value & 0xFFFF_FFFF for value in mine[:2])]
+        await _put(ctx, interface.eject, packet([header(2, 1), 1234]) +
+                   packet([header(1, 2), *theirs[2:]]))
+        assert await _get(ctx, interface.inject, 3) == [header(1, 2), *(
+            value & 0xFFFF_FFFF for value in total[2:])]
+        await _put(ctx, interface.eject, packet([header(1, 2), *total[:2]]))
+        assert await _get(ctx, interface.o, 4) == total
+
+    simulator = Simulator(interface)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(testbench)
+    simulator.run()
