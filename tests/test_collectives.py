@@ -2,6 +2,7 @@
 
 import pytest
 
+from sim_models.allreduce import AllReduceEstimate
 from sim_models.collectives import Link, ring_allreduce_time, torus_allreduce_time
 
 LINK = Link(hop_latency=2, bandwidth=8)   # 2 cycles per hop, 8 bytes per cycle
@@ -61,3 +62,23 @@ def test_link_errors(arguments, message):
 def test_call_errors(call, message):
     with pytest.raises(TypeError, match=f"^{message}$"):
         call()
+
+
+@pytest.mark.parametrize("nodes", range(2, 9))
+@pytest.mark.parametrize("elements_per_flit", [1, 2])
+def test_alpha_beta_matches_the_rtl_validated_ring_estimate(nodes, elements_per_flit):
+    # The RTL all-reduce ring takes exactly AllReduceEstimate.cycles() (tb/test_allreduce_sim).
+    # With even chunks that is the alpha-beta model, with alpha = one hop's header latency plus
+    # the interface's turnaround and a bandwidth of one flit per cycle, plus the 2L + 1 cycles
+    # of streaming the vector in and the result out. Uneven chunks cost the longest chunk's
+    # flits on every step, so alpha-beta is then a lower bound.
+    for length in (nodes * elements_per_flit * 3, nodes * elements_per_flit * 3 + 1):
+        rtl = AllReduceEstimate(nodes, length, elements_per_flit)
+        link = Link(hop_latency=rtl.latency.header(1) + rtl.turnaround,
+                    bandwidth=4 * elements_per_flit)
+        network = ring_allreduce_time(nodes, 4 * length, link)
+        local_streams = 2 * length + 1
+        if length % (nodes * elements_per_flit) == 0:
+            assert rtl.cycles() == pytest.approx(local_streams + network)
+        else:
+            assert rtl.cycles() > local_streams + network
