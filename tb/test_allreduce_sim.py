@@ -6,18 +6,15 @@ Measurements go to ``build/results/allreduce/<config>_<sim>.jsonl``. Environment
 ALLREDUCE_SEED (default 1) reseeds every random test; SIM restricts to one simulator.
 """
 
-import os
-from pathlib import Path
 
 import pytest
 
 from hdl.fabric.allreduce_emit import allreduce_module_name, generate, write
 from hdl.fabric.config import FabricConfig
 
+from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
 from .runner import run_simulation
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve()
 
 #: Rings and vector lengths: even and uneven chunks, one and two elements per flit, buffers
 #: shallower than the credit loop (payload at 2 flits per 3 cycles), and a vector shorter than
@@ -33,7 +30,6 @@ CASES = [
 #: cores, so it runs the one case with uneven chunks and two elements per flit.
 VERILATOR_CASES = ("ring3_w64_v10",)
 TESTS = ("random_traffic", "ideal_cycles")
-SIMULATORS = [os.environ["SIM"]] if os.environ.get("SIM") else ["icarus", "verilator"]
 
 
 def case_name(config, length):
@@ -47,12 +43,9 @@ RUNS = [(sim, config, length) for sim in SIMULATORS for config, length in CASES
 @pytest.mark.parametrize("sim, config, length", RUNS,
                          ids=[f"{sim}-{case_name(config, length)}" for sim, config, length in RUNS])
 def test_allreduce(sim, config, length):
-    seed = os.environ.get("ALLREDUCE_SEED", "1")
-    print(f"ALLREDUCE_SEED={seed}")
+    seed = seed_from_env("ALLREDUCE_SEED")
     name = case_name(config, length)
-    results = BUILD / "results" / "allreduce" / f"{name}_{sim}.jsonl"
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.unlink(missing_ok=True)
+    results = fresh_results("allreduce", name, sim)
     generated = write(generate(config.nodes, length, flit_width=config.flit_width,
                                length_width=config.length_width,
                                buffer_depth=config.buffer_depth),

@@ -6,18 +6,15 @@ Each case generates a fabric's Verilog, builds it once per simulator (in its own
 every random test; SIM restricts to one simulator.
 """
 
-import os
-from pathlib import Path
 
 import pytest
 
 from hdl.fabric import FabricConfig
 from hdl.fabric.emit import generate, write
 
+from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
 from .runner import run_simulation
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve()
 
 _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
 #: Fabrics of the regression and the cocotb tests each runs. Every fabric measures its
@@ -39,23 +36,15 @@ CASES = [
 #: 35 s for a ring and over 3 minutes for the 4x4 torus on two shared cores, while Icarus builds
 #: and runs every case in under a minute; so Verilator runs the saturation pair and a torus.
 VERILATOR_CASES = ("ring5", "ring5_naive", "torus2x3")
-SIMULATORS = [os.environ["SIM"]] if os.environ.get("SIM") else ["icarus", "verilator"]
 RUNS = [(sim, config, tests) for sim in SIMULATORS for config, tests in CASES
         if sim == "icarus" or config.name in VERILATOR_CASES]
-
-
-def results_path(config, sim):
-    return BUILD / "results" / "fabric" / f"{config.name}_{sim}.jsonl"
 
 
 @pytest.mark.parametrize("sim, config, tests", RUNS,
                          ids=[f"{sim}-{config.name}" for sim, config, _ in RUNS])
 def test_fabric(sim, config, tests):
-    seed = os.environ.get("FABRIC_SEED", "1")
-    print(f"FABRIC_SEED={seed}")
-    results = results_path(config, sim)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.unlink(missing_ok=True)
+    seed = seed_from_env("FABRIC_SEED")
+    results = fresh_results("fabric", config.name, sim)
     generated = write(generate(config), BUILD / "fabric" / "verilog")
     run_directory = BUILD / "fabric" / sim / config.name
     outcome = run_simulation(

@@ -5,18 +5,15 @@ of ``tb.tile_tb``. Measurements go to ``build/results/tile/<config>_<sim>.jsonl`
 Environment: TILE_SEED (default 1) reseeds every random test; SIM restricts to one simulator.
 """
 
-import os
-from pathlib import Path
 
 import pytest
 
 from hdl.emit import generate, write
 from hdl.params import TileConfig
 
+from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
 from .runner import run_simulation
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = Path(os.environ.get("BUILD_DIR", ROOT / "build")).resolve()
 
 #: Array sizes of the regression: the sizes the issue names, plus one with a single shallow PSUM
 #: bank so that results leave through several banks' worth of passes.
@@ -24,7 +21,6 @@ CONFIGS = [
     TileConfig(1, 1), TileConfig(2, 3), TileConfig(4, 4), TileConfig(8, 8),
     TileConfig(16, 16), TileConfig(8, 16), TileConfig(3, 5, psum_banks=1, psum_depth=8),
 ]
-SIMULATORS = [os.environ["SIM"]] if os.environ.get("SIM") else ["icarus", "verilator"]
 
 
 def tile_verilog(config):
@@ -32,18 +28,11 @@ def tile_verilog(config):
     return write(generate(config), BUILD / "verilog")
 
 
-def results_path(config, sim):
-    return BUILD / "results" / "tile" / f"{config.name}_{sim}.jsonl"
-
-
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.name)
 @pytest.mark.parametrize("sim", SIMULATORS)
 def test_tile(sim, config):
-    seed = os.environ.get("TILE_SEED", "1")
-    print(f"TILE_SEED={seed}")
-    results = results_path(config, sim)
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.unlink(missing_ok=True)
+    seed = seed_from_env("TILE_SEED")
+    results = fresh_results("tile", config.name, sim)
     generated = tile_verilog(config)
     run_directory = BUILD / "sim" / sim / config.name
     outcome = run_simulation(
