@@ -352,6 +352,8 @@ BAD_FAMILY = [
      "x1.toml: field 'chip.hbm_capacity' must be a positive number, not 0.0"),
     (("value = 2.8,", "value = -2.8,"),
      "x1.toml: field 'core.clock' must be a positive number, not -2.8"),
+    (("value = 2.8,", "value = inf,"),
+     "x1.toml: field 'core.clock' must be a positive number, not inf"),
     (("value = 2.8,", "value = \"fast\","),
      "x1.toml: field 'core.clock' must be a positive number, not 'fast'"),
     (("cores = { value = 2,", "cores = { value = 0,"),
@@ -391,6 +393,9 @@ BAD_FAMILY = [
       "{ value = 96, unit = \"GB/s\", source = \"DERIVED\" },\n]"),
      "x1.toml: field 'system[0].link_bandwidth[1]' has source 'DERIVED', so it needs a note "
      "saying from what"),
+    (("source = \"S1\" }\nhbm_capacity", "source = [\"S1\"] }\nhbm_capacity"),
+     "x1.toml: field 'chip.cores' has unknown source ['S1']; allowed: a key of sources.toml, "
+     "DERIVED or ASSUMED"),
     (("psum = { value = 2, unit = \"MiB\", source = \"S1\" }",
       "psum = { value = 2, unit = \"MiB\", source = \"S1\", note = \"\" }"),
      "x1.toml: field 'core.psum.note' must be a non-empty string, not ''"),

@@ -34,6 +34,7 @@ Errors name the file and the field; list entries are numbered from 0 (``system[1
 second ``[[system]]`` of the file).
 """
 
+import math
 import tomllib
 from pathlib import Path
 
@@ -69,8 +70,9 @@ def _join(prefix, name):
     return f"{prefix}.{name}" if prefix else name
 
 
-def _is_number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+def _is_positive_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 \
+        and math.isfinite(value)
 
 
 def _choices(values):
@@ -120,7 +122,7 @@ class _File:
         if note is not None and (not isinstance(note, str) or not note.strip()):
             raise self.error(_join(field, "note"), f"must be a non-empty string, not {note!r}")
         source = entry["source"]
-        if source in SPECIAL_SOURCES:
+        if isinstance(source, str) and source in SPECIAL_SOURCES:
             if note is None:
                 raise self.error(field, f"has source {source!r}, so it needs a note saying "
                                         f"{SPECIAL_SOURCES[source]}")
@@ -153,7 +155,7 @@ class _File:
         if dimension == "count":
             if not isinstance(given, int) or isinstance(given, bool) or given <= 0:
                 raise self.error(field, f"must be a positive integer, not {given!r}")
-        elif not _is_number(given) or not given > 0:
+        elif not _is_positive_number(given):
             raise self.error(field, f"must be a positive number, not {given!r}")
         return Sourced(to_si(given, dimension, unit), given, unit, *self.source(entry, field))
 
