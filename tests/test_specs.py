@@ -71,6 +71,7 @@ def test_system_values_in_si(specs):
 
     ultraserver = specs.system("trn2-ultraserver")
     assert ultraserver.topology.dims == (4, 4, 4)
+    assert ultraserver.servers.value == 4 and instance.servers is None
     assert [link.value for link in ultraserver.link_bandwidth] == [256e9, 256e9, 128e9]
 
     cluster = specs.system("trn2-ultracluster")
@@ -80,6 +81,7 @@ def test_system_values_in_si(specs):
 
     gen2 = specs.system("trn3-gen2-ultraserver")
     assert (gen2.chips.value, gen2.topology.kind, gen2.topology.dims) == (144, "switch", ())
+    assert gen2.servers.value == 36
     assert [link.value for link in gen2.link_bandwidth] == [2048 * GiB]
     assert specs.system("trn3-gen1-ultraserver").chips.value == 64
 
@@ -274,6 +276,7 @@ link_bandwidth = [
     { value = 96, unit = "GB/s", source = "DERIVED", note = "384 / 4" },
 ]
 scale_out_latency = { value = 15, unit = "us", source = "S1" }
+servers = { value = 2, source = "S1" }
 
 [[system]]
 key = "x1-cluster"
@@ -328,6 +331,8 @@ def test_minimal_directory_loads(tmp_path):
     assert specs.chip("g1").peak_flops["bf16"].value == 989e12
     assert [link.value for link in specs.system("x1-box").link_bandwidth] == [96e9, 96e9]
     assert specs.system("x1-box").link_bandwidth[0].note == "384 / 4"
+    assert specs.system("x1-box").servers == Sourced(2, 2, "1", "S1")
+    assert specs.system("x1-cluster").servers is None
     assert specs.system("x1-cluster").link_bandwidth[0].value == 25e9
     assert specs.system("x1-cluster").topology == Topology("fat-tree", (), "ASSUMED",
                                                            "not published")
@@ -403,7 +408,7 @@ BAD_FAMILY = [
     (("hbm_bandwidth =", "hbm_bandwith ="), "x1.toml: field 'chip.hbm_bandwidth' is missing"),
     (("[[published]]", "turbo = true\n\n[[published]]"),
      "x1.toml: field 'system[1].turbo' is not allowed here; allowed: key, name, level, chips, "
-     "topology, link_bandwidth, unit, scale_out_bandwidth, scale_out_latency"),
+     "topology, link_bandwidth, unit, scale_out_bandwidth, scale_out_latency, servers"),
     (("[core.macs_per_pe_per_cycle]\n", "[core.macs_per_pe_per_cycle]\nint4 = 8\n"),
      "x1.toml: field 'core.macs_per_pe_per_cycle.int4' is not allowed here; allowed: bf16, "
      "fp16, tf32, fp32, fp8, mxfp8, mxfp4"),
@@ -415,6 +420,8 @@ BAD_FAMILY = [
     (("key = \"x1\"\n", ""), "x1.toml: field 'chip.key' is missing"),
     (("name = \"X1 box\"", "name = \"\""),
      "x1.toml: field 'system[0].name' must be a non-empty string, not ''"),
+    (("servers = { value = 2,", "servers = { value = 3,"),
+     "x1.toml: field 'system[0].servers' must divide the 16 chips, not 3"),
     # Topologies
     (("kind = \"torus\"", "kind = \"mesh\""),
      "x1.toml: field 'system[0].topology.kind' must be one of torus, switch, ring, fat-tree, "

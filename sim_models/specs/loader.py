@@ -23,8 +23,9 @@ unless marked optional):
   | cluster), ``chips``, ``topology = { kind, dims, source, note }`` (kind torus | switch |
   ring | fat-tree; ``dims`` only and always for a torus, multiplying to ``chips``, or for a
   cluster to its unit's chips), ``link_bandwidth`` (a list, one per torus dimension, else one
-  quantity), ``scale_out_bandwidth`` and ``scale_out_latency`` (optional), ``unit`` (the key
-  of the system a cluster is built from; clusters only).
+  quantity), ``scale_out_bandwidth`` and ``scale_out_latency`` (optional), ``servers``
+  (optional, a divisor of ``chips``), ``unit`` (the key of the system a cluster is built from;
+  clusters only).
 - ``[[published]]`` (optional): ``key``, ``subject`` (a chip or system key), ``quantity``
   (``PUBLISHED_QUANTITIES``), ``datatype`` (for FLOP/s quantities only), ``value``, ``unit``,
   ``source`` (a key of sources.toml: a published figure is never DERIVED or ASSUMED),
@@ -286,8 +287,12 @@ def _read_system(f, entry, prefix, chip_key):
     required = ["key", "name", "level", "chips", "topology", "link_bandwidth"]
     if level == "cluster":
         required.append("unit")
-    f.fields(entry, prefix, required, ("scale_out_bandwidth", "scale_out_latency"))
+    f.fields(entry, prefix, required, ("scale_out_bandwidth", "scale_out_latency", "servers"))
     chips = f.sourced(entry["chips"], f"{prefix}.chips", "count")
+    servers = f.quantity(entry, prefix, "servers", "count")
+    if servers is not None and chips.value % servers.value:
+        raise f.error(f"{prefix}.servers", f"must divide the {chips.value} chips, "
+                                           f"not {servers.value}")
     topology = _read_topology(f, entry["topology"], f"{prefix}.topology")
     if topology.kind == "torus" and level != "cluster":
         _check_dims(f, f"{prefix}.topology.dims", topology.dims, chips.value, "chips")
@@ -298,7 +303,8 @@ def _read_system(f, entry, prefix, chip_key):
                                    topology),
         scale_out_bandwidth=f.quantity(entry, prefix, "scale_out_bandwidth", "bandwidth"),
         scale_out_latency=f.quantity(entry, prefix, "scale_out_latency", "time"),
-        unit=f.text(entry, prefix, "unit") if level == "cluster" else None, file=f.path)
+        unit=f.text(entry, prefix, "unit") if level == "cluster" else None, file=f.path,
+        servers=servers)
 
 
 def _check_dims(f, field, dims, chips, what):

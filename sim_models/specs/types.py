@@ -170,6 +170,9 @@ class SystemSpec:
         For a cluster, the key of the system it is built from; None otherwise.
     file : pathlib.Path
         The spec file the system was read from.
+    servers : Sourced or None
+        Servers the chips are spread over (count, a divisor of ``chips``); given for
+        UltraServers, None for an instance (one server) or a cluster.
     """
     key: str
     name: str
@@ -182,6 +185,7 @@ class SystemSpec:
     scale_out_latency: object
     unit: object
     file: object
+    servers: object = None
 
 
 @dataclass(frozen=True)
