@@ -108,13 +108,14 @@ def torus_allreduce_time(dims, size_bytes, link):
         Trn2 UltraServer). A dimension of size 1 costs nothing.
     size_bytes : float
         Bytes each node contributes and receives.
-    link : Link
-        The link of every dimension.
+    link : Link or sequence of Link
+        The link of every dimension, or one link per dimension (a Trn2 UltraServer's Z links
+        have half the bandwidth of its X and Y links).
 
     Returns
     -------
     float
-        Time in the unit of ``link.hop_latency``.
+        Time in the unit of the links' ``hop_latency``.
     """
     if not isinstance(dims, (tuple, list)) or not dims:
         raise TypeError(f"Parameter 'dims' must be a non-empty sequence of integers, "
@@ -122,8 +123,12 @@ def torus_allreduce_time(dims, size_bytes, link):
     for index, size in enumerate(dims):
         check_int(f"Parameter 'dims[{index}]'", size, 1, 65536)
     _check_size(size_bytes)
+    links = [link] * len(dims) if isinstance(link, Link) else list(link)
+    if len(links) != len(dims) or not all(isinstance(item, Link) for item in links):
+        raise TypeError(f"Parameter 'link' must be a Link or a sequence of {len(dims)} Links, "
+                        f"not {link!r}")
     total = 0.0
-    for index, size in enumerate(dims):
+    for index, (size, dimension_link) in enumerate(zip(dims, links)):
         if size > 1:
-            total += sum(_ring_steps(size, size_bytes / prod(dims[:index]), link))
+            total += sum(_ring_steps(size, size_bytes / prod(dims[:index]), dimension_link))
     return total

@@ -24,6 +24,13 @@ def test_torus_reduces_dimension_by_dimension():
     assert torus_allreduce_time((4, 4, 4), 1024, LINK) == 204 + 60 + 12 + 2 * 3 / 4 * 64 / 8
 
 
+def test_torus_with_a_link_per_dimension():
+    # The Z ring at half the bandwidth doubles only its own bandwidth term.
+    slow = Link(hop_latency=2, bandwidth=4)
+    assert torus_allreduce_time((4, 4, 4), 1024, [LINK, LINK, slow]) == \
+        204 + 60 + 12 + 2 * 3 / 4 * 64 / 4
+
+
 def test_time_unit_follows_the_link():
     # Seconds in, seconds out: 1 us per hop, 100 GB/s, 1 GB over 2 nodes.
     seconds = ring_allreduce_time(2, 1e9, Link(1e-6, 100e9))
@@ -58,6 +65,8 @@ def test_link_errors(arguments, message):
                                                 r"of integers, not \(\)"),
     (lambda: torus_allreduce_time((4, 0), 8, LINK), r"Parameter 'dims\[1\]' must be an integer "
                                                     r"in 1..65536, not 0"),
+    (lambda: torus_allreduce_time((4, 4), 8, [LINK]), r"Parameter 'link' must be a Link or a "
+                                                      r"sequence of 2 Links, not \[Link\(.*\)\]"),
 ])
 def test_call_errors(call, message):
     with pytest.raises(TypeError, match=f"^{message}$"):
