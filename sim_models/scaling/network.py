@@ -1,0 +1,139 @@
+"""All-reduce over a real system's topology, with the alpha-beta model that the RTL fabric
+validated and the latency that the RTL fabric measured.
+
+The RTL ring all-reduce (``hdl.fabric.allreduce``) takes exactly the alpha-beta time plus the
+local streaming of the vector, with alpha = one hop's header latency plus the interface's
+turnaround and one payload flit per cycle (``tests/test_collectives.py``,
+``tb/characterize_fabric.py``). At system scale:
+
+- alpha (seconds per step) = the RTL-measured per-step cycles at the fabric clock, plus one
+  DMA start (:class:`~sim_models.scaling.assumptions.Assumptions`);
+- the bandwidth of each link comes from the spec data, scaled by the payload efficiency the
+  RTL all-reduce achieved;
+- a torus is reduced dimension by dimension (:func:`sim_models.collectives.torus_allreduce_time`);
+  a switch is a ring over the switch; a cluster reduces inside each unit (UltraServer), then
+  across units over the scale-out network (EFA) on the unit's shard, then gathers inside.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..allreduce import AllReduceEstimate
+from ..collectives import Link, ring_allreduce_time, torus_allreduce_time
+from ..specs import SpecError
+
+__all__ = ["FabricCalibration", "allreduce_seconds"]
+
+
+@dataclass(frozen=True)
+class FabricCalibration:
+    """What the RTL fabric measured, as the collective model uses it.
+
+    Members
+    -------
+    step_cycles : float
+        Alpha of the validated model: cycles per all-reduce step (header over one hop plus
+        the interface's turnaround).
+    payload_efficiency : float
+        Fraction of a link's flit bandwidth that carried all-reduce payload, 0..1.
+    per_hop_cycles, base_cycles : float
+        Zero-load packet latency: ``base + per_hop x hops`` cycles.
+    saturation_efficiency : float or None
+        Flits per cycle per link under saturating random traffic (reported, not used by the
+        all-reduce, whose ring traffic has no contention); None when not measured.
+    source : str
+        Where the figures came from (a results file, or "defaults").
+    """
+    step_cycles: float
+    payload_efficiency: float
+    per_hop_cycles: float
+    base_cycles: float
+    saturation_efficiency: float
+    source: str
+
+    @classmethod
+    def from_estimate(cls):
+        """The analytic all-reduce estimate that the RTL regression matches cycle for cycle
+        (:class:`sim_models.allreduce.AllReduceEstimate`), for use without a characterization
+        run."""
+        estimate = AllReduceEstimate(nodes=2, length=2)
+        return cls(step_cycles=estimate.latency.header(1) + estimate.turnaround,
+                   payload_efficiency=1.0, per_hop_cycles=estimate.latency.per_hop,
+                   base_cycles=estimate.latency.fixed, saturation_efficiency=None,
+                   source="analytic estimate (sim_models.allreduce), validated by the "
+                          "all-reduce regression")
+
+    @classmethod
+    def from_results(cls, path):
+        """Read ``fabric.json`` as ``python -m tb.characterize_fabric`` writes it."""
+        path = Path(path)
+        figures = json.loads(path.read_text())
+        largest = max(figures["allreduce"], key=lambda run: (run["nodes"], run["length"]))
+        network_cycles = largest["rtl_cycles"] - largest["local_cycles"]
+        steps = 2 * (largest["nodes"] - 1)
+        alpha = figures["alpha_beta"]["alpha_cycles"]
+        bandwidth_cycles = network_cycles - steps * alpha
+        ideal = largest["alpha_beta_cycles"] - steps * alpha
+        return cls(step_cycles=alpha, payload_efficiency=min(1.0, ideal / bandwidth_cycles),
+                   per_hop_cycles=figures["hop_latency"]["per_hop_cycles"],
+                   base_cycles=figures["hop_latency"]["base_cycles"],
+                   saturation_efficiency=min(run["flits_per_cycle_per_link"]
+                                             for run in figures["link_efficiency"]),
+                   source=str(path))
+
+
+def _step_seconds(calibration, clock_hz, assumptions, hops=1):
+    hop = calibration.step_cycles + (hops - 1) * calibration.per_hop_cycles
+    return hop / clock_hz + assumptions.dma_step_seconds
+
+
+def _link(seconds, bandwidth, calibration):
+    return Link(hop_latency=seconds, bandwidth=bandwidth.value,
+                efficiency=calibration.payload_efficiency)
+
+
+def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
+    """Seconds to all-reduce ``size_bytes`` bytes held by every chip of ``system``.
+
+    Parameters
+    ----------
+    specs : Specs
+    system : SystemSpec
+        Torus, switch or ring system of NeuronCore chips, or a cluster of such systems
+        (``system.unit``).
+    size_bytes : float
+        Bytes each chip contributes (and holds summed at the end).
+    calibration : FabricCalibration
+    assumptions : Assumptions
+
+    Returns
+    -------
+    float
+        Seconds; 0 for a single chip.
+    """
+    clock = specs.chip(system.chip).core.clock.value
+    if system.level == "cluster":
+        unit = specs.system(system.unit)
+        units = max(1, round(system.chips.value / unit.chips.value))
+        inside = allreduce_seconds(specs, unit, size_bytes, calibration, assumptions)
+        if units == 1:
+            return inside
+        if system.scale_out_bandwidth is None or system.scale_out_latency is None:
+            raise SpecError(f"{system.file}: system '{system.key}' needs scale_out_bandwidth "
+                            f"and scale_out_latency to join its units")
+        across = Link(hop_latency=system.scale_out_latency.value,
+                      bandwidth=system.scale_out_bandwidth.value)
+        return inside + ring_allreduce_time(units, size_bytes / unit.chips.value, across)
+    chips = int(system.chips.value)
+    if chips == 1:
+        return 0.0
+    kind = system.topology.kind
+    if kind == "torus":
+        step = _step_seconds(calibration, clock, assumptions)
+        links = [_link(step, bandwidth, calibration) for bandwidth in system.link_bandwidth]
+        return torus_allreduce_time(list(system.topology.dims), size_bytes, links)
+    step = _step_seconds(calibration, clock, assumptions,
+                         hops=assumptions.switch_hops if kind == "switch" else 1)
+    return ring_allreduce_time(chips, size_bytes,
+                               _link(step, system.link_bandwidth[0], calibration))

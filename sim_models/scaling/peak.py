@@ -1,0 +1,65 @@
+"""Peak FLOP/s of a NeuronCore, a chip and a system, derived from architectural parameters.
+
+A NeuronCore's Tensor Engine peak is ``2 x rows x cols x clock x MACs per PE per cycle`` (a MAC
+is two FLOPs). ``sparse`` is the BF16 rate times the core's structured-sparsity factor: the
+sparse mode cannot be combined with the FP8 double-row mode (trainium.md §1.1), so it does not
+multiply the FP8 rate. A chip is ``cores`` of them; a system is ``chips`` chips. GPUs are not
+modelled: their peak is the vendor's datasheet figure, given as an input in the spec data.
+
+Nothing here reads a published headline figure: only the spec's architectural parameters.
+"""
+
+from ..specs import SpecError
+
+__all__ = ["SPARSE", "datatypes", "macs_per_pe_per_cycle", "core_peak", "chip_peak",
+           "system_peak"]
+
+#: Datatype name of the structured-sparse mode.
+SPARSE = "sparse"
+
+
+def datatypes(chip):
+    """Datatypes the chip has a peak for, in the spec's order (``sparse`` last, if any)."""
+    if chip.core is None:
+        return tuple(chip.peak_flops)
+    names = tuple(chip.core.macs_per_pe_per_cycle)
+    return names + ((SPARSE,) if chip.core.sparsity_factor is not None else ())
+
+
+def _unknown(chip, datatype):
+    return SpecError(f"{chip.key}: datatype {datatype!r} has no peak; known: "
+                     f"{', '.join(datatypes(chip))}")
+
+
+def macs_per_pe_per_cycle(chip, datatype):
+    """Dense-equivalent MACs per PE per cycle of ``datatype`` on the chip's cores."""
+    core = chip.core
+    if datatype == SPARSE and core.sparsity_factor is not None:
+        return core.macs_per_pe_per_cycle["bf16"].value * core.sparsity_factor.value
+    if datatype not in core.macs_per_pe_per_cycle:
+        raise _unknown(chip, datatype)
+    return core.macs_per_pe_per_cycle[datatype].value
+
+
+def core_peak(chip, datatype):
+    """Tensor Engine peak of one NeuronCore of ``chip``, in FLOP/s."""
+    if chip.core is None:
+        raise SpecError(f"{chip.key}: a {chip.kind} chip has no modelled cores")
+    core = chip.core
+    return (2 * core.array_rows.value * core.array_cols.value * core.clock.value
+            * macs_per_pe_per_cycle(chip, datatype))
+
+
+def chip_peak(chip, datatype):
+    """Peak of a whole chip, in FLOP/s: cores x :func:`core_peak` for a NeuronCore-based chip,
+    the datasheet input for a GPU."""
+    if chip.core is None:
+        if datatype not in chip.peak_flops:
+            raise _unknown(chip, datatype)
+        return chip.peak_flops[datatype].value
+    return chip.cores.value * core_peak(chip, datatype)
+
+
+def system_peak(specs, system, datatype):
+    """Peak of a system (instance, UltraServer, cluster), in FLOP/s: chips x chip peak."""
+    return system.chips.value * chip_peak(specs.chip(system.chip), datatype)
