@@ -21,8 +21,9 @@ class Assumptions:
         600e-9, "Each collective step starts with one descriptor-generated DMA, about 600 ns "
                 "([N-T2], DGE), added to the RTL-measured per-step latency.")
     switch_hops: int = _choice(
-        2, "A Trainium3 switch fabric is a ring over the switch: two hops (chip to switch to "
-           "chip) per step, at the chip's bandwidth into the switch.")
+        2, "On a Trainium3 switch fabric an all-reduce is a direct reduce-scatter and a direct "
+           "all-gather, each one step of two hops (chip to switch to chip) at the chip's "
+           "bandwidth into the switch.")
     training_datatype: str = _choice(
         "bf16", "Training GEMMs run in BF16 with FP32 accumulation; MFU is against the BF16 "
                 "TensorE peak.")

@@ -11,8 +11,10 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
 - the bandwidth of each link comes from the spec data, scaled by the payload efficiency the
   RTL all-reduce achieved;
 - a torus is reduced dimension by dimension (:func:`sim_models.collectives.torus_allreduce_time`);
-  a switch is a ring over the switch; a cluster reduces inside each unit (UltraServer), then
-  across units over the scale-out network (EFA) on the unit's shard, then gathers inside.
+  over a switch every chip exchanges with every other at once (a direct reduce-scatter, then
+  a direct all-gather: two steps, each moving (n - 1) / n of the data through the chip's
+  port); a cluster reduces inside each unit (UltraServer), then across units over the
+  scale-out network (EFA) on the unit's shard, then gathers inside.
 """
 
 import json
@@ -133,7 +135,10 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         step = _step_seconds(calibration, clock, assumptions)
         links = [_link(step, bandwidth, calibration) for bandwidth in system.link_bandwidth]
         return torus_allreduce_time(list(system.topology.dims), size_bytes, links)
-    step = _step_seconds(calibration, clock, assumptions,
-                         hops=assumptions.switch_hops if kind == "switch" else 1)
+    if kind == "switch":
+        step = _step_seconds(calibration, clock, assumptions, hops=assumptions.switch_hops)
+        port = _link(step, system.link_bandwidth[0], calibration)
+        return 2 * step + 2 * (chips - 1) / chips * size_bytes / port.effective_bandwidth
+    step = _step_seconds(calibration, clock, assumptions)
     return ring_allreduce_time(chips, size_bytes,
                                _link(step, system.link_bandwidth[0], calibration))
