@@ -17,7 +17,7 @@ PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
 SIM ?= icarus
 
-.PHONY: help deps venv verilog sim regress fabric lint bench test unit clean
+.PHONY: help deps venv verilog sim regress fabric characterize-fabric lint bench test unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -60,10 +60,19 @@ regress: venv deps ## Run the tile regression on both simulators, with a summary
 	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
-fabric: venv deps ## Fabric and all-reduce tests (SIM=icarus|verilator, or both if unset)
+fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric_params.py tests/test_allreduce_params.py tb/test_fabric_sim.py \
-	    tb/test_allreduce_sim.py -q --junitxml=$(BUILD)/junit/fabric.xml
+	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
+	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_gemm_sim.py -q \
+	    --junitxml=$(BUILD)/junit/fabric.xml
+
+FABRIC_JSON := $(BUILD)/characterization/fabric.json
+FABRIC_SOURCES := $(wildcard hdl/*.py hdl/fabric/*.py tb/*.py sim_models/*.py)
+
+$(FABRIC_JSON): $(FABRIC_SOURCES) | venv deps
+	$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
+
+characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \
@@ -72,8 +81,9 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 	        --top-module $$top || exit 1; \
 	done
 
-bench: venv deps ## Benchmarks: utilization, SCALE-Sim ratio, generation time, sim speed
+bench: venv deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, speed; interconnect
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
+	$(PY) -m bench.fabric_bench --build $(BUILD)
 
 unit: venv ## Tests that need no simulator
 	$(PY) -m pytest tests -q

@@ -75,7 +75,11 @@ class PEColumn(wiring.Component):
         m.d.comb += self.moving_out.eq(passed_on)
         partial = 0
         for row in range(self._config.rows):
-            weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}", reset_less=True)
+            # Reset clears the weights. A load with K < R leaves rows K.. as they were; they only
+            # ever meet zero moving values, but Verilog's X * 0 is X, and Icarus gives a register
+            # that only holds its value X at the first clock edge (the hold logic has not been
+            # evaluated yet), which would spoil every sum of its column.
+            weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}")
                        for bank in range(2)]
             with m.If(self.load_valid & (self.load_row == row)):
                 with m.If(self.load_bank):

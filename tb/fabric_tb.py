@@ -354,8 +354,9 @@ async def saturation(dut):
     """Every node sends long packets half way round the ring, back to back, ideal streams.
 
     The naive fabric must stall (deadlock on the wrap-around links); the dateline fabric must
-    deliver everything. Link throughput: every packet goes the + way round, so the ring's
-    ``nodes`` + links carry all the flit-hops; their capacity is one flit per link per cycle.
+    deliver everything. Link throughput: every packet goes the + way round each dimension (ties
+    go +), so the + links, ``nodes`` per dimension, carry all the flit-hops, equally by
+    symmetry; their capacity is one flit per link per cycle.
     """
     config, rng, harness = await start(dut, "saturation")
     injected = traffic("furthest", config.dims, rng, packets=SATURATION_PACKETS,
@@ -378,9 +379,10 @@ async def saturation(dut):
     flit_hops = sum((1 + len(packet.payload)) * hop_count(config.dims, packet.source, node)
                     for node, packets in outcome.delivered.items() for packet in packets)
     window = outcome.cycles - start_cycle + 1
-    efficiency = flit_hops / (window * config.nodes)
+    links = config.nodes * len(config.dims)
+    efficiency = flit_hops / (window * links)
     record(config, "saturation", stalled=False, packets_delivered=delivered,
-           packets_sent=total, cycles=window, flit_hops=flit_hops,
+           packets_sent=total, cycles=window, flit_hops=flit_hops, links=links,
            link_throughput_flits_per_cycle=round(efficiency, 4), link_capacity_flits_per_cycle=1,
            link_efficiency=round(efficiency, 4))
     dut._log.info("saturation: %d packets delivered in %d cycles; + links carried %.3f "

@@ -9,11 +9,11 @@ ALLREDUCE_SEED (default 1) reseeds every random test; SIM restricts to one simul
 
 import pytest
 
-from hdl.fabric.allreduce_emit import allreduce_module_name, generate, write
 from hdl.fabric.config import FabricConfig
 
-from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
-from .runner import run_simulation
+from .fabric_runs import allreduce_case_name as case_name
+from .fabric_runs import simulate_allreduce
+from .regression import SIMULATORS, fresh_results, seed_from_env
 
 
 #: Rings and vector lengths: even and uneven chunks, one and two elements per flit, buffers
@@ -32,10 +32,6 @@ VERILATOR_CASES = ("ring3_w64_v10",)
 TESTS = ("random_traffic", "ideal_cycles")
 
 
-def case_name(config, length):
-    return f"{config.name}_v{length}"
-
-
 RUNS = [(sim, config, length) for sim in SIMULATORS for config, length in CASES
         if sim == "icarus" or case_name(config, length) in VERILATOR_CASES]
 
@@ -46,19 +42,7 @@ def test_allreduce(sim, config, length):
     seed = seed_from_env("ALLREDUCE_SEED")
     name = case_name(config, length)
     results = fresh_results("allreduce", name, sim)
-    generated = write(generate(config.nodes, length, flit_width=config.flit_width,
-                               length_width=config.length_width,
-                               buffer_depth=config.buffer_depth),
-                      BUILD / "allreduce" / "verilog")
-    run_directory = BUILD / "allreduce" / sim / name
-    outcome = run_simulation(
-        sim, [generated], allreduce_module_name(config, length), "tb.allreduce_tb",
-        build_dir=run_directory, test_dir=run_directory, testcase=list(TESTS), seed=int(seed),
-        extra_env={"ALLREDUCE_NODES": str(config.nodes), "ALLREDUCE_LENGTH": str(length),
-                   "ALLREDUCE_FLIT_WIDTH": str(config.flit_width),
-                   "ALLREDUCE_LENGTH_WIDTH": str(config.length_width),
-                   "ALLREDUCE_BUFFER_DEPTH": str(config.buffer_depth),
-                   "ALLREDUCE_SEED": seed, "ALLREDUCE_RESULTS": str(results)})
+    outcome = simulate_allreduce(sim, config, length, TESTS, seed, results)
     assert outcome.passed == len(TESTS), f"{outcome.passed} of {len(TESTS)} cocotb tests passed"
     print(f"{name} on {sim}: {outcome.passed} cocotb tests passed in {outcome.wall_time:.1f} s "
           f"(build {outcome.build_time:.1f} s)")

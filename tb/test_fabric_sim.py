@@ -10,10 +10,9 @@ every random test; SIM restricts to one simulator.
 import pytest
 
 from hdl.fabric import FabricConfig
-from hdl.fabric.emit import generate, write
 
-from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
-from .runner import run_simulation
+from .fabric_runs import simulate_fabric
+from .regression import SIMULATORS, fresh_results, seed_from_env
 
 
 _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
@@ -45,17 +44,7 @@ RUNS = [(sim, config, tests) for sim in SIMULATORS for config, tests in CASES
 def test_fabric(sim, config, tests):
     seed = seed_from_env("FABRIC_SEED")
     results = fresh_results("fabric", config.name, sim)
-    generated = write(generate(config), BUILD / "fabric" / "verilog")
-    run_directory = BUILD / "fabric" / sim / config.name
-    outcome = run_simulation(
-        sim, [generated], generated.stem, "tb.fabric_tb", build_dir=run_directory,
-        test_dir=run_directory, testcase=list(tests), seed=int(seed),
-        extra_env={"FABRIC_DIMS": "x".join(map(str, config.dims)),
-                   "FABRIC_FLIT_WIDTH": str(config.flit_width),
-                   "FABRIC_LENGTH_WIDTH": str(config.length_width),
-                   "FABRIC_BUFFER_DEPTH": str(config.buffer_depth),
-                   "FABRIC_ROUTING": config.routing, "FABRIC_SEED": seed,
-                   "FABRIC_RESULTS": str(results)})
+    outcome = simulate_fabric(sim, config, tests, seed, results)
     assert outcome.passed == len(tests), f"{outcome.passed} of {len(tests)} cocotb tests passed"
     print(f"{config.name} on {sim}: {outcome.passed} cocotb tests passed "
           f"in {outcome.wall_time:.1f} s (build {outcome.build_time:.1f} s)")

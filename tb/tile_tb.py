@@ -59,6 +59,46 @@ class StreamBeats:
     results: int
 
 
+class ProgramPacker:
+    """Packs a tile program into the beats of the tile's op, stationary and moving streams.
+
+    Parameters
+    ----------
+    config : TileConfig
+    """
+    def __init__(self, config):
+        self.config = config
+        self._layout = op_layout(config)
+        self._op_cache = {}
+
+    def _pack_op(self, operation):
+        if isinstance(operation, LoadStationary):
+            fields = (Opcode.LOAD_STATIONARY, operation.k, operation.m, 0, 0, 0)
+        elif isinstance(operation, MultiplyMoving):
+            fields = (Opcode.MULTIPLY_MOVING, 0, 0, operation.n, operation.bank,
+                      int(operation.accumulate))
+        else:
+            fields = (Opcode.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
+        if fields not in self._op_cache:
+            names = ("opcode", "k", "m", "n", "bank", "accumulate")
+            self._op_cache[fields] = pack(self._layout, dict(zip(names, fields)))
+        return self._op_cache[fields]
+
+    def beats(self, program):
+        """The packed beats of ``program`` and the number of result beats it reads."""
+        rows, cols = self.config.rows, self.config.cols
+        width = self.config.operands.operand_shape.width
+        stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
+                      for op in program if isinstance(op, LoadStationary)]
+        moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))
+                  for op in program if isinstance(op, MultiplyMoving)]
+        return StreamBeats(
+            ops=[self._pack_op(op) for op in program],
+            stationary=pack_array(width, np.vstack(stationary)) if stationary else [],
+            moving=pack_array(width, np.vstack(moving)) if moving else [],
+            results=sum(op.n for op in program if isinstance(op, ReadPsum)))
+
+
 class TileHarness:
     """Drives programs into the tile and measures what comes back.
 
@@ -70,8 +110,7 @@ class TileHarness:
     def __init__(self, dut, config):
         self.dut = dut
         self.config = config
-        self._layout = op_layout(config)
-        self._op_cache = {}
+        self._packer = ProgramPacker(config)
         self._tasks = {}
         cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
 
@@ -90,32 +129,6 @@ class TileHarness:
         await ClockCycles(dut.clk, cycles)
         dut.rst.value = 0
 
-    def _pack_op(self, operation):
-        if isinstance(operation, LoadStationary):
-            fields = (Opcode.LOAD_STATIONARY, operation.k, operation.m, 0, 0, 0)
-        elif isinstance(operation, MultiplyMoving):
-            fields = (Opcode.MULTIPLY_MOVING, 0, 0, operation.n, operation.bank,
-                      int(operation.accumulate))
-        else:
-            fields = (Opcode.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
-        if fields not in self._op_cache:
-            names = ("opcode", "k", "m", "n", "bank", "accumulate")
-            self._op_cache[fields] = pack(self._layout, dict(zip(names, fields)))
-        return self._op_cache[fields]
-
-    def beats(self, program):
-        rows, cols = self.config.rows, self.config.cols
-        width = self.config.operands.operand_shape.width
-        stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
-                      for op in program if isinstance(op, LoadStationary)]
-        moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))
-                  for op in program if isinstance(op, MultiplyMoving)]
-        return StreamBeats(
-            ops=[self._pack_op(op) for op in program],
-            stationary=pack_array(width, np.vstack(stationary)) if stationary else [],
-            moving=pack_array(width, np.vstack(moving)) if moving else [],
-            results=sum(op.n for op in program if isinstance(op, ReadPsum)))
-
     async def run(self, program, rng=None):
         """Drive ``program`` (ideal streams when ``rng`` is None, else random stalls).
 
@@ -128,7 +141,7 @@ class TileHarness:
         """
         dut = self.dut
         stall = STALL_PROBABILITY if rng is not None else 0.0
-        beats = self.beats(program)
+        beats = self._packer.beats(program)
         counter = CycleCounter(dut.clk)
 
         def driver(name):

@@ -1,0 +1,135 @@
+"""Distributed GEMM: a ring of systolic tiles whose partial results are all-reduced in hardware.
+
+Every node is a :class:`~hdl.tile.SystolicTile` and a network interface. The tile's result
+stream (one PSUM column of C int32 lanes per beat) passes through a
+:class:`~hdl.fabric.serializer.LaneSerializer` into the node's
+:class:`~hdl.fabric.allreduce.AllReduceInterface`, element by element, lanes in order. When a
+GEMM's contraction dimension K is split across the nodes and each node reads ``columns`` result
+vectors of its partial product, every node ends with the full int32 sum: element
+``n * C + m`` of its output is ``out[m, n]``.
+"""
+
+from amaranth.hdl import Module, Shape, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..isa import moving_layout, op_layout, stationary_layout
+from ..params import TileConfig, check_int
+from ..tile import SystolicTile
+from .allreduce import ELEMENT_WIDTH, MAX_VECTOR_LENGTH, AllReduceInterface
+from .config import FabricConfig
+from .serializer import LaneSerializer
+from .topology import Fabric
+
+__all__ = ["DistributedGemm"]
+
+
+class DistributedGemm(wiring.Component):
+    """A ring of ``nodes`` systolic tiles that all-reduce their result vectors.
+
+    Each all-reduce takes ``columns`` result beats from every tile (``columns * tile.cols``
+    int32 elements) and gives every node the element-wise sum, wrapped to int32, on its ``o``
+    stream; then the next ``columns`` beats. The tiles' programs are independent: each node
+    gets its own operations and operands.
+
+    Parameters
+    ----------
+    tile : TileConfig
+        Configuration of every node's tile; its accumulator must be 32 bits wide.
+    nodes : int
+        Nodes of the ring, 2..64.
+    columns : int
+        Result beats (PSUM columns, the N of a read) per all-reduce, 1..``tile.psum_depth``.
+        The vector of ``columns * tile.cols`` elements must fit the interface (see
+        :class:`~hdl.fabric.allreduce.AllReduceInterface`).
+    **options
+        ``flit_width``, ``length_width``, ``buffer_depth``, ``routing`` of
+        :class:`~hdl.fabric.config.FabricConfig`.
+
+    Members
+    -------
+    op, stationary, moving : In(stream.Signature(...)).array(nodes)
+        Each node's tile inputs, as those of :class:`~hdl.tile.SystolicTile`.
+    o : Out(stream.Signature(signed(32))).array(nodes)
+        Each node's copy of the reduced vectors: element ``n * C + m`` is lane ``m`` of result
+        beat ``n``.
+
+    Raises
+    ------
+    TypeError
+        If ``tile`` is not a TileConfig, or ``nodes``, ``columns`` or a fabric option is not an
+        integer in its range.
+    ValueError
+        If the tile's accumulator is not 32 bits wide, the vector does not fit the interface's
+        packets, or the flits cannot carry an int32.
+    """
+    def __init__(self, tile, nodes, columns, **options):
+        if not isinstance(tile, TileConfig):
+            raise TypeError(f"Parameter 'tile' must be a TileConfig, not {tile!r}")
+        accumulator = Shape.cast(tile.operands.accumulator_shape)
+        if accumulator != signed(ELEMENT_WIDTH):
+            raise ValueError(f"Parameter 'tile' must have a signed {ELEMENT_WIDTH}-bit "
+                             f"accumulator, not {accumulator!r}")
+        check_int("Parameter 'columns'", columns, 1, tile.psum_depth)
+        self._tile = tile
+        self._columns = columns
+        self._config = config = FabricConfig.ring(nodes, **options)
+        per_flit = config.flit_width // ELEMENT_WIDTH
+        if per_flit:  # narrower flits: the interface names 'flit_width'
+            packet_flits = (1 << config.length_width) - 1
+            longest = min(packet_flits * per_flit * nodes, MAX_VECTOR_LENGTH) // tile.cols
+            if columns > longest:
+                raise ValueError(f"Parameter 'columns' must be at most {longest} for "
+                                 f"{tile.cols}-lane results on a {nodes}-node ring of "
+                                 f"{config.flit_width}-bit flits and {packet_flits}-flit "
+                                 f"packets, not {columns}")
+        self._interfaces = [AllReduceInterface(config, columns * tile.cols)
+                            for _ in range(nodes)]
+        super().__init__({
+            "op": In(stream.Signature(op_layout(tile))).array(nodes),
+            "stationary": In(stream.Signature(stationary_layout(tile))).array(nodes),
+            "moving": In(stream.Signature(moving_layout(tile))).array(nodes),
+            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
+        })
+
+    @property
+    def tile(self):
+        return self._tile
+
+    @property
+    def config(self):
+        """The ring's :class:`~hdl.fabric.config.FabricConfig`."""
+        return self._config
+
+    @property
+    def columns(self):
+        return self._columns
+
+    @property
+    def vector_length(self):
+        """Elements per all-reduce: ``columns * tile.cols``."""
+        return self._columns * self._tile.cols
+
+    @property
+    def interfaces(self):
+        """The network interface of each node."""
+        return tuple(self._interfaces)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fabric = fabric = Fabric(self._config)
+        for node, interface in enumerate(self._interfaces):
+            tile = SystolicTile(self._tile)
+            serializer = LaneSerializer(signed(ELEMENT_WIDTH), self._tile.cols)
+            m.submodules[f"tile_{node}"] = tile
+            m.submodules[f"serializer_{node}"] = serializer
+            m.submodules[f"interface_{node}"] = interface
+            m.d.comb += interface.node.eq(node)
+            for name in ("op", "stationary", "moving"):
+                wiring.connect(m, wiring.flipped(getattr(self, name)[node]), getattr(tile, name))
+            wiring.connect(m, tile.result, serializer.i)
+            wiring.connect(m, serializer.o, interface.i)
+            wiring.connect(m, interface.o, wiring.flipped(self.o[node]))
+            wiring.connect(m, interface.inject, fabric.inject[node])
+            wiring.connect(m, fabric.eject[node], interface.eject)
+        return m

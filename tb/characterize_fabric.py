@@ -1,0 +1,184 @@
+"""Fabric characterization: hop latency, link efficiency and all-reduce cycles, measured on the RTL
+with Icarus, written as one JSON file for the scaling layer.
+
+Every figure comes from the cocotb tests of the regression (``tb.fabric_tb``,
+``tb.allreduce_tb``), which check what they measure and append it to JSON-lines files under
+``<build>/results/characterization/``; this module runs them and reads those records.
+
+- ``hop_latency``: the zero-load header latency from node 0 to every node of an 8-node ring
+  (cycles from the inject to the eject handshake), each point beside the analytic model, and a
+  least-squares line ``base_cycles + per_hop_cycles * hops``.
+- ``link_efficiency``: flits per cycle per link at saturation (every node sends long packets
+  half way round every dimension, back to back), on rings and a torus, over the window from
+  the first injection to the last ejection.
+- ``allreduce``: the hardware ring all-reduce of int32 vectors, ideal local streams, cycles from
+  the first input element to the last result (``rtl_cycles``); the analytic estimate of the
+  RTL; the alpha-beta model's network time (``alpha_beta_cycles``, with the fitted alpha and one
+  flit per cycle); and ``local_cycles = 2 * length + 1`` of streaming the vector in and the
+  result out, which alpha-beta leaves out.
+- ``alpha_beta``: alpha fitted by least squares to ``rtl_cycles - local_cycles`` minus the
+  bandwidth term, the flit size, and the largest relative error of ``alpha_beta_cycles +
+  local_cycles`` against ``rtl_cycles``.
+
+Command line::
+
+    python -m tb.characterize_fabric --build build --out build/characterization/fabric.json
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from hdl.fabric import FabricConfig
+from sim_models.collectives import Link, ring_allreduce_time
+from sim_models.fabric import ZeroLoadLatency
+
+from .fabric_runs import allreduce_case_name, simulate_allreduce, simulate_fabric
+
+#: The simulator every figure comes from.
+SIMULATOR = "icarus"
+#: Seed of the traffic (payloads and operands; the patterns are fixed).
+SEED = "1"
+#: Fabric of the hop-latency sweep: hops 0 to 4.
+HOP_FABRIC = FabricConfig.ring(8)
+#: Fabrics of the saturation measurement.
+SATURATION_FABRICS = (FabricConfig.ring(5), FabricConfig.ring(8), FabricConfig.torus(4, 4))
+#: All-reduce sweep: ring sizes and vector lengths (int32 elements).
+ALLREDUCE_NODES = (2, 3, 4, 5, 8)
+ALLREDUCE_LENGTHS = (16, 64, 256)
+#: Header length field of the all-reduce rings: packets of up to 255 flits, enough for the
+#: 128-element chunks of a 256-element vector on two nodes.
+ALLREDUCE_LENGTH_WIDTH = 8
+#: Bytes per vector element.
+ELEMENT_BYTES = 4
+
+
+def _records(path, test):
+    """The records of cocotb test ``test`` in the JSON-lines file ``path``."""
+    lines = Path(path).read_text().splitlines() if Path(path).is_file() else []
+    found = [record for record in map(json.loads, lines) if record["test"] == test]
+    if not found:
+        raise RuntimeError(f"No '{test}' record in {path}: the simulation did not record it")
+    return found
+
+
+def _results_file(build, name):
+    path = build / "results" / "characterization" / f"{name}_{SIMULATOR}.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path
+
+
+def _progress(message):
+    print(f"[characterize-fabric] {message}", flush=True)
+
+
+def hop_latency(record, fabric):
+    """The ``hop_latency`` section from one ``zero_load_latency`` record."""
+    model = ZeroLoadLatency(per_hop=record["model_per_hop_cycles"],
+                            fixed=record["model_fixed_cycles"])
+    points = [{"fabric": fabric, "hops": hops, "cycles": cycles,
+               "model_cycles": model.header(hops)}
+              for hops, cycles in zip(record["hops"], record["header_latency_cycles"])]
+    return {"per_hop_cycles": float(record["per_hop_cycles"]),
+            "base_cycles": float(record["fixed_cycles"]), "points": points}
+
+
+def link_efficiency(record, fabric):
+    """One ``link_efficiency`` entry from one ``saturation`` record."""
+    return {"fabric": fabric, "pattern": "saturation",
+            "flits_per_cycle_per_link": float(record["link_efficiency"]),
+            "window_cycles": record["cycles"], "packets_delivered": record["packets_delivered"]}
+
+
+def _alpha_beta_terms(nodes, length, elements_per_flit):
+    """(steps, bandwidth term in cycles) of alpha-beta ring all-reduce at one flit per cycle."""
+    link = Link(hop_latency=0, bandwidth=ELEMENT_BYTES * elements_per_flit)
+    return 2 * (nodes - 1), ring_allreduce_time(nodes, ELEMENT_BYTES * length, link)
+
+
+def fit_alpha(points):
+    """Least-squares alpha (cycles per step) of the all-reduce points, and the largest relative
+    error of alpha-beta plus local streaming against the RTL.
+
+    Parameters
+    ----------
+    points : list of dict
+        ``nodes``, ``length``, ``elements_per_flit``, ``rtl_cycles`` and ``local_cycles``.
+    """
+    steps, rests = [], []
+    for point in points:
+        count, bandwidth_term = _alpha_beta_terms(point["nodes"], point["length"],
+                                                  point["elements_per_flit"])
+        steps.append(count)
+        rests.append(point["rtl_cycles"] - point["local_cycles"] - bandwidth_term)
+    steps, rests = np.array(steps, float), np.array(rests, float)
+    alpha = float(steps @ rests / (steps @ steps))
+    errors = [abs(alpha_beta_cycles(point, alpha) + point["local_cycles"] - point["rtl_cycles"])
+              / point["rtl_cycles"] for point in points]
+    return alpha, max(errors)
+
+
+def alpha_beta_cycles(point, alpha):
+    """Alpha-beta network time of one all-reduce point (cycles), one flit per cycle."""
+    link = Link(hop_latency=alpha, bandwidth=ELEMENT_BYTES * point["elements_per_flit"])
+    return ring_allreduce_time(point["nodes"], ELEMENT_BYTES * point["length"], link)
+
+
+def characterize(build):
+    """Run every simulation under ``build`` and return the characterization (the JSON's
+    contents)."""
+    _progress(f"hop latency: {HOP_FABRIC.name} zero-load latency on {SIMULATOR}")
+    results = _results_file(build, f"hops_{HOP_FABRIC.name}")
+    simulate_fabric(SIMULATOR, HOP_FABRIC, ["zero_load_latency"], SEED, results, build)
+    hops = hop_latency(_records(results, "zero_load_latency")[-1], HOP_FABRIC.name)
+
+    efficiency = []
+    for config in SATURATION_FABRICS:
+        _progress(f"link efficiency: {config.name} saturation on {SIMULATOR}")
+        results = _results_file(build, f"saturation_{config.name}")
+        simulate_fabric(SIMULATOR, config, ["saturation"], SEED, results, build)
+        efficiency.append(link_efficiency(_records(results, "saturation")[-1], config.name))
+
+    allreduce = []
+    for nodes in ALLREDUCE_NODES:
+        config = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
+        for length in ALLREDUCE_LENGTHS:
+            name = allreduce_case_name(config, length)
+            _progress(f"all-reduce: {name} ideal cycles on {SIMULATOR}")
+            results = _results_file(build, f"allreduce_{name}")
+            simulate_allreduce(SIMULATOR, config, length, ["ideal_cycles"], SEED, results,
+                               build)
+            record = _records(results, "ideal_cycles")[-1]
+            allreduce.append({"nodes": nodes, "length": length,
+                              "elements_per_flit": config.flit_width // 32,
+                              "rtl_cycles": record["measured_cycles"],
+                              "estimate_cycles": record["estimate_cycles"],
+                              "local_cycles": 2 * length + 1})
+    alpha, error = fit_alpha(allreduce)
+    for point in allreduce:
+        point["alpha_beta_cycles"] = alpha_beta_cycles(point, alpha)
+    return {"schema": 1, "simulator": SIMULATOR, "hop_latency": hops,
+            "link_efficiency": efficiency, "allreduce": allreduce,
+            "alpha_beta": {"alpha_cycles": alpha,
+                           "flit_bytes": config.flit_width // 8,
+                           "fit_max_relative_error": error}}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build", help="build directory")
+    parser.add_argument("--out", default="build/characterization/fabric.json",
+                        help="JSON file to write")
+    args = parser.parse_args(argv)
+    figures = characterize(Path(args.build).resolve())
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+    _progress(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The fabric characterization's fit and the interconnect benchmark's table, without a simulator."""
+
+import pytest
+
+from bench.fabric_bench import allreduce_rows, format_report
+from sim_models.allreduce import AllReduceEstimate
+from tb.characterize_fabric import alpha_beta_cycles, fit_alpha, hop_latency, link_efficiency
+
+
+def _point(nodes, length, rtl_cycles):
+    return {"nodes": nodes, "length": length, "elements_per_flit": 1, "rtl_cycles": rtl_cycles,
+            "estimate_cycles": rtl_cycles, "local_cycles": 2 * length + 1}
+
+
+def test_fit_recovers_alpha_of_even_chunks():
+    # With even chunks the RTL estimate is alpha-beta with alpha = 5 plus 2L + 1
+    # (tests/test_collectives.py); the fit must find 5 and no error.
+    points = [_point(nodes, length, AllReduceEstimate(nodes, length).cycles())
+              for nodes in (2, 4, 8) for length in (16, 64)]
+    alpha, error = fit_alpha(points)
+    assert alpha == pytest.approx(5)
+    assert error == pytest.approx(0, abs=1e-12)
+    # 2 nodes, 64 elements: 2 steps of alpha, 64 * 4 B * 2 * (1/2) / 4 B per cycle.
+    assert alpha_beta_cycles(_point(2, 64, 0), alpha) == pytest.approx(2 * 5 + 64)
+
+
+def test_fit_reports_the_worst_point():
+    points = [_point(2, 16, AllReduceEstimate(2, 16).cycles()),
+              _point(4, 16, AllReduceEstimate(4, 16).cycles() + 12)]
+    alpha, error = fit_alpha(points)
+    assert alpha > 5
+    worst = max(abs(alpha_beta_cycles(p, alpha) + p["local_cycles"] - p["rtl_cycles"])
+                / p["rtl_cycles"] for p in points)
+    assert error == pytest.approx(worst) and error > 0
+
+
+def test_sections_from_records():
+    record = {"hops": [0, 1, 2], "header_latency_cycles": [2, 4, 6], "per_hop_cycles": 2.0,
+              "fixed_cycles": 2.0, "model_per_hop_cycles": 2, "model_fixed_cycles": 2}
+    section = hop_latency(record, "ring8")
+    assert section["points"][2] == {"fabric": "ring8", "hops": 2, "cycles": 6, "model_cycles": 6}
+    assert (section["per_hop_cycles"], section["base_cycles"]) == (2.0, 2.0)
+    entry = link_efficiency({"link_efficiency": 0.84, "cycles": 900, "packets_delivered": 80},
+                            "ring5")
+    assert entry == {"fabric": "ring5", "pattern": "saturation",
+                     "flits_per_cycle_per_link": 0.84, "window_cycles": 900,
+                     "packets_delivered": 80}
+
+
+def test_bench_gap():
+    point = {**_point(3, 16, 120), "alpha_beta_cycles": 50.0}
+    characterization = {
+        "simulator": "icarus", "allreduce": [point],
+        "hop_latency": {"per_hop_cycles": 2.0, "base_cycles": 2.0, "points": [
+            {"fabric": "ring8", "hops": 1, "cycles": 4, "model_cycles": 4}]},
+        "link_efficiency": [{"fabric": "ring5", "pattern": "saturation",
+                             "flits_per_cycle_per_link": 0.84, "window_cycles": 900,
+                             "packets_delivered": 80}],
+        "alpha_beta": {"alpha_cycles": 5.0, "flit_bytes": 4, "fit_max_relative_error": 0.1}}
+    rows = allreduce_rows(characterization)
+    # 120 - (50 + 33) = 37 cycles, 37 / 120 of the RTL's.
+    assert rows[0]["gap_cycles"] == pytest.approx(37)
+    assert rows[0]["gap_fraction"] == pytest.approx(37 / 120)
+    report = format_report(characterization, rows)
+    assert "| 3 | 16 | 120 | 120 | 50.0 | 83.0 | +37.0 | +30.8% |" in report

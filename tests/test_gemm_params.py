@@ -1,0 +1,170 @@
+"""Distributed GEMM: parameter errors, emission, the lane serializer and the numpy model."""
+
+import re
+
+import numpy as np
+import pytest
+from amaranth.hdl import Fragment, signed
+from amaranth.sim import Simulator
+
+from hdl.fabric.gemm import DistributedGemm
+from hdl.fabric.gemm_emit import generate
+from hdl.fabric.serializer import LaneSerializer
+from hdl.numerics import IntegerFormat
+from hdl.params import TileConfig
+from sim_models.allreduce import allreduce_reference
+from sim_models.distributed_gemm import reduced_vector, result_vector, split_gemm
+from sim_models.golden import TileModel
+
+# Constructors that raise leave components that are never elaborated.
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+TILE = TileConfig(4, 4)
+
+
+@pytest.mark.parametrize("tile", [None, (4, 4), "r4c4"])
+def test_tile_type(tile):
+    with pytest.raises(TypeError, match=rf"^Parameter 'tile' must be a TileConfig, "
+                                        rf"not {re.escape(repr(tile))}$"):
+        DistributedGemm(tile, 3, 4)
+
+
+def test_tile_accumulator():
+    tile = TileConfig(2, 2, operands=IntegerFormat(8, 16))
+    with pytest.raises(ValueError, match=r"^Parameter 'tile' must have a signed 32-bit "
+                                         r"accumulator, not signed\(16\)$"):
+        DistributedGemm(tile, 3, 4)
+
+
+@pytest.mark.parametrize("nodes", [1, 65, 2.0, True])
+def test_nodes_range(nodes):
+    with pytest.raises(TypeError, match=rf"^Parameter 'nodes' must be an integer in 2..64, "
+                                        rf"not {nodes!r}$"):
+        DistributedGemm(TILE, nodes, 4)
+
+
+@pytest.mark.parametrize("columns", [0, 513, 4.0, False])
+def test_columns_range(columns):
+    with pytest.raises(TypeError, match=rf"^Parameter 'columns' must be an integer in 1..512, "
+                                        rf"not {columns!r}$"):
+        DistributedGemm(TILE, 3, columns)
+
+
+@pytest.mark.parametrize("nodes, flit_width, longest", [(3, 32, 11), (2, 64, 15), (5, 96, 56)])
+def test_vector_too_long(nodes, flit_width, longest):
+    # Packets of 15 flits, flit_width // 32 elements each, one chunk per node, 4 lanes a column.
+    DistributedGemm(TILE, nodes, longest, flit_width=flit_width)
+    with pytest.raises(ValueError, match=rf"^Parameter 'columns' must be at most {longest} for "
+                                         rf"4-lane results on a {nodes}-node ring of "
+                                         rf"{flit_width}-bit flits and 15-flit packets, "
+                                         rf"not {longest + 1}$"):
+        DistributedGemm(TILE, nodes, longest + 1, flit_width=flit_width)
+
+
+def test_flit_too_narrow():
+    with pytest.raises(ValueError, match=r"^Parameter 'flit_width' must be at least 32 to "
+                                         r"carry an int32 element, not 16$"):
+        DistributedGemm(TILE, 3, 4, flit_width=16)
+
+
+def test_geometry_and_elaboration():
+    gemm = DistributedGemm(TileConfig(2, 3), 2, 5, flit_width=64)
+    assert (gemm.vector_length, gemm.columns, gemm.config.nodes) == (15, 5, 2)
+    assert [interface.vector_length for interface in gemm.interfaces] == [15, 15]
+    Fragment.get(gemm, None)
+
+
+def test_emit_deterministic():
+    first, second = generate(TileConfig(2, 2), 2, 3), generate(TileConfig(2, 2), 2, 3)
+    assert first.verilog == second.verilog and first.port_map == second.port_map
+    assert first.top == "gemm_r2c2_int8_ring2_n3"
+    for module in (first.top, "fabric_router_ring2", "systolic_pe_column_r2c2_int8",
+                   "systolic_psum_column_r2c2_int8"):
+        assert f"module {module}(" in first.verilog
+    assert sorted(first.port_map["streams"]) == sorted(
+        f"{name}__{node}" for name in ("op", "stationary", "moving", "o") for node in range(2))
+    for stream in first.port_map["streams"].values():
+        for signal in ("valid", "ready", "payload"):
+            assert stream[signal] in first.verilog
+
+
+@pytest.mark.parametrize("lanes", [0, 1025, "4"])
+def test_serializer_lanes(lanes):
+    with pytest.raises(TypeError, match=rf"^Parameter 'lanes' must be an integer in 1..1024, "
+                                        rf"not {lanes!r}$"):
+        LaneSerializer(signed(32), lanes)
+
+
+@pytest.mark.parametrize("lanes", [1, 3])
+def test_serializer_order_and_rate(lanes):
+    """Lanes leave in order, one per cycle with the output always ready; with the output
+    stalled on odd cycles, nothing is lost or repeated."""
+    serializer = LaneSerializer(signed(32), lanes)
+    beats = [[-(10 * beat + lane) for lane in range(lanes)] for beat in range(4)]
+    expected = [value for beat in beats for value in beat]
+
+    async def producer(ctx):
+        ctx.set(serializer.i.valid, 1)
+        for beat in beats:
+            ctx.set(serializer.i.payload, beat)
+            await ctx.tick().until(serializer.i.ready)
+        ctx.set(serializer.i.valid, 0)
+
+    async def consumer(ctx):
+        for stall in (False, True):
+            taken, cycles, cycle = [], [], 0
+            while len(taken) < len(expected) // 2:
+                ready = not (stall and cycle % 2)
+                ctx.set(serializer.o.ready, ready)
+                _, _, valid, payload = await ctx.tick().sample(serializer.o.valid,
+                                                               serializer.o.payload)
+                if valid and ready:
+                    taken.append(payload)
+                    cycles.append(cycle)
+                cycle += 1
+            half = len(expected) // 2
+            assert taken == expected[half:] if stall else taken == expected[:half]
+            if not stall:
+                assert cycles == list(range(half))
+
+    simulator = Simulator(serializer)
+    simulator.add_clock(1e-6)
+    simulator.add_testbench(producer)
+    simulator.add_testbench(consumer)
+    simulator.run()
+
+
+def test_result_vector_order():
+    out = np.array([[1, 2, 3], [4, 5, 6]])       # M = 2, N = 3, on a 3-lane tile
+    assert result_vector(out, 3).tolist() == [1, 4, 0, 2, 5, 0, 3, 6, 0]
+
+
+@pytest.mark.parametrize("sizes", [[1, 4, 2], [9, 1, 3], [5, 5]])
+def test_split_gemm_sums_to_the_whole_product(sizes):
+    """The partial results of every node's tile program, all-reduced, give the product."""
+    rng = np.random.default_rng(sizes)
+    k = sum(sizes)
+    stationary = rng.integers(-128, 128, (k, 3), dtype=np.int8)
+    moving = rng.integers(-128, 128, (k, 5), dtype=np.int8)
+    parts = split_gemm(TILE, stationary, moving, sizes)
+    assert [sum(op.k for op in part.program if hasattr(op, "moving")) for part in parts] == sizes
+    partials = [result_vector(TileModel(TILE).execute(part.program)[0], TILE.cols)
+                for part in parts]
+    for row in allreduce_reference(partials):
+        np.testing.assert_array_equal(row, reduced_vector(stationary, moving, TILE.cols))
+
+
+@pytest.mark.parametrize("shape, sizes, message", [
+    ((3, 5, 2), [1, 2], r"Argument 'stationary' must have at most 4 columns \(M\), one tile's "
+                        r"width, not 5"),
+    ((3, 4, 513), [1, 2], r"Argument 'moving' must have at most 512 columns \(N\), one PSUM "
+                          r"bank, not 513"),
+    ((3, 4, 2), [3, 0], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+                        r"= 3, not \[3, 0\]"),
+    ((3, 4, 2), [1, 1], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+                        r"= 3, not \[1, 1\]"),
+])
+def test_split_gemm_errors(shape, sizes, message):
+    k, m, n = shape
+    with pytest.raises(ValueError, match=f"^{message}$"):
+        split_gemm(TILE, np.zeros((k, m), np.int8), np.zeros((k, n), np.int8), sizes)
