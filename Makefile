@@ -17,7 +17,8 @@ PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
 SIM ?= icarus
 
-.PHONY: help deps venv verilog sim regress fabric lint bench test unit clean
+.PHONY: help deps venv verilog sim regress fabric lint bench characterize-tile \
+        characterize-full test unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -74,6 +75,19 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 
 bench: venv deps ## Benchmarks: utilization, SCALE-Sim ratio, generation time, sim speed
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
+
+# Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
+# cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.
+CHARACTERIZE_SOURCES := $(shell find hdl -name '*.py') $(wildcard tb/*.py sim_models/*.py)
+CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --sim verilator
+
+$(BUILD)/characterization/tile.json: $(CHARACTERIZE_SOURCES) $(STAMP)
+	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
+
+characterize-tile: $(BUILD)/characterization/tile.json ## Tile characterization, 4..32 and 8x16
+
+characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
+	$(CHARACTERIZE) --sizes 128 --dated --out characterization/r128c128_verilator.json
 
 unit: venv ## Tests that need no simulator
 	$(PY) -m pytest tests -q

@@ -11,13 +11,17 @@ the cycle model before it is recorded. The JSON written holds::
                "handshakes_checked", "handshakes_matching", "bit_exact", "build_seconds",
                "sim_seconds"}, ...]}
 
-With ``--dated`` the document also holds the date, and each run the date and inputs digest, and
+With ``--dated`` the document also holds the date, each run the date and inputs digest, and
 ``build`` the simulator arguments and the Verilation and C++ compile seconds of each model.
 
     python -m tb.characterize_tile --build build --sizes 4,8,16,32,8x16 --sim verilator \\
         --out build/characterization/tile.json
-    python -m tb.characterize_tile --build build --sizes 128 --shapes 128x128x512,128x256x512 \\
-        --hierarchical --dated --out characterization/r128c128_verilator.json
+    python -m tb.characterize_tile --build build --sizes 128 --dated \\
+        --out characterization/r128c128_verilator.json
+
+Verilator builds are hierarchical (``--hierarchical``, the leaf modules of ``hdl.leaf`` as
+hierarchical blocks): each column module is Verilated and compiled once instead of once per
+instance, which takes a 32 x 32 build from about 180 s to 40 s and makes 128 x 128 feasible.
 """
 
 import argparse
@@ -91,14 +95,19 @@ def characterization_shapes(config):
     """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
 
     - (C, R, 512): one operation that fills the array, N a whole PSUM bank;
-    - (C, 4R, 512): four K chunks, each stationary loaded behind the previous multiply;
+    - (C, 2R, 512) and (C, 4R, 512): two and four K chunks, each stationary loaded behind
+      the previous multiply;
     - (2C, 2R, 512): two M blocks of two K chunks, reads overlapping the next block;
     - (C, R, 32) and (C, R, 128): short N, where fill and drain dominate;
     - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1);
     - (C, 2R, 1024): N beyond one PSUM bank, two output blocks in two banks.
+
+    N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
+    512 result vectors, the NeuronCore's.
     """
     rows, cols, depth = config.rows, config.cols, 512
-    return [(cols, rows, depth), (cols, 4 * rows, depth), (2 * cols, 2 * rows, depth),
+    return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
+            (2 * cols, 2 * rows, depth),
             (cols, rows, 32), (cols, rows, 128),
             (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
 
@@ -147,23 +156,26 @@ def run_record(config, sim, entry, build_seconds):
         "handshakes_checked": entry["handshakes_checked"],
         "handshakes_matching": entry["handshakes_matching"],
         "bit_exact": entry["bit_exact"],
-        "build_seconds": build_seconds, "sim_seconds": entry["wall_seconds"],
+        "build_seconds": build_seconds, "sim_seconds": round(entry["wall_seconds"], 3),
     }
 
 
 def _build_times(directory, outcome):
-    """Build and Verilation seconds of the model in ``directory``: measured now if it was
-    built, else as recorded when it was built (None if unknown)."""
+    """Build, Verilation and C++ compile seconds of the model in ``directory``: measured now if
+    it was built, else as recorded when it was built (None where unknown)."""
     path = directory / _BUILD_TIMES
+    times = {"build_seconds": None, "verilation_seconds": None}
     if outcome.build_time:
         log = (directory / "build.log").read_text(errors="replace")
-        times = {"build_seconds": outcome.build_time, "verilation_seconds":
+        times = {"build_seconds": round(outcome.build_time, 2), "verilation_seconds":
                  verilation_seconds(log) if outcome.sim == "verilator" else None}
         path.write_text(json.dumps(times) + "\n")
-        return times
-    if path.is_file():
-        return json.loads(path.read_text())
-    return {"build_seconds": None, "verilation_seconds": None}
+    elif path.is_file():
+        times = json.loads(path.read_text())
+    known = None not in times.values()
+    compile_seconds = round(times["build_seconds"] - times["verilation_seconds"], 2) \
+        if known else None
+    return {**times, "compile_seconds": compile_seconds}
 
 
 def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False):
@@ -187,7 +199,8 @@ def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False)
     -------
     (list of dict, dict)
         The results entry of each GEMM (``tb.tile_tb.record``), and the build's
-        ``build_seconds``, ``verilation_seconds`` and ``build_args``.
+        ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
+        build: C++ compile and link) and ``build_args``.
     """
     verilog = write(generate(config), build / "verilog")
     sources, build_args = [verilog], []
@@ -243,8 +256,9 @@ def main(argv=None):
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
                                          "standard set of each tile")
-    parser.add_argument("--hierarchical", action="store_true",
-                        help="Verilator: compile the PE and PSUM column modules once each")
+    parser.add_argument("--flat", action="store_true",
+                        help="Verilator: compile every column instance, not the PE and PSUM "
+                             "column modules once each (--hierarchical); slower to build")
     parser.add_argument("--dated", action="store_true",
                         help="add the date, and per model the build arguments and times")
     parser.add_argument("--out", default="build/characterization/tile.json")
@@ -254,8 +268,9 @@ def main(argv=None):
         shapes = parse_shapes(args.shapes) if args.shapes else None
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
+    hierarchical = args.sim == "verilator" and not args.flat
     document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
-                            args.hierarchical, args.dated)
+                            hierarchical, args.dated)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=1) + "\n")
