@@ -195,6 +195,13 @@ def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False)
     hierarchical : bool
         Verilator only: compile each leaf module once (``--hierarchical``).
 
+    Raises
+    ------
+    ValueError
+        If ``hierarchical`` is set for a simulator other than Verilator.
+    AssertionError, RuntimeError
+        From :func:`tb.runner.run_simulation`, if a check fails or the build fails.
+
     Returns
     -------
     (list of dict, dict)
@@ -202,6 +209,8 @@ def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False)
         ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
         build: C++ compile and link) and ``build_args``.
     """
+    if hierarchical and sim != "verilator":
+        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
     verilog = write(generate(config), build / "verilog")
     sources, build_args = [verilog], []
     if hierarchical:
@@ -251,7 +260,7 @@ def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=Fal
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
-    parser.add_argument("--sizes", default="4,8,16,32",
+    parser.add_argument("--sizes", default="4,8,16,32,8x16",
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "

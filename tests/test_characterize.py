@@ -12,7 +12,8 @@ from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
 from tb.characterize_tile import (REPOSITORY, TIMING_SOURCES, characterization_shapes,
                                   hierarchical_config, inputs_digest, last_write_cycle,
-                                  parse_sizes, run_record, verilation_seconds)
+                                  parse_sizes, run_record, simulate_gemms,
+                                  verilation_seconds)
 from tb.gemm_tb import format_shapes, parse_shapes
 from tb.streams import Transfers
 from tb.tile_tb import handshake_agreement, measured_timing
@@ -198,3 +199,10 @@ def test_run_record_has_the_keys_the_scaling_layer_reads():
         "rtl_last_write_cycle": model.operations[-2].last_beat + 8 + 16 + 1,
         "handshakes_checked": 50, "handshakes_matching": 50, "bit_exact": True,
         "build_seconds": 12.0, "sim_seconds": 2.5}
+
+
+def test_hierarchical_builds_are_verilator_only(tmp_path):
+    with pytest.raises(ValueError, match=r"^Hierarchical builds need sim 'verilator', "
+                                         r"not 'icarus'$"):
+        simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, tmp_path,
+                       hierarchical=True)
