@@ -164,19 +164,15 @@ class TileHarness:
 
 def _operation_beats(program, transfers):
     """Per operation: the cycles of its data beats (K stationary, N moving or N result beats)."""
-    beats_of = {LoadStationary: ("stationary", lambda op: op.k),
-                MultiplyMoving: ("moving", lambda op: op.n),
-                ReadPsum: ("result", lambda op: op.n)}
-    groups = {}
-    for kind, (stream_name, size) in beats_of.items():
-        cycles, start = transfers[stream_name].cycles, 0
-        groups[kind] = []
-        for op in program:
-            if isinstance(op, kind):
-                groups[kind].append(cycles[start:start + size(op)])
-                start += size(op)
-    spans = {kind: iter(group) for kind, group in groups.items()}
-    return [next(spans[type(op)]) for op in program]
+    streams = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
+    taken = dict.fromkeys(streams.values(), 0)
+    beats = []
+    for op in program:
+        name = streams[type(op)]
+        size = op.k if isinstance(op, LoadStationary) else op.n
+        beats.append(transfers[name].cycles[taken[name]:taken[name] + size])
+        taken[name] += size
+    return beats
 
 
 def measured_timing(program, transfers):
