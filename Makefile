@@ -17,7 +17,8 @@ PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
 SIM ?= icarus
 
-.PHONY: help deps venv verilog sim regress fabric characterize-fabric lint bench test unit clean
+.PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
+        characterize-full characterize report lint bench test unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -84,6 +85,35 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 bench: venv deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, speed; interconnect
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
 	$(PY) -m bench.fabric_bench --build $(BUILD)
+
+# Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
+# cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.
+CHARACTERIZE_SOURCES := $(shell find hdl -name '*.py') $(wildcard tb/*.py sim_models/*.py)
+CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --sim verilator
+
+$(BUILD)/characterization/tile.json: $(CHARACTERIZE_SOURCES) $(STAMP)
+	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
+
+characterize-tile: $(BUILD)/characterization/tile.json ## Tile characterization, 4..32 and 8x16
+
+characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
+	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
+
+characterize: $(BUILD)/characterization/tile.json $(FABRIC_JSON) ## Tile and fabric characterization
+
+# The scaling report reads the characterization results and the committed 128 x 128 run; it is
+# remade only when one of them or the model, its data or its claims change.
+FULL_JSON := characterization/r128c128_verilator.json
+SCALING_SOURCES := $(wildcard sim_models/*.py sim_models/scaling/*.py sim_models/scaling/*.toml \
+                              sim_models/specs/*.py sim_models/specs/*.toml)
+REPORT := reports/report.md
+
+$(REPORT): $(BUILD)/characterization/tile.json $(FABRIC_JSON) $(FULL_JSON) $(SCALING_SOURCES)
+	$(PY) -m sim_models.scaling.report --tile $(BUILD)/characterization/tile.json \
+	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --out reports
+
+report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
+	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"
 
 unit: venv ## Tests that need no simulator
 	$(PY) -m pytest tests -q

@@ -22,10 +22,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hdl.emit import generate, write
 from hdl.params import TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
-from tb.runner import run_simulation
+from tb.characterize_tile import last_write_cycle, simulate_gemms
 
 UTILIZATION_SIZES = (4, 16, 32)
 SPEED_SIZES = (8, 16)
@@ -42,20 +41,9 @@ def _gemm_shape(config):
 
 def run_gemm(config, sim, build):
     """Simulate the benchmark GEMM on ``config`` with ``sim``; return its results record."""
-    verilog = write(generate(config), build / "verilog")
     directory = build / "bench" / "sim" / sim / config.name
-    results = directory / "bench.jsonl"
-    directory.mkdir(parents=True, exist_ok=True)
-    results.unlink(missing_ok=True)
-    m, k, n = _gemm_shape(config)
-    run_simulation(sim, [verilog], verilog.stem, "bench.tile_bench_tb", build_dir=directory,
-                   test_dir=directory, extra_env={
-                       "TILE_ROWS": str(config.rows), "TILE_COLS": str(config.cols),
-                       "TILE_PSUM_BANKS": str(config.psum_banks),
-                       "TILE_PSUM_DEPTH": str(config.psum_depth), "TILE_SEED": "1",
-                       "TILE_RESULTS": str(results),
-                       "BENCH_M": str(m), "BENCH_K": str(k), "BENCH_N": str(n)})
-    return json.loads(results.read_text().splitlines()[-1])
+    entries, _ = simulate_gemms(config, sim, [_gemm_shape(config)], directory, build)
+    return entries[0]
 
 
 def utilization_figures(config, entry):
@@ -65,8 +53,7 @@ def utilization_figures(config, entry):
     window_cycles = window[-1]["last_beat"] - window[0]["first_beat"] + 1
     peak = config.rows * config.cols
     scale_sim = scale_sim_fold_cycles(config, *_gemm_shape(config))
-    # The last PSUM write lands R + C cycles after the last moving beat (hdl/tile.py).
-    array_cycles = multiplies[-1]["last_beat"] + config.rows + config.cols + 1
+    array_cycles = last_write_cycle(config, entry)
     return {
         "config": config.name, "gemm_mkn": list(_gemm_shape(config)),
         "steady_state_utilization": sum(op["macs"] for op in window) / (peak * window_cycles),

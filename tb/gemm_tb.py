@@ -1,203 +1,74 @@
-"""cocotb tests of the distributed GEMM ring (``hdl.fabric.gemm.DistributedGemm``).
+"""cocotb program that runs whole GEMMs on the tile, each fully checked: benchmarks and
+characterization measure only runs that are bit- and cycle-exact.
 
-Each GEMM has seeded random int8 operands and its K dimension split across the nodes in random
-slices, one of them longer than R so that its node runs several K chunks through the tiler.
-Every node runs its slice's tile program (``sim_models.distributed_gemm.split_gemm``), and
-every element of every node's all-reduced output is compared with numpy's ``stationary.T @
-moving`` over the whole K, wrapped to int32. The stalled test runs GEMMs back to back with
-random idle cycles on every tile input and backpressure on every output; the ideal test runs
-one with ideal streams and records its cycles.
-
-Run through ``tb.test_gemm_sim`` (pytest), which passes the configuration in the environment:
-GEMM_ROWS, GEMM_COLS (each tile), GEMM_NODES, GEMM_COLUMNS (result vectors per all-reduce),
-GEMM_FLIT_WIDTH, GEMM_LENGTH_WIDTH, GEMM_BUFFER_DEPTH, GEMM_SEED and GEMM_RESULTS (JSON-lines
-file receiving the measurements).
+GEMM_SHAPES lists the GEMMs as ``MxKxN`` items separated by commas. Each GEMM gets seeded random
+int8 operands, goes through the tiler and runs from a reset with ideal streams; every result
+element is compared with the golden model and the assembled product with numpy, and every
+handshake must happen in the cycle the cycle model predicts. The tile configuration, seed and
+results file come as in ``tb.tile_tb``; each GEMM appends one record to TILE_RESULTS, with
+``gemm_mkn``, ``bit_exact``, ``handshakes_checked`` and ``handshakes_matching`` added.
 """
 
-import json
 import os
 
 import cocotb
-import numpy as np
+from cocotb.triggers import RisingEdge
 
-from hdl.fabric import FabricConfig
-from hdl.params import TileConfig
-from sim_models.allreduce import AllReduceEstimate
-from sim_models.cycle_model import time_program
-from sim_models.distributed_gemm import reduced_vector, split_gemm
-from sim_models.fabric import ZeroLoadLatency
+from sim_models.tiler import tile_gemm
 
-from .allreduce_tb import STALL_PROBABILITY, AllReduceHarness
-from .checker import check_equal
-from .streams import CycleCounter, StreamDriver
-from .tile_tb import ProgramPacker
+from .scenarios import Scenario
+from .tile_tb import (TileHarness, check_timing, check_values, config_from_env,
+                      handshake_agreement, record, seed_from_env)
 
-#: GEMMs run back to back by the stalled test.
-ROUNDS = 2
-#: Tile input streams of every node, in the order the packer gives their beats.
-TILE_INPUTS = ("op", "stationary", "moving")
+__all__ = ["format_shapes", "parse_shapes"]
 
 
-def config_from_env():
-    """Tile and ring configurations and result vectors per all-reduce of the design."""
-    tile = TileConfig(int(os.environ["GEMM_ROWS"]), int(os.environ["GEMM_COLS"]))
-    ring = FabricConfig.ring(int(os.environ["GEMM_NODES"]),
-                             flit_width=int(os.environ["GEMM_FLIT_WIDTH"]),
-                             length_width=int(os.environ["GEMM_LENGTH_WIDTH"]),
-                             buffer_depth=int(os.environ["GEMM_BUFFER_DEPTH"]))
-    return tile, ring, int(os.environ["GEMM_COLUMNS"])
+def format_shapes(shapes):
+    """GEMM_SHAPES text of ``(M, K, N)`` tuples, e.g. ``"16x64x512,32x32x512"``."""
+    return ",".join("x".join(str(size) for size in shape) for shape in shapes)
 
 
-def seed_from_env(test_name):
-    """Seed of one cocotb test: GEMM_SEED mixed with the test's name, printed for replay."""
-    seed = int(os.environ.get("GEMM_SEED", "1"))
-    cocotb.log.info("%s: GEMM_SEED=%d (rerun with GEMM_SEED=%d to reproduce)",
-                    test_name, seed, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
+def parse_shapes(text):
+    """The ``(M, K, N)`` tuples of a GEMM_SHAPES text; the inverse of :func:`format_shapes`."""
+    shapes = []
+    for item in text.split(","):
+        sizes = item.split("x")
+        if len(sizes) != 3 or not all(size.isdigit() and int(size) > 0 for size in sizes):
+            raise ValueError(f"GEMM_SHAPES items must be MxKxN with positive integers, "
+                             f"not {item!r}")
+        shapes.append(tuple(int(size) for size in sizes))
+    return shapes
 
 
-def record(tile, ring, columns, test, **measurements):
-    """Append one record to the GEMM_RESULTS JSON-lines file."""
-    path = os.environ.get("GEMM_RESULTS")
-    if path:
-        entry = {"config": f"{tile.name}_{ring.name}_n{columns}", "nodes": ring.nodes,
-                 "rows": tile.rows, "cols": tile.cols, "columns": columns,
-                 "simulator": cocotb.SIM_NAME, "test": test, **measurements}
-        with open(path, "a") as file:
-            file.write(json.dumps(entry) + "\n")
-
-
-def random_gemm(rng, tile, nodes, columns):
-    """Operands and K slices of one GEMM: M in 1..C, N = ``columns``, K slices in 1..R + 1
-    except one, in R + 1..2R + 1, taken by a random node.
-
-    Returns
-    -------
-    tuple of (numpy.ndarray, numpy.ndarray, list of int)
-        stationary [K, M], moving [K, N] (int8), and each node's rows of K.
-    """
-    sizes = rng.integers(1, tile.rows + 2, nodes)
-    sizes[rng.integers(nodes)] = rng.integers(tile.rows + 1, 2 * tile.rows + 2)
-    k, m = int(sizes.sum()), int(rng.integers(1, tile.cols + 1))
-    stationary = rng.integers(-128, 128, (k, m), dtype=np.int8)
-    moving = rng.integers(-128, 128, (k, columns), dtype=np.int8)
-    return stationary, moving, sizes.tolist()
-
-
-class GemmHarness(AllReduceHarness):
-    """Drives a tile program into every node and collects every node's reduced output.
-
-    Parameters
-    ----------
-    dut : cocotb handle of the distributed GEMM's top module
-    tile : TileConfig
-    nodes : int
-    """
-    def __init__(self, dut, tile, nodes):
-        super().__init__(dut, nodes, inputs=TILE_INPUTS)
-        self._packer = ProgramPacker(tile)
-
-    async def run_programs(self, programs, count, timeout, rng=None):
-        """Run one program per node and take ``count`` output elements from every node.
-
-        Parameters
-        ----------
-        programs : list of list of Operation
-            Each node's tile program.
-        count : int
-            Elements expected from every node's ``o``.
-        timeout : int
-            Cycles after which the run fails.
-        rng : numpy.random.Generator or None
-            Source of idle cycles and backpressure; ideal streams if None.
-
-        Returns
-        -------
-        tuple of (numpy.ndarray, int, numpy.ndarray)
-            Results, shape (nodes, count); the cycle of the first input handshake on any
-            stream; the cycle of each output handshake, shape (nodes, count).
-        """
-        stall = STALL_PROBABILITY if rng is not None else 0.0
-        counter = CycleCounter(self.dut.clk)
-        sends = []
-        for node, program in enumerate(programs):
-            beats = self._packer.beats(program)
-            for name, payloads in zip(TILE_INPUTS, (beats.ops, beats.stationary, beats.moving)):
-                driver = StreamDriver(self.dut.clk, *self.stream(name, node),
-                                      idle_probability=stall, rng=rng, counter=counter)
-                sends.append(cocotb.start_soon(driver.send(payloads)))
-        results, outputs = await self.collect(sends, count, timeout, rng, counter)
-        first = min(task.result().cycles[0] for task in sends if task.result().cycles)
-        return results, first, outputs
-
-
-def budget(tile, ring, columns, programs):
-    """Cycles one GEMM takes at most with ideal streams: the longest node program, its
-    result vectors through the serializer, and the all-reduce."""
-    estimate = AllReduceEstimate(ring.nodes, columns * tile.cols, ring.flit_width // 32,
-                                 ZeroLoadLatency(buffer_depth=ring.buffer_depth))
-    longest = max(time_program(tile, program).total_cycles for program in programs)
-    return longest + columns * tile.cols + estimate.cycles(), estimate
-
-
-async def start(dut, test_name):
-    """Configuration, seeded generator and a freshly reset harness for one test."""
-    tile, ring, columns = config_from_env()
-    rng = seed_from_env(test_name)
-    harness = GemmHarness(dut, tile, ring.nodes)
-    await harness.reset()
-    return tile, ring, columns, rng, harness
-
-
-def check_results(tile, columns, expected, results, name):
-    """Compare every element: ``expected`` and ``results`` have shape (nodes, rounds,
-    columns * C)."""
-    nodes, rounds = results.shape[:2]
-    shape = (nodes, rounds, columns, tile.cols)
-    check_equal(expected.reshape(shape), results.reshape(shape), name,
-                ("node", "GEMM", "result column n", "lane m"))
+def gemm_scenario(config, shape):
+    """The tiled GEMM of ``shape`` with random operands seeded by TILE_SEED and the shape."""
+    m, k, n = shape
+    name = f"gemm_m{m}_k{k}_n{n}"
+    rng = seed_from_env(name)
+    stationary = rng.integers(-128, 128, size=(k, m), dtype="int8")
+    moving = rng.integers(-128, 128, size=(k, n), dtype="int8")
+    tiled = tile_gemm(config, stationary, moving)
+    return Scenario(name, tiled.program, tiled, (stationary, moving))
 
 
 @cocotb.test()
-async def gemm_stalled(dut):
-    """GEMMs back to back with random idle cycles on every tile input and backpressure on every
-    output: every element of every node equals numpy's product over the whole K."""
-    tile, ring, columns, rng, harness = await start(dut, "gemm_stalled")
-    gemms = [random_gemm(rng, tile, ring.nodes, columns) for _ in range(ROUNDS)]
-    parts = [split_gemm(tile, *gemm) for gemm in gemms]
-    programs = [[op for part in parts for op in part[node].program]
-                for node in range(ring.nodes)]
-    length = columns * tile.cols
-    timeout = 20 * sum(budget(tile, ring, columns, [p.program for p in part])[0]
-                       for part in parts)
-    results, _, outputs = await harness.run_programs(programs, ROUNDS * length, timeout, rng)
-    expected = np.stack([reduced_vector(stationary, moving, tile.cols)
-                         for stationary, moving, _ in gemms])
-    check_results(tile, columns, np.broadcast_to(expected, (ring.nodes, *expected.shape)),
-                  results.reshape(ring.nodes, ROUNDS, length), "distributed GEMM results")
-    record(tile, ring, columns, "gemm_stalled", rounds=ROUNDS,
-           slices=[gemm[2] for gemm in gemms], stall_probability=STALL_PROBABILITY,
-           cycles=int(outputs.max()))
-    dut._log.info("gemm_stalled: %d GEMMs (K slices %s) correct on all %d nodes in %d cycles",
-                  ROUNDS, [gemm[2] for gemm in gemms], ring.nodes, outputs.max())
-
-
-@cocotb.test()
-async def gemm_ideal(dut):
-    """One GEMM with ideal streams: every element of every node equals numpy's product."""
-    tile, ring, columns, rng, harness = await start(dut, "gemm_ideal")
-    stationary, moving, slices = random_gemm(rng, tile, ring.nodes, columns)
-    programs = [part.program for part in split_gemm(tile, stationary, moving, slices)]
-    limit, estimate = budget(tile, ring, columns, programs)
-    results, first, outputs = await harness.run_programs(programs, columns * tile.cols,
-                                                         2 * limit)
-    expected = reduced_vector(stationary, moving, tile.cols)
-    check_results(tile, columns, np.broadcast_to(expected, (ring.nodes, 1, expected.size)),
-                  results[:, None], "distributed GEMM results")
-    cycles = int(outputs.max()) - first
-    record(tile, ring, columns, "gemm_ideal", slices=slices, m=stationary.shape[1],
-           k=stationary.shape[0], cycles=cycles, allreduce_estimate_cycles=estimate.cycles(),
-           tile_model_cycles=[time_program(tile, program).total_cycles for program in programs])
-    dut._log.info("gemm_ideal: K slices %s, M %d, N %d correct on all %d nodes in %d cycles "
-                  "(all-reduce alone: %d)", slices, stationary.shape[1], columns, ring.nodes,
-                  cycles, estimate.cycles())
+async def gemms(dut):
+    """Run every GEMM of GEMM_SHAPES with ideal streams, each from a reset."""
+    config = config_from_env()
+    harness = TileHarness(dut, config)
+    for shape in parse_shapes(os.environ["GEMM_SHAPES"]):
+        scenario = gemm_scenario(config, shape)
+        await harness.reset()
+        await RisingEdge(dut.clk)
+        outcome = await harness.run(scenario.program)
+        transfers = outcome["transfers"]
+        check_values(config, scenario, outcome["reads"])
+        model = check_timing(config, scenario.name, scenario.program, transfers, exact=True)
+        checked, matching = handshake_agreement(model, scenario.program, transfers)
+        record(config, scenario.name, "ideal", scenario.program, transfers, model,
+               outcome["wall_seconds"],
+               # Recorded only once check_values has compared every element.
+               {"gemm_mkn": list(shape), "bit_exact": True, "handshakes_checked": checked,
+                "handshakes_matching": matching})
+        dut._log.info("%s: %d cycles, bit-exact, %d of %d handshakes in the model's cycle",
+                      scenario.name, model.total_cycles, matching, checked)

@@ -82,8 +82,9 @@ def _environ(changes):
         _update_environ(saved)
 
 
-def _build_digest(sim, toplevel, sources):
-    digest = hashlib.sha256(repr((sim, toplevel, _BUILD_ARGS[sim], TIMESCALE)).encode())
+def _build_digest(sim, toplevel, sources, build_args):
+    arguments = [*_BUILD_ARGS[sim], *build_args]
+    digest = hashlib.sha256(repr((sim, toplevel, arguments, TIMESCALE)).encode())
     for source in sources:
         digest.update(str(source).encode())
         digest.update(source.read_bytes())
@@ -95,10 +96,10 @@ def _log_tail(path):
     return "\n".join(lines[-_LOG_TAIL_LINES:])
 
 
-def _build(runner, sim, sources, toplevel, build_dir):
+def _build(runner, sim, sources, toplevel, build_dir, build_args):
     """Build unless the stamp in ``build_dir`` matches the inputs; return seconds spent."""
     stamp = build_dir / _BUILD_STAMP
-    digest = _build_digest(sim, toplevel, sources)
+    digest = _build_digest(sim, toplevel, sources, build_args)
     if stamp.is_file() and stamp.read_text() == digest:
         return 0.0
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -108,8 +109,9 @@ def _build(runner, sim, sources, toplevel, build_dir):
     try:
         # `always`: Icarus compares modification times only, and the stamp already says that
         # the inputs changed.
-        runner.build(sources=sources, hdl_toplevel=toplevel, build_args=_BUILD_ARGS[sim],
-                     build_dir=build_dir, always=True, timescale=TIMESCALE, log_file=log)
+        runner.build(sources=sources, hdl_toplevel=toplevel,
+                     build_args=[*_BUILD_ARGS[sim], *build_args], build_dir=build_dir,
+                     always=True, timescale=TIMESCALE, log_file=log)
     except RuntimeError as error:
         raise RuntimeError(f"Building {toplevel} with {sim} failed; the log is {log}, ending "
                            f"with:\n{_log_tail(log)}") from error
@@ -140,7 +142,7 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
                    test_module: str, build_dir: os.PathLike | str, test_dir: os.PathLike | str,
                    testcase: str | Sequence[str] | None = None,
                    extra_env: Mapping[str, str] | None = None, seed: int | None = None, *,
-                   check: bool = True) -> SimulationResult:
+                   build_args: Sequence[str] = (), check: bool = True) -> SimulationResult:
     """Build ``verilog_sources`` if needed and run the cocotb tests of ``test_module`` on them.
 
     Parameters
@@ -148,7 +150,7 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     sim : str
         ``"icarus"`` or ``"verilator"``.
     verilog_sources : sequence of path
-        Verilog files of the design.
+        Verilog files of the design, and any Verilator control files (``.vlt``) for it.
     toplevel : str
         Name of the top module, the ``dut`` of the tests.
     test_module : str
@@ -167,6 +169,9 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
         process environment for the duration of the call only.
     seed : int or None
         cocotb's random seed (``COCOTB_RANDOM_SEED``); cocotb picks one if None.
+    build_args : sequence of str
+        Simulator arguments added after the project's defaults (for example Verilator's
+        ``--hierarchical``); part of what decides whether the build is up to date.
     check : bool
         Raise if a test failed or no test ran.
 
@@ -195,7 +200,7 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     changes = {**simulator_env(sim), **(extra_env or {}), "PYTEST_CURRENT_TEST": None}
     with _environ(changes):
         runner = get_runner(sim)
-        build_time = _build(runner, sim, sources, toplevel, build_dir)
+        build_time = _build(runner, sim, sources, toplevel, build_dir, tuple(build_args))
         try:
             # The language is given because a skipped build leaves the runner without sources.
             results_xml = runner.test(test_module=test_module, hdl_toplevel=toplevel,

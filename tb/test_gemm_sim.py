@@ -1,7 +1,7 @@
 """Simulation regression of the distributed GEMM ring on every simulator.
 
 Each case generates a ring of tiles with all-reduce interfaces, builds it once per simulator (in
-its own directory under ``build/gemm/``) and runs the cocotb tests of ``tb.gemm_tb`` on it.
+its own directory under ``build/gemm/``) and runs the cocotb tests of ``tb.distributed_gemm_tb`` on it.
 Measurements go to ``build/results/gemm/<config>_<sim>.jsonl``. Environment: GEMM_SEED
 (default 1) reseeds every random test; SIM restricts to one simulator.
 """
@@ -48,7 +48,7 @@ def test_gemm(sim, tile, ring, columns):
                       BUILD / "gemm" / "verilog")
     run_directory = BUILD / "gemm" / sim / name
     outcome = run_simulation(
-        sim, [generated], gemm_module_name(tile, ring, columns), "tb.gemm_tb",
+        sim, [generated], gemm_module_name(tile, ring, columns), "tb.distributed_gemm_tb",
         build_dir=run_directory, test_dir=run_directory, testcase=list(TESTS), seed=int(seed),
         extra_env={"GEMM_ROWS": str(tile.rows), "GEMM_COLS": str(tile.cols),
                    "GEMM_NODES": str(ring.nodes), "GEMM_COLUMNS": str(columns),

@@ -175,26 +175,44 @@ class TileHarness:
         return {"transfers": transfers, "reads": reads, "wall_seconds": wall}
 
 
-def _grouped(cycles, sizes):
-    """Split a stream's transfer cycles into (first, last) per operation of ``sizes`` beats."""
-    spans, start = [], 0
-    for size in sizes:
-        spans.append((cycles[start], cycles[start + size - 1]))
-        start += size
-    return spans
+def _operation_beats(program, transfers):
+    """Per operation: the cycles of its data beats (K stationary, N moving or N result beats)."""
+    streams = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
+    taken = dict.fromkeys(streams.values(), 0)
+    beats = []
+    for op in program:
+        name = streams[type(op)]
+        size = op.k if isinstance(op, LoadStationary) else op.n
+        beats.append(transfers[name].cycles[taken[name]:taken[name] + size])
+        taken[name] += size
+    return beats
 
 
 def measured_timing(program, transfers):
     """Per operation: (accepted, first beat, last beat) cycles as seen on the ports."""
-    beats_of = {LoadStationary: ("stationary", lambda op: op.k),
-                MultiplyMoving: ("moving", lambda op: op.n),
-                ReadPsum: ("result", lambda op: op.n)}
-    spans = {}
-    for kind, (stream_name, size) in beats_of.items():
-        ops = [op for op in program if isinstance(op, kind)]
-        spans[kind] = iter(_grouped(transfers[stream_name].cycles, [size(op) for op in ops]))
-    return [(accepted, *next(spans[type(op)]))
-            for op, accepted in zip(program, transfers["op"].cycles)]
+    return [(accepted, beats[0], beats[-1]) for accepted, beats
+            in zip(transfers["op"].cycles, _operation_beats(program, transfers))]
+
+
+def handshake_agreement(model, program, transfers):
+    """Count the port handshakes of ``program`` that happened in the cycle ``model`` predicts.
+
+    Every operation has one handshake on the op stream and one per data beat; the model puts
+    the beats of an operation in the consecutive cycles ``first_beat .. last_beat``.
+
+    Returns
+    -------
+    (int, int)
+        Handshakes compared, and how many of them happened in the predicted cycle.
+    """
+    checked = matching = 0
+    for timing, accepted, beats in zip(model.operations, transfers["op"].cycles,
+                                       _operation_beats(program, transfers)):
+        expected = [timing.accepted, *range(timing.first_beat, timing.last_beat + 1)]
+        got = [accepted, *beats]
+        checked += max(len(expected), len(got))
+        matching += sum(want == cycle for want, cycle in zip(expected, got))
+    return checked, matching
 
 
 def check_timing(config, name, program, transfers, exact):
@@ -228,8 +246,9 @@ def check_values(config, scenario, reads):
                     f"{scenario.name}: assembled GEMM")
 
 
-def record(config, scenario_name, mode, program, transfers, model, wall_seconds):
-    """Append one program's measurements to the TILE_RESULTS JSON-lines file."""
+def record(config, scenario_name, mode, program, transfers, model, wall_seconds, extra=None):
+    """Append one program's measurements, and the fields of ``extra``, to the TILE_RESULTS
+    JSON-lines file."""
     measured = measured_timing(program, transfers)
     total = max(max(t.cycles) for t in transfers.values() if t.cycles) + 1
     peak = config.rows * config.cols
@@ -245,7 +264,7 @@ def record(config, scenario_name, mode, program, transfers, model, wall_seconds)
         "total_cycles": total, "model_cycles": model.total_cycles, "macs": model.macs,
         "utilization": model.macs / (peak * total), "wall_seconds": wall_seconds,
         "simulated_cycles_per_second": total / wall_seconds if wall_seconds else None,
-        "operations": operations,
+        "operations": operations, **(extra or {}),
     }
     path = os.environ.get("TILE_RESULTS")
     if path:

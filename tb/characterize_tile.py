@@ -1,0 +1,290 @@
+"""Tile characterization: cycles of GEMMs of many shapes, measured on the RTL, for the scaling
+model.
+
+Each configuration is built once and runs a set of GEMMs (``tb.gemm_tb``) with ideal streams;
+every run is checked bit-exactly against the golden model and handshake by handshake against
+the cycle model before it is recorded. The JSON written holds::
+
+    {"schema": 1, "inputs_digest": <sha256 of the sources that decide RTL timing>,
+     "runs": [{"config", "rows", "cols", "psum_banks", "psum_depth", "sim", "m", "k", "n",
+               "macs", "rtl_cycles", "model_cycles", "rtl_last_write_cycle",
+               "handshakes_checked", "handshakes_matching", "bit_exact", "build_seconds",
+               "sim_seconds"}, ...]}
+
+With ``--dated`` the document also holds the date, each run the date and inputs digest, and
+``build`` the simulator arguments and the Verilation and C++ compile seconds of each model.
+
+    python -m tb.characterize_tile --build build --sizes 4,8,16,32,8x16 --sim verilator \\
+        --out build/characterization/tile.json
+    python -m tb.characterize_tile --build build --sizes 128 --dated \\
+        --out characterization/r128c128_verilator.json
+
+Verilator builds are hierarchical (``--hierarchical``, the leaf modules of ``hdl.leaf`` as
+hierarchical blocks): each column module is Verilated and compiled once instead of once per
+instance, which takes a 32 x 32 build from about 180 s to 40 s and makes 128 x 128 feasible.
+"""
+
+import argparse
+import datetime
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from hdl.emit import generate, write
+from hdl.leaf import leaf_module_name
+from hdl.params import TileConfig
+
+from .gemm_tb import format_shapes, parse_shapes
+from .runner import run_simulation
+
+__all__ = ["SCHEMA", "characterization_shapes", "hierarchical_config", "inputs_digest",
+           "last_write_cycle", "parse_sizes", "run_record", "simulate_gemms",
+           "verilation_seconds"]
+
+SCHEMA = 1
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: Sources that determine the RTL and its timing, relative to the repository (glob patterns).
+TIMING_SOURCES = ("hdl/**/*.py", "sim_models/cycle_model.py", "sim_models/tiler.py",
+                  "sim_models/program.py")
+#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
+LEAF_KINDS = ("pe_column", "psum_column")
+_BUILD_TIMES = "build_seconds.json"
+_WALLTIME = re.compile(r"^- Verilator: Walltime ([0-9.]+) s", re.MULTILINE)
+
+
+def inputs_digest(root=REPOSITORY):
+    """SHA-256 (hex) of the sources that decide the RTL's timing, as characterized.
+
+    The files of :data:`TIMING_SOURCES` under ``root``, sorted by their path relative to
+    ``root``, each contributing its path and then its content. Unchanged sources give the
+    same digest on any machine and in any checkout directory.
+    """
+    root = Path(root)
+    paths = sorted({path.relative_to(root).as_posix() for pattern in TIMING_SOURCES
+                    for path in root.glob(pattern) if path.is_file()})
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.encode() + b"\0")
+        digest.update((root / path).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def parse_sizes(text):
+    """Tile configurations of a ``--sizes`` text: ``S`` for S x S, ``RxC`` for R rows, C cols.
+
+    Raises
+    ------
+    ValueError
+        If an item is neither form.
+    TypeError
+        From :class:`TileConfig`, if a size is out of range.
+    """
+    configs = []
+    for item in text.split(","):
+        sizes = item.strip().split("x")
+        if len(sizes) not in (1, 2) or not all(size.isdigit() for size in sizes):
+            raise ValueError(f"Parameter 'sizes' items must be S or RxC with integers, "
+                             f"not {item!r}")
+        rows, cols = int(sizes[0]), int(sizes[-1])
+        configs.append(TileConfig(rows, cols))
+    return configs
+
+
+def characterization_shapes(config):
+    """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
+
+    - (C, R, 512): one operation that fills the array, N a whole PSUM bank;
+    - (C, 2R, 512) and (C, 4R, 512): two and four K chunks, each stationary loaded behind
+      the previous multiply;
+    - (2C, 2R, 512): two M blocks of two K chunks, reads overlapping the next block;
+    - (C, R, 32) and (C, R, 128): short N, where fill and drain dominate;
+    - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1);
+    - (C, 2R, 1024): N beyond one PSUM bank, two output blocks in two banks.
+
+    N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
+    512 result vectors, the NeuronCore's.
+    """
+    rows, cols, depth = config.rows, config.cols, 512
+    return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
+            (2 * cols, 2 * rows, depth),
+            (cols, rows, 32), (cols, rows, 128),
+            (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
+
+
+def hierarchical_config(config):
+    """Verilator control file text that makes each leaf module of ``config`` a hierarchical
+    block: with ``--hierarchical`` it is Verilated and compiled once, not once per instance."""
+    return "`verilator_config\n" + "".join(
+        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in LEAF_KINDS)
+
+
+def verilation_seconds(build_log):
+    """Seconds Verilator itself took in a build, read from the build log's reports.
+
+    The last "Verilator: Walltime" report is the outermost run; in a hierarchical build it
+    includes the runs of the blocks. None if the log holds no report.
+    """
+    times = _WALLTIME.findall(build_log)
+    return float(times[-1]) if times else None
+
+
+def last_write_cycle(config, entry):
+    """Cycles up to and including the last PSUM write of a recorded run (``tb.tile_tb.record``).
+
+    The last write lands R + C cycles after the last moving beat (``hdl.tile``), so this is
+    the last multiply's last beat, measured on the ports, plus R + C + 1: the count that
+    SCALE-Sim and similar models give, without the read-out of the results.
+    """
+    multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
+    return multiplies[-1]["last_beat"] + config.rows + config.cols + 1
+
+
+def run_record(config, sim, entry, build_seconds):
+    """The characterization record of one GEMM run, from its ``tb.gemm_tb`` results entry.
+
+    ``build_seconds`` is the time of the build of the simulation model that ran it (shared
+    by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone.
+    """
+    m, k, n = entry["gemm_mkn"]
+    return {
+        "config": config.name, "rows": config.rows, "cols": config.cols,
+        "psum_banks": config.psum_banks, "psum_depth": config.psum_depth, "sim": sim,
+        "m": m, "k": k, "n": n, "macs": m * k * n,
+        "rtl_cycles": entry["total_cycles"], "model_cycles": entry["model_cycles"],
+        "rtl_last_write_cycle": last_write_cycle(config, entry),
+        "handshakes_checked": entry["handshakes_checked"],
+        "handshakes_matching": entry["handshakes_matching"],
+        "bit_exact": entry["bit_exact"],
+        "build_seconds": build_seconds, "sim_seconds": round(entry["wall_seconds"], 3),
+    }
+
+
+def _build_times(directory, outcome):
+    """Build, Verilation and C++ compile seconds of the model in ``directory``: measured now if
+    it was built, else as recorded when it was built (None where unknown)."""
+    path = directory / _BUILD_TIMES
+    times = {"build_seconds": None, "verilation_seconds": None}
+    if outcome.build_time:
+        log = (directory / "build.log").read_text(errors="replace")
+        times = {"build_seconds": round(outcome.build_time, 2), "verilation_seconds":
+                 verilation_seconds(log) if outcome.sim == "verilator" else None}
+        path.write_text(json.dumps(times) + "\n")
+    elif path.is_file():
+        times = json.loads(path.read_text())
+    known = None not in times.values()
+    compile_seconds = round(times["build_seconds"] - times["verilation_seconds"], 2) \
+        if known else None
+    return {**times, "compile_seconds": compile_seconds}
+
+
+def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False):
+    """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
+
+    Parameters
+    ----------
+    config : TileConfig
+    sim : str
+        ``"icarus"`` or ``"verilator"``.
+    shapes : list of (int, int, int)
+        GEMMs (M, K, N).
+    directory : Path
+        Build and run directory of this configuration and simulator.
+    build : Path
+        Build directory; the Verilog goes to ``<build>/verilog``.
+    hierarchical : bool
+        Verilator only: compile each leaf module once (``--hierarchical``).
+
+    Raises
+    ------
+    ValueError
+        If ``hierarchical`` is set for a simulator other than Verilator.
+    AssertionError, RuntimeError
+        From :func:`tb.runner.run_simulation`, if a check fails or the build fails.
+
+    Returns
+    -------
+    (list of dict, dict)
+        The results entry of each GEMM (``tb.tile_tb.record``), and the build's
+        ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
+        build: C++ compile and link) and ``build_args``.
+    """
+    if hierarchical and sim != "verilator":
+        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
+    verilog = write(generate(config), build / "verilog")
+    sources, build_args = [verilog], []
+    if hierarchical:
+        control = verilog.with_suffix(".hier.vlt")
+        control.write_text(hierarchical_config(config))
+        sources.append(control)
+        build_args.append("--hierarchical")
+    results = directory / "gemms.jsonl"
+    directory.mkdir(parents=True, exist_ok=True)
+    results.unlink(missing_ok=True)
+    outcome = run_simulation(
+        sim, sources, verilog.stem, "tb.gemm_tb", build_dir=directory, test_dir=directory,
+        build_args=build_args, extra_env={
+            "TILE_ROWS": str(config.rows), "TILE_COLS": str(config.cols),
+            "TILE_PSUM_BANKS": str(config.psum_banks),
+            "TILE_PSUM_DEPTH": str(config.psum_depth), "TILE_SEED": "1",
+            "TILE_RESULTS": str(results), "GEMM_SHAPES": format_shapes(shapes)})
+    entries = [json.loads(line) for line in results.read_text().splitlines()]
+    return entries, {**_build_times(directory, outcome), "build_args": build_args}
+
+
+def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=False):
+    """Run the characterization; return the JSON document (see the module docstring)."""
+    digest = inputs_digest()
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    runs, builds = [], {}
+    for config in configs:
+        gemms = shapes or characterization_shapes(config)
+        print(f"[characterize] {config.name} on {sim}: build and {len(gemms)} GEMMs ...",
+              flush=True)
+        directory = build / "characterization" / "sim" / sim / config.name
+        entries, builds[config.name] = simulate_gemms(config, sim, gemms, directory, build,
+                                                      hierarchical=hierarchical)
+        for entry in entries:
+            run = run_record(config, sim, entry, builds[config.name]["build_seconds"])
+            runs.append({**run, "date": date, "inputs_digest": digest} if dated else run)
+            print(f"[characterize] {config.name} M,K,N={run['m']},{run['k']},{run['n']}: "
+                  f"RTL {run['rtl_cycles']} cycles, model {run['model_cycles']}, "
+                  f"{run['handshakes_matching']}/{run['handshakes_checked']} handshakes, "
+                  f"simulated in {run['sim_seconds']:.1f} s", flush=True)
+    if dated:
+        return {"schema": SCHEMA, "inputs_digest": digest, "date": date, "build": builds,
+                "runs": runs}
+    return {"schema": SCHEMA, "inputs_digest": digest, "runs": runs}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", default="build", help="build directory")
+    parser.add_argument("--sizes", default="4,8,16,32,8x16",
+                        help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
+    parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
+    parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
+                                         "standard set of each tile")
+    parser.add_argument("--flat", action="store_true",
+                        help="Verilator: compile every column instance, not the PE and PSUM "
+                             "column modules once each (--hierarchical); slower to build")
+    parser.add_argument("--dated", action="store_true",
+                        help="add the date, and per model the build arguments and times")
+    parser.add_argument("--out", default="build/characterization/tile.json")
+    args = parser.parse_args(argv)
+    try:
+        configs = parse_sizes(args.sizes)
+        shapes = parse_shapes(args.shapes) if args.shapes else None
+    except (TypeError, ValueError) as error:
+        parser.exit(2, f"error: {error}\n")
+    hierarchical = args.sim == "verilator" and not args.flat
+    document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
+                            hierarchical, args.dated)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(document, indent=1) + "\n")
+    print(f"[characterize] {len(document['runs'])} runs written to {out}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

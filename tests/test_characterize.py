@@ -1,0 +1,208 @@
+"""Tile characterization without a simulator: digest, shapes, handshake counts, records."""
+
+import shutil
+
+import numpy as np
+import pytest
+
+from hdl.params import TileConfig
+from hdl.sequencer import drain_cycles
+from sim_models.cycle_model import time_program
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.tiler import tile_gemm
+from tb.characterize_tile import (REPOSITORY, TIMING_SOURCES, characterization_shapes,
+                                  hierarchical_config, inputs_digest, last_write_cycle,
+                                  parse_sizes, run_record, simulate_gemms,
+                                  verilation_seconds)
+from tb.gemm_tb import format_shapes, parse_shapes
+from tb.streams import Transfers
+from tb.tile_tb import handshake_agreement, measured_timing
+
+
+@pytest.fixture
+def sources(tmp_path):
+    """A copy of the repository's timing sources, plus files that do not decide timing."""
+    for pattern in TIMING_SOURCES:
+        for path in REPOSITORY.glob(pattern):
+            target = tmp_path / path.relative_to(REPOSITORY)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    (tmp_path / "sim_models" / "golden.py").write_text("# not a timing source\n")
+    (tmp_path / "tb").mkdir()
+    (tmp_path / "tb" / "gemm_tb.py").write_text("# not a timing source\n")
+    return tmp_path
+
+
+def test_digest_depends_on_content_not_location(sources):
+    assert inputs_digest(sources) == inputs_digest(REPOSITORY)
+
+
+def test_digest_ignores_files_that_do_not_decide_timing(sources):
+    before = inputs_digest(sources)
+    (sources / "sim_models" / "golden.py").write_text("# changed\n")
+    (sources / "tb" / "gemm_tb.py").write_text("# changed\n")
+    (sources / "hdl" / "notes.txt").write_text("not Python\n")
+    assert inputs_digest(sources) == before
+
+
+@pytest.mark.parametrize("path", ["hdl/tile.py", "hdl/fabric/router.py",
+                                  "sim_models/cycle_model.py", "sim_models/tiler.py",
+                                  "sim_models/program.py"])
+def test_digest_changes_with_each_timing_source(sources, path):
+    before = inputs_digest(sources)
+    with open(sources / path, "a") as file:
+        file.write("\n")
+    assert inputs_digest(sources) != before
+
+
+def test_digest_changes_when_a_source_is_added_or_renamed(sources):
+    before = inputs_digest(sources)
+    (sources / "hdl" / "extra.py").write_text("")
+    added = inputs_digest(sources)
+    (sources / "hdl" / "extra.py").rename(sources / "hdl" / "other.py")
+    assert len({before, added, inputs_digest(sources)}) == 3
+
+
+def test_sizes_square_and_rectangular():
+    assert parse_sizes("4, 8x16") == [TileConfig(4, 4), TileConfig(8, 16)]
+
+
+@pytest.mark.parametrize("text", ["4,", "8x", "2x3x4", "a"])
+def test_sizes_reject_malformed_items(text):
+    item = text.split(",")[-1] if text != "4," else ""
+    with pytest.raises(ValueError, match=rf"^Parameter 'sizes' items must be S or RxC with "
+                                         rf"integers, not '{item}'$"):
+        parse_sizes(text)
+
+
+def test_sizes_out_of_range():
+    with pytest.raises(TypeError, match=r"^Parameter 'rows' must be an integer in 1\.\.128, "
+                                        r"not 256$"):
+        parse_sizes("256")
+
+
+def test_gemm_shapes_round_trip():
+    shapes = [(16, 64, 512), (1, 1, 1)]
+    assert parse_shapes(format_shapes(shapes)) == shapes
+
+
+@pytest.mark.parametrize("text", ["16x64", "16x0x4", "16x64x512,"])
+def test_gemm_shapes_reject_malformed_items(text):
+    item = text.split(",")[-1]
+    with pytest.raises(ValueError, match=rf"^GEMM_SHAPES items must be MxKxN with positive "
+                                         rf"integers, not '{item}'$"):
+        parse_shapes(text)
+
+
+@pytest.mark.parametrize("config", [TileConfig(16, 16), TileConfig(8, 16), TileConfig(1, 1)],
+                         ids=lambda config: config.name)
+def test_shapes_cover_what_the_scaling_model_needs(config):
+    rows, cols = config.rows, config.cols
+    shapes = characterization_shapes(config)
+    chunks = {shape: (-(-shape[1] // rows), -(-shape[0] // cols), -(-shape[2] // 512))
+              for shape in shapes}
+    assert (cols, rows, 512) in shapes                         # one full-array operation
+    assert (1, 1, 1) in chunks.values()
+    assert any(k == 4 and m == 1 for k, m, _ in chunks.values())    # K chunks
+    assert any(m == 2 for _, m, _ in chunks.values())               # several M blocks
+    assert any(n_blocks == 2 for *_, n_blocks in chunks.values())   # beyond one bank
+    assert min(n for *_, n in shapes) <= 32                          # fill and drain dominate
+    partial = [shape for shape in shapes if shape[0] < cols or shape[1] < rows]
+    assert partial or (rows, cols) == (1, 1)
+
+
+def test_hierarchical_config_names_both_leaf_modules():
+    text = hierarchical_config(TileConfig(8, 16))
+    assert text.splitlines() == [
+        "`verilator_config",
+        'hier_block -module "systolic_pe_column_r8c16_int8"',
+        'hier_block -module "systolic_psum_column_r8c16_int8"']
+
+
+def test_verilation_seconds_is_the_outermost_report():
+    log = ("make[1]: Entering directory\n"
+           "- Verilator: Walltime 4.044 s (elab=1.410, cvt=0.664, bld=0.000); cpu 4.015 s\n"
+           "- Verilator: Walltime 24.017 s (elab=3.247, cvt=18.622, bld=0.000); cpu 23.6 s\n"
+           "- Verilator: Walltime 35.974 s (elab=0.000, cvt=0.000, bld=0.000); cpu 4.5 s\n"
+           "g++ -Os -c Vtop__ALL.cpp\n")
+    assert verilation_seconds(log) == 35.974
+    assert verilation_seconds("icarus build\n") is None
+
+
+def _ideal_transfers(model, program):
+    """Port transfers of ``program`` exactly as the cycle model times them."""
+    streams = {"op": [], "stationary": [], "moving": [], "result": []}
+    names = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
+    for timing, op in zip(model.operations, program):
+        streams["op"].append(timing.accepted)
+        streams[names[type(op)]] += range(timing.first_beat, timing.last_beat + 1)
+    return {name: Transfers([0] * len(cycles), sorted(cycles))
+            for name, cycles in streams.items()}
+
+
+def _gemm(config, m, k, n):
+    rng = np.random.default_rng(1)
+    tiled = tile_gemm(config, rng.integers(-128, 128, (k, m), dtype=np.int8),
+                      rng.integers(-128, 128, (k, n), dtype=np.int8))
+    return tiled.program, time_program(config, tiled.program)
+
+
+def test_handshakes_count_every_op_and_beat():
+    config = TileConfig(4, 4)
+    program, model = _gemm(config, 8, 8, 100)
+    transfers = _ideal_transfers(model, program)
+    beats = sum(op.k if isinstance(op, LoadStationary) else op.n for op in program)
+    assert handshake_agreement(model, program, transfers) == (len(program) + beats,) * 2
+
+
+def test_handshakes_late_beat_is_counted_once():
+    config = TileConfig(4, 4)
+    program, model = _gemm(config, 4, 4, 10)
+    transfers = _ideal_transfers(model, program)
+    moving = transfers["moving"]
+    late = Transfers(moving.payloads, [*moving.cycles[:-1], moving.cycles[-1] + 1])
+    checked, matching = handshake_agreement(model, program, {**transfers, "moving": late})
+    assert (checked, matching) == (len(program) + 4 + 10 + 10, checked - 1)
+
+
+def _entry(config, program, model, shape):
+    """A results entry as ``tb.tile_tb.record`` and ``tb.gemm_tb`` write it."""
+    measured = measured_timing(program, _ideal_transfers(model, program))
+    return {"total_cycles": model.total_cycles, "model_cycles": model.total_cycles,
+            "wall_seconds": 2.5, "gemm_mkn": list(shape), "bit_exact": True,
+            "handshakes_checked": 50, "handshakes_matching": 50,
+            "operations": [{"kind": timing.kind, "first_beat": first, "last_beat": last}
+                           for timing, (_, first, last) in zip(model.operations, measured)]}
+
+
+def test_last_write_cycle_is_when_the_final_read_may_start():
+    # The tiler's final read waits only for its bank to drain: it issues in the cycle after
+    # the last PSUM write, so the two agree.
+    config = TileConfig(8, 4)
+    program, model = _gemm(config, 4, 8, 64)
+    read = model.operations[-1]
+    assert read.kind == "read"
+    entry = _entry(config, program, model, (4, 8, 64))
+    multiply = model.operations[-2]
+    assert read.issued == multiply.last_beat + drain_cycles(config) + 1
+    assert last_write_cycle(config, entry) == read.issued + 1
+
+
+def test_run_record_has_the_keys_the_scaling_layer_reads():
+    config = TileConfig(8, 16)
+    program, model = _gemm(config, 16, 16, 40)
+    record = run_record(config, "verilator", _entry(config, program, model, (16, 16, 40)), 12.0)
+    assert record == {
+        "config": "r8c16_int8", "rows": 8, "cols": 16, "psum_banks": 8, "psum_depth": 512,
+        "sim": "verilator", "m": 16, "k": 16, "n": 40, "macs": 16 * 16 * 40,
+        "rtl_cycles": model.total_cycles, "model_cycles": model.total_cycles,
+        "rtl_last_write_cycle": model.operations[-2].last_beat + 8 + 16 + 1,
+        "handshakes_checked": 50, "handshakes_matching": 50, "bit_exact": True,
+        "build_seconds": 12.0, "sim_seconds": 2.5}
+
+
+def test_hierarchical_builds_are_verilator_only(tmp_path):
+    with pytest.raises(ValueError, match=r"^Hierarchical builds need sim 'verilator', "
+                                         r"not 'icarus'$"):
+        simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, tmp_path,
+                       hierarchical=True)
