@@ -12,15 +12,15 @@ from cocotb.triggers import RisingEdge
 
 from sim_models.tiler import tile_gemm
 from tb.scenarios import Scenario
-from tb.tile_tb import (TileHarness, check_timing, check_values, config_from_env, record,
-                        seed_from_env)
+from tb.regression import seeded_rng
+from tb.tile_tb import TileHarness, check_timing, check_values, config_from_env, record
 
 
 @cocotb.test()
 async def gemm(dut):
     """Run the benchmark GEMM with ideal streams."""
     config = config_from_env()
-    rng = seed_from_env("bench_gemm")
+    rng = seeded_rng("TILE_SEED", "bench_gemm")
     m, k, n = (int(os.environ[f"BENCH_{name}"]) for name in "MKN")
     stationary = rng.integers(-128, 128, size=(k, m), dtype="int8")
     moving = rng.integers(-128, 128, size=(k, n), dtype="int8")
