@@ -25,6 +25,7 @@ from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, allred
 from sim_models.fabric import ZeroLoadLatency
 
 from .checker import check_equal
+from .regression import seeded_rng
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack_array, unpack_array
 
 #: Probability of an idle gap before an input element, and of a cycle without output ready.
@@ -44,14 +45,6 @@ def config_from_env():
                                length_width=int(os.environ["ALLREDUCE_LENGTH_WIDTH"]),
                                buffer_depth=int(os.environ["ALLREDUCE_BUFFER_DEPTH"]))
     return config, int(os.environ["ALLREDUCE_LENGTH"])
-
-
-def seed_from_env(test_name):
-    """Seed of one cocotb test: ALLREDUCE_SEED mixed with the test's name, printed for replay."""
-    seed = int(os.environ.get("ALLREDUCE_SEED", "1"))
-    cocotb.log.info("%s: ALLREDUCE_SEED=%d (rerun with ALLREDUCE_SEED=%d to reproduce)",
-                    test_name, seed, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
 
 
 def record(config, length, test, **measurements):
@@ -175,7 +168,7 @@ class AllReduceHarness:
 async def start(dut, test_name):
     """Configuration, seeded generator, estimate and a freshly reset harness for one test."""
     config, length = config_from_env()
-    rng = seed_from_env(test_name)
+    rng = seeded_rng("ALLREDUCE_SEED", test_name)
     estimate = AllReduceEstimate(config.nodes, length, config.flit_width // 32,
                                  ZeroLoadLatency(buffer_depth=config.buffer_depth))
     harness = AllReduceHarness(dut, config.nodes)

@@ -29,6 +29,7 @@ from sim_models.fabric import ZeroLoadLatency
 
 from .allreduce_tb import STALL_PROBABILITY, AllReduceHarness
 from .checker import check_equal
+from .regression import seeded_rng
 from .streams import CycleCounter, StreamDriver
 from .tile_tb import ProgramPacker
 
@@ -46,14 +47,6 @@ def config_from_env():
                              length_width=int(os.environ["GEMM_LENGTH_WIDTH"]),
                              buffer_depth=int(os.environ["GEMM_BUFFER_DEPTH"]))
     return tile, ring, int(os.environ["GEMM_COLUMNS"])
-
-
-def seed_from_env(test_name):
-    """Seed of one cocotb test: GEMM_SEED mixed with the test's name, printed for replay."""
-    seed = int(os.environ.get("GEMM_SEED", "1"))
-    cocotb.log.info("%s: GEMM_SEED=%d (rerun with GEMM_SEED=%d to reproduce)",
-                    test_name, seed, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
 
 
 def record(tile, ring, columns, test, **measurements):
@@ -143,7 +136,7 @@ def budget(tile, ring, columns, programs):
 async def start(dut, test_name):
     """Configuration, seeded generator and a freshly reset harness for one test."""
     tile, ring, columns = config_from_env()
-    rng = seed_from_env(test_name)
+    rng = seeded_rng("GEMM_SEED", test_name)
     harness = GemmHarness(dut, tile, ring.nodes)
     await harness.reset()
     return tile, ring, columns, rng, harness

@@ -24,6 +24,7 @@ from hdl.fabric import FabricConfig
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
                                traffic)
 
+from .regression import seeded_rng
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack, unpack
 
 #: Probability of an idle gap before an injected flit, and of a cycle without eject ready.
@@ -50,14 +51,6 @@ def config_from_env():
                         length_width=int(os.environ["FABRIC_LENGTH_WIDTH"]),
                         buffer_depth=int(os.environ["FABRIC_BUFFER_DEPTH"]),
                         routing=os.environ["FABRIC_ROUTING"])
-
-
-def seed_from_env(test_name):
-    """Seed of one cocotb test: FABRIC_SEED mixed with the test's name, printed for replay."""
-    seed = int(os.environ.get("FABRIC_SEED", "1"))
-    cocotb.log.info("%s: FABRIC_SEED=%d (rerun with FABRIC_SEED=%d to reproduce)",
-                    test_name, seed, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
 
 
 def record(config, test, **measurements):
@@ -264,7 +257,7 @@ class FabricHarness:
 async def start(dut, test_name):
     """Configuration, seeded generator and a freshly reset harness for one test."""
     config = config_from_env()
-    rng = seed_from_env(test_name)
+    rng = seeded_rng("FABRIC_SEED", test_name)
     harness = FabricHarness(dut, config)
     await harness.reset()
     return config, rng, harness

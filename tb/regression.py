@@ -1,10 +1,12 @@
 """What every simulation regression shares: where its files go, which simulators it runs on,
-and how it takes its seed and starts its results file."""
+and how it takes its seed (in pytest and in each cocotb test) and starts its results file."""
 
 import os
 from pathlib import Path
 
-__all__ = ["BUILD", "SIMULATORS", "fresh_results", "seed_from_env"]
+import numpy as np
+
+__all__ = ["BUILD", "SIMULATORS", "fresh_results", "seed_from_env", "seeded_rng"]
 
 #: Build directory: BUILD_DIR if set (the Makefile sets it), else build/ in the repository.
 BUILD = Path(os.environ.get("BUILD_DIR",
@@ -18,6 +20,17 @@ def seed_from_env(variable):
     seed = os.environ.get(variable, "1")
     print(f"{variable}={seed}")
     return seed
+
+
+def seeded_rng(variable, test_name):
+    """Generator of one cocotb test: the seed in the environment variable ``variable`` (default
+    1) mixed with the test's name, so that tests draw different values; logged for a rerun."""
+    import cocotb  # the log exists inside a simulation only
+
+    seed = int(os.environ.get(variable, "1"))
+    cocotb.log.info("%s: %s=%d (rerun with %s=%d to reproduce)", test_name, variable, seed,
+                    variable, seed)
+    return np.random.default_rng([seed, *test_name.encode()])
 
 
 def fresh_results(kind, name, sim):

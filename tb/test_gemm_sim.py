@@ -1,8 +1,8 @@
 """Simulation regression of the distributed GEMM ring on every simulator.
 
 Each case generates a ring of tiles with all-reduce interfaces, builds it once per simulator (in
-its own directory under ``build/gemm/``) and runs the cocotb tests of ``tb.distributed_gemm_tb`` on it.
-Measurements go to ``build/results/gemm/<config>_<sim>.jsonl``. Environment: GEMM_SEED
+its own directory under ``build/gemm/``) and runs the cocotb tests of
+``tb.distributed_gemm_tb`` on it. Measurements go to ``build/results/gemm/<config>_<sim>.jsonl``. Environment: GEMM_SEED
 (default 1) reseeds every random test; SIM restricts to one simulator.
 """
 

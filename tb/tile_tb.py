@@ -28,6 +28,7 @@ from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 
 from .checker import check_equal
+from .regression import seeded_rng
 from .scenarios import directed_scenarios, gemm_scenarios, reference_gemm
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack, pack_array, unpack_array
 
@@ -40,14 +41,6 @@ CLOCK_NS = 10
 def config_from_env():
     return TileConfig(int(os.environ["TILE_ROWS"]), int(os.environ["TILE_COLS"]),
                       int(os.environ["TILE_PSUM_BANKS"]), int(os.environ["TILE_PSUM_DEPTH"]))
-
-
-def seed_from_env(test_name):
-    """Seed of one cocotb test: TILE_SEED mixed with the test's name, printed for replay."""
-    seed = int(os.environ.get("TILE_SEED", "1"))
-    cocotb.log.info("%s: TILE_SEED=%d (rerun with TILE_SEED=%d to reproduce)",
-                    test_name, seed, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
 
 
 @dataclass
@@ -274,7 +267,7 @@ def record(config, scenario_name, mode, program, transfers, model, wall_seconds,
 
 async def run_scenarios(dut, scenarios, test_name, stalled):
     config = config_from_env()
-    rng = seed_from_env(test_name)
+    rng = seeded_rng("TILE_SEED", test_name)
     harness = TileHarness(dut, config)
     for scenario in scenarios(config, rng):
         await harness.reset()
@@ -312,7 +305,7 @@ async def gemm_stalled(dut):
 async def reset_mid_operation(dut):
     """Reset while a multiply streams, then a clean program runs bit- and cycle-exactly."""
     config = config_from_env()
-    rng = seed_from_env("reset_mid_operation")
+    rng = seeded_rng("TILE_SEED", "reset_mid_operation")
     harness = TileHarness(dut, config)
     first, second = gemm_scenarios(config, rng)[2:0:-1]
     await harness.reset()

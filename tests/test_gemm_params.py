@@ -1,6 +1,9 @@
 """Distributed GEMM: parameter errors, emission, the lane serializer and the numpy model."""
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -86,6 +89,32 @@ def test_emit_deterministic():
     for stream in first.port_map["streams"].values():
         for signal in ("valid", "ready", "payload"):
             assert stream[signal] in first.verilog
+
+
+def _emit(tmp_path, hash_seed, *arguments):
+    out = tmp_path / f"seed{hash_seed}"
+    return subprocess.run([sys.executable, "-m", "hdl.fabric.gemm_emit", "--rows", "2", "--cols",
+                           "2", "--nodes", "2", *arguments, "--out", str(out)],
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": str(hash_seed)}), out
+
+
+def test_verilog_is_byte_identical_across_processes(tmp_path):
+    # Different hash seeds change dict and set iteration order between processes.
+    texts = []
+    for hash_seed in (1, 2):
+        result, out = _emit(tmp_path, hash_seed, "--columns", "3")
+        assert result.returncode == 0, result.stderr
+        texts.append((out / "gemm_r2c2_int8_ring2_n3.v").read_bytes())
+    assert texts[0] == texts[1]
+    assert generate(TileConfig(2, 2), 2, 3).verilog.encode() == texts[0]
+
+
+def test_command_line_rejects_long_vector(tmp_path):
+    result, _ = _emit(tmp_path, 0, "--columns", "16")
+    assert result.returncode == 2
+    assert result.stderr == ("error: Parameter 'columns' must be at most 15 for 2-lane results "
+                             "on a 2-node ring of 32-bit flits and 15-flit packets, not 16\n")
 
 
 @pytest.mark.parametrize("lanes", [0, 1025, "4"])
