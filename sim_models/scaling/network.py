@@ -42,8 +42,9 @@ class FabricCalibration:
     per_hop_cycles, base_cycles : float
         Zero-load packet latency: ``base + per_hop x hops`` cycles.
     saturation_efficiency : float or None
-        Flits per cycle per link under saturating random traffic (reported, not used by the
-        all-reduce, whose ring traffic has no contention); None when not measured.
+        Flits per cycle per link at saturation, the worst of the fabrics measured (reported,
+        not used by the all-reduce, whose ring traffic has no contention); None when not
+        measured.
     source : str
         Where the figures came from (a results file, or "defaults").
     """

@@ -23,7 +23,7 @@ from .claims import ModelContext, claims, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
 from .document import Document
-from .formatting import number, percent, ratio
+from .formatting import number, percent, ratio, si
 from .gemm import chip_gemm
 from .network import FabricCalibration
 from .peak import chip_peak, core_peak, datatypes
@@ -147,10 +147,9 @@ def _characterization_section(document, tile, full, fabric_checks, calibration, 
         f"Fabric ({calibration.source}): zero-load latency {number(calibration.base_cycles)} + "
         f"{number(calibration.per_hop_cycles)} cycles per hop; an all-reduce step costs "
         f"{number(calibration.step_cycles)} cycles of latency (alpha) and its payload moved at "
-        f"{percent(calibration.payload_efficiency)} of the link's flit rate; under saturating "
-        f"random traffic a link carried "
-        f"{'-' if calibration.saturation_efficiency is None else number(calibration.saturation_efficiency)}"
-        f" flits per cycle.")
+        f"{percent(calibration.payload_efficiency)} of the link's flit rate; at saturation every "
+        f"link carried at least {number(calibration.saturation_efficiency)} flits per cycle "
+        f"(the worst fabric measured; ring all-reduce traffic has no such contention).")
     document.table(
         ["ring nodes", "int32 elements", "elements per flit", "RTL cycles", "RTL estimate",
          "alpha-beta + local streaming", "model error"],
@@ -190,7 +189,7 @@ def _method_section(document, specs, checks, assumptions, out):
                    [[name, str(value), why] for name, value, why in describe(assumptions)])
     sizes = [2 ** power for power in range(4, 14)]
     curves = {}
-    for k in (128, 512, 4096):
+    for k in (128, 256, 512, 4096):
         curves[f"M=128, K={k}"] = (sizes, [
             128 * k * n / (config.rows * config.cols * tile_cycles(config, 128, k, n))
             for n in sizes])
@@ -260,7 +259,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
         "peak): a Tensor-Engine-and-HBM bound (see the method section).")
     document.table(["system", "workload", "chips", "tokens per step", "step (s)",
                     "GEMMs (s)", "communication (s)", "exposed (s)", "optimizer states",
-                    "achieved PFLOP/s", "MFU"], rows, numeric=(2, 3, 4, 5, 6, 7, 9, 10))
+                    "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
+                   numeric=(2, 3, 4, 5, 6, 7, 9, 10))
     series = {}
     for family in ("trn2", "trn3"):
         for key in ("llama3-8b", "llama3-70b"):
@@ -305,27 +305,27 @@ def _generations(document, specs, workloads, calibration, assumptions, out):
     decode = {key: decode_step(specs, specs.system(system), workload, 1, calibration,
                                assumptions)
               for key, system in (("trn2", "trn2-ultraserver"), ("trn3", "trn3-gen1-ultraserver"))}
+    per_chip = {key: step[key].tokens / step[key].seconds / step[key].chips for key in step}
     rows = [
-        ("BF16 peak per chip", chip_peak(trn2, "bf16"), chip_peak(trn3, "bf16")),
-        ("densest 8-bit peak per chip (FP8 / MXFP8)", chip_peak(trn2, "fp8"),
+        ("BF16 peak per chip", "FLOP/s", chip_peak(trn2, "bf16"), chip_peak(trn3, "bf16")),
+        ("densest 8-bit peak per chip (FP8 / MXFP8)", "FLOP/s", chip_peak(trn2, "fp8"),
          chip_peak(trn3, "mxfp8")),
-        ("HBM bandwidth per chip", trn2.hbm_bandwidth.value, trn3.hbm_bandwidth.value),
-        ("HBM capacity per chip", trn2.hbm_capacity.value, trn3.hbm_capacity.value),
-        ("SBUF per chip", trn2.cores.value * trn2.core.sbuf.value,
+        ("HBM bandwidth per chip", "B/s", trn2.hbm_bandwidth.value, trn3.hbm_bandwidth.value),
+        ("HBM capacity per chip", "B", trn2.hbm_capacity.value, trn3.hbm_capacity.value),
+        ("SBUF per chip", "B", trn2.cores.value * trn2.core.sbuf.value,
          trn3.cores.value * trn3.core.sbuf.value),
-        ("chip-to-chip bandwidth per chip", trn2.link_bandwidth.value,
+        ("chip-to-chip bandwidth per chip", "B/s", trn2.link_bandwidth.value,
          trn3.link_bandwidth.value),
-        ("70B training tokens/s per chip (64-chip UltraServer)",
-         step["trn2"].tokens / step["trn2"].seconds / step["trn2"].chips,
-         step["trn3"].tokens / step["trn3"].seconds / step["trn3"].chips),
-        ("70B decode tokens/s, batch 1 (64-chip UltraServer)",
+        ("70B training tokens/s per chip (64-chip UltraServer)", "token/s", per_chip["trn2"],
+         per_chip["trn3"]),
+        ("70B decode tokens/s, batch 1 (64-chip UltraServer)", "token/s",
          decode["trn2"].tokens_per_second, decode["trn3"].tokens_per_second),
     ]
-    plots.generations(out / "trn2_vs_trn3.png", rows)
+    plots.generations(out / "trn2_vs_trn3.png", [(name, old, new) for name, _, old, new in rows])
     document.image("trn2_vs_trn3.png", "Trainium3 over Trainium2, from the model")
     document.table(["metric", "Trainium2", "Trainium3", "Trn3 / Trn2"],
-                   [[name, number(old), number(new), f"{number(new / old)}x"]
-                    for name, old, new in rows], numeric=(1, 2, 3))
+                   [[name, si(old, unit), si(new, unit), f"{number(new / old)}x"]
+                    for name, unit, old, new in rows], numeric=(1, 2, 3))
 
 
 def _peaks_section(document, specs):
