@@ -22,7 +22,7 @@ SIM ?= icarus
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12 | sed 's/^/  /'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
 	      "SIM=icarus|verilator for sim; TILE_SEED=n reseeds random tests."
 
