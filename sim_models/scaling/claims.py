@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from hdl.params import TileConfig
+from sim_models.program import LoadStationary, MultiplyMoving
 from sim_models.tiler import tile_gemm
 
 from ..specs import SpecError
@@ -21,7 +22,7 @@ from .peak import chip_peak, system_peak
 from .training import training_step
 
 __all__ = ["CLAIMS_FILE", "ModelContext", "RatioCheck", "Claim", "METRICS", "claims",
-           "systolic_accesses_per_mac"]
+           "largest_run", "systolic_accesses_per_mac"]
 
 #: The claims of the report.
 CLAIMS_FILE = Path(__file__).with_name("claims.toml")
@@ -76,18 +77,23 @@ def systolic_accesses_per_mac(check):
     gemm = tile_gemm(config, zeros(check.k, check.m), zeros(check.k, check.n))
     elements = 0
     for operation in gemm.program:
-        if hasattr(operation, "stationary"):
+        if isinstance(operation, LoadStationary):
             elements += operation.k * operation.m
-        elif hasattr(operation, "moving"):
+        elif isinstance(operation, MultiplyMoving):
             elements += operation.k * operation.n
         else:
             elements += operation.m * operation.n
     return elements / check.macs
 
 
+def largest_run(checks):
+    """The RTL run of the largest array and, on it, the most MACs: the one C12 is read from."""
+    return max(checks, key=lambda check: (check.rows * check.cols, check.macs))
+
+
 def _systolic_reduction(context):
-    largest = max(context.tile_checks, key=lambda check: (check.rows * check.cols, check.macs))
-    return LOAD_STORE_ACCESSES_PER_MAC / systolic_accesses_per_mac(largest)
+    return LOAD_STORE_ACCESSES_PER_MAC / systolic_accesses_per_mac(
+        largest_run(context.tile_checks))
 
 
 def _gpu_server(context, quantity):
