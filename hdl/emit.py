@@ -51,6 +51,9 @@ class GeneratedTile:
 
 def describe_layout(layout):
     """Bit fields of a stream payload, for users who drive the Verilog without Python."""
+    if not isinstance(layout, data.Layout):
+        shape = Shape.cast(layout)
+        return {"kind": "plain", "width": shape.width, "signed": shape.signed}
     if isinstance(layout, data.StructLayout):
         return {"kind": "struct", "width": layout.size, "fields": {
             name: {"offset": field.offset, "width": field.width,

@@ -18,7 +18,7 @@ from .config import FabricConfig
 from .router import Router
 from .topology import router_module_name
 
-__all__ = ["GeneratedAllReduce", "allreduce_module_name", "generate", "write"]
+__all__ = ["GeneratedAllReduce", "allreduce_module_name", "generate", "ring_port_map", "write"]
 
 
 def allreduce_module_name(config, vector_length):
@@ -39,29 +39,38 @@ class GeneratedAllReduce:
         return allreduce_module_name(self.config, self.vector_length)
 
 
-def _port_map(ring):
-    config, interface = ring.config, ring.interfaces[0]
+def ring_port_map(component, top, config, settings):
+    """Port map of a ring ``component`` whose members are stream arrays, one stream per node:
+    the module ``top``, its ``settings``, the fabric's header layout, and each node's stream
+    ports and payload layout."""
     streams = {}
-    for name, direction in (("i", "in"), ("o", "out")):
+    for name, member in component.signature.members.items():
+        direction = "in" if member.flow.name == "In" else "out"
+        layout = describe_layout(member.signature.members["payload"].shape)
         for node in range(config.nodes):
             prefix = f"{name}__{node}"
             streams[prefix] = {
                 "node": node, "direction": direction, "valid": f"{prefix}__valid",
-                "ready": f"{prefix}__ready", "payload": f"{prefix}__payload",
-                "layout": {"kind": "plain", "width": 32, "signed": True}}
+                "ready": f"{prefix}__ready", "payload": f"{prefix}__payload", "layout": layout}
     return {
-        "top": allreduce_module_name(config, ring.vector_length),
-        "config": {"nodes": config.nodes, "vector_length": ring.vector_length,
-                   "flit_width": config.flit_width, "length_width": config.length_width,
-                   "buffer_depth": config.buffer_depth, "routing": config.routing,
-                   "elements_per_flit": interface.elements_per_flit,
-                   "chunk_flits": interface.chunk_flits},
+        "top": top,
+        "config": settings,
         "header": describe_layout(config.header_layout),
         "allreduce_kind": ALLREDUCE_KIND,
         "clock": "clk", "reset": {"name": "rst", "polarity": "high", "synchronous": True},
         "streams": streams,
-        "ports": ring.metadata.as_json()["interface"]["members"],
+        "ports": component.metadata.as_json()["interface"]["members"],
     }
+
+
+def _port_map(ring):
+    config, interface = ring.config, ring.interfaces[0]
+    return ring_port_map(ring, allreduce_module_name(config, ring.vector_length), config, {
+        "nodes": config.nodes, "vector_length": ring.vector_length,
+        "flit_width": config.flit_width, "length_width": config.length_width,
+        "buffer_depth": config.buffer_depth, "routing": config.routing,
+        "elements_per_flit": interface.elements_per_flit,
+        "chunk_flits": interface.chunk_flits})
 
 
 def generate(nodes, vector_length, **options):

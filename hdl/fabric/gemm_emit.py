@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from amaranth.back import verilog
 
-from ..emit import describe_layout, leaf_verilog, write
+from ..emit import leaf_verilog, write
 from ..params import TileConfig
-from .allreduce import ALLREDUCE_KIND, ELEMENT_WIDTH
+from .allreduce_emit import ring_port_map
 from .config import FabricConfig
 from .gemm import DistributedGemm
 from .router import Router
@@ -44,31 +44,12 @@ class GeneratedGemm:
 
 def _port_map(gemm):
     tile, config = gemm.tile, gemm.config
-    streams = {}
-    for name, member in gemm.signature.members.items():
-        layout = member.signature.members["payload"].shape
-        for node in range(config.nodes):
-            prefix = f"{name}__{node}"
-            streams[prefix] = {
-                "node": node, "direction": "in" if member.flow.name == "In" else "out",
-                "valid": f"{prefix}__valid", "ready": f"{prefix}__ready",
-                "payload": f"{prefix}__payload",
-                "layout": {"kind": "plain", "width": ELEMENT_WIDTH, "signed": True}
-                if name == "o" else describe_layout(layout)}
-    return {
-        "top": gemm_module_name(tile, config, gemm.columns),
-        "config": {"rows": tile.rows, "cols": tile.cols, "psum_banks": tile.psum_banks,
-                   "psum_depth": tile.psum_depth, "operands": tile.operands.name,
-                   "nodes": config.nodes, "columns": gemm.columns,
-                   "vector_length": gemm.vector_length, "flit_width": config.flit_width,
-                   "length_width": config.length_width, "buffer_depth": config.buffer_depth,
-                   "routing": config.routing},
-        "header": describe_layout(config.header_layout),
-        "allreduce_kind": ALLREDUCE_KIND,
-        "clock": "clk", "reset": {"name": "rst", "polarity": "high", "synchronous": True},
-        "streams": streams,
-        "ports": gemm.metadata.as_json()["interface"]["members"],
-    }
+    return ring_port_map(gemm, gemm_module_name(tile, config, gemm.columns), config, {
+        "rows": tile.rows, "cols": tile.cols, "psum_banks": tile.psum_banks,
+        "psum_depth": tile.psum_depth, "operands": tile.operands.name,
+        "nodes": config.nodes, "columns": gemm.columns, "vector_length": gemm.vector_length,
+        "flit_width": config.flit_width, "length_width": config.length_width,
+        "buffer_depth": config.buffer_depth, "routing": config.routing})
 
 
 def generate(tile, nodes, columns, **options):
