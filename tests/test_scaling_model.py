@@ -152,3 +152,7 @@ def test_switch_allreduce_is_a_direct_exchange():
     expected = 2 * step + 2 * 63 / 64 * 1e9 / (2048 * 2 ** 30)
     assert allreduce_seconds(SPECS, system, 1e9, CALIBRATION, ASSUMPTIONS) == \
         pytest.approx(expected)
+    # A fabric clocked at 1 GHz instead of the TensorE clock: only the hop latency changes.
+    slower = replace(ASSUMPTIONS, fabric_clock_hz=1e9)
+    assert allreduce_seconds(SPECS, system, 1e9, CALIBRATION, slower) == \
+        pytest.approx(expected + 2 * (7 / 1e9 - 7 / 2.4e9))

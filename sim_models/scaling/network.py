@@ -115,7 +115,7 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
     float
         Seconds; 0 for a single chip.
     """
-    clock = specs.chip(system.chip).core.clock.value
+    clock = assumptions.fabric_clock_hz or specs.chip(system.chip).core.clock.value
     if system.level == "cluster":
         unit = specs.system(system.unit)
         units = max(1, round(system.chips.value / unit.chips.value))
