@@ -26,7 +26,7 @@ from hdl.params import TileConfig, check_int
 from sim_models.cycle_model import time_program
 from sim_models.tiler import tile_gemm
 
-__all__ = ["core_tile", "tile_cycles", "gemm_cycles"]
+__all__ = ["core_tile", "zeros", "tile_cycles", "gemm_cycles"]
 
 #: Periods timed exactly before the periodic extension takes over.
 _EXACT_PERIODS = 3
@@ -42,13 +42,14 @@ def core_tile(core):
                       psum_depth=int(core.psum_bank_entries.value))
 
 
-def _zeros(rows, cols):
+def zeros(rows, cols):
+    """An int8 operand of ``rows x cols`` zeros that takes no memory: timing reads shapes only."""
     return np.broadcast_to(np.int8(0), (rows, cols))
 
 
 @lru_cache(maxsize=4096)
 def _timed(config, m, k, n):
-    return time_program(config, tile_gemm(config, _zeros(k, m), _zeros(k, n)).program).total_cycles
+    return time_program(config, tile_gemm(config, zeros(k, m), zeros(k, n)).program).total_cycles
 
 
 def _extended(units, unit_size, total, period, timed):
