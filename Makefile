@@ -46,10 +46,10 @@ venv: $(STAMP) ## Create .venv and install the project into it
 
 verilog: venv ## Generate Verilog + port maps: named configurations, or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
-	$(PY) -m hdl.emit --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
+	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
 	    --psum-depth $(PSUM_DEPTH) --out $(BUILD)/verilog
 else
-	$(PY) -m hdl.emit --named --out $(BUILD)/verilog
+	$(PY) -m hdl.emit named --out $(BUILD)/verilog
 endif
 
 sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)

@@ -9,7 +9,7 @@ import sys
 import time
 
 from hdl.emit import generate
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 
 
 def main():

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
 from tb.characterize_tile import last_write_cycle, simulate_gemms
 

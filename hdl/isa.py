@@ -7,6 +7,8 @@ one source of truth.
 from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
+from .numerics import arithmetic
+
 __all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
 
 
@@ -42,14 +44,14 @@ def op_layout(config):
 
 def stationary_layout(config):
     """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused)."""
-    return data.ArrayLayout(config.operands.operand_shape, config.cols)
+    return data.ArrayLayout(arithmetic(config).operand_shape, config.cols)
 
 
 def moving_layout(config):
     """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused)."""
-    return data.ArrayLayout(config.operands.operand_shape, config.rows)
+    return data.ArrayLayout(arithmetic(config).operand_shape, config.rows)
 
 
 def result_layout(config):
     """One result beat: column n of a PSUM bank, lanes 0..C-1 (lanes >= M read as zero)."""
-    return data.ArrayLayout(config.operands.accumulator_shape, config.cols)
+    return data.ArrayLayout(arithmetic(config).accumulator_shape, config.cols)

@@ -1,29 +1,27 @@
-"""Operand formats: the seam between the array structure and the arithmetic inside a PE.
+"""PE arithmetic: the seam between the array structure and the number format inside a PE.
 
-The array, the skew buffers and PSUM only move values of the widths a format declares; the
-arithmetic itself (one multiply-accumulate in a PE, one accumulation into PSUM) is asked of the
-format. A floating-point format (FP8 or BF16 operands with FP32 accumulation) is added by
-writing another subclass; nothing else in the tile changes.
+The array, the skew buffers and PSUM only move values of the widths a format declares
+(:class:`sim_models.config.OperandFormat`); the arithmetic itself (one multiply-accumulate in a
+PE, one accumulation into PSUM) is asked of the format's :class:`Arithmetic`. A floating-point
+format (FP8 or BF16 operands with FP32 accumulation) is added by writing another subclass and
+naming it in :data:`ARITHMETIC`; nothing else in the tile changes.
 """
 
 from amaranth.hdl import Shape, signed
 
-__all__ = ["OperandFormat", "IntegerFormat", "INT8"]
+__all__ = ["ARITHMETIC", "Arithmetic", "IntegerArithmetic", "arithmetic"]
 
 
-class OperandFormat:
-    """Number format of a tile's PEs.
+class Arithmetic:
+    """The Amaranth arithmetic of one operand format.
 
     Members
     -------
-    name : str
-        Short name used in configuration names (``int8``).
     operand_shape : Shape
         Shape of one stationary or moving element.
     accumulator_shape : Shape
         Shape of one partial sum and of one PSUM entry.
     """
-    name: str
     operand_shape: Shape
     accumulator_shape: Shape
 
@@ -35,11 +33,8 @@ class OperandFormat:
         """Amaranth expression for one PSUM accumulation: ``stored + incoming``."""
         raise NotImplementedError
 
-    def __repr__(self):
-        return f"{type(self).__name__}({self.name!r})"
 
-
-class IntegerFormat(OperandFormat):
+class IntegerArithmetic(Arithmetic):
     """Signed integer operands with a two's-complement accumulator that wraps on overflow.
 
     Parameters
@@ -50,7 +45,6 @@ class IntegerFormat(OperandFormat):
         Bits per partial sum and PSUM entry (32 for int32).
     """
     def __init__(self, operand_width, accumulator_width):
-        self.name = f"int{operand_width}"
         self.operand_shape = signed(operand_width)
         self.accumulator_shape = signed(accumulator_width)
 
@@ -64,5 +58,13 @@ class IntegerFormat(OperandFormat):
         return self._wrap(stored + incoming)
 
 
-#: int8 x int8 products accumulated in int32, as the Tensor Engine's integer path.
-INT8 = IntegerFormat(8, 32)
+#: The arithmetic of every operand format of ``sim_models.config.OPERAND_FORMATS``, by name.
+ARITHMETIC = {
+    # int8 x int8 products accumulated in int32, as the first NeuronCore's integer path.
+    "int8": IntegerArithmetic(8, 32),
+}
+
+
+def arithmetic(config):
+    """The :class:`Arithmetic` of a tile configuration's operand format."""
+    return ARITHMETIC[config.operands]

@@ -10,13 +10,15 @@ from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from .numerics import arithmetic
+
 __all__ = ["PEColumn", "pe_column_signature"]
 
 
 def pe_column_signature(config):
     """Ports of :class:`PEColumn` (see its Members)."""
     rows = config.rows
-    operand = config.operands.operand_shape
+    operand = arithmetic(config).operand_shape
     return wiring.Signature({
         "moving_in": In(data.ArrayLayout(operand, rows)),
         "moving_out": Out(data.ArrayLayout(operand, rows)),
@@ -25,7 +27,7 @@ def pe_column_signature(config):
         "load_bank": In(1),
         "load_row": In(unsigned(max(1, (rows - 1).bit_length()))),
         "load_data": In(operand),
-        "partial_out": Out(config.operands.accumulator_shape),
+        "partial_out": Out(arithmetic(config).accumulator_shape),
     })
 
 
@@ -66,7 +68,7 @@ class PEColumn(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        operands = self._config.operands
+        operands = arithmetic(self._config)
         # All moving values move right together: one wide register, not one per PE, so that
         # simulators see one net change per column and cycle instead of R (Icarus re-evaluates
         # a concatenated port once per changed element).

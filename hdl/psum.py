@@ -15,6 +15,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from .isa import result_layout
+from .numerics import arithmetic
 from .sequencer import psum_access_layout
 
 __all__ = ["PsumColumn", "ResultStage", "psum_address", "psum_column_signature"]
@@ -23,7 +24,7 @@ __all__ = ["PsumColumn", "ResultStage", "psum_address", "psum_column_signature"]
 def psum_column_signature(config):
     """Ports of :class:`PsumColumn` (see its Members)."""
     address = unsigned((config.psum_banks * config.psum_depth - 1).bit_length() or 1)
-    accumulator = config.operands.accumulator_shape
+    accumulator = arithmetic(config).accumulator_shape
     return wiring.Signature({
         "lookup_addr": In(address),
         "write_addr": In(address),
@@ -63,7 +64,7 @@ class PsumColumn(wiring.Component):
         config = self._config
         m = Module()
         m.submodules.entries = entries = Memory(
-            shape=config.operands.accumulator_shape,
+            shape=arithmetic(config).accumulator_shape,
             depth=config.psum_banks * config.psum_depth, init=[])
         write = entries.write_port()
         lookup = entries.read_port(transparent_for=(write,))
@@ -73,7 +74,7 @@ class PsumColumn(wiring.Component):
             write.addr.eq(self.write_addr),
             write.en.eq(self.write_en),
             write.data.eq(Mux(self.write_accumulate,
-                              config.operands.accumulate(lookup.data, self.partial),
+                              arithmetic(config).accumulate(lookup.data, self.partial),
                               self.partial)),
             readout.addr.eq(self.readout_addr),
             readout.en.eq(self.readout_en),
@@ -114,7 +115,8 @@ class ResultStage(wiring.Component):
         super().__init__({
             "read_request": In(psum_access_layout(config)),
             "read_advance": Out(1),
-            "readout": In(data.ArrayLayout(config.operands.accumulator_shape, config.cols)),
+            "readout": In(data.ArrayLayout(arithmetic(config).accumulator_shape,
+                                           config.cols)),
             "result": Out(stream.Signature(result_layout(config))),
         })
 

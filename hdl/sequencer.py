@@ -21,18 +21,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
+
 from .isa import Opcode, moving_layout, op_layout, stationary_layout
+from .numerics import arithmetic
 
-__all__ = ["OP_QUEUE_DEPTH", "Sequencer", "drain_cycles", "psum_access_layout",
-           "weight_write_layout", "injection_layout"]
-
-#: Operations buffered between the op stream and the dispatcher.
-OP_QUEUE_DEPTH = 4
-
-
-def drain_cycles(config):
-    """Cycles from a moving beat until no later read of its bank can miss its PSUM write."""
-    return config.rows + config.cols - 1
+__all__ = ["Sequencer", "psum_access_layout", "weight_write_layout", "injection_layout"]
 
 
 def _row_shape(config):
@@ -173,7 +167,7 @@ class Sequencer(wiring.Component):
             self.injection.psum.accumulate.eq(mm_accumulate),
         ]
         # Lanes >= K are zeroed with one wide AND; the mask changes once per multiply.
-        lane_width = config.operands.operand_shape.width
+        lane_width = arithmetic(config).operand_shape.width
         lane_mask = Cat((lane < mm_rows).replicate(lane_width) for lane in range(config.rows))
         m.d.comb += self.injection.lanes.eq(
             Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))

@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 from .delay import delay_line
 from .isa import moving_layout, op_layout, result_layout, stationary_layout
 from .leaf import instantiate, leaf_module_name
+from .numerics import arithmetic
 from .pe_column import pe_column_signature
 from .psum import ResultStage, psum_address, psum_column_signature
 from .sequencer import Sequencer
@@ -105,7 +106,8 @@ class SystolicTile(wiring.Component):
         pe_signature, psum_signature = pe_column_signature(config), psum_column_signature(config)
         for col in range(cols):
             moving_out = Signal(pe_signature.members["moving_out"].shape, name=f"moving_col{col}")
-            partial = Signal(config.operands.accumulator_shape, name=f"partial_col{col}")
+            partial = Signal(arithmetic(config).accumulator_shape,
+                             name=f"partial_col{col}")
             load = control_taps[col + 1]
             m.submodules[f"column{col}"] = instantiate(
                 leaf_module_name("pe_column", config), pe_signature, {

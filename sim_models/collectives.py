@@ -21,7 +21,7 @@ size of each dimension already reduced:
 from dataclasses import dataclass
 from math import prod
 
-from hdl.params import check_int
+from .config import check_int
 
 __all__ = ["Link", "ring_allreduce_time", "torus_allreduce_time"]
 

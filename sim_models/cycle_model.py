@@ -22,7 +22,7 @@ depth, K/M/N the operation's shape and R/C the array:
 
 from dataclasses import dataclass, field
 
-from hdl.sequencer import OP_QUEUE_DEPTH, drain_cycles
+from .timing import OP_QUEUE_DEPTH, drain_cycles
 
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 

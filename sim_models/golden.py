@@ -6,23 +6,17 @@ into PSUM wraps the same way, as the two's-complement datapath of the tile does.
 
 import numpy as np
 
-from hdl.numerics import INT8
-from hdl.params import TileConfig, check_int
-
+from .config import TileConfig, check_int
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 
 __all__ = ["TileModel"]
 
 
 def check_config(config):
-    """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig` with int8 operands."""
+    """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig` (whose operands are int8,
+    the only format :data:`~sim_models.config.OPERAND_FORMATS` holds)."""
     if not isinstance(config, TileConfig):
         raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
-    operands = config.operands
-    if (operands.operand_shape, operands.accumulator_shape) != \
-            (INT8.operand_shape, INT8.accumulator_shape):
-        raise TypeError(f"Argument 'config' must have int8 operands with int32 accumulation, "
-                        f"not {operands!r}")
 
 
 def check_int8_matrix(subject, value):

@@ -20,7 +20,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from hdl.fabric import FabricConfig
+from sim_models.config import FabricConfig
 from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference
 from sim_models.fabric import ZeroLoadLatency
 

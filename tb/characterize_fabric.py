@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hdl.fabric import FabricConfig
+from sim_models.config import FabricConfig
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.fabric import ZeroLoadLatency
 

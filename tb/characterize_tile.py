@@ -33,7 +33,7 @@ from pathlib import Path
 
 from hdl.emit import generate, write
 from hdl.leaf import leaf_module_name
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 
 from .gemm_tb import format_shapes, parse_shapes
 from .runner import run_simulation

@@ -20,8 +20,8 @@ import os
 import cocotb
 import numpy as np
 
-from hdl.fabric import FabricConfig
-from hdl.params import TileConfig
+from sim_models.config import FabricConfig
+from sim_models.config import TileConfig
 from sim_models.allreduce import AllReduceEstimate
 from sim_models.cycle_model import time_program
 from sim_models.distributed_gemm import reduced_vector, split_gemm

@@ -5,20 +5,13 @@ environment. The regression tests and the characterization both run through here
 builds and measure the same way.
 """
 
-from hdl.fabric.allreduce_emit import allreduce_module_name
-from hdl.fabric.allreduce_emit import generate as generate_allreduce
-from hdl.fabric.emit import generate as generate_fabric
-from hdl.fabric.emit import write
+from hdl.emit import generate, write
+from sim_models.config import AllReduceConfig
 
 from .regression import BUILD
 from .runner import run_simulation
 
 __all__ = ["allreduce_case_name", "simulate_allreduce", "simulate_fabric"]
-
-
-def _options(config):
-    return {"flit_width": config.flit_width, "length_width": config.length_width,
-            "buffer_depth": config.buffer_depth}
 
 
 def simulate_fabric(sim, config, tests, seed, results, build=BUILD):
@@ -28,7 +21,7 @@ def simulate_fabric(sim, config, tests, seed, results, build=BUILD):
     append their measurements to; ``build`` the build directory. Returns the
     :class:`~tb.runner.SimulationResult`.
     """
-    generated = write(generate_fabric(config), build / "fabric" / "verilog")
+    generated = write(generate(config), build / "fabric" / "verilog")
     run_directory = build / "fabric" / sim / config.name
     return run_simulation(
         sim, [generated], generated.stem, "tb.fabric_tb", build_dir=run_directory,
@@ -50,11 +43,11 @@ def simulate_allreduce(sim, config, length, tests, seed, results, build=BUILD):
     """Run the cocotb tests ``tests`` of ``tb.allreduce_tb`` on the all-reduce ring of
     ``config`` (a ring) and vectors of ``length`` elements; arguments as
     :func:`simulate_fabric`."""
-    generated = write(generate_allreduce(config.nodes, length, **_options(config)),
+    generated = write(generate(AllReduceConfig(config, length)),
                       build / "allreduce" / "verilog")
     run_directory = build / "allreduce" / sim / allreduce_case_name(config, length)
     return run_simulation(
-        sim, [generated], allreduce_module_name(config, length), "tb.allreduce_tb",
+        sim, [generated], generated.stem, "tb.allreduce_tb",
         build_dir=run_directory, test_dir=run_directory, testcase=list(tests), seed=int(seed),
         extra_env={"ALLREDUCE_NODES": str(config.nodes), "ALLREDUCE_LENGTH": str(length),
                    "ALLREDUCE_FLIT_WIDTH": str(config.flit_width),

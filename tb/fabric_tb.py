@@ -20,7 +20,8 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from hdl.fabric import FabricConfig
+from hdl.fabric.layouts import flit_layout, header_layout
+from sim_models.config import FabricConfig
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
                                traffic)
 
@@ -155,7 +156,7 @@ class FabricHarness:
 
     def flits(self, packet):
         """Packed flits of ``packet``: its header, then its payload."""
-        header = pack(self.config.header_layout, {
+        header = pack(header_layout(self.config), {
             "destination": packet.destination, "source": packet.source,
             "kind": packet.kind, "length": len(packet.payload)})
         return [header, *packet.payload]
@@ -174,11 +175,11 @@ class FabricHarness:
         AssertionError
             If a packet's ``last`` flags do not mark exactly its last flit.
         """
-        beats = [(unpack(self.config.flit_layout, bits), cycle) for bits, cycle in transfers]
+        beats = [(unpack(flit_layout(self.config), bits), cycle) for bits, cycle in transfers]
         packets, heads, tails = [], [], []
         start = 0
         while start < len(beats):
-            header = unpack(self.config.header_layout, beats[start][0]["flit"] & self._header_mask)
+            header = unpack(header_layout(self.config), beats[start][0]["flit"] & self._header_mask)
             end = start + header["length"]
             if end >= len(beats):
                 break

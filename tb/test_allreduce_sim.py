@@ -9,7 +9,7 @@ ALLREDUCE_SEED (default 1) reseeds every random test; SIM restricts to one simul
 
 import pytest
 
-from hdl.fabric.config import FabricConfig
+from sim_models.config import FabricConfig
 
 from .fabric_runs import allreduce_case_name as case_name
 from .fabric_runs import simulate_allreduce

@@ -9,7 +9,7 @@ every random test; SIM restricts to one simulator.
 
 import pytest
 
-from hdl.fabric import FabricConfig
+from sim_models.config import FabricConfig
 
 from .fabric_runs import simulate_fabric
 from .regression import SIMULATORS, fresh_results, seed_from_env

@@ -9,9 +9,8 @@ its own directory under ``build/gemm/``) and runs the cocotb tests of
 
 import pytest
 
-from hdl.fabric.config import FabricConfig
-from hdl.fabric.gemm_emit import gemm_module_name, generate, write
-from hdl.params import TileConfig
+from hdl.emit import generate, write
+from sim_models.config import DistributedGemmConfig, FabricConfig, TileConfig
 
 from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
 from .runner import run_simulation
@@ -42,13 +41,11 @@ def test_gemm(sim, tile, ring, columns):
     seed = seed_from_env("GEMM_SEED")
     name = case_name(tile, ring, columns)
     results = fresh_results("gemm", name, sim)
-    generated = write(generate(tile, ring.nodes, columns, flit_width=ring.flit_width,
-                               length_width=ring.length_width,
-                               buffer_depth=ring.buffer_depth),
+    generated = write(generate(DistributedGemmConfig(tile, ring, columns)),
                       BUILD / "gemm" / "verilog")
     run_directory = BUILD / "gemm" / sim / name
     outcome = run_simulation(
-        sim, [generated], gemm_module_name(tile, ring, columns), "tb.distributed_gemm_tb",
+        sim, [generated], generated.stem, "tb.distributed_gemm_tb",
         build_dir=run_directory, test_dir=run_directory, testcase=list(TESTS), seed=int(seed),
         extra_env={"GEMM_ROWS": str(tile.rows), "GEMM_COLS": str(tile.cols),
                    "GEMM_NODES": str(ring.nodes), "GEMM_COLUMNS": str(columns),

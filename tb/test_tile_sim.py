@@ -9,7 +9,7 @@ Environment: TILE_SEED (default 1) reseeds every random test; SIM restricts to o
 import pytest
 
 from hdl.emit import generate, write
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 
 from .regression import BUILD, SIMULATORS, fresh_results, seed_from_env
 from .runner import run_simulation

@@ -22,7 +22,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
 
 from hdl.isa import Opcode, op_layout
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.cycle_model import time_program
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
@@ -80,7 +80,7 @@ class ProgramPacker:
     def beats(self, program):
         """The packed beats of ``program`` and the number of result beats it reads."""
         rows, cols = self.config.rows, self.config.cols
-        width = self.config.operands.operand_shape.width
+        width = self.config.operand_format.operand_bits
         stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
                       for op in program if isinstance(op, LoadStationary)]
         moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))
@@ -160,7 +160,7 @@ class TileHarness:
         # The counter reads c at the c-th edge after it started: model cycle c - 1.
         transfers = {name: t._replace(cycles=[c - 1 for c in t.cycles])
                      for name, t in transfers.items()}
-        payloads = iter(unpack_array(self.config.operands.accumulator_shape.width,
+        payloads = iter(unpack_array(self.config.operand_format.accumulator_bits,
                                      self.config.cols, transfers["result"].payloads)
                         if beats.results else [])
         reads = [np.array([next(payloads) for _ in range(op.n)]).T

@@ -5,11 +5,12 @@ import pytest
 from amaranth.hdl import Fragment
 from amaranth.sim import Simulator
 
-from hdl.fabric import FabricConfig
+from hdl.emit import generate
 from hdl.fabric.allreduce import AllReduceInterface, AllReduceRing
-from hdl.fabric.allreduce_emit import generate
+from hdl.fabric.layouts import header_layout
 from sim_models.allreduce import (INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference,
                                   chunk_sizes, ring_allreduce, wrap_int32)
+from sim_models.config import AllReduceConfig, FabricConfig
 from sim_models.fabric import ZeroLoadLatency
 
 # Tests of constructors alone build components that are never elaborated (some constructors
@@ -17,56 +18,61 @@ from sim_models.fabric import ZeroLoadLatency
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
 
 
+def allreduce_config(nodes, vector_length, **options):
+    """The all-reduce of ``vector_length`` elements on a ring of ``nodes`` with ``options``."""
+    return AllReduceConfig(FabricConfig.ring(nodes, **options), vector_length)
+
+
 @pytest.mark.parametrize("config", [5, "ring3", None])
 def test_config_type(config):
-    with pytest.raises(TypeError, match=rf"^Parameter 'config' must be a FabricConfig, "
+    with pytest.raises(TypeError, match=rf"^Parameter 'ring' must be a FabricConfig, "
                                         rf"not {config!r}$"):
-        AllReduceInterface(config, 8)
+        AllReduceConfig(config, 8)
 
 
 def test_config_not_a_ring():
-    with pytest.raises(ValueError, match=r"^Parameter 'config' must describe a ring, "
+    with pytest.raises(ValueError, match=r"^Parameter 'ring' must describe a ring, "
                                          r"not torus2x2$"):
-        AllReduceInterface(FabricConfig.torus(2, 2), 8)
+        AllReduceConfig(FabricConfig.torus(2, 2), 8)
 
 
 @pytest.mark.parametrize("flit_width", [16, 31])
 def test_flit_width_too_narrow(flit_width):
     with pytest.raises(ValueError, match=rf"^Parameter 'flit_width' must be at least 32 to "
                                          rf"carry an int32 element, not {flit_width}$"):
-        AllReduceRing(3, 8, flit_width=flit_width)
+        AllReduceRing(allreduce_config(3, 8, flit_width=flit_width))
 
 
 @pytest.mark.parametrize("vector_length", [0, -1, 65537, True, "8", 8.0])
 def test_vector_length_range(vector_length):
     with pytest.raises(TypeError, match=rf"^Parameter 'vector_length' must be an integer in "
                                         rf"1..65536, not {vector_length!r}$"):
-        AllReduceRing(3, vector_length)
+        AllReduceRing(allreduce_config(3, vector_length))
 
 
 @pytest.mark.parametrize("nodes, flit_width, length_width, longest", [
     (2, 32, 4, 30), (3, 64, 4, 90), (5, 96, 2, 45)])
 def test_vector_length_fits_packets(nodes, flit_width, length_width, longest):
     options = {"flit_width": flit_width, "length_width": length_width}
-    AllReduceInterface(FabricConfig.ring(nodes, **options), longest)
+    AllReduceInterface(allreduce_config(nodes, longest, **options))
     with pytest.raises(ValueError, match=rf"^Parameter 'vector_length' must be at most "
                                          rf"{longest} for a {nodes}-node ring of "
                                          rf"{flit_width}-bit flits and "
                                          rf"{2 ** length_width - 1}-flit packets, "
                                          rf"not {longest + 1}$"):
-        AllReduceInterface(FabricConfig.ring(nodes, **options), longest + 1)
+        AllReduceInterface(allreduce_config(nodes, longest + 1, **options))
 
 
 def test_ring_nodes():
     with pytest.raises(TypeError, match=r"^Parameter 'nodes' must be an integer in 2..64, "
                                         r"not 1$"):
-        AllReduceRing(1, 8)
+        AllReduceRing(allreduce_config(1, 8))
 
 
 @pytest.mark.parametrize("nodes, length, flit_width, per_flit, chunk_flits", [
     (2, 8, 32, 1, 4), (3, 10, 64, 2, 2), (5, 23, 32, 1, 5), (5, 3, 32, 1, 1), (4, 9, 100, 3, 1)])
 def test_interface_geometry(nodes, length, flit_width, per_flit, chunk_flits):
-    ring = AllReduceRing(nodes, length, flit_width=flit_width)
+    ring = AllReduceRing(allreduce_config(nodes, length, flit_width=flit_width))
     interface = ring.interfaces[0]
     assert (interface.elements_per_flit, interface.chunk_flits) == (per_flit, chunk_flits)
     assert AllReduceEstimate(nodes, length, per_flit).chunk_flits == chunk_flits
@@ -74,7 +80,7 @@ def test_interface_geometry(nodes, length, flit_width, per_flit, chunk_flits):
 
 
 def test_emit_deterministic():
-    first, second = generate(3, 10, flit_width=64), generate(3, 10, flit_width=64)
+    first, second = (generate(allreduce_config(3, 10, flit_width=64)) for _ in range(2))
     assert first.verilog == second.verilog and first.port_map == second.port_map
     assert first.top == "allreduce_ring3_w64_v10"
     assert f"module {first.top}(" in first.verilog
@@ -156,13 +162,13 @@ def test_interface_alone():
     """Node 0 of a 2-node ring, its neighbour played by the test: the packets it sends, the
     sums it makes (wrapping around), and a packet of another kind that it ignores."""
     config = FabricConfig.ring(2)
-    interface = AllReduceInterface(config, 4)
+    interface = AllReduceInterface(AllReduceConfig(config, 4))
     mine = [INT32_MAX, -7, INT32_MIN, 5]
     theirs = [INT32_MAX, 1, -1, 9]
     total = wrap_int32(np.add(mine, theirs)).tolist()
 
     def header(kind, length):
-        return config.header_layout.const({"destination": 1, "source": 0, "kind": kind,
+        return header_layout(config).const({"destination": 1, "source": 0, "kind": kind,
                                            "length": length}).as_value().value
 
     def packet(flits):

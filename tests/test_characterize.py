@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from hdl.params import TileConfig
-from hdl.sequencer import drain_cycles
+from sim_models.config import TileConfig
+from sim_models.timing import drain_cycles
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles, time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 

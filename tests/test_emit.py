@@ -7,12 +7,12 @@ import sys
 
 from hdl.emit import generate, write
 from hdl.isa import op_layout
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 
 
 def _emit_in_fresh_process(tmp_path, hash_seed):
     out = tmp_path / f"seed{hash_seed}"
-    subprocess.run([sys.executable, "-m", "hdl.emit", "--rows", "3", "--cols", "2",
+    subprocess.run([sys.executable, "-m", "hdl.emit", "tile", "--rows", "3", "--cols", "2",
                     "--out", str(out)], check=True, capture_output=True,
                    env={**os.environ, "PYTHONHASHSEED": str(hash_seed)})
     return (out / "systolic_tile_r3c2_int8.v").read_bytes()
@@ -51,7 +51,7 @@ def test_port_map_matches_layouts(tmp_path):
 
 
 def test_command_line_rejects_bad_rows(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "hdl.emit", "--rows", "0", "--cols", "4",
+    result = subprocess.run([sys.executable, "-m", "hdl.emit", "tile", "--rows", "0", "--cols", "4",
                              "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "error: Parameter 'rows' must be an integer in 1..128, not 0\n"

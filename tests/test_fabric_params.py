@@ -5,9 +5,11 @@ import os
 import numpy as np
 import pytest
 
-from hdl.fabric import Fabric, FabricConfig, Ring, Torus2D
-from hdl.fabric.emit import generate
+from hdl.emit import generate
+from hdl.fabric import Fabric, Ring, Torus2D
+from hdl.fabric.layouts import header_layout, link_layout
 from hdl.fabric.routing import LOCAL, Hop, minus_port, plus_port, route
+from sim_models.config import FabricConfig
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
                                traffic)
 
@@ -86,9 +88,9 @@ def test_names_and_layouts():
     config = FabricConfig.ring(8)
     # 8 nodes: 4-bit addresses, so 8..15 name no node.
     assert config.address_width == 4 and config.vcs == 2
-    assert [(name, field.offset, field.width) for name, field in config.header_layout] == [
+    assert [(name, field.offset, field.width) for name, field in header_layout(config)] == [
         ("destination", 0, 4), ("source", 4, 4), ("kind", 8, 2), ("length", 10, 4)]
-    assert FabricConfig.ring(8, routing="naive").link_layout.size == 33
+    assert link_layout(FabricConfig.ring(8, routing="naive")).size == 33
 
 
 def test_route_dimension_order_and_dateline():

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.comparisons import compare, compare_all
 from sim_models.scaling.core_cycles import _timed, tile_cycles

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.allreduce import AllReduceEstimate
 from sim_models.cycle_model import time_program
 from sim_models.scaling.__main__ import main as cli

@@ -8,8 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from hdl.numerics import IntegerFormat
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
@@ -145,9 +144,6 @@ MOVING = np.zeros((4, 2), np.int8)
 @pytest.mark.parametrize("config, stationary, moving, error, message", [
     ("r4c4", STATIONARY, MOVING, TypeError,
      "Argument 'config' must be a TileConfig, not 'r4c4'"),
-    (TileConfig(4, 4, operands=IntegerFormat(16, 48)), STATIONARY, MOVING, TypeError,
-     "Argument 'config' must have int8 operands with int32 accumulation, not "
-     "IntegerFormat('int16')"),
     (CONFIGS[2], [[1]], MOVING, TypeError,
      "Argument 'stationary' must be a numpy array, not list"),
     (CONFIGS[2], STATIONARY.astype(np.float64), MOVING, TypeError,

@@ -20,29 +20,12 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..params import check_int
-from .config import FabricConfig
+from sim_models.config import ALLREDUCE_KIND, ELEMENT_WIDTH, AllReduceConfig
+
+from .layouts import flit_layout, header_layout
 from .topology import Fabric
 
-__all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "MAX_VECTOR_LENGTH", "AllReduceInterface",
-           "AllReduceRing"]
-
-#: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
-ALLREDUCE_KIND = 1
-#: Bits per vector element (int32).
-ELEMENT_WIDTH = 32
-#: Longest vector, in elements.
-MAX_VECTOR_LENGTH = 1 << 16
-
-
-def _ring_config(config):
-    if not isinstance(config, FabricConfig):
-        raise TypeError(f"Parameter 'config' must be a FabricConfig, not {config!r}")
-    if len(config.dims) != 1:
-        raise ValueError(f"Parameter 'config' must describe a ring, not {config.name}")
-    if config.flit_width < ELEMENT_WIDTH:
-        raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "
-                         f"int32 element, not {config.flit_width}")
+__all__ = ["AllReduceInterface", "AllReduceRing"]
 
 
 def _decrement(value, modulus):
@@ -66,11 +49,9 @@ class AllReduceInterface(wiring.Component):
 
     Parameters
     ----------
-    config : FabricConfig
-        A ring (``dims == (nodes,)``) with flits of at least 32 bits.
-    vector_length : int
-        Elements per vector, 1..65536. The longest chunk, ``ceil(vector_length / nodes)``
-        elements, must fit one packet: ``2 ** length_width - 1`` payload flits.
+    allreduce : AllReduceConfig
+        The ring (``config``, flits of at least 32 bits) and ``vector_length``, elements per
+        vector; the longest chunk, ``ceil(vector_length / nodes)`` elements, fits one packet.
 
     Members
     -------
@@ -82,36 +63,29 @@ class AllReduceInterface(wiring.Component):
         The element-wise sum of all nodes' vectors, wrapped to int32, in the same order.
     inject : Out(stream.Signature(config.flit_width))
         Packets to the fabric, all for node ``node + 1``.
-    eject : In(stream.Signature(config.flit_layout))
+    eject : In(stream.Signature(flit_layout(config)))
         Packets from the fabric, from node ``node - 1``.
 
     Raises
     ------
     TypeError
-        If ``config`` is not a FabricConfig or ``vector_length`` not an integer in range.
-    ValueError
-        If ``config`` is not a ring, its ``flit_width`` cannot carry an int32, or a chunk of
-        ``vector_length`` does not fit one packet.
+        If ``allreduce`` is not an AllReduceConfig (which checks everything else).
     """
-    def __init__(self, config, vector_length):
-        _ring_config(config)
-        check_int("Parameter 'vector_length'", vector_length, 1, MAX_VECTOR_LENGTH)
-        elements_per_flit = config.flit_width // ELEMENT_WIDTH
-        max_flits = (1 << config.length_width) - 1
-        longest = max_flits * elements_per_flit * config.nodes
-        if vector_length > longest:
-            raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
-                             f"{config.nodes}-node ring of {config.flit_width}-bit flits and "
-                             f"{max_flits}-flit packets, not {vector_length}")
+    def __init__(self, allreduce):
+        if not isinstance(allreduce, AllReduceConfig):
+            raise TypeError(f"Parameter 'allreduce' must be an AllReduceConfig, "
+                            f"not {allreduce!r}")
+        config = allreduce.ring
         self._config = config
-        self._vector_length = vector_length
-        self._elements_per_flit = elements_per_flit
+        self._vector_length = allreduce.vector_length
+        self._elements_per_flit = allreduce.elements_per_flit
+        self._chunk_flits = allreduce.chunk_flits
         super().__init__({
             "node": In(range(config.nodes)),
             "i": In(stream.Signature(signed(ELEMENT_WIDTH))),
             "o": Out(stream.Signature(signed(ELEMENT_WIDTH))),
             "inject": Out(stream.Signature(config.flit_width)),
-            "eject": In(stream.Signature(config.flit_layout)),
+            "eject": In(stream.Signature(flit_layout(config))),
         })
 
     @property
@@ -130,8 +104,7 @@ class AllReduceInterface(wiring.Component):
     @property
     def chunk_flits(self):
         """Payload flits of the longest chunk, and memory rows per chunk."""
-        longest_chunk = -(-self._vector_length // self._config.nodes)
-        return -(-longest_chunk // self._elements_per_flit)
+        return self._chunk_flits
 
     @property
     def row_layout(self):
@@ -194,7 +167,7 @@ class AllReduceInterface(wiring.Component):
         row = Signal(range(nodes * self.chunk_flits))
         in_payload = Signal()
         flits_left = Signal(config.length_width)
-        header = Signal(config.header_layout)
+        header = Signal(header_layout(config))
         length = self._flits_of(chunk)
         m.d.comb += [
             header.destination.eq(Mux(self.node == nodes - 1, 0, self.node + 1)),
@@ -232,7 +205,7 @@ class AllReduceInterface(wiring.Component):
         in_payload = Signal()
         ours = Signal()  # the packet being received is all-reduce traffic
         beat = self.eject.payload
-        header = config.header_layout(beat.flit[:config.header_width])
+        header = header_layout(config)(beat.flit[:config.header_width])
         m.d.comb += self.eject.ready.eq(in_payload | running & (received != steps))
         handshake = self.eject.valid & self.eject.ready
         is_ours = Mux(in_payload, ours, header.kind == ALLREDUCE_KIND)
@@ -303,13 +276,8 @@ class AllReduceRing(wiring.Component):
 
     Parameters
     ----------
-    nodes : int
-        Nodes of the ring, 2..64.
-    vector_length : int
-        Elements per vector, as for :class:`AllReduceInterface`.
-    **options
-        ``flit_width``, ``length_width``, ``buffer_depth``, ``routing`` of
-        :class:`~hdl.fabric.config.FabricConfig`.
+    allreduce : AllReduceConfig
+        The ring and the vector length, as for :class:`AllReduceInterface`.
 
     Members
     -------
@@ -320,14 +288,14 @@ class AllReduceRing(wiring.Component):
 
     Raises
     ------
-    TypeError, ValueError
-        As :meth:`FabricConfig.ring <hdl.fabric.config.FabricConfig.ring>` and
-        :class:`AllReduceInterface`.
+    TypeError
+        If ``allreduce`` is not an AllReduceConfig.
     """
-    def __init__(self, nodes, vector_length, **options):
-        self._config = FabricConfig.ring(nodes, **options)
-        self._interfaces = [AllReduceInterface(self._config, vector_length)
-                            for _ in range(nodes)]
+    def __init__(self, allreduce):
+        self._interfaces = [AllReduceInterface(allreduce)
+                            for _ in range(allreduce.ring.nodes)]
+        self._config = allreduce.ring
+        nodes = allreduce.ring.nodes
         super().__init__({
             "i": In(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
             "o": Out(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),

@@ -4,6 +4,8 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .layouts import flit_layout, header_layout
+
 __all__ = ["Framer"]
 
 
@@ -21,20 +23,20 @@ class Framer(wiring.Component):
     -------
     i : In(stream.Signature(config.flit_width))
         Flits of whole packets, back to back.
-    o : Out(stream.Signature(config.flit_layout))
+    o : Out(stream.Signature(flit_layout(config)))
         The same flits, with ``last`` set on the last flit of each packet.
     """
     def __init__(self, config):
         self._config = config
         super().__init__({
             "i": In(stream.Signature(config.flit_width)),
-            "o": Out(stream.Signature(config.flit_layout)),
+            "o": Out(stream.Signature(flit_layout(config))),
         })
 
     def elaborate(self, platform):
         config = self._config
         m = Module()
-        header = config.header_layout(self.i.payload[:config.header_width])
+        header = header_layout(config)(self.i.payload[:config.header_width])
         in_packet = Signal()  # the next flit is a payload flit
         remaining = Signal.like(header.length)  # payload flits left, the next one included
         last = Mux(in_packet, remaining == 1, header.length == 0)

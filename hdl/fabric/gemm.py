@@ -9,15 +9,15 @@ vectors of its partial product, every node ends with the full int32 sum: element
 ``n * C + m`` of its output is ``out[m, n]``.
 """
 
-from amaranth.hdl import Module, Shape, signed
+from amaranth.hdl import Module, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from sim_models.config import ELEMENT_WIDTH, DistributedGemmConfig
+
 from ..isa import moving_layout, op_layout, stationary_layout
-from ..params import TileConfig, check_int
 from ..tile import SystolicTile
-from .allreduce import ELEMENT_WIDTH, MAX_VECTOR_LENGTH, AllReduceInterface
-from .config import FabricConfig
+from .allreduce import AllReduceInterface
 from .serializer import LaneSerializer
 from .topology import Fabric
 
@@ -34,17 +34,10 @@ class DistributedGemm(wiring.Component):
 
     Parameters
     ----------
-    tile : TileConfig
-        Configuration of every node's tile; its accumulator must be 32 bits wide.
-    nodes : int
-        Nodes of the ring, 2..64.
-    columns : int
-        Result beats (PSUM columns, the N of a read) per all-reduce, 1..``tile.psum_depth``.
-        The vector of ``columns * tile.cols`` elements must fit the interface (see
-        :class:`~hdl.fabric.allreduce.AllReduceInterface`).
-    **options
-        ``flit_width``, ``length_width``, ``buffer_depth``, ``routing`` of
-        :class:`~hdl.fabric.config.FabricConfig`.
+    config : DistributedGemmConfig
+        Every node's tile, the ring, and ``columns``: result beats (PSUM columns, the N of a
+        read) per all-reduce; the configuration has checked that the vector of
+        ``columns * tile.cols`` elements fits the interface's packets.
 
     Members
     -------
@@ -57,34 +50,17 @@ class DistributedGemm(wiring.Component):
     Raises
     ------
     TypeError
-        If ``tile`` is not a TileConfig, or ``nodes``, ``columns`` or a fabric option is not an
-        integer in its range.
-    ValueError
-        If the tile's accumulator is not 32 bits wide, the vector does not fit the interface's
-        packets, or the flits cannot carry an int32.
+        If ``config`` is not a DistributedGemmConfig.
     """
-    def __init__(self, tile, nodes, columns, **options):
-        if not isinstance(tile, TileConfig):
-            raise TypeError(f"Parameter 'tile' must be a TileConfig, not {tile!r}")
-        accumulator = Shape.cast(tile.operands.accumulator_shape)
-        if accumulator != signed(ELEMENT_WIDTH):
-            raise ValueError(f"Parameter 'tile' must have a signed {ELEMENT_WIDTH}-bit "
-                             f"accumulator, not {accumulator!r}")
-        check_int("Parameter 'columns'", columns, 1, tile.psum_depth)
+    def __init__(self, config):
+        if not isinstance(config, DistributedGemmConfig):
+            raise TypeError(f"Parameter 'config' must be a DistributedGemmConfig, "
+                            f"not {config!r}")
+        tile, nodes = config.tile, config.ring.nodes
         self._tile = tile
-        self._columns = columns
-        self._config = config = FabricConfig.ring(nodes, **options)
-        per_flit = config.flit_width // ELEMENT_WIDTH
-        if per_flit:  # narrower flits: the interface names 'flit_width'
-            packet_flits = (1 << config.length_width) - 1
-            longest = min(packet_flits * per_flit * nodes, MAX_VECTOR_LENGTH) // tile.cols
-            if columns > longest:
-                raise ValueError(f"Parameter 'columns' must be at most {longest} for "
-                                 f"{tile.cols}-lane results on a {nodes}-node ring of "
-                                 f"{config.flit_width}-bit flits and {packet_flits}-flit "
-                                 f"packets, not {columns}")
-        self._interfaces = [AllReduceInterface(config, columns * tile.cols)
-                            for _ in range(nodes)]
+        self._columns = config.columns
+        self._config = config.ring
+        self._interfaces = [AllReduceInterface(config.allreduce) for _ in range(nodes)]
         super().__init__({
             "op": In(stream.Signature(op_layout(tile))).array(nodes),
             "stationary": In(stream.Signature(stationary_layout(tile))).array(nodes),
@@ -98,7 +74,7 @@ class DistributedGemm(wiring.Component):
 
     @property
     def config(self):
-        """The ring's :class:`~hdl.fabric.config.FabricConfig`."""
+        """The ring's :class:`~sim_models.config.FabricConfig`."""
         return self._config
 
     @property

@@ -3,6 +3,8 @@
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from .layouts import link_layout
+
 __all__ = ["LinkSignature"]
 
 
@@ -23,7 +25,7 @@ class LinkSignature(wiring.Signature):
     -------
     valid : Out(1)
         A flit is on the link this cycle.
-    payload : Out(config.link_layout)
+    payload : Out(link_layout(config))
         The flit, its ``last`` flag and its virtual channel.
     credit : In(config.vcs)
         Bit ``v`` is set for one cycle each time the receiver takes a flit of virtual channel
@@ -33,7 +35,7 @@ class LinkSignature(wiring.Signature):
         self._config = config
         super().__init__({
             "valid": Out(1),
-            "payload": Out(config.link_layout),
+            "payload": Out(link_layout(config)),
             "credit": In(config.vcs),
         })
 

@@ -16,6 +16,7 @@ from amaranth.lib.wiring import In, Out
 
 from .arbiter import RoundRobin
 from .framer import Framer
+from .layouts import flit_layout, header_layout, position_layout
 from .link import LinkSignature
 from .routing import LOCAL, coordinates, minus_port, plus_port, port_count, route
 
@@ -37,12 +38,12 @@ def _next_hop(m, config, here, destination, in_port, in_vc, tag):
     """Output port (``port_count(config)`` to drop) and virtual channel that
     :func:`~hdl.fabric.routing.route` gives for ``destination`` at position ``here``."""
     drop = port_count(config)
-    there = Signal(config.position_layout, name=f"there_{tag}")
+    there = Signal(position_layout(config), name=f"there_{tag}")
     exists = Signal(name=f"exists_{tag}")
     with m.Switch(destination):
         for node in range(config.nodes):
             with m.Case(node):
-                m.d.comb += [there.eq(config.position_layout.const(
+                m.d.comb += [there.eq(position_layout(config).const(
                     dict(zip("xy", coordinates(config, node))))), exists.eq(1)]
     port, vc = Const(LOCAL, range(drop + 1)), Const(0, range(config.vcs))
     # The first dimension with a distance left decides: fold from the last dimension back.
@@ -75,14 +76,14 @@ class _Input:
     def __init__(self, m, config, here, in_port, in_vc, buffer):
         drop = port_count(config)
         self.buffer = buffer
-        self.head = config.flit_layout(buffer.r_data)
+        self.head = flit_layout(config)(buffer.r_data)
         self.valid = buffer.r_rdy
         tag = f"{in_port}_{in_vc}"
         # The input is inside a packet: the head is a payload flit.
         self.active = Signal(name=f"active_{tag}")
         self.target = Signal(range(drop + 1), name=f"target_{tag}")
         self.target_vc = Signal(range(config.vcs), name=f"target_vc_{tag}")
-        header = config.header_layout(self.head.flit[:config.header_width])
+        header = header_layout(config)(self.head.flit[:config.header_width])
         lookup, lookup_vc = _next_hop(m, config, here, header.destination, in_port, in_vc, tag)
         #: Output ports this input can send to at some node; the crossbar only joins these.
         self.outputs = frozenset(
@@ -111,9 +112,9 @@ def router_signature(config):
     """Signature of :class:`Router` for ``config`` (members documented there)."""
     links = port_count(config) - 1
     return wiring.Signature({
-        "here": In(config.position_layout),
+        "here": In(position_layout(config)),
         "inject": In(stream.Signature(config.flit_width)),
-        "eject": Out(stream.Signature(config.flit_layout)),
+        "eject": Out(stream.Signature(flit_layout(config))),
         "link_in": In(LinkSignature(config)).array(links),
         "link_out": Out(LinkSignature(config)).array(links),
         "dropped": Out(DROP_COUNTER_WIDTH),
@@ -138,11 +139,11 @@ class Router(wiring.Component):
 
     Members
     -------
-    here : In(config.position_layout)
+    here : In(position_layout(config))
         Coordinates of this router's node; constant.
     inject : In(stream.Signature(config.flit_width))
         Packets from the node: a header flit, then ``length`` payload flits.
-    eject : Out(stream.Signature(config.flit_layout))
+    eject : Out(stream.Signature(flit_layout(config)))
         Packets for the node, one at a time, ``last`` set on each packet's last flit.
     link_in : In(LinkSignature(config)).array(2 * len(config.dims))
         Links from the neighbours; element ``p - 1`` is input port ``p``.
@@ -156,7 +157,8 @@ class Router(wiring.Component):
         super().__init__(router_signature(config))
 
     def _buffer(self, m, name):
-        buffer = SyncFIFO(width=self._config.flit_layout.size, depth=self._config.buffer_depth)
+        buffer = SyncFIFO(width=flit_layout(self._config).size,
+                          depth=self._config.buffer_depth)
         m.submodules[name] = buffer
         return buffer
 
@@ -219,7 +221,7 @@ class Router(wiring.Component):
             m.submodules[f"arbiter_{port}"] = arbiter = RoundRobin(len(users))
             grant = arbiter.grant
             sent = grant.any()
-            flit = _one_hot_select(m, f"flit_{port}", config.flit_layout.size,
+            flit = _one_hot_select(m, f"flit_{port}", flit_layout(config).size,
                                    [(grant[i], source.head.as_value())
                                     for i, source in enumerate(users)])
             sent_vc = _one_hot_select(m, f"sent_vc_{port}", range(config.vcs),

@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Shape, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..params import check_int
+from sim_models.config import check_int
 
 __all__ = ["MAX_LANES", "LaneSerializer"]
 

@@ -1,6 +1,6 @@
 """Ring and 2-D torus fabrics: one router per node, neighbours joined by credit-based links.
 
-The router is a leaf module: emitted once per configuration (``hdl.fabric.emit`` writes it next
+The router is a leaf module: emitted once per configuration (``hdl.emit`` writes it next
 to the fabric) and instantiated at every node with the node's coordinates on its ``here`` port,
 so generation, Verilog size and simulator build times grow with one router, not with the nodes.
 """
@@ -9,7 +9,9 @@ from amaranth.hdl import ClockSignal, Instance, Module, ResetSignal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .config import FabricConfig
+from sim_models.config import FabricConfig
+
+from .layouts import flit_layout, position_layout
 from .router import DROP_COUNTER_WIDTH, router_signature
 from .routing import coordinates, neighbour, port_count
 
@@ -49,9 +51,9 @@ class Fabric(wiring.Component):
     Members
     -------
     inject : In(stream.Signature(config.flit_width)).array(config.nodes)
-        Packets sent by each node: a header flit (``config.header_layout`` in its low bits),
+        Packets sent by each node: a header flit (``header_layout(config)`` in its low bits),
         then ``length`` payload flits.
-    eject : Out(stream.Signature(config.flit_layout)).array(config.nodes)
+    eject : Out(stream.Signature(flit_layout(config))).array(config.nodes)
         Packets received by each node, whole and one at a time, ``last`` set on the last flit.
     dropped : Out(16).array(config.nodes)
         Packets each node sent to an address that names no node, dropped (wraps around).
@@ -62,7 +64,7 @@ class Fabric(wiring.Component):
         self._config = config
         super().__init__({
             "inject": In(stream.Signature(config.flit_width)).array(config.nodes),
-            "eject": Out(stream.Signature(config.flit_layout)).array(config.nodes),
+            "eject": Out(stream.Signature(flit_layout(config))).array(config.nodes),
             "dropped": Out(DROP_COUNTER_WIDTH).array(config.nodes),
         })
 
@@ -78,7 +80,7 @@ class Fabric(wiring.Component):
         for node, router in enumerate(routers):
             m.submodules[f"router_{node}"] = _router_instance(config, router)
             position = dict(zip("xy", coordinates(config, node)))
-            m.d.comb += [router.here.eq(config.position_layout.const(position)),
+            m.d.comb += [router.here.eq(position_layout(config).const(position)),
                          self.dropped[node].eq(router.dropped)]
             wiring.connect(m, wiring.flipped(self.inject[node]), router.inject)
             wiring.connect(m, router.eject, wiring.flipped(self.eject[node]))
@@ -92,7 +94,7 @@ class Ring(Fabric):
     """Bidirectional ring of ``nodes`` nodes (2..64): the 1-D torus.
 
     ``options`` (``flit_width``, ``length_width``, ``buffer_depth``, ``routing``) are those of
-    :class:`~hdl.fabric.config.FabricConfig`; members are those of :class:`Fabric`.
+    :class:`~sim_models.config.FabricConfig`; members are those of :class:`Fabric`.
     """
     def __init__(self, nodes, **options):
         super().__init__(FabricConfig.ring(nodes, **options))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 
 from .core_cycles import tile_cycles
 

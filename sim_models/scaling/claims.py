@@ -9,7 +9,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdl.params import TileConfig
+from sim_models.config import TileConfig
 from sim_models.program import LoadStationary, MultiplyMoving
 from sim_models.tiler import tile_gemm
 

@@ -22,7 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from hdl.params import TileConfig, check_int
+from sim_models.config import TileConfig, check_int
 from sim_models.cycle_model import time_program
 from sim_models.tiler import tile_gemm
 
@@ -35,7 +35,7 @@ _K_PERIOD = 2
 
 
 def core_tile(core):
-    """The :class:`~hdl.params.TileConfig` of a NeuronCore's Tensor Engine (a CoreSpec):
+    """The :class:`~sim_models.config.TileConfig` of a NeuronCore's Tensor Engine (a CoreSpec):
     its array, its PSUM banks and a bank's depth in FP32 entries per partition."""
     return TileConfig(int(core.array_rows.value), int(core.array_cols.value),
                       psum_banks=int(core.psum_banks.value),

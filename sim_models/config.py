@@ -1,0 +1,460 @@
+"""The contract between the layers: plain, validated, frozen configurations of every design.
+
+A configuration says what a design is (a tile, a fabric, an all-reduce ring, a distributed
+GEMM), never how it is built: ``hdl`` elaborates components from these types, ``tb`` reads
+them back from the ``.ports.json`` sidecar that the emitter writes beside the Verilog, and the
+scaling layer reasons about them, all without importing each other. Nothing here imports
+Amaranth, cocotb, ``hdl`` or ``tb``.
+
+Every check raises ``TypeError`` (wrong type or out of range) or ``ValueError`` (inconsistent
+parameters) with one line that names the parameter, its value and what is allowed.
+"""
+
+from dataclasses import MISSING, dataclass, fields
+from math import prod
+from numbers import Integral
+
+__all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
+           "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
+           "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
+           "OPERAND_FORMATS", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
+           "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
+           "config_to_dict"]
+
+#: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
+MAX_ARRAY_DIM = 128
+#: Largest number of PSUM banks (a NeuronCore has 8 per partition).
+MAX_PSUM_BANKS = 16
+#: Largest PSUM bank depth in result vectors (NC-v4 allows N up to 4096 for FP32 results).
+MAX_PSUM_DEPTH = 4096
+#: Largest ring.
+MAX_RING_NODES = 64
+#: Largest side of a 2-D torus (256 nodes).
+MAX_TORUS_SIDE = 16
+#: Widest flit, in bits.
+MAX_FLIT_WIDTH = 1024
+#: Widest length field of the header, in bits (packets of up to 4095 payload flits).
+MAX_LENGTH_WIDTH = 12
+#: Deepest input buffer, in flits per virtual channel.
+MAX_BUFFER_DEPTH = 64
+#: Width of the packet header's ``kind`` field, in bits.
+KIND_WIDTH = 2
+#: Routing options: ``dateline`` is the deadlock-free design, ``naive`` the same router without
+#: virtual channels, which can deadlock on the wrap-around links (for tests only).
+ROUTINGS = ("dateline", "naive")
+#: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
+ALLREDUCE_KIND = 1
+#: Bits per all-reduce vector element (int32).
+ELEMENT_WIDTH = 32
+#: Longest all-reduce vector, in elements.
+MAX_VECTOR_LENGTH = 1 << 16
+
+
+def check_int(subject, value, low, high):
+    """Raise ``TypeError`` unless ``value`` is an integer (not a bool) in ``low..high``.
+
+    ``subject`` starts the message and names what is checked, e.g. ``"Parameter 'rows'"``.
+    """
+    if isinstance(value, bool) or not isinstance(value, Integral) or not low <= value <= high:
+        raise TypeError(f"{subject} must be an integer in {low}..{high}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class OperandFormat:
+    """Number format of a tile's PEs, as data: what the array stores and moves.
+
+    Members
+    -------
+    name : str
+        Name used in configuration names and on the command line (``int8``).
+    operand_bits : int
+        Bits of one stationary or moving element.
+    accumulator_bits : int
+        Bits of one partial sum and of one PSUM entry.
+    signed_integer : bool
+        Two's-complement integer operands with a wrapping accumulator.
+    """
+    name: str
+    operand_bits: int
+    accumulator_bits: int
+    signed_integer: bool
+
+
+#: Operand formats a tile can be generated with, by name. int8 x int8 -> int32 is the integer
+#: path of the first NeuronCore; the arithmetic of each format lives in ``hdl.numerics``.
+OPERAND_FORMATS = {
+    "int8": OperandFormat("int8", operand_bits=8, accumulator_bits=32, signed_integer=True),
+}
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Shape of one systolic matrix-multiply tile.
+
+    Parameters
+    ----------
+    rows : int
+        PE rows, R: the contraction dimension K of one operation (K <= R). 1..128.
+    cols : int
+        PE columns, C: the stationary free dimension M of one operation (M <= C). 1..128.
+    psum_banks : int
+        PSUM accumulation banks. 1..16; 8 as on a NeuronCore.
+    psum_depth : int
+        Result vectors per bank: the largest moving free size N of one operation. 1..4096;
+        512 as on a NeuronCore (one 2 KiB bank of FP32 per partition).
+    operands : str
+        Name of the PEs' number format, a key of :data:`OPERAND_FORMATS`.
+
+    Raises
+    ------
+    TypeError
+        If a parameter has the wrong type or lies outside its range; the message names the
+        parameter, its value and what is allowed.
+    """
+    rows: int
+    cols: int
+    psum_banks: int = 8
+    psum_depth: int = 512
+    operands: str = "int8"
+
+    def __post_init__(self):
+        check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
+        check_int("Parameter 'cols'", self.cols, 1, MAX_ARRAY_DIM)
+        check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
+        check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
+        if not isinstance(self.operands, str) or self.operands not in OPERAND_FORMATS:
+            raise TypeError(f"Parameter 'operands' must be one of "
+                            f"{', '.join(OPERAND_FORMATS)}, not {self.operands!r}")
+
+    @property
+    def operand_format(self):
+        """The :class:`OperandFormat` named by ``operands``."""
+        return OPERAND_FORMATS[self.operands]
+
+    @property
+    def name(self):
+        """Configuration name used for build directories and reports, e.g. ``r8c16_int8``."""
+        suffix = "" if (self.psum_banks, self.psum_depth) == (8, 512) else \
+            f"_b{self.psum_banks}d{self.psum_depth}"
+        return f"r{self.rows}c{self.cols}{suffix}_{self.operands}"
+
+    @property
+    def macs_per_cycle(self):
+        """Peak multiply-accumulates per cycle of the whole array (R x C)."""
+        return self.rows * self.cols
+
+
+def _in_range(value, high):
+    try:
+        check_int("", value, 2, high)
+    except TypeError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class FabricConfig:
+    """Shape of a ring or torus fabric and of its packets.
+
+    Use :meth:`ring` and :meth:`torus`, which validate the topology's own parameters by name;
+    the constructor validates the rest. The bit layouts that follow from a configuration (the
+    packet format) are built in ``hdl.fabric.layouts``.
+
+    Parameters
+    ----------
+    dims : tuple of int
+        Nodes along each dimension: ``(nodes,)`` for a ring, ``(x, y)`` for a torus. Node
+        ``x + X * y`` sits at coordinates ``(x, y)``.
+    flit_width : int
+        Bits per flit, 1..1024; at least :attr:`header_width`.
+    length_width : int
+        Bits of the header's length field, 1..12: packets carry 0 to ``2 ** length_width - 1``
+        payload flits.
+    buffer_depth : int
+        Input buffer per port and virtual channel, in flits, 1..64. Three or more sustain one
+        flit per cycle per link (the credit loop is three cycles long).
+    routing : str
+        ``"dateline"`` (two virtual channels, deadlock-free) or ``"naive"`` (one virtual
+        channel; can deadlock, for tests only).
+
+    Raises
+    ------
+    TypeError
+        If a parameter has the wrong type or lies outside its range; the message names the
+        parameter, its value and what is allowed.
+    ValueError
+        If ``flit_width`` is too narrow to hold the header.
+    """
+    dims: tuple
+    flit_width: int = 32
+    length_width: int = 4
+    buffer_depth: int = 4
+    routing: str = "dateline"
+
+    def __post_init__(self):
+        if not (isinstance(self.dims, tuple) and (
+                len(self.dims) == 1 and _in_range(self.dims[0], MAX_RING_NODES) or
+                len(self.dims) == 2 and all(_in_range(side, MAX_TORUS_SIDE)
+                                            for side in self.dims))):
+            raise TypeError(f"Parameter 'dims' must be (nodes,) with nodes in "
+                            f"2..{MAX_RING_NODES} or (x, y) with x and y in "
+                            f"2..{MAX_TORUS_SIDE}, not {self.dims!r}")
+        check_int("Parameter 'flit_width'", self.flit_width, 1, MAX_FLIT_WIDTH)
+        check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
+        check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
+        if self.routing not in ROUTINGS:
+            raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
+                            f"not {self.routing!r}")
+        if self.flit_width < self.header_width:
+            raise ValueError(f"Parameter 'flit_width' must be at least {self.header_width} to "
+                             f"hold the header of a {self.nodes}-node fabric, "
+                             f"not {self.flit_width}")
+
+    @classmethod
+    def ring(cls, nodes, **options):
+        """Configuration of a bidirectional ring of ``nodes`` nodes, 2..64.
+
+        ``options`` are the remaining constructor parameters.
+        """
+        check_int("Parameter 'nodes'", nodes, 2, MAX_RING_NODES)
+        return cls((nodes,), **options)
+
+    @classmethod
+    def torus(cls, x, y, nodes=None, **options):
+        """Configuration of an ``x`` by ``y`` 2-D torus, each side 2..16.
+
+        ``nodes``, if given, must equal ``x * y``; ``options`` are the remaining constructor
+        parameters.
+        """
+        check_int("Parameter 'x'", x, 2, MAX_TORUS_SIDE)
+        check_int("Parameter 'y'", y, 2, MAX_TORUS_SIDE)
+        if nodes is not None:
+            check_int("Parameter 'nodes'", nodes, 1, MAX_TORUS_SIDE ** 2)
+            if nodes != x * y:
+                raise ValueError(f"Parameter 'nodes' must equal x * y = {x * y}, not {nodes}")
+        return cls((x, y), **options)
+
+    @property
+    def nodes(self):
+        """Number of nodes."""
+        return prod(self.dims)
+
+    @property
+    def address_width(self):
+        """Bits of a node address. Addresses ``nodes`` and up name no node, and at least one
+        such address exists, so the drop path is always reachable."""
+        return self.nodes.bit_length()
+
+    @property
+    def vcs(self):
+        """Virtual channels per link: 2 with the dateline, 1 for ``naive`` routing."""
+        return 2 if self.routing == "dateline" else 1
+
+    @property
+    def header_width(self):
+        """Bits of a header flit's fields (destination, source, kind, length): the smallest
+        ``flit_width`` that holds the header."""
+        return 2 * self.address_width + KIND_WIDTH + self.length_width
+
+    @property
+    def name(self):
+        """Configuration name for module names, build directories and reports, e.g.
+        ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``."""
+        base = f"ring{self.dims[0]}" if len(self.dims) == 1 else \
+            "torus" + "x".join(map(str, self.dims))
+        defaults = FabricConfig((2,))
+        suffixes = [f"_{label}{value}" for label, value, default in [
+            ("w", self.flit_width, defaults.flit_width),
+            ("l", self.length_width, defaults.length_width),
+            ("b", self.buffer_depth, defaults.buffer_depth)] if value != default]
+        if self.routing != defaults.routing:
+            suffixes.append(f"_{self.routing}")
+        return base + "".join(suffixes)
+
+
+def _ring(subject, config):
+    """Raise unless ``config`` is a ring FabricConfig whose flits carry an int32 element."""
+    if not isinstance(config, FabricConfig):
+        raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
+    if len(config.dims) != 1:
+        raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
+    if config.flit_width < ELEMENT_WIDTH:
+        raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "
+                         f"int32 element, not {config.flit_width}")
+
+
+@dataclass(frozen=True)
+class AllReduceConfig:
+    """A ring of all-reduce network interfaces over a ring fabric, for int32 vectors.
+
+    Parameters
+    ----------
+    ring : FabricConfig
+        The ring fabric; its flits carry ``flit_width // 32`` elements each.
+    vector_length : int
+        Elements per all-reduce, 1..65536, split into one chunk per node; each chunk must fit
+        one packet.
+
+    Raises
+    ------
+    TypeError
+        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
+    ValueError
+        If ``ring`` is not a ring, its flits cannot carry an int32, or a chunk does not fit
+        one packet.
+    """
+    ring: FabricConfig
+    vector_length: int
+
+    def __post_init__(self):
+        _ring("ring", self.ring)
+        check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
+        longest = self.max_flits * self.elements_per_flit * self.ring.nodes
+        if self.vector_length > longest:
+            raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
+                             f"{self.ring.nodes}-node ring of {self.ring.flit_width}-bit flits "
+                             f"and {self.max_flits}-flit packets, not {self.vector_length}")
+
+    @property
+    def elements_per_flit(self):
+        """Elements carried by a payload flit: ``flit_width // 32``."""
+        return self.ring.flit_width // ELEMENT_WIDTH
+
+    @property
+    def max_flits(self):
+        """Payload flits of the longest packet the header can describe."""
+        return (1 << self.ring.length_width) - 1
+
+    @property
+    def chunk_flits(self):
+        """Payload flits of the longest chunk, and memory rows per chunk."""
+        longest_chunk = -(-self.vector_length // self.ring.nodes)
+        return -(-longest_chunk // self.elements_per_flit)
+
+    @property
+    def name(self):
+        """Configuration name, e.g. ``ring5_v23``."""
+        return f"{self.ring.name}_v{self.vector_length}"
+
+
+@dataclass(frozen=True)
+class DistributedGemmConfig:
+    """A ring of tiles whose result vectors are all-reduced in hardware.
+
+    Parameters
+    ----------
+    tile : TileConfig
+        Configuration of every node's tile (int8 operands, int32 results: what the all-reduce
+        adds).
+    ring : FabricConfig
+        The ring fabric joining the nodes.
+    columns : int
+        Result beats (PSUM columns, the N of a read) per all-reduce, 1..``tile.psum_depth``;
+        the vector of ``columns * tile.cols`` elements must fit the interface's packets.
+
+    Raises
+    ------
+    TypeError
+        If ``tile`` is not a TileConfig, ``ring`` not a FabricConfig, or ``columns`` not an
+        integer in range.
+    ValueError
+        If the vector does not fit the packets, or the flits cannot carry an int32.
+    """
+    tile: TileConfig
+    ring: FabricConfig
+    columns: int
+
+    def __post_init__(self):
+        if not isinstance(self.tile, TileConfig):
+            raise TypeError(f"Parameter 'tile' must be a TileConfig, not {self.tile!r}")
+        check_int("Parameter 'columns'", self.columns, 1, self.tile.psum_depth)
+        _ring("ring", self.ring)
+        nodes, per_flit = self.ring.nodes, self.ring.flit_width // ELEMENT_WIDTH
+        packet_flits = (1 << self.ring.length_width) - 1
+        longest = min(packet_flits * per_flit * nodes, MAX_VECTOR_LENGTH) // self.tile.cols
+        if self.columns > longest:
+            raise ValueError(f"Parameter 'columns' must be at most {longest} for "
+                             f"{self.tile.cols}-lane results on a {nodes}-node ring of "
+                             f"{self.ring.flit_width}-bit flits and {packet_flits}-flit "
+                             f"packets, not {self.columns}")
+
+    @property
+    def allreduce(self):
+        """The all-reduce every node's interface runs: ``columns * tile.cols`` elements."""
+        return AllReduceConfig(self.ring, self.columns * self.tile.cols)
+
+    @property
+    def vector_length(self):
+        """Elements per all-reduce: ``columns * tile.cols``."""
+        return self.columns * self.tile.cols
+
+    @property
+    def name(self):
+        """Configuration name, e.g. ``r4c4_int8_ring3_n6``."""
+        return f"{self.tile.name}_{self.ring.name}_n{self.columns}"
+
+
+#: Tile configurations that ``make verilog`` generates without ROWS and COLS, by name.
+NAMED_TILES = {
+    "tiny": TileConfig(1, 1),
+    "small": TileConfig(2, 3),
+    "r4c4": TileConfig(4, 4),
+    "r8c8": TileConfig(8, 8),
+    "r8c16": TileConfig(8, 16),
+    "r16c16": TileConfig(16, 16),
+}
+
+#: Kind of each configuration type in its dictionary form (the ``.ports.json`` sidecar).
+_KINDS = {"tile": TileConfig, "fabric": FabricConfig, "allreduce": AllReduceConfig,
+          "distributed_gemm": DistributedGemmConfig}
+
+
+def config_to_dict(config):
+    """The plain dictionary form of a configuration: its ``kind`` and its fields, nested
+    configurations as dictionaries, tuples as lists. :func:`config_from_dict` inverts it."""
+    kinds = {cls: kind for kind, cls in _KINDS.items()}
+    if type(config) not in kinds:
+        raise TypeError(f"Argument 'config' must be one of "
+                        f"{', '.join(cls.__name__ for cls in _KINDS.values())}, not {config!r}")
+    result = {"kind": kinds[type(config)]}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if type(value) in kinds:
+            value = config_to_dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        result[item.name] = value
+    return result
+
+
+def config_from_dict(values):
+    """The configuration that :func:`config_to_dict` wrote, validated again.
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not such a dictionary: no or an unknown ``kind``, missing or unknown
+        fields. The message names what is wrong.
+    TypeError
+        From the configuration's own checks.
+    """
+    if not isinstance(values, dict) or values.get("kind") not in _KINDS:
+        kind = values.get("kind") if isinstance(values, dict) else values
+        raise ValueError(f"Configuration 'kind' must be one of {', '.join(_KINDS)}, "
+                         f"not {kind!r}")
+    cls = _KINDS[values["kind"]]
+    names = {item.name for item in fields(cls)}
+    given = set(values) - {"kind"}
+    required = {item.name for item in fields(cls) if item.default is MISSING}
+    if given - names or required - given:
+        raise ValueError(f"Configuration of kind {values['kind']!r} must have the fields "
+                         f"{', '.join(sorted(names))}, not {', '.join(sorted(given))}")
+    arguments = {}
+    for name in given:
+        value = values[name]
+        if isinstance(value, dict):
+            value = config_from_dict(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        arguments[name] = value
+    return cls(**arguments)
