@@ -15,7 +15,37 @@ ROWS ?=
 COLS ?=
 PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
+NAMED ?=
 SIM ?= icarus
+SEED ?=
+
+# Variables are checked before anything is built: one line naming the variable, its value and
+# what is allowed. Ranges are the generator's to check (python -m hdl.emit says them).
+not_a_count = $(shell [[ '$(1)' =~ ^[0-9]+$$ ]] || echo bad)
+ifneq ($(filter-out icarus verilator,$(SIM)),)
+$(error SIM='$(SIM)' is not a simulator: use SIM=icarus or SIM=verilator)
+endif
+ifneq ($(SEED),)
+ifneq ($(call not_a_count,$(SEED)),)
+$(error SEED='$(SEED)' must be a non-negative integer, e.g. SEED=7)
+endif
+endif
+ifneq ($(ROWS)$(COLS),)
+ifeq ($(ROWS),)
+$(error COLS=$(COLS) needs ROWS too: make verilog ROWS=R COLS=C, each 1..128)
+endif
+ifeq ($(COLS),)
+$(error ROWS=$(ROWS) needs COLS too: make verilog ROWS=R COLS=C, each 1..128)
+endif
+$(foreach variable,ROWS COLS PSUM_BANKS PSUM_DEPTH,$(if $(call not_a_count,$($(variable))),\
+    $(error $(variable)='$($(variable))' must be a positive integer: ROWS and COLS 1..128; \
+            PSUM_BANKS 1..16; PSUM_DEPTH 1..4096)))
+ifneq ($(NAMED),)
+$(error NAMED='$(NAMED)' and ROWS/COLS exclude each other: give one of them)
+endif
+endif
+$(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED,$(if $($(retired)),\
+    $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
 
 .PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
         characterize-full characterize report lint bench test unit clean
@@ -24,7 +54,7 @@ help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
-	      "SIM=icarus|verilator for sim; TILE_SEED=n reseeds random tests."
+	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n reseeds every random test."
 
 deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
 	@if command -v iverilog >/dev/null && command -v vvp >/dev/null; then :; \
@@ -44,12 +74,24 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the project into it
 
-verilog: venv ## Generate Verilog + port maps: named configurations, or ROWS=.. COLS=..
+# What the generated Verilog depends on: the generators and the contract they build from.
+HDL_SOURCES := $(shell find hdl -name '*.py') sim_models/config.py sim_models/timing.py
+NAMED_STAMP := $(BUILD)/verilog/.named
+
+# The named configurations, regenerated only when a generator changes (the emitter leaves a file
+# whose contents did not change untouched, so the stamp says when they were made).
+$(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
+	$(PY) -m hdl.emit named --out $(BUILD)/verilog
+	@touch $@
+
+verilog: venv ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
 	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
 	    --psum-depth $(PSUM_DEPTH) --out $(BUILD)/verilog
+else ifneq ($(NAMED),)
+	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 else
-	$(PY) -m hdl.emit named --out $(BUILD)/verilog
+verilog: $(NAMED_STAMP)
 endif
 
 sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)

@@ -8,7 +8,7 @@ byte-identical across runs and machines.
 
 Command line (``--help`` of each subcommand lists its options)::
 
-    python -m hdl.emit named                     # every configuration of NAMED_TILES
+    python -m hdl.emit named                     # every named tile configuration
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
     python -m hdl.emit fabric --ring 8
@@ -31,6 +31,7 @@ from amaranth.back import verilog
 from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
+from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
                                DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict)
 
@@ -226,36 +227,41 @@ def write(generated, out_dir):
 
 
 def _fabric_options(parser):
-    parser.add_argument("--flit-width", type=int, default=32, help="bits per flit (default 32)")
+    parser.add_argument("--flit-width", type=int, default=32,
+                        help="bits per flit, 1..1024 (default 32)")
     parser.add_argument("--length-width", type=int, default=4,
-                        help="bits of the header's length field (default 4)")
+                        help="bits of the header's length field, 1..12 (default 4)")
     parser.add_argument("--buffer-depth", type=int, default=4,
-                        help="flits per input buffer and virtual channel (default 4)")
+                        help="flits per input buffer and virtual channel, 1..64 (default 4)")
 
 
 def _tile_options(parser, required):
     parser.add_argument("--rows", type=int, required=required, help="PE rows, 1..128")
     parser.add_argument("--cols", type=int, required=required, help="PE columns, 1..128")
-    parser.add_argument("--psum-banks", type=int, default=8, help="PSUM banks (default 8)")
+    parser.add_argument("--psum-banks", type=int, default=8,
+                        help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
-                        help="result vectors per PSUM bank (default 512)")
+                        help="result vectors per PSUM bank, 1..4096 (default 512)")
 
 
 def _parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m hdl.emit",
-        description="Generate the Verilog and the .ports.json sidecar of a design.")
+    parser = ArgumentParser(
+        prog="python -m hdl.emit", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Generate the Verilog (<top>.v) and the .ports.json sidecar of a design.",
+        epilog="examples:\n" + __doc__.split("::\n\n", 1)[1])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", default="build/verilog",
                         help="output directory (default build/verilog)")
     subcommands = parser.add_subparsers(dest="design", required=True, metavar="DESIGN")
     design = partial(subcommands.add_parser, parents=[common])
     named = design("named", help="named tile configurations",
-                               description="Generate named tile configurations.")
+                   description="Generate named tile configurations (all when none is named).")
     named.add_argument("names", nargs="*", metavar="NAME",
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
-    _tile_options(design("tile", help="one systolic tile"), required=True)
-    fabric = design("fabric", help="a ring or 2-D torus fabric")
+    _tile_options(design("tile", help="one systolic tile",
+                         description="Generate one systolic tile of int8 PEs."), required=True)
+    fabric = design("fabric", help="a ring or 2-D torus fabric",
+                    description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
     topology.add_argument("--ring", type=int, metavar="NODES", help="ring of NODES nodes, 2..64")
     topology.add_argument("--torus", type=int, nargs=2, metavar=("X", "Y"),
@@ -263,16 +269,20 @@ def _parser():
     _fabric_options(fabric)
     fabric.add_argument("--routing", default="dateline",
                         help="dateline (deadlock-free, default) or naive (tests only)")
-    allreduce = design("allreduce", help="a ring of all-reduce interfaces")
+    allreduce = design("allreduce", help="a ring of all-reduce interfaces",
+                       description="Generate a ring fabric with an all-reduce interface at "
+                                   "every node (int32 vectors).")
     allreduce.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
     allreduce.add_argument("--vector-length", type=int, required=True,
-                           help="int32 elements per all-reduce")
+                           help="int32 elements per all-reduce, 1..65536")
     _fabric_options(allreduce)
-    gemm = design("gemm", help="a ring of tiles that all-reduce their results")
+    gemm = design("gemm", help="a ring of tiles that all-reduce their results",
+                  description="Generate a distributed GEMM: a ring of tiles whose result "
+                              "vectors are all-reduced in hardware.")
     _tile_options(gemm, required=True)
     gemm.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
     gemm.add_argument("--columns", type=int, required=True,
-                      help="result beats (PSUM columns) per all-reduce")
+                      help="result beats (PSUM columns) per all-reduce, 1..PSUM depth")
     _fabric_options(gemm)
     return parser
 

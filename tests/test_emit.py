@@ -7,7 +7,7 @@ import sys
 
 from hdl.emit import generate, write
 from hdl.isa import op_layout
-from sim_models.config import TileConfig
+from sim_models.config import TileConfig, config_from_dict
 
 
 def _emit_in_fresh_process(tmp_path, hash_seed):
@@ -55,3 +55,55 @@ def test_command_line_rejects_bad_rows(tmp_path):
                              "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr == "error: Parameter 'rows' must be an integer in 1..128, not 0\n"
+
+
+def _emit(*arguments):
+    return subprocess.run([sys.executable, "-m", "hdl.emit", *arguments], capture_output=True,
+                          text=True)
+
+
+def test_command_line_rejects_unknown_named_configuration(tmp_path):
+    result = _emit("named", "r4c4", "r5c5", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr == ("error: Named configuration 'r5c5' is not one of tiny, small, "
+                             "r4c4, r8c8, r8c16, r16c16\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_command_line_usage_errors_are_one_line(tmp_path):
+    for arguments, message in [
+            (("tile", "--rows", "4"), "the following arguments are required: --cols"),
+            (("tile", "--rows", "x", "--cols", "4"), "argument --rows: invalid int value: 'x'"),
+            ((), "the following arguments are required: DESIGN")]:
+        result = _emit(*arguments, "--out", str(tmp_path)) if arguments else _emit()
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and result.stderr.endswith(f"error: {message}\n")
+
+
+def test_command_line_reports_an_unwritable_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = _emit("tile", "--rows", "2", "--cols", "2", "--out", str(blocker / "verilog"))
+    assert result.returncode == 1
+    assert result.stderr == (f"error: cannot write the Verilog of systolic_tile_r2c2_int8 to "
+                             f"{blocker / 'verilog'}: Not a directory\n")
+
+
+def test_help_names_every_design_and_its_ranges():
+    assert all(design in _emit("--help").stdout
+               for design in ("named", "tile", "fabric", "allreduce", "gemm"))
+    assert "PE rows, 1..128" in _emit("tile", "--help").stdout
+
+
+def test_sidecar_carries_the_configuration(tmp_path):
+    config = TileConfig(2, 3, psum_banks=4, psum_depth=64)
+    write(generate(config), tmp_path)
+    ports = json.loads((tmp_path / "systolic_tile_r2c3_b4d64_int8.ports.json").read_text())
+    assert config_from_dict(ports["config"]) == config
+
+
+def test_unchanged_files_are_left_alone(tmp_path):
+    path = write(generate(TileConfig(1, 1)), tmp_path)
+    os.utime(path, (0, 0))
+    write(generate(TileConfig(1, 1)), tmp_path)
+    assert path.stat().st_mtime == 0

@@ -1,0 +1,13 @@
+"""What every command line of the project shares: usage errors in one line."""
+
+import argparse
+
+__all__ = ["ArgumentParser"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose usage errors are one line on stderr, exit status 2:
+    ``<prog>: error: <what is wrong>`` (``--help`` shows the usage)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
