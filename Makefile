@@ -24,7 +24,7 @@ help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
-	      "SIM=icarus|verilator for sim; TILE_SEED=n reseeds random tests."
+	      "SIM=icarus|verilator for sim; SEED=n (default 1) reseeds random tests."
 
 deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
 	@if command -v iverilog >/dev/null && command -v vvp >/dev/null; then :; \
@@ -64,7 +64,7 @@ regress: venv deps ## Run the tile regression on both simulators, with a summary
 fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
 	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
-	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_gemm_sim.py -q \
+	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
