@@ -92,8 +92,9 @@ def _generated(config):
 
 def _verilog_dir(build, config):
     kind = config_to_dict(config)["kind"]
-    # All-reduce and GEMM designs have Verilator -Wall warnings without waivers; outside
-    # <build>/verilog they stay out of `make lint`.
+    # `make lint` checks <build>/verilog/*.v against waivers written for the tile; the
+    # all-reduce and GEMM designs have -Wall warnings without waivers, so other kinds go
+    # one level down.
     return build / "verilog" if kind == "tile" else build / "verilog" / kind
 
 

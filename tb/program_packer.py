@@ -15,7 +15,19 @@ __all__ = ["ProgramPacker", "StreamBeats"]
 
 @dataclass
 class StreamBeats:
-    """Packed beats of one program on the three input streams, and the result beat count."""
+    """Packed beats of one program on the three input streams, and the result beat count.
+
+    Members
+    -------
+    ops : list of int
+        One op beat per operation (``hdl.isa.op_layout``).
+    stationary : list of int
+        K beats per LoadStationary: a row of C operand lanes each.
+    moving : list of int
+        N beats per MultiplyMoving: a column of R operand lanes each.
+    results : int
+        Result beats the program's reads return: the sum of their N.
+    """
     ops: list
     stationary: list
     moving: list
