@@ -53,18 +53,18 @@ else
 endif
 
 sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
-	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q \
+	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/sim_$(SIM).xml
 	$(PY) -m tb.summary --build $(BUILD) --sim $(SIM)
 
 regress: venv deps ## Run the tile regression on both simulators, with a summary table
-	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
+	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q -s --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
 	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
-	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q \
+	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
