@@ -138,7 +138,8 @@ class FabricHarness:
         packets, heads, tails = [], [], []
         start = 0
         while start < len(beats):
-            header = unpack(header_layout(self.config), beats[start][0]["flit"] & self._header_mask)
+            header = unpack(header_layout(self.config),
+                            beats[start][0]["flit"] & self._header_mask)
             end = start + header["length"]
             if end >= len(beats):
                 break
