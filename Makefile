@@ -44,7 +44,7 @@ ifneq ($(NAMED),)
 $(error NAMED='$(NAMED)' and ROWS/COLS exclude each other: give one of them)
 endif
 endif
-$(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED,$(if $($(retired)),\
+$(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING_SEED,$(if $($(retired)),\
     $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
 
 .PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
@@ -54,7 +54,8 @@ help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
-	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n reseeds every random test."
+	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
+	      "reseeds every random test."
 
 deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
 	@if command -v iverilog >/dev/null && command -v vvp >/dev/null; then :; \
@@ -95,18 +96,18 @@ verilog: $(NAMED_STAMP)
 endif
 
 sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
-	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q \
+	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/sim_$(SIM).xml
 	$(PY) -m tb.summary --build $(BUILD) --sim $(SIM)
 
 regress: venv deps ## Run the tile regression on both simulators, with a summary table
-	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q --junitxml=$(BUILD)/junit/regress.xml
+	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q -s --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
 	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
-	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_gemm_sim.py -q \
+	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
 FABRIC_JSON := $(BUILD)/characterization/fabric.json

@@ -41,8 +41,7 @@ def _gemm_shape(config):
 
 def run_gemm(config, sim, build):
     """Simulate the benchmark GEMM on ``config`` with ``sim``; return its results record."""
-    directory = build / "bench" / "sim" / sim / config.name
-    entries, _ = simulate_gemms(config, sim, [_gemm_shape(config)], directory, build)
+    entries, _ = simulate_gemms(config, sim, [_gemm_shape(config)], build)
     return entries[0]
 
 

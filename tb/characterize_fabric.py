@@ -31,16 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sim_models.config import FabricConfig
+from sim_models.config import AllReduceConfig, FabricConfig
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.fabric import ZeroLoadLatency
 
-from .fabric_runs import allreduce_case_name, simulate_allreduce, simulate_fabric
+from .launch import Design, simulate
 
 #: The simulator every figure comes from.
 SIMULATOR = "icarus"
 #: Seed of the traffic (payloads and operands; the patterns are fixed).
-SEED = "1"
+SEED = 1
 #: Fabric of the hop-latency sweep: hops 0 to 4.
 HOP_FABRIC = FabricConfig.ring(8)
 #: Fabrics of the saturation measurement.
@@ -64,11 +64,12 @@ def _records(path, test):
     return found
 
 
-def _results_file(build, name):
-    path = build / "results" / "characterization" / f"{name}_{SIMULATOR}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.unlink(missing_ok=True)
-    return path
+def _measure(build, name, design, test):
+    """Run cocotb test ``test`` on ``design`` with :data:`SIMULATOR` and return its last
+    record, written to ``<build>/results/characterization/<name>_<simulator>.jsonl``."""
+    results = build / "results" / "characterization" / f"{name}_{SIMULATOR}.jsonl"
+    simulate(design, SIMULATOR, [test], SEED, build=build, results=results)
+    return _records(results, test)[-1]
 
 
 def _progress(message):
@@ -131,27 +132,24 @@ def characterize(build):
     """Run every simulation under ``build`` and return the characterization (the JSON's
     contents)."""
     _progress(f"hop latency: {HOP_FABRIC.name} zero-load latency on {SIMULATOR}")
-    results = _results_file(build, f"hops_{HOP_FABRIC.name}")
-    simulate_fabric(SIMULATOR, HOP_FABRIC, ["zero_load_latency"], SEED, results, build)
-    hops = hop_latency(_records(results, "zero_load_latency")[-1], HOP_FABRIC.name)
+    record = _measure(build, f"hops_{HOP_FABRIC.name}", Design(HOP_FABRIC, "tb.fabric_tb"),
+                      "zero_load_latency")
+    hops = hop_latency(record, HOP_FABRIC.name)
 
     efficiency = []
     for config in SATURATION_FABRICS:
         _progress(f"link efficiency: {config.name} saturation on {SIMULATOR}")
-        results = _results_file(build, f"saturation_{config.name}")
-        simulate_fabric(SIMULATOR, config, ["saturation"], SEED, results, build)
-        efficiency.append(link_efficiency(_records(results, "saturation")[-1], config.name))
+        record = _measure(build, f"saturation_{config.name}", Design(config, "tb.fabric_tb"),
+                          "saturation")
+        efficiency.append(link_efficiency(record, config.name))
 
     allreduce = []
     for nodes in ALLREDUCE_NODES:
         config = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
         for length in ALLREDUCE_LENGTHS:
-            name = allreduce_case_name(config, length)
-            _progress(f"all-reduce: {name} ideal cycles on {SIMULATOR}")
-            results = _results_file(build, f"allreduce_{name}")
-            simulate_allreduce(SIMULATOR, config, length, ["ideal_cycles"], SEED, results,
-                               build)
-            record = _records(results, "ideal_cycles")[-1]
+            design = Design(AllReduceConfig(config, length), "tb.allreduce_tb")
+            _progress(f"all-reduce: {design.case} ideal cycles on {SIMULATOR}")
+            record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
             allreduce.append({"nodes": nodes, "length": length,
                               "elements_per_flit": config.flit_width // 32,
                               "rtl_cycles": record["measured_cycles"],

@@ -1,9 +1,9 @@
 """Tile characterization: cycles of GEMMs of many shapes, measured on the RTL, for the scaling
 model.
 
-Each configuration is built once and runs a set of GEMMs (``tb.gemm_tb``) with ideal streams;
-every run is checked bit-exactly against the golden model and handshake by handshake against
-the cycle model before it is recorded. The JSON written holds::
+Each configuration is built once and runs a set of GEMMs (``tb.tile_gemm_tb``) with ideal
+streams; every run is checked bit-exactly against the golden model and handshake by handshake
+against the cycle model before it is recorded. The JSON written holds::
 
     {"schema": 1, "inputs_digest": <sha256 of the sources that decide RTL timing>,
      "runs": [{"config", "rows", "cols", "psum_banks", "psum_depth", "sim", "m", "k", "n",
@@ -31,24 +31,18 @@ import json
 import re
 from pathlib import Path
 
-from hdl.emit import generate, write
-from hdl.leaf import leaf_module_name
 from sim_models.config import TileConfig
 
-from .gemm_tb import format_shapes, parse_shapes
-from .runner import run_simulation
+from .launch import Design, simulate
 
-__all__ = ["SCHEMA", "characterization_shapes", "hierarchical_config", "inputs_digest",
-           "last_write_cycle", "parse_sizes", "run_record", "simulate_gemms",
-           "verilation_seconds"]
+__all__ = ["SCHEMA", "characterization_shapes", "inputs_digest", "last_write_cycle",
+           "parse_shapes", "parse_sizes", "run_record", "simulate_gemms", "verilation_seconds"]
 
 SCHEMA = 1
 REPOSITORY = Path(__file__).resolve().parent.parent
 #: Sources that determine the RTL and its timing, relative to the repository (glob patterns).
 TIMING_SOURCES = ("hdl/**/*.py", "sim_models/cycle_model.py", "sim_models/tiler.py",
                   "sim_models/program.py")
-#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
-LEAF_KINDS = ("pe_column", "psum_column")
 _BUILD_TIMES = "build_seconds.json"
 _WALLTIME = re.compile(r"^- Verilator: Walltime ([0-9.]+) s", re.MULTILINE)
 
@@ -91,6 +85,24 @@ def parse_sizes(text):
     return configs
 
 
+def parse_shapes(text):
+    """The ``(M, K, N)`` tuples of a ``--shapes`` text, e.g. ``"16x64x512,32x32x512"``.
+
+    Raises
+    ------
+    ValueError
+        If an item is not MxKxN with positive integers.
+    """
+    shapes = []
+    for item in text.split(","):
+        sizes = item.split("x")
+        if len(sizes) != 3 or not all(size.isdigit() and int(size) > 0 for size in sizes):
+            raise ValueError(f"Parameter 'shapes' items must be MxKxN with positive integers, "
+                             f"not {item!r}")
+        shapes.append(tuple(int(size) for size in sizes))
+    return shapes
+
+
 def characterization_shapes(config):
     """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
 
@@ -112,13 +124,6 @@ def characterization_shapes(config):
             (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
 
 
-def hierarchical_config(config):
-    """Verilator control file text that makes each leaf module of ``config`` a hierarchical
-    block: with ``--hierarchical`` it is Verilated and compiled once, not once per instance."""
-    return "`verilator_config\n" + "".join(
-        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in LEAF_KINDS)
-
-
 def verilation_seconds(build_log):
     """Seconds Verilator itself took in a build, read from the build log's reports.
 
@@ -130,7 +135,8 @@ def verilation_seconds(build_log):
 
 
 def last_write_cycle(config, entry):
-    """Cycles up to and including the last PSUM write of a recorded run (``tb.tile_tb.record``).
+    """Cycles up to and including the last PSUM write of a recorded run
+    (``tb.records.record_program``).
 
     The last write lands R + C cycles after the last moving beat (``hdl.tile``), so this is
     the last multiply's last beat, measured on the ports, plus R + C + 1: the count that
@@ -141,7 +147,8 @@ def last_write_cycle(config, entry):
 
 
 def run_record(config, sim, entry, build_seconds):
-    """The characterization record of one GEMM run, from its ``tb.gemm_tb`` results entry.
+    """The characterization record of one GEMM run, from its ``tb.tile_gemm_tb`` results
+    entry.
 
     ``build_seconds`` is the time of the build of the simulation model that ran it (shared
     by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone.
@@ -178,7 +185,7 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
-def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False):
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -188,10 +195,9 @@ def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False)
         ``"icarus"`` or ``"verilator"``.
     shapes : list of (int, int, int)
         GEMMs (M, K, N).
-    directory : Path
-        Build and run directory of this configuration and simulator.
     build : Path
-        Build directory; the Verilog goes to ``<build>/verilog``.
+        Build directory (:mod:`tb.launch`); the GEMMs' records go to
+        ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
     hierarchical : bool
         Verilator only: compile each leaf module once (``--hierarchical``).
 
@@ -200,36 +206,22 @@ def simulate_gemms(config, sim, shapes, directory, build, *, hierarchical=False)
     ValueError
         If ``hierarchical`` is set for a simulator other than Verilator.
     AssertionError, RuntimeError
-        From :func:`tb.runner.run_simulation`, if a check fails or the build fails.
+        From :func:`tb.launch.simulate`, if a check fails or the build fails.
 
     Returns
     -------
     (list of dict, dict)
-        The results entry of each GEMM (``tb.tile_tb.record``), and the build's
+        The results entry of each GEMM (``tb.records.record_program``), and the build's
         ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
         build: C++ compile and link) and ``build_args``.
     """
-    if hierarchical and sim != "verilator":
-        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
-    verilog = write(generate(config), build / "verilog")
-    sources, build_args = [verilog], []
-    if hierarchical:
-        control = verilog.with_suffix(".hier.vlt")
-        control.write_text(hierarchical_config(config))
-        sources.append(control)
-        build_args.append("--hierarchical")
-    results = directory / "gemms.jsonl"
-    directory.mkdir(parents=True, exist_ok=True)
-    results.unlink(missing_ok=True)
-    outcome = run_simulation(
-        sim, sources, verilog.stem, "tb.gemm_tb", build_dir=directory, test_dir=directory,
-        build_args=build_args, extra_env={
-            "TILE_ROWS": str(config.rows), "TILE_COLS": str(config.cols),
-            "TILE_PSUM_BANKS": str(config.psum_banks),
-            "TILE_PSUM_DEPTH": str(config.psum_depth), "TILE_SEED": "1",
-            "TILE_RESULTS": str(results), "GEMM_SHAPES": format_shapes(shapes)})
+    design = Design(config, "tb.tile_gemm_tb", hierarchical)
+    results = build / "results" / "tile_gemms" / f"{design.case}_{sim}.jsonl"
+    outcome = simulate(design, sim, build=build, results=results,
+                       options={"shapes": [list(shape) for shape in shapes]})
     entries = [json.loads(line) for line in results.read_text().splitlines()]
-    return entries, {**_build_times(directory, outcome), "build_args": build_args}
+    return entries, {**_build_times(outcome.build_dir, outcome),
+                     "build_args": design.build_args}
 
 
 def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=False):
@@ -241,8 +233,7 @@ def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=Fal
         gemms = shapes or characterization_shapes(config)
         print(f"[characterize] {config.name} on {sim}: build and {len(gemms)} GEMMs ...",
               flush=True)
-        directory = build / "characterization" / "sim" / sim / config.name
-        entries, builds[config.name] = simulate_gemms(config, sim, gemms, directory, build,
+        entries, builds[config.name] = simulate_gemms(config, sim, gemms, build,
                                                       hierarchical=hierarchical)
         for entry in entries:
             run = run_record(config, sim, entry, builds[config.name]["build_seconds"])

@@ -2,15 +2,17 @@
 
 Wraps ``cocotb_tools.runner`` with what every simulation of this project needs: the simulator
 environment from :mod:`tb.toolchain`, a 1 ns / 1 ps timescale (Amaranth's Verilog has none),
-Verilator's width warnings kept non-fatal, a build log in the build directory instead of on
-stdout, a build that is skipped while its inputs are unchanged, and the JUnit results read
-back into a :class:`SimulationResult`.
+Verilator's width warnings kept non-fatal, a build log in the build directory and a simulation
+log (simulator banners and cocotb's log) in the run directory instead of on stdout, a build
+that is skipped while its inputs are unchanged, the JUnit results read back into a
+:class:`SimulationResult`, and one line per simulation on stdout: design, simulator, tests
+passed, build and run seconds, and where the log is.
 """
 
 import hashlib
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +31,11 @@ _BUILD_ARGS = {
     "verilator": ["-Wno-fatal"],
 }
 _BUILD_LOG = "build.log"
+_SIMULATION_LOG = "simulation.log"
 _BUILD_STAMP = "build.sha256"
 _LOG_TAIL_LINES = 40
+#: Lines of a failed test's message shown in the failure report; the log has all of it.
+_REASON_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,15 @@ class SimulationResult:
     passed, failed, skipped : int
         Number of cocotb tests in each state; tests that errored count as failed.
     failures : tuple of str
-        ``module.test`` name and first line of the reason of each failed test.
+        ``module.test`` name and message (its first 20 lines) of each failed test.
     build_time : float
         Seconds spent building; 0 if the build was up to date.
     wall_time : float
         Seconds spent in :func:`run_simulation`, build included.
+    build_dir : Path
+        Directory of the simulator build, with its ``build.log``.
+    log : Path
+        Log of the simulation: the simulator's output and cocotb's log.
     """
     sim: str
     results_xml: Path
@@ -60,6 +69,8 @@ class SimulationResult:
     failures: tuple[str, ...]
     build_time: float
     wall_time: float
+    build_dir: Path
+    log: Path
 
 
 def _update_environ(values):
@@ -72,8 +83,8 @@ def _update_environ(values):
 
 @contextmanager
 def _environ(changes):
-    # cocotb's runner takes PATH and the build environment from os.environ, and lays os.environ
-    # over `extra_env` when testing; so the changes go into os.environ, and only for the run.
+    # cocotb's runner takes PATH and the build environment from os.environ; so the changes go
+    # into os.environ, and only for the run.
     saved = {key: os.environ.get(key) for key in changes}
     try:
         _update_environ(changes)
@@ -129,8 +140,10 @@ def _read_results(results_xml):
         if problem is not None:
             failed += 1
             reason = (problem.get("message") or problem.text or "").strip().splitlines()
+            if len(reason) > _REASON_LINES:
+                reason[_REASON_LINES:] = [f"... ({len(reason) - _REASON_LINES} more lines)"]
             failures.append(f"{testcase.get('classname')}.{testcase.get('name')}: "
-                            f"{reason[0] if reason else 'no reason given'}")
+                            + ("\n    ".join(reason) if reason else "no reason given"))
         elif testcase.find("skipped") is not None:
             skipped += 1
         else:
@@ -138,12 +151,29 @@ def _read_results(results_xml):
     return passed, failed, skipped, tuple(failures)
 
 
+def _shown(path):
+    """``path`` relative to the working directory when it lies below it, else absolute."""
+    return path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+
+
+def _summary_line(result, toplevel, test_module):
+    """The one line a simulation prints: design, simulator, tests passed, seconds, log."""
+    ran = result.passed + result.failed + result.skipped
+    run_time = result.wall_time - result.build_time
+    return (f"[simulate] {toplevel} on {result.sim}: {test_module} {result.passed} of {ran} "
+            f"tests passed; build {result.build_time:.1f} s, run {run_time:.1f} s; "
+            f"log {_shown(result.log)}")
+
+
 def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], toplevel: str,
                    test_module: str, build_dir: os.PathLike | str, test_dir: os.PathLike | str,
-                   testcase: str | Sequence[str] | None = None,
-                   extra_env: Mapping[str, str] | None = None, seed: int | None = None, *,
-                   build_args: Sequence[str] = (), check: bool = True) -> SimulationResult:
+                   testcase: str | Sequence[str] | None = None, seed: int | None = None, *,
+                   plusargs: Sequence[str] = (), build_args: Sequence[str] = (),
+                   check: bool = True) -> SimulationResult:
     """Build ``verilog_sources`` if needed and run the cocotb tests of ``test_module`` on them.
+
+    The simulator's output and cocotb's log go to ``simulation.log`` in ``test_dir``; stdout
+    gets one line: design, simulator, tests passed, build and run seconds, the log.
 
     Parameters
     ----------
@@ -154,21 +184,22 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     toplevel : str
         Name of the top module, the ``dut`` of the tests.
     test_module : str
-        Importable name of the Python module holding the cocotb tests (``tb.test_tile``).
+        Importable name of the Python module holding the cocotb tests (``tb.tile_tb``).
     build_dir : path
         Directory of the simulator build and its ``build.log``; use one per design
         configuration and simulator. The build is skipped while the simulator, top module,
         build arguments and the paths and contents of the sources are those of the last
         successful build in this directory.
     test_dir : path
-        Directory the simulation runs in; ``results.xml`` is written there.
+        Directory the simulation runs in; ``results.xml`` and ``simulation.log`` are written
+        there.
     testcase : str or sequence of str or None
         Names of the cocotb tests to run; all tests of the module if None.
-    extra_env : mapping of str to str or None
-        Environment variables for the simulation (for example a test seed). They override the
-        process environment for the duration of the call only.
     seed : int or None
-        cocotb's random seed (``COCOTB_RANDOM_SEED``); cocotb picks one if None.
+        cocotb's random seed (``COCOTB_RANDOM_SEED``, ``cocotb.RANDOM_SEED`` in the tests);
+        cocotb picks one if None.
+    plusargs : sequence of str
+        Simulator plusargs (``+name=value``), read by the tests from ``cocotb.plusargs``.
     build_args : sequence of str
         Simulator arguments added after the project's defaults (for example Verilator's
         ``--hierarchical``); part of what decides whether the build is up to date.
@@ -178,13 +209,13 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     Returns
     -------
     SimulationResult
-        Test counts, failures, the results file and timings.
+        Test counts, failures, the results file, the logs and timings.
 
     Raises
     ------
     AssertionError
-        If ``check`` is true and a cocotb test failed (the message lists the failures), or no
-        test ran.
+        If ``check`` is true and a cocotb test failed (the message lists the failures and
+        names the log), or no test ran.
     RuntimeError
         If the build fails (the message ends with the end of the build log), or if the
         simulator stops without writing results.
@@ -194,34 +225,40 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     start = time.perf_counter()
     sources = [Path(source).resolve() for source in verilog_sources]
     build_dir = Path(build_dir).resolve()
-    results_xml = Path(test_dir).resolve() / "results.xml"
+    test_dir = Path(test_dir).resolve()
+    results_xml = test_dir / "results.xml"
+    log = test_dir / _SIMULATION_LOG
     # Without PYTEST_CURRENT_TEST, cocotb's runner returns the results file instead of
     # exiting the process when a test fails, and leaves the results file where it is told.
-    changes = {**simulator_env(sim), **(extra_env or {}), "PYTEST_CURRENT_TEST": None}
+    changes = {**simulator_env(sim), "PYTEST_CURRENT_TEST": None}
     with _environ(changes):
         runner = get_runner(sim)
         build_time = _build(runner, sim, sources, toplevel, build_dir, tuple(build_args))
         try:
             # The language is given because a skipped build leaves the runner without sources.
-            results_xml = runner.test(test_module=test_module, hdl_toplevel=toplevel,
-                                      hdl_toplevel_lang="verilog", testcase=testcase, seed=seed,
-                                      build_dir=build_dir, test_dir=results_xml.parent,
-                                      results_xml=str(results_xml), timescale=TIMESCALE)
-            exit_code = 0
-        except SystemExit as error:
-            # The runner exits when the simulator returns non-zero; results may still exist.
-            exit_code = error.code
+            runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                        hdl_toplevel_lang="verilog", testcase=testcase, seed=seed,
+                        plusargs=list(plusargs), build_dir=build_dir, test_dir=test_dir,
+                        results_xml=str(results_xml), timescale=TIMESCALE, log_file=log)
+            stopped = None
+        except (RuntimeError, SystemExit) as error:
+            # With a log file the runner raises when the simulator returns non-zero; results
+            # may still exist.
+            stopped = error
     if not results_xml.is_file():
-        raise RuntimeError(f"Simulating {toplevel} with {sim} ended (exit code {exit_code}) "
-                           f"without writing {results_xml}; the simulator output says why")
+        reason = f" ({stopped})" if stopped else ""
+        raise RuntimeError(f"Simulating {toplevel} with {sim} stopped{reason} without writing "
+                           f"{results_xml}; the log is {log}, ending with:\n{_log_tail(log)}")
     passed, failed, skipped, failures = _read_results(results_xml)
     result = SimulationResult(sim=sim, results_xml=results_xml, passed=passed, failed=failed,
                               skipped=skipped, failures=failures, build_time=build_time,
-                              wall_time=time.perf_counter() - start)
+                              wall_time=time.perf_counter() - start, build_dir=build_dir,
+                              log=log)
+    print(_summary_line(result, toplevel, test_module), flush=True)
     if check and failed:
         raise AssertionError(f"{failed} cocotb test(s) of {test_module} failed with {sim} "
-                             f"(results in {results_xml}):\n" + "\n".join(failures))
+                             f"(log {log}):\n" + "\n".join(failures))
     if check and passed + failed + skipped == 0:
         raise AssertionError(f"No cocotb test of {test_module} ran with {sim} "
-                             f"(testcase {testcase!r}; results in {results_xml})")
+                             f"(testcase {testcase!r}; log {log})")
     return result

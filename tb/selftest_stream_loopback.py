@@ -2,10 +2,8 @@
 
 Holds the design under test (a stream loopback through a small FIFO) and the cocotb tests run on
 its Verilog; ``tb/test_streams.py`` generates the Verilog and launches the simulations. The
-random seed comes from the ``TB_SEED`` environment variable and is logged.
+random seed is cocotb's (``cocotb.RANDOM_SEED``, the SEED of the pytest run) and is logged.
 """
-
-import os
 
 import cocotb
 import numpy as np
@@ -19,14 +17,12 @@ from cocotb.triggers import ClockCycles
 from .checker import check_equal
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack_array, unpack_array
 
-__all__ = ["PAYLOAD", "FIFO_DEPTH", "DEFAULT_SEED", "StreamLoopback"]
+__all__ = ["PAYLOAD", "FIFO_DEPTH", "StreamLoopback"]
 
 #: Payload of both streams: four signed 8-bit lanes.
 PAYLOAD = data.ArrayLayout(signed(8), 4)
 #: Entries of the FIFO between the streams.
 FIFO_DEPTH = 4
-#: Seed used when ``TB_SEED`` is not set.
-DEFAULT_SEED = 20240611
 #: Beats sent through the loopback by each test.
 BEATS = 500
 #: Probability of an idle gap before each input beat, and of backpressure in each cycle.
@@ -94,9 +90,8 @@ async def _start(dut, rng, idle_probability, backpressure_probability):
 
 async def _loop_back(dut, idle_probability, backpressure_probability):
     """Send random beats through the design; check values and order; return both cycle lists."""
-    seed = int(os.environ.get("TB_SEED", DEFAULT_SEED))
-    dut._log.info("TB_SEED=%d", seed)
-    rng = np.random.default_rng(seed)
+    dut._log.info("seed %d", cocotb.RANDOM_SEED)
+    rng = np.random.default_rng(cocotb.RANDOM_SEED)
     driver, monitor = await _start(dut, rng, idle_probability, backpressure_probability)
     width = Shape.cast(PAYLOAD.elem_shape).width
     values = rng.integers(-2 ** (width - 1), 2 ** (width - 1), size=(BEATS, PAYLOAD.length))

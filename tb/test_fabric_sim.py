@@ -1,9 +1,9 @@
 """Simulation regression of the ring and torus fabrics on every simulator.
 
-Each case generates a fabric's Verilog, builds it once per simulator (in its own directory under
-``build/fabric/``) and runs some cocotb tests of ``tb.fabric_tb`` on it. Measurements go to
-``build/results/fabric/<config>_<sim>.jsonl``. Environment: FABRIC_SEED (default 1) reseeds
-every random test; SIM restricts to one simulator.
+Each case simulates a fabric (:func:`tb.launch.simulate`: Verilog generated, built once per
+simulator) and runs some cocotb tests of ``tb.fabric_tb`` on it. Measurements go to
+``build/results/fabric/<config>_<sim>.jsonl``. Environment (read by :mod:`tb.regression`): SEED
+(default 1) reseeds every random test; SIM restricts to one simulator.
 """
 
 
@@ -11,8 +11,8 @@ import pytest
 
 from sim_models.config import FabricConfig
 
-from .fabric_runs import simulate_fabric
-from .regression import SIMULATORS, fresh_results, seed_from_env
+from .launch import Design, simulate
+from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
 
 
 _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
@@ -41,10 +41,8 @@ RUNS = [(sim, config, tests) for sim in SIMULATORS for config, tests in CASES
 
 @pytest.mark.parametrize("sim, config, tests", RUNS,
                          ids=[f"{sim}-{config.name}" for sim, config, _ in RUNS])
-def test_fabric(sim, config, tests):
-    seed = seed_from_env("FABRIC_SEED")
-    results = fresh_results("fabric", config.name, sim)
-    outcome = simulate_fabric(sim, config, tests, seed, results)
+def test_fabric(sim, config, tests, request):
+    outcome = simulate(Design(config, "tb.fabric_tb"), sim, tests, SEED, build=BUILD,
+                       results=results_path("fabric", config.name, sim),
+                       rerun=rerun_command(request))
     assert outcome.passed == len(tests), f"{outcome.passed} of {len(tests)} cocotb tests passed"
-    print(f"{config.name} on {sim}: {outcome.passed} cocotb tests passed "
-          f"in {outcome.wall_time:.1f} s (build {outcome.build_time:.1f} s)")

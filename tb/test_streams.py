@@ -1,10 +1,10 @@
 """Tests of the stream testbench parts, the payload packing and the simulator toolchain.
 
 The simulation tests generate a stream loopback design and run
-``tb/selftest_stream_loopback.py`` on it with each simulator; set ``TB_SEED`` to change the seed.
+``tb/selftest_stream_loopback.py`` on it with each simulator; SEED (:mod:`tb.regression`) seeds
+them.
 """
 
-import os
 import shutil
 from pathlib import Path
 
@@ -16,11 +16,12 @@ from amaranth.lib import data, enum
 
 from tb import toolchain
 from tb.runner import run_simulation
-from tb.selftest_stream_loopback import DEFAULT_SEED, FIFO_DEPTH, PAYLOAD, StreamLoopback
+from tb.regression import BUILD, SEED, rerun_command
+from tb.selftest_stream_loopback import FIFO_DEPTH, PAYLOAD, StreamLoopback
 from tb.streams import StreamDriver, StreamMonitor, pack, pack_array, unpack, unpack_array
 from tb.toolchain import SIMULATORS, SimulatorMissing, simulator_env
 
-BUILD_ROOT = Path(__file__).resolve().parent.parent / "build" / "tb_selftest"
+BUILD_ROOT = BUILD / "tb_selftest"
 TOPLEVEL = "stream_loopback"
 
 
@@ -170,12 +171,9 @@ def _generate(build_dir):
 
 
 @pytest.mark.parametrize("sim", SIMULATORS)
-def test_stream_loopback(sim):
-    seed = int(os.environ.get("TB_SEED", DEFAULT_SEED))
-    print(f"TB_SEED={seed}")
+def test_stream_loopback(sim, request):
+    print(f"rerun: {rerun_command(request)}")
     build_dir = BUILD_ROOT / sim
     result = run_simulation(sim, [_generate(build_dir)], TOPLEVEL,
-                            "tb.selftest_stream_loopback", build_dir, build_dir,
-                            extra_env={"TB_SEED": str(seed)})
-    print(f"{sim}: build {result.build_time:.1f} s, total {result.wall_time:.1f} s")
+                            "tb.selftest_stream_loopback", build_dir, build_dir, seed=SEED)
     assert (result.passed, result.failed, result.skipped) == (2, 0, 0)

@@ -11,12 +11,10 @@ from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
 from tb.characterize_tile import (REPOSITORY, TIMING_SOURCES, characterization_shapes,
-                                  hierarchical_config, inputs_digest, last_write_cycle,
-                                  parse_sizes, run_record, simulate_gemms,
-                                  verilation_seconds)
-from tb.gemm_tb import format_shapes, parse_shapes
+                                  inputs_digest, last_write_cycle, parse_shapes, parse_sizes,
+                                  run_record, simulate_gemms, verilation_seconds)
 from tb.streams import Transfers
-from tb.tile_tb import handshake_agreement, measured_timing
+from tb.tile_checks import handshake_agreement, measured_timing
 
 
 @pytest.fixture
@@ -29,7 +27,7 @@ def sources(tmp_path):
             shutil.copyfile(path, target)
     (tmp_path / "sim_models" / "golden.py").write_text("# not a timing source\n")
     (tmp_path / "tb").mkdir()
-    (tmp_path / "tb" / "gemm_tb.py").write_text("# not a timing source\n")
+    (tmp_path / "tb" / "tile_gemm_tb.py").write_text("# not a timing source\n")
     return tmp_path
 
 
@@ -40,7 +38,7 @@ def test_digest_depends_on_content_not_location(sources):
 def test_digest_ignores_files_that_do_not_decide_timing(sources):
     before = inputs_digest(sources)
     (sources / "sim_models" / "golden.py").write_text("# changed\n")
-    (sources / "tb" / "gemm_tb.py").write_text("# changed\n")
+    (sources / "tb" / "tile_gemm_tb.py").write_text("# changed\n")
     (sources / "hdl" / "notes.txt").write_text("not Python\n")
     assert inputs_digest(sources) == before
 
@@ -81,16 +79,16 @@ def test_sizes_out_of_range():
         parse_sizes("256")
 
 
-def test_gemm_shapes_round_trip():
+def test_gemm_shapes():
     shapes = [(16, 64, 512), (1, 1, 1)]
-    assert parse_shapes(format_shapes(shapes)) == shapes
+    assert parse_shapes("16x64x512,1x1x1") == shapes
 
 
 @pytest.mark.parametrize("text", ["16x64", "16x0x4", "16x64x512,"])
 def test_gemm_shapes_reject_malformed_items(text):
     item = text.split(",")[-1]
-    with pytest.raises(ValueError, match=rf"^GEMM_SHAPES items must be MxKxN with positive "
-                                         rf"integers, not '{item}'$"):
+    with pytest.raises(ValueError, match=rf"^Parameter 'shapes' items must be MxKxN with "
+                                         rf"positive integers, not '{item}'$"):
         parse_shapes(text)
 
 
@@ -109,14 +107,6 @@ def test_shapes_cover_what_the_scaling_model_needs(config):
     assert min(n for *_, n in shapes) <= 32                          # fill and drain dominate
     partial = [shape for shape in shapes if shape[0] < cols or shape[1] < rows]
     assert partial or (rows, cols) == (1, 1)
-
-
-def test_hierarchical_config_names_both_leaf_modules():
-    text = hierarchical_config(TileConfig(8, 16))
-    assert text.splitlines() == [
-        "`verilator_config",
-        'hier_block -module "systolic_pe_column_r8c16_int8"',
-        'hier_block -module "systolic_psum_column_r8c16_int8"']
 
 
 def test_verilation_seconds_is_the_outermost_report():
@@ -166,7 +156,7 @@ def test_handshakes_late_beat_is_counted_once():
 
 
 def _entry(config, program, model, shape):
-    """A results entry as ``tb.tile_tb.record`` and ``tb.gemm_tb`` write it."""
+    """A results entry as ``tb.records.record_program`` and ``tb.tile_gemm_tb`` write it."""
     measured = measured_timing(program, _ideal_transfers(model, program))
     return {"total_cycles": model.total_cycles, "model_cycles": model.total_cycles,
             "wall_seconds": 2.5, "gemm_mkn": list(shape), "bit_exact": True,
@@ -204,5 +194,4 @@ def test_run_record_has_the_keys_the_scaling_layer_reads():
 def test_hierarchical_builds_are_verilator_only(tmp_path):
     with pytest.raises(ValueError, match=r"^Hierarchical builds need sim 'verilator', "
                                          r"not 'icarus'$"):
-        simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, tmp_path,
-                       hierarchical=True)
+        simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, hierarchical=True)

@@ -1,7 +1,6 @@
 """The scaling model: peaks against the published figures, the clock test, the GEMM cycle
 path, the roofline, collectives and training steps. No simulator needed."""
 
-import os
 import random
 from dataclasses import replace
 
@@ -17,6 +16,7 @@ from sim_models.scaling.peak import chip_peak, core_peak
 from sim_models.scaling.training import decode_step, training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
+from tb.regression import SEED, rerun_command
 
 SPECS = load_specs()
 PUBLISHED = {figure.key: figure for figure in SPECS.published}
@@ -81,10 +81,9 @@ def test_the_clock_moves_every_derived_figure_and_no_published_one():
     assert fast.compute_seconds < slow.compute_seconds
 
 
-def test_periodic_extension_equals_full_timing():
-    seed = int(os.environ.get("SCALING_SEED", "1"))
-    print(f"SCALING_SEED={seed}")
-    rng = random.Random(seed)
+def test_periodic_extension_equals_full_timing(request):
+    print(f"seed {SEED}; rerun: {rerun_command(request)}")
+    rng = random.Random(SEED)
     for config in (TileConfig(128, 128), TileConfig(16, 16, psum_banks=3, psum_depth=40),
                    TileConfig(4, 4, psum_banks=5, psum_depth=16)):
         for _ in range(6):

@@ -1,9 +1,7 @@
 """Tests of the GEMM tiler: results through the golden model, the schedule and its errors."""
 
 import math
-import os
 import re
-import zlib
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from sim_models.config import TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
+from tb.regression import SEED, rerun_command
 
 CONFIGS = [
     TileConfig(rows=1, cols=1, psum_banks=1, psum_depth=1),
@@ -26,10 +25,9 @@ SHAPES = [(1, 1, 1), (3, 5, 7), (4, 4, 4), (9, 10, 11), (17, 2, 13)]
 
 @pytest.fixture
 def rng(request):
-    """Generator seeded from the test's name, or from the environment variable TILE_SEED."""
-    seed = int(os.environ.get("TILE_SEED", zlib.crc32(request.node.name.encode())))
-    print(f"seed {seed} (set TILE_SEED to override)")
-    return np.random.default_rng(seed)
+    """Generator of the run's seed (SEED, :mod:`tb.regression`) mixed with the test's name."""
+    print(f"seed {SEED}; rerun: {rerun_command(request)}")
+    return np.random.default_rng([SEED, *request.node.name.encode()])
 
 
 def reference(stationary, moving):

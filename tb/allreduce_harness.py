@@ -1,0 +1,115 @@
+"""The all-reduce harness: drives every node's local input stream and collects every node's
+results, for an all-reduce ring and for designs whose nodes end in all-reduce interfaces."""
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+
+from .streams import CycleCounter, StreamDriver, StreamMonitor, pack_array, unpack_array
+
+__all__ = ["CLOCK_NS", "STALL_PROBABILITY", "AllReduceHarness"]
+
+#: Probability of an idle gap before an input element, and of a cycle without output ready.
+STALL_PROBABILITY = 0.3
+#: Clock period of the simulation (ns); only the cycle count matters.
+CLOCK_NS = 10
+
+
+class AllReduceHarness:
+    """Drives every node's local input and collects every node's results.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the top module: an all-reduce ring, or a design whose nodes end in
+        all-reduce interfaces with an ``o`` stream each
+    nodes : int
+    inputs : tuple of str
+        Names of each node's input streams (``<name>__<node>``), held idle during reset.
+    """
+    def __init__(self, dut, nodes, inputs=("i",)):
+        self.dut = dut
+        self.nodes = nodes
+        self._inputs = inputs
+        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+
+    def stream(self, name, node):
+        """(valid, ready, payload) handles of stream ``name`` of ``node``."""
+        return [getattr(self.dut, f"{name}__{node}__{signal}")
+                for signal in ("valid", "ready", "payload")]
+
+    async def reset(self, cycles=3):
+        """Hold reset with every valid and ready low; release it just after a rising edge."""
+        for node in range(self.nodes):
+            for name in self._inputs:
+                self.stream(name, node)[0].value = 0
+            self.stream("o", node)[1].value = 0
+        self.dut.rst.value = 1
+        await ClockCycles(self.dut.clk, cycles)
+        self.dut.rst.value = 0
+        await RisingEdge(self.dut.clk)
+
+    async def run(self, vectors, timeout, rng=None):
+        """Send ``vectors`` and collect as many results from every node.
+
+        Parameters
+        ----------
+        vectors : numpy.ndarray of int, shape (nodes, elements)
+            Each node's inputs: one or more vectors, back to back.
+        timeout : int
+            Cycles after which the run fails.
+        rng : numpy.random.Generator or None
+            Source of idle cycles and backpressure; ideal streams if None.
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+            Results, shape (nodes, elements); the cycle of each input and of each output
+            handshake, each shape (nodes, elements).
+        """
+        stall = STALL_PROBABILITY if rng is not None else 0.0
+        counter = CycleCounter(self.dut.clk)
+        sends = []
+        for node, vector in enumerate(vectors):
+            driver = StreamDriver(self.dut.clk, *self.stream("i", node), idle_probability=stall,
+                                  rng=rng, counter=counter)
+            sends.append(cocotb.start_soon(driver.send(pack_array(32, vector[:, None]))))
+        results, outputs = await self.collect(sends, vectors.shape[1], timeout, rng, counter)
+        return results, np.array([task.result().cycles for task in sends]), outputs
+
+    async def collect(self, sends, count, timeout, rng, counter):
+        """Take ``count`` results from every node's ``o`` while the input tasks ``sends`` run.
+
+        With ``rng``, random backpressure on every output; without, outputs are always ready.
+        Fails once ``counter`` passes ``timeout`` cycles, or if any node offers more results.
+
+        Returns
+        -------
+        tuple of (numpy.ndarray, numpy.ndarray)
+            Results and the cycle of each output handshake, each shape (nodes, count).
+        """
+        stall = STALL_PROBABILITY if rng is not None else 0.0
+        collects = []
+        for node in range(self.nodes):
+            monitor = StreamMonitor(self.dut.clk, *self.stream("o", node),
+                                    backpressure_probability=stall, rng=rng, counter=counter)
+            collects.append(cocotb.start_soon(monitor.collect(count)))
+        tasks = sends + collects
+        while not all(task.done() for task in tasks):
+            await ClockCycles(self.dut.clk, 8)
+            if counter.cycle > timeout:
+                for task in tasks:
+                    task.cancel()
+                done = sum(len(task.result().payloads) for task in collects if task.done())
+                raise AssertionError(f"All-reduce unfinished after {timeout} cycles: "
+                                     f"{done} of {self.nodes * count} results delivered by "
+                                     f"nodes that finished")
+        # Nothing more may come out once every result is in.
+        await ClockCycles(self.dut.clk, 20)
+        await ReadOnly()
+        extra = [node for node in range(self.nodes) if self.stream("o", node)[0].value == 1]
+        assert not extra, f"Nodes {extra} offer results beyond the expected ones"
+        await RisingEdge(self.dut.clk)
+        results = np.stack([unpack_array(32, 1, task.result().payloads)[:, 0]
+                            for task in collects])
+        return results, np.array([task.result().cycles for task in collects])

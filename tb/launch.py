@@ -1,0 +1,177 @@
+"""The one way to simulate a design: generate its Verilog, build it once per simulator and run
+cocotb tests on it.
+
+A :class:`Design` says what is simulated (a configuration of ``sim_models.config``), which
+cocotb module tests it, and how Verilator builds it; :func:`simulate` does the rest. The
+tests learn what to do from a run request (:mod:`tb.run_request`) whose path they get as a
+plusarg; their configuration is the sidecar's, never an environment variable.
+
+Files under the build directory ``<build>``:
+
+- ``verilog/<top>.v`` and ``<top>.ports.json`` of tiles (what ``make verilog`` writes and
+  ``make lint`` checks); of the other designs under ``verilog/<kind>/``;
+- ``sim/<sim>/<case>/``: the simulator build of one design, shared by every run of it;
+- ``sim/<sim>/<case>/<test module>/``: the run directory of a test module, with
+  ``request.json``, ``results.xml`` and ``simulation.log``.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from hdl.emit import generate, write
+from hdl.leaf import leaf_module_name
+from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
+                               config_to_dict)
+
+from .run_request import PLUSARG, RunRequest
+from .runner import SimulationResult, run_simulation
+from .toolchain import check_simulator
+
+__all__ = ["LEAF_KINDS", "Design", "hierarchical_config", "simulate"]
+
+#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
+LEAF_KINDS = ("pe_column", "psum_column")
+
+
+def hierarchical_config(config):
+    """Verilator control file text that makes each leaf module of ``config`` (a TileConfig) a
+    hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once
+    per instance."""
+    return "`verilator_config\n" + "".join(
+        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in LEAF_KINDS)
+
+
+@dataclass(frozen=True)
+class Design:
+    """A design to simulate and the cocotb module that tests it.
+
+    Parameters
+    ----------
+    config : TileConfig, FabricConfig, AllReduceConfig or DistributedGemmConfig
+        What is generated (:func:`hdl.emit.generate`).
+    test_module : str
+        Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
+    hierarchical : bool
+        Tiles in Verilator only: build each leaf module of :data:`LEAF_KINDS` once as a
+        hierarchical block (``--hierarchical``) instead of once per instance.
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not one of the four configurations, or ``hierarchical`` is set for a
+        design that is not a tile.
+    """
+    config: TileConfig | FabricConfig | AllReduceConfig | DistributedGemmConfig
+    test_module: str
+    hierarchical: bool = False
+
+    def __post_init__(self):
+        config_to_dict(self.config)  # raises TypeError for anything but a configuration
+        if self.hierarchical and not isinstance(self.config, TileConfig):
+            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig, not "
+                            f"{type(self.config).__name__}")
+
+    @property
+    def case(self):
+        """Name of the design's build directories: the configuration's name, with
+        ``_hierarchical`` for a hierarchical build."""
+        return self.config.name + ("_hierarchical" if self.hierarchical else "")
+
+    @property
+    def build_args(self):
+        """Simulator arguments beyond the runner's defaults."""
+        return ["--hierarchical"] if self.hierarchical else []
+
+
+@cache
+def _generated(config):
+    """The generated design of ``config``, elaborated once per process."""
+    return generate(config)
+
+
+def _verilog_dir(build, config):
+    kind = config_to_dict(config)["kind"]
+    # `make lint` checks <build>/verilog/*.v against waivers written for the tile; the
+    # all-reduce and GEMM designs have -Wall warnings without waivers, so other kinds go
+    # one level down.
+    return build / "verilog" if kind == "tile" else build / "verilog" / kind
+
+
+def _sources(design, build):
+    """Verilog (and control) files of ``design``, written under ``build``; the sidecar's
+    path."""
+    generated = _generated(design.config)
+    verilog = write(generated, _verilog_dir(build, design.config))
+    sources = [verilog]
+    if design.hierarchical:
+        control = verilog.with_suffix(".hier.vlt")
+        control.write_text(hierarchical_config(design.config))
+        sources.append(control)
+    return sources, verilog.with_suffix(".ports.json")
+
+
+def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, results=None,
+             options=None, rerun=None) -> SimulationResult:
+    """Generate ``design``, build it with ``sim`` unless up to date, and run its tests.
+
+    Parameters
+    ----------
+    design : Design
+    sim : str
+        ``"icarus"`` or ``"verilator"``.
+    tests : sequence of str or None
+        Names of the cocotb tests to run; all tests of the module if None.
+    seed : int
+        Seed of every randomized test (and of cocotb), >= 0.
+    build : path
+        Build directory (see the module docstring for what goes where).
+    results : path or None
+        JSON-lines file the tests append their measurements to; emptied first. None: the
+        tests record nothing.
+    options : dict or None
+        Options of the test module, JSON values (see :class:`~tb.run_request.RunRequest`).
+    rerun : str or None
+        Shell command that reproduces this run, logged by the tests with the seed.
+
+    Returns
+    -------
+    SimulationResult
+
+    Raises
+    ------
+    ValueError
+        If ``sim`` is not a simulator, or a hierarchical build is asked of another simulator
+        than Verilator.
+    TypeError
+        If ``seed`` is not a non-negative integer.
+    AssertionError
+        If a test failed or none ran; the message lists the failures, names the log and ends
+        with ``rerun``.
+    RuntimeError, tb.toolchain.SimulatorMissing, hdl.emit.EmitError
+        From :func:`tb.runner.run_simulation` and :func:`hdl.emit.write`.
+    """
+    check_simulator(sim)
+    if design.hierarchical and sim != "verilator":
+        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise TypeError(f"Parameter 'seed' must be a non-negative integer, not {seed!r}")
+    build = Path(build)
+    sources, sidecar = _sources(design, build)
+    build_dir = build / "sim" / sim / design.case
+    run_dir = build_dir / design.test_module.rsplit(".", 1)[-1]
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if results is not None:
+        results = Path(results).resolve()
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.unlink(missing_ok=True)
+    request = run_dir / "request.json"
+    RunRequest(sidecar.resolve(), seed, results, options or {}, rerun).write(request)
+    try:
+        return run_simulation(sim, sources, sources[0].stem, design.test_module, build_dir,
+                              run_dir, tests, seed, plusargs=[f"+{PLUSARG}={request.resolve()}"],
+                              build_args=design.build_args)
+    except AssertionError as error:
+        if rerun is None:
+            raise
+        raise AssertionError(f"{error}\nrerun: {rerun}") from None

@@ -1,0 +1,39 @@
+"""Simulation regression of the distributed GEMM ring on every simulator.
+
+Each case simulates a ring of tiles with all-reduce interfaces (:func:`tb.launch.simulate`:
+Verilog generated, built once per simulator) and runs the cocotb tests of
+``tb.distributed_gemm_tb`` on it. Measurements go to
+``build/results/gemm/<config>_<sim>.jsonl``. Environment (read by :mod:`tb.regression`): SEED
+(default 1) reseeds every random test; SIM restricts to one simulator.
+"""
+
+
+import pytest
+
+from sim_models.config import DistributedGemmConfig, FabricConfig, TileConfig
+
+from .launch import Design, simulate
+from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
+
+
+#: Tiles, rings and result vectors per all-reduce: three 4x4 tiles (24-element vectors in
+#: chunks of 8), and two 2x3 tiles with two elements per 64-bit flit (an odd vector of 15).
+CASES = [
+    DistributedGemmConfig(TileConfig(4, 4), FabricConfig.ring(3), 6),
+    DistributedGemmConfig(TileConfig(2, 3), FabricConfig.ring(2, flit_width=64), 5),
+]
+#: Cases Verilator also runs: one, as its C++ build of three tiles and a ring is the cost.
+VERILATOR_CASES = ("r4c4_int8_ring3_n6",)
+TESTS = ("gemm_stalled", "gemm_ideal")
+
+
+RUNS = [(sim, config) for sim in SIMULATORS for config in CASES
+        if sim == "icarus" or config.name in VERILATOR_CASES]
+
+
+@pytest.mark.parametrize("sim, config", RUNS, ids=[f"{sim}-{config.name}" for sim, config in RUNS])
+def test_gemm(sim, config, request):
+    outcome = simulate(Design(config, "tb.distributed_gemm_tb"), sim, TESTS, SEED, build=BUILD,
+                       results=results_path("gemm", config.name, sim),
+                       rerun=rerun_command(request))
+    assert outcome.passed == len(TESTS), f"{outcome.passed} of {len(TESTS)} cocotb tests passed"

@@ -1,0 +1,84 @@
+"""Checks of a tile run: values against the golden model and numpy, handshake cycles against
+the cycle model, and the handshake timing measured on the ports."""
+
+import numpy as np
+
+from sim_models.cycle_model import time_program
+from sim_models.golden import TileModel
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+
+from .checker import check_equal
+from .scenarios import reference_gemm
+
+__all__ = ["check_timing", "check_values", "handshake_agreement", "measured_timing"]
+
+
+def _operation_beats(program, transfers):
+    """Per operation: the cycles of its data beats (K stationary, N moving or N result beats)."""
+    streams = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
+    taken = dict.fromkeys(streams.values(), 0)
+    beats = []
+    for op in program:
+        name = streams[type(op)]
+        size = op.k if isinstance(op, LoadStationary) else op.n
+        beats.append(transfers[name].cycles[taken[name]:taken[name] + size])
+        taken[name] += size
+    return beats
+
+
+def measured_timing(program, transfers):
+    """Per operation: (accepted, first beat, last beat) cycles as seen on the ports."""
+    return [(accepted, beats[0], beats[-1]) for accepted, beats
+            in zip(transfers["op"].cycles, _operation_beats(program, transfers))]
+
+
+def handshake_agreement(model, program, transfers):
+    """Count the port handshakes of ``program`` that happened in the cycle ``model`` predicts.
+
+    Every operation has one handshake on the op stream and one per data beat; the model puts
+    the beats of an operation in the consecutive cycles ``first_beat .. last_beat``.
+
+    Returns
+    -------
+    (int, int)
+        Handshakes compared, and how many of them happened in the predicted cycle.
+    """
+    checked = matching = 0
+    for timing, accepted, beats in zip(model.operations, transfers["op"].cycles,
+                                       _operation_beats(program, transfers)):
+        expected = [timing.accepted, *range(timing.first_beat, timing.last_beat + 1)]
+        got = [accepted, *beats]
+        checked += max(len(expected), len(got))
+        matching += sum(want == cycle for want, cycle in zip(expected, got))
+    return checked, matching
+
+
+def check_timing(config, name, program, transfers, exact):
+    """Compare every handshake cycle with the cycle model; return the model's timing."""
+    model = time_program(config, program)
+    measured = measured_timing(program, transfers)
+    problems = []
+    for index, (expected, got) in enumerate(zip(model.operations, measured)):
+        want = (expected.accepted, expected.first_beat, expected.last_beat)
+        if (want != got) if exact else (got[2] < want[2]):
+            problems.append(f"  op {index} ({expected.kind}): model accepted/first/last "
+                            f"{want}, RTL {got}")
+    if problems:
+        relation = "equal" if exact else "be no earlier than"
+        raise AssertionError(f"{name}: RTL cycles must {relation} the cycle model for "
+                             f"{len(problems)} of {len(program)} operations:\n" +
+                             "\n".join(problems[:100]))
+    return model
+
+
+def check_values(config, scenario, reads):
+    """Compare every read with the golden model, lanes >= M included (they must be zero)."""
+    expected_reads = TileModel(config).execute(scenario.program)
+    for index, (expected, got) in enumerate(zip(expected_reads, reads)):
+        padded = np.zeros((config.cols, expected.shape[1]), np.int64)
+        padded[:expected.shape[0]] = expected
+        check_equal(padded, got, f"{scenario.name}: read {index}")
+    if scenario.gemm is not None:
+        trimmed = [read[:tile.m] for read, tile in zip(reads, scenario.gemm.tiles)]
+        check_equal(reference_gemm(*scenario.operands), scenario.gemm.assemble(trimmed),
+                    f"{scenario.name}: assembled GEMM")

@@ -1,0 +1,97 @@
+"""The tile's harness: drives a program into the tile's streams and measures what comes back."""
+
+import time
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, with_timeout
+
+from sim_models.cycle_model import time_program
+from sim_models.program import ReadPsum
+
+from .program_packer import ProgramPacker
+from .streams import CycleCounter, StreamDriver, StreamMonitor, unpack_array
+
+__all__ = ["CLOCK_NS", "STALL_PROBABILITY", "TileHarness"]
+
+#: Probability of an idle gap before a beat, and of a cycle without ready, in stalled runs.
+STALL_PROBABILITY = 0.3
+#: Clock period of the simulation (ns); only the cycle count matters.
+CLOCK_NS = 10
+
+
+class TileHarness:
+    """Drives programs into the tile and measures what comes back.
+
+    Parameters
+    ----------
+    dut : cocotb handle of the tile's top module
+    config : TileConfig
+    """
+    def __init__(self, dut, config):
+        self.dut = dut
+        self.config = config
+        self._packer = ProgramPacker(config)
+        self._tasks = {}
+        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+
+    def abort(self):
+        """Stop the drivers and the monitor of the program being run, wherever they are."""
+        for task in self._tasks.values():
+            task.cancel()
+        self._tasks = {}
+
+    async def reset(self, cycles=3):
+        """Hold reset with every valid and ready low; release it just after a rising edge."""
+        dut = self.dut
+        for name in ("op__valid", "stationary__valid", "moving__valid", "result__ready"):
+            getattr(dut, name).value = 0
+        dut.rst.value = 1
+        await ClockCycles(dut.clk, cycles)
+        dut.rst.value = 0
+
+    async def run(self, program, rng=None):
+        """Drive ``program`` (ideal streams when ``rng`` is None, else random stalls).
+
+        Returns
+        -------
+        dict
+            ``transfers``: the Transfers of each stream (cycles counted from 0, the first
+            cycle every stream is driven); ``reads``: int32 arrays [M, N], one per ReadPsum;
+            ``wall_seconds``.
+        """
+        dut = self.dut
+        stall = STALL_PROBABILITY if rng is not None else 0.0
+        beats = self._packer.beats(program)
+        counter = CycleCounter(dut.clk)
+
+        def driver(name):
+            return StreamDriver(dut.clk, getattr(dut, f"{name}__valid"),
+                                getattr(dut, f"{name}__ready"), getattr(dut, f"{name}__payload"),
+                                idle_probability=stall, rng=rng, counter=counter)
+        monitor = StreamMonitor(dut.clk, dut.result__valid, dut.result__ready,
+                                dut.result__payload, backpressure_probability=stall, rng=rng,
+                                counter=counter)
+        start = time.perf_counter()
+        self._tasks = tasks = {
+            "op": cocotb.start_soon(driver("op").send(beats.ops)),
+            "stationary": cocotb.start_soon(driver("stationary").send(beats.stationary)),
+            "moving": cocotb.start_soon(driver("moving").send(beats.moving)),
+            "result": cocotb.start_soon(monitor.collect(beats.results)),
+        }
+        budget = time_program(self.config, program).total_cycles * (20 if stall else 1) + 200
+        transfers = {}
+        for name, task in tasks.items():
+            transfers[name] = await with_timeout(task, budget * CLOCK_NS, "ns")
+        wall = time.perf_counter() - start
+        self._tasks = {}
+        # The counter reads c at the c-th edge after it started: model cycle c - 1.
+        transfers = {name: t._replace(cycles=[c - 1 for c in t.cycles])
+                     for name, t in transfers.items()}
+        payloads = iter(unpack_array(self.config.operand_format.accumulator_bits,
+                                     self.config.cols, transfers["result"].payloads)
+                        if beats.results else [])
+        reads = [np.array([next(payloads) for _ in range(op.n)]).T
+                 for op in program if isinstance(op, ReadPsum)]
+        return {"transfers": transfers, "reads": reads, "wall_seconds": wall}

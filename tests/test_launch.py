@@ -1,0 +1,86 @@
+"""The simulation launcher and its run request, without a simulator."""
+
+import json
+
+import pytest
+
+from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
+from tb.launch import Design, hierarchical_config, simulate
+from tb.run_request import RunRequest
+
+
+def test_hierarchical_config_names_both_leaf_modules():
+    text = hierarchical_config(TileConfig(8, 16))
+    assert text.splitlines() == [
+        "`verilator_config",
+        'hier_block -module "systolic_pe_column_r8c16_int8"',
+        'hier_block -module "systolic_psum_column_r8c16_int8"']
+
+
+def test_case_names_the_configuration_and_the_build():
+    assert Design(TileConfig(4, 4), "tb.tile_tb").case == "r4c4_int8"
+    hierarchical = Design(TileConfig(4, 4), "tb.tile_gemm_tb", hierarchical=True)
+    assert hierarchical.case == "r4c4_int8_hierarchical"
+    assert hierarchical.build_args == ["--hierarchical"]
+    ring = Design(AllReduceConfig(FabricConfig.ring(3, flit_width=64), 10), "tb.allreduce_tb")
+    assert (ring.case, ring.build_args) == ("ring3_w64_v10", [])
+
+
+def test_design_needs_a_configuration():
+    with pytest.raises(TypeError, match=r"^Argument 'config' must be one of TileConfig, "
+                                        r"FabricConfig, AllReduceConfig, "
+                                        r"DistributedGemmConfig, not \(4, 4\)$"):
+        Design((4, 4), "tb.tile_tb")
+
+
+def test_hierarchical_builds_are_for_tiles():
+    with pytest.raises(TypeError, match=r"^Parameter 'hierarchical' needs a TileConfig, not "
+                                        r"FabricConfig$"):
+        Design(FabricConfig.ring(3), "tb.fabric_tb", hierarchical=True)
+
+
+def test_unknown_simulator_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match=r"^Parameter 'sim' must be one of 'icarus', "
+                                         r"'verilator', not 'foo'$"):
+        simulate(Design(TileConfig(1, 1), "tb.tile_tb"), "foo", build=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "7"])
+def test_seed_must_be_a_non_negative_integer(tmp_path, seed):
+    with pytest.raises(TypeError, match=rf"^Parameter 'seed' must be a non-negative integer, "
+                                        rf"not {seed!r}$"):
+        simulate(Design(TileConfig(1, 1), "tb.tile_tb"), "icarus", seed=seed, build=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_run_request_round_trip(tmp_path):
+    request = RunRequest(tmp_path / "top.ports.json", 7, tmp_path / "out.jsonl",
+                         {"shapes": [[4, 8, 16]]}, "SEED=7 make test")
+    request.write(tmp_path / "request.json")
+    assert RunRequest.read(tmp_path / "request.json") == request
+    bare = RunRequest(tmp_path / "top.ports.json", 0)
+    bare.write(tmp_path / "bare.json")
+    assert RunRequest.read(tmp_path / "bare.json") == bare
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("{", r"cannot be read: Expecting property name enclosed in double quotes: .*"),
+    ('{"seed": 1}', r"must have the fields options, rerun, results, seed, sidecar, not "
+                    r"\['seed'\]"),
+    ('[]', r"must have the fields options, rerun, results, seed, sidecar, not list"),
+    ('{"sidecar": "a", "seed": -2, "results": null, "options": {}, "rerun": null}',
+     r"'seed' must be a non-negative integer, not -2"),
+])
+def test_malformed_run_request_is_one_line(tmp_path, text, problem):
+    path = tmp_path / "request.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=rf"^Run request {path}:? {problem}$"):
+        RunRequest.read(path)
+
+
+def test_run_request_is_plain_json(tmp_path):
+    RunRequest(tmp_path / "top.ports.json", 3, None, {}, None).write(tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text()) == {
+        "sidecar": str(tmp_path / "top.ports.json"), "seed": 3, "results": None,
+        "options": {}, "rerun": None}
