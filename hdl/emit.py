@@ -32,17 +32,18 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict)
+                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
+                               module_name)
 
 from .fabric.allreduce import AllReduceRing
 from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
-from .fabric.topology import Fabric, fabric_module_name, router_module_name
+from .fabric.topology import Fabric, router_module_name
 from .leaf import leaf_module_name
 from .pe_column import PEColumn
 from .psum import PsumColumn
-from .tile import SystolicTile, tile_module_name
+from .tile import SystolicTile
 
 __all__ = ["EmitError", "GeneratedDesign", "describe_layout", "generate", "module_name",
            "port_map", "write"]
@@ -70,21 +71,6 @@ class GeneratedDesign:
     top: str
     verilog: str
     port_map: dict
-
-
-def module_name(config):
-    """Verilog module name of the top of a design: ``systolic_tile_r8c16_int8``,
-    ``fabric_torus4x4``, ``allreduce_ring5_v23``, ``gemm_r4c4_int8_ring3_n6``."""
-    if isinstance(config, TileConfig):
-        return tile_module_name(config)
-    if isinstance(config, FabricConfig):
-        return fabric_module_name(config)
-    if isinstance(config, AllReduceConfig):
-        return f"allreduce_{config.name}"
-    if isinstance(config, DistributedGemmConfig):
-        return f"gemm_{config.name}"
-    raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, AllReduceConfig "
-                    f"or DistributedGemmConfig, not {config!r}")
 
 
 def describe_layout(layout):
