@@ -19,9 +19,7 @@ Command line (``--help`` of each subcommand lists its options)::
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -34,6 +32,7 @@ from amaranth.lib import data, stream
 from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
                                DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
+from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
 from .fabric.gemm import DistributedGemm
@@ -172,16 +171,8 @@ def generate(config):
 def _write_text(path, text):
     """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader never
     sees half a file; leave an identical file untouched (its time stamp too)."""
-    if path.is_file() and path.read_text() == text:
-        return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if not (path.is_file() and path.read_text() == text):
+        replace_atomically(path, text)
 
 
 def write(generated, out_dir):
