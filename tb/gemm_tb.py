@@ -14,7 +14,7 @@ import os
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from sim_models.tiler import tile_gemm
+from sim_models.checked import gemm_name, random_gemm
 
 from .regression import seeded_rng
 from .scenarios import Scenario
@@ -43,13 +43,8 @@ def parse_shapes(text):
 
 def gemm_scenario(config, shape):
     """The tiled GEMM of ``shape`` with random operands seeded by TILE_SEED and the shape."""
-    m, k, n = shape
-    name = f"gemm_m{m}_k{k}_n{n}"
-    rng = seeded_rng("TILE_SEED", name)
-    stationary = rng.integers(-128, 128, size=(k, m), dtype="int8")
-    moving = rng.integers(-128, 128, size=(k, n), dtype="int8")
-    tiled = tile_gemm(config, stationary, moving)
-    return Scenario(name, tiled.program, tiled, (stationary, moving))
+    gemm = random_gemm(config, shape, seeded_rng("TILE_SEED", gemm_name(shape)))
+    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, (gemm.stationary, gemm.moving))
 
 
 @cocotb.test()

@@ -4,7 +4,7 @@ and how it takes its seed (in pytest and in each cocotb test) and starts its res
 import os
 from pathlib import Path
 
-import numpy as np
+from sim_models.checked import seeded_generator
 
 __all__ = ["BUILD", "SIMULATORS", "fresh_results", "seed_from_env", "seeded_rng"]
 
@@ -30,7 +30,7 @@ def seeded_rng(variable, test_name):
     seed = int(os.environ.get(variable, "1"))
     cocotb.log.info("%s: %s=%d (rerun with %s=%d to reproduce)", test_name, variable, seed,
                     variable, seed)
-    return np.random.default_rng([seed, *test_name.encode()])
+    return seeded_generator(seed, test_name)
 
 
 def fresh_results(kind, name, sim):
