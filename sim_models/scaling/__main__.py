@@ -12,6 +12,7 @@ given, else from the analytic all-reduce estimate that the RTL regression matche
 import argparse
 import sys
 
+from ..results import ResultsError
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
 from .formatting import number, percent, si
@@ -74,7 +75,7 @@ def main(argv=None):
     args = _arguments(argv)
     try:
         print(answer(args))
-    except (SpecError, OSError) as error:
+    except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
