@@ -76,7 +76,13 @@ def verdict(path, kind, document, verilog_dirs):
         A key of :data:`sim_models.results.KINDS`.
     document : TileCharacterization or FabricCharacterization
     verilog_dirs : sequence of path
-        Directories of today's generated Verilog, searched in order for ``<top>.v``.
+        Directories of today's generated Verilog, searched in order for ``<top>.v``; at
+        least one.
+
+    Raises
+    ------
+    ValueError
+        If ``verilog_dirs`` is empty.
 
     Returns
     -------
@@ -85,6 +91,9 @@ def verdict(path, kind, document, verilog_dirs):
         else ``cannot tell`` if the Verilog of some design was not generated, else
         ``current``.
     """
+    if not verilog_dirs:
+        raise ValueError("Argument 'verilog_dirs' must name at least one directory, not "
+                         f"{verilog_dirs!r}")
     stale, absent = [], []
     for design in document.designs:
         differs = []

@@ -1,6 +1,7 @@
 """Tile characterization without a simulator: shapes, handshake counts, records."""
 
 from dataclasses import asdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -11,8 +12,8 @@ from sim_models.timing import drain_cycles
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
-from tb.characterize_tile import (hierarchical_config, last_write_cycle, parse_sizes,
-                                  run_record, simulate_gemms, verilation_seconds)
+from tb.characterize_tile import (_build_times, hierarchical_config, last_write_cycle,
+                                  parse_sizes, run_record, simulate_gemms, verilation_seconds)
 from tb.gemm_tb import format_shapes, parse_shapes
 from tb.streams import Transfers
 from tb.tile_tb import handshake_agreement, measured_timing
@@ -161,3 +162,23 @@ def test_hierarchical_builds_are_verilator_only(tmp_path):
                                          r"not 'icarus'$"):
         simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, tmp_path,
                        hierarchical=True)
+
+
+@pytest.mark.parametrize("text", ['{"build_seconds": 12.5', '[]', '5',
+                                  '{"build_seconds": "12", "verilation_seconds": 3}'])
+def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text):
+    (tmp_path / "build_seconds.json").write_text(text)
+    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    assert times == {"build_seconds": None, "verilation_seconds": None,
+                     "compile_seconds": None}
+    assert capsys.readouterr().out == (f"[characterize] {tmp_path / 'build_seconds.json'}: "
+                                       f"corrupt build times, recorded as unknown; removed\n")
+    assert not (tmp_path / "build_seconds.json").exists()
+
+
+def test_recorded_build_times_are_read(tmp_path):
+    (tmp_path / "build_seconds.json").write_text(
+        '{"build_seconds": 40.5, "verilation_seconds": 10.25}')
+    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    assert times == {"build_seconds": 40.5, "verilation_seconds": 10.25,
+                     "compile_seconds": 30.25}

@@ -138,3 +138,9 @@ def test_missing(tmp_path):
     result = missing(tmp_path / "r128c128_verilator.json", "full")
     assert (result.state, result.detail) == (
         "missing", "no such file; make characterize-full writes it")
+
+
+def test_no_verilog_directory_is_refused(tmp_path, tile):
+    with pytest.raises(ValueError, match=r"^Argument 'verilog_dirs' must name at least one "
+                                         r"directory, not \[\]$"):
+        verdict(tmp_path / "tile.json", "tile", tile, [])

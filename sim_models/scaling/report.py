@@ -458,7 +458,8 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sim_models.scaling.report",
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--tile", required=True, help="tile characterization JSON")
     parser.add_argument("--fabric", required=True, help="fabric characterization JSON")
     parser.add_argument("--full", default=str(FULL_RUN),
