@@ -534,7 +534,7 @@ def load(path, kind):
     try:
         content = json.loads(text)
     except json.JSONDecodeError as error:
-        fail(f"not JSON, truncated or corrupt ({error.msg} at line {error.lineno} column "
+        fail(f"not JSON, truncated or corrupt ({error.msg}: line {error.lineno} column "
              f"{error.colno})")
     if not isinstance(content, dict):
         fail(f"holds {_json_type(content)}, not an object with schema {schema}")

@@ -78,7 +78,7 @@ def test_missing(tmp_path):
 def test_truncated(tile_file, cut):
     tile_file.write_text(tile_file.read_text()[:cut])
     with pytest.raises(ResultsError, match=_one_line(
-            tile_file, r"not JSON, truncated or corrupt \([^)]* at line \d+ column \d+\)")):
+            tile_file, r"not JSON, truncated or corrupt \([^)]*: line \d+ column \d+\)")):
         load(tile_file, "tile")
 
 
