@@ -13,41 +13,46 @@ RTL) and writes ``<build>/bench/fabric_bench.json`` and ``fabric_bench.md``, als
     python -m bench.fabric_bench --build build
 """
 
-import argparse
 import json
+import sys
+from dataclasses import asdict
 from pathlib import Path
+
+from sim_models.cli import ArgumentParser
+from sim_models.results import ResultsError, load
 
 
 def allreduce_rows(characterization):
-    """Per all-reduce point: its figures plus alpha-beta with local streaming and the gap."""
+    """Per all-reduce run of a :class:`~sim_models.results.FabricCharacterization`: its figures
+    (a dict) plus alpha-beta with local streaming and the gap."""
     rows = []
-    for point in characterization["allreduce"]:
-        modelled = point["alpha_beta_cycles"] + point["local_cycles"]
-        rows.append({**point, "alpha_beta_with_local_cycles": modelled,
-                     "gap_cycles": point["rtl_cycles"] - modelled,
-                     "gap_fraction": (point["rtl_cycles"] - modelled) / point["rtl_cycles"]})
+    for run in characterization.allreduce:
+        modelled = run.alpha_beta_cycles + run.local_cycles
+        rows.append({**asdict(run), "alpha_beta_with_local_cycles": modelled,
+                     "gap_cycles": run.rtl_cycles - modelled,
+                     "gap_fraction": (run.rtl_cycles - modelled) / run.rtl_cycles})
     return rows
 
 
 def format_report(characterization, rows):
-    hops, fit = characterization["hop_latency"], characterization["alpha_beta"]
-    lines = [f"## Interconnect (RTL on {characterization['simulator']})", "",
+    hops, fit = characterization.hop_latency, characterization.alpha_beta
+    lines = [f"## Interconnect (RTL on {characterization.simulator})", "",
              "### Zero-load hop latency (header, inject to eject handshake)", "",
              "| fabric | hops | cycles | model cycles |", "|---|---:|---:|---:|"]
     seen = set()
-    for point in hops["points"]:
-        key = (point["fabric"], point["hops"])
+    for point in hops.points:
+        key = (point.fabric, point.hops)
         if key not in seen:
             seen.add(key)
-            lines.append(f"| {point['fabric']} | {point['hops']} | {point['cycles']} | "
-                         f"{point['model_cycles']} |")
-    lines += ["", f"Fitted: {hops['base_cycles']:.2f} + {hops['per_hop_cycles']:.2f} cycles per "
+            lines.append(f"| {point.fabric} | {point.hops} | {point.cycles} | "
+                         f"{point.model_cycles} |")
+    lines += ["", f"Fitted: {hops.base_cycles:.2f} + {hops.per_hop_cycles:.2f} cycles per "
               f"hop.", "", "### Link efficiency at saturation (packets half way round every "
               "dimension)", "", "| fabric | flits/cycle/link | window cycles | packets |",
               "|---|---:|---:|---:|"]
-    for entry in characterization["link_efficiency"]:
-        lines.append(f"| {entry['fabric']} | {entry['flits_per_cycle_per_link']:.3f} | "
-                     f"{entry['window_cycles']:,} | {entry['packets_delivered']} |")
+    for entry in characterization.link_efficiency:
+        lines.append(f"| {entry.fabric} | {entry.flits_per_cycle_per_link:.3f} | "
+                     f"{entry.window_cycles:,} | {entry.packets_delivered} |")
     lines += ["", "### Ring all-reduce of int32 vectors (cycles, first element in to last "
               "result out)", "",
               "| nodes | elements | RTL | RTL estimate | alpha-beta | + local (2L+1) | "
@@ -57,9 +62,9 @@ def format_report(characterization, rows):
                      f"{row['estimate_cycles']:,} | {row['alpha_beta_cycles']:,.1f} | "
                      f"{row['alpha_beta_with_local_cycles']:,.1f} | {row['gap_cycles']:+,.1f} | "
                      f"{row['gap_fraction']:+.1%} |")
-    lines += ["", f"Alpha-beta: alpha = {fit['alpha_cycles']:.2f} cycles per step (fitted), "
-              f"{fit['flit_bytes']} bytes per flit at one flit per cycle; largest relative "
-              f"error {fit['fit_max_relative_error']:.1%}. Where the vector splits into "
+    lines += ["", f"Alpha-beta: alpha = {fit.alpha_cycles:.2f} cycles per step (fitted), "
+              f"{fit.flit_bytes} bytes per flit at one flit per cycle; largest relative "
+              f"error {fit.fit_max_relative_error:.1%}. Where the vector splits into "
               f"even chunks the RTL is alpha-beta with alpha = 5 (a hop's header latency and "
               f"the interface's one-cycle turnaround) plus 2L + 1 exactly; uneven chunks "
               f"(3 and 5 nodes) pay the longest chunk on every step, and the fit spreads that "
@@ -68,20 +73,25 @@ def format_report(characterization, rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
     args = parser.parse_args(argv)
     build = Path(args.build)
-    characterization = json.loads((build / "characterization" / "fabric.json").read_text())
+    try:
+        characterization = load(build / "characterization" / "fabric.json", "fabric")
+    except ResultsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     rows = allreduce_rows(characterization)
     out = build / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    figures = {**characterization, "allreduce": rows}
+    figures = {**asdict(characterization), "allreduce": rows}
     (out / "fabric_bench.json").write_text(json.dumps(figures, indent=2) + "\n")
     report = format_report(characterization, rows)
     (out / "fabric_bench.md").write_text(report + "\n")
     print(report)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -16,12 +16,12 @@ Writes ``<build>/bench/tile_bench.json`` and prints (and writes as ``tile_bench.
     python -m bench.tile_bench --build build
 """
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+from sim_models.cli import ArgumentParser
 from sim_models.config import TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
 from tb.characterize_tile import last_write_cycle, simulate_gemms
@@ -104,7 +104,7 @@ def format_report(figures):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
     args = parser.parse_args(argv)
     build = Path(args.build).resolve()

@@ -19,9 +19,7 @@ Command line (``--help`` of each subcommand lists its options)::
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -33,17 +31,19 @@ from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict)
+                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
+                               module_name)
+from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
 from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
-from .fabric.topology import Fabric, fabric_module_name, router_module_name
+from .fabric.topology import Fabric, router_module_name
 from .leaf import leaf_module_name
 from .pe_column import PEColumn
 from .psum import PsumColumn
-from .tile import SystolicTile, tile_module_name
+from .tile import SystolicTile
 
 __all__ = ["EmitError", "GeneratedDesign", "describe_layout", "generate", "module_name",
            "port_map", "write"]
@@ -71,21 +71,6 @@ class GeneratedDesign:
     top: str
     verilog: str
     port_map: dict
-
-
-def module_name(config):
-    """Verilog module name of the top of a design: ``systolic_tile_r8c16_int8``,
-    ``fabric_torus4x4``, ``allreduce_ring5_v23``, ``gemm_r4c4_int8_ring3_n6``."""
-    if isinstance(config, TileConfig):
-        return tile_module_name(config)
-    if isinstance(config, FabricConfig):
-        return fabric_module_name(config)
-    if isinstance(config, AllReduceConfig):
-        return f"allreduce_{config.name}"
-    if isinstance(config, DistributedGemmConfig):
-        return f"gemm_{config.name}"
-    raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, AllReduceConfig "
-                    f"or DistributedGemmConfig, not {config!r}")
 
 
 def describe_layout(layout):
@@ -187,16 +172,8 @@ def generate(config):
 def _write_text(path, text):
     """Write ``text`` to ``path`` through a temporary file and a rename, so that a reader never
     sees half a file; leave an identical file untouched (its time stamp too)."""
-    if path.is_file() and path.read_text() == text:
-        return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if not (path.is_file() and path.read_text() == text):
+        replace_atomically(path, text)
 
 
 def write(generated, out_dir):

@@ -21,12 +21,7 @@ from .pe_column import pe_column_signature
 from .psum import ResultStage, psum_address, psum_column_signature
 from .sequencer import Sequencer
 
-__all__ = ["SystolicTile", "tile_module_name"]
-
-
-def tile_module_name(config):
-    """Verilog module name of the tile for ``config``, e.g. ``systolic_tile_r8c16_int8``."""
-    return f"systolic_tile_{config.name}"
+__all__ = ["SystolicTile"]
 
 
 class SystolicTile(wiring.Component):

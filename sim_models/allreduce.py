@@ -117,6 +117,14 @@ class AllReduceEstimate:
     latency: ZeroLoadLatency = field(default_factory=ZeroLoadLatency)
     turnaround: int = 1
 
+    @classmethod
+    def of(cls, config):
+        """The estimate of the all-reduce ring ``config`` (an
+        :class:`~sim_models.config.AllReduceConfig`): its nodes, vector length and elements per
+        flit, and the zero-load latency of its input buffers."""
+        return cls(config.ring.nodes, config.vector_length, config.elements_per_flit,
+                   ZeroLoadLatency(buffer_depth=config.ring.buffer_depth))
+
     @property
     def chunk_flits(self):
         """Payload flits of the longest chunk."""

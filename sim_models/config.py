@@ -19,7 +19,7 @@ __all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MA
            "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
            "OPERAND_FORMATS", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
            "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
-           "config_to_dict"]
+           "config_to_dict", "module_name"]
 
 #: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
 MAX_ARRAY_DIM = 128
@@ -403,6 +403,19 @@ NAMED_TILES = {
     "r8c16": TileConfig(8, 16),
     "r16c16": TileConfig(16, 16),
 }
+
+def module_name(config):
+    """Verilog module name of the top of a design, and so the stem of its generated file:
+    ``systolic_tile_r8c16_int8``, ``fabric_torus4x4``, ``allreduce_ring5_v23``,
+    ``gemm_r4c4_int8_ring3_n6``. Known without elaborating the design (``hdl.emit`` names its
+    tops with it)."""
+    prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
+                AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm"}
+    if type(config) not in prefixes:
+        raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, "
+                        f"AllReduceConfig or DistributedGemmConfig, not {config!r}")
+    return f"{prefixes[type(config)]}_{config.name}"
+
 
 #: Kind of each configuration type in its dictionary form (the ``.ports.json`` sidecar).
 _KINDS = {"tile": TileConfig, "fabric": FabricConfig, "allreduce": AllReduceConfig,

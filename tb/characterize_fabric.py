@@ -3,7 +3,9 @@ with Icarus, written as one JSON file for the scaling layer.
 
 Every figure comes from the cocotb tests of the regression (``tb.fabric_tb``,
 ``tb.allreduce_tb``), which check what they measure and append it to JSON-lines files under
-``<build>/results/characterization/``; this module runs them and reads those records.
+``<build>/results/characterization/``; this module runs them, reads those records and writes a
+:class:`sim_models.results.FabricCharacterization`, which also lists every design simulated
+with the SHA-256 of its Verilog and of the models' predictions it was checked against.
 
 - ``hop_latency``: the zero-load header latency from node 0 to every node of an 8-node ring
   (cycles from the inject to the eject handshake), each point beside the analytic model, and a
@@ -25,17 +27,22 @@ Command line::
     python -m tb.characterize_fabric --build build --out build/characterization/fabric.json
 """
 
-import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 
-from sim_models.config import AllReduceConfig, FabricConfig
+from sim_models.checked import fabric_checked_digest
+from sim_models.cli import ArgumentParser
+from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.fabric import ZeroLoadLatency
+from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
+                                HopLatency, HopPoint, LinkEfficiency, ResultsError,
+                                SimulatedDesign, save)
+from sim_models.staleness import file_sha256
 
-from .launch import Design, simulate
+from .launch import Design, simulate, verilog_path
 
 #: The simulator every figure comes from.
 SIMULATOR = "icarus"
@@ -77,21 +84,26 @@ def _progress(message):
 
 
 def hop_latency(record, fabric):
-    """The ``hop_latency`` section from one ``zero_load_latency`` record."""
+    """The :class:`~sim_models.results.HopLatency` of one ``zero_load_latency`` record."""
     model = ZeroLoadLatency(per_hop=record["model_per_hop_cycles"],
                             fixed=record["model_fixed_cycles"])
-    points = [{"fabric": fabric, "hops": hops, "cycles": cycles,
-               "model_cycles": model.header(hops)}
-              for hops, cycles in zip(record["hops"], record["header_latency_cycles"])]
-    return {"per_hop_cycles": float(record["per_hop_cycles"]),
-            "base_cycles": float(record["fixed_cycles"]), "points": points}
+    points = tuple(HopPoint(fabric, hops, cycles, model.header(hops))
+                   for hops, cycles in zip(record["hops"], record["header_latency_cycles"]))
+    return HopLatency(float(record["per_hop_cycles"]), float(record["fixed_cycles"]), points)
 
 
 def link_efficiency(record, fabric):
-    """One ``link_efficiency`` entry from one ``saturation`` record."""
-    return {"fabric": fabric, "pattern": "saturation",
-            "flits_per_cycle_per_link": float(record["link_efficiency"]),
-            "window_cycles": record["cycles"], "packets_delivered": record["packets_delivered"]}
+    """The :class:`~sim_models.results.LinkEfficiency` of one ``saturation`` record."""
+    return LinkEfficiency(fabric, "saturation", float(record["link_efficiency"]),
+                          record["cycles"], record["packets_delivered"])
+
+
+def simulated_design(config, build):
+    """The :class:`~sim_models.results.SimulatedDesign` of a fabric or all-reduce ring that
+    :func:`tb.launch.simulate` generated under ``build`` and simulated."""
+    return SimulatedDesign(config_to_dict(config), module_name(config),
+                           file_sha256(verilog_path(config, build)),
+                           fabric_checked_digest(config))
 
 
 def _alpha_beta_terms(nodes, length, elements_per_flit):
@@ -129,12 +141,13 @@ def alpha_beta_cycles(point, alpha):
 
 
 def characterize(build):
-    """Run every simulation under ``build`` and return the characterization (the JSON's
-    contents)."""
+    """Run every simulation under ``build``; return the
+    :class:`~sim_models.results.FabricCharacterization`."""
     _progress(f"hop latency: {HOP_FABRIC.name} zero-load latency on {SIMULATOR}")
     record = _measure(build, f"hops_{HOP_FABRIC.name}", Design(HOP_FABRIC, "tb.fabric_tb"),
                       "zero_load_latency")
     hops = hop_latency(record, HOP_FABRIC.name)
+    designs = {HOP_FABRIC: simulated_design(HOP_FABRIC, build)}
 
     efficiency = []
     for config in SATURATION_FABRICS:
@@ -142,6 +155,7 @@ def characterize(build):
         record = _measure(build, f"saturation_{config.name}", Design(config, "tb.fabric_tb"),
                           "saturation")
         efficiency.append(link_efficiency(record, config.name))
+        designs[config] = simulated_design(config, build)
 
     allreduce = []
     for nodes in ALLREDUCE_NODES:
@@ -155,27 +169,28 @@ def characterize(build):
                               "rtl_cycles": record["measured_cycles"],
                               "estimate_cycles": record["estimate_cycles"],
                               "local_cycles": 2 * length + 1})
+            ring = AllReduceConfig(config, length)
+            designs[ring] = simulated_design(ring, build)
     alpha, error = fit_alpha(allreduce)
-    for point in allreduce:
-        point["alpha_beta_cycles"] = alpha_beta_cycles(point, alpha)
-    return {"schema": 1, "simulator": SIMULATOR, "hop_latency": hops,
-            "link_efficiency": efficiency, "allreduce": allreduce,
-            "alpha_beta": {"alpha_cycles": alpha,
-                           "flit_bytes": config.flit_width // 8,
-                           "fit_max_relative_error": error}}
+    runs = tuple(AllReduceRun(**point, alpha_beta_cycles=alpha_beta_cycles(point, alpha))
+                 for point in allreduce)
+    return FabricCharacterization(
+        SIMULATOR, tuple(designs.values()), hops, tuple(efficiency), runs,
+        AlphaBetaFit(alpha, config.flit_width // 8, error))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--out", default="build/characterization/fabric.json",
                         help="JSON file to write")
     args = parser.parse_args(argv)
     figures = characterize(Path(args.build).resolve())
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(figures, indent=2) + "\n")
-    _progress(f"wrote {out}")
+    try:
+        save(figures, args.out)
+    except ResultsError as error:
+        parser.exit(1, f"error: {error}\n")
+    _progress(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

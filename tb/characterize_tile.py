@@ -3,16 +3,11 @@ model.
 
 Each configuration is built once and runs a set of GEMMs (``tb.tile_gemm_tb``) with ideal
 streams; every run is checked bit-exactly against the golden model and handshake by handshake
-against the cycle model before it is recorded. The JSON written holds::
-
-    {"schema": 1, "inputs_digest": <sha256 of the sources that decide RTL timing>,
-     "runs": [{"config", "rows", "cols", "psum_banks", "psum_depth", "sim", "m", "k", "n",
-               "macs", "rtl_cycles", "model_cycles", "rtl_last_write_cycle",
-               "handshakes_checked", "handshakes_matching", "bit_exact", "build_seconds",
-               "sim_seconds"}, ...]}
-
-With ``--dated`` the document also holds the date, each run the date and inputs digest, and
-``build`` the simulator arguments and the Verilation and C++ compile seconds of each model.
+against the cycle model before it is recorded. The file written is a
+:class:`sim_models.results.TileCharacterization`: the runs, and per configuration the SHA-256
+of the Verilog simulated and of what it was checked against, by which the report tells whether
+the file is current. With ``--dated`` it also holds the date and, per model, the simulator's
+build arguments and the Verilation and C++ compile seconds.
 
     python -m tb.characterize_tile --build build --sizes 4,8,16,32,8x16 --sim verilator \\
         --out build/characterization/tile.json
@@ -24,44 +19,27 @@ hierarchical blocks): each column module is Verilated and compiled once instead 
 instance, which takes a 32 x 32 build from about 180 s to 40 s and makes 128 x 128 feasible.
 """
 
-import argparse
 import datetime
-import hashlib
 import json
 import re
 from pathlib import Path
 
-from sim_models.config import TileConfig
+from sim_models.checked import characterization_shapes, tile_checked_digest
+from sim_models.cli import ArgumentParser
+from sim_models.config import TileConfig, config_to_dict, module_name
+from sim_models.results import (ModelBuild, ResultsError, SimulatedDesign,
+                                TileCharacterization, TileRun, save)
+from sim_models.staleness import file_sha256
 
-from .launch import Design, simulate
+from .launch import Design, simulate, verilog_path
 
-__all__ = ["SCHEMA", "characterization_shapes", "inputs_digest", "last_write_cycle",
-           "parse_shapes", "parse_sizes", "run_record", "simulate_gemms", "verilation_seconds"]
+__all__ = ["SEED", "last_write_cycle", "parse_shapes", "parse_sizes", "run_record",
+           "simulate_gemms", "verilation_seconds"]
 
-SCHEMA = 1
-REPOSITORY = Path(__file__).resolve().parent.parent
-#: Sources that determine the RTL and its timing, relative to the repository (glob patterns).
-TIMING_SOURCES = ("hdl/**/*.py", "sim_models/cycle_model.py", "sim_models/tiler.py",
-                  "sim_models/program.py")
+#: Seed of the GEMMs' random operands (``sim_models.checked.characterization_gemm``).
+SEED = 1
 _BUILD_TIMES = "build_seconds.json"
 _WALLTIME = re.compile(r"^- Verilator: Walltime ([0-9.]+) s", re.MULTILINE)
-
-
-def inputs_digest(root=REPOSITORY):
-    """SHA-256 (hex) of the sources that decide the RTL's timing, as characterized.
-
-    The files of :data:`TIMING_SOURCES` under ``root``, sorted by their path relative to
-    ``root``, each contributing its path and then its content. Unchanged sources give the
-    same digest on any machine and in any checkout directory.
-    """
-    root = Path(root)
-    paths = sorted({path.relative_to(root).as_posix() for pattern in TIMING_SOURCES
-                    for path in root.glob(pattern) if path.is_file()})
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.encode() + b"\0")
-        digest.update((root / path).read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def parse_sizes(text):
@@ -103,27 +81,6 @@ def parse_shapes(text):
     return shapes
 
 
-def characterization_shapes(config):
-    """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
-
-    - (C, R, 512): one operation that fills the array, N a whole PSUM bank;
-    - (C, 2R, 512) and (C, 4R, 512): two and four K chunks, each stationary loaded behind
-      the previous multiply;
-    - (2C, 2R, 512): two M blocks of two K chunks, reads overlapping the next block;
-    - (C, R, 32) and (C, R, 128): short N, where fill and drain dominate;
-    - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1);
-    - (C, 2R, 1024): N beyond one PSUM bank, two output blocks in two banks.
-
-    N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
-    512 result vectors, the NeuronCore's.
-    """
-    rows, cols, depth = config.rows, config.cols, 512
-    return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
-            (2 * cols, 2 * rows, depth),
-            (cols, rows, 32), (cols, rows, 128),
-            (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
-
-
 def verilation_seconds(build_log):
     """Seconds Verilator itself took in a build, read from the build log's reports.
 
@@ -147,24 +104,39 @@ def last_write_cycle(config, entry):
 
 
 def run_record(config, sim, entry, build_seconds):
-    """The characterization record of one GEMM run, from its ``tb.tile_gemm_tb`` results
-    entry.
+    """The :class:`~sim_models.results.TileRun` of one GEMM, from its ``tb.tile_gemm_tb``
+    results entry.
 
     ``build_seconds`` is the time of the build of the simulation model that ran it (shared
     by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone.
     """
     m, k, n = entry["gemm_mkn"]
-    return {
-        "config": config.name, "rows": config.rows, "cols": config.cols,
-        "psum_banks": config.psum_banks, "psum_depth": config.psum_depth, "sim": sim,
-        "m": m, "k": k, "n": n, "macs": m * k * n,
-        "rtl_cycles": entry["total_cycles"], "model_cycles": entry["model_cycles"],
-        "rtl_last_write_cycle": last_write_cycle(config, entry),
-        "handshakes_checked": entry["handshakes_checked"],
-        "handshakes_matching": entry["handshakes_matching"],
-        "bit_exact": entry["bit_exact"],
-        "build_seconds": build_seconds, "sim_seconds": round(entry["wall_seconds"], 3),
-    }
+    return TileRun(
+        config=config.name, rows=config.rows, cols=config.cols,
+        psum_banks=config.psum_banks, psum_depth=config.psum_depth, sim=sim,
+        m=m, k=k, n=n, macs=m * k * n,
+        rtl_cycles=entry["total_cycles"], model_cycles=entry["model_cycles"],
+        rtl_last_write_cycle=last_write_cycle(config, entry),
+        handshakes_checked=entry["handshakes_checked"],
+        handshakes_matching=entry["handshakes_matching"],
+        bit_exact=entry["bit_exact"],
+        build_seconds=build_seconds, sim_seconds=round(entry["wall_seconds"], 3))
+
+
+def _recorded_times(path):
+    """The build and Verilation seconds recorded in ``path`` when its model was built, or None
+    (with a note, the file removed) if the file is corrupt: unknown times, not a traceback."""
+    try:
+        times = json.loads(path.read_text())
+        if set(times) == {"build_seconds", "verilation_seconds"} and all(
+                value is None or isinstance(value, (int, float)) for value in times.values()):
+            return times
+    except (OSError, ValueError, TypeError):
+        pass
+    print(f"[characterize] {path}: corrupt build times, recorded as unknown; removed",
+          flush=True)
+    path.unlink(missing_ok=True)
+    return None
 
 
 def _build_times(directory, outcome):
@@ -178,7 +150,7 @@ def _build_times(directory, outcome):
                  verilation_seconds(log) if outcome.sim == "verilator" else None}
         path.write_text(json.dumps(times) + "\n")
     elif path.is_file():
-        times = json.loads(path.read_text())
+        times = _recorded_times(path) or times
     known = None not in times.values()
     compile_seconds = round(times["build_seconds"] - times["verilation_seconds"], 2) \
         if known else None
@@ -194,7 +166,7 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
     sim : str
         ``"icarus"`` or ``"verilator"``.
     shapes : list of (int, int, int)
-        GEMMs (M, K, N).
+        GEMMs (M, K, N), with operands of seed :data:`SEED`.
     build : Path
         Build directory (:mod:`tb.launch`); the GEMMs' records go to
         ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
@@ -217,7 +189,7 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
     """
     design = Design(config, "tb.tile_gemm_tb", hierarchical)
     results = build / "results" / "tile_gemms" / f"{design.case}_{sim}.jsonl"
-    outcome = simulate(design, sim, build=build, results=results,
+    outcome = simulate(design, sim, seed=SEED, build=build, results=results,
                        options={"shapes": [list(shape) for shape in shapes]})
     entries = [json.loads(line) for line in results.read_text().splitlines()]
     return entries, {**_build_times(outcome.build_dir, outcome),
@@ -225,31 +197,35 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
 
 
 def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=False):
-    """Run the characterization; return the JSON document (see the module docstring)."""
-    digest = inputs_digest()
+    """Run the characterization; return its :class:`~sim_models.results.TileCharacterization`.
+
+    Each configuration's design record holds the SHA-256 of the Verilog file its model was
+    built from and :func:`~sim_models.checked.tile_checked_digest` of its GEMMs.
+    """
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    runs, builds = [], {}
+    runs, designs, builds = [], [], {}
     for config in configs:
         gemms = shapes or characterization_shapes(config)
         print(f"[characterize] {config.name} on {sim}: build and {len(gemms)} GEMMs ...",
               flush=True)
-        entries, builds[config.name] = simulate_gemms(config, sim, gemms, build,
-                                                      hierarchical=hierarchical)
+        entries, times = simulate_gemms(config, sim, gemms, build, hierarchical=hierarchical)
+        builds[config.name] = ModelBuild(**{**times, "build_args": tuple(times["build_args"])})
+        designs.append(SimulatedDesign(config_to_dict(config), module_name(config),
+                                       file_sha256(verilog_path(config, build)),
+                                       tile_checked_digest(config, gemms, SEED)))
         for entry in entries:
-            run = run_record(config, sim, entry, builds[config.name]["build_seconds"])
-            runs.append({**run, "date": date, "inputs_digest": digest} if dated else run)
-            print(f"[characterize] {config.name} M,K,N={run['m']},{run['k']},{run['n']}: "
-                  f"RTL {run['rtl_cycles']} cycles, model {run['model_cycles']}, "
-                  f"{run['handshakes_matching']}/{run['handshakes_checked']} handshakes, "
-                  f"simulated in {run['sim_seconds']:.1f} s", flush=True)
-    if dated:
-        return {"schema": SCHEMA, "inputs_digest": digest, "date": date, "build": builds,
-                "runs": runs}
-    return {"schema": SCHEMA, "inputs_digest": digest, "runs": runs}
+            run = run_record(config, sim, entry, times["build_seconds"])
+            runs.append(run)
+            print(f"[characterize] {config.name} M,K,N={run.m},{run.k},{run.n}: "
+                  f"RTL {run.rtl_cycles} cycles, model {run.model_cycles}, "
+                  f"{run.handshakes_matching}/{run.handshakes_checked} handshakes, "
+                  f"simulated in {run.sim_seconds:.1f} s", flush=True)
+    return TileCharacterization(SEED, tuple(designs), tuple(runs),
+                                date if dated else None, builds if dated else None)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sizes", default="4,8,16,32,8x16",
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
@@ -271,10 +247,11 @@ def main(argv=None):
     hierarchical = args.sim == "verilator" and not args.flat
     document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
                             hierarchical, args.dated)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"[characterize] {len(document['runs'])} runs written to {out}", flush=True)
+    try:
+        save(document, args.out)
+    except ResultsError as error:
+        parser.exit(1, f"error: {error}\n")
+    print(f"[characterize] {len(document.runs)} runs written to {args.out}", flush=True)
 
 
 if __name__ == "__main__":

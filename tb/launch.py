@@ -22,13 +22,13 @@ from pathlib import Path
 from hdl.emit import generate, write
 from hdl.leaf import leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
-                               config_to_dict)
+                               config_to_dict, module_name)
 
 from .run_request import PLUSARG, RunRequest
 from .runner import SimulationResult, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["LEAF_KINDS", "Design", "hierarchical_config", "simulate"]
+__all__ = ["LEAF_KINDS", "Design", "hierarchical_config", "simulate", "verilog_path"]
 
 #: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
 LEAF_KINDS = ("pe_column", "psum_column")
@@ -90,19 +90,22 @@ def _generated(config):
     return generate(config)
 
 
-def _verilog_dir(build, config):
+def verilog_path(config, build):
+    """Where :func:`simulate` writes the Verilog of ``config`` under ``build``:
+    ``<build>/verilog/<top>.v`` for a tile, ``<build>/verilog/<kind>/<top>.v`` otherwise."""
     kind = config_to_dict(config)["kind"]
     # `make lint` checks <build>/verilog/*.v against waivers written for the tile; the
     # all-reduce and GEMM designs have -Wall warnings without waivers, so other kinds go
     # one level down.
-    return build / "verilog" if kind == "tile" else build / "verilog" / kind
+    directory = build / "verilog" if kind == "tile" else build / "verilog" / kind
+    return directory / f"{module_name(config)}.v"
 
 
 def _sources(design, build):
     """Verilog (and control) files of ``design``, written under ``build``; the sidecar's
     path."""
     generated = _generated(design.config)
-    verilog = write(generated, _verilog_dir(build, design.config))
+    verilog = write(generated, verilog_path(design.config, build).parent)
     sources = [verilog]
     if design.hierarchical:
         control = verilog.with_suffix(".hier.vlt")

@@ -9,8 +9,8 @@ import json
 from functools import cache
 
 import cocotb
-import numpy as np
 
+from sim_models.checked import seeded_generator
 from sim_models.config import config_from_dict
 
 from .run_request import PLUSARG, RunRequest
@@ -47,7 +47,7 @@ def seeded_rng(test_name):
     different values; the seed and the command that reproduces the run are logged."""
     seed, rerun = request().seed, request().rerun
     cocotb.log.info("%s: seed %d%s", test_name, seed, f"; rerun: {rerun}" if rerun else "")
-    return np.random.default_rng([seed, *test_name.encode()])
+    return seeded_generator(seed, test_name)
 
 
 def append_record(entry):

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim_models.checked import random_gemm
 from sim_models.golden import wrap_int32
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
-from sim_models.tiler import TiledGemm, tile_gemm
+from sim_models.tiler import TiledGemm
 
 __all__ = ["Scenario", "directed_scenarios", "gemm_scenarios", "reference_gemm",
            "wrap_accumulations"]
@@ -87,11 +88,10 @@ def gemm_shapes(config):
 def gemm_scenarios(config, rng):
     """Seeded random GEMMs of every shape in :func:`gemm_shapes`, mapped by the tiler."""
     scenarios = []
-    for m, k, n in gemm_shapes(config):
-        stationary = _random_int8(rng, (k, m))
-        moving = _random_int8(rng, (k, n))
-        gemm = tile_gemm(config, stationary, moving)
-        scenarios.append(Scenario(f"gemm_m{m}_k{k}_n{n}", gemm.program, gemm, (stationary, moving)))
+    for shape in gemm_shapes(config):
+        gemm = random_gemm(config, shape, rng)
+        scenarios.append(Scenario(gemm.name, gemm.tiled.program, gemm.tiled,
+                                  (gemm.stationary, gemm.moving)))
     return scenarios
 
 

@@ -7,11 +7,12 @@ program), prints a table and writes it to ``<build>/results/tile_summary.md``.
     python -m tb.summary --build build [--sim icarus]
 """
 
-import argparse
 import json
 import re
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+from sim_models.cli import ArgumentParser
 
 __all__ = ["collect_rows", "format_table"]
 
@@ -66,7 +67,7 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sim", help="only this simulator")
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ comes from the sidecar, the seed and the results file from the run request, as i
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from sim_models.tiler import tile_gemm
+from sim_models.checked import gemm_name, random_gemm
 
 from .records import record_program
 from .run_context import design_config, request, seeded_rng
@@ -24,14 +24,9 @@ from .tile_harness import TileHarness
 
 def _gemm_scenario(config, shape):
     """The tiled GEMM of ``shape`` (M, K, N) with random operands seeded by the run's seed and
-    the shape."""
-    m, k, n = shape
-    name = f"gemm_m{m}_k{k}_n{n}"
-    rng = seeded_rng(name)
-    stationary = rng.integers(-128, 128, size=(k, m), dtype="int8")
-    moving = rng.integers(-128, 128, size=(k, n), dtype="int8")
-    tiled = tile_gemm(config, stationary, moving)
-    return Scenario(name, tiled.program, tiled, (stationary, moving))
+    the shape, drawn as :mod:`sim_models.checked` redraws them to judge a result current."""
+    gemm = random_gemm(config, shape, seeded_rng(gemm_name(shape)))
+    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, (gemm.stationary, gemm.moving))
 
 
 @cocotb.test()

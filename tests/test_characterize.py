@@ -1,64 +1,21 @@
-"""Tile characterization without a simulator: digest, shapes, handshake counts, records."""
+"""Tile characterization without a simulator: shapes, handshake counts, records."""
 
-import shutil
+from dataclasses import asdict
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from sim_models.checked import characterization_shapes
 from sim_models.config import TileConfig
 from sim_models.timing import drain_cycles
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
-from tb.characterize_tile import (REPOSITORY, TIMING_SOURCES, characterization_shapes,
-                                  inputs_digest, last_write_cycle, parse_shapes, parse_sizes,
+from tb.characterize_tile import (_build_times, last_write_cycle, parse_shapes, parse_sizes,
                                   run_record, simulate_gemms, verilation_seconds)
 from tb.streams import Transfers
 from tb.tile_checks import handshake_agreement, measured_timing
-
-
-@pytest.fixture
-def sources(tmp_path):
-    """A copy of the repository's timing sources, plus files that do not decide timing."""
-    for pattern in TIMING_SOURCES:
-        for path in REPOSITORY.glob(pattern):
-            target = tmp_path / path.relative_to(REPOSITORY)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    (tmp_path / "sim_models" / "golden.py").write_text("# not a timing source\n")
-    (tmp_path / "tb").mkdir()
-    (tmp_path / "tb" / "tile_gemm_tb.py").write_text("# not a timing source\n")
-    return tmp_path
-
-
-def test_digest_depends_on_content_not_location(sources):
-    assert inputs_digest(sources) == inputs_digest(REPOSITORY)
-
-
-def test_digest_ignores_files_that_do_not_decide_timing(sources):
-    before = inputs_digest(sources)
-    (sources / "sim_models" / "golden.py").write_text("# changed\n")
-    (sources / "tb" / "tile_gemm_tb.py").write_text("# changed\n")
-    (sources / "hdl" / "notes.txt").write_text("not Python\n")
-    assert inputs_digest(sources) == before
-
-
-@pytest.mark.parametrize("path", ["hdl/tile.py", "hdl/fabric/router.py",
-                                  "sim_models/cycle_model.py", "sim_models/tiler.py",
-                                  "sim_models/program.py"])
-def test_digest_changes_with_each_timing_source(sources, path):
-    before = inputs_digest(sources)
-    with open(sources / path, "a") as file:
-        file.write("\n")
-    assert inputs_digest(sources) != before
-
-
-def test_digest_changes_when_a_source_is_added_or_renamed(sources):
-    before = inputs_digest(sources)
-    (sources / "hdl" / "extra.py").write_text("")
-    added = inputs_digest(sources)
-    (sources / "hdl" / "extra.py").rename(sources / "hdl" / "other.py")
-    assert len({before, added, inputs_digest(sources)}) == 3
 
 
 def test_sizes_square_and_rectangular():
@@ -182,7 +139,7 @@ def test_run_record_has_the_keys_the_scaling_layer_reads():
     config = TileConfig(8, 16)
     program, model = _gemm(config, 16, 16, 40)
     record = run_record(config, "verilator", _entry(config, program, model, (16, 16, 40)), 12.0)
-    assert record == {
+    assert asdict(record) == {
         "config": "r8c16_int8", "rows": 8, "cols": 16, "psum_banks": 8, "psum_depth": 512,
         "sim": "verilator", "m": 16, "k": 16, "n": 40, "macs": 16 * 16 * 40,
         "rtl_cycles": model.total_cycles, "model_cycles": model.total_cycles,
@@ -195,3 +152,23 @@ def test_hierarchical_builds_are_verilator_only(tmp_path):
     with pytest.raises(ValueError, match=r"^Hierarchical builds need sim 'verilator', "
                                          r"not 'icarus'$"):
         simulate_gemms(TileConfig(2, 2), "icarus", [(2, 2, 2)], tmp_path, hierarchical=True)
+
+
+@pytest.mark.parametrize("text", ['{"build_seconds": 12.5', '[]', '5',
+                                  '{"build_seconds": "12", "verilation_seconds": 3}'])
+def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text):
+    (tmp_path / "build_seconds.json").write_text(text)
+    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    assert times == {"build_seconds": None, "verilation_seconds": None,
+                     "compile_seconds": None}
+    assert capsys.readouterr().out == (f"[characterize] {tmp_path / 'build_seconds.json'}: "
+                                       f"corrupt build times, recorded as unknown; removed\n")
+    assert not (tmp_path / "build_seconds.json").exists()
+
+
+def test_recorded_build_times_are_read(tmp_path):
+    (tmp_path / "build_seconds.json").write_text(
+        '{"build_seconds": 40.5, "verilation_seconds": 10.25}')
+    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    assert times == {"build_seconds": 40.5, "verilation_seconds": 10.25,
+                     "compile_seconds": 30.25}

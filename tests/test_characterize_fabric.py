@@ -3,7 +3,9 @@
 import pytest
 
 from bench.fabric_bench import allreduce_rows, format_report
+from samples import fabric_document
 from sim_models.allreduce import AllReduceEstimate
+from sim_models.results import AllReduceRun, HopPoint, LinkEfficiency
 from tb.characterize_fabric import alpha_beta_cycles, fit_alpha, hop_latency, link_efficiency
 
 
@@ -38,25 +40,19 @@ def test_sections_from_records():
     record = {"hops": [0, 1, 2], "header_latency_cycles": [2, 4, 6], "per_hop_cycles": 2.0,
               "fixed_cycles": 2.0, "model_per_hop_cycles": 2, "model_fixed_cycles": 2}
     section = hop_latency(record, "ring8")
-    assert section["points"][2] == {"fabric": "ring8", "hops": 2, "cycles": 6, "model_cycles": 6}
-    assert (section["per_hop_cycles"], section["base_cycles"]) == (2.0, 2.0)
+    assert section.points[2] == HopPoint(fabric="ring8", hops=2, cycles=6, model_cycles=6)
+    assert (section.per_hop_cycles, section.base_cycles) == (2.0, 2.0)
     entry = link_efficiency({"link_efficiency": 0.84, "cycles": 900, "packets_delivered": 80},
                             "ring5")
-    assert entry == {"fabric": "ring5", "pattern": "saturation",
-                     "flits_per_cycle_per_link": 0.84, "window_cycles": 900,
-                     "packets_delivered": 80}
+    assert entry == LinkEfficiency(fabric="ring5", pattern="saturation",
+                                   flits_per_cycle_per_link=0.84, window_cycles=900,
+                                   packets_delivered=80)
 
 
-def test_bench_gap():
-    point = {**_point(3, 16, 120), "alpha_beta_cycles": 50.0}
-    characterization = {
-        "simulator": "icarus", "allreduce": [point],
-        "hop_latency": {"per_hop_cycles": 2.0, "base_cycles": 2.0, "points": [
-            {"fabric": "ring8", "hops": 1, "cycles": 4, "model_cycles": 4}]},
-        "link_efficiency": [{"fabric": "ring5", "pattern": "saturation",
-                             "flits_per_cycle_per_link": 0.84, "window_cycles": 900,
-                             "packets_delivered": 80}],
-        "alpha_beta": {"alpha_cycles": 5.0, "flit_bytes": 4, "fit_max_relative_error": 0.1}}
+def test_bench_gap(tmp_path):
+    run = AllReduceRun(nodes=3, length=16, elements_per_flit=1, rtl_cycles=120,
+                       estimate_cycles=120, local_cycles=33, alpha_beta_cycles=50.0)
+    characterization = fabric_document(tmp_path, (run,))
     rows = allreduce_rows(characterization)
     # 120 - (50 + 33) = 37 cycles, 37 / 120 of the RTL's.
     assert rows[0]["gap_cycles"] == pytest.approx(37)

@@ -1,64 +1,38 @@
 """The scaling report end to end on small characterization files, the claims table, the
 workloads file's errors, the command line and the document writer."""
 
-import json
 import re
 
-import numpy as np
 import pytest
 
+from samples import allreduce_run, fabric_document, tile_document
 from sim_models.config import TileConfig
-from sim_models.allreduce import AllReduceEstimate
-from sim_models.cycle_model import time_program
 from sim_models.scaling.__main__ import main as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.claims import CLAIMS_FILE, ModelContext, claims
 from sim_models.scaling.document import Document
 from sim_models.scaling.network import FabricCalibration
-from sim_models.scaling.report import build_report
+from sim_models.scaling.report import build_report, main as report_cli
 from sim_models.scaling.workloads import WORKLOADS_FILE, load_workloads
+from sim_models.results import save
 from sim_models.specs import SpecError, load_specs
-from sim_models.tiler import tile_gemm
-
-
-def _tile_run(config, m, k, n):
-    """A characterization record as tb.characterize_tile writes it, timed by the cycle model
-    (the report recomputes the cycles through its own path and must agree)."""
-    zeros = lambda rows, cols: np.broadcast_to(np.int8(0), (rows, cols))  # noqa: E731
-    cycles = time_program(config, tile_gemm(config, zeros(k, m), zeros(k, n)).program)
-    return {"config": config.name, "rows": config.rows, "cols": config.cols,
-            "psum_banks": config.psum_banks, "psum_depth": config.psum_depth, "sim": "model",
-            "m": m, "k": k, "n": n, "macs": m * k * n, "rtl_cycles": cycles.total_cycles,
-            "model_cycles": cycles.total_cycles, "handshakes_checked": 10,
-            "handshakes_matching": 10, "bit_exact": True}
 
 
 @pytest.fixture(scope="module")
 def characterization(tmp_path_factory):
+    """Tile, full-size and fabric results files, and the Verilog directory they match."""
     directory = tmp_path_factory.mktemp("characterization")
-    tile = {"schema": 1, "inputs_digest": "d", "runs": [
-        _tile_run(TileConfig(4, 4), 4, 16, 64), _tile_run(TileConfig(8, 8), 16, 8, 100)]}
-    full = {"schema": 1, "inputs_digest": "d", "date": "2026-11-21",
-            "runs": [_tile_run(TileConfig(128, 128), 128, 256, 512)]}
-    allreduce = []
-    for nodes, length in ((2, 16), (4, 64)):
-        estimate = AllReduceEstimate(nodes, length)
-        local = 2 * length + 1
-        allreduce.append({"nodes": nodes, "length": length, "elements_per_flit": 1,
-                          "rtl_cycles": estimate.cycles(), "estimate_cycles": estimate.cycles(),
-                          "local_cycles": local, "alpha_beta_cycles": estimate.cycles() - local})
-    fabric = {"schema": 1, "simulator": "icarus",
-              "hop_latency": {"per_hop_cycles": 2.0, "base_cycles": 2.0, "points": []},
-              "link_efficiency": [{"fabric": "ring5", "pattern": "saturation",
-                                   "flits_per_cycle_per_link": 0.8, "window_cycles": 100,
-                                   "packets_delivered": 10}],
-              "allreduce": allreduce,
-              "alpha_beta": {"alpha_cycles": 5.0, "flit_bytes": 4,
-                             "fit_max_relative_error": 0.0}}
-    paths = {}
-    for name, content in (("tile", tile), ("full", full), ("fabric", fabric)):
+    verilog = directory / "verilog"
+    documents = {
+        "tile": tile_document({TileConfig(4, 4): [(4, 16, 64)],
+                               TileConfig(8, 8): [(16, 8, 100)]}, verilog),
+        "full": tile_document({TileConfig(128, 128): [(128, 256, 512)]}, verilog,
+                              date="2026-11-21"),
+        "fabric": fabric_document(verilog, (allreduce_run(2, 16), allreduce_run(4, 64)))}
+    paths = {"verilog": verilog}
+    for name, document in documents.items():
         paths[name] = directory / f"{name}.json"
-        paths[name].write_text(json.dumps(content))
+        save(document, paths[name])
     return paths
 
 
@@ -66,7 +40,7 @@ def characterization(tmp_path_factory):
 def report(characterization, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     build_report(characterization["tile"], characterization["fabric"], out,
-                 characterization["full"], current_digest="d")
+                 characterization["full"], [characterization["verilog"]])
     return out
 
 
@@ -80,7 +54,42 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
     assert "<table>" in (report / "report.html").read_text()
     # Every recorded run is reproduced by the model path; the full run is current.
     assert "gives exactly the RTL's cycles for 3 of 3" in markdown
-    assert "made from today's RTL sources" in markdown
+    assert "(2026-11-21), current: simulated from today's Verilog" in markdown
+
+
+def test_report_says_input_by_input_whether_it_is_current(report):
+    markdown = (report / "report.md").read_text()
+    for label, name in (("tile characterization", "tile.json"),
+                        ("fabric characterization", "fabric.json"),
+                        ("full-size 128 x 128 run", "full.json")):
+        assert re.search(rf"^\| {label} \| \S*/{name} \| current \| the Verilog of its \d+ "
+                         rf"designs? and what (they were|it was) checked against are "
+                         rf"today's \|$",
+                         markdown, re.MULTILINE), label
+
+
+def test_report_without_the_full_run_says_it_is_absent(characterization, tmp_path, capsys):
+    absent = tmp_path / "r128c128_verilator.json"
+    assert report_cli(["--tile", str(characterization["tile"]), "--fabric",
+                       str(characterization["fabric"]), "--full", str(absent), "--verilog",
+                       str(characterization["verilog"]), "--out", str(tmp_path / "out")]) == 0
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert f"| full-size 128 x 128 run | {absent} | missing | no such file; make " \
+           f"characterize-full writes it |" in markdown
+    assert "The full-size 128 x 128 run is absent" in markdown
+    assert "gives exactly the RTL's cycles for 2 of 2" in markdown
+    assert f"full-size 128 x 128 run, {absent}: missing" in capsys.readouterr().out
+
+
+def test_report_on_a_truncated_input_prints_one_line(characterization, tmp_path, capsys):
+    truncated = tmp_path / "tile.json"
+    truncated.write_text(characterization["tile"].read_text()[:200])
+    assert report_cli(["--tile", str(truncated), "--fabric", str(characterization["fabric"]),
+                       "--verilog", str(characterization["verilog"]),
+                       "--out", str(tmp_path / "out")]) == 2
+    error = capsys.readouterr().err
+    assert re.fullmatch(rf"error: {truncated}: not JSON, truncated or corrupt \(.*\); make "
+                        rf"characterize-tile rebuilds it\n", error)
 
 
 def _without_c12(text, tmp_path):

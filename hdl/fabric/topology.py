@@ -15,12 +15,7 @@ from .layouts import flit_layout, position_layout
 from .router import DROP_COUNTER_WIDTH, router_signature
 from .routing import coordinates, neighbour, port_count
 
-__all__ = ["Fabric", "Ring", "Torus2D", "fabric_module_name", "router_module_name"]
-
-
-def fabric_module_name(config):
-    """Verilog module name of the fabric for ``config``, e.g. ``fabric_torus4x4``."""
-    return f"fabric_{config.name}"
+__all__ = ["Fabric", "Ring", "Torus2D", "router_module_name"]
 
 
 def router_module_name(config):

@@ -6,6 +6,7 @@ cycles from the RTL-validated cycle model), :mod:`.gemm` (a chip's GEMM with its
 :mod:`.network` (all-reduce over real topologies), :mod:`.workloads` and :mod:`.training`
 (transformer training and decode steps), :mod:`.comparisons` and :mod:`.claims` (the model
 beside published figures and news claims), :mod:`.characterization` (the RTL measurements and
-how well the models reproduce them), :mod:`.report` and :mod:`.plots` (the report).
+how well the models reproduce them), :mod:`.inputs` (the results files the report reads and
+whether each is current), :mod:`.report` and :mod:`.plots` (the report).
 ``python -m sim_models.scaling`` answers single questions.
 """

@@ -9,9 +9,10 @@ The collective model is calibrated from ``--fabric`` (a fabric characterization 
 given, else from the analytic all-reduce estimate that the RTL regression matches.
 """
 
-import argparse
 import sys
 
+from ..cli import ArgumentParser
+from ..results import ResultsError
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
 from .formatting import number, percent, si
@@ -22,7 +23,7 @@ from .workloads import load_workloads
 
 
 def _arguments(argv):
-    parser = argparse.ArgumentParser(prog="python -m sim_models.scaling",
+    parser = ArgumentParser(prog="python -m sim_models.scaling",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
@@ -74,7 +75,7 @@ def main(argv=None):
     args = _arguments(argv)
     try:
         print(answer(args))
-    except (SpecError, OSError) as error:
+    except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,22 +1,20 @@
 """What the RTL measured, and how well the models that the scaling layer uses reproduce it.
 
-Reads the characterization results written by ``python -m tb.characterize_tile`` (tile runs at
-several array sizes; the full 128 x 128 run, committed under ``characterization/``) and by
-``python -m tb.characterize_fabric``, and recomputes every measured figure from the models:
-tile cycles with :func:`~sim_models.scaling.core_cycles.tile_cycles` (the path the chip model
-takes), all-reduce cycles with the alpha-beta model and the RTL estimate.
+Takes the characterization results (:mod:`sim_models.results`) of ``python -m
+tb.characterize_tile`` (tile runs at several array sizes; the full 128 x 128 run, committed
+under ``characterization/``) and of ``python -m tb.characterize_fabric``, and recomputes every
+measured figure from the models: tile cycles with
+:func:`~sim_models.scaling.core_cycles.tile_cycles` (the path the chip model takes), all-reduce
+cycles with the alpha-beta model and the RTL estimate.
 """
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from sim_models.config import TileConfig
 
 from .core_cycles import tile_cycles
 
-__all__ = ["TileCheck", "TileResults", "AllReduceCheck", "load_tile_results",
-           "load_allreduce_checks"]
+__all__ = ["TileCheck", "AllReduceCheck", "allreduce_checks", "tile_checks"]
 
 
 @dataclass(frozen=True)
@@ -69,55 +67,18 @@ class TileCheck:
         return self.macs / (self.rows * self.cols * self.rtl_cycles)
 
 
-@dataclass(frozen=True)
-class TileResults:
-    """The checks of one results file, and whether it was made from the current sources.
-
-    Members
-    -------
-    path : Path
-    checks : tuple of TileCheck
-    inputs_digest : str
-        Digest of the sources that determine the RTL's timing when the file was made.
-    current : bool or None
-        The digest equals that of today's sources (None if unknown).
-    date : str or None
-    """
-    path: Path
-    checks: tuple
-    inputs_digest: str
-    current: object
-    date: object
-
-
 def _check(run):
-    config = TileConfig(run["rows"], run["cols"], psum_banks=run["psum_banks"],
-                        psum_depth=run["psum_depth"])
-    return TileCheck(run["config"], run["rows"], run["cols"], run["sim"], run["m"], run["k"],
-                     run["n"], run["rtl_cycles"], tile_cycles(config, run["m"], run["k"],
-                                                              run["n"]),
-                     run["bit_exact"], run["handshakes_checked"], run["handshakes_matching"])
+    config = TileConfig(run.rows, run.cols, psum_banks=run.psum_banks,
+                        psum_depth=run.psum_depth)
+    return TileCheck(run.config, run.rows, run.cols, run.sim, run.m, run.k, run.n,
+                     run.rtl_cycles, tile_cycles(config, run.m, run.k, run.n), run.bit_exact,
+                     run.handshakes_checked, run.handshakes_matching)
 
 
-def load_tile_results(path, current_digest=None):
-    """Read a tile characterization file and recompute every run's cycles from the model.
-
-    Parameters
-    ----------
-    path : path
-    current_digest : str or None
-        Digest of today's sources, to say whether the file is current.
-
-    Returns
-    -------
-    TileResults
-    """
-    path = Path(path)
-    figures = json.loads(path.read_text())
-    digest = figures["inputs_digest"]
-    return TileResults(path, tuple(_check(run) for run in figures["runs"]), digest,
-                       None if current_digest is None else digest == current_digest,
-                       figures.get("date"))
+def tile_checks(document):
+    """Every run of a :class:`~sim_models.results.TileCharacterization`, its cycles recomputed
+    by the scaling layer's model path, as a tuple of :class:`TileCheck`."""
+    return tuple(_check(run) for run in document.runs)
 
 
 @dataclass(frozen=True)
@@ -147,10 +108,9 @@ class AllReduceCheck:
         return (self.model_cycles - self.rtl_cycles) / self.rtl_cycles
 
 
-def load_allreduce_checks(path):
-    """The all-reduce runs of a fabric characterization file, as :class:`AllReduceCheck`."""
-    figures = json.loads(Path(path).read_text())
-    return tuple(AllReduceCheck(run["nodes"], run["length"], run["elements_per_flit"],
-                                run["rtl_cycles"], run["estimate_cycles"],
-                                run["alpha_beta_cycles"] + run["local_cycles"])
-                 for run in figures["allreduce"])
+def allreduce_checks(document):
+    """The all-reduce runs of a :class:`~sim_models.results.FabricCharacterization`, as a
+    tuple of :class:`AllReduceCheck`."""
+    return tuple(AllReduceCheck(run.nodes, run.length, run.elements_per_flit, run.rtl_cycles,
+                                run.estimate_cycles, run.alpha_beta_cycles + run.local_cycles)
+                 for run in document.allreduce)

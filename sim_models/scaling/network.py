@@ -17,12 +17,11 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   scale-out network (EFA) on the unit's shard, then gathers inside.
 """
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..allreduce import AllReduceEstimate
 from ..collectives import Link, ring_allreduce_time, torus_allreduce_time
+from ..results import load
 from ..specs import SpecError
 
 __all__ = ["FabricCalibration", "allreduce_seconds"]
@@ -68,22 +67,32 @@ class FabricCalibration:
                           "all-reduce regression")
 
     @classmethod
-    def from_results(cls, path):
-        """Read ``fabric.json`` as ``python -m tb.characterize_fabric`` writes it."""
-        path = Path(path)
-        figures = json.loads(path.read_text())
-        largest = max(figures["allreduce"], key=lambda run: (run["nodes"], run["length"]))
-        network_cycles = largest["rtl_cycles"] - largest["local_cycles"]
-        steps = 2 * (largest["nodes"] - 1)
-        alpha = figures["alpha_beta"]["alpha_cycles"]
+    def from_document(cls, figures, source):
+        """The calibration of a :class:`~sim_models.results.FabricCharacterization`, read from
+        the file ``source`` (named in the report)."""
+        largest = max(figures.allreduce, key=lambda run: (run.nodes, run.length))
+        network_cycles = largest.rtl_cycles - largest.local_cycles
+        steps = 2 * (largest.nodes - 1)
+        alpha = figures.alpha_beta.alpha_cycles
         bandwidth_cycles = network_cycles - steps * alpha
-        ideal = largest["alpha_beta_cycles"] - steps * alpha
+        ideal = largest.alpha_beta_cycles - steps * alpha
         return cls(step_cycles=alpha, payload_efficiency=min(1.0, ideal / bandwidth_cycles),
-                   per_hop_cycles=figures["hop_latency"]["per_hop_cycles"],
-                   base_cycles=figures["hop_latency"]["base_cycles"],
-                   saturation_efficiency=min(run["flits_per_cycle_per_link"]
-                                             for run in figures["link_efficiency"]),
-                   source=str(path))
+                   per_hop_cycles=figures.hop_latency.per_hop_cycles,
+                   base_cycles=figures.hop_latency.base_cycles,
+                   saturation_efficiency=min(run.flits_per_cycle_per_link
+                                             for run in figures.link_efficiency),
+                   source=str(source))
+
+    @classmethod
+    def from_results(cls, path):
+        """Read ``fabric.json`` as ``python -m tb.characterize_fabric`` writes it.
+
+        Raises
+        ------
+        sim_models.results.ResultsError
+            If the file does not load (one line naming it and what is wrong).
+        """
+        return cls.from_document(load(path, "fabric"), path)
 
 
 def _step_seconds(calibration, clock_hz, assumptions, hops=1):

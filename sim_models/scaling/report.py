@@ -3,28 +3,36 @@ beside what AWS and the press published.
 
     python -m sim_models.scaling.report --tile build/characterization/tile.json \\
         --full characterization/r128c128_verilator.json \\
-        --fabric build/characterization/fabric.json --out reports
+        --fabric build/characterization/fabric.json --verilog build/verilog \\
+        --verilog build/fabric/verilog --verilog build/allreduce/verilog --out reports
 
 Writes ``report.md``, ``report.html`` and the PNG plots into ``--out``. The characterization
 files come from ``make characterize`` (tile and fabric simulations) and ``make
-characterize-full`` (the 128 x 128 array in Verilator, committed); the report only reads them.
+characterize-full`` (the 128 x 128 array in Verilator, committed; the report does without it
+and says so); the report only reads them, and says of each whether it is current: whether the
+Verilog it simulated, found in the ``--verilog`` directories, and what it was checked against
+are today's (:mod:`sim_models.staleness`).
 """
 
-import argparse
 import sys
+import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from ..cli import ArgumentParser
+from ..results import ResultsError
 from ..specs import SpecError, load_specs
 from . import plots
 from .assumptions import Assumptions, describe
-from .characterization import load_allreduce_checks, load_tile_results
+from .characterization import allreduce_checks, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
 from .document import Document
 from .formatting import number, percent, ratio, si
 from .gemm import chip_gemm
+from .inputs import FULL_RUN, read_inputs
 from .network import FabricCalibration
 from .peak import chip_peak, core_peak, datatypes
 from .training import decode_step, training_step
@@ -43,6 +51,36 @@ DECODE_BATCHES = (1, 64)
 
 def _progress(message):
     print(f"[report] {message}", flush=True)
+
+
+@contextmanager
+def _step(message):
+    """Print ``message`` and the seconds the step took, in one line, once it is done."""
+    start = time.perf_counter()
+    yield
+    _progress(f"{message} ({time.perf_counter() - start:.1f} s)")
+
+
+def _state_phrase(result):
+    """How the report's prose says whether an input is current."""
+    return {"current": "current: simulated from today's Verilog and checked against today's "
+                       "programs and models",
+            "stale": f"stale ({result.verdict.detail})",
+            "cannot tell": f"of unknown currency ({result.verdict.detail})"
+            }[result.verdict.state]
+
+
+def _inputs_section(document, inputs):
+    document.heading("Inputs")
+    document.paragraph(
+        "Each results file records, for every design it simulated, the SHA-256 of the "
+        "generated Verilog and of what the run was checked against (the GEMM programs with "
+        "their operands and the cycle model's timing of them, or the fabric models' "
+        "predictions). An input is current when both equal today's: the Verilog generated from "
+        "today's sources, and the digest recomputed from today's models.")
+    document.table(["input", "file", "state", "detail"],
+                   [[result.label, str(result.verdict.path), result.verdict.state,
+                     result.verdict.detail] for result in inputs.values()])
 
 
 def _given(figure):
@@ -115,9 +153,10 @@ def _published_section(document, specs):
                    rows, numeric=(4, 5, 6, 7, 8))
 
 
-def _characterization_section(document, tile, full, fabric_checks, calibration, out):
+def _characterization_section(document, runs, full, out):
+    """The tile runs (TileCheck, the tile characterization's and the full run's) and where
+    the 128 x 128 rows come from (``full``, a ReportInput)."""
     document.heading("How well the models reproduce the RTL")
-    runs = list(tile.checks) + (list(full.checks) if full else [])
     matched = sum(check.matches for check in runs)
     document.paragraph(
         f"{len(runs)} GEMMs were simulated on the RTL tile, every result element checked "
@@ -125,29 +164,29 @@ def _characterization_section(document, tile, full, fabric_checks, calibration, 
         f"scaling layer's cycle path (the project's tiler, the cycle model and its periodic "
         f"extension) gives exactly the RTL's cycles for {matched} of {len(runs)}.")
     rows = []
-    for results in ([tile, full] if full else [tile]):
-        for check in results.checks:
-            rows.append([check.config, check.sim, f"{check.m}, {check.k}, {check.n}",
-                         number(check.rtl_cycles), number(check.model_cycles),
-                         f"{check.handshakes_matching}/{check.handshakes_checked}",
-                         "yes" if check.bit_exact else "NO", percent(check.utilization),
-                         "match" if check.matches else "DIFFER"])
+    for check in runs:
+        rows.append([check.config, check.sim, f"{check.m}, {check.k}, {check.n}",
+                     number(check.rtl_cycles), number(check.model_cycles),
+                     f"{check.handshakes_matching}/{check.handshakes_checked}",
+                     "yes" if check.bit_exact else "NO", percent(check.utilization),
+                     "match" if check.matches else "DIFFER"])
     document.table(["tile", "simulator", "M, K, N", "RTL cycles", "model cycles",
                     "handshakes as modelled", "bit-exact", "utilization", "verdict"], rows,
                    numeric=(3, 4, 7))
-    if full:
-        state = "made from today's RTL sources" if full.current else \
-            "made from sources that have changed since (rerun make characterize-full)"
-        document.paragraph(f"The 128 x 128 rows come from {full.path.name} "
-                           f"({full.date or 'undated'}), {state}.")
+    if full.document:
+        document.paragraph(f"The 128 x 128 rows come from {full.verdict.path.name} "
+                           f"({full.document.date}), {_state_phrase(full)}.")
     else:
-        document.paragraph("No full-size 128 x 128 run is recorded: run make "
-                           "characterize-full.")
+        document.paragraph(f"The full-size 128 x 128 run is absent ({full.verdict.path}: "
+                           f"{full.verdict.detail}, about 12 minutes in Verilator), so no "
+                           f"128 x 128 row appears here.")
     points = [(check.rtl_cycles, check.model_cycles, f"{check.rows}x{check.cols}")
               for check in runs]
     plots.model_against_rtl(out / "model_vs_rtl.png", points)
     document.image("model_vs_rtl.png", "Cycle model against RTL cycles, every simulated GEMM")
 
+
+def _fabric_section(document, fabric_checks, calibration):
     document.paragraph(
         f"Fabric ({calibration.source}): zero-load latency {number(calibration.base_cycles)} + "
         f"{number(calibration.per_hop_cycles)} cycles per hop; an all-reduce step costs "
@@ -346,8 +385,8 @@ def _peaks_section(document, specs):
                     "TFLOP/s per chip (model, TensorE)"], rows, numeric=(2, 3))
 
 
-def build_report(tile_path, fabric_path, out, full_path=None, current_digest=None,
-                 specs=None, assumptions=None):
+def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=None,
+                 assumptions=None):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
@@ -356,12 +395,17 @@ def build_report(tile_path, fabric_path, out, full_path=None, current_digest=Non
         Tile and fabric characterization results.
     out : path
         Output directory (created).
-    full_path : path or None
-        The full-size tile run, if there is one.
-    current_digest : str or None
-        Digest of today's RTL timing sources, to say whether the full run is current.
+    full_path : path
+        The full-size tile run; the report says so if the file is absent.
+    verilog_dirs : sequence of path
+        Directories of today's generated Verilog, to tell whether each input is current.
     specs, assumptions : Specs, Assumptions or None
         Defaults: the project's spec data and :class:`Assumptions`.
+
+    Raises
+    ------
+    sim_models.results.ResultsError
+        If an input does not load (:func:`read_inputs`).
 
     Returns
     -------
@@ -370,16 +414,20 @@ def build_report(tile_path, fabric_path, out, full_path=None, current_digest=Non
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with _step("read the inputs and checked whether each is current"):
+        inputs = read_inputs(tile_path, fabric_path, full_path, verilog_dirs)
+    for result in inputs.values():
+        _progress(f"{result.label}, {result.verdict.path}: {result.verdict.state}: "
+                  f"{result.verdict.detail}")
     specs = specs or load_specs()
     assumptions = assumptions or Assumptions()
     workloads = load_workloads()
-    _progress("recomputing the characterization runs with the cycle model")
-    tile = load_tile_results(tile_path)
-    full = load_tile_results(full_path, current_digest) if full_path else None
-    calibration = FabricCalibration.from_results(fabric_path)
-    fabric_checks = load_allreduce_checks(fabric_path)
-    context = ModelContext(specs, workloads, calibration, assumptions,
-                           tile.checks + (full.checks if full else ()))
+    fabric = inputs["fabric"].document
+    calibration = FabricCalibration.from_document(fabric, inputs["fabric"].verdict.path)
+    checks = tuple(check for result in inputs.values()
+                   if result.kind != "fabric" and result.document
+                   for check in tile_checks(result.document))
+    context = ModelContext(specs, workloads, calibration, assumptions, checks)
     document = Document("Scaling report: an RTL-grounded Trainium-class Tensor Engine, from one "
                         "NeuronCore to a cluster")
     document.paragraph(
@@ -387,43 +435,45 @@ def build_report(tile_path, fabric_path, out, full_path=None, current_digest=Non
         "(sim_models/specs/*.toml, each with its source) and from models that reproduce the "
         "RTL's measurements; published headline figures appear only as comparison targets. "
         "Source keys in brackets are those of the spec data's sources.toml.")
-    _progress("claims and published figures")
-    _claims_section(document, context)
-    _peaks_section(document, specs)
-    _published_section(document, specs)
-    _progress("characterization")
-    _characterization_section(document, tile, full, fabric_checks, calibration, out)
-    _progress("method, utilization and roofline")
-    _method_section(document, specs, context.tile_checks, assumptions, out)
-    _roofline_section(document, specs, workloads, assumptions, out)
-    _progress("workloads, scaling curves and decode")
-    _workload_section(document, specs, workloads, calibration, assumptions, out)
+    _inputs_section(document, inputs)
+    with _step("claims and published figures"):
+        _claims_section(document, context)
+        _peaks_section(document, specs)
+        _published_section(document, specs)
+    with _step("characterization: every run recomputed with the cycle model"):
+        _characterization_section(document, checks, inputs["full"], out)
+        _fabric_section(document, allreduce_checks(fabric), calibration)
+    with _step("method, utilization and roofline"):
+        _method_section(document, specs, context.tile_checks, assumptions, out)
+        _roofline_section(document, specs, workloads, assumptions, out)
+    with _step("workloads, scaling curves and decode"):
+        _workload_section(document, specs, workloads, calibration, assumptions, out)
     document.heading("Sources")
     document.bullets([f"{key}: {citation}" for key, citation in specs.sources.items()])
     markdown = out / "report.md"
-    markdown.write_text(document.markdown() + "\n")
-    (out / "report.html").write_text(document.html() + "\n")
-    _progress(f"wrote {markdown} and {out / 'report.html'}")
+    with _step(f"wrote {markdown} and {out / 'report.html'}"):
+        markdown.write_text(document.markdown() + "\n")
+        (out / "report.html").write_text(document.html() + "\n")
     return markdown
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m sim_models.scaling.report",
+                                     description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--tile", required=True, help="tile characterization JSON")
     parser.add_argument("--fabric", required=True, help="fabric characterization JSON")
-    parser.add_argument("--full", help="full-size (128 x 128) tile run JSON, if any")
+    parser.add_argument("--full", default=str(FULL_RUN),
+                        help=f"full-size (128 x 128) tile run JSON; the report says so if it "
+                             f"is absent (default {FULL_RUN})")
+    parser.add_argument("--verilog", action="append", metavar="DIR",
+                        help="directory of today's generated Verilog, to tell whether each "
+                             "input is current; repeat for several (default build/verilog)")
     parser.add_argument("--out", default="reports", help="output directory")
     args = parser.parse_args(argv)
-    for name in ("tile", "fabric", "full"):
-        path = getattr(args, name)
-        if path is not None and not Path(path).is_file():
-            parser.error(f"--{name} {path}: no such file (make characterize writes it)")
-    # The digest of the RTL's timing sources is defined beside the simulations that record it;
-    # imported here only, so that the model itself does not depend on the testbenches.
-    from tb.characterize_tile import inputs_digest
     try:
-        build_report(args.tile, args.fabric, args.out, args.full, inputs_digest())
-    except SpecError as error:
+        build_report(args.tile, args.fabric, args.out, args.full,
+                     args.verilog or ["build/verilog"])
+    except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

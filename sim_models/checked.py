@@ -1,0 +1,155 @@
+"""What a characterization checked the RTL against, rebuilt without a simulator.
+
+A characterization result stays current only while the Verilog that was simulated and what it
+was checked against are today's (:mod:`sim_models.staleness`). This module rebuilds the second
+half from a design's configuration alone:
+
+- the tile GEMMs of a characterization: their shapes (:func:`characterization_shapes`) and
+  their seeded random int8 operands (:func:`characterization_gemm`), drawn exactly as the
+  testbench draws them;
+- :func:`tile_checked_digest`: SHA-256 of those GEMMs' tiled programs, operand bytes
+  included, and of the cycle model's timing of every operation, which every port handshake of
+  the run had to equal;
+- :func:`fabric_checked_digest`: SHA-256 of the analytic models' predictions for a fabric or
+  an all-reduce ring (zero-load header latency from node 0 to every node; all-reduce cycles).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from .allreduce import AllReduceEstimate
+from .config import AllReduceConfig, FabricConfig, config_to_dict
+from .cycle_model import time_program
+from .fabric import ZeroLoadLatency, hop_count
+from .program import LoadStationary, MultiplyMoving
+from .tiler import TiledGemm, tile_gemm
+
+__all__ = ["RandomGemm", "characterization_gemm", "characterization_shapes",
+           "fabric_checked_digest", "gemm_name", "random_gemm", "seeded_generator",
+           "tile_checked_digest"]
+
+#: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
+_BANK_DEPTH = 512
+
+
+def characterization_shapes(config):
+    """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
+
+    - (C, R, 512): one operation that fills the array, N a whole PSUM bank;
+    - (C, 2R, 512) and (C, 4R, 512): two and four K chunks, each stationary loaded behind
+      the previous multiply;
+    - (2C, 2R, 512): two M blocks of two K chunks, reads overlapping the next block;
+    - (C, R, 32) and (C, R, 128): short N, where fill and drain dominate;
+    - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1);
+    - (C, 2R, 1024): N beyond one PSUM bank, two output blocks in two banks.
+
+    N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
+    512 result vectors, the NeuronCore's.
+    """
+    rows, cols, depth = config.rows, config.cols, _BANK_DEPTH
+    return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
+            (2 * cols, 2 * rows, depth),
+            (cols, rows, 32), (cols, rows, 128),
+            (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
+
+
+def seeded_generator(seed, name):
+    """numpy Generator of the integer ``seed`` mixed with ``name`` (a test's or a GEMM's), so
+    that one seed gives every named test its own values."""
+    return np.random.default_rng([seed, *name.encode()])
+
+
+def gemm_name(shape):
+    """Name of the GEMM of ``shape`` (M, K, N), e.g. ``gemm_m16_k64_n512``."""
+    m, k, n = shape
+    return f"gemm_m{m}_k{k}_n{n}"
+
+
+@dataclass(frozen=True, eq=False)
+class RandomGemm:
+    """A GEMM of random int8 operands, mapped onto a tile.
+
+    Members
+    -------
+    name : str
+        :func:`gemm_name` of its shape.
+    stationary : numpy.ndarray, int8, shape [K, M]
+    moving : numpy.ndarray, int8, shape [K, N]
+    tiled : TiledGemm
+        The tiler's program for it.
+    """
+    name: str
+    stationary: np.ndarray
+    moving: np.ndarray
+    tiled: TiledGemm
+
+
+def random_gemm(config, shape, rng):
+    """The GEMM of ``shape`` (M, K, N) on tile ``config`` with operands drawn from ``rng``:
+    the stationary [K, M] first, then the moving [K, N], each uniform in -128..127."""
+    m, k, n = shape
+    stationary = rng.integers(-128, 128, size=(k, m), dtype=np.int8)
+    moving = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
+    return RandomGemm(gemm_name(shape), stationary, moving, tile_gemm(config, stationary, moving))
+
+
+def characterization_gemm(config, shape, seed):
+    """The GEMM of ``shape`` that a characterization with the integer ``seed`` runs: operands
+    drawn from :func:`seeded_generator` of the seed and the GEMM's name."""
+    return random_gemm(config, shape, seeded_generator(seed, gemm_name(shape)))
+
+
+def _feed(digest, fields, array=None):
+    """Add one JSON line of ``fields`` (and the bytes of an int8 ``array``) to ``digest``."""
+    digest.update(json.dumps(fields, sort_keys=True).encode() + b"\n")
+    if array is not None:
+        digest.update(np.ascontiguousarray(array, dtype=np.int8).tobytes())
+
+
+def _operation_fields(operation):
+    """(fields, operand array or None) of one tile operation."""
+    if isinstance(operation, LoadStationary):
+        return {"op": "load", "shape": list(operation.stationary.shape)}, operation.stationary
+    if isinstance(operation, MultiplyMoving):
+        return ({"op": "multiply", "shape": list(operation.moving.shape),
+                 "bank": operation.bank, "accumulate": operation.accumulate}, operation.moving)
+    return {"op": "read", "bank": operation.bank, "m": operation.m, "n": operation.n}, None
+
+
+def tile_checked_digest(config, shapes, seed):
+    """SHA-256 (64 hex digits) of what a tile characterization checked: for each GEMM of
+    ``shapes`` ((M, K, N) tuples, in run order) with operands of the integer ``seed``, every
+    operation of its tiled program with its operand bytes, and the cycle model's accepted,
+    first-beat and last-beat cycles of it and total cycles of the program."""
+    digest = hashlib.sha256()
+    _feed(digest, {"config": config_to_dict(config), "seed": seed})
+    for shape in shapes:
+        program = characterization_gemm(config, shape, seed).tiled.program
+        timing = time_program(config, program)
+        _feed(digest, {"gemm": list(shape), "total_cycles": timing.total_cycles})
+        for operation, cycles in zip(program, timing.operations):
+            fields, array = _operation_fields(operation)
+            _feed(digest, {**fields, "cycles": [cycles.accepted, cycles.first_beat,
+                                                cycles.last_beat]}, array)
+    return digest.hexdigest()
+
+
+def fabric_checked_digest(config):
+    """SHA-256 (64 hex digits) of what the analytic models predict for a fabric
+    (:class:`FabricConfig`: zero-load header cycles from node 0 to every node) or an all-reduce
+    ring (:class:`AllReduceConfig`: cycles of one all-reduce with ideal streams)."""
+    if isinstance(config, FabricConfig):
+        latency = ZeroLoadLatency(buffer_depth=config.buffer_depth)
+        predictions = {"zero_load_header_cycles": [
+            latency.header(hop_count(config.dims, 0, node)) for node in range(config.nodes)]}
+    elif isinstance(config, AllReduceConfig):
+        predictions = {"allreduce_cycles": AllReduceEstimate.of(config).cycles()}
+    else:
+        raise TypeError(f"Argument 'config' must be a FabricConfig or AllReduceConfig, "
+                        f"not {config!r}")
+    digest = hashlib.sha256()
+    _feed(digest, {"config": config_to_dict(config), "predictions": predictions})
+    return digest.hexdigest()

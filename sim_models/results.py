@@ -1,0 +1,583 @@
+"""Characterization results as typed data: the records that ``tb`` writes and that the scaling
+layer and the benchmarks read, each file with its schema name and version.
+
+- :class:`TileCharacterization` (schema ``tile-characterization/2``): GEMMs of many shapes on
+  tiles, checked bit- and cycle-exactly (``python -m tb.characterize_tile``). Two files hold
+  it: ``build/characterization/tile.json`` (``make characterize-tile``) and the dated
+  full-size 128 x 128 run, ``characterization/r128c128_verilator.json`` (``make
+  characterize-full``, tracked), which adds the date and each model's build arguments and
+  times.
+- :class:`FabricCharacterization` (schema ``fabric-characterization/2``): hop latency, link
+  efficiency and all-reduce cycles (``python -m tb.characterize_fabric``, ``make
+  characterize-fabric``).
+
+Every file lists the designs it simulated (:class:`SimulatedDesign`), each with the SHA-256 of
+the Verilog file that was simulated and of what the run was checked against
+(:mod:`sim_models.checked`): :mod:`sim_models.staleness` compares both with today's.
+
+:func:`save` writes a document atomically. :func:`load` returns the typed document or raises
+:class:`ResultsError`, whose message is one line naming the file, what is wrong with it and the
+make target that rebuilds it. For make, so that a file that does not load never counts as up
+to date::
+
+    python -m sim_models.results check tile build/characterization/tile.json --remove
+
+prints that line and exits 1 (removing the file with ``--remove``), or exits 0 silently.
+"""
+
+import json
+import re
+import sys
+import types
+import typing
+from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from .cli import ArgumentParser
+from .config import AllReduceConfig, FabricConfig, TileConfig, config_from_dict, module_name
+from .files import replace_atomically
+
+__all__ = ["KINDS", "AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency",
+           "HopPoint", "LinkEfficiency", "ModelBuild", "ResultsError", "SimulatedDesign",
+           "TileCharacterization", "TileRun", "load", "main", "save"]
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class ResultsError(Exception):
+    """A results file that cannot be used; the message is one line: the file, what is wrong
+    and the make target that rebuilds it."""
+
+
+def _check_digest(name, value):
+    if not _SHA256.fullmatch(value) or not value.strip("0"):
+        raise ValueError(f"field '{name}' must be a SHA-256 digest, 64 hex digits not all "
+                         f"zero, not {value!r}")
+
+
+@dataclass(frozen=True)
+class SimulatedDesign:
+    """One design a characterization simulated, and what it was checked against.
+
+    Members
+    -------
+    config : dict
+        Its configuration, :func:`sim_models.config.config_to_dict` form.
+    top : str
+        Its top module, :func:`sim_models.config.module_name` of the configuration: the
+        Verilog file simulated was ``<top>.v``.
+    verilog_sha256 : str
+        SHA-256 (64 hex digits) of that Verilog file.
+    checked_sha256 : str
+        SHA-256 of what the run was checked against: the GEMM programs and their cycle-model
+        timing for a tile, the analytic models' predictions for a fabric or all-reduce ring
+        (:mod:`sim_models.checked`).
+
+    Raises
+    ------
+    ValueError
+        If the configuration does not load, ``top`` is not its module name, or a digest is not
+        64 hex digits or is all zeros.
+    """
+    config: dict
+    top: str
+    verilog_sha256: str
+    checked_sha256: str
+
+    def __post_init__(self):
+        try:
+            configuration = config_from_dict(self.config)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"field 'config': {error}") from None
+        if self.top != module_name(configuration):
+            raise ValueError(f"field 'top' must be {module_name(configuration)!r} for the "
+                             f"configuration {configuration.name}, not {self.top!r}")
+        _check_digest("verilog_sha256", self.verilog_sha256)
+        _check_digest("checked_sha256", self.checked_sha256)
+
+    @property
+    def configuration(self):
+        """The design's configuration object (TileConfig, FabricConfig, ...)."""
+        return config_from_dict(self.config)
+
+
+@dataclass(frozen=True)
+class TileRun:
+    """One GEMM simulated on a tile, bit-exact and checked handshake by handshake.
+
+    Members
+    -------
+    config : str
+        Tile configuration name (``r16c16_int8``): the ``name`` of one of the document's
+        designs.
+    rows, cols, psum_banks, psum_depth : int
+        That configuration's shape.
+    sim : str
+        Simulator, ``icarus`` or ``verilator``.
+    m, k, n : int
+        GEMM shape: ``out[M, N] = stationary[K, M]^T @ moving[K, N]``.
+    macs : int
+        M x K x N.
+    rtl_cycles : int
+        Cycles the RTL took, measured on its ports, read-out included.
+    model_cycles : int
+        Cycles the cycle model gives the same program.
+    rtl_last_write_cycle : int
+        Cycles up to and including the last PSUM write (what SCALE-Sim counts).
+    handshakes_checked, handshakes_matching : int
+        Port handshakes compared with the cycle model, and how many happened in its cycle.
+    bit_exact : bool
+        Every result element equalled the golden model.
+    build_seconds : float or None
+        Seconds to build the simulation model that ran it (None if unknown).
+    sim_seconds : float
+        Seconds of simulating this GEMM alone.
+    """
+    config: str
+    rows: int
+    cols: int
+    psum_banks: int
+    psum_depth: int
+    sim: str
+    m: int
+    k: int
+    n: int
+    macs: int
+    rtl_cycles: int
+    model_cycles: int
+    rtl_last_write_cycle: int
+    handshakes_checked: int
+    handshakes_matching: int
+    bit_exact: bool
+    build_seconds: float | None
+    sim_seconds: float
+
+    def __post_init__(self):
+        if self.macs != self.m * self.k * self.n:
+            raise ValueError(f"field 'macs' must be m * k * n = {self.m * self.k * self.n}, "
+                             f"not {self.macs}")
+
+    @property
+    def shape(self):
+        """(M, K, N) of the GEMM."""
+        return self.m, self.k, self.n
+
+
+@dataclass(frozen=True)
+class ModelBuild:
+    """How one simulation model was built (seconds None where unknown).
+
+    Members
+    -------
+    build_seconds : float or None
+        The whole build.
+    verilation_seconds : float or None
+        Verilator itself (Verilator builds only).
+    compile_seconds : float or None
+        The rest: C++ compile and link.
+    build_args : tuple of str
+        Extra simulator build arguments (``--hierarchical``).
+    """
+    build_seconds: float | None
+    verilation_seconds: float | None
+    compile_seconds: float | None
+    build_args: tuple[str, ...]
+
+
+def _designs_by_name(designs, kinds):
+    """The designs by configuration name, each of one of the configuration types ``kinds``."""
+    if not designs:
+        raise ValueError("field 'designs' is empty: the file names no simulated design")
+    found = {}
+    for index, design in enumerate(designs):
+        configuration = design.configuration
+        if not isinstance(configuration, kinds):
+            raise ValueError(f"field 'designs[{index}].config' must be of kind "
+                             f"{' or '.join(kind.__name__ for kind in kinds)}, not "
+                             f"{type(configuration).__name__}")
+        if configuration.name in found:
+            raise ValueError(f"field 'designs[{index}]' repeats the design "
+                             f"{configuration.name}")
+        found[configuration.name] = configuration
+    return found
+
+
+@dataclass(frozen=True)
+class TileCharacterization:
+    """A tile characterization: GEMMs on one or more tile configurations.
+
+    Members
+    -------
+    seed : int
+        Seed of the GEMMs' random operands (:func:`sim_models.checked.characterization_gemm`).
+    designs : tuple of SimulatedDesign
+        Every tile simulated, once each.
+    runs : tuple of TileRun
+        Every GEMM, in the order it ran; each tile's in the order of its program.
+    date : str or None
+        ISO 8601 time of the run (the dated full-size run).
+    builds : dict of str to ModelBuild, or None
+        Per configuration name, how its model was built (the dated full-size run).
+
+    Raises
+    ------
+    ValueError
+        If a run names no design or disagrees with its shape, a design has no run, or the file
+        holds no design.
+    """
+    SCHEMA: ClassVar[str] = "tile-characterization/2"
+    seed: int
+    designs: tuple[SimulatedDesign, ...]
+    runs: tuple[TileRun, ...]
+    date: str | None = None
+    builds: dict[str, ModelBuild] | None = None
+
+    def __post_init__(self):
+        configs = _designs_by_name(self.designs, (TileConfig,))
+        for index, run in enumerate(self.runs):
+            config = configs.get(run.config)
+            if config is None:
+                raise ValueError(f"field 'runs[{index}].config' must name a design "
+                                 f"({', '.join(configs)}), not {run.config!r}")
+            shape = (config.rows, config.cols, config.psum_banks, config.psum_depth)
+            if (run.rows, run.cols, run.psum_banks, run.psum_depth) != shape:
+                raise ValueError(f"field 'runs[{index}]': rows, cols, psum_banks, psum_depth "
+                                 f"must be those of {run.config}, {shape}")
+        idle = set(configs) - {run.config for run in self.runs}
+        if idle:
+            raise ValueError(f"field 'runs' has no run of the design {sorted(idle)[0]}")
+        unknown = set(self.builds or ()) - set(configs)
+        if unknown:
+            raise ValueError(f"field 'builds' names no design: {sorted(unknown)[0]!r}")
+
+    def shapes(self, name):
+        """The GEMM shapes (M, K, N) run on the configuration ``name``, in run order."""
+        return [run.shape for run in self.runs if run.config == name]
+
+
+@dataclass(frozen=True)
+class HopPoint:
+    """Zero-load header latency over one distance.
+
+    Members
+    -------
+    fabric : str
+        Fabric configuration name (``ring8``): the ``name`` of one of the document's designs.
+    hops : int
+        Links crossed.
+    cycles, model_cycles : int
+        Cycles from the inject to the eject handshake, measured and modelled.
+    """
+    fabric: str
+    hops: int
+    cycles: int
+    model_cycles: int
+
+
+@dataclass(frozen=True)
+class HopLatency:
+    """Zero-load latency measured from node 0 to every node, and its least-squares line.
+
+    Members
+    -------
+    per_hop_cycles, base_cycles : float
+        The fit: ``base_cycles + per_hop_cycles * hops`` cycles.
+    points : tuple of HopPoint
+    """
+    per_hop_cycles: float
+    base_cycles: float
+    points: tuple[HopPoint, ...]
+
+
+@dataclass(frozen=True)
+class LinkEfficiency:
+    """Link efficiency of one fabric at saturation.
+
+    Members
+    -------
+    fabric : str
+        Fabric configuration name: the ``name`` of one of the document's designs.
+    pattern : str
+        Traffic pattern (``saturation``).
+    flits_per_cycle_per_link : float
+        0..1: a link carries at most one flit per cycle.
+    window_cycles : int
+        Cycles from the first injection to the last ejection.
+    packets_delivered : int
+    """
+    fabric: str
+    pattern: str
+    flits_per_cycle_per_link: float
+    window_cycles: int
+    packets_delivered: int
+
+
+@dataclass(frozen=True)
+class AllReduceRun:
+    """One hardware ring all-reduce of int32 vectors with ideal local streams.
+
+    Members
+    -------
+    nodes, length, elements_per_flit : int
+        Ring nodes, int32 elements per vector, elements per payload flit.
+    rtl_cycles : int
+        Cycles from the first input element to the last result, measured.
+    estimate_cycles : int
+        The analytic estimate of the RTL (:class:`sim_models.allreduce.AllReduceEstimate`).
+    local_cycles : int
+        ``2 * length + 1``: streaming the vector in and the result out.
+    alpha_beta_cycles : float
+        The alpha-beta network time with the fitted alpha, one flit per cycle.
+    """
+    nodes: int
+    length: int
+    elements_per_flit: int
+    rtl_cycles: int
+    estimate_cycles: int
+    local_cycles: int
+    alpha_beta_cycles: float
+
+
+@dataclass(frozen=True)
+class AlphaBetaFit:
+    """Alpha of the alpha-beta model, fitted to the all-reduce runs.
+
+    Members
+    -------
+    alpha_cycles : float
+        Cycles per all-reduce step.
+    flit_bytes : int
+        Bytes per flit.
+    fit_max_relative_error : float
+        Largest ``|alpha-beta + local - RTL| / RTL`` over the runs.
+    """
+    alpha_cycles: float
+    flit_bytes: int
+    fit_max_relative_error: float
+
+
+@dataclass(frozen=True)
+class FabricCharacterization:
+    """The fabric characterization: hop latency, link efficiency and all-reduce cycles.
+
+    Members
+    -------
+    simulator : str
+        Simulator of every figure.
+    designs : tuple of SimulatedDesign
+        Every fabric and all-reduce ring simulated, once each.
+    hop_latency : HopLatency
+    link_efficiency : tuple of LinkEfficiency
+        At least one fabric.
+    allreduce : tuple of AllReduceRun
+        At least one run.
+    alpha_beta : AlphaBetaFit
+
+    Raises
+    ------
+    ValueError
+        If a measurement names no design, or a list the scaling layer needs is empty.
+    """
+    SCHEMA: ClassVar[str] = "fabric-characterization/2"
+    simulator: str
+    designs: tuple[SimulatedDesign, ...]
+    hop_latency: HopLatency
+    link_efficiency: tuple[LinkEfficiency, ...]
+    allreduce: tuple[AllReduceRun, ...]
+    alpha_beta: AlphaBetaFit
+
+    def __post_init__(self):
+        configs = _designs_by_name(self.designs, (FabricConfig, AllReduceConfig))
+        fabrics = [point.fabric for point in self.hop_latency.points] + \
+            [entry.fabric for entry in self.link_efficiency]
+        for name in fabrics:
+            if not isinstance(configs.get(name), FabricConfig):
+                raise ValueError(f"fabric {name!r} of a measurement names no fabric design")
+        rings = {(config.ring.nodes, config.vector_length) for config in configs.values()
+                 if isinstance(config, AllReduceConfig)}
+        for index, run in enumerate(self.allreduce):
+            if (run.nodes, run.length) not in rings:
+                raise ValueError(f"field 'allreduce[{index}]' ({run.nodes} nodes, "
+                                 f"{run.length} elements) names no all-reduce design")
+        for name in ("link_efficiency", "allreduce"):
+            if not getattr(self, name):
+                raise ValueError(f"field '{name}' is empty")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """One kind of results file: its document type, the make target that writes it, and
+    whether it must be dated."""
+    document: type
+    target: str
+    dated: bool = False
+
+
+#: The kinds of results file, by the name the command line takes.
+KINDS = {"tile": _Kind(TileCharacterization, "characterize-tile"),
+         "full": _Kind(TileCharacterization, "characterize-full", dated=True),
+         "fabric": _Kind(FabricCharacterization, "characterize-fabric")}
+
+
+class _Inconsistent(Exception):
+    """Content that does not fit the schema; the message says where and how."""
+
+
+def _json_type(value):
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(value), "a number")
+
+
+def _decode(kind, value, where):
+    """``value`` (parsed JSON) as the annotated type ``kind``; ``where`` names it."""
+    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
+    if origin is types.UnionType:
+        if value is None and type(None) in arguments:
+            return None
+        return _decode(next(a for a in arguments if a is not type(None)), value, where)
+    if is_dataclass(kind):
+        return _decode_dataclass(kind, value, where)
+    checks = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+              float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+              str: lambda v: isinstance(v, str), bool: lambda v: isinstance(v, bool),
+              tuple: lambda v: isinstance(v, list), dict: lambda v: isinstance(v, dict)}
+    expected = origin or kind
+    if not checks[expected](value):
+        names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+                 tuple: "a list", dict: "an object"}
+        shown = json.dumps(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise _Inconsistent(f"field '{where}' must be {names[expected]}, not "
+                            f"{_json_type(value)} ({shown})")
+    if expected is float:
+        return float(value)
+    if expected is tuple:
+        return tuple(_decode(arguments[0], item, f"{where}[{index}]")
+                     for index, item in enumerate(value))
+    if expected is dict and arguments:
+        return {key: _decode(arguments[1], item, f"{where}.{key}")
+                for key, item in value.items()}
+    return value
+
+
+def _decode_dataclass(kind, value, where):
+    prefix = f"{where}." if where else ""
+    if not isinstance(value, dict):
+        raise _Inconsistent(f"field '{where}' must be an object, not {_json_type(value)}")
+    hints = typing.get_type_hints(kind)
+    members = fields(kind)
+    unknown = set(value) - {item.name for item in members}
+    if unknown:
+        raise _Inconsistent(f"field '{prefix}{sorted(unknown)[0]}' is unknown")
+    arguments = {}
+    for item in members:
+        if item.name in value:
+            arguments[item.name] = _decode(hints[item.name], value[item.name],
+                                           prefix + item.name)
+        elif item.default is MISSING:
+            raise _Inconsistent(f"field '{prefix}{item.name}' is missing")
+    try:
+        return kind(**arguments)
+    except ValueError as error:
+        raise _Inconsistent(f"{where}: {error}" if where else str(error)) from None
+
+
+def _to_json(document):
+    return json.dumps({"schema": document.SCHEMA, **asdict(document)}, indent=1) + "\n"
+
+
+def save(document, path):
+    """Write ``document`` (a TileCharacterization or FabricCharacterization) to ``path`` as
+    JSON with its schema, atomically (a temporary file in the same directory, then
+    ``os.replace``); create the directory.
+
+    Raises
+    ------
+    ResultsError
+        If the file cannot be written; one line naming it and why.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        replace_atomically(path, _to_json(document))
+    except OSError as error:
+        raise ResultsError(f"cannot write {error.filename or path}: "
+                           f"{error.strerror or error}") from None
+
+
+def load(path, kind):
+    """The typed document of the results file ``path`` of ``kind`` (a key of :data:`KINDS`).
+
+    Raises
+    ------
+    ResultsError
+        If the file is missing or unreadable, truncated or not JSON, of a foreign schema
+        (wrong or missing ``schema``), or inconsistent (fields missing, unknown or of the
+        wrong type, digests malformed, runs naming no design). The message is one line: the
+        file, what is wrong and the make target that rebuilds it.
+    """
+    spec, path = KINDS[kind], Path(path)
+    schema = spec.document.SCHEMA
+
+    def fail(problem, remedy="rebuilds it"):
+        raise ResultsError(f"{path}: {problem}; make {spec.target} {remedy}")
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail("no such file", "writes it")
+    except UnicodeDecodeError:
+        fail("not text: corrupt")
+    except OSError as error:
+        fail(f"cannot be read: {error.strerror or error}")
+    try:
+        content = json.loads(text)
+    except json.JSONDecodeError as error:
+        fail(f"not JSON, truncated or corrupt ({error.msg}: line {error.lineno} column "
+             f"{error.colno})")
+    if not isinstance(content, dict):
+        fail(f"holds {_json_type(content)}, not an object with schema {schema}")
+    if "schema" not in content:
+        fail(f"field 'schema' is missing: not a results file of schema {schema}")
+    if content["schema"] != schema:
+        fail(f"schema {content['schema']!r} is foreign: this version reads {schema}")
+    try:
+        document = _decode(spec.document, {key: value for key, value in content.items()
+                                           if key != "schema"}, "")
+    except _Inconsistent as error:
+        fail(f"inconsistent: {error}")
+    if spec.dated and document.date is None:
+        fail("inconsistent: field 'date' is missing: a full-size run is dated")
+    return document
+
+
+def main(argv=None):
+    """``check KIND FILE [--remove]``: exit 0 if FILE loads, else print the one-line reason
+    (to stderr) and exit 1, removing the file with ``--remove``."""
+    parser = ArgumentParser(
+        prog="python -m sim_models.results",
+        description="Check that a characterization results file loads.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    check = commands.add_parser(
+        "check", help="exit 0 if the file loads; else print why in one line and exit 1")
+    check.add_argument("kind", choices=KINDS, help="kind of file: " + ", ".join(
+        f"{name} (make {spec.target})" for name, spec in KINDS.items()))
+    check.add_argument("file", help="the results file")
+    check.add_argument("--remove", action="store_true",
+                       help="remove a file that does not load, so that make rebuilds it")
+    args = parser.parse_args(argv)
+    try:
+        load(args.file, args.kind)
+    except ResultsError as error:
+        message = str(error)
+        if args.remove and Path(args.file).is_file():
+            Path(args.file).unlink()
+            message = f"{message} (removed)"
+        print(message, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

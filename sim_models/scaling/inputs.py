@@ -1,0 +1,66 @@
+"""The report's inputs: the three results files it reads, each loaded through
+:mod:`sim_models.results` and judged current or not by :mod:`sim_models.staleness`."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..results import load
+from ..staleness import Verdict, missing, verdict
+
+__all__ = ["FULL_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
+
+#: The full-size run the report reads unless told otherwise (tracked; may be absent).
+FULL_RUN = Path("characterization/r128c128_verilator.json")
+#: What each kind of input is called in the report.
+INPUT_LABELS = {"tile": "tile characterization", "fabric": "fabric characterization",
+                "full": "full-size 128 x 128 run"}
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    """One results file the report reads, and whether it is current.
+
+    Members
+    -------
+    kind : str
+        ``tile``, ``fabric`` or ``full`` (:data:`sim_models.results.KINDS`).
+    document : TileCharacterization, FabricCharacterization or None
+        None if the file is absent (the full-size run only).
+    verdict : Verdict
+        Whether it is current.
+    """
+    kind: str
+    document: object
+    verdict: Verdict
+
+    @property
+    def label(self):
+        """What the report calls it (:data:`INPUT_LABELS`)."""
+        return INPUT_LABELS[self.kind]
+
+
+def read_inputs(tile_path, fabric_path, full_path, verilog_dirs):
+    """Load the three inputs and judge whether each is current.
+
+    The tile and fabric characterizations must exist; an absent full-size run is reported as
+    missing.
+
+    Raises
+    ------
+    sim_models.results.ResultsError
+        If a file does not load (missing tile or fabric file, truncated, foreign schema,
+        inconsistent content).
+
+    Returns
+    -------
+    dict of str to ReportInput
+        By kind.
+    """
+    inputs = {}
+    for kind, path in (("tile", tile_path), ("fabric", fabric_path), ("full", full_path)):
+        if kind == "full" and not Path(path).exists():
+            inputs[kind] = ReportInput(kind, None, missing(path, kind))
+            continue
+        document = load(path, kind)
+        inputs[kind] = ReportInput(kind, document, verdict(path, kind, document, verilog_dirs))
+    return inputs

@@ -1,0 +1,73 @@
+"""Small characterization documents for the tests, each design with a stand-in Verilog file
+written where the staleness check looks for it."""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from sim_models.allreduce import AllReduceEstimate
+from sim_models.checked import fabric_checked_digest, tile_checked_digest
+from sim_models.config import (AllReduceConfig, FabricConfig, TileConfig, config_to_dict,
+                               module_name)
+from sim_models.cycle_model import time_program
+from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
+                                HopLatency, HopPoint, LinkEfficiency, SimulatedDesign,
+                                TileCharacterization, TileRun)
+from sim_models.tiler import tile_gemm
+
+SEED = 1
+
+
+def simulated(config, verilog_dir, shapes=()):
+    """The SimulatedDesign of ``config``, its stand-in Verilog written to ``verilog_dir``;
+    ``shapes`` are a tile's GEMMs (M, K, N), run with :data:`SEED`."""
+    top = module_name(config)
+    path = Path(verilog_dir) / f"{top}.v"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"module {top}; endmodule\n")
+    checked = tile_checked_digest(config, shapes, SEED) if isinstance(config, TileConfig) \
+        else fabric_checked_digest(config)
+    return SimulatedDesign(config_to_dict(config), top,
+                           hashlib.sha256(path.read_bytes()).hexdigest(), checked)
+
+
+def tile_run(config, m, k, n):
+    """A run as tb.characterize_tile records it, timed by the cycle model (the report
+    recomputes the cycles through its own path and must agree)."""
+    zeros = lambda rows, cols: np.broadcast_to(np.int8(0), (rows, cols))  # noqa: E731
+    cycles = time_program(config, tile_gemm(config, zeros(k, m), zeros(k, n)).program)
+    return TileRun(config.name, config.rows, config.cols, config.psum_banks,
+                   config.psum_depth, "model", m, k, n, m * k * n, cycles.total_cycles,
+                   cycles.total_cycles, cycles.total_cycles - n, 10, 10, True, 1.0, 0.5)
+
+
+def tile_document(gemms, verilog_dir, date=None):
+    """A TileCharacterization of ``gemms`` ({TileConfig: [(M, K, N), ...]})."""
+    designs = tuple(simulated(config, verilog_dir, shapes) for config, shapes in gemms.items())
+    runs = tuple(tile_run(config, *shape) for config, shapes in gemms.items()
+                 for shape in shapes)
+    return TileCharacterization(SEED, designs, runs, date)
+
+
+def allreduce_run(nodes, length, rtl_cycles=None, alpha_beta_cycles=None):
+    """An all-reduce run on a ring of ``nodes``, by default exactly the RTL estimate."""
+    estimate = AllReduceEstimate(nodes, length).cycles()
+    local = 2 * length + 1
+    return AllReduceRun(nodes, length, 1, estimate if rtl_cycles is None else rtl_cycles,
+                        estimate, local,
+                        estimate - local if alpha_beta_cycles is None else alpha_beta_cycles)
+
+
+def fabric_document(verilog_dir, allreduce=None):
+    """A FabricCharacterization of hop latency on ring8, saturation on ring5 and the
+    all-reduce runs ``allreduce`` (AllReduceRun; by default 2 x 16 and 4 x 64 elements)."""
+    allreduce = allreduce or (allreduce_run(2, 16), allreduce_run(4, 64))
+    fabrics = [FabricConfig.ring(8), FabricConfig.ring(5)]
+    rings = [AllReduceConfig(FabricConfig.ring(run.nodes, length_width=8), run.length)
+             for run in allreduce]
+    return FabricCharacterization(
+        "icarus", tuple(simulated(config, verilog_dir) for config in fabrics + rings),
+        HopLatency(2.0, 2.0, (HopPoint("ring8", 1, 4, 4),)),
+        (LinkEfficiency("ring5", "saturation", 0.8, 100, 10),), tuple(allreduce),
+        AlphaBetaFit(5.0, 4, 0.0))
