@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from .launch import Design, simulate
 from .toolchain import SIMULATORS as KNOWN_SIMULATORS
 
-__all__ = ["BUILD", "SEED", "SIMULATORS", "rerun_command", "results_path"]
+__all__ = ["BUILD", "SEED", "SIMULATORS", "regression_runs", "rerun_command", "results_path",
+           "run_case"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -62,3 +64,31 @@ def rerun_command(request):
     if python.is_relative_to(REPOSITORY):
         python = python.relative_to(REPOSITORY)
     return f"SEED={SEED} {python} -m pytest {shlex.quote(request.node.nodeid)}"
+
+
+def regression_runs(cases, verilator_cases=None):
+    """pytest parameters ``(sim, config, tests)`` of ``cases``, pairs of a configuration and
+    the names of the cocotb tests it runs (None for all), on every simulator of this run;
+    Verilator runs only the configurations named in ``verilator_cases`` (all if None). Each
+    case's id is ``<sim>-<configuration name>``."""
+    return [pytest.param(sim, config, tests, id=f"{sim}-{config.name}")
+            for sim in SIMULATORS for config, tests in cases
+            if sim == "icarus" or verilator_cases is None or config.name in verilator_cases]
+
+
+def run_case(test_module, kind, sim, config, tests, request):
+    """Simulate ``config`` with ``sim`` and run the cocotb ``tests`` of ``test_module`` (all
+    if None), this run's seed; measurements go to :func:`results_path` ``(kind, ...)``.
+
+    Raises
+    ------
+    AssertionError
+        If a test failed, none ran, or fewer than ``tests`` passed; the message ends with the
+        command that reruns the case.
+    """
+    outcome = simulate(Design(config, test_module), sim, tests, SEED, build=BUILD,
+                       results=results_path(kind, config.name, sim),
+                       rerun=rerun_command(request))
+    if tests is not None:
+        assert outcome.passed == len(tests), \
+            f"{outcome.passed} of {len(tests)} cocotb tests passed"

@@ -11,8 +11,7 @@ import pytest
 
 from sim_models.config import AllReduceConfig, FabricConfig
 
-from .launch import Design, simulate
-from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
+from .regression import regression_runs, run_case
 
 
 #: Rings and vector lengths: even and uneven chunks, one and two elements per flit, buffers
@@ -31,13 +30,7 @@ VERILATOR_CASES = ("ring3_w64_v10",)
 TESTS = ("random_traffic", "ideal_cycles")
 
 
-RUNS = [(sim, config) for sim in SIMULATORS for config in CASES
-        if sim == "icarus" or config.name in VERILATOR_CASES]
-
-
-@pytest.mark.parametrize("sim, config", RUNS, ids=[f"{sim}-{config.name}" for sim, config in RUNS])
-def test_allreduce(sim, config, request):
-    outcome = simulate(Design(config, "tb.allreduce_tb"), sim, TESTS, SEED, build=BUILD,
-                       results=results_path("allreduce", config.name, sim),
-                       rerun=rerun_command(request))
-    assert outcome.passed == len(TESTS), f"{outcome.passed} of {len(TESTS)} cocotb tests passed"
+@pytest.mark.parametrize("sim, config, tests",
+                         regression_runs([(config, TESTS) for config in CASES], VERILATOR_CASES))
+def test_allreduce(sim, config, tests, request):
+    run_case("tb.allreduce_tb", "allreduce", sim, config, tests, request)

@@ -12,8 +12,7 @@ import pytest
 
 from sim_models.config import DistributedGemmConfig, FabricConfig, TileConfig
 
-from .launch import Design, simulate
-from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
+from .regression import regression_runs, run_case
 
 
 #: Tiles, rings and result vectors per all-reduce: three 4x4 tiles (24-element vectors in
@@ -27,13 +26,7 @@ VERILATOR_CASES = ("r4c4_int8_ring3_n6",)
 TESTS = ("gemm_stalled", "gemm_ideal")
 
 
-RUNS = [(sim, config) for sim in SIMULATORS for config in CASES
-        if sim == "icarus" or config.name in VERILATOR_CASES]
-
-
-@pytest.mark.parametrize("sim, config", RUNS, ids=[f"{sim}-{config.name}" for sim, config in RUNS])
-def test_gemm(sim, config, request):
-    outcome = simulate(Design(config, "tb.distributed_gemm_tb"), sim, TESTS, SEED, build=BUILD,
-                       results=results_path("gemm", config.name, sim),
-                       rerun=rerun_command(request))
-    assert outcome.passed == len(TESTS), f"{outcome.passed} of {len(TESTS)} cocotb tests passed"
+@pytest.mark.parametrize("sim, config, tests",
+                         regression_runs([(config, TESTS) for config in CASES], VERILATOR_CASES))
+def test_gemm(sim, config, tests, request):
+    run_case("tb.distributed_gemm_tb", "gemm", sim, config, tests, request)

@@ -11,8 +11,7 @@ import pytest
 
 from sim_models.config import FabricConfig
 
-from .launch import Design, simulate
-from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
+from .regression import regression_runs, run_case
 
 
 _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
@@ -35,14 +34,8 @@ CASES = [
 #: 35 s for a ring and over 3 minutes for the 4x4 torus on two shared cores, while Icarus builds
 #: and runs every case in under a minute; so Verilator runs the saturation pair and a torus.
 VERILATOR_CASES = ("ring5", "ring5_naive", "torus2x3")
-RUNS = [(sim, config, tests) for sim in SIMULATORS for config, tests in CASES
-        if sim == "icarus" or config.name in VERILATOR_CASES]
 
 
-@pytest.mark.parametrize("sim, config, tests", RUNS,
-                         ids=[f"{sim}-{config.name}" for sim, config, _ in RUNS])
+@pytest.mark.parametrize("sim, config, tests", regression_runs(CASES, VERILATOR_CASES))
 def test_fabric(sim, config, tests, request):
-    outcome = simulate(Design(config, "tb.fabric_tb"), sim, tests, SEED, build=BUILD,
-                       results=results_path("fabric", config.name, sim),
-                       rerun=rerun_command(request))
-    assert outcome.passed == len(tests), f"{outcome.passed} of {len(tests)} cocotb tests passed"
+    run_case("tb.fabric_tb", "fabric", sim, config, tests, request)

@@ -11,8 +11,7 @@ import pytest
 
 from sim_models.config import TileConfig
 
-from .launch import Design, simulate
-from .regression import BUILD, SEED, SIMULATORS, rerun_command, results_path
+from .regression import regression_runs, run_case
 
 
 #: Array sizes of the regression: the sizes the issue names, plus one with a single shallow PSUM
@@ -23,8 +22,7 @@ CONFIGS = [
 ]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: config.name)
-@pytest.mark.parametrize("sim", SIMULATORS)
-def test_tile(sim, config, request):
-    simulate(Design(config, "tb.tile_tb"), sim, seed=SEED, build=BUILD,
-             results=results_path("tile", config.name, sim), rerun=rerun_command(request))
+@pytest.mark.parametrize("sim, config, tests",
+                         regression_runs([(config, None) for config in CONFIGS]))
+def test_tile(sim, config, tests, request):
+    run_case("tb.tile_tb", "tile", sim, config, tests, request)

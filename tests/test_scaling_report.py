@@ -92,6 +92,16 @@ def test_report_on_a_truncated_input_prints_one_line(characterization, tmp_path,
                         rf"characterize-tile rebuilds it\n", error)
 
 
+def test_report_to_an_unwritable_place_prints_one_line(characterization, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert report_cli(["--tile", str(characterization["tile"]), "--fabric",
+                       str(characterization["fabric"]), "--verilog",
+                       str(characterization["verilog"]), "--out", str(blocker / "out")]) == 1
+    assert capsys.readouterr().err == (f"error: cannot write the report to {blocker / 'out'}: "
+                                       f"Not a directory\n")
+
+
 def _without_c12(text, tmp_path):
     """A claims file of ``text`` without claim C12, which needs RTL runs."""
     path = tmp_path / "claims.toml"

@@ -459,7 +459,7 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
 
 def main(argv=None):
     parser = ArgumentParser(prog="python -m sim_models.scaling.report",
-                                     description=" ".join(__doc__.split("\n\n")[0].split()))
+                            description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--tile", required=True, help="tile characterization JSON")
     parser.add_argument("--fabric", required=True, help="fabric characterization JSON")
     parser.add_argument("--full", default=str(FULL_RUN),
@@ -471,11 +471,17 @@ def main(argv=None):
     parser.add_argument("--out", default="reports", help="output directory")
     args = parser.parse_args(argv)
     try:
+        # Made first, so that an unwritable place fails before the minutes of modelling.
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         build_report(args.tile, args.fabric, args.out, args.full,
                      args.verilog or ["build/verilog"])
     except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"error: cannot write the report to {error.filename or args.out}: "
+              f"{error.strerror or error}", file=sys.stderr)
+        return 1
     return 0
 
 
