@@ -3,17 +3,12 @@ results, for an all-reduce ring and for designs whose nodes end in all-reduce in
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
+from .harness_timing import stall_probability, start_clock
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack_array, unpack_array
 
-__all__ = ["CLOCK_NS", "STALL_PROBABILITY", "AllReduceHarness"]
-
-#: Probability of an idle gap before an input element, and of a cycle without output ready.
-STALL_PROBABILITY = 0.3
-#: Clock period of the simulation (ns); only the cycle count matters.
-CLOCK_NS = 10
+__all__ = ["AllReduceHarness"]
 
 
 class AllReduceHarness:
@@ -31,7 +26,7 @@ class AllReduceHarness:
         self.dut = dut
         self.nodes = nodes
         self._inputs = inputs
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        start_clock(dut.clk)
 
     def stream(self, name, node):
         """(valid, ready, payload) handles of stream ``name`` of ``node``."""
@@ -67,7 +62,7 @@ class AllReduceHarness:
             Results, shape (nodes, elements); the cycle of each input and of each output
             handshake, each shape (nodes, elements).
         """
-        stall = STALL_PROBABILITY if rng is not None else 0.0
+        stall = stall_probability(rng)
         counter = CycleCounter(self.dut.clk)
         sends = []
         for node, vector in enumerate(vectors):
@@ -88,7 +83,7 @@ class AllReduceHarness:
         tuple of (numpy.ndarray, numpy.ndarray)
             Results and the cycle of each output handshake, each shape (nodes, count).
         """
-        stall = STALL_PROBABILITY if rng is not None else 0.0
+        stall = stall_probability(rng)
         collects = []
         for node in range(self.nodes):
             monitor = StreamMonitor(self.dut.clk, *self.stream("o", node),

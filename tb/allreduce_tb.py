@@ -18,7 +18,8 @@ import numpy as np
 from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference
 from sim_models.fabric import ZeroLoadLatency
 
-from .allreduce_harness import STALL_PROBABILITY, AllReduceHarness
+from .allreduce_harness import AllReduceHarness
+from .harness_timing import STALL_PROBABILITY
 from .checker import check_equal
 from .records import record_measurements
 from .run_context import design_config, seeded_rng

@@ -3,7 +3,8 @@ moving streams and collects every node's all-reduced output."""
 
 import cocotb
 
-from .allreduce_harness import STALL_PROBABILITY, AllReduceHarness
+from .allreduce_harness import AllReduceHarness
+from .harness_timing import stall_probability
 from .program_packer import ProgramPacker
 from .streams import CycleCounter, StreamDriver
 
@@ -46,7 +47,7 @@ class GemmHarness(AllReduceHarness):
             Results, shape (nodes, count); the cycle of the first input handshake on any
             stream; the cycle of each output handshake, shape (nodes, count).
         """
-        stall = STALL_PROBABILITY if rng is not None else 0.0
+        stall = stall_probability(rng)
         counter = CycleCounter(self.dut.clk)
         sends = []
         for node, program in enumerate(programs):

@@ -22,7 +22,7 @@ from sim_models.cycle_model import time_program
 from sim_models.distributed_gemm import reduced_vector, split_gemm
 from sim_models.fabric import ZeroLoadLatency
 
-from .allreduce_harness import STALL_PROBABILITY
+from .harness_timing import STALL_PROBABILITY
 from .checker import check_equal
 from .distributed_gemm_harness import GemmHarness
 from .records import record_measurements

@@ -4,23 +4,18 @@ and takes the flits apart into packets again."""
 from dataclasses import dataclass
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
 from hdl.fabric.layouts import flit_layout, header_layout
 from sim_models.fabric import Packet, reference
 
+from .harness_timing import stall_probability, start_clock
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack, unpack
 
-__all__ = ["CLOCK_NS", "STALL_CYCLES", "STALL_PROBABILITY", "EjectRecorder", "FabricHarness",
-           "Outcome"]
+__all__ = ["STALL_CYCLES", "EjectRecorder", "FabricHarness", "Outcome"]
 
-#: Probability of an idle gap before an injected flit, and of a cycle without eject ready.
-STALL_PROBABILITY = 0.3
 #: Cycles without any eject handshake, with traffic outstanding, that count as a stall.
 STALL_CYCLES = 300
-#: Clock period of the simulation (ns); only the cycle count matters.
-CLOCK_NS = 10
 
 
 class EjectRecorder:
@@ -98,7 +93,7 @@ class FabricHarness:
         self.config = config
         self._flit_mask = (1 << config.flit_width) - 1
         self._header_mask = (1 << config.header_width) - 1
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        start_clock(dut.clk)
 
     def _port(self, kind, node, name):
         return getattr(self.dut, f"{kind}__{node}__{name}")
@@ -165,7 +160,7 @@ class FabricHarness:
         """
         config, dut = self.config, self.dut
         nodes = config.nodes
-        stall = STALL_PROBABILITY if rng is not None else 0.0
+        stall = stall_probability(rng)
         ref = reference(injected, nodes)
         counter = CycleCounter(dut.clk)
         recorder = EjectRecorder(dut, nodes, counter)

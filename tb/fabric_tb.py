@@ -17,7 +17,8 @@ import numpy as np
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
                                traffic)
 
-from .fabric_harness import STALL_CYCLES, STALL_PROBABILITY, FabricHarness
+from .fabric_harness import STALL_CYCLES, FabricHarness
+from .harness_timing import STALL_PROBABILITY
 from .records import record_measurements
 from .run_context import design_config, seeded_rng
 

@@ -4,21 +4,16 @@ import time
 
 import cocotb
 import numpy as np
-from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, with_timeout
 
 from sim_models.cycle_model import time_program
 from sim_models.program import ReadPsum
 
+from .harness_timing import CLOCK_NS, stall_probability, start_clock
 from .program_packer import ProgramPacker
 from .streams import CycleCounter, StreamDriver, StreamMonitor, unpack_array
 
-__all__ = ["CLOCK_NS", "STALL_PROBABILITY", "TileHarness"]
-
-#: Probability of an idle gap before a beat, and of a cycle without ready, in stalled runs.
-STALL_PROBABILITY = 0.3
-#: Clock period of the simulation (ns); only the cycle count matters.
-CLOCK_NS = 10
+__all__ = ["TileHarness"]
 
 
 class TileHarness:
@@ -34,7 +29,7 @@ class TileHarness:
         self.config = config
         self._packer = ProgramPacker(config)
         self._tasks = {}
-        cocotb.start_soon(Clock(dut.clk, CLOCK_NS, unit="ns").start())
+        start_clock(dut.clk)
 
     def abort(self):
         """Stop the drivers and the monitor of the program being run, wherever they are."""
@@ -62,7 +57,7 @@ class TileHarness:
             ``wall_seconds``.
         """
         dut = self.dut
-        stall = STALL_PROBABILITY if rng is not None else 0.0
+        stall = stall_probability(rng)
         beats = self._packer.beats(program)
         counter = CycleCounter(dut.clk)
 
