@@ -197,8 +197,7 @@ def write(generated, out_dir):
         _write_text(out_dir / f"{generated.top}.ports.json", sidecar)
         _write_text(verilog_path, generated.verilog)
     except OSError as error:
-        where = error.filename or out_dir
-        raise EmitError(f"cannot write the Verilog of {generated.top} to {where}: "
+        raise EmitError(f"cannot write the Verilog of {generated.top} to {out_dir}: "
                         f"{error.strerror or error}") from None
     return verilog_path
 

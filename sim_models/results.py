@@ -502,7 +502,7 @@ def save(document, path):
         path.parent.mkdir(parents=True, exist_ok=True)
         replace_atomically(path, _to_json(document))
     except OSError as error:
-        raise ResultsError(f"cannot write {error.filename or path}: "
+        raise ResultsError(f"cannot write {path}: "
                            f"{error.strerror or error}") from None
 
 

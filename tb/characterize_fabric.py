@@ -38,11 +38,11 @@ from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, mod
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.fabric import ZeroLoadLatency
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
-                                HopLatency, HopPoint, LinkEfficiency, ResultsError,
+                                HopLatency, HopPoint, LinkEfficiency,
                                 SimulatedDesign, save)
 from sim_models.staleness import file_sha256
 
-from .launch import Design, simulate, verilog_path
+from .launch import Design, exit_on_failure, simulate, verilog_path
 
 #: The simulator every figure comes from.
 SIMULATOR = "icarus"
@@ -185,11 +185,8 @@ def main(argv=None):
     parser.add_argument("--out", default="build/characterization/fabric.json",
                         help="JSON file to write")
     args = parser.parse_args(argv)
-    figures = characterize(Path(args.build).resolve())
-    try:
-        save(figures, args.out)
-    except ResultsError as error:
-        parser.exit(1, f"error: {error}\n")
+    with exit_on_failure():
+        save(characterize(Path(args.build).resolve()), args.out)
     _progress(f"wrote {args.out}")
 
 

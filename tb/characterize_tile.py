@@ -27,11 +27,11 @@ from pathlib import Path
 from sim_models.checked import characterization_shapes, tile_checked_digest
 from sim_models.cli import ArgumentParser
 from sim_models.config import TileConfig, config_to_dict, module_name
-from sim_models.results import (ModelBuild, ResultsError, SimulatedDesign,
-                                TileCharacterization, TileRun, save)
+from sim_models.results import (ModelBuild, SimulatedDesign, TileCharacterization, TileRun,
+                                save)
 from sim_models.staleness import file_sha256
 
-from .launch import Design, simulate, verilog_path
+from .launch import Design, exit_on_failure, simulate, verilog_path
 
 __all__ = ["SEED", "last_write_cycle", "parse_shapes", "parse_sizes", "run_record",
            "simulate_gemms", "verilation_seconds"]
@@ -245,12 +245,10 @@ def main(argv=None):
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     hierarchical = args.sim == "verilator" and not args.flat
-    document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
-                            hierarchical, args.dated)
-    try:
+    with exit_on_failure():
+        document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
+                                hierarchical, args.dated)
         save(document, args.out)
-    except ResultsError as error:
-        parser.exit(1, f"error: {error}\n")
     print(f"[characterize] {len(document.runs)} runs written to {args.out}", flush=True)
 
 

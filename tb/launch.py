@@ -15,20 +15,24 @@ Files under the build directory ``<build>``:
   ``request.json``, ``results.xml`` and ``simulation.log``.
 """
 
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from hdl.emit import generate, write
+from hdl.emit import EmitError, generate, write
 from hdl.leaf import leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
+from sim_models.results import ResultsError
 
 from .run_request import PLUSARG, RunRequest
 from .runner import SimulationResult, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["LEAF_KINDS", "Design", "hierarchical_config", "simulate", "verilog_path"]
+__all__ = ["LEAF_KINDS", "Design", "exit_on_failure", "hierarchical_config", "simulate",
+           "verilog_path"]
 
 #: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
 LEAF_KINDS = ("pe_column", "psum_column")
@@ -178,3 +182,18 @@ def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, resu
         if rerun is None:
             raise
         raise AssertionError(f"{error}\nrerun: {rerun}") from None
+
+
+@contextmanager
+def exit_on_failure():
+    """For command lines that simulate: a failure inside the block ends the process with one
+    line on stderr and exit status 1, not a traceback. Failures are a simulation that failed
+    its checks (the message names the tests, the log and the rerun command), a build that
+    failed, a missing simulator, and files that cannot be written or read."""
+    try:
+        yield
+    except (AssertionError, RuntimeError, EmitError, ResultsError) as error:
+        sys.exit(f"error: {error}")
+    except OSError as error:
+        sys.exit(f"error: cannot write {error.filename or 'the build directory'}: "
+                 f"{error.strerror or error}")

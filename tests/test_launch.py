@@ -5,7 +5,8 @@ import json
 import pytest
 
 from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
-from tb.launch import Design, hierarchical_config, simulate
+from tb.characterize_tile import main as characterize_tile_main
+from tb.launch import Design, exit_on_failure, hierarchical_config, simulate
 from tb.run_request import RunRequest
 
 
@@ -84,3 +85,26 @@ def test_run_request_is_plain_json(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text()) == {
         "sidecar": str(tmp_path / "top.ports.json"), "seed": 3, "results": None,
         "options": {}, "rerun": None}
+
+
+def test_characterization_into_an_unwritable_build_directory_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(SystemExit) as stop:
+        characterize_tile_main(["--sizes", "2", "--sim", "icarus", "--build",
+                                str(blocker / "build"), "--out", str(tmp_path / "t.json")])
+    assert stop.value.code == (f"error: cannot write the Verilog of systolic_tile_r2c2_int8 to "
+                               f"{blocker / 'build' / 'verilog'}: Not a directory")
+    assert not (tmp_path / "t.json").exists()
+
+
+@pytest.mark.parametrize("failure, message", [
+    (AssertionError("1 cocotb test(s) of tb.tile_tb failed"),
+     "error: 1 cocotb test(s) of tb.tile_tb failed"),
+    (PermissionError(13, "Permission denied", "/x/y"),
+     "error: cannot write /x/y: Permission denied"),
+])
+def test_exit_on_failure_says_why_in_one_line(failure, message):
+    with pytest.raises(SystemExit) as stop, exit_on_failure():
+        raise failure
+    assert stop.value.code == message
