@@ -67,11 +67,16 @@ deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
 	         "(sudo apt-get install iverilog), then run make again" >&2; exit 1; \
 	fi
 
+# pip's own output goes to a log, shown only when the installation fails.
+VENV_LOG := $(BUILD)/venv.log
+
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
-	touch $@
+	@start=$$(date +%s); mkdir -p $(BUILD); \
+	echo "[venv] creating $(VENV) and installing the project into it; log $(VENV_LOG)"; \
+	{ $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --upgrade pip && \
+	  $(PY) -m pip install -e .; } > $(VENV_LOG) 2>&1 \
+	    || { tail -n 20 $(VENV_LOG); echo "error: installing the project failed; see $(VENV_LOG)" >&2; exit 1; }; \
+	touch $@; echo "[venv] $(VENV) ready ($$(( $$(date +%s) - start )) s)"
 
 venv: $(STAMP) ## Create .venv and install the project into it
 
