@@ -73,7 +73,7 @@ def format_report(characterization, rows):
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser.for_module(__spec__.name, __doc__)
     parser.add_argument("--build", default="build", help="build directory")
     args = parser.parse_args(argv)
     build = Path(args.build)

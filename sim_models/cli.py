@@ -11,3 +11,10 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+    @classmethod
+    def for_module(cls, module, doc, **options):
+        """The parser of ``python -m <module>``, described by the first paragraph of ``doc``
+        (the module's docstring) in full; ``options`` as for ``argparse.ArgumentParser``."""
+        return cls(prog=f"python -m {module}", description=" ".join(doc.split("\n\n")[0].split()),
+                   **options)

@@ -180,7 +180,7 @@ def characterize(build):
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser.for_module(__spec__.name, __doc__)
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--out", default="build/characterization/fabric.json",
                         help="JSON file to write")

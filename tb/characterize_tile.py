@@ -225,11 +225,12 @@ def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=Fal
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser.for_module(__spec__.name, __doc__)
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sizes", default="4,8,16,32,8x16",
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
-    parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
+    parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"),
+                        help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
                                          "standard set of each tile")
     parser.add_argument("--flat", action="store_true",
@@ -237,7 +238,8 @@ def main(argv=None):
                              "column modules once each (--hierarchical); slower to build")
     parser.add_argument("--dated", action="store_true",
                         help="add the date, and per model the build arguments and times")
-    parser.add_argument("--out", default="build/characterization/tile.json")
+    parser.add_argument("--out", default="build/characterization/tile.json",
+                        help="results file to write (default build/characterization/tile.json)")
     args = parser.parse_args(argv)
     try:
         configs = parse_sizes(args.sizes)

@@ -67,7 +67,7 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser.for_module(__spec__.name, __doc__)
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sim", help="only this simulator")
     args = parser.parse_args(argv)

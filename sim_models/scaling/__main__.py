@@ -23,8 +23,7 @@ from .workloads import load_workloads
 
 
 def _arguments(argv):
-    parser = ArgumentParser(prog="python -m sim_models.scaling",
-                                     description=__doc__.splitlines()[0])
+    parser = ArgumentParser.for_module("sim_models.scaling", __doc__)
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences (>= 1)")

@@ -458,8 +458,7 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
 
 
 def main(argv=None):
-    parser = ArgumentParser(prog="python -m sim_models.scaling.report",
-                            description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = ArgumentParser.for_module("sim_models.scaling.report", __doc__)
     parser.add_argument("--tile", required=True, help="tile characterization JSON")
     parser.add_argument("--fabric", required=True, help="fabric characterization JSON")
     parser.add_argument("--full", default=str(FULL_RUN),
