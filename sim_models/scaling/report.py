@@ -4,7 +4,7 @@ beside what AWS and the press published.
     python -m sim_models.scaling.report --tile build/characterization/tile.json \\
         --full characterization/r128c128_verilator.json \\
         --fabric build/characterization/fabric.json --verilog build/verilog \\
-        --verilog build/fabric/verilog --verilog build/allreduce/verilog --out reports
+        --verilog build/verilog/fabric --verilog build/verilog/allreduce --out reports
 
 Writes ``report.md``, ``report.html`` and the PNG plots into ``--out``. The characterization
 files come from ``make characterize`` (tile and fabric simulations) and ``make
@@ -466,14 +466,16 @@ def main(argv=None):
                              f"is absent (default {FULL_RUN})")
     parser.add_argument("--verilog", action="append", metavar="DIR",
                         help="directory of today's generated Verilog, to tell whether each "
-                             "input is current; repeat for several (default build/verilog)")
+                             "input is current; repeat for several (default: build/verilog "
+                             "and its fabric/ and allreduce/)")
     parser.add_argument("--out", default="reports", help="output directory")
     args = parser.parse_args(argv)
     try:
         # Made first, so that an unwritable place fails before the minutes of modelling.
         Path(args.out).mkdir(parents=True, exist_ok=True)
         build_report(args.tile, args.fabric, args.out, args.full,
-                     args.verilog or ["build/verilog"])
+                     args.verilog or ["build/verilog", "build/verilog/fabric",
+                                      "build/verilog/allreduce"])
     except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
