@@ -112,9 +112,12 @@ class SynthesisFigures:
 def _script(verilog, module, black_boxes):
     """Yosys script: synthesize ``module`` of the file ``verilog``, write two ``stat -json``
     files, ``<module>.memory.json`` and ``<module>.stat.json``."""
-    lines = [f"read_verilog {verilog}"]
     if black_boxes:
-        lines.append(f"blackbox {' '.join(black_boxes)}")
+        lines = [f"read_verilog {verilog}", f"blackbox {' '.join(black_boxes)}"]
+    else:
+        # Deferred, only the modules below ``module`` are elaborated: not the PSUM's memory
+        # initialization (seconds for a deep PSUM) when it is not needed.
+        lines = [f"read_verilog -defer {verilog}"]
     lines += [f"hierarchy -top {module}", f"synth -top {module} -flatten -run :fine", _FINE,
               # Memories as cells do not report their size; unpacked, they do.
               "memory_unpack", f"tee -q -o {module}.memory.json stat -json",

