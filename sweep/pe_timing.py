@@ -23,7 +23,8 @@ from .tools import SynthesisError, run_tool
 
 __all__ = ["pe_fmax_mhz"]
 
-_FMAX = re.compile(r"Max frequency for clock '([^']*)': ([0-9.]+) MHz")
+#: nextpnr's report of a clock's maximum frequency, in MHz; the last one is after routing.
+_FMAX = re.compile(r"Max frequency for clock '[^']*': ([0-9.]+) MHz")
 
 
 def _ecp5_script(verilog, module, netlist):
@@ -71,4 +72,4 @@ def pe_fmax_mhz(operands, work_dir):
     if not reports:
         raise SynthesisError(f"nextpnr-ecp5 reported no clock frequency for {module}; "
                              f"see {log}")
-    return float(reports[-1][1])
+    return float(reports[-1])
