@@ -4,9 +4,10 @@ Each tool runs in a child interpreter (``sys.executable``), so a Dask worker nee
 the installed project, and its whole output goes to a log file, never to the terminal. A tool
 runs in its work directory and is given file names relative to it: the WebAssembly sandbox
 maps ``/tmp`` to a private temporary directory, so an absolute path under ``/tmp`` (pytest's,
-a Dask worker's) would not be found. The
-first run of a tool on a machine compiles its WebAssembly (about 40 s for Yosys, 2 s for
-nextpnr-ecp5 on the reference machine) and caches the result under ``~/.cache/YoWASP``
+a Dask worker's) would not be found.
+
+The first run of a tool on a machine compiles its WebAssembly (40 to 60 s for Yosys, 2 to 6 s
+for nextpnr-ecp5 on the reference machine) and caches the result under ``~/.cache/YoWASP``
 (``YOWASP_CACHE_DIR``); later runs start in a fraction of a second.
 """
 
