@@ -1,0 +1,10 @@
+"""Design-space sweeps: a grid of tile configurations, each generated, built, measured on the
+RTL and projected to chip scale, run on Dask (a local cluster, or an existing one).
+
+- :mod:`sweep.grid`: the TOML grid file, parsed into :class:`~sweep.grid.SweepPoint` s;
+- :mod:`sweep.stages`: what is done per point, as plain functions (:data:`~sweep.stages.STAGES`);
+- :mod:`sweep.store`: the SQLite store of finished points, keyed by the point's digest;
+- :mod:`sweep.engine`: the Dask tasks, build de-duplication and progress;
+- :mod:`sweep.report`: the results table and plots under ``reports/sweep/``;
+- ``python -m sweep``: the command line (``make sweep SWEEP=sweeps/smoke.toml``).
+"""
