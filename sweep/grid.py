@@ -82,10 +82,13 @@ class SweepPoint:
     def digest(self):
         """SHA-256 (hex) of the configuration and the measurement choice: the point's key in
         the store. The RTL is not part of it (points may share one)."""
-        identity = {"config": config_to_dict(self.config), "simulator": self.simulator,
-                    "shapes": [list(shape) for shape in self.shapes], "system": self.system,
-                    "workload": self.workload}
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+
+    def as_dict(self):
+        """The JSON form of the point: its configuration and measurement choice."""
+        return {"config": config_to_dict(self.config), "simulator": self.simulator,
+                "gemms": self.gemms, "shapes": [list(shape) for shape in self.shapes],
+                "system": self.system, "workload": self.workload}
 
 
 def _list(where, key, value, kind):
