@@ -12,6 +12,7 @@ one RTL (:mod:`sweep.engine`). Synthesis plugs in as one more :class:`Stage`::
 """
 
 from collections.abc import Callable
+from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
@@ -73,25 +74,23 @@ class GemmRun:
 
 def measure_gemms(point, work):
     """The point's GEMMs on its built RTL, each checked bit- and cycle-exactly
-    (:func:`tb.characterize_tile.simulate_gemms`); a dict with ``runs`` (list of
+    (:func:`tb.characterize_tile.simulate_gemms`, its line in ``simulate.log`` of the point's
+    directory, not among the sweep's progress); a dict with ``runs`` (list of
     :class:`GemmRun` as dicts) and ``macs_per_cycle`` over all of them.
 
     Raises
     ------
     AssertionError
-        If a GEMM's results or a handshake differ from the models'.
+        From the testbench, if a GEMM's results or a handshake differ from the models'.
     """
     config = point.config
-    entries, _ = simulate_gemms(config, point.simulator, list(point.shapes), work.rtl_build,
-                                hierarchical=point.simulator == "verilator",
-                                run=f"point_{point.digest[:16]}")
+    with open(work.directory / "simulate.log", "w") as log, redirect_stdout(log):
+        entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
+                                    work.rtl_build, hierarchical=point.simulator == "verilator",
+                                    run=f"point_{point.digest[:16]}")
     runs = []
     for entry in entries:
         run = run_record(config, point.simulator, entry, None)
-        if not run.bit_exact or run.rtl_cycles != run.model_cycles or \
-                run.handshakes_matching != run.handshakes_checked:
-            raise AssertionError(f"{config.name} M,K,N={run.m},{run.k},{run.n}: the RTL "
-                                 f"differs from the models")
         runs.append(GemmRun(run.m, run.k, run.n, run.macs, run.rtl_cycles, run.model_cycles,
                             run.macs / (run.rtl_cycles * config.macs_per_cycle),
                             run.sim_seconds))
