@@ -64,7 +64,7 @@ def connect(workers, scheduler=None):
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as error:
-            raise SweepError(f"scheduler {scheduler!r} is not reachable within "
+            raise SweepError(f"scheduler {scheduler!r}: no connection within "
                              f"{CONNECT_TIMEOUT}: {str(error).splitlines()[0]}") from None
         with client:
             yield client
@@ -180,14 +180,14 @@ def run_sweep(points, store, client, build_root, stages=STAGES, out=None):
     workers = len(client.scheduler_info()["workers"])
     start = time.perf_counter()
     futures = as_completed()
-    generating, builds, owners = {}, {}, {}
+    # Task key -> the points waiting for a generation, or the point of a point task.
+    generated, builds, of_task = {}, {}, {}
     for point in todo:
         key = f"generate-{point.config.name}"
-        if key not in generating:
-            generating[key] = client.submit(generate_rtl, point.config, key=key)
-            futures.add(generating[key])
-            owners[key] = []
-        owners[key].append(point)
+        if key not in generated:
+            futures.add(client.submit(generate_rtl, point.config, key=key))
+            generated[key] = []
+        generated[key].append(point)
     work, done, failed, rtl = 0.0, 0, 0, {}
 
     def record(point, status, error, records, seconds):
@@ -197,6 +197,7 @@ def run_sweep(points, store, client, build_root, stages=STAGES, out=None):
         done += status == OK and stored
         failed += status == FAILED
         verdict = "ok" if status == OK else f"FAILED {error}"
+        # Point tasks the scheduler has given to workers (running, or next in a worker's queue).
         running = sum(key.startswith("point-") for keys in client.processing().values()
                       for key in keys)
         print(f"[sweep] {point.name}: {verdict}", file=out, flush=True)
@@ -207,25 +208,25 @@ def run_sweep(points, store, client, build_root, stages=STAGES, out=None):
         key = future.key
         if key.startswith("generate-"):
             if future.status == "error":
-                for point in owners[key]:
+                for point in generated[key]:
                     record(point, FAILED, str(future.exception()), {}, {})
                 continue
             sha, seconds = future.result()
             work += seconds
-            for point in owners[key]:
+            for point in generated[key]:
                 rtl[point.digest] = sha
                 rtl_build = build_root / "rtl" / sha[:16]
                 build_key = f"build-{point.simulator}-{sha}"
                 if build_key not in builds:
                     builds[build_key] = client.submit(build_rtl, point.config, point.simulator,
                                                       rtl_build, key=build_key)
-                owners[f"point-{point.digest}"] = point
+                of_task[f"point-{point.digest}"] = point
                 futures.add(client.submit(
                     run_point, point, builds[build_key],
                     PointWork(rtl_build, build_root / "points" / point.digest[:16]), stages,
                     key=f"point-{point.digest}"))
         else:
-            point = owners[key]
+            point = of_task[key]
             if future.status == "error":
                 record(point, FAILED, str(future.exception()), {}, {})
             else:

@@ -131,7 +131,9 @@ def test_projection_of_the_specs_own_array_is_the_spec():
     (["sweeps/smoke.toml", "--workers", "0"],
      "python -m sweep: error: --workers must be at least 1, not 0"),
     (["sweeps/smoke.toml", "--scheduler", "tcp://127.0.0.1:9", "--store", "STORE"],
-     "error: scheduler 'tcp://127.0.0.1:9' is not reachable within 5s: "),
+     "error: scheduler 'tcp://127.0.0.1:9': no connection within 5s: Timed out "),
+    (["sweeps/smoke.toml", "--scheduler", "nowhere", "--store", "STORE"],
+     "error: scheduler 'nowhere': no connection within 5s: missing port number"),
 ])
 def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else item for item in arguments]
