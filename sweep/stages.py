@@ -6,9 +6,11 @@ the record a frozen dataclass or a dict of JSON values, stored under the stage's
 A stage that raises fails the point with that one-line error; the others go on.
 
 Generation and the simulator build come before the stages and are shared by the points of
-one RTL (:mod:`sweep.engine`). Synthesis plugs in as one more :class:`Stage`::
+one RTL (:mod:`sweep.engine`). Synthesis plugs in as one more :class:`Stage` of
+:data:`STAGES`, a module-level function so that it pickles by reference to the workers::
 
-    Stage("synthesis", lambda point, work: synthesize(point.config, work.directory))
+    def synthesis(point, work):
+        return synthesize(point.config, work.directory)
 """
 
 from collections.abc import Callable
