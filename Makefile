@@ -18,6 +18,9 @@ PSUM_DEPTH ?= 512
 NAMED ?=
 SIM ?= icarus
 SEED ?=
+SWEEP ?=
+WORKERS ?=
+SCHEDULER ?=
 
 # Variables are checked before anything is built: one line naming the variable, its value and
 # what is allowed. Ranges are the generator's to check (python -m hdl.emit says them).
@@ -44,11 +47,24 @@ ifneq ($(NAMED),)
 $(error NAMED='$(NAMED)' and ROWS/COLS exclude each other: give one of them)
 endif
 endif
+ifneq ($(filter sweep,$(MAKECMDGOALS)),)
+ifeq ($(SWEEP),)
+$(error SWEEP is empty: give a grid file, e.g. make sweep SWEEP=sweeps/smoke.toml ($(wildcard sweeps/*.toml)))
+endif
+ifeq ($(wildcard $(SWEEP)),)
+$(error SWEEP='$(SWEEP)' is not a file: give a grid file, e.g. one of $(wildcard sweeps/*.toml))
+endif
+ifneq ($(WORKERS),)
+ifneq ($(call not_a_count,$(WORKERS)),)
+$(error WORKERS='$(WORKERS)' must be a positive integer, e.g. WORKERS=2)
+endif
+endif
+endif
 $(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING_SEED,$(if $($(retired)),\
     $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
 
 .PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
-        characterize-full characterize report lint bench test unit clean
+        characterize-full characterize report lint bench sweep test unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -186,6 +202,10 @@ $(REPORT): $(TILE_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(wildcard $(FULL_JSON))
 
 report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
 	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"
+
+sweep: venv deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=n SCHEDULER=addr]
+	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
+	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 unit: venv ## Tests that need no simulator
 	$(PY) -m pytest tests -q

@@ -1,5 +1,11 @@
-"""Design-space sweeps: per-point figures of tile configurations (synthesis, timing).
+"""Design-space sweeps: a grid of tile configurations, each generated, built, measured on the
+RTL and projected to chip scale, run on Dask (a local cluster, or an existing one).
 
-Everything here is a plain function of a typed configuration returning plain, frozen data, so
-that it can run in a Dask worker and its result be stored as JSON (``dataclasses.asdict``).
+- :mod:`sweep.grid`: the TOML grid file, parsed into :class:`~sweep.grid.SweepPoint` s;
+- :mod:`sweep.stages`: what is done per point, as plain functions (:data:`~sweep.stages.STAGES`);
+- :mod:`sweep.synthesis`, :mod:`sweep.pe_timing`: Yosys area figures and the ECP5 fmax of a PE;
+- :mod:`sweep.store`: the SQLite store of finished points, keyed by the point's digest;
+- :mod:`sweep.engine`: the Dask tasks, build de-duplication and progress;
+- :mod:`sweep.report`: the results table and plots under ``reports/sweep/``;
+- ``python -m sweep``: the command line (``make sweep SWEEP=sweeps/smoke.toml``).
 """

@@ -157,7 +157,7 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
-def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -172,6 +172,9 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
         ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
     hierarchical : bool
         Verilator only: compile each leaf module once (``--hierarchical``).
+    run : str or None
+        Name of this run (its run directory and records file) for runs of one build that may
+        overlap in time; one per configuration and simulator if None.
 
     Raises
     ------
@@ -188,9 +191,10 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False):
         build: C++ compile and link) and ``build_args``.
     """
     design = Design(config, "tb.tile_gemm_tb", hierarchical)
-    results = build / "results" / "tile_gemms" / f"{design.case}_{sim}.jsonl"
+    name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
+    results = build / "results" / "tile_gemms" / f"{name}.jsonl"
     outcome = simulate(design, sim, seed=SEED, build=build, results=results,
-                       options={"shapes": [list(shape) for shape in shapes]})
+                       options={"shapes": [list(shape) for shape in shapes]}, run=run)
     entries = [json.loads(line) for line in results.read_text().splitlines()]
     return entries, {**_build_times(outcome.build_dir, outcome),
                      "build_args": design.build_args}

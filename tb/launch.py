@@ -28,11 +28,11 @@ from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricCon
 from sim_models.results import ResultsError
 
 from .run_request import PLUSARG, RunRequest
-from .runner import SimulationResult, run_simulation
+from .runner import SimulationResult, build_model, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["LEAF_KINDS", "Design", "exit_on_failure", "hierarchical_config", "simulate",
-           "verilog_path"]
+__all__ = ["LEAF_KINDS", "Design", "build", "exit_on_failure", "hierarchical_config",
+           "simulate", "verilog_path"]
 
 #: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
 LEAF_KINDS = ("pe_column", "psum_column")
@@ -118,8 +118,28 @@ def _sources(design, build):
     return sources, verilog.with_suffix(".ports.json")
 
 
+def build(design: Design, sim: str, *, build) -> float:
+    """Generate ``design`` and build it with ``sim`` under ``build`` (where :func:`simulate`
+    would) unless up to date, running nothing; return the build seconds, 0 if up to date.
+
+    Raises
+    ------
+    ValueError
+        If a hierarchical build is asked of another simulator than Verilator.
+    RuntimeError, tb.toolchain.SimulatorMissing, hdl.emit.EmitError
+        From :func:`tb.runner.build_model` and :func:`hdl.emit.write`.
+    """
+    check_simulator(sim)
+    if design.hierarchical and sim != "verilator":
+        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
+    build = Path(build)
+    sources, _ = _sources(design, build)
+    return build_model(sim, sources, sources[0].stem, build / "sim" / sim / design.case,
+                       design.build_args)
+
+
 def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, results=None,
-             options=None, rerun=None) -> SimulationResult:
+             options=None, rerun=None, run=None) -> SimulationResult:
     """Generate ``design``, build it with ``sim`` unless up to date, and run its tests.
 
     Parameters
@@ -140,6 +160,9 @@ def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, resu
         Options of the test module, JSON values (see :class:`~tb.run_request.RunRequest`).
     rerun : str or None
         Shell command that reproduces this run, logged by the tests with the seed.
+    run : str or None
+        Name of the run directory under the build directory; the test module's name if None.
+        Runs of one build that may overlap in time need names of their own.
 
     Returns
     -------
@@ -166,7 +189,7 @@ def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, resu
     build = Path(build)
     sources, sidecar = _sources(design, build)
     build_dir = build / "sim" / sim / design.case
-    run_dir = build_dir / design.test_module.rsplit(".", 1)[-1]
+    run_dir = build_dir / (run or design.test_module.rsplit(".", 1)[-1])
     run_dir.mkdir(parents=True, exist_ok=True)
     if results is not None:
         results = Path(results).resolve()

@@ -22,7 +22,7 @@ from cocotb_tools.runner import get_runner
 
 from .toolchain import simulator_env
 
-__all__ = ["SimulationResult", "run_simulation"]
+__all__ = ["SimulationResult", "build_model", "run_simulation"]
 
 TIMESCALE = ("1ns", "1ps")
 _BUILD_ARGS = {
@@ -128,6 +128,25 @@ def _build(runner, sim, sources, toplevel, build_dir, build_args):
                            f"with:\n{_log_tail(log)}") from error
     stamp.write_text(digest)
     return time.perf_counter() - start
+
+
+def build_model(sim: str, verilog_sources: Sequence[os.PathLike | str], toplevel: str,
+                build_dir: os.PathLike | str, build_args: Sequence[str] = ()) -> float:
+    """Build ``verilog_sources`` in ``build_dir`` unless up to date (as
+    :func:`run_simulation` would) without running anything; return the seconds spent building,
+    0 if the build was up to date.
+
+    Raises
+    ------
+    RuntimeError
+        If the build fails (the message ends with the end of the build log).
+    ValueError, tb.toolchain.SimulatorMissing
+        From :func:`tb.toolchain.simulator_env`.
+    """
+    sources = [Path(source).resolve() for source in verilog_sources]
+    with _environ({**simulator_env(sim), "PYTEST_CURRENT_TEST": None}):
+        return _build(get_runner(sim), sim, sources, toplevel, Path(build_dir).resolve(),
+                      tuple(build_args))
 
 
 def _read_results(results_xml):

@@ -18,6 +18,12 @@ REPOSITORY = Path(__file__).resolve().parent.parent
                                       "1..128; PSUM_BANKS 1..16; PSUM_DEPTH 1..4096"),
     (["verilog", "ROWS=4", "COLS=4", "NAMED=tiny"],
      "NAMED='tiny' and ROWS/COLS exclude each other: give one of them"),
+    (["sweep"], "SWEEP is empty: give a grid file, e.g. make sweep SWEEP=sweeps/smoke.toml "
+                "(sweeps/shapes.toml sweeps/smoke.toml)"),
+    (["sweep", "SWEEP=none.toml"], "SWEEP='none.toml' is not a file: give a grid file, e.g. "
+                                   "one of sweeps/shapes.toml sweeps/smoke.toml"),
+    (["sweep", "SWEEP=sweeps/smoke.toml", "WORKERS=two"],
+     "WORKERS='two' must be a positive integer, e.g. WORKERS=2"),
     (["test", "TILE_SEED=3"],
      "TILE_SEED='3' is no longer read: use SEED=n, which seeds every random test"),
 ])

@@ -1,0 +1,65 @@
+"""Run a design-space sweep of tile configurations on Dask and write its table and plots.
+
+    python -m sweep sweeps/smoke.toml                      # a local cluster, one worker per core
+    python -m sweep sweeps/smoke.toml --workers 1
+    python -m sweep sweeps/smoke.toml --scheduler tcp://127.0.0.1:8786
+
+The grid is validated before anything runs. Finished points are kept in the store (default
+``<build>/sweep/<grid>.sqlite``) and skipped by a rerun; the table and plots go to
+``reports/sweep/``. With ``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) the workers must
+have the project installed and see ``--build`` at the same path.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from sim_models.cli import ArgumentParser
+
+from .engine import SweepError, connect, run_sweep
+from .grid import GridError, load_grid
+from .report import write_report
+from .store import ResultStore, StoreError
+
+
+def _arguments(argv):
+    parser = ArgumentParser.for_module("sweep", __doc__)
+    parser.add_argument("grid", help="grid file (TOML), e.g. sweeps/smoke.toml")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(),
+                        help="workers of the local cluster (default: one per core)")
+    parser.add_argument("--scheduler", default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                        help="address of an existing Dask scheduler (default "
+                             "$DASK_SCHEDULER_ADDRESS; none: a local cluster)")
+    parser.add_argument("--build", default="build", help="build directory (default build)")
+    parser.add_argument("--store", help="results store (default <build>/sweep/<grid>.sqlite)")
+    parser.add_argument("--out", default="reports/sweep",
+                        help="directory of the table and plots (default reports/sweep)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+    return args
+
+
+def main(argv=None):
+    args = _arguments(argv)
+    name = Path(args.grid).stem
+    try:
+        points = load_grid(args.grid)
+        store = ResultStore(args.store or Path(args.build) / "sweep" / f"{name}.sqlite")
+        print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
+        with connect(args.workers, args.scheduler) as client:
+            summary = run_sweep(points, store, client, Path(args.build))
+        table = write_report(name, points, store.rows(), args.out)
+    except (GridError, StoreError, SweepError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"[sweep] {summary.stored} stored, {summary.failed} failed, {summary.skipped} "
+          f"already finished; {summary.wall_seconds:.1f} s on {summary.workers} workers; "
+          f"{summary.builds_run} builds run, {summary.builds_saved} saved by the cache; "
+          f"engine overhead {summary.overhead_per_point:.2f} worker-s per point; "
+          f"table {table}", flush=True)
+    return 1 if summary.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,201 @@
+"""The grid of a sweep: a small TOML file, parsed and validated into :class:`SweepPoint` s.
+
+::
+
+    [tile]                        # every combination of these is one tile configuration
+    rows = [2, 4]                 # PE rows, 1..128
+    cols = [2, 4]                 # PE columns, 1..128
+    operands = ["int8"]           # names of sim_models.config.OPERAND_FORMATS
+    psum_banks = [2]              # 1..16
+    psum_depth = [64]             # result vectors per bank, 1..4096
+
+    [measure]
+    simulator = "verilator"       # or "icarus"
+    gemms = "characterization"    # the standard shapes of each tile, or ["MxKxN", ...]
+
+    [projection]
+    system = "trn2-instance"      # a system of sim_models.specs
+    workloads = ["llama3-8b"]     # workloads of sim_models.scaling; one point per workload
+
+Each tile configuration times each workload is one point; points that differ only in their
+workload share one RTL. Every error is a :class:`GridError` of one line naming the file, the
+key, its value and what is allowed.
+"""
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass
+from itertools import product
+from pathlib import Path
+
+from sim_models.checked import characterization_shapes
+from sim_models.config import OPERAND_FORMATS, TileConfig, config_to_dict
+from sim_models.scaling.workloads import load_workloads
+from sim_models.specs import SpecError, load_specs
+
+__all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_grid",
+           "parse_grid"]
+
+#: The ``gemms`` value that asks for each tile's standard shapes (``characterization_shapes``).
+CHARACTERIZATION = "characterization"
+#: Simulators a point's GEMMs can run on.
+SIMULATORS = ("verilator", "icarus")
+_TILE_KEYS = ("rows", "cols", "operands", "psum_banks", "psum_depth")
+_SECTIONS = {"tile": _TILE_KEYS, "measure": ("simulator", "gemms"),
+             "projection": ("system", "workloads")}
+
+
+class GridError(ValueError):
+    """A grid file is unreadable, malformed or names something unknown (one line)."""
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep: a tile and how it is measured and projected.
+
+    Members
+    -------
+    config : TileConfig
+    simulator : str
+        ``"verilator"`` or ``"icarus"``, for the checked GEMMs.
+    gemms : str
+        ``"characterization"`` or the shapes as written (``"2x2x32,4x4x64"``).
+    shapes : tuple of (int, int, int)
+        The GEMMs (M, K, N) simulated.
+    system, workload : str
+        Keys of the system and the workload of the chip-scale projection.
+    """
+    config: TileConfig
+    simulator: str
+    gemms: str
+    shapes: tuple
+    system: str
+    workload: str
+
+    @property
+    def name(self):
+        """Readable name, e.g. ``r2c2_b2d64_int8.llama3-8b``."""
+        return f"{self.config.name}.{self.workload}"
+
+    @property
+    def digest(self):
+        """SHA-256 (hex) of the configuration and the measurement choice: the point's key in
+        the store. The RTL is not part of it (points may share one)."""
+        return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
+
+    def as_dict(self):
+        """The JSON form of the point: its configuration and measurement choice."""
+        return {"config": config_to_dict(self.config), "simulator": self.simulator,
+                "gemms": self.gemms, "shapes": [list(shape) for shape in self.shapes],
+                "system": self.system, "workload": self.workload}
+
+
+def _list(where, key, value, kind):
+    """``value`` as a non-empty list of ``kind``; a scalar is a list of one."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(item, kind) and not isinstance(item, bool)
+                             for item in values):
+        raise GridError(f"{where} {key} = {value!r}: must be a {kind.__name__} or a non-empty "
+                        f"list of them")
+    return values
+
+
+def _shapes(where, value):
+    if value == CHARACTERIZATION:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        items = [None]
+    shapes = []
+    for item in items:
+        sizes = item.strip().split("x") if isinstance(item, str) else []
+        if len(sizes) != 3 or not all(size.isdigit() and int(size) > 0 for size in sizes):
+            raise GridError(f"{where} gemms = {value!r}: must be \"{CHARACTERIZATION}\" or a "
+                            f"list of \"MxKxN\" with positive integers")
+        shapes.append(tuple(int(size) for size in sizes))
+    return tuple(shapes)
+
+
+def _tiles(where, section):
+    axes = {key: _list(where, key, section[key], str if key == "operands" else int)
+            for key in _TILE_KEYS if key in section}
+    for missing in ("rows", "cols"):
+        if missing not in axes:
+            raise GridError(f"{where} [tile] has no {missing}: give a list of integers, 1..128")
+    for name in axes.get("operands", []):
+        if name not in OPERAND_FORMATS:
+            raise GridError(f"{where} [tile] operands: unknown format {name!r}; known: "
+                            f"{', '.join(OPERAND_FORMATS)}")
+    keys = list(axes)
+    configs = []
+    for values in product(*axes.values()):
+        try:
+            configs.append(TileConfig(**dict(zip(keys, values))))
+        except TypeError as error:
+            raise GridError(f"{where} [tile]: {error}") from None
+    return configs
+
+
+def parse_grid(text, where="grid"):
+    """The points of the grid TOML ``text``; ``where`` names it in messages (the file).
+
+    Raises
+    ------
+    GridError
+    """
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise GridError(f"{where}: not valid TOML: {error}") from None
+    for name, section in document.items():
+        if name not in _SECTIONS or not isinstance(section, dict):
+            raise GridError(f"{where}: unknown key {name!r}; allowed tables: "
+                            f"{', '.join(f'[{key}]' for key in _SECTIONS)}")
+        for key in section:
+            if key not in _SECTIONS[name]:
+                raise GridError(f"{where} [{name}]: unknown key {key!r}; allowed: "
+                                f"{', '.join(_SECTIONS[name])}")
+    for name in _SECTIONS:
+        if name not in document:
+            raise GridError(f"{where}: the table [{name}] is missing")
+    measure, projection = document["measure"], document["projection"]
+    simulator = measure.get("simulator", "verilator")
+    if simulator not in SIMULATORS:
+        raise GridError(f"{where} [measure] simulator = {simulator!r}: must be one of "
+                        f"{', '.join(SIMULATORS)}")
+    gemms = measure.get("gemms", CHARACTERIZATION)
+    shapes = _shapes(where, gemms)
+    specs, workloads = load_specs(), load_workloads()
+    system = projection.get("system")
+    try:
+        chip = specs.chip(specs.system(system).chip)
+    except SpecError as error:
+        raise GridError(f"{where} [projection] system: {error}") from None
+    if chip.core is None:
+        raise GridError(f"{where} [projection] system = {system!r}: a GPU system has no "
+                        f"NeuronCore array to replace")
+    names = _list(where, "workloads", projection.get("workloads"), str)
+    for name in names:
+        if name not in workloads:
+            raise GridError(f"{where} [projection] workloads: unknown workload {name!r}; "
+                            f"known: {', '.join(workloads)}")
+    return [SweepPoint(config, simulator, gemms if isinstance(gemms, str) else ",".join(gemms),
+                       shapes or tuple(characterization_shapes(config)), system, workload)
+            for config in _tiles(where, document["tile"]) for workload in names]
+
+
+def load_grid(path):
+    """The points of the grid file ``path``.
+
+    Raises
+    ------
+    GridError
+        If the file cannot be read, or :func:`parse_grid` rejects it.
+    """
+    try:
+        text = Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise GridError(f"{path}: cannot read the grid file: "
+                        f"{getattr(error, 'strerror', None) or error}") from None
+    return parse_grid(text, str(path))

@@ -1,0 +1,134 @@
+"""The results of a sweep as a markdown table and two plots (matplotlib, Agg), under
+``reports/sweep/``.
+
+- ``<grid>.md``: one row per point of the grid (finished, failed or missing);
+- ``<grid>_pareto.png``: measured throughput per area against area, the Pareto front drawn
+  (points no other point beats on both: no larger area and no lower throughput per area);
+- ``<grid>_utilization.png``: utilization of each measured GEMM against its size relative to
+  the array, one series per tile.
+
+Area is the synthesis stage's transistor estimate of the array when the points have one
+(:data:`AREA`), else the PE count, and the table and plots say which.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after the back end is chosen)
+
+from .store import OK  # noqa: E402
+
+__all__ = ["AREA", "area", "pareto_front", "results_table", "write_report"]
+
+#: Stage and field of a point's area figure when the synthesis stage ran.
+AREA = ("synthesis", "transistors")
+
+
+def area(row):
+    """(area, unit) of a finished point: :data:`AREA` if recorded, else its PE count."""
+    stage, field = AREA
+    if field in row.records.get(stage, {}):
+        return row.records[stage][field], "transistors (estimate)"
+    config = row.point["config"]
+    return config["rows"] * config["cols"], "PEs"
+
+
+def pareto_front(pairs):
+    """Indices of the ``(area, value)`` pairs on the Pareto front: no other pair has a no
+    larger area and a no lower value, one of them strictly; by increasing area."""
+    front = [i for i, (a, v) in enumerate(pairs)
+             if not any(a2 <= a and v2 >= v and (a2, v2) != (a, v) for a2, v2 in pairs)]
+    return sorted(front, key=lambda i: pairs[i][0])
+
+
+def _tops(flops):
+    return f"{flops / 1e12:.3g}"
+
+
+def results_table(points, rows):
+    """Markdown table of ``points`` (the grid, in order) with their stored ``rows``."""
+    by_digest = {row.digest: row for row in rows}
+    unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
+    lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
+             f"throughput / area ({unit}) | chip peak TFLOP/s | step s | MFU | error |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for point in points:
+        config, row = point.config, by_digest.get(point.digest)
+        head = (f"| {point.name} | {row.status if row else 'missing'} | "
+                f"{config.rows} x {config.cols} | {config.psum_banks} x {config.psum_depth} | "
+                f"{config.operands} | {len(point.shapes)} |")
+        if row is None or row.status != OK:
+            error = (row.error or "").replace("|", "/") if row else "not run yet"
+            lines.append(f"{head} | | | | | {error} |")
+            continue
+        gemms, projection = row.records["gemms"], row.records["projection"]
+        lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | "
+                     f"{gemms['macs_per_cycle'] / area(row)[0]:.4g} | "
+                     f"{_tops(projection['chip_peak_flops'])} | "
+                     f"{projection['step_seconds']:.4g} | {projection['mfu']:.1%} | |")
+    return "\n".join(lines) + "\n"
+
+
+def _pareto_plot(rows, path):
+    finished = [row for row in rows if row.status == OK]
+    pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] / area(row)[0])
+             for row in finished]
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    axes.scatter([a for a, _ in pairs], [v for _, v in pairs], color="tab:blue")
+    for row, (a, v) in zip(finished, pairs):
+        axes.annotate(row.name.split(".")[0], (a, v), fontsize=7, xytext=(3, 3),
+                      textcoords="offset points")
+    front = pareto_front(pairs)
+    axes.plot([pairs[i][0] for i in front], [pairs[i][1] for i in front], color="tab:red",
+              drawstyle="steps-post", label="Pareto front")
+    unit = area(finished[0])[1] if finished else "PEs"
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel(f"area ({unit})")
+    axes.set_ylabel(f"measured MACs per cycle per {unit.split()[0][:-1]}")
+    axes.set_title("Throughput per area against area (checked GEMMs on the RTL)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def _utilization_plot(rows, path):
+    figure, axes = plt.subplots(figsize=(7, 4.5))
+    seen = set()
+    for row in rows:
+        config = row.point["config"]
+        key = (config["rows"], config["cols"], config["psum_banks"], config["psum_depth"])
+        if row.status != OK or key in seen:
+            continue
+        seen.add(key)
+        runs = row.records["gemms"]["runs"]
+        size = [run["macs"] / (config["rows"] * config["cols"]) for run in runs]
+        axes.scatter(size, [run["utilization"] for run in runs], s=14,
+                     label=row.name.split(".")[0])
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("GEMM size relative to the array: M K N / (R C), ideal cycles")
+    axes.set_ylabel("utilization (MACs / (cycles x R x C))")
+    axes.set_title("Utilization against GEMM shape")
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_report(name, points, rows, out_dir):
+    """Write ``<name>.md``, ``<name>_pareto.png`` and ``<name>_utilization.png`` of the
+    grid's ``points`` and the store's ``rows`` under ``out_dir``; return the table's path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = [row for row in rows if row.digest in {point.digest for point in points}]
+    table = out_dir / f"{name}.md"
+    unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
+    note = "" if unit != "PEs" else ("Area is the PE count: no synthesis stage ran, so the "
+                                     "Pareto plot is throughput per PE against PEs.\n\n")
+    table.write_text(f"# Sweep {name}\n\n{note}{results_table(points, rows)}\n"
+                     f"![Pareto]({name}_pareto.png)\n\n![Utilization]({name}_utilization.png)\n")
+    _pareto_plot(rows, out_dir / f"{name}_pareto.png")
+    _utilization_plot(rows, out_dir / f"{name}_utilization.png")
+    return table

@@ -1,0 +1,123 @@
+"""What a sweep does per point, as plain functions the engine runs in order.
+
+A stage is ``run(point, work) -> record``: ``point`` a :class:`~sweep.grid.SweepPoint`,
+``work`` a :class:`PointWork` (where the point's RTL was built, and a directory of its own),
+the record a frozen dataclass or a dict of JSON values, stored under the stage's name.
+A stage that raises fails the point with that one-line error; the others go on.
+
+Generation and the simulator build come before the stages and are shared by the points of
+one RTL (:mod:`sweep.engine`). Stages are module-level functions, so that they pickle by
+reference to the workers.
+"""
+
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+
+from sim_models.scaling.tile_projection import project_tile
+from sim_models.scaling.workloads import load_workloads
+from sim_models.specs import load_specs
+from tb.characterize_tile import run_record, simulate_gemms
+
+from .synthesis import synthesize
+
+__all__ = ["GemmRun", "PointWork", "STAGES", "Stage", "measure_gemms", "project",
+           "stage_record", "synthesis"]
+
+
+@dataclass(frozen=True)
+class PointWork:
+    """Where a point's stages work.
+
+    Members
+    -------
+    rtl_build : Path
+        Build directory (:mod:`tb.launch`) of the point's RTL, shared by every point with the
+        same generated Verilog; its simulator build is up to date when the stages run.
+    directory : Path
+        The point's own directory, for files no other point may touch.
+    """
+    rtl_build: Path
+    directory: Path
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a point: ``run(point, work)`` returns the record stored as ``name``."""
+    name: str
+    run: Callable
+
+
+@dataclass(frozen=True)
+class GemmRun:
+    """One checked GEMM of a point (fields as :class:`sim_models.results.TileRun`).
+
+    Members
+    -------
+    m, k, n, macs : int
+    rtl_cycles, model_cycles : int
+        Cycles from reset to the last result beat, in the RTL and the cycle model (equal).
+    utilization : float
+        ``macs / (rtl_cycles * rows * cols)``, 0..1.
+    sim_seconds : float
+        Wall seconds simulating it.
+    """
+    m: int
+    k: int
+    n: int
+    macs: int
+    rtl_cycles: int
+    model_cycles: int
+    utilization: float
+    sim_seconds: float
+
+
+def measure_gemms(point, work):
+    """The point's GEMMs on its built RTL, each checked bit- and cycle-exactly
+    (:func:`tb.characterize_tile.simulate_gemms`, its line in ``simulate.log`` of the point's
+    directory, not among the sweep's progress); a dict with ``runs`` (list of
+    :class:`GemmRun` as dicts) and ``macs_per_cycle`` over all of them.
+
+    Raises
+    ------
+    AssertionError
+        From the testbench, if a GEMM's results or a handshake differ from the models'.
+    """
+    config = point.config
+    with open(work.directory / "simulate.log", "w") as log, redirect_stdout(log):
+        entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
+                                    work.rtl_build, hierarchical=point.simulator == "verilator",
+                                    run=f"point_{point.digest[:16]}")
+    runs = []
+    for entry in entries:
+        run = run_record(config, point.simulator, entry, None)
+        runs.append(GemmRun(run.m, run.k, run.n, run.macs, run.rtl_cycles, run.model_cycles,
+                            run.macs / (run.rtl_cycles * config.macs_per_cycle),
+                            run.sim_seconds))
+    macs, cycles = sum(run.macs for run in runs), sum(run.rtl_cycles for run in runs)
+    return {"runs": [asdict(run) for run in runs], "macs_per_cycle": macs / cycles}
+
+
+def project(point, work):
+    """The chip-scale projection of the point: peaks and one training step of its workload on
+    its system, with its tile as every core's array
+    (:func:`sim_models.scaling.tile_projection.project_tile`)."""
+    return project_tile(load_specs(), point.system, load_workloads()[point.workload],
+                        point.config)
+
+
+def synthesis(point, work):
+    """Yosys area figures of the point's tile, leaves multiplied out, and the ECP5 fmax of one
+    of its PEs (:func:`sweep.synthesis.synthesize`); tool logs under the point's directory."""
+    return synthesize(point.config, work.directory / "synthesis")
+
+
+def stage_record(record):
+    """The JSON form of a stage's record: a dataclass as its dict, a dict as it is."""
+    return asdict(record) if is_dataclass(record) else record
+
+
+#: The stages of every point, in order.
+STAGES = (Stage("gemms", measure_gemms), Stage("synthesis", synthesis),
+          Stage("projection", project))

@@ -1,0 +1,191 @@
+"""The sweep engine end to end: the smoke grid on a two-worker local cluster and on a scheduler
+and two workers started as separate processes (same table), a rerun that skips every finished
+point, a failing stage, and a worker process killed in the middle of a task.
+
+The smoke grid runs on Icarus here (its builds take a second; the shipped grid uses
+Verilator); the fault tests use a tiny grid and stand-in stages. Network: 127.0.0.1 only.
+"""
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sweep.engine import connect, run_sweep
+from sweep.grid import parse_grid
+from sweep.report import results_table, write_report
+from sweep.stages import Stage
+from sweep.store import FAILED, OK, ResultStore
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SMOKE = (REPOSITORY / "sweeps" / "smoke.toml").read_text().replace(
+    'simulator = "verilator"', 'simulator = "icarus"')
+TINY = """
+[tile]
+rows = [1, 2]
+cols = [1]
+[measure]
+simulator = "icarus"
+gemms = ["1x1x4"]
+[projection]
+system = "trn2-instance"
+workloads = ["llama3-8b", "llama3-70b"]
+"""
+#: Seconds a separately started scheduler or worker may take to come up.
+START_TIMEOUT = 60
+
+
+def _sweep(points, store, client, build_root, stages=None):
+    out = io.StringIO()
+    options = {"stages": stages} if stages else {}
+    summary = run_sweep(points, store, client, build_root, out=out, **options)
+    return summary, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def build_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("sweep")
+
+
+@pytest.fixture(scope="module")
+def local_run(build_root):
+    points = parse_grid(SMOKE, "smoke")
+    store = ResultStore(build_root / "local.sqlite")
+    with connect(2) as client:
+        summary, output = _sweep(points, store, client, build_root)
+    return points, store, summary, output
+
+
+def test_smoke_grid_on_a_local_cluster(local_run, build_root):
+    points, store, summary, output = local_run
+    rows = store.rows()
+    assert [row.status for row in rows] == [OK] * 8, [row.error for row in rows]
+    assert summary.workers == 2 and summary.stored == 8 and summary.failed == 0
+    assert summary.builds_run == 4 and summary.builds_saved == 4   # two points per RTL
+    assert len({row.rtl_sha256 for row in rows}) == 4
+    for row in rows:
+        runs = row.records["gemms"]["runs"]
+        assert len(runs) == 8 and all(run["rtl_cycles"] == run["model_cycles"] for run in runs)
+        assert 0 < row.records["projection"]["mfu"] <= 1
+    lines = output.splitlines()
+    assert sum(line.endswith(": ok") for line in lines) == 8
+    assert lines[-1].startswith("[sweep] 8/8 done, 0 running, 0 failed; ")
+    table = write_report("smoke", points, rows, build_root / "report")
+    assert table.read_text().count("| ok |") == 8
+    assert (build_root / "report" / "smoke_pareto.png").stat().st_size > 0
+
+
+def _never(point, work):
+    raise AssertionError(f"{point.name} ran again")
+
+
+def test_rerun_skips_every_finished_point(local_run, build_root):
+    points, store, _, _ = local_run
+    with connect(2) as client:
+        summary, output = _sweep(points, store, client, build_root, (Stage("gemms", _never),))
+    assert (summary.skipped, summary.stored, summary.failed) == (8, 0, 0) and output == ""
+    assert len(store.rows()) == 8
+
+
+def _fails_for_two_rows(point, work):
+    if point.config.rows == 2:
+        raise RuntimeError("stand-in build failure\nsecond line")
+    return {"rows": point.config.rows}
+
+
+def _rows(point, work):
+    return {"rows": point.config.rows}
+
+
+def test_a_failing_point_is_stored_with_its_error_and_the_others_go_on(tmp_path):
+    points = parse_grid(TINY)
+    store = ResultStore(tmp_path / "store.sqlite")
+    with connect(2) as client:
+        summary, _ = _sweep(points, store, client, tmp_path,
+                            (Stage("gemms", _fails_for_two_rows),))
+        assert (summary.stored, summary.failed) == (2, 2)
+        failed = [row for row in store.rows() if row.status == FAILED]
+        assert [row.error for row in failed] == [
+            "gemms: RuntimeError: stand-in build failure"] * 2
+        summary, _ = _sweep(points, store, client, tmp_path, (Stage("gemms", _rows),))
+    assert (summary.skipped, summary.stored, summary.failed) == (2, 2, 0)
+    assert [row.status for row in store.rows()] == [OK] * 4
+
+
+@pytest.fixture(scope="module")
+def dask_processes(tmp_path_factory):
+    """A ``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1 (no nanny, so that
+    a killed worker stays dead); yields the address and the worker processes."""
+    directory = tmp_path_factory.mktemp("dask")
+    dask = Path(sys.executable).parent / "dask"
+    scheduler_file = directory / "scheduler.json"
+    processes = []
+
+    def start(name, *arguments):
+        log = open(directory / f"{name}.log", "w")
+        processes.append(subprocess.Popen([dask, *arguments], stdout=log,
+                                          stderr=subprocess.STDOUT, cwd=REPOSITORY))
+        return processes[-1]
+
+    try:
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+              "--scheduler-file", str(scheduler_file))
+        deadline = time.monotonic() + START_TIMEOUT
+        while not scheduler_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        address = json.loads(scheduler_file.read_text())["address"]
+        workers = [start(f"worker{i}", "worker", address, "--nthreads", "1", "--no-nanny",
+                         "--host", "127.0.0.1", "--no-dashboard") for i in range(2)]
+        with connect(1, address) as client:
+            client.wait_for_workers(2, timeout=START_TIMEOUT)
+        yield address, workers
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def test_smoke_grid_on_separate_processes_gives_the_same_table(local_run, dask_processes,
+                                                               build_root):
+    points, local_store, _, _ = local_run
+    address, _ = dask_processes
+    store = ResultStore(build_root / "processes.sqlite")
+    with connect(1, address) as client:
+        summary, _ = _sweep(points, store, client, build_root)
+    assert summary.workers == 2 and summary.stored == 8
+    assert results_table(points, store.rows()) == results_table(points, local_store.rows())
+
+
+def _dies_once(point, work):
+    marker = work.directory.parent.parent / "killed"
+    if point.config.rows == 2 and not marker.exists():
+        marker.write_text(str(os.getpid()))
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"rows": point.config.rows, "pid": os.getpid()}
+
+
+def test_a_worker_killed_mid_task_loses_and_duplicates_nothing(dask_processes, tmp_path):
+    address, workers = dask_processes
+    points = parse_grid(TINY)
+    store = ResultStore(tmp_path / "store.sqlite")
+    with connect(1, address) as client:
+        summary, _ = _sweep(points, store, client, tmp_path, (Stage("gemms", _dies_once),))
+    killed = int((tmp_path / "killed").read_text())
+    assert killed in [worker.pid for worker in workers]
+    assert next(worker for worker in workers if worker.pid == killed).wait(timeout=10) == \
+        -signal.SIGKILL
+    rows = store.rows()
+    assert (summary.stored, summary.failed) == (4, 0)
+    assert sorted(row.digest for row in rows) == sorted(point.digest for point in points)
+    assert all(row.status == OK and row.records["gemms"]["pid"] != killed for row in rows)

@@ -1,0 +1,144 @@
+"""The sweep without a simulator: the grid file, its one-line errors, the store, the Pareto
+front, the chip projection of a tile and the command line's bad input."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim_models.config import OPERAND_FORMATS, TileConfig
+from sim_models.scaling.peak import core_peak
+from sim_models.scaling.tile_projection import chip_with_tile, project_tile
+from sim_models.scaling.workloads import load_workloads
+from sim_models.specs import load_specs
+from sweep.grid import GridError, load_grid, parse_grid
+from sweep.report import pareto_front
+from sweep.store import FAILED, OK, PointRow, ResultStore
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+GRID = """
+[tile]
+rows = [2, 4]
+cols = [2]
+operands = ["int8"]
+psum_banks = [2]
+psum_depth = [64]
+[measure]
+simulator = "icarus"
+gemms = ["2x2x8", "1x2x4"]
+[projection]
+system = "trn2-instance"
+workloads = ["llama3-8b", "llama3-70b"]
+"""
+
+
+def test_grid_points_share_rtl_and_have_distinct_digests():
+    points = parse_grid(GRID)
+    assert [point.name for point in points] == [
+        "r2c2_b2d64_int8.llama3-8b", "r2c2_b2d64_int8.llama3-70b",
+        "r4c2_b2d64_int8.llama3-8b", "r4c2_b2d64_int8.llama3-70b"]
+    assert len({point.config for point in points}) == 2
+    assert len({point.digest for point in points}) == 4
+    assert points[0].shapes == ((2, 2, 8), (1, 2, 4))
+    assert parse_grid(GRID)[0].digest == points[0].digest
+
+
+def test_every_operand_format_is_a_grid_value():
+    text = GRID.replace('["int8"]', repr(list(OPERAND_FORMATS)).replace("'", '"'))
+    assert {point.config.operands for point in parse_grid(text)} == set(OPERAND_FORMATS)
+
+
+def test_characterization_shapes_per_tile():
+    points = parse_grid(GRID.replace('["2x2x8", "1x2x4"]', '"characterization"'))
+    assert points[0].shapes[0] == (2, 2, 512) and points[2].shapes[0] == (2, 4, 512)
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ("[tile]", "[tile", "grid: not valid TOML: "),
+    ("[measure]", "colour = 1\n[measure]",
+     "grid [tile]: unknown key 'colour'; allowed: rows, cols, operands, psum_banks, "
+     "psum_depth"),
+    ("[measure]", "[extra]\n[measure]", "grid: unknown key 'extra'; allowed tables: "),
+    ('["int8"]', '["int8", "fp7"]', "grid [tile] operands: unknown format 'fp7'; known: int8"),
+    ("rows = [2, 4]", "rows = [2, 400]",
+     "grid [tile]: Parameter 'rows' must be an integer in 1..128, not 400"),
+    ("rows = [2, 4]", 'rows = ["2"]', "grid rows = ['2']: must be a int or a non-empty list"),
+    ('"icarus"', '"xcelium"', "grid [measure] simulator = 'xcelium': must be one of "),
+    ('"2x2x8"', '"2x2"', "grid gemms = ['2x2', '1x2x4']: must be \"characterization\" or "),
+    ('"trn2-instance"', '"trn9"', "grid [projection] system: Unknown system 'trn9'; known: "),
+    ('"llama3-70b"', '"gpt-9"', "grid [projection] workloads: unknown workload 'gpt-9'; "),
+    ("[projection]", "[projection_]", "grid: unknown key 'projection_'"),
+])
+def test_bad_grid_is_one_line(old, new, message):
+    assert old in GRID
+    with pytest.raises(GridError) as caught:
+        parse_grid(GRID.replace(old, new, 1))
+    text = str(caught.value)
+    assert text.startswith(message) and "\n" not in text, text
+
+
+def test_missing_grid_file(tmp_path):
+    with pytest.raises(GridError, match=r"nope.toml: cannot read the grid file: No such file"):
+        load_grid(tmp_path / "nope.toml")
+
+
+def test_shipped_grids_parse():
+    smoke = load_grid(REPOSITORY / "sweeps" / "smoke.toml")
+    assert len(smoke) >= 8 and len({point.config for point in smoke}) < len(smoke)
+    assert len(load_grid(REPOSITORY / "sweeps" / "shapes.toml")) > len(smoke)
+
+
+def _row(digest, status, error=None):
+    return PointRow(digest, f"p{digest}", {}, status, error, None, {}, {})
+
+
+def test_store_keeps_a_finished_point_once(tmp_path):
+    store = ResultStore(tmp_path / "s.sqlite")
+    assert store.put(_row("a", FAILED, "build: boom"))
+    assert store.finished() == set()
+    assert store.put(_row("a", OK))           # a failed point is replaced when it finishes
+    assert not store.put(_row("a", OK))       # a task run twice is stored once
+    assert not store.put(_row("a", FAILED, "late"))
+    store.close()
+    again = ResultStore(tmp_path / "s.sqlite")
+    assert [(row.digest, row.status) for row in again.rows()] == [("a", OK)]
+
+
+def test_pareto_front():
+    pairs = [(4, 0.5), (4, 0.9), (16, 0.95), (16, 0.7), (64, 0.9), (64, 0.99)]
+    assert pareto_front(pairs) == [1, 2, 5]
+
+
+def test_projection_of_the_specs_own_array_is_the_spec():
+    specs = load_specs()
+    chip = specs.chip(specs.system("trn2-instance").chip)
+    core = chip.core
+    own = TileConfig(int(core.array_rows.value), int(core.array_cols.value),
+                     int(core.psum_banks.value), int(core.psum_bank_entries.value))
+    assert core_peak(chip_with_tile(chip, own), "bf16") == core_peak(chip, "bf16")
+    small = chip_with_tile(chip, TileConfig(4, 8))
+    assert core_peak(small, "bf16") == core_peak(chip, "bf16") * 32 / (own.rows * own.cols)
+    projection = project_tile(specs, "trn2-instance", load_workloads()["llama3-8b"],
+                              TileConfig(64, 64))
+    assert 0 < projection.mfu <= 1
+    assert projection.system_peak_flops == pytest.approx(
+        projection.chip_peak_flops * specs.system("trn2-instance").chips.value)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["nope.toml"], "error: nope.toml: cannot read the grid file: No such file or directory"),
+    (["sweeps/smoke.toml", "--workers", "0"],
+     "python -m sweep: error: --workers must be at least 1, not 0"),
+    (["sweeps/smoke.toml", "--scheduler", "tcp://127.0.0.1:9", "--store", "STORE"],
+     "error: scheduler 'tcp://127.0.0.1:9': no connection within 5s: Timed out "),
+    (["sweeps/smoke.toml", "--scheduler", "nowhere", "--store", "STORE"],
+     "error: scheduler 'nowhere': no connection within 5s: missing port number"),
+])
+def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
+    arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else item for item in arguments]
+    result = subprocess.run([sys.executable, "-m", "sweep", *arguments], cwd=REPOSITORY,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), \
+        result.stderr
