@@ -105,7 +105,9 @@ def _utilization_plot(rows, path):
         seen.add(key)
         runs = row.records["gemms"]["runs"]
         size = [run["macs"] / (config["rows"] * config["cols"]) for run in runs]
-        axes.scatter(size, [run["utilization"] for run in runs], s=14,
+        utilization = [run["macs"] / (run["rtl_cycles"] * run["rows"] * run["cols"])
+                       for run in runs]
+        axes.scatter(size, utilization, s=14,
                      label=row.name.split(".")[0])
     axes.set_xscale("log", base=2)
     axes.set_xlabel("GEMM size relative to the array: M K N / (R C), ideal cycles")

@@ -22,7 +22,7 @@ from tb.characterize_tile import run_record, simulate_gemms
 
 from .synthesis import synthesize
 
-__all__ = ["GemmRun", "PointWork", "STAGES", "Stage", "measure_gemms", "project",
+__all__ = ["PointWork", "STAGES", "Stage", "measure_gemms", "project",
            "stage_record", "synthesis"]
 
 
@@ -49,35 +49,12 @@ class Stage:
     run: Callable
 
 
-@dataclass(frozen=True)
-class GemmRun:
-    """One checked GEMM of a point (fields as :class:`sim_models.results.TileRun`).
-
-    Members
-    -------
-    m, k, n, macs : int
-    rtl_cycles, model_cycles : int
-        Cycles from reset to the last result beat, in the RTL and the cycle model (equal).
-    utilization : float
-        ``macs / (rtl_cycles * rows * cols)``, 0..1.
-    sim_seconds : float
-        Wall seconds simulating it.
-    """
-    m: int
-    k: int
-    n: int
-    macs: int
-    rtl_cycles: int
-    model_cycles: int
-    utilization: float
-    sim_seconds: float
-
-
 def measure_gemms(point, work):
     """The point's GEMMs on its built RTL, each checked bit- and cycle-exactly
     (:func:`tb.characterize_tile.simulate_gemms`, its line in ``simulate.log`` of the point's
-    directory, not among the sweep's progress); a dict with ``runs`` (list of
-    :class:`GemmRun` as dicts) and ``macs_per_cycle`` over all of them.
+    directory, not among the sweep's progress); a dict with ``runs`` (the
+    :class:`sim_models.results.TileRun` of each GEMM, as dicts) and ``macs_per_cycle`` over all
+    of them.
 
     Raises
     ------
@@ -89,12 +66,7 @@ def measure_gemms(point, work):
         entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
                                     work.rtl_build, hierarchical=point.simulator == "verilator",
                                     run=f"point_{point.digest[:16]}")
-    runs = []
-    for entry in entries:
-        run = run_record(config, point.simulator, entry, None)
-        runs.append(GemmRun(run.m, run.k, run.n, run.macs, run.rtl_cycles, run.model_cycles,
-                            run.macs / (run.rtl_cycles * config.macs_per_cycle),
-                            run.sim_seconds))
+    runs = [run_record(config, point.simulator, entry, None) for entry in entries]
     macs, cycles = sum(run.macs for run in runs), sum(run.rtl_cycles for run in runs)
     return {"runs": [asdict(run) for run in runs], "macs_per_cycle": macs / cycles}
 

@@ -105,17 +105,20 @@ def verilog_path(config, build):
     return directory / f"{module_name(config)}.v"
 
 
-def _sources(design, build):
-    """Verilog (and control) files of ``design``, written under ``build``; the sidecar's
-    path."""
-    generated = _generated(design.config)
-    verilog = write(generated, verilog_path(design.config, build).parent)
+def _prepare(design, sim, build):
+    """Check that ``sim`` can build ``design``, and write its Verilog (and control) files under
+    ``build``; return them, the sidecar's path and the simulator build directory."""
+    check_simulator(sim)
+    if design.hierarchical and sim != "verilator":
+        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
+    build = Path(build)
+    verilog = write(_generated(design.config), verilog_path(design.config, build).parent)
     sources = [verilog]
     if design.hierarchical:
         control = verilog.with_suffix(".hier.vlt")
         control.write_text(hierarchical_config(design.config))
         sources.append(control)
-    return sources, verilog.with_suffix(".ports.json")
+    return sources, verilog.with_suffix(".ports.json"), build / "sim" / sim / design.case
 
 
 def build(design: Design, sim: str, *, build) -> float:
@@ -129,13 +132,8 @@ def build(design: Design, sim: str, *, build) -> float:
     RuntimeError, tb.toolchain.SimulatorMissing, hdl.emit.EmitError
         From :func:`tb.runner.build_model` and :func:`hdl.emit.write`.
     """
-    check_simulator(sim)
-    if design.hierarchical and sim != "verilator":
-        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
-    build = Path(build)
-    sources, _ = _sources(design, build)
-    return build_model(sim, sources, sources[0].stem, build / "sim" / sim / design.case,
-                       design.build_args)
+    sources, _, build_dir = _prepare(design, sim, build)
+    return build_model(sim, sources, sources[0].stem, build_dir, design.build_args)
 
 
 def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, results=None,
@@ -181,14 +179,9 @@ def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, resu
     RuntimeError, tb.toolchain.SimulatorMissing, hdl.emit.EmitError
         From :func:`tb.runner.run_simulation` and :func:`hdl.emit.write`.
     """
-    check_simulator(sim)
-    if design.hierarchical and sim != "verilator":
-        raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise TypeError(f"Parameter 'seed' must be a non-negative integer, not {seed!r}")
-    build = Path(build)
-    sources, sidecar = _sources(design, build)
-    build_dir = build / "sim" / sim / design.case
+    sources, sidecar, build_dir = _prepare(design, sim, build)
     run_dir = build_dir / (run or design.test_module.rsplit(".", 1)[-1])
     run_dir.mkdir(parents=True, exist_ok=True)
     if results is not None:
