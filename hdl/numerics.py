@@ -66,5 +66,8 @@ ARITHMETIC = {
 
 
 def arithmetic(config):
-    """The :class:`Arithmetic` of a tile configuration's operand format."""
-    return ARITHMETIC[config.operands]
+    """The :class:`Arithmetic` of a tile configuration's operand formats."""
+    if config.floating:
+        raise ValueError(f"Tile {config.name}: floating-point PEs are not generated yet; "
+                         f"formats must be ('int8',)")
+    return ARITHMETIC["int8"]

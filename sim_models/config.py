@@ -17,7 +17,8 @@ from numbers import Integral
 __all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
            "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
            "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
-           "OPERAND_FORMATS", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
+           "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
+           "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
            "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
            "config_to_dict", "module_name"]
 
@@ -61,30 +62,69 @@ def check_int(subject, value, low, high):
 
 @dataclass(frozen=True)
 class OperandFormat:
-    """Number format of a tile's PEs, as data: what the array stores and moves.
+    """Number format of stationary and moving elements, as data: what the array stores and moves.
+
+    The encodings' details (bias, infinities, NaNs, subnormals) and the arithmetic are not here:
+    the golden model's are in ``sim_models.floats`` and the RTL's in ``hdl.numerics``.
 
     Members
     -------
     name : str
-        Name used in configuration names and on the command line (``int8``).
+        Name used in configuration names and on the command line (``int8``, ``bf16``, ...).
     operand_bits : int
-        Bits of one stationary or moving element.
-    accumulator_bits : int
-        Bits of one partial sum and of one PSUM entry.
-    signed_integer : bool
-        Two's-complement integer operands with a wrapping accumulator.
+        Bits of one element.
+    exponent_bits, mantissa_bits : int
+        Exponent and stored fraction bits of a floating-point format; 0 and 0 for int8.
+    floating : bool
+        Floating-point elements, multiplied exactly and accumulated in FP32; otherwise
+        two's-complement integers accumulated in a wrapping int32.
     """
     name: str
     operand_bits: int
-    accumulator_bits: int
-    signed_integer: bool
+    exponent_bits: int
+    mantissa_bits: int
+    floating: bool
 
 
-#: Operand formats a tile can be generated with, by name. int8 x int8 -> int32 is the integer
-#: path of the first NeuronCore; the arithmetic of each format lives in ``hdl.numerics``.
+#: Operand formats a tile can be generated with, by name, in canonical order. int8 x int8 -> int32
+#: is the integer path of the first NeuronCore (Inferentia1) only; Trainium2 and Trainium3 take
+#: BF16, FP16 and FP8 (E4M3, E5M2) and accumulate in FP32.
 OPERAND_FORMATS = {
-    "int8": OperandFormat("int8", operand_bits=8, accumulator_bits=32, signed_integer=True),
+    "int8": OperandFormat("int8", 8, 0, 0, floating=False),
+    "bf16": OperandFormat("bf16", 16, 8, 7, floating=True),
+    "fp16": OperandFormat("fp16", 16, 5, 10, floating=True),
+    "fp8_e4m3": OperandFormat("fp8_e4m3", 8, 4, 3, floating=True),
+    "fp8_e5m2": OperandFormat("fp8_e5m2", 8, 5, 2, floating=True),
 }
+#: The formats of Trainium2's Tensor Engine that a tile models.
+TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+#: Bits of one partial sum and of one PSUM entry: int32 or FP32.
+ACCUMULATOR_BITS = 32
+#: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
+#: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
+FLOAT_LANE_BITS = 16
+
+
+def check_formats(subject, value):
+    """The format set ``value`` (a tuple of names of :data:`OPERAND_FORMATS`) in canonical order.
+
+    Raises ``TypeError`` (not a non-empty tuple of known, distinct names) or ``ValueError`` (int8
+    mixed with floating-point formats), one line starting with ``subject``.
+    """
+    known = ", ".join(OPERAND_FORMATS)
+    if not isinstance(value, tuple) or not value or \
+            not all(isinstance(name, str) for name in value):
+        raise TypeError(f"{subject} must be a non-empty tuple of format names ({known}), "
+                        f"not {value!r}")
+    unknown = [name for name in value if name not in OPERAND_FORMATS]
+    if unknown:
+        raise TypeError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
+    if len(set(value)) != len(value):
+        raise TypeError(f"{subject} must name each format once, not {value!r}")
+    if "int8" in value and len(value) > 1:
+        raise ValueError(f"{subject}: int8 (the NeuronCore-v1 integer path) cannot share a tile "
+                         f"with floating-point formats, not {value!r}")
+    return tuple(name for name in OPERAND_FORMATS if name in value)
 
 
 @dataclass(frozen=True)
@@ -102,41 +142,60 @@ class TileConfig:
     psum_depth : int
         Result vectors per bank: the largest moving free size N of one operation. 1..4096;
         512 as on a NeuronCore (one 2 KiB bank of FP32 per partition).
-    operands : str
-        Name of the PEs' number format, a key of :data:`OPERAND_FORMATS`.
+    formats : tuple of str
+        The operand formats the PEs support, names of :data:`OPERAND_FORMATS`; each operation
+        chooses its stationary and moving format among them. ``("int8",)`` (the default) or
+        any set of floating-point formats; stored in canonical order.
 
     Raises
     ------
     TypeError
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
+    ValueError
+        If ``formats`` mixes int8 with floating-point formats.
     """
     rows: int
     cols: int
     psum_banks: int = 8
     psum_depth: int = 512
-    operands: str = "int8"
+    formats: tuple = ("int8",)
 
     def __post_init__(self):
         check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
         check_int("Parameter 'cols'", self.cols, 1, MAX_ARRAY_DIM)
         check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
         check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
-        if not isinstance(self.operands, str) or self.operands not in OPERAND_FORMATS:
-            raise TypeError(f"Parameter 'operands' must be one of "
-                            f"{', '.join(OPERAND_FORMATS)}, not {self.operands!r}")
+        object.__setattr__(self, "formats", check_formats("Parameter 'formats'", self.formats))
 
     @property
-    def operand_format(self):
-        """The :class:`OperandFormat` named by ``operands``."""
-        return OPERAND_FORMATS[self.operands]
+    def floating(self):
+        """The PEs multiply floating-point formats and accumulate in FP32 (else int8 -> int32)."""
+        return OPERAND_FORMATS[self.formats[0]].floating
+
+    @property
+    def lane_bits(self):
+        """Bits of one stationary or moving lane: 8 for int8, :data:`FLOAT_LANE_BITS` else."""
+        return FLOAT_LANE_BITS if self.floating else OPERAND_FORMATS["int8"].operand_bits
+
+    @property
+    def accumulator_bits(self):
+        """Bits of one partial sum and one PSUM entry (int32 or FP32)."""
+        return ACCUMULATOR_BITS
+
+    @property
+    def double_row(self):
+        """Operations may use FP8 double-row mode: the set has an FP8 format."""
+        return any(OPERAND_FORMATS[name].floating and OPERAND_FORMATS[name].operand_bits == 8
+                   for name in self.formats)
 
     @property
     def name(self):
         """Configuration name used for build directories and reports, e.g. ``r8c16_int8``."""
         suffix = "" if (self.psum_banks, self.psum_depth) == (8, 512) else \
             f"_b{self.psum_banks}d{self.psum_depth}"
-        return f"r{self.rows}c{self.cols}{suffix}_{self.operands}"
+        formats = "_".join(name.replace("_", "") for name in self.formats)
+        return f"r{self.rows}c{self.cols}{suffix}_{formats}"
 
     @property
     def macs_per_cycle(self):

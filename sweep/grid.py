@@ -5,7 +5,8 @@
     [tile]                        # every combination of these is one tile configuration
     rows = [2, 4]                 # PE rows, 1..128
     cols = [2, 4]                 # PE columns, 1..128
-    operands = ["int8"]           # names of sim_models.config.OPERAND_FORMATS
+    formats = ["int8"]            # format sets: names of sim_models.config.OPERAND_FORMATS,
+                                  # comma-separated, e.g. "bf16,fp8_e4m3"
     psum_banks = [2]              # 1..16
     psum_depth = [64]             # result vectors per bank, 1..4096
 
@@ -30,7 +31,7 @@ from itertools import product
 from pathlib import Path
 
 from sim_models.checked import characterization_shapes
-from sim_models.config import OPERAND_FORMATS, TileConfig, config_to_dict
+from sim_models.config import TileConfig, check_formats, config_to_dict
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -41,7 +42,7 @@ __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_gr
 CHARACTERIZATION = "characterization"
 #: Simulators a point's GEMMs can run on.
 SIMULATORS = ("verilator", "icarus")
-_TILE_KEYS = ("rows", "cols", "operands", "psum_banks", "psum_depth")
+_TILE_KEYS = ("rows", "cols", "formats", "psum_banks", "psum_depth")
 _SECTIONS = {"tile": _TILE_KEYS, "measure": ("simulator", "gemms"),
              "projection": ("system", "workloads")}
 
@@ -118,15 +119,13 @@ def _shapes(where, value):
 
 
 def _tiles(where, section):
-    axes = {key: _list(where, key, section[key], str if key == "operands" else int)
+    axes = {key: _list(where, key, section[key], str if key == "formats" else int)
             for key in _TILE_KEYS if key in section}
     for missing in ("rows", "cols"):
         if missing not in axes:
             raise GridError(f"{where} [tile] has no {missing}: give a list of integers, 1..128")
-    for name in axes.get("operands", []):
-        if name not in OPERAND_FORMATS:
-            raise GridError(f"{where} [tile] operands: unknown format {name!r}; known: "
-                            f"{', '.join(OPERAND_FORMATS)}")
+    if "formats" in axes:
+        axes["formats"] = [_format_set(where, text) for text in axes["formats"]]
     keys = list(axes)
     configs = []
     for values in product(*axes.values()):
@@ -135,6 +134,15 @@ def _tiles(where, section):
         except TypeError as error:
             raise GridError(f"{where} [tile]: {error}") from None
     return configs
+
+
+def _format_set(where, text):
+    """The format set that ``text`` (names, comma-separated) names, checked."""
+    try:
+        return check_formats(f"{where} [tile] formats {text!r}",
+                             tuple(name.strip() for name in text.split(",")))
+    except (TypeError, ValueError) as error:
+        raise GridError(str(error)) from None
 
 
 def parse_grid(text, where="grid"):

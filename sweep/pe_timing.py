@@ -35,13 +35,13 @@ def _ecp5_script(verilog, module, netlist):
         f"synth_ecp5 -top {module} -run map_cells: -json {netlist}"]) + "\n"
 
 
-def pe_fmax_mhz(operands, work_dir):
-    """Post-route maximum frequency of one PE of format ``operands`` on an ECP5, in MHz.
+def pe_fmax_mhz(formats, work_dir):
+    """Post-route maximum frequency of one PE of format set ``formats`` on an ECP5, in MHz.
 
     Parameters
     ----------
-    operands : str
-        Operand format, a key of ``sim_models.config.OPERAND_FORMATS``.
+    formats : tuple of str
+        Operand format set, names of ``sim_models.config.OPERAND_FORMATS``.
     work_dir : path-like
         Created if missing; receives the Verilog, the Yosys script and log, the ECP5 netlist
         and the nextpnr log.
@@ -49,13 +49,13 @@ def pe_fmax_mhz(operands, work_dir):
     Raises
     ------
     TypeError
-        If ``operands`` is not a known format.
+        If ``formats`` is not a known format set.
     SynthesisError
         If a tool fails or nextpnr reports no clock frequency; one line naming the module, the
         tool and the log.
     """
     # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
-    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, operands=operands)
+    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats)
     work_dir = Path(work_dir)
     try:
         verilog = write(generate(config), work_dir)

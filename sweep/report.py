@@ -58,7 +58,7 @@ def results_table(points, rows):
         config, row = point.config, by_digest.get(point.digest)
         head = (f"| {point.name} | {row.status if row else 'missing'} | "
                 f"{config.rows} x {config.cols} | {config.psum_banks} x {config.psum_depth} | "
-                f"{config.operands} | {len(point.shapes)} |")
+                f"{','.join(config.formats)} | {len(point.shapes)} |")
         if row is None or row.status != OK:
             error = (row.error or "").replace("|", "/") if row else "not run yet"
             lines.append(f"{head} | | | | | {error} |")

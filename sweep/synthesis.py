@@ -223,5 +223,5 @@ def synthesize(config, work_dir):
         cells=sum(item.cells * item.instances for item in modules),
         transistors=sum(item.transistors * item.instances for item in modules),
         memory_bits=sum(item.memory_bits * item.instances for item in modules),
-        pe_fmax_mhz=pe_fmax_mhz(config.operands, work_dir / "pe_timing"),
+        pe_fmax_mhz=pe_fmax_mhz(config.formats, work_dir / "pe_timing"),
         seconds=time.monotonic() - start)

@@ -62,7 +62,7 @@ class ProgramPacker:
     def beats(self, program):
         """The packed beats of ``program`` and the number of result beats it reads."""
         rows, cols = self.config.rows, self.config.cols
-        width = self.config.operand_format.operand_bits
+        width = self.config.lane_bits
         stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
                       for op in program if isinstance(op, LoadStationary)]
         moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))

@@ -84,7 +84,7 @@ class TileHarness:
         # The counter reads c at the c-th edge after it started: model cycle c - 1.
         transfers = {name: t._replace(cycles=[c - 1 for c in t.cycles])
                      for name, t in transfers.items()}
-        payloads = iter(unpack_array(self.config.operand_format.accumulator_bits,
+        payloads = iter(unpack_array(self.config.accumulator_bits,
                                      self.config.cols, transfers["result"].payloads)
                         if beats.results else [])
         reads = [np.array([next(payloads) for _ in range(op.n)]).T

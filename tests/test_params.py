@@ -21,16 +21,37 @@ def test_out_of_range(field, value, allowed):
         TileConfig(**arguments)
 
 
-@pytest.mark.parametrize("operands", ["int16", "INT8", 8, None])
-def test_operands_name(operands):
-    # The golden model and the tiler take int8 only; a tile of another format is refused here.
-    with pytest.raises(TypeError, match=rf"^Parameter 'operands' must be one of int8, "
-                                        rf"not {re.escape(repr(operands))}$"):
-        TileConfig(4, 4, operands=operands)
+@pytest.mark.parametrize("formats, message", [
+    (("int16",), "Parameter 'formats': unknown format 'int16'; known: int8, bf16, fp16, "
+                 "fp8_e4m3, fp8_e5m2"),
+    (("INT8",), "Parameter 'formats': unknown format 'INT8'; known: "),
+    ("int8", "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((), "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((8,), "Parameter 'formats' must be a non-empty tuple of format names "),
+    (("bf16", "bf16"), "Parameter 'formats' must name each format once, not ('bf16', 'bf16')"),
+])
+def test_formats_refused(formats, message):
+    with pytest.raises(TypeError, match="^" + re.escape(message)):
+        TileConfig(4, 4, formats=formats)
+
+
+def test_int8_does_not_mix_with_floating_point():
+    with pytest.raises(ValueError, match=r"^Parameter 'formats': int8 \(the NeuronCore-v1 "
+                                         r"integer path\) cannot share a tile with "):
+        TileConfig(4, 4, formats=("bf16", "int8"))
+
+
+def test_format_set_is_canonical():
+    config = TileConfig(4, 4, formats=("fp8_e5m2", "bf16", "fp8_e4m3", "fp16"))
+    assert config.formats == ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+    assert config.name == "r4c4_bf16_fp16_fp8e4m3_fp8e5m2"
+    assert (config.floating, config.lane_bits, config.double_row) == (True, 16, True)
+    assert TileConfig(4, 4, formats=("bf16",)).double_row is False
+    assert (TileConfig(4, 4).floating, TileConfig(4, 4).lane_bits) == (False, 8)
 
 
 def test_valid_extremes():
     assert TileConfig(1, 1).macs_per_cycle == 1
     assert TileConfig(128, 128, psum_banks=16, psum_depth=4096).macs_per_cycle == 128 * 128
     assert TileConfig(8, 16).name == "r8c16_int8"
-    assert TileConfig(3, 5, psum_banks=1, psum_depth=8, operands="int8").name == "r3c5_b1d8_int8"
+    assert TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=("int8",)).name == "r3c5_b1d8_int8"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim_models.config import OPERAND_FORMATS, TileConfig
+from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS, TileConfig
 from sim_models.scaling.peak import core_peak
 from sim_models.scaling.tile_projection import chip_with_tile, project_tile
 from sim_models.scaling.workloads import load_workloads
@@ -21,7 +21,7 @@ GRID = """
 [tile]
 rows = [2, 4]
 cols = [2]
-operands = ["int8"]
+formats = ["int8"]
 psum_banks = [2]
 psum_depth = [64]
 [measure]
@@ -45,8 +45,11 @@ def test_grid_points_share_rtl_and_have_distinct_digests():
 
 
 def test_every_operand_format_is_a_grid_value():
-    text = GRID.replace('["int8"]', repr(list(OPERAND_FORMATS)).replace("'", '"'))
-    assert {point.config.operands for point in parse_grid(text)} == set(OPERAND_FORMATS)
+    sets = ["int8", ",".join(TRAINIUM2_FORMATS)] + [name for name in OPERAND_FORMATS
+                                                   if name != "int8"]
+    text = GRID.replace('["int8"]', repr(sets).replace("'", '"'))
+    formats = {point.config.formats for point in parse_grid(text)}
+    assert formats == {("int8",), TRAINIUM2_FORMATS} | {(name,) for name in OPERAND_FORMATS}
 
 
 def test_characterization_shapes_per_tile():
@@ -57,10 +60,11 @@ def test_characterization_shapes_per_tile():
 @pytest.mark.parametrize("old, new, message", [
     ("[tile]", "[tile", "grid: not valid TOML: "),
     ("[measure]", "colour = 1\n[measure]",
-     "grid [tile]: unknown key 'colour'; allowed: rows, cols, operands, psum_banks, "
+     "grid [tile]: unknown key 'colour'; allowed: rows, cols, formats, psum_banks, "
      "psum_depth"),
     ("[measure]", "[extra]\n[measure]", "grid: unknown key 'extra'; allowed tables: "),
-    ('["int8"]', '["int8", "fp7"]', "grid [tile] operands: unknown format 'fp7'; known: int8"),
+    ('["int8"]', '["int8", "fp7"]', "grid [tile] formats 'fp7': unknown format 'fp7'; known: int8, "),
+    ('["int8"]', '["int8,bf16"]', "grid [tile] formats 'int8,bf16': int8 (the NeuronCore-v1 "),
     ("rows = [2, 4]", "rows = [2, 400]",
      "grid [tile]: Parameter 'rows' must be an integer in 1..128, not 400"),
     ("rows = [2, 4]", 'rows = ["2"]', "grid rows = ['2']: must be a int or a non-empty list"),

@@ -45,7 +45,7 @@ def test_array_figures_are_the_leaves_multiplied_out(small):
 
 def test_psum_is_counted_in_memory_bits_not_in_cells(small):
     _, figures = small
-    accumulator_bits = SMALL.operand_format.accumulator_bits
+    accumulator_bits = SMALL.accumulator_bits
     assert figures.psum_column.memory_bits == \
         SMALL.psum_banks * SMALL.psum_depth * accumulator_bits
     assert figures.pe_column.memory_bits == 0
