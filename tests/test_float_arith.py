@@ -160,6 +160,23 @@ def test_directed_special_values_of_every_format_pair(double_row):
                                              np.array(active)))
 
 
+def test_double_row_sum_is_exact_across_the_whole_e5m2_range():
+    """Minus the largest E5M2 product as the partial, the largest and the smallest products in
+    the two halves, every sign: the result keeps the smallest product, 64 bits below."""
+    largest_product = np.float32(-(57344.0 ** 2)).view(np.uint32)
+    lanes = np.array([high << 8 | low for low, high in ((0x7B, 0x01), (0x01, 0x7B))])
+    signs = np.array(list(itertools.product([0, 0x8080], [0, 0x8080], [0, 1 << 31])))
+    count = len(lanes) * len(signs)
+    stationary = np.repeat(lanes, len(signs)) ^ np.tile(signs[:, 0], len(lanes))
+    moving = np.repeat(lanes, len(signs)) ^ np.tile(signs[:, 1], len(lanes))
+    partial = np.full(count, largest_product) ^ np.tile(signs[:, 2], len(lanes)).astype(np.uint32)
+    formats = ("fp8_e5m2",)
+    vectors = mac_vectors(formats, [formats * 2] * count, True, stationary, moving, partial,
+                          np.full(count, 3))
+    check_mac(formats, vectors)
+    assert 0x2F800000 in expected_mac(formats, vectors)         # +2**-32 is among the results
+
+
 @pytest.mark.parametrize("formats, double_row", [
     (TRAINIUM2_FORMATS, False), (TRAINIUM2_FORMATS, True), (("bf16",), False),
     (("fp8_e4m3",), True), (("fp16", "fp8_e5m2"), True)], ids=["trn2-single", "trn2-double",
