@@ -322,7 +322,7 @@ def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, 
     with np.errstate(invalid="ignore"):
         products = decode(stationary, stationary_format) * decode(moving, moving_format)
     # An absent product is a -0 term: it changes neither the exact sum nor R8's sign.
-    products = np.broadcast_to(np.where(active, products, -0.0), np.shape(active))
+    products = np.where(active, products, -0.0)
     stepped = encode_fp32(_round_products(decode_fp32(partial), list(products)))
     return np.where(np.any(active, axis=0), stepped, partial)
 

@@ -151,8 +151,9 @@ def test_r1_r4_each_step_rounds_the_exact_sum_once(rng, stationary_format, movin
 
 
 def test_r1_one_rounding_not_two():
-    """1 + 2**-24 + 2**-24: two rows round twice (each step is a tie, kept at 1); one
-    double-row step holds both products and rounds 1 + 2**-23 once (exact)."""
+    """64 + 2**-18 + 2**-18 (2**-18 is half an ulp of 64): two rows round twice, each step a
+    tie kept at 64; one double-row step holds both products and rounds 64 + 2**-17 once
+    (exact)."""
     partial, half_ulp = 64.0, 2.0 ** -18            # ulp of 64 in FP32 is 2**-17
     tiny = 2.0 ** -9                                # E4M3's smallest subnormal
     single = column([8.0, tiny, tiny], [8.0, tiny, tiny], "fp8_e4m3", "fp8_e4m3")
