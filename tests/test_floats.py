@@ -226,6 +226,15 @@ def test_r5_fp32_subnormal_operands_are_decoded_exactly():
     assert accumulate_fp32(np.uint32(0x400000), fp32(2.0 ** -127)) == fp32(2.0 ** -126)
 
 
+@pytest.mark.parametrize("stationary_format, moving_format", FORMAT_PAIRS)
+def test_r4_products_of_the_largest_finite_values_are_exact(stationary_format, moving_format):
+    largest = [FLOAT_FORMATS[name].max_finite for name in (stationary_format, moving_format)]
+    exact = largest[0] * largest[1]
+    expected = INF if exact >= 2.0 ** 128 else fp32(exact)
+    assert column([largest[0]], [-1.0], stationary_format, moving_format) == fp32(-largest[0])
+    assert column([largest[0]], [largest[1]], stationary_format, moving_format) == expected
+
+
 def test_r6_overflow_gives_infinity():
     fp32_max = float(np.finfo(np.float32).max)
     assert column([2.0 ** 127, 2.0 ** 127], [1.0, 1.0], "bf16", "bf16") == INF
