@@ -13,7 +13,8 @@ from sim_models.scaling.core_cycles import _timed, tile_cycles
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.network import FabricCalibration, allreduce_seconds
 from sim_models.scaling.peak import chip_peak, core_peak
-from sim_models.scaling.training import decode_step, training_step
+from sim_models.scaling.decode import decode_step
+from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 from tb.regression import SEED, rerun_command
@@ -130,10 +131,12 @@ def test_allreduce_grows_with_size_and_scale():
 def test_training_and_decode_steps():
     instance = SPECS.system("trn2-instance")
     step = training_step(SPECS, instance, WORKLOADS["llama3-70b"], CALIBRATION, ASSUMPTIONS)
-    assert step.sharded and 0 < step.mfu <= 1
+    assert step.fits and step.plan.tp * step.plan.pp > 1 and 0 < step.mfu <= 1
     exposed = training_step(SPECS, instance, WORKLOADS["llama3-70b"], CALIBRATION,
                             replace(ASSUMPTIONS, overlap_with_backward=False))
-    assert exposed.seconds == pytest.approx(step.compute_seconds + step.communication_seconds)
+    assert exposed.dp_exposed_seconds == exposed.dp_seconds > step.dp_exposed_seconds
+    assert exposed.seconds == pytest.approx(exposed.slots * exposed.slot_seconds
+                                            + exposed.dp_seconds + exposed.optimizer_seconds)
     one, many = (decode_step(SPECS, instance, WORKLOADS["llama3-70b"], batch, CALIBRATION,
                              ASSUMPTIONS) for batch in (1, 64))
     assert many.tokens_per_second > 10 * one.tokens_per_second

@@ -18,7 +18,8 @@ from .assumptions import Assumptions
 from .formatting import number, percent, si
 from .network import FabricCalibration
 from .peak import datatypes, system_peak
-from .training import decode_step, training_step
+from .decode import decode_step
+from .training import training_step
 from .workloads import load_workloads
 
 

@@ -35,7 +35,8 @@ from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
 from .network import FabricCalibration
 from .peak import chip_peak, core_peak, datatypes
-from .training import decode_step, training_step
+from .decode import decode_step
+from .training import training_step
 from .workloads import load_workloads
 
 __all__ = ["build_report", "main"]
@@ -282,6 +283,7 @@ def _scaling_points(specs, family, workload, calibration, assumptions):
         for chips in CLUSTER_POINTS if chips > unit_systems[-1].chips.value] + [cluster]
     steps = [training_step(specs, system, workload, calibration, assumptions)
              for system in variants]
+    steps = [step for step in steps if step.fits]
     return [(step.chips, step.achieved_flops, step.mfu / steps[0].mfu) for step in steps]
 
 
@@ -295,14 +297,14 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
             rows.append([system.name, workload.name, number(step.chips),
                          number(step.tokens), number(step.seconds), number(step.compute_seconds),
                          number(step.communication_seconds), number(step.exposed_seconds),
-                         "ZeRO-3" if step.sharded else "replicated",
+                         f"TP {step.plan.tp} PP {step.plan.pp} DP {step.plan.dp}",
                          f"{number(step.achieved_flops / 1e15)}", percent(step.mfu)])
     document.paragraph(
         "Data-parallel training, BF16, each chip on its own sequences; the gradient "
         "communication overlaps the backward pass. MFU = model FLOPs / (step time x TensorE "
         "peak): a Tensor-Engine-and-HBM bound (see the method section).")
     document.table(["system", "workload", "chips", "tokens per step", "step (s)",
-                    "GEMMs (s)", "communication (s)", "exposed (s)", "optimizer states",
+                    "GEMMs (s)", "communication (s)", "exposed (s)", "layout (cores)",
                     "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
                    numeric=(2, 3, 4, 5, 6, 7, 9, 10))
     series = {}
