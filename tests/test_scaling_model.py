@@ -129,10 +129,11 @@ def test_allreduce_grows_with_size_and_scale():
 
 
 def test_training_and_decode_steps():
-    instance = SPECS.system("trn2-instance")
-    step = training_step(SPECS, instance, WORKLOADS["llama3-70b"], CALIBRATION, ASSUMPTIONS)
-    assert step.fits and step.plan.tp * step.plan.pp > 1 and 0 < step.mfu <= 1
-    exposed = training_step(SPECS, instance, WORKLOADS["llama3-70b"], CALIBRATION,
+    instance, ultraserver = SPECS.system("trn2-instance"), SPECS.system("trn2-ultraserver")
+    step = training_step(SPECS, ultraserver, WORKLOADS["llama3-70b"], CALIBRATION, ASSUMPTIONS)
+    assert step.fits and step.plan.tp * step.plan.pp > 1 and step.plan.dp > 1
+    assert 0 < step.mfu <= 1
+    exposed = training_step(SPECS, ultraserver, WORKLOADS["llama3-70b"], CALIBRATION,
                             replace(ASSUMPTIONS, overlap_with_backward=False))
     assert exposed.dp_exposed_seconds == exposed.dp_seconds > step.dp_exposed_seconds
     assert exposed.seconds == pytest.approx(exposed.slots * exposed.slot_seconds
