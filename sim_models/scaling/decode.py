@@ -132,9 +132,9 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     -------
     DecodeStep
     """
-    plan = DecodePlan(tp or default_decode_tp(specs, system, workload), batch,
-                      context or workload.decode_context,
-                      datatype or assumptions.decode_datatype)
+    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
+                      workload.decode_context if context is None else context,
+                      assumptions.decode_datatype if datatype is None else datatype)
     check_decode_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)

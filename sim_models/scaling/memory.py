@@ -21,6 +21,7 @@ Every figure is a closed form: nothing grows with the batch but the numbers them
 from dataclasses import dataclass
 
 from .datatypes import element_bytes
+from .formatting import si
 from .parallel import logical_cores_per_chip
 
 __all__ = ["MemoryUse", "training_memory", "decode_memory"]
@@ -48,11 +49,11 @@ class MemoryUse:
         return self.total <= self.capacity
 
     def describe(self):
-        """One line: each kind in GB and the total against the capacity."""
-        parts = [f"{name} {getattr(self, name) / 1e9:.1f} GB"
+        """One line: each kind and the total against the capacity, with SI prefixes."""
+        parts = [f"{name.replace('_', ' ')} {si(getattr(self, name), 'B')}"
                  for name in ("weights", "gradients", "optimizer", "activations", "kv_cache")
                  if getattr(self, name)]
-        return f"{', '.join(parts)}: {self.total / 1e9:.1f} GB of {self.capacity / 1e9:.1f} GB"
+        return f"{', '.join(parts)}: {si(self.total, 'B')} of {si(self.capacity, 'B')} per chip"
 
 
 def _weight_bytes(datatype, assumptions):

@@ -114,7 +114,7 @@ def system_of_chips(specs, system, chips):
 def _count(name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= LIMIT:
         raise SpecError(f"--{name.replace('_', '-')} {value}: must be an integer from {low} "
-                        f"to {LIMIT}")
+                        f"to {LIMIT} (2^40)")
 
 
 def _datatype(chip, datatype):
@@ -124,14 +124,14 @@ def _datatype(chip, datatype):
                         f"allowed: {', '.join(allowed)}")
 
 
-def _tensor_parallel(workload, chip, tp):
+def _tensor_parallel(workload, chip, tp, option="tp"):
     cores = logical_cores_per_chip(chip)
     if workload.heads % tp:
-        raise SpecError(f"--tp {tp}: must divide the {workload.heads} attention heads of "
-                        f"{workload.name}")
+        raise SpecError(f"--{option} {tp}: must divide the {workload.heads} attention heads "
+                        f"of {workload.name}")
     if tp % cores and cores % tp:
-        raise SpecError(f"--tp {tp}: must divide or be a multiple of the {cores} logical "
-                        f"cores of a {chip.name} chip")
+        raise SpecError(f"--{option} {tp}: must divide or be a multiple of the {cores} "
+                        f"logical cores of a {chip.name} chip")
 
 
 def check_training_plan(specs, system, workload, plan):
@@ -160,11 +160,12 @@ def check_training_plan(specs, system, workload, plan):
 def check_decode_plan(specs, system, workload, plan):
     """Refuse a decode plan that cannot run on ``system`` (one line, SpecError)."""
     chip = specs.chip(system.chip)
-    for name in ("tp", "batch", "context"):
+    _count("decode_tp", plan.tp)
+    for name in ("batch", "context"):
         _count(name, getattr(plan, name))
     _datatype(chip, plan.datatype)
-    _tensor_parallel(workload, chip, plan.tp)
+    _tensor_parallel(workload, chip, plan.tp, "decode-tp")
     cores = int(system.chips.value) * logical_cores_per_chip(chip)
     if cores % plan.tp:
-        raise SpecError(f"--tp {plan.tp}: must divide the {cores} logical NeuronCores of "
+        raise SpecError(f"--decode-tp {plan.tp}: must divide the {cores} logical NeuronCores of "
                         f"{int(system.chips.value)} {chip.name} chips")
