@@ -27,7 +27,7 @@ from .calibration import FITTED
 from .decode import decode_step
 from .formatting import number, percent, si
 from .network import FabricCalibration
-from .parallel import TrainingPlan, logical_cores_per_chip, system_of_chips
+from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak
 from .training import default_training_plan, training_step
 from .workloads import load_workloads
@@ -98,8 +98,14 @@ def _plan(args, specs, system, workload, assumptions):
         given["recompute"] = False
     plan = replace(plan, **given)
     if args.dp is None and ("tp" in given or "pp" in given):
-        cores = int(system.chips.value) * logical_cores_per_chip(specs.chip(system.chip))
-        plan = replace(plan, dp=max(1, cores // (plan.tp * plan.pp)))
+        chip = specs.chip(system.chip)
+        check_model_parallel(chip, workload, plan.tp, plan.pp)
+        cores = int(system.chips.value) * logical_cores_per_chip(chip)
+        if cores % (plan.tp * plan.pp):
+            raise SpecError(f"--tp {plan.tp} --pp {plan.pp}: TP x PP = {plan.tp * plan.pp} "
+                            f"must divide the {cores} logical NeuronCores of "
+                            f"{int(system.chips.value)} chips")
+        plan = replace(plan, dp=cores // (plan.tp * plan.pp))
     return plan
 
 
@@ -174,6 +180,8 @@ def answer(args):
         return _listing(specs, workloads)
     if args.workload not in workloads:
         raise SpecError(f"--workload {args.workload}: unknown; allowed: {', '.join(workloads)}")
+    if args.system not in specs.systems:
+        raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
     workload = workloads[args.workload]
     base = specs.system(args.system)
     system = system_of_chips(specs, base, base.chips.value if args.chips is None

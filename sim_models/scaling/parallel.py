@@ -20,7 +20,7 @@ from ..specs import SpecError
 from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "logical_cores_per_chip", "system_of_chips",
-           "check_training_plan", "check_decode_plan", "ZERO_STAGES", "LIMIT"]
+           "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES", "LIMIT"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.
@@ -134,6 +134,17 @@ def _tensor_parallel(workload, chip, tp, option="tp"):
                         f"logical cores of a {chip.name} chip")
 
 
+def check_model_parallel(chip, workload, tp, pp):
+    """Refuse a TP degree that does not split the heads or the chip's logical cores, or a PP
+    degree that does not split the layers (one line, SpecError)."""
+    _count("tp", tp)
+    _count("pp", pp)
+    _tensor_parallel(workload, chip, tp)
+    if workload.layers % pp:
+        raise SpecError(f"--pp {pp}: must divide the {workload.layers} layers of "
+                        f"{workload.name}")
+
+
 def check_training_plan(specs, system, workload, plan):
     """Refuse a plan that cannot run on ``system`` (one line, SpecError)."""
     chip = specs.chip(system.chip)
@@ -143,15 +154,12 @@ def check_training_plan(specs, system, workload, plan):
     if plan.zero_stage not in ZERO_STAGES:
         raise SpecError(f"--zero {plan.zero_stage}: allowed: "
                         f"{', '.join(map(str, ZERO_STAGES))}")
-    _tensor_parallel(workload, chip, plan.tp)
+    check_model_parallel(chip, workload, plan.tp, plan.pp)
     cores = int(system.chips.value) * logical_cores_per_chip(chip)
     if plan.tp * plan.pp * plan.dp != cores:
         raise SpecError(f"--tp {plan.tp} --pp {plan.pp} --dp {plan.dp}: TP x PP x DP = "
                         f"{plan.tp * plan.pp * plan.dp} must equal the {cores} logical "
                         f"NeuronCores of {int(system.chips.value)} {chip.name} chips")
-    if workload.layers % plan.pp:
-        raise SpecError(f"--pp {plan.pp}: must divide the {workload.layers} layers of "
-                        f"{workload.name}")
     if plan.global_batch % (plan.dp * plan.micro_batch):
         raise SpecError(f"--global-batch {plan.global_batch}: must be a multiple of DP x "
                         f"micro-batch = {plan.dp * plan.micro_batch}")
