@@ -94,6 +94,18 @@ def test_periodic_extension_equals_full_timing(request):
             assert tile_cycles(config, m, k, n) == _timed(config, m, k, n), (config, m, k, n)
 
 
+def test_periodic_extension_along_n_equals_full_timing(request):
+    print(f"seed {SEED}; rerun: {rerun_command(request)}")
+    rng = random.Random(SEED)
+    for config in (TileConfig(128, 128), TileConfig(16, 16, psum_banks=3, psum_depth=40),
+                   TileConfig(4, 4, psum_banks=5, psum_depth=16)):
+        for _ in range(4):
+            m = rng.randint(1, 3 * config.cols)
+            k = rng.randint(1, 3 * config.rows)
+            n = rng.randint(40 * config.psum_depth, 60 * config.psum_depth)
+            assert tile_cycles(config, m, k, n) == _timed(config, m, k, n), (config, m, k, n)
+
+
 def test_tile_cycles_rejects_an_empty_dimension():
     with pytest.raises(TypeError, match=r"^Parameter 'k' must be an integer in 1\.\.\d+, "
                                         r"not 0$"):
