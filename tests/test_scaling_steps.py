@@ -15,8 +15,8 @@ from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.measurements import load_measurements
 from sim_models.scaling.memory import training_memory
 from sim_models.scaling.network import FabricCalibration
-from sim_models.scaling.parallel import (TrainingPlan, check_decode_plan, logical_cores_per_chip,
-                                         system_of_chips)
+from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
+                                         logical_cores_per_chip, system_of_chips)
 from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
@@ -49,7 +49,7 @@ def test_tp_that_splits_no_chip_evenly_is_refused():
     with pytest.raises(SpecError, match=r"^--decode-tp 6: must divide or be a multiple of the 4 "
                                         r"logical cores of a Trainium2 chip$"):
         check_decode_plan(SPECS, SPECS.system("trn2-instance"), workload,
-                          decode_step.__globals__["DecodePlan"](6, 1, 128, "bf16"))
+                          DecodePlan(6, 1, 128, "bf16"))
 
 
 def test_pipeline_bubble_is_pp_minus_one_slots():

@@ -93,7 +93,8 @@ def _breakdown(step, kind):
                 f"bubble {step.bubble_seconds:.2f} s, DP reduction {step.dp_seconds:.2f} s "
                 f"({step.dp_exposed_seconds:.2f} s exposed), optimizer "
                 f"{step.optimizer_seconds:.2f} s; MFU {100 * step.mfu:.1f}%")
-    return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({', '.join(sorted(set(step.mappings)))}), "
+    mappings = ", ".join(sorted(set(step.mappings)))
+    return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({mappings}), "
             f"KV cache {1e3 * step.kv_seconds:.2f} ms, other engines "
             f"{1e3 * step.engine_seconds:.2f} ms, TP all-reduces "
             f"{1e3 * step.communication_seconds:.2f} ms")

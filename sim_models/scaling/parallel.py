@@ -20,7 +20,8 @@ from ..specs import SpecError
 from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "logical_cores_per_chip", "system_of_chips",
-           "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES", "LIMIT"]
+           "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
+           "LIMIT"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.

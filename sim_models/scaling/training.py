@@ -243,17 +243,18 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     tokens = plan.micro_batch * plan.sequence
     layers = workload.layers // plan.pp
     forward, head = stage_gemms(workload, plan.tp, cores, tokens, plan.micro_batch, layers)
-    passes = 3 + plan.recompute   # forward, two backward GEMM sets, the forward again
+    passes = 2 + plan.recompute   # forward, backward, and the forward again
+    work_passes = passes + 1       # a backward pass does twice a forward's engine work
     datatype = plan.datatype
     forward_seconds = _pass_seconds(chip, forward + [head], datatype, assumptions)
     backward_seconds = _pass_seconds(chip, _backward(forward + [head]), datatype, assumptions)
     tensor = forward_seconds * (1 + plan.recompute) + backward_seconds
     share = cores / plan.tp
     work = layer_work(workload, tokens, plan.sequence / 2, True).scaled(layers * share)
-    work = work.scaled(passes) + loss_work(workload, tokens).scaled(share)
+    work = work.scaled(work_passes) + loss_work(workload, tokens).scaled(share)
     engines = work.seconds(chip)
     activation = tokens * workload.hidden * ACTIVATION_BYTES
-    tp = 2 * layers * (passes - 1) * tp_allreduce_seconds(
+    tp = 2 * layers * passes * tp_allreduce_seconds(
         specs, system, plan.tp, activation * cores / min(plan.tp, cores), calibration,
         assumptions)
     replica_chips = max(1, plan.tp * plan.pp // cores)
@@ -266,7 +267,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
                                         assumptions)
     parameters = workload.parameters * cores / (plan.tp * plan.pp)
     compute = _engine_combined(tensor, engines, assumptions) + \
-        layers * (passes - 1) * assumptions.layer_overhead_seconds
+        layers * passes * assumptions.layer_overhead_seconds
     dp_members = plan.dp // max(1, cores // (plan.tp * plan.pp))
     if plan.zero_stage >= 3:
         gather = group_allreduce_seconds(
