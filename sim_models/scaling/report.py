@@ -297,12 +297,16 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
             rows.append([system.name, workload.name, number(step.chips),
                          number(step.tokens), number(step.seconds), number(step.compute_seconds),
                          number(step.communication_seconds), number(step.exposed_seconds),
-                         f"TP {step.plan.tp} PP {step.plan.pp} DP {step.plan.dp}",
-                         f"{number(step.achieved_flops / 1e15)}", percent(step.mfu)])
+                         f"TP {step.plan.tp} PP {step.plan.pp} DP {step.plan.dp}"
+                         + ("" if step.fits else f"; does not fit: {step.memory.describe()}"),
+                         number(step.achieved_flops and step.achieved_flops / 1e15),
+                         percent(step.mfu)])
     document.paragraph(
-        "Data-parallel training, BF16, each chip on its own sequences; the gradient "
-        "communication overlaps the backward pass. MFU = model FLOPs / (step time x TensorE "
-        "peak): a Tensor-Engine-and-HBM bound (see the method section).")
+        "Training in the smallest tensor x pipeline parallel group (logical NeuronCores) "
+        "whose memory fits, data parallel over the rest: micro-batch 1, two sequences per chip "
+        "per step, full recomputation, ZeRO-1, BF16. TP all-reduces and PP sends are exposed, "
+        "the DP reduction overlaps the last backward pass. MFU = model FLOPs / (step time x "
+        "TensorE peak).")
     document.table(["system", "workload", "chips", "tokens per step", "step (s)",
                     "GEMMs (s)", "communication (s)", "exposed (s)", "layout (cores)",
                     "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
@@ -318,7 +322,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
             series[f"{name}, {workloads[key].name}"] = overlapped
             series[f"{name}, {workloads[key].name}, no overlap"] = exposed
     plots.scaling(out / "scaling.png", series)
-    document.image("scaling.png", "Data-parallel training from 1 chip to the largest cluster: "
+    document.image("scaling.png", "Training from the smallest system that fits to the largest "
+                   "cluster: "
                    "achieved model PFLOP/s and efficiency, with the gradient communication "
                    "overlapped with the backward pass and without")
     decode_rows = []
@@ -334,7 +339,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
                                 number(1e3 * step.communication_seconds),
                                 number(step.tokens_per_second)])
     document.paragraph(
-        f"Decode, tensor parallel over every chip of the system, context "
+        f"Decode, tensor parallel over the largest group of logical cores that divides the "
+        f"heads, the other cores running replicas (tokens/s of the whole system), context "
         f"{number(next(iter(workloads.values())).decode_context)} tokens, BF16 weights and "
         f"KV cache: memory-bound at small batch.")
     document.table(["system", "workload", "batch", "chips", "weight GEMMs (ms)",
