@@ -315,8 +315,8 @@ def default_training_plan(specs, system, workload, assumptions):
     """The layout a report uses when none is given: micro-batch 1, ``sequences_per_chip``
     sequences of ``sequence`` tokens per chip per step, full recomputation, ZeRO-1, the
     assumptions' datatype, and the smallest model-parallel group (TP inside a unit first,
-    then PP) whose memory fits; the largest one tried if none fits (then reported as not
-    fitting)."""
+    then PP) whose memory fits; if none fits, the largest group with the fewest stages (then
+    reported as not fitting)."""
     chip = specs.chip(system.chip)
     cores = logical_cores_per_chip(chip)
     total = int(system.chips.value) * cores
@@ -337,4 +337,4 @@ def default_training_plan(specs, system, workload, assumptions):
     for plan in candidates:
         if training_memory(chip, workload, plan, assumptions).fits:
             return plan
-    return candidates[-1]
+    return max(candidates, key=lambda plan: (plan.tp * plan.pp, -plan.pp))
