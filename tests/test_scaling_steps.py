@@ -158,8 +158,8 @@ def test_every_measurement_row_is_checked_and_the_fit_is_the_default():
         assert row.model is not None
         if row.role == "calibration":
             assert abs(row.error) < 0.005, row
-        if abs(row.error) > GOAL:
-            assert "this row alone would need" in row.explanation, row
+        verdict = "Outside the 15% goal" if abs(row.error) > GOAL else "Within 15%"
+        assert f"{verdict}: this row alone would need" in row.explanation, row
     fitted = fit(SPECS, WORKLOADS, CALIBRATION, ASSUMPTIONS)
     for name in FITTED:
         assert getattr(fitted, name) == pytest.approx(getattr(ASSUMPTIONS, name), rel=0.01)
