@@ -29,13 +29,13 @@ from .characterization import allreduce_checks, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
+from .decode import decode_step
 from .document import Document
 from .formatting import number, percent, ratio, si
 from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
 from .network import FabricCalibration
 from .peak import chip_peak, core_peak, datatypes
-from .decode import decode_step
 from .training import training_step
 from .workloads import load_workloads
 
