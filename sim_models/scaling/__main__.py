@@ -8,10 +8,10 @@
     python -m sim_models.scaling --list
 
 Prints the system's peaks, one training step and one decode step (text, or one JSON object
-with --json). Parallel degrees count logical NeuronCores as AWS does (TP x PP x DP = cores of
-the chips); --measurements sets the model beside every AWS measurement of
-``measurements.toml`` instead. Options left out take the layout the report uses (the smallest model-parallel group
-that fits). The collectives are calibrated from --fabric, by default the fabric
+with --json); --measurements sets the model beside every AWS measurement of
+``measurements.toml`` instead. Parallel degrees count logical NeuronCores as AWS does
+(TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
+smallest model-parallel group that fits). The collectives are calibrated from --fabric, by default the fabric
 characterization the report reads (build/characterization/fabric.json) when present, else the
 analytic estimate; the output says which, and the fitted parameters it used.
 """

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from ..specs import SpecError
 from .peak import datatypes
 
-__all__ = ["TrainingPlan", "DecodePlan", "logical_cores_per_chip", "system_of_chips",
+__all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
            "LIMIT"]
 
@@ -82,6 +82,11 @@ class DecodePlan:
     batch: int
     context: int
     datatype: str
+
+
+def divisors(number):
+    """The positive divisors of ``number``, ascending."""
+    return [value for value in range(1, number + 1) if number % value == 0]
 
 
 def logical_cores_per_chip(chip):
