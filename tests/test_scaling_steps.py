@@ -205,3 +205,11 @@ def test_malformed_measurements_are_named_in_one_line(edit, message, tmp_path):
     broken.write_text(MEASUREMENTS_FILE.read_text().replace(*edit))
     with pytest.raises(SpecError, match=message):
         load_measurements(broken)
+
+
+def test_a_cluster_of_any_size_keeps_its_own_scale_out_network():
+    cluster = SPECS.system("trn3-ultracluster")
+    smaller = system_of_chips(SPECS, cluster, 1440)
+    assert smaller.chips.value == 1440 and smaller.level == "cluster"
+    assert smaller.scale_out_bandwidth == cluster.scale_out_bandwidth
+    assert system_of_chips(SPECS, cluster, 144) == SPECS.system("trn3-gen2-ultraserver")
