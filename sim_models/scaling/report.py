@@ -29,13 +29,14 @@ from .characterization import allreduce_checks, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
+from .decode import decode_step
 from .document import Document
 from .formatting import number, percent, ratio, si
 from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
 from .network import FabricCalibration
 from .peak import chip_peak, core_peak, datatypes
-from .training import decode_step, training_step
+from .training import training_step
 from .workloads import load_workloads
 
 __all__ = ["build_report", "main"]
@@ -282,6 +283,7 @@ def _scaling_points(specs, family, workload, calibration, assumptions):
         for chips in CLUSTER_POINTS if chips > unit_systems[-1].chips.value] + [cluster]
     steps = [training_step(specs, system, workload, calibration, assumptions)
              for system in variants]
+    steps = [step for step in steps if step.fits]
     return [(step.chips, step.achieved_flops, step.mfu / steps[0].mfu) for step in steps]
 
 
@@ -295,14 +297,18 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
             rows.append([system.name, workload.name, number(step.chips),
                          number(step.tokens), number(step.seconds), number(step.compute_seconds),
                          number(step.communication_seconds), number(step.exposed_seconds),
-                         "ZeRO-3" if step.sharded else "replicated",
-                         f"{number(step.achieved_flops / 1e15)}", percent(step.mfu)])
+                         f"TP {step.plan.tp} PP {step.plan.pp} DP {step.plan.dp}"
+                         + ("" if step.fits else f"; does not fit: {step.memory.describe()}"),
+                         number(step.achieved_flops and step.achieved_flops / 1e15),
+                         percent(step.mfu)])
     document.paragraph(
-        "Data-parallel training, BF16, each chip on its own sequences; the gradient "
-        "communication overlaps the backward pass. MFU = model FLOPs / (step time x TensorE "
-        "peak): a Tensor-Engine-and-HBM bound (see the method section).")
+        "Training in the smallest tensor x pipeline parallel group (logical NeuronCores) "
+        "whose memory fits, data parallel over the rest: micro-batch 1, two sequences per chip "
+        "per step, full recomputation, ZeRO-1, BF16. TP all-reduces and PP sends are exposed, "
+        "the DP reduction overlaps the last backward pass. MFU = model FLOPs / (step time x "
+        "TensorE peak).")
     document.table(["system", "workload", "chips", "tokens per step", "step (s)",
-                    "GEMMs (s)", "communication (s)", "exposed (s)", "optimizer states",
+                    "GEMMs (s)", "communication (s)", "exposed (s)", "layout (cores)",
                     "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
                    numeric=(2, 3, 4, 5, 6, 7, 9, 10))
     series = {}
@@ -316,7 +322,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
             series[f"{name}, {workloads[key].name}"] = overlapped
             series[f"{name}, {workloads[key].name}, no overlap"] = exposed
     plots.scaling(out / "scaling.png", series)
-    document.image("scaling.png", "Data-parallel training from 1 chip to the largest cluster: "
+    document.image("scaling.png", "Training from the smallest system that fits to the largest "
+                   "cluster: "
                    "achieved model PFLOP/s and efficiency, with the gradient communication "
                    "overlapped with the backward pass and without")
     decode_rows = []
@@ -332,7 +339,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, out)
                                 number(1e3 * step.communication_seconds),
                                 number(step.tokens_per_second)])
     document.paragraph(
-        f"Decode, tensor parallel over every chip of the system, context "
+        f"Decode, tensor parallel over the largest group of logical cores that divides the "
+        f"heads, the other cores running replicas (tokens/s of the whole system), context "
         f"{number(next(iter(workloads.values())).decode_context)} tokens, BF16 weights and "
         f"KV cache: memory-bound at small batch.")
     document.table(["system", "workload", "batch", "chips", "weight GEMMs (ms)",
