@@ -1,73 +1,205 @@
 """Single questions to the scaling model, from the command line.
 
-    python -m sim_models.scaling --system trn2-ultraserver --workload llama3-70b
-    python -m sim_models.scaling --system trn3-gen2-ultraserver --workload llama3-8b --batch 32
+    python -m sim_models.scaling --system trn1-instance --chips 512 --workload llama3-8b \
+        --tp 32 --pp 1 --dp 32 --global-batch 1024 --sequence 8192 --json
+    python -m sim_models.scaling --system trn2-instance --workload llama3-70b --decode-tp 64 \
+        --batch 1 --context 10750
     python -m sim_models.scaling --list
 
-Prints the system's peaks per datatype, one data-parallel training step and one decode step.
-The collective model is calibrated from ``--fabric`` (a fabric characterization file) when
-given, else from the analytic all-reduce estimate that the RTL regression matches.
+Prints the system's peaks, one training step and one decode step (text, or one JSON object
+with --json). Parallel degrees count logical NeuronCores as AWS does (TP x PP x DP = cores of
+the chips); options left out take the layout the report uses (the smallest model-parallel group
+that fits). The collectives are calibrated from --fabric, by default the fabric
+characterization the report reads (build/characterization/fabric.json) when present, else the
+analytic estimate; the output says which, and the fitted parameters it used.
 """
 
+import json
 import sys
+from dataclasses import asdict, fields, replace
+from pathlib import Path
 
 from ..cli import ArgumentParser
 from ..results import ResultsError
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
+from .calibration import FITTED
+from .decode import decode_step
 from .formatting import number, percent, si
 from .network import FabricCalibration
+from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak
-from .training import decode_step, training_step
+from .training import default_training_plan, training_step
 from .workloads import load_workloads
+
+#: The fabric characterization ``make report`` reads, used when present.
+REPORT_FABRIC = Path("build/characterization/fabric.json")
+
+_TRAINING_OPTIONS = ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence", "zero_stage")
 
 
 def _arguments(argv):
     parser = ArgumentParser.for_module("sim_models.scaling", __doc__)
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
-    parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences (>= 1)")
-    parser.add_argument("--fabric", help="fabric characterization JSON (tb.characterize_fabric)")
+    parser.add_argument("--chips", type=int,
+                        help="chips: the system's own count, or a multiple of its unit's "
+                             "(a cluster of instances or UltraServers)")
+    parser.add_argument("--tp", type=int, help="training tensor parallelism, logical cores")
+    parser.add_argument("--pp", type=int, help="training pipeline stages (1F1B)")
+    parser.add_argument("--dp", type=int, help="training data parallelism, replicas")
+    parser.add_argument("--micro-batch", type=int, help="sequences per micro-batch")
+    parser.add_argument("--global-batch", type=int, help="sequences per optimizer step")
+    parser.add_argument("--sequence", type=int, help="training sequence length, tokens")
+    parser.add_argument("--zero", dest="zero_stage", type=int, help="ZeRO stage, 0 to 3")
+    parser.add_argument("--no-recompute", action="store_true",
+                        help="keep activations instead of recomputing them")
+    parser.add_argument("--datatype", help="GEMM datatype of training and decode, e.g. bf16, "
+                                           "fp8, mxfp8 (the chip's TensorE datatypes)")
+    parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
+                                                             "TP group")
+    parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
+                                                      "cores")
+    parser.add_argument("--fabric", help="fabric characterization JSON (default: "
+                                         f"{REPORT_FABRIC} when present)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list systems and workloads")
     args = parser.parse_args(argv)
     if not args.list and args.system is None:
         parser.error("--system is required (or --list)")
-    if args.batch < 1:
-        parser.error(f"--batch must be at least 1, not {args.batch}")
     return args
 
 
-def answer(args):
-    """The text that answers ``args``; raises SpecError for unknown names."""
-    specs, workloads = load_specs(), load_workloads()
-    if args.list:
-        return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)}"
-                                          f" chips)" for key, system in specs.systems.items()]
-                         + ["workloads:"] + [f"  {key}: {workload.name}"
-                                            for key, workload in workloads.items()])
-    system = specs.system(args.system)
-    if args.workload not in workloads:
-        raise SpecError(f"Unknown workload {args.workload!r}; known: {', '.join(workloads)}")
-    workload = workloads[args.workload]
-    calibration = FabricCalibration.from_results(args.fabric) if args.fabric else \
-        FabricCalibration.from_estimate()
-    assumptions = Assumptions()
+def _listing(specs, workloads):
+    return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)} "
+                                     f"chips)" for key, system in specs.systems.items()]
+                     + ["workloads:"] + [f"  {key}: {workload.name}"
+                                        for key, workload in workloads.items()])
+
+
+def _calibration(args):
+    if args.fabric:
+        return FabricCalibration.from_results(args.fabric)
+    if REPORT_FABRIC.exists():
+        return FabricCalibration.from_results(REPORT_FABRIC)
+    return FabricCalibration.from_estimate()
+
+
+def _plan(args, specs, system, workload, assumptions):
+    """The default layout with every option given replacing its field; DP follows TP and PP
+    when only they are given."""
+    plan = default_training_plan(specs, system, workload, assumptions)
+    given = {name: getattr(args, name) for name in _TRAINING_OPTIONS
+             if getattr(args, name) is not None}
+    if args.datatype is not None:
+        given["datatype"] = args.datatype
+    if args.no_recompute:
+        given["recompute"] = False
+    plan = replace(plan, **given)
+    if args.dp is None and ("tp" in given or "pp" in given):
+        chip = specs.chip(system.chip)
+        check_model_parallel(chip, workload, plan.tp, plan.pp)
+        cores = int(system.chips.value) * logical_cores_per_chip(chip)
+        if cores % (plan.tp * plan.pp):
+            raise SpecError(f"--tp {plan.tp} --pp {plan.pp}: TP x PP = {plan.tp * plan.pp} "
+                            f"must divide the {cores} logical NeuronCores of "
+                            f"{int(system.chips.value)} chips")
+        plan = replace(plan, dp=cores // (plan.tp * plan.pp))
+    return plan
+
+
+def _training(step):
+    result = {"plan": asdict(step.plan), "fits": step.fits,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
+              "tokens": step.tokens}
+    if not step.fits:
+        return result | {"step_seconds": None, "tokens_per_second": None, "mfu": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {
+        "step_seconds": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "sequences_per_second": step.plan.global_batch / step.seconds, "mfu": step.mfu,
+        "breakdown_seconds": {
+            "slot": step.slot_seconds, "slots": step.slots, "gemms_per_slot":
+            step.tensor_seconds, "other_engines_per_slot": step.engine_seconds,
+            "tp_allreduce_per_slot": step.tp_seconds, "pp_send_per_slot": step.pp_seconds,
+            "bubble": step.bubble_seconds, "dp_reduction": step.dp_seconds,
+            "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
+
+
+def _decode(step):
+    result = {"plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
+    if not step.fits:
+        return result | {"seconds_per_token": None, "tokens_per_second": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {
+        "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "mappings": list(step.mappings),
+        "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
+                              "other_engines": step.engine_seconds,
+                              "tp_allreduces": step.communication_seconds}}
+
+
+def _text(result, specs, system):
     chip = specs.chip(system.chip)
     lines = [f"{system.name}: {number(system.chips.value)} x {chip.name}", "peaks (model):"]
     lines += [f"  {datatype:6s} {si(system_peak(specs, system, datatype), 'FLOP/s')}"
               for datatype in datatypes(chip)]
-    step = training_step(specs, system, workload, calibration, assumptions)
-    lines += [f"training step, {workload.name}, data parallel, {number(step.tokens)} tokens:",
-              f"  {number(step.seconds)} s (GEMMs {number(step.compute_seconds)} s, "
-              f"communication {number(step.communication_seconds)} s of which "
-              f"{number(step.exposed_seconds)} s exposed); "
-              f"{si(step.achieved_flops, 'FLOP/s')}, MFU {percent(step.mfu)}"]
-    decode = decode_step(specs, system, workload, args.batch, calibration, assumptions)
-    lines += [f"decode, batch {args.batch}, context {number(decode.context)}: "
-              f"{number(decode.tokens_per_second)} tokens/s "
-              f"({number(1e3 * decode.seconds)} ms per step)",
-              f"collectives calibrated from: {calibration.source}"]
+    training, decode = result["training"], result["decode"]
+    plan = training["plan"]
+    lines.append(f"training {result['workload']}: TP {plan['tp']} PP {plan['pp']} DP "
+                 f"{plan['dp']} (logical cores), ZeRO-{plan['zero_stage']}, micro-batch "
+                 f"{plan['micro_batch']}, global batch {plan['global_batch']} x "
+                 f"{plan['sequence']} tokens, {plan['datatype']}"
+                 f"{', recomputation' if plan['recompute'] else ''}")
+    if training["fits"]:
+        lines.append(f"  {number(training['step_seconds'])} s per step, "
+                     f"{number(training['tokens_per_second'])} tokens/s, MFU "
+                     f"{percent(training['mfu'])}")
+    else:
+        lines.append(f"  {training['reason']}")
+    plan = decode["plan"]
+    lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
+                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
+    if decode["fits"]:
+        lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
+                     f"{number(decode['tokens_per_second'])} tokens/s")
+    else:
+        lines.append(f"  {decode['reason']}")
+    calibration = result["calibration"]
+    lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
+        f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
     return "\n".join(lines)
+
+
+def answer(args):
+    """The text (or JSON) that answers ``args``; raises SpecError for bad values."""
+    specs, workloads = load_specs(), load_workloads()
+    if args.list:
+        return _listing(specs, workloads)
+    if args.workload not in workloads:
+        raise SpecError(f"--workload {args.workload}: unknown; allowed: {', '.join(workloads)}")
+    if args.system not in specs.systems:
+        raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
+    workload = workloads[args.workload]
+    base = specs.system(args.system)
+    system = system_of_chips(specs, base, base.chips.value if args.chips is None
+                             else args.chips)
+    calibration, assumptions = _calibration(args), Assumptions()
+    plan = _plan(args, specs, system, workload, assumptions)
+    training = training_step(specs, system, workload, calibration, assumptions, plan)
+    decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
+                         tp=args.decode_tp, context=args.context,
+                         datatype=args.datatype or assumptions.decode_datatype)
+    result = {"system": system.key, "chips": int(system.chips.value),
+              "workload": workload.key, "training": _training(training),
+              "decode": _decode(decode),
+              "calibration": {"fabric": calibration.source,
+                              "fitted": {name: getattr(assumptions, name) for name in FITTED},
+                              "assumptions": {item.name: getattr(assumptions, item.name)
+                                              for item in fields(assumptions)}}}
+    return json.dumps(result, indent=1) if args.json else _text(result, specs, system)
 
 
 def main(argv=None):

@@ -11,7 +11,9 @@ asks it for the GEMMs the scaling layer needs, which are far larger than anythin
   along M repeat (the bank pattern repeats, and the engines alternate with a period of at most
   two blocks), and so do those of every two chunks along K. The extension is used only where
   two successive periods of the shorter GEMM took the same cycles; otherwise the whole GEMM is
-  timed. A test checks the extension against full timings.
+  timed. The same holds along N, in periods of ``2 * psum_banks`` blocks of one PSUM bank's
+  depth, so a decode batch of any size costs the timing of a few short GEMMs. A test checks
+  the extensions against full timings.
 - Datatypes with more than one MAC per PE per cycle (FP8 "double row", MX "quad") contract
   ``macs`` rows per PE per cycle, so the GEMM takes the cycles of one with ``K / macs`` rows;
   datatypes with fewer (FP32 at 1/4) take ``1 / macs`` cycles per moving column.
@@ -89,6 +91,11 @@ def tile_cycles(config, m, k, n):
     """
     for name, value in (("m", m), ("k", k), ("n", n)):
         check_int(f"Parameter '{name}'", value, 1, 1 << 40)
+    return _extended(math.ceil(n / config.psum_depth), config.psum_depth, n,
+                     2 * config.psum_banks, lambda size: _cycles_over_k(config, m, k, size))
+
+
+def _cycles_over_k(config, m, k, n):
     return _extended(math.ceil(k / config.rows), config.rows, k, _K_PERIOD,
                      lambda size: _cycles_over_m(config, m, size, n))
 

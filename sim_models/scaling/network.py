@@ -17,14 +17,15 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   scale-out network (EFA) on the unit's shard, then gathers inside.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..allreduce import AllReduceEstimate
 from ..collectives import Link, ring_allreduce_time, torus_allreduce_time
 from ..results import load
 from ..specs import SpecError
 
-__all__ = ["FabricCalibration", "allreduce_seconds"]
+__all__ = ["FabricCalibration", "allreduce_seconds", "group_allreduce_seconds",
+           "point_to_point_seconds"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +153,73 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
     step = _step_seconds(calibration, clock, assumptions)
     return ring_allreduce_time(chips, size_bytes,
                                _link(step, system.link_bandwidth[0], calibration))
+
+
+def _unit(specs, system):
+    return specs.system(system.unit) if system.level == "cluster" else system
+
+
+def _inside(specs, unit, members, size_bytes, calibration, assumptions):
+    """All-reduce over ``members`` adjacent chips of ``unit``: the unit's whole fabric, the
+    torus dimensions the group fills, or a ring on the first link."""
+    if members == 1:
+        return 0.0
+    if members == unit.chips.value:
+        return allreduce_seconds(specs, unit, size_bytes, calibration, assumptions)
+    topology = unit.topology
+    if topology.kind == "torus":
+        dims, filled = [], 1
+        for size in topology.dims:
+            if filled * size > members:
+                break
+            dims.append(size)
+            filled *= size
+        if filled == members:
+            clock = assumptions.fabric_clock_hz or specs.chip(unit.chip).core.clock.value
+            step = _step_seconds(calibration, clock, assumptions)
+            links = [_link(step, bandwidth, calibration)
+                     for bandwidth in unit.link_bandwidth[:len(dims)]]
+            return torus_allreduce_time(dims, size_bytes, links)
+    group = replace(unit, chips=replace(unit.chips, value=members, given=members),
+                    topology=replace(topology, kind="switch" if topology.kind == "switch"
+                                     else "ring", dims=()))
+    return allreduce_seconds(specs, group, size_bytes, calibration, assumptions)
+
+
+def group_allreduce_seconds(specs, system, members, stride, size_bytes, calibration,
+                            assumptions):
+    """Seconds to all-reduce ``size_bytes`` bytes held by each of ``members`` chips placed
+    ``stride`` chips apart in ``system`` (1: adjacent), software cost included; 0 for one chip.
+
+    Members within one unit (instance or UltraServer) reduce over its fabric; a group that
+    spans units reduces inside each unit, then across units over the scale-out network on the
+    unit's shard (as :func:`allreduce_seconds` does for a cluster).
+    """
+    if members == 1:
+        return 0.0
+    unit = _unit(specs, system)
+    unit_chips = int(unit.chips.value)
+    software = assumptions.collective_seconds
+    if members * stride <= unit_chips:
+        return software + _inside(specs, unit, members, size_bytes, calibration, assumptions)
+    inside_members = max(1, unit_chips // stride)
+    units = members // inside_members
+    across = Link(hop_latency=system.scale_out_latency.value,
+                  bandwidth=system.scale_out_bandwidth.value)
+    return (software + _inside(specs, unit, inside_members, size_bytes, calibration,
+                               assumptions)
+            + ring_allreduce_time(units, size_bytes / inside_members, across))
+
+
+def point_to_point_seconds(specs, system, size_bytes, across_units, calibration, assumptions):
+    """Seconds to send ``size_bytes`` from each chip of one group to its peer in the next, over
+    one NeuronLink (or the scale-out network when ``across_units``), software cost included."""
+    if across_units:
+        return (assumptions.collective_seconds + system.scale_out_latency.value
+                + size_bytes / system.scale_out_bandwidth.value)
+    unit = _unit(specs, system)
+    clock = assumptions.fabric_clock_hz or specs.chip(unit.chip).core.clock.value
+    link = _link(_step_seconds(calibration, clock, assumptions), unit.link_bandwidth[0],
+                 calibration)
+    return assumptions.collective_seconds + link.hop_latency + size_bytes / \
+        link.effective_bandwidth

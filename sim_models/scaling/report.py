@@ -35,9 +35,13 @@ from .gaps import explain, load_gaps
 from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
 from .network import FabricCalibration
+from .calibration import check_rows
+from .decode import decode_step
+from .measurements import load_measurements
+from .parallel import system_of_chips
 from .peak import chip_peak
-from .summary import measurements_table, peaks_table
-from .training import decode_step, training_step
+from .summary import Measured, measurements_table, peaks_table
+from .training import training_step
 from .workloads import load_workloads
 
 __all__ = ["build_report", "main"]
@@ -45,8 +49,8 @@ __all__ = ["build_report", "main"]
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
                     "trn3-gen1-ultraserver", "trn3-gen2-ultraserver", "trn3-ultracluster")
-#: Chips of the scaling curves beyond the published systems (clusters of UltraServers).
-CLUSTER_POINTS = (256, 1024, 4096, 16384)
+#: Units (UltraServers) of the clusters of the scaling curves beyond the published systems.
+CLUSTER_UNITS = (4, 16, 64, 256)
 #: Decode batches of the decode table.
 DECODE_BATCHES = (1, 64)
 #: (system, workload) of the decode table.
@@ -303,48 +307,55 @@ def _roofline_section(document, specs, workloads, out):
                    f"Trainium generation run compute-bound, and which HBM-bound? One panel per "
                    f"chip, {ROOFLINE_DATATYPE.upper()}: the roofline (TensorE peak, HBM "
                    f"bandwidth) and each GEMM where the chip model places it (achieved "
-                   f"TFLOP/s against FLOP per HBM byte); the four training GEMMs lie together at the "
-                   f"peak, compute-bound on every chip")
+                   f"TFLOP/s against FLOP per HBM byte); the four training GEMMs lie together "
+                   f"at the peak, compute-bound on every chip")
 
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
-    """(chips, tokens/s per chip, system name) from one chip to the family's largest system:
-    its instance, UltraServer, clusters of UltraServers and its UltraCluster."""
+    """(chips, tokens/s per chip, system name) from the family's instance to its largest
+    system: the instance, the UltraServer, clusters of UltraServers (where the spec data
+    gives the UltraServer's scale-out network) and the UltraCluster, each in the layout the
+    model picks; layouts that do not fit in HBM are left out."""
     systems = [system for system in specs.systems.values()
                if specs.chip(system.chip).key == family]
-    unit_systems = sorted((s for s in systems if s.level != "cluster"),
+    cluster = next(system for system in systems if system.level == "cluster")
+    unit_systems = sorted((system for system in systems if system.level != "cluster"),
                           key=lambda system: system.chips.value)
-    cluster = next(s for s in systems if s.level == "cluster")
-    single = replace(unit_systems[0], chips=replace(unit_systems[0].chips, value=1, given=1),
-                     name="one chip")
-    variants = [single, *unit_systems] + [
-        replace(cluster, chips=replace(cluster.chips, value=chips, given=chips),
-                name=f"{number(chips)} chips")
-        for chips in CLUSTER_POINTS if chips > unit_systems[-1].chips.value] + [cluster]
-    points = []
-    for system in variants:
-        step = training_step(specs, system, workload, calibration, assumptions)
-        points.append((step.chips, step.tokens / step.seconds / step.chips, system.name))
-    return points
+    unit = specs.system(cluster.unit)
+    # Clusters of UltraServers need the UltraServer's scale-out network in the spec data.
+    clusters = [] if unit.scale_out_bandwidth is None or unit.scale_out_latency is None else [
+        system_of_chips(specs, cluster, units * int(unit.chips.value))
+        for units in CLUSTER_UNITS]
+    variants = unit_systems + clusters + [cluster]
+    steps = [training_step(specs, system, workload, calibration, assumptions)
+             for system in variants]
+    return [(step.chips, step.tokens_per_second / step.chips, system.name)
+            for system, step in zip(variants, steps) if step.fits]
 
 
 def _training_table(document, specs, workloads, steps):
-    """The training step of every (system key, workload key) of ``steps``."""
+    """The training step of every (system key, workload key) of ``steps``; a layout that
+    does not fit in HBM is shown with its memory and no time."""
     document.paragraph(
-        "Data-parallel training, BF16, each chip on its own sequences; the gradient "
-        "communication overlaps the backward pass. MFU = model FLOPs / (step time x TensorE "
-        "peak): a Tensor-Engine-and-HBM bound (see the summary for what is left out).")
+        "Training, BF16, in the layout the model picks for each system: the smallest tensor "
+        "and pipeline parallel group (TP inside an instance first, then PP, 1F1B) whose "
+        "weights, gradients, ZeRO-1 optimizer state and recomputed activations fit in HBM, "
+        "data parallel over the rest; degrees in logical NeuronCores, as AWS counts them. "
+        "MFU = model FLOPs / (step time x TensorE peak). A layout that does not fit has no "
+        "time.")
     rows = []
     for (system, workload), step in steps.items():
-        rows.append([specs.system(system).name, workloads[workload].name, number(step.chips), number(step.tokens),
-                     number(step.seconds), number(step.compute_seconds),
-                     number(step.communication_seconds), number(step.exposed_seconds),
-                     "ZeRO-3" if step.sharded else "replicated",
-                     number(step.achieved_flops / 1e15), percent(step.mfu)])
-    document.table(["system", "workload", "chips", "tokens per step", "step (s)",
-                    "GEMMs (s)", "communication (s)", "exposed (s)", "optimizer states",
-                    "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
-                   numeric=(2, 3, 4, 5, 6, 7, 9, 10))
+        plan, fits = step.plan, step.fits
+        rows.append([specs.system(system).name, workloads[workload].name, number(step.chips),
+                     f"TP {plan.tp}, PP {plan.pp}, DP {number(plan.dp)}", number(step.tokens),
+                     number(step.memory.total / 2 ** 30), "yes" if fits else "no",
+                     *([number(step.seconds), number(step.compute_seconds),
+                        number(step.exposed_seconds), number(step.achieved_flops / 1e15),
+                        percent(step.mfu)] if fits else ["-"] * 5)])
+    document.table(["system", "workload", "chips", "layout (cores)", "tokens per step",
+                    "HBM per chip (GiB)", "fits", "step (s)", "compute (s)",
+                    "exposed communication (s)", "achieved PFLOP/s", "MFU"], rows,
+                   numeric=(2, 4, 5, 7, 8, 9, 10, 11))
 
 
 def _workload_section(document, specs, workloads, calibration, assumptions, steps, decodes,
@@ -362,22 +373,29 @@ def _workload_section(document, specs, workloads, calibration, assumptions, step
                     replace(assumptions, overlap_with_backward=overlap))
             panels.append((f"{specs.chip(family).name}, {workloads[key].name}", series))
     plots.scaling(out / "scaling.png", panels)
-    document.image("scaling.png", "How much training throughput does each chip keep from one "
-                   "chip to the largest cluster? Data-parallel training, tokens/s per chip "
-                   "against chips (log scale), one panel per chip and workload; solid: the "
-                   "gradient communication overlapped with the backward pass, dashed: after it")
+    document.image("scaling.png", "How much training throughput does each chip keep from an "
+                   "instance to the largest cluster? Tokens/s per chip against chips (log "
+                   "scale), each system in the layout the model picks, one panel per chip and "
+                   "workload; solid: the data-parallel gradient reduction overlapped with the "
+                   "backward pass, dashed: after it")
     document.paragraph(
-        f"Decode, tensor parallel over every chip of the system, context "
-        f"{number(next(iter(workloads.values())).decode_context)} tokens, BF16 weights and "
-        f"KV cache: memory-bound at small batch.")
-    document.table(["system", "workload", "batch", "chips", "weight GEMMs (ms)",
-                    "KV cache (ms)", "all-reduces (ms)", "tokens/s"],
-                   [[specs.system(system).name, workloads[workload].name, number(step.batch),
-                     number(step.chips),
-                     number(1e3 * step.gemm_seconds), number(1e3 * step.kv_seconds),
-                     number(1e3 * step.communication_seconds), number(step.tokens_per_second)]
-                    for (system, workload, _), step in decodes.items()],
-                   numeric=(2, 3, 4, 5, 6, 7))
+        f"Decode, BF16 weights and KV cache, context "
+        f"{number(next(iter(workloads.values())).decode_context)} tokens, tensor parallel "
+        f"over the largest group of logical cores the heads allow (replicas beyond it), each "
+        f"weight GEMM in the cheaper mapping (weights or tokens stationary).")
+    rows = []
+    for (system, workload, _), step in decodes.items():
+        rows.append([specs.system(system).name, workloads[workload].name, number(step.batch),
+                     number(step.chips), number(step.plan.tp),
+                     number(step.memory.total / 2 ** 30), "yes" if step.fits else "no",
+                     *([number(1e3 * step.gemm_seconds), number(1e3 * step.kv_seconds),
+                        number(1e3 * step.communication_seconds),
+                        number(1e3 * step.seconds), number(step.tokens_per_second)]
+                       if step.fits else ["-"] * 5)])
+    document.table(["system", "workload", "batch", "chips", "TP (cores)",
+                    "HBM per chip (GiB)", "fits", "weight GEMMs (ms)", "KV cache (ms)",
+                    "all-reduces (ms)", "per token (ms)", "tokens/s"], rows,
+                   numeric=(2, 3, 4, 5, 7, 8, 9, 10, 11))
     _generations(document, specs, steps, decodes, out)
 
 
@@ -385,7 +403,7 @@ def _generations(document, specs, steps, decodes, out):
     trn2, trn3 = specs.chip("trn2"), specs.chip("trn3")
     systems = {"trn2": "trn2-ultraserver", "trn3": "trn3-gen1-ultraserver"}
     training = {key: steps[system, "llama3-70b"] for key, system in systems.items()}
-    per_chip = {key: step.tokens / step.seconds / step.chips for key, step in training.items()}
+    per_chip = {key: step.tokens_per_second / step.chips for key, step in training.items()}
     decode = {key: decodes[system, "llama3-70b", 1] for key, system in systems.items()}
     rows = [
         ("BF16 peak per chip", "TFLOP/s", 1e12, chip_peak(trn2, "bf16"),
@@ -417,26 +435,45 @@ def _generations(document, specs, steps, decodes, out):
 
 #: What the model leaves out, in the summary.
 NOT_MODELLED = (
-    "Tensor and pipeline parallelism in training: the training step is pure data "
-    "parallelism, each chip running the whole model, so neither their collectives nor the "
-    "pipeline bubble are timed.",
-    "Memory capacity: nothing checks that weights, gradients, optimizer state, activations "
-    "or the KV cache fit in HBM.",
-    "The Vector, Scalar and GpSimd engines (norms, softmax, activations, RoPE, the loss, the "
-    "optimizer), PSUM evacuation and activation recomputation.",
-    "Launch, synchronization and DMA queueing overheads; HBM runs at 100% of its peak "
-    "bandwidth.",
+    "Launch, synchronization and kernel overheads as mechanisms: they stand in two fitted "
+    "times, one per layer and training pass and one per collective (the assumptions table).",
+    "DMA queueing and the sharing of HBM between the engines: HBM runs at a fixed fraction "
+    "of its peak.",
     "The dI/dt throttle that starts the Tensor Engine at 50% [X-GLOSS] and the 4x fast "
     "weight load (the RTL loads one row per cycle, hidden behind the multiply whenever "
     "N > K).",
-    "Decode keeps the weights stationary even at batch 1, where a compiler would stream "
-    "them, so small-batch decode comes out Tensor-Engine bound rather than HBM bound.",
+    "Interleaved or zero-bubble pipeline schedules (1F1B only), sequence parallelism's "
+    "memory saving, expert parallelism and mixture-of-experts models, speculative decoding.",
     "Power, energy efficiency and price: AWS publishes no chip power and the repository "
     "holds no prices.",
 )
 
 
-def _summary_section(document, specs, gaps, steps, decodes, measurements):
+def _measurement_name(specs, workloads, row):
+    """What a measurement measured: workload, chips, layout in logical cores, batch."""
+    config = row.config
+    chip = specs.chip(specs.system(row.system).chip).name
+    layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
+              f"{number(config['global_batch'])} x {number(config['sequence'])} tokens"
+              if row.kind == "training" else
+              f"TP {config['tp']}, batch {number(config['batch'])}, context "
+              f"{number(config['context'])}")
+    return (f"{workloads[row.workload].name} {row.kind}, {number(row.chips)} {chip} chips, "
+            f"{config['datatype'].upper()}, {layout}")
+
+
+def _measured_rows(specs, workloads, calibration, assumptions):
+    """AWS's published measurements beside the model (:mod:`.calibration`), as the summary's
+    rows."""
+    measurements = {row.key: row for row in load_measurements()}
+    return [Measured(_measurement_name(specs, workloads, measurements[check.key]), check.model,
+                     check.published, check.unit, check.role, measurements[check.key].source,
+                     check.explanation)
+            for check in check_rows(specs, workloads, calibration, assumptions,
+                                    tuple(measurements.values()))]
+
+
+def _summary_section(document, specs, gaps, measured):
     document.heading("Summary")
     document.heading("Peaks against AWS's figures", level=3)
     worst = peaks_table(document, specs, compare_all(specs), gaps)
@@ -446,22 +483,29 @@ def _summary_section(document, specs, gaps, steps, decodes, measurements):
         f"publishes. Per chip, AWS's Trainium2 and Trainium3 figures sit above cores x its "
         f"own per-core figure (the gap in the explanation), which the model does not count.")
     document.heading("Training and decode against AWS's measurements", level=3)
-    mfus = [step.mfu for step in steps.values()]
-    if measurements:
-        measurements_table(document, measurements)
-    else:
-        document.paragraph(
-            f"This build holds no table of AWS's published measurements. The training step "
-            f"model gives {percent(min(mfus))} to {percent(max(mfus))} MFU on every system "
-            f"of the workload table, while AWS's published Trn1 training runs reach 15-33% "
-            f"[B-TRN1]: the model is a Tensor-Engine-and-HBM bound, several times too fast, "
-            f"for the reasons below.")
+    document.paragraph(
+        "Each of AWS's published training and decode measurements, run in the model at the "
+        "same chips, layout (in logical NeuronCores, as AWS counts them), batch, sequence and "
+        "datatype. The two fitted parameters (the assumptions table) are fitted on the "
+        "calibration rows only; the validation rows are predictions. The explanation gives "
+        "the model's time by mechanism.")
+    measurements_table(document, measured)
+    lines = []
+    for role in ("calibration", "validation"):
+        rows = [row for row in measured if row.role == role]
+        errors = [abs(row.error) for row in rows if row.error is not None]
+        line = f"{role}: {len(rows)} rows, largest error " + \
+            (percent(max(errors)) if errors else "-")
+        if len(errors) < len(rows):
+            line += f"; {len(rows) - len(errors)} not fitting in memory"
+        lines.append(line)
+    document.bullets(lines)
     document.heading("What is not modelled", level=3)
     document.bullets(NOT_MODELLED)
 
 
 def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=None,
-                 assumptions=None, measurements=()):
+                 assumptions=None):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
@@ -475,9 +519,8 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
     verilog_dirs : sequence of path
         Directories of today's generated Verilog, to tell whether each input is current.
     specs, assumptions : Specs, Assumptions or None
-        Defaults: the project's spec data and :class:`Assumptions`.
-    measurements : sequence of summary.Measured
-        AWS's published workload measurements beside the model, for the summary.
+        Defaults: the project's spec data and :class:`Assumptions` (its fitted fields hold
+        the calibration's result).
 
     Raises
     ------
@@ -508,13 +551,14 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
-    with _step("training and decode steps"):
+    with _step("training and decode steps, AWS's measurements"):
         steps = {(key, name): training_step(specs, specs.system(key), workload, calibration,
                                             assumptions)
                  for key in WORKLOAD_SYSTEMS for name, workload in workloads.items()}
         decodes = {(key, name, batch): decode_step(specs, specs.system(key), workloads[name],
                                                    batch, calibration, assumptions)
                    for key, name in DECODE_SYSTEMS for batch in DECODE_BATCHES}
+        measured = _measured_rows(specs, workloads, calibration, assumptions)
     document = Document("Scaling report: an RTL-grounded Trainium-class Tensor Engine, from one "
                         "NeuronCore to a cluster")
     document.paragraph(
@@ -523,7 +567,7 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
         "figures appear only as comparison targets. Keys in brackets name the sources, listed "
         "with their addresses at the end.")
     with _step("summary, claims and published figures"):
-        _summary_section(document, specs, gaps, steps, decodes, measurements)
+        _summary_section(document, specs, gaps, measured)
         _inputs_section(document, inputs)
         _claims_section(document, context, gaps)
         _published_section(document, specs, gaps)

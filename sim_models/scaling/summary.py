@@ -27,10 +27,12 @@ class Measured:
     -------
     row : str
         What was measured: workload, system, parallelism, batch, sequence.
-    model, published : float
-        The model's and AWS's figure, both in ``unit``.
+    model : float or None
+        The model's figure in ``unit``; None when the configuration does not fit in memory.
+    published : float
+        AWS's figure in ``unit``.
     unit : str
-        ``"tokens/s per chip"``, ``"ms per token"``, ...
+        ``"sequences/s"``, ``"ms/token"``, ...
     role : str
         One of ``ROLES``.
     source : str
@@ -39,7 +41,7 @@ class Measured:
         Why model and published differ, mechanism by mechanism.
     """
     row: str
-    model: float
+    model: object
     published: float
     unit: str
     role: str
@@ -48,8 +50,8 @@ class Measured:
 
     @property
     def error(self):
-        """Model over published, minus one."""
-        return self.model / self.published - 1
+        """Model over published, minus one; None without a model figure."""
+        return None if self.model is None else self.model / self.published - 1
 
 
 def measurements_table(document, rows):

@@ -1,66 +1,139 @@
-"""A data-parallel training step and a memory-bound decode step of a transformer on a system.
+"""A training step with tensor, pipeline and data parallelism, timed on a system's topology.
 
-Training: every chip runs the whole model on its own ``sequences_per_chip`` sequences (data
-parallel). Its GEMMs take :func:`~sim_models.scaling.gemm.chip_gemm` time each (the fused
-attention GEMMs their compute time only, see :class:`~sim_models.scaling.workloads.Gemm`); the
-gradients
-are then all-reduced over the system (:func:`~sim_models.scaling.network.allreduce_seconds`).
-Work outside the Tensor Engine (norms, softmax, the optimizer) is not counted: the report says
-so beside every MFU. MFU is model FLOPs over step time x the system's TensorE peak.
+Layout (:mod:`.parallel`): TP groups of ``tp`` logical cores, ``pp`` pipeline stages of
+``layers / pp`` layers, ``dp`` replicas; a chip of ``c`` logical cores does ``c / tp`` of each
+of its stage's GEMMs (Megatron: QKV and FFN gate/up cut along their outputs, the attention
+projection and FFN down along their inputs; attention by heads).
 
-Decode: the model is split across the system's chips by tensor parallelism (each chip holds
-1 / chips of every weight matrix and of the KV cache). A step gives one token to each of
-``batch`` sequences: every chip reads its weights and its share of the KV cache from HBM, does
-its GEMMs, and the layer outputs are all-reduced twice per layer.
+One micro-batch on one stage (a pipeline *slot*):
+
+- GEMMs: forward, input gradient and weight gradient (and the forward again with
+  recomputation), each timed by :func:`~sim_models.scaling.gemm.chip_gemm` from the
+  RTL-validated cycle model and the chip's HBM roofline, HBM at ``hbm_efficiency`` of its
+  peak; the fused attention GEMMs at their compute time, halved by causal skipping;
+- a fixed ``Assumptions.layer_overhead_seconds`` per layer and pass (fitted);
+- the Vector, Scalar and GpSimd work (:mod:`.engines`), overlapped with the GEMMs (the slowest
+  engine counts) when ``Assumptions.engines_overlap``, else added;
+- TP all-reduces: two per layer and pass (forward, backward, recomputation) of the micro-batch's
+  whole activation tensor (tokens x hidden, BF16; with sequence parallelism the same bytes as a
+  reduce-scatter and an all-gather), exposed (each sits between dependent GEMMs);
+- PP sends: the activations forward and their gradients back, once per micro-batch, exposed;
+- ZeRO-3: the stage's weights gathered for the forward and the backward, overlapped with the
+  slot's compute.
+
+The last stage also runs the LM head and the loss, so it sets the slot. A 1F1B pipeline of
+``m`` micro-batches takes ``(m + pp - 1)`` slots: the bubble is ``(pp - 1) / m`` of the work.
+Then the DP gradient reduction (an all-reduce, or reduce-scatter plus all-gather from ZeRO-1:
+the same bytes) over replicas one replica apart, hidden behind the last slot's backward when
+``Assumptions.overlap_with_backward``, and the optimizer update (Vector engine and HBM, on the
+chip's shard of the states).
+
+A plan whose memory (:mod:`.memory`) does not fit is returned with ``fits`` False and no time.
+MFU is model FLOPs ``tokens (6 P + 12 L d s)`` over step time x the system's TensorE peak in the
+plan's datatype.
 """
 
 from dataclasses import dataclass
 
+from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
-from .network import allreduce_seconds
+from .memory import training_memory
+from .network import group_allreduce_seconds, point_to_point_seconds
+from .parallel import TrainingPlan, check_training_plan, logical_cores_per_chip
 from .peak import system_peak
+from .workloads import Gemm
 
-__all__ = ["TrainingStep", "DecodeStep", "training_step", "decode_step"]
+__all__ = ["TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
+           "stage_gemms", "tp_allreduce_seconds"]
+
+#: Bytes of one activation element sent between chips (BF16).
+ACTIVATION_BYTES = 2.0
 
 
 @dataclass(frozen=True)
 class TrainingStep:
-    """One data-parallel training step.
+    """One training step of a plan on a system; every time in seconds.
 
     Members
     -------
     system : str
-        System key.
     chips : int
-    tokens : int
-        Tokens of the global batch.
-    compute_seconds, backward_seconds : float
-        GEMM time of one chip for the whole step, and for its backward pass.
-    communication_seconds : float
-        Gradient all-reduce (or ZeRO-3 gather and scatter) time.
-    exposed_seconds : float
-        The communication time not hidden behind the backward pass.
+    plan : TrainingPlan
+    memory : MemoryUse
+        One chip's HBM use.
+    tensor_seconds, engine_seconds : float or None
+        One slot's GEMM time and its Vector/Scalar/GpSimd time (busiest engine).
+    tp_seconds, pp_seconds : float or None
+        One slot's exposed TP all-reduces and PP sends.
+    slot_seconds : float or None
+        One micro-batch on the slowest stage.
+    dp_seconds, dp_exposed_seconds : float or None
+        The DP gradient reduction and the part of it not hidden.
+    optimizer_seconds : float or None
     model_flops : float
         Model FLOPs of the step, all chips.
     peak_flops : float
-        The system's TensorE peak in the training datatype, FLOP/s.
-    sharded : bool
-        The optimizer states did not fit one chip's HBM and are sharded (ZeRO-3).
+        The system's TensorE peak in the plan's datatype, FLOP/s.
+
+    The times are None when the plan does not fit (``fits`` False).
     """
     system: str
     chips: int
-    tokens: int
-    compute_seconds: float
-    backward_seconds: float
-    communication_seconds: float
-    exposed_seconds: float
+    plan: TrainingPlan
+    memory: object
+    tensor_seconds: object
+    engine_seconds: object
+    tp_seconds: object
+    pp_seconds: object
+    slot_seconds: object
+    dp_seconds: object
+    dp_exposed_seconds: object
+    optimizer_seconds: object
     model_flops: float
     peak_flops: float
-    sharded: bool
+
+    @property
+    def fits(self):
+        return self.memory.fits
+
+    @property
+    def tokens(self):
+        """Tokens per step, all replicas."""
+        return self.plan.tokens
+
+    @property
+    def slots(self):
+        """Pipeline slots per step: micro-batches plus the 1F1B bubble."""
+        return self.plan.micro_batches + self.plan.pp - 1
+
+    @property
+    def bubble_seconds(self):
+        return (self.plan.pp - 1) * self.slot_seconds
+
+    @property
+    def compute_seconds(self):
+        """GEMM and engine time of the step (slots x the slot's compute)."""
+        return self.slots * (self.slot_seconds - self.tp_seconds - self.pp_seconds)
+
+    @property
+    def communication_seconds(self):
+        """TP, PP and DP communication of the step, hidden or not."""
+        return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_seconds
+
+    @property
+    def exposed_seconds(self):
+        """Communication on the critical path."""
+        return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_exposed_seconds
 
     @property
     def seconds(self):
-        return self.compute_seconds + self.exposed_seconds
+        return self.slots * self.slot_seconds + self.dp_exposed_seconds + \
+            self.optimizer_seconds
+
+    @property
+    def tokens_per_second(self):
+        """Tokens per second, whole system."""
+        return self.tokens / self.seconds
 
     @property
     def achieved_flops(self):
@@ -73,93 +146,178 @@ class TrainingStep:
         return self.achieved_flops / self.peak_flops
 
 
-def _gemm_seconds(chip, gemms, datatype):
-    """Seconds of ``gemms`` on one chip; fused (attention) GEMMs take their compute time only."""
+def gemm_seconds(chip, gemms, datatype, assumptions):
+    """Seconds of ``gemms`` (a list of Gemm) on one chip: compute from the cycle model, HBM
+    at ``hbm_efficiency`` of the peak, the longer of the two; fused (attention) GEMMs their
+    compute only."""
     total = 0.0
     for gemm in gemms:
         estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, datatype)
-        total += gemm.count * (estimate.compute_seconds if gemm.fused else estimate.seconds)
+        compute = estimate.compute_seconds
+        memory = estimate.memory_seconds / assumptions.hbm_efficiency
+        total += gemm.count * (compute if gemm.fused else max(compute, memory))
     return total
 
 
-def training_step(specs, system, workload, calibration, assumptions):
-    """Time one data-parallel training step of ``workload`` (a Transformer) on ``system``.
+def stage_gemms(workload, tp, cores, tokens, sequences, layers):
+    """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
+    sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
+    ``cores / tp`` of each TP-split GEMM (see the module docstring)."""
+    share = min(tp, cores)
+    split = share / tp
+    groups = cores // share
+    n = tokens * groups
+    d, f = workload.hidden, workload.ffn
+
+    def part(size):
+        return max(1, round(size * split))
+
+    sequence = tokens // sequences
+    heads = max(1, round(workload.heads * split)) * groups * sequences * layers
+    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, n, layers),
+             Gemm("attention out", d, part(d), n, layers),
+             Gemm("ffn gate+up", part(2 * f), d, n, layers),
+             Gemm("ffn down", d, part(f), n, layers),
+             Gemm("attention scores", sequence, workload.head_size, sequence, heads, True),
+             Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
+    return gemms, Gemm("lm head", part(workload.vocab), d, n, 1)
+
+
+def _backward(gemms):
+    """Input-gradient and weight-gradient GEMMs of forward ``gemms``."""
+    return [Gemm(f"{g.name} (input grad)", g.k, g.m, g.n, g.count, g.fused) for g in gemms] + \
+        [Gemm(f"{g.name} (weight grad)", g.m, g.n, g.k, g.count, g.fused) for g in gemms]
+
+
+def _pass_seconds(chip, gemms, datatype, assumptions):
+    """Seconds of one pass's GEMMs, attention halved by causal skipping."""
+    dense = [g for g in gemms if not g.fused]
+    fused = [g for g in gemms if g.fused]
+    return gemm_seconds(chip, dense, datatype, assumptions) + \
+        gemm_seconds(chip, fused, datatype, assumptions) / 2
+
+
+def tp_allreduce_seconds(specs, system, tp, size_bytes, calibration, assumptions):
+    """One TP all-reduce of ``size_bytes`` per chip (the chip's cores first sum their partial
+    results): over ``tp / c`` adjacent chips, or, for a group inside one chip, through its HBM
+    (read and write once)."""
+    chip = specs.chip(system.chip)
+    cores = logical_cores_per_chip(chip)
+    if tp == 1:
+        return 0.0
+    if tp <= cores:
+        return assumptions.collective_seconds + 2 * size_bytes / (
+            chip.hbm_bandwidth.value * assumptions.hbm_efficiency)
+    return group_allreduce_seconds(specs, system, tp // cores, 1, size_bytes, calibration,
+                                   assumptions)
+
+
+def _engine_combined(tensor, engines, assumptions):
+    return max(tensor, engines) if assumptions.engines_overlap else tensor + engines
+
+
+def training_step(specs, system, workload, calibration, assumptions, plan=None):
+    """Time one training step of ``workload`` on ``system`` under ``plan`` (a TrainingPlan;
+    :func:`default_training_plan` if None).
+
+    Raises
+    ------
+    SpecError
+        If the plan cannot run on the system (one line).
 
     Returns
     -------
     TrainingStep
     """
+    plan = plan or default_training_plan(specs, system, workload, assumptions)
+    check_training_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
-    datatype = assumptions.training_datatype
-    forward, backward = workload.training_gemms()
-    forward_seconds = _gemm_seconds(chip, forward, datatype)
-    backward_seconds = _gemm_seconds(chip, backward, datatype)
-    gradient_bytes = workload.parameters * assumptions.gradient_bytes_per_parameter
-    sharded = workload.parameters * assumptions.state_bytes_per_parameter > \
-        chip.hbm_capacity.value
-    communication = allreduce_seconds(specs, system, gradient_bytes, calibration, assumptions)
-    if sharded:
-        communication *= 1.5   # gather weights twice, scatter gradients once: 3 half-all-reduces
+    chips = int(system.chips.value)
+    memory = training_memory(chip, workload, plan, assumptions)
+    model_flops = plan.tokens * (6.0 * workload.parameters
+                                 + 12.0 * workload.layers * workload.hidden * plan.sequence)
+    peak = system_peak(specs, system, plan.datatype)
+    if not memory.fits:
+        return TrainingStep(system.key, chips, plan, memory, *[None] * 8, model_flops, peak)
+    cores = logical_cores_per_chip(chip)
+    tokens = plan.micro_batch * plan.sequence
+    layers = workload.layers // plan.pp
+    forward, head = stage_gemms(workload, plan.tp, cores, tokens, plan.micro_batch, layers)
+    passes = 2 + plan.recompute   # forward, backward, and the forward again
+    work_passes = passes + 1       # a backward pass does twice a forward's engine work
+    datatype = plan.datatype
+    forward_seconds = _pass_seconds(chip, forward + [head], datatype, assumptions)
+    backward_seconds = _pass_seconds(chip, _backward(forward + [head]), datatype, assumptions)
+    tensor = forward_seconds * (1 + plan.recompute) + backward_seconds
+    share = cores / plan.tp
+    work = layer_work(workload, tokens, plan.sequence / 2, True).scaled(layers * share)
+    work = work.scaled(work_passes) + loss_work(workload, tokens).scaled(share)
+    engines = work.seconds(chip)
+    activation = tokens * workload.hidden * ACTIVATION_BYTES
+    tp = 2 * layers * passes * tp_allreduce_seconds(
+        specs, system, plan.tp, activation * cores / min(plan.tp, cores), calibration,
+        assumptions)
+    replica_chips = max(1, plan.tp * plan.pp // cores)
+    unit = specs.system(system.unit) if system.level == "cluster" else system
+    stage_chips = max(1, plan.tp // cores)
+    pp = 0.0
+    if plan.pp > 1:
+        pp = 2 * point_to_point_seconds(specs, system, activation * share,
+                                        stage_chips >= unit.chips.value, calibration,
+                                        assumptions)
+    parameters = workload.parameters * cores / (plan.tp * plan.pp)
+    compute = _engine_combined(tensor, engines, assumptions) + \
+        layers * passes * assumptions.layer_overhead_seconds
+    dp_members = plan.dp // max(1, cores // (plan.tp * plan.pp))
+    if plan.zero_stage >= 3:
+        gather = group_allreduce_seconds(
+            specs, system, dp_members, replica_chips,
+            parameters * assumptions.weight_bytes_per_parameter, calibration, assumptions)
+        compute = max(compute, gather)
+    slot = compute + tp + pp
+    dp = group_allreduce_seconds(specs, system, dp_members, replica_chips,
+                                 parameters * assumptions.gradient_bytes_per_parameter,
+                                 calibration, assumptions)
     hidden = backward_seconds if assumptions.overlap_with_backward else 0.0
-    chips = int(system.chips.value)
-    model_flops = chips * sum(g.flops for g in forward + backward)
-    return TrainingStep(system.key, chips, chips * workload.sequences_per_chip *
-                        workload.sequence, forward_seconds + backward_seconds,
-                        backward_seconds, communication, max(0.0, communication - hidden),
-                        model_flops, system_peak(specs, system, datatype), sharded)
+    shard = parameters / (plan.dp if plan.zero_stage >= 1 else 1)
+    optimizer_bytes = 2 * shard * (assumptions.optimizer_bytes_per_parameter
+                                   + assumptions.gradient_bytes_per_parameter
+                                   + assumptions.weight_bytes_per_parameter)
+    optimizer = max(
+        EngineWork(shard * assumptions.optimizer_flops_per_parameter, 0.0, 0.0).seconds(chip),
+        optimizer_bytes / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency))
+    return TrainingStep(system.key, chips, plan, memory, tensor, engines, tp, pp, slot, dp,
+                        max(0.0, dp - hidden), optimizer, model_flops, peak)
 
 
-@dataclass(frozen=True)
-class DecodeStep:
-    """One decode step: a token for each of ``batch`` sequences.
-
-    Members
-    -------
-    system : str
-    chips, batch, context : int
-    gemm_seconds : float
-        Weight GEMMs of one chip (HBM-bound at small batch).
-    kv_seconds : float
-        Reading one chip's share of the KV cache, and the attention GEMMs' compute if longer.
-    communication_seconds : float
-        Two all-reduces of the layer output per layer.
-    """
-    system: str
-    chips: int
-    batch: int
-    context: int
-    gemm_seconds: float
-    kv_seconds: float
-    communication_seconds: float
-
-    @property
-    def seconds(self):
-        return self.gemm_seconds + self.kv_seconds + self.communication_seconds
-
-    @property
-    def tokens_per_second(self):
-        return self.batch / self.seconds
+def _divisors(number):
+    return [value for value in range(1, number + 1) if number % value == 0]
 
 
-def decode_step(specs, system, workload, batch, calibration, assumptions):
-    """Time one tensor-parallel decode step of ``workload`` at ``batch`` sequences.
-
-    Returns
-    -------
-    DecodeStep
-    """
+def default_training_plan(specs, system, workload, assumptions):
+    """The layout a report uses when none is given: micro-batch 1, ``sequences_per_chip``
+    sequences of ``sequence`` tokens per chip per step, full recomputation, ZeRO-1, the
+    assumptions' datatype, and the smallest model-parallel group (TP inside a unit first,
+    then PP) whose memory fits; the largest one tried if none fits (then reported as not
+    fitting)."""
     chip = specs.chip(system.chip)
-    chips = int(system.chips.value)
-    datatype = assumptions.decode_datatype
-    gemm_seconds = sum(
-        chip_gemm(chip, -(-g.m // chips), g.k, g.n, datatype).seconds * g.count
-        for g in workload.weight_gemms(batch))
-    context = workload.decode_context
-    kv_bytes = batch * context * workload.kv_bytes_per_token / chips
-    attention = workload.attention_gemms(batch, context, 1)
-    attention_compute = sum(g.flops for g in attention) / system_peak(specs, system, datatype)
-    kv_seconds = max(kv_bytes / chip.hbm_bandwidth.value, attention_compute)
-    layer_output = batch * workload.hidden * 2.0
-    communication = 2 * workload.layers * allreduce_seconds(
-        specs, system, layer_output, calibration, assumptions)
-    return DecodeStep(system.key, chips, batch, context, gemm_seconds, kv_seconds, communication)
+    cores = logical_cores_per_chip(chip)
+    total = int(system.chips.value) * cores
+    unit = specs.system(system.unit) if system.level == "cluster" else system
+    unit_cores = int(unit.chips.value) * cores
+    sequences = workload.sequences_per_chip * int(system.chips.value)
+    candidates = []
+    for tp in _divisors(workload.heads):
+        if tp > unit_cores or (tp % cores and cores % tp):
+            continue
+        for pp in _divisors(workload.layers):
+            if total % (tp * pp) or sequences % (total // (tp * pp)):
+                continue
+            candidates.append(TrainingPlan(tp, pp, total // (tp * pp), 1, sequences,
+                                           workload.sequence, assumptions.training_datatype,
+                                           1, True))
+    candidates.sort(key=lambda plan: (plan.tp * plan.pp, plan.pp))
+    for plan in candidates:
+        if training_memory(chip, workload, plan, assumptions).fits:
+            return plan
+    return candidates[-1]

@@ -17,7 +17,8 @@ unless marked optional):
   ``[chip.peak_flops]`` (dense FLOP/s per datatype, bf16 required), ``hbm_stacks`` and
   ``link_bandwidth`` optional.
 - ``[core]`` (neuron only): ``array_rows``, ``array_cols``, ``clock``, ``sbuf``, ``psum``,
-  ``psum_banks``, ``psum_bank_entries``, ``max_moving_free``, ``sparsity_factor`` (optional),
+  ``psum_banks``, ``psum_bank_entries``, ``max_moving_free``, ``logical_core_size``,
+  ``vector_flops``, ``scalar_flops``, ``gpsimd_flops``, ``sparsity_factor`` (optional),
   ``[core.macs_per_pe_per_cycle]`` (ratio per datatype, bf16 required).
 - ``[[system]]`` (optional, any number): ``key``, ``name``, ``level`` (instance | ultraserver
   | cluster), ``chips``, ``topology = { kind, dims, source, note }`` (kind torus | switch |
@@ -66,7 +67,8 @@ CLAIMS = tuple(f"C{number}" for number in range(1, 13))
 CORE_FIELDS = {
     "array_rows": "count", "array_cols": "count", "clock": "frequency", "sbuf": "bytes",
     "psum": "bytes", "psum_banks": "count", "psum_bank_entries": "count",
-    "max_moving_free": "count",
+    "max_moving_free": "count", "logical_core_size": "count", "vector_flops": "flops",
+    "scalar_flops": "flops", "gpsimd_flops": "flops",
 }
 
 

@@ -73,6 +73,12 @@ class CoreSpec:
         FP32 entries per partition in one bank (count).
     max_moving_free : Sourced
         Largest moving free size N of one matmul instruction (count of columns).
+    logical_core_size : Sourced
+        Physical cores that the Neuron SDK runs as one logical NeuronCore by default (LNC);
+        AWS counts parallel degrees in logical cores.
+    vector_flops, scalar_flops, gpsimd_flops : Sourced
+        FP32 FLOP/s of one core's Vector, Scalar and GpSimd engines (elementwise and
+        reduction work).
     sparsity_factor : Sourced or None
         Throughput multiplier of structured-sparse input over dense BF16; None if unsupported.
     macs_per_pe_per_cycle : dict of str to Sourced
@@ -88,6 +94,10 @@ class CoreSpec:
     psum_banks: Sourced
     psum_bank_entries: Sourced
     max_moving_free: Sourced
+    logical_core_size: Sourced
+    vector_flops: Sourced
+    scalar_flops: Sourced
+    gpsimd_flops: Sourced
     sparsity_factor: object
     macs_per_pe_per_cycle: dict
 

@@ -1,0 +1,164 @@
+"""A decode step: one new token for each of ``batch`` sequences of a tensor-parallel group.
+
+The group of ``tp`` logical cores holds the weights (Megatron split, as in training) and the KV
+cache (:mod:`.memory`); the system's other cores run replicas of the group. Per step, one chip:
+
+- weight GEMMs with ``batch`` tokens: each GEMM is mapped the cheaper of two ways, as a compiler
+  chooses at small batch: weights stationary and tokens moving (``out[M, batch]``), or tokens
+  stationary and the weights streamed as the moving operand (``out[batch, M]``), each timed by
+  :func:`~sim_models.scaling.gemm.chip_gemm` (cycle model and HBM roofline); at batch 1 the
+  weights' HBM traffic decides: decode is HBM bound where it should be;
+- attention: the KV cache read at ``hbm_efficiency`` of the HBM peak, or the attention GEMMs'
+  compute if longer;
+- the Vector/Scalar work of every layer (:mod:`.engines`), overlapped with the GEMMs;
+- two TP all-reduces of the layer output per layer and one for the LM head's logits.
+
+A plan whose weights and KV cache do not fit is returned with ``fits`` False and no time. Every
+figure is a closed form in the batch: the cycle model extends long GEMMs from short ones.
+"""
+
+from dataclasses import dataclass
+
+from .engines import layer_work
+from .gemm import chip_gemm
+from .memory import decode_memory
+from .parallel import DecodePlan, check_decode_plan, logical_cores_per_chip
+from .peak import chip_peak
+from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
+from .workloads import Gemm
+
+__all__ = ["DecodeStep", "decode_step", "default_decode_tp"]
+
+
+@dataclass(frozen=True)
+class DecodeStep:
+    """One decode step; times in seconds (None when ``fits`` is False).
+
+    Members
+    -------
+    system : str
+    chips : int
+    plan : DecodePlan
+    memory : MemoryUse
+    replicas : int
+        TP groups the system runs at once.
+    gemm_seconds : float or None
+        Weight GEMMs of one chip (the cheaper mapping of each).
+    kv_seconds : float or None
+        Reading one chip's KV cache, or the attention GEMMs' compute if longer.
+    engine_seconds : float or None
+        Vector/Scalar work not hidden behind the GEMMs.
+    communication_seconds : float or None
+        The TP all-reduces.
+    mappings : tuple of str
+        The mapping chosen for each weight GEMM ("weights stationary" or "tokens stationary").
+    """
+    system: str
+    chips: int
+    plan: DecodePlan
+    memory: object
+    replicas: int
+    gemm_seconds: object
+    kv_seconds: object
+    engine_seconds: object
+    communication_seconds: object
+    mappings: tuple
+
+    @property
+    def fits(self):
+        return self.memory.fits
+
+    @property
+    def batch(self):
+        return self.plan.batch
+
+    @property
+    def context(self):
+        return self.plan.context
+
+    @property
+    def seconds(self):
+        """Seconds per step: one token of every sequence."""
+        return self.gemm_seconds + self.kv_seconds + self.engine_seconds + \
+            self.communication_seconds
+
+    @property
+    def tokens_per_second(self):
+        """Tokens per second, whole system (every replica)."""
+        return self.replicas * self.plan.batch / self.seconds
+
+
+def _cheaper(chip, gemm, datatype, assumptions):
+    """Seconds and name of the cheaper mapping of ``gemm`` (weights [K, M], tokens [K, N]):
+    the shorter time, then (both HBM bound) the fewer Tensor Engine cycles."""
+    swapped = Gemm(gemm.name, gemm.n, gemm.k, gemm.m, gemm.count)
+    costs = [(gemm_seconds(chip, [candidate], datatype, assumptions),
+              chip_gemm(chip, candidate.m, candidate.k, candidate.n, datatype).compute_seconds,
+              name)
+             for candidate, name in ((gemm, "weights stationary"),
+                                     (swapped, "tokens stationary"))]
+    seconds, _, name = min(costs)
+    return seconds, name
+
+
+def _divisors(number):
+    return [value for value in range(1, number + 1) if number % value == 0]
+
+
+def default_decode_tp(specs, system, workload):
+    """The largest TP degree that divides the heads and the system's logical cores and
+    divides or is a multiple of a chip's logical cores."""
+    chip = specs.chip(system.chip)
+    cores = logical_cores_per_chip(chip)
+    total = int(system.chips.value) * cores
+    return max(tp for tp in _divisors(workload.heads)
+               if total % tp == 0 and (tp % cores == 0 or cores % tp == 0))
+
+
+def decode_step(specs, system, workload, batch, calibration, assumptions, tp=None,
+                context=None, datatype=None):
+    """Time one decode step of ``workload`` at ``batch`` sequences per TP group.
+
+    ``tp`` (logical cores), ``context`` (tokens) and ``datatype`` default to
+    :func:`default_decode_tp`, the workload's decode context and
+    ``Assumptions.decode_datatype``.
+
+    Raises
+    ------
+    SpecError
+        If the plan cannot run on the system (one line).
+
+    Returns
+    -------
+    DecodeStep
+    """
+    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
+                      workload.decode_context if context is None else context,
+                      assumptions.decode_datatype if datatype is None else datatype)
+    check_decode_plan(specs, system, workload, plan)
+    chip = specs.chip(system.chip)
+    chips = int(system.chips.value)
+    cores = logical_cores_per_chip(chip)
+    replicas = chips * cores // plan.tp
+    memory = decode_memory(chip, workload, plan)
+    if not memory.fits:
+        return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, ())
+    weights, head = stage_gemms(workload, plan.tp, cores, plan.batch, plan.batch,
+                                workload.layers)
+    dense = [gemm for gemm in weights if not gemm.fused] + [head]
+    chosen = [_cheaper(chip, gemm, plan.datatype, assumptions) for gemm in dense]
+    gemms = sum(seconds for seconds, _ in chosen)
+    share = cores / plan.tp
+    attention_flops = (4.0 * plan.batch * plan.context * workload.hidden * workload.layers
+                       * share)
+    kv = max(memory.kv_cache / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency),
+             attention_flops / chip_peak(chip, plan.datatype))
+    engines = layer_work(workload, plan.batch, plan.context, False).scaled(
+        workload.layers * share).seconds(chip)
+    hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
+    output = plan.batch * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
+    communication = (2 * workload.layers + 1) * tp_allreduce_seconds(
+        specs, system, plan.tp, output, calibration, assumptions)
+    return DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
+                      communication, tuple(name for _, name in chosen))
+

@@ -1,0 +1,65 @@
+"""Work outside the Tensor Engine: the elementwise and reduction operations of a transformer
+layer, by the engine that does them, timed at each engine's published FP32 rate.
+
+Operations per token of one layer's forward pass (``d`` hidden, ``f`` FFN, ``g`` KV width,
+``h`` heads, ``s`` context attended to, ``w`` the width of a masked diagonal tile):
+
+=========  ==========================================================================
+engine     work
+=========  ==========================================================================
+Vector     two RMSNorms (4 d each: square, sum, scale, weight), two residual adds (2 d),
+           RoPE on queries and keys (3 (d + g)), the SwiGLU product (f), the softmax's
+           running maximum and sum (2 h s)
+Scalar     SiLU (f), the softmax's exponentials (h s), and PSUM evacuation: every GEMM
+           result copied out of PSUM once (QKV d + 2 g, attention output and projection 2 d,
+           gate and up 2 f, down d)
+GpSimd     the causal mask on the diagonal tiles of the scores (h w)
+=========  ==========================================================================
+
+A backward pass does twice the forward work. The loss (softmax over the vocabulary ``V``:
+3 V on Vector, V exponentials on Scalar) is done once per token, on the last pipeline stage.
+"""
+
+from dataclasses import dataclass
+
+__all__ = ["EngineWork", "layer_work", "loss_work", "MASK_TILE"]
+
+#: Width of one masked diagonal tile of attention scores (a TensorE tile side), elements.
+MASK_TILE = 128
+
+
+@dataclass(frozen=True)
+class EngineWork:
+    """Operations (FP32 FLOP-equivalents) on each engine."""
+    vector: float
+    scalar: float
+    gpsimd: float
+
+    def scaled(self, factor):
+        """This work times ``factor``."""
+        return EngineWork(self.vector * factor, self.scalar * factor, self.gpsimd * factor)
+
+    def __add__(self, other):
+        return EngineWork(self.vector + other.vector, self.scalar + other.scalar,
+                          self.gpsimd + other.gpsimd)
+
+    def seconds(self, chip):
+        """Seconds of the busiest engine when ``chip``'s cores share this work evenly."""
+        core, cores = chip.core, chip.cores.value
+        return max(self.vector / core.vector_flops.value, self.scalar / core.scalar_flops.value,
+                   self.gpsimd / core.gpsimd_flops.value) / cores
+
+
+def layer_work(workload, tokens, context, masked):
+    """Forward-pass :class:`EngineWork` of one layer for ``tokens`` tokens, each attending to
+    ``context`` tokens; ``masked``: the causal mask is applied (training, prefill)."""
+    d, f, g, h = workload.hidden, workload.ffn, 2 * workload.kv_size, workload.heads
+    vector = 8 * d + 2 * d + 3 * (d + g // 2) + f + 2 * h * context
+    scalar = f + h * context + (d + g) + 2 * d + 2 * f + d
+    gpsimd = h * min(MASK_TILE, context) if masked else 0.0
+    return EngineWork(tokens * vector, tokens * scalar, tokens * gpsimd)
+
+
+def loss_work(workload, tokens):
+    """:class:`EngineWork` of the loss (softmax cross-entropy over the vocabulary)."""
+    return EngineWork(3.0 * workload.vocab * tokens, 1.0 * workload.vocab * tokens, 0.0)

@@ -1,0 +1,96 @@
+"""What one chip must hold in HBM for a training or decode job, against its capacity.
+
+Training (per chip, ``c`` logical cores per chip, ``P`` parameters, model-parallel group
+``mp = TP x PP`` logical cores, so a chip holds ``c / mp`` of every replica's parameters):
+
+- weights ``P c / mp x weight bytes`` (divided by DP at ZeRO stage 3);
+- gradients ``P c / mp x gradient bytes`` (divided by DP from ZeRO stage 2);
+- optimizer states ``P c / mp x optimizer bytes`` (divided by DP from ZeRO stage 1);
+- activations: in a 1F1B pipeline the first stage holds ``min(PP, micro-batches)``
+  micro-batches in flight; each keeps, per layer of its stage, ``tokens x hidden x bytes per
+  element`` split over TP (sequence parallel), plus, with recomputation, one layer's full
+  working set, plus the FP32 logits of one micro-batch on the last stage.
+
+Decode (per chip): the weights in the decode datatype split over TP, and the KV cache of the
+batch: ``batch x context x 2 x layers x head size x KV heads per core x bytes x c``, where a
+core holds ``max(1, KV heads / TP)`` KV heads (heads are replicated when TP exceeds them).
+
+Every figure is a closed form: nothing grows with the batch but the numbers themselves.
+"""
+
+from dataclasses import dataclass
+
+from .datatypes import element_bytes
+from .formatting import si
+from .parallel import logical_cores_per_chip
+
+__all__ = ["MemoryUse", "training_memory", "decode_memory"]
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """Bytes one chip holds, by kind, and its HBM capacity (bytes)."""
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    kv_cache: float
+    capacity: float
+
+    @property
+    def total(self):
+        """Bytes held."""
+        return self.weights + self.gradients + self.optimizer + self.activations + \
+            self.kv_cache
+
+    @property
+    def fits(self):
+        """Everything fits in the chip's HBM."""
+        return self.total <= self.capacity
+
+    def describe(self):
+        """One line: each kind and the total against the capacity, with SI prefixes."""
+        parts = [f"{name.replace('_', ' ')} {si(getattr(self, name), 'B')}"
+                 for name in ("weights", "gradients", "optimizer", "activations", "kv_cache")
+                 if getattr(self, name)]
+        return f"{', '.join(parts)}: {si(self.total, 'B')} of {si(self.capacity, 'B')} per chip"
+
+
+def _weight_bytes(datatype, assumptions):
+    return min(assumptions.weight_bytes_per_parameter, element_bytes(datatype))
+
+
+def training_memory(chip, workload, plan, assumptions):
+    """:class:`MemoryUse` of one chip training ``workload`` under ``plan``."""
+    cores = logical_cores_per_chip(chip)
+    share = workload.parameters * cores / (plan.tp * plan.pp)
+    dp = plan.dp
+    weights = share * _weight_bytes(plan.datatype, assumptions) / (dp if plan.zero_stage >= 3
+                                                                  else 1)
+    gradients = share * assumptions.gradient_bytes_per_parameter / (
+        dp if plan.zero_stage >= 2 else 1)
+    optimizer = share * assumptions.optimizer_bytes_per_parameter / (
+        dp if plan.zero_stage >= 1 else 1)
+    tokens = plan.micro_batch * plan.sequence
+    per_layer = tokens * workload.hidden * cores / plan.tp
+    full = assumptions.activation_bytes_per_element
+    in_flight = min(plan.pp, plan.micro_batches)
+    layers = workload.layers // plan.pp
+    kept = 2.0 if plan.recompute else full
+    activations = in_flight * layers * per_layer * kept
+    if plan.recompute:
+        activations += per_layer * full
+    activations += tokens * workload.vocab * 4.0 * cores / plan.tp
+    return MemoryUse(weights, gradients, optimizer, activations, 0.0,
+                     float(chip.hbm_capacity.value))
+
+
+def decode_memory(chip, workload, plan):
+    """:class:`MemoryUse` of one chip decoding under ``plan`` (weights and KV cache)."""
+    cores = logical_cores_per_chip(chip)
+    bytes_per = element_bytes(plan.datatype)
+    weights = workload.parameters * bytes_per * cores / plan.tp
+    heads_per_core = max(1.0, workload.kv_heads / plan.tp)
+    kv_cache = (plan.batch * plan.context * 2.0 * workload.layers * workload.head_size
+                * heads_per_core * bytes_per * cores)
+    return MemoryUse(weights, 0.0, 0.0, 0.0, kv_cache, float(chip.hbm_capacity.value))

@@ -1,0 +1,105 @@
+"""``python -m sim_models.scaling``: every bad value refused in one line naming the option, and
+the JSON answer's members. No simulator needed."""
+
+import json
+
+import pytest
+
+from sim_models.scaling import __main__ as cli
+from sim_models.scaling.assumptions import Assumptions
+from sim_models.scaling.calibration import FITTED
+
+BAD = [
+    (["--batch", "1e20"], "python -m sim_models.scaling: error: argument --batch: invalid int "
+                          "value: '1e20'"),
+    (["--batch", "-5"], "error: --batch -5: must be an integer from 1 to 1099511627776 (2^40)"),
+    (["--batch", "0"], "error: --batch 0: must be an integer from 1 to 1099511627776 (2^40)"),
+    (["--batch", "2000000000000"], "error: --batch 2000000000000: must be an integer from 1 to "
+                                   "1099511627776 (2^40)"),
+    (["--context", "0"], "error: --context 0: must be an integer from 1 to 1099511627776 "
+                         "(2^40)"),
+    (["--micro-batch", "0"], "error: --micro-batch 0: must be an integer from 1 to "
+                             "1099511627776 (2^40)"),
+    (["--sequence", "-1"], "error: --sequence -1: must be an integer from 1 to 1099511627776 "
+                           "(2^40)"),
+    (["--tp", "5"], "error: --tp 5: must divide the 64 attention heads of Llama-3 70B"),
+    (["--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention heads of "
+                           "Llama-3 70B"),
+    (["--tp", "32", "--pp", "2", "--dp", "3"],
+     "error: --tp 32 --pp 2 --dp 3: TP x PP x DP = 192 must equal the 64 logical NeuronCores "
+     "of 16 Trainium2 chips"),
+    (["--tp", "64", "--pp", "5"], "error: --tp 64 --pp 5: TP x PP = 320 must divide the 64 "
+                                  "logical NeuronCores of 16 chips"),
+    (["--tp", "16", "--pp", "3", "--dp", "1"], "error: --pp 3: must divide the 80 layers of "
+                                               "Llama-3 70B"),
+    (["--global-batch", "102", "--tp", "16"], "error: --global-batch 102: must be a multiple of "
+                                              "DP x micro-batch = 4"),
+    (["--datatype", "fp4"], "error: --datatype fp4: Trainium2 has no such TensorE datatype; "
+                            "allowed: bf16, fp16, tf32, fp32, fp8"),
+    (["--zero", "4"], "error: --zero 4: allowed: 0, 1, 2, 3"),
+    (["--chips", "20"], "error: --chips 20: must be a multiple of the 16 chips of Trn2 "
+                        "instance (trn2.48xlarge) (a cluster of whole units)"),
+    (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
+    (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
+                             "llama3-405b, llama2-7b"),
+    (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
+                           "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
+                           "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),
+    (["--fabric", "/nonexistent.json"], "error: /nonexistent.json: no such file; make "
+                                        "characterize-fabric writes it"),
+]
+
+
+def _run(argv, capsys):
+    try:
+        status = cli.main(argv)
+    except SystemExit as exit_:
+        status = exit_.code
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.mark.parametrize("argv, message", BAD, ids=[" ".join(argv) for argv, _ in BAD])
+def test_bad_value_is_one_line(argv, message, capsys):
+    status, out, err = _run(["--system", "trn2-instance", *argv], capsys)
+    assert status == 2 and out == "" and err == message + "\n"
+
+
+def test_unknown_datatype_on_trn3_names_its_datatypes(capsys):
+    status, _, err = _run(["--system", "trn3-gen1-ultraserver", "--datatype", "fp8"], capsys)
+    assert status == 2 and err == ("error: --datatype fp8: Trainium3 has no such TensorE "
+                                   "datatype; allowed: bf16, fp16, tf32, fp32, mxfp8, mxfp4\n")
+
+
+def test_json_answers_the_training_row_of_aws(capsys):
+    status, out, _ = _run(["--system", "trn1-instance", "--chips", "512", "--workload",
+                           "llama3-8b", "--tp", "32", "--pp", "1", "--dp", "32",
+                           "--global-batch", "1024", "--sequence", "8192", "--micro-batch", "1",
+                           "--zero", "1", "--json"], capsys)
+    result = json.loads(out)
+    training, decode = result["training"], result["decode"]
+    assert status == 0 and result["chips"] == 512 and training["fits"] and decode["fits"]
+    assert training["tokens_per_second"] == pytest.approx(1024 * 8192 / training["step_seconds"])
+    assert 0 < training["mfu"] < 1
+    assert decode["tokens_per_second"] == pytest.approx(
+        decode["replicas"] * decode["plan"]["batch"] / decode["seconds_per_token"])
+    assert result["calibration"]["fitted"] == {name: getattr(Assumptions(), name)
+                                               for name in FITTED}
+    assert result["calibration"]["fabric"]
+
+
+def test_a_batch_that_does_not_fit_is_reported_not_timed(capsys):
+    status, out, _ = _run(["--system", "trn2-ultraserver", "--batch", "1000000000", "--json"],
+                          capsys)
+    decode = json.loads(out)["decode"]
+    assert status == 0 and not decode["fits"]
+    assert decode["seconds_per_token"] is None and decode["tokens_per_second"] is None
+    assert decode["reason"].startswith("does not fit in HBM: weights")
+    assert decode["memory_bytes"]["total"] > decode["memory_bytes"]["capacity"]
+
+
+def test_default_fabric_is_the_reports_when_present(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)   # no build/characterization/fabric.json here
+    status, out, _ = _run(["--system", "trn2-instance", "--json"], capsys)
+    assert status == 0 and json.loads(out)["calibration"]["fabric"].startswith(
+        "analytic estimate")

@@ -1,0 +1,172 @@
+"""The mechanisms of the training and decode steps: degrees counted in NeuronCores, the 1F1B
+bubble, collectives of each kind, the other engines, memory capacity, the decode mapping, work
+that does not grow with the batch, and the calibration against AWS's measurements. No
+simulator needed."""
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from sim_models.scaling.assumptions import Assumptions
+from sim_models.scaling.calibration import FITTED, GOAL, check_rows, fit
+from sim_models.scaling.decode import decode_step
+from sim_models.scaling.gemm import chip_gemm
+from sim_models.scaling.measurements import load_measurements
+from sim_models.scaling.memory import training_memory
+from sim_models.scaling.network import FabricCalibration
+from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
+                                         logical_cores_per_chip, system_of_chips)
+from sim_models.scaling.training import training_step
+from sim_models.scaling.workloads import load_workloads
+from sim_models.specs import SpecError, load_specs
+
+SPECS = load_specs()
+CALIBRATION = FabricCalibration.from_estimate()
+ASSUMPTIONS = Assumptions()
+WORKLOADS = load_workloads()
+TRN1_CLUSTER = system_of_chips(SPECS, SPECS.system("trn1-instance"), 512)
+LLAMA_70B = TrainingPlan(32, 8, 4, 1, 1024, 8192, "bf16", 1, True)
+
+
+def _train(plan, workload="llama3-70b", system=TRN1_CLUSTER, assumptions=ASSUMPTIONS):
+    return training_step(SPECS, system, WORKLOADS[workload], CALIBRATION, assumptions, plan)
+
+
+def test_degrees_count_logical_neuroncores():
+    # 32 x 32 = 1,024 cores = 512 Trn1 chips (2 cores each); a Trn2 chip counts 4 (LNC=2).
+    assert logical_cores_per_chip(SPECS.chip("trn1")) == 2
+    assert logical_cores_per_chip(SPECS.chip("trn2")) == 4
+    assert _train(replace(LLAMA_70B, pp=1, dp=32), "llama3-8b").fits
+    with pytest.raises(SpecError, match=r"^--tp 32 --pp 8 --dp 2: TP x PP x DP = 512 must "
+                                        r"equal the 1024 logical NeuronCores of 512 Trainium "
+                                        r"chips$"):
+        _train(replace(LLAMA_70B, dp=2))
+
+
+def test_tp_that_splits_no_chip_evenly_is_refused():
+    workload = replace(WORKLOADS["llama3-8b"], heads=24, kv_heads=8)
+    with pytest.raises(SpecError, match=r"^--decode-tp 6: must divide or be a multiple of the 4 "
+                                        r"logical cores of a Trainium2 chip$"):
+        check_decode_plan(SPECS, SPECS.system("trn2-instance"), workload,
+                          DecodePlan(6, 1, 128, "bf16"))
+
+
+def test_pipeline_bubble_is_pp_minus_one_slots():
+    step = _train(LLAMA_70B)
+    assert step.slots == 256 + 7
+    assert step.bubble_seconds == pytest.approx(7 * step.slot_seconds)
+    assert step.seconds == pytest.approx(step.slots * step.slot_seconds
+                                         + step.dp_exposed_seconds + step.optimizer_seconds)
+    # Fewer micro-batches per pipeline: the same bubble weighs more.
+    small = _train(replace(LLAMA_70B, global_batch=64))
+    assert small.bubble_seconds / small.seconds > 10 * step.bubble_seconds / step.seconds
+
+
+def test_collectives_of_each_kind_are_on_the_critical_path_as_stated():
+    step = _train(LLAMA_70B)
+    assert step.tp_seconds > 0 and step.pp_seconds > 0 and step.dp_seconds > 0
+    # TP all-reduces and PP sends are never hidden; the DP reduction hides behind a backward.
+    assert step.exposed_seconds == pytest.approx(step.slots * (step.tp_seconds + step.pp_seconds)
+                                                 + step.dp_exposed_seconds)
+    assert step.dp_exposed_seconds < step.dp_seconds
+    # A TP group spread over two instances also reduces over the scale-out network: each
+    # layer's all-reduces take longer than inside one instance's torus (10 and 20 layers).
+    across = _train(replace(LLAMA_70B, tp=64, pp=4))
+    assert across.tp_seconds / 20 > 1.2 * step.tp_seconds / 10
+
+
+def test_other_engines_and_the_fitted_overhead_are_counted():
+    step = _train(LLAMA_70B)
+    assert step.engine_seconds > 0
+    serial = _train(LLAMA_70B, assumptions=replace(ASSUMPTIONS, engines_overlap=False))
+    assert serial.slot_seconds == pytest.approx(step.slot_seconds + step.engine_seconds)
+    bare = _train(LLAMA_70B, assumptions=replace(ASSUMPTIONS, layer_overhead_seconds=0.0))
+    assert step.slot_seconds - bare.slot_seconds == pytest.approx(
+        10 * 3 * ASSUMPTIONS.layer_overhead_seconds)   # 10 layers x forward, backward, again
+
+
+def test_memory_falls_with_each_zero_stage_and_with_recomputation():
+    chip, workload = SPECS.chip("trn1"), WORKLOADS["llama3-70b"]
+    uses = [training_memory(chip, workload, replace(LLAMA_70B, zero_stage=stage), ASSUMPTIONS)
+            for stage in range(4)]
+    assert [use.total for use in uses] == sorted((use.total for use in uses), reverse=True)
+    assert uses[0].optimizer == 4 * uses[1].optimizer
+    kept = training_memory(chip, workload, replace(LLAMA_70B, recompute=False), ASSUMPTIONS)
+    assert kept.activations > 5 * uses[1].activations
+
+
+def test_a_plan_that_does_not_fit_is_not_timed():
+    # 70B on one Trn1 instance with TP 32 and no pipeline: about 35 GB of states per chip.
+    step = _train(TrainingPlan(32, 1, 1, 1, 32, 8192, "bf16", 0, True),
+                  system=SPECS.system("trn1-instance"))
+    assert not step.fits and step.memory.total > step.memory.capacity
+    assert step.slot_seconds is None and step.dp_seconds is None
+
+
+def test_8_bit_training_is_faster_where_the_chip_has_it():
+    trn2 = SPECS.system("trn2-ultraserver")
+    plan = TrainingPlan(32, 1, 8, 1, 64, 8192, "bf16", 1, True)
+    bf16 = _train(plan, system=trn2)
+    fp8 = _train(replace(plan, datatype="fp8"), system=trn2)
+    assert fp8.tensor_seconds < 0.7 * bf16.tensor_seconds
+    trn3 = SPECS.system("trn3-gen1-ultraserver")
+    plan3 = replace(plan, tp=64, dp=4)
+    assert _train(replace(plan3, datatype="mxfp8"), system=trn3).tensor_seconds < \
+        0.5 * _train(plan3, system=trn3).tensor_seconds
+
+
+def test_decode_at_batch_1_is_hbm_bound_and_streams_the_weights():
+    for key in ("trn2-instance", "trn3-gen2-ultraserver"):
+        system = SPECS.system(key)
+        chip = SPECS.chip(system.chip)
+        step = decode_step(SPECS, system, WORKLOADS["llama3-70b"], 1, CALIBRATION, ASSUMPTIONS)
+        streamed = step.memory.weights / (chip.hbm_bandwidth.value * ASSUMPTIONS.hbm_efficiency)
+        assert streamed <= step.gemm_seconds < 1.1 * streamed
+        assert "tokens stationary" in step.mappings
+    # The mapping is chosen by cost: the tokens stationary take fewer TensorE cycles at batch 1.
+    trn2 = SPECS.chip("trn2")
+    assert chip_gemm(trn2, 1, 8192, 4096, "bf16").compute_seconds < \
+        chip_gemm(trn2, 4096, 8192, 1, "bf16").compute_seconds
+
+
+def test_more_chips_decode_more_tokens():
+    small, large = (decode_step(SPECS, SPECS.system(key), WORKLOADS["llama3-70b"], 1,
+                                CALIBRATION, ASSUMPTIONS)
+                    for key in ("trn3-gen1-ultraserver", "trn3-gen2-ultraserver"))
+    assert large.tokens_per_second > 2 * small.tokens_per_second
+
+
+def test_decode_work_does_not_grow_with_the_batch():
+    system, workload = SPECS.system("trn2-ultraserver"), WORKLOADS["llama3-8b"]
+    start = time.perf_counter()
+    huge = decode_step(SPECS, system, workload, 1 << 40, CALIBRATION, ASSUMPTIONS)
+    assert not huge.fits and huge.gemm_seconds is None
+    assert time.perf_counter() - start < 1
+    with pytest.raises(SpecError, match=r"^--batch 1099511627777: must be an integer from 1 "):
+        decode_step(SPECS, system, workload, (1 << 40) + 1, CALIBRATION, ASSUMPTIONS)
+    big = decode_step(SPECS, system, workload, 200_000, CALIBRATION, ASSUMPTIONS, context=1)
+    assert big.fits and big.tokens_per_second > 0
+
+
+def test_every_measurement_row_is_checked_and_the_fit_is_the_default():
+    rows = check_rows(SPECS, WORKLOADS, CALIBRATION, ASSUMPTIONS)
+    measurements = load_measurements()
+    assert {row.key for row in rows} == {row.key for row in measurements}
+    assert {row.role for row in rows} == {"calibration", "validation"}
+    for row in rows:
+        assert row.model is not None
+        if row.role == "calibration":
+            assert abs(row.error) < 0.005, row
+        if abs(row.error) > GOAL:
+            assert "this row alone would need" in row.explanation, row
+    fitted = fit(SPECS, WORKLOADS, CALIBRATION, ASSUMPTIONS)
+    for name in FITTED:
+        assert getattr(fitted, name) == pytest.approx(getattr(ASSUMPTIONS, name), rel=0.01)
+
+
+def test_measurements_cite_urls():
+    sources = SPECS.sources
+    for row in load_measurements():
+        assert row.url.startswith("https://") and row.source in sources
+        assert "https://" in sources[row.source]
