@@ -280,8 +280,9 @@ def test_report_tables_use_one_unit_per_quantity_family(report):
 def test_report_explains_every_row_of_the_comparison_tables(report):
     explained = [(headers, rows) for headers, rows in _tables((report / "report.md").read_text())
                  if headers[-1].startswith("explanation")]
-    # The summary's peaks, the claims and the chips' and systems' published figures.
-    assert len(explained) == 4
+    # The summary's peaks and AWS's measurements, the claims, and the chips' and systems'
+    # published figures.
+    assert len(explained) == 5
     for headers, rows in explained:
         for row in rows:
             assert len(row[-1]) > 20, (headers[1], row)

@@ -169,4 +169,4 @@ def test_measurements_cite_urls():
     sources = SPECS.sources
     for row in load_measurements():
         assert row.url.startswith("https://") and row.source in sources
-        assert "https://" in sources[row.source]
+        assert row.url in sources[row.source].urls

@@ -377,7 +377,8 @@ def _workload_section(document, specs, workloads, calibration, assumptions, step
                    "instance to the largest cluster? Tokens/s per chip against chips (log "
                    "scale), each system in the layout the model picks, one panel per chip and "
                    "workload; solid: the data-parallel gradient reduction overlapped with the "
-                   "backward pass, dashed: after it")
+                   "backward pass, dashed: after it. A step is a change of layout (the "
+                   "training table)")
     document.paragraph(
         f"Decode, BF16 weights and KV cache, context "
         f"{number(next(iter(workloads.values())).decode_context)} tokens, tensor parallel "
