@@ -171,16 +171,11 @@ def test_workload_parameters():
 
 
 def test_command_line(capsys):
+    # The bad values are in tests/test_scaling_cli.py; here the text answer's lines.
     assert cli(["--system", "trn2-instance", "--workload", "llama3-8b", "--batch", "4"]) == 0
     output = capsys.readouterr().out
-    assert "fp8    20.13 PFLOP/s" in output and "decode, batch 4" in output
-    assert cli(["--system", "trn9"]) == 2
-    assert capsys.readouterr().err.startswith("error: Unknown system 'trn9'; known: ")
-    assert cli(["--system", "trn2-instance", "--workload", "gpt5"]) == 2
-    assert "Unknown workload 'gpt5'; known: llama3-8b, llama3-70b" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        cli(["--system", "trn2-instance", "--batch", "0"])
-    assert "--batch must be at least 1, not 0" in capsys.readouterr().err
+    assert "fp8    20.13 PFLOP/s" in output and ", batch 4, context 8192, bf16" in output
+    assert "training llama3-8b: TP " in output and "collectives calibrated from: " in output
 
 
 def test_document_escapes_tables():

@@ -32,7 +32,8 @@ __all__ = ["DecodeStep", "decode_step", "default_decode_tp"]
 
 @dataclass(frozen=True)
 class DecodeStep:
-    """One decode step; times in seconds (None when ``fits`` is False).
+    """One decode step; times in seconds (None, as every figure derived from them, when
+    ``fits`` is False).
 
     Members
     -------
@@ -79,12 +80,16 @@ class DecodeStep:
     @property
     def seconds(self):
         """Seconds per step: one token of every sequence."""
+        if not self.fits:
+            return None
         return self.gemm_seconds + self.kv_seconds + self.engine_seconds + \
             self.communication_seconds
 
     @property
     def tokens_per_second(self):
         """Tokens per second, whole system (every replica)."""
+        if not self.fits:
+            return None
         return self.replicas * self.plan.batch / self.seconds
 
 

@@ -202,13 +202,14 @@ def group_allreduce_seconds(specs, system, members, stride, size_bytes, calibrat
     software = assumptions.collective_seconds
     if members * stride <= unit_chips:
         return software + _inside(specs, unit, members, size_bytes, calibration, assumptions)
-    inside_members = max(1, unit_chips // stride)
-    units = members // inside_members
+    inside_members = min(members, max(1, unit_chips // stride))
+    units = -(-members // inside_members)
+    inside = _inside(specs, unit, inside_members, size_bytes, calibration, assumptions)
+    if units == 1:
+        return software + inside
     across = Link(hop_latency=system.scale_out_latency.value,
                   bandwidth=system.scale_out_bandwidth.value)
-    return (software + _inside(specs, unit, inside_members, size_bytes, calibration,
-                               assumptions)
-            + ring_allreduce_time(units, size_bytes / inside_members, across))
+    return software + inside + ring_allreduce_time(units, size_bytes / inside_members, across)
 
 
 def point_to_point_seconds(specs, system, size_bytes, across_units, calibration, assumptions):

@@ -75,7 +75,8 @@ class TrainingStep:
     peak_flops : float
         The system's TensorE peak in the plan's datatype, FLOP/s.
 
-    The times are None when the plan does not fit (``fits`` False).
+    The times, and every figure derived from them, are None when the plan does not fit
+    (``fits`` False): it is never timed as if it did.
     """
     system: str
     chips: int
@@ -108,41 +109,57 @@ class TrainingStep:
 
     @property
     def bubble_seconds(self):
+        if not self.fits:
+            return None
         return (self.plan.pp - 1) * self.slot_seconds
 
     @property
     def compute_seconds(self):
         """GEMM and engine time of the step (slots x the slot's compute)."""
+        if not self.fits:
+            return None
         return self.slots * (self.slot_seconds - self.tp_seconds - self.pp_seconds)
 
     @property
     def communication_seconds(self):
         """TP, PP and DP communication of the step, hidden or not."""
+        if not self.fits:
+            return None
         return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_seconds
 
     @property
     def exposed_seconds(self):
         """Communication on the critical path."""
+        if not self.fits:
+            return None
         return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_exposed_seconds
 
     @property
     def seconds(self):
+        if not self.fits:
+            return None
         return self.slots * self.slot_seconds + self.dp_exposed_seconds + \
             self.optimizer_seconds
 
     @property
     def tokens_per_second(self):
         """Tokens per second, whole system."""
+        if not self.fits:
+            return None
         return self.tokens / self.seconds
 
     @property
     def achieved_flops(self):
         """Model FLOP/s of the whole system."""
+        if not self.fits:
+            return None
         return self.model_flops / self.seconds
 
     @property
     def mfu(self):
         """Model FLOPs utilization, 0..1."""
+        if not self.fits:
+            return None
         return self.achieved_flops / self.peak_flops
 
 
