@@ -74,7 +74,7 @@ help: ## List the targets
 	      "reseeds every random test."
 
 # Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
-# Chromium and its WebDriver load report.html in the browser test (tests/test_report_browser.py).
+# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py).
 SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver
 
 deps: ## Install Icarus Verilog and Chromium with its driver (Debian packages) if missing

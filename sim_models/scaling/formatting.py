@@ -13,7 +13,6 @@ UNITS = {
     "flops": {"TFLOP/s": 1e12, "PFLOP/s": 1e15},
     "bytes": {"MiB": 2 ** 20, "GiB": 2 ** 30, "TiB": 2 ** 40},
     "bandwidth": {"GB/s": 1e9, "TB/s": 1e12},
-    "time": {"us": 1e-6, "ms": 1e-3, "s": 1.0},
     "count": {"": 1},
 }
 

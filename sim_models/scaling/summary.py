@@ -1,22 +1,16 @@
-"""The report's first section: what an architect reads before anything else.
-
-Three parts, each a table or a list the later sections detail: the peaks against AWS's
-figures, the workload answers against AWS's published measurements (each row with the model,
-the published figure, the error, whether the row calibrates the model or validates it, and why
-the two differ), and what the model leaves out.
-"""
+"""The tables of the report's first section, what an architect reads before anything else:
+the Tensor Engine peaks against AWS's figures, and the workload answers against AWS's published
+measurements (each row with the model, the published figure, the error, whether the row
+calibrates the model or validates it, and why the two differ)."""
 
 from dataclasses import dataclass
 
 from .comparisons import CLAIMS_SOURCE, FIRST_EDITION
 from .formatting import number, signed_percent
 from .gaps import explain
+from .measurements import ROLES
 
-__all__ = ["Measured", "ROLES", "measurements_table", "peaks_table"]
-
-#: What a measurement row is for: the few efficiency parameters are fitted on the calibration
-#: rows; the validation rows are predicted.
-ROLES = ("calibration", "validation")
+__all__ = ["Measured", "measurements_table", "peaks_table"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +28,8 @@ class Measured:
     unit : str
         ``"sequences/s"``, ``"ms/token"``, ...
     role : str
-        One of ``ROLES``.
+        One of :data:`.measurements.ROLES`: calibration rows fit the few efficiency
+        parameters, validation rows are predicted.
     source : str
         Key of the sources file.
     explanation : str
