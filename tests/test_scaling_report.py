@@ -219,6 +219,8 @@ def test_number(value, text):
     ("overlap_with_backward", True, "yes"), ("overlap_with_backward", False, "no"),
     ("fabric_clock_hz", 1.4e9, "1.400 GHz"), ("gradient_bytes_per_parameter", 2.0,
                                               "2 B per parameter"),
+    ("optimizer_flops_per_parameter", 12.0, "12 FLOP per parameter"),
+    ("activation_bytes_per_element", 34.0, "34 B per element"), ("hbm_efficiency", 0.9, "90.0%"),
     ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16")])
 def test_setting(name, value, text):
     assert setting(name, value) == text

@@ -88,13 +88,17 @@ def raw_values(text):
 
 #: Units of a modelling setting, by the end of its name.
 _SETTING_UNITS = (("_seconds", "s"), ("_hz", "Hz"), ("_bytes", "B"))
+#: A rate of a setting: ``..._bytes_per_parameter`` is bytes per parameter.
+_PER = re.compile(r"_(bytes|flops)_per_([a-z]+)$")
+_PER_UNITS = {"bytes": "B", "flops": "FLOP"}
 
 
 def setting(name, value):
     """A modelling setting as the report prints it: ``None`` is "not set" (its reason says
     what applies then), booleans are "yes" or "no", a number whose name ends in a unit
     (``dma_step_seconds``, ``fabric_clock_hz``) carries it with an SI prefix (``600 ns``), a
-    count ``..._per_parameter`` says so."""
+    rate ``..._bytes_per_parameter`` says so (``2 B per parameter``), an ``..._efficiency`` is
+    a percentage."""
     if value is None:
         return "not set"
     if isinstance(value, bool):
@@ -103,7 +107,10 @@ def setting(name, value):
         for suffix, unit in _SETTING_UNITS:
             if name.endswith(suffix):
                 return si(value, unit)
-        if name.endswith("_bytes_per_parameter"):
-            return f"{number(value)} B per parameter"
+        per = _PER.search(name)
+        if per:
+            return f"{number(value)} {_PER_UNITS[per.group(1)]} per {per.group(2)}"
+        if name.endswith("_efficiency"):
+            return percent(value)
         return number(value)
     return str(value)
