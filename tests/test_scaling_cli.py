@@ -103,3 +103,13 @@ def test_default_fabric_is_the_reports_when_present(tmp_path, monkeypatch, capsy
     status, out, _ = _run(["--system", "trn2-instance", "--json"], capsys)
     assert status == 0 and json.loads(out)["calibration"]["fabric"].startswith(
         "analytic estimate")
+
+
+def test_measurements_table(capsys):
+    status, out, _ = _run(["--measurements", "--json"], capsys)
+    rows = json.loads(out)
+    assert status == 0 and {row["role"] for row in rows} == {"calibration", "validation"}
+    assert all(row["error"] == pytest.approx((row["model"] - row["published"])
+                                             / row["published"]) for row in rows)
+    status, out, _ = _run(["--measurements"], capsys)
+    assert status == 0 and len(out.splitlines()) == len(rows) + 1

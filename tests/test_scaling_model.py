@@ -10,10 +10,10 @@ from sim_models.config import TileConfig
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.comparisons import compare, compare_all
 from sim_models.scaling.core_cycles import _timed, tile_cycles
+from sim_models.scaling.decode import decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.network import FabricCalibration, allreduce_seconds
 from sim_models.scaling.peak import chip_peak, core_peak
-from sim_models.scaling.decode import decode_step
 from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs

@@ -12,7 +12,7 @@ from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED, GOAL, check_rows, fit
 from sim_models.scaling.decode import decode_step
 from sim_models.scaling.gemm import chip_gemm
-from sim_models.scaling.measurements import load_measurements
+from sim_models.scaling.measurements import MEASUREMENTS_FILE, load_measurements
 from sim_models.scaling.memory import training_memory
 from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
@@ -158,8 +158,8 @@ def test_every_measurement_row_is_checked_and_the_fit_is_the_default():
         assert row.model is not None
         if row.role == "calibration":
             assert abs(row.error) < 0.005, row
-        if abs(row.error) > GOAL:
-            assert "this row alone would need" in row.explanation, row
+        verdict = "Outside the 15% goal" if abs(row.error) > GOAL else "Within 15%"
+        assert f"{verdict}: this row alone would need" in row.explanation, row
     fitted = fit(SPECS, WORKLOADS, CALIBRATION, ASSUMPTIONS)
     for name in FITTED:
         assert getattr(fitted, name) == pytest.approx(getattr(ASSUMPTIONS, name), rel=0.01)
@@ -170,3 +170,46 @@ def test_measurements_cite_urls():
     for row in load_measurements():
         assert row.url.startswith("https://") and row.source in sources
         assert row.url in sources[row.source].urls
+
+
+def test_a_cluster_needs_a_scale_out_network():
+    instance = replace(SPECS.system("trn2-instance"), scale_out_latency=None)
+    with pytest.raises(SpecError, match=r"^--chips 32: Trn2 instance \(trn2.48xlarge\) has no "
+                                        r"scale-out network in the spec data; allowed: 16$"):
+        system_of_chips(SPECS, instance, 32)
+
+
+MEASUREMENT_ERRORS = [
+    (('kind = "decode"', 'kind = "prefill"', 1),
+     r"^measurements.toml: measurement 'trn1-llama3-70b-decode-1152': field 'kind' is "
+     r"'prefill'; allowed: training, decode$"),
+    (('\nrole = "validation"', '\nrole = "check"', 1),
+     r"^measurements.toml: measurement 'trn1-llama3-70b-training': field 'role' is 'check'; "
+     r"allowed: calibration, validation$"),
+    (('unit = "ms/token"', 'unit = "s/token"', 1),
+     r"^measurements.toml: measurement 'trn1-llama3-70b-decode-1152': field 'unit' is "
+     r"'s/token'; a decode row is in ms/token$"),
+    (("zero_stage = 1\n", "", 1),
+     r"^measurements.toml: measurement 'trn1-llama3-8b-training': fields missing "
+     r"\['zero_stage'\], unknown \[\]$"),
+    (("\nbatch = 1\n", "\nbatch = 1\nspeculation = 7\n", 1),
+     r"^measurements.toml: measurement 'trn1-llama3-70b-decode-1152': fields missing \[\], "
+     r"unknown \['speculation'\]$"),
+]
+
+
+@pytest.mark.parametrize("edit, message", MEASUREMENT_ERRORS,
+                         ids=["kind", "role", "unit", "missing", "unknown"])
+def test_malformed_measurements_are_named_in_one_line(edit, message, tmp_path):
+    broken = tmp_path / "measurements.toml"
+    broken.write_text(MEASUREMENTS_FILE.read_text().replace(*edit))
+    with pytest.raises(SpecError, match=message):
+        load_measurements(broken)
+
+
+def test_a_cluster_of_any_size_keeps_its_own_scale_out_network():
+    cluster = SPECS.system("trn3-ultracluster")
+    smaller = system_of_chips(SPECS, cluster, 1440)
+    assert smaller.chips.value == 1440 and smaller.level == "cluster"
+    assert smaller.scale_out_bandwidth == cluster.scale_out_bandwidth
+    assert system_of_chips(SPECS, cluster, 144) == SPECS.system("trn3-gen2-ultraserver")

@@ -263,9 +263,9 @@ psum_banks = { value = 8, unit = "1", source = "S1" }
 psum_bank_entries = { value = 512, unit = "1", source = "S1" }
 max_moving_free = { value = 512, unit = "1", source = "S1" }
 logical_core_size = { value = 1, unit = "1", source = "S1" }
-vector_flops = { value = 1000, unit = "GFLOPS", source = "S1" }
-scalar_flops = { value = 1000, unit = "GFLOPS", source = "S1" }
-gpsimd_flops = { value = 1000, unit = "GFLOPS", source = "S1" }
+vector_flops = { value = 2300, unit = "GFLOPS", source = "S1" }
+scalar_flops = { value = 2900, unit = "GFLOPS", source = "S1" }
+gpsimd_flops = { value = 179.2, unit = "GFLOPS", source = "S1" }
 
 [core.macs_per_pe_per_cycle]
 bf16 = { value = 1, unit = "1", source = "S1" }

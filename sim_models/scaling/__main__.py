@@ -4,12 +4,14 @@
         --tp 32 --pp 1 --dp 32 --global-batch 1024 --sequence 8192 --json
     python -m sim_models.scaling --system trn2-instance --workload llama3-70b --decode-tp 64 \
         --batch 1 --context 10750
+    python -m sim_models.scaling --measurements
     python -m sim_models.scaling --list
 
 Prints the system's peaks, one training step and one decode step (text, or one JSON object
-with --json). Parallel degrees count logical NeuronCores as AWS does (TP x PP x DP = cores of
-the chips); options left out take the layout the report uses (the smallest model-parallel group
-that fits). The collectives are calibrated from --fabric, by default the fabric
+with --json); --measurements sets the model beside every AWS measurement of
+``measurements.toml`` instead. Parallel degrees count logical NeuronCores as AWS does
+(TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
+smallest model-parallel group that fits). The collectives are calibrated from --fabric, by default the fabric
 characterization the report reads (build/characterization/fabric.json) when present, else the
 analytic estimate; the output says which, and the fitted parameters it used.
 """
@@ -23,7 +25,7 @@ from ..cli import ArgumentParser
 from ..results import ResultsError
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
-from .calibration import FITTED
+from .calibration import FITTED, check_rows
 from .decode import decode_step
 from .formatting import number, percent, si
 from .network import FabricCalibration
@@ -65,9 +67,11 @@ def _arguments(argv):
                                          f"{REPORT_FABRIC} when present)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list systems and workloads")
+    parser.add_argument("--measurements", action="store_true",
+                        help="the model beside AWS's published measurements, every row")
     args = parser.parse_args(argv)
-    if not args.list and args.system is None:
-        parser.error("--system is required (or --list)")
+    if not (args.list or args.measurements) and args.system is None:
+        parser.error("--system is required (or --list, --measurements)")
     return args
 
 
@@ -76,6 +80,19 @@ def _listing(specs, workloads):
                                      f"chips)" for key, system in specs.systems.items()]
                      + ["workloads:"] + [f"  {key}: {workload.name}"
                                         for key, workload in workloads.items()])
+
+
+def _measurements(specs, workloads, calibration, as_json):
+    rows = check_rows(specs, workloads, calibration, Assumptions())
+    if as_json:
+        return json.dumps([asdict(row) | {"error": row.error} for row in rows], indent=1)
+    lines = [f"collectives calibrated from: {calibration.source}"]
+    for row in rows:
+        model = "does not fit" if row.model is None else f"{row.model:.4g}"
+        error = "" if row.error is None else f" ({100 * row.error:+.1f}%)"
+        lines.append(f"{row.role:11s} {row.key}: model {model} {row.unit}, published "
+                     f"{row.published:.4g}{error}; {row.explanation}")
+    return "\n".join(lines)
 
 
 def _calibration(args):
@@ -178,6 +195,8 @@ def answer(args):
     specs, workloads = load_specs(), load_workloads()
     if args.list:
         return _listing(specs, workloads)
+    if args.measurements:
+        return _measurements(specs, workloads, _calibration(args), args.json)
     if args.workload not in workloads:
         raise SpecError(f"--workload {args.workload}: unknown; allowed: {', '.join(workloads)}")
     if args.system not in specs.systems:

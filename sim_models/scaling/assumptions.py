@@ -25,8 +25,8 @@ class Assumptions:
            "all-gather, each one step of two hops (chip to switch to chip) at the chip's "
            "bandwidth into the switch.")
     training_datatype: str = _choice(
-        "bf16", "Training GEMMs run in BF16 with FP32 accumulation; MFU is against the BF16 "
-                "TensorE peak.")
+        "bf16", "Training GEMMs run in BF16 with FP32 accumulation unless a layout names "
+                "another datatype; MFU is against the TensorE peak of the layout's datatype.")
     gradient_bytes_per_parameter: float = _choice(
         4.0, "Gradients are kept and reduced in FP32, as AWS's rows run ('Autocast: BF16 + FP32 "
              "optimizer').")

@@ -11,8 +11,9 @@ calibration rows of one kind (every other mechanism comes from published figures
 :func:`fit` solves for them (each so that the model matches its rows' geometric mean, by
 bisection, alternating until both settle); the defaults of ``Assumptions`` hold its result,
 and a test checks that they still do. :func:`check_rows` gives, per row, the model's figure,
-the published one, the error, the role and an explanation: the model's time by mechanism and,
-where the error exceeds :data:`GOAL`, the value the fitted parameter would need for that row.
+the published one, the error, the role and an explanation: the model's time by mechanism, and
+the value the row's fitted parameter would need to close its gap alone (the spread of those
+values over the rows is what one parameter cannot capture).
 """
 
 import math
@@ -44,7 +45,8 @@ class RowCheck:
         The model's figure in ``unit``; None if the configuration does not fit in memory.
     published : float
     explanation : str
-        The model's time by mechanism, and, outside :data:`GOAL`, what the gap implies.
+        The model's time by mechanism, whether the row is within :data:`GOAL`, and the value of
+        its fitted parameter that would close the gap alone.
     """
     key: str
     role: str
@@ -133,15 +135,13 @@ def _needed(specs, workloads, measurement, calibration, assumptions):
 
 
 def _explain(specs, workloads, measurement, step, error, calibration, assumptions):
-    text = _breakdown(step, measurement.kind)
-    if abs(error) <= GOAL:
-        return text
     name, value = _needed(specs, workloads, measurement, calibration, assumptions)
     fitted = getattr(assumptions, name)
-    scale = (1e6, " us") if name == "collective_seconds" else (1e3, " ms")
-    return (f"{text}. Outside {GOAL:.0%}: this row alone would need {name} = "
-            f"{value * scale[0]:.3g}{scale[1]} against the fitted "
-            f"{fitted * scale[0]:.3g}{scale[1]}")
+    scale, unit = (1e6, "us") if name == "collective_seconds" else (1e3, "ms")
+    verdict = f"outside the {GOAL:.0%} goal" if abs(error) > GOAL else f"within {GOAL:.0%}"
+    return (f"{_breakdown(step, measurement.kind)}. {verdict[0].upper()}{verdict[1:]}: this row "
+            f"alone would need {name} = {value * scale:.3g} {unit} against the fitted "
+            f"{fitted * scale:.3g} {unit}")
 
 
 def check_rows(specs, workloads, calibration, assumptions, measurements=None):

@@ -7,11 +7,11 @@ asks it for the GEMMs the scaling layer needs, which are far larger than anythin
 - The GEMM is mapped by the project's own tiler (:func:`sim_models.tiler.tile_gemm`) onto a
   tile of the core's shape, with operands that are all zero views (only shapes matter here).
 - A program with many output blocks, or many chunks of K, is timed exactly on a shorter GEMM
-  and extended: once the pipeline is full, the cycles of a period of ``2 * psum_banks`` blocks
-  along M repeat (the bank pattern repeats, and the engines alternate with a period of at most
-  two blocks), and so do those of every two chunks along K. The extension is used only where
+  and extended: once the pipeline is full, the cycles of a period of ``lcm(psum_banks, 2)``
+  blocks along M repeat (the bank pattern repeats, and the engines alternate with a period of at
+  most two blocks), and so do those of every two chunks along K. The extension is used only where
   two successive periods of the shorter GEMM took the same cycles; otherwise the whole GEMM is
-  timed. The same holds along N, in periods of ``2 * psum_banks`` blocks of one PSUM bank's
+  timed. The same holds along N, in periods of ``lcm(psum_banks, 2)`` blocks of one PSUM bank's
   depth, so a decode batch of any size costs the timing of a few short GEMMs. A test checks
   the extensions against full timings.
 - Datatypes with more than one MAC per PE per cycle (FP8 "double row", MX "quad") contract
@@ -69,8 +69,13 @@ def _extended(units, unit_size, total, period, timed):
     return start + (units - reference) // period * (one - start)
 
 
+def _block_period(config):
+    """Output blocks after which the bank pattern and the engines' alternation both repeat."""
+    return math.lcm(config.psum_banks, 2)
+
+
 def _cycles_over_m(config, m, k, n):
-    return _extended(math.ceil(m / config.cols), config.cols, m, 2 * config.psum_banks,
+    return _extended(math.ceil(m / config.cols), config.cols, m, _block_period(config),
                      lambda size: _timed(config, size, k, n))
 
 
@@ -92,7 +97,7 @@ def tile_cycles(config, m, k, n):
     for name, value in (("m", m), ("k", k), ("n", n)):
         check_int(f"Parameter '{name}'", value, 1, 1 << 40)
     return _extended(math.ceil(n / config.psum_depth), config.psum_depth, n,
-                     2 * config.psum_banks, lambda size: _cycles_over_k(config, m, k, size))
+                     _block_period(config), lambda size: _cycles_over_k(config, m, k, size))
 
 
 def _cycles_over_k(config, m, k, n):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from .engines import layer_work
 from .gemm import chip_gemm
 from .memory import decode_memory
-from .parallel import DecodePlan, check_decode_plan, logical_cores_per_chip
+from .parallel import DecodePlan, check_decode_plan, divisors, logical_cores_per_chip
 from .peak import chip_peak
 from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
 from .workloads import Gemm
@@ -70,14 +70,6 @@ class DecodeStep:
         return self.memory.fits
 
     @property
-    def batch(self):
-        return self.plan.batch
-
-    @property
-    def context(self):
-        return self.plan.context
-
-    @property
     def seconds(self):
         """Seconds per step: one token of every sequence."""
         if not self.fits:
@@ -106,17 +98,13 @@ def _cheaper(chip, gemm, datatype, assumptions):
     return seconds, name
 
 
-def _divisors(number):
-    return [value for value in range(1, number + 1) if number % value == 0]
-
-
 def default_decode_tp(specs, system, workload):
     """The largest TP degree that divides the heads and the system's logical cores and
     divides or is a multiple of a chip's logical cores."""
     chip = specs.chip(system.chip)
     cores = logical_cores_per_chip(chip)
     total = int(system.chips.value) * cores
-    return max(tp for tp in _divisors(workload.heads)
+    return max(tp for tp in divisors(workload.heads)
                if total % tp == 0 and (tp % cores == 0 or cores % tp == 0))
 
 

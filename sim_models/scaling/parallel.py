@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from ..specs import SpecError
 from .peak import datatypes
 
-__all__ = ["TrainingPlan", "DecodePlan", "logical_cores_per_chip", "system_of_chips",
+__all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
            "LIMIT"]
 
@@ -84,6 +84,11 @@ class DecodePlan:
     datatype: str
 
 
+def divisors(number):
+    """The positive divisors of ``number``, ascending."""
+    return [value for value in range(1, number + 1) if number % value == 0]
+
+
 def logical_cores_per_chip(chip):
     """Logical NeuronCores per chip (physical cores / logical core size)."""
     return int(chip.cores.value) // int(chip.core.logical_core_size.value)
@@ -91,8 +96,9 @@ def logical_cores_per_chip(chip):
 
 def system_of_chips(specs, system, chips):
     """``system`` with ``chips`` chips: the system itself at its own size, else a cluster of its
-    unit (an instance or UltraServer, or a cluster's unit) joined by the unit's scale-out
-    network. ``chips`` must be a multiple of the unit's chips."""
+    unit (an instance or UltraServer, or a cluster's unit) joined by the cluster's scale-out
+    network (a cluster's own, or the unit's). ``chips`` must be a multiple of the unit's
+    chips."""
     _count("chips", chips)
     if chips == system.chips.value:
         return system
@@ -103,13 +109,16 @@ def system_of_chips(specs, system, chips):
                         f"{unit.name} (a cluster of whole units)")
     if chips == size:
         return unit
+    count = replace(unit.chips, value=chips, given=chips, source="ASSUMED",
+                    note=f"a cluster of {chips // size} x {unit.name}")
+    name = f"{chips // size} x {unit.name}"
+    if system.level == "cluster":
+        return replace(system, key=f"{system.key}-{chips}", name=name, chips=count)
     if unit.scale_out_bandwidth is None or unit.scale_out_latency is None:
         raise SpecError(f"--chips {chips}: {unit.name} has no scale-out network in the spec "
                         f"data; allowed: {size}")
-    count = replace(unit.chips, value=chips, given=chips, source="ASSUMED",
-                    note=f"a cluster of {chips // size} x {unit.name}")
     return replace(unit, key=f"{unit.key}-x{chips // size}", level="cluster", unit=unit.key,
-                   name=f"{chips // size} x {unit.name}", chips=count, servers=None)
+                   name=name, chips=count, servers=None)
 
 
 def _count(name, value, low=1):

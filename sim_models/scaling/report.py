@@ -25,19 +25,19 @@ from ..results import ResultsError
 from ..specs import PUBLISHED_QUANTITIES, SpecError, load_specs
 from . import plots
 from .assumptions import Assumptions, describe
+from .calibration import check_rows
 from .characterization import allreduce_checks, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
+from .decode import decode_step
 from .document import Document
 from .formatting import UNITS, number, percent, ratio, setting, si
 from .gaps import explain, load_gaps
 from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
-from .network import FabricCalibration
-from .calibration import check_rows
-from .decode import decode_step
 from .measurements import load_measurements
+from .network import FabricCalibration
 from .parallel import system_of_chips
 from .peak import chip_peak
 from .summary import Measured, measurements_table, peaks_table
@@ -313,20 +313,17 @@ def _roofline_section(document, specs, workloads, out):
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
     """(chips, tokens/s per chip, system name) from the family's instance to its largest
-    system: the instance, the UltraServer, clusters of UltraServers (where the spec data
-    gives the UltraServer's scale-out network) and the UltraCluster, each in the layout the
-    model picks; layouts that do not fit in HBM are left out."""
+    system: the instance, the UltraServer, clusters of UltraServers on the UltraCluster's
+    network and the UltraCluster, each in the layout the model picks; layouts that do not fit
+    in HBM are left out."""
     systems = [system for system in specs.systems.values()
                if specs.chip(system.chip).key == family]
     cluster = next(system for system in systems if system.level == "cluster")
     unit_systems = sorted((system for system in systems if system.level != "cluster"),
                           key=lambda system: system.chips.value)
-    unit = specs.system(cluster.unit)
-    # Clusters of UltraServers need the UltraServer's scale-out network in the spec data.
-    clusters = [] if unit.scale_out_bandwidth is None or unit.scale_out_latency is None else [
-        system_of_chips(specs, cluster, units * int(unit.chips.value))
-        for units in CLUSTER_UNITS]
-    variants = unit_systems + clusters + [cluster]
+    unit_chips = int(specs.system(cluster.unit).chips.value)
+    variants = unit_systems + [system_of_chips(specs, cluster, units * unit_chips)
+                               for units in CLUSTER_UNITS] + [cluster]
     steps = [training_step(specs, system, workload, calibration, assumptions)
              for system in variants]
     return [(step.chips, step.tokens_per_second / step.chips, system.name)

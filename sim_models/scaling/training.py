@@ -39,7 +39,7 @@ from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
 from .memory import training_memory
 from .network import group_allreduce_seconds, point_to_point_seconds
-from .parallel import TrainingPlan, check_training_plan, logical_cores_per_chip
+from .parallel import TrainingPlan, check_training_plan, divisors, logical_cores_per_chip
 from .peak import system_peak
 from .workloads import Gemm
 
@@ -115,7 +115,7 @@ class TrainingStep:
 
     @property
     def compute_seconds(self):
-        """GEMM and engine time of the step (slots x the slot's compute)."""
+        """Compute time of the step: slots x the slot's GEMMs, engines and fitted overhead."""
         if not self.fits:
             return None
         return self.slots * (self.slot_seconds - self.tp_seconds - self.pp_seconds)
@@ -307,16 +307,12 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
                         max(0.0, dp - hidden), optimizer, model_flops, peak)
 
 
-def _divisors(number):
-    return [value for value in range(1, number + 1) if number % value == 0]
-
-
 def default_training_plan(specs, system, workload, assumptions):
     """The layout a report uses when none is given: micro-batch 1, ``sequences_per_chip``
     sequences of ``sequence`` tokens per chip per step, full recomputation, ZeRO-1, the
     assumptions' datatype, and the smallest model-parallel group (TP inside a unit first,
-    then PP) whose memory fits; the largest one tried if none fits (then reported as not
-    fitting)."""
+    then PP) whose memory fits; if none fits, the largest group with the fewest stages (then
+    reported as not fitting)."""
     chip = specs.chip(system.chip)
     cores = logical_cores_per_chip(chip)
     total = int(system.chips.value) * cores
@@ -324,10 +320,10 @@ def default_training_plan(specs, system, workload, assumptions):
     unit_cores = int(unit.chips.value) * cores
     sequences = workload.sequences_per_chip * int(system.chips.value)
     candidates = []
-    for tp in _divisors(workload.heads):
+    for tp in divisors(workload.heads):
         if tp > unit_cores or (tp % cores and cores % tp):
             continue
-        for pp in _divisors(workload.layers):
+        for pp in divisors(workload.layers):
             if total % (tp * pp) or sequences % (total // (tp * pp)):
                 continue
             candidates.append(TrainingPlan(tp, pp, total // (tp * pp), 1, sequences,
@@ -337,4 +333,4 @@ def default_training_plan(specs, system, workload, assumptions):
     for plan in candidates:
         if training_memory(chip, workload, plan, assumptions).fits:
             return plan
-    return candidates[-1]
+    return max(candidates, key=lambda plan: (plan.tp * plan.pp, -plan.pp))
