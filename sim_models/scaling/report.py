@@ -383,7 +383,7 @@ def _workload_section(document, specs, workloads, calibration, assumptions, step
         f"weight GEMM in the cheaper mapping (weights or tokens stationary).")
     rows = []
     for (system, workload, _), step in decodes.items():
-        rows.append([specs.system(system).name, workloads[workload].name, number(step.batch),
+        rows.append([specs.system(system).name, workloads[workload].name, number(step.plan.batch),
                      number(step.chips), number(step.plan.tp),
                      number(step.memory.total / 2 ** 30), "yes" if step.fits else "no",
                      *([number(1e3 * step.gemm_seconds), number(1e3 * step.kv_seconds),
