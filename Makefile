@@ -73,14 +73,20 @@ help: ## List the targets
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
 	      "reseeds every random test."
 
-deps: ## Install Icarus Verilog (Debian package iverilog) if it is missing
-	@if command -v iverilog >/dev/null && command -v vvp >/dev/null; then :; \
+# Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
+# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py).
+SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver
+
+deps: ## Install Icarus Verilog and Chromium with its driver (Debian packages) if missing
+	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
+	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing Icarus Verilog (Debian package iverilog)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog; \
+	    echo "Installing the Debian packages $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else \
-	    echo "error: Icarus Verilog is missing: install the Debian package 'iverilog'" \
-	         "(sudo apt-get install iverilog), then run make again" >&2; exit 1; \
+	    echo "error: missing Debian packages: $${missing% }: install them" \
+	         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
 	fi
 
 # pip's own output goes to a log, shown only when the installation fails.
@@ -207,7 +213,7 @@ sweep: venv deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=n SCH
 	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
 	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-unit: venv ## Tests that need no simulator
+unit: venv deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
 test: venv deps ## The whole suite: unit tests and both simulators

@@ -1,7 +1,12 @@
 """The scaling report end to end on small characterization files, the claims table, the
-workloads file's errors, the command line and the document writer."""
+workloads file's errors, the command line, the document writer and the report's formatting:
+no raw Python value, one unit per quantity family, every gap explained, sources by address,
+and report.html fitting a 1400-pixel browser window."""
 
 import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +15,14 @@ from sim_models.config import TileConfig
 from sim_models.scaling.__main__ import main as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.claims import CLAIMS_FILE, ModelContext, claims
+from sim_models.scaling.comparisons import compare_all
 from sim_models.scaling.document import Document
+from sim_models.scaling.formatting import (compact, number, raw_values, setting, si,
+                                           signed_percent)
+from sim_models.scaling.gaps import GAPS_FILE, explain, load_gaps
 from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.report import build_report, main as report_cli
+from sim_models.scaling.summary import Measured, measurements_table
 from sim_models.scaling.workloads import WORKLOADS_FILE, load_workloads
 from sim_models.results import save
 from sim_models.specs import SpecError, load_specs
@@ -170,6 +180,235 @@ def test_command_line(capsys):
 
 def test_document_escapes_tables():
     document = Document("T")
-    document.table(["a", "b"], [["x|y", "<z>"]], numeric=(1,))
-    assert "| x\\|y | <z> |" in document.markdown()
-    assert "<td class='num'>&lt;z&gt;</td>" in document.html()
+    document.table(["a", "b", "c"], [["x|y", "<z>", "1,234.5"]], numeric=(2,))
+    assert "| x\\|y | <z> | 1,234.5 |" in document.markdown()
+    assert "<td>&lt;z&gt;</td><td class='num'>1,234.5</td>" in document.html()
+
+
+@pytest.mark.parametrize("cell", ["-", "12", "-3.5%", "+0.4%", "1,299", "4.500x"])
+def test_document_numeric_cells(cell):
+    Document("T").table(["n"], [[cell]], numeric=(0,))
+
+
+def test_document_numeric_cell_with_prose_is_refused():
+    # A numeric cell does not wrap (white-space: nowrap): prose there widens the page.
+    with pytest.raises(ValueError, match=r"^column 'model' is numeric, not 'not modelled: "
+                                         r"no power figure'$"):
+        Document("T").table(["model"], [["not modelled: no power figure"]], numeric=(0,))
+
+
+def test_document_references_link_their_addresses():
+    document = Document("T")
+    document.references([("K1", "A page", ("https://example.org/a", "https://example.org/b"))])
+    assert "- [K1] A page: <https://example.org/a>, <https://example.org/b>" in \
+        document.markdown()
+    assert "<a href='https://example.org/b'>https://example.org/b</a>" in document.html()
+
+
+# ---- Formatting: numbers, settings and the scan for raw Python values ----------------------
+
+@pytest.mark.parametrize("value, text", [
+    (None, "-"), (6e-07, "0.0000006000"), (1264.0, "1,264"), (83.2, "83.20"),
+    (2 ** 70, "1,180,591,620,717,411,303,424"), (0.1 + 0.2, "0.3000"), (-3.0, "-3")])
+def test_number(value, text):
+    assert number(value) == text
+
+
+@pytest.mark.parametrize("name, value, text", [
+    ("fabric_clock_hz", None, "not set"), ("dma_step_seconds", 6e-07, "600 ns"),
+    ("overlap_with_backward", True, "yes"), ("overlap_with_backward", False, "no"),
+    ("fabric_clock_hz", 1.4e9, "1.400 GHz"), ("gradient_bytes_per_parameter", 2.0,
+                                              "2 B per parameter"),
+    ("optimizer_flops_per_parameter", 12.0, "12 FLOP per parameter"),
+    ("activation_bytes_per_element", 34.0, "34 B per element"), ("hbm_efficiency", 0.9, "90.0%"),
+    ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16")])
+def test_setting(name, value, text):
+    assert setting(name, value) == text
+
+
+def test_si_signed_percent_and_compact():
+    assert si(2.5e15, "FLOP/s") == "2.500 PFLOP/s" and si(6e-7, "s") == "600 ns"
+    assert [signed_percent(v) for v in (0.042, -0.003, -0.00001, None)] == \
+        ["+4.2%", "-0.3%", "0.0%", "-"]
+    assert compact(0.035) == "0.035" and compact(35.0) == "35"
+
+
+def test_raw_values_finds_every_kind():
+    text = "a None\nb 6e-07 c 1.5E+3\nTrue False nan inf\ninflation, Nonesuch, 1.2.3e4x"
+    assert raw_values(text) == [(1, "None"), (2, "6e-07"), (2, "1.5E+3"), (3, "True"),
+                                (3, "False"), (3, "nan"), (3, "inf")]
+
+
+def test_report_has_no_raw_python_values(report):
+    for name in ("report.md", "report.html"):
+        assert raw_values((report / name).read_text()) == [], name
+
+
+def _tables(markdown):
+    """Every Markdown table of ``markdown``: (header cells, rows of cells)."""
+    tables, current = [], None
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
+            if current is None:
+                current = (cells, [])
+                tables.append(current)
+            elif not set(line) <= set("|-: "):
+                current[1].append(cells)
+        else:
+            current = None
+    return tables
+
+
+def test_report_tables_use_one_unit_per_quantity_family(report):
+    # Units stand in the headers and the unit columns; claim quotes and prose are the articles'.
+    families = {"FLOP/s": re.compile(r"\b([TPE]FLOP/?S?|[TPE]FLOP/s)\b"),
+                "bytes": re.compile(r"\b(GB|TB|GiB|TiB)\b(?!/)")}
+    tables = _tables((report / "report.md").read_text())
+    assert len(tables) > 10
+    for headers, rows in tables:
+        units = " ".join(headers + [row[index] for row in rows
+                                    for index, name in enumerate(headers) if name == "unit"])
+        assert len(set(families["FLOP/s"].findall(units))) <= 1, headers
+        found = set(families["bytes"].findall(units))
+        assert not (found & {"GB", "TB"} and found & {"GiB", "TiB"}), headers
+
+
+def test_report_explains_every_row_of_the_comparison_tables(report):
+    explained = [(headers, rows) for headers, rows in _tables((report / "report.md").read_text())
+                 if headers[-1].startswith("explanation")]
+    # The summary's peaks and AWS's measurements, the claims, and the chips' and systems'
+    # published figures.
+    assert len(explained) == 5
+    for headers, rows in explained:
+        for row in rows:
+            assert len(row[-1]) > 20, (headers[1], row)
+
+
+def test_report_cites_every_source_by_address(report):
+    markdown = (report / "report.md").read_text()
+    sources = markdown[markdown.index("## Sources"):]
+    for key, source in load_specs().sources.items():
+        assert f"- [{key}] {source.cite}: <{source.urls[0]}>" in sources
+    assert "shared/" not in markdown and "trainium.md" not in markdown
+
+
+def test_summary_comes_first_with_peaks_measurements_and_what_is_left_out(report):
+    headings = re.findall(r"^#{2,3} (.*)$", (report / "report.md").read_text(), re.MULTILINE)
+    assert headings[:4] == ["Summary", "Peaks against AWS's figures",
+                            "Training and decode against AWS's measurements",
+                            "What is not modelled"]
+
+
+# ---- Every gap explained --------------------------------------------------------------------
+
+def _comparison(key):
+    return next(c for c in compare_all(load_specs()) if c.figure.key == key)
+
+
+def test_gap_rules():
+    gaps = load_gaps()
+    assert explain(_comparison("trn2-chip-hbm-capacity"), gaps, "GiB", 2 ** 30) == \
+        "A spec input: the row only confirms the data."
+    assert explain(_comparison("trn2-core-fp32"), gaps, "TFLOP/s", 1e12) == \
+        "The published figure is the model's 19.66 rounded to 1 significant digit."
+    assert explain(_comparison("trn2-chip-fp8"), gaps, "TFLOP/s", 1e12).startswith(
+        "AWS's figure is 35 TFLOP/s above its per-core figure multiplied out: the gap")
+    # A gap no rule explains takes its sentence from gaps.toml.
+    assert explain(_comparison("trn3-chip-hbm-bandwidth-nki"), gaps, "TB/s", 1e12) == \
+        gaps["trn3-chip-hbm-bandwidth-nki"]
+
+
+def test_an_unexplained_gap_is_refused():
+    comparison = _comparison("trn3-chip-hbm-bandwidth-nki")
+    with pytest.raises(SpecError, match=r"^gaps.toml: figure 'trn3-chip-hbm-bandwidth-nki' is "
+                                        r"\+4.3% off the model and no rule explains it: add a "
+                                        r"sentence for it$"):
+        explain(comparison, {}, "TB/s", 1e12)
+    with pytest.raises(SpecError, match=r"^gaps.toml: figure 'h100-chip-sparse' has no model "
+                                        r"value and no explanation: add a sentence for it$"):
+        explain(_comparison("h100-chip-sparse"), {}, "TFLOP/s", 1e12)
+
+
+def test_gaps_file_errors(tmp_path):
+    broken = tmp_path / "gaps.toml"
+    broken.write_text(GAPS_FILE.read_text() + "trn2-chip-fp8 = 3\n")
+    with pytest.raises(SpecError, match=r"^gaps.toml: field 'trn2-chip-fp8' must be a "
+                                        r"non-empty sentence, not 3$"):
+        load_gaps(broken)
+
+
+def test_measurements_table_shows_error_role_and_explanation():
+    document = Document("T")
+    measurements_table(document, [
+        Measured("Llama-3.1-8B training, 512 Trn1 chips, TP32 DP32", 800.0, 767.0,
+                 "tokens/s per chip", "calibration", "B1", "fitted on this row"),
+        Measured("Llama-3-70B decode, batch 1", 20.0, 24.48, "ms per token", "validation",
+                 "B2", "HBM bound; launch overhead not modelled")])
+    assert "| Llama-3.1-8B training, 512 Trn1 chips, TP32 DP32 [B1] | tokens/s per chip | " \
+           "800 | 767 | +4.3% | calibration | fitted on this row |" in document.markdown()
+    assert "| 20 | 24.48 | -18.3% | validation |" in document.markdown()
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"role": "fit"}, r"^measurement 'r': role must be one of calibration, validation, not "
+                      r"'fit'$"),
+    ({"explanation": " "}, r"^measurement 'r': the gap needs an explanation$"),
+])
+def test_measurements_table_refuses_a_bad_row(change, message):
+    row = replace(Measured("r", 1.0, 2.0, "u", "validation", "B", "why"), **change)
+    with pytest.raises(ValueError, match=message):
+        measurements_table(Document("T"), [row])
+
+
+def test_a_modelled_multiplier_needs_an_explanation(tmp_path):
+    context = ModelContext(load_specs(), load_workloads(), FabricCalibration.from_estimate(),
+                           Assumptions(), ())
+    text = _without_c12(CLAIMS_FILE.read_text(), tmp_path).read_text()
+    start = text.index('metric = "trn3_vs_trn2_bf16"')
+    end = text.index("\n\n", start)
+    broken = tmp_path / "broken.toml"
+    broken.write_text(text[:start] + 'metric = "trn3_vs_trn2_bf16"' + text[end:])
+    with pytest.raises(SpecError, match=r"^claims.toml: field 'C8.ratios.explanation' is "
+                                        r"missing for 'BF16 dense peak per chip': every "
+                                        r"modelled multiplier says why it is what it is$"):
+        claims(context, broken)
+
+
+# ---- report.html in a real browser ----------------------------------------------------------
+
+#: The window an architect reads the report in, and where its screenshots go for a human.
+WINDOW = (1400, 900)
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "report-browser"
+
+
+def test_report_fits_a_1400_px_browser_window(report):
+    """Debian's Chromium (chromium, chromium-driver; make deps installs them) loads report.html
+    at 1400 x 900: the page must not scroll sideways. Screenshots of the top and of the claims
+    table go to build/report-browser/ for a human to look at."""
+    from selenium import webdriver
+
+    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    assert browser and driver_path, "Chromium or its driver is missing: make deps installs " \
+                                    "the Debian packages chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path=driver_path))
+    try:
+        driver.set_window_size(*WINDOW)
+        driver.get((report / "report.html").as_uri())
+        width, scroll = driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(SCREENSHOTS / "top.png"))
+        driver.execute_script("document.evaluate(\"//h2[text()='Claims C1-C12']\", document, "
+                              "null, 9, null).singleNodeValue.scrollIntoView()")
+        driver.save_screenshot(str(SCREENSHOTS / "claims.png"))
+    finally:
+        driver.quit()
+    assert width == WINDOW[0]
+    assert scroll <= width, f"report.html is {scroll} px wide in a {width}-px window"

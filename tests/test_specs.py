@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 
-from sim_models.specs import (DEFAULT_DIRECTORY, ChipSpec, CoreSpec, PublishedFigure, Sourced,
-                              SpecError, Specs, SystemSpec, Topology, load_specs)
+from sim_models.specs import (DEFAULT_DIRECTORY, ChipSpec, CoreSpec, PublishedFigure, Source,
+                              Sourced, SpecError, Specs, SystemSpec, Topology, load_specs)
 from sim_models.specs.units import DIMENSIONS, to_si
 
 GiB = 2**30
@@ -146,7 +146,8 @@ def test_every_cited_source_exists(specs):
             else:
                 assert table["source"] in specs.sources, (path.name, table)
     assert cited > 200
-    assert all(cite.strip() for cite in specs.sources.values())
+    # Every source is cited by what it is and where to read it, never by a local path.
+    assert all(source.cite.strip() and source.urls for source in specs.sources.values())
 
 
 def test_every_published_figure_carries_a_source(specs):
@@ -238,6 +239,7 @@ def test_conversions_are_exact():
 SOURCES = """\
 [sources.S1]
 cite = "Test source one"
+urls = ["https://example.org/one"]
 """
 
 FAMILY = """\
@@ -329,7 +331,7 @@ def _change(text, old, new):
 def test_minimal_directory_loads(tmp_path):
     specs = load_specs(_write(tmp_path, {"sources.toml": SOURCES, "x1.toml": FAMILY,
                                          "g1.toml": GPU}))
-    assert specs.sources == {"S1": "Test source one"}
+    assert specs.sources == {"S1": Source("Test source one", ("https://example.org/one",))}
     assert specs.chip("x1").cores == Sourced(2, 2, "1", "S1")
     assert specs.chip("x1").core.clock.value == 2.8e9
     assert specs.chip("g1").peak_flops["bf16"].value == 989e12
@@ -565,8 +567,18 @@ source = "S1"
      "sources.toml: field 'sources.DERIVED' must not be defined: DERIVED is reserved for "
      "figures that no source publishes"),
     ("[sources.S1]\ntitle = \"x\"\n", "sources.toml: field 'sources.S1.cite' is missing"),
-    ("[sources.S1]\ncite = \"\"\n",
+    ("[sources.S1]\ncite = \"x\"\n", "sources.toml: field 'sources.S1.urls' is missing"),
+    ("[sources.S1]\ncite = \"\"\nurls = [\"https://example.org\"]\n",
      "sources.toml: field 'sources.S1.cite' must be a non-empty string, not ''"),
+    ("[sources.S1]\ncite = \"x\"\nurls = []\n",
+     "sources.toml: field 'sources.S1.urls' must be a non-empty list of https addresses, "
+     "not []"),
+    ("[sources.S1]\ncite = \"x\"\nurls = [\"shared/reference/trainium.md\"]\n",
+     "sources.toml: field 'sources.S1.urls' must be a non-empty list of https addresses, "
+     "not ['shared/reference/trainium.md']"),
+    ("[sources.S1]\ncite = \"x\"\nurls = \"https://example.org\"\n",
+     "sources.toml: field 'sources.S1.urls' must be a non-empty list of https addresses, "
+     "not 'https://example.org'"),
     ("[refs.S1]\ncite = \"x\"\n", "sources.toml: field 'sources' is missing"),
 ])
 def test_malformed_sources_file(tmp_path, sources, message):

@@ -15,8 +15,8 @@ def _choice(value, why):
 class Assumptions:
     """Modelling choices of the scaling layer; see each field's ``why`` in :func:`describe`."""
     fabric_clock_hz: object = _choice(
-        None, "The RTL router's step latency (cycles) is converted to time at this clock; None "
-              "takes the chip's TensorE clock: AWS publishes no NeuronLink clock or latency.")
+        None, "The RTL router's step latency (cycles) is converted to time at this clock; when "
+              "not set, the chip's TensorE clock: AWS publishes no NeuronLink clock or latency.")
     dma_step_seconds: float = _choice(
         600e-9, "Each collective step starts with one descriptor-generated DMA, about 600 ns "
                 "([N-T2], DGE), added to the RTL-measured per-step latency.")

@@ -138,11 +138,15 @@ class RatioCheck:
         The model's factor; None where it is not modelled.
     unmodelled : str or None
         Why the model gives no factor.
+    explanation : str or None
+        Why the model's factor is what it is against the claimed one; None where it is not
+        modelled.
     """
     label: str
     claimed: object
     model: object
     unmodelled: object
+    explanation: object
 
     @property
     def ratio(self):
@@ -165,11 +169,16 @@ class Claim:
 def _ratio(context, key, item):
     metric = item["metric"]
     if metric == UNMODELLED:
-        return RatioCheck(item["label"], item.get("value"), None, item["unmodelled"])
+        return RatioCheck(item["label"], item.get("value"), None, item["unmodelled"], None)
     if metric not in METRICS:
         raise SpecError(f"{CLAIMS_FILE.name}: field '{key}.ratios.metric' must be one of "
                         f"{', '.join([*METRICS, UNMODELLED])}, not {metric!r}")
-    return RatioCheck(item["label"], item.get("value"), METRICS[metric](context), None)
+    if not item.get("explanation", "").strip():
+        raise SpecError(f"{CLAIMS_FILE.name}: field '{key}.ratios.explanation' is missing "
+                        f"for {item['label']!r}: every modelled multiplier says why it is "
+                        f"what it is")
+    return RatioCheck(item["label"], item.get("value"), METRICS[metric](context), None,
+                      item["explanation"])
 
 
 def claims(context, path=CLAIMS_FILE):

@@ -1,16 +1,26 @@
-"""A report as a list of blocks (headings, paragraphs, lists, tables, images), written out as
-Markdown and as a self-contained HTML page from the same blocks."""
+"""A report as a list of blocks (headings, paragraphs, lists, tables, images, references),
+written out as Markdown and as a self-contained HTML page from the same blocks.
+
+The page fits its window: text and table cells wrap between words and long addresses anywhere
+(only the cells of numeric columns keep to one line, and a numeric cell holds a number and
+nothing else), tables take at most the page's width, images scale down.
+"""
 
 import html
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["Document"]
 
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;"
-          "padding:0 1rem;line-height:1.45}table{border-collapse:collapse;margin:1rem 0;"
-          "font-size:.9rem}th,td{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top}"
-          "th{background:#f3f3f3}td.num{text-align:right;white-space:nowrap}"
-          "img{max-width:100%;border:1px solid #ddd}code{background:#f6f6f6}")
+_STYLE = ("body{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;"
+          "padding:0 1rem;line-height:1.45;overflow-wrap:break-word}"
+          "table{border-collapse:collapse;margin:1rem 0;font-size:.85rem;max-width:100%}"
+          "th,td{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top}"
+          "th{background:#f3f3f3;overflow-wrap:normal}td.num{text-align:right;white-space:nowrap}"
+          "img{max-width:100%;border:1px solid #ddd}figcaption{font-style:italic}")
+#: What a cell of a numeric column may hold: a number (thousands separators, decimals, a sign,
+#: a trailing % or x), or "-" for no value. Anything longer would not wrap.
+_NUMERIC = re.compile(r"-|[-+]?\d[\d,]*(\.\d+)?[%x]?")
 
 
 @dataclass
@@ -29,13 +39,23 @@ class Document:
         self.blocks.append(("bullets", list(items)))
 
     def table(self, headers, rows, numeric=()):
-        """A table; ``numeric`` are the indices of right-aligned columns."""
-        self.blocks.append(("table", list(headers), [list(map(str, row)) for row in rows],
-                            set(numeric)))
+        """A table; ``numeric`` are the indices of right-aligned columns, whose cells must be
+        numbers (``ValueError`` naming the cell otherwise)."""
+        rows = [list(map(str, row)) for row in rows]
+        for row in rows:
+            for index in numeric:
+                if not _NUMERIC.fullmatch(row[index]):
+                    raise ValueError(f"column {headers[index]!r} is numeric, not {row[index]!r}")
+        self.blocks.append(("table", list(headers), rows, set(numeric)))
 
     def image(self, path, caption):
         """A picture at ``path`` (relative to the report), with its caption."""
         self.blocks.append(("image", path, caption))
+
+    def references(self, entries):
+        """A list of sources: (key, citation, addresses) each, the addresses as links."""
+        self.blocks.append(("references", [(key, cite, tuple(urls))
+                                           for key, cite, urls in entries]))
 
     def markdown(self):
         lines = [f"# {self.title}", ""]
@@ -46,6 +66,9 @@ class Document:
                 lines += [content[0], ""]
             elif kind == "bullets":
                 lines += [f"- {item}" for item in content[0]] + [""]
+            elif kind == "references":
+                lines += [f"- [{key}] {cite}: " + ", ".join(f"<{url}>" for url in urls)
+                          for key, cite, urls in content[0]] + [""]
             elif kind == "table":
                 headers, rows, numeric = content
                 lines.append("| " + " | ".join(headers) + " |")
@@ -72,6 +95,11 @@ class Document:
             elif kind == "bullets":
                 parts.append("<ul>" + "".join(f"<li>{escape(item)}</li>"
                                               for item in content[0]) + "</ul>")
+            elif kind == "references":
+                parts.append("<ul>" + "".join(
+                    f"<li id='source-{escape(key)}'>[{escape(key)}] {escape(cite)}: " + ", ".join(
+                        f"<a href='{escape(url)}'>{escape(url)}</a>" for url in urls) + "</li>"
+                    for key, cite, urls in content[0]) + "</ul>")
             elif kind == "table":
                 headers, rows, numeric = content
                 head = "".join(f"<th>{escape(cell)}</th>" for cell in headers)

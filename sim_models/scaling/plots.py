@@ -5,6 +5,7 @@ computes anything itself.
 """
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
@@ -14,22 +15,32 @@ __all__ = ["roofline", "utilization", "model_against_rtl", "scaling", "generatio
 _DPI = 110
 
 
-def _save(figure, path):
-    figure.tight_layout()
-    figure.savefig(path, dpi=_DPI, metadata={"Software": None})
+#: Markers that stay distinct in black and white, for series and points told apart by shape.
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Tick labels with thousands separators (12,000, not 12000).
+_THOUSANDS = matplotlib.ticker.StrMethodFormatter("{x:,.0f}")
+
+
+def _save(figure, path, layout=True):
+    """Write ``figure`` to ``path``; ``layout`` False keeps a layout the caller made (room for
+    a legend outside the axes)."""
+    if layout:
+        figure.tight_layout()
+    figure.savefig(path, dpi=_DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
 
 
 def roofline(path, panels):
-    """One roofline per chip, side by side.
+    """One roofline per chip, side by side, the same marker for the same GEMM in every panel.
 
     Parameters
     ----------
     panels : list of dict
-        ``name``; ``peak`` (FLOP/s) and ``bandwidth`` (HBM bytes/s); ``datatype``;
-        ``points``: list of (label, intensity in FLOP/byte, achieved FLOP/s).
+        ``name``; ``peak`` (FLOP/s) and ``bandwidth`` (HBM bytes/s); ``points``: list of
+        (label, intensity in FLOP/byte, achieved FLOP/s), the same labels in every panel.
     """
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), sharey=True)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), sharey=True)
+    styles = {}
     for axis, panel in zip(axes, panels):
         ridge = panel["peak"] / panel["bandwidth"]
         intensities = [0.5, ridge, 1e4]
@@ -37,14 +48,21 @@ def roofline(path, panels):
                                   for i in intensities], color="black", linewidth=1.5)
         axis.axvline(ridge, color="grey", linestyle=":", linewidth=1)
         for label, intensity, achieved in panel["points"]:
-            axis.loglog(intensity, achieved / 1e12, "o", markersize=5, label=label)
-        axis.set_title(f"{panel['name']} ({panel['datatype']}, ridge {ridge:.0f} FLOP/B)")
+            marker, color = styles.setdefault(label, (_MARKERS[len(styles) % len(_MARKERS)],
+                                                      f"C{len(styles)}"))
+            # Hollow markers of different shapes and sizes stay visible where GEMMs of
+            # nearly the same intensity coincide.
+            axis.loglog(intensity, achieved / 1e12, marker, color=color,
+                        markersize=6 + 2 * (len(styles) % 4), markerfacecolor="none",
+                        markeredgewidth=1.6, linestyle="none",
+                        label=label if axis is axes[0] else None)
+        axis.set_title(f"{panel['name']}: ridge at {ridge:.0f} FLOP/B", fontsize=10)
         axis.set_xlabel("arithmetic intensity (FLOP per HBM byte)")
         axis.grid(True, which="both", alpha=0.3)
-        if panel["points"]:
-            axis.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel("TFLOP/s")
-    _save(figure, path)
+    axes[0].set_ylabel("TFLOP/s (line: roofline; markers: achieved)")
+    figure.legend(loc="lower center", ncol=3, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.13, 1, 1))
+    _save(figure, path, layout=False)
 
 
 def utilization(path, curves, measured):
@@ -55,21 +73,21 @@ def utilization(path, curves, measured):
     curves : dict of str to (list of int, list of float)
         Label -> (N values, utilization 0..1) from the cycle model.
     measured : list of (int, float, str)
-        (N, utilization, label) of RTL-simulated GEMMs.
+        (N, utilization, label) of RTL-simulated GEMMs, each drawn with its own marker and
+        named in the legend (no labels on the plot, which would overprint).
     """
-    figure, axis = plt.subplots(figsize=(7, 4.2))
+    figure, axis = plt.subplots(figsize=(9, 4.6))
     for label, (sizes, values) in curves.items():
-        axis.semilogx(sizes, [100 * value for value in values], label=label)
+        axis.semilogx(sizes, [100 * value for value in values], label=f"model, {label}")
     for index, (size, value, label) in enumerate(measured):
-        axis.semilogx(size, 100 * value, "kx", markersize=8,
-                      label="RTL simulation" if index == 0 else None)
-        axis.annotate(label, (size, 100 * value), fontsize=6, xytext=(3, -9),
-                      textcoords="offset points")
-    axis.set_xlabel("moving free size N (columns streamed per stationary)")
+        axis.semilogx(size, 100 * value, _MARKERS[index % len(_MARKERS)], color="black",
+                      markersize=7, markerfacecolor="none", linestyle="none",
+                      label=f"RTL, M, K, N = {label}")
+    axis.set_xlabel("moving free size N (columns streamed per stationary load)")
     axis.set_ylabel("utilization of the 128 x 128 array (%)")
     axis.set_ylim(0, 105)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7, loc="lower right")
+    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _save(figure, path)
 
 
@@ -89,36 +107,41 @@ def model_against_rtl(path, points):
     low = min(min(rtl, model) for rtl, model, _ in points)
     high = max(max(rtl, model) for rtl, model, _ in points)
     axis.loglog([low, high], [low, high], color="black", linewidth=1, label="model = RTL")
-    axis.set_xlabel("RTL cycles (simulated)")
-    axis.set_ylabel("cycle model")
+    axis.set_xlabel("RTL (cycles, simulated)")
+    axis.set_ylabel("cycle model (cycles)")
     axis.grid(True, which="both", alpha=0.3)
     axis.legend(fontsize=7)
     _save(figure, path)
 
 
-def scaling(path, series):
-    """Achieved PFLOP/s and scaling efficiency against chips.
+def scaling(path, panels):
+    """Small multiples of training throughput per chip against chips.
 
     Parameters
     ----------
-    series : dict of str to list of (int, float, float)
-        Label -> (chips, achieved FLOP/s, efficiency 0..1) points.
+    panels : list of (str, dict of str to list of (int, float, str))
+        (title, label -> (chips, tokens/s per chip, system name) points), four panels drawn
+        two by two, the same labels in each: the first label solid, the others dashed.
     """
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for label, points in series.items():
-        chips, achieved, efficiency = zip(*points)
-        left.loglog(chips, [value / 1e15 for value in achieved], "o-", markersize=4,
-                    label=label)
-        right.semilogx(chips, [100 * value for value in efficiency], "o-", markersize=4,
-                       label=label)
-    left.set_ylabel("achieved PFLOP/s (model FLOPs)")
-    right.set_ylabel("efficiency: MFU at n chips / MFU on 1 chip (%)")
-    for axis in (left, right):
-        axis.set_xlabel("chips")
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for axis, (title, series) in zip(axes.flat, panels):
+        top = 0.0
+        for index, (label, points) in enumerate(series.items()):
+            chips, per_chip, _ = zip(*points)
+            axis.semilogx(chips, per_chip, _MARKERS[index] + ("-" if index == 0 else "--"),
+                          markersize=6 if index == 0 else 8, markerfacecolor="none"
+                          if index else None, label=label if axis is axes.flat[0] else None)
+            top = max(top, *per_chip)
+        axis.set_ylim(0, 1.15 * top)
+        axis.yaxis.set_major_formatter(_THOUSANDS)
+        axis.set_title(title, fontsize=10)
         axis.grid(True, which="both", alpha=0.3)
-        axis.legend(fontsize=7)
-    right.set_ylim(0, 105)
-    _save(figure, path)
+        axis.set_ylabel("tokens/s per chip")
+    for axis in axes[1]:
+        axis.set_xlabel("chips (log scale)")
+    figure.legend(loc="lower center", ncol=2, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.05, 1, 1))
+    _save(figure, path, layout=False)
 
 
 def generations(path, rows):
@@ -137,7 +160,8 @@ def generations(path, rows):
     for bar, ratio in zip(bars, ratios):
         axis.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {ratio:.2f}x",
                   va="center", fontsize=8)
-    axis.set_xlabel("Trainium3 / Trainium2 (model)")
+    axis.set_xlabel("Trainium3 / Trainium2 (ratio; 1 = no change)")
+    axis.set_xlim(0, 1.15 * max(ratios))  # room for the labels right of the bars
     axis.invert_yaxis()
     axis.grid(True, axis="x", alpha=0.3)
     _save(figure, path)

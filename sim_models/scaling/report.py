@@ -22,20 +22,25 @@ from pathlib import Path
 
 from ..cli import ArgumentParser
 from ..results import ResultsError
-from ..specs import SpecError, load_specs
+from ..specs import PUBLISHED_QUANTITIES, SpecError, load_specs
 from . import plots
 from .assumptions import Assumptions, describe
+from .calibration import check_rows
 from .characterization import allreduce_checks, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
 from .decode import decode_step
 from .document import Document
-from .formatting import number, percent, ratio, si
+from .formatting import UNITS, number, percent, ratio, setting, si
+from .gaps import explain, load_gaps
 from .gemm import chip_gemm
 from .inputs import FULL_RUN, read_inputs
+from .measurements import load_measurements
 from .network import FabricCalibration
-from .peak import chip_peak, core_peak, datatypes
+from .parallel import system_of_chips
+from .peak import chip_peak
+from .summary import Measured, measurements_table, peaks_table
 from .training import training_step
 from .workloads import load_workloads
 
@@ -44,10 +49,15 @@ __all__ = ["build_report", "main"]
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
                     "trn3-gen1-ultraserver", "trn3-gen2-ultraserver", "trn3-ultracluster")
-#: Chips of the scaling curves beyond the published systems (clusters of UltraServers).
-CLUSTER_POINTS = (256, 1024, 4096, 16384)
+#: Units (UltraServers) of the clusters of the scaling curves beyond the published systems.
+CLUSTER_UNITS = (4, 16, 64, 256)
 #: Decode batches of the decode table.
 DECODE_BATCHES = (1, 64)
+#: (system, workload) of the decode table.
+DECODE_SYSTEMS = (("trn2-instance", "llama3-8b"), ("trn2-instance", "llama3-70b"),
+                  ("trn2-ultraserver", "llama3-70b"), ("trn3-gen1-ultraserver", "llama3-70b"))
+#: Datatype of the rooflines.
+ROOFLINE_DATATYPE = "bf16"
 
 
 def _progress(message):
@@ -84,74 +94,102 @@ def _inputs_section(document, inputs):
                      result.verdict.detail] for result in inputs.values()])
 
 
-def _given(figure):
-    value = figure.value
-    return f"{number(value.given)} {value.unit if value.unit != '1' else ''}".strip() + \
-        f" [{value.source}]"
+#: The unit of each quantity family in the tables of chips (and cores) and of systems: one
+#: unit per family in a table. SBUF, a different quantity of the bytes family, is in MiB.
+CHIP_UNITS = {"flops": "TFLOP/s", "bytes": "GiB", "bandwidth": "TB/s", "count": ""}
+SYSTEM_UNITS = {"flops": "PFLOP/s", "bytes": "GiB", "bandwidth": "TB/s", "count": ""}
+#: The published quantities in words.
+QUANTITY_NAMES = {"peak_flops": "peak", "core_peak_flops": "peak per NeuronCore",
+                  "hbm_capacity": "HBM capacity", "hbm_bandwidth": "HBM bandwidth",
+                  "link_bandwidth": "chip-to-chip bandwidth",
+                  "scale_out_bandwidth": "scale-out bandwidth", "chips": "chips",
+                  "sbuf": "SBUF (all cores)"}
 
 
-def _scaled(comparison, value):
-    return "-" if value is None else number(value / comparison.scale)
+def _unit(figure, units):
+    """(unit, SI units per unit) of a published figure in a table of ``units``."""
+    family = PUBLISHED_QUANTITIES[figure.quantity]
+    unit = "MiB" if figure.quantity == "sbuf" else units[family]
+    return unit, UNITS[family][unit]
 
 
-def _comparison_cells(comparison):
-    """Published, model, gap, model + gap, ratios of one comparison."""
-    adjusted = None if comparison.gap is None or comparison.model is None else \
-        comparison.model + comparison.gap
-    model = _scaled(comparison, comparison.model)
-    if comparison.is_input and comparison.model is not None:
-        model += " (input)"
-    return [_given(comparison.figure), model, _scaled(comparison, comparison.gap),
-            _scaled(comparison, adjusted), ratio(comparison.ratio),
-            ratio(comparison.ratio_with_gap)]
+def _comparison_cells(comparison, units, gaps):
+    """Unit, published, model, model / published and the explanation of one comparison."""
+    unit, scale = _unit(comparison.figure, units)
+    return [unit or "count", number(comparison.published / scale),
+            "-" if comparison.model is None else number(comparison.model / scale),
+            ratio(comparison.ratio), explain(comparison, gaps, unit, scale)]
 
 
-def _claims_section(document, context):
+def _datatype_name(datatype):
+    """BF16, FP8, ...; "sparse" (structured-sparse input) stays a word; "" for none."""
+    return "" if datatype is None else "sparse" if datatype == "sparse" else datatype.upper()
+
+
+def _subject_name(specs, key):
+    return specs.chips[key].name if key in specs.chips else specs.system(key).name
+
+
+def _claims_section(document, context, gaps):
     document.heading("Claims C1-C12")
     document.paragraph(
         "Each claim of the articles the project started from, with the published figures it "
-        "repeats and its own multipliers, beside the model. Model values come from "
-        "architectural parameters and the RTL-validated models only. The gap column is the "
-        "published chip figure minus cores x the published per-core figure (times the chips "
-        "of a system): computed from published figures, shown apart, never added to the "
-        "model silently.")
+        "repeats and its own multipliers, beside the model; every row says why the two "
+        "differ. Model values come from architectural parameters and the RTL-validated "
+        "models only. Where AWS's chip figure exceeds cores x its own per-core figure (the "
+        "gap, from published figures alone), the explanation gives the gap; it is never "
+        "added to the model. FLOP/s in PFLOP/s, capacities in GiB, bandwidths in TB/s.")
     rows = []
     for claim in claims(context):
-        rows.append([claim.key, f"\u201c{claim.text}\u201d", "", "", "", "", "", "",
+        rows.append([claim.key, f"\u201c{claim.text}\u201d", "", "-", "-", "-",
                      claim.explanation])
         for comparison in claim.figures:
-            rows.append(["", comparison.figure.key, *_comparison_cells(comparison), ""])
+            figure = comparison.figure
+            what = (f"{_subject_name(context.specs, figure.subject)}: "
+                    f"{QUANTITY_NAMES[figure.quantity]}"
+                    f"{', ' + _datatype_name(figure.datatype) if figure.datatype else ''} "
+                    f"[{figure.value.source}]")
+            rows.append(["", what, *_comparison_cells(comparison, SYSTEM_UNITS, gaps)])
         for check in claim.ratios:
-            model = "not modelled: " + check.unmodelled if check.model is None else \
-                f"{number(check.model)}x"
-            claimed = "-" if check.claimed is None else f"{number(check.claimed)}x [CLAIMS]"
-            rows.append(["", check.label, claimed, model, "-", "-", ratio(check.ratio), "-",
-                         ""])
-    check = largest_run(context.tile_checks)
-    rows.append(["", f"C12 measured on the {check.rows} x {check.cols} RTL run of M, K, N = "
-                 f"{check.m}, {check.k}, {check.n}: "
-                 f"{number(systolic_accesses_per_mac(check))} port elements per MAC", "", "", "",
-                 "", "", "", ""])
-    document.table(["claim", "claim text, then each figure or multiplier",
-                    "published / claimed [source]", "model", "gap", "model + gap",
-                    "model / published", "(model + gap) / published", "explanation"], rows,
-                   numeric=(3, 4, 5, 6, 7))
+            rows.append(["", f"{check.label} [CLAIMS]", "ratio",
+                         "-" if check.claimed is None else number(check.claimed),
+                         "-" if check.model is None else number(check.model),
+                         ratio(check.ratio),
+                         check.explanation if check.model is not None
+                         else f"Not modelled: {check.unmodelled}."])
+    run = largest_run(context.tile_checks)
+    rows.append(["", f"C12 measured on the {run.rows} x {run.cols} RTL run of M, K, N = "
+                 f"{run.m}, {run.k}, {run.n}", "elements per MAC", "-",
+                 number(systolic_accesses_per_mac(run)), "-",
+                 "Stationary, moving and result elements that cross the tile's ports, over the "
+                 "run's MACs: each element serves many MACs inside the array."])
+    document.table(["claim", "claim text, then each figure [source] or multiplier", "unit",
+                    "published or claimed", "model", "model / published", "explanation"],
+                   rows, numeric=(3, 4, 5))
 
 
-def _published_section(document, specs):
+def _published_section(document, specs, gaps):
     document.heading("Every published headline figure")
     document.paragraph(
-        "'(input)' marks a figure the spec data also holds as an architectural input (an HBM "
-        "capacity, say): its ratio only confirms the data. Everything else is derived: peaks "
-        "from array x clock x MACs per PE per cycle x cores x chips, totals from chips x the "
-        "chip.")
-    rows = [[comparison.figure.subject, comparison.figure.quantity,
-             comparison.figure.datatype or "", *_comparison_cells(comparison),
-             comparison.figure.value.note or ""]
-            for comparison in compare_all(specs)]
-    document.table(["subject", "quantity", "datatype", "published [source]", "model", "gap",
-                    "model + gap", "model / published", "(model + gap) / published", "note"],
-                   rows, numeric=(4, 5, 6, 7, 8))
+        "Peaks are derived: array x clock x MACs per PE per cycle x cores x chips; totals are "
+        "chips x the chip. A row marked as a spec input is a figure the spec data also holds "
+        "as an architectural input (an HBM capacity, say): its ratio only confirms the data. "
+        "Chips and NeuronCores first, in TFLOP/s, GiB (SBUF in MiB) and TB/s; then systems, "
+        "in PFLOP/s, GiB and TB/s.")
+    comparisons = compare_all(specs)
+    for title, units, chosen in (
+            ("Chips and NeuronCores", CHIP_UNITS,
+             [c for c in comparisons if c.figure.subject in specs.chips]),
+            ("Systems", SYSTEM_UNITS,
+             [c for c in comparisons if c.figure.subject not in specs.chips])):
+        document.heading(title, level=3)
+        document.table(
+            ["subject", "quantity", "datatype", "source", "unit", "published", "model",
+             "model / published", "explanation"],
+            [[_subject_name(specs, c.figure.subject), QUANTITY_NAMES[c.figure.quantity],
+              _datatype_name(c.figure.datatype), c.figure.value.source,
+              *_comparison_cells(c, units, gaps)] for c in chosen],
+            numeric=(5, 6, 7))
 
 
 def _characterization_section(document, runs, full, out):
@@ -184,7 +222,9 @@ def _characterization_section(document, runs, full, out):
     points = [(check.rtl_cycles, check.model_cycles, f"{check.rows}x{check.cols}")
               for check in runs]
     plots.model_against_rtl(out / "model_vs_rtl.png", points)
-    document.image("model_vs_rtl.png", "Cycle model against RTL cycles, every simulated GEMM")
+    document.image("model_vs_rtl.png", "Does the cycle model reproduce the RTL? Cycles the "
+                   "model predicts against cycles the RTL took, one point per simulated GEMM, "
+                   "coloured by array size; on the line the two agree")
 
 
 def _fabric_section(document, fabric_checks, calibration):
@@ -224,14 +264,11 @@ def _method_section(document, specs, checks, assumptions, out):
         "cycle, with the RTL-measured step latency and payload efficiency, the spec's link "
         "bandwidths, dimension by dimension on a torus, as a ring over a switch, and "
         "hierarchically (inside an UltraServer, then over EFA) in a cluster.",
-        "Not modelled: Vector, Scalar and GpSimd engine work (norms, softmax, optimizer), DMA "
-        "queueing, the dI/dt throttle that starts TensorE at 50% [X-GLOSS], the 4x fast "
-        "weight load (the RTL loads one row per cycle, hidden behind the multiply whenever "
-        "N > K), pipeline or tensor parallelism in training. The training MFU is therefore a "
-        "Tensor-Engine-and-HBM bound: AWS's published Trn1 MFU is 15-33% [B-TRN1].",
+        "What the model leaves out is listed in the summary.",
     ])
     document.table(["assumption", "value", "why"],
-                   [[name, str(value), why] for name, value, why in describe(assumptions)])
+                   [[name, setting(name, value), why]
+                    for name, value, why in describe(assumptions)])
     sizes = [2 ** power for power in range(4, 14)]
     curves = {}
     for k in (128, 256, 512, 4096):
@@ -241,156 +278,228 @@ def _method_section(document, specs, checks, assumptions, out):
     measured = [(check.n, check.utilization, f"{check.m},{check.k},{check.n}")
                 for check in checks if (check.rows, check.cols) == (config.rows, config.cols)]
     plots.utilization(out / "utilization.png", curves, measured)
-    document.image("utilization.png", "Utilization of one 128 x 128 Tensor Engine against the "
-                   "GEMM shape (cycle model, read-out included); crosses: RTL runs")
+    document.image("utilization.png", "How much of one 128 x 128 Tensor Engine does a GEMM "
+                   "keep busy, by its shape? Utilization against the moving free size N: lines "
+                   "from the cycle model (M = 128, read-out included), open markers the 128 x "
+                   "128 RTL runs")
 
 
-def _roofline_section(document, specs, workloads, assumptions, out):
+def _roofline_section(document, specs, workloads, out):
     workload = workloads["llama3-70b"]
     panels = []
-    for key, datatype in (("trn2", "bf16"), ("trn3", "bf16"), ("h100", "bf16")):
+    for key in ("trn1", "trn2", "trn3"):
         chip = specs.chip(key)
+        tokens = workload.sequences_per_chip * workload.sequence
         points = []
-        if chip.core is not None:
-            tokens = workload.sequences_per_chip * workload.sequence
-            for gemm in workload.weight_gemms(tokens)[:4]:
-                estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, datatype)
-                points.append((f"train {gemm.name}", estimate.intensity,
-                               estimate.achieved_flops))
-            for batch in DECODE_BATCHES:
-                gemm = workload.weight_gemms(batch)[2]
-                estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, datatype)
-                points.append((f"decode {gemm.name}, batch {batch}", estimate.intensity,
-                               estimate.achieved_flops))
-        panels.append({"name": chip.name, "datatype": datatype,
-                       "peak": chip_peak(chip, datatype),
+        for gemm in workload.weight_gemms(tokens)[:4]:
+            estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, ROOFLINE_DATATYPE)
+            points.append((f"training: {gemm.name}, {number(tokens)} tokens",
+                           estimate.intensity, estimate.achieved_flops))
+        for batch in DECODE_BATCHES:
+            gemm = workload.weight_gemms(batch)[2]
+            estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, ROOFLINE_DATATYPE)
+            points.append((f"decode: {gemm.name}, batch {batch}", estimate.intensity,
+                           estimate.achieved_flops))
+        panels.append({"name": chip.name, "peak": chip_peak(chip, ROOFLINE_DATATYPE),
                        "bandwidth": chip.hbm_bandwidth.value, "points": points})
     plots.roofline(out / "roofline.png", panels)
-    document.image("roofline.png", f"Rooflines (BF16) with {workload.name} GEMMs placed by the "
-                   "chip model; the H100 line is its datasheet, not a model")
+    document.image("roofline.png", f"Which of {workload.name}'s weight GEMMs does each "
+                   f"Trainium generation run compute-bound, and which HBM-bound? One panel per "
+                   f"chip, {ROOFLINE_DATATYPE.upper()}: the roofline (TensorE peak, HBM "
+                   f"bandwidth) and each GEMM where the chip model places it (achieved "
+                   f"TFLOP/s against FLOP per HBM byte); the four training GEMMs lie together "
+                   f"at the peak, compute-bound on every chip")
 
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
-    """(chips, achieved FLOP/s, efficiency) from one chip to the family's largest system."""
+    """(chips, tokens/s per chip, system name) from the family's instance to its largest
+    system: the instance, the UltraServer, clusters of UltraServers on the UltraCluster's
+    network and the UltraCluster, each in the layout the model picks; layouts that do not fit
+    in HBM are left out."""
     systems = [system for system in specs.systems.values()
                if specs.chip(system.chip).key == family]
-    unit_systems = sorted((s for s in systems if s.level != "cluster"),
+    cluster = next(system for system in systems if system.level == "cluster")
+    unit_systems = sorted((system for system in systems if system.level != "cluster"),
                           key=lambda system: system.chips.value)
-    cluster = next(s for s in systems if s.level == "cluster")
-    single = replace(unit_systems[0], chips=replace(unit_systems[0].chips, value=1, given=1))
-    variants = [single, *unit_systems] + [
-        replace(cluster, chips=replace(cluster.chips, value=chips, given=chips))
-        for chips in CLUSTER_POINTS if chips > unit_systems[-1].chips.value] + [cluster]
+    unit_chips = int(specs.system(cluster.unit).chips.value)
+    variants = unit_systems + [system_of_chips(specs, cluster, units * unit_chips)
+                               for units in CLUSTER_UNITS] + [cluster]
     steps = [training_step(specs, system, workload, calibration, assumptions)
              for system in variants]
-    steps = [step for step in steps if step.fits]
-    return [(step.chips, step.achieved_flops, step.mfu / steps[0].mfu) for step in steps]
+    return [(step.chips, step.tokens_per_second / step.chips, system.name)
+            for system, step in zip(variants, steps) if step.fits]
 
 
-def _workload_section(document, specs, workloads, calibration, assumptions, out):
-    document.heading("Workloads: training step, scaling and decode")
-    rows = []
-    for system_key in WORKLOAD_SYSTEMS:
-        system = specs.system(system_key)
-        for workload in workloads.values():
-            step = training_step(specs, system, workload, calibration, assumptions)
-            rows.append([system.name, workload.name, number(step.chips),
-                         number(step.tokens), number(step.seconds), number(step.compute_seconds),
-                         number(step.communication_seconds), number(step.exposed_seconds),
-                         f"TP {step.plan.tp} PP {step.plan.pp} DP {step.plan.dp}"
-                         + ("" if step.fits else f"; does not fit: {step.memory.describe()}"),
-                         number(step.achieved_flops and step.achieved_flops / 1e15),
-                         percent(step.mfu)])
+def _training_table(document, specs, workloads, steps):
+    """The training step of every (system key, workload key) of ``steps``; a layout that
+    does not fit in HBM is shown with its memory and no time."""
     document.paragraph(
-        "Training in the smallest tensor x pipeline parallel group (logical NeuronCores) "
-        "whose memory fits, data parallel over the rest: micro-batch 1, two sequences per chip "
-        "per step, full recomputation, ZeRO-1, BF16. TP all-reduces and PP sends are exposed, "
-        "the DP reduction overlaps the last backward pass. MFU = model FLOPs / (step time x "
-        "TensorE peak).")
-    document.table(["system", "workload", "chips", "tokens per step", "step (s)",
-                    "GEMMs (s)", "communication (s)", "exposed (s)", "layout (cores)",
-                    "achieved PFLOP/s", "MFU (TensorE + HBM bound)"], rows,
-                   numeric=(2, 3, 4, 5, 6, 7, 9, 10))
-    series = {}
+        "Training, BF16, in the layout the model picks for each system: the smallest tensor "
+        "and pipeline parallel group (TP inside an instance first, then PP, 1F1B) whose "
+        "weights, gradients, ZeRO-1 optimizer state and recomputed activations fit in HBM, "
+        "data parallel over the rest; degrees in logical NeuronCores, as AWS counts them. "
+        "MFU = model FLOPs / (step time x TensorE peak). A layout that does not fit has no "
+        "time.")
+    rows = []
+    for (system, workload), step in steps.items():
+        plan, fits = step.plan, step.fits
+        rows.append([specs.system(system).name, workloads[workload].name, number(step.chips),
+                     f"TP {plan.tp}, PP {plan.pp}, DP {number(plan.dp)}", number(step.tokens),
+                     number(step.memory.total / 2 ** 30), "yes" if fits else "no",
+                     *([number(step.seconds), number(step.compute_seconds),
+                        number(step.exposed_seconds), number(step.achieved_flops / 1e15),
+                        percent(step.mfu)] if fits else ["-"] * 5)])
+    document.table(["system", "workload", "chips", "layout (cores)", "tokens per step",
+                    "HBM per chip (GiB)", "fits", "step (s)", "compute (s)",
+                    "exposed communication (s)", "achieved PFLOP/s", "MFU"], rows,
+                   numeric=(2, 4, 5, 7, 8, 9, 10, 11))
+
+
+def _workload_section(document, specs, workloads, calibration, assumptions, steps, decodes,
+                      out):
+    document.heading("Workloads: training step, scaling and decode")
+    _training_table(document, specs, workloads, steps)
+    panels = []
     for family in ("trn2", "trn3"):
         for key in ("llama3-8b", "llama3-70b"):
-            overlapped = _scaling_points(specs, family, workloads[key], calibration,
-                                         assumptions)
-            exposed = _scaling_points(specs, family, workloads[key], calibration,
-                                      replace(assumptions, overlap_with_backward=False))
-            name = specs.chip(family).name
-            series[f"{name}, {workloads[key].name}"] = overlapped
-            series[f"{name}, {workloads[key].name}, no overlap"] = exposed
-    plots.scaling(out / "scaling.png", series)
-    document.image("scaling.png", "Training from the smallest system that fits to the largest "
-                   "cluster: "
-                   "achieved model PFLOP/s and efficiency, with the gradient communication "
-                   "overlapped with the backward pass and without")
-    decode_rows = []
-    for system_key, workload_key in (("trn2-instance", "llama3-8b"),
-                                     ("trn2-instance", "llama3-70b"),
-                                     ("trn2-ultraserver", "llama3-70b"),
-                                     ("trn3-gen1-ultraserver", "llama3-70b")):
-        system, workload = specs.system(system_key), workloads[workload_key]
-        for batch in DECODE_BATCHES:
-            step = decode_step(specs, system, workload, batch, calibration, assumptions)
-            decode_rows.append([system.name, workload.name, batch, number(step.chips),
-                                number(1e3 * step.gemm_seconds), number(1e3 * step.kv_seconds),
-                                number(1e3 * step.communication_seconds),
-                                number(step.tokens_per_second)])
+            series = {}
+            for overlap, label in ((True, "communication overlapped with the backward pass"),
+                                   (False, "communication after the backward pass")):
+                series[label] = _scaling_points(
+                    specs, family, workloads[key], calibration,
+                    replace(assumptions, overlap_with_backward=overlap))
+            panels.append((f"{specs.chip(family).name}, {workloads[key].name}", series))
+    plots.scaling(out / "scaling.png", panels)
+    document.image("scaling.png", "How much training throughput does each chip keep from an "
+                   "instance to the largest cluster? Tokens/s per chip against chips (log "
+                   "scale), each system in the layout the model picks, one panel per chip and "
+                   "workload; solid: the data-parallel gradient reduction overlapped with the "
+                   "backward pass, dashed: after it. A step is a change of layout (the "
+                   "training table)")
     document.paragraph(
-        f"Decode, tensor parallel over the largest group of logical cores that divides the "
-        f"heads, the other cores running replicas (tokens/s of the whole system), context "
-        f"{number(next(iter(workloads.values())).decode_context)} tokens, BF16 weights and "
-        f"KV cache: memory-bound at small batch.")
-    document.table(["system", "workload", "batch", "chips", "weight GEMMs (ms)",
-                    "KV cache (ms)", "all-reduces (ms)", "tokens/s"], decode_rows,
-                   numeric=(2, 3, 4, 5, 6, 7))
-    _generations(document, specs, workloads, calibration, assumptions, out)
+        f"Decode, BF16 weights and KV cache, context "
+        f"{number(next(iter(workloads.values())).decode_context)} tokens, tensor parallel "
+        f"over the largest group of logical cores the heads allow (replicas beyond it), each "
+        f"weight GEMM in the cheaper mapping (weights or tokens stationary).")
+    rows = []
+    for (system, workload, _), step in decodes.items():
+        rows.append([specs.system(system).name, workloads[workload].name, number(step.plan.batch),
+                     number(step.chips), number(step.plan.tp),
+                     number(step.memory.total / 2 ** 30), "yes" if step.fits else "no",
+                     *([number(1e3 * step.gemm_seconds), number(1e3 * step.kv_seconds),
+                        number(1e3 * step.communication_seconds),
+                        number(1e3 * step.seconds), number(step.tokens_per_second)]
+                       if step.fits else ["-"] * 5)])
+    document.table(["system", "workload", "batch", "chips", "TP (cores)",
+                    "HBM per chip (GiB)", "fits", "weight GEMMs (ms)", "KV cache (ms)",
+                    "all-reduces (ms)", "per token (ms)", "tokens/s"], rows,
+                   numeric=(2, 3, 4, 5, 7, 8, 9, 10, 11))
+    _generations(document, specs, steps, decodes, out)
 
 
-def _generations(document, specs, workloads, calibration, assumptions, out):
+def _generations(document, specs, steps, decodes, out):
     trn2, trn3 = specs.chip("trn2"), specs.chip("trn3")
-    workload = workloads["llama3-70b"]
-    step = {key: training_step(specs, specs.system(system), workload, calibration, assumptions)
-            for key, system in (("trn2", "trn2-ultraserver"), ("trn3", "trn3-gen1-ultraserver"))}
-    decode = {key: decode_step(specs, specs.system(system), workload, 1, calibration,
-                               assumptions)
-              for key, system in (("trn2", "trn2-ultraserver"), ("trn3", "trn3-gen1-ultraserver"))}
-    per_chip = {key: step[key].tokens / step[key].seconds / step[key].chips for key in step}
+    systems = {"trn2": "trn2-ultraserver", "trn3": "trn3-gen1-ultraserver"}
+    training = {key: steps[system, "llama3-70b"] for key, system in systems.items()}
+    per_chip = {key: step.tokens_per_second / step.chips for key, step in training.items()}
+    decode = {key: decodes[system, "llama3-70b", 1] for key, system in systems.items()}
     rows = [
-        ("BF16 peak per chip", "FLOP/s", chip_peak(trn2, "bf16"), chip_peak(trn3, "bf16")),
-        ("densest 8-bit peak per chip (FP8 / MXFP8)", "FLOP/s", chip_peak(trn2, "fp8"),
+        ("BF16 peak per chip", "TFLOP/s", 1e12, chip_peak(trn2, "bf16"),
+         chip_peak(trn3, "bf16")),
+        ("densest 8-bit peak per chip (FP8 / MXFP8)", "TFLOP/s", 1e12, chip_peak(trn2, "fp8"),
          chip_peak(trn3, "mxfp8")),
-        ("HBM bandwidth per chip", "B/s", trn2.hbm_bandwidth.value, trn3.hbm_bandwidth.value),
-        ("HBM capacity per chip", "B", trn2.hbm_capacity.value, trn3.hbm_capacity.value),
-        ("SBUF per chip", "B", trn2.cores.value * trn2.core.sbuf.value,
+        ("HBM bandwidth per chip", "TB/s", 1e12, trn2.hbm_bandwidth.value,
+         trn3.hbm_bandwidth.value),
+        ("HBM capacity per chip", "GiB", 2 ** 30, trn2.hbm_capacity.value,
+         trn3.hbm_capacity.value),
+        ("SBUF per chip", "MiB", 2 ** 20, trn2.cores.value * trn2.core.sbuf.value,
          trn3.cores.value * trn3.core.sbuf.value),
-        ("chip-to-chip bandwidth per chip", "B/s", trn2.link_bandwidth.value,
+        ("chip-to-chip bandwidth per chip", "TB/s", 1e12, trn2.link_bandwidth.value,
          trn3.link_bandwidth.value),
-        ("70B training tokens/s per chip (64-chip UltraServer)", "token/s", per_chip["trn2"],
+        ("70B training per chip (64-chip UltraServer)", "tokens/s", 1, per_chip["trn2"],
          per_chip["trn3"]),
-        ("70B decode tokens/s, batch 1 (64-chip UltraServer)", "token/s",
+        ("70B decode, batch 1 (64-chip UltraServer)", "tokens/s", 1,
          decode["trn2"].tokens_per_second, decode["trn3"].tokens_per_second),
     ]
-    plots.generations(out / "trn2_vs_trn3.png", [(name, old, new) for name, _, old, new in rows])
-    document.image("trn2_vs_trn3.png", "Trainium3 over Trainium2, from the model")
-    document.table(["metric", "Trainium2", "Trainium3", "Trn3 / Trn2"],
-                   [[name, si(old, unit), si(new, unit), f"{number(new / old)}x"]
-                    for name, unit, old, new in rows], numeric=(1, 2, 3))
+    plots.generations(out / "trn2_vs_trn3.png",
+                      [(name, old, new) for name, _, _, old, new in rows])
+    document.image("trn2_vs_trn3.png", "Where does Trainium3 improve on Trainium2, and by how "
+                   "much? Trainium3 over Trainium2 per metric, from the model and the spec "
+                   "data (1 = no change)")
+    document.table(["metric", "unit", "Trainium2", "Trainium3", "Trn3 / Trn2"],
+                   [[name, unit, number(old / scale), number(new / scale), ratio(new / old)]
+                    for name, unit, scale, old, new in rows], numeric=(2, 3, 4))
 
 
-def _peaks_section(document, specs):
-    document.heading("Peaks at a glance")
-    rows = []
-    for chip in specs.chips.values():
-        if chip.core is None:
-            continue
-        for datatype in datatypes(chip):
-            rows.append([chip.name, datatype, number(core_peak(chip, datatype) / 1e12),
-                         number(chip_peak(chip, datatype) / 1e12)])
-    document.table(["chip", "datatype", "TFLOP/s per NeuronCore (model)",
-                    "TFLOP/s per chip (model, TensorE)"], rows, numeric=(2, 3))
+#: What the model leaves out, in the summary.
+NOT_MODELLED = (
+    "Launch, synchronization and kernel overheads as mechanisms: they stand in two fitted "
+    "times, one per layer and training pass and one per collective (the assumptions table).",
+    "DMA queueing and the sharing of HBM between the engines: HBM runs at a fixed fraction "
+    "of its peak.",
+    "The dI/dt throttle that starts the Tensor Engine at 50% [X-GLOSS] and the 4x fast "
+    "weight load (the RTL loads one row per cycle, hidden behind the multiply whenever "
+    "N > K).",
+    "Interleaved or zero-bubble pipeline schedules (1F1B only), sequence parallelism's "
+    "memory saving, expert parallelism and mixture-of-experts models, speculative decoding.",
+    "Power, energy efficiency and price: AWS publishes no chip power and the repository "
+    "holds no prices.",
+)
+
+
+def _measurement_name(specs, workloads, row):
+    """What a measurement measured: workload, chips, layout in logical cores, batch."""
+    config = row.config
+    chip = specs.chip(specs.system(row.system).chip).name
+    layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
+              f"{number(config['global_batch'])} x {number(config['sequence'])} tokens"
+              if row.kind == "training" else
+              f"TP {config['tp']}, batch {number(config['batch'])}, context "
+              f"{number(config['context'])}")
+    return (f"{workloads[row.workload].name} {row.kind}, {number(row.chips)} {chip} chips, "
+            f"{config['datatype'].upper()}, {layout}")
+
+
+def _measured_rows(specs, workloads, calibration, assumptions):
+    """AWS's published measurements beside the model (:mod:`.calibration`), as the summary's
+    rows."""
+    measurements = {row.key: row for row in load_measurements()}
+    return [Measured(_measurement_name(specs, workloads, measurements[check.key]), check.model,
+                     check.published, check.unit, check.role, measurements[check.key].source,
+                     check.explanation)
+            for check in check_rows(specs, workloads, calibration, assumptions,
+                                    tuple(measurements.values()))]
+
+
+def _summary_section(document, specs, gaps, measured):
+    document.heading("Summary")
+    document.heading("Peaks against AWS's figures", level=3)
+    worst = peaks_table(document, specs, compare_all(specs), gaps)
+    document.paragraph(
+        f"The Tensor Engine peak (2 x 128 x 128 x clock x MACs per PE per cycle) is within "
+        f"{percent(worst)} of AWS's per-NeuronCore figure for every chip and datatype AWS "
+        f"publishes. Per chip, AWS's Trainium2 and Trainium3 figures sit above cores x its "
+        f"own per-core figure (the gap in the explanation), which the model does not count.")
+    document.heading("Training and decode against AWS's measurements", level=3)
+    document.paragraph(
+        "Each of AWS's published training and decode measurements, run in the model at the "
+        "same chips, layout (in logical NeuronCores, as AWS counts them), batch, sequence and "
+        "datatype. The two fitted parameters (the assumptions table) are fitted on the "
+        "calibration rows only; the validation rows are predictions. The explanation gives "
+        "the model's time by mechanism.")
+    measurements_table(document, measured)
+    lines = []
+    for role in ("calibration", "validation"):
+        rows = [row for row in measured if row.role == role]
+        errors = [abs(row.error) for row in rows if row.error is not None]
+        line = f"{role}: {len(rows)} rows, largest error " + \
+            (percent(max(errors)) if errors else "-")
+        if len(errors) < len(rows):
+            line += f"; {len(rows) - len(errors)} not fitting in memory"
+        lines.append(line)
+    document.bullets(lines)
+    document.heading("What is not modelled", level=3)
+    document.bullets(NOT_MODELLED)
 
 
 def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=None,
@@ -408,12 +517,15 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
     verilog_dirs : sequence of path
         Directories of today's generated Verilog, to tell whether each input is current.
     specs, assumptions : Specs, Assumptions or None
-        Defaults: the project's spec data and :class:`Assumptions`.
+        Defaults: the project's spec data and :class:`Assumptions` (its fitted fields hold
+        the calibration's result).
 
     Raises
     ------
     sim_models.results.ResultsError
         If an input does not load (:func:`read_inputs`).
+    sim_models.specs.SpecError
+        If a published figure differs from the model with no explanation (:mod:`.gaps`).
 
     Returns
     -------
@@ -430,34 +542,45 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
     specs = specs or load_specs()
     assumptions = assumptions or Assumptions()
     workloads = load_workloads()
+    gaps = load_gaps()
     fabric = inputs["fabric"].document
     calibration = FabricCalibration.from_document(fabric, inputs["fabric"].verdict.path)
     checks = tuple(check for result in inputs.values()
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
+    with _step("training and decode steps, AWS's measurements"):
+        steps = {(key, name): training_step(specs, specs.system(key), workload, calibration,
+                                            assumptions)
+                 for key in WORKLOAD_SYSTEMS for name, workload in workloads.items()}
+        decodes = {(key, name, batch): decode_step(specs, specs.system(key), workloads[name],
+                                                   batch, calibration, assumptions)
+                   for key, name in DECODE_SYSTEMS for batch in DECODE_BATCHES}
+        measured = _measured_rows(specs, workloads, calibration, assumptions)
     document = Document("Scaling report: an RTL-grounded Trainium-class Tensor Engine, from one "
                         "NeuronCore to a cluster")
     document.paragraph(
-        "Everything below is computed from the spec data's architectural parameters "
-        "(sim_models/specs/*.toml, each with its source) and from models that reproduce the "
-        "RTL's measurements; published headline figures appear only as comparison targets. "
-        "Source keys in brackets are those of the spec data's sources.toml.")
-    _inputs_section(document, inputs)
-    with _step("claims and published figures"):
-        _claims_section(document, context)
-        _peaks_section(document, specs)
-        _published_section(document, specs)
+        "Everything below is computed from the spec data's architectural parameters, each "
+        "with its source, and from models that reproduce the RTL's measurements; published "
+        "figures appear only as comparison targets. Keys in brackets name the sources, listed "
+        "with their addresses at the end.")
+    with _step("summary, claims and published figures"):
+        _summary_section(document, specs, gaps, measured)
+        _inputs_section(document, inputs)
+        _claims_section(document, context, gaps)
+        _published_section(document, specs, gaps)
     with _step("characterization: every run recomputed with the cycle model"):
         _characterization_section(document, checks, inputs["full"], out)
         _fabric_section(document, allreduce_checks(fabric), calibration)
     with _step("method, utilization and roofline"):
         _method_section(document, specs, context.tile_checks, assumptions, out)
-        _roofline_section(document, specs, workloads, assumptions, out)
+        _roofline_section(document, specs, workloads, out)
     with _step("workloads, scaling curves and decode"):
-        _workload_section(document, specs, workloads, calibration, assumptions, out)
+        _workload_section(document, specs, workloads, calibration, assumptions, steps,
+                          decodes, out)
     document.heading("Sources")
-    document.bullets([f"{key}: {citation}" for key, citation in specs.sources.items()])
+    document.references([(key, source.cite, source.urls)
+                         for key, source in specs.sources.items()])
     markdown = out / "report.md"
     with _step(f"wrote {markdown} and {out / 'report.html'}"):
         markdown.write_text(document.markdown() + "\n")

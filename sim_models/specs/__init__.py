@@ -1,7 +1,7 @@
 """Sourced hardware specifications: Trainium chips and systems, and GPUs to compare against.
 
 The data live in this package as TOML files, one per chip family (trn1, trn2, trn3, h100,
-h200, b200), plus sources.toml with the citation of every source key; each number carries the
+h200, b200), plus sources.toml with the citation and addresses of every source key; each number carries the
 key of the source it comes from (see ``loader`` for the file format). Architectural parameters
 (cores, array size, clock, MACs per PE per cycle, memories, links, topologies) are the model's
 inputs; the ``published`` headline figures are comparison targets only.
@@ -12,9 +12,9 @@ inputs; the ``published`` headline figures are comparison targets only.
 """
 
 from .loader import DATATYPES, DEFAULT_DIRECTORY, PUBLISHED_QUANTITIES, load_specs
-from .types import (ChipSpec, CoreSpec, PublishedFigure, Sourced, SpecError, Specs, SystemSpec,
-                    Topology)
+from .types import (ChipSpec, CoreSpec, PublishedFigure, Source, Sourced, SpecError, Specs,
+                    SystemSpec, Topology)
 
-__all__ = ["load_specs", "Specs", "ChipSpec", "CoreSpec", "SystemSpec", "Topology", "Sourced",
-           "PublishedFigure", "SpecError", "DATATYPES", "DEFAULT_DIRECTORY",
+__all__ = ["load_specs", "Specs", "ChipSpec", "CoreSpec", "SystemSpec", "Topology", "Source",
+           "Sourced", "PublishedFigure", "SpecError", "DATATYPES", "DEFAULT_DIRECTORY",
            "PUBLISHED_QUANTITIES"]

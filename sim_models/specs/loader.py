@@ -1,8 +1,8 @@
 """Read a directory of spec files (TOML) into ``Specs``, rejecting anything malformed.
 
-A directory holds ``sources.toml`` (``[sources.KEY] cite = "..."``, one table per source key
-of the reference fact sheet) and one file per chip family. Every number in a family file is a
-sourced quantity, an inline table::
+A directory holds ``sources.toml`` (``[sources.KEY] cite = "...", urls = ["https://..."]``,
+one table per source key: what the source is and where to read it) and one file per chip
+family. Every number in a family file is a sourced quantity, an inline table::
 
     clock = { value = 2.4, unit = "GHz", source = "N-T2", note = "optional caveat" }
 
@@ -37,17 +37,20 @@ second ``[[system]]`` of the file).
 """
 
 import math
+import re
 import tomllib
 from pathlib import Path
 
-from .types import (ChipSpec, CoreSpec, PublishedFigure, Sourced, SpecError, Specs, SystemSpec,
-                    Topology)
+from .types import (ChipSpec, CoreSpec, PublishedFigure, Source, Sourced, SpecError, Specs,
+                    SystemSpec, Topology)
 from .units import DIMENSIONS, to_si
 
 __all__ = ["load_specs", "DEFAULT_DIRECTORY", "PUBLISHED_QUANTITIES", "DATATYPES"]
 
 DEFAULT_DIRECTORY = Path(__file__).parent
 SOURCES_FILE = "sources.toml"
+#: A source's address: https, a host, no white space.
+URL = re.compile(r"https://[^\s/]+\.[^\s/]+(/\S*)?")
 SPECIAL_SOURCES = {"DERIVED": "from what", "ASSUMED": "why"}
 KINDS = ("neuron", "gpu")
 LEVELS = ("instance", "ultraserver", "cluster")
@@ -202,8 +205,13 @@ def _read_sources(path):
         if key in SPECIAL_SOURCES:
             raise f.error(field, f"must not be defined: {key} is reserved for figures that "
                                  f"no source publishes")
-        f.fields(f.table(entry, field), field, ("cite",))
-        sources[key] = f.text(entry, field, "cite")
+        f.fields(f.table(entry, field), field, ("cite", "urls"))
+        urls = entry["urls"]
+        if not isinstance(urls, list) or not urls or not all(
+                isinstance(url, str) and URL.fullmatch(url) for url in urls):
+            raise f.error(f"{field}.urls", f"must be a non-empty list of https addresses, "
+                                           f"not {urls!r}")
+        sources[key] = Source(f.text(entry, field, "cite"), tuple(urls))
     return sources
 
 

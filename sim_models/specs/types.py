@@ -6,12 +6,27 @@ All records are frozen dataclasses, so a variant (a chip with another clock, say
 
 from dataclasses import dataclass
 
-__all__ = ["SpecError", "Sourced", "CoreSpec", "ChipSpec", "Topology", "SystemSpec",
+__all__ = ["SpecError", "Source", "Sourced", "CoreSpec", "ChipSpec", "Topology", "SystemSpec",
            "PublishedFigure", "Specs"]
 
 
 class SpecError(ValueError):
     """A spec file, or a lookup in the loaded specs, is malformed or names something unknown."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source the spec data and the report cite.
+
+    Members
+    -------
+    cite : str
+        What it is: author or publisher, title, date, the part read.
+    urls : tuple of str
+        Where to read it: one or more https addresses, the primary one first.
+    """
+    cite: str
+    urls: tuple
 
 
 @dataclass(frozen=True)
@@ -243,8 +258,8 @@ class Specs:
         By system key.
     published : tuple of PublishedFigure
         In file order (files sorted by name, entries in the order written).
-    sources : dict of str to str
-        Source key to citation.
+    sources : dict of str to Source
+        Source key to its citation and addresses.
     """
     chips: dict
     systems: dict
