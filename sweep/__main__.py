@@ -54,8 +54,8 @@ def main(argv=None):
     try:
         points = load_grid(args.grid)
         store = ResultStore(args.store or Path(args.build) / "sweep" / f"{name}.sqlite")
-        print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
         with connect(args.workers, args.scheduler) as client:
+            print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
             summary = run_sweep(points, store, client, Path(args.build),
                                 synthesis_limit=args.synthesis_limit)
         table = write_report(name, points, store.rows(), args.out)

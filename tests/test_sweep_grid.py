@@ -160,6 +160,8 @@ def test_a_tiny_array_projects_an_mfu_that_is_not_a_result():
      "error: scheduler 'tcp://127.0.0.1:9': no connection within 5s: Timed out "),
     (["sweeps/smoke.toml", "--scheduler", "nowhere", "--store", "STORE"],
      "error: scheduler 'nowhere': no connection within 5s: missing port number"),
+    (["sweeps/smoke.toml", "--synthesis-limit", "0"],
+     "python -m sweep: error: --synthesis-limit must be a positive number of seconds, not 0"),
 ])
 def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else item for item in arguments]
@@ -168,3 +170,4 @@ def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), \
         result.stderr
+    assert result.stdout == ""
