@@ -2,7 +2,8 @@
 
 - :func:`generate_rtl`, one per tile configuration: the tile is elaborated here and nowhere
   else; its Verilog is written to ``<rtl root>/<sha256[:16]>/`` and every later step of every
-  point of that RTL reads that file.
+  point of that RTL reads that file (only the PE timing elaborates a design of its own, a
+  one-PE tile, once per format set).
 - :func:`build_rtl`, one per RTL and simulator: the simulator build in the same directory.
 - :func:`synthesize_rtl`, one per RTL: Yosys area figures (:mod:`sweep.synthesis`).
 - :func:`time_pe`, one per operand format set: the ECP5 fmax of one PE (:mod:`sweep.pe_timing`),
