@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,6 +139,21 @@ def test_a_point_whose_build_fails_is_stored_with_its_error_and_the_others_go_on
     # One build per RTL: the broken one failed once for its two points (not counted as run).
     assert len(list((tmp_path / "rtl").glob("*/sim/icarus/*/build.log"))) == 2
     assert summary.steps_run["build"] == 1
+
+
+def test_a_synthesis_over_its_time_limit_fails_its_points_in_one_line(tmp_path):
+    points = parse_grid(TINY)
+    store = ResultStore(tmp_path / "store.sqlite")
+    with connect(2) as client:
+        summary, _ = _sweep(points, store, client, tmp_path, synthesis_limit=0.05)
+    rows = store.rows()
+    assert sorted(row.digest for row in rows) == sorted(point.digest for point in points)
+    assert (summary.stored, summary.failed) == (0, 4)
+    for row in rows:
+        assert re.fullmatch(r"synthesis: SynthesisError: yosys on systolic_tile_r[12]c1_\w+ "
+                            r"stopped at the time limit of 0.05 s; see \S+\.log", row.error), \
+            row.error
+        assert row.seconds["gemms"] > 0      # the point's own stages ran to their end
 
 
 def _fails_for_two_rows(point, work):

@@ -1,7 +1,7 @@
-"""Synthesis figures of sweep points: the leaves' figures multiply out to the array's, agree
-with a flat synthesis, grow with the array, a PE has a positive ECP5 fmax, and a failing tool
-or one stopped at the time limit gives one line. Tiny tiles with a tiny PSUM keep each Yosys run to a second or two (the
-first run on a machine also compiles Yosys's WebAssembly, about 40 s, once)."""
+"""Synthesis figures of sweep points: the leaves' figures multiply out to the array's, agree with a
+flat synthesis, grow with the array, a PE has a positive ECP5 fmax, and a failing tool or one
+stopped at the time limit gives one line. Tiny tiles with a tiny PSUM keep each Yosys run to a
+second or two (the first run on a machine also compiles Yosys's WebAssembly, about 40 s, once)."""
 
 import json
 from dataclasses import asdict

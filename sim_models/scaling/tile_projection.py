@@ -10,14 +10,14 @@ on the new array.
 Why a small array projects to an MFU of 100 %: the step's losses in this model are HBM time
 beyond the compute, communication not hidden by the backward pass, and the tile's own cycles
 beyond ``M K N / (R C)`` (fill, drain, bank turns, from the RTL-exact cycle model with ideal
-operand and instruction streams). The chip around the array stays the spec's, sized for its
-own array (128 x 128 on Trn2): with a few PEs, every GEMM is compute-bound by orders of magnitude, the
-all-reduce hides behind the backward pass, and the tile streams back-to-back blocks with its
-fill hidden, so the losses vanish (a 2 x 2 tile loses 6e-8 of the step). What would remain on
-such a chip (a per-instruction cost, work outside the Tensor Engine, sharing SBUF ports) is not
-in the model. So a projection whose losses are below :data:`MFU_RESOLUTION` says nothing about
-the tile but that: its MFU is not a result, and :attr:`TileProjection.mfu_not_meaningful` says
-why.
+operand and instruction streams). The chip around the array stays the spec's, sized for its own
+array (128 x 128 on Trn2): with a few PEs, every GEMM is compute-bound by orders of magnitude,
+the all-reduce hides behind the backward pass, and the tile streams back-to-back blocks with
+its fill hidden, so the losses vanish (a 2 x 2 tile loses 6e-8 of the step). What would remain
+on such a chip (a per-instruction cost, work outside the Tensor Engine, sharing SBUF ports) is
+not in the model. So a projection whose losses are below :data:`MFU_RESOLUTION` says nothing
+about the tile but that: its MFU is not a result, and :attr:`TileProjection.mfu_not_meaningful`
+says why.
 """
 
 from dataclasses import dataclass, replace
