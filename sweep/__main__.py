@@ -10,13 +10,14 @@ The grid is validated before anything runs. Finished points are kept in the stor
 have the project installed and see ``--build`` at the same path.
 """
 
+import math
 import os
 import sys
 from pathlib import Path
 
 from sim_models.cli import ArgumentParser
 
-from .engine import SweepError, connect, run_sweep
+from .engine import SYNTHESIS_LIMIT, SweepError, connect, run_sweep
 from .grid import GridError, load_grid
 from .report import write_report
 from .store import ResultStore, StoreError
@@ -34,9 +35,16 @@ def _arguments(argv):
     parser.add_argument("--store", help="results store (default <build>/sweep/<grid>.sqlite)")
     parser.add_argument("--out", default="reports/sweep",
                         help="directory of the table and plots (default reports/sweep)")
+    parser.add_argument("--synthesis-limit", type=float, default=SYNTHESIS_LIMIT,
+                        metavar="SECONDS",
+                        help=f"time limit of one RTL's synthesis (default {SYNTHESIS_LIMIT:g}); "
+                             f"a point whose synthesis takes longer fails with that error")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, not {args.workers}")
+    if not 0 < args.synthesis_limit < math.inf:
+        parser.error(f"--synthesis-limit must be a positive number of seconds, not "
+                     f"{args.synthesis_limit:g}")
     return args
 
 
@@ -46,18 +54,20 @@ def main(argv=None):
     try:
         points = load_grid(args.grid)
         store = ResultStore(args.store or Path(args.build) / "sweep" / f"{name}.sqlite")
-        print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
         with connect(args.workers, args.scheduler) as client:
-            summary = run_sweep(points, store, client, Path(args.build))
+            print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
+            summary = run_sweep(points, store, client, Path(args.build),
+                                synthesis_limit=args.synthesis_limit)
         table = write_report(name, points, store.rows(), args.out)
     except (GridError, StoreError, SweepError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    shared = ", ".join(f"{step} {summary.steps_run[step]} run / {summary.steps_saved[step]} "
+                       f"saved" for step in summary.steps_run)
     print(f"[sweep] {summary.stored} stored, {summary.failed} failed, {summary.skipped} "
-          f"already finished; {summary.wall_seconds:.1f} s on {summary.workers} workers; "
-          f"{summary.builds_run} builds run, {summary.builds_saved} saved by the cache; "
-          f"engine overhead {summary.overhead_per_point:.2f} worker-s per point; "
-          f"table {table}", flush=True)
+          f"already finished; {summary.wall_seconds:.1f} s on {summary.workers} workers, "
+          f"{summary.work_seconds:.1f} s in steps; {shared}; engine overhead "
+          f"{summary.overhead_per_point:.2f} worker-s per point; table {table}", flush=True)
     return 1 if summary.failed else 0
 
 

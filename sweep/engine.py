@@ -1,52 +1,53 @@
-"""The sweep on Dask distributed: per point, generation, a shared simulator build, the stages.
+"""The sweep on Dask distributed: each configuration elaborated once, its Verilog built,
+synthesized and measured by tasks that share it.
 
-Tasks and their keys:
+Tasks and their keys (the functions are :mod:`sweep.tasks`'):
 
-- ``generate-<config>``: elaborate the tile (:func:`hdl.emit.generate`) and return the
-  SHA-256 of its Verilog; one per configuration.
-- ``build-<sim>-<sha256>``: the simulator build of that Verilog in ``<build>/rtl/<sha>/``,
-  one per distinct RTL, skipped when the directory holds an up-to-date build (a previous
-  sweep's): points that share an RTL build it once.
+- ``generate-<config>``: elaborate the tile and write its Verilog to
+  ``<build>/rtl/<sha256[:16]>/``; the only elaboration of the configuration in the sweep.
+- ``build-<sim>-<sha256>``: the simulator build of that Verilog in the same directory, one per
+  distinct RTL, skipped when the directory holds an up-to-date build (a previous sweep's).
+- ``synthesis-<sha256>``: Yosys area figures of that Verilog, one per distinct RTL, under a
+  time limit.
+- ``pe-timing-<formats>``: the ECP5 fmax of one PE, one per operand format set.
 - ``point-<digest>``: the :data:`~sweep.stages.STAGES` of one point, after its build.
 
-The client stores each point as its task finishes (:mod:`sweep.store`), so that nothing
-finished is lost when the sweep stops; a worker killed in a task has it rerun elsewhere by
-Dask, and the store's key keeps the point once. Progress: one line per finished point and a
-status line (done, running, failed, elapsed, remaining).
+Points that share an RTL share its build and its synthesis. The client stores a point as soon
+as its tasks are all in (:mod:`sweep.store`), so that nothing finished is lost when the sweep
+stops; a worker killed in a task has it rerun elsewhere by Dask, and the store's key keeps the
+point once. A point's error is that of its first failed step, in the order above.
 """
 
-import hashlib
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dask.distributed import Client, LocalCluster, as_completed
 
 from hdl.emit import generate
-from tb.launch import Design, build
 
-from .stages import STAGES, PointWork, stage_record
+from .progress import Progress
+from .stages import STAGES, PointWork
 from .store import FAILED, OK, PointRow
+from .tasks import StepError, build_rtl, generate_rtl, run_point, synthesize_rtl, time_pe
 
-__all__ = ["SweepError", "SweepSummary", "StepError", "connect", "run_sweep"]
+__all__ = ["SYNTHESIS_LIMIT", "SweepError", "SweepSummary", "connect", "run_sweep"]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = "5s"
+#: Default limit of one synthesis task (the RTL's three Yosys runs), in seconds.
+SYNTHESIS_LIMIT = 1800.0
+#: Seconds between two looks at finished tasks while none is ready.
+POLL_SECONDS = 0.2
+#: Steps shared by the points of one RTL (or format set) -> the prefix of their task keys.
+_SHARED = {"build": "build-", "synthesis": "synthesis-", "pe_timing": "pe-timing-"}
 
 
 class SweepError(RuntimeError):
     """The sweep cannot run: no cluster, an unusable store (one line)."""
-
-
-class StepError(RuntimeError):
-    """A step of a point failed; the message is one line: the step, the error's first line."""
-
-
-def _one_line(step, error):
-    text = str(error).strip().splitlines()
-    return f"{step}: {type(error).__name__}: {text[0] if text else 'no message'}"
 
 
 @contextmanager
@@ -75,42 +76,6 @@ def connect(workers, scheduler=None):
         yield client
 
 
-def generate_rtl(config):
-    """SHA-256 (hex) of the Verilog generated for ``config``, and the seconds it took."""
-    start = time.perf_counter()
-    try:
-        verilog = generate(config).verilog
-    except Exception as error:
-        raise StepError(_one_line("generate", error)) from None
-    return hashlib.sha256(verilog.encode()).hexdigest(), time.perf_counter() - start
-
-
-def build_rtl(config, sim, rtl_build):
-    """Build ``config`` for ``sim`` under ``rtl_build`` (the tile GEMM testbench's model);
-    the seconds spent, 0 if the directory's build was up to date."""
-    try:
-        return build(Design(config, "tb.tile_gemm_tb", sim == "verilator"), sim,
-                     build=rtl_build)
-    except Exception as error:
-        raise StepError(_one_line("build", error)) from None
-
-
-def run_point(point, build_seconds, work, stages):
-    """Run ``stages`` on ``point`` (its build done, taking ``build_seconds``); return the
-    records and the seconds of each stage by name."""
-    del build_seconds   # a dependency only: the point runs after its build
-    records, seconds = {}, {}
-    work.directory.mkdir(parents=True, exist_ok=True)
-    for stage in stages:
-        start = time.perf_counter()
-        try:
-            records[stage.name] = stage_record(stage.run(point, work))
-        except Exception as error:
-            raise StepError(_one_line(stage.name, error)) from None
-        seconds[stage.name] = round(time.perf_counter() - start, 3)
-    return records, seconds
-
-
 @dataclass(frozen=True)
 class SweepSummary:
     """What a sweep did.
@@ -118,15 +83,17 @@ class SweepSummary:
     Members
     -------
     points, skipped, stored, failed : int
-        Points of the grid, already finished in the store, stored now, failed now.
+        Points of the grid, already finished in the store, stored as finished now, failed now.
     wall_seconds : float
         From the first submission to the last point stored.
-    builds_run : int
-        Simulator builds compiled (the others were shared or found up to date).
-    builds_saved : int
-        Points that needed a build minus ``builds_run``.
+    steps_run : dict
+        Shared step (``"build"``, ``"synthesis"``, ``"pe_timing"``) -> tasks of it that did
+        the work (a build found up to date did not).
+    steps_saved : dict
+        Shared step -> points that got its result minus ``steps_run``: the runs that sharing
+        (and, for builds, the up-to-date check) saved.
     work_seconds : float
-        Seconds of generation, builds and stages, each shared step counted once.
+        Seconds of all steps, each shared step counted once.
     workers : int
         Workers of the cluster at the start.
     """
@@ -135,26 +102,192 @@ class SweepSummary:
     stored: int
     failed: int
     wall_seconds: float
-    builds_run: int
-    builds_saved: int
+    steps_run: dict
+    steps_saved: dict
     work_seconds: float
     workers: int
 
     @property
     def overhead_per_point(self):
         """Engine overhead per point run, in worker-seconds: the workers' wall time not spent
-        in a step (scheduling, transfers, idle workers at the tail), over the points run."""
-        ran = self.stored
+        in a step (scheduling, transfers, idle workers at the tail), over the points run.
+        With one worker: wall time minus the steps' seconds, over the points."""
+        ran = self.stored + self.failed
         return (self.wall_seconds * self.workers - self.work_seconds) / ran if ran else 0.0
 
 
-def _status(done, running, failed, total, elapsed):
-    remaining = f"{elapsed / done * (total - done):.0f} s" if done else "unknown"
-    return (f"[sweep] {done}/{total} done, {running} running, {failed} failed; "
-            f"{elapsed:.0f} s elapsed, ~{remaining} remaining")
+@dataclass
+class _Pending:
+    """A point in flight: the keys of the tasks it needs, in order, those not yet in, and what
+    the others gave (records, seconds, and the one-line error of each that failed)."""
+    point: object
+    keys: list = field(default_factory=list)
+    waiting: set = field(default_factory=set)
+    records: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
 
 
-def run_sweep(points, store, client, build_root, stages=STAGES, out=None):
+def _one_line(error):
+    """A task's exception as one line (a :class:`~sweep.tasks.StepError` names its step)."""
+    text = str(error).strip().splitlines()
+    line = text[0] if text else "no message"
+    return line if isinstance(error, StepError) else f"{type(error).__name__}: {line}"
+
+
+class _Run:
+    """The client's side of one sweep: every task submitted once under its key, the points
+    waiting for their tasks, each point stored when its last task is in."""
+
+    def __init__(self, client, store, build_root, total, out, options):
+        self.client, self.store, self.build_root = client, store, build_root
+        self.stages, self.synthesis, self.limit, self.generator = options
+        self.futures = as_completed()
+        # Task key -> its future; its outcome (ok, value or one-line error) once watched in;
+        # the points waiting for it. Point digest -> its _Pending while in flight.
+        self.tasks, self.outcomes, self.waiting_on, self.pending = {}, {}, {}, {}
+        self.rtl_of = {}   # TileConfig -> SHA-256 of its Verilog
+        self.uses = Counter()   # shared step -> points that needed it
+        self.progress = Progress(total, out, self.running)
+
+    def submit(self, key, function, *arguments, watch=True):
+        """The future of task ``key``, submitted the first time only; ``watch``: its outcome
+        is given to the points waiting for it (else it reaches them through a later task)."""
+        if key not in self.tasks:
+            self.tasks[key] = self.client.submit(function, *arguments, key=key)
+            if watch:
+                self.futures.add(self.tasks[key])
+        return self.tasks[key]
+
+    def running(self):
+        """Points with a task on a worker now (running, or queued there)."""
+        active = {key for keys in self.client.processing().values() for key in keys}
+        return sum(any(key in active for key in entry.keys) for entry in self.pending.values())
+
+    def start(self, point):
+        """Submit the point's generation (shared by the points of its configuration)."""
+        entry = self.pending[point.digest] = _Pending(point)
+        key = f"generate-{point.config.name}"
+        self.submit(key, generate_rtl, point.config, self.build_root / "rtl", self.generator)
+        self.wait_for(entry, key)
+
+    def wait_for(self, entry, key):
+        entry.keys.append(key)
+        if key in self.outcomes:
+            self.apply(entry, key)
+        else:
+            entry.waiting.add(key)
+            self.waiting_on.setdefault(key, []).append(entry)
+
+    def apply(self, entry, key):
+        """Give the outcome of task ``key`` to ``entry``; a generation submits its next tasks."""
+        entry.waiting.discard(key)
+        ok, value = self.outcomes[key]
+        if not ok:
+            entry.errors[key] = value
+        elif key.startswith("generate-"):
+            self.generated(entry, value)
+        elif key.startswith("point-"):
+            records, seconds = value
+            entry.records.update(records)
+            entry.seconds.update(seconds)
+        else:
+            step = "synthesis" if key.startswith("synthesis-") else "pe_timing"
+            entry.records[step], entry.seconds[step] = value
+
+    def generated(self, entry, rtl):
+        """Submit the tasks of ``entry``'s point on its generated ``rtl`` (a ``tasks.Rtl``)."""
+        point = entry.point
+        self.rtl_of[point.config] = rtl.sha256
+        entry.seconds["generate"] = rtl.seconds
+        self.uses.update(list(_SHARED) if self.synthesis else ["build"])
+        build = self.submit(f"build-{point.simulator}-{rtl.sha256}", build_rtl, point.config,
+                            point.simulator, rtl, watch=False)
+        key = f"point-{point.digest}"
+        self.submit(key, run_point, point, build,
+                    PointWork(rtl.verilog, self.build_root / "points" / point.digest[:16]),
+                    self.stages)
+        self.wait_for(entry, key)
+        if self.synthesis:
+            key = f"synthesis-{rtl.sha256}"
+            self.submit(key, synthesize_rtl, point.config, rtl, self.limit)
+            self.wait_for(entry, key)
+            formats = "+".join(point.config.formats)
+            key = f"pe-timing-{formats}"
+            self.submit(key, time_pe, point.config.formats,
+                        self.build_root / "pe_timing" / formats, self.limit)
+            self.wait_for(entry, key)
+
+    def finish(self, future):
+        """A watched task is done: its outcome to the points waiting for it; those done are
+        stored."""
+        key = future.key
+        self.outcomes[key] = ((False, _one_line(future.exception()))
+                              if future.status == "error" else (True, future.result()))
+        for entry in self.waiting_on.pop(key, []):
+            self.apply(entry, key)
+            if not entry.waiting:
+                self.put(entry)
+
+    def put(self, entry):
+        """Store ``entry``'s point: finished, or failed with its first failed task's error."""
+        point = entry.point
+        del self.pending[point.digest]
+        error = next((entry.errors[key] for key in entry.keys if key in entry.errors), None)
+        self.store.put(PointRow(point.digest, point.name, point.as_dict(),
+                                OK if error is None else FAILED, error,
+                                self.rtl_of.get(point.config),
+                                entry.records if error is None else {}, entry.seconds))
+        self.progress.finished(point.name, error, sum(entry.seconds.values()))
+
+    def run(self, todo):
+        """Submit ``todo`` (points), store each as its tasks come in; return the seconds from
+        the first submission to the last point stored."""
+        start = time.perf_counter()
+        for point in todo:
+            self.start(point)
+        while not self.futures.is_empty():
+            ready = self.futures.next_batch(block=False)
+            if not ready:
+                self.progress.tick()
+                time.sleep(POLL_SECONDS)
+            for future in ready:
+                self.finish(future)
+        self.progress.close()
+        return time.perf_counter() - start
+
+    def figures(self):
+        """(steps run, steps saved, work seconds) of the run, as :class:`SweepSummary` has
+        them; every task counted once."""
+        run, work = dict.fromkeys(_SHARED, 0), 0.0
+        builds = [future for key, future in self.tasks.items()
+                  if key.startswith(_SHARED["build"]) and future.status == "finished"]
+        for seconds in self.client.gather(builds):
+            work += seconds
+            run["build"] += seconds > 0
+        for key, (ok, value) in self.outcomes.items():
+            if not ok:
+                continue
+            if key.startswith("generate-"):
+                work += value.seconds
+            elif key.startswith("point-"):
+                work += sum(seconds for step, seconds in value[1].items() if step != "build")
+            else:
+                step = next(step for step, prefix in _SHARED.items() if key.startswith(prefix))
+                work += value[1]
+                run[step] += 1
+        return run, {step: self.uses[step] - run[step] for step in _SHARED}, work
+
+    def release(self):
+        """Let the scheduler forget every task of the run, so that a later run of the same
+        points (a rerun in this client) submits them anew instead of finding their results."""
+        for future in self.tasks.values():
+            future.release()
+        self.tasks.clear()
+
+
+def run_sweep(points, store, client, build_root, stages=STAGES, out=None, *, synthesis=True,
+              synthesis_limit=SYNTHESIS_LIMIT, generator=generate):
     """Run the points of ``points`` not finished in ``store`` on ``client``; store each.
 
     Parameters
@@ -163,80 +296,34 @@ def run_sweep(points, store, client, build_root, stages=STAGES, out=None):
     store : sweep.store.ResultStore
     client : dask.distributed.Client
     build_root : Path
-        Shared directory of the builds (``rtl/<sha>``) and the points' own (``points/``);
-        every worker must see it at the same path.
+        Shared directory of the RTLs and their builds and synthesis files (``rtl/<sha>/``),
+        the PE timings (``pe_timing/``) and the points' own directories (``points/``); every
+        worker must see it at the same path.
     stages : sequence of sweep.stages.Stage
+        What runs per point, after its build.
     out : file or None
-        Where progress goes; stdout if None.
+        Where progress goes (:class:`~sweep.progress.Progress`); stdout if None.
+    synthesis : bool
+        Synthesize each RTL and time a PE of each format set (records ``synthesis`` and
+        ``pe_timing``).
+    synthesis_limit : float or None
+        Seconds one synthesis task (and one PE timing) may take; the points of an RTL whose
+        synthesis meets it fail with that error, the others go on. None: no limit.
+    generator : callable
+        ``generator(config) -> hdl.emit.GeneratedDesign``: :func:`hdl.emit.generate`, or a
+        test's stand-in (the seam for a build that genuinely fails).
 
     Returns
     -------
     SweepSummary
     """
-    out = out or sys.stdout
-    build_root = Path(build_root).resolve()
     finished = store.finished()
     todo = [point for point in points if point.digest not in finished]
     workers = len(client.scheduler_info()["workers"])
-    start = time.perf_counter()
-    futures = as_completed()
-    # Task key -> the points waiting for a generation, or the point of a point task.
-    generated, builds, of_task = {}, {}, {}
-    for point in todo:
-        key = f"generate-{point.config.name}"
-        if key not in generated:
-            futures.add(client.submit(generate_rtl, point.config, key=key))
-            generated[key] = []
-        generated[key].append(point)
-    work, done, failed, rtl = 0.0, 0, 0, {}
-
-    def record(point, status, error, records, seconds):
-        nonlocal done, failed
-        stored = store.put(PointRow(point.digest, point.name, point.as_dict(), status, error,
-                                    rtl.get(point.digest), records, seconds))
-        done += status == OK and stored
-        failed += status == FAILED
-        verdict = "ok" if status == OK else f"FAILED {error}"
-        # Point tasks the scheduler has given to workers (running, or next in a worker's queue).
-        running = sum(key.startswith("point-") for keys in client.processing().values()
-                      for key in keys)
-        print(f"[sweep] {point.name}: {verdict}", file=out, flush=True)
-        print(_status(done + failed, running, failed, len(todo),
-                      time.perf_counter() - start), file=out, flush=True)
-
-    for future in futures:
-        key = future.key
-        if key.startswith("generate-"):
-            if future.status == "error":
-                for point in generated[key]:
-                    record(point, FAILED, str(future.exception()), {}, {})
-                continue
-            sha, seconds = future.result()
-            work += seconds
-            for point in generated[key]:
-                rtl[point.digest] = sha
-                rtl_build = build_root / "rtl" / sha[:16]
-                build_key = f"build-{point.simulator}-{sha}"
-                if build_key not in builds:
-                    builds[build_key] = client.submit(build_rtl, point.config, point.simulator,
-                                                      rtl_build, key=build_key)
-                of_task[f"point-{point.digest}"] = point
-                futures.add(client.submit(
-                    run_point, point, builds[build_key],
-                    PointWork(rtl_build, build_root / "points" / point.digest[:16]), stages,
-                    key=f"point-{point.digest}"))
-        else:
-            point = of_task[key]
-            if future.status == "error":
-                record(point, FAILED, str(future.exception()), {}, {})
-            else:
-                records, seconds = future.result()
-                work += sum(seconds.values())
-                record(point, OK, None, records, seconds)
-    built = [future.result() for future in builds.values() if future.status == "finished"]
-    work += sum(built)
-    runs = sum(seconds > 0 for seconds in built)
-    needed = sum(1 for point in todo if point.digest in rtl)
-    return SweepSummary(len(points), len(points) - len(todo), done, failed,
-                        time.perf_counter() - start, runs, needed - runs, work, workers)
-
+    run = _Run(client, store, Path(build_root).resolve(), len(todo), out or sys.stdout,
+               (stages, synthesis, synthesis_limit, generator))
+    wall = run.run(todo)
+    steps_run, steps_saved, work = run.figures()
+    run.release()
+    return SweepSummary(len(points), len(points) - len(todo), run.progress.done,
+                        run.progress.failed, wall, steps_run, steps_saved, work, workers)

@@ -19,7 +19,7 @@ from hdl.emit import EmitError, generate, write
 from hdl.leaf import leaf_module_name
 from sim_models.config import TileConfig
 
-from .tools import SynthesisError, run_tool
+from .tools import SynthesisError, TimeLimit, run_tool
 
 __all__ = ["pe_fmax_mhz"]
 
@@ -35,7 +35,7 @@ def _ecp5_script(verilog, module, netlist):
         f"synth_ecp5 -top {module} -run map_cells: -json {netlist}"]) + "\n"
 
 
-def pe_fmax_mhz(formats, work_dir):
+def pe_fmax_mhz(formats, work_dir, time_limit=None):
     """Post-route maximum frequency of one PE of format set ``formats`` on an ECP5, in MHz.
 
     Parameters
@@ -45,17 +45,20 @@ def pe_fmax_mhz(formats, work_dir):
     work_dir : path-like
         Created if missing; receives the Verilog, the Yosys script and log, the ECP5 netlist
         and the nextpnr log.
+    time_limit : float or None
+        Seconds Yosys and nextpnr may take together; None: no limit.
 
     Raises
     ------
     TypeError
         If ``formats`` is not a known format set.
     SynthesisError
-        If a tool fails or nextpnr reports no clock frequency; one line naming the module, the
-        tool and the log.
+        If a tool fails, is stopped at the time limit, or nextpnr reports no clock frequency;
+        one line naming the module, the tool and the log.
     """
     # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
     config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats)
+    limit = TimeLimit.starting_now(time_limit)
     work_dir = Path(work_dir)
     try:
         verilog = write(generate(config), work_dir)
@@ -64,10 +67,11 @@ def pe_fmax_mhz(formats, work_dir):
     module = leaf_module_name("pe_column", config)
     netlist = f"{module}.ecp5.json"
     (work_dir / f"{module}.ecp5.ys").write_text(_ecp5_script(verilog.name, module, netlist))
-    run_tool("yosys", ["-s", f"{module}.ecp5.ys"], work_dir, f"{module}.ecp5.log", module)
+    run_tool("yosys", ["-s", f"{module}.ecp5.ys"], work_dir, f"{module}.ecp5.log", module,
+             limit)
     log = work_dir / f"{module}.nextpnr.log"
     run_tool("nextpnr-ecp5", ["--25k", "--package", "CABGA381", "--json", netlist,
-                              "--freq", "1", "--seed", "1"], work_dir, log.name, module)
+                              "--freq", "1", "--seed", "1"], work_dir, log.name, module, limit)
     reports = _FMAX.findall(log.read_text())
     if not reports:
         raise SynthesisError(f"nextpnr-ecp5 reported no clock frequency for {module}; "

@@ -52,7 +52,7 @@ def results_table(points, rows):
     by_digest = {row.digest: row for row in rows}
     unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
     lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
-             f"throughput / area ({unit}) | chip peak TFLOP/s | step s | MFU | error |",
+             f"throughput / area ({unit}) | chip peak TFLOP/s | step s | MFU | error or note |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for point in points:
         config, row = point.config, by_digest.get(point.digest)
@@ -64,10 +64,12 @@ def results_table(points, rows):
             lines.append(f"{head} | | | | | {error} |")
             continue
         gemms, projection = row.records["gemms"], row.records["projection"]
+        caveat = projection["mfu_not_meaningful"]
+        mfu = "not a result" if caveat else f"{projection['mfu']:.1%}"
         lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | "
                      f"{gemms['macs_per_cycle'] / area(row)[0]:.4g} | "
                      f"{_tops(projection['chip_peak_flops'])} | "
-                     f"{projection['step_seconds']:.4g} | {projection['mfu']:.1%} | |")
+                     f"{projection['step_seconds']:.4g} | {mfu} | {caveat or ''} |")
     return "\n".join(lines) + "\n"
 
 

@@ -1,13 +1,13 @@
 """What a sweep does per point, as plain functions the engine runs in order.
 
 A stage is ``run(point, work) -> record``: ``point`` a :class:`~sweep.grid.SweepPoint`,
-``work`` a :class:`PointWork` (where the point's RTL was built, and a directory of its own),
+``work`` a :class:`PointWork` (the point's Verilog, built, and a directory of its own),
 the record a frozen dataclass or a dict of JSON values, stored under the stage's name.
 A stage that raises fails the point with that one-line error; the others go on.
 
-Generation and the simulator build come before the stages and are shared by the points of
-one RTL (:mod:`sweep.engine`). Stages are module-level functions, so that they pickle by
-reference to the workers.
+Generation, the simulator build and synthesis come before or beside the stages and are shared
+by the points of one RTL (:mod:`sweep.tasks`). Stages are module-level functions, so that
+they pickle by reference to the workers.
 """
 
 from collections.abc import Callable
@@ -20,10 +20,7 @@ from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import load_specs
 from tb.characterize_tile import run_record, simulate_gemms
 
-from .synthesis import synthesize
-
-__all__ = ["PointWork", "STAGES", "Stage", "measure_gemms", "project",
-           "stage_record", "synthesis"]
+__all__ = ["PointWork", "STAGES", "Stage", "measure_gemms", "project", "stage_record"]
 
 
 @dataclass(frozen=True)
@@ -32,14 +29,20 @@ class PointWork:
 
     Members
     -------
-    rtl_build : Path
-        Build directory (:mod:`tb.launch`) of the point's RTL, shared by every point with the
-        same generated Verilog; its simulator build is up to date when the stages run.
+    verilog : Path
+        The point's generated Verilog (with its ``.ports.json``), shared by every point of the
+        same RTL; its directory is their build directory (:mod:`tb.launch`), whose simulator
+        build is up to date when the stages run.
     directory : Path
         The point's own directory, for files no other point may touch.
     """
-    rtl_build: Path
+    verilog: Path
     directory: Path
+
+    @property
+    def rtl_build(self):
+        """The build directory of the point's RTL: the directory of its Verilog."""
+        return self.verilog.parent
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def measure_gemms(point, work):
     with open(work.directory / "simulate.log", "w") as log, redirect_stdout(log):
         entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
                                     work.rtl_build, hierarchical=point.simulator == "verilator",
-                                    run=f"point_{point.digest[:16]}")
+                                    run=f"point_{point.digest[:16]}", verilog=work.verilog)
     runs = [run_record(config, point.simulator, entry, None) for entry in entries]
     macs, cycles = sum(run.macs for run in runs), sum(run.rtl_cycles for run in runs)
     return {"runs": [asdict(run) for run in runs], "macs_per_cycle": macs / cycles}
@@ -79,17 +82,10 @@ def project(point, work):
                         point.config)
 
 
-def synthesis(point, work):
-    """Yosys area figures of the point's tile, leaves multiplied out, and the ECP5 fmax of one
-    of its PEs (:func:`sweep.synthesis.synthesize`); tool logs under the point's directory."""
-    return synthesize(point.config, work.directory / "synthesis")
-
-
 def stage_record(record):
     """The JSON form of a stage's record: a dataclass as its dict, a dict as it is."""
     return asdict(record) if is_dataclass(record) else record
 
 
 #: The stages of every point, in order.
-STAGES = (Stage("gemms", measure_gemms), Stage("synthesis", synthesis),
-          Stage("projection", project))
+STAGES = (Stage("gemms", measure_gemms), Stage("projection", project))

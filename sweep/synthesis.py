@@ -13,6 +13,9 @@ banks, the sequencer's queue) stay memories and are counted in bits, as SRAM, no
 flip-flops and multiplexers that mapping them would make (which would also take minutes per
 PSUM column). Flip-flops with enables or synchronous resets are unmapped into plain
 flip-flops and gates (``dffunmap``) so that ``stat -tech cmos`` prices every cell.
+
+The Verilog is the point's, as generated once for the sweep (nothing is elaborated here), and
+the three runs share one time limit: a 128 x 128 tile takes minutes.
 """
 
 import json
@@ -20,12 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdl.emit import EmitError, generate, write
 from hdl.leaf import leaf_module_name
 from sim_models.config import TileConfig
 
-from .pe_timing import pe_fmax_mhz
-from .tools import SynthesisError, run_tool
+from .tools import SynthesisError, TimeLimit, run_tool
 
 __all__ = ["LEAF_KINDS", "ModuleFigures", "SynthesisError", "SynthesisFigures",
            "module_figures", "synthesize"]
@@ -77,7 +78,7 @@ class ModuleFigures:
 
 @dataclass(frozen=True)
 class SynthesisFigures:
-    """Area figures of a whole tile, and the relative timing figure of one of its PEs.
+    """Area figures of a whole tile.
 
     Members
     -------
@@ -90,11 +91,8 @@ class SynthesisFigures:
         A PE column's figures divided by its R PEs.
     cells, transistors, memory_bits : int
         The whole array: each module's figure times its instances, summed.
-    pe_fmax_mhz : float
-        Maximum clock frequency of one PE placed and routed on an ECP5 FPGA, in MHz: a relative
-        proxy between configurations, not an ASIC clock (see :mod:`sweep.pe_timing`).
     seconds : float
-        Wall time of :func:`synthesize`, in seconds: generation, three Yosys runs, the timing.
+        Wall time of :func:`synthesize`, in seconds: three Yosys runs.
     """
     config: TileConfig
     pe_column: ModuleFigures
@@ -105,7 +103,6 @@ class SynthesisFigures:
     cells: int
     transistors: int
     memory_bits: int
-    pe_fmax_mhz: float
     seconds: float
 
 
@@ -135,7 +132,7 @@ def _design_stat(work_dir, name, module):
                              f"see {Path(work_dir) / module}.log") from None
 
 
-def module_figures(verilog, module, black_boxes=(), instances=1):
+def module_figures(verilog, module, black_boxes=(), instances=1, limit=None):
     """Synthesize ``module`` of the Verilog file ``verilog`` and count it.
 
     Parameters
@@ -149,6 +146,8 @@ def module_figures(verilog, module, black_boxes=(), instances=1):
         Modules left as black boxes; their instances are counted by the caller, not here.
     instances : int
         Stored in the result's ``instances``.
+    limit : sweep.tools.TimeLimit or None
+        Yosys is stopped at its deadline.
 
     Returns
     -------
@@ -157,12 +156,12 @@ def module_figures(verilog, module, black_boxes=(), instances=1):
     Raises
     ------
     SynthesisError
-        If Yosys fails, or prices some cell at no transistor count.
+        If Yosys fails or meets ``limit``, or prices some cell at no transistor count.
     """
     work_dir = verilog.parent
     (work_dir / f"{module}.ys").write_text(_script(verilog.name, module, list(black_boxes)))
     start = time.monotonic()
-    run_tool("yosys", ["-s", f"{module}.ys"], work_dir, f"{module}.log", module)
+    run_tool("yosys", ["-s", f"{module}.ys"], work_dir, f"{module}.log", module, limit)
     seconds = time.monotonic() - start
     memory = _design_stat(work_dir, f"{module}.memory.json", module)
     logic = _design_stat(work_dir, f"{module}.stat.json", module)
@@ -174,21 +173,29 @@ def module_figures(verilog, module, black_boxes=(), instances=1):
                          memory["num_memory_bits"], seconds)
 
 
-def _instance_counts(work_dir, top, leaves):
-    """How many cells of each leaf type the top's netlist holds (its pre-deletion stat)."""
+def _instance_counts(work_dir, top, leaves, expected):
+    """How many cells of each leaf type the top's netlist holds (its pre-deletion stat),
+    checked to be ``expected`` each: a leaf flattened into the top would be counted twice."""
     by_type = _design_stat(work_dir, f"{top}.memory.json", top)["num_cells_by_type"]
-    return {leaf: by_type.get(leaf, 0) for leaf in leaves}
+    counts = {leaf: by_type.get(leaf, 0) for leaf in leaves}
+    for leaf, count in counts.items():
+        if count != expected:
+            raise SynthesisError(f"yosys left {count} instances of {leaf} in {top}, not "
+                                 f"{expected}; see {Path(work_dir) / top}.log")
+    return counts
 
 
-def synthesize(config, work_dir):
-    """Area figures of the tile ``config`` and the ECP5 fmax of one of its PEs.
+def synthesize(config, verilog, time_limit=None):
+    """Area figures of the tile ``config`` from its Verilog file ``verilog``.
 
     Parameters
     ----------
     config : TileConfig
-    work_dir : path-like
-        Created if missing; receives the Verilog, the Yosys scripts, logs and statistics (one
-        set per module) and ``pe_timing/``. Distinct points need distinct directories.
+    verilog : Path
+        The tile's Verilog (:func:`hdl.emit.write`); its directory receives the Yosys scripts,
+        logs and statistics, one set per module.
+    time_limit : float or None
+        Seconds the three Yosys runs may take together; None: no limit.
 
     Returns
     -------
@@ -199,21 +206,18 @@ def synthesize(config, work_dir):
     TypeError
         If ``config`` is not a :class:`TileConfig`.
     SynthesisError
-        If the Verilog cannot be written or a tool fails; one line naming the module, the tool
-        and the log.
+        If a Yosys run fails or is stopped at the time limit; one line naming the module, the
+        tool and the log.
     """
     if not isinstance(config, TileConfig):
         raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
     start = time.monotonic()
-    work_dir = Path(work_dir)
-    try:
-        verilog = write(generate(config), work_dir)
-    except EmitError as error:
-        raise SynthesisError(str(error)) from None
+    limit = TimeLimit.starting_now(time_limit)
+    verilog = Path(verilog)
     leaves = [leaf_module_name(kind, config) for kind in LEAF_KINDS]
-    top = module_figures(verilog, verilog.stem, black_boxes=leaves)
-    counts = _instance_counts(work_dir, top.module, leaves)
-    pe_column, psum_column = (module_figures(verilog, leaf, instances=counts[leaf])
+    top = module_figures(verilog, verilog.stem, black_boxes=leaves, limit=limit)
+    counts = _instance_counts(verilog.parent, top.module, leaves, config.cols)
+    pe_column, psum_column = (module_figures(verilog, leaf, instances=counts[leaf], limit=limit)
                               for leaf in leaves)
     modules = (pe_column, psum_column, top)
     return SynthesisFigures(
@@ -223,5 +227,4 @@ def synthesize(config, work_dir):
         cells=sum(item.cells * item.instances for item in modules),
         transistors=sum(item.transistors * item.instances for item in modules),
         memory_bits=sum(item.memory_bits * item.instances for item in modules),
-        pe_fmax_mhz=pe_fmax_mhz(config.formats, work_dir / "pe_timing"),
         seconds=time.monotonic() - start)

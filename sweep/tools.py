@@ -13,9 +13,11 @@ for nextpnr-ecp5 on the reference machine) and caches the result under ``~/.cach
 
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SynthesisError", "TOOLS", "run_tool"]
+__all__ = ["SynthesisError", "TOOLS", "TimeLimit", "run_tool"]
 
 #: Tool name -> the Python code that runs it with ``sys.argv[1:]`` as its arguments, and the
 #: options that make it quiet on the terminal and write its whole log to a file. The log must
@@ -35,7 +37,27 @@ class SynthesisError(Exception):
     the tool and its log file."""
 
 
-def run_tool(tool, arguments, work_dir, log, module):
+@dataclass(frozen=True)
+class TimeLimit:
+    """A limit on the wall time of a sequence of tool runs.
+
+    Members
+    -------
+    seconds : float
+        The limit, in seconds.
+    deadline : float
+        ``time.monotonic()`` at which the runs must have finished.
+    """
+    seconds: float
+    deadline: float
+
+    @classmethod
+    def starting_now(cls, seconds):
+        """A limit of ``seconds`` from now; None (no limit) if ``seconds`` is None."""
+        return None if seconds is None else cls(seconds, time.monotonic() + seconds)
+
+
+def run_tool(tool, arguments, work_dir, log, module, limit=None):
     """Run ``tool`` (a key of :data:`TOOLS`) in ``work_dir``, its output written to ``log``.
 
     Parameters
@@ -50,22 +72,29 @@ def run_tool(tool, arguments, work_dir, log, module):
         prints on the terminal (warnings, errors) goes to the same name with ``.out`` added.
     module : str
         Verilog module the run works on, named in the error message.
+    limit : TimeLimit or None
+        The tool is killed at its deadline; None: no limit.
 
     Raises
     ------
     SynthesisError
-        If the tool exits with a non-zero status or its terminal output cannot be written.
+        If the tool exits with a non-zero status, its terminal output cannot be written, or it
+        is still running at the deadline of ``limit``.
     """
     code, log_options = TOOLS[tool]
     terminal = Path(work_dir) / f"{log}.out"
+    timeout = None if limit is None else max(0.0, limit.deadline - time.monotonic())
     try:
         with terminal.open("w") as output:
             status = subprocess.run([sys.executable, "-c", code, *log_options(log), *arguments],
-                                    stdout=output, stderr=subprocess.STDOUT,
+                                    stdout=output, stderr=subprocess.STDOUT, timeout=timeout,
                                     stdin=subprocess.DEVNULL, cwd=work_dir, check=False).returncode
     except OSError as error:
         raise SynthesisError(f"{tool} on {module}: cannot write {terminal}: "
                              f"{error.strerror or error}") from None
+    except subprocess.TimeoutExpired:
+        raise SynthesisError(f"{tool} on {module} stopped at the time limit of "
+                             f"{limit.seconds:g} s; see {Path(work_dir) / log}") from None
     if status != 0:
         raise SynthesisError(f"{tool} failed on {module} (exit status {status}); see "
                              f"{Path(work_dir) / log} and {terminal.name}")

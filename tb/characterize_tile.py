@@ -157,7 +157,7 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
-def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -175,6 +175,9 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
     run : str or None
         Name of this run (its run directory and records file) for runs of one build that may
         overlap in time; one per configuration and simulator if None.
+    verilog : Path or None
+        The Verilog file of ``config`` already written (:attr:`tb.launch.Design.verilog`);
+        generated if None.
 
     Raises
     ------
@@ -190,7 +193,7 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
         ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
         build: C++ compile and link) and ``build_args``.
     """
-    design = Design(config, "tb.tile_gemm_tb", hierarchical)
+    design = Design(config, "tb.tile_gemm_tb", hierarchical, verilog)
     name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
     results = build / "results" / "tile_gemms" / f"{name}.jsonl"
     outcome = simulate(design, sim, seed=SEED, build=build, results=results,

@@ -59,6 +59,10 @@ class Design:
     hierarchical : bool
         Tiles in Verilator only: build each leaf module of :data:`LEAF_KINDS` once as a
         hierarchical block (``--hierarchical``) instead of once per instance.
+    verilog : Path or None
+        The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its
+        ``<top>.ports.json`` beside it: built and simulated as it is, nothing elaborated. None:
+        generated (once per process) and written under the build directory.
 
     Raises
     ------
@@ -69,6 +73,7 @@ class Design:
     config: TileConfig | FabricConfig | AllReduceConfig | DistributedGemmConfig
     test_module: str
     hierarchical: bool = False
+    verilog: Path | None = None
 
     def __post_init__(self):
         config_to_dict(self.config)  # raises TypeError for anything but a configuration
@@ -106,13 +111,14 @@ def verilog_path(config, build):
 
 
 def _prepare(design, sim, build):
-    """Check that ``sim`` can build ``design``, and write its Verilog (and control) files under
-    ``build``; return them, the sidecar's path and the simulator build directory."""
+    """Check that ``sim`` can build ``design``, write its Verilog unless given and its control
+    file beside it; return them, the sidecar's path and the simulator build directory."""
     check_simulator(sim)
     if design.hierarchical and sim != "verilator":
         raise ValueError(f"Hierarchical builds need sim 'verilator', not {sim!r}")
     build = Path(build)
-    verilog = write(_generated(design.config), verilog_path(design.config, build).parent)
+    verilog = Path(design.verilog) if design.verilog else \
+        write(_generated(design.config), verilog_path(design.config, build).parent)
     sources = [verilog]
     if design.hierarchical:
         control = verilog.with_suffix(".hier.vlt")
@@ -122,8 +128,9 @@ def _prepare(design, sim, build):
 
 
 def build(design: Design, sim: str, *, build) -> float:
-    """Generate ``design`` and build it with ``sim`` under ``build`` (where :func:`simulate`
-    would) unless up to date, running nothing; return the build seconds, 0 if up to date.
+    """Generate ``design`` (unless its Verilog is given) and build it with ``sim`` under
+    ``build`` (where :func:`simulate` would) unless up to date, running nothing; return the
+    build seconds, 0 if up to date.
 
     Raises
     ------
@@ -138,7 +145,8 @@ def build(design: Design, sim: str, *, build) -> float:
 
 def simulate(design: Design, sim: str, tests=None, seed: int = 1, *, build, results=None,
              options=None, rerun=None, run=None) -> SimulationResult:
-    """Generate ``design``, build it with ``sim`` unless up to date, and run its tests.
+    """Generate ``design`` (unless its Verilog is given), build it with ``sim`` unless up to
+    date, and run its tests.
 
     Parameters
     ----------

@@ -1,14 +1,18 @@
 """The sweep engine end to end: the smoke grid on a two-worker local cluster and on a scheduler
 and two workers started as separate processes (same table), a rerun that skips every finished
-point, a failing stage, and a worker process killed in the middle of a task.
+point, a build that genuinely fails, a failing stage, and a worker process killed in the middle
+of a task.
 
 The smoke grid runs on Icarus here (its builds take a second; the shipped grid uses
-Verilator); the fault tests use a tiny grid and stand-in stages. Network: 127.0.0.1 only.
+Verilator); the fault tests use a tiny grid, and stand-in stages where the fault is not a
+real tool's. Network: 127.0.0.1 only.
 """
 
+import dataclasses
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from hdl.emit import generate
 from sweep.engine import connect, run_sweep
 from sweep.grid import parse_grid
 from sweep.report import results_table, write_report
@@ -41,9 +46,12 @@ workloads = ["llama3-8b", "llama3-70b"]
 START_TIMEOUT = 60
 
 
-def _sweep(points, store, client, build_root, stages=None):
+def _sweep(points, store, client, build_root, stages=None, **options):
+    """Run the sweep, its progress captured (not a terminal: one line per finished point); a
+    sweep with stand-in ``stages`` synthesizes nothing."""
     out = io.StringIO()
-    options = {"stages": stages} if stages else {}
+    if stages:
+        options = {"stages": stages, "synthesis": False, **options}
     summary = run_sweep(points, store, client, build_root, out=out, **options)
     return summary, out.getvalue()
 
@@ -67,15 +75,22 @@ def test_smoke_grid_on_a_local_cluster(local_run, build_root):
     rows = store.rows()
     assert [row.status for row in rows] == [OK] * 8, [row.error for row in rows]
     assert summary.workers == 2 and summary.stored == 8 and summary.failed == 0
-    assert summary.builds_run == 4 and summary.builds_saved == 4   # two points per RTL
+    # Two points per RTL share its build and synthesis; all four RTLs one PE timing (int8).
+    assert summary.steps_run == {"build": 4, "synthesis": 4, "pe_timing": 1}
+    assert summary.steps_saved == {"build": 4, "synthesis": 4, "pe_timing": 7}
     assert len({row.rtl_sha256 for row in rows}) == 4
     for row in rows:
         runs = row.records["gemms"]["runs"]
         assert len(runs) == 8 and all(run["rtl_cycles"] == run["model_cycles"] for run in runs)
         assert 0 < row.records["projection"]["mfu"] <= 1
+        assert row.records["synthesis"]["transistors"] > 0
+        assert row.records["pe_timing"]["pe_fmax_mhz"] > 0
+        assert set(row.seconds) == {"generate", "build", "gemms", "projection", "synthesis",
+                                    "pe_timing"}
     lines = output.splitlines()
-    assert sum(line.endswith(": ok") for line in lines) == 8
-    assert lines[-1].startswith("[sweep] 8/8 done, 0 running, 0 failed; ")
+    assert len(lines) == 8 and all(": ok (" in line for line in lines)
+    assert lines[-1].endswith(" remaining")
+    assert "); 8/8 done, 0 running, 0 failed; " in lines[-1]
     table = write_report("smoke", points, rows, build_root / "report")
     assert table.read_text().count("| ok |") == 8
     assert (build_root / "report" / "smoke_pareto.png").stat().st_size > 0
@@ -91,6 +106,54 @@ def test_rerun_skips_every_finished_point(local_run, build_root):
         summary, output = _sweep(points, store, client, build_root, (Stage("gemms", _never),))
     assert (summary.skipped, summary.stored, summary.failed) == (8, 0, 0) and output == ""
     assert len(store.rows()) == 8
+
+
+def _broken_for_two_rows(config):
+    """The generated design of ``config``, its Verilog cut short for tiles of two rows: their
+    simulator build fails."""
+    design = generate(config)
+    if config.rows != 2:
+        return design
+    return dataclasses.replace(design, verilog=design.verilog[:len(design.verilog) // 2])
+
+
+def test_a_point_whose_build_fails_is_stored_with_its_error_and_the_others_go_on(tmp_path):
+    points = parse_grid(TINY)
+    store = ResultStore(tmp_path / "store.sqlite")
+    with connect(2) as client:
+        summary, output = _sweep(points, store, client, tmp_path,
+                                 generator=_broken_for_two_rows)
+    rows = store.rows()
+    assert sorted(row.digest for row in rows) == sorted(point.digest for point in points)
+    assert (summary.stored, summary.failed) == (2, 2)
+    for row in rows:
+        if row.point["config"]["rows"] == 2:
+            assert row.status == FAILED and row.records == {}
+            assert row.error.startswith("build: RuntimeError: Building systolic_tile_r2c1_")
+            assert "failed; the log is" in row.error and "\n" not in row.error
+        else:
+            assert row.status == OK and row.error is None
+            assert row.records["gemms"]["runs"][0]["rtl_cycles"] > 0
+            assert row.records["synthesis"]["transistors"] > 0
+    assert sum("FAILED build: RuntimeError" in line for line in output.splitlines()) == 2
+    # One build per RTL: the broken one failed once for its two points (not counted as run).
+    assert len(list((tmp_path / "rtl").glob("*/sim/icarus/*/build.log"))) == 2
+    assert summary.steps_run["build"] == 1
+
+
+def test_a_synthesis_over_its_time_limit_fails_its_points_in_one_line(tmp_path):
+    points = parse_grid(TINY)
+    store = ResultStore(tmp_path / "store.sqlite")
+    with connect(2) as client:
+        summary, _ = _sweep(points, store, client, tmp_path, synthesis_limit=0.05)
+    rows = store.rows()
+    assert sorted(row.digest for row in rows) == sorted(point.digest for point in points)
+    assert (summary.stored, summary.failed) == (0, 4)
+    for row in rows:
+        assert re.fullmatch(r"synthesis: SynthesisError: yosys on systolic_tile_r[12]c1_\w+ "
+                            r"stopped at the time limit of 0.05 s; see \S+\.log", row.error), \
+            row.error
+        assert row.seconds["gemms"] > 0      # the point's own stages ran to their end
 
 
 def _fails_for_two_rows(point, work):

@@ -1,6 +1,7 @@
 """The sweep without a simulator: the grid file, its one-line errors, the store, the Pareto
 front, the chip projection of a tile and the command line's bad input."""
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -9,11 +10,11 @@ import pytest
 
 from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS, TileConfig
 from sim_models.scaling.peak import core_peak
-from sim_models.scaling.tile_projection import chip_with_tile, project_tile
+from sim_models.scaling.tile_projection import MFU_RESOLUTION, chip_with_tile, project_tile
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import load_specs
 from sweep.grid import GridError, load_grid, parse_grid
-from sweep.report import pareto_front
+from sweep.report import pareto_front, results_table
 from sweep.store import FAILED, OK, PointRow, ResultStore
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -130,6 +131,27 @@ def test_projection_of_the_specs_own_array_is_the_spec():
         projection.chip_peak_flops * specs.system("trn2-instance").chips.value)
 
 
+def test_a_tiny_array_projects_an_mfu_that_is_not_a_result():
+    specs, workload = load_specs(), load_workloads()["llama3-8b"]
+    tiny, small = (project_tile(specs, "trn2-instance", workload,
+                                TileConfig(side, side, psum_banks=2, psum_depth=64))
+                   for side in (2, 32))
+    # 2 x 2: nothing the model has costs anything; 32 x 32: the tile's own losses show.
+    assert 1 - tiny.mfu < MFU_RESOLUTION <= 1 - small.mfu
+    assert tiny.mfu_not_meaningful == (
+        f"MFU {tiny.mfu:.4%} is the model's ideal-stream limit, not a result: HBM, "
+        f"communication and the tile's fill cost under 0.1% of the step, the chip around the "
+        f"2 x 2 array being sized for 128 x 128")
+    assert small.mfu_not_meaningful is None
+    point = parse_grid(GRID.replace("rows = [2, 4]", "rows = [2]"))[0]
+    gemms = {"macs_per_cycle": 3.0, "runs": []}
+    row = PointRow(point.digest, point.name, point.as_dict(), OK, None, None,
+                   {"gemms": gemms, "projection": dataclasses.asdict(tiny)}, {})
+    line = results_table([point], [row]).splitlines()[-1]
+    assert "| not a result | MFU 100.0000% is the model's ideal-stream limit" in line
+    assert "100.0%" not in line
+
+
 @pytest.mark.parametrize("arguments, message", [
     (["nope.toml"], "error: nope.toml: cannot read the grid file: No such file or directory"),
     (["sweeps/smoke.toml", "--workers", "0"],
@@ -138,6 +160,8 @@ def test_projection_of_the_specs_own_array_is_the_spec():
      "error: scheduler 'tcp://127.0.0.1:9': no connection within 5s: Timed out "),
     (["sweeps/smoke.toml", "--scheduler", "nowhere", "--store", "STORE"],
      "error: scheduler 'nowhere': no connection within 5s: missing port number"),
+    (["sweeps/smoke.toml", "--synthesis-limit", "0"],
+     "python -m sweep: error: --synthesis-limit must be a positive number of seconds, not 0"),
 ])
 def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else item for item in arguments]
@@ -146,3 +170,4 @@ def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), \
         result.stderr
+    assert result.stdout == ""

@@ -1,30 +1,36 @@
-"""Synthesis figures of sweep points: the leaves' figures multiply out to the array's, agree
-with a flat synthesis, grow with the array, come with a positive ECP5 fmax, and a failing
-tool gives one line. Tiny tiles with a tiny PSUM keep each Yosys run to a second or two (the
-first run on a machine also compiles Yosys's WebAssembly, about 40 s, once)."""
+"""Synthesis figures of sweep points: the leaves' figures multiply out to the array's, agree with a
+flat synthesis, grow with the array, a PE has a positive ECP5 fmax, and a failing tool or one
+stopped at the time limit gives one line. Tiny tiles with a tiny PSUM keep each Yosys run to a
+second or two (the first run on a machine also compiles Yosys's WebAssembly, about 40 s, once)."""
 
 import json
 from dataclasses import asdict
 
 import pytest
 
+from hdl.emit import generate, write
 from hdl.leaf import leaf_module_name
 from sim_models.config import TileConfig
+from sweep.pe_timing import pe_fmax_mhz
 from sweep.synthesis import SynthesisError, module_figures, synthesize
 
 SMALL = TileConfig(2, 2, psum_banks=1, psum_depth=4)
 LARGER = TileConfig(3, 3, psum_banks=1, psum_depth=4)
 
 
+def _synthesized(config, work_dir):
+    return synthesize(config, write(generate(config), work_dir))
+
+
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     work_dir = tmp_path_factory.mktemp("small")
-    return work_dir, synthesize(SMALL, work_dir)
+    return work_dir, _synthesized(SMALL, work_dir)
 
 
 @pytest.fixture(scope="module")
 def larger(tmp_path_factory):
-    return synthesize(LARGER, tmp_path_factory.mktemp("larger"))
+    return _synthesized(LARGER, tmp_path_factory.mktemp("larger"))
 
 
 def test_array_figures_are_the_leaves_multiplied_out(small):
@@ -70,8 +76,10 @@ def test_a_larger_array_has_more_cells(small, larger):
 
 
 def test_pe_fmax_is_a_positive_frequency(small):
-    _, figures = small
-    assert 1 < figures.pe_fmax_mhz < 1000
+    work_dir, _ = small
+    assert 1 < pe_fmax_mhz(SMALL.formats, work_dir / "pe_timing") < 1000
+    assert "Max frequency for clock" in \
+        next((work_dir / "pe_timing").glob("*.nextpnr.log")).read_text()
 
 
 def test_figures_are_plain_json_and_logs_are_files(small):
@@ -81,8 +89,6 @@ def test_figures_are_plain_json_and_logs_are_files(small):
     assert values["pe_column"]["cells"] == figures.pe_column.cells
     log = (work_dir / f"{figures.pe_column.module}.log").read_text()
     assert "End of script" in log
-    assert "Max frequency for clock" in \
-        next((work_dir / "pe_timing").glob("*.nextpnr.log")).read_text()
 
 
 def test_a_tool_failure_is_one_line_naming_module_tool_and_log(tmp_path, capfd):
@@ -98,6 +104,14 @@ def test_a_tool_failure_is_one_line_naming_module_tool_and_log(tmp_path, capfd):
     assert capfd.readouterr() == ("", "")
 
 
+def test_a_synthesis_over_its_time_limit_is_stopped_with_one_line(tmp_path):
+    verilog = write(generate(SMALL), tmp_path)
+    with pytest.raises(SynthesisError) as error:
+        synthesize(SMALL, verilog, time_limit=0.05)
+    assert str(error.value) == (f"yosys on {verilog.stem} stopped at the time limit of 0.05 s; "
+                                f"see {tmp_path / verilog.stem}.log")
+
+
 def test_a_config_that_is_not_a_tile_is_refused_in_one_line(tmp_path):
     with pytest.raises(TypeError, match=r"^Argument 'config' must be a TileConfig, not "):
-        synthesize({"rows": 2, "cols": 2}, tmp_path)
+        synthesize({"rows": 2, "cols": 2}, tmp_path / "tile.v")

@@ -6,6 +6,18 @@ Tensor Engine's array and its PSUM (rows, columns, banks, bank depth) become the
 :class:`~sim_models.config.TileConfig`'s. Peaks and the data-parallel training step are then
 the scaling model's own (:mod:`.peak`, :mod:`.training`), so the cycle model times every GEMM
 on the new array.
+
+Why a small array projects to an MFU of 100 %: the step's losses in this model are HBM time
+beyond the compute, communication not hidden by the backward pass, and the tile's own cycles
+beyond ``M K N / (R C)`` (fill, drain, bank turns, from the RTL-exact cycle model with ideal
+operand and instruction streams). The chip around the array stays the spec's, sized for its own
+array (128 x 128 on Trn2): with a few PEs, every GEMM is compute-bound by orders of magnitude,
+the all-reduce hides behind the backward pass, and the tile streams back-to-back blocks with
+its fill hidden, so the losses vanish (a 2 x 2 tile loses 6e-8 of the step). What would remain
+on such a chip (a per-instruction cost, work outside the Tensor Engine, sharing SBUF ports) is
+not in the model. So a projection whose losses are below :data:`MFU_RESOLUTION` says nothing
+about the tile but that: its MFU is not a result, and :attr:`TileProjection.mfu_not_meaningful`
+says why.
 """
 
 from dataclasses import dataclass, replace
@@ -17,7 +29,11 @@ from .network import FabricCalibration
 from .peak import chip_peak, core_peak, system_peak
 from .training import training_step
 
-__all__ = ["TileProjection", "chip_with_tile", "project_tile"]
+__all__ = ["MFU_RESOLUTION", "TileProjection", "chip_with_tile", "project_tile"]
+
+#: Share of a step (1 - MFU) below which none of the model's loss mechanisms is visible: the
+#: MFU then prints as 100.0 % and is the model's ideal-stream limit, not a chip result.
+MFU_RESOLUTION = 1e-3
 
 
 def _assumed(value, what):
@@ -61,6 +77,9 @@ class TileProjection:
         Model FLOP/s of the system during that step.
     mfu : float
         Model FLOPs utilization of the step, 0..1.
+    mfu_not_meaningful : str or None
+        Why ``mfu`` is not a result (the step loses less than :data:`MFU_RESOLUTION` to
+        anything the model has), or None when it is one.
     """
     system: str
     workload: str
@@ -71,6 +90,7 @@ class TileProjection:
     step_seconds: float
     achieved_flops: float
     mfu: float
+    mfu_not_meaningful: str | None
 
 
 def project_tile(specs, system_key, workload, config, calibration=None, assumptions=None):
@@ -92,6 +112,13 @@ def project_tile(specs, system_key, workload, config, calibration=None, assumpti
     variant = replace(specs, chips={**specs.chips, chip.key: chip})
     datatype = assumptions.training_datatype
     step = training_step(variant, system, workload, calibration, assumptions)
+    caveat = None
+    if 1 - step.mfu < MFU_RESOLUTION:
+        spec_core = specs.chip(system.chip).core
+        caveat = (f"MFU {step.mfu:.4%} is the model's ideal-stream limit, not a result: HBM, "
+                  f"communication and the tile's fill cost under {MFU_RESOLUTION:.1%} of the "
+                  f"step, the chip around the {config.rows} x {config.cols} array being sized "
+                  f"for {int(spec_core.array_rows.value)} x {int(spec_core.array_cols.value)}")
     return TileProjection(system_key, workload.key, datatype, core_peak(chip, datatype),
                           chip_peak(chip, datatype), system_peak(variant, system, datatype),
-                          step.seconds, step.achieved_flops, step.mfu)
+                          step.seconds, step.achieved_flops, step.mfu, caveat)
