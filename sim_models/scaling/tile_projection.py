@@ -7,17 +7,15 @@ Tensor Engine's array and its PSUM (rows, columns, banks, bank depth) become the
 the scaling model's own (:mod:`.peak`, :mod:`.training`), so the cycle model times every GEMM
 on the new array.
 
-Why a small array projects to an MFU of 100 %: the step's losses in this model are HBM time
-beyond the compute, communication not hidden by the backward pass, and the tile's own cycles
-beyond ``M K N / (R C)`` (fill, drain, bank turns, from the RTL-exact cycle model with ideal
-operand and instruction streams). The chip around the array stays the spec's, sized for its own
-array (128 x 128 on Trn2): with a few PEs, every GEMM is compute-bound by orders of magnitude,
-the all-reduce hides behind the backward pass, and the tile streams back-to-back blocks with
-its fill hidden, so the losses vanish (a 2 x 2 tile loses 6e-8 of the step). What would remain
-on such a chip (a per-instruction cost, work outside the Tensor Engine, sharing SBUF ports) is
-not in the model. So a projection whose losses are below :data:`MFU_RESOLUTION` says nothing
-about the tile but that: its MFU is not a result, and :attr:`TileProjection.mfu_not_meaningful`
-says why.
+Why a small array can project to an MFU of 100 %: the chip around the array stays the spec's,
+sized for its own array (128 x 128 on Trn2), so with a few PEs every GEMM is compute-bound by
+orders of magnitude, the all-reduce and the other engines hide behind the Tensor Engine, and the
+tile streams back-to-back blocks with its fill hidden (the RTL-exact cycle model with ideal
+streams). The losses left are the fixed per-layer overhead and activation recomputation; where
+a step's assumptions remove those too (no recomputation, no overhead), nothing the model has
+costs anything, and a 2 x 2 tile loses 6e-8 of the step. A projection whose losses are below
+:data:`MFU_RESOLUTION` says nothing about the tile but that: its MFU is not a result, and
+:attr:`TileProjection.mfu_not_meaningful` says why (:func:`ideal_limit_caveat`).
 """
 
 from dataclasses import dataclass, replace
@@ -29,7 +27,8 @@ from .network import FabricCalibration
 from .peak import chip_peak, core_peak, system_peak
 from .training import training_step
 
-__all__ = ["MFU_RESOLUTION", "TileProjection", "chip_with_tile", "project_tile"]
+__all__ = ["MFU_RESOLUTION", "TileProjection", "chip_with_tile", "ideal_limit_caveat",
+           "project_tile"]
 
 #: Share of a step (1 - MFU) below which none of the model's loss mechanisms is visible: the
 #: MFU then prints as 100.0 % and is the model's ideal-stream limit, not a chip result.
@@ -93,6 +92,17 @@ class TileProjection:
     mfu_not_meaningful: str | None
 
 
+def ideal_limit_caveat(mfu, config, spec_core):
+    """Why an MFU (0..1) of a step on ``config``'s array in a chip whose cores are ``spec_core``
+    is not a result (its losses are below :data:`MFU_RESOLUTION`), or None when it is one."""
+    if 1 - mfu >= MFU_RESOLUTION:
+        return None
+    return (f"MFU {mfu:.4%} is the model's ideal-stream limit, not a result: everything the "
+            f"model has costs under {MFU_RESOLUTION:.1%} of the step, the chip around the "
+            f"{config.rows} x {config.cols} array being sized for "
+            f"{int(spec_core.array_rows.value)} x {int(spec_core.array_cols.value)}")
+
+
 def project_tile(specs, system_key, workload, config, calibration=None, assumptions=None):
     """Peaks and the training step of ``workload`` on system ``system_key`` of ``specs`` with
     ``config`` (a TileConfig) as every core's array.
@@ -112,13 +122,7 @@ def project_tile(specs, system_key, workload, config, calibration=None, assumpti
     variant = replace(specs, chips={**specs.chips, chip.key: chip})
     datatype = assumptions.training_datatype
     step = training_step(variant, system, workload, calibration, assumptions)
-    caveat = None
-    if 1 - step.mfu < MFU_RESOLUTION:
-        spec_core = specs.chip(system.chip).core
-        caveat = (f"MFU {step.mfu:.4%} is the model's ideal-stream limit, not a result: HBM, "
-                  f"communication and the tile's fill cost under {MFU_RESOLUTION:.1%} of the "
-                  f"step, the chip around the {config.rows} x {config.cols} array being sized "
-                  f"for {int(spec_core.array_rows.value)} x {int(spec_core.array_cols.value)}")
+    caveat = ideal_limit_caveat(step.mfu, config, specs.chip(system.chip).core)
     return TileProjection(system_key, workload.key, datatype, core_peak(chip, datatype),
                           chip_peak(chip, datatype), system_peak(variant, system, datatype),
                           step.seconds, step.achieved_flops, step.mfu, caveat)
