@@ -41,6 +41,7 @@ from .fabric.layouts import header_layout
 from .fabric.router import Router
 from .fabric.topology import Fabric, router_module_name
 from .leaf import leaf_module_name
+from .numerics import arithmetic
 from .pe_column import PEColumn
 from .psum import PsumColumn
 from .tile import SystolicTile
@@ -135,8 +136,9 @@ def _fabric_of(config):
 
 
 def _tile_leaves(tile):
-    return [(PEColumn(tile), leaf_module_name("pe_column", tile)),
-            (PsumColumn(tile), leaf_module_name("psum_column", tile))]
+    macs = [arithmetic(tile).mac_leaf] if tile.floating else []
+    return macs + [(PEColumn(tile), leaf_module_name("pe_column", tile)),
+                   (PsumColumn(tile), leaf_module_name("psum_column", tile))]
 
 
 def _elaborate(config):
