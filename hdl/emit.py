@@ -11,6 +11,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit named                     # every named tile configuration
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
+    python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
@@ -30,7 +31,7 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
+from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
                                DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.files import replace_atomically
@@ -220,6 +221,14 @@ def _tile_options(parser, required):
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
+    parser.add_argument("--formats", type=_formats, default=("int8",),
+                        help=f"operand formats of the PEs, comma-separated: int8, or any of "
+                             f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
+
+
+def _formats(text):
+    """The tuple of format names of a ``--formats`` text (checked by TileConfig)."""
+    return tuple(name.strip() for name in text.split(","))
 
 
 def _parser():
@@ -237,7 +246,7 @@ def _parser():
     named.add_argument("names", nargs="*", metavar="NAME",
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
     _tile_options(design("tile", help="one systolic tile",
-                         description="Generate one systolic tile of int8 PEs."), required=True)
+                         description="Generate one systolic tile."), required=True)
     fabric = design("fabric", help="a ring or 2-D torus fabric",
                     description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
@@ -280,7 +289,7 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,

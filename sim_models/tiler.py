@@ -2,8 +2,9 @@
 
 The output ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` is cut into blocks of at most C rows
 and ``psum_depth`` columns, M blocks outermost. Each block is summed over chunks of at most R
-rows of K (2R in FP8 double-row mode) in PSUM bank ``block index % psum_banks``: a LoadStationary and a MultiplyMoving per
-chunk, overwriting for the first chunk and accumulating for the others.
+rows of K (2R in FP8 double-row mode) in PSUM bank ``block index % psum_banks``: a
+LoadStationary and a MultiplyMoving per chunk, overwriting for the first chunk and accumulating
+for the others.
 
 A ReadPsum waits for the writes to its bank to drain, and operations issue in order. With one
 bank, the ReadPsum of a block follows its last MultiplyMoving. With more banks, it follows the
