@@ -1,6 +1,7 @@
 """The layering rule: ``sim_models`` runs where only numpy (and matplotlib, for the report's
 plots) is installed. Every one of its modules is imported in a fresh interpreter in which
-Amaranth, cocotb, ``hdl`` and ``tb`` cannot be imported; one that reaches for them fails."""
+Amaranth, cocotb, ``hdl``, ``tb`` and ml_dtypes (the golden floating-point model computes its
+own encodings) cannot be imported; one that reaches for them fails."""
 
 import pkgutil
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 import sim_models
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-FORBIDDEN = ("amaranth", "cocotb", "cocotb_tools", "hdl", "tb")
+FORBIDDEN = ("amaranth", "cocotb", "cocotb_tools", "hdl", "tb", "ml_dtypes")
 
 #: Run in the child interpreter: a finder that refuses the forbidden packages, then the import.
 _BLOCKED_IMPORT = """

@@ -1,0 +1,420 @@
+"""Floating-point numerics of the PE array, bit-exact: encodings, one PE step, a column, PSUM.
+
+The rules (README "Numerics", R1-R11) in short: a PE step rounds the exact sum of its incoming
+FP32 partial and its exact products once to FP32, to nearest even (R1, R4); row 0's partial is
++0 (R2); unused rows pass the partial through (R3); FP32 results below 2**-126 after rounding
+flush to a zero of the exact sum's sign (R5) and those of magnitude >= 2**128 become infinite
+(R6); NaN inputs, Inf x 0 and Inf - Inf give the canonical NaN 0x7FC00000 (R7); an exact zero
+sum is -0 only if every term is -0 (R8); PSUM accumulates with the same rounding (R9).
+
+R10, Trainium2's FP8 E4M3 is the IEEE-like variant: exponent field 1111 encodes infinities
+(fraction 0) and NaNs (fraction != 0), the largest finite value is 240, subnormals are kept.
+Source: the Neuron compiler's error NCC_EVRF051, "Data type F8E4M3FN is not supported on
+TRN1/TRN2 ... natively supported on Trainium3 (Trn3) and later",
+https://awsdocs-neuron.readthedocs-hosted.com/en/latest/compiler/error-codes/EVRF051.html ,
+beside NKI's separate type ``float8_e4m3fn`` ("no inf, NaN represented by 0bS111'1111,
+extended range") https://awsdocs-neuron.readthedocs-hosted.com/en/v2.32.0/nki/api/generated/nki.language.float8_e4m3fn.html
+: Trainium2's ``float8_e4m3`` is therefore not the OCP "fn" variant (max 448) but the one with
+infinities (``ml_dtypes.float8_e4m3``).
+
+How exactness is obtained without arbitrary precision (``matmul_fp32``): decoded operands are
+float64 values with at most 11 significant bits, so every product (at most 22 bits, magnitudes
+2**-266 .. 2**256) is exact in float64. The partial ``a`` and the sum ``b`` of the step's
+products are added with TwoSum (``s = a + b`` rounded to 53 bits, ``e = a + b - s`` exactly);
+if ``e != 0`` and ``s`` has an even 53-bit significand, ``s`` moves one float64 step towards
+``e``. That is ``a + b`` rounded to odd at 53 bits, and rounding to odd at p + 2 or more bits
+followed by one round-to-nearest-even at p bits equals the round-to-nearest-even of the exact
+value (Boldo and Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms
+using rounding to odd", IEEE Trans. Computers 57(4), 2008); here p = 24 <= 53 - 2, so no
+double rounding can occur. The 24-bit rounding is done with an unbounded exponent (frexp,
+rint, ldexp, all exact in float64), then R5 and R6 are applied. ``b`` is exact when there is
+one product; with two FP8 products it is exact whenever their bits span at most 53 places
+(always unless both operands are E5M2, whose products span 2**-32 .. 2**32); the remaining
+elements, where TwoSum of the two products is inexact, are rounded from exact rationals.
+"""
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from .config import OPERAND_FORMATS, OperandFormat
+
+__all__ = ["CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding", "FP32_MIN_NORMAL",
+           "FP32_OVERFLOW", "accumulate_fp32", "as_bits", "check_float_format", "decode",
+           "decode_fp32", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
+           "round_fp32", "ulp_error"]
+
+#: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
+CANONICAL_NAN = 0x7FC00000
+#: Smallest FP32 magnitude kept; rounded magnitudes below it flush to zero (R5).
+FP32_MIN_NORMAL = 2.0 ** -126
+#: Smallest rounded FP32 magnitude that is infinite (R6).
+FP32_OVERFLOW = 2.0 ** 128
+#: Significant bits of an FP32 result.
+FP32_PRECISION = 24
+
+
+@dataclass(frozen=True)
+class FloatEncoding:
+    """The encoding of one floating-point operand format, IEEE 754-like in all four.
+
+    Exponent field all ones: infinity if the fraction is 0, else NaN. Exponent field 0:
+    subnormal (no implicit bit, exponent ``1 - bias``), kept exactly (R5).
+
+    Members
+    -------
+    operand : OperandFormat
+        Widths from the contract (:data:`sim_models.config.OPERAND_FORMATS`).
+    dtype_name : str
+        Name of the numpy / ml_dtypes dtype of the same encoding, whose arrays ``as_bits``
+        views: ``bfloat16``, ``float16``, ``float8_e4m3`` (not ``float8_e4m3fn``, R10),
+        ``float8_e5m2``.
+    """
+    operand: OperandFormat
+    dtype_name: str
+
+    @property
+    def bits(self):
+        """Bits of one encoded element (8 or 16)."""
+        return self.operand.operand_bits
+
+    @property
+    def bias(self):
+        """Exponent bias: ``2**(exponent_bits - 1) - 1``."""
+        return (1 << (self.operand.exponent_bits - 1)) - 1
+
+    @property
+    def lsb_exponent(self):
+        """Exponent of the smallest subnormal, the unit every value is a multiple of."""
+        return 1 - self.bias - self.operand.mantissa_bits
+
+    @property
+    def max_finite(self):
+        """Largest finite value (240.0 for E4M3, 57344.0 for E5M2)."""
+        mantissa = self.operand.mantissa_bits
+        top = (1 << self.operand.exponent_bits) - 2 - self.bias
+        return float(((2 << mantissa) - 1) * 2.0 ** (top - mantissa))
+
+    @property
+    def is_fp8(self):
+        """An 8-bit format: the ones FP8 double-row mode multiplies in pairs (R11)."""
+        return self.bits == 8
+
+
+#: The floating-point operand formats, by the names of the contract.
+FLOAT_FORMATS = {name: FloatEncoding(OPERAND_FORMATS[name], dtype_name) for name, dtype_name in (
+    ("bf16", "bfloat16"), ("fp16", "float16"),
+    ("fp8_e4m3", "float8_e4m3"), ("fp8_e5m2", "float8_e5m2"))}
+
+
+def check_float_format(subject, name):
+    """The :class:`FloatEncoding` named ``name``; one-line ``ValueError`` naming ``subject``."""
+    if name not in FLOAT_FORMATS:
+        raise ValueError(f"{subject}={name!r} is not a floating-point operand format: use one of "
+                         f"{', '.join(FLOAT_FORMATS)}")
+    return FLOAT_FORMATS[name]
+
+
+def as_bits(array, format_name):
+    """Bit patterns of ``array`` in format ``format_name``.
+
+    Parameters
+    ----------
+    array : numpy.ndarray, any shape
+        Bit patterns (any integer dtype, values in 0 .. 2**bits - 1) or an array whose dtype is
+        the format's (``FloatEncoding.dtype_name``, e.g. an ``ml_dtypes.bfloat16`` array),
+        which is viewed, never converted.
+    format_name : str
+        A name of :data:`FLOAT_FORMATS`.
+
+    Returns
+    -------
+    numpy.ndarray, uint8 (FP8) or uint16 (BF16, FP16), same shape
+    """
+    encoding = check_float_format("format_name", format_name)
+    unsigned = np.dtype(f"uint{encoding.bits}")
+    array = np.asarray(array)
+    if array.dtype.name == encoding.dtype_name:
+        return array.view(unsigned)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"array must hold {format_name} bit patterns (an integer dtype) or "
+                        f"have dtype {encoding.dtype_name}, not {array.dtype.name}")
+    if array.size and (array.min() < 0 or array.max() >> encoding.bits):
+        raise ValueError(f"array holds values outside 0..{(1 << encoding.bits) - 1}, not "
+                         f"{format_name} bit patterns")
+    return array.astype(unsigned)
+
+
+def _decode_table(encoding):
+    """float64 value of every encoding of ``encoding`` (index = bit pattern)."""
+    mantissa_bits = encoding.operand.mantissa_bits
+    codes = np.arange(1 << encoding.bits, dtype=np.int64)
+    fraction = codes & ((1 << mantissa_bits) - 1)
+    field = (codes >> mantissa_bits) & ((1 << encoding.operand.exponent_bits) - 1)
+    negative = (codes >> (encoding.bits - 1)).astype(bool)
+    significand = np.where(field == 0, fraction, fraction | (1 << mantissa_bits))
+    exponent = np.maximum(field, 1) - encoding.bias - mantissa_bits
+    magnitude = np.ldexp(significand.astype(np.float64), exponent)
+    top = field == (1 << encoding.operand.exponent_bits) - 1
+    magnitude = np.where(top, np.where(fraction == 0, np.inf, np.nan), magnitude)
+    return np.where(negative, -magnitude, magnitude)
+
+
+_DECODE_TABLES = {name: _decode_table(encoding) for name, encoding in FLOAT_FORMATS.items()}
+
+
+def decode(bits, format_name):
+    """Exact float64 values of encoded operands.
+
+    Parameters
+    ----------
+    bits : numpy.ndarray, any shape
+        What :func:`as_bits` accepts.
+    format_name : str
+
+    Returns
+    -------
+    numpy.ndarray, float64, same shape: the values, +-inf, NaN for every NaN encoding, signed
+    zeros kept.
+    """
+    return _DECODE_TABLES[format_name][as_bits(bits, format_name)]
+
+
+def decode_fp32(bits):
+    """float64 values of FP32 bit patterns (uint32 array, any shape); subnormals exact."""
+    with np.errstate(invalid="ignore"):                 # signalling NaNs convert quietly
+        return np.asarray(bits, dtype=np.uint32).view(np.float32).astype(np.float64)
+
+
+def encode_fp32(values):
+    """FP32 bit patterns (uint32) of float64 values that are FP32 values or infinities; every
+    NaN becomes :data:`CANONICAL_NAN` (R7)."""
+    values = np.asarray(values, dtype=np.float64)
+    bits = values.astype(np.float32).view(np.uint32)
+    return np.where(np.isnan(values), np.uint32(CANONICAL_NAN), bits)
+
+
+def _round_to_fp32(values):
+    """Round float64 ``values`` to 24 significant bits, to nearest even, with an unbounded
+    exponent, then flush magnitudes below 2**-126 to a zero of the value's sign (R5) and make
+    those at or above 2**128 infinite (R6). Non-finite values pass through."""
+    fraction, exponent = np.frexp(values)
+    rounded = np.ldexp(np.rint(np.ldexp(fraction, FP32_PRECISION)), exponent - FP32_PRECISION)
+    magnitude = np.abs(rounded)
+    rounded = np.where(magnitude < FP32_MIN_NORMAL, np.copysign(0.0, values), rounded)
+    return np.where(magnitude >= FP32_OVERFLOW, np.copysign(np.inf, values), rounded)
+
+
+def _round_sum(first, second):
+    """R1 for two exact float64 terms: the FP32 value (as float64) of ``first + second``
+    rounded once; infinities and NaNs as IEEE float64 addition gives them (R7), signed zeros
+    as R8. Arrays of one shape."""
+    with np.errstate(invalid="ignore"):
+        total = first + second
+        back = total - first
+        error = (first - (total - back)) + (second - back)
+    finite = np.isfinite(total)
+    error = np.where(finite, error, 0.0)
+    raw = total.view(np.int64)
+    toward = np.where(np.signbit(error) == np.signbit(total), 1, -1)
+    nudge = (error != 0) & ((raw & 1) == 0)
+    odd = (raw + np.where(nudge, toward, 0)).view(np.float64)
+    return np.where(finite, _round_to_fp32(odd), total)
+
+
+def _floor_log2(magnitude):
+    """floor(log2(magnitude)) of a positive Fraction, exactly."""
+    exponent = magnitude.numerator.bit_length() - magnitude.denominator.bit_length()
+    return exponent - 1 if magnitude < Fraction(2) ** exponent else exponent
+
+
+def round_fp32(value):
+    """R1, R5, R6 for one exact rational: the FP32 value (a float) nearest ``value`` (ties to
+    even, unbounded exponent), 0.0 below 2**-126 with the sign of ``value``, +-inf at or above
+    2**128. ``value`` : Fraction (or int). A zero ``value`` gives +0.0 (R8's -0 is the caller's,
+    it depends on the terms)."""
+    value = Fraction(value)
+    if value == 0:
+        return 0.0
+    sign = -1.0 if value < 0 else 1.0
+    magnitude = abs(value)
+    exponent = _floor_log2(magnitude)
+    scaled = magnitude / Fraction(2) ** (exponent - FP32_PRECISION + 1)
+    integer = scaled.numerator // scaled.denominator
+    remainder = scaled - integer
+    if remainder > Fraction(1, 2) or (remainder == Fraction(1, 2) and integer % 2):
+        integer += 1
+    rounded = integer * Fraction(2) ** (exponent - FP32_PRECISION + 1)
+    if rounded < Fraction(FP32_MIN_NORMAL):
+        return sign * 0.0
+    if rounded >= Fraction(FP32_OVERFLOW):
+        return sign * np.inf
+    return sign * float(rounded)
+
+
+def _round_products(partial, products):
+    """One PE step (R1, R4, R7, R8) for one or two exact products; float64 arrays [M, N]."""
+    if len(products) == 1:
+        return _round_sum(partial, products[0])
+    low, high = products
+    with np.errstate(invalid="ignore"):
+        both = low + high
+        back = both - low
+        error = (low - (both - back)) + (high - back)
+    result = _round_sum(partial, both)
+    for index in zip(*np.nonzero(np.isfinite(both + partial) & (error != 0))):
+        exact = Fraction(partial[index]) + Fraction(low[index]) + Fraction(high[index])
+        result[index] = round_fp32(exact)
+    return result
+
+
+def _check_operands(stationary, moving, stationary_format, moving_format, double_row):
+    """Decoded operands [K, M] and [K, N] after the checks matmul_fp32 documents."""
+    encodings = (check_float_format("stationary_format", stationary_format),
+                 check_float_format("moving_format", moving_format))
+    if double_row and not all(encoding.is_fp8 for encoding in encodings):
+        raise ValueError(f"double_row=True needs FP8 stationary and moving formats, not "
+                         f"{stationary_format!r} and {moving_format!r}")
+    stationary = decode(stationary, stationary_format)
+    moving = decode(moving, moving_format)
+    if stationary.ndim != 2 or moving.ndim != 2 or stationary.shape[0] != moving.shape[0]:
+        raise ValueError(f"stationary [K, M] and moving [K, N] must be 2-D with one K, not of "
+                         f"shapes {stationary.shape} and {moving.shape}")
+    return stationary, moving
+
+
+def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row=False):
+    """FP32 bit patterns that the bottom of each PE column emits: ``stationary^T @ moving``.
+
+    PE row k adds ``stationary[k, m] * moving[k, n]`` to the partial coming from row k - 1
+    (R1-R8); in double-row mode (R11) PE row k adds the two products of contraction indices
+    2k and 2k + 1 (one if 2k + 1 = K) with one rounding. Rows of the array beyond K pass the
+    partial through (R3), so they do not appear here.
+
+    Parameters
+    ----------
+    stationary : numpy.ndarray [K, M]
+        Bit patterns (or an array of the format's dtype, see :func:`as_bits`).
+    moving : numpy.ndarray [K, N]
+    stationary_format, moving_format : str
+        Names of :data:`FLOAT_FORMATS`; any two, E4M3 and E5M2 may be mixed.
+    double_row : bool
+        FP8 double-row mode; both formats must be FP8.
+
+    Returns
+    -------
+    numpy.ndarray, uint32 [M, N]
+    """
+    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
+                                         double_row)
+    contraction = stationary.shape[0]
+    per_row = 2 if double_row else 1
+    partial = np.zeros((stationary.shape[1], moving.shape[1]))
+    with np.errstate(invalid="ignore"):
+        for first in range(0, contraction, per_row):
+            products = [np.multiply.outer(stationary[k], moving[k])
+                        for k in range(first, min(first + per_row, contraction))]
+            partial = _round_products(partial, products)
+    return encode_fp32(partial)
+
+
+def accumulate_fp32(stored, incoming):
+    """R9: an accumulating PSUM write, ``RNE_fp32(stored + incoming)`` under R5-R8.
+
+    Parameters
+    ----------
+    stored, incoming : numpy.ndarray, uint32, one shape
+        FP32 bit patterns (subnormals are decoded exactly; any NaN counts as NaN).
+
+    Returns
+    -------
+    numpy.ndarray, uint32, that shape
+    """
+    return encode_fp32(_round_sum(decode_fp32(stored), decode_fp32(incoming)))
+
+
+def _exact_integers(values, encoding):
+    """Object array of Python ints: ``values`` (finite float64) in units of the format's
+    smallest subnormal."""
+    scaled = np.ldexp(values, -encoding.lsb_exponent)
+    return np.array([int(value) for value in scaled.ravel()], dtype=object).reshape(values.shape)
+
+
+def exact_matmul(stationary, moving, stationary_format, moving_format):
+    """The exact ``stationary^T @ moving`` of finite operands, with no rounding at all.
+
+    Parameters
+    ----------
+    stationary : numpy.ndarray [K, M], moving : numpy.ndarray [K, N]
+        As for :func:`matmul_fp32`; every element finite.
+    stationary_format, moving_format : str
+
+    Returns
+    -------
+    numpy.ndarray, object [M, N] of fractions.Fraction
+    """
+    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
+                                         False)
+    if not (np.isfinite(stationary).all() and np.isfinite(moving).all()):
+        raise ValueError("exact_matmul needs finite operands: the stationary or moving operand "
+                         "holds an infinity or NaN")
+    encodings = FLOAT_FORMATS[stationary_format], FLOAT_FORMATS[moving_format]
+    integers = (_exact_integers(stationary, encodings[0]).T
+                @ _exact_integers(moving, encodings[1]))
+    unit = Fraction(2) ** (encodings[0].lsb_exponent + encodings[1].lsb_exponent)
+    return np.vectorize(lambda integer: integer * unit, otypes=[object])(integers)
+
+
+def error_bound(stationary, moving, stationary_format, moving_format, double_row=False):
+    """Largest ``|matmul_fp32(...) - exact_matmul(...)|`` the rules allow, per element.
+
+    With J roundings down a column (J = K, or ceil(K/2) in double-row mode), each rounding of
+    a step's exact sum x gives x(1 + d) with |d| <= u = 2**-24, or a flush to zero that errs by
+    less than 2**-126 (R5). Every product passes through at most J roundings, so the computed
+    result c of the exact sum X satisfies
+
+        |c - X| <= g_J * sum_k |stationary[k, m] * moving[k, n]| + J * 2**-126 * (1 + g_J),
+
+    g_J = J u / (1 - J u) (the recursive-summation bound, Higham, "Accuracy and Stability of
+    Numerical Algorithms", 2nd ed., section 4.2). Valid when every computed partial is finite
+    (no overflow, no infinite or NaN operand).
+
+    Parameters and shapes as :func:`matmul_fp32` (finite operands).
+
+    Returns
+    -------
+    numpy.ndarray, float64 [M, N], absolute bounds (the values' units)
+    """
+    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
+                                         double_row)
+    roundings = -(-stationary.shape[0] // (2 if double_row else 1))
+    unit = 2.0 ** -FP32_PRECISION
+    gamma = roundings * unit / (1 - roundings * unit)
+    # The float64 sum of K non-negative terms errs by less than K * 2**-53 relative; covered.
+    magnitude_sum = (np.abs(stationary).T @ np.abs(moving)) * (1 + stationary.shape[0] * 2.0 ** -52)
+    return gamma * magnitude_sum + roundings * FP32_MIN_NORMAL * (1 + gamma)
+
+
+def ulp_error(computed, exact):
+    """Error of FP32 results in units in the last place of the exact values.
+
+    Parameters
+    ----------
+    computed : numpy.ndarray, uint32 [...]
+        FP32 bit patterns, finite.
+    exact : numpy.ndarray, object [...] of Fraction
+
+    Returns
+    -------
+    numpy.ndarray, float64 [...]: ``|computed - exact| / ulp(exact)``, where ulp(x) is
+    2**(floor(log2|x|) - 23) for |x| >= 2**-126 and 2**-149 below.
+    """
+    values = decode_fp32(computed)
+    errors = np.empty(values.shape)
+    for index, value in np.ndenumerate(values):
+        target = exact[index]
+        magnitude = abs(target)
+        exponent = max(_floor_log2(magnitude), -126) if magnitude else -126
+        errors[index] = float(abs(Fraction(value) - target) / Fraction(2) ** (exponent - 23))
+    return errors
