@@ -29,8 +29,7 @@ def psum_dtype(config):
 
 def is_fp8(format_name):
     """``format_name`` is an FP8 format (one that double-row mode takes)."""
-    operand = OPERAND_FORMATS[format_name]
-    return operand.floating and operand.operand_bits == 8
+    return format_name in floats.FLOAT_FORMATS and floats.FLOAT_FORMATS[format_name].is_fp8
 
 
 def check_format(subject, config, format_name, double_row):

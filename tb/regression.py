@@ -76,9 +76,11 @@ def regression_runs(cases, verilator_cases=None):
             if sim == "icarus" or verilator_cases is None or config.name in verilator_cases]
 
 
-def run_case(test_module, kind, sim, config, tests, request):
+def run_case(test_module, kind, sim, config, tests, request, options=None, name=None):
     """Simulate ``config`` with ``sim`` and run the cocotb ``tests`` of ``test_module`` (all
-    if None), this run's seed; measurements go to :func:`results_path` ``(kind, ...)``.
+    if None), this run's seed and the run request ``options``; measurements go to
+    :func:`results_path` ``(kind, name, sim)``, ``name`` being the configuration's name unless
+    given (cases that share a design name themselves, and their run directory, apart).
 
     Raises
     ------
@@ -87,8 +89,8 @@ def run_case(test_module, kind, sim, config, tests, request):
         command that reruns the case.
     """
     outcome = simulate(Design(config, test_module), sim, tests, SEED, build=BUILD,
-                       results=results_path(kind, config.name, sim),
-                       rerun=rerun_command(request))
+                       results=results_path(kind, name or config.name, sim), options=options,
+                       rerun=rerun_command(request), run=name)
     if tests is not None:
         assert outcome.passed == len(tests), \
             f"{outcome.passed} of {len(tests)} cocotb tests passed"
