@@ -27,11 +27,13 @@ from pathlib import Path
 from sim_models.checked import characterization_shapes, tile_checked_digest
 from sim_models.cli import ArgumentParser
 from sim_models.config import TileConfig, config_to_dict, module_name
+from sim_models.program import INT8
 from sim_models.results import (ModelBuild, SimulatedDesign, TileCharacterization, TileRun,
                                 save)
 from sim_models.staleness import file_sha256
 
 from .launch import Design, exit_on_failure, simulate, verilog_path
+from .run_request import matmul_format_option
 
 __all__ = ["SEED", "last_write_cycle", "parse_shapes", "parse_sizes", "run_record",
            "simulate_gemms", "verilation_seconds"]
@@ -157,7 +159,8 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
-def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None,
+                   matmul_format=INT8):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -172,6 +175,8 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
         ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
     hierarchical : bool
         Verilator only: compile each leaf module once (``--hierarchical``).
+    matmul_format : MatmulFormat
+        Formats of the GEMMs' operands, among the tile's.
     run : str or None
         Name of this run (its run directory and records file) for runs of one build that may
         overlap in time; one per configuration and simulator if None.
@@ -193,8 +198,11 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None):
     design = Design(config, "tb.tile_gemm_tb", hierarchical)
     name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
     results = build / "results" / "tile_gemms" / f"{name}.jsonl"
-    outcome = simulate(design, sim, seed=SEED, build=build, results=results,
-                       options={"shapes": [list(shape) for shape in shapes]}, run=run)
+    options = {"shapes": [list(shape) for shape in shapes]}
+    if matmul_format != INT8:
+        options.update(matmul_format_option(matmul_format))
+    outcome = simulate(design, sim, seed=SEED, build=build, results=results, options=options,
+                       run=run)
     entries = [json.loads(line) for line in results.read_text().splitlines()]
     return entries, {**_build_times(outcome.build_dir, outcome),
                      "build_args": design.build_args}

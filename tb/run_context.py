@@ -16,8 +16,7 @@ from sim_models.program import INT8, MatmulFormat
 
 from .run_request import PLUSARG, RunRequest
 
-__all__ = ["append_record", "design_config", "matmul_format_option", "request",
-           "run_matmul_format", "seeded_rng"]
+__all__ = ["append_record", "design_config", "request", "run_matmul_format", "seeded_rng"]
 
 
 @cache
@@ -44,15 +43,9 @@ def design_config():
         return config_from_dict(json.load(file)["config"])
 
 
-def matmul_format_option(matmul_format):
-    """The run request option that makes the tests run in ``matmul_format``."""
-    return {"matmul_format": [matmul_format.stationary, matmul_format.moving,
-                              matmul_format.double_row]}
-
-
 def run_matmul_format():
     """The :class:`MatmulFormat` of this run: the request's ``matmul_format`` option
-    (:func:`matmul_format_option`), int8 when it has none."""
+    (:func:`tb.run_request.matmul_format_option`), int8 when it has none."""
     value = request().options.get("matmul_format")
     return INT8 if value is None else MatmulFormat(*value)
 

@@ -15,7 +15,7 @@ from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
 
 from .regression import regression_runs, run_case
-from .run_context import matmul_format_option
+from .run_request import matmul_format_option
 
 
 #: Array sizes of the regression: the sizes the issue names, plus one with a single shallow PSUM
