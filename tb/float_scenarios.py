@@ -80,19 +80,22 @@ def _overflow(builder):
     signs = np.where(np.arange(config.cols) % 2, -1.0, 1.0)
     stationary = encode(np.full((builder.k, 1), stationary_value) * signs, fmt.stationary)
     moving = encode(np.full((builder.k, builder.n), moving_value), fmt.moving)
-    one_row = builder.load(stationary[:1])
+    bank = 1 % config.psum_banks
     return Scenario("overflow_to_inf", [
         builder.load(stationary), builder.multiply(moving), ReadPsum(0, config.cols, builder.n),
-        one_row, builder.multiply(moving[:1], 1), builder.multiply(moving[:1], 1, True),
-        ReadPsum(1, config.cols, builder.n)], matmul_format=fmt)
+        builder.load(stationary[:1]), builder.multiply(moving[:1], bank),
+        builder.multiply(moving[:1], bank, True), ReadPsum(bank, config.cols, builder.n)],
+        matmul_format=fmt)
 
 
 def _cancellation(builder):
-    """Catastrophic cancellation: max * max, then tiny * tiny, then -max * max down a column;
-    each PE step rounds (R1), so the tiny product is lost unless it shares a step with a large
-    one (double-row)."""
+    """Catastrophic cancellation: big * big, then tiny * tiny, then -big * big down a column
+    (big the largest finite value, at most 2**60 so that the product stays finite); each PE
+    step rounds (R1), so the tiny product is lost unless it shares a step with a large one
+    (double-row)."""
     fmt = builder.format
-    largest = [FLOAT_FORMATS[name].max_finite for name in (fmt.stationary, fmt.moving)]
+    largest = [min(FLOAT_FORMATS[name].max_finite, 2.0 ** 60)
+               for name in (fmt.stationary, fmt.moving)]
     tiny = [2.0 ** FLOAT_FORMATS[name].lsb_exponent for name in (fmt.stationary, fmt.moving)]
     rows = min(3, builder.k)
     stationary = np.array([largest[0], tiny[0], -largest[0]][:rows])[:, None].repeat(
@@ -110,7 +113,8 @@ def _stale_rows(builder, rng):
     program = []
     for bank in range(2):
         program += [builder.load(_specials(rng, fmt.stationary, (builder.k, config.cols))),
-                    builder.multiply(_specials(rng, fmt.moving, (builder.k, builder.n)), bank)]
+                    builder.multiply(_specials(rng, fmt.moving, (builder.k, builder.n)),
+                                     bank % config.psum_banks)]
     sizes = sorted({1, max(1, builder.k - 1), max(1, builder.k // 2 + 1) | 1})
     for k in sizes:
         program += [builder.load(_random_finite(rng, fmt.stationary, (k, config.cols))),
