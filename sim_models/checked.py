@@ -167,18 +167,23 @@ def _operation_fields(operation):
     return fields, array
 
 
-def tile_checked_digest(config, shapes, seed, matmul_format=INT8):
+def tile_checked_digest(config, shapes, seed, matmul_formats=None):
     """SHA-256 (64 hex digits) of what a tile characterization checked: for each GEMM of
-    ``shapes`` ((M, K, N) tuples, in run order) in ``matmul_format`` with operands of the
-    integer ``seed``, every operation of its tiled program with its operand bytes, and the
-    cycle model's accepted, first-beat and last-beat cycles of it and total cycles of the
-    program."""
+    ``shapes`` ((M, K, N) tuples, in run order) in its format (``matmul_formats``, one per
+    shape; int8 for all if None) with operands of the integer ``seed``, every operation of its
+    tiled program with its operand bytes, and the cycle model's accepted, first-beat and
+    last-beat cycles of it and total cycles of the program."""
     digest = hashlib.sha256()
     _feed(digest, {"config": config_to_dict(config), "seed": seed})
-    for shape in shapes:
+    for shape, matmul_format in zip(shapes, matmul_formats or [INT8] * len(shapes),
+                                    strict=True):
         program = characterization_gemm(config, shape, seed, matmul_format).tiled.program
         timing = time_program(config, program)
-        _feed(digest, {"gemm": list(shape), "total_cycles": timing.total_cycles})
+        fields = {"gemm": list(shape), "total_cycles": timing.total_cycles}
+        if matmul_format != INT8:
+            fields["format"] = [matmul_format.stationary, matmul_format.moving,
+                                matmul_format.double_row]
+        _feed(digest, fields)
         for operation, cycles in zip(program, timing.operations):
             fields, array = _operation_fields(operation)
             _feed(digest, {**fields, "cycles": [cycles.accepted, cycles.first_beat,

@@ -156,5 +156,5 @@ def test_checked_digest_covers_the_formats():
     assert shapes["fp8e4m3_dr"] == [(2, 4, 512), (2, 8, 512)] == \
         [(m, 2 * k, n) for m, k, n in shapes["fp8e4m3"]]
     small = [(2, 3, 8)]
-    digests = {tile_checked_digest(config, small, 1, f) for f in formats}
+    digests = {tile_checked_digest(config, small, 1, [f]) for f in formats}
     assert len(digests) == 3
