@@ -43,7 +43,7 @@ from .config import OPERAND_FORMATS, OperandFormat
 __all__ = ["CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding", "FP32_MIN_NORMAL",
            "FP32_OVERFLOW", "accumulate_fp32", "as_bits", "check_float_format", "decode",
            "decode_fp32", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
-           "round_fp32", "ulp_error"]
+           "pe_step_fp32", "round_fp32", "ulp_error"]
 
 #: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
 CANONICAL_NAN = 0x7FC00000
@@ -269,28 +269,72 @@ def _round_products(partial, products):
     return result
 
 
-def _check_operands(stationary, moving, stationary_format, moving_format, double_row):
-    """Decoded operands [K, M] and [K, N] after the checks matmul_fp32 documents."""
+def _check_formats(stationary_format, moving_format, double_row):
+    """Refuse an unknown format, or double-row mode unless both formats are FP8."""
     encodings = (check_float_format("stationary_format", stationary_format),
                  check_float_format("moving_format", moving_format))
     if double_row and not all(encoding.is_fp8 for encoding in encodings):
         raise ValueError(f"double_row=True needs FP8 stationary and moving formats, not "
                          f"{stationary_format!r} and {moving_format!r}")
-    stationary = decode(stationary, stationary_format)
-    moving = decode(moving, moving_format)
+
+
+def _check_shapes(stationary, moving):
+    """Refuse operands that are not [K, M] and [K, N]."""
     if stationary.ndim != 2 or moving.ndim != 2 or stationary.shape[0] != moving.shape[0]:
         raise ValueError(f"stationary [K, M] and moving [K, N] must be 2-D with one K, not of "
                          f"shapes {stationary.shape} and {moving.shape}")
+
+
+def _decoded_operands(stationary, moving, stationary_format, moving_format, double_row=False):
+    """Decoded stationary [K, M] and moving [K, N] after the checks."""
+    _check_formats(stationary_format, moving_format, double_row)
+    stationary = decode(stationary, stationary_format)
+    moving = decode(moving, moving_format)
+    _check_shapes(stationary, moving)
     return stationary, moving
+
+
+def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, active,
+                 double_row=False):
+    """One PE step, elementwise: ``RNE_fp32(partial + active products)`` (R1-R8, R3, R11).
+
+    Parameters
+    ----------
+    partial : numpy.ndarray, uint32 [...]
+        Incoming partial sums, FP32 bits.
+    stationary, moving : numpy.ndarray [P, ...]
+        Bit patterns (see :func:`as_bits`), broadcastable to [P, ...]; P = 1 for one product,
+        P = 2 in double-row mode (index 0: contraction index 2k, the lane's low byte; index 1:
+        2k + 1, the high byte).
+    stationary_format, moving_format : str
+    active : numpy.ndarray, bool [P, ...]
+        Which products take part; a product that does not take part contributes nothing (it
+        may be Inf or NaN), and with none taking part the result is ``partial`` bit for bit.
+    double_row : bool
+        Double-row mode: both formats FP8.
+
+    Returns
+    -------
+    numpy.ndarray, uint32 [...]
+    """
+    _check_formats(stationary_format, moving_format, double_row)
+    partial = np.asarray(partial, dtype=np.uint32)
+    with np.errstate(invalid="ignore"):
+        products = decode(stationary, stationary_format) * decode(moving, moving_format)
+    # An absent product is a -0 term: it changes neither the exact sum nor R8's sign.
+    products = np.broadcast_to(np.where(active, products, -0.0), np.shape(active))
+    stepped = encode_fp32(_round_products(decode_fp32(partial), list(products)))
+    return np.where(np.any(active, axis=0), stepped, partial)
 
 
 def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row=False):
     """FP32 bit patterns that the bottom of each PE column emits: ``stationary^T @ moving``.
 
-    PE row k adds ``stationary[k, m] * moving[k, n]`` to the partial coming from row k - 1
-    (R1-R8); in double-row mode (R11) PE row k adds the two products of contraction indices
-    2k and 2k + 1 (one if 2k + 1 = K) with one rounding. Rows of the array beyond K pass the
-    partial through (R3), so they do not appear here.
+    PE row k adds ``stationary[k, m] * moving[k, n]`` to the partial coming from row k - 1,
+    +0 for row 0 (R1-R8); in double-row mode (R11) PE row k adds the two products of
+    contraction indices 2k and 2k + 1 with one rounding, and with K odd the last row's high
+    half does not take part (R3). Rows of the array beyond K pass the partial through (R3), so
+    they do not appear here.
 
     Parameters
     ----------
@@ -306,17 +350,23 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     -------
     numpy.ndarray, uint32 [M, N]
     """
-    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
-                                         double_row)
-    contraction = stationary.shape[0]
-    per_row = 2 if double_row else 1
-    partial = np.zeros((stationary.shape[1], moving.shape[1]))
-    with np.errstate(invalid="ignore"):
-        for first in range(0, contraction, per_row):
-            products = [np.multiply.outer(stationary[k], moving[k])
-                        for k in range(first, min(first + per_row, contraction))]
-            partial = _round_products(partial, products)
-    return encode_fp32(partial)
+    _check_formats(stationary_format, moving_format, double_row)
+    stationary = as_bits(stationary, stationary_format)
+    moving = as_bits(moving, moving_format)
+    _check_shapes(stationary, moving)
+    contraction, per_row = stationary.shape[0], 2 if double_row else 1
+    rows = -(-contraction // per_row)
+    padding = ((0, rows * per_row - contraction), (0, 0))
+    stationary = np.pad(stationary, padding).reshape(rows, per_row, -1)
+    moving = np.pad(moving, padding).reshape(rows, per_row, -1)
+    taking_part = (np.arange(rows * per_row) < contraction).reshape(rows, per_row, 1, 1)
+    partial = np.zeros((stationary.shape[2], moving.shape[2]), dtype=np.uint32)
+    for row in range(rows):
+        partial = pe_step_fp32(partial, stationary[row, :, :, None], moving[row, :, None, :],
+                               stationary_format, moving_format,
+                               np.broadcast_to(taking_part[row], (per_row, *partial.shape)),
+                               double_row)
+    return partial
 
 
 def accumulate_fp32(stored, incoming):
@@ -354,8 +404,7 @@ def exact_matmul(stationary, moving, stationary_format, moving_format):
     -------
     numpy.ndarray, object [M, N] of fractions.Fraction
     """
-    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
-                                         False)
+    stationary, moving = _decoded_operands(stationary, moving, stationary_format, moving_format)
     if not (np.isfinite(stationary).all() and np.isfinite(moving).all()):
         raise ValueError("exact_matmul needs finite operands: the stationary or moving operand "
                          "holds an infinity or NaN")
@@ -386,8 +435,8 @@ def error_bound(stationary, moving, stationary_format, moving_format, double_row
     -------
     numpy.ndarray, float64 [M, N], absolute bounds (the values' units)
     """
-    stationary, moving = _check_operands(stationary, moving, stationary_format, moving_format,
-                                         double_row)
+    stationary, moving = _decoded_operands(stationary, moving, stationary_format, moving_format,
+                                           double_row)
     roundings = -(-stationary.shape[0] // (2 if double_row else 1))
     unit = 2.0 ** -FP32_PRECISION
     gamma = roundings * unit / (1 - roundings * unit)

@@ -13,8 +13,8 @@ from gfloat.formats import (format_info_bfloat16, format_info_binary16,
                             format_info_ocp_e5m2)
 
 from sim_models.floats import (CANONICAL_NAN, FLOAT_FORMATS, accumulate_fp32, as_bits, decode,
-                               decode_fp32, error_bound, exact_matmul, matmul_fp32, round_fp32,
-                               ulp_error)
+                               decode_fp32, error_bound, exact_matmul, matmul_fp32, pe_step_fp32,
+                               round_fp32, ulp_error)
 from tests.float_samples import FORMAT_PAIRS, FP8_PAIRS, finite_bits, rng  # noqa: F401
 
 ML_DTYPES = {"bf16": ml_dtypes.bfloat16, "fp16": np.float16, "fp8_e4m3": ml_dtypes.float8_e4m3,
@@ -175,6 +175,19 @@ def test_r3_r11_double_row_with_odd_k_uses_only_the_low_half_of_the_last_row():
     expected = round_fp32(Fraction(round_fp32(Fraction(0.5) + Fraction(2.0 ** -18))) + 4.5)
     assert column(stationary, moving, "fp8_e4m3", "fp8_e4m3", double_row=True) \
         == fp32(expected)
+
+
+def test_r3_a_product_that_does_not_take_part_contributes_nothing():
+    """No product taking part: the partial passes bit for bit (an odd NaN payload, an FP32
+    subnormal included) even with NaN weights; one of two taking part: the stale Inf of the
+    other half is ignored."""
+    partial = np.array([0x7FC00001, 0x3F800000, 0x00000001], dtype=np.uint32)
+    nan = np.full((1, 3), 0x7FC1, dtype=np.uint16)
+    assert np.array_equal(pe_step_fp32(partial, nan, nan, "bf16", "bf16", np.zeros((1, 3), bool)),
+                          partial)
+    halves = np.array([[0x38], [0x78]], dtype=np.uint8)          # E4M3 1.0 (low), +Inf (high)
+    assert pe_step_fp32(fp32([1.0]), halves, halves, "fp8_e4m3", "fp8_e4m3",
+                        np.array([[True], [False]]), double_row=True) == fp32(2.0)
 
 
 def test_r4_products_are_exact():

@@ -1,0 +1,367 @@
+"""Floating-point arithmetic of a PE and of PSUM: combinational, exact, one rounding.
+
+:class:`FloatMac` is one PE step, :class:`FloatAdd` one accumulating PSUM write. Both follow
+the rules R1-R9 and R11 of the README's "Numerics" section bit for bit as
+``sim_models.floats`` states them (one round-to-nearest-even of the exact sum to FP32, FP32
+results below 2**-126 flushed to zero, overflow to infinity, the canonical NaN 0x7FC00000).
+
+The datapath, in order:
+
+1. Decode: each operand (and the FP32 partial) to sign, integer significand (implicit bit
+   included, subnormals kept), exponent of the significand's least significant bit, and
+   infinity / NaN flags; the format is chosen per operation by an index into ``formats``.
+2. Exact products: significands multiplied, exponents added (R4).
+3. Exact fixed-point sum of the products (double-row FP8): every FP8 product is an integer
+   multiple of 2**lsb_exponent (-32 when E5M2 is in the set) below 2**32, so the two products
+   are shifted to that grid and added exactly in a 66-bit signed sum. A single product
+   (single-row, any format) bypasses this stage.
+4. One exact addition of the product term and the partial, rounded once: both terms are
+   normalized, the one with the smaller leading exponent is aligned to the other inside a
+   window two guard bits wider than the wider term, its bits below the window are ORed into a
+   sticky bit (only one term is ever truncated, so the sticky bit's sign is known), the sum is
+   normalized and rounded to 24 bits, to nearest even. Why this is exact: if the leading
+   exponents differ by two or more, cancellation removes at most one bit, so the result's
+   rounding bit lies above the sticky position; otherwise nothing is truncated.
+
+MXFP8 / MXFP4 (four products with a shared block scale, Trainium3): the four products are four
+terms of stage 3's fixed-point sum instead of two (two more shifters and adders), and the
+block's shared power-of-two scale is added to the sum's least-significant-bit exponent
+(``_FixedPointSum.exponent``) before stage 4; stage 4 does not change.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from sim_models.config import OPERAND_FORMATS, check_formats
+from sim_models.floats import CANONICAL_NAN, FLOAT_FORMATS
+
+__all__ = ["FloatAdd", "FloatMac", "float_mac_signature"]
+
+#: Exponent and stored fraction bits of FP32 (the partial sums and PSUM).
+_FP32_FIELDS = (8, 23)
+#: Significant bits of an FP32 result.
+_PRECISION = 24
+#: Width of every exponent inside the datapath: products reach 2**(240 + 64), zeros sit at
+#: _ZERO_EXPONENT, FP32 results at -126 .. 127.
+_EXPONENT = signed(12)
+#: Leading exponent given to a zero term, below every other term by more than any window.
+_ZERO_EXPONENT = -1024
+#: Guard bits below the wider term in the alignment window (see the module docstring).
+_GUARD = 2
+
+
+class _Decoded:
+    """Signals of one decoded operand: value (-1)**sign * significand * 2**exponent, or a
+    special. ``significand_bits`` wide significand; exponent of its least significant bit."""
+    def __init__(self, significand_bits, name):
+        self.sign = Signal(name=f"{name}_sign")
+        self.significand = Signal(significand_bits, name=f"{name}_significand")
+        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
+        self.inf = Signal(name=f"{name}_inf")
+        self.nan = Signal(name=f"{name}_nan")
+
+    def decode(self, bits, exponent_bits, mantissa_bits):
+        """Statements that decode ``bits`` (1 + exponent_bits + mantissa_bits wide), IEEE 754
+        style: exponent field all ones is infinity (fraction 0) or NaN, field 0 subnormal."""
+        fraction = bits[:mantissa_bits]
+        field = bits[mantissa_bits:mantissa_bits + exponent_bits]
+        bias = (1 << (exponent_bits - 1)) - 1
+        top = field.all()
+        return [self.sign.eq(bits[mantissa_bits + exponent_bits]),
+                self.significand.eq(Mux(field.any(), Cat(fraction, Const(1, 1)), fraction)),
+                self.exponent.eq(Mux(field.any(), field, 1) - (bias + mantissa_bits)),
+                self.inf.eq(top & ~fraction.any()),
+                self.nan.eq(top & fraction.any())]
+
+    @property
+    def zero(self):
+        return ~self.significand.any() & ~self.inf & ~self.nan
+
+
+def _decode_selected(m, decoded, lane, index, formats, high_byte):
+    """Decode the element of ``lane`` in format ``formats[index]``: the whole lane for BF16 or
+    FP16, its low byte for FP8, or (``high_byte``) its high byte, FP8 formats only."""
+    with m.Switch(index):
+        for position, name in enumerate(formats):
+            operand = OPERAND_FORMATS[name]
+            if high_byte and operand.operand_bits != 8:
+                continue
+            bits = lane[8:16] if high_byte else lane[:operand.operand_bits]
+            with m.Case(position):
+                m.d.comb += decoded.decode(bits, operand.exponent_bits, operand.mantissa_bits)
+
+
+class _Product:
+    """The exact product of two decoded operands (R4) and its special flags (R7)."""
+    def __init__(self, m, stationary, moving, name):
+        self.sign = Signal(name=f"{name}_sign")
+        self.significand = Signal(2 * len(stationary.significand), name=f"{name}_significand")
+        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
+        self.nan = Signal(name=f"{name}_nan")
+        self.inf = Signal(name=f"{name}_inf")
+        self.zero = Signal(name=f"{name}_zero")
+        m.d.comb += [
+            self.sign.eq(stationary.sign ^ moving.sign),
+            self.significand.eq(stationary.significand * moving.significand),
+            self.exponent.eq(stationary.exponent + moving.exponent),
+            self.nan.eq(stationary.nan | moving.nan | (stationary.inf & moving.zero)
+                        | (moving.inf & stationary.zero)),
+            self.inf.eq((stationary.inf | moving.inf) & ~self.nan),
+            self.zero.eq(stationary.zero | moving.zero),
+        ]
+
+
+def _count_leading_zeros(value):
+    """Leading zeros of ``value``, whose width is a power of two, as a tree of log2(width)
+    multiplexers: the high half's count if it holds a one, else its width plus the low half's."""
+    if len(value) == 1:
+        return ~value[0]
+    half = len(value) // 2
+    high, low = value[half:], value[:half]
+    return Mux(high.any(), _count_leading_zeros(high), half + _count_leading_zeros(low))
+
+
+def _leading_zeros(m, value, name):
+    """Signal: the number of leading zeros of ``value`` (at least its width if it is 0)."""
+    padded = 1 << (len(value) - 1).bit_length()
+    count = Signal(range(padded + 1), name=name)
+    m.d.comb += count.eq(_count_leading_zeros(Cat(Const(0, padded - len(value)), value)))
+    return count
+
+
+class _Term:
+    """A finite addend of the final addition: sign, magnitude (``width`` bits, an integer),
+    exponent of the magnitude's least significant bit."""
+    def __init__(self, width, name):
+        self.sign = Signal(name=f"{name}_sign")
+        self.magnitude = Signal(width, name=f"{name}_magnitude")
+        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
+
+    def normalized(self, m, width, name):
+        """(magnitude shifted so that bit ``width`` - 1 is its leading one, exponent of that
+        bit); a zero term gets _ZERO_EXPONENT."""
+        padded = Signal(width, name=f"{name}_padded")
+        m.d.comb += padded.eq(self.magnitude)
+        zeros = _leading_zeros(m, padded, f"{name}_zeros")
+        magnitude = Signal(width, name=f"{name}_normalized")
+        leading = Signal(_EXPONENT, name=f"{name}_leading")
+        m.d.comb += [magnitude.eq(padded << zeros),
+                     leading.eq(Mux(padded.any(), self.exponent + (width - 1) - zeros,
+                                    _ZERO_EXPONENT))]
+        return magnitude, leading
+
+
+def _round_sum(m, first, second, negative_zero):
+    """FP32 bits (a 32-bit Signal) of ``first + second`` (two finite :class:`_Term`\\ s) rounded
+    once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
+    zero is -0 if ``negative_zero`` (every term -0, R8) else +0."""
+    width = max(len(first.magnitude), len(second.magnitude), _PRECISION)
+    window = width + _GUARD + 1                     # + the sticky position at bit 0
+    one, one_leading = first.normalized(m, width, "first")
+    two, two_leading = second.normalized(m, width, "second")
+    swap = two_leading > one_leading
+    big, small = Mux(swap, two, one), Mux(swap, one, two)
+    big_leading = Mux(swap, two_leading, one_leading)
+    big_sign, small_sign = Mux(swap, second.sign, first.sign), Mux(swap, first.sign, second.sign)
+    distance = Signal(range(window + 1), name="distance")
+    difference = big_leading - Mux(swap, one_leading, two_leading)
+    m.d.comb += distance.eq(Mux(difference > window, window, difference))
+    # The small term, aligned: bits that leave the window are ORed into the sticky bit.
+    spread = Signal(2 * window, name="aligned")
+    m.d.comb += spread.eq(Cat(Const(0, window + _GUARD + 1), small) >> distance)
+    aligned = Cat(spread[window] | spread[:window].any(), spread[window + 1:])
+    total = Signal(signed(window + 2), name="total")
+    big_aligned = Cat(Const(0, _GUARD + 1), big)
+    m.d.comb += total.eq(Mux(big_sign == small_sign, big_aligned + aligned,
+                             big_aligned - aligned))
+    magnitude = Signal(window + 1, name="sum_magnitude")
+    sign = Signal(name="sum_sign")
+    m.d.comb += [magnitude.eq(Mux(total < 0, -total, total)), sign.eq(big_sign ^ (total < 0))]
+    # Normalize, round to 24 bits (ties to even), then range checks.
+    zeros = _leading_zeros(m, magnitude, "sum_zeros")
+    normalized = Signal(window + 1, name="sum_normalized")
+    m.d.comb += normalized.eq(magnitude << zeros)
+    kept = normalized[-_PRECISION:]
+    round_bit = normalized[-_PRECISION - 1]
+    sticky = normalized[:-_PRECISION - 1].any()
+    rounded = Signal(_PRECISION + 1, name="rounded")
+    m.d.comb += rounded.eq(kept + (round_bit & (sticky | kept[0])))
+    exponent = Signal(_EXPONENT, name="result_exponent")
+    m.d.comb += exponent.eq(big_leading + 1 - zeros + rounded[_PRECISION])
+    significand = Mux(rounded[_PRECISION], rounded[1:], rounded[:_PRECISION])
+    result = Signal(32, name="rounded_sum")
+    biased = (exponent + 127)[:8]
+    with m.If(~magnitude.any()):
+        m.d.comb += result.eq(Cat(Const(0, 31), negative_zero))
+    with m.Elif(exponent < -126):
+        m.d.comb += result.eq(Cat(Const(0, 31), sign))
+    with m.Elif(exponent > 127):
+        m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), sign))
+    with m.Else():
+        m.d.comb += result.eq(Cat(significand[:23], biased, sign))
+    return result
+
+
+def _special(m, output, finite, nan, positive_infinity, negative_infinity):
+    """Drive ``output`` with the canonical NaN, an infinity, or ``finite`` (R7)."""
+    with m.If(nan | (positive_infinity & negative_infinity)):
+        m.d.comb += output.eq(CANONICAL_NAN)
+    with m.Elif(positive_infinity | negative_infinity):
+        m.d.comb += output.eq(Cat(Const(0, 23), Const(0xFF, 8), negative_infinity))
+    with m.Else():
+        m.d.comb += output.eq(finite)
+
+
+def _fp32_term(m, bits, name):
+    """(decoded FP32 operand, the finite term of its value)."""
+    decoded = _Decoded(_PRECISION, name)
+    m.d.comb += decoded.decode(bits, *_FP32_FIELDS)
+    term = _Term(_PRECISION, name)
+    m.d.comb += [term.sign.eq(decoded.sign), term.magnitude.eq(decoded.significand),
+                 term.exponent.eq(decoded.exponent)]
+    return decoded, term
+
+
+def float_mac_signature(formats):
+    """Ports of :class:`FloatMac` for the format set ``formats`` (see its Members); a set that
+    is not floating-point formats in canonical order is refused with one line."""
+    formats = tuple(formats)
+    if check_formats("formats", formats) != formats or not all(
+            name in FLOAT_FORMATS for name in formats):
+        raise ValueError(f"formats={formats!r} must be a set of floating-point formats in "
+                         f"canonical order: a subset of {', '.join(FLOAT_FORMATS)}")
+    index = unsigned(max(1, (len(formats) - 1).bit_length()))
+    ports = {"partial": In(32), "moving": In(16), "stationary": In(16),
+             "moving_format": In(index), "stationary_format": In(index), "active": In(2),
+             "result": Out(32)}
+    if any(FLOAT_FORMATS[name].is_fp8 for name in formats):
+        ports["double_row"] = In(1)
+    return wiring.Signature(ports)
+
+
+class _FixedPointSum:
+    """Stage 3: the exact sum of FP8 products on the grid of the smallest FP8 product, as a
+    term of the final addition. ``exponent`` is that grid's exponent (a constant here; an MX
+    block scale would be added to it)."""
+    def __init__(self, m, products, active, fp8_formats):
+        lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
+        largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
+        # Every product is a multiple of 2**(2 lowest) below largest**2 < 2**width.
+        width = (int(largest * largest).bit_length()) - 2 * lowest
+        total = 0
+        for position, product in enumerate(products):
+            shifted = Signal(width, name=f"grid_{position}")
+            offset = (product.exponent - 2 * lowest)[:width.bit_length()]
+            m.d.comb += shifted.eq(Mux(active[position], product.significand << offset, 0))
+            total = total + Mux(product.sign, -shifted, shifted)
+        summed = Signal(signed(width + 2), name="product_sum")
+        m.d.comb += summed.eq(total)
+        self.term = _Term(width + 1, "fixed")
+        m.d.comb += [self.term.sign.eq(summed < 0),
+                     self.term.magnitude.eq(Mux(summed < 0, -summed, summed)),
+                     self.term.exponent.eq(2 * lowest)]
+
+
+class FloatMac(wiring.Component):
+    """One PE step: ``result = RNE_fp32(partial + products)`` (R1-R8, R11), combinational.
+
+    Parameters
+    ----------
+    formats : tuple of str
+        The tile's floating-point format set (``TileConfig.formats``), canonical order.
+
+    Members
+    -------
+    partial : In(32)
+        Incoming partial sum, FP32 bits.
+    stationary, moving : In(16)
+        Lanes: a BF16/FP16 element, an FP8 element in the low byte, or in double-row mode two
+        FP8 elements (contraction index 2k in the low byte, 2k + 1 in the high byte).
+    stationary_format, moving_format : In(index)
+        Index into ``formats`` of each operand's format.
+    double_row : In(1)
+        FP8 double-row mode (only if ``formats`` holds an FP8 format); both formats FP8.
+    active : In(2)
+        Bit 0: the low (or only) product takes part; bit 1: the high FP8 product (double-row
+        only). With no product taking part, ``result`` is ``partial`` bit for bit (R3).
+    result : Out(32)
+        FP32 bits.
+    """
+    def __init__(self, formats):
+        signature = float_mac_signature(formats)
+        self._formats = tuple(formats)
+        super().__init__(signature)
+
+    @property
+    def formats(self):
+        return self._formats
+
+    def elaborate(self, platform):
+        m = Module()
+        fp8 = tuple(name for name in self._formats if FLOAT_FORMATS[name].is_fp8)
+        width = max(FLOAT_FORMATS[name].operand.mantissa_bits for name in self._formats) + 1
+        halves = ("low", "high") if fp8 else ("low",)
+        products = []
+        for half in halves:
+            stationary = _Decoded(width, f"stationary_{half}")
+            moving = _Decoded(width, f"moving_{half}")
+            _decode_selected(m, stationary, self.stationary, self.stationary_format,
+                             self._formats, half == "high")
+            _decode_selected(m, moving, self.moving, self.moving_format, self._formats,
+                             half == "high")
+            products.append(_Product(m, stationary, moving, f"product_{half}"))
+        double_row = self.double_row if fp8 else Const(0, 1)
+        active = Cat(self.active[0], self.active[1] & double_row)
+        single = _Term(len(products[0].significand), "single")
+        m.d.comb += [single.sign.eq(products[0].sign),
+                     single.magnitude.eq(Mux(active[0], products[0].significand, 0)),
+                     single.exponent.eq(products[0].exponent)]
+        term = single
+        if fp8:
+            fixed = _FixedPointSum(m, products, active, fp8).term
+            term = _Term(max(len(fixed.magnitude), len(single.magnitude)), "products")
+            for field in ("sign", "magnitude", "exponent"):
+                m.d.comb += getattr(term, field).eq(
+                    Mux(double_row, getattr(fixed, field), getattr(single, field)))
+        partial, partial_term = _fp32_term(m, self.partial, "partial")
+        taking_part = [(product, active[position]) for position, product in enumerate(products)]
+        negative_zero = partial.sign & partial.zero
+        nan, positive_infinity, negative_infinity = partial.nan, \
+            partial.inf & ~partial.sign, partial.inf & partial.sign
+        for product, taking in taking_part:
+            negative_zero &= ~taking | (product.zero & product.sign)
+            nan |= taking & product.nan
+            positive_infinity |= taking & product.inf & ~product.sign
+            negative_infinity |= taking & product.inf & product.sign
+        finite = _round_sum(m, partial_term, term, negative_zero)
+        stepped = Signal(32, name="stepped")
+        _special(m, stepped, finite, nan, positive_infinity, negative_infinity)
+        m.d.comb += self.result.eq(Mux(active.any(), stepped, self.partial))
+        return m
+
+
+class FloatAdd(wiring.Component):
+    """One accumulating PSUM write (R9): ``sum = RNE_fp32(stored + incoming)`` under R5-R8,
+    combinational.
+
+    Members
+    -------
+    stored, incoming : In(32)
+        FP32 bits of the PSUM entry and of the arriving partial sum.
+    sum : Out(32)
+        FP32 bits.
+    """
+    def __init__(self):
+        super().__init__({"stored": In(32), "incoming": In(32), "sum": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        stored, stored_term = _fp32_term(m, self.stored, "stored")
+        incoming, incoming_term = _fp32_term(m, self.incoming, "incoming")
+        negative_zero = stored.sign & stored.zero & incoming.sign & incoming.zero
+        finite = _round_sum(m, stored_term, incoming_term, negative_zero)
+        _special(m, self.sum, finite, stored.nan | incoming.nan,
+                 (stored.inf & ~stored.sign) | (incoming.inf & ~incoming.sign),
+                 (stored.inf & stored.sign) | (incoming.inf & incoming.sign))
+        return m
