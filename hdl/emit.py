@@ -221,9 +221,6 @@ def _tile_options(parser, required):
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
-    parser.add_argument("--formats", type=_formats, default=("int8",),
-                        help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                             f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
 
 
 def _formats(text):
@@ -245,8 +242,12 @@ def _parser():
                    description="Generate named tile configurations (all when none is named).")
     named.add_argument("names", nargs="*", metavar="NAME",
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
-    _tile_options(design("tile", help="one systolic tile",
-                         description="Generate one systolic tile."), required=True)
+    tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
+    _tile_options(tile, required=True)
+    # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
+    tile.add_argument("--formats", type=_formats, default=("int8",),
+                      help=f"operand formats of the PEs, comma-separated: int8, or any of "
+                           f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
     fabric = design("fabric", help="a ring or 2-D torus fabric",
                     description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
@@ -289,7 +290,8 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
+        formats = args.formats if args.design == "tile" else ("int8",)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
