@@ -26,11 +26,11 @@ The datapath, in order:
 MXFP8 / MXFP4 (four products with a shared block scale, Trainium3): the four products are four
 terms of stage 3's fixed-point sum instead of two (two more shifters and adders), and the
 block's shared power-of-two scale is added to the sum's least-significant-bit exponent
-(``_FixedPointSum.exponent``) before stage 4; stage 4 does not change.
+(the ``exponent`` of :func:`_fixed_point_sum`'s term) before stage 4; stage 4 does not change.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from sim_models.config import OPERAND_FORMATS, check_formats
@@ -51,65 +51,74 @@ _ZERO_EXPONENT = -1024
 _GUARD = 2
 
 
-class _Decoded:
-    """Signals of one decoded operand: value (-1)**sign * significand * 2**exponent, or a
-    special. ``significand_bits`` wide significand; exponent of its least significant bit."""
-    def __init__(self, significand_bits, name):
-        self.sign = Signal(name=f"{name}_sign")
-        self.significand = Signal(significand_bits, name=f"{name}_significand")
-        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
-        self.inf = Signal(name=f"{name}_inf")
-        self.nan = Signal(name=f"{name}_nan")
-
-    def decode(self, bits, exponent_bits, mantissa_bits):
-        """Statements that decode ``bits`` (1 + exponent_bits + mantissa_bits wide), IEEE 754
-        style: exponent field all ones is infinity (fraction 0) or NaN, field 0 subnormal."""
-        fraction = bits[:mantissa_bits]
-        field = bits[mantissa_bits:mantissa_bits + exponent_bits]
-        bias = (1 << (exponent_bits - 1)) - 1
-        top = field.all()
-        return [self.sign.eq(bits[mantissa_bits + exponent_bits]),
-                self.significand.eq(Mux(field.any(), Cat(fraction, Const(1, 1)), fraction)),
-                self.exponent.eq(Mux(field.any(), field, 1) - (bias + mantissa_bits)),
-                self.inf.eq(top & ~fraction.any()),
-                self.nan.eq(top & fraction.any())]
-
-    @property
-    def zero(self):
-        return ~self.significand.any() & ~self.inf & ~self.nan
+def _operand_layout(significand_bits):
+    """A decoded operand: value (-1)**sign * significand * 2**exponent (exponent of the
+    significand's least significant bit, implicit bit included), or a special."""
+    return data.StructLayout({"sign": 1, "significand": significand_bits,
+                              "exponent": _EXPONENT, "inf": 1, "nan": 1})
 
 
-def _decode_selected(m, decoded, lane, index, formats, high_byte):
-    """Decode the element of ``lane`` in format ``formats[index]``: the whole lane for BF16 or
-    FP16, its low byte for FP8, or (``high_byte``) its high byte, FP8 formats only."""
+def _product_layout(significand_bits):
+    """An exact product of two operands of ``significand_bits``, its specials, and whether it
+    is zero."""
+    return data.StructLayout({"sign": 1, "significand": 2 * significand_bits,
+                              "exponent": _EXPONENT, "inf": 1, "nan": 1, "zero": 1})
+
+
+def _term_layout(width):
+    """A finite addend of the final addition: sign, integer magnitude, exponent of the
+    magnitude's least significant bit."""
+    return data.StructLayout({"sign": 1, "magnitude": width, "exponent": _EXPONENT})
+
+
+def _decode(operand, bits, exponent_bits, mantissa_bits):
+    """Statements that decode ``bits`` (1 + exponent_bits + mantissa_bits wide) into the
+    :func:`_operand_layout` view ``operand``, IEEE 754 style: exponent field all ones is
+    infinity (fraction 0) or NaN, field 0 subnormal."""
+    fraction = bits[:mantissa_bits]
+    field = bits[mantissa_bits:mantissa_bits + exponent_bits]
+    bias = (1 << (exponent_bits - 1)) - 1
+    top = field.all()
+    return [operand.sign.eq(bits[mantissa_bits + exponent_bits]),
+            operand.significand.eq(Mux(field.any(), Cat(fraction, Const(1, 1)), fraction)),
+            operand.exponent.eq(Mux(field.any(), field, 1) - (bias + mantissa_bits)),
+            operand.inf.eq(top & ~fraction.any()),
+            operand.nan.eq(top & fraction.any())]
+
+
+def _is_zero(operand):
+    """Whether the decoded ``operand`` is +-0."""
+    return ~operand.significand.any() & ~operand.inf & ~operand.nan
+
+
+def _decode_selected(m, operand, lane, index, formats, high_byte):
+    """Decode into ``operand`` the element of ``lane`` in format ``formats[index]``: the whole
+    lane for BF16 or FP16, its low byte for FP8, or (``high_byte``) its high byte, FP8 formats
+    only."""
     with m.Switch(index):
         for position, name in enumerate(formats):
-            operand = OPERAND_FORMATS[name]
-            if high_byte and operand.operand_bits != 8:
+            element = OPERAND_FORMATS[name]
+            if high_byte and element.operand_bits != 8:
                 continue
-            bits = lane[8:16] if high_byte else lane[:operand.operand_bits]
+            bits = lane[8:16] if high_byte else lane[:element.operand_bits]
             with m.Case(position):
-                m.d.comb += decoded.decode(bits, operand.exponent_bits, operand.mantissa_bits)
+                m.d.comb += _decode(operand, bits, element.exponent_bits,
+                                    element.mantissa_bits)
 
 
-class _Product:
-    """The exact product of two decoded operands (R4) and its special flags (R7)."""
-    def __init__(self, m, stationary, moving, name):
-        self.sign = Signal(name=f"{name}_sign")
-        self.significand = Signal(2 * len(stationary.significand), name=f"{name}_significand")
-        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
-        self.nan = Signal(name=f"{name}_nan")
-        self.inf = Signal(name=f"{name}_inf")
-        self.zero = Signal(name=f"{name}_zero")
-        m.d.comb += [
-            self.sign.eq(stationary.sign ^ moving.sign),
-            self.significand.eq(stationary.significand * moving.significand),
-            self.exponent.eq(stationary.exponent + moving.exponent),
-            self.nan.eq(stationary.nan | moving.nan | (stationary.inf & moving.zero)
-                        | (moving.inf & stationary.zero)),
-            self.inf.eq((stationary.inf | moving.inf) & ~self.nan),
-            self.zero.eq(stationary.zero | moving.zero),
-        ]
+def _multiply(m, stationary, moving, name):
+    """The exact product (R4) of two decoded operands and its special flags (R7), a Signal of
+    :func:`_product_layout`."""
+    product = Signal(_product_layout(len(stationary.significand)), name=name)
+    nan = stationary.nan | moving.nan | (stationary.inf & _is_zero(moving)) \
+        | (moving.inf & _is_zero(stationary))
+    m.d.comb += [product.sign.eq(stationary.sign ^ moving.sign),
+                 product.significand.eq(stationary.significand * moving.significand),
+                 product.exponent.eq(stationary.exponent + moving.exponent),
+                 product.nan.eq(nan),
+                 product.inf.eq((stationary.inf | moving.inf) & ~nan),
+                 product.zero.eq(_is_zero(stationary) | _is_zero(moving))]
+    return product
 
 
 def _count_leading_zeros(value):
@@ -130,36 +139,28 @@ def _leading_zeros(m, value, name):
     return count
 
 
-class _Term:
-    """A finite addend of the final addition: sign, magnitude (``width`` bits, an integer),
-    exponent of the magnitude's least significant bit."""
-    def __init__(self, width, name):
-        self.sign = Signal(name=f"{name}_sign")
-        self.magnitude = Signal(width, name=f"{name}_magnitude")
-        self.exponent = Signal(_EXPONENT, name=f"{name}_exponent")
-
-    def normalized(self, m, width, name):
-        """(magnitude shifted so that bit ``width`` - 1 is its leading one, exponent of that
-        bit); a zero term gets _ZERO_EXPONENT."""
-        padded = Signal(width, name=f"{name}_padded")
-        m.d.comb += padded.eq(self.magnitude)
-        zeros = _leading_zeros(m, padded, f"{name}_zeros")
-        magnitude = Signal(width, name=f"{name}_normalized")
-        leading = Signal(_EXPONENT, name=f"{name}_leading")
-        m.d.comb += [magnitude.eq(padded << zeros),
-                     leading.eq(Mux(padded.any(), self.exponent + (width - 1) - zeros,
-                                    _ZERO_EXPONENT))]
-        return magnitude, leading
+def _normalized(m, term, width, name):
+    """(``term``'s magnitude shifted so that bit ``width`` - 1 is its leading one, exponent of
+    that bit); a zero term gets _ZERO_EXPONENT."""
+    padded = Signal(width, name=f"{name}_padded")
+    m.d.comb += padded.eq(term.magnitude)
+    zeros = _leading_zeros(m, padded, f"{name}_zeros")
+    magnitude = Signal(width, name=f"{name}_normalized")
+    leading = Signal(_EXPONENT, name=f"{name}_leading")
+    m.d.comb += [magnitude.eq(padded << zeros),
+                 leading.eq(Mux(padded.any(), term.exponent + (width - 1) - zeros,
+                                _ZERO_EXPONENT))]
+    return magnitude, leading
 
 
 def _round_sum(m, first, second, negative_zero):
-    """FP32 bits (a 32-bit Signal) of ``first + second`` (two finite :class:`_Term`\\ s) rounded
+    """FP32 bits (a 32-bit Signal) of ``first + second`` (two :func:`_term_layout` views) rounded
     once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
     zero is -0 if ``negative_zero`` (every term -0, R8) else +0."""
     width = max(len(first.magnitude), len(second.magnitude), _PRECISION)
     window = width + _GUARD + 1                     # + the sticky position at bit 0
-    one, one_leading = first.normalized(m, width, "first")
-    two, two_leading = second.normalized(m, width, "second")
+    one, one_leading = _normalized(m, first, width, "first")
+    two, two_leading = _normalized(m, second, width, "second")
     swap = two_leading > one_leading
     big, small = Mux(swap, two, one), Mux(swap, one, two)
     big_leading = Mux(swap, two_leading, one_leading)
@@ -214,10 +215,11 @@ def _special(m, output, finite, nan, positive_infinity, negative_infinity):
 
 
 def _fp32_term(m, bits, name):
-    """(decoded FP32 operand, the finite term of its value)."""
-    decoded = _Decoded(_PRECISION, name)
-    m.d.comb += decoded.decode(bits, *_FP32_FIELDS)
-    term = _Term(_PRECISION, name)
+    """(decoded FP32 operand, the finite term of its value), Signals of
+    :func:`_operand_layout` and :func:`_term_layout`."""
+    decoded = Signal(_operand_layout(_PRECISION), name=name)
+    m.d.comb += _decode(decoded, bits, *_FP32_FIELDS)
+    term = Signal(_term_layout(_PRECISION), name=f"{name}_term")
     m.d.comb += [term.sign.eq(decoded.sign), term.magnitude.eq(decoded.significand),
                  term.exponent.eq(decoded.exponent)]
     return decoded, term
@@ -240,27 +242,27 @@ def float_mac_signature(formats):
     return wiring.Signature(ports)
 
 
-class _FixedPointSum:
-    """Stage 3: the exact sum of FP8 products on the grid of the smallest FP8 product, as a
-    term of the final addition. ``exponent`` is that grid's exponent (a constant here; an MX
-    block scale would be added to it)."""
-    def __init__(self, m, products, active, fp8_formats):
-        lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
-        largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
-        # Every product is a multiple of 2**(2 lowest) below largest**2 < 2**width.
-        width = (int(largest * largest).bit_length()) - 2 * lowest
-        total = 0
-        for position, product in enumerate(products):
-            shifted = Signal(width, name=f"grid_{position}")
-            offset = (product.exponent - 2 * lowest)[:width.bit_length()]
-            m.d.comb += shifted.eq(Mux(active[position], product.significand << offset, 0))
-            total = total + Mux(product.sign, -shifted, shifted)
-        summed = Signal(signed(width + 2), name="product_sum")
-        m.d.comb += summed.eq(total)
-        self.term = _Term(width + 1, "fixed")
-        m.d.comb += [self.term.sign.eq(summed < 0),
-                     self.term.magnitude.eq(Mux(summed < 0, -summed, summed)),
-                     self.term.exponent.eq(2 * lowest)]
+def _fixed_point_sum(m, products, active, fp8_formats):
+    """Stage 3: the exact sum of the FP8 ``products`` that are ``active``, on the grid of the
+    smallest FP8 product, as a Signal of :func:`_term_layout`. Its ``exponent`` is that grid's
+    (a constant here; an MX block scale would be added to it)."""
+    lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
+    largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
+    # Every product is a multiple of 2**(2 lowest) below largest**2 < 2**width.
+    width = (int(largest * largest).bit_length()) - 2 * lowest
+    total = 0
+    for position, product in enumerate(products):
+        shifted = Signal(width, name=f"grid_{position}")
+        offset = (product.exponent - 2 * lowest)[:width.bit_length()]
+        m.d.comb += shifted.eq(Mux(active[position], product.significand << offset, 0))
+        total = total + Mux(product.sign, -shifted, shifted)
+    summed = Signal(signed(width + 2), name="product_sum")
+    term = Signal(_term_layout(width + 1), name="fixed")
+    m.d.comb += [summed.eq(total),
+                 term.sign.eq(summed < 0),
+                 term.magnitude.eq(Mux(summed < 0, -summed, summed)),
+                 term.exponent.eq(2 * lowest)]
+    return term
 
 
 class FloatMac(wiring.Component):
@@ -304,29 +306,29 @@ class FloatMac(wiring.Component):
         halves = ("low", "high") if fp8 else ("low",)
         products = []
         for half in halves:
-            stationary = _Decoded(width, f"stationary_{half}")
-            moving = _Decoded(width, f"moving_{half}")
+            stationary = Signal(_operand_layout(width), name=f"stationary_{half}")
+            moving = Signal(_operand_layout(width), name=f"moving_{half}")
             _decode_selected(m, stationary, self.stationary, self.stationary_format,
                              self._formats, half == "high")
             _decode_selected(m, moving, self.moving, self.moving_format, self._formats,
                              half == "high")
-            products.append(_Product(m, stationary, moving, f"product_{half}"))
+            products.append(_multiply(m, stationary, moving, f"product_{half}"))
         double_row = self.double_row if fp8 else Const(0, 1)
         active = Cat(self.active[0], self.active[1] & double_row)
-        single = _Term(len(products[0].significand), "single")
+        single = Signal(_term_layout(len(products[0].significand)), name="single")
         m.d.comb += [single.sign.eq(products[0].sign),
                      single.magnitude.eq(Mux(active[0], products[0].significand, 0)),
                      single.exponent.eq(products[0].exponent)]
         term = single
         if fp8:
-            fixed = _FixedPointSum(m, products, active, fp8).term
-            term = _Term(max(len(fixed.magnitude), len(single.magnitude)), "products")
+            fixed = _fixed_point_sum(m, products, active, fp8)
+            term = Signal(_term_layout(max(len(fixed.magnitude), len(single.magnitude))),
+                          name="products")
             for field in ("sign", "magnitude", "exponent"):
-                m.d.comb += getattr(term, field).eq(
-                    Mux(double_row, getattr(fixed, field), getattr(single, field)))
+                m.d.comb += term[field].eq(Mux(double_row, fixed[field], single[field]))
         partial, partial_term = _fp32_term(m, self.partial, "partial")
         taking_part = [(product, active[position]) for position, product in enumerate(products)]
-        negative_zero = partial.sign & partial.zero
+        negative_zero = partial.sign & _is_zero(partial)
         nan, positive_infinity, negative_infinity = partial.nan, \
             partial.inf & ~partial.sign, partial.inf & partial.sign
         for product, taking in taking_part:
@@ -359,7 +361,7 @@ class FloatAdd(wiring.Component):
         m = Module()
         stored, stored_term = _fp32_term(m, self.stored, "stored")
         incoming, incoming_term = _fp32_term(m, self.incoming, "incoming")
-        negative_zero = stored.sign & stored.zero & incoming.sign & incoming.zero
+        negative_zero = stored.sign & _is_zero(stored) & incoming.sign & _is_zero(incoming)
         finite = _round_sum(m, stored_term, incoming_term, negative_zero)
         _special(m, self.sum, finite, stored.nan | incoming.nan,
                  (stored.inf & ~stored.sign) | (incoming.inf & ~incoming.sign),

@@ -15,7 +15,8 @@ https://awsdocs-neuron.readthedocs-hosted.com/en/latest/compiler/error-codes/EVR
 beside NKI's separate type ``float8_e4m3fn`` ("no inf, NaN represented by 0bS111'1111,
 extended range") https://awsdocs-neuron.readthedocs-hosted.com/en/v2.32.0/nki/api/generated/nki.language.float8_e4m3fn.html
 : Trainium2's ``float8_e4m3`` is therefore not the OCP "fn" variant (max 448) but the one with
-infinities (``ml_dtypes.float8_e4m3``).
+infinities (``ml_dtypes.float8_e4m3``). Both sources are keys A-EVRF051 and A-NKI-E4M3FN of
+``sim_models/specs/sources.toml``.
 
 How exactness is obtained without arbitrary precision (``matmul_fp32``): decoded operands are
 float64 values with at most 11 significant bits, so every product (at most 22 bits, magnitudes
@@ -322,7 +323,7 @@ def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, 
     with np.errstate(invalid="ignore"):
         products = decode(stationary, stationary_format) * decode(moving, moving_format)
     # An absent product is a -0 term: it changes neither the exact sum nor R8's sign.
-    products = np.broadcast_to(np.where(active, products, -0.0), np.shape(active))
+    products = np.where(active, products, -0.0)
     stepped = encode_fp32(_round_products(decode_fp32(partial), list(products)))
     return np.where(np.any(active, axis=0), stepped, partial)
 

@@ -160,24 +160,57 @@ def test_directed_special_values_of_every_format_pair(double_row):
                                              np.array(active)))
 
 
-@pytest.mark.parametrize("formats, double_row", [
-    (TRAINIUM2_FORMATS, False), (TRAINIUM2_FORMATS, True), (("bf16",), False),
-    (("fp8_e4m3",), True), (("fp16", "fp8_e5m2"), True)], ids=["trn2-single", "trn2-double",
-                                                                 "bf16", "e4m3-double",
-                                                                 "fp16-e5m2-double"])
-def test_random_vectors_of_every_format_pair(rng, formats, double_row):
+def test_double_row_sum_is_exact_across_the_whole_e5m2_range():
+    """Minus the largest E5M2 product as the partial, the largest and the smallest products in
+    the two halves, every sign: the result keeps the smallest product, 64 bits below."""
+    largest_product = np.float32(-(57344.0 ** 2)).view(np.uint32)
+    lanes = np.array([high << 8 | low for low, high in ((0x7B, 0x01), (0x01, 0x7B))])
+    signs = np.array(list(itertools.product([0, 0x8080], [0, 0x8080], [0, 1 << 31])))
+    count = len(lanes) * len(signs)
+    stationary = np.repeat(lanes, len(signs)) ^ np.tile(signs[:, 0], len(lanes))
+    moving = np.repeat(lanes, len(signs)) ^ np.tile(signs[:, 1], len(lanes))
+    partial = np.full(count, largest_product) ^ np.tile(signs[:, 2], len(lanes)).astype(np.uint32)
+    formats = ("fp8_e5m2",)
+    vectors = mac_vectors(formats, [formats * 2] * count, True, stationary, moving, partial,
+                          np.full(count, 3))
+    check_mac(formats, vectors)
+    assert 0x2F800000 in expected_mac(formats, vectors)         # +2**-32 is among the results
+
+
+def check_random_batch(rng, formats, double_row, per_pair):
     """Random lanes (every encoding, the unused high byte of single-row FP8 lanes random too),
-    random active bits (bit 1 ignored in single-row), partials that cancel, every pair of
-    ``formats`` (FP8 pairs in double-row)."""
+    random active bits (bit 1 ignored in single-row), partials that cancel: ``per_pair``
+    vectors of every pair of ``formats`` (FP8 pairs in double-row), checked."""
     pairs = [pair for pair in itertools.product(formats, repeat=2)
              if not double_row or all(FLOAT_FORMATS[name].is_fp8 for name in pair)]
-    count = RANDOM_PER_PAIR * len(pairs)
+    count = per_pair * len(pairs)
     chosen = [pairs[index] for index in rng.permutation(count) % len(pairs)]
     stationary, moving = rng.integers(0, 1 << 16, size=(2, count))
     partial = random_partials(rng, stationary, moving, chosen)
     check_mac(formats, mac_vectors(formats, chosen, double_row, stationary, moving, partial,
                                    rng.choice([1, 2, 3, 3, 3, 0] if double_row else
                                               [1, 3, 1, 0, 2], size=count)))
+
+
+#: Format sets and modes of the random tests: Trainium2's set, and sets whose FP8 grid or
+#: ports differ (no FP8, E4M3 only, one 16-bit and one FP8 format).
+RANDOM_CASES = pytest.mark.parametrize("formats, double_row", [
+    (TRAINIUM2_FORMATS, False), (TRAINIUM2_FORMATS, True), (("bf16",), False),
+    (("fp8_e4m3",), True), (("fp16", "fp8_e5m2"), True)], ids=["trn2-single", "trn2-double",
+                                                                 "bf16", "e4m3-double",
+                                                                 "fp16-e5m2-double"])
+
+
+@RANDOM_CASES
+def test_random_vectors_of_every_format_pair(rng, formats, double_row):
+    check_random_batch(rng, formats, double_row, RANDOM_PER_PAIR)
+
+
+@pytest.mark.long
+@RANDOM_CASES
+def test_long_random_run(rng, formats, double_row):
+    """20 times the vectors of the default run (minutes; ``pytest -m long``)."""
+    check_random_batch(rng, formats, double_row, 20 * RANDOM_PER_PAIR)
 
 
 def test_float_add_against_the_golden(rng):

@@ -151,8 +151,9 @@ def test_r1_r4_each_step_rounds_the_exact_sum_once(rng, stationary_format, movin
 
 
 def test_r1_one_rounding_not_two():
-    """1 + 2**-24 + 2**-24: two rows round twice (each step is a tie, kept at 1); one
-    double-row step holds both products and rounds 1 + 2**-23 once (exact)."""
+    """64 + 2**-18 + 2**-18 (2**-18 is half an ulp of 64): two rows round twice, each step a
+    tie kept at 64; one double-row step holds both products and rounds 64 + 2**-17 once
+    (exact)."""
     partial, half_ulp = 64.0, 2.0 ** -18            # ulp of 64 in FP32 is 2**-17
     tiny = 2.0 ** -9                                # E4M3's smallest subnormal
     single = column([8.0, tiny, tiny], [8.0, tiny, tiny], "fp8_e4m3", "fp8_e4m3")
@@ -223,6 +224,15 @@ def test_r5_flush_is_decided_after_rounding():
 def test_r5_fp32_subnormal_operands_are_decoded_exactly():
     assert accumulate_fp32(np.uint32(1), fp32(2.0 ** -126)) == fp32(2.0 ** -126 + 2.0 ** -149)
     assert accumulate_fp32(np.uint32(0x400000), fp32(2.0 ** -127)) == fp32(2.0 ** -126)
+
+
+@pytest.mark.parametrize("stationary_format, moving_format", FORMAT_PAIRS)
+def test_r4_products_of_the_largest_finite_values_are_exact(stationary_format, moving_format):
+    largest = [FLOAT_FORMATS[name].max_finite for name in (stationary_format, moving_format)]
+    exact = largest[0] * largest[1]
+    expected = INF if exact >= 2.0 ** 128 else fp32(exact)
+    assert column([largest[0]], [-1.0], stationary_format, moving_format) == fp32(-largest[0])
+    assert column([largest[0]], [largest[1]], stationary_format, moving_format) == expected
 
 
 def test_r6_overflow_gives_infinity():
@@ -302,6 +312,17 @@ def test_r11_double_row_rounds_both_products_and_the_partial_once(
         stepwise(stationary, moving, stationary_format, moving_format, True))
 
 
+def test_r11_double_row_sum_is_exact_across_the_whole_e5m2_range():
+    """The largest E5M2 product (57344**2 = 49 * 2**26) cancelled by the partial leaves the
+    smallest (2**-32), 64 bits below: the two products are summed exactly (a float64 sum of
+    the two would lose it)."""
+    largest, smallest = 57344.0, 2.0 ** -16
+    result = column([-largest, 0.0, largest, smallest], [largest, 0.0, largest, smallest],
+                    "fp8_e5m2", "fp8_e5m2", double_row=True)
+    assert largest * largest + smallest * smallest == largest * largest
+    assert result == fp32(2.0 ** -32)
+
+
 def test_round_fp32_agrees_with_numpy_in_the_normal_range(rng):
     values = np.ldexp(rng.random(2000) + 1.0, rng.integers(-120, 120, 2000)) \
         * rng.choice([-1.0, 1.0], 2000)
@@ -311,23 +332,29 @@ def test_round_fp32_agrees_with_numpy_in_the_normal_range(rng):
 
 # Against the exact reference ---------------------------------------------------------------
 
-#: Largest error seen per format pair and mode, in ULPs of the exact result (printed).
+@pytest.mark.parametrize("signs", ["random", "positive"])
 @pytest.mark.parametrize("stationary_format, moving_format, double_row",
                          [(*pair, False) for pair in FORMAT_PAIRS]
                          + [(*pair, True) for pair in FP8_PAIRS])
 def test_random_gemms_are_within_the_error_bound_of_the_exact_result(
-        rng, stationary_format, moving_format, double_row):
+        rng, stationary_format, moving_format, double_row, signs):
+    """K = 128 (256 in double-row) by 16 x 16, exponents within +-6; prints the largest error
+    in ULPs of the exact result and as a fraction of the bound."""
     contraction = 256 if double_row else 128
-    stationary = finite_bits(rng, stationary_format, (contraction, 4), exponent_span=6)
-    moving = finite_bits(rng, moving_format, (contraction, 4), exponent_span=6)
+    stationary, moving = (finite_bits(rng, name, (contraction, 16), exponent_span=6)
+                          for name in (stationary_format, moving_format))
+    if signs == "positive":
+        stationary, moving = (bits & ((1 << FLOAT_FORMATS[name].bits - 1) - 1) for bits, name
+                              in ((stationary, stationary_format), (moving, moving_format)))
     computed = matmul_fp32(stationary, moving, stationary_format, moving_format, double_row)
     exact = exact_matmul(stationary, moving, stationary_format, moving_format)
     bound = error_bound(stationary, moving, stationary_format, moving_format, double_row)
     errors = np.abs(np.vectorize(Fraction)(decode_fp32(computed)) - exact)
     assert np.isfinite(decode_fp32(computed)).all()
     assert (errors <= np.vectorize(Fraction)(bound)).all()
-    print(f"{stationary_format} x {moving_format} double_row={double_row}: largest error "
-          f"{ulp_error(computed, exact).max():.2f} ULP")
+    print(f"{stationary_format} x {moving_format} double_row={double_row} signs={signs}: "
+          f"largest error {ulp_error(computed, exact).max():.1f} ULP, "
+          f"{(errors.astype(float) / bound).max():.3f} of the bound")
 
 
 def test_catastrophic_cancellation_is_within_the_bound_and_exact_when_representable():
