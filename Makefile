@@ -15,6 +15,7 @@ ROWS ?=
 COLS ?=
 PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
+FORMATS ?= int8
 NAMED ?=
 SIM ?= icarus
 SEED ?=
@@ -47,6 +48,20 @@ ifneq ($(NAMED),)
 $(error NAMED='$(NAMED)' and ROWS/COLS exclude each other: give one of them)
 endif
 endif
+# The names of sim_models.config.OPERAND_FORMATS (tests/test_make_variables.py keeps them equal).
+KNOWN_FORMATS := int8 bf16 fp16 fp8_e4m3 fp8_e5m2
+comma := ,
+$(foreach format,$(subst $(comma), ,$(FORMATS)),$(if $(filter-out $(KNOWN_FORMATS),$(format)),\
+    $(error FORMATS='$(FORMATS)' has an unknown format '$(format)': known are \
+            $(subst $(eval) ,$(comma),$(KNOWN_FORMATS)) (comma-separated, e.g. FORMATS=bf16$(comma)fp8_e4m3))))
+ifeq ($(strip $(subst $(comma), ,$(FORMATS))),)
+$(error FORMATS='$(FORMATS)' names no format: give int8 or some of bf16$(comma)fp16$(comma)fp8_e4m3$(comma)fp8_e5m2)
+endif
+ifneq ($(FORMATS),int8)
+ifeq ($(ROWS),)
+$(error FORMATS=$(FORMATS) needs ROWS and COLS: make verilog ROWS=R COLS=C FORMATS=$(FORMATS))
+endif
+endif
 ifneq ($(filter sweep,$(MAKECMDGOALS)),)
 ifeq ($(SWEEP),)
 $(error SWEEP is empty: give a grid file, e.g. make sweep SWEEP=sweeps/smoke.toml ($(wildcard sweeps/*.toml)))
@@ -69,7 +84,8 @@ $(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
-	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512] for verilog;" \
+	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512 FORMATS=int8] for verilog" \
+	      "(FORMATS: int8, or comma-separated of bf16,fp16,fp8_e4m3,fp8_e5m2);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
 	      "reseeds every random test."
 
@@ -115,7 +131,7 @@ $(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
 verilog: venv ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
 	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
-	    --psum-depth $(PSUM_DEPTH) --out $(BUILD)/verilog
+	    --psum-depth $(PSUM_DEPTH) --formats "$(FORMATS)" --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
 	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 else

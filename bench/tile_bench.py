@@ -12,6 +12,11 @@ Writes ``<build>/bench/tile_bench.json`` and prints (and writes as ``tile_bench.
 - Verilog generation time (s) and peak memory (MiB), each size in a fresh process. Goal:
   128 x 128 in at most 30 s.
 - Simulated cycles per second of each simulator on the same GEMM at 8 x 8 and 16 x 16.
+- Floating-point formats, on a 32 x 32 tile of Trainium2's formats: the same GEMM (K = 8R, or
+  16R in FP8 double-row mode) in each format, checked bit- and cycle-exactly; steady-state
+  utilization against the mode's peak and the measured MACs per PE per cycle (expected 1 for
+  BF16 and FP16, 2 in FP8 double-row mode); the Verilog generation and Verilator build
+  seconds of that tile.
 
     python -m bench.tile_bench --build build
 """
@@ -21,9 +26,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sim_models.checked import characterization_formats
 from sim_models.cli import ArgumentParser
-from sim_models.config import TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
+from sim_models.program import INT8
 from tb.characterize_tile import last_write_cycle, simulate_gemms
 
 UTILIZATION_SIZES = (4, 16, 32)
@@ -33,29 +40,41 @@ FOLDS = 8
 MOVING_COLUMNS = 512
 UTILIZATION_GOAL, UTILIZATION_FLOOR = 1.0, 0.995
 GENERATION_GOAL_SECONDS = 30.0
+#: The floating-point tile of the benchmark: 32 x 32 with Trainium2's formats.
+FLOAT_CONFIG = TileConfig(32, 32, formats=TRAINIUM2_FORMATS)
 
 
-def _gemm_shape(config):
-    return config.cols, FOLDS * config.rows, MOVING_COLUMNS
+def _gemm_shape(config, matmul_format=INT8):
+    return config.cols, FOLDS * config.rows * matmul_format.rows_per_pe, MOVING_COLUMNS
 
 
-def run_gemm(config, sim, build):
-    """Simulate the benchmark GEMM on ``config`` with ``sim``; return its results record."""
-    entries, _ = simulate_gemms(config, sim, [_gemm_shape(config)], build)
-    return entries[0]
+def run_gemm(config, sim, build, matmul_format=INT8, hierarchical=False):
+    """Simulate the benchmark GEMM on ``config`` with ``sim`` in ``matmul_format`` (Verilator:
+    ``hierarchical`` builds each leaf module once); return its results record and the build's
+    times."""
+    entries, times = simulate_gemms(config, sim, [_gemm_shape(config, matmul_format)], build,
+                                    hierarchical=hierarchical, matmul_format=matmul_format,
+                                    run=None if matmul_format == INT8 else matmul_format.name)
+    return entries[0], times
 
 
-def utilization_figures(config, entry):
-    """Steady-state and whole-GEMM utilization, and the SCALE-Sim ratio, of one record."""
+def utilization_figures(config, entry, matmul_format=INT8):
+    """Steady-state and whole-GEMM utilization, the SCALE-Sim ratio and the measured MACs per
+    PE per cycle (steady state) of one record; utilization is against the mode's peak,
+    R x C MACs per cycle, or 2 R x C in FP8 double-row mode."""
     multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
     window = multiplies[1:-1]
     window_cycles = window[-1]["last_beat"] - window[0]["first_beat"] + 1
-    peak = config.rows * config.cols
-    scale_sim = scale_sim_fold_cycles(config, *_gemm_shape(config))
+    window_macs = sum(op["macs"] for op in window)
+    pes = config.rows * config.cols
+    shape = _gemm_shape(config, matmul_format)
+    scale_sim = scale_sim_fold_cycles(config, *shape)
     array_cycles = last_write_cycle(config, entry)
     return {
-        "config": config.name, "gemm_mkn": list(_gemm_shape(config)),
-        "steady_state_utilization": sum(op["macs"] for op in window) / (peak * window_cycles),
+        "config": config.name, "format": matmul_format.name, "gemm_mkn": list(shape),
+        "macs_per_pe_per_cycle": window_macs / (pes * window_cycles),
+        "steady_state_utilization": window_macs / (
+            pes * matmul_format.rows_per_pe * window_cycles),
         "gemm_utilization": entry["utilization"],
         "array_cycles": array_cycles, "gemm_cycles": entry["total_cycles"],
         "model_cycles": entry["model_cycles"], "scale_sim_cycles": scale_sim,
@@ -64,11 +83,46 @@ def utilization_figures(config, entry):
     }
 
 
-def generation_figures(size):
-    """Seconds and peak MiB of generating a size x size tile, in a fresh Python process."""
-    output = subprocess.run([sys.executable, "-m", "bench.generation_probe", str(size),
-                             str(size)], check=True, capture_output=True, text=True).stdout
-    return {"config": f"{size}x{size}", **json.loads(output.splitlines()[-1])}
+def generation_figures(config):
+    """Seconds and peak MiB of generating the tile ``config``, in a fresh Python process."""
+    output = subprocess.run([sys.executable, "-m", "bench.generation_probe", str(config.rows),
+                             str(config.cols), ",".join(config.formats)],
+                            check=True, capture_output=True, text=True).stdout
+    return {"config": f"{config.rows}x{config.cols}", **json.loads(output.splitlines()[-1])}
+
+
+def _float_figures(build):
+    """Per matmul format of :data:`FLOAT_CONFIG`, the benchmark GEMM's figures, and the tile's
+    generation and Verilator build seconds."""
+    rows, times = [], None
+    for matmul_format in characterization_formats(FLOAT_CONFIG):
+        print(f"[bench] simulating {FLOAT_CONFIG.name} in {matmul_format.name} on verilator ...",
+              flush=True)
+        entry, build_times = run_gemm(FLOAT_CONFIG, "verilator", build, matmul_format,
+                                      hierarchical=True)
+        times = times or build_times
+        rows.append(utilization_figures(FLOAT_CONFIG, entry, matmul_format))
+    return {"formats": rows, "verilator_build_seconds": times["build_seconds"],
+            "generation": generation_figures(FLOAT_CONFIG)}
+
+
+def _float_report(figures):
+    lines = ["", f"## Floating-point formats on {FLOAT_CONFIG.name} (Verilator, checked runs)",
+             "", "| format | GEMM M,K,N | MACs per PE per cycle (steady state) | expected | "
+             "steady-state util. of the mode's peak | GEMM cycles |",
+             "|---|---|---:|---:|---:|---:|"]
+    for row in figures["formats"]:
+        expected = 2 if row["format"].endswith("_dr") else 1
+        lines.append(f"| {row['format']} | {','.join(map(str, row['gemm_mkn']))} | "
+                     f"{row['macs_per_pe_per_cycle']:.4f} | {expected} | "
+                     f"{row['steady_state_utilization']:.2%} | {row['gemm_cycles']:,} |")
+    generation = figures["generation"]
+    build = figures["verilator_build_seconds"]
+    lines += ["", f"Verilog generation {generation['seconds']:.1f} s "
+              f"({generation['bytes']:,} bytes, peak {generation['peak_mib']:.0f} MiB); "
+              f"Verilator build " + (f"{build:.0f} s" if build else "up to date, not measured")
+              + " (hierarchical: each leaf module compiled once)."]
+    return lines
 
 
 def format_report(figures):
@@ -100,6 +154,8 @@ def format_report(figures):
     for row in figures["simulation_speed"]:
         lines.append(f"| {row['config']} | {row['simulator']} | {row['cycles']:,} | "
                      f"{row['cycles_per_second']:,.0f} |")
+    if "float" in figures:
+        lines += _float_report(figures["float"])
     return "\n".join(lines)
 
 
@@ -115,7 +171,7 @@ def main(argv=None):
             if (size, sim) not in {(s, "verilator") for s in UTILIZATION_SIZES}]
     for size, sim in runs:
         print(f"[bench] simulating {size}x{size} on {sim} ...", flush=True)
-        records[size, sim] = run_gemm(TileConfig(size, size), sim, build)
+        records[size, sim] = run_gemm(TileConfig(size, size), sim, build)[0]
     for size in UTILIZATION_SIZES:
         figures["utilization"].append(
             utilization_figures(TileConfig(size, size), records[size, "verilator"]))
@@ -127,7 +183,8 @@ def main(argv=None):
                 "cycles_per_second": entry["simulated_cycles_per_second"]})
     for size in GENERATION_SIZES:
         print(f"[bench] generating {size}x{size} ...", flush=True)
-        figures["generation"].append(generation_figures(size))
+        figures["generation"].append(generation_figures(TileConfig(size, size)))
+    figures["float"] = _float_figures(build)
     out = build / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "tile_bench.json").write_text(json.dumps(figures, indent=2) + "\n")

@@ -11,6 +11,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit named                     # every named tile configuration
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
+    python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
@@ -30,7 +31,7 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, AllReduceConfig,
+from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
                                DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.files import replace_atomically
@@ -41,6 +42,7 @@ from .fabric.layouts import header_layout
 from .fabric.router import Router
 from .fabric.topology import Fabric, router_module_name
 from .leaf import leaf_module_name
+from .numerics import arithmetic
 from .pe_column import PEColumn
 from .psum import PsumColumn
 from .tile import SystolicTile
@@ -135,8 +137,9 @@ def _fabric_of(config):
 
 
 def _tile_leaves(tile):
-    return [(PEColumn(tile), leaf_module_name("pe_column", tile)),
-            (PsumColumn(tile), leaf_module_name("psum_column", tile))]
+    macs = [arithmetic(tile).mac_leaf] if tile.floating else []
+    return macs + [(PEColumn(tile), leaf_module_name("pe_column", tile)),
+                   (PsumColumn(tile), leaf_module_name("psum_column", tile))]
 
 
 def _elaborate(config):
@@ -220,6 +223,11 @@ def _tile_options(parser, required):
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
 
 
+def _formats(text):
+    """The tuple of format names of a ``--formats`` text (checked by TileConfig)."""
+    return tuple(name.strip() for name in text.split(","))
+
+
 def _parser():
     parser = ArgumentParser(
         prog="python -m hdl.emit", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -234,8 +242,12 @@ def _parser():
                    description="Generate named tile configurations (all when none is named).")
     named.add_argument("names", nargs="*", metavar="NAME",
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
-    _tile_options(design("tile", help="one systolic tile",
-                         description="Generate one systolic tile of int8 PEs."), required=True)
+    tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
+    _tile_options(tile, required=True)
+    # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
+    tile.add_argument("--formats", type=_formats, default=("int8",),
+                      help=f"operand formats of the PEs, comma-separated: int8, or any of "
+                           f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
     fabric = design("fabric", help="a ring or 2-D torus fabric",
                     description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
@@ -278,7 +290,8 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth)
+        formats = args.formats if args.design == "tile" else ("int8",)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,

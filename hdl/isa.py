@@ -7,7 +7,7 @@ one source of truth.
 from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
-from .numerics import arithmetic
+from .numerics import arithmetic, format_index_shape
 
 __all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
 
@@ -27,28 +27,44 @@ def op_layout(config):
 
     Fields used by each opcode:
 
-    - ``LOAD_STATIONARY``: ``k`` (1..R), ``m`` (1..C).
+    - ``LOAD_STATIONARY``: ``k`` (1..R, 1..2R in double-row mode), ``m`` (1..C).
     - ``MULTIPLY_MOVING``: ``n`` (1..depth), ``bank``, ``accumulate`` (0 overwrites, 1 adds).
       K and M come from the stationary loaded last.
     - ``READ_PSUM``: ``m`` (1..C), ``n`` (1..depth), ``bank``.
+
+    A floating-point tile adds, for loads and multiplies: ``format`` (index into
+    ``config.formats`` of the operand streamed: the stationary's or the moving's) and, when
+    the tile has FP8, ``double_row`` (FP8 double-row mode; a load then takes ceil(K / 2)
+    beats, and a multiply must use the mode of its stationary).
     """
-    return data.StructLayout({
+    max_k = config.rows * (2 if config.double_row else 1)
+    fields = {
         "opcode": Opcode,
-        "k": unsigned(config.rows.bit_length()),
+        "k": unsigned(max_k.bit_length()),
         "m": unsigned(config.cols.bit_length()),
         "n": unsigned(config.psum_depth.bit_length()),
         "bank": unsigned(max(1, (config.psum_banks - 1).bit_length())),
         "accumulate": unsigned(1),
-    })
+    }
+    if config.floating:
+        fields["format"] = format_index_shape(config)
+    if config.double_row:
+        fields["double_row"] = unsigned(1)
+    return data.StructLayout(fields)
 
 
 def stationary_layout(config):
-    """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused)."""
+    """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused).
+
+    In FP8 double-row mode beat b carries rows 2b (low byte of each lane) and 2b + 1 (high
+    byte); a single FP8 element sits in the low byte of its 16-bit lane."""
     return data.ArrayLayout(arithmetic(config).operand_shape, config.cols)
 
 
 def moving_layout(config):
-    """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused)."""
+    """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused).
+
+    In FP8 double-row mode lane k carries elements 2k (low byte) and 2k + 1 (high byte)."""
     return data.ArrayLayout(arithmetic(config).operand_shape, config.rows)
 
 

@@ -17,7 +17,7 @@ def leaf_module_name(kind, config):
     return f"systolic_{kind}_{config.name}"
 
 
-def instantiate(module_name, signature, ports):
+def instantiate(module_name, signature, ports, *, clocked=True):
     """``Instance`` of a leaf module whose ports are the members of ``signature``.
 
     Parameters
@@ -28,6 +28,8 @@ def instantiate(module_name, signature, ports):
         Signature of the leaf component (port members only, one level).
     ports : dict
         Maps each member name to a value, or to a list of values concatenated LSB first.
+    clocked : bool
+        The leaf has registers, so ``clk`` and ``rst`` ports (a combinational leaf has none).
     """
     arguments = {}
     for name, member in signature.members.items():
@@ -39,4 +41,6 @@ def instantiate(module_name, signature, ports):
                              f"not {len(value)}")
         prefix = "i_" if member.flow == In else "o_"
         arguments[prefix + name] = value
-    return Instance(module_name, i_clk=ClockSignal(), i_rst=ResetSignal(), **arguments)
+    if clocked:
+        arguments.update(i_clk=ClockSignal(), i_rst=ResetSignal())
+    return Instance(module_name, **arguments)

@@ -1,41 +1,60 @@
 """PE arithmetic: the seam between the array structure and the number format inside a PE.
 
-The array, the skew buffers and PSUM only move values of the widths a format declares
-(:class:`sim_models.config.OperandFormat`); the arithmetic itself (one multiply-accumulate in a
-PE, one accumulation into PSUM) is asked of the format's :class:`Arithmetic`. A floating-point
-format (FP8 or BF16 operands with FP32 accumulation) is added by writing another subclass and
-naming it in :data:`ARITHMETIC`; nothing else in the tile changes.
+The array, the skew buffers and PSUM only move values of the widths the arithmetic declares;
+the arithmetic itself (one multiply-accumulate in a PE, one accumulation into PSUM) is asked of
+the tile's :class:`Arithmetic`: :class:`IntegerArithmetic` for the int8 tile (the first
+NeuronCore's integer path), :class:`FloatArithmetic` for a tile of floating-point formats
+(``hdl.float_arith``: products exact, one FP32 rounding per PE step, FP32 PSUM).
 """
 
-from amaranth.hdl import Shape, signed
+from functools import cache, cached_property
 
-__all__ = ["ARITHMETIC", "Arithmetic", "IntegerArithmetic", "arithmetic"]
+from amaranth.hdl import Const, Shape, Signal, signed, unsigned
+from amaranth.lib import data
+
+from sim_models.config import FLOAT_LANE_BITS
+
+from .float_arith import FloatAdd, FloatMac
+from .leaf import instantiate, leaf_module_name
+
+__all__ = ["Arithmetic", "FloatArithmetic", "IntegerArithmetic", "arithmetic",
+           "format_index_shape"]
 
 
 class Arithmetic:
-    """The Amaranth arithmetic of one operand format.
+    """The Amaranth arithmetic of a tile's operand formats.
 
     Members
     -------
     operand_shape : Shape
-        Shape of one stationary or moving element.
+        Shape of one stationary or moving lane of the streams.
     accumulator_shape : Shape
         Shape of one partial sum and of one PSUM entry.
+    lane_layout : Shape or data.Layout
+        One moving lane inside the array, as the PEs take it.
+    control_layout : data.Layout or None
+        What every PE of a moving vector's anti-diagonal needs besides its lane (formats,
+        modes), or None when nothing.
     """
     operand_shape: Shape
     accumulator_shape: Shape
+    lane_layout: object
+    control_layout: object
 
-    def multiply_add(self, partial, moving, stationary):
-        """Amaranth expression for one PE step: ``partial + moving * stationary``."""
+    def multiply_add(self, m, name, partial, lane, stationary, control):
+        """Value of one PE step, ``partial + lane * stationary``, built in module ``m`` (what it
+        adds to ``m`` is named after ``name``)."""
         raise NotImplementedError
 
-    def accumulate(self, stored, incoming):
-        """Amaranth expression for one PSUM accumulation: ``stored + incoming``."""
+    def accumulate(self, m, stored, incoming):
+        """Value of one PSUM accumulation, ``stored + incoming``, built in module ``m``."""
         raise NotImplementedError
 
 
 class IntegerArithmetic(Arithmetic):
     """Signed integer operands with a two's-complement accumulator that wraps on overflow.
+
+    Lanes of rows k >= K are zeroed before they enter the array, so a PE needs no control.
 
     Parameters
     ----------
@@ -44,30 +63,85 @@ class IntegerArithmetic(Arithmetic):
     accumulator_width : int
         Bits per partial sum and PSUM entry (32 for int32).
     """
+    control_layout = None
+
     def __init__(self, operand_width, accumulator_width):
         self.operand_shape = signed(operand_width)
         self.accumulator_shape = signed(accumulator_width)
+        self.lane_layout = self.operand_shape
 
     def _wrap(self, value):
         return value.as_unsigned()[:self.accumulator_shape.width].as_signed()
 
-    def multiply_add(self, partial, moving, stationary):
-        return self._wrap(partial + moving * stationary)
+    def multiply_add(self, m, name, partial, lane, stationary, control):
+        return self._wrap(partial + lane * stationary)
 
-    def accumulate(self, stored, incoming):
+    def accumulate(self, m, stored, incoming):
         return self._wrap(stored + incoming)
 
 
-#: The arithmetic of every operand format of ``sim_models.config.OPERAND_FORMATS``, by name.
-ARITHMETIC = {
-    # int8 x int8 products accumulated in int32, as the first NeuronCore's integer path.
-    "int8": IntegerArithmetic(8, 32),
-}
+def format_index_shape(config):
+    """Shape of an index into ``config.formats`` (the ISA's and the PEs' format fields)."""
+    return unsigned(max(1, (len(config.formats) - 1).bit_length()))
 
 
+class FloatArithmetic(Arithmetic):
+    """Floating-point operands in 16-bit lanes (BF16, FP16, FP8 in the low byte, or two FP8 in
+    double-row mode), FP32 partial sums and PSUM entries (``hdl.float_arith``).
+
+    A moving lane carries its value and ``active`` (bit 0: the low or only product is used,
+    bit 1: the high FP8 product is), so that rows beyond K leave the partial sum untouched
+    whatever their stale weights hold. The control holds the operation's stationary and moving
+    format (indices into ``config.formats``) and, when the tile has FP8, double-row mode.
+
+    Every PE instantiates one :class:`~hdl.float_arith.FloatMac` leaf module
+    (:attr:`mac_leaf`), emitted once per design.
+
+    Parameters
+    ----------
+    config : TileConfig
+        A tile of floating-point formats.
+    """
+    def __init__(self, config):
+        self._config = config
+        self.operand_shape = unsigned(FLOAT_LANE_BITS)
+        self.accumulator_shape = unsigned(config.accumulator_bits)
+        self.lane_layout = data.StructLayout({"value": self.operand_shape, "active": 2})
+        index = format_index_shape(config)
+        self.control_layout = data.StructLayout({
+            "stationary_format": index, "moving_format": index,
+            **({"double_row": 1} if config.double_row else {})})
+
+    @cached_property
+    def mac_leaf(self):
+        """(component, Verilog module name) of the PEs' multiply-accumulate leaf: one
+        component, which the emitter elaborates and the PEs instantiate by name."""
+        return FloatMac(self._config.formats), leaf_module_name("float_mac", self._config)
+
+    def multiply_add(self, m, name, partial, lane, stationary, control):
+        mac, module = self.mac_leaf
+        result = Signal(self.accumulator_shape, name=f"{name}_result")
+        if isinstance(partial, int):  # row 0: the incoming partial is the constant +0.0
+            partial = Const(partial, self.accumulator_shape)
+        ports = {"partial": partial, "moving": lane.value, "stationary": stationary,
+                 "active": lane.active, "result": result,
+                 **{field: control[field] for field, _ in self.control_layout}}
+        m.submodules[name] = instantiate(module, mac.signature, ports, clocked=False)
+        return result
+
+    def accumulate(self, m, stored, incoming):
+        m.submodules.add = add = FloatAdd()
+        m.d.comb += [add.stored.eq(stored), add.incoming.eq(incoming)]
+        return add.sum
+
+
+#: The arithmetic of the int8 tile: int8 x int8 products accumulated in int32, as the first
+#: NeuronCore's integer path.
+INT8_ARITHMETIC = IntegerArithmetic(8, 32)
+
+
+@cache
 def arithmetic(config):
-    """The :class:`Arithmetic` of a tile configuration's operand formats."""
-    if config.floating:
-        raise ValueError(f"Tile {config.name}: floating-point PEs are not generated yet; "
-                         f"formats must be ('int8',)")
-    return ARITHMETIC["int8"]
+    """The :class:`Arithmetic` of a tile configuration's operand formats (one per
+    configuration, so that its leaf components are shared)."""
+    return FloatArithmetic(config) if config.floating else INT8_ARITHMETIC

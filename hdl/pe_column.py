@@ -18,11 +18,15 @@ __all__ = ["PEColumn", "pe_column_signature"]
 def pe_column_signature(config):
     """Ports of :class:`PEColumn` (see its Members)."""
     rows = config.rows
-    operand = arithmetic(config).operand_shape
+    operands = arithmetic(config)
+    operand = operands.operand_shape
+    control = {} if operands.control_layout is None else \
+        {"control": In(data.ArrayLayout(operands.control_layout, rows))}
     return wiring.Signature({
-        "moving_in": In(data.ArrayLayout(operand, rows)),
-        "moving_out": Out(data.ArrayLayout(operand, rows)),
+        "moving_in": In(data.ArrayLayout(operands.lane_layout, rows)),
+        "moving_out": Out(data.ArrayLayout(operands.lane_layout, rows)),
         "weight_select": In(rows),
+        **control,
         "load_valid": In(1),
         "load_bank": In(1),
         "load_row": In(unsigned(max(1, (rows - 1).bit_length()))),
@@ -46,12 +50,16 @@ class PEColumn(wiring.Component):
 
     Members
     -------
-    moving_in : In(ArrayLayout(operand, R))
-        Moving value entering PE (k, m) from the left, for every row k.
-    moving_out : Out(ArrayLayout(operand, R))
+    moving_in : In(ArrayLayout(lane, R))
+        Moving lane entering PE (k, m) from the left, for every row k (on a floating-point
+        tile, its value and which of its products are active).
+    moving_out : Out(ArrayLayout(lane, R))
         The same values one cycle later, for column m + 1.
     weight_select : In(R)
         Bit k chooses the weight register PE (k, m) multiplies with this cycle.
+    control : In(ArrayLayout(control, R))
+        Floating-point tiles only: element k is the formats and mode of the operation whose
+        vector PE (k, m) multiplies this cycle (``hdl.numerics.FloatArithmetic``).
     load_valid, load_bank, load_row, load_data : In
         When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` into its weight
         register ``load_bank``.
@@ -90,7 +98,9 @@ class PEColumn(wiring.Component):
                     m.d.sync += weights[0].eq(self.load_data)
             weight = Mux(self.weight_select[row], weights[1], weights[0])
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
-            m.d.sync += below.eq(operands.multiply_add(partial, self.moving_in[row], weight))
+            control = None if operands.control_layout is None else self.control[row]
+            m.d.sync += below.eq(operands.multiply_add(m, f"mac{row}", partial,
+                                                       self.moving_in[row], weight, control))
             partial = below
         m.d.comb += self.partial_out.eq(partial)
         return m

@@ -74,7 +74,7 @@ class PsumColumn(wiring.Component):
             write.addr.eq(self.write_addr),
             write.en.eq(self.write_en),
             write.data.eq(Mux(self.write_accumulate,
-                              arithmetic(config).accumulate(lookup.data, self.partial),
+                              arithmetic(config).accumulate(m, lookup.data, self.partial),
                               self.partial)),
             readout.addr.eq(self.readout_addr),
             readout.en.eq(self.readout_en),

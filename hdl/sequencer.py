@@ -55,12 +55,17 @@ def weight_write_layout(config):
 
 
 def injection_layout(config):
-    """One moving vector entering the array, with the PSUM write it will end in."""
-    return data.StructLayout({
-        "lanes": moving_layout(config),
+    """One moving vector entering the array, with the PSUM write it will end in (and, on a
+    floating-point tile, the ``control`` of ``hdl.numerics.FloatArithmetic``)."""
+    operands = arithmetic(config)
+    fields = {
+        "lanes": data.ArrayLayout(operands.lane_layout, config.rows),
         "weight_bank": 1,
         "psum": psum_access_layout(config),
-    })
+    }
+    if operands.control_layout is not None:
+        fields["control"] = operands.control_layout
+    return data.StructLayout(fields)
 
 
 class _Engine:
@@ -101,7 +106,9 @@ class Sequencer(wiring.Component):
     weight_write : Out(weight_write_layout)
         A stationary beat taken this cycle, with its row and weight bank.
     injection : Out(injection_layout)
-        A moving beat taken this cycle (lanes >= K zeroed; all lanes zero when none is taken).
+        A moving beat taken this cycle (all lanes zero when none is taken). Rows k >= K
+        contribute nothing: their int8 lanes are zeroed; their floating-point lanes have
+        ``active`` clear (per FP8 half in double-row mode: elements 2k, 2k + 1 >= K).
     read_request : Out(psum_access_layout)
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
@@ -137,9 +144,13 @@ class Sequencer(wiring.Component):
         loaded_used = Signal()  # a multiply has used it, so the next load takes the other bank
         loaded_rows = Signal.like(head.k)
         loaded_cols = Signal.like(head.m)
+        if config.floating:
+            loaded_format = Signal.like(head.format)
 
-        # Load engine: stationary beats, row by row.
+        # Load engine: stationary beats, row by row (two rows per beat in double-row mode).
         load = _Engine(m, "load", _row_shape(config), head.k.shape(), self.stationary.valid)
+        load_beats = Mux(head.double_row, (head.k + 1) >> 1, head.k) if config.double_row \
+            else head.k
         load_bank = Signal()
         m.d.comb += [
             self.stationary.ready.eq(load.busy),
@@ -166,11 +177,28 @@ class Sequencer(wiring.Component):
             self.injection.psum.width.eq(mm_cols),
             self.injection.psum.accumulate.eq(mm_accumulate),
         ]
-        # Lanes >= K are zeroed with one wide AND; the mask changes once per multiply.
-        lane_width = arithmetic(config).operand_shape.width
-        lane_mask = Cat((lane < mm_rows).replicate(lane_width) for lane in range(config.rows))
-        m.d.comb += self.injection.lanes.eq(
-            Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))
+        operands = arithmetic(config)
+        if operands.control_layout is None:
+            # Lanes >= K are zeroed with one wide AND; the mask changes once per multiply.
+            lane_width = operands.operand_shape.width
+            lane_mask = Cat((lane < mm_rows).replicate(lane_width)
+                            for lane in range(config.rows))
+            m.d.comb += self.injection.lanes.eq(
+                Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))
+        else:
+            # The operation's formats travel with its vectors; row k's products are active
+            # while their contraction index (k, or 2k and 2k + 1 in double-row mode) is < K.
+            control = Signal(operands.control_layout)
+            m.d.comb += self.injection.control.eq(control)
+            for lane in range(config.rows):
+                single, low, high = lane < mm_rows, 2 * lane < mm_rows, 2 * lane + 1 < mm_rows
+                active = Mux(control.double_row, Cat(low, high), Cat(single, 0)) \
+                    if config.double_row else Cat(single, 0)
+                m.d.comb += [
+                    self.injection.lanes[lane].value.eq(
+                        Mux(multiply.beat, self.moving.payload[lane], 0)),
+                    self.injection.lanes[lane].active.eq(Mux(multiply.beat, active, 0)),
+                ]
 
         # Cycles until each PSUM bank has taken every write already sent into the array.
         drain = Array(Signal(range(drain_cycles(config) + 1), name=f"drain_{bank}")
@@ -212,12 +240,19 @@ class Sequencer(wiring.Component):
             with m.Switch(head.opcode):
                 with m.Case(Opcode.LOAD_STATIONARY):
                     target = Mux(loaded_used, ~loaded_bank, loaded_bank)
+                    if config.floating:
+                        m.d.sync += loaded_format.eq(head.format)
                     m.d.sync += [
-                        *load.start(head.k), load_bank.eq(target),
+                        *load.start(load_beats), load_bank.eq(target),
                         loaded_bank.eq(target), loaded_used.eq(0),
                         loaded_rows.eq(head.k), loaded_cols.eq(head.m),
                     ]
                 with m.Case(Opcode.MULTIPLY_MOVING):
+                    if config.floating:
+                        m.d.sync += [control.stationary_format.eq(loaded_format),
+                                     control.moving_format.eq(head.format)]
+                    if config.double_row:
+                        m.d.sync += control.double_row.eq(head.double_row)
                     m.d.sync += [
                         *multiply.start(head.n), mm_bank.eq(head.bank),
                         mm_accumulate.eq(head.accumulate), mm_rows.eq(loaded_rows),

@@ -84,6 +84,17 @@ class SystolicTile(wiring.Component):
         # selects are the part-select [m, m + R), not a concatenation of R registers.
         select_line = Signal(rows + cols - 1, name="weight_select", reset_less=True)
         m.d.sync += select_line.eq(Cat(injection.weight_bank, select_line[:-1]))
+        # The formats and mode of a floating-point vector travel the same anti-diagonals. The
+        # line powers up all ones, so that the first operation's formats reach every PE as a
+        # value change: Icarus (11, under cocotb) evaluates a Yosys `always @*` block only when
+        # one of its inputs changes, and the FloatMac's decode blocks would otherwise hold X.
+        pe_control = arithmetic(config).control_layout
+        if pe_control is not None:
+            width = pe_control.size
+            length = (rows + cols - 1) * width
+            format_line = Signal(length, init=(1 << length) - 1, name="pe_control",
+                                 reset_less=True)
+            m.d.sync += format_line.eq(Cat(injection.control, format_line[:-width]))
 
         # Load skew: column m takes the stationary row taken in cycle u in cycle u + 1 + m.
         write = sequencer.weight_write
@@ -109,6 +120,8 @@ class SystolicTile(wiring.Component):
                     "moving_in": moving,
                     "moving_out": moving_out,
                     "weight_select": select_line[col:col + rows],
+                    **({} if pe_control is None else
+                       {"control": format_line[col * width:(col + rows) * width]}),
                     "load_valid": load.valid,
                     "load_bank": load.bank,
                     "load_row": load.row,

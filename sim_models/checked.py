@@ -4,9 +4,9 @@ A characterization result stays current only while the Verilog that was simulate
 was checked against are today's (:mod:`sim_models.staleness`). This module rebuilds the second
 half from a design's configuration alone:
 
-- the tile GEMMs of a characterization: their shapes (:func:`characterization_shapes`) and
-  their seeded random int8 operands (:func:`characterization_gemm`), drawn exactly as the
-  testbench draws them;
+- the tile GEMMs of a characterization: their formats (:func:`characterization_formats`),
+  their shapes (:func:`characterization_shapes`) and their seeded random operands
+  (:func:`characterization_gemm`), drawn exactly as the testbench draws them;
 - :func:`tile_checked_digest`: SHA-256 of those GEMMs' tiled programs, operand bytes
   included, and of the cycle model's timing of every operation, which every port handshake of
   the run had to equal;
@@ -21,22 +21,40 @@ from dataclasses import dataclass
 import numpy as np
 
 from .allreduce import AllReduceEstimate
-from .config import AllReduceConfig, FabricConfig, config_to_dict
+from .config import OPERAND_FORMATS, AllReduceConfig, FabricConfig, config_to_dict
 from .cycle_model import time_program
 from .fabric import ZeroLoadLatency, hop_count
-from .program import LoadStationary, MultiplyMoving
+from .golden import is_fp8
+from .program import INT8, LoadStationary, MatmulFormat, ReadPsum
 from .tiler import TiledGemm, tile_gemm
 
-__all__ = ["RandomGemm", "characterization_gemm", "characterization_shapes",
-           "fabric_checked_digest", "gemm_name", "random_gemm", "seeded_generator",
-           "tile_checked_digest"]
+__all__ = ["RandomGemm", "characterization_formats", "characterization_gemm",
+           "characterization_shapes", "fabric_checked_digest", "gemm_name", "random_gemm",
+           "random_operand", "seeded_generator", "tile_checked_digest"]
 
 #: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
 _BANK_DEPTH = 512
 
 
-def characterization_shapes(config):
-    """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile.
+#: Largest distance of a random floating-point operand's exponent from 0 (values of magnitude
+#: 2**-3 .. 2**4): wide enough to exercise alignment, narrow enough that no sum of a
+#: characterization GEMM nears FP32's range and no value is a subnormal or a special.
+_EXPONENT_SPREAD = 3
+
+
+def characterization_formats(config):
+    """The :class:`MatmulFormat` s a characterization of ``config`` runs: int8 on an int8 tile;
+    otherwise each format of the tile on both operands, then each FP8 format in double-row
+    mode."""
+    if not config.floating:
+        return [INT8]
+    return [MatmulFormat(name, name) for name in config.formats] + \
+        [MatmulFormat(name, name, double_row=True) for name in config.formats if is_fp8(name)]
+
+
+def characterization_shapes(config, matmul_format=INT8):
+    """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile, R
+    standing for the contraction of one pass (2R in FP8 double-row mode).
 
     - (C, R, 512): one operation that fills the array, N a whole PSUM bank;
     - (C, 2R, 512) and (C, 4R, 512): two and four K chunks, each stationary loaded behind
@@ -49,7 +67,7 @@ def characterization_shapes(config):
     N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
     512 result vectors, the NeuronCore's.
     """
-    rows, cols, depth = config.rows, config.cols, _BANK_DEPTH
+    rows, cols, depth = config.rows * matmul_format.rows_per_pe, config.cols, _BANK_DEPTH
     return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
             (2 * cols, 2 * rows, depth),
             (cols, rows, 32), (cols, rows, 128),
@@ -62,22 +80,40 @@ def seeded_generator(seed, name):
     return np.random.default_rng([seed, *name.encode()])
 
 
-def gemm_name(shape):
-    """Name of the GEMM of ``shape`` (M, K, N), e.g. ``gemm_m16_k64_n512``."""
+def gemm_name(shape, matmul_format=INT8):
+    """Name of the GEMM of ``shape`` (M, K, N) in ``matmul_format``, e.g. ``gemm_m16_k64_n512``
+    (int8) or ``gemm_m16_k64_n512_fp8e4m3_dr``."""
     m, k, n = shape
-    return f"gemm_m{m}_k{k}_n{n}"
+    suffix = "" if matmul_format == INT8 else f"_{matmul_format.name}"
+    return f"gemm_m{m}_k{k}_n{n}{suffix}"
+
+
+def random_operand(rng, format_name, shape):
+    """Random operand of ``shape`` in format ``format_name`` drawn from ``rng``: int8 uniform in
+    -128..127; a floating-point format's bit patterns with a random sign, a random stored
+    fraction and an exponent uniform within ``_EXPONENT_SPREAD`` of 0 (all finite, normal)."""
+    if format_name == "int8":
+        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    operand = OPERAND_FORMATS[format_name]
+    bias = 2 ** (operand.exponent_bits - 1) - 1
+    sign = rng.integers(0, 2, size=shape)
+    exponent = rng.integers(bias - _EXPONENT_SPREAD, bias + _EXPONENT_SPREAD + 1, size=shape)
+    fraction = rng.integers(0, 2 ** operand.mantissa_bits, size=shape)
+    bits = (sign << (operand.operand_bits - 1)) | (exponent << operand.mantissa_bits) | fraction
+    return bits.astype(np.uint8 if operand.operand_bits == 8 else np.uint16)
 
 
 @dataclass(frozen=True, eq=False)
 class RandomGemm:
-    """A GEMM of random int8 operands, mapped onto a tile.
+    """A GEMM of random operands, mapped onto a tile.
 
     Members
     -------
     name : str
-        :func:`gemm_name` of its shape.
-    stationary : numpy.ndarray, int8, shape [K, M]
-    moving : numpy.ndarray, int8, shape [K, N]
+        :func:`gemm_name` of its shape and formats.
+    stationary : numpy.ndarray, shape [K, M]
+    moving : numpy.ndarray, shape [K, N]
+        int8, or the bit patterns of floating-point formats.
     tiled : TiledGemm
         The tiler's program for it.
     """
@@ -87,49 +123,67 @@ class RandomGemm:
     tiled: TiledGemm
 
 
-def random_gemm(config, shape, rng):
-    """The GEMM of ``shape`` (M, K, N) on tile ``config`` with operands drawn from ``rng``:
-    the stationary [K, M] first, then the moving [K, N], each uniform in -128..127."""
+def random_gemm(config, shape, rng, matmul_format=INT8):
+    """The GEMM of ``shape`` (M, K, N) on tile ``config`` in ``matmul_format`` with operands
+    drawn from ``rng`` (:func:`random_operand`): the stationary [K, M] first, then the moving
+    [K, N]."""
     m, k, n = shape
-    stationary = rng.integers(-128, 128, size=(k, m), dtype=np.int8)
-    moving = rng.integers(-128, 128, size=(k, n), dtype=np.int8)
-    return RandomGemm(gemm_name(shape), stationary, moving, tile_gemm(config, stationary, moving))
+    stationary = random_operand(rng, matmul_format.stationary, (k, m))
+    moving = random_operand(rng, matmul_format.moving, (k, n))
+    return RandomGemm(gemm_name(shape, matmul_format), stationary, moving,
+                      tile_gemm(config, stationary, moving, matmul_format))
 
 
-def characterization_gemm(config, shape, seed):
-    """The GEMM of ``shape`` that a characterization with the integer ``seed`` runs: operands
-    drawn from :func:`seeded_generator` of the seed and the GEMM's name."""
-    return random_gemm(config, shape, seeded_generator(seed, gemm_name(shape)))
+def characterization_gemm(config, shape, seed, matmul_format=INT8):
+    """The GEMM of ``shape`` in ``matmul_format`` that a characterization with the integer
+    ``seed`` runs: operands drawn from :func:`seeded_generator` of the seed and the GEMM's
+    name."""
+    return random_gemm(config, shape, seeded_generator(seed, gemm_name(shape, matmul_format)),
+                       matmul_format)
 
 
 def _feed(digest, fields, array=None):
-    """Add one JSON line of ``fields`` (and the bytes of an int8 ``array``) to ``digest``."""
+    """Add one JSON line of ``fields`` (and the bytes of an operand ``array``: int8 or bit
+    patterns) to ``digest``."""
     digest.update(json.dumps(fields, sort_keys=True).encode() + b"\n")
     if array is not None:
-        digest.update(np.ascontiguousarray(array, dtype=np.int8).tobytes())
+        digest.update(np.ascontiguousarray(array).tobytes())
 
 
 def _operation_fields(operation):
-    """(fields, operand array or None) of one tile operation."""
+    """(fields, operand array or None) of one tile operation. Formats enter the fields only
+    when floating-point, so that the digests of int8 characterizations stay what they were."""
+    if isinstance(operation, ReadPsum):
+        return {"op": "read", "bank": operation.bank, "m": operation.m, "n": operation.n}, None
     if isinstance(operation, LoadStationary):
-        return {"op": "load", "shape": list(operation.stationary.shape)}, operation.stationary
-    if isinstance(operation, MultiplyMoving):
-        return ({"op": "multiply", "shape": list(operation.moving.shape),
-                 "bank": operation.bank, "accumulate": operation.accumulate}, operation.moving)
-    return {"op": "read", "bank": operation.bank, "m": operation.m, "n": operation.n}, None
+        fields, array = {"op": "load", "shape": list(operation.stationary.shape)}, \
+            operation.stationary
+    else:
+        fields, array = {"op": "multiply", "shape": list(operation.moving.shape),
+                         "bank": operation.bank, "accumulate": operation.accumulate}, \
+            operation.moving
+    if operation.format != "int8":
+        fields.update(format=operation.format, double_row=operation.double_row)
+    return fields, array
 
 
-def tile_checked_digest(config, shapes, seed):
+def tile_checked_digest(config, shapes, seed, matmul_formats=None):
     """SHA-256 (64 hex digits) of what a tile characterization checked: for each GEMM of
-    ``shapes`` ((M, K, N) tuples, in run order) with operands of the integer ``seed``, every
-    operation of its tiled program with its operand bytes, and the cycle model's accepted,
-    first-beat and last-beat cycles of it and total cycles of the program."""
+    ``shapes`` ((M, K, N) tuples, in run order) in its format (``matmul_formats``, one per
+    shape; int8 for all if None) with operands of the integer ``seed``, every operation of its
+    tiled program with its operand bytes, and the cycle model's accepted, first-beat and
+    last-beat cycles of it and total cycles of the program."""
     digest = hashlib.sha256()
     _feed(digest, {"config": config_to_dict(config), "seed": seed})
-    for shape in shapes:
-        program = characterization_gemm(config, shape, seed).tiled.program
+    for shape, matmul_format in zip(shapes, matmul_formats or [INT8] * len(shapes),
+                                    strict=True):
+        program = characterization_gemm(config, shape, seed, matmul_format).tiled.program
         timing = time_program(config, program)
-        _feed(digest, {"gemm": list(shape), "total_cycles": timing.total_cycles})
+        fields = {"gemm": list(shape), "total_cycles": timing.total_cycles}
+        if matmul_format != INT8:
+            fields["format"] = [matmul_format.stationary, matmul_format.moving,
+                                matmul_format.double_row]
+        _feed(digest, fields)
         for operation, cycles in zip(program, timing.operations):
             fields, array = _operation_fields(operation)
             _feed(digest, {**fields, "cycles": [cycles.accepted, cycles.first_beat,

@@ -461,6 +461,8 @@ NAMED_TILES = {
     "r8c8": TileConfig(8, 8),
     "r8c16": TileConfig(8, 16),
     "r16c16": TileConfig(16, 16),
+    # Trainium2's formats (BF16, FP16, FP8 E4M3 and E5M2, FP8 double-row) on a small array.
+    "r8c8_trn2": TileConfig(8, 8, formats=TRAINIUM2_FORMATS),
 }
 
 def module_name(config):

@@ -12,7 +12,8 @@ depth, K/M/N the operation's shape and R/C the array:
 - op i is accepted at ``a_i = max(a_{i-1} + 1, d_{i-Q} + 1)`` and issued at
   ``d_i >= max(a_i + 1, d_{i-1} + 1)`` once its engine is free (an engine is free in the cycle
   of its last beat);
-- a load's beats are ``d + 1 .. d + K``; a multiply may issue in the cycle of the last beat of
+- a load's beats are ``d + 1 .. d + B``, B = K beats, or ceil(K / 2) in FP8 double-row mode
+  (two stationary rows per beat); a multiply may issue in the cycle of the last beat of
   the load before it, so the next stationary loads in the background of the current multiply;
 - a multiply's beats are ``d + 1 .. d + N``; it waits while the read engine reads its bank;
 - a read waits until its bank's last moving beat e is R + C cycles old (``d >= e + R + C``,
@@ -44,7 +45,8 @@ class OperationTiming:
     first_beat, last_beat : int
         Cycles of its first and last stationary, moving or result beat.
     macs : int
-        Useful multiply-accumulates (K x M x N for a multiply, 0 otherwise).
+        Useful multiply-accumulates (K x M x N for a multiply, 0 otherwise; in double-row mode
+        K reaches 2R, two MACs per PE and cycle).
     """
     kind: str
     accepted: int
@@ -70,7 +72,7 @@ class ProgramTiming:
     macs : int
         Useful multiply-accumulates of the program.
     peak_macs_per_cycle : int
-        R x C.
+        R x C, or 2 R x C when a multiply of the program is in FP8 double-row mode.
     """
     operations: list = field(repr=False)
     total_cycles: int
@@ -107,7 +109,7 @@ class _Engines:
     def issue(self, operation, cycle):
         """Start ``operation`` in ``cycle``; return its (first beat, last beat, MACs)."""
         if isinstance(operation, LoadStationary):
-            self.load_last = cycle + operation.k
+            self.load_last = cycle + operation.beats
             self.stationary_shape = (operation.k, operation.m)
             return cycle + 1, self.load_last, 0
         if isinstance(operation, MultiplyMoving):
@@ -145,7 +147,9 @@ def time_program(config, program):
                                        macs))
     total = max((t.last_beat for t in timings), default=-1) + 1
     macs = sum(t.macs for t in timings)
-    return ProgramTiming(timings, total, macs, config.rows * config.cols)
+    rows_per_pe = max((2 if operation.double_row else 1 for operation in program
+                       if isinstance(operation, MultiplyMoving)), default=1)
+    return ProgramTiming(timings, total, macs, rows_per_pe * config.rows * config.cols)
 
 
 def scale_sim_fold_cycles(config, m, k, n):

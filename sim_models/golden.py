@@ -1,32 +1,76 @@
 """Golden model of the tile: executes a program bit-exactly with numpy.
 
-Each product of int8 operands is summed over K in int64 and wrapped to int32, and accumulation
-into PSUM wraps the same way, as the two's-complement datapath of the tile does.
+int8 operations: each product of int8 operands is summed over K in int64 and wrapped to int32,
+and accumulation into PSUM wraps the same way, as the two's-complement datapath of the tile does.
+Floating-point operations: the columns' FP32 sums are ``sim_models.floats.matmul_fp32`` and
+accumulation into PSUM is ``sim_models.floats.accumulate_fp32``; PSUM holds FP32 bit patterns
+(uint32).
 """
 
 import numpy as np
 
-from .config import TileConfig, check_int
+from . import floats
+from .config import OPERAND_FORMATS, TileConfig, check_int
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 
-__all__ = ["TileModel"]
+__all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int32"]
 
 
 def check_config(config):
-    """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig` (whose operands are int8,
-    the only format :data:`~sim_models.config.OPERAND_FORMATS` holds)."""
+    """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig`."""
     if not isinstance(config, TileConfig):
         raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
 
 
-def check_int8_matrix(subject, value):
-    """Raise ``TypeError`` unless ``value`` is a 2-D int8 numpy array; ``subject`` names it."""
+def psum_dtype(config):
+    """numpy dtype of a PSUM entry and of what reads return: int32, or uint32 FP32 bits."""
+    return np.dtype(np.uint32 if config.floating else np.int32)
+
+
+def is_fp8(format_name):
+    """``format_name`` is an FP8 format (one that double-row mode takes)."""
+    return format_name in floats.FLOAT_FORMATS and floats.FLOAT_FORMATS[format_name].is_fp8
+
+
+def check_format(subject, config, format_name, double_row):
+    """Raise unless an operation may use ``format_name`` and ``double_row`` on tile ``config``.
+
+    ``subject`` starts the one-line message. ``ValueError``: a format the tile was not built
+    with; double-row mode on a tile without FP8 or with a format that is not FP8. ``TypeError``:
+    ``double_row`` not a bool.
+    """
+    if format_name not in config.formats:
+        raise ValueError(f"{subject}: 'format' is {format_name!r}, which tile {config.name} was "
+                         f"not built with (its formats: {', '.join(config.formats)})")
+    if not isinstance(double_row, (bool, np.bool_)):
+        raise TypeError(f"{subject}: 'double_row' must be a bool, not {double_row!r}")
+    if double_row and not config.double_row:
+        raise ValueError(f"{subject}: 'double_row' is True, but tile {config.name} has no FP8 "
+                         f"format")
+    if double_row and not is_fp8(format_name):
+        raise ValueError(f"{subject}: 'double_row' is True, which needs an FP8 format "
+                         f"(fp8_e4m3, fp8_e5m2), not {format_name!r}")
+
+
+def check_operand(subject, value, format_name):
+    """The 2-D operand ``value`` of format ``format_name`` as numpy integers: the int8 array
+    itself, or the uint8/uint16 bit patterns of a floating-point format (``floats.as_bits``).
+
+    Raises ``TypeError`` (one line starting with ``subject``) if ``value`` is not a 2-D numpy
+    array of that format.
+    """
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{subject} must be a numpy array, not {type(value).__name__}")
-    if value.dtype != np.int8:
+    if OPERAND_FORMATS[format_name].floating:
+        try:
+            value = floats.as_bits(value, format_name)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{subject}: {error}") from None
+    elif value.dtype != np.int8:
         raise TypeError(f"{subject} must have dtype int8, not {value.dtype}")
     if value.ndim != 2:
         raise TypeError(f"{subject} must be 2-D, not of shape {value.shape}")
+    return value
 
 
 def wrap_int32(values):
@@ -47,23 +91,25 @@ class TileModel:
     """Bit-exact model of one tile executing programs of :mod:`sim_models.program` operations.
 
     The model keeps its state from one :meth:`execute` to the next, as the tile does: the
-    stationary operand loaded last, and the PSUM banks with which of their elements are defined.
+    stationary operand loaded last (with its format and mode), and the PSUM banks with which of
+    their elements are defined.
 
     Parameters
     ----------
     config : TileConfig
-        Tile shape: R rows, C columns, ``psum_banks`` banks of C x ``psum_depth`` int32
-        elements each. The operands must be int8 with int32 accumulation.
+        Tile shape and formats: R rows, C columns, ``psum_banks`` banks of C x ``psum_depth``
+        int32 (int8 tile) or FP32 (floating-point tile) elements each.
 
     Raises
     ------
     TypeError
-        If ``config`` is not such a :class:`TileConfig`.
+        If ``config`` is not a :class:`TileConfig`.
     """
     def __init__(self, config):
         check_config(config)
         self.config = config
-        self._psum = np.zeros((config.psum_banks, config.cols, config.psum_depth), np.int32)
+        self._psum = np.zeros((config.psum_banks, config.cols, config.psum_depth),
+                              psum_dtype(config))
         self.reset()
 
     def reset(self):
@@ -83,18 +129,20 @@ class TileModel:
 
         Returns
         -------
-        list of numpy.ndarray, int32, shape [m, n]
-            One array per ReadPsum, in program order.
+        list of numpy.ndarray, shape [m, n]
+            One array per ReadPsum, in program order: int32, or uint32 FP32 bit patterns on a
+            floating-point tile.
 
         Raises
         ------
         TypeError
             If an operation is not an Operation, or one of its fields has the wrong type or
-            lies outside its range.
+            lies outside its range (K up to R, or 2R in double-row mode).
         ValueError
-            If a MultiplyMoving comes before any LoadStationary or has another K than the
-            stationary loaded last, or if an accumulation or a read covers an undefined PSUM
-            element.
+            If an operation's format is not one of the tile's, or it asks for double-row mode
+            on a tile without FP8 or with a format other than FP8; if a MultiplyMoving comes
+            before any LoadStationary, or has another K or double-row mode than the stationary
+            loaded last; or if an accumulation or a read covers an undefined PSUM element.
         """
         results = []
         for index, op in enumerate(program):
@@ -110,15 +158,20 @@ class TileModel:
                                 f"ReadPsum, not {op!r}")
         return results
 
+    def _max_k(self, double_row):
+        return self.config.rows * (2 if double_row else 1)
+
     def _load(self, where, op):
-        check_int8_matrix(f"{where}: 'stationary'", op.stationary)
-        check_int(f"{where}: K (rows of 'stationary')", op.k, 1, self.config.rows)
+        check_format(where, self.config, op.format, op.double_row)
+        stationary = check_operand(f"{where}: 'stationary'", op.stationary, op.format)
+        check_int(f"{where}: K (rows of 'stationary')", op.k, 1, self._max_k(op.double_row))
         check_int(f"{where}: M (columns of 'stationary')", op.m, 1, self.config.cols)
-        self._stationary = op.stationary.astype(np.int64)
+        self._stationary = (stationary, op.format, bool(op.double_row))
 
     def _multiply(self, where, op):
-        check_int8_matrix(f"{where}: 'moving'", op.moving)
-        check_int(f"{where}: K (rows of 'moving')", op.k, 1, self.config.rows)
+        check_format(where, self.config, op.format, op.double_row)
+        moving = check_operand(f"{where}: 'moving'", op.moving, op.format)
+        check_int(f"{where}: K (rows of 'moving')", op.k, 1, self._max_k(op.double_row))
         check_int(f"{where}: N (columns of 'moving')", op.n, 1, self.config.psum_depth)
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)
         if not isinstance(op.accumulate, (bool, np.bool_)):
@@ -126,16 +179,28 @@ class TileModel:
         if self._stationary is None:
             raise ValueError(f"{where}: no stationary operand is loaded; a LoadStationary must "
                              f"come first after the start and after every reset")
-        k, m = self._stationary.shape
+        stationary, stationary_format, double_row = self._stationary
+        k, m = stationary.shape
         if op.k != k:
             raise ValueError(f"{where}: K (rows of 'moving') must equal the K of the loaded "
                              f"stationary, {k}, not {op.k}")
+        if op.double_row != double_row:
+            raise ValueError(f"{where}: 'double_row' must equal the loaded stationary's, "
+                             f"{double_row}, not {op.double_row}")
         region = (op.bank, slice(0, m), slice(0, op.n))
-        result = self._stationary.T @ op.moving.astype(np.int64)
         if op.accumulate:
             self._check_defined(f"{where}: 'accumulate' is True, adding onto", op.bank, m, op.n)
-            result += self._psum[region]
-        self._psum[region] = wrap_int32(result)
+        if self.config.floating:
+            result = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
+                                        double_row)
+            if op.accumulate:
+                result = floats.accumulate_fp32(self._psum[region], result)
+        else:
+            result = stationary.T.astype(np.int64) @ moving.astype(np.int64)
+            if op.accumulate:
+                result += self._psum[region]
+            result = wrap_int32(result)
+        self._psum[region] = result
         self._defined[region] = True
 
     def _read(self, where, op):

@@ -2,13 +2,53 @@
 
 A program is a list of these operations. The golden model executes it, the cycle model times it
 and the testbench drives it into the RTL, so all three read the same description.
+
+Each LoadStationary and MultiplyMoving names the format of its operand, one of the tile's
+``TileConfig.formats``: int8 operands are int8 arrays; floating-point operands are arrays of
+their bit patterns (uint16 for BF16 and FP16, uint8 for FP8) or arrays of the format's
+``ml_dtypes`` type (see ``sim_models.floats.as_bits``). In FP8 double-row mode (both operands
+FP8) each PE row k multiplies contraction indices 2k and 2k + 1, so K may reach 2R.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LoadStationary", "MultiplyMoving", "ReadPsum", "Operation"]
+__all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "Operation",
+           "INT8"]
+
+
+@dataclass(frozen=True)
+class MatmulFormat:
+    """Formats of one matrix multiply: the stationary's, the moving's, and FP8 double-row mode.
+
+    Members
+    -------
+    stationary, moving : str
+        Names of ``sim_models.config.OPERAND_FORMATS``.
+    double_row : bool
+        FP8 double-row mode: two contraction indices per PE row, K up to 2R.
+    """
+    stationary: str
+    moving: str
+    double_row: bool = False
+
+    @property
+    def name(self):
+        """Short name for test and GEMM names: ``int8``, ``bf16``, ``fp8e4m3_fp8e5m2_dr``."""
+        names = [self.stationary] if self.stationary == self.moving else \
+            [self.stationary, self.moving]
+        return "_".join([name.replace("_", "") for name in names] +
+                        (["dr"] if self.double_row else []))
+
+    @property
+    def rows_per_pe(self):
+        """Contraction indices one PE row multiplies per cycle: 2 in double-row mode, else 1."""
+        return 2 if self.double_row else 1
+
+
+#: The integer format of the first NeuronCore: int8 x int8 -> int32.
+INT8 = MatmulFormat("int8", "int8")
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,10 +57,18 @@ class LoadStationary:
 
     Members
     -------
-    stationary : numpy.ndarray, int8, shape [K, M]
-        Row k is sent as stationary beat k, so the load takes K beats.
+    stationary : numpy.ndarray, shape [K, M]
+        int8, or the bit patterns of ``format`` (or its ml_dtypes array). Rows 2b and 2b + 1
+        form stationary beat b in double-row mode, row k forms beat k otherwise, so the load
+        takes ceil(K / 2) or K beats (:attr:`beats`).
+    format : str
+        Format of the elements, one of the tile's formats.
+    double_row : bool
+        FP8 double-row mode (K up to 2R); the multiplies that use this stationary must be too.
     """
     stationary: np.ndarray
+    format: str = "int8"
+    double_row: bool = False
 
     @property
     def k(self):
@@ -30,6 +78,11 @@ class LoadStationary:
     def m(self):
         return self.stationary.shape[1]
 
+    @property
+    def beats(self):
+        """Stationary beats of the load: ceil(K / 2) in double-row mode, K otherwise."""
+        return -(-self.k // 2) if self.double_row else self.k
+
 
 @dataclass(frozen=True, eq=False)
 class MultiplyMoving:
@@ -37,17 +90,25 @@ class MultiplyMoving:
 
     Members
     -------
-    moving : numpy.ndarray, int8, shape [K, N]
-        Column n is sent as moving beat n, so the operation takes N beats. K must equal the K of
-        the stationary loaded last.
+    moving : numpy.ndarray, shape [K, N]
+        int8, or the bit patterns of ``format`` (or its ml_dtypes array). Column n is sent as
+        moving beat n, so the operation takes N beats. K must equal the K of the stationary
+        loaded last.
     bank : int
         PSUM bank written.
     accumulate : bool
         Add into the bank (True) or overwrite it (False).
+    format : str
+        Format of the elements, one of the tile's formats; any of them with any stationary
+        format (E4M3 x E5M2 included).
+    double_row : bool
+        FP8 double-row mode; must equal the loaded stationary's.
     """
     moving: np.ndarray
     bank: int
     accumulate: bool
+    format: str = "int8"
+    double_row: bool = False
 
     @property
     def k(self):

@@ -37,6 +37,7 @@ from typing import ClassVar
 from .cli import ArgumentParser
 from .config import AllReduceConfig, FabricConfig, TileConfig, config_from_dict, module_name
 from .files import replace_atomically
+from .program import MatmulFormat
 
 __all__ = ["KINDS", "AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency",
            "HopPoint", "LinkEfficiency", "ModelBuild", "ResultsError", "SimulatedDesign",
@@ -133,6 +134,10 @@ class TileRun:
         Seconds to build the simulation model that ran it (None if unknown).
     sim_seconds : float
         Seconds of simulating this GEMM alone.
+    stationary_format, moving_format : str
+        Operand formats (names of ``sim_models.config.OPERAND_FORMATS``); int8 by default.
+    double_row : bool
+        FP8 double-row mode (K up to 2R per pass).
     """
     config: str
     rows: int
@@ -152,6 +157,9 @@ class TileRun:
     bit_exact: bool
     build_seconds: float | None
     sim_seconds: float
+    stationary_format: str = "int8"
+    moving_format: str = "int8"
+    double_row: bool = False
 
     def __post_init__(self):
         if self.macs != self.m * self.k * self.n:
@@ -162,6 +170,11 @@ class TileRun:
     def shape(self):
         """(M, K, N) of the GEMM."""
         return self.m, self.k, self.n
+
+    @property
+    def matmul_format(self):
+        """The GEMM's :class:`~sim_models.program.MatmulFormat`."""
+        return MatmulFormat(self.stationary_format, self.moving_format, self.double_row)
 
 
 @dataclass(frozen=True)
@@ -254,6 +267,11 @@ class TileCharacterization:
     def shapes(self, name):
         """The GEMM shapes (M, K, N) run on the configuration ``name``, in run order."""
         return [run.shape for run in self.runs if run.config == name]
+
+    def matmul_formats(self, name):
+        """The :class:`~sim_models.program.MatmulFormat` of each GEMM run on the configuration
+        ``name``, in run order."""
+        return [run.matmul_format for run in self.runs if run.config == name]
 
 
 @dataclass(frozen=True)

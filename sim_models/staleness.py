@@ -49,7 +49,8 @@ def checked_digest(document, design):
     """Today's digest of what ``design`` (one of ``document.designs``) was checked against."""
     config = design.configuration
     if isinstance(document, TileCharacterization):
-        return tile_checked_digest(config, document.shapes(config.name), document.seed)
+        return tile_checked_digest(config, document.shapes(config.name), document.seed,
+                                   document.matmul_formats(config.name))
     return fabric_checked_digest(config)
 
 

@@ -2,8 +2,9 @@
 
 The output ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` is cut into blocks of at most C rows
 and ``psum_depth`` columns, M blocks outermost. Each block is summed over chunks of at most R
-rows of K in PSUM bank ``block index % psum_banks``: a LoadStationary and a MultiplyMoving per
-chunk, overwriting for the first chunk and accumulating for the others.
+rows of K (2R in FP8 double-row mode) in PSUM bank ``block index % psum_banks``: a
+LoadStationary and a MultiplyMoving per chunk, overwriting for the first chunk and accumulating
+for the others.
 
 A ReadPsum waits for the writes to its bank to drain, and operations issue in order. With one
 bank, the ReadPsum of a block follows its last MultiplyMoving. With more banks, it follows the
@@ -17,8 +18,8 @@ from itertools import product
 
 import numpy as np
 
-from .golden import check_config, check_int8_matrix
-from .program import LoadStationary, MultiplyMoving, ReadPsum
+from .golden import check_config, check_format, check_operand, psum_dtype
+from .program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
 
 __all__ = ["OutputTile", "TiledGemm", "tile_gemm"]
 
@@ -63,10 +64,13 @@ class TiledGemm:
         Output blocks, in the order of their ReadPsum operations in ``program``.
     shape : tuple of int
         ``(M, K, N)`` of the GEMM.
+    result_dtype : numpy.dtype
+        Of the output: int32, or uint32 FP32 bit patterns on a floating-point tile.
     """
     program: list
     tiles: list
     shape: tuple
+    result_dtype: np.dtype
 
     @property
     def macs(self):
@@ -78,12 +82,12 @@ class TiledGemm:
 
         Parameters
         ----------
-        read_results : list of numpy.ndarray, int32, shape [m, n]
+        read_results : list of numpy.ndarray, shape [m, n]
             One array per ReadPsum, in program order, as :meth:`TileModel.execute` returns them.
 
         Returns
         -------
-        numpy.ndarray, int32, shape [M, N]
+        numpy.ndarray of :attr:`result_dtype`, shape [M, N]
 
         Raises
         ------
@@ -95,7 +99,7 @@ class TiledGemm:
             raise ValueError(f"Argument 'read_results' must hold {len(self.tiles)} arrays, one "
                              f"per ReadPsum, not {len(read_results)}")
         m, _, n = self.shape
-        out = np.empty((m, n), np.int32)
+        out = np.empty((m, n), self.result_dtype)
         for index, (tile, result) in enumerate(zip(self.tiles, read_results)):
             if np.shape(result) != (tile.m, tile.n):
                 raise ValueError(f"Argument 'read_results' item {index} must have shape "
@@ -104,16 +108,19 @@ class TiledGemm:
         return out
 
 
-def tile_gemm(config, stationary, moving):
+def tile_gemm(config, stationary, moving, matmul_format=INT8):
     """Map the GEMM ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` onto one tile.
 
     Parameters
     ----------
     config : TileConfig
         Tile to map onto.
-    stationary : numpy.ndarray, int8, shape [K, M]
-    moving : numpy.ndarray, int8, shape [K, N]
-        M, K and N are any positive sizes.
+    stationary : numpy.ndarray, shape [K, M]
+    moving : numpy.ndarray, shape [K, N]
+        M, K and N are any positive sizes; int8 arrays, or bit patterns (or ml_dtypes arrays)
+        of the formats ``matmul_format`` names.
+    matmul_format : MatmulFormat
+        Formats of the operands, among the tile's, and FP8 double-row mode (K chunks of 2R).
 
     Returns
     -------
@@ -122,14 +129,21 @@ def tile_gemm(config, stationary, moving):
     Raises
     ------
     TypeError
-        If ``config`` is not a TileConfig with int8 operands, or an operand is not a 2-D int8
-        numpy array without empty dimensions.
+        If ``config`` is not a TileConfig, ``matmul_format`` not a MatmulFormat, or an operand
+        not a 2-D numpy array of its format without empty dimensions.
     ValueError
-        If the operands have different K.
+        If the tile does not take a format or the double-row mode of ``matmul_format``, or the
+        operands have different K.
     """
     check_config(config)
+    if not isinstance(matmul_format, MatmulFormat):
+        raise TypeError(f"Argument 'matmul_format' must be a MatmulFormat, not "
+                        f"{matmul_format!r}")
     for name, operand in (("stationary", stationary), ("moving", moving)):
-        check_int8_matrix(f"Argument '{name}'", operand)
+        format_name = getattr(matmul_format, name)
+        check_format(f"Argument 'matmul_format' ({name})", config, format_name,
+                     matmul_format.double_row)
+        check_operand(f"Argument '{name}'", operand, format_name)
         if 0 in operand.shape:
             raise TypeError(f"Argument '{name}' must have no empty dimension, not shape "
                             f"{operand.shape}")
@@ -142,9 +156,11 @@ def tile_gemm(config, stationary, moving):
              for index, (rows, cols) in enumerate(blocks)]
     program, deferred = [], []
     for tile in tiles:
-        for chunk in _chunks(k, config.rows):
-            program += [LoadStationary(stationary[chunk, tile.rows]),
-                        MultiplyMoving(moving[chunk, tile.cols], tile.bank, chunk.start > 0)]
+        for chunk in _chunks(k, config.rows * matmul_format.rows_per_pe):
+            program += [LoadStationary(stationary[chunk, tile.rows], matmul_format.stationary,
+                                       matmul_format.double_row),
+                        MultiplyMoving(moving[chunk, tile.cols], tile.bank, chunk.start > 0,
+                                       matmul_format.moving, matmul_format.double_row)]
             program += deferred
             deferred = []
         read = ReadPsum(tile.bank, tile.m, tile.n)
@@ -152,7 +168,7 @@ def tile_gemm(config, stationary, moving):
             program.append(read)
         else:
             deferred = [read]
-    return TiledGemm(program + deferred, tiles, (m, k, n))
+    return TiledGemm(program + deferred, tiles, (m, k, n), psum_dtype(config))
 
 
 def _chunks(size, step):

@@ -13,6 +13,12 @@ build arguments and the Verilation and C++ compile seconds.
         --out build/characterization/tile.json
     python -m tb.characterize_tile --build build --sizes 128 --dated \\
         --out characterization/r128c128_verilator.json
+    python -m tb.characterize_tile --build build --sizes 32 \\
+        --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out build/characterization/tile_fp.json
+
+A tile of floating-point formats runs its GEMMs once per format
+(:func:`sim_models.checked.characterization_formats`: each format, then FP8 double-row with
+K doubled), one build serving all.
 
 Verilator builds are hierarchical (``--hierarchical``, the leaf modules of ``hdl.leaf`` as
 hierarchical blocks): each column module is Verilated and compiled once instead of once per
@@ -24,14 +30,17 @@ import json
 import re
 from pathlib import Path
 
-from sim_models.checked import characterization_shapes, tile_checked_digest
+from sim_models.checked import (characterization_formats, characterization_shapes,
+                                tile_checked_digest)
 from sim_models.cli import ArgumentParser
 from sim_models.config import TileConfig, config_to_dict, module_name
+from sim_models.program import INT8
 from sim_models.results import (ModelBuild, SimulatedDesign, TileCharacterization, TileRun,
                                 save)
 from sim_models.staleness import file_sha256
 
 from .launch import Design, exit_on_failure, simulate, verilog_path
+from .run_request import matmul_format_option
 
 __all__ = ["SEED", "last_write_cycle", "parse_shapes", "parse_sizes", "run_record",
            "simulate_gemms", "verilation_seconds"]
@@ -42,8 +51,9 @@ _BUILD_TIMES = "build_seconds.json"
 _WALLTIME = re.compile(r"^- Verilator: Walltime ([0-9.]+) s", re.MULTILINE)
 
 
-def parse_sizes(text):
-    """Tile configurations of a ``--sizes`` text: ``S`` for S x S, ``RxC`` for R rows, C cols.
+def parse_sizes(text, formats=("int8",)):
+    """Tile configurations of a ``--sizes`` text: ``S`` for S x S, ``RxC`` for R rows, C cols,
+    each with the operand ``formats``.
 
     Raises
     ------
@@ -59,7 +69,7 @@ def parse_sizes(text):
             raise ValueError(f"Parameter 'sizes' items must be S or RxC with integers, "
                              f"not {item!r}")
         rows, cols = int(sizes[0]), int(sizes[-1])
-        configs.append(TileConfig(rows, cols))
+        configs.append(TileConfig(rows, cols, formats=formats))
     return configs
 
 
@@ -103,12 +113,13 @@ def last_write_cycle(config, entry):
     return multiplies[-1]["last_beat"] + config.rows + config.cols + 1
 
 
-def run_record(config, sim, entry, build_seconds):
+def run_record(config, sim, entry, build_seconds, matmul_format=INT8):
     """The :class:`~sim_models.results.TileRun` of one GEMM, from its ``tb.tile_gemm_tb``
     results entry.
 
     ``build_seconds`` is the time of the build of the simulation model that ran it (shared
-    by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone.
+    by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone;
+    ``matmul_format`` the GEMM's formats.
     """
     m, k, n = entry["gemm_mkn"]
     return TileRun(
@@ -120,7 +131,9 @@ def run_record(config, sim, entry, build_seconds):
         handshakes_checked=entry["handshakes_checked"],
         handshakes_matching=entry["handshakes_matching"],
         bit_exact=entry["bit_exact"],
-        build_seconds=build_seconds, sim_seconds=round(entry["wall_seconds"], 3))
+        build_seconds=build_seconds, sim_seconds=round(entry["wall_seconds"], 3),
+        stationary_format=matmul_format.stationary, moving_format=matmul_format.moving,
+        double_row=matmul_format.double_row)
 
 
 def _recorded_times(path):
@@ -157,7 +170,8 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
-def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None):
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None,
+                   matmul_format=INT8):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -172,6 +186,8 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, 
         ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
     hierarchical : bool
         Verilator only: compile each leaf module once (``--hierarchical``).
+    matmul_format : MatmulFormat
+        Formats of the GEMMs' operands, among the tile's.
     run : str or None
         Name of this run (its run directory and records file) for runs of one build that may
         overlap in time; one per configuration and simulator if None.
@@ -196,8 +212,11 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, 
     design = Design(config, "tb.tile_gemm_tb", hierarchical, verilog)
     name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
     results = build / "results" / "tile_gemms" / f"{name}.jsonl"
-    outcome = simulate(design, sim, seed=SEED, build=build, results=results,
-                       options={"shapes": [list(shape) for shape in shapes]}, run=run)
+    options = {"shapes": [list(shape) for shape in shapes]}
+    if matmul_format != INT8:
+        options.update(matmul_format_option(matmul_format))
+    outcome = simulate(design, sim, seed=SEED, build=build, results=results, options=options,
+                       run=run)
     entries = [json.loads(line) for line in results.read_text().splitlines()]
     return entries, {**_build_times(outcome.build_dir, outcome),
                      "build_args": design.build_args}
@@ -207,26 +226,38 @@ def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=Fal
     """Run the characterization; return its :class:`~sim_models.results.TileCharacterization`.
 
     Each configuration's design record holds the SHA-256 of the Verilog file its model was
-    built from and :func:`~sim_models.checked.tile_checked_digest` of its GEMMs.
+    built from and :func:`~sim_models.checked.tile_checked_digest` of its GEMMs, in every
+    format of :func:`~sim_models.checked.characterization_formats` (the same ``shapes`` in
+    each, if given).
     """
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     runs, designs, builds = [], [], {}
     for config in configs:
-        gemms = shapes or characterization_shapes(config)
-        print(f"[characterize] {config.name} on {sim}: build and {len(gemms)} GEMMs ...",
-              flush=True)
-        entries, times = simulate_gemms(config, sim, gemms, build, hierarchical=hierarchical)
-        builds[config.name] = ModelBuild(**{**times, "build_args": tuple(times["build_args"])})
-        designs.append(SimulatedDesign(config_to_dict(config), module_name(config),
-                                       file_sha256(verilog_path(config, build)),
-                                       tile_checked_digest(config, gemms, SEED)))
-        for entry in entries:
-            run = run_record(config, sim, entry, times["build_seconds"])
-            runs.append(run)
-            print(f"[characterize] {config.name} M,K,N={run.m},{run.k},{run.n}: "
-                  f"RTL {run.rtl_cycles} cycles, model {run.model_cycles}, "
-                  f"{run.handshakes_matching}/{run.handshakes_checked} handshakes, "
-                  f"simulated in {run.sim_seconds:.1f} s", flush=True)
+        config_runs = []
+        for matmul_format in characterization_formats(config):
+            gemms = shapes or characterization_shapes(config, matmul_format)
+            print(f"[characterize] {config.name} in {matmul_format.name} on {sim}: "
+                  f"{len(gemms)} GEMMs ...", flush=True)
+            entries, times = simulate_gemms(
+                config, sim, gemms, build, hierarchical=hierarchical,
+                matmul_format=matmul_format,
+                run=None if matmul_format == INT8 else matmul_format.name)
+            builds.setdefault(config.name, ModelBuild(
+                **{**times, "build_args": tuple(times["build_args"])}))
+            for entry in entries:
+                run = run_record(config, sim, entry, builds[config.name].build_seconds,
+                                 matmul_format)
+                config_runs.append(run)
+                print(f"[characterize] {config.name} {matmul_format.name} "
+                      f"M,K,N={run.m},{run.k},{run.n}: RTL {run.rtl_cycles} cycles, model "
+                      f"{run.model_cycles}, {run.handshakes_matching}/"
+                      f"{run.handshakes_checked} handshakes, simulated in "
+                      f"{run.sim_seconds:.1f} s", flush=True)
+        designs.append(SimulatedDesign(
+            config_to_dict(config), module_name(config), file_sha256(verilog_path(config, build)),
+            tile_checked_digest(config, [run.shape for run in config_runs], SEED,
+                                [run.matmul_format for run in config_runs])))
+        runs += config_runs
     return TileCharacterization(SEED, tuple(designs), tuple(runs),
                                 date if dated else None, builds if dated else None)
 
@@ -236,6 +267,9 @@ def main(argv=None):
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sizes", default="4,8,16,32,8x16",
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
+    parser.add_argument("--formats", default="int8",
+                        help="operand formats of every tile, comma-separated: int8 (default), "
+                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"),
                         help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
@@ -249,7 +283,7 @@ def main(argv=None):
                         help="results file to write (default build/characterization/tile.json)")
     args = parser.parse_args(argv)
     try:
-        configs = parse_sizes(args.sizes)
+        configs = parse_sizes(args.sizes, tuple(args.formats.split(",")))
         shapes = parse_shapes(args.shapes) if args.shapes else None
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")

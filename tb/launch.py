@@ -34,7 +34,8 @@ from .toolchain import check_simulator
 __all__ = ["LEAF_KINDS", "Design", "build", "exit_on_failure", "hierarchical_config",
            "simulate", "verilog_path"]
 
-#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``).
+#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``); a
+#: floating-point tile adds its PEs' multiply-accumulate, ``float_mac``.
 LEAF_KINDS = ("pe_column", "psum_column")
 
 
@@ -42,8 +43,9 @@ def hierarchical_config(config):
     """Verilator control file text that makes each leaf module of ``config`` (a TileConfig) a
     hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once
     per instance."""
+    kinds = LEAF_KINDS + (("float_mac",) if config.floating else ())
     return "`verilator_config\n" + "".join(
-        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in LEAF_KINDS)
+        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in kinds)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,35 @@
 """The tile's instruction stream: a tile program packed into the beats of its op, stationary
-and moving streams (``hdl.isa``'s op layout, operands as packed lanes)."""
+and moving streams (``hdl.isa``'s op layout, operands as packed lanes).
+
+Floating-point operands travel as bit patterns in 16-bit lanes: a BF16 or FP16 element, an FP8
+element in the low byte, or, in FP8 double-row mode, two FP8 elements of contraction indices 2k
+(low byte) and 2k + 1 (high byte); so stationary beat b carries rows 2b and 2b + 1 and moving
+lane k carries elements 2k and 2k + 1."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 from hdl.isa import Opcode, op_layout
+from sim_models.floats import as_bits
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 
 from .streams import pack, pack_array
 
-__all__ = ["ProgramPacker", "StreamBeats"]
+__all__ = ["ProgramPacker", "StreamBeats", "operand_lanes"]
+
+
+def operand_lanes(operand, format_name, double_row):
+    """The lane values of a [K, X] operand, one row per contraction row of the array:
+    [K, X] as it is (int8 values, or bit patterns), or [ceil(K / 2), X] in double-row mode,
+    row 2b in the low byte and row 2b + 1 (zero when K is odd) in the high byte."""
+    if format_name == "int8":
+        return operand
+    bits = as_bits(operand, format_name).astype(np.int64)
+    if not double_row:
+        return bits
+    bits = np.pad(bits, ((0, bits.shape[0] % 2), (0, 0)))
+    return bits[0::2] | bits[1::2] << 8
 
 
 @dataclass
@@ -22,7 +41,7 @@ class StreamBeats:
     ops : list of int
         One op beat per operation (``hdl.isa.op_layout``).
     stationary : list of int
-        K beats per LoadStationary: a row of C operand lanes each.
+        K beats (ceil(K / 2) in double-row mode) per LoadStationary: C operand lanes each.
     moving : list of int
         N beats per MultiplyMoving: a column of R operand lanes each.
     results : int
@@ -54,8 +73,14 @@ class ProgramPacker:
                       int(operation.accumulate))
         else:
             fields = (Opcode.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
+        names = ("opcode", "k", "m", "n", "bank", "accumulate")
+        if self.config.floating and not isinstance(operation, ReadPsum):
+            fields += (self.config.formats.index(operation.format),)
+            names += ("format",)
+        if self.config.double_row and not isinstance(operation, ReadPsum):
+            fields += (int(operation.double_row),)
+            names += ("double_row",)
         if fields not in self._op_cache:
-            names = ("opcode", "k", "m", "n", "bank", "accumulate")
             self._op_cache[fields] = pack(self._layout, dict(zip(names, fields)))
         return self._op_cache[fields]
 
@@ -63,10 +88,12 @@ class ProgramPacker:
         """The packed beats of ``program`` and the number of result beats it reads."""
         rows, cols = self.config.rows, self.config.cols
         width = self.config.lane_bits
-        stationary = [np.pad(op.stationary, ((0, 0), (0, cols - op.m)))
+        stationary = [np.pad(operand_lanes(op.stationary, op.format, op.double_row),
+                             ((0, 0), (0, cols - op.m)))
                       for op in program if isinstance(op, LoadStationary)]
-        moving = [np.pad(op.moving.T, ((0, 0), (0, rows - op.k)))
+        moving = [operand_lanes(op.moving, op.format, op.double_row).T
                   for op in program if isinstance(op, MultiplyMoving)]
+        moving = [np.pad(lanes, ((0, 0), (0, rows - lanes.shape[1]))) for lanes in moving]
         return StreamBeats(
             ops=[self._pack_op(op) for op in program],
             stationary=pack_array(width, np.vstack(stationary)) if stationary else [],

@@ -76,9 +76,13 @@ def regression_runs(cases, verilator_cases=None):
             if sim == "icarus" or verilator_cases is None or config.name in verilator_cases]
 
 
-def run_case(test_module, kind, sim, config, tests, request):
+def run_case(test_module, kind, sim, config, tests, request, options=None, name=None,
+             hierarchical=False):
     """Simulate ``config`` with ``sim`` and run the cocotb ``tests`` of ``test_module`` (all
-    if None), this run's seed; measurements go to :func:`results_path` ``(kind, ...)``.
+    if None), this run's seed and the run request ``options``; measurements go to
+    :func:`results_path` ``(kind, name, sim)``, ``name`` being the configuration's name unless
+    given (cases that share a design name themselves, and their run directory, apart);
+    ``hierarchical`` builds a tile's leaf modules once each (Verilator).
 
     Raises
     ------
@@ -86,9 +90,9 @@ def run_case(test_module, kind, sim, config, tests, request):
         If a test failed, none ran, or fewer than ``tests`` passed; the message ends with the
         command that reruns the case.
     """
-    outcome = simulate(Design(config, test_module), sim, tests, SEED, build=BUILD,
-                       results=results_path(kind, config.name, sim),
-                       rerun=rerun_command(request))
+    outcome = simulate(Design(config, test_module, hierarchical), sim, tests, SEED, build=BUILD,
+                       results=results_path(kind, name or config.name, sim), options=options,
+                       rerun=rerun_command(request), run=name)
     if tests is not None:
         assert outcome.passed == len(tests), \
             f"{outcome.passed} of {len(tests)} cocotb tests passed"

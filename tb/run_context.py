@@ -12,10 +12,11 @@ import cocotb
 
 from sim_models.checked import seeded_generator
 from sim_models.config import config_from_dict
+from sim_models.program import INT8, MatmulFormat
 
 from .run_request import PLUSARG, RunRequest
 
-__all__ = ["append_record", "design_config", "request", "seeded_rng"]
+__all__ = ["append_record", "design_config", "request", "run_matmul_format", "seeded_rng"]
 
 
 @cache
@@ -40,6 +41,13 @@ def design_config():
     FabricConfig, AllReduceConfig or DistributedGemmConfig."""
     with open(request().sidecar) as file:
         return config_from_dict(json.load(file)["config"])
+
+
+def run_matmul_format():
+    """The :class:`MatmulFormat` of this run: the request's ``matmul_format`` option
+    (:func:`tb.run_request.matmul_format_option`), int8 when it has none."""
+    value = request().options.get("matmul_format")
+    return INT8 if value is None else MatmulFormat(*value)
 
 
 def seeded_rng(test_name):

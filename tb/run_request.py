@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["PLUSARG", "RunRequest"]
+__all__ = ["PLUSARG", "RunRequest", "matmul_format_option"]
 
 #: Name of the plusarg that carries the request's path.
 PLUSARG = "run_request"
@@ -33,7 +33,7 @@ class RunRequest:
         JSON-lines file receiving one record per measurement; None to record nothing.
     options : dict
         Options of the test module, JSON values: ``tb.tile_gemm_tb`` reads ``shapes``, a list
-        of ``[M, K, N]``.
+        of ``[M, K, N]``; the tile tests read ``matmul_format`` (:func:`matmul_format_option`).
     rerun : str or None
         Shell command that reproduces the run, logged with the seed; None if the caller has
         none to give.
@@ -76,3 +76,10 @@ class RunRequest:
         results = values["results"]
         return cls(Path(values["sidecar"]), seed, None if results is None else Path(results),
                    values["options"], values["rerun"])
+
+
+def matmul_format_option(matmul_format):
+    """The run request option that makes the tile tests run in ``matmul_format`` (a
+    :class:`sim_models.program.MatmulFormat`): ``[stationary, moving, double_row]``."""
+    return {"matmul_format": [matmul_format.stationary, matmul_format.moving,
+                              matmul_format.double_row]}

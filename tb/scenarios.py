@@ -1,20 +1,27 @@
 """Tile test scenarios: programs with the reason each exists, built without a simulator.
 
 Every scenario is a program for the tile plus, for GEMMs, the tiling it came from, so a test can
-check the RTL against the golden model read by read and the assembled GEMM against numpy.
+check the RTL against the golden model read by read and the assembled GEMM against an
+independent reference: numpy's int64 matmul for int8, the exact rational product within the
+stated error bound for floating-point formats (``sim_models.floats``).
 """
+
+from fractions import Fraction
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from sim_models import floats
 from sim_models.checked import random_gemm
 from sim_models.golden import wrap_int32
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
 from sim_models.tiler import TiledGemm
 
-__all__ = ["Scenario", "directed_scenarios", "gemm_scenarios", "reference_gemm",
-           "wrap_accumulations"]
+from .checker import check_equal
+
+__all__ = ["Scenario", "check_reference", "directed_scenarios", "gemm_scenarios",
+           "reference_gemm", "wrap_accumulations"]
 
 #: Products of -128 x -128 one PSUM entry needs before int32 wraps: 2**31 / 2**14.
 _PRODUCTS_TO_WRAP = 2 ** 17
@@ -22,12 +29,13 @@ _PRODUCTS_TO_WRAP = 2 ** 17
 
 @dataclass(frozen=True, eq=False)
 class Scenario:
-    """A named program; ``gemm`` and ``operands`` (stationary [K, M], moving [K, N]) are set
-    when the program is a tiled GEMM."""
+    """A named program in ``matmul_format``; ``gemm`` and ``operands`` (stationary [K, M],
+    moving [K, N]) are set when the program is a tiled GEMM."""
     name: str
     program: list
     gemm: TiledGemm | None = None
     operands: tuple | None = None
+    matmul_format: MatmulFormat = INT8
 
 
 def _random_int8(rng, shape):
@@ -74,9 +82,10 @@ def directed_scenarios(config, rng):
     return scenarios
 
 
-def gemm_shapes(config):
-    """GEMM shapes (M, K, N) for ``config``: inside, smaller than and beyond the array."""
-    rows, cols, depth = config.rows, config.cols, config.psum_depth
+def gemm_shapes(config, matmul_format=INT8):
+    """GEMM shapes (M, K, N) for ``config``: inside, smaller than and beyond the array (R
+    standing for the contraction of one pass, 2R in double-row mode)."""
+    rows, cols, depth = config.rows * matmul_format.rows_per_pe, config.cols, config.psum_depth
     return [
         (cols, rows, min(9, depth)),                          # exactly the array, odd N
         (max(1, cols - 1), max(1, rows - 1), min(3, depth)),  # K < R, M < C
@@ -85,16 +94,57 @@ def gemm_shapes(config):
     ]
 
 
-def gemm_scenarios(config, rng):
-    """Seeded random GEMMs of every shape in :func:`gemm_shapes`, mapped by the tiler."""
+def gemm_scenarios(config, rng, matmul_format=INT8):
+    """Seeded random GEMMs in ``matmul_format`` of every shape in :func:`gemm_shapes`, mapped
+    by the tiler."""
     scenarios = []
-    for shape in gemm_shapes(config):
-        gemm = random_gemm(config, shape, rng)
+    for shape in gemm_shapes(config, matmul_format):
+        gemm = random_gemm(config, shape, rng, matmul_format)
         scenarios.append(Scenario(gemm.name, gemm.tiled.program, gemm.tiled,
-                                  (gemm.stationary, gemm.moving)))
+                                  (gemm.stationary, gemm.moving), matmul_format))
     return scenarios
 
 
 def reference_gemm(stationary, moving):
     """Independent reference: ``stationary^T @ moving`` in int64, wrapped to int32."""
     return wrap_int32(stationary.astype(np.int64).T @ moving.astype(np.int64))
+
+
+def _float_roundings(config, scenario):
+    """FP32 roundings an output element of a tiled float GEMM goes through: one per PE row
+    used in each K chunk, plus one per PSUM accumulation."""
+    roundings = 0
+    for op in scenario.program:
+        if isinstance(op, MultiplyMoving):
+            roundings += -(-op.k // scenario.matmul_format.rows_per_pe) + int(op.accumulate)
+    return roundings // len(scenario.gemm.tiles)
+
+
+def check_reference(config, scenario, assembled):
+    """Check an assembled GEMM against the independent reference: equal to
+    :func:`reference_gemm` (int8), or within ``floats.error_bound`` of the exact product.
+
+    The bound of ``floats.error_bound`` grows with the number J of roundings an element goes
+    through; a tiled GEMM adds PSUM accumulations to the PE steps, so the operands are padded
+    with zero rows (which add no term) until its J is the tiled GEMM's.
+    """
+    stationary, moving = scenario.operands
+    fmt = scenario.matmul_format
+    if fmt == INT8:
+        check_equal(reference_gemm(stationary, moving), assembled,
+                    f"{scenario.name}: assembled GEMM")
+        return
+    padding = _float_roundings(config, scenario) * fmt.rows_per_pe - stationary.shape[0]
+    stationary, moving = (np.pad(floats.as_bits(operand, name), ((0, max(0, padding)), (0, 0)))
+                          for operand, name in ((stationary, fmt.stationary),
+                                                (moving, fmt.moving)))
+    bound = floats.error_bound(stationary, moving, fmt.stationary, fmt.moving, fmt.double_row)
+    exact = floats.exact_matmul(stationary, moving, fmt.stationary, fmt.moving)
+    values = floats.decode_fp32(assembled)
+    outside = [(index, values[index], float(exact[index]), bound[index])
+               for index in np.ndindex(values.shape)
+               if not abs(Fraction(values[index]) - exact[index]) <= Fraction(bound[index])]
+    if outside:
+        raise AssertionError(f"{scenario.name}: {len(outside)} of {values.size} elements lie "
+                             f"beyond the error bound of the exact product, first (m, n), "
+                             f"value, exact, bound: {outside[0]}")

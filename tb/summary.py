@@ -1,8 +1,10 @@
-"""Summary table of a tile regression: configuration x simulator x outcome x cycles x speed.
+"""Summary table of a tile regression: configuration x format x simulator x outcome x cycles x
+speed, then the count of floating-point simulation tests per simulator and format.
 
-Reads the pytest JUnit XML files under ``<build>/junit`` (outcome of each ``test_tile`` case)
-and the measurements under ``<build>/results/tile`` (cycles and wall time of every simulated
-program), prints a table and writes it to ``<build>/results/tile_summary.md``.
+Reads the pytest JUnit XML files under ``<build>/junit`` (outcome of each ``test_tile`` and
+``test_float_tile`` case) and the measurements under ``<build>/results/tile`` (cycles and wall
+time of every simulated program, each checked bit for bit against the golden model), prints
+the tables and writes them to ``<build>/results/tile_summary.md``.
 
     python -m tb.summary --build build [--sim icarus]
 """
@@ -14,13 +16,16 @@ from pathlib import Path
 
 from sim_models.cli import ArgumentParser
 
-__all__ = ["collect_rows", "format_table"]
+__all__ = ["collect_rows", "format_counts", "format_table"]
 
-_CASE = re.compile(r"test_tile\[(?P<sim>[a-z]+)-(?P<config>[^\]]+)\]")
+# Configuration names have no hyphen; a floating-point case ends in its format's name.
+_CASE = re.compile(r"test_(?:float_)?tile\[(?P<sim>[a-z]+)-(?P<config>[^\]-]+)"
+                   r"(?:-(?P<format>[^\]]+))?\]")
 
 
 def _outcomes(junit_dir):
-    """(config, sim) -> "pass" / "FAIL" / "skip", from every JUnit file, newest last."""
+    """(config, format or None, sim) -> "pass" / "FAIL" / "skip", from every JUnit file, newest
+    last."""
     outcomes = {}
     for path in sorted(Path(junit_dir).glob("*.xml"), key=lambda p: p.stat().st_mtime):
         for case in ElementTree.parse(path).iter("testcase"):
@@ -33,23 +38,29 @@ def _outcomes(junit_dir):
                 outcome = "skip"
             else:
                 outcome = "pass"
-            outcomes[match["config"], match["sim"]] = outcome
+            outcomes[match["config"], match["format"], match["sim"]] = outcome
     return outcomes
 
 
 def collect_rows(build, sim=None):
-    """Rows of the table: dicts with config, sim, outcome, programs, cycles, cycles_per_second."""
+    """Rows of the table: dicts with config, format (None for int8), sim, outcome, programs,
+    cycles, cycles_per_second."""
     build = Path(build)
     rows = []
-    for (config, simulator), outcome in sorted(_outcomes(build / "junit").items()):
+    outcomes = _outcomes(build / "junit")
+    for (config, matmul_format, simulator) in sorted(outcomes, key=lambda key: (
+            key[0], key[1] or "", key[2])):
+        outcome = outcomes[config, matmul_format, simulator]
         if sim and simulator != sim:
             continue
-        results = build / "results" / "tile" / f"{config}_{simulator}.jsonl"
+        case = config if matmul_format is None else f"{config}_{matmul_format}"
+        results = build / "results" / "tile" / f"{case}_{simulator}.jsonl"
         entries = [json.loads(line) for line in results.read_text().splitlines()] \
             if results.is_file() else []
         cycles = sum(entry["total_cycles"] for entry in entries)
         wall = sum(entry["wall_seconds"] for entry in entries)
-        rows.append({"config": config, "sim": simulator, "outcome": outcome,
+        rows.append({"config": config, "format": matmul_format, "sim": simulator,
+                     "outcome": outcome,
                      "programs": len(entries), "cycles": cycles,
                      "cycles_per_second": cycles / wall if wall else None})
     return rows
@@ -57,12 +68,29 @@ def collect_rows(build, sim=None):
 
 def format_table(rows):
     """Markdown table of :func:`collect_rows`."""
-    lines = ["| configuration | simulator | result | programs | simulated cycles | cycles/s |",
-             "|---|---|---|---:|---:|---:|"]
+    lines = ["| configuration | format | simulator | result | programs | simulated cycles | "
+             "cycles/s |", "|---|---|---|---|---:|---:|---:|"]
     for row in rows:
         speed = f"{row['cycles_per_second']:,.0f}" if row["cycles_per_second"] else "-"
-        lines.append(f"| {row['config']} | {row['sim']} | {row['outcome']} | "
-                     f"{row['programs']} | {row['cycles']:,} | {speed} |")
+        lines.append(f"| {row['config']} | {row['format'] or 'int8'} | {row['sim']} | "
+                     f"{row['outcome']} | {row['programs']} | {row['cycles']:,} | {speed} |")
+    return "\n".join(lines)
+
+
+def format_counts(rows):
+    """Markdown table of the floating-point simulation tests per simulator and format: cases
+    (one tile configuration each) passed of run, and the programs they simulated, each checked
+    bit for bit against the golden model."""
+    counts = {}
+    for row in rows:
+        if row["format"] is not None:
+            count = counts.setdefault((row["sim"], row["format"]), [0, 0, 0])
+            count[0] += row["outcome"] == "pass"
+            count[1] += 1
+            count[2] += row["programs"]
+    lines = ["| simulator | format | cases passed | programs |", "|---|---|---:|---:|"]
+    lines += [f"| {sim} | {name} | {passed} of {run} | {programs} |"
+              for (sim, name), (passed, run, programs) in sorted(counts.items())]
     return "\n".join(lines)
 
 
@@ -72,7 +100,8 @@ def main(argv=None):
     parser.add_argument("--sim", help="only this simulator")
     args = parser.parse_args(argv)
     rows = collect_rows(args.build, args.sim)
-    table = format_table(rows)
+    table = format_table(rows) + "\n\nFloating-point simulation tests:\n\n" + \
+        format_counts(rows)
     out = Path(args.build) / "results" / "tile_summary.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table + "\n")

@@ -2,16 +2,20 @@
 
 Each case simulates the tile (:func:`tb.launch.simulate`: Verilog generated, built once per
 simulator) and runs the cocotb tests of ``tb.tile_tb``. Measurements go to
-``build/results/tile/<config>_<sim>.jsonl``. Environment (read by :mod:`tb.regression`): SEED
+``build/results/tile/<config>_<sim>.jsonl``. Floating-point tiles (small, as their PEs cost
+simulation time) run every test once per matmul format of :data:`FLOAT_FORMATS`; their
+measurements go to ``build/results/tile/<config>_<format>_<sim>.jsonl``. Environment (read by :mod:`tb.regression`): SEED
 (default 1) reseeds every random test; SIM restricts to one simulator.
 """
 
 
 import pytest
 
-from sim_models.config import TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.program import MatmulFormat
 
 from .regression import regression_runs, run_case
+from .run_request import matmul_format_option
 
 
 #: Array sizes of the regression: the sizes the issue names, plus one with a single shallow PSUM
@@ -26,3 +30,32 @@ CONFIGS = [
                          regression_runs([(config, None) for config in CONFIGS]))
 def test_tile(sim, config, tests, request):
     run_case("tb.tile_tb", "tile", sim, config, tests, request)
+
+
+#: Floating-point tiles of the regression, each with the matmul formats it runs: a square tile
+#: with a shallow PSUM bank runs every format, each format, mixed formats (16 x 8 bits and
+#: E4M3 x E5M2) and FP8 double-row (both FP8 formats, and mixed); the non-square tile with one
+#: bank runs one of each kind. Small, as floating-point PEs cost simulation time.
+FLOAT_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
+    MatmulFormat("bf16", "fp8_e4m3"), MatmulFormat("fp8_e4m3", "fp8_e5m2"),
+    MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True),
+    MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True),
+    MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]
+FLOAT_CASES = [
+    (TileConfig(4, 4, psum_depth=16, formats=TRAINIUM2_FORMATS), FLOAT_FORMATS),
+    (TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS),
+     [MatmulFormat("fp16", "fp16"), MatmulFormat("fp8_e4m3", "fp8_e5m2"),
+      MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]),
+]
+
+
+@pytest.mark.parametrize("sim, config, tests, matmul_format", [
+    pytest.param(*run.values, matmul_format, id=f"{run.id}-{matmul_format.name}")
+    for config, formats in FLOAT_CASES for run in regression_runs([(config, None)])
+    for matmul_format in formats])
+def test_float_tile(sim, config, tests, matmul_format, request):
+    """Verilator builds are hierarchical: each leaf module (the FloatMac among them) is
+    compiled once, which halves the build's CPU time."""
+    run_case("tb.tile_tb", "tile", sim, config, tests, request,
+             matmul_format_option(matmul_format), f"{config.name}_{matmul_format.name}",
+             hierarchical=sim == "verilator")

@@ -53,8 +53,8 @@ class TileHarness:
         -------
         dict
             ``transfers``: the Transfers of each stream (cycles counted from 0, the first
-            cycle every stream is driven); ``reads``: int32 arrays [M, N], one per ReadPsum;
-            ``wall_seconds``.
+            cycle every stream is driven); ``reads``: arrays [M, N] of int32 values (int8 tile)
+            or FP32 bit patterns, one per ReadPsum; ``wall_seconds``.
         """
         dut = self.dut
         stall = stall_probability(rng)
@@ -85,7 +85,8 @@ class TileHarness:
         transfers = {name: t._replace(cycles=[c - 1 for c in t.cycles])
                      for name, t in transfers.items()}
         payloads = iter(unpack_array(self.config.accumulator_bits,
-                                     self.config.cols, transfers["result"].payloads)
+                                     self.config.cols, transfers["result"].payloads,
+                                     signed=not self.config.floating)
                         if beats.results else [])
         reads = [np.array([next(payloads) for _ in range(op.n)]).T
                  for op in program if isinstance(op, ReadPsum)]

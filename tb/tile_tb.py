@@ -8,26 +8,43 @@ backpressure, every bit must still match and no operation may finish earlier tha
 
 Run through ``tb.test_tile_sim`` (pytest) and :func:`tb.launch.simulate`: the configuration
 comes from the design's sidecar, the seed and the results file (one record per simulated
-program, :func:`tb.records.record_program`) from the run request.
+program, :func:`tb.records.record_program`) from the run request, and so does the
+:class:`~sim_models.program.MatmulFormat` every test runs in (:func:`run_matmul_format`; int8
+on an int8 tile). In a floating-point format the directed tests are those of
+``tb.float_scenarios`` (special values, overflow, cancellation, rows beyond K).
 """
 
 import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from sim_models.cycle_model import time_program
+from sim_models.program import INT8
 
+from .float_scenarios import float_directed_scenarios
 from .records import record_program
-from .run_context import design_config, seeded_rng
+from .run_context import design_config, run_matmul_format, seeded_rng
 from .scenarios import directed_scenarios, gemm_scenarios
 from .tile_checks import check_timing, check_values
 from .tile_harness import TileHarness
 
 
+def _test_name(name, matmul_format):
+    """Name of a test in a format, which seeds its generator: ``name`` itself in int8."""
+    return name if matmul_format == INT8 else f"{name}_{matmul_format.name}"
+
+
+def _directed(config, rng, matmul_format):
+    if matmul_format == INT8:
+        return directed_scenarios(config, rng)
+    return float_directed_scenarios(config, rng, matmul_format)
+
+
 async def _run_scenarios(dut, scenarios, test_name, stalled):
     config = design_config()
-    rng = seeded_rng(test_name)
+    matmul_format = run_matmul_format()
+    rng = seeded_rng(_test_name(test_name, matmul_format))
     harness = TileHarness(dut, config)
-    for scenario in scenarios(config, rng):
+    for scenario in scenarios(config, rng, matmul_format):
         await harness.reset()
         await RisingEdge(dut.clk)
         outcome = await harness.run(scenario.program, rng if stalled else None)
@@ -43,8 +60,9 @@ async def _run_scenarios(dut, scenarios, test_name, stalled):
 
 @cocotb.test()
 async def directed(dut):
-    """Identity, zeros, one-hot and int32 wrap-around, with ideal streams."""
-    await _run_scenarios(dut, directed_scenarios, "directed", stalled=False)
+    """Identity, zeros, one-hot and int32 wrap-around (int8), or identity, signed zeros, special
+    values, overflow, cancellation and rows beyond K (floating point), with ideal streams."""
+    await _run_scenarios(dut, _directed, "directed", stalled=False)
 
 
 @cocotb.test()
@@ -63,9 +81,10 @@ async def gemm_stalled(dut):
 async def reset_mid_operation(dut):
     """Reset while a multiply streams, then a clean program runs bit- and cycle-exactly."""
     config = design_config()
-    rng = seeded_rng("reset_mid_operation")
+    matmul_format = run_matmul_format()
+    rng = seeded_rng(_test_name("reset_mid_operation", matmul_format))
     harness = TileHarness(dut, config)
-    first, second = gemm_scenarios(config, rng)[2:0:-1]
+    first, second = gemm_scenarios(config, rng, matmul_format)[2:0:-1]
     await harness.reset()
     await RisingEdge(dut.clk)
     model = time_program(config, first.program)

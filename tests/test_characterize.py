@@ -145,7 +145,8 @@ def test_run_record_has_the_keys_the_scaling_layer_reads():
         "rtl_cycles": model.total_cycles, "model_cycles": model.total_cycles,
         "rtl_last_write_cycle": model.operations[-2].last_beat + 8 + 16 + 1,
         "handshakes_checked": 50, "handshakes_matching": 50, "bit_exact": True,
-        "build_seconds": 12.0, "sim_seconds": 2.5}
+        "build_seconds": 12.0, "sim_seconds": 2.5, "stationary_format": "int8",
+        "moving_format": "int8", "double_row": False}
 
 
 def test_hierarchical_builds_are_verilator_only(tmp_path):
@@ -172,3 +173,8 @@ def test_recorded_build_times_are_read(tmp_path):
     times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
     assert times == {"build_seconds": 40.5, "verilation_seconds": 10.25,
                      "compile_seconds": 30.25}
+
+
+def test_sizes_take_the_formats():
+    assert parse_sizes("4x3", ("bf16", "fp8_e4m3")) == \
+        [TileConfig(4, 3, formats=("bf16", "fp8_e4m3"))]

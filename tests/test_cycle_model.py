@@ -75,3 +75,18 @@ def test_scale_sim_fold_formula():
     assert scale_sim_fold_cycles(TileConfig(4, 4), 4, 16, 512) == 4 * 522
     # M beyond C doubles the folds.
     assert scale_sim_fold_cycles(TileConfig(4, 4), 5, 16, 512) == 8 * 522
+
+
+def test_double_row_load_takes_two_rows_per_beat():
+    # R=2, C=2, FP8 double-row: a K = 3 load takes ceil(3 / 2) = 2 beats (2..3), the multiply
+    # then runs as in test_load_multiply_read, and the peak is 2 MACs per PE and cycle.
+    config = TileConfig(2, 2, formats=("fp8_e4m3",))
+    program = [LoadStationary(np.zeros((3, 2), np.uint8), "fp8_e4m3", True),
+               MultiplyMoving(np.zeros((3, 4), np.uint8), 0, False, "fp8_e4m3", True)]
+    timing = time_program(config, program)
+    assert _spans(timing) == [(0, 1, 2, 3), (1, 3, 4, 7)]
+    assert timing.macs == 3 * 2 * 4 and timing.peak_macs_per_cycle == 2 * 2 * 2
+    single = time_program(config, [LoadStationary(np.zeros((2, 2), np.uint8), "fp8_e4m3"),
+                                   MultiplyMoving(np.zeros((2, 4), np.uint8), 0, False,
+                                                  "fp8_e4m3")])
+    assert _spans(single) == _spans(timing) and single.peak_macs_per_cycle == 2 * 2

@@ -66,7 +66,7 @@ def test_command_line_rejects_unknown_named_configuration(tmp_path):
     result = _emit("named", "r4c4", "r5c5", "--out", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr == ("error: Named configuration 'r5c5' is not one of tiny, small, "
-                             "r4c4, r8c8, r8c16, r16c16\n")
+                             "r4c4, r8c8, r8c16, r16c16, r8c8_trn2\n")
     assert not list(tmp_path.iterdir())
 
 
@@ -107,3 +107,32 @@ def test_unchanged_files_are_left_alone(tmp_path):
     os.utime(path, (0, 0))
     write(generate(TileConfig(1, 1)), tmp_path)
     assert path.stat().st_mtime == 0
+
+
+def test_command_line_formats(tmp_path):
+    """--formats selects the PEs' formats; the FloatMac leaf is emitted once, instantiated
+    once per PE; an unknown name or int8 among floating-point formats is refused."""
+    result = _emit("tile", "--rows", "3", "--cols", "2", "--formats", "fp8_e5m2,bf16",
+                   "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "systolic_tile_r3c2_bf16_fp8e5m2.v").read_text()
+    mac = "systolic_float_mac_r3c2_bf16_fp8e5m2"
+    assert text.count(f"module {mac}(") == 1 and text.count(f"  {mac} mac") == 3
+    for formats, message in [
+            ("bf16,fp9", "Parameter 'formats': unknown format 'fp9'; known: int8, bf16, fp16, "
+                         "fp8_e4m3, fp8_e5m2"),
+            ("int8,bf16", "Parameter 'formats': int8 (the NeuronCore-v1 integer path) cannot "
+                          "share a tile with floating-point formats, not ('int8', 'bf16')")]:
+        result = _emit("tile", "--rows", "2", "--cols", "2", "--formats", formats,
+                       "--out", str(tmp_path))
+        assert (result.returncode, result.stderr) == (2, f"error: {message}\n")
+
+
+def test_float_op_layout_has_format_fields():
+    """Only a floating-point tile's ops carry format (and, with FP8, double_row); K reaches
+    2R in double-row mode."""
+    assert "format" not in dict(op_layout(TileConfig(4, 4)).members)
+    bf16 = dict(op_layout(TileConfig(4, 4, formats=("bf16", "fp16"))).members)
+    assert bf16["format"].width == 1 and "double_row" not in bf16 and bf16["k"].width == 3
+    fp8 = dict(op_layout(TileConfig(4, 4, formats=("bf16", "fp16", "fp8_e4m3"))).members)
+    assert fp8["format"].width == 2 and fp8["double_row"].width == 1 and fp8["k"].width == 4

@@ -3,9 +3,11 @@
 import re
 from itertools import product
 
+import ml_dtypes
 import numpy as np
 import pytest
 
+from sim_models import floats
 from sim_models.config import TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
@@ -218,3 +220,108 @@ def test_error(program, error, message):
 def test_config_error(config, message):
     with raises(TypeError, message):
         TileModel(config)
+
+
+# Floating-point tiles: the model routes each operation's operands and formats to
+# sim_models.floats (whose numerics tests/test_floats.py pins) and keeps FP32 bits in PSUM.
+
+FLOAT_CONFIG = TileConfig(rows=3, cols=2, psum_banks=2, psum_depth=4,
+                          formats=("bf16", "fp8_e4m3", "fp8_e5m2"))
+BF16_ONLY = TileConfig(rows=3, cols=2, psum_banks=2, psum_depth=4, formats=("bf16",))
+
+
+def bits(rng, dtype, shape):
+    """Random finite bit patterns near 1.0 in magnitude (exponent field around the bias)."""
+    if dtype == np.uint16:  # BF16: exponent field 124..130
+        return ((rng.integers(0, 2, shape) << 15) | (rng.integers(124, 131, shape) << 7) |
+                rng.integers(0, 128, shape)).astype(np.uint16)
+    return rng.integers(0, 0x70, shape, dtype=np.uint8) | \
+        (rng.integers(0, 2, shape, dtype=np.uint8) << 7)  # FP8 below the top binade
+
+
+@pytest.mark.parametrize("stationary_format, moving_format, double_row", [
+    ("bf16", "bf16", False), ("bf16", "fp8_e4m3", False),
+    ("fp8_e4m3", "fp8_e5m2", False), ("fp8_e4m3", "fp8_e5m2", True),
+    ("fp8_e5m2", "fp8_e5m2", True)])
+def test_float_program(stationary_format, moving_format, double_row):
+    """Overwrite, accumulate and read: each read is matmul_fp32 of the operation's operands in
+    its formats (stationary's first), accumulations are accumulate_fp32 onto the bank."""
+    rng = np.random.default_rng(9)
+    k = 5 if double_row else 3
+    dtype = {"bf16": np.uint16, "fp8_e4m3": np.uint8, "fp8_e5m2": np.uint8}
+    stationary = bits(rng, dtype[stationary_format], (k, 2))
+    first, second = (bits(rng, dtype[moving_format], (k, 4)) for _ in range(2))
+    outs = TileModel(FLOAT_CONFIG).execute([
+        LoadStationary(stationary, stationary_format, double_row),
+        MultiplyMoving(first, 1, False, moving_format, double_row), ReadPsum(1, 2, 4),
+        MultiplyMoving(second, 1, True, moving_format, double_row), ReadPsum(1, 2, 3)])
+    products = [floats.matmul_fp32(stationary, moving, stationary_format, moving_format,
+                                   double_row) for moving in (first, second)]
+    assert all(out.dtype == np.uint32 for out in outs)
+    np.testing.assert_array_equal(outs[0], products[0])
+    np.testing.assert_array_equal(outs[1], floats.accumulate_fp32(products[0],
+                                                                  products[1])[:, :3])
+
+
+def test_ml_dtypes_operands_equal_their_bits():
+    stationary = np.array([[1.5, -2.0], [0.25, 3.0]], ml_dtypes.bfloat16)
+    moving = np.array([[1.0, 2.0, -0.5], [4.0, 0.125, 8.0]], ml_dtypes.bfloat16)
+    outs = [TileModel(BF16_ONLY).execute([LoadStationary(s, "bf16"),
+                                          MultiplyMoving(v, 0, False, "bf16"),
+                                          ReadPsum(0, 2, 3)])[0]
+            for s, v in ((stationary, moving), (stationary.view(np.uint16),
+                                                 moving.view(np.uint16)))]
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0].view(np.float32),
+                                  stationary.astype(np.float32).T @ moving.astype(np.float32))
+
+
+def fp8(k, n):
+    return np.zeros((k, n), np.uint8)
+
+
+FLOAT_ERRORS = [
+    pytest.param(BF16_ONLY, [LoadStationary(np.zeros((3, 2), np.int8))], ValueError,
+                 "Operation 0 (LoadStationary): 'format' is 'int8', which tile r3c2_b2d4_bf16 "
+                 "was not built with (its formats: bf16)", id="format-not-built"),
+    pytest.param(CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3")], ValueError,
+                 "Operation 0 (LoadStationary): 'format' is 'fp8_e4m3', which tile "
+                 "r4c3_b2d5_int8 was not built with (its formats: int8)", id="float-on-int8"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3"),
+                                MultiplyMoving(fp8(3, 4), 0, False, "fp16")], ValueError,
+                 "Operation 1 (MultiplyMoving): 'format' is 'fp16', which tile "
+                 "r3c2_b2d4_bf16_fp8e4m3_fp8e5m2 was not built with (its formats: bf16, "
+                 "fp8_e4m3, fp8_e5m2)", id="moving-format-not-built"),
+    pytest.param(BF16_ONLY, [LoadStationary(np.zeros((3, 2), np.uint16), "bf16", True)],
+                 ValueError, "Operation 0 (LoadStationary): 'double_row' is True, but tile "
+                 "r3c2_b2d4_bf16 has no FP8 format", id="double-row-without-fp8"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(np.zeros((3, 2), np.uint16), "bf16", True)],
+                 ValueError, "Operation 0 (LoadStationary): 'double_row' is True, which needs "
+                 "an FP8 format (fp8_e4m3, fp8_e5m2), not 'bf16'", id="double-row-bf16"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3", 1)], TypeError,
+                 "Operation 0 (LoadStationary): 'double_row' must be a bool, not 1",
+                 id="double-row-type"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3", True),
+                                MultiplyMoving(fp8(3, 4), 0, False, "fp8_e4m3")], ValueError,
+                 "Operation 1 (MultiplyMoving): 'double_row' must equal the loaded "
+                 "stationary's, True, not False", id="double-row-mismatch"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(4, 2), "fp8_e4m3")], TypeError,
+                 "Operation 0 (LoadStationary): K (rows of 'stationary') must be an integer in "
+                 "1..3, not 4", id="k-beyond-r"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(7, 2), "fp8_e4m3", True)], TypeError,
+                 "Operation 0 (LoadStationary): K (rows of 'stationary') must be an integer in "
+                 "1..6, not 7", id="k-beyond-2r"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(6, 2), "fp8_e4m3", True),
+                                MultiplyMoving(fp8(7, 4), 0, False, "fp8_e5m2", True)],
+                 TypeError, "Operation 1 (MultiplyMoving): K (rows of 'moving') must be an "
+                 "integer in 1..6, not 7", id="moving-k-beyond-2r"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(np.zeros((3, 2, 1), np.uint8), "fp8_e4m3")],
+                 TypeError, "Operation 0 (LoadStationary): 'stationary' must be 2-D, not of "
+                 "shape (3, 2, 1)", id="float-ndim"),
+]
+
+
+@pytest.mark.parametrize("config, program, error, message", FLOAT_ERRORS)
+def test_float_error(config, program, error, message):
+    with raises(error, message):
+        TileModel(config).execute(program)

@@ -108,3 +108,12 @@ def test_exit_on_failure_says_why_in_one_line(failure, message):
     with pytest.raises(SystemExit) as stop, exit_on_failure():
         raise failure
     assert stop.value.code == message
+
+
+def test_hierarchical_config_of_a_float_tile_adds_the_mac():
+    """A floating-point tile's FloatMac is a hierarchical block too, compiled once."""
+    config = TileConfig(2, 2, formats=("bf16",))
+    assert hierarchical_config(config).splitlines()[1:] == [
+        'hier_block -module "systolic_pe_column_r2c2_bf16"',
+        'hier_block -module "systolic_psum_column_r2c2_bf16"',
+        'hier_block -module "systolic_float_mac_r2c2_bf16"']

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from sim_models.config import OPERAND_FORMATS
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -24,6 +26,13 @@ REPOSITORY = Path(__file__).resolve().parent.parent
                                    "one of sweeps/shapes.toml sweeps/smoke.toml"),
     (["sweep", "SWEEP=sweeps/smoke.toml", "WORKERS=two"],
      "WORKERS='two' must be a positive integer, e.g. WORKERS=2"),
+    (["verilog", "ROWS=4", "COLS=4", "FORMATS=bf16,fp9"],
+     "FORMATS='bf16,fp9' has an unknown format 'fp9': known are int8,bf16,fp16,fp8_e4m3,"
+     "fp8_e5m2 (comma-separated, e.g. FORMATS=bf16,fp8_e4m3)"),
+    (["verilog", "ROWS=4", "COLS=4", "FORMATS=,"],
+     "FORMATS=',' names no format: give int8 or some of bf16,fp16,fp8_e4m3,fp8_e5m2"),
+    (["verilog", "FORMATS=bf16"],
+     "FORMATS=bf16 needs ROWS and COLS: make verilog ROWS=R COLS=C FORMATS=bf16"),
     (["test", "TILE_SEED=3"],
      "TILE_SEED='3' is no longer read: use SEED=n, which seeds every random test"),
 ])
@@ -33,3 +42,17 @@ def test_bad_variable(arguments, message):
     assert result.returncode != 0
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].endswith(f"*** {message}.  Stop."), result.stderr
+
+
+def test_known_formats_are_the_generators():
+    """The Makefile's list of format names is sim_models.config.OPERAND_FORMATS, in order."""
+    text = (REPOSITORY / "Makefile").read_text()
+    [line] = [line for line in text.splitlines() if line.startswith("KNOWN_FORMATS :=")]
+    assert line.split(":=")[1].split() == list(OPERAND_FORMATS)
+
+
+def test_formats_reach_the_generator():
+    result = subprocess.run(["make", "-n", "verilog", "ROWS=4", "COLS=4",
+                             "FORMATS=bf16,fp8_e4m3"], cwd=REPOSITORY, capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and '--formats "bf16,fp8_e4m3"' in result.stdout

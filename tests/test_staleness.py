@@ -144,3 +144,17 @@ def test_no_verilog_directory_is_refused(tmp_path, tile):
     with pytest.raises(ValueError, match=r"^Argument 'verilog_dirs' must name at least one "
                                          r"directory, not \[\]$"):
         verdict(tmp_path / "tile.json", "tile", tile, [])
+
+
+def test_checked_digest_covers_the_formats():
+    """Each characterization format of a floating-point tile (single-row, FP8 double-row)
+    checks other operands and programs, and its shapes contract 2R per pass in double-row."""
+    config = TileConfig(2, 2, psum_depth=8, formats=("bf16", "fp8_e4m3"))
+    formats = checked.characterization_formats(config)
+    assert [f.name for f in formats] == ["bf16", "fp8e4m3", "fp8e4m3_dr"]
+    shapes = {f.name: characterization_shapes(config, f)[:2] for f in formats}
+    assert shapes["fp8e4m3_dr"] == [(2, 4, 512), (2, 8, 512)] == \
+        [(m, 2 * k, n) for m, k, n in shapes["fp8e4m3"]]
+    small = [(2, 3, 8)]
+    digests = {tile_checked_digest(config, small, 1, [f]) for f in formats}
+    assert len(digests) == 3

@@ -6,9 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from sim_models.config import TileConfig
+from sim_models import floats
+from sim_models.checked import random_operand
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.golden import TileModel
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.program import LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
 from sim_models.tiler import tile_gemm
 from tb.regression import SEED, rerun_command
 
@@ -173,3 +175,56 @@ def test_assemble_error(cut, message):
     results = TileModel(config).execute(gemm.program)
     with raises(ValueError, message):
         gemm.assemble(cut(results))
+
+
+FLOAT_CONFIG = TileConfig(rows=3, cols=2, psum_banks=2, psum_depth=4, formats=TRAINIUM2_FORMATS)
+#: Formats of the float GEMMs: each format, mixed formats, and FP8 double-row.
+MATMUL_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
+    MatmulFormat("bf16", "fp8_e5m2"), MatmulFormat("fp8_e4m3", "fp8_e5m2", double_row=True),
+    MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True)]
+
+
+def float_reference(stationary, moving, matmul_format, chunk):
+    """What the tiled GEMM computes: ``matmul_fp32`` of each K chunk of ``chunk`` rows,
+    accumulated in order with ``accumulate_fp32``."""
+    out = None
+    for start in range(0, stationary.shape[0], chunk):
+        part = floats.matmul_fp32(stationary[start:start + chunk], moving[start:start + chunk],
+                                  matmul_format.stationary, matmul_format.moving,
+                                  matmul_format.double_row)
+        out = part if out is None else floats.accumulate_fp32(out, part)
+    return out
+
+
+@pytest.mark.parametrize("matmul_format", MATMUL_FORMATS, ids=lambda f: f.name)
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_random_float_gemm(matmul_format, shape, rng):
+    """Every shape in every format: K chunks of R (2R in double-row), blocks of C x depth."""
+    m, k, n = shape
+    stationary = random_operand(rng, matmul_format.stationary, (k, m))
+    moving = random_operand(rng, matmul_format.moving, (k, n))
+    gemm = tile_gemm(FLOAT_CONFIG, stationary, moving, matmul_format)
+    out = gemm.assemble(TileModel(FLOAT_CONFIG).execute(gemm.program))
+    assert out.dtype == np.uint32 and out.shape == (m, n)
+    chunk = FLOAT_CONFIG.rows * matmul_format.rows_per_pe
+    np.testing.assert_array_equal(out, float_reference(stationary, moving, matmul_format, chunk))
+    loads = [op for op in gemm.program if isinstance(op, LoadStationary)]
+    assert len(loads) == math.ceil(m / 2) * math.ceil(n / 4) * math.ceil(k / chunk)
+    assert all((op.format, op.double_row) == (matmul_format.stationary, matmul_format.double_row)
+               for op in loads)
+
+
+@pytest.mark.parametrize("matmul_format, message", [
+    ("bf16", "Argument 'matmul_format' must be a MatmulFormat, not 'bf16'"),
+    (MatmulFormat("bf16", "bf16", double_row=True),
+     "Argument 'matmul_format' (stationary): 'double_row' is True, which needs an FP8 format "
+     "(fp8_e4m3, fp8_e5m2), not 'bf16'"),
+    (MatmulFormat("bf16", "int8"),
+     "Argument 'matmul_format' (moving): 'format' is 'int8', which tile "
+     "r3c2_b2d4_bf16_fp16_fp8e4m3_fp8e5m2 was not built with (its formats: bf16, fp16, "
+     "fp8_e4m3, fp8_e5m2)"),
+])
+def test_tile_gemm_format_error(matmul_format, message):
+    with pytest.raises((TypeError, ValueError), match=rf"^{re.escape(message)}$"):
+        tile_gemm(FLOAT_CONFIG, np.zeros((3, 2), np.uint16), np.zeros((3, 2), np.uint16),
+                  matmul_format)

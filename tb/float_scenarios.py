@@ -1,0 +1,145 @@
+"""Directed floating-point tile programs: special values, overflow, cancellation, unused rows.
+
+Each scenario is a program in one :class:`~sim_models.program.MatmulFormat` whose every read
+the testbench compares bit for bit with the golden model (``sim_models.floats``' rules R1-R11).
+Operands are built with ml_dtypes (values rounded to the format) and passed as its arrays.
+"""
+
+import ml_dtypes
+import numpy as np
+
+from sim_models.floats import FLOAT_FORMATS, as_bits
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+
+from .scenarios import Scenario
+
+__all__ = ["encode", "float_directed_scenarios", "special_values"]
+
+#: Fraction of the elements of a ``specials`` operand drawn from :func:`special_values`.
+_SPECIAL_SHARE = 0.5
+
+
+def encode(values, format_name):
+    """Bit patterns of ``values`` (floats, rounded to nearest even) in format ``format_name``."""
+    dtype_name = FLOAT_FORMATS[format_name].dtype_name
+    dtype = getattr(ml_dtypes, dtype_name, None) or np.dtype(dtype_name)
+    return as_bits(np.asarray(values, np.float64).astype(dtype), format_name)
+
+
+def special_values(format_name):
+    """Values every format's directed tests mix in: NaN, +-Inf, +-0, the smallest and largest
+    subnormal, the largest finite value (both signs) and +-1."""
+    encoding = FLOAT_FORMATS[format_name]
+    subnormal = 2.0 ** encoding.lsb_exponent
+    largest_subnormal = 2.0 ** (1 - encoding.bias) - subnormal
+    return [np.nan, np.inf, -np.inf, 0.0, -0.0, subnormal, -largest_subnormal,
+            encoding.max_finite, -encoding.max_finite, 1.0, -1.0]
+
+
+def _random_finite(rng, format_name, shape):
+    """Values of magnitude 1/8..16 with random signs, rounded to the format."""
+    return encode(rng.choice([-1, 1], shape) * 2.0 ** rng.uniform(-3, 4, shape), format_name)
+
+
+def _specials(rng, format_name, shape):
+    """An operand half of whose elements are special values, the rest random finite."""
+    values = np.array(special_values(format_name))
+    bits = _random_finite(rng, format_name, shape)
+    chosen = rng.random(shape) < _SPECIAL_SHARE
+    return np.where(chosen, encode(rng.choice(values, shape), format_name), bits)
+
+
+class _Builder:
+    """Operations in one matmul format on one tile: ``k`` is the largest K of an operation
+    (R, or 2R in double-row mode), ``n`` the moving columns of each multiply."""
+    def __init__(self, config, matmul_format):
+        self.config, self.format = config, matmul_format
+        self.k = config.rows * matmul_format.rows_per_pe
+        self.n = min(7, config.psum_depth)
+
+    def load(self, bits):
+        return LoadStationary(bits, self.format.stationary, self.format.double_row)
+
+    def multiply(self, bits, bank=0, accumulate=False):
+        return MultiplyMoving(bits, bank, accumulate, self.format.moving,
+                              self.format.double_row)
+
+    def single(self, name, stationary, moving):
+        """Load, multiply into bank 0 and read back."""
+        return Scenario(name, [self.load(stationary), self.multiply(moving),
+                               ReadPsum(0, stationary.shape[1], moving.shape[1])],
+                        matmul_format=self.format)
+
+
+def _overflow(builder):
+    """BF16 only (no other format's products can sum to 2**128): 2**127 in the BF16 operand
+    times 1.0, summed down the column (K >= 2) and accumulated in PSUM, gives +-Inf."""
+    config, fmt = builder.config, builder.format
+    big, one = 2.0 ** 127, 1.0
+    stationary_value, moving_value = (big, one) if fmt.stationary == "bf16" else (one, big)
+    signs = np.where(np.arange(config.cols) % 2, -1.0, 1.0)
+    stationary = encode(np.full((builder.k, 1), stationary_value) * signs, fmt.stationary)
+    moving = encode(np.full((builder.k, builder.n), moving_value), fmt.moving)
+    bank = 1 % config.psum_banks
+    return Scenario("overflow_to_inf", [
+        builder.load(stationary), builder.multiply(moving), ReadPsum(0, config.cols, builder.n),
+        builder.load(stationary[:1]), builder.multiply(moving[:1], bank),
+        builder.multiply(moving[:1], bank, True), ReadPsum(bank, config.cols, builder.n)],
+        matmul_format=fmt)
+
+
+def _cancellation(builder):
+    """Catastrophic cancellation: big * big, then tiny * tiny, then -big * big down a column
+    (big the largest finite value, at most 2**60 so that the product stays finite); each PE
+    step rounds (R1), so the tiny product is lost unless it shares a step with a large one
+    (double-row)."""
+    fmt = builder.format
+    largest = [min(FLOAT_FORMATS[name].max_finite, 2.0 ** 60)
+               for name in (fmt.stationary, fmt.moving)]
+    tiny = [2.0 ** FLOAT_FORMATS[name].lsb_exponent for name in (fmt.stationary, fmt.moving)]
+    rows = min(3, builder.k)
+    stationary = np.array([largest[0], tiny[0], -largest[0]][:rows])[:, None].repeat(
+        builder.config.cols, 1)
+    moving = np.array([largest[1], tiny[1], largest[1]][:rows])[:, None].repeat(builder.n, 1)
+    return builder.single("catastrophic_cancellation", encode(stationary, fmt.stationary),
+                          encode(moving, fmt.moving))
+
+
+def _stale_rows(builder, rng):
+    """Rows at or beyond K contribute nothing (R3) although their weights hold NaN and Inf from
+    older loads: two full loads of specials fill both weight banks, then loads of K = 1, K odd
+    and K < the array's contraction multiply finite values."""
+    config, fmt = builder.config, builder.format
+    program = []
+    for bank in range(2):
+        program += [builder.load(_specials(rng, fmt.stationary, (builder.k, config.cols))),
+                    builder.multiply(_specials(rng, fmt.moving, (builder.k, builder.n)),
+                                     bank % config.psum_banks)]
+    sizes = sorted({1, max(1, builder.k - 1), max(1, builder.k // 2 + 1) | 1})
+    for k in sizes:
+        program += [builder.load(_random_finite(rng, fmt.stationary, (k, config.cols))),
+                    builder.multiply(_random_finite(rng, fmt.moving, (k, builder.n))),
+                    ReadPsum(0, config.cols, builder.n)]
+    return Scenario("stale_rows_beyond_k", program, matmul_format=fmt)
+
+
+def float_directed_scenarios(config, rng, matmul_format):
+    """Directed programs of ``matmul_format`` on the floating-point tile ``config``: identity,
+    signed zeros, special values at K = 1, 2 and the largest K, catastrophic cancellation,
+    rows beyond K with stale NaN/Inf weights, and (with a BF16 operand) overflow to Inf."""
+    builder = _Builder(config, matmul_format)
+    fmt, cols, n, k = matmul_format, config.cols, builder.n, builder.k
+    scenarios = [
+        builder.single("identity", encode(np.eye(k, cols), fmt.stationary),
+                       _random_finite(rng, fmt.moving, (k, n))),
+        builder.single("signed_zeros", encode(rng.choice([0.0, -0.0], (k, cols)), fmt.stationary),
+                       encode(rng.choice([0.0, -0.0], (k, n)), fmt.moving)),
+    ]
+    for rows in sorted({1, min(2, k), k}):
+        scenarios.append(builder.single(
+            f"specials_k{rows}", _specials(rng, fmt.stationary, (rows, cols)),
+            _specials(rng, fmt.moving, (rows, n))))
+    scenarios += [_cancellation(builder), _stale_rows(builder, rng)]
+    if "bf16" in (fmt.stationary, fmt.moving):
+        scenarios.append(_overflow(builder))
+    return scenarios
