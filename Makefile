@@ -154,6 +154,7 @@ fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|v
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
+FLOAT_JSON := $(BUILD)/characterization/tile_float.json
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
 FULL_JSON := characterization/r128c128_verilator.json
 FABRIC_SOURCES := $(wildcard hdl/*.py hdl/fabric/*.py tb/*.py sim_models/*.py)
@@ -163,7 +164,7 @@ FABRIC_SOURCES := $(wildcard hdl/*.py hdl/fabric/*.py tb/*.py sim_models/*.py)
 # one-line reason is printed. The tracked full-size run is never removed: the report names it.
 check_results = $(if $(wildcard $(2)),$(shell $(PY) -m sim_models.results check $(1) $(2) --remove >&2))
 ifneq ($(wildcard $(STAMP)),)
-$(call check_results,tile,$(TILE_JSON))$(call check_results,fabric,$(FABRIC_JSON))
+$(call check_results,tile,$(TILE_JSON))$(call check_results,float,$(FLOAT_JSON))$(call check_results,fabric,$(FABRIC_JSON))
 endif
 
 $(FABRIC_JSON): $(FABRIC_SOURCES) | venv deps
@@ -190,12 +191,17 @@ CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --
 $(TILE_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
 	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
 
-characterize-tile: $(TILE_JSON) ## Tile characterization, 4..32 and 8x16
+# Trainium2's formats on an 8 x 8 tile: every format, FP8 also in double-row mode; the report
+# takes Trainium2's MACs per PE per cycle from it.
+$(FLOAT_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
+	$(CHARACTERIZE) --sizes 8 --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out $@
+
+characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's formats
 
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
 	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
 
-characterize: $(TILE_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
+characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
 # The scaling report reads the characterization results and the committed 128 x 128 run (when
 # present; the report says when it is not), and judges each current or stale against the
@@ -217,9 +223,10 @@ $(FULL_VERILOG): $(HDL_SOURCES) $(STAMP)
 	$(PY) -m hdl.emit tile --rows 128 --cols 128 --out $(BUILD)/verilog
 	@touch $@
 
-$(REPORT): $(TILE_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(wildcard $(FULL_JSON)) \
+$(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(wildcard $(FULL_JSON)) \
            $(if $(wildcard $(FULL_JSON)),$(FULL_VERILOG)) $(SCALING_SOURCES)
-	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --fabric $(FABRIC_JSON) \
+	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
+	    --fabric $(FABRIC_JSON) \
 	    --full $(FULL_JSON) $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
 
 report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/

@@ -5,9 +5,13 @@ import json
 
 import pytest
 
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.program import MatmulFormat
+from sim_models.results import save
 from sim_models.scaling import __main__ as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED
+from tests.samples import tile_document
 
 BAD = [
     (["--batch", "1e20"], "python -m sim_models.scaling: error: argument --batch: invalid int "
@@ -103,6 +107,23 @@ def test_default_fabric_is_the_reports_when_present(tmp_path, monkeypatch, capsy
     status, out, _ = _run(["--system", "trn2-instance", "--json"], capsys)
     assert status == 0 and json.loads(out)["calibration"]["fabric"].startswith(
         "analytic estimate")
+
+
+def test_trainium2_rates_come_from_the_float_tile_characterization(tmp_path, capsys):
+    config = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+    double_row = MatmulFormat("fp8_e4m3", "fp8_e4m3", True)
+    path = tmp_path / "tile_float.json"
+    save(tile_document({config: [(4, 16, 512, double_row), (4, 32, 512, double_row)]},
+                       tmp_path / "verilog"), path)
+    status, out, _ = _run(["--system", "trn2-instance", "--float-tile", str(path), "--json"],
+                          capsys)
+    assert status == 0
+    assert json.loads(out)["calibration"]["trainium2_macs_per_pe_per_cycle"] == \
+        f"{path}: fp8 2"
+    status, _, err = _run(["--system", "trn2-instance", "--float-tile",
+                           str(tmp_path / "none.json")], capsys)
+    assert status == 2 and err == (f"error: {tmp_path / 'none.json'}: no such file; make "
+                                   f"characterize-tile writes it\n")
 
 
 def test_measurements_table(capsys):

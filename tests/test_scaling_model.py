@@ -6,18 +6,21 @@ from dataclasses import replace
 
 import pytest
 
-from sim_models.config import TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.program import MatmulFormat
 from sim_models.scaling.assumptions import Assumptions
+from sim_models.scaling.characterization import MeasuredRate, measured_rates, tile_checks
 from sim_models.scaling.comparisons import compare, compare_all
 from sim_models.scaling.core_cycles import _timed, tile_cycles
 from sim_models.scaling.decode import decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.network import FabricCalibration, allreduce_seconds
-from sim_models.scaling.peak import chip_peak, core_peak
+from sim_models.scaling.peak import chip_peak, core_peak, with_measured_rates
 from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 from tb.regression import SEED, rerun_command
+from tests.samples import tile_document
 
 SPECS = load_specs()
 PUBLISHED = {figure.key: figure for figure in SPECS.published}
@@ -171,3 +174,29 @@ def test_switch_allreduce_is_a_direct_exchange():
     slower = replace(ASSUMPTIONS, fabric_clock_hz=1e9)
     assert allreduce_seconds(SPECS, system, 1e9, CALIBRATION, slower) == \
         pytest.approx(expected + 2 * (7 / 1e9 - 7 / 2.4e9))
+
+
+def test_measured_rates_are_the_steady_state_difference_of_two_gemms(tmp_path):
+    config = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+    double_row, bf16 = MatmulFormat("fp8_e5m2", "fp8_e5m2", True), MatmulFormat("bf16", "bf16")
+    checks = tile_checks(tile_document({config: [
+        (4, 16, 512, double_row), (4, 32, 512, double_row), (4, 8, 512, bf16),
+        (4, 16, 256, bf16)]}, tmp_path))
+    rates = measured_rates(checks)
+    # FP8 double-row: 2 x 16 x 512 more MACs in 2 x 512 more cycles on 16 PEs; BF16 lacks its
+    # second GEMM (N = 256 is not a steady-state pair).
+    assert set(rates) == {"fp8"} and rates["fp8"].value == 2
+    assert rates["fp8"].shapes == ((4, 16, 512), (4, 32, 512))
+    # A run the models did not reproduce is not a measurement.
+    slower = replace(checks[1], rtl_cycles=checks[1].rtl_cycles + 512)
+    assert measured_rates((checks[0], slower)) == {}
+
+
+def test_measured_rates_replace_trainium2s_spec_values_in_its_peaks():
+    specs = load_specs()
+    measured = with_measured_rates(specs, {"fp8": MeasuredRate("fp8", 1.5, "r4c4", ())})
+    trn2, measured_trn2 = specs.chip("trn2"), measured.chip("trn2")
+    assert core_peak(measured_trn2, "fp8") == core_peak(trn2, "fp8") * 0.75
+    assert core_peak(measured_trn2, "bf16") == core_peak(trn2, "bf16")
+    assert measured.chip("trn1") == specs.chip("trn1")
+    assert "spec data 2 [N-T2]" in measured_trn2.core.macs_per_pe_per_cycle["fp8"].note

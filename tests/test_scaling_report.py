@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from samples import allreduce_run, fabric_document, tile_document
-from sim_models.config import TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.program import MatmulFormat
 from sim_models.scaling.__main__ import main as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.claims import CLAIMS_FILE, ModelContext, claims
@@ -28,6 +29,11 @@ from sim_models.results import save
 from sim_models.specs import SpecError, load_specs
 
 
+#: The floating-point tile of the report's fixture: its steady-state GEMMs in BF16 and in FP8
+#: double-row mode give the measured MACs per PE per cycle.
+FLOAT_TILE = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+
+
 @pytest.fixture(scope="module")
 def characterization(tmp_path_factory):
     """Tile, full-size and fabric results files, and the Verilog directory they match."""
@@ -36,6 +42,11 @@ def characterization(tmp_path_factory):
     documents = {
         "tile": tile_document({TileConfig(4, 4): [(4, 16, 64)],
                                TileConfig(8, 8): [(16, 8, 100)]}, verilog),
+        "float": tile_document({FLOAT_TILE: [
+            (4, 4 * k, 512, matmul_format) for matmul_format in (
+                MatmulFormat("bf16", "bf16"), MatmulFormat("fp8_e4m3", "fp8_e4m3", True))
+            for k in (2 * matmul_format.rows_per_pe, 4 * matmul_format.rows_per_pe)]},
+            verilog),
         "full": tile_document({TileConfig(128, 128): [(128, 256, 512)]}, verilog,
                               date="2026-11-21"),
         "fabric": fabric_document(verilog, (allreduce_run(2, 16), allreduce_run(4, 64)))}
@@ -49,8 +60,9 @@ def characterization(tmp_path_factory):
 @pytest.fixture(scope="module")
 def report(characterization, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    build_report(characterization["tile"], characterization["fabric"], out,
-                 characterization["full"], [characterization["verilog"]])
+    build_report(characterization["tile"], characterization["float"],
+                 characterization["fabric"], out, characterization["full"],
+                 [characterization["verilog"]])
     return out
 
 
@@ -63,13 +75,24 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
         assert f"({plot}.png)" in markdown
     assert "<table>" in (report / "report.html").read_text()
     # Every recorded run is reproduced by the model path; the full run is current.
-    assert "gives exactly the RTL's cycles for 3 of 3" in markdown
+    assert "gives exactly the RTL's cycles for 7 of 7" in markdown
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
+
+
+def test_report_takes_trainium2_rates_from_the_rtl(report):
+    markdown = (report / "report.md").read_text()
+    name = FLOAT_TILE.name
+    assert f"| Trainium2 | BF16 | 1 | 1 | {name}: GEMMs (M, K, N) (4, 8, 512) and (4, 16, 512), " \
+           f"their cycle difference |" in markdown
+    assert f"| Trainium2 | FP8 | 2 | 2 | {name}: GEMMs (M, K, N) (4, 16, 512) and (4, 32, 512)" \
+           in markdown
+    assert "| Trainium2 | FP16 | - | 1 | not measured: the spec data's value is used |" in markdown
 
 
 def test_report_says_input_by_input_whether_it_is_current(report):
     markdown = (report / "report.md").read_text()
     for label, name in (("tile characterization", "tile.json"),
+                        ("floating-point tile characterization", "float.json"),
                         ("fabric characterization", "fabric.json"),
                         ("full-size 128 x 128 run", "full.json")):
         assert re.search(rf"^\| {label} \| \S*/{name} \| current \| the Verilog of its \d+ "
@@ -80,21 +103,23 @@ def test_report_says_input_by_input_whether_it_is_current(report):
 
 def test_report_without_the_full_run_says_it_is_absent(characterization, tmp_path, capsys):
     absent = tmp_path / "r128c128_verilator.json"
-    assert report_cli(["--tile", str(characterization["tile"]), "--fabric",
+    assert report_cli(["--tile", str(characterization["tile"]), "--float",
+                       str(characterization["float"]), "--fabric",
                        str(characterization["fabric"]), "--full", str(absent), "--verilog",
                        str(characterization["verilog"]), "--out", str(tmp_path / "out")]) == 0
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert f"| full-size 128 x 128 run | {absent} | missing | no such file; make " \
            f"characterize-full writes it |" in markdown
     assert "The full-size 128 x 128 run is absent" in markdown
-    assert "gives exactly the RTL's cycles for 2 of 2" in markdown
+    assert "gives exactly the RTL's cycles for 6 of 6" in markdown
     assert f"full-size 128 x 128 run, {absent}: missing" in capsys.readouterr().out
 
 
 def test_report_on_a_truncated_input_prints_one_line(characterization, tmp_path, capsys):
     truncated = tmp_path / "tile.json"
     truncated.write_text(characterization["tile"].read_text()[:200])
-    assert report_cli(["--tile", str(truncated), "--fabric", str(characterization["fabric"]),
+    assert report_cli(["--tile", str(truncated), "--float", str(characterization["float"]),
+                       "--fabric", str(characterization["fabric"]),
                        "--verilog", str(characterization["verilog"]),
                        "--out", str(tmp_path / "out")]) == 2
     error = capsys.readouterr().err
@@ -105,7 +130,8 @@ def test_report_on_a_truncated_input_prints_one_line(characterization, tmp_path,
 def test_report_to_an_unwritable_place_prints_one_line(characterization, tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert report_cli(["--tile", str(characterization["tile"]), "--fabric",
+    assert report_cli(["--tile", str(characterization["tile"]), "--float",
+                       str(characterization["float"]), "--fabric",
                        str(characterization["fabric"]), "--verilog",
                        str(characterization["verilog"]), "--out", str(blocker / "out")]) == 1
     assert capsys.readouterr().err == (f"error: cannot write the report to {blocker / 'out'}: "

@@ -13,7 +13,9 @@ with --json); --measurements sets the model beside every AWS measurement of
 (TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
 smallest model-parallel group that fits). The collectives are calibrated from --fabric, by default the fabric
 characterization the report reads (build/characterization/fabric.json) when present, else the
-analytic estimate; the output says which, and the fitted parameters it used.
+analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
+floating-point tile characterization the report reads (build/characterization/tile_float.json)
+when present, else the spec data. The output says which, and the fitted parameters it used.
 """
 
 import json
@@ -22,20 +24,23 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from ..cli import ArgumentParser
-from ..results import ResultsError
+from ..results import ResultsError, load
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
 from .calibration import FITTED, check_rows
+from .characterization import measured_rates, tile_checks
 from .decode import decode_step
 from .formatting import number, percent, si
 from .network import FabricCalibration
 from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
-from .peak import datatypes, system_peak
+from .peak import datatypes, system_peak, with_measured_rates
 from .training import default_training_plan, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
 REPORT_FABRIC = Path("build/characterization/fabric.json")
+#: The floating-point tile characterization ``make report`` reads, used when present.
+REPORT_FLOAT_TILE = Path("build/characterization/tile_float.json")
 
 _TRAINING_OPTIONS = ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence", "zero_stage")
 
@@ -65,6 +70,9 @@ def _arguments(argv):
                                                       "cores")
     parser.add_argument("--fabric", help="fabric characterization JSON (default: "
                                          f"{REPORT_FABRIC} when present)")
+    parser.add_argument("--float-tile", help="floating-point tile characterization JSON, "
+                                             "Trainium2's measured MACs per PE per cycle "
+                                             f"(default: {REPORT_FLOAT_TILE} when present)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list systems and workloads")
     parser.add_argument("--measurements", action="store_true",
@@ -101,6 +109,17 @@ def _calibration(args):
     if REPORT_FABRIC.exists():
         return FabricCalibration.from_results(REPORT_FABRIC)
     return FabricCalibration.from_estimate()
+
+
+def _rates(args):
+    """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
+    ``--float-tile``, else the report's file when present, else none (the spec data)."""
+    path = args.float_tile or (REPORT_FLOAT_TILE if REPORT_FLOAT_TILE.exists() else None)
+    if path is None:
+        return {}, "spec data (no floating-point tile characterization)"
+    rates = measured_rates(tile_checks(load(path, "float")))
+    return rates, f"{path}: " + (", ".join(f"{datatype} {rate.value:g}"
+                                           for datatype, rate in rates.items()) or "none")
 
 
 def _plan(args, specs, system, workload, assumptions):
@@ -187,12 +206,15 @@ def _text(result, specs, system):
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
+    lines.append(f"Trainium2 MACs per PE per cycle from: "
+                 f"{calibration['trainium2_macs_per_pe_per_cycle']}")
     return "\n".join(lines)
 
 
 def answer(args):
     """The text (or JSON) that answers ``args``; raises SpecError for bad values."""
-    specs, workloads = load_specs(), load_workloads()
+    rates, rates_source = _rates(args)
+    specs, workloads = with_measured_rates(load_specs(), rates), load_workloads()
     if args.list:
         return _listing(specs, workloads)
     if args.measurements:
@@ -215,6 +237,7 @@ def answer(args):
               "workload": workload.key, "training": _training(training),
               "decode": _decode(decode),
               "calibration": {"fabric": calibration.source,
+                              "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},
                               "assumptions": {item.name: getattr(assumptions, item.name)
                                               for item in fields(assumptions)}}}

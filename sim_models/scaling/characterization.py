@@ -8,13 +8,16 @@ measured figure from the models: tile cycles with
 cycles with the alpha-beta model and the RTL estimate.
 """
 
+import math
 from dataclasses import dataclass
 
 from sim_models.config import TileConfig
+from sim_models.program import MatmulFormat
 
 from .core_cycles import tile_cycles
 
-__all__ = ["TileCheck", "AllReduceCheck", "allreduce_checks", "tile_checks"]
+__all__ = ["MEASURED_DATATYPES", "AllReduceCheck", "MeasuredRate", "TileCheck",
+           "allreduce_checks", "measured_rates", "tile_checks"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class TileCheck:
         Every result element equalled the golden model in the simulation.
     handshakes_checked, handshakes_matching : int
         Port handshakes compared with the cycle model in the simulation, and how many agreed.
+    matmul_format : MatmulFormat
+        The GEMM's operand formats and FP8 double-row mode.
     """
     config: str
     rows: int
@@ -50,6 +55,7 @@ class TileCheck:
     bit_exact: bool
     handshakes_checked: int
     handshakes_matching: int
+    matmul_format: MatmulFormat
 
     @property
     def macs(self):
@@ -70,9 +76,12 @@ class TileCheck:
 def _check(run):
     config = TileConfig(run.rows, run.cols, psum_banks=run.psum_banks,
                         psum_depth=run.psum_depth)
+    # A double-row pass takes ceil(K / 2) load beats for K contraction rows and the tiler cuts K
+    # in chunks of 2R, so the schedule is the single-row one of K' = ceil(K / 2).
+    passes = math.ceil(run.k / run.matmul_format.rows_per_pe)
     return TileCheck(run.config, run.rows, run.cols, run.sim, run.m, run.k, run.n,
-                     run.rtl_cycles, tile_cycles(config, run.m, run.k, run.n), run.bit_exact,
-                     run.handshakes_checked, run.handshakes_matching)
+                     run.rtl_cycles, tile_cycles(config, run.m, passes, run.n), run.bit_exact,
+                     run.handshakes_checked, run.handshakes_matching, run.matmul_format)
 
 
 def tile_checks(document):
@@ -114,3 +123,69 @@ def allreduce_checks(document):
     return tuple(AllReduceCheck(run.nodes, run.length, run.elements_per_flit, run.rtl_cycles,
                                 run.estimate_cycles, run.alpha_beta_cycles + run.local_cycles)
                  for run in document.allreduce)
+
+
+#: The scaling layer's datatype of each single-format, single-mode GEMM the RTL measures: BF16
+#: and FP16 one product per PE per cycle, FP8 in double-row mode (E4M3 or E5M2 alike) two.
+MEASURED_DATATYPES = {MatmulFormat("bf16", "bf16"): "bf16",
+                      MatmulFormat("fp16", "fp16"): "fp16",
+                      MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True): "fp8",
+                      MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True): "fp8"}
+
+
+@dataclass(frozen=True)
+class MeasuredRate:
+    """MACs per PE per cycle of one datatype, measured on the RTL in steady state.
+
+    Two GEMMs of the characterization differ only in their number of K chunks (M = C, N = 512,
+    K = 2P and 4P with P = R, or 2R in FP8 double-row mode), each chunk's stationary loading
+    behind the multiply before it. Their difference is two whole passes and nothing else, so
+    ``(MACs_4 - MACs_2) / (R x C x (cycles_4 - cycles_2))`` is the rate at which the array does
+    useful work once streaming, fill and drain cancelled out.
+
+    Members
+    -------
+    datatype : str
+        ``bf16``, ``fp16`` or ``fp8`` (the spec's datatype names).
+    value : float
+        MACs per PE per cycle; the lowest over the formats measured for the datatype (E4M3 and
+        E5M2 for ``fp8``).
+    config : str
+        Tile configuration the two GEMMs ran on.
+    shapes : tuple of (int, int, int)
+        (M, K, N) of the two GEMMs.
+    """
+    datatype: str
+    value: float
+    config: str
+    shapes: tuple
+
+
+def _rate(pair):
+    short, long = pair
+    return (long.macs - short.macs) / (long.rows * long.cols *
+                                       (long.rtl_cycles - short.rtl_cycles))
+
+
+def measured_rates(checks):
+    """The :class:`MeasuredRate` of each datatype of :data:`MEASURED_DATATYPES` that ``checks``
+    (TileCheck) hold the two steady-state GEMMs of, as a dict by datatype; only checks that
+    matched the models bit- and cycle-exactly count."""
+    pairs = {}
+    for check in checks:
+        datatype = MEASURED_DATATYPES.get(check.matmul_format)
+        per_pass = check.rows * check.matmul_format.rows_per_pe
+        if datatype is None or not check.matches or (check.m, check.n) != (check.cols, 512):
+            continue
+        if check.k in (2 * per_pass, 4 * per_pass):
+            pairs.setdefault((datatype, check.config, check.matmul_format), {})[check.k] = check
+    rates = {}
+    for (datatype, config, matmul_format), by_k in sorted(pairs.items(), key=str):
+        if len(by_k) != 2:
+            continue
+        pair = tuple(by_k[k] for k in sorted(by_k))
+        rate = MeasuredRate(datatype, _rate(pair), config,
+                            tuple((check.m, check.k, check.n) for check in pair))
+        if datatype not in rates or rate.value < rates[datatype].value:
+            rates[datatype] = rate
+    return rates

@@ -1,4 +1,4 @@
-"""The report's inputs: the three results files it reads, each loaded through
+"""The report's inputs: the four results files it reads, each loaded through
 :mod:`sim_models.results` and judged current or not by :mod:`sim_models.staleness`."""
 
 from dataclasses import dataclass
@@ -12,8 +12,9 @@ __all__ = ["FULL_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
 #: The full-size run the report reads unless told otherwise (tracked; may be absent).
 FULL_RUN = Path("characterization/r128c128_verilator.json")
 #: What each kind of input is called in the report.
-INPUT_LABELS = {"tile": "tile characterization", "fabric": "fabric characterization",
-                "full": "full-size 128 x 128 run"}
+INPUT_LABELS = {"tile": "tile characterization",
+                "float": "floating-point tile characterization",
+                "fabric": "fabric characterization", "full": "full-size 128 x 128 run"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ReportInput:
     Members
     -------
     kind : str
-        ``tile``, ``fabric`` or ``full`` (:data:`sim_models.results.KINDS`).
+        ``tile``, ``float``, ``fabric`` or ``full`` (:data:`sim_models.results.KINDS`).
     document : TileCharacterization, FabricCharacterization or None
         None if the file is absent (the full-size run only).
     verdict : Verdict
@@ -39,11 +40,11 @@ class ReportInput:
         return INPUT_LABELS[self.kind]
 
 
-def read_inputs(tile_path, fabric_path, full_path, verilog_dirs):
-    """Load the three inputs and judge whether each is current.
+def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs):
+    """Load the four inputs and judge whether each is current.
 
-    The tile and fabric characterizations must exist; an absent full-size run is reported as
-    missing.
+    The tile, floating-point tile and fabric characterizations must exist; an absent full-size
+    run is reported as missing.
 
     Raises
     ------
@@ -57,7 +58,8 @@ def read_inputs(tile_path, fabric_path, full_path, verilog_dirs):
         By kind.
     """
     inputs = {}
-    for kind, path in (("tile", tile_path), ("fabric", fabric_path), ("full", full_path)):
+    for kind, path in (("tile", tile_path), ("float", float_path), ("fabric", fabric_path),
+                       ("full", full_path)):
         if kind == "full" and not Path(path).exists():
             inputs[kind] = ReportInput(kind, None, missing(path, kind))
             continue

@@ -6,13 +6,17 @@ sparse mode cannot be combined with the FP8 double-row mode (trainium.md §1.1),
 multiply the FP8 rate. A chip is ``cores`` of them; a system is ``chips`` chips. GPUs are not
 modelled: their peak is the vendor's datasheet figure, given as an input in the spec data.
 
-Nothing here reads a published headline figure: only the spec's architectural parameters.
+Nothing here reads a published headline figure: only the spec's architectural parameters, and
+for Trainium2's BF16, FP16 and FP8 the MACs per PE per cycle that the RTL tile was measured to
+do (:func:`with_measured_rates`).
 """
 
-from ..specs import SpecError
+from dataclasses import replace
 
-__all__ = ["SPARSE", "datatypes", "macs_per_pe_per_cycle", "core_peak", "chip_peak",
-           "system_peak"]
+from ..specs import Sourced, SpecError
+
+__all__ = ["RTL_MODELLED_CHIPS", "SPARSE", "chip_peak", "core_peak", "datatypes",
+           "macs_per_pe_per_cycle", "system_peak", "with_measured_rates"]
 
 #: Datatype name of the structured-sparse mode.
 SPARSE = "sparse"
@@ -63,3 +67,30 @@ def chip_peak(chip, datatype):
 def system_peak(specs, system, datatype):
     """Peak of a system (instance, UltraServer, cluster), in FLOP/s: chips x chip peak."""
     return system.chips.value * chip_peak(specs.chip(system.chip), datatype)
+
+
+#: Chips whose Tensor Engine formats the RTL tile models (BF16, FP16, FP8 in double-row mode):
+#: their MACs per PE per cycle of those datatypes are the RTL's measurement when one is given.
+RTL_MODELLED_CHIPS = ("trn2",)
+
+
+def with_measured_rates(specs, rates):
+    """``specs`` with the MACs per PE per cycle of :data:`RTL_MODELLED_CHIPS` replaced by the
+    RTL's ``rates`` (dict of datatype to
+    :class:`~sim_models.scaling.characterization.MeasuredRate`), for the datatypes the chip's
+    spec has; the spec's own value stays in the note, as the comparison target."""
+    chips = dict(specs.chips)
+    for key in RTL_MODELLED_CHIPS:
+        core = chips[key].core
+        table = dict(core.macs_per_pe_per_cycle)
+        for datatype, rate in rates.items():
+            if datatype not in table:
+                continue
+            spec = table[datatype]
+            table[datatype] = Sourced(
+                rate.value, rate.value, "1", "DERIVED",
+                f"measured on the RTL: {rate.config}, GEMMs (M, K, N) "
+                f"{' and '.join(str(shape) for shape in rate.shapes)}; spec data "
+                f"{spec.value} [{spec.source}]")
+        chips[key] = replace(chips[key], core=replace(core, macs_per_pe_per_cycle=table))
+    return replace(specs, chips=chips)

@@ -26,7 +26,7 @@ from ..specs import PUBLISHED_QUANTITIES, SpecError, load_specs
 from . import plots
 from .assumptions import Assumptions, describe
 from .calibration import check_rows
-from .characterization import allreduce_checks, tile_checks
+from .characterization import MEASURED_DATATYPES, allreduce_checks, measured_rates, tile_checks
 from .claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
@@ -39,7 +39,7 @@ from .inputs import FULL_RUN, read_inputs
 from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import system_of_chips
-from .peak import chip_peak
+from .peak import RTL_MODELLED_CHIPS, chip_peak, with_measured_rates
 from .summary import Measured, measurements_table, peaks_table
 from .training import training_step
 from .workloads import load_workloads
@@ -502,14 +502,44 @@ def _summary_section(document, specs, gaps, measured):
     document.bullets(NOT_MODELLED)
 
 
-def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=None,
+def _measured_rates_section(document, spec_data, rates):
+    """MACs per PE per cycle of the chips the RTL models: what the RTL measured (``rates``,
+    by datatype) beside the spec data's value (``spec_data``, before the substitution)."""
+    document.heading("MACs per PE per cycle: measured on the RTL", level=3)
+    rows = []
+    for key in RTL_MODELLED_CHIPS:
+        chip = spec_data.chips[key]
+        for datatype in dict.fromkeys(MEASURED_DATATYPES.values()):
+            spec = chip.core.macs_per_pe_per_cycle.get(datatype)
+            if spec is None:
+                continue
+            rate = rates.get(datatype)
+            rows.append([chip.name, datatype.upper(),
+                         number(rate.value) if rate else "-", number(spec.value),
+                         f"{rate.config}: GEMMs (M, K, N) "
+                         f"{' and '.join(str(shape) for shape in rate.shapes)}, their cycle "
+                         f"difference" if rate else "not measured: the spec data's value is "
+                         f"used"])
+    document.table(["chip", "datatype", "measured on the RTL", "spec data", "how measured"],
+                   rows, numeric=(2, 3))
+    document.paragraph(
+        "The peaks above use the measured rates. Each is the difference of two GEMMs that "
+        "differ only by two K chunks of a whole pass each (a new stationary every pass, "
+        "loaded behind the multiply before it), so fill and drain cancel: useful MACs over "
+        "R x C x cycles while streaming. FP8 runs in double-row mode, two products per PE per "
+        "cycle; the lowest of E4M3 and E5M2 is taken.")
+
+
+def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs=None,
                  assumptions=None):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
     ----------
-    tile_path, fabric_path : path
-        Tile and fabric characterization results.
+    tile_path, float_path, fabric_path : path
+        Tile (int8), floating-point tile and fabric characterization results. The
+        floating-point tile's steady-state MACs per PE per cycle replace the spec's for
+        Trainium2 (:func:`~.peak.with_measured_rates`).
     out : path
         Output directory (created).
     full_path : path
@@ -535,11 +565,10 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with _step("read the inputs and checked whether each is current"):
-        inputs = read_inputs(tile_path, fabric_path, full_path, verilog_dirs)
+        inputs = read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs)
     for result in inputs.values():
         _progress(f"{result.label}, {result.verdict.path}: {result.verdict.state}: "
                   f"{result.verdict.detail}")
-    specs = specs or load_specs()
     assumptions = assumptions or Assumptions()
     workloads = load_workloads()
     gaps = load_gaps()
@@ -548,6 +577,9 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
     checks = tuple(check for result in inputs.values()
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
+    spec_data = specs or load_specs()
+    rates = measured_rates(checks)
+    specs = with_measured_rates(spec_data, rates)
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
     with _step("training and decode steps, AWS's measurements"):
         steps = {(key, name): training_step(specs, specs.system(key), workload, calibration,
@@ -566,6 +598,7 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
         "with their addresses at the end.")
     with _step("summary, claims and published figures"):
         _summary_section(document, specs, gaps, measured)
+        _measured_rates_section(document, spec_data, rates)
         _inputs_section(document, inputs)
         _claims_section(document, context, gaps)
         _published_section(document, specs, gaps)
@@ -591,6 +624,8 @@ def build_report(tile_path, fabric_path, out, full_path, verilog_dirs, specs=Non
 def main(argv=None):
     parser = ArgumentParser.for_module("sim_models.scaling.report", __doc__)
     parser.add_argument("--tile", required=True, help="tile characterization JSON")
+    parser.add_argument("--float", required=True, dest="float_path",
+                        help="floating-point tile characterization JSON")
     parser.add_argument("--fabric", required=True, help="fabric characterization JSON")
     parser.add_argument("--full", default=str(FULL_RUN),
                         help=f"full-size (128 x 128) tile run JSON; the report says so if it "
@@ -604,7 +639,7 @@ def main(argv=None):
     try:
         # Made first, so that an unwritable place fails before the minutes of modelling.
         Path(args.out).mkdir(parents=True, exist_ok=True)
-        build_report(args.tile, args.fabric, args.out, args.full,
+        build_report(args.tile, args.float_path, args.fabric, args.out, args.full,
                      args.verilog or ["build/verilog", "build/verilog/fabric",
                                       "build/verilog/allreduce"])
     except (SpecError, ResultsError) as error:
