@@ -189,6 +189,7 @@ def test_inconsistent_fabric(tmp_path, change, problem):
 def test_every_kind_names_its_document_and_target():
     assert {name: (kind.document, kind.target) for name, kind in KINDS.items()} == {
         "tile": (TileCharacterization, "characterize-tile"),
+        "float": (TileCharacterization, "characterize-tile"),
         "full": (TileCharacterization, "characterize-full"),
         "fabric": (FabricCharacterization, "characterize-fabric")}
 
