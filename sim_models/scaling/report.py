@@ -471,7 +471,7 @@ def _measured_rows(specs, workloads, calibration, assumptions):
                                     tuple(measurements.values()))]
 
 
-def _summary_section(document, specs, gaps, measured):
+def _summary_section(document, specs, gaps, measured, spec_data, rates):
     document.heading("Summary")
     document.heading("Peaks against AWS's figures", level=3)
     worst = peaks_table(document, specs, compare_all(specs), gaps)
@@ -480,6 +480,7 @@ def _summary_section(document, specs, gaps, measured):
         f"{percent(worst)} of AWS's per-NeuronCore figure for every chip and datatype AWS "
         f"publishes. Per chip, AWS's Trainium2 and Trainium3 figures sit above cores x its "
         f"own per-core figure (the gap in the explanation), which the model does not count.")
+    _measured_rates_section(document, spec_data, rates)
     document.heading("Training and decode against AWS's measurements", level=3)
     document.paragraph(
         "Each of AWS's published training and decode measurements, run in the model at the "
@@ -597,8 +598,7 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
         "figures appear only as comparison targets. Keys in brackets name the sources, listed "
         "with their addresses at the end.")
     with _step("summary, claims and published figures"):
-        _summary_section(document, specs, gaps, measured)
-        _measured_rates_section(document, spec_data, rates)
+        _summary_section(document, specs, gaps, measured, spec_data, rates)
         _inputs_section(document, inputs)
         _claims_section(document, context, gaps)
         _published_section(document, specs, gaps)
