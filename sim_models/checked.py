@@ -29,7 +29,7 @@ from .program import INT8, LoadStationary, MatmulFormat, ReadPsum
 from .tiler import TiledGemm, tile_gemm
 
 __all__ = ["RandomGemm", "characterization_formats", "characterization_gemm",
-           "characterization_shapes", "fabric_checked_digest", "gemm_name", "random_gemm",
+           "characterization_shapes", "fabric_checked_digest", "gemm_name", "peak_format", "random_gemm",
            "random_operand", "seeded_generator", "tile_checked_digest"]
 
 #: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
@@ -50,6 +50,14 @@ def characterization_formats(config):
         return [INT8]
     return [MatmulFormat(name, name) for name in config.formats] + \
         [MatmulFormat(name, name, double_row=True) for name in config.formats if is_fp8(name)]
+
+
+def peak_format(config):
+    """The :class:`MatmulFormat` in which ``config`` does the most MACs per PE per cycle: FP8
+    double-row mode when the tile has an FP8 format (its first), else its first format on both
+    operands (int8 on an int8 tile)."""
+    formats = characterization_formats(config)
+    return next((item for item in formats if item.double_row), formats[0])
 
 
 def characterization_shapes(config, matmul_format=INT8):

@@ -15,6 +15,7 @@ from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
+from sim_models.checked import peak_format
 from sim_models.scaling.tile_projection import project_tile
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import load_specs
@@ -53,7 +54,9 @@ class Stage:
 
 
 def measure_gemms(point, work):
-    """The point's GEMMs on its built RTL, each checked bit- and cycle-exactly
+    """The point's GEMMs on its built RTL in the tile's fastest mode
+    (:func:`sim_models.checked.peak_format`: FP8 double-row when the tile has FP8), each
+    checked bit- and cycle-exactly
     (:func:`tb.characterize_tile.simulate_gemms`, its line in ``simulate.log`` of the point's
     directory, not among the sweep's progress); a dict with ``runs`` (the
     :class:`sim_models.results.TileRun` of each GEMM, as dicts) and ``macs_per_cycle`` over all
@@ -64,12 +67,14 @@ def measure_gemms(point, work):
     AssertionError
         From the testbench, if a GEMM's results or a handshake differ from the models'.
     """
-    config = point.config
+    config, matmul_format = point.config, peak_format(point.config)
     with open(work.directory / "simulate.log", "w") as log, redirect_stdout(log):
         entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
                                     work.rtl_build, hierarchical=point.simulator == "verilator",
-                                    run=f"point_{point.digest[:16]}", verilog=work.verilog)
-    runs = [run_record(config, point.simulator, entry, None) for entry in entries]
+                                    run=f"point_{point.digest[:16]}", verilog=work.verilog,
+                                    matmul_format=matmul_format)
+    runs = [run_record(config, point.simulator, entry, None, matmul_format)
+            for entry in entries]
     macs, cycles = sum(run.macs for run in runs), sum(run.rtl_cycles for run in runs)
     return {"runs": [asdict(run) for run in runs], "macs_per_cycle": macs / cycles}
 
