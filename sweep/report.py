@@ -47,13 +47,27 @@ def _tops(flops):
     return f"{flops / 1e12:.3g}"
 
 
+def _synthesis_cells(row):
+    """Cells and transistors per PE, array transistors (millions) and the PE's ECP5 fmax
+    (MHz) of a finished point, "-" where its stage did not record them."""
+    synthesis, timing = row.records.get("synthesis", {}), row.records.get("pe_timing", {})
+    if "transistors" not in synthesis:
+        return "- | - | - |", f" {timing['pe_fmax_mhz']:.1f} |" if timing else " - |"
+    cells = (f"{synthesis['cells_per_pe']:,.0f} | {synthesis['transistors_per_pe']:,.0f} | "
+             f"{synthesis['transistors'] / 1e6:.3f} |")
+    return cells, f" {timing['pe_fmax_mhz']:.1f} |" if timing else " - |"
+
+
 def results_table(points, rows):
     """Markdown table of ``points`` (the grid, in order) with their stored ``rows``."""
     by_digest = {row.digest: row for row in rows}
     unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
+    per = "10^6 transistors" if unit.startswith("transistors") else "PE"
+    scale = 1e6 if unit.startswith("transistors") else 1
     lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
-             f"throughput / area ({unit}) | chip peak TFLOP/s | step s | MFU | error or note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"cells / PE | transistors / PE | array transistors (10^6) | PE fmax, ECP5 (MHz) | "
+             f"MACs/cycle per {per} | chip peak TFLOP/s | step s | MFU | error or note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for point in points:
         config, row = point.config, by_digest.get(point.digest)
         head = (f"| {point.name} | {row.status if row else 'missing'} | "
@@ -61,13 +75,14 @@ def results_table(points, rows):
                 f"{','.join(config.formats)} | {len(point.shapes)} |")
         if row is None or row.status != OK:
             error = (row.error or "").replace("|", "/") if row else "not run yet"
-            lines.append(f"{head} | | | | | {error} |")
+            lines.append(f"{head} | | | | | | | | | {error} |")
             continue
         gemms, projection = row.records["gemms"], row.records["projection"]
         caveat = projection["mfu_not_meaningful"]
         mfu = "not a result" if caveat else f"{projection['mfu']:.1%}"
-        lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | "
-                     f"{gemms['macs_per_cycle'] / area(row)[0]:.4g} | "
+        cells, fmax = _synthesis_cells(row)
+        lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | {cells}{fmax} "
+                     f"{gemms['macs_per_cycle'] * scale / area(row)[0]:.4g} | "
                      f"{_tops(projection['chip_peak_flops'])} | "
                      f"{projection['step_seconds']:.4g} | {mfu} | {caveat or ''} |")
     return "\n".join(lines) + "\n"
@@ -75,22 +90,25 @@ def results_table(points, rows):
 
 def _pareto_plot(rows, path):
     finished = [row for row in rows if row.status == OK]
-    pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] / area(row)[0])
-             for row in finished]
-    figure, axes = plt.subplots(figsize=(7, 4.5))
-    axes.scatter([a for a, _ in pairs], [v for _, v in pairs], color="tab:blue")
-    for row, (a, v) in zip(finished, pairs):
-        axes.annotate(row.name.split(".")[0], (a, v), fontsize=7, xytext=(3, 3),
-                      textcoords="offset points")
-    front = pareto_front(pairs)
-    axes.plot([pairs[i][0] for i in front], [pairs[i][1] for i in front], color="tab:red",
-              drawstyle="steps-post", label="Pareto front")
     unit = area(finished[0])[1] if finished else "PEs"
+    scale, per = (1e6, "10^6 transistors") if unit.startswith("transistors") else (1, "PE")
+    pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] * scale / area(row)[0])
+             for row in finished]
+    front = pareto_front(pairs)
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    # One marker and colour per point, named in the legend: names on the plot overprint.
+    for index, (row, (a, v)) in enumerate(zip(finished, pairs)):
+        axes.scatter([a], [v], marker="osD^vP*X"[index % 8], color=f"C{index % 10}", s=50,
+                     label=row.name.split(".")[0])
+    axes.plot([pairs[i][0] for i in front], [pairs[i][1] for i in front], color="black",
+              marker="o", markerfacecolor="none", markersize=14, drawstyle="steps-post",
+              label="Pareto front (no smaller and better point)")
     axes.set_xscale("log", base=2)
+    axes.margins(x=0.1, y=0.1)
     axes.set_xlabel(f"area ({unit})")
-    axes.set_ylabel(f"measured MACs per cycle per {unit.split()[0][:-1]}")
+    axes.set_ylabel(f"measured MACs per cycle per {per}")
     axes.set_title("Throughput per area against area (checked GEMMs on the RTL)")
-    axes.legend()
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -101,19 +119,24 @@ def _utilization_plot(rows, path):
     seen = set()
     for row in rows:
         config = row.point["config"]
-        key = (config["rows"], config["cols"], config["psum_banks"], config["psum_depth"])
+        key = (config["rows"], config["cols"], config["psum_banks"], config["psum_depth"],
+               tuple(config["formats"]))
         if row.status != OK or key in seen:
             continue
         seen.add(key)
         runs = row.records["gemms"]["runs"]
-        size = [run["macs"] / (config["rows"] * config["cols"]) for run in runs]
-        utilization = [run["macs"] / (run["rtl_cycles"] * run["rows"] * run["cols"])
-                       for run in runs]
-        axes.scatter(size, utilization, s=14,
-                     label=row.name.split(".")[0])
+        # Against the mode's peak: two products per PE per cycle in FP8 double-row mode.
+        peak = [run["rows"] * run["cols"] * (2 if run.get("double_row") else 1) for run in runs]
+        size = [run["macs"] / pe_peak for run, pe_peak in zip(runs, peak)]
+        utilization = [run["macs"] / (run["rtl_cycles"] * pe_peak)
+                       for run, pe_peak in zip(runs, peak)]
+        axes.scatter(size, utilization, s=40 + 30 * (len(seen) - 1), facecolors="none",
+                     marker="osD^vP*X"[(len(seen) - 1) % 8],
+                     edgecolors=f"C{(len(seen) - 1) % 10}", label=row.name.split(".")[0])
     axes.set_xscale("log", base=2)
-    axes.set_xlabel("GEMM size relative to the array: M K N / (R C), ideal cycles")
-    axes.set_ylabel("utilization (MACs / (cycles x R x C))")
+    axes.set_xlabel("GEMM size relative to the array's peak: ideal cycles (M K N / peak MACs "
+                    "per cycle)")
+    axes.set_ylabel("utilization (MACs / (cycles x peak MACs per cycle))")
     axes.set_title("Utilization against GEMM shape")
     axes.legend(fontsize=7)
     figure.tight_layout()
