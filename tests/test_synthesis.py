@@ -115,3 +115,13 @@ def test_a_synthesis_over_its_time_limit_is_stopped_with_one_line(tmp_path):
 def test_a_config_that_is_not_a_tile_is_refused_in_one_line(tmp_path):
     with pytest.raises(TypeError, match=r"^Argument 'config' must be a TileConfig, not "):
         synthesize({"rows": 2, "cols": 2}, tmp_path / "tile.v")
+
+
+def test_a_floating_point_tile_multiplies_out_and_costs_more_per_pe(small, tmp_path):
+    """The float tile's PE column holds its FloatMac leaves flattened into it (they are not
+    leaves of the tile's top), so the same three-module sum covers it."""
+    config = TileConfig(2, 2, psum_banks=1, psum_depth=4, formats=("bf16",))
+    figures = _synthesized(config, tmp_path)
+    assert figures.cells == config.cols * (figures.pe_column.cells + figures.psum_column.cells) \
+        + figures.top.cells
+    assert figures.cells_per_pe > 2 * small[1].cells_per_pe
