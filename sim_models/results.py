@@ -435,6 +435,7 @@ class _Kind:
 #: The kinds of results file, by the name the command line takes.
 KINDS = {"tile": _Kind(TileCharacterization, "characterize-tile"),
          "full": _Kind(TileCharacterization, "characterize-full", dated=True),
+         "full_float": _Kind(TileCharacterization, "characterize-full-float", dated=True),
          "fabric": _Kind(FabricCharacterization, "characterize-fabric")}
 
 

@@ -4,48 +4,49 @@ written where the staleness check looks for it."""
 import hashlib
 from pathlib import Path
 
-import numpy as np
-
 from sim_models.allreduce import AllReduceEstimate
-from sim_models.checked import fabric_checked_digest, tile_checked_digest
+from sim_models.checked import characterization_gemm, fabric_checked_digest, tile_checked_digest
 from sim_models.config import (AllReduceConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.cycle_model import time_program
+from sim_models.program import INT8
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
                                 HopLatency, HopPoint, LinkEfficiency, SimulatedDesign,
                                 TileCharacterization, TileRun)
-from sim_models.tiler import tile_gemm
 
 SEED = 1
 
 
-def simulated(config, verilog_dir, shapes=()):
+def simulated(config, verilog_dir, shapes=(), matmul_format=INT8):
     """The SimulatedDesign of ``config``, its stand-in Verilog written to ``verilog_dir``;
-    ``shapes`` are a tile's GEMMs (M, K, N), run with :data:`SEED`."""
+    ``shapes`` are a tile's GEMMs (M, K, N), run with :data:`SEED` in ``matmul_format``."""
     top = module_name(config)
     path = Path(verilog_dir) / f"{top}.v"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"module {top}; endmodule\n")
-    checked = tile_checked_digest(config, shapes, SEED) if isinstance(config, TileConfig) \
-        else fabric_checked_digest(config)
+    checked = tile_checked_digest(config, shapes, SEED, [matmul_format] * len(shapes)) \
+        if isinstance(config, TileConfig) else fabric_checked_digest(config)
     return SimulatedDesign(config_to_dict(config), top,
                            hashlib.sha256(path.read_bytes()).hexdigest(), checked)
 
 
-def tile_run(config, m, k, n):
+def tile_run(config, m, k, n, matmul_format=INT8):
     """A run as tb.characterize_tile records it, timed by the cycle model (the report
     recomputes the cycles through its own path and must agree)."""
-    zeros = lambda rows, cols: np.broadcast_to(np.int8(0), (rows, cols))  # noqa: E731
-    cycles = time_program(config, tile_gemm(config, zeros(k, m), zeros(k, n)).program)
+    program = characterization_gemm(config, (m, k, n), SEED, matmul_format).tiled.program
+    cycles = time_program(config, program)
     return TileRun(config.name, config.rows, config.cols, config.psum_banks,
                    config.psum_depth, "model", m, k, n, m * k * n, cycles.total_cycles,
-                   cycles.total_cycles, cycles.total_cycles - n, 10, 10, True, 1.0, 0.5)
+                   cycles.total_cycles, cycles.total_cycles - n, 10, 10, True, 1.0, 0.5,
+                   matmul_format.stationary, matmul_format.moving, matmul_format.double_row)
 
 
-def tile_document(gemms, verilog_dir, date=None):
-    """A TileCharacterization of ``gemms`` ({TileConfig: [(M, K, N), ...]})."""
-    designs = tuple(simulated(config, verilog_dir, shapes) for config, shapes in gemms.items())
-    runs = tuple(tile_run(config, *shape) for config, shapes in gemms.items()
+def tile_document(gemms, verilog_dir, date=None, matmul_format=INT8):
+    """A TileCharacterization of ``gemms`` ({TileConfig: [(M, K, N), ...]}) in
+    ``matmul_format``."""
+    designs = tuple(simulated(config, verilog_dir, shapes, matmul_format)
+                    for config, shapes in gemms.items())
+    runs = tuple(tile_run(config, *shape, matmul_format) for config, shapes in gemms.items()
                  for shape in shapes)
     return TileCharacterization(SEED, designs, runs, date)
 

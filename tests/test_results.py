@@ -190,6 +190,7 @@ def test_every_kind_names_its_document_and_target():
     assert {name: (kind.document, kind.target) for name, kind in KINDS.items()} == {
         "tile": (TileCharacterization, "characterize-tile"),
         "full": (TileCharacterization, "characterize-full"),
+        "full_float": (TileCharacterization, "characterize-full-float"),
         "fabric": (FabricCharacterization, "characterize-fabric")}
 
 
