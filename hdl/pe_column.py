@@ -43,6 +43,11 @@ class PEColumn(wiring.Component):
     and its partial sum ``partial from PE (k - 1, m) + moving * weight`` down to PE (k + 1, m),
     both registered (1 cycle per hop).
 
+    With an arithmetic of ``registered_operands`` (floating point), ``moving_in``,
+    ``weight_select`` and ``control`` arrive one cycle before the PEs use them and the column
+    holds them in registers ("this cycle" below is then the next cycle), so that the PEs' steps
+    read registers only.
+
     Parameters
     ----------
     config : TileConfig
