@@ -50,6 +50,8 @@ endif
 endif
 # The names of sim_models.config.OPERAND_FORMATS (tests/test_make_variables.py keeps them equal).
 KNOWN_FORMATS := int8 bf16 fp16 fp8_e4m3 fp8_e5m2
+# sim_models.config.TRAINIUM2_FORMATS, the set of the full-size floating-point run.
+TRAINIUM2_FORMATS := bf16,fp16,fp8_e4m3,fp8_e5m2
 comma := ,
 $(foreach format,$(subst $(comma), ,$(FORMATS)),$(if $(filter-out $(KNOWN_FORMATS),$(format)),\
     $(error FORMATS='$(FORMATS)' has an unknown format '$(format)': known are \
@@ -79,11 +81,12 @@ $(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING
     $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
 
 .PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
-        characterize-full characterize report lint bench sweep test unit clean
+        characterize-full characterize-full-float characterize report lint bench sweep test \
+        unit clean
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 22 | sed 's/^/  /'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512 FORMATS=int8] for verilog" \
 	      "(FORMATS: int8, or comma-separated of bf16,fp16,fp8_e4m3,fp8_e5m2);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
@@ -157,6 +160,7 @@ TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
 FULL_JSON := characterization/r128c128_verilator.json
+FULL_FLOAT_JSON := characterization/r128c128_trn2_verilator.json
 FABRIC_SOURCES := $(wildcard hdl/*.py hdl/fabric/*.py tb/*.py sim_models/*.py)
 
 # A results file that does not load (truncated, foreign schema, inconsistent) is removed before
@@ -201,6 +205,9 @@ characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
 	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
 
+characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
+	$(CHARACTERIZE) --sizes 128 --formats $(TRAINIUM2_FORMATS) --dated --out $(FULL_FLOAT_JSON)
+
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
 # The scaling report reads the characterization results and the committed 128 x 128 run (when
@@ -211,11 +218,13 @@ SCALING_SOURCES := $(wildcard sim_models/*.py sim_models/scaling/*.py sim_models
                               sim_models/specs/*.py sim_models/specs/*.toml)
 REPORT := reports/report.md
 FULL_VERILOG := $(BUILD)/verilog/systolic_tile_r128c128_int8.v
-# Which optional input the report was made with, rewritten when that changes (the tracked run
+FULL_FLOAT_VERILOG := $(BUILD)/verilog/systolic_tile_r128c128_bf16_fp16_fp8e4m3_fp8e5m2.v
+# Which optional inputs the report was made with, rewritten when that changes (a tracked run
 # deleted or restored), so that the report follows.
 REPORT_INPUTS := $(BUILD)/report.inputs
-ifneq ($(wildcard $(REPORT_INPUTS))|$(file < $(REPORT_INPUTS)),$(REPORT_INPUTS)|$(wildcard $(FULL_JSON)))
-$(shell mkdir -p $(BUILD) && printf '%s' '$(wildcard $(FULL_JSON))' > $(REPORT_INPUTS))
+FULL_RUNS := $(wildcard $(FULL_JSON) $(FULL_FLOAT_JSON))
+ifneq ($(wildcard $(REPORT_INPUTS))|$(file < $(REPORT_INPUTS)),$(REPORT_INPUTS)|$(FULL_RUNS))
+$(shell mkdir -p $(BUILD) && printf '%s' '$(FULL_RUNS)' > $(REPORT_INPUTS))
 endif
 REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce
 
@@ -223,11 +232,17 @@ $(FULL_VERILOG): $(HDL_SOURCES) $(STAMP)
 	$(PY) -m hdl.emit tile --rows 128 --cols 128 --out $(BUILD)/verilog
 	@touch $@
 
-$(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(wildcard $(FULL_JSON)) \
-           $(if $(wildcard $(FULL_JSON)),$(FULL_VERILOG)) $(SCALING_SOURCES)
+$(FULL_FLOAT_VERILOG): $(HDL_SOURCES) $(STAMP)
+	$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $(TRAINIUM2_FORMATS) \
+	    --out $(BUILD)/verilog
+	@touch $@
+
+$(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(FULL_RUNS) \
+           $(if $(wildcard $(FULL_JSON)),$(FULL_VERILOG)) \
+           $(if $(wildcard $(FULL_FLOAT_JSON)),$(FULL_FLOAT_VERILOG)) $(SCALING_SOURCES)
 	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
-	    --fabric $(FABRIC_JSON) \
-	    --full $(FULL_JSON) $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
+	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --full-float $(FULL_FLOAT_JSON) \
+	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
 
 report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
 	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"

@@ -43,6 +43,11 @@ class PEColumn(wiring.Component):
     and its partial sum ``partial from PE (k - 1, m) + moving * weight`` down to PE (k + 1, m),
     both registered (1 cycle per hop).
 
+    With an arithmetic of ``registered_operands`` (floating point), ``moving_in``,
+    ``weight_select`` and ``control`` arrive one cycle before the PEs use them and the column
+    holds them in registers ("this cycle" below is then the next cycle), so that the PEs' steps
+    read registers only.
+
     Parameters
     ----------
     config : TileConfig
@@ -83,6 +88,19 @@ class PEColumn(wiring.Component):
         passed_on = Signal.like(self.moving_out, name="moving", reset_less=True)
         m.d.sync += passed_on.eq(self.moving_in)
         m.d.comb += self.moving_out.eq(passed_on)
+        moving, select, control = self.moving_in, self.weight_select, \
+            None if operands.control_layout is None else self.control
+        if operands.registered_operands:
+            # The inputs arrive a cycle early and the PEs take them from registers (see
+            # Arithmetic.registered_operands); the control line powers up all ones, as the
+            # tile's (hdl.tile).
+            moving = passed_on
+            select = Signal.like(self.weight_select, name="weight_select_held",
+                                 reset_less=True)
+            width = len(self.control.as_value())
+            held = Signal(width, init=(1 << width) - 1, name="control_held", reset_less=True)
+            m.d.sync += [select.eq(self.weight_select), held.eq(self.control)]
+            control = data.View(self.control.shape(), held)
         partial = 0
         for row in range(self._config.rows):
             # Reset clears the weights. A load with K < R leaves rows K.. as they were; they only
@@ -96,11 +114,11 @@ class PEColumn(wiring.Component):
                     m.d.sync += weights[1].eq(self.load_data)
                 with m.Else():
                     m.d.sync += weights[0].eq(self.load_data)
-            weight = Mux(self.weight_select[row], weights[1], weights[0])
+            weight = Mux(select[row], weights[1], weights[0])
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
-            control = None if operands.control_layout is None else self.control[row]
-            m.d.sync += below.eq(operands.multiply_add(m, f"mac{row}", partial,
-                                                       self.moving_in[row], weight, control))
+            m.d.sync += below.eq(operands.multiply_add(
+                m, f"mac{row}", partial, moving[row], weight,
+                None if control is None else control[row]))
             partial = below
         m.d.comb += self.partial_out.eq(partial)
         return m

@@ -77,13 +77,17 @@ class SystolicTile(wiring.Component):
 
         # Moving skew: lane k reaches PE (k, 0) k + 1 cycles after it was taken. The weight
         # bank it multiplies with travels the anti-diagonals: PE (k, m) uses the bank taken
-        # k + m + 1 cycles ago.
-        moving = [delay_line(m, injection.lanes[k], k + 1, name=f"moving_skew{k}",
+        # k + m + 1 cycles ago. Columns that hold their operands in registers
+        # (Arithmetic.registered_operands) are given each a cycle early: `lead`.
+        lead = int(arithmetic(config).registered_operands)
+        moving = [delay_line(m, injection.lanes[k], k + 1 - lead, name=f"moving_skew{k}",
                              reset_less=True)[-1] for k in range(rows)]
         # One shift register: bit j holds the bank taken j + 1 cycles ago, so column m's
-        # selects are the part-select [m, m + R), not a concatenation of R registers.
-        select_line = Signal(rows + cols - 1, name="weight_select", reset_less=True)
+        # selects are the part-select [m, m + R) of bits taken 0, 1, .. cycles ago, not a
+        # concatenation of R registers.
+        select_line = Signal(rows + cols - 1 - lead, name="weight_select", reset_less=True)
         m.d.sync += select_line.eq(Cat(injection.weight_bank, select_line[:-1]))
+        selects = Cat(injection.weight_bank, select_line)[1 - lead:]
         # The formats and mode of a floating-point vector travel the same anti-diagonals. The
         # line powers up all ones, so that the first operation's formats reach every PE as a
         # value change: Icarus (11, under cocotb) evaluates a Yosys `always @*` block only when
@@ -91,10 +95,11 @@ class SystolicTile(wiring.Component):
         pe_control = arithmetic(config).control_layout
         if pe_control is not None:
             width = pe_control.size
-            length = (rows + cols - 1) * width
+            length = (rows + cols - 1 - lead) * width
             format_line = Signal(length, init=(1 << length) - 1, name="pe_control",
                                  reset_less=True)
             m.d.sync += format_line.eq(Cat(injection.control, format_line[:-width]))
+            controls = Cat(injection.control, format_line)[(1 - lead) * width:]
 
         # Load skew: column m takes the stationary row taken in cycle u in cycle u + 1 + m.
         write = sequencer.weight_write
@@ -119,9 +124,9 @@ class SystolicTile(wiring.Component):
                 leaf_module_name("pe_column", config), pe_signature, {
                     "moving_in": moving,
                     "moving_out": moving_out,
-                    "weight_select": select_line[col:col + rows],
+                    "weight_select": selects[col:col + rows],
                     **({} if pe_control is None else
-                       {"control": format_line[col * width:(col + rows) * width]}),
+                       {"control": controls[col * width:(col + rows) * width]}),
                     "load_valid": load.valid,
                     "load_bank": load.bank,
                     "load_row": load.row,

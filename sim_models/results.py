@@ -436,6 +436,7 @@ class _Kind:
 KINDS = {"tile": _Kind(TileCharacterization, "characterize-tile"),
          "float": _Kind(TileCharacterization, "characterize-tile"),
          "full": _Kind(TileCharacterization, "characterize-full", dated=True),
+         "full_float": _Kind(TileCharacterization, "characterize-full-float", dated=True),
          "fabric": _Kind(FabricCharacterization, "characterize-fabric")}
 
 

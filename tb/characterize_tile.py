@@ -15,6 +15,9 @@ build arguments and the Verilation and C++ compile seconds.
         --out characterization/r128c128_verilator.json
     python -m tb.characterize_tile --build build --sizes 32 \\
         --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out build/characterization/tile_fp.json
+    python -m tb.characterize_tile --build build --sizes 128 \\
+        --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --dated \\
+        --out characterization/r128c128_trn2_verilator.json
 
 A tile of floating-point formats runs its GEMMs once per format
 (:func:`sim_models.checked.characterization_formats`: each format, then FP8 double-row with

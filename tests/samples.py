@@ -4,10 +4,8 @@ written where the staleness check looks for it."""
 import hashlib
 from pathlib import Path
 
-import numpy as np
-
 from sim_models.allreduce import AllReduceEstimate
-from sim_models.checked import fabric_checked_digest, tile_checked_digest
+from sim_models.checked import characterization_gemm, fabric_checked_digest, tile_checked_digest
 from sim_models.config import (AllReduceConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.cycle_model import time_program
@@ -15,7 +13,6 @@ from sim_models.program import INT8
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
                                 HopLatency, HopPoint, LinkEfficiency, SimulatedDesign,
                                 TileCharacterization, TileRun)
-from sim_models.tiler import tile_gemm
 
 SEED = 1
 
@@ -37,9 +34,7 @@ def simulated(config, verilog_dir, shapes=(), matmul_formats=None):
 def tile_run(config, m, k, n, matmul_format=INT8):
     """A run in ``matmul_format`` as tb.characterize_tile records it, timed by the cycle model
     (the report recomputes the cycles through its own path and must agree)."""
-    dtype = np.int8 if matmul_format == INT8 else np.uint16
-    zeros = lambda rows, cols: np.zeros((rows, cols), dtype)  # noqa: E731
-    program = tile_gemm(config, zeros(k, m), zeros(k, n), matmul_format).program
+    program = characterization_gemm(config, (m, k, n), SEED, matmul_format).tiled.program
     cycles = time_program(config, program)
     return TileRun(config.name, config.rows, config.cols, config.psum_banks,
                    config.psum_depth, "model", m, k, n, m * k * n, cycles.total_cycles,

@@ -8,6 +8,7 @@ from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
 from tb.characterize_tile import main as characterize_tile_main
 from tb.launch import Design, exit_on_failure, hierarchical_config, simulate
 from tb.run_request import RunRequest
+from tb.runner import _BUILD_ARGS, ports_config
 
 
 def test_hierarchical_config_names_both_leaf_modules():
@@ -117,3 +118,11 @@ def test_hierarchical_config_of_a_float_tile_adds_the_mac():
         'hier_block -module "systolic_pe_column_r2c2_bf16"',
         'hier_block -module "systolic_psum_column_r2c2_bf16"',
         'hier_block -module "systolic_float_mac_r2c2_bf16"']
+
+
+def test_only_the_top_module_is_public_to_vpi():
+    """Verilator builds drop cocotb's --public-flat-rw and make the top's ports public alone,
+    so that Verilator evaluates logic behind registers once per clock edge."""
+    assert "--no-public-flat-rw" in _BUILD_ARGS["verilator"]
+    assert ports_config("systolic_tile_r2c2_bf16").splitlines() == [
+        "`verilator_config", 'public_flat_rw -module "systolic_tile_r2c2_bf16" -var "*"']

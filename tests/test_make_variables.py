@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim_models.config import OPERAND_FORMATS
+from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -49,6 +49,14 @@ def test_known_formats_are_the_generators():
     text = (REPOSITORY / "Makefile").read_text()
     [line] = [line for line in text.splitlines() if line.startswith("KNOWN_FORMATS :=")]
     assert line.split(":=")[1].split() == list(OPERAND_FORMATS)
+
+
+def test_trainium2_formats_are_the_configs():
+    """The Makefile's Trainium2 set (the full-size floating-point run's) is
+    sim_models.config.TRAINIUM2_FORMATS."""
+    text = (REPOSITORY / "Makefile").read_text()
+    [line] = [line for line in text.splitlines() if line.startswith("TRAINIUM2_FORMATS :=")]
+    assert line.split(":=")[1].strip().split(",") == list(TRAINIUM2_FORMATS)
 
 
 def test_formats_reach_the_generator():

@@ -191,6 +191,7 @@ def test_every_kind_names_its_document_and_target():
         "tile": (TileCharacterization, "characterize-tile"),
         "float": (TileCharacterization, "characterize-tile"),
         "full": (TileCharacterization, "characterize-full"),
+        "full_float": (TileCharacterization, "characterize-full-float"),
         "fabric": (FabricCharacterization, "characterize-fabric")}
 
 

@@ -11,7 +11,7 @@ from sim_models.results import save
 from sim_models.scaling import __main__ as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED
-from tests.samples import tile_document
+from samples import tile_document
 
 BAD = [
     (["--batch", "1e20"], "python -m sim_models.scaling: error: argument --batch: invalid int "

@@ -20,7 +20,7 @@ from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 from tb.regression import SEED, rerun_command
-from tests.samples import tile_document
+from samples import tile_document
 
 SPECS = load_specs()
 PUBLISHED = {figure.key: figure for figure in SPECS.published}

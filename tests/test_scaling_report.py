@@ -49,6 +49,10 @@ def characterization(tmp_path_factory):
             verilog),
         "full": tile_document({TileConfig(128, 128): [(128, 256, 512)]}, verilog,
                               date="2026-11-21"),
+        "full_float": tile_document(
+            {TileConfig(4, 4, formats=TRAINIUM2_FORMATS): [
+                (4, 8, 32, MatmulFormat("fp8_e4m3", "fp8_e4m3", True))]}, verilog,
+            date="2026-12-01"),
         "fabric": fabric_document(verilog, (allreduce_run(2, 16), allreduce_run(4, 64)))}
     paths = {"verilog": verilog}
     for name, document in documents.items():
@@ -62,7 +66,7 @@ def report(characterization, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     build_report(characterization["tile"], characterization["float"],
                  characterization["fabric"], out, characterization["full"],
-                 [characterization["verilog"]])
+                 [characterization["verilog"]], full_float_path=characterization["full_float"])
     return out
 
 
@@ -75,8 +79,12 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
         assert f"({plot}.png)" in markdown
     assert "<table>" in (report / "report.html").read_text()
     # Every recorded run is reproduced by the model path; the full run is current.
-    assert "gives exactly the RTL's cycles for 7 of 7" in markdown
+    assert "gives exactly the RTL's cycles for 8 of 8" in markdown
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
+    # The floating-point run, per matmul format, against the testbench's cycle model.
+    assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
+    assert re.search(r"^\| fp8e4m3_dr \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
+                     re.MULTILINE)
 
 
 def test_report_takes_trainium2_rates_from_the_rtl(report):
@@ -94,23 +102,30 @@ def test_report_says_input_by_input_whether_it_is_current(report):
     for label, name in (("tile characterization", "tile.json"),
                         ("floating-point tile characterization", "float.json"),
                         ("fabric characterization", "fabric.json"),
-                        ("full-size 128 x 128 run", "full.json")):
+                        ("full-size 128 x 128 run", "full.json"),
+                        ("full-size 128 x 128 floating-point run", "full_float.json")):
         assert re.search(rf"^\| {label} \| \S*/{name} \| current \| the Verilog of its \d+ "
                          rf"designs? and what (they were|it was) checked against are "
                          rf"today's \|$",
                          markdown, re.MULTILINE), label
 
 
-def test_report_without_the_full_run_says_it_is_absent(characterization, tmp_path, capsys):
+def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp_path, capsys):
     absent = tmp_path / "r128c128_verilator.json"
+    absent_float = tmp_path / "r128c128_trn2_verilator.json"
     assert report_cli(["--tile", str(characterization["tile"]), "--float",
                        str(characterization["float"]), "--fabric",
-                       str(characterization["fabric"]), "--full", str(absent), "--verilog",
-                       str(characterization["verilog"]), "--out", str(tmp_path / "out")]) == 0
+                       str(characterization["fabric"]), "--full", str(absent), "--full-float",
+                       str(absent_float), "--verilog", str(characterization["verilog"]),
+                       "--out", str(tmp_path / "out")]) == 0
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert f"| full-size 128 x 128 run | {absent} | missing | no such file; make " \
            f"characterize-full writes it |" in markdown
+    assert f"| full-size 128 x 128 floating-point run | {absent_float} | missing | no such " \
+           f"file; make characterize-full-float writes it |" in markdown
     assert "The full-size 128 x 128 run is absent" in markdown
+    assert "The full-size 128 x 128 run of Trainium2's floating-point formats is absent" \
+        in markdown
     assert "gives exactly the RTL's cycles for 6 of 6" in markdown
     assert f"full-size 128 x 128 run, {absent}: missing" in capsys.readouterr().out
 

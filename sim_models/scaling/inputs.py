@@ -7,14 +7,17 @@ from pathlib import Path
 from ..results import load
 from ..staleness import Verdict, missing, verdict
 
-__all__ = ["FULL_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
+__all__ = ["FULL_FLOAT_RUN", "FULL_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
 
-#: The full-size run the report reads unless told otherwise (tracked; may be absent).
+#: The full-size runs the report reads unless told otherwise (tracked; each may be absent): the
+#: int8 tile's and the tile of Trainium2's four floating-point formats.
 FULL_RUN = Path("characterization/r128c128_verilator.json")
+FULL_FLOAT_RUN = Path("characterization/r128c128_trn2_verilator.json")
 #: What each kind of input is called in the report.
 INPUT_LABELS = {"tile": "tile characterization",
                 "float": "floating-point tile characterization",
-                "fabric": "fabric characterization", "full": "full-size 128 x 128 run"}
+                "fabric": "fabric characterization", "full": "full-size 128 x 128 run",
+                "full_float": "full-size 128 x 128 floating-point run"}
 
 
 @dataclass(frozen=True)
@@ -24,9 +27,10 @@ class ReportInput:
     Members
     -------
     kind : str
-        ``tile``, ``float``, ``fabric`` or ``full`` (:data:`sim_models.results.KINDS`).
+        ``tile``, ``float``, ``fabric``, ``full`` or ``full_float``
+        (:data:`sim_models.results.KINDS`).
     document : TileCharacterization, FabricCharacterization or None
-        None if the file is absent (the full-size run only).
+        None if the file is absent (the full-size runs only).
     verdict : Verdict
         Whether it is current.
     """
@@ -40,8 +44,9 @@ class ReportInput:
         return INPUT_LABELS[self.kind]
 
 
-def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs):
-    """Load the four inputs and judge whether each is current.
+def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
+                full_float_path=FULL_FLOAT_RUN):
+    """Load the five inputs and judge whether each is current.
 
     The tile, floating-point tile and fabric characterizations must exist; an absent full-size
     run is reported as missing.
@@ -59,8 +64,8 @@ def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs):
     """
     inputs = {}
     for kind, path in (("tile", tile_path), ("float", float_path), ("fabric", fabric_path),
-                       ("full", full_path)):
-        if kind == "full" and not Path(path).exists():
+                       ("full", full_path), ("full_float", full_float_path)):
+        if kind.startswith("full") and not Path(path).exists():
             inputs[kind] = ReportInput(kind, None, missing(path, kind))
             continue
         document = load(path, kind)

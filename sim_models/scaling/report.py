@@ -3,13 +3,15 @@ beside what AWS and the press published.
 
     python -m sim_models.scaling.report --tile build/characterization/tile.json \\
         --full characterization/r128c128_verilator.json \\
+        --full-float characterization/r128c128_trn2_verilator.json \\
         --fabric build/characterization/fabric.json --verilog build/verilog \\
         --verilog build/verilog/fabric --verilog build/verilog/allreduce --out reports
 
 Writes ``report.md``, ``report.html`` and the PNG plots into ``--out``. The characterization
 files come from ``make characterize`` (tile and fabric simulations) and ``make
-characterize-full`` (the 128 x 128 array in Verilator, committed; the report does without it
-and says so); the report only reads them, and says of each whether it is current: whether the
+characterize-full`` and ``make characterize-full-float`` (the 128 x 128 array, int8 and with
+Trainium2's floating-point formats, in Verilator, committed; the report does without either and
+says so); the report only reads them, and says of each whether it is current: whether the
 Verilog it simulated, found in the ``--verilog`` directories, and what it was checked against
 are today's (:mod:`sim_models.staleness`).
 """
@@ -35,7 +37,7 @@ from .document import Document
 from .formatting import UNITS, number, percent, ratio, setting, si
 from .gaps import explain, load_gaps
 from .gemm import chip_gemm
-from .inputs import FULL_RUN, read_inputs
+from .inputs import FULL_FLOAT_RUN, FULL_RUN, read_inputs
 from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import system_of_chips
@@ -192,9 +194,39 @@ def _published_section(document, specs, gaps):
             numeric=(5, 6, 7))
 
 
-def _characterization_section(document, runs, full, out):
-    """The tile runs (TileCheck, the tile characterization's and the full run's) and where
-    the 128 x 128 rows come from (``full``, a ReportInput)."""
+def _full_float_paragraph(document, full_float):
+    """The full-size floating-point run (``full_float``, a ReportInput): per matmul format, its
+    GEMMs' cycles against the testbench's cycle model (double-row loads included) and the MACs
+    per PE per cycle they reached, or that the run is absent."""
+    if not full_float.document:
+        document.paragraph(f"The full-size 128 x 128 run of Trainium2's floating-point formats "
+                           f"is absent ({full_float.verdict.path}: {full_float.verdict.detail}).")
+        return
+    runs = full_float.document.runs
+    document.paragraph(
+        f"The 128 x 128 tile of Trainium2's floating-point formats ran {len(runs)} GEMMs "
+        f"({full_float.verdict.path.name}, {full_float.document.date}, "
+        f"{_state_phrase(full_float)}), each checked like the rows above against the cycle "
+        f"model the testbench applies (double-row loads take ceil(K/2) beats):")
+    rows = []
+    for name in dict.fromkeys(run.matmul_format.name for run in runs):
+        chosen = [run for run in runs if run.matmul_format.name == name]
+        rows.append([name, number(len(chosen)),
+                     f"{sum(run.rtl_cycles == run.model_cycles for run in chosen)}/{len(chosen)}",
+                     f"{sum(run.handshakes_matching for run in chosen)}/"
+                     f"{sum(run.handshakes_checked for run in chosen)}",
+                     "yes" if all(run.bit_exact for run in chosen) else "NO",
+                     ratio(max(run.macs / (run.rows * run.cols * run.rtl_cycles)
+                               for run in chosen))])
+    document.table(["formats", "GEMMs", "RTL cycles = model", "handshakes as modelled",
+                    "bit-exact", "most MACs per PE per cycle, whole GEMM"], rows,
+                   numeric=(1, 5))
+
+
+def _characterization_section(document, runs, full, full_float, out):
+    """The tile runs (TileCheck, the tile characterization's and the full run's), where
+    the 128 x 128 rows come from (``full``, a ReportInput), and the full-size floating-point
+    run (``full_float``)."""
     document.heading("How well the models reproduce the RTL")
     matched = sum(check.matches for check in runs)
     document.paragraph(
@@ -219,6 +251,7 @@ def _characterization_section(document, runs, full, out):
         document.paragraph(f"The full-size 128 x 128 run is absent ({full.verdict.path}: "
                            f"{full.verdict.detail}, about 12 minutes in Verilator), so no "
                            f"128 x 128 row appears here.")
+    _full_float_paragraph(document, full_float)
     points = [(check.rtl_cycles, check.model_cycles, f"{check.rows}x{check.cols}")
               for check in runs]
     plots.model_against_rtl(out / "model_vs_rtl.png", points)
@@ -532,7 +565,7 @@ def _measured_rates_section(document, spec_data, rates):
 
 
 def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs=None,
-                 assumptions=None):
+                 assumptions=None, full_float_path=FULL_FLOAT_RUN):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
@@ -545,6 +578,8 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
         Output directory (created).
     full_path : path
         The full-size tile run; the report says so if the file is absent.
+    full_float_path : path
+        The full-size run of the tile of Trainium2's floating-point formats; likewise.
     verilog_dirs : sequence of path
         Directories of today's generated Verilog, to tell whether each input is current.
     specs, assumptions : Specs, Assumptions or None
@@ -566,7 +601,8 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with _step("read the inputs and checked whether each is current"):
-        inputs = read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs)
+        inputs = read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
+                             full_float_path)
     for result in inputs.values():
         _progress(f"{result.label}, {result.verdict.path}: {result.verdict.state}: "
                   f"{result.verdict.detail}")
@@ -603,7 +639,7 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
         _claims_section(document, context, gaps)
         _published_section(document, specs, gaps)
     with _step("characterization: every run recomputed with the cycle model"):
-        _characterization_section(document, checks, inputs["full"], out)
+        _characterization_section(document, checks, inputs["full"], inputs["full_float"], out)
         _fabric_section(document, allreduce_checks(fabric), calibration)
     with _step("method, utilization and roofline"):
         _method_section(document, specs, context.tile_checks, assumptions, out)
@@ -630,6 +666,9 @@ def main(argv=None):
     parser.add_argument("--full", default=str(FULL_RUN),
                         help=f"full-size (128 x 128) tile run JSON; the report says so if it "
                              f"is absent (default {FULL_RUN})")
+    parser.add_argument("--full-float", default=str(FULL_FLOAT_RUN),
+                        help=f"full-size run of the tile of Trainium2's floating-point formats; "
+                             f"likewise (default {FULL_FLOAT_RUN})")
     parser.add_argument("--verilog", action="append", metavar="DIR",
                         help="directory of today's generated Verilog, to tell whether each "
                              "input is current; repeat for several (default: build/verilog "
@@ -641,7 +680,8 @@ def main(argv=None):
         Path(args.out).mkdir(parents=True, exist_ok=True)
         build_report(args.tile, args.float_path, args.fabric, args.out, args.full,
                      args.verilog or ["build/verilog", "build/verilog/fabric",
-                                      "build/verilog/allreduce"])
+                                      "build/verilog/allreduce"],
+                     full_float_path=args.full_float)
     except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
