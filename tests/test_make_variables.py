@@ -9,6 +9,8 @@ import pytest
 from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+#: The grid files make lists, as its $(wildcard) sorts them.
+GRIDS = " ".join(sorted(f"sweeps/{path.name}" for path in (REPOSITORY / "sweeps").glob("*.toml")))
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -21,9 +23,9 @@ REPOSITORY = Path(__file__).resolve().parent.parent
     (["verilog", "ROWS=4", "COLS=4", "NAMED=tiny"],
      "NAMED='tiny' and ROWS/COLS exclude each other: give one of them"),
     (["sweep"], "SWEEP is empty: give a grid file, e.g. make sweep SWEEP=sweeps/smoke.toml "
-                "(sweeps/shapes.toml sweeps/smoke.toml)"),
+                f"({GRIDS})"),
     (["sweep", "SWEEP=none.toml"], "SWEEP='none.toml' is not a file: give a grid file, e.g. "
-                                   "one of sweeps/shapes.toml sweeps/smoke.toml"),
+                                   f"one of {GRIDS}"),
     (["sweep", "SWEEP=sweeps/smoke.toml", "WORKERS=two"],
      "WORKERS='two' must be a positive integer, e.g. WORKERS=2"),
     (["verilog", "ROWS=4", "COLS=4", "FORMATS=bf16,fp9"],
