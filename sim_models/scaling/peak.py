@@ -80,7 +80,7 @@ def with_measured_rates(specs, rates):
     :class:`~sim_models.scaling.characterization.MeasuredRate`), for the datatypes the chip's
     spec has; the spec's own value stays in the note, as the comparison target."""
     chips = dict(specs.chips)
-    for key in RTL_MODELLED_CHIPS:
+    for key in (key for key in RTL_MODELLED_CHIPS if key in chips):
         core = chips[key].core
         table = dict(core.macs_per_pe_per_cycle)
         for datatype, rate in rates.items():

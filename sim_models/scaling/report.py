@@ -541,7 +541,7 @@ def _measured_rates_section(document, spec_data, rates):
     by datatype) beside the spec data's value (``spec_data``, before the substitution)."""
     document.heading("MACs per PE per cycle: measured on the RTL", level=3)
     rows = []
-    for key in RTL_MODELLED_CHIPS:
+    for key in (key for key in RTL_MODELLED_CHIPS if key in spec_data.chips):
         chip = spec_data.chips[key]
         for datatype in dict.fromkeys(MEASURED_DATATYPES.values()):
             spec = chip.core.macs_per_pe_per_cycle.get(datatype)
