@@ -29,8 +29,9 @@ from .program import INT8, LoadStationary, MatmulFormat, ReadPsum
 from .tiler import TiledGemm, tile_gemm
 
 __all__ = ["RandomGemm", "characterization_formats", "characterization_gemm",
-           "characterization_shapes", "fabric_checked_digest", "gemm_name", "peak_format", "random_gemm",
-           "random_operand", "seeded_generator", "tile_checked_digest"]
+           "characterization_shapes", "fabric_checked_digest", "gemm_name", "peak_format",
+           "random_gemm", "random_operand", "seeded_generator", "steady_state_shapes",
+           "tile_checked_digest"]
 
 #: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
 _BANK_DEPTH = 512
@@ -60,6 +61,14 @@ def peak_format(config):
     return next((item for item in formats if item.double_row), formats[0])
 
 
+def steady_state_shapes(config, matmul_format=INT8):
+    """The two characterization GEMMs (M, K, N) that differ only by two whole K passes, (C, 2P,
+    512) and (C, 4P, 512) with P = R (2R in FP8 double-row mode): the difference of their cycles
+    is the array's steady state, fill and drain cancelled."""
+    rows, cols = config.rows * matmul_format.rows_per_pe, config.cols
+    return (cols, 2 * rows, _BANK_DEPTH), (cols, 4 * rows, _BANK_DEPTH)
+
+
 def characterization_shapes(config, matmul_format=INT8):
     """GEMM shapes (M, K, N) that exercise what the scaling model needs of an R x C tile, R
     standing for the contraction of one pass (2R in FP8 double-row mode).
@@ -76,7 +85,7 @@ def characterization_shapes(config, matmul_format=INT8):
     512 result vectors, the NeuronCore's.
     """
     rows, cols, depth = config.rows * matmul_format.rows_per_pe, config.cols, _BANK_DEPTH
-    return [(cols, rows, depth), (cols, 2 * rows, depth), (cols, 4 * rows, depth),
+    return [(cols, rows, depth), *steady_state_shapes(config, matmul_format),
             (2 * cols, 2 * rows, depth),
             (cols, rows, 32), (cols, rows, 128),
             (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]

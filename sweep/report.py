@@ -47,6 +47,12 @@ def _tops(flops):
     return f"{flops / 1e12:.3g}"
 
 
+def _per_area(unit):
+    """(scale, name) of the area that throughput is given per, for an area ``unit``: a million
+    transistors when synthesis figures exist, else one PE."""
+    return (1e6, "10^6 transistors") if unit.startswith("transistors") else (1, "PE")
+
+
 def _synthesis_cells(row):
     """Cells and transistors per PE, array transistors (millions) and the PE's ECP5 fmax
     (MHz) of a finished point, "-" where its stage did not record them."""
@@ -62,8 +68,7 @@ def results_table(points, rows):
     """Markdown table of ``points`` (the grid, in order) with their stored ``rows``."""
     by_digest = {row.digest: row for row in rows}
     unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
-    per = "10^6 transistors" if unit.startswith("transistors") else "PE"
-    scale = 1e6 if unit.startswith("transistors") else 1
+    scale, per = _per_area(unit)
     lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
              f"cells / PE | transistors / PE | array transistors (10^6) | PE fmax, ECP5 (MHz) | "
              f"MACs/cycle per {per} | chip peak TFLOP/s | step s | MFU | error or note |",
@@ -91,7 +96,7 @@ def results_table(points, rows):
 def _pareto_plot(rows, path):
     finished = [row for row in rows if row.status == OK]
     unit = area(finished[0])[1] if finished else "PEs"
-    scale, per = (1e6, "10^6 transistors") if unit.startswith("transistors") else (1, "PE")
+    scale, per = _per_area(unit)
     pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] * scale / area(row)[0])
              for row in finished]
     front = pareto_front(pairs)

@@ -11,6 +11,7 @@ cycles with the alpha-beta model and the RTL estimate.
 import math
 from dataclasses import dataclass
 
+from sim_models.checked import steady_state_shapes
 from sim_models.config import TileConfig
 from sim_models.program import MatmulFormat
 
@@ -160,6 +161,11 @@ class MeasuredRate:
     config: str
     shapes: tuple
 
+    @property
+    def gemms(self):
+        """The two GEMMs as text: ``(8, 16, 512) and (8, 32, 512)``."""
+        return " and ".join(str(shape) for shape in self.shapes)
+
 
 def _rate(pair):
     short, long = pair
@@ -174,10 +180,10 @@ def measured_rates(checks):
     pairs = {}
     for check in checks:
         datatype = MEASURED_DATATYPES.get(check.matmul_format)
-        per_pass = check.rows * check.matmul_format.rows_per_pe
-        if datatype is None or not check.matches or (check.m, check.n) != (check.cols, 512):
+        if datatype is None or not check.matches:
             continue
-        if check.k in (2 * per_pass, 4 * per_pass):
+        shapes = steady_state_shapes(TileConfig(check.rows, check.cols), check.matmul_format)
+        if (check.m, check.k, check.n) in shapes:
             pairs.setdefault((datatype, check.config, check.matmul_format), {})[check.k] = check
     rates = {}
     for (datatype, config, matmul_format), by_k in sorted(pairs.items(), key=str):

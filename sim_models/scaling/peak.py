@@ -89,8 +89,7 @@ def with_measured_rates(specs, rates):
             spec = table[datatype]
             table[datatype] = Sourced(
                 rate.value, rate.value, "1", "DERIVED",
-                f"measured on the RTL: {rate.config}, GEMMs (M, K, N) "
-                f"{' and '.join(str(shape) for shape in rate.shapes)}; spec data "
+                f"measured on the RTL: {rate.config}, GEMMs (M, K, N) {rate.gemms}; spec data "
                 f"{spec.value} [{spec.source}]")
         chips[key] = replace(chips[key], core=replace(core, macs_per_pe_per_cycle=table))
     return replace(specs, chips=chips)

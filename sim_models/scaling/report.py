@@ -550,8 +550,7 @@ def _measured_rates_section(document, spec_data, rates):
             rate = rates.get(datatype)
             rows.append([chip.name, datatype.upper(),
                          number(rate.value) if rate else "-", number(spec.value),
-                         f"{rate.config}: GEMMs (M, K, N) "
-                         f"{' and '.join(str(shape) for shape in rate.shapes)}, their cycle "
+                         f"{rate.config}: GEMMs (M, K, N) {rate.gemms}, their cycle "
                          f"difference" if rate else "not measured: the spec data's value is "
                          f"used"])
     document.table(["chip", "datatype", "measured on the RTL", "spec data", "how measured"],
