@@ -34,7 +34,7 @@ from .comparisons import compare_all
 from .core_cycles import core_tile, tile_cycles
 from .decode import decode_step
 from .document import Document
-from .formatting import UNITS, number, percent, ratio, setting, si
+from .formatting import UNITS, number, percent, ratio, setting
 from .gaps import explain, load_gaps
 from .gemm import chip_gemm
 from .inputs import FULL_FLOAT_RUN, FULL_RUN, read_inputs
@@ -552,7 +552,7 @@ def _measured_rates_section(document, spec_data, rates):
                          number(rate.value) if rate else "-", number(spec.value),
                          f"{rate.config}: GEMMs (M, K, N) {rate.gemms}, their cycle "
                          f"difference" if rate else "not measured: the spec data's value is "
-                         f"used"])
+                         "used"])
     document.table(["chip", "datatype", "measured on the RTL", "spec data", "how measured"],
                    rows, numeric=(2, 3))
     document.paragraph(
