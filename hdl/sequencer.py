@@ -13,7 +13,8 @@ Hazards, and why each rule is enough:
   multiply may start the cycle after the last stationary beat of its load.
 - A multiply may not overwrite a PSUM bank that the read engine is still reading.
 - A read of a PSUM bank waits until every vector already sent into that bank has left the
-  array: ``drain_cycles`` = R + C - 1 cycles after the bank's last moving beat.
+  array: ``drain_cycles`` (``sim_models.timing``; R + C - 1 with one-cycle PEs) cycles after the
+  bank's last moving beat.
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal, unsigned
