@@ -16,6 +16,7 @@ COLS ?=
 PSUM_BANKS ?= 8
 PSUM_DEPTH ?= 512
 FORMATS ?= int8
+PE_STAGES ?=
 NAMED ?=
 SIM ?= icarus
 SEED ?=
@@ -134,7 +135,8 @@ $(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
 verilog: venv ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
 	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
-	    --psum-depth $(PSUM_DEPTH) --formats "$(FORMATS)" --out $(BUILD)/verilog
+	    --psum-depth $(PSUM_DEPTH) --formats "$(FORMATS)" \
+	    $(if $(PE_STAGES),--pe-stages "$(PE_STAGES)") --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
 	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 else

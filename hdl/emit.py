@@ -12,6 +12,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
+    python -m hdl.emit tile --rows 8 --cols 8 --formats bf16 --pe-stages 1
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
@@ -31,10 +32,11 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name)
+from sim_models.config import (ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES, NAMED_TILES,
+                               TRAINIUM2_FORMATS, AllReduceConfig, DistributedGemmConfig,
+                               FabricConfig, TileConfig, config_to_dict, module_name)
 from sim_models.files import replace_atomically
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .fabric.allreduce import AllReduceRing
 from .fabric.gemm import DistributedGemm
@@ -248,6 +250,10 @@ def _parser():
     tile.add_argument("--formats", type=_formats, default=("int8",),
                       help=f"operand formats of the PEs, comma-separated: int8, or any of "
                            f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
+    tile.add_argument("--pe-stages", type=int, default=None,
+                      help=f"pipeline stages of a PE's multiply-accumulate: 1 for int8, "
+                           f"1..{MAX_FLOAT_PE_STAGES} for floating-point formats (default "
+                           f"{DEFAULT_FLOAT_PE_STAGES} for floating point, 1 for int8)")
     fabric = design("fabric", help="a ring or 2-D torus fabric",
                     description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
@@ -290,8 +296,10 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        formats = args.formats if args.design == "tile" else ("int8",)
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats)
+        formats, stages = (args.formats, args.pe_stages) if args.design == "tile" else \
+            (("int8",), None)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats,
+                          stages)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,

@@ -10,14 +10,16 @@ Every check raises ``TypeError`` (wrong type or out of range) or ``ValueError`` 
 parameters) with one line that names the parameter, its value and what is allowed.
 """
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from math import prod
 from numbers import Integral
+
+from .timing import MAX_FLOAT_PE_STAGES
 
 __all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
            "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
            "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
-           "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
+           "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
            "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
            "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
            "config_to_dict", "module_name"]
@@ -103,6 +105,9 @@ ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
 #: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
 FLOAT_LANE_BITS = 16
+#: Pipeline stages of a floating-point PE's MAC unless a tile names its own: the depth chosen
+#: from the ECP5 measurements of docs/ (the int8 PE has one stage).
+DEFAULT_FLOAT_PE_STAGES = 3
 
 
 def check_formats(subject, value):
@@ -146,6 +151,11 @@ class TileConfig:
         The operand formats the PEs support, names of :data:`OPERAND_FORMATS`; each operation
         chooses its stationary and moving format among them. ``("int8",)`` (the default) or
         any set of floating-point formats; stored in canonical order.
+    pe_stages : int or None
+        Pipeline stages of a PE's multiply-accumulate, its latency in cycles (``sim_models.timing``):
+        1 for int8; 1..:data:`~sim_models.timing.MAX_FLOAT_PE_STAGES` for floating-point
+        formats. None (the default) stands for :data:`DEFAULT_FLOAT_PE_STAGES` on a
+        floating-point tile and 1 on the int8 tile; it is stored resolved.
 
     Raises
     ------
@@ -160,6 +170,7 @@ class TileConfig:
     psum_banks: int = 8
     psum_depth: int = 512
     formats: tuple = ("int8",)
+    pe_stages: int = field(default=None, metadata={"implied_by": "default_pe_stages"})
 
     def __post_init__(self):
         check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
@@ -167,6 +178,17 @@ class TileConfig:
         check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
         check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
         object.__setattr__(self, "formats", check_formats("Parameter 'formats'", self.formats))
+        if self.pe_stages is None:
+            object.__setattr__(self, "pe_stages", self.default_pe_stages)
+        deepest = MAX_FLOAT_PE_STAGES if self.floating else 1
+        check_int(f"Parameter 'pe_stages' (formats {','.join(self.formats)})", self.pe_stages,
+                  1, deepest)
+
+    @property
+    def default_pe_stages(self):
+        """Pipeline stages of the PE's MAC when none are named: :data:`DEFAULT_FLOAT_PE_STAGES`
+        for floating-point formats, 1 for int8."""
+        return DEFAULT_FLOAT_PE_STAGES if self.floating else 1
 
     @property
     def floating(self):
@@ -195,7 +217,8 @@ class TileConfig:
         suffix = "" if (self.psum_banks, self.psum_depth) == (8, 512) else \
             f"_b{self.psum_banks}d{self.psum_depth}"
         formats = "_".join(name.replace("_", "") for name in self.formats)
-        return f"r{self.rows}c{self.cols}{suffix}_{formats}"
+        stages = "" if self.pe_stages == self.default_pe_stages else f"_s{self.pe_stages}"
+        return f"r{self.rows}c{self.cols}{suffix}_{formats}{stages}"
 
     @property
     def macs_per_cycle(self):
@@ -493,6 +516,9 @@ def config_to_dict(config):
     result = {"kind": kinds[type(config)]}
     for item in fields(config):
         value = getattr(config, item.name)
+        implied = item.metadata.get("implied_by")
+        if implied and value == getattr(config, implied):
+            continue        # the default: dictionaries from before the field stay the same
         if type(value) in kinds:
             value = config_to_dict(value)
         elif isinstance(value, tuple):
