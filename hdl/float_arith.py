@@ -182,8 +182,8 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     """FP32 bits (a 32-bit Signal) of ``first + second`` (two :func:`_term_layout` views) rounded
     once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
     zero is -0 if ``negative_zero`` (every term -0, R8) else +0. ``pipeline`` (a
-    :class:`_Pipeline`) cuts it after normalizing the terms, aligning them, adding them and
-    normalizing the sum."""
+    :class:`_Pipeline`) cuts it after normalizing the terms, ordering them by size, aligning
+    them, adding them, normalizing the sum and rounding it."""
     pipeline = pipeline or _Pipeline(m)
     width = max(len(first.magnitude), len(second.magnitude), _PRECISION)
     window = width + _GUARD + 1                     # + the sticky position at bit 0
@@ -202,6 +202,11 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     distance = Signal(range(window + 1), name="distance")
     difference = big_leading - Mux(swap, one_leading, two_leading)
     m.d.comb += distance.eq(Mux(difference > window, window, difference))
+    stage = pipeline.cut("ordered", big=big, small=small, big_leading=big_leading,
+                         big_sign=big_sign, small_sign=small_sign, distance=distance)
+    big, small, big_leading, big_sign, small_sign, distance = (
+        stage[name] for name in ("big", "small", "big_leading", "big_sign", "small_sign",
+                                 "distance"))
     # The small term, aligned: bits that leave the window are ORed into the sticky bit.
     spread = Signal(2 * window, name="aligned")
     m.d.comb += spread.eq(Cat(Const(0, window + _GUARD + 1), small) >> distance)
@@ -228,14 +233,17 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
                          nonzero=magnitude.any(), sign=sign, big_leading=big_leading)
     normalized, zeros, sign, big_leading = \
         stage["normalized"], stage["zeros"], stage["sign"], stage["big_leading"]
-    negative_zero = pipeline.riders.pop("negative_zero")
     kept = normalized[-_PRECISION:]
     round_bit = normalized[-_PRECISION - 1]
     sticky = normalized[:-_PRECISION - 1].any()
     rounded = Signal(_PRECISION + 1, name="rounded")
     m.d.comb += rounded.eq(kept + (round_bit & (sticky | kept[0])))
+    stage = pipeline.cut("rounded", rounded=rounded, leading=big_leading + 1 - zeros,
+                         nonzero=stage["nonzero"], sign=sign)
+    rounded, sign = stage["rounded"], stage["sign"]
+    negative_zero = pipeline.riders.pop("negative_zero")
     exponent = Signal(_EXPONENT, name="result_exponent")
-    m.d.comb += exponent.eq(big_leading + 1 - zeros + rounded[_PRECISION])
+    m.d.comb += exponent.eq(stage["leading"] + rounded[_PRECISION])
     significand = Mux(rounded[_PRECISION], rounded[1:], rounded[:_PRECISION])
     result = Signal(32, name="rounded_sum")
     biased = (exponent + 127)[:8]

@@ -107,7 +107,7 @@ ACCUMULATOR_BITS = 32
 FLOAT_LANE_BITS = 16
 #: Pipeline stages of a floating-point PE's MAC unless a tile names its own: the depth chosen
 #: from the ECP5 measurements of docs/ (the int8 PE has one stage).
-DEFAULT_FLOAT_PE_STAGES = 3
+DEFAULT_FLOAT_PE_STAGES = 6
 
 
 def check_formats(subject, value):

@@ -111,10 +111,13 @@ class TileLatency:
 #: The places a pipeline register may cut the floating-point MAC (``hdl.float_arith``), in
 #: datapath order: after decoding and multiplying the operands (``products``), after the
 #: fixed-point sum of the products (``term``), after normalizing the two addends (``terms``),
-#: after aligning them (``aligned``), after adding them (``sum``), after normalizing the sum
-#: (``normalized``); rounding is last. The partial sum from the PE above enters after ``term``,
+#: after ordering them by size (``ordered``: the larger, the smaller and their exponent
+#: distance), after aligning them (``aligned``), after adding them (``sum``), after
+#: normalizing the sum (``normalized``), after rounding it to 24 bits (``rounded``); the range
+#: checks, the specials and the FP32 encoding are last. The partial sum from the PE above enters after ``term``,
 #: so the cuts before it lengthen the moving values' path, not the partial sum's.
-MAC_CUT_POINTS = ("products", "term", "terms", "aligned", "sum", "normalized")
+MAC_CUT_POINTS = ("products", "term", "terms", "ordered", "aligned", "sum", "normalized",
+                  "rounded")
 #: Cut points before the partial sum enters the MAC.
 _BEFORE_PARTIAL = ("products", "term")
 #: Where the ``pe_stages - 1`` pipeline registers of a floating-point MAC go, by depth: the cuts
@@ -126,8 +129,10 @@ MAC_CUTS = {
     3: ("term", "aligned"),
     4: ("products", "terms", "sum"),
     5: ("products", "term", "aligned", "sum"),
-    6: ("products", "term", "terms", "aligned", "sum"),
-    7: MAC_CUT_POINTS,
+    6: ("products", "term", "terms", "aligned", "normalized"),
+    7: ("products", "term", "terms", "ordered", "aligned", "normalized"),
+    8: ("products", "term", "terms", "ordered", "aligned", "sum", "normalized"),
+    9: MAC_CUT_POINTS,
 }
 #: Deepest floating-point MAC: one register per cut point.
 MAX_FLOAT_PE_STAGES = len(MAC_CUT_POINTS) + 1

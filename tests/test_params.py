@@ -6,6 +6,7 @@ import pytest
 
 from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, TileConfig, config_from_dict,
                                config_to_dict)
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 
 @pytest.mark.parametrize("field, value, allowed", [
@@ -58,9 +59,13 @@ def test_valid_extremes():
     assert TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=("int8",)).name == "r3c5_b1d8_int8"
 
 
+FLOAT_STAGES = f"1..{MAX_FLOAT_PE_STAGES}"
+
+
 @pytest.mark.parametrize("formats, stages, allowed", [
-    (("int8",), 2, "1..1"), (("int8",), 0, "1..1"), (("bf16",), 0, "1..6"),
-    (("bf16", "fp8_e4m3"), 7, "1..6"), (("bf16",), "3", "1..6"), (("bf16",), True, "1..6"),
+    (("int8",), 2, "1..1"), (("int8",), 0, "1..1"), (("bf16",), 0, FLOAT_STAGES),
+    (("bf16", "fp8_e4m3"), MAX_FLOAT_PE_STAGES + 1, FLOAT_STAGES),
+    (("bf16",), "3", FLOAT_STAGES), (("bf16",), True, FLOAT_STAGES),
 ])
 def test_pe_stages_out_of_range(formats, stages, allowed):
     with pytest.raises(TypeError, match=rf"^Parameter 'pe_stages' \(formats "
