@@ -10,11 +10,11 @@ import pytest
 
 from samples import fabric_document, tile_document
 from sim_models import digests, stimulus
-from sim_models.digests import fabric_checked_digest, tile_checked_digest
-from sim_models.stimulus import characterization_gemm, characterization_shapes
 from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
 from sim_models.cycle_model import time_program
+from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.staleness import file_sha256, missing, verdict
+from sim_models.stimulus import characterization_gemm, characterization_shapes
 
 CONFIG = TileConfig(4, 4)
 SHAPES = characterization_shapes(CONFIG)

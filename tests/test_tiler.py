@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sim_models import floats
-from sim_models.stimulus import random_operand
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
+from sim_models.stimulus import random_operand
 from sim_models.tiler import tile_gemm
 from tb.regression import SEED, rerun_command
 
