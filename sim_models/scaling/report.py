@@ -2,6 +2,7 @@
 beside what AWS and the press published.
 
     python -m sim_models.scaling.report --tile build/characterization/tile.json \\
+        --float build/characterization/tile_float.json \\
         --full characterization/r128c128_verilator.json \\
         --full-float characterization/r128c128_trn2_verilator.json \\
         --fabric build/characterization/fabric.json --verilog build/verilog \\
