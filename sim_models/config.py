@@ -18,9 +18,9 @@ __all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MA
            "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
            "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
            "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
-           "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
-           "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
-           "config_to_dict", "module_name"]
+           "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS", "AllReduceConfig",
+           "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
+           "config_from_dict", "config_to_dict", "module_name"]
 
 #: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
 MAX_ARRAY_DIM = 128
@@ -98,11 +98,20 @@ OPERAND_FORMATS = {
 }
 #: The formats of Trainium2's Tensor Engine that a tile models.
 TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+#: Format sets the command lines' ``--formats`` take by name.
+FORMAT_SETS = {"trainium2": TRAINIUM2_FORMATS}
 #: Bits of one partial sum and of one PSUM entry: int32 or FP32.
 ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
 #: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
 FLOAT_LANE_BITS = 16
+
+
+def parse_formats(text):
+    """The format names of a ``--formats`` text: names of :data:`OPERAND_FORMATS`,
+    comma-separated, or the name of a set of :data:`FORMAT_SETS`. Unchecked: a configuration
+    checks them (:func:`check_formats`)."""
+    return FORMAT_SETS.get(text.strip()) or tuple(name.strip() for name in text.split(","))
 
 
 def check_formats(subject, value):
