@@ -1,7 +1,7 @@
 """Floating-point arithmetic of a PE and of PSUM: combinational, exact, one rounding.
 
 :class:`FloatMac` is one PE step, :class:`FloatAdd` one accumulating PSUM write. Both follow
-the rules R1-R9 and R11 of the README's "Numerics" section bit for bit as
+the rules R1-R9 and R11 of docs/numerics.md bit for bit as
 ``sim_models.floats`` states them (one round-to-nearest-even of the exact sum to FP32, FP32
 results below 2**-126 flushed to zero, overflow to infinity, the canonical NaN 0x7FC00000).
 

@@ -1,6 +1,6 @@
 """Floating-point numerics of the PE array, bit-exact: encodings, one PE step, a column, PSUM.
 
-The rules (README "Numerics", R1-R11) in short: a PE step rounds the exact sum of its incoming
+The rules (docs/numerics.md, R1-R11) in short: a PE step rounds the exact sum of its incoming
 FP32 partial and its exact products once to FP32, to nearest even (R1, R4); row 0's partial is
 +0 (R2); unused rows pass the partial through (R3); FP32 results below 2**-126 after rounding
 flush to a zero of the exact sum's sign (R5) and those of magnitude >= 2**128 become infinite

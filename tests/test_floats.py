@@ -1,5 +1,5 @@
-"""The floating-point golden model (sim_models.floats): each numeric rule R1-R11 of the README's
-"Numerics" section pinned by a test named after it, the encodings against two other libraries,
+"""The floating-point golden model (sim_models.floats): each numeric rule R1-R11 of
+docs/numerics.md pinned by a test named after it, the encodings against two other libraries,
 the column chain against a step-by-step exact-rational model, and random GEMMs of every format
 pair within the stated error bound of the exact result."""
 
