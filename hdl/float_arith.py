@@ -282,7 +282,7 @@ class FloatMac(wiring.Component):
         Incoming partial sum, FP32 bits.
     stationary, moving : In(16)
         Lanes: a BF16/FP16 element, an FP8 element in the low byte, or in double-row mode two
-        FP8 elements (contraction index 2k in the low byte, 2k + 1 in the high byte).
+        FP8 elements (contraction index p in the low byte, p + K/2 in the high byte).
     stationary_format, moving_format : In(index)
         Index into ``formats`` of each operand's format.
     double_row : In(1)
