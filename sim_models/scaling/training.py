@@ -179,11 +179,13 @@ def gemm_seconds(chip, gemms, datatype, assumptions):
 def stage_gemms(workload, tp, cores, tokens, sequences, layers):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
-    ``cores / tp`` of each TP-split GEMM (see the module docstring)."""
+    ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
+    the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
+    weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
+    into one GEMM over all groups' tokens, which would read one copy for all."""
     share = min(tp, cores)
     split = share / tp
     groups = cores // share
-    n = tokens * groups
     d, f = workload.hidden, workload.ffn
 
     def part(size):
@@ -191,13 +193,14 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers):
 
     sequence = tokens // sequences
     heads = max(1, round(workload.heads * split)) * groups * sequences * layers
-    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, n, layers),
-             Gemm("attention out", d, part(d), n, layers),
-             Gemm("ffn gate+up", part(2 * f), d, n, layers),
-             Gemm("ffn down", d, part(f), n, layers),
+    count = layers * groups
+    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, tokens, count),
+             Gemm("attention out", d, part(d), tokens, count),
+             Gemm("ffn gate+up", part(2 * f), d, tokens, count),
+             Gemm("ffn down", d, part(f), tokens, count),
              Gemm("attention scores", sequence, workload.head_size, sequence, heads, True),
              Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
-    return gemms, Gemm("lm head", part(workload.vocab), d, n, 1)
+    return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
 
 
 def _backward(gemms):
