@@ -231,3 +231,17 @@ def test_a_cluster_of_any_size_keeps_its_own_scale_out_network():
     assert smaller.chips.value == 1440 and smaller.level == "cluster"
     assert smaller.scale_out_bandwidth == cluster.scale_out_bandwidth
     assert system_of_chips(SPECS, cluster, 144) == SPECS.system("trn3-gen2-ultraserver")
+
+
+def test_mfu_counts_exactly_the_flops_the_step_times():
+    # Forward, input gradient and weight gradient of every GEMM, attention halved by causal
+    # skipping as the step times it: at 128k tokens full attention would count twice as much.
+    plan = TrainingPlan(32, 1, 8, 1, 128, 131072, "bf16", 1, True)
+    workload = WORKLOADS["llama3-8b"]
+    step = _train(plan, "llama3-8b", SPECS.system("trn2-ultraserver"))
+    tokens = plan.global_batch * plan.sequence
+    dense = sum(gemm.flops for gemm in workload.weight_gemms(tokens))
+    attention = sum(gemm.flops for gemm in workload.attention_gemms(
+        plan.global_batch, plan.sequence, plan.sequence))
+    assert step.model_flops == pytest.approx(3 * (dense + attention / 2))
+    assert step.mfu < 0.7

@@ -37,7 +37,7 @@ from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak, with_measured_rates
-from .training import default_training_plan, training_step
+from .training import MFU_COUNTS, default_training_plan, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
@@ -193,6 +193,7 @@ def _training(step, confidence, system):
     return result | {
         "step_seconds": step.seconds, "tokens_per_second": step.tokens_per_second,
         "sequences_per_second": step.plan.global_batch / step.seconds, "mfu": step.mfu,
+        "mfu_counts": MFU_COUNTS,
         "breakdown_seconds": {
             "slot": step.slot_seconds, "slots": step.slots, "gemms_per_slot":
             step.tensor_seconds, "other_engines_per_slot": step.engine_seconds,
@@ -249,7 +250,7 @@ def _text(result, specs, system):
     if training["fits"]:
         lines.append(f"  {number(training['step_seconds'])} s per step, "
                      f"{number(training['tokens_per_second'])} tokens/s, MFU "
-                     f"{percent(training['mfu'])}")
+                     f"{percent(training['mfu'])} (causal attention counted as timed)")
     else:
         lines.append(f"  {training['reason']}")
     lines.append(f"  confidence: {_confidence_text(training['confidence'])}")

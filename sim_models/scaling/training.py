@@ -29,8 +29,9 @@ the same bytes) over replicas one replica apart, hidden behind the last slot's b
 chip's shard of the states).
 
 A plan whose memory (:mod:`.memory`) does not fit is returned with ``fits`` False and no time.
-MFU is model FLOPs ``tokens (6 P + 12 L d s)`` over step time x the system's TensorE peak in the
-plan's datatype.
+MFU is model FLOPs over step time x the system's TensorE peak in the plan's datatype, the model
+FLOPs counting exactly what the step times: ``tokens (6 P + 6 L d s)``, the attention's
+``12 L d s`` halved by causal skipping as its GEMMs are (:data:`MFU_COUNTS`).
 """
 
 from dataclasses import dataclass
@@ -43,11 +44,14 @@ from .parallel import TrainingPlan, check_training_plan, divisors, logical_cores
 from .peak import system_peak
 from .workloads import Gemm
 
-__all__ = ["TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
+__all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
+#: What the MFU's model FLOPs count, as the answers state it.
+MFU_COUNTS = ("6 x parameters + 6 x layers x hidden x sequence FLOPs per token: causal "
+              "attention, half of the 12 L d s of full attention, as the step times it")
 
 
 @dataclass(frozen=True)
@@ -255,7 +259,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     chips = int(system.chips.value)
     memory = training_memory(chip, workload, plan, assumptions)
     model_flops = plan.tokens * (6.0 * workload.parameters
-                                 + 12.0 * workload.layers * workload.hidden * plan.sequence)
+                                 + 6.0 * workload.layers * workload.hidden * plan.sequence)
     peak = system_peak(specs, system, plan.datatype)
     if not memory.fits:
         return TrainingStep(system.key, chips, plan, memory, *[None] * 8, model_flops, peak)
