@@ -1,7 +1,7 @@
 """Floating-point arithmetic of a PE and of PSUM: combinational, exact, one rounding.
 
 :class:`FloatMac` is one PE step, :class:`FloatAdd` one accumulating PSUM write. Both follow
-the rules R1-R9 and R11 of the README's "Numerics" section bit for bit as
+the rules R1-R9 and R11 of docs/numerics.md bit for bit as
 ``sim_models.floats`` states them (one round-to-nearest-even of the exact sum to FP32, FP32
 results below 2**-126 flushed to zero, overflow to infinity, the canonical NaN 0x7FC00000).
 
@@ -282,7 +282,7 @@ class FloatMac(wiring.Component):
         Incoming partial sum, FP32 bits.
     stationary, moving : In(16)
         Lanes: a BF16/FP16 element, an FP8 element in the low byte, or in double-row mode two
-        FP8 elements (contraction index 2k in the low byte, 2k + 1 in the high byte).
+        FP8 elements (contraction index p in the low byte, p + K/2 in the high byte).
     stationary_format, moving_format : In(index)
         Index into ``formats`` of each operand's format.
     double_row : In(1)

@@ -36,20 +36,11 @@ class Arithmetic:
     control_layout : data.Layout or None
         What every PE of a moving vector's anti-diagonal needs besides its lane (formats,
         modes), or None when nothing.
-    registered_operands : bool
-        The PE column takes its moving lanes, weight selects and controls one cycle before its
-        PEs use them and holds them in registers, so that a PE's step reads registers only
-        (``hdl.pe_column``; ``hdl.tile`` taps its skew and select lines a stage earlier).
-        Verilator evaluates logic that reads a module's inputs on every evaluation of that
-        module (5 per clock cycle under cocotb, and a hierarchical block's on every one of its
-        parent's), logic that reads only registers once per clock edge: worth it for the
-        large floating-point step, not for the int8 multiply-add.
     """
     operand_shape: Shape
     accumulator_shape: Shape
     lane_layout: object
     control_layout: object
-    registered_operands = False
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         """Value of one PE step, ``partial + lane * stationary``, built in module ``m`` (what it
@@ -112,8 +103,6 @@ class FloatArithmetic(Arithmetic):
     config : TileConfig
         A tile of floating-point formats.
     """
-    registered_operands = True
-
     def __init__(self, config):
         self._config = config
         self.operand_shape = unsigned(FLOAT_LANE_BITS)

@@ -13,7 +13,8 @@ Hazards, and why each rule is enough:
   multiply may start the cycle after the last stationary beat of its load.
 - A multiply may not overwrite a PSUM bank that the read engine is still reading.
 - A read of a PSUM bank waits until every vector already sent into that bank has left the
-  array: ``drain_cycles`` = R + C - 1 cycles after the bank's last moving beat.
+  array: ``drain_cycles`` (``sim_models.timing``; R + C - 1 with one-cycle PEs) cycles after the
+  bank's last moving beat.
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
@@ -109,7 +110,7 @@ class Sequencer(wiring.Component):
     injection : Out(injection_layout)
         A moving beat taken this cycle (all lanes zero when none is taken). Rows k >= K
         contribute nothing: their int8 lanes are zeroed; their floating-point lanes have
-        ``active`` clear (per FP8 half in double-row mode: elements 2k, 2k + 1 >= K).
+        ``active`` clear (in double-row mode, K even: both FP8 halves of rows p >= K/2).
     read_request : Out(psum_access_layout)
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
@@ -188,7 +189,8 @@ class Sequencer(wiring.Component):
                 Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))
         else:
             # The operation's formats travel with its vectors; row k's products are active
-            # while their contraction index (k, or 2k and 2k + 1 in double-row mode) is < K.
+            # while their contraction index is < K: k, or in double-row mode (K even, NKI's
+            # layout) p and p + K/2, both < K exactly when 2p < K (= 2p + 1 < K).
             control = Signal(operands.control_layout)
             m.d.comb += self.injection.control.eq(control)
             for lane in range(config.rows):

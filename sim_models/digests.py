@@ -36,7 +36,9 @@ def _feed(digest, fields, array=None):
 
 def _operation_fields(operation):
     """(fields, operand array or None) of one tile operation. Formats enter the fields only
-    when floating-point, so that the digests of int8 characterizations stay what they were."""
+    when floating-point, so that the digests of int8 characterizations stay what they were;
+    double-row operations name their pairing, so that runs checked against another are
+    stale."""
     if isinstance(operation, ReadPsum):
         return {"op": "read", "bank": operation.bank, "m": operation.m, "n": operation.n}, None
     if isinstance(operation, LoadStationary):
@@ -48,6 +50,8 @@ def _operation_fields(operation):
             operation.moving
     if operation.format != "int8":
         fields.update(format=operation.format, double_row=operation.double_row)
+    if operation.double_row:     # PE row p pairs indices p and p + K/2 (R11), not 2p and 2p + 1
+        fields["pairing"] = "nki"
     return fields, array
 
 

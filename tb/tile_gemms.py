@@ -13,6 +13,7 @@ import re
 
 from sim_models.program import INT8
 from sim_models.results import TileRun
+from sim_models.timing import tile_latency
 
 from .launch import Design, simulate
 from .run_request import matmul_format_option
@@ -39,12 +40,13 @@ def last_write_cycle(config, entry):
     """Cycles up to and including the last PSUM write of a recorded run
     (``tb.records.record_program``).
 
-    The last write lands R + C cycles after the last moving beat (``hdl.tile``), so this is
-    the last multiply's last beat, measured on the ports, plus R + C + 1: the count that
-    SCALE-Sim and similar models give, without the read-out of the results.
+    The last write lands ``TileLatency.fill_drain`` cycles after the last moving beat
+    (``sim_models.timing``; R + C with one-cycle PEs), so this is the last multiply's last
+    beat, measured on the ports, plus that plus one: the count that SCALE-Sim and similar
+    models give, without the read-out of the results.
     """
     multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
-    return multiplies[-1]["last_beat"] + config.rows + config.cols + 1
+    return multiplies[-1]["last_beat"] + tile_latency(config).fill_drain + 1
 
 
 def run_record(config, sim, entry, build_seconds, matmul_format=INT8):
