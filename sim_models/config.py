@@ -117,8 +117,9 @@ def parse_formats(text):
 def check_formats(subject, value):
     """The format set ``value`` (a tuple of names of :data:`OPERAND_FORMATS`) in canonical order.
 
-    Raises ``TypeError`` (not a non-empty tuple of known, distinct names) or ``ValueError`` (int8
-    mixed with floating-point formats), one line starting with ``subject``.
+    Raises ``TypeError`` (not a non-empty tuple of strings) or ``ValueError`` (an unknown or
+    repeated name, or int8 mixed with floating-point formats), one line starting with
+    ``subject``.
     """
     known = ", ".join(OPERAND_FORMATS)
     if not isinstance(value, tuple) or not value or \
@@ -127,9 +128,9 @@ def check_formats(subject, value):
                         f"not {value!r}")
     unknown = [name for name in value if name not in OPERAND_FORMATS]
     if unknown:
-        raise TypeError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
+        raise ValueError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
     if len(set(value)) != len(value):
-        raise TypeError(f"{subject} must name each format once, not {value!r}")
+        raise ValueError(f"{subject} must name each format once, not {value!r}")
     if "int8" in value and len(value) > 1:
         raise ValueError(f"{subject}: int8 (the NeuronCore-v1 integer path) cannot share a tile "
                          f"with floating-point formats, not {value!r}")
@@ -482,7 +483,7 @@ def module_name(config):
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
                 AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm"}
     if type(config) not in prefixes:
-        raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, "
+        raise TypeError(f"Parameter 'config' must be a TileConfig, FabricConfig, "
                         f"AllReduceConfig or DistributedGemmConfig, not {config!r}")
     return f"{prefixes[type(config)]}_{config.name}"
 
@@ -497,7 +498,7 @@ def config_to_dict(config):
     configurations as dictionaries, tuples as lists. :func:`config_from_dict` inverts it."""
     kinds = {cls: kind for kind, cls in _KINDS.items()}
     if type(config) not in kinds:
-        raise TypeError(f"Argument 'config' must be one of "
+        raise TypeError(f"Parameter 'config' must be one of "
                         f"{', '.join(cls.__name__ for cls in _KINDS.values())}, not {config!r}")
     result = {"kind": kinds[type(config)]}
     for item in fields(config):

@@ -131,7 +131,7 @@ def _tiles(where, section):
     for values in product(*axes.values()):
         try:
             configs.append(TileConfig(**dict(zip(keys, values))))
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise GridError(f"{where} [tile]: {error}") from None
     return configs
 

@@ -59,7 +59,7 @@ def test_fabric_checked_digest_covers_the_models(monkeypatch):
     before = fabric_checked_digest(ring)
     monkeypatch.setattr(digests.AllReduceEstimate, "cycles", lambda self: 0)
     assert fabric_checked_digest(ring) != before
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be a FabricConfig or "
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig or "
                                         r"AllReduceConfig, not TileConfig\("):
         fabric_checked_digest(CONFIG)
 
@@ -141,7 +141,7 @@ def test_missing(tmp_path):
 
 
 def test_no_verilog_directory_is_refused(tmp_path, tile):
-    with pytest.raises(ValueError, match=r"^Argument 'verilog_dirs' must name at least one "
+    with pytest.raises(ValueError, match=r"^Parameter 'verilog_dirs' must name at least one "
                                          r"directory, not \[\]$"):
         verdict(tmp_path / "tile.json", "tile", tile, [])
 

@@ -22,17 +22,20 @@ def test_out_of_range(field, value, allowed):
         TileConfig(**arguments)
 
 
-@pytest.mark.parametrize("formats, message", [
-    (("int16",), "Parameter 'formats': unknown format 'int16'; known: int8, bf16, fp16, "
-                 "fp8_e4m3, fp8_e5m2"),
-    (("INT8",), "Parameter 'formats': unknown format 'INT8'; known: "),
-    ("int8", "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((), "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((8,), "Parameter 'formats' must be a non-empty tuple of format names "),
-    (("bf16", "bf16"), "Parameter 'formats' must name each format once, not ('bf16', 'bf16')"),
+@pytest.mark.parametrize("formats, kind, message", [
+    (("int16",), ValueError, "Parameter 'formats': unknown format 'int16'; known: int8, bf16, "
+                             "fp16, fp8_e4m3, fp8_e5m2"),
+    (("INT8",), ValueError, "Parameter 'formats': unknown format 'INT8'; known: "),
+    ("int8", TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((8,), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    (("bf16", "bf16"), ValueError, "Parameter 'formats' must name each format once, not "
+                                   "('bf16', 'bf16')"),
 ])
-def test_formats_refused(formats, message):
-    with pytest.raises(TypeError, match="^" + re.escape(message)):
+def test_formats_refused(formats, kind, message):
+    """A value of the wrong type is a TypeError; a tuple of strings naming no format, or one
+    twice, a ValueError (amaranth's convention)."""
+    with pytest.raises(kind, match="^" + re.escape(message)):
         TileConfig(4, 4, formats=formats)
 
 
