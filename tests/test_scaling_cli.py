@@ -36,8 +36,8 @@ BAD = [
                                   "logical NeuronCores of 16 chips"),
     (["--tp", "16", "--pp", "3", "--dp", "1"], "error: --pp 3: must divide the 80 layers of "
                                                "Llama-3 70B"),
-    (["--global-batch", "102", "--tp", "16"], "error: --global-batch 102: must be a multiple of "
-                                              "DP x micro-batch = 4"),
+    (["--global-batch", "102", "--tp", "16", "--pp", "1"],
+     "error: --global-batch 102: must be a multiple of DP x micro-batch = 4"),
     (["--datatype", "fp4"], "error: --datatype fp4: Trainium2 has no such TensorE datatype; "
                             "allowed: bf16, fp16, tf32, fp32, fp8"),
     (["--zero", "4"], "error: --zero 4: allowed: 0, 1, 2, 3"),

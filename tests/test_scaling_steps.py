@@ -17,7 +17,8 @@ from sim_models.scaling.memory import training_memory
 from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
                                          logical_cores_per_chip, system_of_chips)
-from sim_models.scaling.training import training_step
+from sim_models.scaling.training import (best_training_plan, default_global_batch,
+                                         training_layouts, training_step)
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -245,3 +246,32 @@ def test_mfu_counts_exactly_the_flops_the_step_times():
         plan.global_batch, plan.sequence, plan.sequence))
     assert step.model_flops == pytest.approx(3 * (dense + attention / 2))
     assert step.mfu < 0.7
+
+
+def test_the_default_layout_is_the_best_that_fits():
+    system, workload = SPECS.system("trn2-ultraserver"), WORKLOADS["llama3-70b"]
+    search = best_training_plan(SPECS, system, workload, CALIBRATION, ASSUMPTIONS)
+    others = [training_step(SPECS, system, workload, CALIBRATION, ASSUMPTIONS, plan)
+              for plan in training_layouts(SPECS, system, workload, ASSUMPTIONS)]
+    same_batch = [step for step in others
+                  if step.fits and step.plan.global_batch == search.plan.global_batch]
+    assert search.fitting == sum(step.fits for step in others) and search.tried == len(others)
+    assert search.step.tokens_per_second == max(step.tokens_per_second for step in same_batch)
+    # The smallest group that fits (TP 32, no pipeline) is not it.
+    smallest = _train(replace(search.plan, tp=32, pp=1, dp=8), system=system)
+    assert search.step.tokens_per_second > 1.2 * smallest.tokens_per_second
+    assert training_step(SPECS, system, workload, CALIBRATION, ASSUMPTIONS).plan == search.plan
+    only = best_training_plan(SPECS, system, workload, CALIBRATION, ASSUMPTIONS, tp=64, pp=1)
+    assert (only.plan.tp, only.plan.pp, only.plan.dp, only.tried) == (64, 1, 4, 1)
+
+
+def test_the_default_batch_stops_growing_at_the_stated_tokens_per_step():
+    workload = WORKLOADS["llama3-70b"]
+    per_chip = workload.sequences_per_chip * workload.sequence
+    small = SPECS.system("trn2-ultraserver")
+    assert default_global_batch(small, workload, ASSUMPTIONS) * workload.sequence == \
+        per_chip * 64
+    for chips in (4096, 100_000):
+        system = system_of_chips(SPECS, SPECS.system("trn2-ultracluster"), chips)
+        tokens = default_global_batch(system, workload, ASSUMPTIONS) * workload.sequence
+        assert tokens == ASSUMPTIONS.max_tokens_per_step < per_chip * chips

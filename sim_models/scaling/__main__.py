@@ -11,9 +11,9 @@ Prints the system's peaks, one training step and one decode step (text, or one J
 with --json); --measurements sets the model beside every AWS measurement of
 ``measurements.toml`` instead. Parallel degrees count logical NeuronCores as AWS does
 (TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
-smallest model-parallel group that fits). The collectives are calibrated from --fabric, by default the fabric
-characterization the report reads (build/characterization/fabric.json) when present, else the
-analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
+model's best layout that fits, searched over TP and PP, with the degrees given). The
+collectives are calibrated from --fabric, by default the fabric characterization the report
+reads (build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
 floating-point tile characterization the report reads (build/characterization/tile_float.json)
 when present, else the spec data. The output says which, and the fitted parameters it used.
 """
@@ -37,7 +37,7 @@ from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak, with_measured_rates
-from .training import MFU_COUNTS, default_training_plan, training_step
+from .training import MFU_COUNTS, best_training_plan, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
@@ -156,18 +156,22 @@ def _rates(args):
                                            for datatype, rate in rates.items()) or "none")
 
 
-def _plan(args, specs, system, workload, assumptions):
-    """The default layout with every option given replacing its field; DP follows TP and PP
-    when only they are given."""
-    plan = default_training_plan(specs, system, workload, assumptions)
+def _plan(args, specs, system, workload, calibration, assumptions, search):
+    """The layout the options ask for: the best layout with the degrees given (``search``'s
+    when none is), every other option given replacing its field. Degrees that no searched
+    layout has are taken as given, DP following TP and PP, for the plan checks to judge."""
+    degrees = {name: getattr(args, name) for name in ("tp", "pp", "dp")
+               if getattr(args, name) is not None}
     given = {name: getattr(args, name) for name in _TRAINING_OPTIONS
-             if getattr(args, name) is not None}
+             if getattr(args, name) is not None and name not in degrees}
     if args.datatype is not None:
         given["datatype"] = args.datatype
     if args.no_recompute:
         given["recompute"] = False
-    plan = replace(plan, **given)
-    if args.dp is None and ("tp" in given or "pp" in given):
+    chosen = best_training_plan(specs, system, workload, calibration, assumptions, **degrees) \
+        if degrees else search
+    plan = replace(chosen.plan if chosen else replace(search.plan, **degrees), **given)
+    if chosen is None and "dp" not in degrees:
         chip = specs.chip(system.chip)
         check_model_parallel(chip, workload, plan.tp, plan.pp)
         cores = int(system.chips.value) * logical_cores_per_chip(chip)
@@ -176,7 +180,20 @@ def _plan(args, specs, system, workload, assumptions):
                             f"must divide the {cores} logical NeuronCores of "
                             f"{int(system.chips.value)} chips")
         plan = replace(plan, dp=cores // (plan.tp * plan.pp))
+    if "global_batch" not in given and isinstance(plan.micro_batch, int) and \
+            plan.micro_batch > 0 and plan.global_batch % (plan.dp * plan.micro_batch):
+        unit = plan.dp * plan.micro_batch
+        plan = replace(plan, global_batch=unit * max(1, round(search.plan.global_batch / unit)))
     return plan
+
+
+def _layout(search, plan):
+    """What the layout search found, beside the plan used."""
+    best = search.step
+    return {"used": "the search's best" if plan == search.plan else "given options",
+            "best": asdict(search.plan), "tried": search.tried, "fitting": search.fitting,
+            "best_tokens_per_second": best.tokens_per_second, "best_mfu": best.mfu,
+            "ranked_by": "global batch nearest the default, then tokens/s, then HBM left"}
 
 
 def _training(step, confidence, system):
@@ -247,6 +264,13 @@ def _text(result, specs, system):
                  f"{plan['micro_batch']}, global batch {plan['global_batch']} x "
                  f"{plan['sequence']} tokens, {plan['datatype']}"
                  f"{', recomputation' if plan['recompute'] else ''}")
+    layout = training["layout"]
+    best = layout["best"]
+    lines.append(f"  layout: {layout['used']}; the best of {layout['fitting']} that fit "
+                 f"({layout['tried']} tried, by {layout['ranked_by']}): TP {best['tp']} PP "
+                 f"{best['pp']} DP {best['dp']}, global batch {best['global_batch']}"
+                 + ("" if layout["best_mfu"] is None else
+                    f", MFU {percent(layout['best_mfu'])}"))
     if training["fits"]:
         lines.append(f"  {number(training['step_seconds'])} s per step, "
                      f"{number(training['tokens_per_second'])} tokens/s, MFU "
@@ -288,14 +312,17 @@ def answer(args):
     system = system_of_chips(specs, base, base.chips.value if args.chips is None
                              else args.chips)
     calibration, assumptions = _calibration(args), Assumptions()
-    plan = _plan(args, specs, system, workload, assumptions)
+    search = best_training_plan(specs, system, workload, calibration, assumptions)
+    plan = _plan(args, specs, system, workload, calibration, assumptions, search)
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
                          datatype=args.datatype or assumptions.decode_datatype)
     confidence = assess(specs, workloads, calibration, assumptions)
     result = {"system": system.key, "chips": int(system.chips.value),
-              "workload": workload.key, "training": _training(training, confidence, system),
+              "workload": workload.key,
+              "training": _training(training, confidence, system) | {
+                  "layout": _layout(search, plan)},
               "decode": _decode(decode, confidence, system),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,

@@ -21,7 +21,7 @@ from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
-           "LIMIT"]
+           "LIMIT", "unit_of"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.
@@ -94,6 +94,12 @@ def logical_cores_per_chip(chip):
     return int(chip.cores.value) // int(chip.core.logical_core_size.value)
 
 
+def unit_of(specs, system):
+    """The unit a system is built from: a cluster's instance or UltraServer, else the system
+    itself."""
+    return specs.system(system.unit) if system.level == "cluster" else system
+
+
 def system_of_chips(specs, system, chips):
     """``system`` with ``chips`` chips: the system itself at its own size, else a cluster of its
     unit (an instance or UltraServer, or a cluster's unit) joined by the cluster's scale-out
@@ -102,7 +108,7 @@ def system_of_chips(specs, system, chips):
     _count("chips", chips)
     if chips == system.chips.value:
         return system
-    unit = specs.system(system.unit) if system.level == "cluster" else system
+    unit = unit_of(specs, system)
     size = int(unit.chips.value)
     if chips % size:
         raise SpecError(f"--chips {chips}: must be a multiple of the {size} chips of "
