@@ -37,6 +37,7 @@ from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak, with_measured_rates
+from .prefill import prefill_step
 from .training import MFU_COUNTS, best_training_plan, training_step
 from .workloads import load_workloads
 
@@ -69,6 +70,8 @@ def _arguments(argv):
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
     parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--prompt", type=int, help="prefill prompt, tokens (default: the "
+                                                   "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
                                                       "cores")
     parser.add_argument("--fabric", help="fabric characterization JSON (default: "
@@ -245,11 +248,27 @@ def _confidence_text(answer, scale=1.0, unit=None):
         parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
                      f"{scale * answer['high']:.4g} {unit or answer['unit']} "
                      f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
-                     f"rows: errors {100 * band['lowest_error']:+.1f}% to "
+                     f"row{'s' if band['held_out_rows'] != 1 else ''}: errors {100 * band['lowest_error']:+.1f}% to "
                      f"{100 * band['highest_error']:+.1f}%, median |error| "
                      f"{100 * band['median_abs_error']:.1f}%)")
     parts += [f"extrapolated: {reason}" for reason in answer["extrapolation"]]
     return "; ".join(parts) or "no band"
+
+
+def _prefill(step, confidence, system):
+    answer = confidence.answer(
+        "prefill", system.chip, "seconds to first token", step.seconds, "s",
+        config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
+              "replicas": step.replicas,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
+    if not step.fits:
+        return result | {"seconds_to_first_token": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {"seconds_to_first_token": step.seconds,
+                     "prompt_tokens_per_second": step.tokens_per_second,
+                     "breakdown_seconds": {"compute": step.compute_seconds,
+                                           "tp_allreduces": step.communication_seconds}}
 
 
 def _text(result, specs, system):
@@ -278,6 +297,16 @@ def _text(result, specs, system):
     else:
         lines.append(f"  {training['reason']}")
     lines.append(f"  confidence: {_confidence_text(training['confidence'])}")
+    prefill = result["prefill"]
+    plan = prefill["plan"]
+    lines.append(f"prefill: TP {plan['tp']} x {prefill['replicas']} replicas, batch "
+                 f"{plan['batch']}, prompt {plan['context']} tokens, {plan['datatype']}")
+    if prefill["fits"]:
+        lines.append(f"  {number(1e3 * prefill['seconds_to_first_token'])} ms to the first "
+                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s")
+    else:
+        lines.append(f"  {prefill['reason']}")
+    lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
@@ -318,11 +347,16 @@ def answer(args):
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
                          datatype=args.datatype or assumptions.decode_datatype)
+    prefill = prefill_step(specs, system, workload,
+                           workload.decode_context if args.prompt is None else args.prompt,
+                           args.batch, calibration, assumptions, tp=args.decode_tp,
+                           datatype=args.datatype or assumptions.decode_datatype)
     confidence = assess(specs, workloads, calibration, assumptions)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "training": _training(training, confidence, system) | {
                   "layout": _layout(search, plan)},
+              "prefill": _prefill(prefill, confidence, system),
               "decode": _decode(decode, confidence, system),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,

@@ -68,6 +68,13 @@ class Assumptions:
               "compiler's kernels leave the Tensor Engine idle between a layer's operations "
               "(DMA waits, semaphores between engines, unfused elementwise chains). The "
               "Tensor Engine itself runs at the RTL-validated cycle model's rate.")
+    prefill_efficiency: float = _choice(
+        0.464, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
+             "model's Tensor Engine rate that AWS's prefill kernels reach in compute-bound "
+             "GEMMs: between a layer's matrix multiplications the engine waits on DMA, on "
+             "semaphores between engines and on unfused elementwise chains. (Training states "
+             "the same loss as a time per layer and pass, layer_overhead_seconds; about half "
+             "the cycle model's rate in both.)")
     collective_seconds: float = _choice(
         70.86e-6, "FITTED on the calibration decode row: the software cost of one collective "
                "(launch, semaphores, synchronization of all ranks), on top of the "

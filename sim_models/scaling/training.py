@@ -154,14 +154,14 @@ class TrainingStep:
         return self.achieved_flops / self.peak_flops
 
 
-def gemm_seconds(chip, gemms, datatype, assumptions):
-    """Seconds of ``gemms`` (a list of Gemm) on one chip: compute from the cycle model, HBM
-    at ``hbm_efficiency`` of the peak, the longer of the two; fused (attention) GEMMs their
-    compute only."""
+def gemm_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
+    """Seconds of ``gemms`` (a list of Gemm) on one chip: compute from the cycle model (over
+    ``efficiency``, the fraction of its rate the kernels reach), HBM at ``hbm_efficiency`` of
+    the peak, the longer of the two; fused (attention) GEMMs their compute only."""
     total = 0.0
     for gemm in gemms:
         estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, datatype)
-        compute = estimate.compute_seconds
+        compute = estimate.compute_seconds / efficiency
         memory = estimate.memory_seconds / assumptions.hbm_efficiency
         total += gemm.count * (compute if gemm.fused else max(compute, memory))
     return total
@@ -200,12 +200,13 @@ def _backward(gemms):
         [Gemm(f"{g.name} (weight grad)", g.m, g.n, g.k, g.count, g.fused) for g in gemms]
 
 
-def pass_seconds(chip, gemms, datatype, assumptions):
-    """Seconds of one pass's GEMMs, attention halved by causal skipping."""
+def pass_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
+    """Seconds of one pass's GEMMs, attention halved by causal skipping (``efficiency`` as
+    for :func:`gemm_seconds`)."""
     dense = [g for g in gemms if not g.fused]
     fused = [g for g in gemms if g.fused]
-    return gemm_seconds(chip, dense, datatype, assumptions) + \
-        gemm_seconds(chip, fused, datatype, assumptions) / 2
+    return gemm_seconds(chip, dense, datatype, assumptions, efficiency) + \
+        gemm_seconds(chip, fused, datatype, assumptions, efficiency) / 2
 
 
 def tp_allreduce_seconds(specs, system, tp, size_bytes, calibration, assumptions):
