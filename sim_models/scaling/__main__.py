@@ -35,7 +35,8 @@ from .decode import decode_step
 from .formatting import number, percent, si
 from .measurements import load_measurements
 from .network import FabricCalibration
-from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
+from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
+                       with_logical_cores)
 from .peak import datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .training import MFU_COUNTS, best_training_plan, training_step
@@ -74,6 +75,9 @@ def _arguments(argv):
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
                                                       "cores")
+    parser.add_argument("--lnc", type=int, help="logical NeuronCore size, physical cores per "
+                                                "logical core: 1 or 2 on Trainium2/3 (default: "
+                                                "the spec's, 2 as AWS's measurements ran)")
     parser.add_argument("--fabric", help="fabric characterization JSON (default: "
                                          f"{REPORT_FABRIC} when present)")
     parser.add_argument("--float-tile", help="floating-point tile characterization JSON, "
@@ -199,11 +203,11 @@ def _layout(search, plan):
             "ranked_by": "global batch nearest the default, then tokens/s, then HBM left"}
 
 
-def _training(step, confidence, system):
+def _training(step, confidence, system, lnc):
     answer = confidence.answer(
         "training", system.chip, "sequences per second",
         None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
-        config={"chips": step.chips, "sequence": step.plan.sequence})
+        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
@@ -222,10 +226,11 @@ def _training(step, confidence, system):
             "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
 
 
-def _decode(step, confidence, system):
+def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
-        config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context})
+        config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
+                "lnc": lnc})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -255,10 +260,11 @@ def _confidence_text(answer, scale=1.0, unit=None):
     return "; ".join(parts) or "no band"
 
 
-def _prefill(step, confidence, system):
+def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
-        config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context})
+        config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
+                "lnc": lnc})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -273,7 +279,8 @@ def _prefill(step, confidence, system):
 
 def _text(result, specs, system):
     chip = specs.chip(system.chip)
-    lines = [f"{system.name}: {number(system.chips.value)} x {chip.name}", "peaks (model):"]
+    lines = [f"{system.name}: {number(system.chips.value)} x {chip.name}, LNC {result['lnc']} "
+             f"({logical_cores_per_chip(chip)} logical cores per chip)", "peaks (model):"]
     lines += [f"  {datatype:6s} {si(system_peak(specs, system, datatype), 'FLOP/s')}"
               for datatype in datatypes(chip)]
     training, decode = result["training"], result["decode"]
@@ -337,10 +344,14 @@ def answer(args):
     if args.system not in specs.systems:
         raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
     workload = workloads[args.workload]
+    calibration, assumptions = _calibration(args), Assumptions()
+    confidence = assess(specs, workloads, calibration, assumptions)
     base = specs.system(args.system)
+    if args.lnc is not None:
+        specs = with_logical_cores(specs, base.chip, args.lnc)
     system = system_of_chips(specs, base, base.chips.value if args.chips is None
                              else args.chips)
-    calibration, assumptions = _calibration(args), Assumptions()
+    lnc = int(specs.chip(system.chip).core.logical_core_size.value)
     search = best_training_plan(specs, system, workload, calibration, assumptions)
     plan = _plan(args, specs, system, workload, calibration, assumptions, search)
     training = training_step(specs, system, workload, calibration, assumptions, plan)
@@ -351,13 +362,13 @@ def answer(args):
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,
                            datatype=args.datatype or assumptions.decode_datatype)
-    confidence = assess(specs, workloads, calibration, assumptions)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
-              "training": _training(training, confidence, system) | {
+              "lnc": lnc,
+              "training": _training(training, confidence, system, lnc) | {
                   "layout": _layout(search, plan)},
-              "prefill": _prefill(prefill, confidence, system),
-              "decode": _decode(decode, confidence, system),
+              "prefill": _prefill(prefill, confidence, system, lnc),
+              "decode": _decode(decode, confidence, system, lnc),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},

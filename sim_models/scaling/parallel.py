@@ -21,11 +21,13 @@ from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
-           "LIMIT", "unit_of"]
+           "LIMIT", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.
 ZERO_STAGES = (0, 1, 2, 3)
+#: Logical NeuronCore sizes (physical cores per logical core) a chip with LNC can be set to.
+LNC_SETTINGS = (1, 2)
 #: The largest count any option accepts (chips, batch, context, degrees): 2^40.
 LIMIT = 1 << 40
 
@@ -92,6 +94,31 @@ def divisors(number):
 def logical_cores_per_chip(chip):
     """Logical NeuronCores per chip (physical cores / logical core size)."""
     return int(chip.cores.value) // int(chip.core.logical_core_size.value)
+
+
+def with_logical_cores(specs, chip_key, lnc):
+    """``specs`` with chip ``chip_key`` set to ``lnc`` physical cores per logical core (the
+    Neuron runtime's LNC setting): degrees are then counted in those logical cores. Only a chip
+    whose spec size is above one has the setting (Trainium2 and 3: LNC=2 by default, or 1).
+
+    Raises
+    ------
+    SpecError
+        If ``lnc`` is not one of :data:`LNC_SETTINGS`, or the chip has no such setting.
+    """
+    chip = specs.chip(chip_key)
+    default = int(chip.core.logical_core_size.value)
+    allowed = LNC_SETTINGS if default > 1 else (default,)
+    if lnc not in allowed:
+        raise SpecError(f"--lnc {lnc}: a {chip.name} runs LNC "
+                        f"{' or '.join(map(str, allowed))}")
+    if lnc == default:
+        return specs
+    size = replace(chip.core.logical_core_size, value=lnc, given=lnc, source="ASSUMED",
+                   note=f"LNC={lnc} asked for (the spec's default is {default})")
+    chips = dict(specs.chips)
+    chips[chip_key] = replace(chip, core=replace(chip.core, logical_core_size=size))
+    return replace(specs, chips=chips)
 
 
 def unit_of(specs, system):
