@@ -38,10 +38,13 @@ help: ## List the targets
 	      "reseeds every random test; V=1 echoes the commands that print their own progress."
 
 # Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
-# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py).
-SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver
+# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py);
+# ccache keeps Verilator's compiled objects, so a model whose C++ was compiled before (another
+# build directory, a cleaned build) is linked again instead of recompiled (OBJCACHE).
+SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver \
+                ccache:ccache
 
-deps: ## Install Icarus Verilog and Chromium with its driver (Debian packages) if missing
+deps: ## Install Icarus Verilog, ccache and Chromium with its driver (Debian packages) if missing
 	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
 	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
 	if [ -z "$$missing" ]; then :; \
