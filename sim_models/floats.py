@@ -263,8 +263,9 @@ def _round_products(partial, products):
         both = low + high
         back = both - low
         error = (low - (both - back)) + (high - back)
+        inexact = np.isfinite(both + partial) & (error != 0)   # Inf - Inf is NaN: not inexact
     result = _round_sum(partial, both)
-    for index in zip(*np.nonzero(np.isfinite(both + partial) & (error != 0))):
+    for index in zip(*np.nonzero(inexact)):
         exact = Fraction(partial[index]) + Fraction(low[index]) + Fraction(high[index])
         result[index] = round_fp32(exact)
     return result

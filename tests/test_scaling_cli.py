@@ -36,8 +36,11 @@ BAD = [
                                   "logical NeuronCores of 16 chips"),
     (["--tp", "16", "--pp", "3", "--dp", "1"], "error: --pp 3: must divide the 80 layers of "
                                                "Llama-3 70B"),
-    (["--global-batch", "102", "--tp", "16"], "error: --global-batch 102: must be a multiple of "
-                                              "DP x micro-batch = 4"),
+    (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
+    (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
+                                          "heads of Llama-3 70B"),
+    (["--global-batch", "102", "--tp", "16", "--pp", "1"],
+     "error: --global-batch 102: must be a multiple of DP x micro-batch = 4"),
     (["--datatype", "fp4"], "error: --datatype fp4: Trainium2 has no such TensorE datatype; "
                             "allowed: bf16, fp16, tf32, fp32, fp8"),
     (["--zero", "4"], "error: --zero 4: allowed: 0, 1, 2, 3"),
@@ -147,3 +150,15 @@ def test_measurements_table(capsys):
     status, out, _ = _run(["--measurements"], capsys)
     assert status == 0
     assert len(out.splitlines()) == 1 + len(rows) + len(table["summary"]) + len(table["bands"])
+
+
+def test_lnc_sets_the_logical_cores_degrees_count(capsys):
+    status, out, _ = _run(["--system", "trn2-instance", "--lnc", "1", "--decode-tp", "64",
+                           "--json"], capsys)
+    result = json.loads(out)
+    assert status == 0 and result["lnc"] == 1
+    # 128 logical cores at LNC=1: a TP 64 group spans 8 chips, two replicas.
+    assert result["decode"]["replicas"] == 2
+    assert "lnc 1 outside the measured 2" in result["decode"]["confidence"]["extrapolation"]
+    status, _, err = _run(["--system", "trn1-instance", "--lnc", "2"], capsys)
+    assert status == 2 and err == "error: --lnc 2: a Trainium runs LNC 1\n"

@@ -71,9 +71,12 @@ def test_every_cli_answer_carries_its_band(capsys):
     assert status == 0 and not decode["extrapolated"]
     assert decode["band"]["generation"] == "trn2" and decode["band"]["held_out_rows"] >= 2
     assert decode["low"] <= decode["value"] <= decode["high"]
+    prefill = result["prefill"]["confidence"]
+    assert prefill["kind"] == "prefill" and prefill["band"]["generation"] == "trn2"
+    assert result["prefill"]["seconds_to_first_token"] == prefill["value"]
     training = result["training"]["confidence"]
     assert training["extrapolated"] and training["low"] is None
     status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--workload", "llama3-70b"],
                           capsys)
     assert status == 0
-    assert out.count("extrapolated: no measurement of this kind (trn3 dense") == 2
+    assert out.count("extrapolated: no measurement of this kind (trn3 dense") == 3

@@ -33,8 +33,9 @@ __all__ = ["ANSWER_KINDS", "Band", "Answer", "Confidence", "assess"]
 #: Kinds of answer, as the measurement rows are kinds: each has its own band.
 ANSWER_KINDS = ("training", "prefill", "decode")
 #: Configuration values whose measured range an answer is checked against, by kind.
-_RANGES = {"training": ("chips", "sequence"), "prefill": ("chips", "batch", "prompt"),
-           "decode": ("chips", "batch", "context")}
+_RANGES = {"training": ("chips", "sequence", "lnc"),
+           "prefill": ("chips", "batch", "prompt", "lnc"),
+           "decode": ("chips", "batch", "context", "lnc")}
 
 
 @dataclass(frozen=True)
@@ -170,8 +171,8 @@ class Confidence:
     -------
     bands : dict of (kind, generation, dense) to Band
     covered : dict of (kind, generation) to dict of str to (low, high)
-        Range of each configuration value (``chips``, ``batch``, ...) over the rows of the
-        kind, calibration rows included.
+        Range of each configuration value (``chips``, ``batch``, ``lnc``, ...) over the rows
+        of the kind, calibration rows included (a row's LNC is its chip's spec default).
     """
     bands: dict
     covered: dict
@@ -186,7 +187,8 @@ class Confidence:
         for check in checks:
             row = rows[check.key]
             generation = specs.system(row.system).chip
-            values = dict(row.config, chips=row.chips)
+            values = dict(row.config, chips=row.chips,
+                          lnc=int(specs.chip(generation).core.logical_core_size.value))
             ranges = covered.setdefault((row.kind, generation), {})
             for name in _RANGES.get(row.kind, ()):
                 if name in values:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from ..specs import SpecError
 from .engines import layer_work
 from .gemm import chip_gemm
-from .memory import decode_memory
+from .memory import decode_memory, when_fits
 from .parallel import DecodePlan, check_decode_plan, divisors, logical_cores_per_chip
 from .peak import chip_peak
 from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
@@ -70,27 +70,21 @@ class DecodeStep:
     def fits(self):
         return self.memory.fits
 
-    @property
+    @when_fits
     def seconds(self):
         """Seconds per step: one token of every sequence."""
-        if not self.fits:
-            return None
         return self.gemm_seconds + self.kv_seconds + self.engine_seconds + \
             self.communication_seconds
 
-    @property
+    @when_fits
     def tokens_per_second(self):
         """Tokens per second, whole system (every replica)."""
-        if not self.fits:
-            return None
         return self.replicas * self.plan.batch / self.seconds
 
-    @property
+    @when_fits
     def implied_hbm_bandwidth(self):
         """Bytes/s of HBM one chip must sustain: everything it holds (weights and KV cache,
         each read once per step) over the step time; None when it does not fit."""
-        if not self.fits:
-            return None
         return (self.memory.weights + self.memory.kv_cache) / self.seconds
 
 

@@ -29,11 +29,15 @@ def _measurement_name(specs, workloads, row):
     """What a measurement measured: workload, chips, layout in logical cores, batch."""
     config = row.config
     chip = specs.chip(specs.system(row.system).chip).name
-    layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
-              f"{number(config['global_batch'])} x {number(config['sequence'])} tokens"
-              if row.kind == "training" else
-              f"TP {config['tp']}, batch {number(config['batch'])}, context "
-              f"{number(config['context'])}")
+    if row.kind == "training":
+        layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
+                  f"{number(config['global_batch'])} x {number(config['sequence'])} tokens")
+    elif row.kind == "prefill":
+        layout = (f"TP {config['tp']}, batch {number(config['batch'])}, prompt "
+                  f"{number(config['prompt'])}")
+    else:
+        layout = (f"TP {config['tp']}, batch {number(config['batch'])}, context "
+                  f"{number(config['context'])}")
     return (f"{workloads[row.workload].name} {row.kind}, {number(row.chips)} {chip} chips, "
             f"{config['datatype'].upper()}, {layout}")
 
