@@ -75,11 +75,12 @@ venv: $(STAMP) ## Create .venv and install the project into it
 # the recipe, once the virtual environment exists, and under make -n too.
 VARIABLES = SIM SEED ROWS COLS PSUM_BANKS PSUM_DEPTH FORMATS NAMED \
             $(if $(filter sweep,$(MAKECMDGOALS)),SWEEP WORKERS)
-variable_problem = $(shell $(PY) -m tb.make_variables \
+# (Under make -n in a fresh clone, with no .venv yet, there is nothing to check with.)
+variable_problem = $(shell [ -x $(PY) ] && $(PY) -m tb.make_variables \
     $(foreach name,$(VARIABLES),'$(subst ','\'',$(name)=$($(name)))'))
 
 variables: venv
-	$(eval problem := $(if $(wildcard $(PY)),$(variable_problem)))$(if $(problem),$(error $(problem)))
+	$(eval problem := $(variable_problem))$(if $(problem),$(error $(problem)))
 
 # Every source of the flows, once; each target below depends on the part it is made from.
 SOURCES := $(shell find hdl tb sim_models -name '*.py' -o -name '*.toml')
