@@ -14,6 +14,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
+    python -m hdl.emit fabric --torus 4 4 4
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
 """
@@ -248,12 +249,12 @@ def _parser():
     tile.add_argument("--formats", type=_formats, default=("int8",),
                       help=f"operand formats of the PEs, comma-separated: int8, or any of "
                            f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
-    fabric = design("fabric", help="a ring or 2-D torus fabric",
-                    description="Generate a ring or 2-D torus of routers.")
+    fabric = design("fabric", help="a ring or torus fabric",
+                    description="Generate a ring or a 2-D or 3-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
     topology.add_argument("--ring", type=int, metavar="NODES", help="ring of NODES nodes, 2..64")
-    topology.add_argument("--torus", type=int, nargs=2, metavar=("X", "Y"),
-                          help="X by Y torus, each side 2..16")
+    topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
+                          help="torus of sides X Y or X Y Z, each 2..16, at most 256 nodes")
     _fabric_options(fabric)
     fabric.add_argument("--routing", default="dateline",
                         help="dateline (deadlock-free, default) or naive (tests only)")

@@ -14,9 +14,12 @@ from dataclasses import MISSING, dataclass, fields
 from math import prod
 from numbers import Integral
 
+from .topology import RELATIONS, Torus, axis_name
+
 __all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
            "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
-           "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
+           "MAX_RING_NODES", "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE",
+           "MAX_VECTOR_LENGTH", "NAMED_TILES",
            "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
            "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
            "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
@@ -30,8 +33,12 @@ MAX_PSUM_BANKS = 16
 MAX_PSUM_DEPTH = 4096
 #: Largest ring.
 MAX_RING_NODES = 64
-#: Largest side of a 2-D torus (256 nodes).
+#: Most dimensions of a torus (X, Y, Z: a Trn2 UltraServer's 3-D torus).
+MAX_TORUS_DIMENSIONS = 3
+#: Largest side of a torus.
 MAX_TORUS_SIDE = 16
+#: Most nodes of a torus (16 x 16, 8 x 8 x 4, ...).
+MAX_TORUS_NODES = 256
 #: Widest flit, in bits.
 MAX_FLIT_WIDTH = 1024
 #: Widest length field of the header, in bits (packets of up to 4095 payload flits).
@@ -42,7 +49,7 @@ MAX_BUFFER_DEPTH = 64
 KIND_WIDTH = 2
 #: Routing options: ``dateline`` is the deadlock-free design, ``naive`` the same router without
 #: virtual channels, which can deadlock on the wrap-around links (for tests only).
-ROUTINGS = ("dateline", "naive")
+ROUTINGS = tuple(RELATIONS)
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
 #: Bits per all-reduce vector element (int32).
@@ -203,12 +210,19 @@ class TileConfig:
         return self.rows * self.cols
 
 
-def _in_range(value, high):
-    try:
-        check_int("", value, 2, high)
-    except TypeError:
+def _valid_dims(dims):
+    """Whether ``dims`` is a ring's ``(nodes,)`` or the sides of a 2-D or 3-D torus in range."""
+    def in_range(value, high):
+        try:
+            check_int("", value, 2, high)
+        except TypeError:
+            return False
+        return True
+    if not isinstance(dims, tuple) or not 1 <= len(dims) <= MAX_TORUS_DIMENSIONS:
         return False
-    return True
+    if len(dims) == 1:
+        return in_range(dims[0], MAX_RING_NODES)
+    return all(in_range(side, MAX_TORUS_SIDE) for side in dims) and prod(dims) <= MAX_TORUS_NODES
 
 
 @dataclass(frozen=True)
@@ -216,25 +230,28 @@ class FabricConfig:
     """Shape of a ring or torus fabric and of its packets.
 
     Use :meth:`ring` and :meth:`torus`, which validate the topology's own parameters by name;
-    the constructor validates the rest. The bit layouts that follow from a configuration (the
-    packet format) are built in ``hdl.fabric.layouts``.
+    the constructor validates the rest. The topology object, with the routing relation, is
+    :attr:`topology` and :attr:`relation` (``sim_models.topology``); the bit layouts that follow
+    from a configuration (the packet format) are built in ``hdl.fabric.layouts``.
 
     Parameters
     ----------
     dims : tuple of int
-        Nodes along each dimension: ``(nodes,)`` for a ring, ``(x, y)`` for a torus. Node
-        ``x + X * y`` sits at coordinates ``(x, y)``.
+        Nodes along each dimension: ``(nodes,)`` for a ring, ``(x, y)`` or ``(x, y, z)`` for a
+        torus. Node ``x + X * y + X * Y * z`` sits at coordinates ``(x, y, z)``.
     flit_width : int
         Bits per flit, 1..1024; at least :attr:`header_width`.
     length_width : int
         Bits of the header's length field, 1..12: packets carry 0 to ``2 ** length_width - 1``
         payload flits.
     buffer_depth : int
-        Input buffer per port and virtual channel, in flits, 1..64. Three or more sustain one
-        flit per cycle per link (the credit loop is three cycles long).
+        Input buffer per port and virtual channel, in flits, 1..64.
+        :data:`~sim_models.topology.CREDIT_LOOP_CYCLES` or more sustain one flit per cycle per
+        link.
     routing : str
         ``"dateline"`` (two virtual channels, deadlock-free) or ``"naive"`` (one virtual
-        channel; can deadlock, for tests only).
+        channel; can deadlock, for tests only): a key of
+        :data:`~sim_models.topology.RELATIONS`.
 
     Raises
     ------
@@ -251,13 +268,11 @@ class FabricConfig:
     routing: str = "dateline"
 
     def __post_init__(self):
-        if not (isinstance(self.dims, tuple) and (
-                len(self.dims) == 1 and _in_range(self.dims[0], MAX_RING_NODES) or
-                len(self.dims) == 2 and all(_in_range(side, MAX_TORUS_SIDE)
-                                            for side in self.dims))):
+        if not _valid_dims(self.dims):
             raise TypeError(f"Parameter 'dims' must be (nodes,) with nodes in "
-                            f"2..{MAX_RING_NODES} or (x, y) with x and y in "
-                            f"2..{MAX_TORUS_SIDE}, not {self.dims!r}")
+                            f"2..{MAX_RING_NODES} or 2..{MAX_TORUS_DIMENSIONS} sides in "
+                            f"2..{MAX_TORUS_SIDE} of at most {MAX_TORUS_NODES} nodes, "
+                            f"not {self.dims!r}")
         check_int("Parameter 'flit_width'", self.flit_width, 1, MAX_FLIT_WIDTH)
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
@@ -279,19 +294,38 @@ class FabricConfig:
         return cls((nodes,), **options)
 
     @classmethod
-    def torus(cls, x, y, nodes=None, **options):
-        """Configuration of an ``x`` by ``y`` 2-D torus, each side 2..16.
+    def torus(cls, *sides, nodes=None, **options):
+        """Configuration of a 2-D (``x, y``) or 3-D (``x, y, z``) torus, each side 2..16, at
+        most 256 nodes.
 
-        ``nodes``, if given, must equal ``x * y``; ``options`` are the remaining constructor
-        parameters.
+        ``nodes``, if given, must equal the product of the sides; ``options`` are the remaining
+        constructor parameters.
         """
-        check_int("Parameter 'x'", x, 2, MAX_TORUS_SIDE)
-        check_int("Parameter 'y'", y, 2, MAX_TORUS_SIDE)
+        if not 2 <= len(sides) <= MAX_TORUS_DIMENSIONS:
+            raise TypeError(f"Parameter 'sides' must be 2..{MAX_TORUS_DIMENSIONS} sides, "
+                            f"not {sides!r}")
+        for dim, side in enumerate(sides):
+            check_int(f"Parameter '{axis_name(dim)}'", side, 2, MAX_TORUS_SIDE)
+        product = " * ".join(axis_name(dim) for dim in range(len(sides)))
         if nodes is not None:
-            check_int("Parameter 'nodes'", nodes, 1, MAX_TORUS_SIDE ** 2)
-            if nodes != x * y:
-                raise ValueError(f"Parameter 'nodes' must equal x * y = {x * y}, not {nodes}")
-        return cls((x, y), **options)
+            check_int("Parameter 'nodes'", nodes, 1, MAX_TORUS_NODES)
+            if nodes != prod(sides):
+                raise ValueError(f"Parameter 'nodes' must equal {product} = {prod(sides)}, "
+                                 f"not {nodes}")
+        if prod(sides) > MAX_TORUS_NODES:
+            raise TypeError(f"Parameter 'sides' must multiply to at most {MAX_TORUS_NODES} "
+                            f"nodes, not {product} = {prod(sides)}")
+        return cls(tuple(sides), **options)
+
+    @property
+    def topology(self):
+        """The :class:`~sim_models.topology.Torus` of :attr:`dims` (a ring is 1-D)."""
+        return Torus(self.dims)
+
+    @property
+    def relation(self):
+        """The routing relation named by :attr:`routing`."""
+        return RELATIONS[self.routing]
 
     @property
     def nodes(self):
@@ -307,7 +341,7 @@ class FabricConfig:
     @property
     def vcs(self):
         """Virtual channels per link: 2 with the dateline, 1 for ``naive`` routing."""
-        return 2 if self.routing == "dateline" else 1
+        return self.relation.vcs
 
     @property
     def header_width(self):
@@ -319,8 +353,7 @@ class FabricConfig:
     def name(self):
         """Configuration name for module names, build directories and reports, e.g.
         ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``."""
-        base = f"ring{self.dims[0]}" if len(self.dims) == 1 else \
-            "torus" + "x".join(map(str, self.dims))
+        base = self.topology.name
         defaults = FabricConfig((2,))
         suffixes = [f"_{label}{value}" for label, value, default in [
             ("w", self.flit_width, defaults.flit_width),
@@ -335,7 +368,7 @@ def _ring(subject, config):
     """Raise unless ``config`` is a ring FabricConfig whose flits carry an int32 element."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
-    if len(config.dims) != 1:
+    if config.topology.dimensions != 1:
         raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
     if config.flit_width < ELEMENT_WIDTH:
         raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "

@@ -6,7 +6,9 @@ intact, that packets from one source to one destination arrive in the order they
 that a packet for an address that names no node is dropped and counted. Packets of different
 sources may interleave in any order at a destination, so the reference is, per destination, one
 ordered list per source. Nothing here depends on the RTL: topologies are given by their
-dimensions (``(nodes,)`` for a ring, ``(x, y)`` for a torus, node ``x + X * y`` at ``(x, y)``).
+dimensions (``(nodes,)`` for a ring, ``(x, y)`` or ``(x, y, z)`` for a torus, node
+``x + X * y + X * Y * z`` at ``(x, y, z)``) and routed by the relation of
+:mod:`sim_models.topology`, the one the router is generated from.
 """
 
 from collections import Counter
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from math import prod
 
 import numpy as np
+
+from .topology import CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, Torus, route
 
 __all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count",
            "ZeroLoadLatency", "PATTERNS", "traffic"]
@@ -145,14 +149,12 @@ def check_delivery(ref, delivered, dropped, *, complete=True):
 
 
 def hop_count(dims, source, destination):
-    """Links a packet crosses from ``source`` to ``destination``: the sum over dimensions of
-    the distance the shorter way round the ring."""
-    hops = 0
-    for size in dims:
-        source, here = divmod(source, size)
-        destination, there = divmod(destination, size)
-        ahead = (there - here) % size
-        hops += min(ahead, size - ahead)
+    """Links a packet crosses from ``source`` to ``destination`` of the torus ``dims``,
+    following the fabric's routing relation (the shorter way round each dimension)."""
+    torus, relation = Torus(tuple(dims)), RELATIONS["dateline"]
+    hops, node, hop = 0, source, (LOCAL, 0)
+    while (hop := route(torus, relation, node, *hop, destination)).port != LOCAL:
+        node, hops = torus.neighbour(node, hop.port), hops + 1
     return hops
 
 
@@ -161,10 +163,11 @@ class ZeroLoadLatency:
     """Analytic latency of a packet through an otherwise idle fabric, with an always-ready
     destination, in cycles from the header's inject handshake.
 
-    A flit spends ``per_hop`` cycles in each router it crosses after the first: one to be
-    written into the input buffer, one in the output register (links add none). The first
-    router adds ``fixed`` cycles the same way from the inject handshake, and the destination's
-    eject register is part of the last router's count. Payload flits follow their header one
+    A flit spends ``per_hop`` cycles (:data:`~sim_models.topology.ROUTER_CYCLES`) in each
+    router it crosses after the first: one to be written into the input buffer, one in the
+    output register (links add none). The first router adds ``fixed`` cycles the same way from
+    the inject handshake, and the destination's eject register is part of the last router's
+    count. Payload flits follow their header one
     per cycle (serialization) unless the input buffers are shallower than the credit loop: a
     link then sends ``buffer_depth`` flits per ``credit_loop`` cycles.
 
@@ -177,14 +180,13 @@ class ZeroLoadLatency:
     buffer_depth : int
         Flits per input buffer (per virtual channel).
     credit_loop : int
-        Cycles from sending a flit until its buffer slot can be used again: the flit is
-        written, taken out in the next cycle at the earliest, and the credit counted the same
-        cycle.
+        Cycles from sending a flit until its buffer slot can be used again
+        (:data:`~sim_models.topology.CREDIT_LOOP_CYCLES`).
     """
-    per_hop: int = 2
-    fixed: int = 2
+    per_hop: int = ROUTER_CYCLES
+    fixed: int = ROUTER_CYCLES
     buffer_depth: int = 4
-    credit_loop: int = 3
+    credit_loop: int = CREDIT_LOOP_CYCLES
 
     def header(self, hops):
         """Cycles from the header's inject handshake to its eject handshake."""
@@ -212,10 +214,12 @@ def _destinations(pattern, dims, source, count, rng):
     if pattern == "uniform":
         return rng.integers(0, nodes, count)
     if pattern == "transpose":
-        # (x, y) -> (y, x) on a square torus; in general the index transpose of an X by Y
-        # matrix, and the mirror image i -> n - 1 - i on a ring.
-        target = position[1] + dims[1] * position[0] if len(dims) == 2 else nodes - 1 - source
-        return np.full(count, target)
+        # The mirror image i -> n - 1 - i on a ring; on a torus the coordinates reversed, as
+        # an index of the reversed shape: (x, y) -> (y, x) on a square torus, in general the
+        # index transpose of an X by Y matrix.
+        if len(dims) == 1:
+            return np.full(count, nodes - 1 - source)
+        return np.full(count, Torus(tuple(reversed(dims))).node_at(tuple(reversed(position))))
     if pattern == "hotspot":
         # Half of the packets go to node 0, the rest uniformly.
         return np.where(rng.random(count) < 0.5, 0, rng.integers(0, nodes, count))
