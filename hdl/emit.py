@@ -32,9 +32,9 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name)
+from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, NAMED_TILES,
+                               TRAINIUM2_FORMATS, AllReduceConfig, DistributedGemmConfig,
+                               FabricConfig, TileConfig, config_to_dict, module_name)
 from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
@@ -260,10 +260,13 @@ def _parser():
                         help="dateline (deadlock-free, default) or naive (tests only)")
     allreduce = design("allreduce", help="a ring of all-reduce interfaces",
                        description="Generate a ring fabric with an all-reduce interface at "
-                                   "every node (int32 vectors).")
+                                   "every node (int32, FP32 or BF16 vectors).")
     allreduce.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
     allreduce.add_argument("--vector-length", type=int, required=True,
-                           help="int32 elements per all-reduce, 1..65536")
+                           help="elements per all-reduce, 1..65536")
+    allreduce.add_argument("--element", default="int32",
+                           help=f"element format: {', '.join(ALLREDUCE_ELEMENTS)} "
+                                f"(default int32)")
     _fabric_options(allreduce)
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
@@ -303,7 +306,7 @@ def configs_of(args):
                 FabricConfig.torus(*args.torus, **options)]
     ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":
-        return [AllReduceConfig(ring, args.vector_length)]
+        return [AllReduceConfig(ring, args.vector_length, args.element)]
     return [DistributedGemmConfig(tile, ring, args.columns)]
 
 

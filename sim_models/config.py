@@ -16,7 +16,7 @@ from numbers import Integral
 
 from .topology import RELATIONS, Torus, axis_name
 
-__all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
            "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
            "MAX_RING_NODES", "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE",
            "MAX_VECTOR_LENGTH", "NAMED_TILES",
@@ -52,8 +52,12 @@ KIND_WIDTH = 2
 ROUTINGS = tuple(RELATIONS)
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
-#: Bits per all-reduce vector element (int32).
-ELEMENT_WIDTH = 32
+#: Bits per all-reduce vector element of each element format: int32 (wrapping addition), FP32
+#: and BF16 (added under the PSUM rule R9; BF16 sums then rounded to BF16, see
+#: ``sim_models.allreduce``).
+ALLREDUCE_ELEMENTS = {"int32": 32, "fp32": 32, "bf16": 16}
+#: Bits per int32 all-reduce element and per int32 or FP32 result of a tile.
+ELEMENT_WIDTH = ALLREDUCE_ELEMENTS["int32"]
 #: Longest all-reduce vector, in elements.
 MAX_VECTOR_LENGTH = 1 << 16
 
@@ -333,6 +337,11 @@ class FabricConfig:
         return prod(self.dims)
 
     @property
+    def max_payload_flits(self):
+        """Payload flits of the longest packet the header's length field can describe."""
+        return (1 << self.length_width) - 1
+
+    @property
     def address_width(self):
         """Bits of a node address. Addresses ``nodes`` and up name no node, and at least one
         such address exists, so the drop path is always reachable."""
@@ -364,58 +373,81 @@ class FabricConfig:
         return base + "".join(suffixes)
 
 
-def _ring(subject, config):
-    """Raise unless ``config`` is a ring FabricConfig whose flits carry an int32 element."""
+def _ring(subject, config, element):
+    """Raise unless ``config`` is a ring FabricConfig whose flits carry an ``element``
+    (a key of :data:`ALLREDUCE_ELEMENTS`)."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
     if config.topology.dimensions != 1:
         raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
-    if config.flit_width < ELEMENT_WIDTH:
-        raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "
-                         f"int32 element, not {config.flit_width}")
+    width = ALLREDUCE_ELEMENTS[element]
+    article = "an" if element[0] in "aefhilmnorsx" else "a"  # as the name is spoken
+    if config.flit_width < width:
+        raise ValueError(f"Parameter 'flit_width' must be at least {width} to carry "
+                         f"{article} {element} element, not {config.flit_width}")
+
+
+def _longest_vector(ring, element):
+    """Elements of the longest vector whose chunks each fit one packet of ``ring``."""
+    per_flit = ring.flit_width // ALLREDUCE_ELEMENTS[element]
+    return min(ring.max_payload_flits * per_flit * ring.nodes, MAX_VECTOR_LENGTH)
 
 
 @dataclass(frozen=True)
 class AllReduceConfig:
-    """A ring of all-reduce network interfaces over a ring fabric, for int32 vectors.
+    """A ring of all-reduce network interfaces over a ring fabric, for int32, FP32 or BF16
+    vectors.
 
     Parameters
     ----------
     ring : FabricConfig
-        The ring fabric; its flits carry ``flit_width // 32`` elements each.
+        The ring fabric; its flits carry ``flit_width // element_width`` elements each.
     vector_length : int
         Elements per all-reduce, 1..65536, split into one chunk per node; each chunk must fit
         one packet.
+    element : str
+        Element format, a key of :data:`ALLREDUCE_ELEMENTS`: ``int32`` (default), ``fp32`` or
+        ``bf16``.
 
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
+        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
+        ``element`` not a known format.
     ValueError
-        If ``ring`` is not a ring, its flits cannot carry an int32, or a chunk does not fit
+        If ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
         one packet.
     """
     ring: FabricConfig
     vector_length: int
+    element: str = "int32"
 
     def __post_init__(self):
-        _ring("ring", self.ring)
+        if self.element not in ALLREDUCE_ELEMENTS:
+            raise TypeError(f"Parameter 'element' must be one of "
+                            f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
+        _ring("ring", self.ring, self.element)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
-        longest = self.max_flits * self.elements_per_flit * self.ring.nodes
+        longest = _longest_vector(self.ring, self.element)
         if self.vector_length > longest:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
                              f"{self.ring.nodes}-node ring of {self.ring.flit_width}-bit flits "
                              f"and {self.max_flits}-flit packets, not {self.vector_length}")
 
     @property
+    def element_width(self):
+        """Bits per element."""
+        return ALLREDUCE_ELEMENTS[self.element]
+
+    @property
     def elements_per_flit(self):
-        """Elements carried by a payload flit: ``flit_width // 32``."""
-        return self.ring.flit_width // ELEMENT_WIDTH
+        """Elements carried by a payload flit: ``flit_width // element_width``."""
+        return self.ring.flit_width // self.element_width
 
     @property
     def max_flits(self):
         """Payload flits of the longest packet the header can describe."""
-        return (1 << self.ring.length_width) - 1
+        return self.ring.max_payload_flits
 
     @property
     def chunk_flits(self):
@@ -425,8 +457,9 @@ class AllReduceConfig:
 
     @property
     def name(self):
-        """Configuration name, e.g. ``ring5_v23``."""
-        return f"{self.ring.name}_v{self.vector_length}"
+        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``."""
+        suffix = "" if self.element == "int32" else f"_{self.element}"
+        return f"{self.ring.name}_v{self.vector_length}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -436,8 +469,9 @@ class DistributedGemmConfig:
     Parameters
     ----------
     tile : TileConfig
-        Configuration of every node's tile (int8 operands, int32 results: what the all-reduce
-        adds).
+        Configuration of every node's tile: int8 operands with int32 results, all-reduced as
+        int32, or floating-point operands (BF16, FP16, FP8) with FP32 results, all-reduced as
+        FP32.
     ring : FabricConfig
         The ring fabric joining the nodes.
     columns : int
@@ -450,7 +484,7 @@ class DistributedGemmConfig:
         If ``tile`` is not a TileConfig, ``ring`` not a FabricConfig, or ``columns`` not an
         integer in range.
     ValueError
-        If the vector does not fit the packets, or the flits cannot carry an int32.
+        If the vector does not fit the packets, or the flits cannot carry a result.
     """
     tile: TileConfig
     ring: FabricConfig
@@ -460,20 +494,24 @@ class DistributedGemmConfig:
         if not isinstance(self.tile, TileConfig):
             raise TypeError(f"Parameter 'tile' must be a TileConfig, not {self.tile!r}")
         check_int("Parameter 'columns'", self.columns, 1, self.tile.psum_depth)
-        _ring("ring", self.ring)
-        nodes, per_flit = self.ring.nodes, self.ring.flit_width // ELEMENT_WIDTH
-        packet_flits = (1 << self.ring.length_width) - 1
-        longest = min(packet_flits * per_flit * nodes, MAX_VECTOR_LENGTH) // self.tile.cols
+        _ring("ring", self.ring, self.element)
+        longest = _longest_vector(self.ring, self.element) // self.tile.cols
         if self.columns > longest:
             raise ValueError(f"Parameter 'columns' must be at most {longest} for "
-                             f"{self.tile.cols}-lane results on a {nodes}-node ring of "
-                             f"{self.ring.flit_width}-bit flits and {packet_flits}-flit "
-                             f"packets, not {self.columns}")
+                             f"{self.tile.cols}-lane results on a {self.ring.nodes}-node ring "
+                             f"of {self.ring.flit_width}-bit flits and "
+                             f"{self.ring.max_payload_flits}-flit packets, not {self.columns}")
+
+    @property
+    def element(self):
+        """Format of the results all-reduced: ``fp32`` for a floating-point tile, else
+        ``int32``."""
+        return "fp32" if self.tile.floating else "int32"
 
     @property
     def allreduce(self):
         """The all-reduce every node's interface runs: ``columns * tile.cols`` elements."""
-        return AllReduceConfig(self.ring, self.columns * self.tile.cols)
+        return AllReduceConfig(self.ring, self.vector_length, self.element)
 
     @property
     def vector_length(self):

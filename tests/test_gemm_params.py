@@ -70,8 +70,9 @@ def test_flit_too_narrow():
 
 def test_geometry_and_elaboration():
     gemm = DistributedGemm(gemm_config(TileConfig(2, 3), 2, 5, flit_width=64))
-    assert (gemm.vector_length, gemm.columns, gemm.config.nodes) == (15, 5, 2)
-    assert [interface.vector_length for interface in gemm.interfaces] == [15, 15]
+    assert (gemm.config.vector_length, gemm.config.columns, gemm.config.ring.nodes) == (15, 5, 2)
+    assert [interface.config.vector_length for interface in gemm.interfaces] == [15, 15]
+    assert gemm.config.allreduce.element == "int32"
     Fragment.get(gemm, None)
 
 
