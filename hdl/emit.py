@@ -17,6 +17,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit fabric --torus 4 4 4
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
+    python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
 """
 
 import argparse
@@ -216,6 +217,9 @@ def _fabric_options(parser):
 
 
 def _tile_options(parser, required):
+    parser.add_argument("--formats", type=_formats, default=("int8",),
+                        help=f"operand formats of the PEs, comma-separated: int8, or any of "
+                             f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
     parser.add_argument("--rows", type=int, required=required, help="PE rows, 1..128")
     parser.add_argument("--cols", type=int, required=required, help="PE columns, 1..128")
     parser.add_argument("--psum-banks", type=int, default=8,
@@ -245,10 +249,6 @@ def _parser():
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
     tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
     _tile_options(tile, required=True)
-    # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
-    tile.add_argument("--formats", type=_formats, default=("int8",),
-                      help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                           f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
     fabric = design("fabric", help="a ring or torus fabric",
                     description="Generate a ring or a 2-D or 3-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
@@ -294,8 +294,7 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        formats = args.formats if args.design == "tile" else ("int8",)
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
