@@ -152,7 +152,7 @@ regress: venv deps ## Run the tile regression on both simulators, with a summary
 
 fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
+	    tests/test_fabric.py tests/test_allreduce.py tests/test_distributed_gemm.py \
 	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
@@ -214,7 +214,8 @@ characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric chara
 # present; the report says when it is not), and judges each current or stale against the
 # Verilog generated today: the 128 x 128 tile's is generated for that (about 20 s, once). The
 # report is remade only when an input or the model, its data or its claims change.
-SCALING_SOURCES := $(wildcard sim_models/*.py sim_models/scaling/*.py sim_models/scaling/*.toml \
+SCALING_SOURCES := $(wildcard sim_models/*.py sim_models/scaling/*.py sim_models/scaling/report/*.py \
+                              sim_models/scaling/*.toml \
                               sim_models/specs/*.py sim_models/specs/*.toml)
 REPORT := reports/report.md
 FULL_VERILOG := $(BUILD)/verilog/systolic_tile_r128c128_int8.v

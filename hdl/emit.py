@@ -43,7 +43,7 @@ from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
 from .fabric.topology import Fabric, router_module_name
-from .leaf import leaf_module_name
+from .leaf import LEAF_KINDS, leaf_module_name
 from .numerics import arithmetic
 from .pe_column import PEColumn
 from .psum import PsumColumn
@@ -140,8 +140,9 @@ def _fabric_of(config):
 
 def _tile_leaves(tile):
     macs = [arithmetic(tile).mac_leaf] if tile.floating else []
-    return macs + [(PEColumn(tile), leaf_module_name("pe_column", tile)),
-                   (PsumColumn(tile), leaf_module_name("psum_column", tile))]
+    columns = (PEColumn(tile), PsumColumn(tile))
+    return macs + [(component, leaf_module_name(kind, tile))
+                   for kind, component in zip(LEAF_KINDS, columns, strict=True)]
 
 
 def _elaborate(config):

@@ -1,6 +1,6 @@
 """Floating-point numerics of the PE array, bit-exact: encodings, one PE step, a column, PSUM.
 
-The rules (README "Numerics", R1-R11) in short: a PE step rounds the exact sum of its incoming
+The rules (docs/numerics.md, R1-R11) in short: a PE step rounds the exact sum of its incoming
 FP32 partial and its exact products once to FP32, to nearest even (R1, R4); row 0's partial is
 +0 (R2); unused rows pass the partial through (R3); FP32 results below 2**-126 after rounding
 flush to a zero of the exact sum's sign (R5) and those of magnitude >= 2**128 become infinite
@@ -43,9 +43,9 @@ from .config import OPERAND_FORMATS, OperandFormat
 
 __all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
            "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
-           "check_float_format", "decode", "decode_fp32", "encode_fp32", "error_bound",
-           "exact_matmul", "matmul_fp32", "pe_step_fp32", "round_fp32", "round_fp32_to_bf16",
-           "ulp_error"]
+           "check_double_row_k", "check_float_format", "decode", "decode_fp32",
+           "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
+           "pe_step_fp32", "round_fp32", "round_fp32_to_bf16", "ulp_error"]
 
 #: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
 CANONICAL_NAN = 0x7FC00000
@@ -264,8 +264,9 @@ def _round_products(partial, products):
         both = low + high
         back = both - low
         error = (low - (both - back)) + (high - back)
+        inexact = np.isfinite(both + partial) & (error != 0)   # Inf - Inf is NaN: not inexact
     result = _round_sum(partial, both)
-    for index in zip(*np.nonzero(np.isfinite(both + partial) & (error != 0))):
+    for index in zip(*np.nonzero(inexact)):
         exact = Fraction(partial[index]) + Fraction(low[index]) + Fraction(high[index])
         result[index] = round_fp32(exact)
     return result
@@ -306,8 +307,8 @@ def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, 
         Incoming partial sums, FP32 bits.
     stationary, moving : numpy.ndarray [P, ...]
         Bit patterns (see :func:`as_bits`), broadcastable to [P, ...]; P = 1 for one product,
-        P = 2 in double-row mode (index 0: contraction index 2k, the lane's low byte; index 1:
-        2k + 1, the high byte).
+        P = 2 in double-row mode (PE row p of a K-row load: index 0 is contraction index p,
+        the lane's low byte; index 1 is p + K/2, the high byte).
     stationary_format, moving_format : str
     active : numpy.ndarray, bool [P, ...]
         Which products take part; a product that does not take part contributes nothing (it
@@ -333,10 +334,11 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     """FP32 bit patterns that the bottom of each PE column emits: ``stationary^T @ moving``.
 
     PE row k adds ``stationary[k, m] * moving[k, n]`` to the partial coming from row k - 1,
-    +0 for row 0 (R1-R8); in double-row mode (R11) PE row k adds the two products of
-    contraction indices 2k and 2k + 1 with one rounding, and with K odd the last row's high
-    half does not take part (R3). Rows of the array beyond K pass the partial through (R3), so
-    they do not appear here.
+    +0 for row 0 (R1-R8); in double-row mode (R11, NKI's layout) K is even and PE row p adds
+    the two products of contraction indices p and p + K/2 with one rounding: the operands are
+    NKI's ``[K/2, 2, X]`` tiles, ``stationary.reshape(2, K/2, M)`` with the two halves side by
+    side. Rows of the array beyond K (K/2) pass the partial through (R3), so they do not
+    appear here.
 
     Parameters
     ----------
@@ -346,7 +348,7 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     stationary_format, moving_format : str
         Names of :data:`FLOAT_FORMATS`; any two, E4M3 and E5M2 may be mixed.
     double_row : bool
-        FP8 double-row mode; both formats must be FP8.
+        FP8 double-row mode; both formats must be FP8 and K even.
 
     Returns
     -------
@@ -356,19 +358,34 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     stationary = as_bits(stationary, stationary_format)
     moving = as_bits(moving, moving_format)
     _check_shapes(stationary, moving)
-    contraction, per_row = stationary.shape[0], 2 if double_row else 1
-    rows = -(-contraction // per_row)
-    padding = ((0, rows * per_row - contraction), (0, 0))
-    stationary = np.pad(stationary, padding).reshape(rows, per_row, -1)
-    moving = np.pad(moving, padding).reshape(rows, per_row, -1)
-    taking_part = (np.arange(rows * per_row) < contraction).reshape(rows, per_row, 1, 1)
+    check_double_row_k("K (rows of 'stationary')", stationary.shape[0], double_row)
+    stationary, moving = double_row_pairs(stationary, double_row), \
+        double_row_pairs(moving, double_row)
     partial = np.zeros((stationary.shape[2], moving.shape[2]), dtype=np.uint32)
-    for row in range(rows):
+    every = np.ones((stationary.shape[1], *partial.shape), dtype=bool)
+    for row in range(stationary.shape[0]):
         partial = pe_step_fp32(partial, stationary[row, :, :, None], moving[row, :, None, :],
-                               stationary_format, moving_format,
-                               np.broadcast_to(taking_part[row], (per_row, *partial.shape)),
-                               double_row)
+                               stationary_format, moving_format, every, double_row)
     return partial
+
+
+def check_double_row_k(subject, k, double_row):
+    """Refuse an odd contraction K in double-row mode with one line: NKI's layout pairs index p
+    with p + K/2, so the programmer zero-pads an odd K (R11)."""
+    if double_row and k % 2:
+        raise ValueError(f"{subject} is {k}: double-row mode needs an even K (NKI's [K/2, 2, X] "
+                         f"layout pairs index p with p + K/2); zero-pad the contraction by one "
+                         f"row, as NKI requires")
+
+
+def double_row_pairs(operand, double_row):
+    """A [K, X] operand as the PE rows take it, [rows, P, X]: P = 1 (row k is index k), or in
+    double-row mode (K even) P = 2, PE row p holding indices p and p + K/2 (NKI's
+    ``[K/2, 2, X]`` tile)."""
+    if not double_row:
+        return operand[:, None, :]
+    half = operand.shape[0] // 2
+    return np.stack([operand[:half], operand[half:]], axis=1)
 
 
 def accumulate_fp32(stored, incoming):

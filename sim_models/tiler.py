@@ -4,7 +4,9 @@ The output ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` is cut into blocks 
 and ``psum_depth`` columns, M blocks outermost. Each block is summed over chunks of at most R
 rows of K (2R in FP8 double-row mode) in PSUM bank ``block index % psum_banks``: a
 LoadStationary and a MultiplyMoving per chunk, overwriting for the first chunk and accumulating
-for the others.
+for the others. In double-row mode a chunk of odd K gets one zero row appended to both of its
+operands, the zero padding NKI requires (R11: PE row p pairs indices p and p + K/2 of the
+chunk); the zero products add nothing but a +0 term.
 
 A ReadPsum waits for the writes to its bank to drain, and operations issue in order. With one
 bank, the ReadPsum of a block follows its last MultiplyMoving. With more banks, it follows the
@@ -157,10 +159,13 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
     program, deferred = [], []
     for tile in tiles:
         for chunk in _chunks(k, config.rows * matmul_format.rows_per_pe):
-            program += [LoadStationary(stationary[chunk, tile.rows], matmul_format.stationary,
-                                       matmul_format.double_row),
-                        MultiplyMoving(moving[chunk, tile.cols], tile.bank, chunk.start > 0,
-                                       matmul_format.moving, matmul_format.double_row)]
+            padding = ((0, (chunk.stop - chunk.start) % 2 if matmul_format.double_row else 0),
+                       (0, 0))
+            program += [LoadStationary(_padded(stationary[chunk, tile.rows], padding),
+                                       matmul_format.stationary, matmul_format.double_row),
+                        MultiplyMoving(_padded(moving[chunk, tile.cols], padding), tile.bank,
+                                       chunk.start > 0, matmul_format.moving,
+                                       matmul_format.double_row)]
             program += deferred
             deferred = []
         read = ReadPsum(tile.bank, tile.m, tile.n)
@@ -169,6 +174,11 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
         else:
             deferred = [read]
     return TiledGemm(program + deferred, tiles, (m, k, n), psum_dtype(config))
+
+
+def _padded(operand, padding):
+    """``operand`` (a view) with the zero rows of ``padding`` appended (a copy), if any."""
+    return np.pad(operand, padding) if padding[0][1] else operand
 
 
 def _chunks(size, step):

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
-from sim_models.checked import characterization_shapes
+from sim_models.stimulus import characterization_shapes
 from sim_models.config import TileConfig, check_formats, config_to_dict
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
-from hdl.leaf import leaf_module_name
+from hdl.leaf import leaf_kinds, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
 from sim_models.results import ResultsError
@@ -31,21 +31,15 @@ from .run_request import PLUSARG, RunRequest
 from .runner import SimulationResult, build_model, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["LEAF_KINDS", "Design", "build", "exit_on_failure", "hierarchical_config",
+__all__ = ["Design", "build", "exit_on_failure", "hierarchical_config",
            "simulate", "verilog_path"]
-
-#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``); a
-#: floating-point tile adds its PEs' multiply-accumulate, ``float_mac``.
-LEAF_KINDS = ("pe_column", "psum_column")
-
 
 def hierarchical_config(config):
     """Verilator control file text that makes each leaf module of ``config`` (a TileConfig) a
     hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once
     per instance."""
-    kinds = LEAF_KINDS + (("float_mac",) if config.floating else ())
-    return "`verilator_config\n" + "".join(
-        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in kinds)
+    modules = (leaf_module_name(kind, config) for kind in leaf_kinds(config))
+    return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class Design:
     test_module : str
         Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
     hierarchical : bool
-        Tiles in Verilator only: build each leaf module of :data:`LEAF_KINDS` once as a
+        Tiles in Verilator only: build each leaf module (:func:`hdl.leaf.leaf_kinds`) once as a
         hierarchical block (``--hierarchical``) instead of once per instance.
     verilog : Path or None
         The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its

@@ -5,7 +5,8 @@ import hashlib
 from pathlib import Path
 
 from sim_models.allreduce import AllReduceEstimate
-from sim_models.checked import characterization_gemm, fabric_checked_digest, tile_checked_digest
+from sim_models.digests import fabric_checked_digest, tile_checked_digest
+from sim_models.stimulus import characterization_gemm
 from sim_models.config import (AllReduceConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.cycle_model import time_program

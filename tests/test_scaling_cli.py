@@ -45,7 +45,7 @@ BAD = [
                         "instance (trn2.48xlarge) (a cluster of whole units)"),
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
-                             "llama3-405b, llama2-7b"),
+                             "llama3-405b, llama2-7b, llama2-70b, mistral-7b"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),
@@ -128,9 +128,22 @@ def test_trainium2_rates_come_from_the_float_tile_characterization(tmp_path, cap
 
 def test_measurements_table(capsys):
     status, out, _ = _run(["--measurements", "--json"], capsys)
-    rows = json.loads(out)
+    table = json.loads(out)
+    rows = table["rows"]
     assert status == 0 and {row["role"] for row in rows} == {"calibration", "validation"}
     assert all(row["error"] == pytest.approx((row["model"] - row["published"])
                                              / row["published"]) for row in rows)
+    assert all(row["url"].startswith("https://") and row["chips"] >= 1 and "tp" in row["plan"]
+               for row in rows)
+    decode = [abs(row["error"]) for row in rows
+              if row["kind"] == "decode" and row["role"] == "validation"]
+    assert table["summary"]["decode"] == {
+        "validation_rows": len(decode), "within_goal": sum(error <= 0.15 for error in decode),
+        "median_abs_error": pytest.approx(sorted(decode)[len(decode) // 2]
+                                          if len(decode) % 2 else
+                                          sum(sorted(decode)[len(decode) // 2 - 1:
+                                                             len(decode) // 2 + 1]) / 2),
+        "worst_abs_error": pytest.approx(max(decode))}
     status, out, _ = _run(["--measurements"], capsys)
-    assert status == 0 and len(out.splitlines()) == len(rows) + 1
+    assert status == 0
+    assert len(out.splitlines()) == 1 + len(rows) + len(table["summary"]) + len(table["bands"])

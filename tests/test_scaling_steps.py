@@ -10,7 +10,7 @@ import pytest
 
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED, GOAL, check_rows, fit
-from sim_models.scaling.decode import decode_step
+from sim_models.scaling.decode import check_possible, decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.measurements import MEASUREMENTS_FILE, load_measurements
 from sim_models.scaling.memory import training_memory
@@ -130,6 +130,24 @@ def test_decode_at_batch_1_is_hbm_bound_and_streams_the_weights():
         chip_gemm(trn2, 4096, 8192, 1, "bf16").compute_seconds
 
 
+def test_a_tp_group_smaller_than_a_chip_reads_every_replicas_weights():
+    # Trn2, 4 logical cores per chip: TP 1 puts four replicas, four copies of the weights, on
+    # each chip; the step reads all of them, never faster than the HBM peak.
+    system, chip = SPECS.system("trn2-instance"), SPECS.chip("trn2")
+    steps = {tp: decode_step(SPECS, system, WORKLOADS["llama3-8b"], 1, CALIBRATION,
+                             ASSUMPTIONS, tp=tp) for tp in (1, 2, 4, 8)}
+    for step in steps.values():
+        assert step.implied_hbm_bandwidth <= chip.hbm_bandwidth.value
+    assert steps[1].memory.weights == 4 * steps[4].memory.weights
+    assert steps[1].gemm_seconds >= 3.9 * steps[4].gemm_seconds
+    # An answer that would read faster than the HBM peak is refused, not printed.
+    impossible = replace(steps[1], gemm_seconds=steps[1].gemm_seconds / 10)
+    with pytest.raises(SpecError, match=r"^model answer cannot be true: TP 1 decode of "
+                                        r"[0-9.]+ ms per token implies [0-9.]+ TB/s of HBM "
+                                        r"per chip against the 2.9 TB/s of a Trainium2$"):
+        check_possible(impossible, chip)
+
+
 def test_more_chips_decode_more_tokens():
     small, large = (decode_step(SPECS, SPECS.system(key), WORKLOADS["llama3-70b"], 1,
                                 CALIBRATION, ASSUMPTIONS)
@@ -213,3 +231,17 @@ def test_a_cluster_of_any_size_keeps_its_own_scale_out_network():
     assert smaller.chips.value == 1440 and smaller.level == "cluster"
     assert smaller.scale_out_bandwidth == cluster.scale_out_bandwidth
     assert system_of_chips(SPECS, cluster, 144) == SPECS.system("trn3-gen2-ultraserver")
+
+
+def test_mfu_counts_exactly_the_flops_the_step_times():
+    # Forward, input gradient and weight gradient of every GEMM, attention halved by causal
+    # skipping as the step times it: at 128k tokens full attention would count twice as much.
+    plan = TrainingPlan(32, 1, 8, 1, 128, 131072, "bf16", 1, True)
+    workload = WORKLOADS["llama3-8b"]
+    step = _train(plan, "llama3-8b", SPECS.system("trn2-ultraserver"))
+    tokens = plan.global_batch * plan.sequence
+    dense = sum(gemm.flops for gemm in workload.weight_gemms(tokens))
+    attention = sum(gemm.flops for gemm in workload.attention_gemms(
+        plan.global_batch, plan.sequence, plan.sequence))
+    assert step.model_flops == pytest.approx(3 * (dense + attention / 2))
+    assert step.mfu < 0.7

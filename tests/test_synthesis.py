@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from hdl.emit import generate, write
-from hdl.leaf import leaf_module_name
+from hdl.leaf import LEAF_KINDS, leaf_module_name
 from sim_models.config import TileConfig
 from sweep.pe_timing import pe_fmax_mhz
 from sweep.synthesis import SynthesisError, module_figures, synthesize
@@ -37,7 +37,7 @@ def test_array_figures_are_the_leaves_multiplied_out(small):
     _, figures = small
     modules = (figures.pe_column, figures.psum_column)
     assert [item.module for item in modules] == [leaf_module_name(kind, SMALL)
-                                                 for kind in ("pe_column", "psum_column")]
+                                                 for kind in LEAF_KINDS]
     assert [item.instances for item in modules] == [SMALL.cols, SMALL.cols]
     assert figures.top.instances == 1
     for name in ("cells", "transistors", "memory_bits"):

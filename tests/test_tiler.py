@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim_models import floats
-from sim_models.checked import random_operand
+from sim_models.stimulus import random_operand
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
@@ -185,12 +185,15 @@ MATMUL_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
 
 
 def float_reference(stationary, moving, matmul_format, chunk):
-    """What the tiled GEMM computes: ``matmul_fp32`` of each K chunk of ``chunk`` rows,
+    """What the tiled GEMM computes: ``matmul_fp32`` of each K chunk of ``chunk`` rows (an odd
+    double-row chunk zero-padded by a row),
     accumulated in order with ``accumulate_fp32``."""
     out = None
     for start in range(0, stationary.shape[0], chunk):
-        part = floats.matmul_fp32(stationary[start:start + chunk], moving[start:start + chunk],
-                                  matmul_format.stationary, matmul_format.moving,
+        operands = stationary[start:start + chunk], moving[start:start + chunk]
+        if matmul_format.double_row and len(operands[0]) % 2:   # NKI's zero padding
+            operands = [np.pad(operand, ((0, 1), (0, 0))) for operand in operands]
+        part = floats.matmul_fp32(*operands, matmul_format.stationary, matmul_format.moving,
                                   matmul_format.double_row)
         out = part if out is None else floats.accumulate_fp32(out, part)
     return out

@@ -19,6 +19,7 @@ when present, else the spec data. The output says which, and the fitted paramete
 """
 
 import json
+import statistics
 import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -27,14 +28,16 @@ from ..cli import ArgumentParser
 from ..results import ResultsError, load
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
-from .calibration import FITTED, check_rows
+from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
+from .confidence import Confidence, assess
 from .decode import decode_step
 from .formatting import number, percent, si
+from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
 from .peak import datatypes, system_peak, with_measured_rates
-from .training import default_training_plan, training_step
+from .training import MFU_COUNTS, default_training_plan, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
@@ -90,16 +93,47 @@ def _listing(specs, workloads):
                                         for key, workload in workloads.items()])
 
 
+def _summary(rows):
+    """Count within the goal, median and worst |error| of the validation rows, by kind."""
+    summary = {}
+    for kind in dict.fromkeys(row.kind for row in rows):
+        errors = [abs(row.error) for row in rows
+                  if row.kind == kind and row.role == "validation" and row.error is not None]
+        if errors:
+            summary[kind] = {"validation_rows": len(errors),
+                             "within_goal": sum(error <= GOAL for error in errors),
+                             "median_abs_error": statistics.median(errors),
+                             "worst_abs_error": max(errors)}
+    return summary
+
+
 def _measurements(specs, workloads, calibration, as_json):
-    rows = check_rows(specs, workloads, calibration, Assumptions())
+    measurements = load_measurements()
+    rows = check_rows(specs, workloads, calibration, Assumptions(), measurements)
+    confidence = Confidence.from_checks(specs, rows, measurements)
+    sources = {row.key: row for row in measurements}
+    summary = _summary(rows)
     if as_json:
-        return json.dumps([asdict(row) | {"error": row.error} for row in rows], indent=1)
+        return json.dumps({
+            "rows": [asdict(row) | {"error": row.error, "system": sources[row.key].system,
+                                    "chips": sources[row.key].chips,
+                                    "workload": sources[row.key].workload,
+                                    "plan": sources[row.key].config,
+                                    "url": sources[row.key].url} for row in rows],
+            "summary": summary,
+            "bands": [band.as_dict() for band in confidence.bands.values()]}, indent=1)
     lines = [f"collectives calibrated from: {calibration.source}"]
     for row in rows:
         model = "does not fit" if row.model is None else f"{row.model:.4g}"
         error = "" if row.error is None else f" ({100 * row.error:+.1f}%)"
         lines.append(f"{row.role:11s} {row.key}: model {model} {row.unit}, published "
                      f"{row.published:.4g}{error}; {row.explanation}")
+    for kind, figures in summary.items():
+        lines.append(f"{kind} validation rows: {figures['within_goal']} of "
+                     f"{figures['validation_rows']} within {GOAL:.0%}, median |error| "
+                     f"{100 * figures['median_abs_error']:.1f}%, worst "
+                     f"{100 * figures['worst_abs_error']:.1f}%")
+    lines += [f"band: {band.describe()}" for band in confidence.bands.values()]
     return "\n".join(lines)
 
 
@@ -145,8 +179,12 @@ def _plan(args, specs, system, workload, assumptions):
     return plan
 
 
-def _training(step):
-    result = {"plan": asdict(step.plan), "fits": step.fits,
+def _training(step, confidence, system):
+    answer = confidence.answer(
+        "training", system.chip, "sequences per second",
+        None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
+        config={"chips": step.chips, "sequence": step.plan.sequence})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
     if not step.fits:
@@ -155,6 +193,7 @@ def _training(step):
     return result | {
         "step_seconds": step.seconds, "tokens_per_second": step.tokens_per_second,
         "sequences_per_second": step.plan.global_batch / step.seconds, "mfu": step.mfu,
+        "mfu_counts": MFU_COUNTS,
         "breakdown_seconds": {
             "slot": step.slot_seconds, "slots": step.slots, "gemms_per_slot":
             step.tensor_seconds, "other_engines_per_slot": step.engine_seconds,
@@ -163,8 +202,11 @@ def _training(step):
             "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
 
 
-def _decode(step):
-    result = {"plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
+def _decode(step, confidence, system):
+    answer = confidence.answer(
+        "decode", system.chip, "seconds per token", step.seconds, "s",
+        config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
         return result | {"seconds_per_token": None, "tokens_per_second": None,
@@ -175,6 +217,22 @@ def _decode(step):
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
                               "tp_allreduces": step.communication_seconds}}
+
+
+def _confidence_text(answer, scale=1.0, unit=None):
+    """One line from an :meth:`Answer.as_dict`: the band in ``unit`` (values x ``scale``) and
+    what it comes from, then each extrapolation reason."""
+    parts = []
+    band = answer["band"]
+    if band is not None and answer["value"] is not None:
+        parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
+                     f"{scale * answer['high']:.4g} {unit or answer['unit']} "
+                     f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
+                     f"rows: errors {100 * band['lowest_error']:+.1f}% to "
+                     f"{100 * band['highest_error']:+.1f}%, median |error| "
+                     f"{100 * band['median_abs_error']:.1f}%)")
+    parts += [f"extrapolated: {reason}" for reason in answer["extrapolation"]]
+    return "; ".join(parts) or "no band"
 
 
 def _text(result, specs, system):
@@ -192,9 +250,10 @@ def _text(result, specs, system):
     if training["fits"]:
         lines.append(f"  {number(training['step_seconds'])} s per step, "
                      f"{number(training['tokens_per_second'])} tokens/s, MFU "
-                     f"{percent(training['mfu'])}")
+                     f"{percent(training['mfu'])} (causal attention counted as timed)")
     else:
         lines.append(f"  {training['reason']}")
+    lines.append(f"  confidence: {_confidence_text(training['confidence'])}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
@@ -203,6 +262,7 @@ def _text(result, specs, system):
                      f"{number(decode['tokens_per_second'])} tokens/s")
     else:
         lines.append(f"  {decode['reason']}")
+    lines.append(f"  confidence: {_confidence_text(decode['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
@@ -233,9 +293,10 @@ def answer(args):
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
                          datatype=args.datatype or assumptions.decode_datatype)
+    confidence = assess(specs, workloads, calibration, assumptions)
     result = {"system": system.key, "chips": int(system.chips.value),
-              "workload": workload.key, "training": _training(training),
-              "decode": _decode(decode),
+              "workload": workload.key, "training": _training(training, confidence, system),
+              "decode": _decode(decode, confidence, system),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},

@@ -19,6 +19,7 @@ figure is a closed form in the batch: the cycle model extends long GEMMs from sh
 
 from dataclasses import dataclass
 
+from ..specs import SpecError
 from .engines import layer_work
 from .gemm import chip_gemm
 from .memory import decode_memory
@@ -27,7 +28,7 @@ from .peak import chip_peak
 from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
 from .workloads import Gemm
 
-__all__ = ["DecodeStep", "decode_step", "default_decode_tp"]
+__all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,25 @@ class DecodeStep:
             return None
         return self.replicas * self.plan.batch / self.seconds
 
+    @property
+    def implied_hbm_bandwidth(self):
+        """Bytes/s of HBM one chip must sustain: everything it holds (weights and KV cache,
+        each read once per step) over the step time; None when it does not fit."""
+        if not self.fits:
+            return None
+        return (self.memory.weights + self.memory.kv_cache) / self.seconds
+
+
+def check_possible(step, chip):
+    """Refuse a decode answer that cannot be true: one whose step reads a chip's weights and KV
+    cache faster than the chip's HBM peak (one line, SpecError naming both rates)."""
+    implied = step.implied_hbm_bandwidth
+    if implied is not None and implied > chip.hbm_bandwidth.value * (1 + 1e-9):
+        raise SpecError(f"model answer cannot be true: TP {step.plan.tp} decode of "
+                        f"{step.seconds * 1e3:.4g} ms per token implies "
+                        f"{implied / 1e12:.3g} TB/s of HBM per chip against the "
+                        f"{chip.hbm_bandwidth.value / 1e12:.3g} TB/s of a {chip.name}")
+
 
 def _cheaper(chip, gemm, datatype, assumptions):
     """Seconds and name of the cheaper mapping of ``gemm`` (weights [K, M], tokens [K, N]):
@@ -119,7 +139,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     Raises
     ------
     SpecError
-        If the plan cannot run on the system (one line).
+        If the plan cannot run on the system, or its answer cannot be true
+        (:func:`check_possible`) (one line).
 
     Returns
     -------
@@ -152,6 +173,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     output = plan.batch * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
     communication = (2 * workload.layers + 1) * tp_allreduce_seconds(
         specs, system, plan.tp, output, calibration, assumptions)
-    return DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
+    step = DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
                       communication, tuple(name for _, name in chosen))
+    check_possible(step, chip)
+    return step
 

@@ -29,8 +29,9 @@ the same bytes) over replicas one replica apart, hidden behind the last slot's b
 chip's shard of the states).
 
 A plan whose memory (:mod:`.memory`) does not fit is returned with ``fits`` False and no time.
-MFU is model FLOPs ``tokens (6 P + 12 L d s)`` over step time x the system's TensorE peak in the
-plan's datatype.
+MFU is model FLOPs over step time x the system's TensorE peak in the plan's datatype, the model
+FLOPs counting exactly what the step times: ``tokens (6 P + 6 L d s)``, the attention's
+``12 L d s`` halved by causal skipping as its GEMMs are (:data:`MFU_COUNTS`).
 """
 
 from dataclasses import dataclass
@@ -43,11 +44,14 @@ from .parallel import TrainingPlan, check_training_plan, divisors, logical_cores
 from .peak import system_peak
 from .workloads import Gemm
 
-__all__ = ["TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
+__all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
+#: What the MFU's model FLOPs count, as the answers state it.
+MFU_COUNTS = ("6 x parameters + 6 x layers x hidden x sequence FLOPs per token: causal "
+              "attention, half of the 12 L d s of full attention, as the step times it")
 
 
 @dataclass(frozen=True)
@@ -179,11 +183,13 @@ def gemm_seconds(chip, gemms, datatype, assumptions):
 def stage_gemms(workload, tp, cores, tokens, sequences, layers):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
-    ``cores / tp`` of each TP-split GEMM (see the module docstring)."""
+    ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
+    the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
+    weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
+    into one GEMM over all groups' tokens, which would read one copy for all."""
     share = min(tp, cores)
     split = share / tp
     groups = cores // share
-    n = tokens * groups
     d, f = workload.hidden, workload.ffn
 
     def part(size):
@@ -191,13 +197,14 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers):
 
     sequence = tokens // sequences
     heads = max(1, round(workload.heads * split)) * groups * sequences * layers
-    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, n, layers),
-             Gemm("attention out", d, part(d), n, layers),
-             Gemm("ffn gate+up", part(2 * f), d, n, layers),
-             Gemm("ffn down", d, part(f), n, layers),
+    count = layers * groups
+    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, tokens, count),
+             Gemm("attention out", d, part(d), tokens, count),
+             Gemm("ffn gate+up", part(2 * f), d, tokens, count),
+             Gemm("ffn down", d, part(f), tokens, count),
              Gemm("attention scores", sequence, workload.head_size, sequence, heads, True),
              Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
-    return gemms, Gemm("lm head", part(workload.vocab), d, n, 1)
+    return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
 
 
 def _backward(gemms):
@@ -252,7 +259,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     chips = int(system.chips.value)
     memory = training_memory(chip, workload, plan, assumptions)
     model_flops = plan.tokens * (6.0 * workload.parameters
-                                 + 12.0 * workload.layers * workload.hidden * plan.sequence)
+                                 + 6.0 * workload.layers * workload.hidden * plan.sequence)
     peak = system_peak(specs, system, plan.datatype)
     if not memory.fits:
         return TrainingStep(system.key, chips, plan, memory, *[None] * 8, model_flops, peak)
