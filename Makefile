@@ -80,7 +80,7 @@ endif
 $(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING_SEED,$(if $($(retired)),\
     $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
 
-.PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
+.PHONY: help deps venv verilog sim regress fabric fabric-large characterize-fabric characterize-tile \
         characterize-full characterize-full-float characterize report lint bench sweep test \
         unit clean
 
@@ -156,6 +156,10 @@ fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|v
 	    tests/test_distributed_gemm.py \
 	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
+
+fabric-large: venv deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json

@@ -14,7 +14,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
-    python -m hdl.emit fabric --torus 4 4 4
+    python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
@@ -259,6 +259,9 @@ def _parser():
     _fabric_options(fabric)
     fabric.add_argument("--routing", default="dateline",
                         help="dateline (deadlock-free, default) or naive (tests only)")
+    fabric.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
+                        help="per dimension, cycles between the flits of a link, 1..8 "
+                             "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
     allreduce = design("allreduce", help="a ring of all-reduce interfaces",
                        description="Generate a ring fabric with an all-reduce interface at "
                                    "every node (int32, FP32 or BF16 vectors).")
@@ -302,6 +305,7 @@ def configs_of(args):
                "buffer_depth": args.buffer_depth}
     if args.design == "fabric":
         options["routing"] = args.routing
+        options["flit_intervals"] = tuple(args.flit_intervals)
         return [FabricConfig.ring(args.ring, **options) if args.ring is not None else
                 FabricConfig.torus(*args.torus, **options)]
     ring = FabricConfig.ring(args.nodes, **options)

@@ -16,14 +16,14 @@ from numbers import Integral
 
 from .topology import RELATIONS, Torus, axis_name
 
-__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
-           "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
-           "MAX_RING_NODES", "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE",
-           "MAX_VECTOR_LENGTH", "NAMED_TILES",
-           "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
-           "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
-           "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
-           "config_to_dict", "module_name"]
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH",
+           "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
+           "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
+           "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
+           "NAMED_TILES", "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS",
+           "TRAINIUM2_FORMATS", "check_formats", "ROUTINGS", "AllReduceConfig",
+           "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
+           "config_from_dict", "config_to_dict", "module_name"]
 
 #: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
 MAX_ARRAY_DIM = 128
@@ -45,6 +45,8 @@ MAX_FLIT_WIDTH = 1024
 MAX_LENGTH_WIDTH = 12
 #: Deepest input buffer, in flits per virtual channel.
 MAX_BUFFER_DEPTH = 64
+#: Most cycles between the flits of a slow link (1 is full bandwidth).
+MAX_FLIT_INTERVAL = 8
 #: Width of the packet header's ``kind`` field, in bits.
 KIND_WIDTH = 2
 #: Routing options: ``dateline`` is the deadlock-free design, ``naive`` the same router without
@@ -256,6 +258,10 @@ class FabricConfig:
         ``"dateline"`` (two virtual channels, deadlock-free) or ``"naive"`` (one virtual
         channel; can deadlock, for tests only): a key of
         :data:`~sim_models.topology.RELATIONS`.
+    flit_intervals : tuple of int
+        Per dimension, cycles between the flits a link of that dimension carries, 1..8: 1 is
+        full bandwidth, 2 half (the Z links of a Trn2 UltraServer, ``(1, 1, 2)``). Empty (the
+        default) is 1 everywhere; all ones are stored as empty.
 
     Raises
     ------
@@ -270,6 +276,7 @@ class FabricConfig:
     length_width: int = 4
     buffer_depth: int = 4
     routing: str = "dateline"
+    flit_intervals: tuple = ()
 
     def __post_init__(self):
         if not _valid_dims(self.dims):
@@ -283,6 +290,16 @@ class FabricConfig:
         if self.routing not in ROUTINGS:
             raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
                             f"not {self.routing!r}")
+        intervals = self.flit_intervals
+        if not isinstance(intervals, tuple) or intervals and (
+                len(intervals) != len(self.dims) or not all(
+                    isinstance(k, int) and not isinstance(k, bool) and
+                    1 <= k <= MAX_FLIT_INTERVAL for k in intervals)):
+            raise TypeError(f"Parameter 'flit_intervals' must be empty or {len(self.dims)} "
+                            f"integers in 1..{MAX_FLIT_INTERVAL}, one per dimension, "
+                            f"not {intervals!r}")
+        if all(k == 1 for k in intervals):
+            object.__setattr__(self, "flit_intervals", ())
         if self.flit_width < self.header_width:
             raise ValueError(f"Parameter 'flit_width' must be at least {self.header_width} to "
                              f"hold the header of a {self.nodes}-node fabric, "
@@ -324,7 +341,7 @@ class FabricConfig:
     @property
     def topology(self):
         """The :class:`~sim_models.topology.Torus` of :attr:`dims` (a ring is 1-D)."""
-        return Torus(self.dims)
+        return Torus(self.dims, self.flit_intervals)
 
     @property
     def relation(self):
@@ -361,7 +378,7 @@ class FabricConfig:
     @property
     def name(self):
         """Configuration name for module names, build directories and reports, e.g.
-        ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``."""
+        ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``, ``torus4x4x4_i1x1x2``."""
         base = self.topology.name
         defaults = FabricConfig((2,))
         suffixes = [f"_{label}{value}" for label, value, default in [
@@ -370,6 +387,8 @@ class FabricConfig:
             ("b", self.buffer_depth, defaults.buffer_depth)] if value != default]
         if self.routing != defaults.routing:
             suffixes.append(f"_{self.routing}")
+        if self.flit_intervals:
+            suffixes.append("_i" + "x".join(map(str, self.flit_intervals)))
         return base + "".join(suffixes)
 
 

@@ -19,7 +19,8 @@ import numpy as np
 
 from .topology import CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, Torus, route
 
-__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count",
+__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count", "path_ports",
+           "slowest_interval",
            "ZeroLoadLatency", "PATTERNS", "traffic"]
 
 
@@ -148,14 +149,27 @@ def check_delivery(ref, delivered, dropped, *, complete=True):
                              f"place(s):\n  " + "\n  ".join(problems))
 
 
+def path_ports(torus, source, destination):
+    """Output ports, hop by hop, of a packet from ``source`` to ``destination`` of ``torus``
+    (a :class:`~sim_models.topology.Torus`), following the fabric's routing relation."""
+    ports, node, hop = [], source, (LOCAL, 0)
+    while (hop := route(torus, RELATIONS["dateline"], node, *hop, destination)).port != LOCAL:
+        ports.append(hop.port)
+        node = torus.neighbour(node, hop.port)
+    return ports
+
+
 def hop_count(dims, source, destination):
-    """Links a packet crosses from ``source`` to ``destination`` of the torus ``dims``,
-    following the fabric's routing relation (the shorter way round each dimension)."""
-    torus, relation = Torus(tuple(dims)), RELATIONS["dateline"]
-    hops, node, hop = 0, source, (LOCAL, 0)
-    while (hop := route(torus, relation, node, *hop, destination)).port != LOCAL:
-        node, hops = torus.neighbour(node, hop.port), hops + 1
-    return hops
+    """Links a packet crosses from ``source`` to ``destination`` of the torus ``dims``
+    (the shorter way round each dimension)."""
+    return len(path_ports(Torus(tuple(dims)), source, destination))
+
+
+def slowest_interval(torus, source, destination):
+    """Cycles between flits on the slowest link from ``source`` to ``destination`` of
+    ``torus`` (1 when the path crosses no link)."""
+    return max((torus.port_interval(port) for port in path_ports(torus, source, destination)),
+               default=1)
 
 
 @dataclass(frozen=True)
@@ -169,7 +183,8 @@ class ZeroLoadLatency:
     the inject handshake, and the destination's eject register is part of the last router's
     count. Payload flits follow their header one
     per cycle (serialization) unless the input buffers are shallower than the credit loop: a
-    link then sends ``buffer_depth`` flits per ``credit_loop`` cycles.
+    link then sends ``buffer_depth`` flits per ``credit_loop`` cycles; and a slow link (one
+    flit every ``interval`` cycles) paces them too.
 
     Members
     -------
@@ -192,16 +207,28 @@ class ZeroLoadLatency:
         """Cycles from the header's inject handshake to its eject handshake."""
         return self.fixed + self.per_hop * hops
 
-    def serialization(self, hops, length):
-        """Cycles from the header's eject handshake to that of flit ``length`` after it."""
-        if hops == 0 or self.buffer_depth >= self.credit_loop:
-            return length
-        return length // self.buffer_depth * self.credit_loop + length % self.buffer_depth
+    def serialization(self, hops, length, interval=1):
+        """Cycles from the header's eject handshake to that of flit ``length`` after it.
 
-    def tail(self, hops, length):
+        On a path that crosses links, the slowest link paces the flits: it sends flit ``i``
+        ``interval`` cycles after flit ``i - 1`` at the earliest (its flit interval), and not
+        before the credit of flit ``i - buffer_depth`` is back (``credit_loop`` cycles after
+        that flit was sent)."""
+        if hops == 0:
+            return length
+        sent = []
+        for flit in range(length + 1):
+            earliest = [0] if flit == 0 else [sent[-1] + interval]
+            if flit >= self.buffer_depth:
+                earliest.append(sent[flit - self.buffer_depth] + self.credit_loop)
+            sent.append(max(earliest))
+        return sent[-1]
+
+    def tail(self, hops, length, interval=1):
         """Cycles from the header's inject handshake to the eject handshake of the last flit
-        of a packet with ``length`` payload flits."""
-        return self.header(hops) + self.serialization(hops, length)
+        of a packet with ``length`` payload flits, on a path whose slowest link carries a flit
+        every ``interval`` cycles."""
+        return self.header(hops) + self.serialization(hops, length, interval)
 
 
 #: Traffic patterns of :func:`traffic`.

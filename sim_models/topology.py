@@ -77,8 +77,20 @@ class Torus:
     ----------
     dims : tuple of int
         Nodes along each dimension, each at least 2.
+    intervals : tuple of int
+        Per dimension, the cycles between flits a link of that dimension may carry (1 is full
+        bandwidth, 2 half: a Trn2 UltraServer's Z links); empty for 1 everywhere.
     """
     dims: tuple
+    intervals: tuple = ()
+
+    def interval(self, dim):
+        """Cycles between flits on a link of dimension ``dim``."""
+        return self.intervals[dim] if self.intervals else 1
+
+    def port_interval(self, port):
+        """Cycles between flits on the link out of neighbour ``port`` (1 or more)."""
+        return self.interval((port - 1) // 2)
 
     @property
     def dimensions(self):

@@ -13,7 +13,7 @@ from sim_models.config import FabricConfig
 from sim_models.topology import LOCAL, Hop, minus_port, plus_port
 from sim_models.topology import route as route_relation
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
-                               traffic)
+                               slowest_interval, traffic)
 
 
 # Error tests build components whose constructors raise; Amaranth reports each such object as
@@ -188,6 +188,31 @@ def test_hop_count():
     assert [hop_count((8,), 0, d) for d in range(8)] == [0, 1, 2, 3, 4, 3, 2, 1]
     assert hop_count((4, 4), 0, 15) == 2 and hop_count((4, 4), 0, 10) == 4
     assert hop_count((2, 3), 1, 4) == 2
+
+
+@pytest.mark.parametrize("intervals", [(1, 2), (1, 1, 0), (1, 1, 9), [1, 1, 2], (1, 1, True)])
+def test_flit_intervals(intervals):
+    with pytest.raises(TypeError, match=rf"^Parameter 'flit_intervals' must be empty or 3 "
+                                        rf"integers in 1..8, one per dimension, "
+                                        rf"not {re.escape(repr(intervals))}$"):
+        FabricConfig.torus(4, 4, 4, flit_intervals=intervals)
+    half_z = FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2))
+    assert half_z.name == "torus4x4x4_i1x1x2"
+    assert [half_z.topology.port_interval(port) for port in range(1, 7)] == [1, 1, 1, 1, 2, 2]
+    assert FabricConfig.torus(4, 4, flit_intervals=(1, 1)) == FabricConfig.torus(4, 4)
+
+
+def test_zero_load_latency_with_a_slow_link():
+    # Z at half bandwidth: payload flits a cycle apart become two; with two-flit buffers the
+    # credit loop (2 flits per 3 cycles) and the interval (1 per 2) alternate in pacing.
+    model = ZeroLoadLatency()
+    assert model.tail(3, 5, interval=2) == model.header(3) + 10
+    assert model.tail(0, 5, interval=2) == model.header(0) + 5
+    shallow = ZeroLoadLatency(buffer_depth=1)
+    assert shallow.tail(2, 3, interval=2) == shallow.header(2) + 9  # credits: 3 cycles a flit
+    torus = FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2)).topology
+    assert slowest_interval(torus, 0, 1) == 1 and slowest_interval(torus, 0, 6) == 2
+    assert slowest_interval(torus, 4, 4) == 1
 
 
 def test_zero_load_latency_model():

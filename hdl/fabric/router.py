@@ -5,7 +5,9 @@ credit-based links.
 Timing at zero load: a flit written into an input buffer in one cycle can leave through the
 crossbar into an output register in the next, so each router adds
 :data:`~sim_models.topology.ROUTER_CYCLES` (buffer, output register) and a link adds none.
-Each output sends at most one flit per cycle.
+Each output sends at most one flit per cycle; a link of a dimension whose flit interval is
+``k`` (``FabricConfig.flit_intervals``: a Trn2 UltraServer's Z links at half bandwidth are
+``k = 2``) at most one flit per ``k`` cycles, the same flit width at a ``1/k`` clock rate.
 """
 
 from functools import reduce
@@ -193,19 +195,27 @@ class Router(wiring.Component):
         return inputs
 
     def _output_space(self, m, port, sent, sent_vc):
-        """Per virtual channel of output ``port``: a flit sent this cycle fits downstream."""
+        """Per virtual channel of output ``port``: a flit sent this cycle fits downstream and,
+        on a link that carries a flit every ``k`` cycles (``topology.port_interval``), the
+        link is free: ``k - 1`` cycles have passed since its last flit."""
         config = self._config
         space = Signal(config.vcs, name=f"space_{port}")
         if port == LOCAL:
             m.d.comb += space.eq((~self.eject.valid | self.eject.ready).replicate(config.vcs))
             return space
         link = self.link_out[port - 1]
+        interval = config.topology.port_interval(port)
+        free = Const(1)
+        if interval > 1:
+            rest = Signal(range(interval), name=f"rest_{port}")  # cycles until the next flit
+            m.d.sync += rest.eq(Mux(sent, interval - 1, Mux(rest == 0, 0, rest - 1)))
+            free = rest == 0
         for vc in range(config.vcs):
             credits = Signal(range(config.buffer_depth + 1), init=config.buffer_depth,
                              name=f"credits_{port}_{vc}")
             spent = sent & (sent_vc == vc)
             m.d.sync += credits.eq(credits - spent + link.credit[vc])
-            m.d.comb += space[vc].eq(credits != 0)
+            m.d.comb += space[vc].eq((credits != 0) & free if interval > 1 else credits != 0)
         return space
 
     def _drive_output(self, m, port, sent, flit, vc):
