@@ -25,7 +25,7 @@ SWEEP ?=
 WORKERS ?=
 SCHEDULER ?=
 
-.PHONY: help deps venv variables verilog sim regress fabric characterize-fabric \
+.PHONY: help deps venv variables verilog sim regress fabric fabric-large characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
         bench sweep test unit clean FORCE
 
@@ -117,9 +117,14 @@ regress: variables deps ## Run the tile regression on both simulators, with a su
 
 fabric: variables deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric.py tests/test_allreduce.py tests/test_distributed_gemm.py \
+	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
+	    tests/test_distributed_gemm.py \
 	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
+
+fabric-large: venv deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
