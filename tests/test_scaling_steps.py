@@ -296,3 +296,19 @@ def test_prefill_times_every_prompt_token_and_the_head_on_the_last():
         long.compute_seconds * ASSUMPTIONS.prefill_efficiency, rel=0.05)
     huge = prefill_step(SPECS, system, workload, 1 << 30, 1, CALIBRATION, ASSUMPTIONS, tp=64)
     assert not huge.fits and huge.seconds is None
+
+
+def test_each_answer_says_how_much_of_it_the_fit_decides():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-70b"]
+    decode = decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    assert decode.fitted_seconds == pytest.approx(
+        (2 * workload.layers + 1) * ASSUMPTIONS.collective_seconds)
+    assert decode.fitted_seconds < decode.communication_seconds
+    alone = decode_step(SPECS, system, WORKLOADS["llama3-8b"], 1, CALIBRATION, ASSUMPTIONS,
+                        tp=1)
+    assert alone.fitted_seconds == 0.0 and alone.communication_seconds == 0.0
+    prefill = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    ideal = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION,
+                         replace(ASSUMPTIONS, prefill_efficiency=1.0, collective_seconds=0.0),
+                         tp=64)
+    assert prefill.fitted_seconds == pytest.approx(prefill.seconds - ideal.seconds, rel=1e-6)

@@ -207,7 +207,8 @@ def _training(step, confidence, system, lnc):
     answer = confidence.answer(
         "training", system.chip, "sequences per second",
         None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
-        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc})
+        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc,
+                "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
@@ -230,7 +231,7 @@ def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc})
+                "lnc": lnc, "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -238,7 +239,8 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
-        "mappings": list(step.mappings),
+        "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
+        "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
                               "tp_allreduces": step.communication_seconds}}
@@ -264,7 +266,7 @@ def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc})
+                "lnc": lnc, "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -274,7 +276,9 @@ def _prefill(step, confidence, system, lnc):
     return result | {"seconds_to_first_token": step.seconds,
                      "prompt_tokens_per_second": step.tokens_per_second,
                      "breakdown_seconds": {"compute": step.compute_seconds,
-                                           "tp_allreduces": step.communication_seconds}}
+                                           "tp_allreduces": step.communication_seconds},
+                     "fitted_seconds": step.fitted_seconds,
+                     "fitted_share": step.fitted_seconds / step.seconds}
 
 
 def _text(result, specs, system):
@@ -310,7 +314,9 @@ def _text(result, specs, system):
                  f"{plan['batch']}, prompt {plan['context']} tokens, {plan['datatype']}")
     if prefill["fits"]:
         lines.append(f"  {number(1e3 * prefill['seconds_to_first_token'])} ms to the first "
-                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s")
+                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s; "
+                     f"fitted parameters decide {percent(prefill['fitted_share'])} of it "
+                     f"(prefill_efficiency, collective_seconds)")
     else:
         lines.append(f"  {prefill['reason']}")
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
@@ -319,7 +325,10 @@ def _text(result, specs, system):
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
-                     f"{number(decode['tokens_per_second'])} tokens/s")
+                     f"{number(decode['tokens_per_second'])} tokens/s for the system, "
+                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
+                     f"replica; the fitted collective_seconds is "
+                     f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
     lines.append(f"  confidence: {_confidence_text(decode['confidence'], 1e3, 'ms')}")

@@ -54,6 +54,9 @@ class DecodeStep:
         The TP all-reduces.
     mappings : tuple of str
         The mapping chosen for each weight GEMM ("weights stationary" or "tokens stationary").
+    fitted_seconds : float or None
+        The part of the step that is the fitted ``Assumptions.collective_seconds`` (one per
+        TP all-reduce): how much of the answer the fit decides.
     """
     system: str
     chips: int
@@ -65,6 +68,7 @@ class DecodeStep:
     engine_seconds: object
     communication_seconds: object
     mappings: tuple
+    fitted_seconds: object = None
 
     @property
     def fits(self):
@@ -150,7 +154,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     replicas = chips * cores // plan.tp
     memory = decode_memory(chip, workload, plan)
     if not memory.fits:
-        return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, ())
+        return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, (),
+                          None)
     weights, head = stage_gemms(workload, plan.tp, cores, plan.batch, plan.batch,
                                 workload.layers)
     dense = [gemm for gemm in weights if not gemm.fused] + [head]
@@ -165,10 +170,12 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
         workload.layers * share).seconds(chip)
     hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
     output = plan.batch * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
-    communication = (2 * workload.layers + 1) * tp_allreduce_seconds(
+    collectives = 2 * workload.layers + 1 if plan.tp > 1 else 0
+    communication = collectives * tp_allreduce_seconds(
         specs, system, plan.tp, output, calibration, assumptions)
     step = DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
-                      communication, tuple(name for _, name in chosen))
+                      communication, tuple(name for _, name in chosen),
+                      collectives * assumptions.collective_seconds)
     check_possible(step, chip)
     return step
 
