@@ -31,9 +31,9 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name)
+from sim_models.config import (ALLREDUCE_KIND, FORMAT_SETS, NAMED_TILES, TRAINIUM2_FORMATS,
+                               AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
+                               config_to_dict, module_name, parse_formats)
 from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
@@ -224,11 +224,6 @@ def _tile_options(parser, required):
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
 
 
-def _formats(text):
-    """The tuple of format names of a ``--formats`` text (checked by TileConfig)."""
-    return tuple(name.strip() for name in text.split(","))
-
-
 def _parser():
     parser = ArgumentParser(
         prog="python -m hdl.emit", formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -246,9 +241,10 @@ def _parser():
     tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
     _tile_options(tile, required=True)
     # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
-    tile.add_argument("--formats", type=_formats, default=("int8",),
+    tile.add_argument("--formats", type=parse_formats, default=("int8",),
                       help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                           f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
+                           f"{', '.join(TRAINIUM2_FORMATS)}, or a set by name: "
+                           f"{', '.join(FORMAT_SETS)} (default int8)")
     fabric = design("fabric", help="a ring or 2-D torus fabric",
                     description="Generate a ring or 2-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
