@@ -36,6 +36,14 @@ BAD = [
                                   "logical NeuronCores of 16 chips"),
     (["--tp", "16", "--pp", "3", "--dp", "1"], "error: --pp 3: must divide the 80 layers of "
                                                "Llama-3 70B"),
+    (["--draft", "llama3-2-1b"], "error: --draft: needs --accepted, the mean tokens kept per "
+                                 "round"),
+    (["--draft", "nope", "--accepted", "2"], "error: --draft nope: unknown; allowed: "
+                                             "llama3-8b, llama3-70b, llama3-405b, llama2-7b, "
+                                             "llama2-70b, mistral-7b, llama3-2-1b"),
+    (["--draft", "llama3-2-1b", "--accepted", "6"],
+     "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
+     "the target's own included)"),
     (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
     (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
                                           "heads of Llama-3 70B"),
@@ -48,7 +56,8 @@ BAD = [
                         "instance (trn2.48xlarge) (a cluster of whole units)"),
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
-                             "llama3-405b, llama2-7b, llama2-70b, mistral-7b"),
+                             "llama3-405b, llama2-7b, llama2-70b, mistral-7b, "
+                             "llama3-2-1b"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),

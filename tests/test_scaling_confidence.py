@@ -54,6 +54,9 @@ def test_an_answer_without_rows_of_its_kind_is_extrapolated():
     outside = confidence.answer("decode", "trn1", "seconds per token", 0.01, "s",
                                 config={"batch": 64, "chips": 16})
     assert outside.reasons == ("batch 64 outside the measured 1",)
+    fp8 = confidence.answer("decode", "trn2", "seconds per token", 0.01, "s",
+                            config={"datatype": "fp8", "context": 10800})
+    assert fp8.reasons == ("datatype fp8 outside the measured bf16",)
     assert outside.as_dict()["extrapolated"] is True
 
 

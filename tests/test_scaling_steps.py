@@ -18,6 +18,7 @@ from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
                                          logical_cores_per_chip, system_of_chips)
 from sim_models.scaling.prefill import prefill_step
+from sim_models.scaling.speculative import speculative_step
 from sim_models.scaling.training import (best_training_plan, default_global_batch,
                                          training_layouts, training_step)
 from sim_models.scaling.workloads import load_workloads
@@ -296,3 +297,36 @@ def test_prefill_times_every_prompt_token_and_the_head_on_the_last():
         long.compute_seconds * ASSUMPTIONS.prefill_efficiency, rel=0.05)
     huge = prefill_step(SPECS, system, workload, 1 << 30, 1, CALIBRATION, ASSUMPTIONS, tp=64)
     assert not huge.fits and huge.seconds is None
+
+
+def test_each_answer_says_how_much_of_it_the_fit_decides():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-70b"]
+    decode = decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    assert decode.fitted_seconds == pytest.approx(
+        (2 * workload.layers + 1) * ASSUMPTIONS.collective_seconds)
+    assert decode.fitted_seconds < decode.communication_seconds
+    alone = decode_step(SPECS, system, WORKLOADS["llama3-8b"], 1, CALIBRATION, ASSUMPTIONS,
+                        tp=1)
+    assert alone.fitted_seconds == 0.0 and alone.communication_seconds == 0.0
+    prefill = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    ideal = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION,
+                         replace(ASSUMPTIONS, prefill_efficiency=1.0, collective_seconds=0.0),
+                         tp=64)
+    assert prefill.fitted_seconds == pytest.approx(prefill.seconds - ideal.seconds, rel=1e-6)
+
+
+def test_speculative_decoding_shares_one_read_of_the_target_per_round():
+    system = SPECS.system("trn2-instance")
+    target, draft = WORKLOADS["llama3-70b"], WORKLOADS["llama3-2-1b"]
+    plain = decode_step(SPECS, system, target, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    step = speculative_step(SPECS, system, target, draft, 1, 4, 3.5, CALIBRATION, ASSUMPTIONS,
+                            tp=64)
+    # Five tokens per sequence verified at about the cost of one: the weights are read once.
+    assert plain.seconds < step.target.seconds < 1.2 * plain.seconds
+    assert step.draft.plan.tp == 32    # the draft's 32 heads split at most 32 ways
+    assert step.seconds == pytest.approx((4 * step.draft.seconds + step.target.seconds) / 3.5)
+    assert step.memory.weights == plain.memory.weights + step.draft.memory.weights
+    with pytest.raises(SpecError, match=r"^--accepted 0.5: must be from 1 to speculation \+ 1"):
+        speculative_step(SPECS, system, target, draft, 1, 4, 0.5, CALIBRATION, ASSUMPTIONS)
+    with pytest.raises(SpecError, match=r"^--speculation 0: must be an integer from 1 to "):
+        speculative_step(SPECS, system, target, draft, 1, 0, 1, CALIBRATION, ASSUMPTIONS)

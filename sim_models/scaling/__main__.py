@@ -39,6 +39,7 @@ from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_c
                        with_logical_cores)
 from .peak import datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
+from .speculative import speculative_step
 from .training import MFU_COUNTS, best_training_plan, training_step
 from .workloads import load_workloads
 
@@ -75,6 +76,13 @@ def _arguments(argv):
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
                                                       "cores")
+    parser.add_argument("--draft", help="speculative decoding: the draft workload key (e.g. "
+                                        "llama3-2-1b); needs --accepted")
+    parser.add_argument("--speculation", type=int, default=4,
+                        help="speculative decoding: draft tokens per round")
+    parser.add_argument("--accepted", type=float,
+                        help="speculative decoding: mean tokens kept per round, the target's "
+                             "own included (1 to speculation + 1; depends on the data)")
     parser.add_argument("--lnc", type=int, help="logical NeuronCore size, physical cores per "
                                                 "logical core: 1 or 2 on Trainium2/3 (default: "
                                                 "the spec's, 2 as AWS's measurements ran)")
@@ -207,7 +215,8 @@ def _training(step, confidence, system, lnc):
     answer = confidence.answer(
         "training", system.chip, "sequences per second",
         None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
-        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc})
+        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc,
+                "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
@@ -230,7 +239,7 @@ def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc})
+                "lnc": lnc, "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -238,7 +247,8 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
-        "mappings": list(step.mappings),
+        "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
+        "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
                               "tp_allreduces": step.communication_seconds}}
@@ -264,7 +274,7 @@ def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc})
+                "lnc": lnc, "datatype": step.plan.datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -274,7 +284,29 @@ def _prefill(step, confidence, system, lnc):
     return result | {"seconds_to_first_token": step.seconds,
                      "prompt_tokens_per_second": step.tokens_per_second,
                      "breakdown_seconds": {"compute": step.compute_seconds,
-                                           "tp_allreduces": step.communication_seconds}}
+                                           "tp_allreduces": step.communication_seconds},
+                     "fitted_seconds": step.fitted_seconds,
+                     "fitted_share": step.fitted_seconds / step.seconds}
+
+
+def _speculative(step, confidence, system, lnc):
+    answer = confidence.answer(
+        "decode", system.chip, "seconds per output token", step.seconds, "s",
+        config={"chips": step.target.chips, "batch": step.target.plan.batch,
+                "context": step.target.plan.context, "lnc": lnc,
+                "datatype": step.target.plan.datatype})
+    answer = replace(answer, reasons=answer.reasons + (
+        "speculative decoding: no held-out row publishes its accepted length",))
+    result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
+              "fits": step.fits,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
+    if not step.fits:
+        return result | {"seconds_per_token": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {"seconds_per_token": step.seconds,
+                     "tokens_per_second": step.tokens_per_second,
+                     "breakdown_seconds": {"draft_steps": step.k * step.draft.seconds,
+                                           "verification": step.target.seconds}}
 
 
 def _text(result, specs, system):
@@ -310,7 +342,9 @@ def _text(result, specs, system):
                  f"{plan['batch']}, prompt {plan['context']} tokens, {plan['datatype']}")
     if prefill["fits"]:
         lines.append(f"  {number(1e3 * prefill['seconds_to_first_token'])} ms to the first "
-                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s")
+                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s; "
+                     f"fitted parameters decide {percent(prefill['fitted_share'])} of it "
+                     f"(prefill_efficiency, collective_seconds)")
     else:
         lines.append(f"  {prefill['reason']}")
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
@@ -319,10 +353,26 @@ def _text(result, specs, system):
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
-                     f"{number(decode['tokens_per_second'])} tokens/s")
+                     f"{number(decode['tokens_per_second'])} tokens/s for the system, "
+                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
+                     f"replica; the fitted collective_seconds is "
+                     f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
     lines.append(f"  confidence: {_confidence_text(decode['confidence'], 1e3, 'ms')}")
+    speculative = result.get("speculative")
+    if speculative is not None:
+        lines.append(f"speculative decode: draft {result['draft']} (TP "
+                     f"{speculative['draft']['tp']}), {speculative['speculation']} draft tokens "
+                     f"per round, {speculative['accepted']:g} kept")
+        if speculative["fits"]:
+            lines.append(f"  {number(1e3 * speculative['seconds_per_token'])} ms per output "
+                         f"token, {number(speculative['tokens_per_second'])} tokens/s for the "
+                         f"system")
+        else:
+            lines.append(f"  {speculative['reason']}")
+        lines.append(f"  confidence: "
+                     f"{_confidence_text(speculative['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
@@ -362,6 +412,16 @@ def answer(args):
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,
                            datatype=args.datatype or assumptions.decode_datatype)
+    speculative = None
+    if args.draft is not None:
+        if args.draft not in workloads:
+            raise SpecError(f"--draft {args.draft}: unknown; allowed: {', '.join(workloads)}")
+        if args.accepted is None:
+            raise SpecError("--draft: needs --accepted, the mean tokens kept per round")
+        speculative = speculative_step(
+            specs, system, workload, workloads[args.draft], args.batch, args.speculation,
+            args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
+            datatype=args.datatype or assumptions.decode_datatype)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "lnc": lnc,
@@ -369,6 +429,9 @@ def answer(args):
                   "layout": _layout(search, plan)},
               "prefill": _prefill(prefill, confidence, system, lnc),
               "decode": _decode(decode, confidence, system, lnc),
+              **({} if speculative is None else {
+                  "draft": args.draft,
+                  "speculative": _speculative(speculative, confidence, system, lnc)}),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},

@@ -49,6 +49,9 @@ class PrefillStep:
         GEMMs and the other engines (overlapped or added).
     communication_seconds : float or None
         The TP all-reduces.
+    fitted_seconds : float or None
+        The part of the prefill the fitted parameters decide: the Tensor Engine time lost to
+        ``Assumptions.prefill_efficiency`` and one ``collective_seconds`` per all-reduce.
     """
     system: str
     chips: int
@@ -57,6 +60,7 @@ class PrefillStep:
     replicas: int
     compute_seconds: object
     communication_seconds: object
+    fitted_seconds: object
 
     @property
     def fits(self):
@@ -99,17 +103,20 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     replicas = chips * cores // plan.tp
     memory = decode_memory(chip, workload, plan)
     if not memory.fits:
-        return PrefillStep(system.key, chips, plan, memory, replicas, None, None)
+        return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
     tokens = plan.batch * plan.context
     gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
     last_tokens = Gemm(head.name, head.m, head.k, plan.batch, head.count)
     tensor = pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
                           assumptions.prefill_efficiency)
+    lost = tensor - pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions)
     share = cores / plan.tp
     engines = layer_work(workload, tokens, plan.context / 2, True).scaled(
         workload.layers * share).seconds(chip)
     compute = engine_combined(tensor, engines, assumptions)
     output = tokens * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
-    communication = 2 * workload.layers * tp_allreduce_seconds(
+    collectives = 2 * workload.layers if plan.tp > 1 else 0
+    communication = collectives * tp_allreduce_seconds(
         specs, system, plan.tp, output, calibration, assumptions)
-    return PrefillStep(system.key, chips, plan, memory, replicas, compute, communication)
+    return PrefillStep(system.key, chips, plan, memory, replicas, compute, communication,
+                       lost + collectives * assumptions.collective_seconds)

@@ -11,15 +11,17 @@ __all__ = ["NOT_MODELLED", "summary_section"]
 
 #: What the model leaves out, in the summary.
 NOT_MODELLED = (
-    "Launch, synchronization and kernel overheads as mechanisms: they stand in two fitted "
-    "times, one per layer and training pass and one per collective (the assumptions table).",
+    "Launch, synchronization and kernel overheads as mechanisms: they stand in three fitted "
+    "quantities, a time per layer and training pass, a time per collective and the fraction "
+    "of the Tensor Engine's rate prefill kernels reach (the assumptions table).",
     "DMA queueing and the sharing of HBM between the engines: HBM runs at a fixed fraction "
     "of its peak.",
     "The dI/dt throttle that starts the Tensor Engine at 50% [X-GLOSS] and the 4x fast "
     "weight load (the RTL loads one row per cycle, hidden behind the multiply whenever "
     "N > K).",
     "Interleaved or zero-bubble pipeline schedules (1F1B only), sequence parallelism's "
-    "memory saving, expert parallelism and mixture-of-experts models, speculative decoding.",
+    "memory saving, expert parallelism and mixture-of-experts models; speculative decoding "
+    "(the command line's --draft, with the accepted length an input).",
     "Power, energy efficiency and price: AWS publishes no chip power and the repository "
     "holds no prices.",
 )
