@@ -155,8 +155,13 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 	        --top-module $$top || exit 1; \
 	done
 
-bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, speed; interconnect
+# Tile sizes of the simulation-speed benchmark; SPEED_SIZES=8,32,128 adds the full size (its
+# builds from nothing take about 20 minutes on 2 cores).
+SPEED_SIZES ?= 8,32
+
+bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, simulation speed; interconnect
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
+	$(SIM_ENV) nice $(PY) -m bench.simulation_speed --build $(BUILD) --sizes $(SPEED_SIZES)
 	$(PY) -m bench.fabric_bench --build $(BUILD)
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
