@@ -219,9 +219,10 @@ def _fabric_options(parser):
 
 
 def _tile_options(parser, required):
-    parser.add_argument("--formats", type=_formats, default=("int8",),
+    parser.add_argument("--formats", type=parse_formats, default=("int8",),
                         help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                             f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
+                             f"{', '.join(TRAINIUM2_FORMATS)}, or a set by name: "
+                             f"{', '.join(FORMAT_SETS)} (default int8)")
     parser.add_argument("--rows", type=int, required=required, help="PE rows, 1..128")
     parser.add_argument("--cols", type=int, required=required, help="PE columns, 1..128")
     parser.add_argument("--psum-banks", type=int, default=8,
@@ -246,11 +247,6 @@ def _parser():
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
     tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
     _tile_options(tile, required=True)
-    # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
-    tile.add_argument("--formats", type=parse_formats, default=("int8",),
-                      help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                           f"{', '.join(TRAINIUM2_FORMATS)}, or a set by name: "
-                           f"{', '.join(FORMAT_SETS)} (default int8)")
     fabric = design("fabric", help="a ring or torus fabric",
                     description="Generate a ring or a 2-D or 3-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
