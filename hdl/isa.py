@@ -8,6 +8,7 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
 from .numerics import arithmetic, format_index_shape
+from .shapes import index_shape
 
 __all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
 
@@ -43,7 +44,7 @@ def op_layout(config):
         "k": unsigned(max_k.bit_length()),
         "m": unsigned(config.cols.bit_length()),
         "n": unsigned(config.psum_depth.bit_length()),
-        "bank": unsigned(max(1, (config.psum_banks - 1).bit_length())),
+        "bank": index_shape(config.psum_banks),
         "accumulate": unsigned(1),
     }
     if config.floating:

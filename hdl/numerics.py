@@ -15,8 +15,9 @@ from amaranth.lib import data
 from sim_models.config import FLOAT_LANE_BITS
 
 from .float_arith import FloatAdd, FloatMac
-from .leaf import instantiate, leaf_module_name
+from .leaf import FLOAT_MAC, instantiate, leaf_module_name
 from .placement import register_placement
+from .shapes import index_shape
 
 __all__ = ["Arithmetic", "FloatArithmetic", "IntegerArithmetic", "arithmetic",
            "format_index_shape"]
@@ -85,7 +86,7 @@ class IntegerArithmetic(Arithmetic):
 
 def format_index_shape(config):
     """Shape of an index into ``config.formats`` (the ISA's and the PEs' format fields)."""
-    return unsigned(max(1, (len(config.formats) - 1).bit_length()))
+    return index_shape(len(config.formats))
 
 
 class FloatArithmetic(Arithmetic):
@@ -120,7 +121,7 @@ class FloatArithmetic(Arithmetic):
         """(component, Verilog module name) of the PEs' multiply-accumulate leaf: one
         component, which the emitter elaborates and the PEs instantiate by name."""
         cuts = register_placement(self._config).mac_cuts
-        return FloatMac(self._config.formats, cuts), leaf_module_name("float_mac", self._config)
+        return FloatMac(self._config.formats, cuts), leaf_module_name(FLOAT_MAC, self._config)
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         mac, module = self.mac_leaf

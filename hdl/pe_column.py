@@ -6,12 +6,13 @@ and a column's instance ports are narrow (R moving values across, one stationary
 partial sum out of the bottom), so the C instances cost little.
 """
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .numerics import arithmetic
 from .placement import register_placement
+from .shapes import index_shape
 
 __all__ = ["PEColumn", "pe_column_signature"]
 
@@ -30,7 +31,7 @@ def pe_column_signature(config):
         **control,
         "load_valid": In(1),
         "load_bank": In(1),
-        "load_row": In(unsigned(max(1, (rows - 1).bit_length()))),
+        "load_row": In(index_shape(rows)),
         "load_data": In(operand),
         "partial_out": Out(arithmetic(config).accumulator_shape),
     })

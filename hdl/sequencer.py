@@ -20,7 +20,7 @@ Hazards, and why each rule is enough:
   bank's last moving beat.
 """
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -29,12 +29,13 @@ from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles, tile_latency
 
 from .isa import Opcode, moving_layout, op_layout, stationary_layout
 from .numerics import arithmetic
+from .shapes import index_shape
 
 __all__ = ["Sequencer", "psum_access_layout", "weight_write_layout", "injection_layout"]
 
 
 def _row_shape(config):
-    return unsigned(max(1, (config.rows - 1).bit_length()))
+    return index_shape(config.rows)
 
 
 def psum_access_layout(config):
@@ -42,7 +43,7 @@ def psum_access_layout(config):
     return data.StructLayout({
         "valid": 1,
         "bank": op_layout(config)["bank"].shape,
-        "column": unsigned(max(1, (config.psum_depth - 1).bit_length())),
+        "column": index_shape(config.psum_depth),
         "width": op_layout(config)["m"].shape,
         "accumulate": 1,
     })

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
-from sim_models.checked import characterization_shapes
 from sim_models.config import TileConfig, check_formats, config_to_dict
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
+from sim_models.stimulus import characterization_shapes
 
 __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_grid",
            "parse_grid"]
@@ -142,7 +142,7 @@ def _tiles(where, section):
             arguments["pe_stages"] = None      # TileConfig's: the format set's default
         try:
             config = TileConfig(**arguments)
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise GridError(f"{where} [tile]: {error}") from None
         if config not in configs:
             configs.append(config)

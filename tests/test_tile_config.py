@@ -1,11 +1,12 @@
-"""TileConfig validation: each bad parameter gets an error naming it, its value and the range."""
+"""TileConfig validation: each bad parameter gets an error naming it, its value and the range;
+the command lines' formats text."""
 
 import re
 
 import pytest
 
-from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, TileConfig, config_from_dict,
-                               config_to_dict)
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, FORMAT_SETS, TRAINIUM2_FORMATS,
+                               TileConfig, config_from_dict, config_to_dict, parse_formats)
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 
@@ -23,17 +24,20 @@ def test_out_of_range(field, value, allowed):
         TileConfig(**arguments)
 
 
-@pytest.mark.parametrize("formats, message", [
-    (("int16",), "Parameter 'formats': unknown format 'int16'; known: int8, bf16, fp16, "
-                 "fp8_e4m3, fp8_e5m2"),
-    (("INT8",), "Parameter 'formats': unknown format 'INT8'; known: "),
-    ("int8", "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((), "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((8,), "Parameter 'formats' must be a non-empty tuple of format names "),
-    (("bf16", "bf16"), "Parameter 'formats' must name each format once, not ('bf16', 'bf16')"),
+@pytest.mark.parametrize("formats, kind, message", [
+    (("int16",), ValueError, "Parameter 'formats': unknown format 'int16'; known: int8, bf16, "
+                             "fp16, fp8_e4m3, fp8_e5m2"),
+    (("INT8",), ValueError, "Parameter 'formats': unknown format 'INT8'; known: "),
+    ("int8", TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((8,), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    (("bf16", "bf16"), ValueError, "Parameter 'formats' must name each format once, not "
+                                   "('bf16', 'bf16')"),
 ])
-def test_formats_refused(formats, message):
-    with pytest.raises(TypeError, match="^" + re.escape(message)):
+def test_formats_refused(formats, kind, message):
+    """A value of the wrong type is a TypeError; a tuple of strings naming no format, or one
+    twice, a ValueError (amaranth's convention)."""
+    with pytest.raises(kind, match="^" + re.escape(message)):
         TileConfig(4, 4, formats=formats)
 
 
@@ -86,3 +90,12 @@ def test_pe_stages_default_and_names():
     assert "pe_stages" not in config_to_dict(default)
     assert config_to_dict(shallow)["pe_stages"] == 1
     assert config_from_dict(config_to_dict(shallow)) == shallow
+
+
+def test_formats_text_names_formats_or_a_set():
+    """``--formats`` of the command lines: comma-separated names (spaces ignored), or a set by
+    name; the names are checked by the configuration, not here."""
+    assert parse_formats(" bf16, fp8_e4m3") == ("bf16", "fp8_e4m3")
+    assert parse_formats("trainium2") == TRAINIUM2_FORMATS == FORMAT_SETS["trainium2"]
+    assert parse_formats("fp9") == ("fp9",)
+    assert TileConfig(2, 2, formats=parse_formats("trainium2")).formats == TRAINIUM2_FORMATS
