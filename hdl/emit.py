@@ -34,10 +34,10 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, NAMED_TILES,
+from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, FORMAT_SETS, NAMED_TILES,
                                TRAINIUM2_FORMATS, AllReduceConfig, AllToAllConfig,
                                DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name)
+                               module_name, parse_formats)
 from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
@@ -225,20 +225,16 @@ def _fabric_options(parser):
 
 
 def _tile_options(parser, required):
-    parser.add_argument("--formats", type=_formats, default=("int8",),
+    parser.add_argument("--formats", type=parse_formats, default=("int8",),
                         help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                             f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
+                             f"{', '.join(TRAINIUM2_FORMATS)}, or a set by name: "
+                             f"{', '.join(FORMAT_SETS)} (default int8)")
     parser.add_argument("--rows", type=int, required=required, help="PE rows, 1..128")
     parser.add_argument("--cols", type=int, required=required, help="PE columns, 1..128")
     parser.add_argument("--psum-banks", type=int, default=8,
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
-
-
-def _formats(text):
-    """The tuple of format names of a ``--formats`` text (checked by TileConfig)."""
-    return tuple(name.strip() for name in text.split(","))
 
 
 def _parser():

@@ -32,15 +32,15 @@ def check_blocks(blocks, nodes, max_count):
     """Raise ``ValueError`` (one line) unless ``blocks`` holds ``nodes`` rows of ``nodes``
     blocks, each of at most ``max_count`` elements."""
     if len(blocks) != nodes:
-        raise ValueError(f"Argument 'blocks' must hold one row per node, {nodes}, "
+        raise ValueError(f"Parameter 'blocks' must hold one row per node, {nodes}, "
                          f"not {len(blocks)}")
     for source, row in enumerate(blocks):
         if len(row) != nodes:
-            raise ValueError(f"Argument 'blocks' row {source} must hold a count (a block) for "
+            raise ValueError(f"Parameter 'blocks' row {source} must hold a count (a block) for "
                              f"each of the {nodes} nodes, not {len(row)}")
         for destination, block in enumerate(row):
             if len(block) > max_count:
-                raise ValueError(f"Argument 'blocks' [{source}][{destination}] has "
+                raise ValueError(f"Parameter 'blocks' [{source}][{destination}] has "
                                  f"{len(block)} elements, more than the {max_count} a receive "
                                  f"buffer holds per source (max_count)")
 

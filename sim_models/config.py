@@ -22,7 +22,8 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
            "NAMED_TILES", "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS",
-           "TRAINIUM2_FORMATS", "check_formats", "ROUTINGS", "AllReduceConfig",
+           "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
+           "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
            "config_from_dict", "config_to_dict", "module_name"]
 
@@ -116,6 +117,8 @@ OPERAND_FORMATS = {
 }
 #: The formats of Trainium2's Tensor Engine that a tile models.
 TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+#: Format sets the command lines' ``--formats`` take by name.
+FORMAT_SETS = {"trainium2": TRAINIUM2_FORMATS}
 #: Bits of one partial sum and of one PSUM entry: int32 or FP32.
 ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
@@ -123,11 +126,19 @@ ACCUMULATOR_BITS = 32
 FLOAT_LANE_BITS = 16
 
 
+def parse_formats(text):
+    """The format names of a ``--formats`` text: names of :data:`OPERAND_FORMATS`,
+    comma-separated, or the name of a set of :data:`FORMAT_SETS`. Unchecked: a configuration
+    checks them (:func:`check_formats`)."""
+    return FORMAT_SETS.get(text.strip()) or tuple(name.strip() for name in text.split(","))
+
+
 def check_formats(subject, value):
     """The format set ``value`` (a tuple of names of :data:`OPERAND_FORMATS`) in canonical order.
 
-    Raises ``TypeError`` (not a non-empty tuple of known, distinct names) or ``ValueError`` (int8
-    mixed with floating-point formats), one line starting with ``subject``.
+    Raises ``TypeError`` (not a non-empty tuple of strings) or ``ValueError`` (an unknown or
+    repeated name, or int8 mixed with floating-point formats), one line starting with
+    ``subject``.
     """
     known = ", ".join(OPERAND_FORMATS)
     if not isinstance(value, tuple) or not value or \
@@ -136,9 +147,9 @@ def check_formats(subject, value):
                         f"not {value!r}")
     unknown = [name for name in value if name not in OPERAND_FORMATS]
     if unknown:
-        raise TypeError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
+        raise ValueError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
     if len(set(value)) != len(value):
-        raise TypeError(f"{subject} must name each format once, not {value!r}")
+        raise ValueError(f"{subject} must name each format once, not {value!r}")
     if "int8" in value and len(value) > 1:
         raise ValueError(f"{subject}: int8 (the NeuronCore-v1 integer path) cannot share a tile "
                          f"with floating-point formats, not {value!r}")
@@ -609,7 +620,7 @@ def module_name(config):
                 AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm",
                 AllToAllConfig: "alltoall"}
     if type(config) not in prefixes:
-        raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, "
+        raise TypeError(f"Parameter 'config' must be a TileConfig, FabricConfig, "
                         f"AllReduceConfig, DistributedGemmConfig or AllToAllConfig, "
                         f"not {config!r}")
     return f"{prefixes[type(config)]}_{config.name}"
@@ -625,7 +636,7 @@ def config_to_dict(config):
     configurations as dictionaries, tuples as lists. :func:`config_from_dict` inverts it."""
     kinds = {cls: kind for kind, cls in _KINDS.items()}
     if type(config) not in kinds:
-        raise TypeError(f"Argument 'config' must be one of "
+        raise TypeError(f"Parameter 'config' must be one of "
                         f"{', '.join(cls.__name__ for cls in _KINDS.values())}, not {config!r}")
     result = {"kind": kinds[type(config)]}
     for item in fields(config):

@@ -50,14 +50,14 @@ def split_gemm(config, stationary, moving, slice_sizes, matmul_format=INT8):
     """
     (k, m), n = stationary.shape, moving.shape[1]
     if m > config.cols:
-        raise ValueError(f"Argument 'stationary' must have at most {config.cols} columns (M), "
+        raise ValueError(f"Parameter 'stationary' must have at most {config.cols} columns (M), "
                          f"one tile's width, not {m}")
     if n > config.psum_depth:
-        raise ValueError(f"Argument 'moving' must have at most {config.psum_depth} columns (N), "
+        raise ValueError(f"Parameter 'moving' must have at most {config.psum_depth} columns (N), "
                          f"one PSUM bank, not {n}")
     sizes = [int(size) for size in slice_sizes]
     if min(sizes, default=0) < 1 or sum(sizes) != k:
-        raise ValueError(f"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+        raise ValueError(f"Parameter 'slice_sizes' must hold sizes of at least 1 that sum to K "
                          f"= {k}, not {list(slice_sizes)!r}")
     bounds = np.cumsum([0, *sizes])
     return [tile_gemm(config, stationary[start:stop], moving[start:stop], matmul_format)

@@ -113,8 +113,8 @@ FLOAT_FORMATS = {name: FloatEncoding(OPERAND_FORMATS[name], dtype_name) for name
 def check_float_format(subject, name):
     """The :class:`FloatEncoding` named ``name``; one-line ``ValueError`` naming ``subject``."""
     if name not in FLOAT_FORMATS:
-        raise ValueError(f"{subject}={name!r} is not a floating-point operand format: use one of "
-                         f"{', '.join(FLOAT_FORMATS)}")
+        raise ValueError(f"Parameter '{subject}' must be a floating-point operand format, one of "
+                         f"{', '.join(FLOAT_FORMATS)}, not {name!r}")
     return FLOAT_FORMATS[name]
 
 
@@ -140,11 +140,11 @@ def as_bits(array, format_name):
     if array.dtype.name == encoding.dtype_name:
         return array.view(unsigned)
     if array.dtype.kind not in "iu":
-        raise TypeError(f"array must hold {format_name} bit patterns (an integer dtype) or "
-                        f"have dtype {encoding.dtype_name}, not {array.dtype.name}")
+        raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns (an integer "
+                        f"dtype) or have dtype {encoding.dtype_name}, not {array.dtype.name}")
     if array.size and (array.min() < 0 or array.max() >> encoding.bits):
-        raise ValueError(f"array holds values outside 0..{(1 << encoding.bits) - 1}, not "
-                         f"{format_name} bit patterns")
+        raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns, integers in "
+                        f"0..{(1 << encoding.bits) - 1}, not values outside them")
     return array.astype(unsigned)
 
 
@@ -277,15 +277,15 @@ def _check_formats(stationary_format, moving_format, double_row):
     encodings = (check_float_format("stationary_format", stationary_format),
                  check_float_format("moving_format", moving_format))
     if double_row and not all(encoding.is_fp8 for encoding in encodings):
-        raise ValueError(f"double_row=True needs FP8 stationary and moving formats, not "
-                         f"{stationary_format!r} and {moving_format!r}")
+        raise ValueError(f"Parameter 'double_row' is True, which needs FP8 stationary and "
+                         f"moving formats, not {stationary_format!r} and {moving_format!r}")
 
 
 def _check_shapes(stationary, moving):
     """Refuse operands that are not [K, M] and [K, N]."""
     if stationary.ndim != 2 or moving.ndim != 2 or stationary.shape[0] != moving.shape[0]:
-        raise ValueError(f"stationary [K, M] and moving [K, N] must be 2-D with one K, not of "
-                         f"shapes {stationary.shape} and {moving.shape}")
+        raise ValueError(f"Parameters 'stationary' [K, M] and 'moving' [K, N] must be 2-D with "
+                         f"one K, not of shapes {stationary.shape} and {moving.shape}")
 
 
 def _decoded_operands(stationary, moving, stationary_format, moving_format, double_row=False):

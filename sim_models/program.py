@@ -43,6 +43,14 @@ class MatmulFormat:
                         (["dr"] if self.double_row else []))
 
     @property
+    def label(self):
+        """How people read it, format names as ``FORMATS=`` spells them: ``int8``,
+        ``bf16 x fp8_e4m3``, ``fp8_e4m3 double-row``."""
+        names = self.stationary if self.stationary == self.moving else \
+            f"{self.stationary} x {self.moving}"
+        return f"{names} double-row" if self.double_row else names
+
+    @property
     def rows_per_pe(self):
         """Contraction indices one PE row multiplies per cycle: 2 in double-row mode, else 1."""
         return 2 if self.double_row else 1

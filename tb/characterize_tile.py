@@ -32,7 +32,8 @@ import datetime
 from pathlib import Path
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import TileConfig, config_to_dict, module_name
+from sim_models.config import (FORMAT_SETS, TileConfig, config_to_dict, module_name,
+                               parse_formats)
 from sim_models.digests import tile_checked_digest
 from sim_models.program import INT8
 from sim_models.results import ModelBuild, SimulatedDesign, TileCharacterization, save
@@ -40,6 +41,7 @@ from sim_models.staleness import file_sha256
 from sim_models.stimulus import characterization_formats, characterization_shapes
 
 from .launch import exit_on_failure, verilog_path
+from .step_log import StepLog
 from .tile_gemms import SEED, run_record, simulate_gemms
 
 __all__ = ["characterize", "main", "parse_shapes", "parse_sizes"]
@@ -85,13 +87,23 @@ def parse_shapes(text):
     return shapes
 
 
-def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=False):
+def _summary(config, matmul_format, sim, runs, seconds):
+    """The console line of one tile in one format: its GEMMs, how many passed each check, and
+    the step's wall time (s, the simulator build included when it was built)."""
+    exact = sum(run.bit_exact for run in runs)
+    timed = sum(run.rtl_cycles == run.model_cycles for run in runs)
+    return (f"[characterize] {config.name} in {matmul_format.label} on {sim}: {len(runs)} "
+            f"GEMMs, {exact} bit-exact, {timed} at the model's cycles ({seconds:.1f} s)")
+
+
+def characterize(configs, sim, build, log, shapes=None, hierarchical=False, dated=False):
     """Run the characterization; return its :class:`~sim_models.results.TileCharacterization`.
 
     Each configuration's design record holds the SHA-256 of the Verilog file its model was
     built from and :func:`~sim_models.digests.tile_checked_digest` of its GEMMs, in every
     format of :func:`~sim_models.stimulus.characterization_formats` (the same ``shapes`` in
-    each, if given).
+    each, if given). The console gets one line per tile and format; each simulation's line and
+    each GEMM's cycles go to ``log`` (a :class:`tb.step_log.StepLog`).
     """
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     runs, designs, builds = [], [], {}
@@ -99,23 +111,26 @@ def characterize(configs, sim, build, shapes=None, hierarchical=False, dated=Fal
         config_runs = []
         for matmul_format in characterization_formats(config):
             gemms = shapes or characterization_shapes(config, matmul_format)
-            print(f"[characterize] {config.name} in {matmul_format.name} on {sim}: "
-                  f"{len(gemms)} GEMMs ...", flush=True)
-            entries, times = simulate_gemms(
-                config, sim, gemms, build, hierarchical=hierarchical,
-                matmul_format=matmul_format,
-                run=None if matmul_format == INT8 else matmul_format.name)
-            builds.setdefault(config.name, ModelBuild(
-                **{**times, "build_args": tuple(times["build_args"])}))
-            for entry in entries:
-                run = run_record(config, sim, entry, builds[config.name].build_seconds,
-                                 matmul_format)
-                config_runs.append(run)
-                print(f"[characterize] {config.name} {matmul_format.name} "
-                      f"M,K,N={run.m},{run.k},{run.n}: RTL {run.rtl_cycles} cycles, model "
-                      f"{run.model_cycles}, {run.handshakes_matching}/"
-                      f"{run.handshakes_checked} handshakes, simulated in "
-                      f"{run.sim_seconds:.1f} s", flush=True)
+            format_runs = []
+            with log.step() as timing:
+                entries, times = simulate_gemms(
+                    config, sim, gemms, build, hierarchical=hierarchical,
+                    matmul_format=matmul_format,
+                    run=None if matmul_format == INT8 else matmul_format.name)
+                builds.setdefault(config.name, ModelBuild(
+                    **{**times, "build_args": tuple(times["build_args"])}))
+                for entry in entries:
+                    run = run_record(config, sim, entry, builds[config.name].build_seconds,
+                                     matmul_format)
+                    format_runs.append(run)
+                    print(f"[characterize] {config.name} {matmul_format.label} "
+                          f"M,K,N={run.m},{run.k},{run.n}: RTL {run.rtl_cycles} cycles, model "
+                          f"{run.model_cycles}, {run.handshakes_matching}/"
+                          f"{run.handshakes_checked} handshakes, simulated in "
+                          f"{run.sim_seconds:.1f} s", flush=True)
+            print(_summary(config, matmul_format, sim, format_runs, timing["seconds"]),
+                  flush=True)
+            config_runs += format_runs
         designs.append(SimulatedDesign(
             config_to_dict(config), module_name(config), file_sha256(verilog_path(config, build)),
             tile_checked_digest(config, [run.shape for run in config_runs], SEED,
@@ -132,7 +147,8 @@ def main(argv=None):
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
     parser.add_argument("--formats", default="int8",
                         help="operand formats of every tile, comma-separated: int8 (default), "
-                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2")
+                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2, or a set by name: "
+                             f"{', '.join(FORMAT_SETS)}")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"),
                         help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
@@ -146,16 +162,21 @@ def main(argv=None):
                         help="results file to write (default build/characterization/tile.json)")
     args = parser.parse_args(argv)
     try:
-        configs = parse_sizes(args.sizes, tuple(args.formats.split(",")))
+        configs = parse_sizes(args.sizes, parse_formats(args.formats))
         shapes = parse_shapes(args.shapes) if args.shapes else None
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     hierarchical = args.sim == "verilator" and not args.flat
+    log = StepLog(Path(args.build) / "logs" / f"characterize_{Path(args.out).stem}.log")
     with exit_on_failure():
-        document = characterize(configs, args.sim, Path(args.build).resolve(), shapes,
-                                hierarchical, args.dated)
+        try:
+            document = characterize(configs, args.sim, Path(args.build).resolve(), log, shapes,
+                                    hierarchical, args.dated)
+        finally:
+            log.close()
         save(document, args.out)
-    print(f"[characterize] {len(document.runs)} runs written to {args.out}", flush=True)
+    print(f"[characterize] {len(document.runs)} runs written to {args.out}; each simulation "
+          f"and GEMM in {log.path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from .run_request import PLUSARG, RunRequest
 from .runner import SimulationResult, build_model, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["Design", "build", "exit_on_failure", "hierarchical_config",
+__all__ = ["Design", "build_model_of", "exit_on_failure", "hierarchical_config",
            "simulate", "verilog_path"]
 
 def hierarchical_config(config):
@@ -126,7 +126,7 @@ def _prepare(design, sim, build):
     return sources, verilog.with_suffix(".ports.json"), build / "sim" / sim / design.case
 
 
-def build(design: Design, sim: str, *, build) -> float:
+def build_model_of(design: Design, sim: str, *, build) -> float:
     """Generate ``design`` (unless its Verilog is given) and build it with ``sim`` under
     ``build`` (where :func:`simulate` would) unless up to date, running nothing; return the
     build seconds, 0 if up to date.

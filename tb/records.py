@@ -67,7 +67,7 @@ def _design_fields(config):
                 "columns": config.columns}
     if isinstance(config, AllToAllConfig):
         return {"dims": list(config.fabric.dims), "max_count": config.max_count}
-    raise TypeError(f"Argument 'config' must be a FabricConfig, AllReduceConfig, "
+    raise TypeError(f"Parameter 'config' must be a FabricConfig, AllReduceConfig, "
                     f"DistributedGemmConfig or AllToAllConfig, not {config!r}")
 
 

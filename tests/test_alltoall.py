@@ -53,10 +53,10 @@ def test_reference_orders_by_source_and_keeps_block_order():
 
 
 @pytest.mark.parametrize("blocks, message", [
-    ([[[1], [2]]], "Argument 'blocks' must hold one row per node, 2, not 1"),
-    ([[[1], [2]], [[3]]], "Argument 'blocks' row 1 must hold a count (a block) for each of "
+    ([[[1], [2]]], "Parameter 'blocks' must hold one row per node, 2, not 1"),
+    ([[[1], [2]], [[3]]], "Parameter 'blocks' row 1 must hold a count (a block) for each of "
                           "the 2 nodes, not 1"),
-    ([[[1], [2, 3, 4]], [[], []]], "Argument 'blocks' [0][1] has 3 elements, more than the 2 a "
+    ([[[1], [2, 3, 4]], [[], []]], "Parameter 'blocks' [0][1] has 3 elements, more than the 2 a "
                                    "receive buffer holds per source (max_count)"),
 ])
 def test_bad_counts_are_refused_in_one_line(blocks, message):

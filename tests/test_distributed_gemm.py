@@ -188,13 +188,13 @@ def test_split_gemm_sums_to_the_whole_product(sizes):
 
 
 @pytest.mark.parametrize("shape, sizes, message", [
-    ((3, 5, 2), [1, 2], r"Argument 'stationary' must have at most 4 columns \(M\), one tile's "
+    ((3, 5, 2), [1, 2], r"Parameter 'stationary' must have at most 4 columns \(M\), one tile's "
                         r"width, not 5"),
-    ((3, 4, 513), [1, 2], r"Argument 'moving' must have at most 512 columns \(N\), one PSUM "
+    ((3, 4, 513), [1, 2], r"Parameter 'moving' must have at most 512 columns \(N\), one PSUM "
                           r"bank, not 513"),
-    ((3, 4, 2), [3, 0], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+    ((3, 4, 2), [3, 0], r"Parameter 'slice_sizes' must hold sizes of at least 1 that sum to K "
                         r"= 3, not \[3, 0\]"),
-    ((3, 4, 2), [1, 1], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+    ((3, 4, 2), [1, 1], r"Parameter 'slice_sizes' must hold sizes of at least 1 that sum to K "
                         r"= 3, not \[1, 1\]"),
 ])
 def test_split_gemm_errors(shape, sizes, message):

@@ -2,11 +2,13 @@
 write Markdown and HTML. Each step prints one line with its duration."""
 
 import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..document import Document
 from ..inputs import FULL_FLOAT_RUN, read_inputs
+from .first_screen import first_screen
 from .method_section import method_section, roofline_section
 from .published_section import claims_section, published_section
 from .rtl_section import characterization_section, fabric_section, inputs_section
@@ -19,10 +21,8 @@ __all__ = ["build_report"]
 TITLE = ("Scaling report: an RTL-grounded Trainium-class Tensor Engine, from one NeuronCore to "
          "a cluster")
 INTRODUCTION = (
-    "Everything below is computed from the spec data's architectural parameters, each with its "
-    "source, and from models that reproduce the RTL's measurements; published figures appear "
-    "only as comparison targets. Keys in brackets name the sources, listed with their "
-    "addresses at the end.")
+    "Computed from sourced architectural parameters and models that reproduce the RTL cycle "
+    "for cycle; AWS's figures are comparison targets only. Sources by key, listed at the end.")
 
 
 def _progress(message):
@@ -37,8 +37,37 @@ def _step(message):
     _progress(f"{message} ({time.perf_counter() - start:.1f} s)")
 
 
+def _inputs_line(inputs):
+    """The console's account of the inputs: how many are current, and every one that is not
+    (stale, missing, of unknown currency) with why."""
+    current = [result for result in inputs.values() if result.verdict.state == "current"]
+    lines = [f"{len(current)} of {len(inputs)} inputs current"]
+    lines += [f"{result.label} ({result.verdict.path}) {result.verdict.state}: "
+              f"{result.verdict.detail}" for result in inputs.values()
+              if result.verdict.state != "current"]
+    return "; ".join(lines)
+
+
+@contextmanager
+def _warnings_to(log):
+    """Keep the libraries' warnings (matplotlib's, say) off the console: each goes to the file
+    ``log`` (None: the console, as Python shows them), and one console line counts them."""
+    if log is None:
+        yield
+        return
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    log = Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(warnings.formatwarning(item.message, item.category, item.filename,
+                                                  item.lineno) for item in caught))
+    if caught:
+        _progress(f"{len(caught)} library warning{'s' if len(caught) > 1 else ''} in {log}")
+
+
 def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs=None,
-                 assumptions=None, full_float_path=FULL_FLOAT_RUN):
+                 assumptions=None, full_float_path=FULL_FLOAT_RUN, log=None):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
@@ -58,6 +87,8 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     specs, assumptions : Specs, Assumptions or None
         Defaults: the project's spec data and :class:`~..assumptions.Assumptions` (its fitted
         fields hold the calibration's result).
+    log : path or None
+        Where the libraries' warnings go (rewritten each run); None leaves them to Python.
 
     Raises
     ------
@@ -73,17 +104,29 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with _warnings_to(log):
+        document = _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs,
+                           specs, assumptions, full_float_path)
+    markdown = out / "report.md"
+    with _step(f"wrote {markdown} and {out / 'report.html'}"):
+        markdown.write_text(document.markdown() + "\n")
+        (out / "report.html").write_text(document.html() + "\n")
+    return markdown
+
+
+def _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs, assumptions,
+            full_float_path):
+    """The report's Document, its plots drawn into ``out``: see :func:`build_report`."""
     with _step("read the inputs and checked whether each is current"):
         inputs = read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
                              full_float_path)
-    for result in inputs.values():
-        _progress(f"{result.label}, {result.verdict.path}: {result.verdict.state}: "
-                  f"{result.verdict.detail}")
+    _progress(_inputs_line(inputs))
     with _step("training and decode steps, AWS's measurements, scaling curves"):
         runs = run_models(inputs, specs, assumptions)
     document = Document(TITLE)
     document.paragraph(INTRODUCTION)
-    with _step("summary, claims and published figures"):
+    with _step("answers, summary, claims and published figures"):
+        first_screen(document, runs)
         summary_section(document, runs)
         inputs_section(document, runs)
         claims_section(document, runs)
@@ -99,8 +142,4 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     document.heading("Sources")
     document.references([(key, source.cite, source.urls)
                          for key, source in runs.specs.sources.items()])
-    markdown = out / "report.md"
-    with _step(f"wrote {markdown} and {out / 'report.html'}"):
-        markdown.write_text(document.markdown() + "\n")
-        (out / "report.html").write_text(document.html() + "\n")
-    return markdown
+    return document

@@ -33,6 +33,8 @@ def _parser():
                              "input is current; repeat for several (default: "
                              f"{', '.join(DEFAULT_VERILOG)})")
     parser.add_argument("--out", default="reports", help="output directory")
+    parser.add_argument("--log", help="file for the libraries' warnings, kept off the console "
+                                      "(default: report.log in --out)")
     return parser
 
 
@@ -50,7 +52,8 @@ def main(argv=None):
         # Made first, so that an unwritable place fails before the minutes of modelling.
         Path(args.out).mkdir(parents=True, exist_ok=True)
         build_report(args.tile, args.float_path, args.fabric, args.out, args.full,
-                     args.verilog or list(DEFAULT_VERILOG), full_float_path=args.full_float)
+                     args.verilog or list(DEFAULT_VERILOG), full_float_path=args.full_float,
+                     log=args.log or Path(args.out) / "report.log")
     except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
