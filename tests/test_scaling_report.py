@@ -83,7 +83,7 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
     # The floating-point run, per matmul format, against the testbench's cycle model.
     assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
-    assert re.search(r"^\| fp8e4m3_dr \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
+    assert re.search(r"^\| fp8_e4m3 double-row \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
                      re.MULTILINE)
 
 
