@@ -26,11 +26,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim_models.stimulus import characterization_formats
 from sim_models.cli import ArgumentParser
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
 from sim_models.program import INT8
+from sim_models.stimulus import characterization_formats
 from tb.tile_gemms import last_write_cycle, simulate_gemms
 
 UTILIZATION_SIZES = (4, 16, 32)

@@ -234,8 +234,9 @@ def float_mac_signature(formats):
     formats = tuple(formats)
     if check_formats("formats", formats) != formats or not all(
             name in FLOAT_FORMATS for name in formats):
-        raise ValueError(f"formats={formats!r} must be a set of floating-point formats in "
-                         f"canonical order: a subset of {', '.join(FLOAT_FORMATS)}")
+        raise ValueError(f"Parameter 'formats' must be a set of floating-point formats in "
+                         f"canonical order, a subset of {', '.join(FLOAT_FORMATS)}, not "
+                         f"{formats!r}")
     index = index_shape(len(formats))
     ports = {"partial": In(32), "moving": In(16), "stationary": In(16),
              "moving_format": In(index), "stationary_format": In(index), "active": In(2),

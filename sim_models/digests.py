@@ -90,7 +90,7 @@ def fabric_checked_digest(config):
     elif isinstance(config, AllReduceConfig):
         predictions = {"allreduce_cycles": AllReduceEstimate.of(config).cycles()}
     else:
-        raise TypeError(f"Argument 'config' must be a FabricConfig or AllReduceConfig, "
+        raise TypeError(f"Parameter 'config' must be a FabricConfig or AllReduceConfig, "
                         f"not {config!r}")
     digest = hashlib.sha256()
     _feed(digest, {"config": config_to_dict(config), "predictions": predictions})

@@ -19,7 +19,7 @@ __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int
 def check_config(config):
     """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig`."""
     if not isinstance(config, TileConfig):
-        raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
+        raise TypeError(f"Parameter 'config' must be a TileConfig, not {config!r}")
 
 
 def psum_dtype(config):

@@ -93,7 +93,7 @@ def verdict(path, kind, document, verilog_dirs):
         ``current``.
     """
     if not verilog_dirs:
-        raise ValueError("Argument 'verilog_dirs' must name at least one directory, not "
+        raise ValueError("Parameter 'verilog_dirs' must name at least one directory, not "
                          f"{verilog_dirs!r}")
     stale, absent = [], []
     for design in document.designs:

@@ -98,13 +98,13 @@ class TiledGemm:
             output block.
         """
         if len(read_results) != len(self.tiles):
-            raise ValueError(f"Argument 'read_results' must hold {len(self.tiles)} arrays, one "
+            raise ValueError(f"Parameter 'read_results' must hold {len(self.tiles)} arrays, one "
                              f"per ReadPsum, not {len(read_results)}")
         m, _, n = self.shape
         out = np.empty((m, n), self.result_dtype)
         for index, (tile, result) in enumerate(zip(self.tiles, read_results)):
             if np.shape(result) != (tile.m, tile.n):
-                raise ValueError(f"Argument 'read_results' item {index} must have shape "
+                raise ValueError(f"Parameter 'read_results' item {index} must have shape "
                                  f"{(tile.m, tile.n)}, not {np.shape(result)}")
             out[tile.rows, tile.cols] = result
         return out
@@ -139,19 +139,19 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
     """
     check_config(config)
     if not isinstance(matmul_format, MatmulFormat):
-        raise TypeError(f"Argument 'matmul_format' must be a MatmulFormat, not "
+        raise TypeError(f"Parameter 'matmul_format' must be a MatmulFormat, not "
                         f"{matmul_format!r}")
     for name, operand in (("stationary", stationary), ("moving", moving)):
         format_name = getattr(matmul_format, name)
-        check_format(f"Argument 'matmul_format' ({name})", config, format_name,
+        check_format(f"Parameter 'matmul_format' ({name})", config, format_name,
                      matmul_format.double_row)
-        check_operand(f"Argument '{name}'", operand, format_name)
+        check_operand(f"Parameter '{name}'", operand, format_name)
         if 0 in operand.shape:
-            raise TypeError(f"Argument '{name}' must have no empty dimension, not shape "
+            raise TypeError(f"Parameter '{name}' must have no empty dimension, not shape "
                             f"{operand.shape}")
     (k, m), n = stationary.shape, moving.shape[1]
     if moving.shape[0] != k:
-        raise ValueError(f"Argument 'moving' must have as many rows (K) as 'stationary', {k}, "
+        raise ValueError(f"Parameter 'moving' must have as many rows (K) as 'stationary', {k}, "
                          f"not {moving.shape[0]}")
     blocks = product(_chunks(m, config.cols), _chunks(n, config.psum_depth))
     tiles = [OutputTile(rows, cols, index % config.psum_banks)

@@ -15,10 +15,10 @@ from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
-from sim_models.stimulus import peak_format
 from sim_models.scaling.tile_projection import project_tile
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import load_specs
+from sim_models.stimulus import peak_format
 from tb.tile_gemms import run_record, simulate_gemms
 
 __all__ = ["PointWork", "STAGES", "Stage", "measure_gemms", "project", "stage_record"]

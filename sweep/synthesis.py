@@ -207,7 +207,7 @@ def synthesize(config, verilog, time_limit=None):
         tool and the log.
     """
     if not isinstance(config, TileConfig):
-        raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
+        raise TypeError(f"Parameter 'config' must be a TileConfig, not {config!r}")
     start = time.monotonic()
     limit = TimeLimit.starting_now(time_limit)
     verilog = Path(verilog)

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim_models.digests import fabric_checked_digest
 from sim_models.cli import ArgumentParser
-from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
 from sim_models.collectives import Link, ring_allreduce_time
+from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
+from sim_models.digests import fabric_checked_digest
 from sim_models.fabric import ZeroLoadLatency
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
                                 HopLatency, HopPoint, LinkEfficiency,

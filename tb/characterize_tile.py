@@ -32,7 +32,8 @@ import datetime
 from pathlib import Path
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import TileConfig, config_to_dict, module_name
+from sim_models.config import (FORMAT_SETS, TileConfig, config_to_dict, module_name,
+                               parse_formats)
 from sim_models.digests import tile_checked_digest
 from sim_models.program import INT8
 from sim_models.results import ModelBuild, SimulatedDesign, TileCharacterization, save
@@ -146,7 +147,8 @@ def main(argv=None):
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
     parser.add_argument("--formats", default="int8",
                         help="operand formats of every tile, comma-separated: int8 (default), "
-                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2")
+                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2, or a set by name: "
+                             f"{', '.join(FORMAT_SETS)}")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"),
                         help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
@@ -160,7 +162,7 @@ def main(argv=None):
                         help="results file to write (default build/characterization/tile.json)")
     args = parser.parse_args(argv)
     try:
-        configs = parse_sizes(args.sizes, tuple(args.formats.split(",")))
+        configs = parse_sizes(args.sizes, parse_formats(args.formats))
         shapes = parse_shapes(args.shapes) if args.shapes else None
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")

@@ -4,25 +4,30 @@ Wraps ``cocotb_tools.runner`` with what every simulation of this project needs: 
 environment from :mod:`tb.toolchain`, a 1 ns / 1 ps timescale (Amaranth's Verilog has none),
 Verilator's width warnings kept non-fatal, a build log in the build directory and a simulation
 log (simulator banners and cocotb's log) in the run directory instead of on stdout, a build
-that is skipped while its inputs are unchanged, the JUnit results read back into a
+that is skipped while its inputs are unchanged and taken from the model store
+(:mod:`tb.model_store`) when the same inputs were built anywhere before, the JUnit results read back into a
 :class:`SimulationResult`, and one line per simulation on stdout: design, simulator, tests
 passed, build and run seconds, and where the log is.
 """
 
 import hashlib
 import os
+import subprocess
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from importlib import metadata
 from xml.etree import ElementTree
 
+import cocotb_tools.config
 from cocotb_tools.runner import get_runner
 
+from . import model_store
 from .toolchain import simulator_env
 
-__all__ = ["SimulationResult", "build_model", "ports_config", "run_simulation"]
+__all__ = ["SimulationResult", "build_digest", "build_model", "ports_config", "run_simulation"]
 
 TIMESCALE = ("1ns", "1ps")
 _BUILD_ARGS = {
@@ -41,6 +46,7 @@ _PORTS_CONFIG = "vpi_ports.vlt"
 _BUILD_LOG = "build.log"
 _SIMULATION_LOG = "simulation.log"
 _BUILD_STAMP = "build.sha256"
+
 _LOG_TAIL_LINES = 40
 #: Lines of a failed test's message shown in the failure report; the log has all of it.
 _REASON_LINES = 20
@@ -61,13 +67,17 @@ class SimulationResult:
     failures : tuple of str
         ``module.test`` name and message (its first 20 lines) of each failed test.
     build_time : float
-        Seconds spent building; 0 if the build was up to date.
+        Seconds spent building; 0 if the build was up to date or taken from the model store.
     wall_time : float
         Seconds spent in :func:`run_simulation`, build included.
     build_dir : Path
         Directory of the simulator build, with its ``build.log``.
     log : Path
         Log of the simulation: the simulator's output and cocotb's log.
+    model_build_time : float or None
+        Seconds the model took to build: now, or when it was built for the model store
+        (:mod:`tb.model_store`), whose ``build.log`` is then in ``build_dir``; None if the
+        build directory was up to date.
     """
     sim: str
     results_xml: Path
@@ -79,6 +89,7 @@ class SimulationResult:
     wall_time: float
     build_dir: Path
     log: Path
+    model_build_time: float | None = None
 
 
 def _update_environ(values):
@@ -101,12 +112,29 @@ def _environ(changes):
         _update_environ(saved)
 
 
-def _build_digest(sim, toplevel, sources, build_args):
+def _tool_identity(sim):
+    """What, besides the sources and arguments, decides the model a build makes: the
+    simulator's version and the cocotb libraries it links (by path: a Verilator model loads
+    them from there)."""
+    if sim == "verilator":
+        simulator = metadata.version("verilator")
+    else:
+        run = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, check=False)
+        simulator = (run.stdout or run.stderr).splitlines()[0] if run.stdout or run.stderr else ""
+    return simulator, metadata.version("cocotb"), str(cocotb_tools.config.libs_dir)
+
+
+def build_digest(sim, toplevel, sources, build_args):
+    """SHA-256 (hex) of everything a build of ``toplevel`` from ``sources`` with ``sim`` depends
+    on: the simulator and its version, the cocotb libraries, the arguments, the timescale, and
+    each source's file name and contents (not its directory, so that the same Verilog written
+    anywhere is the same model)."""
     arguments = [*_BUILD_ARGS[sim], *build_args]
-    digest = hashlib.sha256(repr((sim, toplevel, arguments, TIMESCALE)).encode())
+    digest = hashlib.sha256(repr((sim, _tool_identity(sim), toplevel, arguments,
+                                  TIMESCALE)).encode())
     for source in sources:
-        digest.update(str(source).encode())
-        digest.update(source.read_bytes())
+        digest.update(Path(source).name.encode())
+        digest.update(Path(source).read_bytes())
     return digest.hexdigest()
 
 
@@ -121,18 +149,29 @@ def ports_config(toplevel):
     return f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n'
 
 
-def _build(runner, sim, sources, toplevel, build_dir, build_args):
-    """Build unless the stamp in ``build_dir`` matches the inputs; return seconds spent."""
+def _build(runner, sim, sources, toplevel, build_dir, build_args, store):
+    """Build unless the stamp in ``build_dir`` matches the inputs or the model store ``store``
+    (:mod:`tb.model_store`) holds the model; return the seconds spent compiling now (0 if
+    nothing was compiled) and the seconds the model took when it was compiled, now or before
+    (None if that is not known)."""
     stamp = build_dir / _BUILD_STAMP
     build_dir.mkdir(parents=True, exist_ok=True)
     if sim == "verilator":
         control = build_dir / _PORTS_CONFIG
         control.write_text(ports_config(toplevel))
         sources = [*sources, control]
-    digest = _build_digest(sim, toplevel, sources, build_args)
-    if stamp.is_file() and stamp.read_text() == digest:
-        return 0.0
+    digest = build_digest(sim, toplevel, sources, build_args)
+    model = build_dir / model_store.model_file(sim, toplevel)
+    if stamp.is_file() and stamp.read_text() == digest and model.is_file():
+        return 0.0, None
     stamp.unlink(missing_ok=True)
+    stored_seconds = model_store.fetch(store, sim, toplevel, digest, build_dir)
+    if stored_seconds is not None:
+        stamp.write_text(digest)
+        return 0.0, stored_seconds
+    # The model may be a hard link into the store: a build writing into it in place would
+    # change the stored model too.
+    model.unlink(missing_ok=True)
     log = build_dir / _BUILD_LOG
     start = time.perf_counter()
     try:
@@ -144,15 +183,23 @@ def _build(runner, sim, sources, toplevel, build_dir, build_args):
     except RuntimeError as error:
         raise RuntimeError(f"Building {toplevel} with {sim} failed; the log is {log}, ending "
                            f"with:\n{_log_tail(log)}") from error
+    seconds = time.perf_counter() - start
+    model_store.publish(store, sim, toplevel, digest, build_dir, seconds)
     stamp.write_text(digest)
-    return time.perf_counter() - start
+    return seconds, seconds
+
+
+def _store(store):
+    return Path(store) if store is not None else model_store.default_store()
 
 
 def build_model(sim: str, verilog_sources: Sequence[os.PathLike | str], toplevel: str,
-                build_dir: os.PathLike | str, build_args: Sequence[str] = ()) -> float:
-    """Build ``verilog_sources`` in ``build_dir`` unless up to date (as
+                build_dir: os.PathLike | str, build_args: Sequence[str] = (),
+                store: os.PathLike | str | None = None) -> float:
+    """Build ``verilog_sources`` in ``build_dir`` unless up to date or in the model store (as
     :func:`run_simulation` would) without running anything; return the seconds spent building,
-    0 if the build was up to date.
+    0 if nothing was compiled. ``store``: the :mod:`tb.model_store` directory, the user's
+    (:func:`tb.model_store.default_store`) if None.
 
     Raises
     ------
@@ -164,7 +211,7 @@ def build_model(sim: str, verilog_sources: Sequence[os.PathLike | str], toplevel
     sources = [Path(source).resolve() for source in verilog_sources]
     with _environ({**simulator_env(sim), "PYTEST_CURRENT_TEST": None}):
         return _build(get_runner(sim), sim, sources, toplevel, Path(build_dir).resolve(),
-                      tuple(build_args))
+                      tuple(build_args), _store(store))[0]
 
 
 def _read_results(results_xml):
@@ -206,7 +253,8 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
                    test_module: str, build_dir: os.PathLike | str, test_dir: os.PathLike | str,
                    testcase: str | Sequence[str] | None = None, seed: int | None = None, *,
                    plusargs: Sequence[str] = (), build_args: Sequence[str] = (),
-                   check: bool = True) -> SimulationResult:
+                   check: bool = True,
+                   store: os.PathLike | str | None = None) -> SimulationResult:
     """Build ``verilog_sources`` if needed and run the cocotb tests of ``test_module`` on them.
 
     The simulator's output and cocotb's log go to ``simulation.log`` in ``test_dir``; stdout
@@ -225,8 +273,8 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     build_dir : path
         Directory of the simulator build and its ``build.log``; use one per design
         configuration and simulator. The build is skipped while the simulator, top module,
-        build arguments and the paths and contents of the sources are those of the last
-        successful build in this directory.
+        build arguments and the names and contents of the sources are those of the last
+        successful build in this directory, or the model store holds their model.
     test_dir : path
         Directory the simulation runs in; ``results.xml`` and ``simulation.log`` are written
         there.
@@ -242,6 +290,9 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
         ``--hierarchical``); part of what decides whether the build is up to date.
     check : bool
         Raise if a test failed or no test ran.
+    store : path or None
+        The :mod:`tb.model_store` directory models are taken from and kept in; the user's
+        (:func:`tb.model_store.default_store`) if None.
 
     Returns
     -------
@@ -270,7 +321,8 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     changes = {**simulator_env(sim), "PYTEST_CURRENT_TEST": None}
     with _environ(changes):
         runner = get_runner(sim)
-        build_time = _build(runner, sim, sources, toplevel, build_dir, tuple(build_args))
+        build_time, model_build_time = _build(runner, sim, sources, toplevel, build_dir,
+                                              tuple(build_args), _store(store))
         try:
             # The language is given because a skipped build leaves the runner without sources.
             runner.test(test_module=test_module, hdl_toplevel=toplevel,
@@ -290,7 +342,7 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
     result = SimulationResult(sim=sim, results_xml=results_xml, passed=passed, failed=failed,
                               skipped=skipped, failures=failures, build_time=build_time,
                               wall_time=time.perf_counter() - start, build_dir=build_dir,
-                              log=log)
+                              log=log, model_build_time=model_build_time)
     print(_summary_line(result, toplevel, test_module), flush=True)
     if check and failed:
         raise AssertionError(f"{failed} cocotb test(s) of {test_module} failed with {sim} "

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim_models import floats
-from sim_models.stimulus import random_gemm
 from sim_models.golden import wrap_int32
 from sim_models.program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
+from sim_models.stimulus import random_gemm
 from sim_models.tiler import TiledGemm
 
 from .checker import check_equal

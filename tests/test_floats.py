@@ -112,32 +112,37 @@ def test_as_bits_views_arrays_of_the_formats_dtype():
     assert as_bits(np.array([0x3F80], dtype=np.int64), "bf16").dtype == np.uint16
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: as_bits(np.array([1]), "fp8_e4m3fn"),
-     "format_name='fp8_e4m3fn' is not a floating-point operand format: use one of bf16, fp16, "
-     "fp8_e4m3, fp8_e5m2"),
-    (lambda: as_bits(np.array([256]), "fp8_e5m2"),
-     "array holds values outside 0..255, not fp8_e5m2 bit patterns"),
-    (lambda: as_bits(np.array([1.0]), "bf16"),
-     "array must hold bf16 bit patterns (an integer dtype) or have dtype bfloat16, not float64"),
+@pytest.mark.parametrize("call, kind, message", [
+    (lambda: as_bits(np.array([1]), "fp8_e4m3fn"), ValueError,
+     "Parameter 'format_name' must be a floating-point operand format, one of bf16, fp16, "
+     "fp8_e4m3, fp8_e5m2, not 'fp8_e4m3fn'"),
+    (lambda: as_bits(np.array([256]), "fp8_e5m2"), TypeError,
+     "Parameter 'array' must hold fp8_e5m2 bit patterns, integers in 0..255, not values "
+     "outside them"),
+    (lambda: as_bits(np.array([1.0]), "bf16"), TypeError,
+     "Parameter 'array' must hold bf16 bit patterns (an integer dtype) or have dtype bfloat16, "
+     "not float64"),
     (lambda: matmul_fp32(np.zeros((2, 2), np.uint16), np.zeros((2, 2), np.uint8), "bf16",
-                         "fp8_e4m3", double_row=True),
-     "double_row=True needs FP8 stationary and moving formats, not 'bf16' and 'fp8_e4m3'"),
+                         "fp8_e4m3", double_row=True), ValueError,
+     "Parameter 'double_row' is True, which needs FP8 stationary and moving formats, not "
+     "'bf16' and 'fp8_e4m3'"),
     (lambda: matmul_fp32(np.zeros((2, 2), np.uint8), np.zeros((3, 2), np.uint8), "fp8_e4m3",
-                         "fp8_e4m3"),
-     "stationary [K, M] and moving [K, N] must be 2-D with one K, not of shapes (2, 2) and "
-     "(3, 2)"),
+                         "fp8_e4m3"), ValueError,
+     "Parameters 'stationary' [K, M] and 'moving' [K, N] must be 2-D with one K, not of shapes "
+     "(2, 2) and (3, 2)"),
     (lambda: matmul_fp32(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.uint8), "int8",
-                         "fp8_e4m3"),
-     "stationary_format='int8' is not a floating-point operand format: use one of bf16, fp16, "
-     "fp8_e4m3, fp8_e5m2"),
+                         "fp8_e4m3"), ValueError,
+     "Parameter 'stationary_format' must be a floating-point operand format, one of bf16, "
+     "fp16, fp8_e4m3, fp8_e5m2, not 'int8'"),
     (lambda: exact_matmul(np.array([[0x7C]], np.uint8), np.array([[0x3C]], np.uint8),
-                          "fp8_e5m2", "fp8_e5m2"),
+                          "fp8_e5m2", "fp8_e5m2"), ValueError,
      "exact_matmul needs finite operands: the stationary or moving operand holds an infinity "
      "or NaN"),
 ])
-def test_bad_input_is_refused_in_one_line(call, message):
-    with pytest.raises((TypeError, ValueError)) as error:
+def test_bad_input_is_refused_in_one_line(call, kind, message):
+    """Amaranth's convention: TypeError for a wrong type or a value out of range, ValueError
+    for a value of the right type that is not allowed."""
+    with pytest.raises(kind) as error:
         call()
     assert str(error.value) == message
 

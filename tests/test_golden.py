@@ -215,7 +215,7 @@ def test_error(program, error, message):
 
 
 @pytest.mark.parametrize("config, message", [
-    ("r4c3", "Argument 'config' must be a TileConfig, not 'r4c3'"),
+    ("r4c3", "Parameter 'config' must be a TileConfig, not 'r4c3'"),
 ])
 def test_config_error(config, message):
     with raises(TypeError, message):

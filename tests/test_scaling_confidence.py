@@ -54,6 +54,9 @@ def test_an_answer_without_rows_of_its_kind_is_extrapolated():
     outside = confidence.answer("decode", "trn1", "seconds per token", 0.01, "s",
                                 config={"batch": 64, "chips": 16})
     assert outside.reasons == ("batch 64 outside the measured 1",)
+    fp8 = confidence.answer("decode", "trn2", "seconds per token", 0.01, "s",
+                            config={"datatype": "fp8", "context": 10800})
+    assert fp8.reasons == ("datatype fp8 outside the measured bf16",)
     assert outside.as_dict()["extrapolated"] is True
 
 
@@ -71,9 +74,12 @@ def test_every_cli_answer_carries_its_band(capsys):
     assert status == 0 and not decode["extrapolated"]
     assert decode["band"]["generation"] == "trn2" and decode["band"]["held_out_rows"] >= 2
     assert decode["low"] <= decode["value"] <= decode["high"]
+    prefill = result["prefill"]["confidence"]
+    assert prefill["kind"] == "prefill" and prefill["band"]["generation"] == "trn2"
+    assert result["prefill"]["seconds_to_first_token"] == prefill["value"]
     training = result["training"]["confidence"]
     assert training["extrapolated"] and training["low"] is None
     status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--workload", "llama3-70b"],
                           capsys)
     assert status == 0
-    assert out.count("extrapolated: no measurement of this kind (trn3 dense") == 2
+    assert out.count("extrapolated: no measurement of this kind (trn3 dense") == 3

@@ -10,11 +10,11 @@ import pytest
 
 from samples import fabric_document, tile_document
 from sim_models import digests, stimulus
-from sim_models.digests import fabric_checked_digest, tile_checked_digest
-from sim_models.stimulus import characterization_gemm, characterization_shapes
 from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
 from sim_models.cycle_model import time_program
+from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.staleness import file_sha256, missing, verdict
+from sim_models.stimulus import characterization_gemm, characterization_shapes
 
 CONFIG = TileConfig(4, 4)
 SHAPES = characterization_shapes(CONFIG)
@@ -59,7 +59,7 @@ def test_fabric_checked_digest_covers_the_models(monkeypatch):
     before = fabric_checked_digest(ring)
     monkeypatch.setattr(digests.AllReduceEstimate, "cycles", lambda self: 0)
     assert fabric_checked_digest(ring) != before
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be a FabricConfig or "
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig or "
                                         r"AllReduceConfig, not TileConfig\("):
         fabric_checked_digest(CONFIG)
 
@@ -141,7 +141,7 @@ def test_missing(tmp_path):
 
 
 def test_no_verilog_directory_is_refused(tmp_path, tile):
-    with pytest.raises(ValueError, match=r"^Argument 'verilog_dirs' must name at least one "
+    with pytest.raises(ValueError, match=r"^Parameter 'verilog_dirs' must name at least one "
                                          r"directory, not \[\]$"):
         verdict(tmp_path / "tile.json", "tile", tile, [])
 

@@ -113,7 +113,7 @@ def test_a_synthesis_over_its_time_limit_is_stopped_with_one_line(tmp_path):
 
 
 def test_a_config_that_is_not_a_tile_is_refused_in_one_line(tmp_path):
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be a TileConfig, not "):
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a TileConfig, not "):
         synthesize({"rows": 2, "cols": 2}, tmp_path / "tile.v")
 
 

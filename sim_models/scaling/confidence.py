@@ -33,8 +33,9 @@ __all__ = ["ANSWER_KINDS", "Band", "Answer", "Confidence", "assess"]
 #: Kinds of answer, as the measurement rows are kinds: each has its own band.
 ANSWER_KINDS = ("training", "prefill", "decode")
 #: Configuration values whose measured range an answer is checked against, by kind.
-_RANGES = {"training": ("chips", "sequence"), "prefill": ("chips", "batch", "prompt"),
-           "decode": ("chips", "batch", "context")}
+_RANGES = {"training": ("chips", "sequence", "lnc", "datatype"),
+           "prefill": ("chips", "batch", "prompt", "lnc", "datatype"),
+           "decode": ("chips", "batch", "context", "lnc", "datatype")}
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,11 @@ class Confidence:
     Members
     -------
     bands : dict of (kind, generation, dense) to Band
-    covered : dict of (kind, generation) to dict of str to (low, high)
-        Range of each configuration value (``chips``, ``batch``, ...) over the rows of the
-        kind, calibration rows included.
+    covered : dict of (kind, generation) to dict of str to frozenset
+        The values of each configuration field (``chips``, ``batch``, ``lnc``, ``datatype``,
+        ...) over the rows of the kind, calibration rows included (a row's LNC is its chip's
+        spec default); a number is covered between the smallest and the largest, a name
+        (datatype) only if measured.
     """
     bands: dict
     covered: dict
@@ -186,12 +189,12 @@ class Confidence:
         for check in checks:
             row = rows[check.key]
             generation = specs.system(row.system).chip
-            values = dict(row.config, chips=row.chips)
+            values = dict(row.config, chips=row.chips,
+                          lnc=int(specs.chip(generation).core.logical_core_size.value))
             ranges = covered.setdefault((row.kind, generation), {})
             for name in _RANGES.get(row.kind, ()):
                 if name in values:
-                    low, high = ranges.get(name, (values[name], values[name]))
-                    ranges[name] = (min(low, values[name]), max(high, values[name]))
+                    ranges[name] = ranges.get(name, frozenset()) | {values[name]}
             if check.role == "validation" and check.error is not None:
                 errors.setdefault((row.kind, generation, True), []).append(
                     (check.key, check.error))
@@ -205,8 +208,8 @@ class Confidence:
     def answer(self, kind, generation, quantity, value, unit, inverse=False, config=None,
                dense=True):
         """Wrap one model figure: its band, and the reasons it is extrapolated (no held-out
-        row of its kind; a value of ``config``, e.g. ``{"batch": 64}``, outside the rows'
-        range)."""
+        row of its kind; a value of ``config``, e.g. ``{"batch": 64}`` or
+        ``{"datatype": "fp8"}``, outside the rows' range)."""
         band = self.band(kind, generation, dense)
         reasons = []
         if band is None:
@@ -214,10 +217,17 @@ class Confidence:
                            f"{'dense' if dense else 'mixture-of-experts'} {kind})")
         ranges = self.covered.get((kind, generation), {})
         for name, given in (config or {}).items():
-            if name in ranges and not ranges[name][0] <= given <= ranges[name][1]:
-                low, high = ranges[name]
-                measured = f"{low:,}" if low == high else f"{low:,} to {high:,}"
-                reasons.append(f"{name} {given:,} outside the measured {measured}")
+            measured = ranges.get(name)
+            if measured is None:
+                continue
+            if isinstance(given, str):
+                if given not in measured:
+                    reasons.append(f"{name} {given} outside the measured "
+                                   f"{', '.join(sorted(measured))}")
+            elif not min(measured) <= given <= max(measured):
+                low, high = min(measured), max(measured)
+                span = f"{low:,}" if low == high else f"{low:,} to {high:,}"
+                reasons.append(f"{name} {given:,} outside the measured {span}")
         return Answer(quantity, value, unit, kind, generation, band, inverse, tuple(reasons))
 
 

@@ -11,15 +11,17 @@ __all__ = ["NOT_MODELLED", "summary_section"]
 
 #: What the model leaves out, in the summary.
 NOT_MODELLED = (
-    "Launch, synchronization and kernel overheads as mechanisms: they stand in two fitted "
-    "times, one per layer and training pass and one per collective (the assumptions table).",
+    "Launch, synchronization and kernel overheads as mechanisms: they stand in three fitted "
+    "quantities, a time per layer and training pass, a time per collective and the fraction "
+    "of the Tensor Engine's rate prefill kernels reach (the assumptions table).",
     "DMA queueing and the sharing of HBM between the engines: HBM runs at a fixed fraction "
     "of its peak.",
     "The dI/dt throttle that starts the Tensor Engine at 50% [X-GLOSS] and the 4x fast "
     "weight load (the RTL loads one row per cycle, hidden behind the multiply whenever "
     "N > K).",
     "Interleaved or zero-bubble pipeline schedules (1F1B only), sequence parallelism's "
-    "memory saving, expert parallelism and mixture-of-experts models, speculative decoding.",
+    "memory saving, expert parallelism and mixture-of-experts models; speculative decoding "
+    "(the command line's --draft, with the accepted length an input).",
     "Power, energy efficiency and price: AWS publishes no chip power and the repository "
     "holds no prices.",
 )
@@ -29,11 +31,15 @@ def _measurement_name(specs, workloads, row):
     """What a measurement measured: workload, chips, layout in logical cores, batch."""
     config = row.config
     chip = specs.chip(specs.system(row.system).chip).name
-    layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
-              f"{number(config['global_batch'])} x {number(config['sequence'])} tokens"
-              if row.kind == "training" else
-              f"TP {config['tp']}, batch {number(config['batch'])}, context "
-              f"{number(config['context'])}")
+    if row.kind == "training":
+        layout = (f"TP {config['tp']}, PP {config['pp']}, DP {config['dp']}, batch "
+                  f"{number(config['global_batch'])} x {number(config['sequence'])} tokens")
+    elif row.kind == "prefill":
+        layout = (f"TP {config['tp']}, batch {number(config['batch'])}, prompt "
+                  f"{number(config['prompt'])}")
+    else:
+        layout = (f"TP {config['tp']}, batch {number(config['batch'])}, context "
+                  f"{number(config['context'])}")
     return (f"{workloads[row.workload].name} {row.kind}, {number(row.chips)} {chip} chips, "
             f"{config['datatype'].upper()}, {layout}")
 

@@ -11,12 +11,14 @@ def _training_table(document, runs):
     """The training step of every (system key, workload key); a layout that does not fit in
     HBM is shown with its memory and no time."""
     document.paragraph(
-        "Training, BF16, in the layout the model picks for each system: the smallest tensor "
-        "and pipeline parallel group (TP inside an instance first, then PP, 1F1B) whose "
-        "weights, gradients, ZeRO-1 optimizer state and recomputed activations fit in HBM, "
-        "data parallel over the rest; degrees in logical NeuronCores, as AWS counts them. "
-        "MFU = model FLOPs / (step time x TensorE peak). A layout that does not fit has no "
-        "time.")
+        "Training, BF16, in the layout the model picks for each system: of every tensor and "
+        "pipeline parallel split (TP inside a unit, PP 1F1B, data parallel over the rest) "
+        "whose weights, gradients, ZeRO-1 optimizer state and recomputed activations fit in "
+        "HBM, the one with the most tokens per second; degrees in logical NeuronCores, as "
+        "AWS counts them. Each chip takes the workload's sequences per step until the system "
+        "reaches the stated tokens per step (the assumption max_tokens_per_step), then the "
+        "batch stays there. MFU = model FLOPs, causal attention counted as the step times "
+        "it, / (step time x TensorE peak). A layout that does not fit has no time.")
     rows = []
     for (system, workload), step in runs.steps.items():
         plan, fits = step.plan, step.fits
