@@ -21,14 +21,10 @@ from ..measurements import load_measurements
 from ..network import FabricCalibration
 from ..parallel import system_of_chips
 from ..peak import chip_peak, with_measured_rates
+from ..prefill import prefill_step
 from ..training import training_step
 from ..workloads import load_workloads
 from ...specs import load_specs
-
-try:
-    from ..prefill import prefill_step
-except ImportError:  # The prefill model (time to first token) has not landed in this tree.
-    prefill_step = None
 
 __all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
            "DECODE_SYSTEMS", "INFERENCE_BATCH", "ROOFLINE_DATATYPE", "ReportRuns",
@@ -76,8 +72,8 @@ class SystemAnswers:
     tokens_per_chip, mfu : Answer
         Training tokens/s per chip and MFU (a fraction); the training band applies to both,
         which are proportional to the step's sequences/s.
-    ttft : Answer or None
-        Time to first token, s; None while the tree has no prefill model.
+    ttft : Answer
+        Time to first token, s (:mod:`..prefill`).
     per_token : Answer
         Time per output token, s.
     """
@@ -299,14 +295,11 @@ def _answers(specs, workloads, calibration, assumptions, confidence):
         per_token = confidence.answer(
             "decode", chip, "time per output token", decode.seconds if decode.fits else None,
             "s", config={"chips": decode.chips, "batch": INFERENCE_BATCH, "context": context})
-        ttft = None
-        if prefill_step is not None:
-            prefill = prefill_step(specs, system, workload, context, INFERENCE_BATCH,
-                                   calibration, assumptions)
-            ttft = confidence.answer(
-                "prefill", chip, "time to first token",
-                prefill.seconds if prefill.fits else None, "s",
-                config={"chips": prefill.chips, "batch": INFERENCE_BATCH, "prompt": context})
+        prefill = prefill_step(specs, system, workload, context, INFERENCE_BATCH, calibration,
+                               assumptions)
+        ttft = confidence.answer(
+            "prefill", chip, "time to first token", prefill.seconds if prefill.fits else None,
+            "s", config={"chips": prefill.chips, "batch": INFERENCE_BATCH, "prompt": context})
         answers.append(SystemAnswers(system, step, tokens, mfu, ttft, per_token))
     return tuple(answers)
 
