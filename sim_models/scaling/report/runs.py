@@ -155,9 +155,9 @@ class ReportRuns:
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
     """(chips, tokens/s per chip, system name, layout, tokens per step per chip) from the
-    family's instance to its largest system: the instance, the UltraServer, clusters of UltraServers on the UltraCluster's
-    network and the UltraCluster, each in the layout the model picks; layouts that do not fit
-    in HBM are left out."""
+    family's instance to its largest system: the instance, the UltraServer, clusters of
+    UltraServers on the UltraCluster's network and the UltraCluster, each in the layout the
+    model picks; layouts that do not fit in HBM are left out."""
     systems = [system for system in specs.systems.values()
                if specs.chip(system.chip).key == family]
     cluster = next(system for system in systems if system.level == "cluster")
