@@ -258,6 +258,7 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
         "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
@@ -365,8 +366,8 @@ def _text(result, specs, system):
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
-                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
-                     f"replica; the fitted collective_seconds is "
+                     f"{number(decode['tokens_per_second_per_replica'])} per replica; "
+                     f"the fitted collective_seconds is "
                      f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
