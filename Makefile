@@ -25,7 +25,7 @@ SWEEP ?=
 WORKERS ?=
 SCHEDULER ?=
 
-.PHONY: help deps venv variables verilog sim regress fabric characterize-fabric \
+.PHONY: help deps venv variables verilog sim regress fabric fabric-large characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
         bench sweep test unit clean FORCE
 
@@ -75,11 +75,12 @@ venv: $(STAMP) ## Create .venv and install the project into it
 # the recipe, once the virtual environment exists, and under make -n too.
 VARIABLES = SIM SEED ROWS COLS PSUM_BANKS PSUM_DEPTH FORMATS NAMED \
             $(if $(filter sweep,$(MAKECMDGOALS)),SWEEP WORKERS)
-variable_problem = $(shell $(PY) -m tb.make_variables \
+# (Under make -n in a fresh clone, with no .venv yet, there is nothing to check with.)
+variable_problem = $(shell [ -x $(PY) ] && $(PY) -m tb.make_variables \
     $(foreach name,$(VARIABLES),'$(subst ','\'',$(name)=$($(name)))'))
 
 variables: venv
-	$(eval problem := $(if $(wildcard $(PY)),$(variable_problem)))$(if $(problem),$(error $(problem)))
+	$(eval problem := $(variable_problem))$(if $(problem),$(error $(problem)))
 
 # Every source of the flows, once; each target below depends on the part it is made from.
 SOURCES := $(shell find hdl tb sim_models -name '*.py' -o -name '*.toml')
@@ -116,9 +117,14 @@ regress: variables deps ## Run the tile regression on both simulators, with a su
 
 fabric: variables deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric.py tests/test_allreduce.py tests/test_distributed_gemm.py \
+	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
+	    tests/test_distributed_gemm.py \
 	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
+
+fabric-large: venv deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
@@ -149,8 +155,13 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 	        --top-module $$top || exit 1; \
 	done
 
-bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, speed; interconnect
+# Tile sizes of the simulation-speed benchmark; SPEED_SIZES=8,32,128 adds the full size (its
+# builds from nothing take about 20 minutes on 2 cores).
+SPEED_SIZES ?= 8,32
+
+bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, simulation speed; interconnect
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
+	$(SIM_ENV) nice $(PY) -m bench.simulation_speed --build $(BUILD) --sizes $(SPEED_SIZES)
 	$(PY) -m bench.fabric_bench --build $(BUILD)
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and

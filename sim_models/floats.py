@@ -41,10 +41,11 @@ import numpy as np
 
 from .config import OPERAND_FORMATS, OperandFormat
 
-__all__ = ["CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding", "FP32_MIN_NORMAL",
-           "FP32_OVERFLOW", "accumulate_fp32", "as_bits", "check_double_row_k",
-           "check_float_format", "decode", "decode_fp32", "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
-           "pe_step_fp32", "round_fp32", "ulp_error"]
+__all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
+           "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
+           "check_double_row_k", "check_float_format", "decode", "decode_fp32",
+           "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
+           "pe_step_fp32", "round_fp32", "round_fp32_to_bf16", "ulp_error"]
 
 #: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
 CANONICAL_NAN = 0x7FC00000
@@ -485,3 +486,38 @@ def ulp_error(computed, exact):
         exponent = max(_floor_log2(magnitude), -126) if magnitude else -126
         errors[index] = float(abs(Fraction(value) - target) / Fraction(2) ** (exponent - 23))
     return errors
+
+
+#: BF16's canonical NaN: the high half of :data:`CANONICAL_NAN`.
+BF16_CANONICAL_NAN = CANONICAL_NAN >> 16
+#: Significant bits of a BF16 value.
+BF16_PRECISION = 8
+
+
+def round_fp32_to_bf16(bits):
+    """BF16 bit patterns (uint16) of FP32 values, rounded to 8 significant bits, to nearest,
+    ties to even; a rounded magnitude of 2**128 or more is infinite, every NaN becomes
+    :data:`BF16_CANONICAL_NAN`, zeros keep their sign.
+
+    ``bits`` : uint32 array of FP32 results of R1/R9 (normal numbers, zeros, infinities or
+    NaNs: R5 leaves no subnormals, and BF16 shares FP32's exponent range, so every rounded
+    normal is a BF16 normal).
+    """
+    values = decode_fp32(bits)
+    with np.errstate(invalid="ignore"):
+        fraction, exponent = np.frexp(values)
+        rounded = np.ldexp(np.rint(np.ldexp(fraction, BF16_PRECISION)),
+                           exponent - BF16_PRECISION)
+    rounded = np.where(np.isfinite(values) & (np.abs(rounded) >= FP32_OVERFLOW),
+                       np.copysign(np.inf, values), np.where(np.isfinite(values), rounded, values))
+    return (encode_fp32(rounded) >> 16).astype(np.uint16)
+
+
+def add_bf16(stored, incoming):
+    """One BF16 all-reduce addition: both widened to FP32 exactly, added under R9
+    (:func:`accumulate_fp32`), the sum rounded to BF16 (:func:`round_fp32_to_bf16`).
+
+    ``stored``, ``incoming`` : uint16 arrays of one shape (BF16 bit patterns); returns uint16.
+    """
+    wide = [np.asarray(bits, dtype=np.uint32) << 16 for bits in (stored, incoming)]
+    return round_fp32_to_bf16(accumulate_fp32(*wide))

@@ -151,6 +151,11 @@ class FastTile:
         self._executable = None
 
     @property
+    def executable_name(self):
+        """File name of the driver's executable in :attr:`directory`."""
+        return model_store.model_file("verilator", testbench_name(self.config))
+
+    @property
     def directory(self):
         """The driver's build directory."""
         suffix = "_hierarchical" if self._hierarchical else ""

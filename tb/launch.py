@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
+from hdl.fabric import router_module_name
 from hdl.leaf import leaf_kinds, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
@@ -35,10 +36,11 @@ __all__ = ["Design", "build_model_of", "exit_on_failure", "hierarchical_config",
            "simulate", "verilog_path"]
 
 def hierarchical_config(config):
-    """Verilator control file text that makes each leaf module of ``config`` (a TileConfig) a
-    hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once
-    per instance."""
-    modules = (leaf_module_name(kind, config) for kind in leaf_kinds(config))
+    """Verilator control file text that makes each leaf module of ``config`` (a TileConfig:
+    its PE and PSUM columns; a FabricConfig: its router) a hierarchical block: with
+    ``--hierarchical`` it is Verilated and compiled once, not once per instance."""
+    modules = [router_module_name(config)] if isinstance(config, FabricConfig) else \
+        (leaf_module_name(kind, config) for kind in leaf_kinds(config))
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 
@@ -53,8 +55,9 @@ class Design:
     test_module : str
         Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
     hierarchical : bool
-        Tiles in Verilator only: build each leaf module (:func:`hdl.leaf.leaf_kinds`) once as a
-        hierarchical block (``--hierarchical``) instead of once per instance.
+        Tiles and fabrics in Verilator only: build each leaf module (:func:`hdl.leaf.leaf_kinds`,
+        or the router) once as a hierarchical block (``--hierarchical``) instead of once per
+        instance.
     verilog : Path or None
         The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its
         ``<top>.ports.json`` beside it: built and simulated as it is, nothing elaborated. None:
@@ -64,7 +67,7 @@ class Design:
     ------
     TypeError
         If ``config`` is not one of the four configurations, or ``hierarchical`` is set for a
-        design that is not a tile.
+        design that is neither a tile nor a fabric.
     """
     config: TileConfig | FabricConfig | AllReduceConfig | DistributedGemmConfig
     test_module: str
@@ -73,9 +76,9 @@ class Design:
 
     def __post_init__(self):
         config_to_dict(self.config)  # raises TypeError for anything but a configuration
-        if self.hierarchical and not isinstance(self.config, TileConfig):
-            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig, not "
-                            f"{type(self.config).__name__}")
+        if self.hierarchical and not isinstance(self.config, (TileConfig, FabricConfig)):
+            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig or FabricConfig, "
+                            f"not {type(self.config).__name__}")
 
     @property
     def case(self):

@@ -2,9 +2,11 @@
 naming the variable, its value and what is allowed, the allowed values taken from where the
 command lines take them (:mod:`sim_models.config`, :mod:`tb.toolchain`, ``sweeps/``).
 
-The Makefile passes the variables a target reads, empty ones included::
+The Makefile passes every variable it reads, empty ones included (the sweep's only for ``make
+sweep``)::
 
-    python -m tb.make_variables ROWS=4 COLS=x PSUM_BANKS= PSUM_DEPTH= FORMATS= NAMED=
+    python -m tb.make_variables SIM=icarus SEED= ROWS=4 COLS=x PSUM_BANKS= PSUM_DEPTH= \
+        FORMATS= NAMED=
 
 prints the problem and exits 1, or exits 0 silently. A variable it does not know is refused
 (an error in the Makefile, not in the user's input).
@@ -18,7 +20,7 @@ from sim_models.config import (MAX_ARRAY_DIM, MAX_PSUM_BANKS, MAX_PSUM_DEPTH, NA
 
 from .toolchain import SIMULATORS
 
-__all__ = ["check", "main"]
+__all__ = ["VariableError", "check", "main"]
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 _SHAPE = ("ROWS", "COLS", "PSUM_BANKS", "PSUM_DEPTH")

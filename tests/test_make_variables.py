@@ -14,6 +14,7 @@ from samples import tile_document
 from sim_models.config import (MAX_ARRAY_DIM, MAX_PSUM_BANKS, MAX_PSUM_DEPTH, OPERAND_FORMATS,
                                TileConfig)
 from sim_models.results import save
+from tb.make_variables import VariableError, check
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 #: The grid files make lists, as its $(wildcard) sorts them.
@@ -126,3 +127,10 @@ def test_the_check_recipe_keeps_a_results_file_that_loads(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert path.is_file() and marker.stat().st_mtime == 0
+
+
+def test_a_variable_the_check_does_not_know_is_an_error_of_the_makefile():
+    with pytest.raises(VariableError, match=r"^tb.make_variables: unknown variable 'ROWZ'; "
+                                            r"known are SIM, SEED, ROWS, "):
+        check({"ROWS": "4", "ROWZ": "4"})
+    check({"SIM": "verilator", "SEED": "", "ROWS": "", "COLS": "", "NAMED": "r4c4"})

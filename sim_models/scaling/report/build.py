@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..document import Document
 from ..inputs import FULL_FLOAT_RUN, read_inputs
+from .first_screen import first_screen
 from .method_section import method_section, roofline_section
 from .published_section import claims_section, published_section
 from .rtl_section import characterization_section, fabric_section, inputs_section
@@ -20,10 +21,8 @@ __all__ = ["build_report"]
 TITLE = ("Scaling report: an RTL-grounded Trainium-class Tensor Engine, from one NeuronCore to "
          "a cluster")
 INTRODUCTION = (
-    "Everything below is computed from the spec data's architectural parameters, each with its "
-    "source, and from models that reproduce the RTL's measurements; published figures appear "
-    "only as comparison targets. Keys in brackets name the sources, listed with their "
-    "addresses at the end.")
+    "Computed from sourced architectural parameters and models that reproduce the RTL cycle "
+    "for cycle; AWS's figures are comparison targets only. Sources by key, listed at the end.")
 
 
 def _progress(message):
@@ -126,7 +125,8 @@ def _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, sp
         runs = run_models(inputs, specs, assumptions)
     document = Document(TITLE)
     document.paragraph(INTRODUCTION)
-    with _step("summary, claims and published figures"):
+    with _step("answers, summary, claims and published figures"):
+        first_screen(document, runs)
         summary_section(document, runs)
         inputs_section(document, runs)
         claims_section(document, runs)

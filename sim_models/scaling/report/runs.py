@@ -11,6 +11,7 @@ from ..calibration import check_rows
 from ..characterization import allreduce_checks, measured_rates, tile_checks
 from ..claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from ..comparisons import compare_all
+from ..confidence import Confidence
 from ..core_cycles import core_tile, tile_cycles
 from ..decode import decode_step
 from ..formatting import number
@@ -20,12 +21,25 @@ from ..measurements import load_measurements
 from ..network import FabricCalibration
 from ..parallel import system_of_chips
 from ..peak import chip_peak, with_measured_rates
+from ..prefill import prefill_step
 from ..training import training_step
 from ..workloads import load_workloads
 from ...specs import load_specs
 
-__all__ = ["CLUSTER_UNITS", "DECODE_BATCHES", "DECODE_SYSTEMS", "ROOFLINE_DATATYPE",
-           "REPORT_WORKLOADS", "ReportRuns", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
+__all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
+           "DECODE_SYSTEMS", "INFERENCE_BATCH", "REPORT_WORKLOADS", "ROOFLINE_DATATYPE",
+           "ReportRuns", "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
+
+#: The systems of the report's first screen: Trainium2's instance and UltraServer, Trainium3's
+#: UltraServers (the spec data holds no Trainium3 instance: AWS has published none).
+ANSWER_SYSTEMS = ("trn2-instance", "trn2-ultraserver", "trn3-gen1-ultraserver",
+                  "trn3-gen2-ultraserver")
+#: The representative job of the first screen: its training step in the layout the model
+#: picks, and its inference at :data:`INFERENCE_BATCH` with a prompt and a context of the
+#: workload's decode context.
+ANSWER_WORKLOAD = "llama3-70b"
+#: Sequences per TP group of the first screen's inference: one user, the latency case.
+INFERENCE_BATCH = 1
 
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
@@ -46,6 +60,32 @@ ROOFLINE_DATATYPE = "bf16"
 UTILIZATION_K = (128, 256, 512, 4096)
 #: Moving free sizes N of the utilization curves.
 UTILIZATION_N = tuple(2 ** power for power in range(4, 14))
+
+
+@dataclass(frozen=True)
+class SystemAnswers:
+    """The first screen's answers for one system, each a
+    :class:`~sim_models.scaling.confidence.Answer` (value, band, extrapolation).
+
+    Members
+    -------
+    system : System
+    training : TrainingStep
+        The representative training step (its layout, tokens per step).
+    tokens_per_chip, mfu : Answer
+        Training tokens/s per chip and MFU (a fraction); the training band applies to both,
+        which are proportional to the step's sequences/s.
+    ttft : Answer or None
+        Time to first token, s; None while the tree has no prefill model.
+    per_token : Answer
+        Time per output token, s.
+    """
+    system: object
+    training: object
+    tokens_per_chip: object
+    mfu: object
+    ttft: object
+    per_token: object
 
 
 @dataclass(frozen=True)
@@ -87,6 +127,8 @@ class ReportRuns:
         Per chip: ``name``, ``peak`` (FLOP/s), ``bandwidth`` (bytes/s), ``points`` (label,
         FLOP per HBM byte, achieved FLOP/s).
     generations : list of (metric, unit, SI units per unit, Trainium2, Trainium3)
+    answers : tuple of SystemAnswers
+        The first screen, one per system of :data:`ANSWER_SYSTEMS`.
     """
     inputs: dict
     spec_data: object
@@ -110,6 +152,7 @@ class ReportRuns:
     utilization: dict
     roofline: list
     generations: list
+    answers: tuple
 
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
@@ -197,6 +240,36 @@ def _generations(specs, steps, decodes):
     ]
 
 
+def _answers(specs, workloads, calibration, assumptions, confidence):
+    """The first screen's :class:`SystemAnswers` of every system of :data:`ANSWER_SYSTEMS`."""
+    workload = workloads[ANSWER_WORKLOAD]
+    answers = []
+    for key in ANSWER_SYSTEMS:
+        system = specs.system(key)
+        chip = system.chip
+        step = training_step(specs, system, workload, calibration, assumptions)
+        shape = {"chips": step.chips, "sequence": step.plan.sequence}
+        tokens = confidence.answer(
+            "training", chip, "training tokens/s per chip",
+            step.tokens_per_second / step.chips if step.fits else None, "tokens/s",
+            config=shape)
+        mfu = confidence.answer("training", chip, "MFU", step.mfu if step.fits else None, "",
+                                config=shape)
+        context = workload.decode_context
+        decode = decode_step(specs, system, workload, INFERENCE_BATCH, calibration, assumptions,
+                             context=context)
+        per_token = confidence.answer(
+            "decode", chip, "time per output token", decode.seconds if decode.fits else None,
+            "s", config={"chips": decode.chips, "batch": INFERENCE_BATCH, "context": context})
+        prefill = prefill_step(specs, system, workload, context, INFERENCE_BATCH, calibration,
+                               assumptions)
+        ttft = confidence.answer(
+            "prefill", chip, "time to first token", prefill.seconds if prefill.fits else None,
+            "s", config={"chips": prefill.chips, "batch": INFERENCE_BATCH, "prompt": context})
+        answers.append(SystemAnswers(system, step, tokens, mfu, ttft, per_token))
+    return tuple(answers)
+
+
 def run_models(inputs, spec_data=None, assumptions=None):
     """Run every model the report shows on ``inputs`` (by kind, from :func:`..inputs.read_inputs`).
 
@@ -230,6 +303,8 @@ def run_models(inputs, spec_data=None, assumptions=None):
     measured = tuple((measurements[check.key], check)
                      for check in check_rows(specs, workloads, calibration, assumptions,
                                              tuple(measurements.values())))
+    confidence = Confidence.from_checks(specs, [check for _, check in measured],
+                                        tuple(measurements.values()))
     run = largest_run(checks)
     tile = core_tile(specs.chip("trn2").core)
     return ReportRuns(
@@ -241,4 +316,5 @@ def run_models(inputs, spec_data=None, assumptions=None):
         decodes=decodes, scaling=_scaling(specs, workloads, calibration, assumptions),
         utilization_tile=tile, utilization=_utilization(tile),
         roofline=_roofline(specs, workloads["llama3-70b"]),
-        generations=_generations(specs, steps, decodes))
+        generations=_generations(specs, steps, decodes),
+        answers=_answers(specs, workloads, calibration, assumptions, confidence))
