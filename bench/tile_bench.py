@@ -26,12 +26,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim_models.checked import characterization_formats
 from sim_models.cli import ArgumentParser
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
 from sim_models.program import INT8
-from tb.characterize_tile import last_write_cycle, simulate_gemms
+from sim_models.stimulus import characterization_formats
+from tb.tile_gemms import last_write_cycle, simulate_gemms
 
 UTILIZATION_SIZES = (4, 16, 32)
 SPEED_SIZES = (8, 16)

@@ -14,8 +14,10 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
+    python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
+    python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
 """
 
 import argparse
@@ -31,9 +33,10 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_KIND, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name)
+from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, FORMAT_SETS, NAMED_TILES,
+                               TRAINIUM2_FORMATS, AllReduceConfig, DistributedGemmConfig,
+                               FabricConfig, TileConfig, config_to_dict, module_name,
+                               parse_formats)
 from sim_models.files import replace_atomically
 
 from .fabric.allreduce import AllReduceRing
@@ -41,7 +44,7 @@ from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
 from .fabric.topology import Fabric, router_module_name
-from .leaf import leaf_module_name
+from .leaf import LEAF_KINDS, leaf_module_name
 from .numerics import arithmetic
 from .pe_column import PEColumn
 from .psum import PsumColumn
@@ -138,8 +141,9 @@ def _fabric_of(config):
 
 def _tile_leaves(tile):
     macs = [arithmetic(tile).mac_leaf] if tile.floating else []
-    return macs + [(PEColumn(tile), leaf_module_name("pe_column", tile)),
-                   (PsumColumn(tile), leaf_module_name("psum_column", tile))]
+    columns = (PEColumn(tile), PsumColumn(tile))
+    return macs + [(component, leaf_module_name(kind, tile))
+                   for kind, component in zip(LEAF_KINDS, columns, strict=True)]
 
 
 def _elaborate(config):
@@ -215,17 +219,16 @@ def _fabric_options(parser):
 
 
 def _tile_options(parser, required):
+    parser.add_argument("--formats", type=parse_formats, default=("int8",),
+                        help=f"operand formats of the PEs, comma-separated: int8, or any of "
+                             f"{', '.join(TRAINIUM2_FORMATS)}, or a set by name: "
+                             f"{', '.join(FORMAT_SETS)} (default int8)")
     parser.add_argument("--rows", type=int, required=required, help="PE rows, 1..128")
     parser.add_argument("--cols", type=int, required=required, help="PE columns, 1..128")
     parser.add_argument("--psum-banks", type=int, default=8,
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
-
-
-def _formats(text):
-    """The tuple of format names of a ``--formats`` text (checked by TileConfig)."""
-    return tuple(name.strip() for name in text.split(","))
 
 
 def _parser():
@@ -244,25 +247,27 @@ def _parser():
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
     tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
     _tile_options(tile, required=True)
-    # The distributed GEMM all-reduces int32 results, so only a lone tile takes other formats.
-    tile.add_argument("--formats", type=_formats, default=("int8",),
-                      help=f"operand formats of the PEs, comma-separated: int8, or any of "
-                           f"{', '.join(TRAINIUM2_FORMATS)} (default int8)")
-    fabric = design("fabric", help="a ring or 2-D torus fabric",
-                    description="Generate a ring or 2-D torus of routers.")
+    fabric = design("fabric", help="a ring or torus fabric",
+                    description="Generate a ring or a 2-D or 3-D torus of routers.")
     topology = fabric.add_mutually_exclusive_group(required=True)
     topology.add_argument("--ring", type=int, metavar="NODES", help="ring of NODES nodes, 2..64")
-    topology.add_argument("--torus", type=int, nargs=2, metavar=("X", "Y"),
-                          help="X by Y torus, each side 2..16")
+    topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
+                          help="torus of sides X Y or X Y Z, each 2..16, at most 256 nodes")
     _fabric_options(fabric)
     fabric.add_argument("--routing", default="dateline",
                         help="dateline (deadlock-free, default) or naive (tests only)")
+    fabric.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
+                        help="per dimension, cycles between the flits of a link, 1..8 "
+                             "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
     allreduce = design("allreduce", help="a ring of all-reduce interfaces",
                        description="Generate a ring fabric with an all-reduce interface at "
-                                   "every node (int32 vectors).")
+                                   "every node (int32, FP32 or BF16 vectors).")
     allreduce.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
     allreduce.add_argument("--vector-length", type=int, required=True,
-                           help="int32 elements per all-reduce, 1..65536")
+                           help="elements per all-reduce, 1..65536")
+    allreduce.add_argument("--element", default="int32",
+                           help=f"element format: {', '.join(ALLREDUCE_ELEMENTS)} "
+                                f"(default int32)")
     _fabric_options(allreduce)
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
@@ -290,19 +295,19 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        formats = args.formats if args.design == "tile" else ("int8",)
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, formats)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
                "buffer_depth": args.buffer_depth}
     if args.design == "fabric":
         options["routing"] = args.routing
+        options["flit_intervals"] = tuple(args.flit_intervals)
         return [FabricConfig.ring(args.ring, **options) if args.ring is not None else
                 FabricConfig.torus(*args.torus, **options)]
     ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":
-        return [AllReduceConfig(ring, args.vector_length)]
+        return [AllReduceConfig(ring, args.vector_length, args.element)]
     return [DistributedGemmConfig(tile, ring, args.columns)]
 
 

@@ -1,7 +1,7 @@
 """Floating-point arithmetic of a PE and of PSUM: combinational, exact, one rounding.
 
 :class:`FloatMac` is one PE step, :class:`FloatAdd` one accumulating PSUM write. Both follow
-the rules R1-R9 and R11 of the README's "Numerics" section bit for bit as
+the rules R1-R9 and R11 of docs/numerics.md bit for bit as
 ``sim_models.floats`` states them (one round-to-nearest-even of the exact sum to FP32, FP32
 results below 2**-126 flushed to zero, overflow to infinity, the canonical NaN 0x7FC00000).
 
@@ -29,12 +29,15 @@ block's shared power-of-two scale is added to the sum's least-significant-bit ex
 (the ``exponent`` of :func:`_fixed_point_sum`'s term) before stage 4; stage 4 does not change.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from sim_models.config import OPERAND_FORMATS, check_formats
 from sim_models.floats import CANONICAL_NAN, FLOAT_FORMATS
+
+from .shapes import index_shape
 
 __all__ = ["FloatAdd", "FloatMac", "float_mac_signature"]
 
@@ -133,7 +136,7 @@ def _count_leading_zeros(value):
 
 def _leading_zeros(m, value, name):
     """Signal: the number of leading zeros of ``value`` (at least its width if it is 0)."""
-    padded = 1 << (len(value) - 1).bit_length()
+    padded = 1 << ceil_log2(len(value))
     count = Signal(range(padded + 1), name=name)
     m.d.comb += count.eq(_count_leading_zeros(Cat(Const(0, padded - len(value)), value)))
     return count
@@ -231,9 +234,10 @@ def float_mac_signature(formats):
     formats = tuple(formats)
     if check_formats("formats", formats) != formats or not all(
             name in FLOAT_FORMATS for name in formats):
-        raise ValueError(f"formats={formats!r} must be a set of floating-point formats in "
-                         f"canonical order: a subset of {', '.join(FLOAT_FORMATS)}")
-    index = unsigned(max(1, (len(formats) - 1).bit_length()))
+        raise ValueError(f"Parameter 'formats' must be a set of floating-point formats in "
+                         f"canonical order, a subset of {', '.join(FLOAT_FORMATS)}, not "
+                         f"{formats!r}")
+    index = index_shape(len(formats))
     ports = {"partial": In(32), "moving": In(16), "stationary": In(16),
              "moving_format": In(index), "stationary_format": In(index), "active": In(2),
              "result": Out(32)}
@@ -279,7 +283,7 @@ class FloatMac(wiring.Component):
         Incoming partial sum, FP32 bits.
     stationary, moving : In(16)
         Lanes: a BF16/FP16 element, an FP8 element in the low byte, or in double-row mode two
-        FP8 elements (contraction index 2k in the low byte, 2k + 1 in the high byte).
+        FP8 elements (contraction index p in the low byte, p + K/2 in the high byte).
     stationary_format, moving_format : In(index)
         Index into ``formats`` of each operand's format.
     double_row : In(1)

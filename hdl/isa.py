@@ -8,6 +8,7 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
 from .numerics import arithmetic, format_index_shape
+from .shapes import index_shape
 
 __all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
 
@@ -43,7 +44,7 @@ def op_layout(config):
         "k": unsigned(max_k.bit_length()),
         "m": unsigned(config.cols.bit_length()),
         "n": unsigned(config.psum_depth.bit_length()),
-        "bank": unsigned(max(1, (config.psum_banks - 1).bit_length())),
+        "bank": index_shape(config.psum_banks),
         "accumulate": unsigned(1),
     }
     if config.floating:
@@ -56,15 +57,16 @@ def op_layout(config):
 def stationary_layout(config):
     """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused).
 
-    In FP8 double-row mode beat b carries rows 2b (low byte of each lane) and 2b + 1 (high
-    byte); a single FP8 element sits in the low byte of its 16-bit lane."""
+    In FP8 double-row mode (K even, NKI's layout) beat b carries rows b (low byte of each lane)
+    and b + K/2 (high byte); a single FP8 element sits in the low byte of its 16-bit lane."""
     return data.ArrayLayout(arithmetic(config).operand_shape, config.cols)
 
 
 def moving_layout(config):
     """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused).
 
-    In FP8 double-row mode lane k carries elements 2k (low byte) and 2k + 1 (high byte)."""
+    In FP8 double-row mode (K even) lane p carries elements p (low byte) and p + K/2 (high
+    byte)."""
     return data.ArrayLayout(arithmetic(config).operand_shape, config.rows)
 
 

@@ -15,7 +15,8 @@ from amaranth.lib import data
 from sim_models.config import FLOAT_LANE_BITS
 
 from .float_arith import FloatAdd, FloatMac
-from .leaf import instantiate, leaf_module_name
+from .leaf import FLOAT_MAC, instantiate, leaf_module_name
+from .shapes import index_shape
 
 __all__ = ["Arithmetic", "FloatArithmetic", "IntegerArithmetic", "arithmetic",
            "format_index_shape"]
@@ -35,20 +36,11 @@ class Arithmetic:
     control_layout : data.Layout or None
         What every PE of a moving vector's anti-diagonal needs besides its lane (formats,
         modes), or None when nothing.
-    registered_operands : bool
-        The PE column takes its moving lanes, weight selects and controls one cycle before its
-        PEs use them and holds them in registers, so that a PE's step reads registers only
-        (``hdl.pe_column``; ``hdl.tile`` taps its skew and select lines a stage earlier).
-        Verilator evaluates logic that reads a module's inputs on every evaluation of that
-        module (5 per clock cycle under cocotb, and a hierarchical block's on every one of its
-        parent's), logic that reads only registers once per clock edge: worth it for the
-        large floating-point step, not for the int8 multiply-add.
     """
     operand_shape: Shape
     accumulator_shape: Shape
     lane_layout: object
     control_layout: object
-    registered_operands = False
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         """Value of one PE step, ``partial + lane * stationary``, built in module ``m`` (what it
@@ -91,7 +83,7 @@ class IntegerArithmetic(Arithmetic):
 
 def format_index_shape(config):
     """Shape of an index into ``config.formats`` (the ISA's and the PEs' format fields)."""
-    return unsigned(max(1, (len(config.formats) - 1).bit_length()))
+    return index_shape(len(config.formats))
 
 
 class FloatArithmetic(Arithmetic):
@@ -111,8 +103,6 @@ class FloatArithmetic(Arithmetic):
     config : TileConfig
         A tile of floating-point formats.
     """
-    registered_operands = True
-
     def __init__(self, config):
         self._config = config
         self.operand_shape = unsigned(FLOAT_LANE_BITS)
@@ -127,7 +117,7 @@ class FloatArithmetic(Arithmetic):
     def mac_leaf(self):
         """(component, Verilog module name) of the PEs' multiply-accumulate leaf: one
         component, which the emitter elaborates and the PEs instantiate by name."""
-        return FloatMac(self._config.formats), leaf_module_name("float_mac", self._config)
+        return FloatMac(self._config.formats), leaf_module_name(FLOAT_MAC, self._config)
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         mac, module = self.mac_leaf

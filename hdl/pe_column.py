@@ -6,11 +6,13 @@ and a column's instance ports are narrow (R moving values across, one stationary
 partial sum out of the bottom), so the C instances cost little.
 """
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from .numerics import arithmetic
+from .placement import register_placement
+from .shapes import index_shape
 
 __all__ = ["PEColumn", "pe_column_signature"]
 
@@ -29,7 +31,7 @@ def pe_column_signature(config):
         **control,
         "load_valid": In(1),
         "load_bank": In(1),
-        "load_row": In(unsigned(max(1, (rows - 1).bit_length()))),
+        "load_row": In(index_shape(rows)),
         "load_data": In(operand),
         "partial_out": Out(arithmetic(config).accumulator_shape),
     })
@@ -41,12 +43,12 @@ class PEColumn(wiring.Component):
     PE (k, m) holds two stationary values (a front and a background weight register, chosen per
     cycle by ``weight_select[k]``). Each cycle it passes its moving value right to PE (k, m + 1)
     and its partial sum ``partial from PE (k - 1, m) + moving * weight`` down to PE (k + 1, m),
-    both registered (1 cycle per hop).
+    both registered (``sim_models.timing``: HOP_CYCLES to the right, the MAC latency down).
 
-    With an arithmetic of ``registered_operands`` (floating point), ``moving_in``,
-    ``weight_select`` and ``control`` arrive one cycle before the PEs use them and the column
-    holds them in registers ("this cycle" below is then the next cycle), so that the PEs' steps
-    read registers only.
+    With operands held in the column (``hdl.placement.RegisterPlacement.operands_in_column``,
+    floating point), ``moving_in``, ``weight_select`` and ``control`` arrive one cycle before the
+    PEs use them and the column holds them in registers ("this cycle" below is then the next
+    cycle), so that the PEs' steps read registers only.
 
     Parameters
     ----------
@@ -90,10 +92,10 @@ class PEColumn(wiring.Component):
         m.d.comb += self.moving_out.eq(passed_on)
         moving, select, control = self.moving_in, self.weight_select, \
             None if operands.control_layout is None else self.control
-        if operands.registered_operands:
+        if register_placement(self._config).operands_in_column:
             # The inputs arrive a cycle early and the PEs take them from registers (see
-            # Arithmetic.registered_operands); the control line powers up all ones, as the
-            # tile's (hdl.tile).
+            # RegisterPlacement.operands_in_column); the control line powers up all ones, as
+            # the tile's (hdl.tile).
             moving = passed_on
             select = Signal.like(self.weight_select, name="weight_select_held",
                                  reset_less=True)

@@ -9,7 +9,7 @@ read port is transparent to the column's write port, so back-to-back vectors tha
 into the same entry see each other's sums.
 """
 
-from amaranth.hdl import Module, Mux, Signal, unsigned
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -17,13 +17,14 @@ from amaranth.lib.wiring import In, Out
 from .isa import result_layout
 from .numerics import arithmetic
 from .sequencer import psum_access_layout
+from .shapes import index_shape
 
 __all__ = ["PsumColumn", "ResultStage", "psum_address", "psum_column_signature"]
 
 
 def psum_column_signature(config):
     """Ports of :class:`PsumColumn` (see its Members)."""
-    address = unsigned((config.psum_banks * config.psum_depth - 1).bit_length() or 1)
+    address = index_shape(config.psum_banks * config.psum_depth)
     accumulator = arithmetic(config).accumulator_shape
     return wiring.Signature({
         "lookup_addr": In(address),

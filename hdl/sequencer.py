@@ -13,10 +13,11 @@ Hazards, and why each rule is enough:
   multiply may start the cycle after the last stationary beat of its load.
 - A multiply may not overwrite a PSUM bank that the read engine is still reading.
 - A read of a PSUM bank waits until every vector already sent into that bank has left the
-  array: ``drain_cycles`` = R + C - 1 cycles after the bank's last moving beat.
+  array: ``drain_cycles`` (``sim_models.timing``; R + C - 1 with one-cycle PEs) cycles after the
+  bank's last moving beat.
 """
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal, unsigned
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -25,12 +26,13 @@ from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
 from .isa import Opcode, moving_layout, op_layout, stationary_layout
 from .numerics import arithmetic
+from .shapes import index_shape
 
 __all__ = ["Sequencer", "psum_access_layout", "weight_write_layout", "injection_layout"]
 
 
 def _row_shape(config):
-    return unsigned(max(1, (config.rows - 1).bit_length()))
+    return index_shape(config.rows)
 
 
 def psum_access_layout(config):
@@ -38,7 +40,7 @@ def psum_access_layout(config):
     return data.StructLayout({
         "valid": 1,
         "bank": op_layout(config)["bank"].shape,
-        "column": unsigned(max(1, (config.psum_depth - 1).bit_length())),
+        "column": index_shape(config.psum_depth),
         "width": op_layout(config)["m"].shape,
         "accumulate": 1,
     })
@@ -108,7 +110,7 @@ class Sequencer(wiring.Component):
     injection : Out(injection_layout)
         A moving beat taken this cycle (all lanes zero when none is taken). Rows k >= K
         contribute nothing: their int8 lanes are zeroed; their floating-point lanes have
-        ``active`` clear (per FP8 half in double-row mode: elements 2k, 2k + 1 >= K).
+        ``active`` clear (in double-row mode, K even: both FP8 halves of rows p >= K/2).
     read_request : Out(psum_access_layout)
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
@@ -187,7 +189,8 @@ class Sequencer(wiring.Component):
                 Mux(multiply.beat, self.moving.payload.as_value() & lane_mask, 0))
         else:
             # The operation's formats travel with its vectors; row k's products are active
-            # while their contraction index (k, or 2k and 2k + 1 in double-row mode) is < K.
+            # while their contraction index is < K: k, or in double-row mode (K even, NKI's
+            # layout) p and p + K/2, both < K exactly when 2p < K (= 2p + 1 < K).
             control = Signal(operands.control_layout)
             m.d.comb += self.injection.control.eq(control)
             for lane in range(config.rows):

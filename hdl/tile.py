@@ -1,12 +1,15 @@
 """The systolic matrix-multiply tile: sequencer, skew buffers, C PE and PSUM columns.
 
 Timing, for a moving vector taken in cycle t and a stationary row taken in cycle u (all streams
-share the ``sync`` clock; this is what ``sim_models.cycle_model`` reproduces):
+share the ``sync`` clock; the offsets are ``sim_models.timing.TileLatency``'s, which
+``sim_models.cycle_model`` uses too; with one-cycle PEs):
 
-- row k of the vector enters PE (k, 0) in cycle t + 1 + k and PE (k, m) in t + 1 + k + m;
-- column m of the stationary row reaches every PE of column m in cycle u + 1 + m, and is used
-  from the next cycle on, so a vector taken after the last beat of its load sees all of it;
-- the vector's result for column m is written to PSUM in cycle t + R + m + 1.
+- row k of the vector enters PE (k, m) in cycle t + ``operand_arrival(k, m)`` = t + 1 + k + m;
+- column m of the stationary row reaches every PE of column m in cycle u + ``load_arrival(m)``
+  = u + 1 + m, and is used from the next cycle on, so a vector taken after the last beat of its
+  load sees all of it;
+- the vector's result for column m is written to PSUM in cycle t + ``psum_write(m)``
+  = t + R + m + 1.
 """
 
 from amaranth.hdl import Cat, Module, Signal
@@ -16,6 +19,9 @@ from amaranth.lib.wiring import In, Out
 from .delay import delay_line
 from .isa import moving_layout, op_layout, result_layout, stationary_layout
 from .leaf import instantiate, leaf_module_name
+from .placement import register_placement
+from sim_models.timing import tile_latency
+
 from .numerics import arithmetic
 from .pe_column import pe_column_signature
 from .psum import ResultStage, psum_address, psum_column_signature
@@ -75,19 +81,21 @@ class SystolicTile(wiring.Component):
             sequencer.read_advance.eq(result_stage.read_advance),
         ]
 
-        # Moving skew: lane k reaches PE (k, 0) k + 1 cycles after it was taken. The weight
-        # bank it multiplies with travels the anti-diagonals: PE (k, m) uses the bank taken
-        # k + m + 1 cycles ago. Columns that hold their operands in registers
-        # (Arithmetic.registered_operands) are given each a cycle early: `lead`.
-        lead = int(arithmetic(config).registered_operands)
-        moving = [delay_line(m, injection.lanes[k], k + 1 - lead, name=f"moving_skew{k}",
-                             reset_less=True)[-1] for k in range(rows)]
+        # Moving skew: lane k reaches PE (k, 0) operand_arrival(k, 0) cycles after it was taken.
+        # The weight bank it multiplies with travels the anti-diagonals: PE (k, m) uses the
+        # bank taken operand_arrival(k, m) cycles ago. Columns that hold their operands in
+        # registers (RegisterPlacement.operands_in_column) are given each `lead` cycles early.
+        latency = tile_latency(config)
+        lead = register_placement(config).lead
+        moving = [delay_line(m, injection.lanes[k], latency.operand_arrival(k, 0) - lead,
+                             name=f"moving_skew{k}", reset_less=True)[-1] for k in range(rows)]
         # One shift register: bit j holds the bank taken j + 1 cycles ago, so column m's
         # selects are the part-select [m, m + R) of bits taken 0, 1, .. cycles ago, not a
         # concatenation of R registers.
-        select_line = Signal(rows + cols - 1 - lead, name="weight_select", reset_less=True)
+        first = latency.operand_arrival(0, 0) - lead     # cycles the first PE's select waits
+        select_line = Signal(latency.skew_span - lead, name="weight_select", reset_less=True)
         m.d.sync += select_line.eq(Cat(injection.weight_bank, select_line[:-1]))
-        selects = Cat(injection.weight_bank, select_line)[1 - lead:]
+        selects = Cat(injection.weight_bank, select_line)[first:]
         # The formats and mode of a floating-point vector travel the same anti-diagonals. The
         # line powers up all ones, so that the first operation's formats reach every PE as a
         # value change: Icarus (11, under cocotb) evaluates a Yosys `always @*` block only when
@@ -95,23 +103,26 @@ class SystolicTile(wiring.Component):
         pe_control = arithmetic(config).control_layout
         if pe_control is not None:
             width = pe_control.size
-            length = (rows + cols - 1 - lead) * width
+            length = (latency.skew_span - lead) * width
             format_line = Signal(length, init=(1 << length) - 1, name="pe_control",
                                  reset_less=True)
             m.d.sync += format_line.eq(Cat(injection.control, format_line[:-width]))
-            controls = Cat(injection.control, format_line)[(1 - lead) * width:]
+            controls = Cat(injection.control, format_line)[first * width:]
 
-        # Load skew: column m takes the stationary row taken in cycle u in cycle u + 1 + m.
+        # Load skew: column m takes the stationary row taken in cycle u in cycle
+        # u + load_arrival(m).
         write = sequencer.weight_write
         control_layout = data.StructLayout({"valid": 1, "row": write.row.shape(), "bank": 1})
         control = Signal(control_layout)
         m.d.comb += [control.valid.eq(write.valid), control.row.eq(write.row),
                      control.bank.eq(write.bank)]
-        control_taps = delay_line(m, control, cols, name="load_control")
+        control_taps = delay_line(m, control, latency.load_arrival(cols - 1),
+                                  name="load_control")
 
-        # PSUM write tags: tap R + m is the tag of the vector whose partial sum leaves column m
-        # next cycle (read one cycle ahead for accumulation); tap R + m + 1 writes it.
-        tags = delay_line(m, injection.psum, rows + cols, name="psum_tag")
+        # PSUM write tags: tap psum_lookup(m) is the tag of the vector whose partial sum leaves
+        # column m PSUM_LOOKAHEAD_CYCLES later (read ahead for accumulation); tap psum_write(m)
+        # writes it.
+        tags = delay_line(m, injection.psum, latency.psum_write(cols - 1), name="psum_tag")
         read = sequencer.read_request
 
         pe_signature, psum_signature = pe_column_signature(config), psum_column_signature(config)
@@ -119,7 +130,7 @@ class SystolicTile(wiring.Component):
             moving_out = Signal(pe_signature.members["moving_out"].shape, name=f"moving_col{col}")
             partial = Signal(arithmetic(config).accumulator_shape,
                              name=f"partial_col{col}")
-            load = control_taps[col + 1]
+            load = control_taps[latency.load_arrival(col)]
             m.submodules[f"column{col}"] = instantiate(
                 leaf_module_name("pe_column", config), pe_signature, {
                     "moving_in": moving,
@@ -130,11 +141,11 @@ class SystolicTile(wiring.Component):
                     "load_valid": load.valid,
                     "load_bank": load.bank,
                     "load_row": load.row,
-                    "load_data": delay_line(m, write.data[col], col + 1, name=f"load_skew{col}",
-                                            reset_less=True)[-1],
+                    "load_data": delay_line(m, write.data[col], latency.load_arrival(col),
+                                            name=f"load_skew{col}", reset_less=True)[-1],
                     "partial_out": partial,
                 })
-            lookup, arriving = tags[rows + col], tags[rows + col + 1]
+            lookup, arriving = tags[latency.psum_lookup(col)], tags[latency.psum_write(col)]
             m.submodules[f"psum{col}"] = instantiate(
                 leaf_module_name("psum_column", config), psum_signature, {
                     "lookup_addr": psum_address(config, lookup),

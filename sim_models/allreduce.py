@@ -1,11 +1,22 @@
-"""Reference model of ring all-reduce of int32 vectors, and the cycle estimate of the RTL
-(``hdl.fabric.allreduce``).
+"""Reference model of ring all-reduce of int32, FP32 and BF16 vectors, and the cycle estimate of
+the RTL (``hdl.fabric.allreduce``).
 
 Nothing here depends on the RTL. The vector of ``length`` elements is split into one chunk per
 node, the first ``length % nodes`` chunks one element longer than the others. Node ``r`` sends
 chunk ``(r - s) mod nodes`` to node ``r + 1`` at step ``s`` of ``2 * (nodes - 1)``, adding what
 it receives during the first ``nodes - 1`` steps (reduce-scatter) and keeping it during the
 rest (all-gather).
+
+Floating-point reduction rule (AWS publishes none; this is the project's choice, pinned by
+tests): element ``e`` of chunk ``c`` is summed in ring order starting at the chunk's own node,
+``((x[c] + x[c + 1]) + x[c + 2]) + ... + x[c - 1]`` (node indices modulo ``nodes``), every
+addition rounded on its own: FP32 by the PSUM rule R9 (:func:`~sim_models.floats.
+accumulate_fp32`: one round to nearest even, FP32 flush below 2**-126, canonical NaN); BF16
+widened to FP32 exactly, added by R9 and the sum rounded to BF16 to nearest even
+(:func:`~sim_models.floats.add_bf16`: two roundings per addition, as the hardware does with
+one FP32 adder). Different chunks therefore start at different nodes, and the same inputs may
+give different bits in different chunks; every node ends with the same bits for each element.
+Vectors of the floating formats are given and returned as bit patterns.
 """
 
 from dataclasses import dataclass, field
@@ -13,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fabric import ZeroLoadLatency
+from .floats import accumulate_fp32, add_bf16
 
-__all__ = ["INT32_MIN", "INT32_MAX", "wrap_int32", "allreduce_reference", "chunk_sizes",
-           "ring_allreduce", "AllReduceEstimate"]
+__all__ = ["INT32_MIN", "INT32_MAX", "wrap_int32", "add_elements", "allreduce_reference",
+           "chunk_sizes", "ring_allreduce", "AllReduceEstimate"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -27,21 +39,49 @@ def wrap_int32(values):
     return (values - INT32_MIN) % (1 << 32) + INT32_MIN
 
 
-def allreduce_reference(vectors):
+def add_elements(element, stored, incoming):
+    """One reduce-scatter addition of element format ``element`` (``int32``, ``fp32`` or
+    ``bf16``) on int64 arrays of one shape: int32 values, or FP32 / BF16 bit patterns."""
+    if element == "int32":
+        return wrap_int32(np.asarray(stored, dtype=np.int64) + incoming)
+    if element == "fp32":
+        return accumulate_fp32(stored, incoming).astype(np.int64)
+    if element == "bf16":
+        return add_bf16(stored, incoming).astype(np.int64)
+    raise ValueError(f"Parameter 'element' must be one of int32, fp32, bf16, not {element!r}")
+
+
+def allreduce_reference(vectors, element="int32"):
     """What every node holds after an all-reduce.
 
     Parameters
     ----------
     vectors : array_like of int, shape (nodes, length)
-        Each node's int32 vector.
+        Each node's vector: int32 values, or FP32 / BF16 bit patterns.
+    element : str
+        ``int32``, ``fp32`` or ``bf16``.
 
     Returns
     -------
     numpy.ndarray of int64, shape (nodes, length)
-        Every row is the element-wise sum of all rows, wrapped to int32.
+        Every row is the element-wise sum of all rows: wrapped to int32, or summed chunk by
+        chunk in the order of the module's rule.
     """
     vectors = np.asarray(vectors, dtype=np.int64)
-    total = wrap_int32(vectors.sum(axis=0))
+    nodes, length = vectors.shape
+    if element == "int32":
+        total = wrap_int32(vectors.sum(axis=0))
+    else:
+        total = np.empty(length, dtype=np.int64)
+        start = 0
+        for chunk, size in enumerate(chunk_sizes(length, nodes)):
+            window = slice(start, start + size)
+            start += size
+            partial = vectors[chunk, window]
+            for offset in range(1, nodes):
+                partial = add_elements(element, vectors[(chunk + offset) % nodes, window],
+                                       partial)
+            total[window] = partial
     return np.broadcast_to(total, vectors.shape).copy()
 
 
@@ -51,12 +91,15 @@ def chunk_sizes(length, nodes):
     return [base + (chunk < extra) for chunk in range(nodes)]
 
 
-def ring_allreduce(vectors):
+def ring_allreduce(vectors, element="int32"):
     """The ring all-reduce schedule of the RTL, step by step, in numpy.
 
     Parameters
     ----------
     vectors : array_like of int, shape (nodes, length)
+        As for :func:`allreduce_reference`.
+    element : str
+        ``int32``, ``fp32`` or ``bf16``.
 
     Returns
     -------
@@ -73,7 +116,7 @@ def ring_allreduce(vectors):
         for node in range(nodes):
             window = windows[(node - step - 1) % nodes]
             incoming = sent[(node - 1) % nodes]
-            local[node, window] = wrap_int32(local[node, window] + incoming) \
+            local[node, window] = add_elements(element, local[node, window], incoming) \
                 if step < nodes - 1 else incoming
     return local
 

@@ -14,13 +14,17 @@ from dataclasses import MISSING, dataclass, fields
 from math import prod
 from numbers import Integral
 
-__all__ = ["ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH", "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH",
-           "MAX_FLIT_WIDTH", "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH",
-           "MAX_RING_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH", "NAMED_TILES",
-           "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS", "TRAINIUM2_FORMATS",
-           "check_formats", "ROUTINGS", "AllReduceConfig", "DistributedGemmConfig",
-           "FabricConfig", "OperandFormat", "TileConfig", "check_int", "config_from_dict",
-           "config_to_dict", "module_name"]
+from .topology import RELATIONS, Torus, axis_name
+
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH",
+           "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
+           "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
+           "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
+           "NAMED_TILES", "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS",
+           "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
+           "AllReduceConfig",
+           "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
+           "config_from_dict", "config_to_dict", "module_name"]
 
 #: Largest number of PE rows or columns (the Trainium Tensor Engine is 128 x 128).
 MAX_ARRAY_DIM = 128
@@ -30,23 +34,33 @@ MAX_PSUM_BANKS = 16
 MAX_PSUM_DEPTH = 4096
 #: Largest ring.
 MAX_RING_NODES = 64
-#: Largest side of a 2-D torus (256 nodes).
+#: Most dimensions of a torus (X, Y, Z: a Trn2 UltraServer's 3-D torus).
+MAX_TORUS_DIMENSIONS = 3
+#: Largest side of a torus.
 MAX_TORUS_SIDE = 16
+#: Most nodes of a torus (16 x 16, 8 x 8 x 4, ...).
+MAX_TORUS_NODES = 256
 #: Widest flit, in bits.
 MAX_FLIT_WIDTH = 1024
 #: Widest length field of the header, in bits (packets of up to 4095 payload flits).
 MAX_LENGTH_WIDTH = 12
 #: Deepest input buffer, in flits per virtual channel.
 MAX_BUFFER_DEPTH = 64
+#: Most cycles between the flits of a slow link (1 is full bandwidth).
+MAX_FLIT_INTERVAL = 8
 #: Width of the packet header's ``kind`` field, in bits.
 KIND_WIDTH = 2
 #: Routing options: ``dateline`` is the deadlock-free design, ``naive`` the same router without
 #: virtual channels, which can deadlock on the wrap-around links (for tests only).
-ROUTINGS = ("dateline", "naive")
+ROUTINGS = tuple(RELATIONS)
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
-#: Bits per all-reduce vector element (int32).
-ELEMENT_WIDTH = 32
+#: Bits per all-reduce vector element of each element format: int32 (wrapping addition), FP32
+#: and BF16 (added under the PSUM rule R9; BF16 sums then rounded to BF16, see
+#: ``sim_models.allreduce``).
+ALLREDUCE_ELEMENTS = {"int32": 32, "fp32": 32, "bf16": 16}
+#: Bits per int32 all-reduce element and per int32 or FP32 result of a tile.
+ELEMENT_WIDTH = ALLREDUCE_ELEMENTS["int32"]
 #: Longest all-reduce vector, in elements.
 MAX_VECTOR_LENGTH = 1 << 16
 
@@ -98,6 +112,8 @@ OPERAND_FORMATS = {
 }
 #: The formats of Trainium2's Tensor Engine that a tile models.
 TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+#: Format sets the command lines' ``--formats`` take by name.
+FORMAT_SETS = {"trainium2": TRAINIUM2_FORMATS}
 #: Bits of one partial sum and of one PSUM entry: int32 or FP32.
 ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
@@ -105,11 +121,19 @@ ACCUMULATOR_BITS = 32
 FLOAT_LANE_BITS = 16
 
 
+def parse_formats(text):
+    """The format names of a ``--formats`` text: names of :data:`OPERAND_FORMATS`,
+    comma-separated, or the name of a set of :data:`FORMAT_SETS`. Unchecked: a configuration
+    checks them (:func:`check_formats`)."""
+    return FORMAT_SETS.get(text.strip()) or tuple(name.strip() for name in text.split(","))
+
+
 def check_formats(subject, value):
     """The format set ``value`` (a tuple of names of :data:`OPERAND_FORMATS`) in canonical order.
 
-    Raises ``TypeError`` (not a non-empty tuple of known, distinct names) or ``ValueError`` (int8
-    mixed with floating-point formats), one line starting with ``subject``.
+    Raises ``TypeError`` (not a non-empty tuple of strings) or ``ValueError`` (an unknown or
+    repeated name, or int8 mixed with floating-point formats), one line starting with
+    ``subject``.
     """
     known = ", ".join(OPERAND_FORMATS)
     if not isinstance(value, tuple) or not value or \
@@ -118,9 +142,9 @@ def check_formats(subject, value):
                         f"not {value!r}")
     unknown = [name for name in value if name not in OPERAND_FORMATS]
     if unknown:
-        raise TypeError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
+        raise ValueError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
     if len(set(value)) != len(value):
-        raise TypeError(f"{subject} must name each format once, not {value!r}")
+        raise ValueError(f"{subject} must name each format once, not {value!r}")
     if "int8" in value and len(value) > 1:
         raise ValueError(f"{subject}: int8 (the NeuronCore-v1 integer path) cannot share a tile "
                          f"with floating-point formats, not {value!r}")
@@ -203,12 +227,19 @@ class TileConfig:
         return self.rows * self.cols
 
 
-def _in_range(value, high):
-    try:
-        check_int("", value, 2, high)
-    except TypeError:
+def _valid_dims(dims):
+    """Whether ``dims`` is a ring's ``(nodes,)`` or the sides of a 2-D or 3-D torus in range."""
+    def in_range(value, high):
+        try:
+            check_int("", value, 2, high)
+        except TypeError:
+            return False
+        return True
+    if not isinstance(dims, tuple) or not 1 <= len(dims) <= MAX_TORUS_DIMENSIONS:
         return False
-    return True
+    if len(dims) == 1:
+        return in_range(dims[0], MAX_RING_NODES)
+    return all(in_range(side, MAX_TORUS_SIDE) for side in dims) and prod(dims) <= MAX_TORUS_NODES
 
 
 @dataclass(frozen=True)
@@ -216,25 +247,32 @@ class FabricConfig:
     """Shape of a ring or torus fabric and of its packets.
 
     Use :meth:`ring` and :meth:`torus`, which validate the topology's own parameters by name;
-    the constructor validates the rest. The bit layouts that follow from a configuration (the
-    packet format) are built in ``hdl.fabric.layouts``.
+    the constructor validates the rest. The topology object, with the routing relation, is
+    :attr:`topology` and :attr:`relation` (``sim_models.topology``); the bit layouts that follow
+    from a configuration (the packet format) are built in ``hdl.fabric.layouts``.
 
     Parameters
     ----------
     dims : tuple of int
-        Nodes along each dimension: ``(nodes,)`` for a ring, ``(x, y)`` for a torus. Node
-        ``x + X * y`` sits at coordinates ``(x, y)``.
+        Nodes along each dimension: ``(nodes,)`` for a ring, ``(x, y)`` or ``(x, y, z)`` for a
+        torus. Node ``x + X * y + X * Y * z`` sits at coordinates ``(x, y, z)``.
     flit_width : int
         Bits per flit, 1..1024; at least :attr:`header_width`.
     length_width : int
         Bits of the header's length field, 1..12: packets carry 0 to ``2 ** length_width - 1``
         payload flits.
     buffer_depth : int
-        Input buffer per port and virtual channel, in flits, 1..64. Three or more sustain one
-        flit per cycle per link (the credit loop is three cycles long).
+        Input buffer per port and virtual channel, in flits, 1..64.
+        :data:`~sim_models.topology.CREDIT_LOOP_CYCLES` or more sustain one flit per cycle per
+        link.
     routing : str
         ``"dateline"`` (two virtual channels, deadlock-free) or ``"naive"`` (one virtual
-        channel; can deadlock, for tests only).
+        channel; can deadlock, for tests only): a key of
+        :data:`~sim_models.topology.RELATIONS`.
+    flit_intervals : tuple of int
+        Per dimension, cycles between the flits a link of that dimension carries, 1..8: 1 is
+        full bandwidth, 2 half (the Z links of a Trn2 UltraServer, ``(1, 1, 2)``). Empty (the
+        default) is 1 everywhere; all ones are stored as empty.
 
     Raises
     ------
@@ -249,21 +287,30 @@ class FabricConfig:
     length_width: int = 4
     buffer_depth: int = 4
     routing: str = "dateline"
+    flit_intervals: tuple = ()
 
     def __post_init__(self):
-        if not (isinstance(self.dims, tuple) and (
-                len(self.dims) == 1 and _in_range(self.dims[0], MAX_RING_NODES) or
-                len(self.dims) == 2 and all(_in_range(side, MAX_TORUS_SIDE)
-                                            for side in self.dims))):
+        if not _valid_dims(self.dims):
             raise TypeError(f"Parameter 'dims' must be (nodes,) with nodes in "
-                            f"2..{MAX_RING_NODES} or (x, y) with x and y in "
-                            f"2..{MAX_TORUS_SIDE}, not {self.dims!r}")
+                            f"2..{MAX_RING_NODES} or 2..{MAX_TORUS_DIMENSIONS} sides in "
+                            f"2..{MAX_TORUS_SIDE} of at most {MAX_TORUS_NODES} nodes, "
+                            f"not {self.dims!r}")
         check_int("Parameter 'flit_width'", self.flit_width, 1, MAX_FLIT_WIDTH)
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
         if self.routing not in ROUTINGS:
             raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
                             f"not {self.routing!r}")
+        intervals = self.flit_intervals
+        if not isinstance(intervals, tuple) or intervals and (
+                len(intervals) != len(self.dims) or not all(
+                    isinstance(k, int) and not isinstance(k, bool) and
+                    1 <= k <= MAX_FLIT_INTERVAL for k in intervals)):
+            raise TypeError(f"Parameter 'flit_intervals' must be empty or {len(self.dims)} "
+                            f"integers in 1..{MAX_FLIT_INTERVAL}, one per dimension, "
+                            f"not {intervals!r}")
+        if all(k == 1 for k in intervals):
+            object.__setattr__(self, "flit_intervals", ())
         if self.flit_width < self.header_width:
             raise ValueError(f"Parameter 'flit_width' must be at least {self.header_width} to "
                              f"hold the header of a {self.nodes}-node fabric, "
@@ -279,24 +326,48 @@ class FabricConfig:
         return cls((nodes,), **options)
 
     @classmethod
-    def torus(cls, x, y, nodes=None, **options):
-        """Configuration of an ``x`` by ``y`` 2-D torus, each side 2..16.
+    def torus(cls, *sides, nodes=None, **options):
+        """Configuration of a 2-D (``x, y``) or 3-D (``x, y, z``) torus, each side 2..16, at
+        most 256 nodes.
 
-        ``nodes``, if given, must equal ``x * y``; ``options`` are the remaining constructor
-        parameters.
+        ``nodes``, if given, must equal the product of the sides; ``options`` are the remaining
+        constructor parameters.
         """
-        check_int("Parameter 'x'", x, 2, MAX_TORUS_SIDE)
-        check_int("Parameter 'y'", y, 2, MAX_TORUS_SIDE)
+        if not 2 <= len(sides) <= MAX_TORUS_DIMENSIONS:
+            raise TypeError(f"Parameter 'sides' must be 2..{MAX_TORUS_DIMENSIONS} sides, "
+                            f"not {sides!r}")
+        for dim, side in enumerate(sides):
+            check_int(f"Parameter '{axis_name(dim)}'", side, 2, MAX_TORUS_SIDE)
+        product = " * ".join(axis_name(dim) for dim in range(len(sides)))
         if nodes is not None:
-            check_int("Parameter 'nodes'", nodes, 1, MAX_TORUS_SIDE ** 2)
-            if nodes != x * y:
-                raise ValueError(f"Parameter 'nodes' must equal x * y = {x * y}, not {nodes}")
-        return cls((x, y), **options)
+            check_int("Parameter 'nodes'", nodes, 1, MAX_TORUS_NODES)
+            if nodes != prod(sides):
+                raise ValueError(f"Parameter 'nodes' must equal {product} = {prod(sides)}, "
+                                 f"not {nodes}")
+        if prod(sides) > MAX_TORUS_NODES:
+            raise TypeError(f"Parameter 'sides' must multiply to at most {MAX_TORUS_NODES} "
+                            f"nodes, not {product} = {prod(sides)}")
+        return cls(tuple(sides), **options)
+
+    @property
+    def topology(self):
+        """The :class:`~sim_models.topology.Torus` of :attr:`dims` (a ring is 1-D)."""
+        return Torus(self.dims, self.flit_intervals)
+
+    @property
+    def relation(self):
+        """The routing relation named by :attr:`routing`."""
+        return RELATIONS[self.routing]
 
     @property
     def nodes(self):
         """Number of nodes."""
         return prod(self.dims)
+
+    @property
+    def max_payload_flits(self):
+        """Payload flits of the longest packet the header's length field can describe."""
+        return (1 << self.length_width) - 1
 
     @property
     def address_width(self):
@@ -307,7 +378,7 @@ class FabricConfig:
     @property
     def vcs(self):
         """Virtual channels per link: 2 with the dateline, 1 for ``naive`` routing."""
-        return 2 if self.routing == "dateline" else 1
+        return self.relation.vcs
 
     @property
     def header_width(self):
@@ -318,9 +389,8 @@ class FabricConfig:
     @property
     def name(self):
         """Configuration name for module names, build directories and reports, e.g.
-        ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``."""
-        base = f"ring{self.dims[0]}" if len(self.dims) == 1 else \
-            "torus" + "x".join(map(str, self.dims))
+        ``ring5``, ``torus4x4``, ``ring5_naive``, ``torus2x2_w16``, ``torus4x4x4_i1x1x2``."""
+        base = self.topology.name
         defaults = FabricConfig((2,))
         suffixes = [f"_{label}{value}" for label, value, default in [
             ("w", self.flit_width, defaults.flit_width),
@@ -328,61 +398,86 @@ class FabricConfig:
             ("b", self.buffer_depth, defaults.buffer_depth)] if value != default]
         if self.routing != defaults.routing:
             suffixes.append(f"_{self.routing}")
+        if self.flit_intervals:
+            suffixes.append("_i" + "x".join(map(str, self.flit_intervals)))
         return base + "".join(suffixes)
 
 
-def _ring(subject, config):
-    """Raise unless ``config`` is a ring FabricConfig whose flits carry an int32 element."""
+def _ring(subject, config, element):
+    """Raise unless ``config`` is a ring FabricConfig whose flits carry an ``element``
+    (a key of :data:`ALLREDUCE_ELEMENTS`)."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
-    if len(config.dims) != 1:
+    if config.topology.dimensions != 1:
         raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
-    if config.flit_width < ELEMENT_WIDTH:
-        raise ValueError(f"Parameter 'flit_width' must be at least {ELEMENT_WIDTH} to carry an "
-                         f"int32 element, not {config.flit_width}")
+    width = ALLREDUCE_ELEMENTS[element]
+    article = "an" if element[0] in "aefhilmnorsx" else "a"  # as the name is spoken
+    if config.flit_width < width:
+        raise ValueError(f"Parameter 'flit_width' must be at least {width} to carry "
+                         f"{article} {element} element, not {config.flit_width}")
+
+
+def _longest_vector(ring, element):
+    """Elements of the longest vector whose chunks each fit one packet of ``ring``."""
+    per_flit = ring.flit_width // ALLREDUCE_ELEMENTS[element]
+    return min(ring.max_payload_flits * per_flit * ring.nodes, MAX_VECTOR_LENGTH)
 
 
 @dataclass(frozen=True)
 class AllReduceConfig:
-    """A ring of all-reduce network interfaces over a ring fabric, for int32 vectors.
+    """A ring of all-reduce network interfaces over a ring fabric, for int32, FP32 or BF16
+    vectors.
 
     Parameters
     ----------
     ring : FabricConfig
-        The ring fabric; its flits carry ``flit_width // 32`` elements each.
+        The ring fabric; its flits carry ``flit_width // element_width`` elements each.
     vector_length : int
         Elements per all-reduce, 1..65536, split into one chunk per node; each chunk must fit
         one packet.
+    element : str
+        Element format, a key of :data:`ALLREDUCE_ELEMENTS`: ``int32`` (default), ``fp32`` or
+        ``bf16``.
 
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
+        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
+        ``element`` not a known format.
     ValueError
-        If ``ring`` is not a ring, its flits cannot carry an int32, or a chunk does not fit
+        If ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
         one packet.
     """
     ring: FabricConfig
     vector_length: int
+    element: str = "int32"
 
     def __post_init__(self):
-        _ring("ring", self.ring)
+        if self.element not in ALLREDUCE_ELEMENTS:
+            raise TypeError(f"Parameter 'element' must be one of "
+                            f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
+        _ring("ring", self.ring, self.element)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
-        longest = self.max_flits * self.elements_per_flit * self.ring.nodes
+        longest = _longest_vector(self.ring, self.element)
         if self.vector_length > longest:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
                              f"{self.ring.nodes}-node ring of {self.ring.flit_width}-bit flits "
                              f"and {self.max_flits}-flit packets, not {self.vector_length}")
 
     @property
+    def element_width(self):
+        """Bits per element."""
+        return ALLREDUCE_ELEMENTS[self.element]
+
+    @property
     def elements_per_flit(self):
-        """Elements carried by a payload flit: ``flit_width // 32``."""
-        return self.ring.flit_width // ELEMENT_WIDTH
+        """Elements carried by a payload flit: ``flit_width // element_width``."""
+        return self.ring.flit_width // self.element_width
 
     @property
     def max_flits(self):
         """Payload flits of the longest packet the header can describe."""
-        return (1 << self.ring.length_width) - 1
+        return self.ring.max_payload_flits
 
     @property
     def chunk_flits(self):
@@ -392,8 +487,9 @@ class AllReduceConfig:
 
     @property
     def name(self):
-        """Configuration name, e.g. ``ring5_v23``."""
-        return f"{self.ring.name}_v{self.vector_length}"
+        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``."""
+        suffix = "" if self.element == "int32" else f"_{self.element}"
+        return f"{self.ring.name}_v{self.vector_length}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -403,8 +499,9 @@ class DistributedGemmConfig:
     Parameters
     ----------
     tile : TileConfig
-        Configuration of every node's tile (int8 operands, int32 results: what the all-reduce
-        adds).
+        Configuration of every node's tile: int8 operands with int32 results, all-reduced as
+        int32, or floating-point operands (BF16, FP16, FP8) with FP32 results, all-reduced as
+        FP32.
     ring : FabricConfig
         The ring fabric joining the nodes.
     columns : int
@@ -417,7 +514,7 @@ class DistributedGemmConfig:
         If ``tile`` is not a TileConfig, ``ring`` not a FabricConfig, or ``columns`` not an
         integer in range.
     ValueError
-        If the vector does not fit the packets, or the flits cannot carry an int32.
+        If the vector does not fit the packets, or the flits cannot carry a result.
     """
     tile: TileConfig
     ring: FabricConfig
@@ -427,20 +524,24 @@ class DistributedGemmConfig:
         if not isinstance(self.tile, TileConfig):
             raise TypeError(f"Parameter 'tile' must be a TileConfig, not {self.tile!r}")
         check_int("Parameter 'columns'", self.columns, 1, self.tile.psum_depth)
-        _ring("ring", self.ring)
-        nodes, per_flit = self.ring.nodes, self.ring.flit_width // ELEMENT_WIDTH
-        packet_flits = (1 << self.ring.length_width) - 1
-        longest = min(packet_flits * per_flit * nodes, MAX_VECTOR_LENGTH) // self.tile.cols
+        _ring("ring", self.ring, self.element)
+        longest = _longest_vector(self.ring, self.element) // self.tile.cols
         if self.columns > longest:
             raise ValueError(f"Parameter 'columns' must be at most {longest} for "
-                             f"{self.tile.cols}-lane results on a {nodes}-node ring of "
-                             f"{self.ring.flit_width}-bit flits and {packet_flits}-flit "
-                             f"packets, not {self.columns}")
+                             f"{self.tile.cols}-lane results on a {self.ring.nodes}-node ring "
+                             f"of {self.ring.flit_width}-bit flits and "
+                             f"{self.ring.max_payload_flits}-flit packets, not {self.columns}")
+
+    @property
+    def element(self):
+        """Format of the results all-reduced: ``fp32`` for a floating-point tile, else
+        ``int32``."""
+        return "fp32" if self.tile.floating else "int32"
 
     @property
     def allreduce(self):
         """The all-reduce every node's interface runs: ``columns * tile.cols`` elements."""
-        return AllReduceConfig(self.ring, self.columns * self.tile.cols)
+        return AllReduceConfig(self.ring, self.vector_length, self.element)
 
     @property
     def vector_length(self):
@@ -473,7 +574,7 @@ def module_name(config):
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
                 AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm"}
     if type(config) not in prefixes:
-        raise TypeError(f"Argument 'config' must be a TileConfig, FabricConfig, "
+        raise TypeError(f"Parameter 'config' must be a TileConfig, FabricConfig, "
                         f"AllReduceConfig or DistributedGemmConfig, not {config!r}")
     return f"{prefixes[type(config)]}_{config.name}"
 
@@ -488,7 +589,7 @@ def config_to_dict(config):
     configurations as dictionaries, tuples as lists. :func:`config_from_dict` inverts it."""
     kinds = {cls: kind for kind, cls in _KINDS.items()}
     if type(config) not in kinds:
-        raise TypeError(f"Argument 'config' must be one of "
+        raise TypeError(f"Parameter 'config' must be one of "
                         f"{', '.join(cls.__name__ for cls in _KINDS.values())}, not {config!r}")
     result = {"kind": kinds[type(config)]}
     for item in fields(config):

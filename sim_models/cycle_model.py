@@ -16,14 +16,17 @@ depth, K/M/N the operation's shape and R/C the array:
   (two stationary rows per beat); a multiply may issue in the cycle of the last beat of
   the load before it, so the next stationary loads in the background of the current multiply;
 - a multiply's beats are ``d + 1 .. d + N``; it waits while the read engine reads its bank;
-- a read waits until its bank's last moving beat e is R + C cycles old (``d >= e + R + C``,
-  the write of column C - 1 happens in cycle e + R + C); its result beats are
-  ``d + 2 .. d + N + 1``.
+- a read waits until its bank's last moving beat e has left the array (``d >= e + W``, with
+  the write of column C - 1 in cycle e + W, W = ``TileLatency.psum_write(C - 1)``: R + C with
+  one-cycle PEs); its result beats are ``d + 2 .. d + N + 1`` (the read requests, then the
+  PSUM read latency).
+
+Every array latency is ``sim_models.timing``'s.
 """
 
 from dataclasses import dataclass, field
 
-from .timing import OP_QUEUE_DEPTH, drain_cycles
+from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles
 
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 
@@ -119,7 +122,7 @@ class _Engines:
             return cycle + 1, self.multiply_last, k * m * operation.n
         self.read_last = cycle + operation.n
         self.read_bank = operation.bank
-        return cycle + 2, self.read_last + 1, 0
+        return (cycle + 1 + PSUM_READ_CYCLES, self.read_last + PSUM_READ_CYCLES, 0)
 
 
 _KINDS = {LoadStationary: "load", MultiplyMoving: "multiply", ReadPsum: "read"}

@@ -6,7 +6,9 @@ intact, that packets from one source to one destination arrive in the order they
 that a packet for an address that names no node is dropped and counted. Packets of different
 sources may interleave in any order at a destination, so the reference is, per destination, one
 ordered list per source. Nothing here depends on the RTL: topologies are given by their
-dimensions (``(nodes,)`` for a ring, ``(x, y)`` for a torus, node ``x + X * y`` at ``(x, y)``).
+dimensions (``(nodes,)`` for a ring, ``(x, y)`` or ``(x, y, z)`` for a torus, node
+``x + X * y + X * Y * z`` at ``(x, y, z)``) and routed by the relation of
+:mod:`sim_models.topology`, the one the router is generated from.
 """
 
 from collections import Counter
@@ -15,7 +17,10 @@ from math import prod
 
 import numpy as np
 
-__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count",
+from .topology import CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, Torus, route
+
+__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count", "path_ports",
+           "slowest_interval",
            "ZeroLoadLatency", "PATTERNS", "traffic"]
 
 
@@ -144,16 +149,27 @@ def check_delivery(ref, delivered, dropped, *, complete=True):
                              f"place(s):\n  " + "\n  ".join(problems))
 
 
+def path_ports(torus, source, destination):
+    """Output ports, hop by hop, of a packet from ``source`` to ``destination`` of ``torus``
+    (a :class:`~sim_models.topology.Torus`), following the fabric's routing relation."""
+    ports, node, hop = [], source, (LOCAL, 0)
+    while (hop := route(torus, RELATIONS["dateline"], node, *hop, destination)).port != LOCAL:
+        ports.append(hop.port)
+        node = torus.neighbour(node, hop.port)
+    return ports
+
+
 def hop_count(dims, source, destination):
-    """Links a packet crosses from ``source`` to ``destination``: the sum over dimensions of
-    the distance the shorter way round the ring."""
-    hops = 0
-    for size in dims:
-        source, here = divmod(source, size)
-        destination, there = divmod(destination, size)
-        ahead = (there - here) % size
-        hops += min(ahead, size - ahead)
-    return hops
+    """Links a packet crosses from ``source`` to ``destination`` of the torus ``dims``
+    (the shorter way round each dimension)."""
+    return len(path_ports(Torus(tuple(dims)), source, destination))
+
+
+def slowest_interval(torus, source, destination):
+    """Cycles between flits on the slowest link from ``source`` to ``destination`` of
+    ``torus`` (1 when the path crosses no link)."""
+    return max((torus.port_interval(port) for port in path_ports(torus, source, destination)),
+               default=1)
 
 
 @dataclass(frozen=True)
@@ -161,12 +177,14 @@ class ZeroLoadLatency:
     """Analytic latency of a packet through an otherwise idle fabric, with an always-ready
     destination, in cycles from the header's inject handshake.
 
-    A flit spends ``per_hop`` cycles in each router it crosses after the first: one to be
-    written into the input buffer, one in the output register (links add none). The first
-    router adds ``fixed`` cycles the same way from the inject handshake, and the destination's
-    eject register is part of the last router's count. Payload flits follow their header one
+    A flit spends ``per_hop`` cycles (:data:`~sim_models.topology.ROUTER_CYCLES`) in each
+    router it crosses after the first: one to be written into the input buffer, one in the
+    output register (links add none). The first router adds ``fixed`` cycles the same way from
+    the inject handshake, and the destination's eject register is part of the last router's
+    count. Payload flits follow their header one
     per cycle (serialization) unless the input buffers are shallower than the credit loop: a
-    link then sends ``buffer_depth`` flits per ``credit_loop`` cycles.
+    link then sends ``buffer_depth`` flits per ``credit_loop`` cycles; and a slow link (one
+    flit every ``interval`` cycles) paces them too.
 
     Members
     -------
@@ -177,29 +195,40 @@ class ZeroLoadLatency:
     buffer_depth : int
         Flits per input buffer (per virtual channel).
     credit_loop : int
-        Cycles from sending a flit until its buffer slot can be used again: the flit is
-        written, taken out in the next cycle at the earliest, and the credit counted the same
-        cycle.
+        Cycles from sending a flit until its buffer slot can be used again
+        (:data:`~sim_models.topology.CREDIT_LOOP_CYCLES`).
     """
-    per_hop: int = 2
-    fixed: int = 2
+    per_hop: int = ROUTER_CYCLES
+    fixed: int = ROUTER_CYCLES
     buffer_depth: int = 4
-    credit_loop: int = 3
+    credit_loop: int = CREDIT_LOOP_CYCLES
 
     def header(self, hops):
         """Cycles from the header's inject handshake to its eject handshake."""
         return self.fixed + self.per_hop * hops
 
-    def serialization(self, hops, length):
-        """Cycles from the header's eject handshake to that of flit ``length`` after it."""
-        if hops == 0 or self.buffer_depth >= self.credit_loop:
-            return length
-        return length // self.buffer_depth * self.credit_loop + length % self.buffer_depth
+    def serialization(self, hops, length, interval=1):
+        """Cycles from the header's eject handshake to that of flit ``length`` after it.
 
-    def tail(self, hops, length):
+        On a path that crosses links, the slowest link paces the flits: it sends flit ``i``
+        ``interval`` cycles after flit ``i - 1`` at the earliest (its flit interval), and not
+        before the credit of flit ``i - buffer_depth`` is back (``credit_loop`` cycles after
+        that flit was sent)."""
+        if hops == 0:
+            return length
+        sent = []
+        for flit in range(length + 1):
+            earliest = [0] if flit == 0 else [sent[-1] + interval]
+            if flit >= self.buffer_depth:
+                earliest.append(sent[flit - self.buffer_depth] + self.credit_loop)
+            sent.append(max(earliest))
+        return sent[-1]
+
+    def tail(self, hops, length, interval=1):
         """Cycles from the header's inject handshake to the eject handshake of the last flit
-        of a packet with ``length`` payload flits."""
-        return self.header(hops) + self.serialization(hops, length)
+        of a packet with ``length`` payload flits, on a path whose slowest link carries a flit
+        every ``interval`` cycles."""
+        return self.header(hops) + self.serialization(hops, length, interval)
 
 
 #: Traffic patterns of :func:`traffic`.
@@ -212,10 +241,12 @@ def _destinations(pattern, dims, source, count, rng):
     if pattern == "uniform":
         return rng.integers(0, nodes, count)
     if pattern == "transpose":
-        # (x, y) -> (y, x) on a square torus; in general the index transpose of an X by Y
-        # matrix, and the mirror image i -> n - 1 - i on a ring.
-        target = position[1] + dims[1] * position[0] if len(dims) == 2 else nodes - 1 - source
-        return np.full(count, target)
+        # The mirror image i -> n - 1 - i on a ring; on a torus the coordinates reversed, as
+        # an index of the reversed shape: (x, y) -> (y, x) on a square torus, in general the
+        # index transpose of an X by Y matrix.
+        if len(dims) == 1:
+            return np.full(count, nodes - 1 - source)
+        return np.full(count, Torus(tuple(reversed(dims))).node_at(tuple(reversed(position))))
     if pattern == "hotspot":
         # Half of the packets go to node 0, the rest uniformly.
         return np.where(rng.random(count) < 0.5, 0, rng.integers(0, nodes, count))

@@ -1,6 +1,6 @@
 """Floating-point numerics of the PE array, bit-exact: encodings, one PE step, a column, PSUM.
 
-The rules (README "Numerics", R1-R11) in short: a PE step rounds the exact sum of its incoming
+The rules (docs/numerics.md, R1-R11) in short: a PE step rounds the exact sum of its incoming
 FP32 partial and its exact products once to FP32, to nearest even (R1, R4); row 0's partial is
 +0 (R2); unused rows pass the partial through (R3); FP32 results below 2**-126 after rounding
 flush to a zero of the exact sum's sign (R5) and those of magnitude >= 2**128 become infinite
@@ -41,10 +41,11 @@ import numpy as np
 
 from .config import OPERAND_FORMATS, OperandFormat
 
-__all__ = ["CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding", "FP32_MIN_NORMAL",
-           "FP32_OVERFLOW", "accumulate_fp32", "as_bits", "check_float_format", "decode",
-           "decode_fp32", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
-           "pe_step_fp32", "round_fp32", "ulp_error"]
+__all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
+           "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
+           "check_double_row_k", "check_float_format", "decode", "decode_fp32",
+           "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
+           "pe_step_fp32", "round_fp32", "round_fp32_to_bf16", "ulp_error"]
 
 #: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
 CANONICAL_NAN = 0x7FC00000
@@ -112,8 +113,8 @@ FLOAT_FORMATS = {name: FloatEncoding(OPERAND_FORMATS[name], dtype_name) for name
 def check_float_format(subject, name):
     """The :class:`FloatEncoding` named ``name``; one-line ``ValueError`` naming ``subject``."""
     if name not in FLOAT_FORMATS:
-        raise ValueError(f"{subject}={name!r} is not a floating-point operand format: use one of "
-                         f"{', '.join(FLOAT_FORMATS)}")
+        raise ValueError(f"Parameter '{subject}' must be a floating-point operand format, one of "
+                         f"{', '.join(FLOAT_FORMATS)}, not {name!r}")
     return FLOAT_FORMATS[name]
 
 
@@ -139,11 +140,11 @@ def as_bits(array, format_name):
     if array.dtype.name == encoding.dtype_name:
         return array.view(unsigned)
     if array.dtype.kind not in "iu":
-        raise TypeError(f"array must hold {format_name} bit patterns (an integer dtype) or "
-                        f"have dtype {encoding.dtype_name}, not {array.dtype.name}")
+        raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns (an integer "
+                        f"dtype) or have dtype {encoding.dtype_name}, not {array.dtype.name}")
     if array.size and (array.min() < 0 or array.max() >> encoding.bits):
-        raise ValueError(f"array holds values outside 0..{(1 << encoding.bits) - 1}, not "
-                         f"{format_name} bit patterns")
+        raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns, integers in "
+                        f"0..{(1 << encoding.bits) - 1}, not values outside them")
     return array.astype(unsigned)
 
 
@@ -263,8 +264,9 @@ def _round_products(partial, products):
         both = low + high
         back = both - low
         error = (low - (both - back)) + (high - back)
+        inexact = np.isfinite(both + partial) & (error != 0)   # Inf - Inf is NaN: not inexact
     result = _round_sum(partial, both)
-    for index in zip(*np.nonzero(np.isfinite(both + partial) & (error != 0))):
+    for index in zip(*np.nonzero(inexact)):
         exact = Fraction(partial[index]) + Fraction(low[index]) + Fraction(high[index])
         result[index] = round_fp32(exact)
     return result
@@ -275,15 +277,15 @@ def _check_formats(stationary_format, moving_format, double_row):
     encodings = (check_float_format("stationary_format", stationary_format),
                  check_float_format("moving_format", moving_format))
     if double_row and not all(encoding.is_fp8 for encoding in encodings):
-        raise ValueError(f"double_row=True needs FP8 stationary and moving formats, not "
-                         f"{stationary_format!r} and {moving_format!r}")
+        raise ValueError(f"Parameter 'double_row' is True, which needs FP8 stationary and "
+                         f"moving formats, not {stationary_format!r} and {moving_format!r}")
 
 
 def _check_shapes(stationary, moving):
     """Refuse operands that are not [K, M] and [K, N]."""
     if stationary.ndim != 2 or moving.ndim != 2 or stationary.shape[0] != moving.shape[0]:
-        raise ValueError(f"stationary [K, M] and moving [K, N] must be 2-D with one K, not of "
-                         f"shapes {stationary.shape} and {moving.shape}")
+        raise ValueError(f"Parameters 'stationary' [K, M] and 'moving' [K, N] must be 2-D with "
+                         f"one K, not of shapes {stationary.shape} and {moving.shape}")
 
 
 def _decoded_operands(stationary, moving, stationary_format, moving_format, double_row=False):
@@ -305,8 +307,8 @@ def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, 
         Incoming partial sums, FP32 bits.
     stationary, moving : numpy.ndarray [P, ...]
         Bit patterns (see :func:`as_bits`), broadcastable to [P, ...]; P = 1 for one product,
-        P = 2 in double-row mode (index 0: contraction index 2k, the lane's low byte; index 1:
-        2k + 1, the high byte).
+        P = 2 in double-row mode (PE row p of a K-row load: index 0 is contraction index p,
+        the lane's low byte; index 1 is p + K/2, the high byte).
     stationary_format, moving_format : str
     active : numpy.ndarray, bool [P, ...]
         Which products take part; a product that does not take part contributes nothing (it
@@ -332,10 +334,11 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     """FP32 bit patterns that the bottom of each PE column emits: ``stationary^T @ moving``.
 
     PE row k adds ``stationary[k, m] * moving[k, n]`` to the partial coming from row k - 1,
-    +0 for row 0 (R1-R8); in double-row mode (R11) PE row k adds the two products of
-    contraction indices 2k and 2k + 1 with one rounding, and with K odd the last row's high
-    half does not take part (R3). Rows of the array beyond K pass the partial through (R3), so
-    they do not appear here.
+    +0 for row 0 (R1-R8); in double-row mode (R11, NKI's layout) K is even and PE row p adds
+    the two products of contraction indices p and p + K/2 with one rounding: the operands are
+    NKI's ``[K/2, 2, X]`` tiles, ``stationary.reshape(2, K/2, M)`` with the two halves side by
+    side. Rows of the array beyond K (K/2) pass the partial through (R3), so they do not
+    appear here.
 
     Parameters
     ----------
@@ -345,7 +348,7 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     stationary_format, moving_format : str
         Names of :data:`FLOAT_FORMATS`; any two, E4M3 and E5M2 may be mixed.
     double_row : bool
-        FP8 double-row mode; both formats must be FP8.
+        FP8 double-row mode; both formats must be FP8 and K even.
 
     Returns
     -------
@@ -355,19 +358,34 @@ def matmul_fp32(stationary, moving, stationary_format, moving_format, double_row
     stationary = as_bits(stationary, stationary_format)
     moving = as_bits(moving, moving_format)
     _check_shapes(stationary, moving)
-    contraction, per_row = stationary.shape[0], 2 if double_row else 1
-    rows = -(-contraction // per_row)
-    padding = ((0, rows * per_row - contraction), (0, 0))
-    stationary = np.pad(stationary, padding).reshape(rows, per_row, -1)
-    moving = np.pad(moving, padding).reshape(rows, per_row, -1)
-    taking_part = (np.arange(rows * per_row) < contraction).reshape(rows, per_row, 1, 1)
+    check_double_row_k("K (rows of 'stationary')", stationary.shape[0], double_row)
+    stationary, moving = double_row_pairs(stationary, double_row), \
+        double_row_pairs(moving, double_row)
     partial = np.zeros((stationary.shape[2], moving.shape[2]), dtype=np.uint32)
-    for row in range(rows):
+    every = np.ones((stationary.shape[1], *partial.shape), dtype=bool)
+    for row in range(stationary.shape[0]):
         partial = pe_step_fp32(partial, stationary[row, :, :, None], moving[row, :, None, :],
-                               stationary_format, moving_format,
-                               np.broadcast_to(taking_part[row], (per_row, *partial.shape)),
-                               double_row)
+                               stationary_format, moving_format, every, double_row)
     return partial
+
+
+def check_double_row_k(subject, k, double_row):
+    """Refuse an odd contraction K in double-row mode with one line: NKI's layout pairs index p
+    with p + K/2, so the programmer zero-pads an odd K (R11)."""
+    if double_row and k % 2:
+        raise ValueError(f"{subject} is {k}: double-row mode needs an even K (NKI's [K/2, 2, X] "
+                         f"layout pairs index p with p + K/2); zero-pad the contraction by one "
+                         f"row, as NKI requires")
+
+
+def double_row_pairs(operand, double_row):
+    """A [K, X] operand as the PE rows take it, [rows, P, X]: P = 1 (row k is index k), or in
+    double-row mode (K even) P = 2, PE row p holding indices p and p + K/2 (NKI's
+    ``[K/2, 2, X]`` tile)."""
+    if not double_row:
+        return operand[:, None, :]
+    half = operand.shape[0] // 2
+    return np.stack([operand[:half], operand[half:]], axis=1)
 
 
 def accumulate_fp32(stored, incoming):
@@ -468,3 +486,38 @@ def ulp_error(computed, exact):
         exponent = max(_floor_log2(magnitude), -126) if magnitude else -126
         errors[index] = float(abs(Fraction(value) - target) / Fraction(2) ** (exponent - 23))
     return errors
+
+
+#: BF16's canonical NaN: the high half of :data:`CANONICAL_NAN`.
+BF16_CANONICAL_NAN = CANONICAL_NAN >> 16
+#: Significant bits of a BF16 value.
+BF16_PRECISION = 8
+
+
+def round_fp32_to_bf16(bits):
+    """BF16 bit patterns (uint16) of FP32 values, rounded to 8 significant bits, to nearest,
+    ties to even; a rounded magnitude of 2**128 or more is infinite, every NaN becomes
+    :data:`BF16_CANONICAL_NAN`, zeros keep their sign.
+
+    ``bits`` : uint32 array of FP32 results of R1/R9 (normal numbers, zeros, infinities or
+    NaNs: R5 leaves no subnormals, and BF16 shares FP32's exponent range, so every rounded
+    normal is a BF16 normal).
+    """
+    values = decode_fp32(bits)
+    with np.errstate(invalid="ignore"):
+        fraction, exponent = np.frexp(values)
+        rounded = np.ldexp(np.rint(np.ldexp(fraction, BF16_PRECISION)),
+                           exponent - BF16_PRECISION)
+    rounded = np.where(np.isfinite(values) & (np.abs(rounded) >= FP32_OVERFLOW),
+                       np.copysign(np.inf, values), np.where(np.isfinite(values), rounded, values))
+    return (encode_fp32(rounded) >> 16).astype(np.uint16)
+
+
+def add_bf16(stored, incoming):
+    """One BF16 all-reduce addition: both widened to FP32 exactly, added under R9
+    (:func:`accumulate_fp32`), the sum rounded to BF16 (:func:`round_fp32_to_bf16`).
+
+    ``stored``, ``incoming`` : uint16 arrays of one shape (BF16 bit patterns); returns uint16.
+    """
+    wide = [np.asarray(bits, dtype=np.uint32) << 16 for bits in (stored, incoming)]
+    return round_fp32_to_bf16(accumulate_fp32(*wide))

@@ -19,7 +19,7 @@ __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int
 def check_config(config):
     """Raise ``TypeError`` unless ``config`` is a :class:`TileConfig`."""
     if not isinstance(config, TileConfig):
-        raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
+        raise TypeError(f"Parameter 'config' must be a TileConfig, not {config!r}")
 
 
 def psum_dtype(config):
@@ -140,9 +140,9 @@ class TileModel:
             lies outside its range (K up to R, or 2R in double-row mode).
         ValueError
             If an operation's format is not one of the tile's, or it asks for double-row mode
-            on a tile without FP8 or with a format other than FP8; if a MultiplyMoving comes
-            before any LoadStationary, or has another K or double-row mode than the stationary
-            loaded last; or if an accumulation or a read covers an undefined PSUM element.
+            on a tile without FP8 or with a format other than FP8, or with an odd K; if a
+            MultiplyMoving comes before any LoadStationary, or has another K or double-row mode
+            than the stationary loaded last; or if an accumulation or a read covers an undefined PSUM element.
         """
         results = []
         for index, op in enumerate(program):
@@ -165,6 +165,7 @@ class TileModel:
         check_format(where, self.config, op.format, op.double_row)
         stationary = check_operand(f"{where}: 'stationary'", op.stationary, op.format)
         check_int(f"{where}: K (rows of 'stationary')", op.k, 1, self._max_k(op.double_row))
+        floats.check_double_row_k(f"{where}: K (rows of 'stationary')", op.k, op.double_row)
         check_int(f"{where}: M (columns of 'stationary')", op.m, 1, self.config.cols)
         self._stationary = (stationary, op.format, bool(op.double_row))
 
@@ -172,6 +173,7 @@ class TileModel:
         check_format(where, self.config, op.format, op.double_row)
         moving = check_operand(f"{where}: 'moving'", op.moving, op.format)
         check_int(f"{where}: K (rows of 'moving')", op.k, 1, self._max_k(op.double_row))
+        floats.check_double_row_k(f"{where}: K (rows of 'moving')", op.k, op.double_row)
         check_int(f"{where}: N (columns of 'moving')", op.n, 1, self.config.psum_depth)
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)
         if not isinstance(op.accumulate, (bool, np.bool_)):

@@ -7,7 +7,8 @@ Each LoadStationary and MultiplyMoving names the format of its operand, one of t
 ``TileConfig.formats``: int8 operands are int8 arrays; floating-point operands are arrays of
 their bit patterns (uint16 for BF16 and FP16, uint8 for FP8) or arrays of the format's
 ``ml_dtypes`` type (see ``sim_models.floats.as_bits``). In FP8 double-row mode (both operands
-FP8) each PE row k multiplies contraction indices 2k and 2k + 1, so K may reach 2R.
+FP8) K is even and each PE row p multiplies contraction indices p and p + K/2 (NKI's
+``[K/2, 2, X]`` layout), so K may reach 2R.
 """
 
 from dataclasses import dataclass
@@ -42,6 +43,14 @@ class MatmulFormat:
                         (["dr"] if self.double_row else []))
 
     @property
+    def label(self):
+        """How people read it, format names as ``FORMATS=`` spells them: ``int8``,
+        ``bf16 x fp8_e4m3``, ``fp8_e4m3 double-row``."""
+        names = self.stationary if self.stationary == self.moving else \
+            f"{self.stationary} x {self.moving}"
+        return f"{names} double-row" if self.double_row else names
+
+    @property
     def rows_per_pe(self):
         """Contraction indices one PE row multiplies per cycle: 2 in double-row mode, else 1."""
         return 2 if self.double_row else 1
@@ -58,9 +67,9 @@ class LoadStationary:
     Members
     -------
     stationary : numpy.ndarray, shape [K, M]
-        int8, or the bit patterns of ``format`` (or its ml_dtypes array). Rows 2b and 2b + 1
-        form stationary beat b in double-row mode, row k forms beat k otherwise, so the load
-        takes ceil(K / 2) or K beats (:attr:`beats`).
+        int8, or the bit patterns of ``format`` (or its ml_dtypes array). Rows b and b + K/2
+        form stationary beat b in double-row mode (K even), row k forms beat k otherwise, so
+        the load takes K / 2 or K beats (:attr:`beats`).
     format : str
         Format of the elements, one of the tile's formats.
     double_row : bool

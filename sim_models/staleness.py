@@ -2,7 +2,7 @@
 
 A results file (:mod:`sim_models.results`) names every design it simulated with two SHA-256
 digests: of the Verilog file that was simulated, and of what the run was checked against
-(:mod:`sim_models.checked`: the GEMM programs with their operands and the cycle model's timing
+(:mod:`sim_models.digests`: the GEMM programs with their operands and the cycle model's timing
 of them, or the fabric models' predictions). The file is current when, for every design, the
 Verilog generated today (``<top>.v`` in one of the Verilog directories) and the checked digest
 recomputed today equal the recorded ones. Python sources that change neither do not matter.
@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checked import fabric_checked_digest, tile_checked_digest
+from .digests import fabric_checked_digest, tile_checked_digest
 from .results import KINDS, TileCharacterization
 
 __all__ = ["STATES", "Verdict", "checked_digest", "file_sha256", "missing", "verdict"]
@@ -93,7 +93,7 @@ def verdict(path, kind, document, verilog_dirs):
         ``current``.
     """
     if not verilog_dirs:
-        raise ValueError("Argument 'verilog_dirs' must name at least one directory, not "
+        raise ValueError("Parameter 'verilog_dirs' must name at least one directory, not "
                          f"{verilog_dirs!r}")
     stale, absent = [], []
     for design in document.designs:

@@ -4,7 +4,9 @@ The output ``out[M, N] = stationary[K, M]^T @ moving[K, N]`` is cut into blocks 
 and ``psum_depth`` columns, M blocks outermost. Each block is summed over chunks of at most R
 rows of K (2R in FP8 double-row mode) in PSUM bank ``block index % psum_banks``: a
 LoadStationary and a MultiplyMoving per chunk, overwriting for the first chunk and accumulating
-for the others.
+for the others. In double-row mode a chunk of odd K gets one zero row appended to both of its
+operands, the zero padding NKI requires (R11: PE row p pairs indices p and p + K/2 of the
+chunk); the zero products add nothing but a +0 term.
 
 A ReadPsum waits for the writes to its bank to drain, and operations issue in order. With one
 bank, the ReadPsum of a block follows its last MultiplyMoving. With more banks, it follows the
@@ -96,13 +98,13 @@ class TiledGemm:
             output block.
         """
         if len(read_results) != len(self.tiles):
-            raise ValueError(f"Argument 'read_results' must hold {len(self.tiles)} arrays, one "
+            raise ValueError(f"Parameter 'read_results' must hold {len(self.tiles)} arrays, one "
                              f"per ReadPsum, not {len(read_results)}")
         m, _, n = self.shape
         out = np.empty((m, n), self.result_dtype)
         for index, (tile, result) in enumerate(zip(self.tiles, read_results)):
             if np.shape(result) != (tile.m, tile.n):
-                raise ValueError(f"Argument 'read_results' item {index} must have shape "
+                raise ValueError(f"Parameter 'read_results' item {index} must have shape "
                                  f"{(tile.m, tile.n)}, not {np.shape(result)}")
             out[tile.rows, tile.cols] = result
         return out
@@ -137,19 +139,19 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
     """
     check_config(config)
     if not isinstance(matmul_format, MatmulFormat):
-        raise TypeError(f"Argument 'matmul_format' must be a MatmulFormat, not "
+        raise TypeError(f"Parameter 'matmul_format' must be a MatmulFormat, not "
                         f"{matmul_format!r}")
     for name, operand in (("stationary", stationary), ("moving", moving)):
         format_name = getattr(matmul_format, name)
-        check_format(f"Argument 'matmul_format' ({name})", config, format_name,
+        check_format(f"Parameter 'matmul_format' ({name})", config, format_name,
                      matmul_format.double_row)
-        check_operand(f"Argument '{name}'", operand, format_name)
+        check_operand(f"Parameter '{name}'", operand, format_name)
         if 0 in operand.shape:
-            raise TypeError(f"Argument '{name}' must have no empty dimension, not shape "
+            raise TypeError(f"Parameter '{name}' must have no empty dimension, not shape "
                             f"{operand.shape}")
     (k, m), n = stationary.shape, moving.shape[1]
     if moving.shape[0] != k:
-        raise ValueError(f"Argument 'moving' must have as many rows (K) as 'stationary', {k}, "
+        raise ValueError(f"Parameter 'moving' must have as many rows (K) as 'stationary', {k}, "
                          f"not {moving.shape[0]}")
     blocks = product(_chunks(m, config.cols), _chunks(n, config.psum_depth))
     tiles = [OutputTile(rows, cols, index % config.psum_banks)
@@ -157,10 +159,13 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
     program, deferred = [], []
     for tile in tiles:
         for chunk in _chunks(k, config.rows * matmul_format.rows_per_pe):
-            program += [LoadStationary(stationary[chunk, tile.rows], matmul_format.stationary,
-                                       matmul_format.double_row),
-                        MultiplyMoving(moving[chunk, tile.cols], tile.bank, chunk.start > 0,
-                                       matmul_format.moving, matmul_format.double_row)]
+            padding = ((0, (chunk.stop - chunk.start) % 2 if matmul_format.double_row else 0),
+                       (0, 0))
+            program += [LoadStationary(_padded(stationary[chunk, tile.rows], padding),
+                                       matmul_format.stationary, matmul_format.double_row),
+                        MultiplyMoving(_padded(moving[chunk, tile.cols], padding), tile.bank,
+                                       chunk.start > 0, matmul_format.moving,
+                                       matmul_format.double_row)]
             program += deferred
             deferred = []
         read = ReadPsum(tile.bank, tile.m, tile.n)
@@ -169,6 +174,11 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
         else:
             deferred = [read]
     return TiledGemm(program + deferred, tiles, (m, k, n), psum_dtype(config))
+
+
+def _padded(operand, padding):
+    """``operand`` (a view) with the zero rows of ``padding`` appended (a copy), if any."""
+    return np.pad(operand, padding) if padding[0][1] else operand
 
 
 def _chunks(size, step):

@@ -42,8 +42,21 @@ CONNECT_TIMEOUT = "5s"
 SYNTHESIS_LIMIT = 1800.0
 #: Seconds between two looks at finished tasks while none is ready.
 POLL_SECONDS = 0.2
-#: Steps shared by the points of one RTL (or format set) -> the prefix of their task keys.
-_SHARED = {"build": "build-", "synthesis": "synthesis-", "pe_timing": "pe-timing-"}
+#: Every kind of task -> the prefix of its keys, ``<prefix><what it works on>``.
+_KEY_PREFIXES = {"generate": "generate-", "build": "build-", "synthesis": "synthesis-",
+                 "pe_timing": "pe-timing-", "point": "point-"}
+#: The kinds of task shared by the points of one RTL (or format set).
+_SHARED = ("build", "synthesis", "pe_timing")
+
+
+def _task_key(step, *parts):
+    """The key of the task of kind ``step`` on ``parts`` (strings joined by hyphens)."""
+    return _KEY_PREFIXES[step] + "-".join(parts)
+
+
+def _step_of(key):
+    """The kind of the task of ``key``."""
+    return next(step for step, prefix in _KEY_PREFIXES.items() if key.startswith(prefix))
 
 
 class SweepError(RuntimeError):
@@ -167,7 +180,7 @@ class _Run:
     def start(self, point):
         """Submit the point's generation (shared by the points of its configuration)."""
         entry = self.pending[point.digest] = _Pending(point)
-        key = f"generate-{point.config.name}"
+        key = _task_key("generate", point.config.name)
         self.submit(key, generate_rtl, point.config, self.build_root / "rtl", self.generator)
         self.wait_for(entry, key)
 
@@ -183,16 +196,16 @@ class _Run:
         """Give the outcome of task ``key`` to ``entry``; a generation submits its next tasks."""
         entry.waiting.discard(key)
         ok, value = self.outcomes[key]
+        step = _step_of(key)
         if not ok:
             entry.errors[key] = value
-        elif key.startswith("generate-"):
+        elif step == "generate":
             self.generated(entry, value)
-        elif key.startswith("point-"):
+        elif step == "point":
             records, seconds = value
             entry.records.update(records)
             entry.seconds.update(seconds)
         else:
-            step = "synthesis" if key.startswith("synthesis-") else "pe_timing"
             entry.records[step], entry.seconds[step] = value
 
     def generated(self, entry, rtl):
@@ -201,19 +214,19 @@ class _Run:
         self.rtl_of[point.config] = rtl.sha256
         entry.seconds["generate"] = rtl.seconds
         self.uses.update(list(_SHARED) if self.synthesis else ["build"])
-        build = self.submit(f"build-{point.simulator}-{rtl.sha256}", build_rtl, point.config,
-                            point.simulator, rtl, watch=False)
-        key = f"point-{point.digest}"
+        build = self.submit(_task_key("build", point.simulator, rtl.sha256), build_rtl,
+                            point.config, point.simulator, rtl, watch=False)
+        key = _task_key("point", point.digest)
         self.submit(key, run_point, point, build,
                     PointWork(rtl.verilog, self.build_root / "points" / point.digest[:16]),
                     self.stages)
         self.wait_for(entry, key)
         if self.synthesis:
-            key = f"synthesis-{rtl.sha256}"
+            key = _task_key("synthesis", rtl.sha256)
             self.submit(key, synthesize_rtl, point.config, rtl, self.limit)
             self.wait_for(entry, key)
             formats = "+".join(point.config.formats)
-            key = f"pe-timing-{formats}"
+            key = _task_key("pe_timing", formats)
             self.submit(key, time_pe, point.config.formats,
                         self.build_root / "pe_timing" / formats, self.limit)
             self.wait_for(entry, key)
@@ -261,19 +274,19 @@ class _Run:
         them; every task counted once."""
         run, work = dict.fromkeys(_SHARED, 0), 0.0
         builds = [future for key, future in self.tasks.items()
-                  if key.startswith(_SHARED["build"]) and future.status == "finished"]
+                  if _step_of(key) == "build" and future.status == "finished"]
         for seconds in self.client.gather(builds):
             work += seconds
             run["build"] += seconds > 0
         for key, (ok, value) in self.outcomes.items():
             if not ok:
                 continue
-            if key.startswith("generate-"):
+            step = _step_of(key)
+            if step == "generate":
                 work += value.seconds
-            elif key.startswith("point-"):
-                work += sum(seconds for step, seconds in value[1].items() if step != "build")
+            elif step == "point":
+                work += sum(seconds for stage, seconds in value[1].items() if stage != "build")
             else:
-                step = next(step for step, prefix in _SHARED.items() if key.startswith(prefix))
                 work += value[1]
                 run[step] += 1
         return run, {step: self.uses[step] - run[step] for step in _SHARED}, work

@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
 
-from sim_models.checked import characterization_shapes
 from sim_models.config import TileConfig, check_formats, config_to_dict
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
+from sim_models.stimulus import characterization_shapes
 
 __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_grid",
            "parse_grid"]
@@ -131,7 +131,7 @@ def _tiles(where, section):
     for values in product(*axes.values()):
         try:
             configs.append(TileConfig(**dict(zip(keys, values))))
-        except TypeError as error:
+        except (TypeError, ValueError) as error:
             raise GridError(f"{where} [tile]: {error}") from None
     return configs
 

@@ -15,11 +15,11 @@ from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
-from sim_models.checked import peak_format
 from sim_models.scaling.tile_projection import project_tile
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import load_specs
-from tb.characterize_tile import run_record, simulate_gemms
+from sim_models.stimulus import peak_format
+from tb.tile_gemms import run_record, simulate_gemms
 
 __all__ = ["PointWork", "STAGES", "Stage", "measure_gemms", "project", "stage_record"]
 
@@ -55,9 +55,9 @@ class Stage:
 
 def measure_gemms(point, work):
     """The point's GEMMs on its built RTL in the tile's fastest mode
-    (:func:`sim_models.checked.peak_format`: FP8 double-row when the tile has FP8), each
+    (:func:`sim_models.stimulus.peak_format`: FP8 double-row when the tile has FP8), each
     checked bit- and cycle-exactly
-    (:func:`tb.characterize_tile.simulate_gemms`, its line in ``simulate.log`` of the point's
+    (:func:`tb.tile_gemms.simulate_gemms`, its line in ``simulate.log`` of the point's
     directory, not among the sweep's progress); a dict with ``runs`` (the
     :class:`sim_models.results.TileRun` of each GEMM, as dicts) and ``macs_per_cycle`` over all
     of them.

@@ -23,16 +23,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hdl.leaf import leaf_module_name
+from hdl.leaf import LEAF_KINDS, leaf_module_name
 from sim_models.config import TileConfig
 
 from .tools import SynthesisError, TimeLimit, run_tool
 
-__all__ = ["LEAF_KINDS", "ModuleFigures", "SynthesisError", "SynthesisFigures",
+__all__ = ["ModuleFigures", "SynthesisError", "SynthesisFigures",
            "module_figures", "synthesize"]
-
-#: The leaf modules a tile instantiates, by kind (``hdl.leaf.leaf_module_name``).
-LEAF_KINDS = ("pe_column", "psum_column")
 
 #: Yosys's ``synth`` from its ``fine`` label on, without ``memory_map``; then every flip-flop
 #: made plain, debug-only cells removed.
@@ -210,7 +207,7 @@ def synthesize(config, verilog, time_limit=None):
         tool and the log.
     """
     if not isinstance(config, TileConfig):
-        raise TypeError(f"Argument 'config' must be a TileConfig, not {config!r}")
+        raise TypeError(f"Parameter 'config' must be a TileConfig, not {config!r}")
     start = time.monotonic()
     limit = TimeLimit.starting_now(time_limit)
     verilog = Path(verilog)

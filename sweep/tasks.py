@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hdl.emit import generate, write
-from tb.launch import Design, build
+from tb.launch import Design, build_model_of
 
 from .pe_timing import pe_fmax_mhz
 from .stages import stage_record
@@ -81,7 +81,7 @@ def generate_rtl(config, rtl_root, generator=generate):
 
 
 def _build(design, sim, directory):
-    return build(design, sim, build=directory)
+    return build_model_of(design, sim, build=directory)
 
 
 def build_rtl(config, sim, rtl):

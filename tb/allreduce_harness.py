@@ -21,11 +21,16 @@ class AllReduceHarness:
     nodes : int
     inputs : tuple of str
         Names of each node's input streams (``<name>__<node>``), held idle during reset.
+    width : int
+        Bits per element of the ``i`` and ``o`` streams.
+    signed : bool
+        Elements are two's-complement integers (int32), not bit patterns (FP32, BF16).
     """
-    def __init__(self, dut, nodes, inputs=("i",)):
+    def __init__(self, dut, nodes, inputs=("i",), width=32, signed=True):
         self.dut = dut
         self.nodes = nodes
         self._inputs = inputs
+        self._width, self._signed = width, signed
         start_clock(dut.clk)
 
     def stream(self, name, node):
@@ -68,7 +73,7 @@ class AllReduceHarness:
         for node, vector in enumerate(vectors):
             driver = StreamDriver(self.dut.clk, *self.stream("i", node), idle_probability=stall,
                                   rng=rng, counter=counter)
-            sends.append(cocotb.start_soon(driver.send(pack_array(32, vector[:, None]))))
+            sends.append(cocotb.start_soon(driver.send(pack_array(self._width, vector[:, None]))))
         results, outputs = await self.collect(sends, vectors.shape[1], timeout, rng, counter)
         return results, np.array([task.result().cycles for task in sends]), outputs
 
@@ -105,6 +110,7 @@ class AllReduceHarness:
         extra = [node for node in range(self.nodes) if self.stream("o", node)[0].value == 1]
         assert not extra, f"Nodes {extra} offer results beyond the expected ones"
         await RisingEdge(self.dut.clk)
-        results = np.stack([unpack_array(32, 1, task.result().payloads)[:, 0]
+        results = np.stack([unpack_array(self._width, 1, task.result().payloads,
+                                         self._signed)[:, 0]
                             for task in collects])
         return results, np.array([task.result().cycles for task in collects])

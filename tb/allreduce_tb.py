@@ -1,13 +1,16 @@
 """cocotb tests of the all-reduce ring (``hdl.fabric.allreduce.AllReduceRing``).
 
-Every node's results are compared, element by element, with the numpy reference
-(``sim_models.allreduce``); inputs lie near the int32 limits so that the sums wrap around. The
+Every node's results are compared, element by element and bit for bit, with the numpy
+reference (``sim_models.allreduce``); int32 inputs lie near the int32 limits so that the sums
+wrap around; FP32 and BF16 inputs span magnitudes that round, cancel, flush, overflow, and
+include signed zeros, subnormals, infinities and NaNs. The
 random test inserts idle cycles on every local input and backpressure on every local output and
 runs several all-reduces back to back; the cycle test runs one with ideal streams, whose
 duration must equal the analytic estimate.
 
 Run through ``tb.test_allreduce_sim`` (pytest) and :func:`tb.launch.simulate`: the
-configuration (an AllReduceConfig: the ring and the vector length) comes from the design's
+configuration (an AllReduceConfig: the ring, the vector length and the element format) comes
+from the design's
 sidecar, the seed and the results file (:func:`tb.records.record_measurements`) from the run
 request.
 """
@@ -16,7 +19,7 @@ import cocotb
 import numpy as np
 
 from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference
-from sim_models.fabric import ZeroLoadLatency
+from sim_models.floats import encode_fp32
 
 from .allreduce_harness import AllReduceHarness
 from .harness_timing import STALL_PROBABILITY
@@ -30,12 +33,39 @@ ROUNDS = 3
 NEAR_LIMIT = 1000
 
 
-def _random_vectors(rng, shape):
+def _random_int32(rng, shape):
     """int32 values, a third each near INT32_MAX, near INT32_MIN and anywhere."""
     near_max = INT32_MAX - rng.integers(0, NEAR_LIMIT, shape)
     near_min = INT32_MIN + rng.integers(0, NEAR_LIMIT, shape)
     anywhere = rng.integers(INT32_MIN, INT32_MAX, shape, endpoint=True)
     return np.choose(rng.integers(0, 3, shape), [near_max, near_min, anywhere])
+
+
+def _random_fp32_bits(rng, shape):
+    """FP32 bit patterns: mostly values of either sign within 2**+-12 of each other (sums that
+    round and cancel), and, one in twenty each, values near the largest finite magnitude (sums
+    that overflow), near and below 2**-126 (flushed sums, subnormal inputs), signed zeros;
+    one in a hundred each infinities and NaNs of random payload."""
+    sign = rng.choice([-1.0, 1.0], shape)
+    common = sign * (1 + rng.random(shape)) * 2.0 ** rng.integers(-12, 13, shape)
+    huge = sign * (1 + rng.random(shape)) * 2.0 ** 127
+    tiny = sign * (1 + rng.random(shape)) * 2.0 ** rng.integers(-130, -124, shape)
+    zero = sign * 0.0
+    infinite = sign * np.inf
+    bits = encode_fp32(np.choose(
+        np.searchsorted([0.05, 0.10, 0.15, 0.16], rng.random(shape), side="right"),
+        [huge, tiny, zero, infinite, common]).astype(np.float32).astype(np.float64))
+    nan = np.uint32(0x7F800001) | rng.integers(0, 1 << 22, shape, dtype=np.uint32) | \
+        (rng.integers(0, 2, shape, dtype=np.uint32) << 31)
+    return np.where(rng.random(shape) < 0.01, nan, bits).astype(np.int64)
+
+
+def _random_vectors(rng, shape, element):
+    """Inputs of an all-reduce of ``element`` vectors: int32 values or bit patterns."""
+    if element == "int32":
+        return _random_int32(rng, shape)
+    bits = _random_fp32_bits(rng, shape)
+    return bits >> 16 if element == "bf16" else bits
 
 
 async def _start(dut, test_name):
@@ -44,38 +74,40 @@ async def _start(dut, test_name):
     config = design_config()
     ring, length = config.ring, config.vector_length
     rng = seeded_rng(test_name)
-    estimate = AllReduceEstimate(ring.nodes, length, ring.flit_width // 32,
-                                 ZeroLoadLatency(buffer_depth=ring.buffer_depth))
-    harness = AllReduceHarness(dut, ring.nodes)
+    harness = AllReduceHarness(dut, ring.nodes, width=config.element_width,
+                               signed=config.element == "int32")
     await harness.reset()
-    return ring, length, rng, estimate, harness
+    return config, rng, AllReduceEstimate.of(config), harness
 
 
 @cocotb.test()
 async def random_traffic(dut):
-    """Back-to-back all-reduces of random vectors near the int32 limits, with random idle
-    cycles on the inputs and backpressure on the outputs."""
-    ring, length, rng, estimate, harness = await _start(dut, "random_traffic")
-    vectors = _random_vectors(rng, (ROUNDS, ring.nodes, length))
+    """Back-to-back all-reduces of random vectors (near the int32 limits, or floating-point
+    values of every kind), with random idle cycles on the inputs and backpressure on the
+    outputs."""
+    config, rng, estimate, harness = await _start(dut, "random_traffic")
+    ring, length = config.ring, config.vector_length
+    vectors = _random_vectors(rng, (ROUNDS, ring.nodes, length), config.element)
     inputs = vectors.transpose(1, 0, 2).reshape(ring.nodes, ROUNDS * length)
     results, _, outputs = await harness.run(inputs, 20 * ROUNDS * estimate.cycles(), rng)
-    expected = np.stack([allreduce_reference(round_vectors) for round_vectors in vectors])
+    expected = np.stack([allreduce_reference(round_vectors, config.element)
+                         for round_vectors in vectors])
     check_equal(expected.transpose(1, 0, 2),
                 results.reshape(ring.nodes, ROUNDS, length),
                 "all-reduce results", ("node", "round", "element"))
     record_measurements(design_config(), "random_traffic", rounds=ROUNDS,
                         stall_probability=STALL_PROBABILITY, cycles=int(outputs.max()))
-    dut._log.info("random_traffic: %d all-reduces of %d elements on %d nodes correct in %d "
-                  "cycles", ROUNDS, length, ring.nodes, outputs.max())
+    dut._log.info("random_traffic: %d all-reduces of %d %s elements on %d nodes correct in %d "
+                  "cycles", ROUNDS, length, config.element, ring.nodes, outputs.max())
 
 
 @cocotb.test()
 async def ideal_cycles(dut):
     """One all-reduce with ideal streams: correct, and exactly as long as the estimate."""
-    ring, length, rng, estimate, harness = await _start(dut, "ideal_cycles")
-    vectors = _random_vectors(rng, (ring.nodes, length))
+    config, rng, estimate, harness = await _start(dut, "ideal_cycles")
+    vectors = _random_vectors(rng, (config.ring.nodes, config.vector_length), config.element)
     results, inputs, outputs = await harness.run(vectors, 20 * estimate.cycles())
-    check_equal(allreduce_reference(vectors), results, "all-reduce results",
+    check_equal(allreduce_reference(vectors, config.element), results, "all-reduce results",
                 ("node", "element"))
     measured = int(outputs.max() - inputs.min())
     expected = estimate.cycles()

@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from sim_models.checked import fabric_checked_digest
 from sim_models.cli import ArgumentParser
-from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
 from sim_models.collectives import Link, ring_allreduce_time
+from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
+from sim_models.digests import fabric_checked_digest
 from sim_models.fabric import ZeroLoadLatency
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
                                 HopLatency, HopPoint, LinkEfficiency,
@@ -43,6 +43,7 @@ from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterizati
 from sim_models.staleness import file_sha256
 
 from .launch import Design, exit_on_failure, simulate, verilog_path
+from .step_log import StepLog
 
 #: The simulator every figure comes from.
 SIMULATOR = "icarus"
@@ -140,37 +141,45 @@ def alpha_beta_cycles(point, alpha):
     return ring_allreduce_time(point["nodes"], ELEMENT_BYTES * point["length"], link)
 
 
-def characterize(build):
+def characterize(build, log):
     """Run every simulation under ``build``; return the
-    :class:`~sim_models.results.FabricCharacterization`."""
-    _progress(f"hop latency: {HOP_FABRIC.name} zero-load latency on {SIMULATOR}")
-    record = _measure(build, f"hops_{HOP_FABRIC.name}", Design(HOP_FABRIC, "tb.fabric_tb"),
-                      "zero_load_latency")
-    hops = hop_latency(record, HOP_FABRIC.name)
-    designs = {HOP_FABRIC: simulated_design(HOP_FABRIC, build)}
+    :class:`~sim_models.results.FabricCharacterization`. The console gets one line per
+    measurement (hop latency, link efficiency, all-reduce) with its duration; each
+    simulation's line goes to ``log`` (a :class:`tb.step_log.StepLog`)."""
+    with log.step() as timing:
+        record = _measure(build, f"hops_{HOP_FABRIC.name}", Design(HOP_FABRIC, "tb.fabric_tb"),
+                          "zero_load_latency")
+        hops = hop_latency(record, HOP_FABRIC.name)
+        designs = {HOP_FABRIC: simulated_design(HOP_FABRIC, build)}
+    _progress(f"hop latency: {HOP_FABRIC.name} at zero load on {SIMULATOR}, "
+              f"{hops.per_hop_cycles:g} cycles per hop ({timing['seconds']:.1f} s)")
 
     efficiency = []
-    for config in SATURATION_FABRICS:
-        _progress(f"link efficiency: {config.name} saturation on {SIMULATOR}")
-        record = _measure(build, f"saturation_{config.name}", Design(config, "tb.fabric_tb"),
-                          "saturation")
-        efficiency.append(link_efficiency(record, config.name))
-        designs[config] = simulated_design(config, build)
+    with log.step() as timing:
+        for config in SATURATION_FABRICS:
+            record = _measure(build, f"saturation_{config.name}",
+                              Design(config, "tb.fabric_tb"), "saturation")
+            efficiency.append(link_efficiency(record, config.name))
+            designs[config] = simulated_design(config, build)
+    _progress(f"link efficiency: {', '.join(config.name for config in SATURATION_FABRICS)} "
+              f"at saturation on {SIMULATOR} ({timing['seconds']:.1f} s)")
 
     allreduce = []
-    for nodes in ALLREDUCE_NODES:
-        config = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
-        for length in ALLREDUCE_LENGTHS:
-            design = Design(AllReduceConfig(config, length), "tb.allreduce_tb")
-            _progress(f"all-reduce: {design.case} ideal cycles on {SIMULATOR}")
-            record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
-            allreduce.append({"nodes": nodes, "length": length,
-                              "elements_per_flit": config.flit_width // 32,
-                              "rtl_cycles": record["measured_cycles"],
-                              "estimate_cycles": record["estimate_cycles"],
-                              "local_cycles": 2 * length + 1})
-            ring = AllReduceConfig(config, length)
-            designs[ring] = simulated_design(ring, build)
+    with log.step() as timing:
+        for nodes in ALLREDUCE_NODES:
+            config = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
+            for length in ALLREDUCE_LENGTHS:
+                design = Design(AllReduceConfig(config, length), "tb.allreduce_tb")
+                record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
+                allreduce.append({"nodes": nodes, "length": length,
+                                  "elements_per_flit": config.flit_width // 32,
+                                  "rtl_cycles": record["measured_cycles"],
+                                  "estimate_cycles": record["estimate_cycles"],
+                                  "local_cycles": 2 * length + 1})
+                ring = AllReduceConfig(config, length)
+                designs[ring] = simulated_design(ring, build)
+    _progress(f"all-reduce: {len(allreduce)} rings of {min(ALLREDUCE_NODES)}-"
+              f"{max(ALLREDUCE_NODES)} nodes on {SIMULATOR} ({timing['seconds']:.1f} s)")
     alpha, error = fit_alpha(allreduce)
     runs = tuple(AllReduceRun(**point, alpha_beta_cycles=alpha_beta_cycles(point, alpha))
                  for point in allreduce)
@@ -185,9 +194,14 @@ def main(argv=None):
     parser.add_argument("--out", default="build/characterization/fabric.json",
                         help="JSON file to write")
     args = parser.parse_args(argv)
+    log = StepLog(Path(args.build) / "logs" / "characterize_fabric.log")
     with exit_on_failure():
-        save(characterize(Path(args.build).resolve()), args.out)
-    _progress(f"wrote {args.out}")
+        try:
+            document = characterize(Path(args.build).resolve(), log)
+        finally:
+            log.close()
+        save(document, args.out)
+    _progress(f"wrote {args.out}; each simulation in {log.path}")
 
 
 if __name__ == "__main__":

@@ -22,9 +22,11 @@ class GemmHarness(AllReduceHarness):
     dut : cocotb handle of the distributed GEMM's top module
     tile : TileConfig
     nodes : int
+    signed : bool
+        The outputs are int32 values (an int8 tile), not FP32 bit patterns.
     """
-    def __init__(self, dut, tile, nodes):
-        super().__init__(dut, nodes, inputs=TILE_INPUTS)
+    def __init__(self, dut, tile, nodes, signed=True):
+        super().__init__(dut, nodes, inputs=TILE_INPUTS, signed=signed)
         self._packer = ProgramPacker(tile)
 
     async def run_programs(self, programs, count, timeout, rng=None):

@@ -1,4 +1,5 @@
-"""Directed floating-point tile programs: special values, overflow, cancellation, unused rows.
+"""Directed floating-point tile programs: special values, overflow, cancellation, unused rows,
+and a double-row GEMM built from NKI's ``[K/2, 2, X]`` layout.
 
 Each scenario is a program in one :class:`~sim_models.program.MatmulFormat` whose every read
 the testbench compares bit for bit with the golden model (``sim_models.floats``' rules R1-R11).
@@ -8,12 +9,14 @@ Operands are built with ml_dtypes (values rounded to the format) and passed as i
 import ml_dtypes
 import numpy as np
 
+from sim_models import floats
 from sim_models.floats import FLOAT_FORMATS, as_bits
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 
 from .scenarios import Scenario
 
-__all__ = ["encode", "float_directed_scenarios", "special_values"]
+__all__ = ["encode", "float_directed_scenarios", "logical_from_nki", "nki_double_row_matmul",
+           "special_values"]
 
 #: Fraction of the elements of a ``specials`` operand drawn from :func:`special_values`.
 _SPECIAL_SHARE = 0.5
@@ -49,6 +52,27 @@ def _specials(rng, format_name, shape):
     return np.where(chosen, encode(rng.choice(values, shape), format_name), bits)
 
 
+def logical_from_nki(tile):
+    """The logical [K, X] operand of an NKI double-row tile [K/2, 2, X]: contraction index
+    j K/2 + p is ``tile[p, j]`` (the 2 is the contraction's most major part)."""
+    half, _, width = tile.shape
+    return tile.transpose(1, 0, 2).reshape(2 * half, width)
+
+
+def nki_double_row_matmul(stationary_tile, moving_tile, matmul_format):
+    """FP32 bits [M, N] of a double-row matmul of NKI tiles ``stationary_tile`` [K/2, 2, M] and
+    ``moving_tile`` [K/2, 2, N] (bit patterns): PE row p takes the two products
+    ``tile[p, 0]`` and ``tile[p, 1]`` in one PE step (R11), stepped here directly from the
+    tiles, not through ``matmul_fp32``'s pairing of the logical operands."""
+    shape = (2, stationary_tile.shape[2], moving_tile.shape[2])
+    partial = np.zeros(shape[1:], np.uint32)
+    for row in range(stationary_tile.shape[0]):
+        partial = floats.pe_step_fp32(partial, stationary_tile[row][:, :, None],
+                                      moving_tile[row][:, None, :], matmul_format.stationary,
+                                      matmul_format.moving, np.ones(shape, bool), True)
+    return partial
+
+
 class _Builder:
     """Operations in one matmul format on one tile: ``k`` is the largest K of an operation
     (R, or 2R in double-row mode), ``n`` the moving columns of each multiply."""
@@ -56,6 +80,11 @@ class _Builder:
         self.config, self.format = config, matmul_format
         self.k = config.rows * matmul_format.rows_per_pe
         self.n = min(7, config.psum_depth)
+
+    def contraction(self, k):
+        """``k`` as an operation may use it: rounded up to even in double-row mode, whose K
+        NKI requires zero-padded to a multiple of two."""
+        return k + k % 2 if self.format.double_row else k
 
     def load(self, bits):
         return LoadStationary(bits, self.format.stationary, self.format.double_row)
@@ -97,10 +126,10 @@ def _cancellation(builder):
     largest = [min(FLOAT_FORMATS[name].max_finite, 2.0 ** 60)
                for name in (fmt.stationary, fmt.moving)]
     tiny = [2.0 ** FLOAT_FORMATS[name].lsb_exponent for name in (fmt.stationary, fmt.moving)]
-    rows = min(3, builder.k)
-    stationary = np.array([largest[0], tiny[0], -largest[0]][:rows])[:, None].repeat(
+    rows = builder.contraction(min(3, builder.k))
+    stationary = np.array([largest[0], tiny[0], -largest[0], 0.0][:rows])[:, None].repeat(
         builder.config.cols, 1)
-    moving = np.array([largest[1], tiny[1], largest[1]][:rows])[:, None].repeat(builder.n, 1)
+    moving = np.array([largest[1], tiny[1], largest[1], 0.0][:rows])[:, None].repeat(builder.n, 1)
     return builder.single("catastrophic_cancellation", encode(stationary, fmt.stationary),
                           encode(moving, fmt.moving))
 
@@ -108,14 +137,15 @@ def _cancellation(builder):
 def _stale_rows(builder, rng):
     """Rows at or beyond K contribute nothing (R3) although their weights hold NaN and Inf from
     older loads: two full loads of specials fill both weight banks, then loads of K = 1, K odd
-    and K < the array's contraction multiply finite values."""
+    and K < the array's contraction (even in double-row mode) multiply finite values."""
     config, fmt = builder.config, builder.format
     program = []
     for bank in range(2):
         program += [builder.load(_specials(rng, fmt.stationary, (builder.k, config.cols))),
                     builder.multiply(_specials(rng, fmt.moving, (builder.k, builder.n)),
                                      bank % config.psum_banks)]
-    sizes = sorted({1, max(1, builder.k - 1), max(1, builder.k // 2 + 1) | 1})
+    sizes = sorted({builder.contraction(k) for k in
+                    (1, max(1, builder.k - 1), max(1, builder.k // 2 + 1) | 1)})
     for k in sizes:
         program += [builder.load(_random_finite(rng, fmt.stationary, (k, config.cols))),
                     builder.multiply(_random_finite(rng, fmt.moving, (k, builder.n))),
@@ -123,10 +153,25 @@ def _stale_rows(builder, rng):
     return Scenario("stale_rows_beyond_k", program, matmul_format=fmt)
 
 
+def _nki_layout(builder, rng):
+    """A double-row matmul of K = 2R built as NKI lays it out, stationary [R, 2, C] and moving
+    [R, 2, N] tiles of random finite values, passed to the tile as their logical [K, X]
+    operands; the reads must equal :func:`nki_double_row_matmul` of the tiles as well as the
+    golden model."""
+    config, fmt, n = builder.config, builder.format, builder.n
+    tiles = [_random_finite(rng, name, (config.rows, 2, width))
+             for name, width in ((fmt.stationary, config.cols), (fmt.moving, n))]
+    scenario = builder.single("nki_double_row_layout", *map(logical_from_nki, tiles))
+    return Scenario(scenario.name, scenario.program, matmul_format=fmt,
+                    expected=[nki_double_row_matmul(*tiles, fmt)])
+
+
 def float_directed_scenarios(config, rng, matmul_format):
     """Directed programs of ``matmul_format`` on the floating-point tile ``config``: identity,
     signed zeros, special values at K = 1, 2 and the largest K, catastrophic cancellation,
-    rows beyond K with stale NaN/Inf weights, and (with a BF16 operand) overflow to Inf."""
+    rows beyond K with stale NaN/Inf weights, (with a BF16 operand) overflow to Inf, and (in
+    double-row mode) a GEMM from NKI's layout. In double-row mode every K is even, as NKI
+    requires."""
     builder = _Builder(config, matmul_format)
     fmt, cols, n, k = matmul_format, config.cols, builder.n, builder.k
     scenarios = [
@@ -135,11 +180,13 @@ def float_directed_scenarios(config, rng, matmul_format):
         builder.single("signed_zeros", encode(rng.choice([0.0, -0.0], (k, cols)), fmt.stationary),
                        encode(rng.choice([0.0, -0.0], (k, n)), fmt.moving)),
     ]
-    for rows in sorted({1, min(2, k), k}):
+    for rows in sorted({builder.contraction(1), min(2, k), k}):
         scenarios.append(builder.single(
             f"specials_k{rows}", _specials(rng, fmt.stationary, (rows, cols)),
             _specials(rng, fmt.moving, (rows, n))))
     scenarios += [_cancellation(builder), _stale_rows(builder, rng)]
+    if fmt.double_row:
+        scenarios.append(_nki_layout(builder, rng))
     if "bf16" in (fmt.stationary, fmt.moving):
         scenarios.append(_overflow(builder))
     return scenarios

@@ -22,7 +22,8 @@ from functools import cache
 from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
-from hdl.leaf import leaf_module_name
+from hdl.fabric import router_module_name
+from hdl.leaf import leaf_kinds, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
 from sim_models.results import ResultsError
@@ -31,21 +32,16 @@ from .run_request import PLUSARG, RunRequest
 from .runner import SimulationResult, build_model, run_simulation
 from .toolchain import check_simulator
 
-__all__ = ["LEAF_KINDS", "Design", "build", "exit_on_failure", "hierarchical_config",
+__all__ = ["Design", "build_model_of", "exit_on_failure", "hierarchical_config",
            "simulate", "verilog_path"]
 
-#: Leaf modules compiled once each in a hierarchical Verilator build (``hdl.leaf``); a
-#: floating-point tile adds its PEs' multiply-accumulate, ``float_mac``.
-LEAF_KINDS = ("pe_column", "psum_column")
-
-
 def hierarchical_config(config):
-    """Verilator control file text that makes each leaf module of ``config`` (a TileConfig) a
-    hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once
-    per instance."""
-    kinds = LEAF_KINDS + (("float_mac",) if config.floating else ())
-    return "`verilator_config\n" + "".join(
-        f'hier_block -module "{leaf_module_name(kind, config)}"\n' for kind in kinds)
+    """Verilator control file text that makes each leaf module of ``config`` (a TileConfig:
+    its PE and PSUM columns; a FabricConfig: its router) a hierarchical block: with
+    ``--hierarchical`` it is Verilated and compiled once, not once per instance."""
+    modules = [router_module_name(config)] if isinstance(config, FabricConfig) else \
+        (leaf_module_name(kind, config) for kind in leaf_kinds(config))
+    return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 
 @dataclass(frozen=True)
@@ -59,8 +55,9 @@ class Design:
     test_module : str
         Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
     hierarchical : bool
-        Tiles in Verilator only: build each leaf module of :data:`LEAF_KINDS` once as a
-        hierarchical block (``--hierarchical``) instead of once per instance.
+        Tiles and fabrics in Verilator only: build each leaf module (:func:`hdl.leaf.leaf_kinds`,
+        or the router) once as a hierarchical block (``--hierarchical``) instead of once per
+        instance.
     verilog : Path or None
         The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its
         ``<top>.ports.json`` beside it: built and simulated as it is, nothing elaborated. None:
@@ -70,7 +67,7 @@ class Design:
     ------
     TypeError
         If ``config`` is not one of the four configurations, or ``hierarchical`` is set for a
-        design that is not a tile.
+        design that is neither a tile nor a fabric.
     """
     config: TileConfig | FabricConfig | AllReduceConfig | DistributedGemmConfig
     test_module: str
@@ -79,9 +76,9 @@ class Design:
 
     def __post_init__(self):
         config_to_dict(self.config)  # raises TypeError for anything but a configuration
-        if self.hierarchical and not isinstance(self.config, TileConfig):
-            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig, not "
-                            f"{type(self.config).__name__}")
+        if self.hierarchical and not isinstance(self.config, (TileConfig, FabricConfig)):
+            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig or FabricConfig, "
+                            f"not {type(self.config).__name__}")
 
     @property
     def case(self):
@@ -129,7 +126,7 @@ def _prepare(design, sim, build):
     return sources, verilog.with_suffix(".ports.json"), build / "sim" / sim / design.case
 
 
-def build(design: Design, sim: str, *, build) -> float:
+def build_model_of(design: Design, sim: str, *, build) -> float:
     """Generate ``design`` (unless its Verilog is given) and build it with ``sim`` under
     ``build`` (where :func:`simulate` would) unless up to date, running nothing; return the
     build seconds, 0 if up to date.

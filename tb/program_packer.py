@@ -2,16 +2,16 @@
 and moving streams (``hdl.isa``'s op layout, operands as packed lanes).
 
 Floating-point operands travel as bit patterns in 16-bit lanes: a BF16 or FP16 element, an FP8
-element in the low byte, or, in FP8 double-row mode, two FP8 elements of contraction indices 2k
-(low byte) and 2k + 1 (high byte); so stationary beat b carries rows 2b and 2b + 1 and moving
-lane k carries elements 2k and 2k + 1."""
+element in the low byte, or, in FP8 double-row mode (K even, NKI's ``[K/2, 2, X]`` layout), two
+FP8 elements of contraction indices p (low byte) and p + K/2 (high byte); so stationary beat b
+carries rows b and b + K/2 and moving lane p carries elements p and p + K/2."""
 
 from dataclasses import dataclass
 
 import numpy as np
 
 from hdl.isa import Opcode, op_layout
-from sim_models.floats import as_bits
+from sim_models.floats import as_bits, check_double_row_k
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 
 from .streams import pack, pack_array
@@ -21,15 +21,16 @@ __all__ = ["ProgramPacker", "StreamBeats", "operand_lanes"]
 
 def operand_lanes(operand, format_name, double_row):
     """The lane values of a [K, X] operand, one row per contraction row of the array:
-    [K, X] as it is (int8 values, or bit patterns), or [ceil(K / 2), X] in double-row mode,
-    row 2b in the low byte and row 2b + 1 (zero when K is odd) in the high byte."""
+    [K, X] as it is (int8 values, or bit patterns), or [K / 2, X] in double-row mode (K even),
+    row p in the low byte and row p + K/2 in the high byte."""
     if format_name == "int8":
         return operand
     bits = as_bits(operand, format_name).astype(np.int64)
     if not double_row:
         return bits
-    bits = np.pad(bits, ((0, bits.shape[0] % 2), (0, 0)))
-    return bits[0::2] | bits[1::2] << 8
+    check_double_row_k("K (rows of the operand)", bits.shape[0], double_row)
+    half = bits.shape[0] // 2
+    return bits[:half] | bits[half:] << 8
 
 
 @dataclass

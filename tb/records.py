@@ -64,7 +64,7 @@ def _design_fields(config):
     if isinstance(config, DistributedGemmConfig):
         return {"nodes": config.ring.nodes, "rows": config.tile.rows, "cols": config.tile.cols,
                 "columns": config.columns}
-    raise TypeError(f"Argument 'config' must be a FabricConfig, AllReduceConfig or "
+    raise TypeError(f"Parameter 'config' must be a FabricConfig, AllReduceConfig or "
                     f"DistributedGemmConfig, not {config!r}")
 
 

@@ -10,9 +10,9 @@ from functools import cache
 
 import cocotb
 
-from sim_models.checked import seeded_generator
 from sim_models.config import config_from_dict
 from sim_models.program import INT8, MatmulFormat
+from sim_models.stimulus import seeded_generator
 
 from .run_request import PLUSARG, RunRequest
 

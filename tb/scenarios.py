@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim_models import floats
-from sim_models.checked import random_gemm
 from sim_models.golden import wrap_int32
 from sim_models.program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
+from sim_models.stimulus import random_gemm
 from sim_models.tiler import TiledGemm
 
 from .checker import check_equal
@@ -30,12 +30,14 @@ _PRODUCTS_TO_WRAP = 2 ** 17
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A named program in ``matmul_format``; ``gemm`` and ``operands`` (stationary [K, M],
-    moving [K, N]) are set when the program is a tiled GEMM."""
+    moving [K, N]) are set when the program is a tiled GEMM; ``expected``, when set, holds
+    each read's result [m, n] as a reference independent of the golden model computes it."""
     name: str
     program: list
     gemm: TiledGemm | None = None
     operands: tuple | None = None
     matmul_format: MatmulFormat = INT8
+    expected: list | None = None
 
 
 def _random_int8(rng, shape):

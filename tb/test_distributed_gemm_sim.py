@@ -16,10 +16,15 @@ from .regression import regression_runs, run_case
 
 
 #: Tiles, rings and result vectors per all-reduce: three 4x4 tiles (24-element vectors in
-#: chunks of 8), and two 2x3 tiles with two elements per 64-bit flit (an odd vector of 15).
+#: chunks of 8), and two 2x3 tiles with two elements per 64-bit flit (an odd vector of 15);
+#: three 4x4 BF16 tiles, and two 2x3 FP8 tiles (E4M3 and E5M2, double-row or not), whose FP32
+#: results the all-reduce adds in the rule's order.
 CASES = [
     DistributedGemmConfig(TileConfig(4, 4), FabricConfig.ring(3), 6),
     DistributedGemmConfig(TileConfig(2, 3), FabricConfig.ring(2, flit_width=64), 5),
+    DistributedGemmConfig(TileConfig(4, 4, formats=("bf16",)), FabricConfig.ring(3), 6),
+    DistributedGemmConfig(TileConfig(2, 3, formats=("fp8_e4m3", "fp8_e5m2")),
+                          FabricConfig.ring(2, flit_width=64), 5),
 ]
 #: Cases Verilator also runs: one, as its C++ build of three tiles and a ring is the cost.
 VERILATOR_CASES = ("r4c4_int8_ring3_n6",)

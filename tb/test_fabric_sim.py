@@ -18,7 +18,9 @@ _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
 #: Fabrics of the regression and the cocotb tests each runs. Every fabric measures its
 #: zero-load latency; the traffic patterns are spread so that each runs on rings and tori, the
 #: largest fabrics get all of them, and the saturation test compares the naive ring with the
-#: real one. Ring 3 uses 16-bit flits with a 3-bit length field (the header fills 11 bits).
+#: real one; the 3-D tori run the saturation test too, one of them with Z links at half
+#: bandwidth (a flit every 2 cycles) and buffers shallower than the credit loop. Ring 3 uses
+#: 16-bit flits with a 3-bit length field (the header fills 11 bits).
 CASES = [
     (FabricConfig.ring(2), ("zero_load_latency", "uniform", "all_to_all")),
     (FabricConfig.ring(3, flit_width=16, length_width=3),
@@ -29,6 +31,10 @@ CASES = [
     (FabricConfig.torus(2, 2, buffer_depth=2), ("zero_load_latency", "uniform", "hotspot")),
     (FabricConfig.torus(2, 3), ("zero_load_latency", "transpose", "all_to_all")),
     (FabricConfig.torus(4, 4), ("zero_load_latency", *_PATTERNS)),
+    (FabricConfig.torus(3, 2, 2), ("zero_load_latency", "uniform", "transpose", "all_to_all",
+                                   "saturation")),
+    (FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2), buffer_depth=2),
+     ("zero_load_latency", "hotspot", "saturation")),
 ]
 #: Fabrics that Verilator also runs. Building a fabric with Verilator (its C++ compile) takes
 #: 35 s for a ring and over 3 minutes for the 4x4 torus on two shared cores, while Icarus builds

@@ -73,12 +73,16 @@ def check_timing(config, name, program, transfers, exact):
 
 
 def check_values(config, scenario, reads):
-    """Compare every read with the golden model, lanes >= M included (they must be zero)."""
+    """Compare every read with the golden model, lanes >= M included (they must be zero), and
+    with the scenario's independent ``expected`` reads when it has them."""
     expected_reads = TileModel(config).execute(scenario.program)
     for index, (expected, got) in enumerate(zip(expected_reads, reads)):
         padded = np.zeros((config.cols, expected.shape[1]), np.int64)
         padded[:expected.shape[0]] = expected
         check_equal(padded, got, f"{scenario.name}: read {index}")
+    for index, (expected, got) in enumerate(zip(scenario.expected or [], reads)):
+        check_equal(expected, got[:expected.shape[0]], f"{scenario.name}: read {index} "
+                    f"against its independent reference")
     if scenario.gemm is not None:
         trimmed = [read[:tile.m] for read, tile in zip(reads, scenario.gemm.tiles)]
         check_reference(config, scenario, scenario.gemm.assemble(trimmed))

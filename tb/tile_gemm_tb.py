@@ -3,7 +3,7 @@ characterization measure only runs that are bit- and cycle-exact.
 
 The run request's option ``shapes`` lists the GEMMs as ``[M, K, N]``, and ``matmul_format``
 (``tb.run_context.matmul_format_option``; int8 if absent) their formats. Each GEMM gets seeded
-random operands (:func:`sim_models.checked.random_operand`), goes through the tiler and runs from a reset with ideal streams; every
+random operands (:func:`sim_models.stimulus.random_operand`), goes through the tiler and runs from a reset with ideal streams; every
 result element is compared with the golden model and the assembled product with numpy, and
 every handshake must happen in the cycle the cycle model predicts. The tile configuration
 comes from the sidecar, the seed and the results file from the run request, as in
@@ -14,7 +14,7 @@ comes from the sidecar, the seed and the results file from the run request, as i
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from sim_models.checked import gemm_name, random_gemm
+from sim_models.stimulus import gemm_name, random_gemm
 
 from .records import record_program
 from .run_context import design_config, request, run_matmul_format, seeded_rng
@@ -25,7 +25,7 @@ from .tile_harness import TileHarness
 
 def _gemm_scenario(config, shape, matmul_format):
     """The tiled GEMM of ``shape`` (M, K, N) in ``matmul_format`` with random operands seeded by
-    the run's seed and the GEMM's name, drawn as :mod:`sim_models.checked` redraws them to
+    the run's seed and the GEMM's name, drawn as :mod:`sim_models.stimulus` redraws them to
     judge a result current."""
     gemm = random_gemm(config, shape, seeded_rng(gemm_name(shape, matmul_format)),
                        matmul_format)

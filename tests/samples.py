@@ -5,14 +5,15 @@ import hashlib
 from pathlib import Path
 
 from sim_models.allreduce import AllReduceEstimate
-from sim_models.checked import characterization_gemm, fabric_checked_digest, tile_checked_digest
 from sim_models.config import (AllReduceConfig, FabricConfig, TileConfig, config_to_dict,
                                module_name)
 from sim_models.cycle_model import time_program
+from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.program import INT8
 from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
                                 HopLatency, HopPoint, LinkEfficiency, SimulatedDesign,
                                 TileCharacterization, TileRun)
+from sim_models.stimulus import characterization_gemm
 
 SEED = 1
 

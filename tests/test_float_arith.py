@@ -230,11 +230,11 @@ def test_float_add_against_the_golden(rng):
 
 
 @pytest.mark.parametrize("formats, message", [
-    (("int8",), "formats=('int8',) must be a set of floating-point formats in canonical order: "
-                "a subset of bf16, fp16, fp8_e4m3, fp8_e5m2"),
-    (("fp8_e5m2", "bf16"), "formats=('fp8_e5m2', 'bf16') must be a set of floating-point "
-                           "formats in canonical order: a subset of bf16, fp16, fp8_e4m3, "
-                           "fp8_e5m2"),
+    (("int8",), "Parameter 'formats' must be a set of floating-point formats in canonical "
+                "order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, not ('int8',)"),
+    (("fp8_e5m2", "bf16"), "Parameter 'formats' must be a set of floating-point formats in "
+                           "canonical order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, not "
+                           "('fp8_e5m2', 'bf16')"),
 ])
 def test_float_mac_refuses_a_bad_format_set(formats, message):
     with pytest.raises(ValueError) as error:

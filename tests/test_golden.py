@@ -215,7 +215,7 @@ def test_error(program, error, message):
 
 
 @pytest.mark.parametrize("config, message", [
-    ("r4c3", "Argument 'config' must be a TileConfig, not 'r4c3'"),
+    ("r4c3", "Parameter 'config' must be a TileConfig, not 'r4c3'"),
 ])
 def test_config_error(config, message):
     with raises(TypeError, message):
@@ -247,7 +247,7 @@ def test_float_program(stationary_format, moving_format, double_row):
     """Overwrite, accumulate and read: each read is matmul_fp32 of the operation's operands in
     its formats (stationary's first), accumulations are accumulate_fp32 onto the bank."""
     rng = np.random.default_rng(9)
-    k = 5 if double_row else 3
+    k = 6 if double_row else 3
     dtype = {"bf16": np.uint16, "fp8_e4m3": np.uint8, "fp8_e5m2": np.uint8}
     stationary = bits(rng, dtype[stationary_format], (k, 2))
     first, second = (bits(rng, dtype[moving_format], (k, 4)) for _ in range(2))
@@ -301,10 +301,20 @@ FLOAT_ERRORS = [
     pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3", 1)], TypeError,
                  "Operation 0 (LoadStationary): 'double_row' must be a bool, not 1",
                  id="double-row-type"),
-    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3", True),
-                                MultiplyMoving(fp8(3, 4), 0, False, "fp8_e4m3")], ValueError,
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(2, 2), "fp8_e4m3", True),
+                                MultiplyMoving(fp8(2, 4), 0, False, "fp8_e4m3")], ValueError,
                  "Operation 1 (MultiplyMoving): 'double_row' must equal the loaded "
                  "stationary's, True, not False", id="double-row-mismatch"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3", True)], ValueError,
+                 "Operation 0 (LoadStationary): K (rows of 'stationary') is 3: double-row mode "
+                 "needs an even K (NKI's [K/2, 2, X] layout pairs index p with p + K/2); "
+                 "zero-pad the contraction by one row, as NKI requires", id="double-row-odd-k"),
+    pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(3, 2), "fp8_e4m3"),
+                                MultiplyMoving(fp8(3, 4), 0, False, "fp8_e4m3", True)],
+                 ValueError, "Operation 1 (MultiplyMoving): K (rows of 'moving') is 3: "
+                 "double-row mode needs an even K (NKI's [K/2, 2, X] layout pairs index p with "
+                 "p + K/2); zero-pad the contraction by one row, as NKI requires",
+                 id="double-row-odd-moving-k"),
     pytest.param(FLOAT_CONFIG, [LoadStationary(fp8(4, 2), "fp8_e4m3")], TypeError,
                  "Operation 0 (LoadStationary): K (rows of 'stationary') must be an integer in "
                  "1..3, not 4", id="k-beyond-r"),

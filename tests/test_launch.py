@@ -29,16 +29,20 @@ def test_case_names_the_configuration_and_the_build():
 
 
 def test_design_needs_a_configuration():
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be one of TileConfig, "
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be one of TileConfig, "
                                         r"FabricConfig, AllReduceConfig, "
                                         r"DistributedGemmConfig, not \(4, 4\)$"):
         Design((4, 4), "tb.tile_tb")
 
 
-def test_hierarchical_builds_are_for_tiles():
-    with pytest.raises(TypeError, match=r"^Parameter 'hierarchical' needs a TileConfig, not "
-                                        r"FabricConfig$"):
-        Design(FabricConfig.ring(3), "tb.fabric_tb", hierarchical=True)
+def test_hierarchical_builds_are_for_tiles_and_fabrics():
+    with pytest.raises(TypeError, match=r"^Parameter 'hierarchical' needs a TileConfig or "
+                                        r"FabricConfig, not AllReduceConfig$"):
+        Design(AllReduceConfig(FabricConfig.ring(3), 8), "tb.allreduce_tb", hierarchical=True)
+    fabric = Design(FabricConfig.torus(4, 4, 4), "tb.fabric_tb", hierarchical=True)
+    assert fabric.case == "torus4x4x4_hierarchical"
+    assert hierarchical_config(fabric.config).splitlines() == [
+        "`verilator_config", 'hier_block -module "fabric_router_torus4x4x4"']
 
 
 def test_unknown_simulator_is_refused_before_anything_is_written(tmp_path):

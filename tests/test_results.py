@@ -10,7 +10,8 @@ import pytest
 from samples import fabric_document, tile_document
 from sim_models.config import TileConfig
 from sim_models.results import (KINDS, FabricCharacterization, ModelBuild, ResultsError,
-                                TileCharacterization, load, main, save)
+                                TileCharacterization, load, save)
+from sim_models.results.__main__ import main
 
 GEMMS = {TileConfig(4, 4): [(4, 4, 8), (4, 8, 8)], TileConfig(2, 3): [(3, 2, 5)]}
 

@@ -36,8 +36,19 @@ BAD = [
                                   "logical NeuronCores of 16 chips"),
     (["--tp", "16", "--pp", "3", "--dp", "1"], "error: --pp 3: must divide the 80 layers of "
                                                "Llama-3 70B"),
-    (["--global-batch", "102", "--tp", "16"], "error: --global-batch 102: must be a multiple of "
-                                              "DP x micro-batch = 4"),
+    (["--draft", "llama3-2-1b"], "error: --draft: needs --accepted, the mean tokens kept per "
+                                 "round"),
+    (["--draft", "nope", "--accepted", "2"], "error: --draft nope: unknown; allowed: "
+                                             "llama3-8b, llama3-70b, llama3-405b, llama2-7b, "
+                                             "llama2-70b, mistral-7b, llama3-2-1b"),
+    (["--draft", "llama3-2-1b", "--accepted", "6"],
+     "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
+     "the target's own included)"),
+    (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
+    (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
+                                          "heads of Llama-3 70B"),
+    (["--global-batch", "102", "--tp", "16", "--pp", "1"],
+     "error: --global-batch 102: must be a multiple of DP x micro-batch = 4"),
     (["--datatype", "fp4"], "error: --datatype fp4: Trainium2 has no such TensorE datatype; "
                             "allowed: bf16, fp16, tf32, fp32, fp8"),
     (["--zero", "4"], "error: --zero 4: allowed: 0, 1, 2, 3"),
@@ -45,7 +56,8 @@ BAD = [
                         "instance (trn2.48xlarge) (a cluster of whole units)"),
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
-                             "llama3-405b, llama2-7b"),
+                             "llama3-405b, llama2-7b, llama2-70b, mistral-7b, "
+                             "llama3-2-1b"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),
@@ -128,9 +140,34 @@ def test_trainium2_rates_come_from_the_float_tile_characterization(tmp_path, cap
 
 def test_measurements_table(capsys):
     status, out, _ = _run(["--measurements", "--json"], capsys)
-    rows = json.loads(out)
+    table = json.loads(out)
+    rows = table["rows"]
     assert status == 0 and {row["role"] for row in rows} == {"calibration", "validation"}
     assert all(row["error"] == pytest.approx((row["model"] - row["published"])
                                              / row["published"]) for row in rows)
+    assert all(row["url"].startswith("https://") and row["chips"] >= 1 and "tp" in row["plan"]
+               for row in rows)
+    decode = [abs(row["error"]) for row in rows
+              if row["kind"] == "decode" and row["role"] == "validation"]
+    assert table["summary"]["decode"] == {
+        "validation_rows": len(decode), "within_goal": sum(error <= 0.15 for error in decode),
+        "median_abs_error": pytest.approx(sorted(decode)[len(decode) // 2]
+                                          if len(decode) % 2 else
+                                          sum(sorted(decode)[len(decode) // 2 - 1:
+                                                             len(decode) // 2 + 1]) / 2),
+        "worst_abs_error": pytest.approx(max(decode))}
     status, out, _ = _run(["--measurements"], capsys)
-    assert status == 0 and len(out.splitlines()) == len(rows) + 1
+    assert status == 0
+    assert len(out.splitlines()) == 1 + len(rows) + len(table["summary"]) + len(table["bands"])
+
+
+def test_lnc_sets_the_logical_cores_degrees_count(capsys):
+    status, out, _ = _run(["--system", "trn2-instance", "--lnc", "1", "--decode-tp", "64",
+                           "--json"], capsys)
+    result = json.loads(out)
+    assert status == 0 and result["lnc"] == 1
+    # 128 logical cores at LNC=1: a TP 64 group spans 8 chips, two replicas.
+    assert result["decode"]["replicas"] == 2
+    assert "lnc 1 outside the measured 2" in result["decode"]["confidence"]["extrapolation"]
+    status, _, err = _run(["--system", "trn1-instance", "--lnc", "2"], capsys)
+    assert status == 2 and err == "error: --lnc 2: a Trainium runs LNC 1\n"

@@ -127,7 +127,8 @@ def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp
     assert "The full-size 128 x 128 run of Trainium2's floating-point formats is absent" \
         in markdown
     assert "gives exactly the RTL's cycles for 6 of 6" in markdown
-    assert f"full-size 128 x 128 run, {absent}: missing" in capsys.readouterr().out
+    assert f"3 of 5 inputs current; full-size 128 x 128 run ({absent}) missing: no such " \
+           f"file" in capsys.readouterr().out
 
 
 def test_report_on_a_truncated_input_prints_one_line(characterization, tmp_path, capsys):
@@ -334,9 +335,13 @@ def test_report_cites_every_source_by_address(report):
     assert "shared/" not in markdown and "trainium.md" not in markdown
 
 
-def test_summary_comes_first_with_peaks_measurements_and_what_is_left_out(report):
+def test_answers_then_summary_with_peaks_measurements_and_what_is_left_out(report):
     headings = re.findall(r"^#{2,3} (.*)$", (report / "report.md").read_text(), re.MULTILINE)
-    assert headings[:5] == ["Summary", "Peaks against AWS's figures",
+    assert headings[:6] == ["Answers: Trainium2 and Trainium3",
+                            "Training Llama-3 70B, BF16, in the layout the model picks",
+                            "Inference Llama-3 70B, BF16, batch 1, 8,192-token prompt and "
+                            "context", "Peaks", "How sure these answers are", "Summary"]
+    assert headings[5:10] == ["Summary", "Peaks against AWS's figures",
                             "MACs per PE per cycle: measured on the RTL",
                             "Training and decode against AWS's measurements",
                             "What is not modelled"]
@@ -419,15 +424,23 @@ def test_a_modelled_multiplier_needs_an_explanation(tmp_path):
 
 # ---- report.html in a real browser ----------------------------------------------------------
 
-#: The window an architect reads the report in, and where its screenshots go for a human.
-WINDOW = (1400, 900)
+#: The windows an architect reads the report in: a desktop's, and a narrow one (a laptop's
+#: half screen); screenshots go to SCREENSHOTS for a human to look at.
+WINDOWS = ((1400, 900), (800, 900))
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "build" / "report-browser"
+#: Per table of the page: its box's width, the table's full width, and the top of its box (px).
+_TABLE_BOXES = """return Array.from(document.querySelectorAll('div.table')).map(box => [
+    box.clientWidth, box.scrollWidth, box.getBoundingClientRect().top,
+    box.previousElementSibling ? box.previousElementSibling.textContent : ''])"""
 
 
-def test_report_fits_a_1400_px_browser_window(report):
+@pytest.mark.parametrize("window", WINDOWS, ids=lambda window: f"{window[0]}px")
+def test_report_fits_the_browser_window_and_opens_with_the_answers(report, window):
     """Debian's Chromium (chromium, chromium-driver; make deps installs them) loads report.html
-    at 1400 x 900: the page must not scroll sideways. Screenshots of the top and of the claims
-    table go to build/report-browser/ for a human to look at."""
+    at 1400 x 900 and 800 x 900: the page never scrolls sideways (a table wider than the page
+    scrolls in its own box), the first screen's tables fit without scrolling, and the first
+    screen shows the training answers. Screenshots of the top and of the claims table go to
+    build/report-browser/."""
     from selenium import webdriver
 
     browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
@@ -436,21 +449,65 @@ def test_report_fits_a_1400_px_browser_window(report):
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage", f"--window-size={WINDOW[0]},{WINDOW[1]}"):
+                     "--disable-dev-shm-usage", f"--window-size={window[0]},{window[1]}"):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options,
                               service=webdriver.ChromeService(executable_path=driver_path))
     try:
-        driver.set_window_size(*WINDOW)
+        driver.set_window_size(*window)
         driver.get((report / "report.html").as_uri())
         width, scroll = driver.execute_script(
             "return [window.innerWidth, document.documentElement.scrollWidth]")
+        boxes = driver.execute_script(_TABLE_BOXES)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(SCREENSHOTS / "top.png"))
+        driver.save_screenshot(str(SCREENSHOTS / f"top_{window[0]}.png"))
         driver.execute_script("document.evaluate(\"//h2[text()='Claims C1-C12']\", document, "
                               "null, 9, null).singleNodeValue.scrollIntoView()")
-        driver.save_screenshot(str(SCREENSHOTS / "claims.png"))
+        driver.save_screenshot(str(SCREENSHOTS / f"claims_{window[0]}.png"))
     finally:
         driver.quit()
-    assert width == WINDOW[0]
+    assert width == window[0]
     assert scroll <= width, f"report.html is {scroll} px wide in a {width}-px window"
+    first_screen = boxes[:3]
+    assert [heading.split(" ")[0] for *_, heading in first_screen] == \
+        ["Training", "Inference", "Peaks"]
+    for box_width, table_width, _, heading in first_screen:
+        assert table_width <= box_width, f"{heading!r}: {table_width} px in a {box_width}-px box"
+    assert first_screen[0][2] < window[1], "the training answers are below the first screen"
+
+
+# ---- The first screen -----------------------------------------------------------------------
+
+def test_first_screen_gives_each_answer_with_its_range_and_marker(report):
+    """Training and inference answers for every first-screen system, each with its likely range
+    (or "no band") and an extrapolation marker, explained below the tables."""
+    from sim_models.scaling.report.runs import ANSWER_SYSTEMS
+
+    markdown = (report / "report.md").read_text()
+    training, inference, peaks = _tables(markdown)[:3]
+    names = [load_specs().system(key).name for key in ANSWER_SYSTEMS]
+    for headers, rows in (training, inference, peaks):
+        assert [row[0] for row in rows] == names
+    assert training[0] == ["system", "chips", "tokens/s per chip", "likely range", "MFU",
+                           "likely range", "extrapolated"]
+    for table in (training, inference):
+        for row in table[1]:
+            assert row[-1] in ("yes", "no")
+            ranges = [cell for header, cell in zip(table[0], row) if "likely range" in header]
+            assert all(re.fullmatch(r"[\d,.]+%? to [\d,.]+%?|no band|not modelled|-", cell)
+                       for cell in ranges), row
+    answers = markdown[markdown.index("### How sure these answers are"):
+                       markdown.index("## Summary")]
+    assert "held-out" in answers and "extrapolated: no measurement of this kind (trn3" in answers
+
+
+def test_a_band_gives_the_range_the_published_figure_would_lie_in():
+    from sim_models.scaling.confidence import Answer, Band
+    from sim_models.scaling.report.first_screen import _range
+
+    band = Band("decode", "trn2", True, (("a", -0.2), ("b", 0.25)))
+    answer = Answer("time per output token", 0.010, "s", "decode", "trn2", band, False, ())
+    # A model 25% high means the published figure is value / 1.25; 20% low, value / 0.8.
+    assert _range(answer, 1e3) == "8 to 12.5"
+    assert _range(Answer("MFU", 0.5, "", "training", "trn3", None, False, ("none",))) == \
+        "no band"

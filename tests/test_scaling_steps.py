@@ -10,14 +10,17 @@ import pytest
 
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED, GOAL, check_rows, fit
-from sim_models.scaling.decode import decode_step
+from sim_models.scaling.decode import check_possible, decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.measurements import MEASUREMENTS_FILE, load_measurements
 from sim_models.scaling.memory import training_memory
 from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.parallel import (DecodePlan, TrainingPlan, check_decode_plan,
                                          logical_cores_per_chip, system_of_chips)
-from sim_models.scaling.training import training_step
+from sim_models.scaling.prefill import prefill_step
+from sim_models.scaling.speculative import speculative_step
+from sim_models.scaling.training import (best_training_plan, default_global_batch,
+                                         training_layouts, training_step)
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -130,6 +133,24 @@ def test_decode_at_batch_1_is_hbm_bound_and_streams_the_weights():
         chip_gemm(trn2, 4096, 8192, 1, "bf16").compute_seconds
 
 
+def test_a_tp_group_smaller_than_a_chip_reads_every_replicas_weights():
+    # Trn2, 4 logical cores per chip: TP 1 puts four replicas, four copies of the weights, on
+    # each chip; the step reads all of them, never faster than the HBM peak.
+    system, chip = SPECS.system("trn2-instance"), SPECS.chip("trn2")
+    steps = {tp: decode_step(SPECS, system, WORKLOADS["llama3-8b"], 1, CALIBRATION,
+                             ASSUMPTIONS, tp=tp) for tp in (1, 2, 4, 8)}
+    for step in steps.values():
+        assert step.implied_hbm_bandwidth <= chip.hbm_bandwidth.value
+    assert steps[1].memory.weights == 4 * steps[4].memory.weights
+    assert steps[1].gemm_seconds >= 3.9 * steps[4].gemm_seconds
+    # An answer that would read faster than the HBM peak is refused, not printed.
+    impossible = replace(steps[1], gemm_seconds=steps[1].gemm_seconds / 10)
+    with pytest.raises(SpecError, match=r"^model answer cannot be true: TP 1 decode of "
+                                        r"[0-9.]+ ms per token implies [0-9.]+ TB/s of HBM "
+                                        r"per chip against the 2.9 TB/s of a Trainium2$"):
+        check_possible(impossible, chip)
+
+
 def test_more_chips_decode_more_tokens():
     small, large = (decode_step(SPECS, SPECS.system(key), WORKLOADS["llama3-70b"], 1,
                                 CALIBRATION, ASSUMPTIONS)
@@ -180,9 +201,9 @@ def test_a_cluster_needs_a_scale_out_network():
 
 
 MEASUREMENT_ERRORS = [
-    (('kind = "decode"', 'kind = "prefill"', 1),
+    (('kind = "decode"', 'kind = "serving"', 1),
      r"^measurements.toml: measurement 'trn1-llama3-70b-decode-1152': field 'kind' is "
-     r"'prefill'; allowed: training, decode$"),
+     r"'serving'; allowed: training, decode, prefill$"),
     (('\nrole = "validation"', '\nrole = "check"', 1),
      r"^measurements.toml: measurement 'trn1-llama3-70b-training': field 'role' is 'check'; "
      r"allowed: calibration, validation$"),
@@ -213,3 +234,99 @@ def test_a_cluster_of_any_size_keeps_its_own_scale_out_network():
     assert smaller.chips.value == 1440 and smaller.level == "cluster"
     assert smaller.scale_out_bandwidth == cluster.scale_out_bandwidth
     assert system_of_chips(SPECS, cluster, 144) == SPECS.system("trn3-gen2-ultraserver")
+
+
+def test_mfu_counts_exactly_the_flops_the_step_times():
+    # Forward, input gradient and weight gradient of every GEMM, attention halved by causal
+    # skipping as the step times it: at 128k tokens full attention would count twice as much.
+    plan = TrainingPlan(32, 1, 8, 1, 128, 131072, "bf16", 1, True)
+    workload = WORKLOADS["llama3-8b"]
+    step = _train(plan, "llama3-8b", SPECS.system("trn2-ultraserver"))
+    tokens = plan.global_batch * plan.sequence
+    dense = sum(gemm.flops for gemm in workload.weight_gemms(tokens))
+    attention = sum(gemm.flops for gemm in workload.attention_gemms(
+        plan.global_batch, plan.sequence, plan.sequence))
+    assert step.model_flops == pytest.approx(3 * (dense + attention / 2))
+    assert step.mfu < 0.7
+
+
+def test_the_default_layout_is_the_best_that_fits():
+    system, workload = SPECS.system("trn2-ultraserver"), WORKLOADS["llama3-70b"]
+    search = best_training_plan(SPECS, system, workload, CALIBRATION, ASSUMPTIONS)
+    others = [training_step(SPECS, system, workload, CALIBRATION, ASSUMPTIONS, plan)
+              for plan in training_layouts(SPECS, system, workload, ASSUMPTIONS)]
+    same_batch = [step for step in others
+                  if step.fits and step.plan.global_batch == search.plan.global_batch]
+    assert search.fitting == sum(step.fits for step in others) and search.tried == len(others)
+    assert search.step.tokens_per_second == max(step.tokens_per_second for step in same_batch)
+    # The smallest group that fits (TP 32, no pipeline) is not it.
+    smallest = _train(replace(search.plan, tp=32, pp=1, dp=8), system=system)
+    assert search.step.tokens_per_second > 1.2 * smallest.tokens_per_second
+    assert training_step(SPECS, system, workload, CALIBRATION, ASSUMPTIONS).plan == search.plan
+    only = best_training_plan(SPECS, system, workload, CALIBRATION, ASSUMPTIONS, tp=64, pp=1)
+    assert (only.plan.tp, only.plan.pp, only.plan.dp, only.tried) == (64, 1, 4, 1)
+
+
+def test_the_default_batch_stops_growing_at_the_stated_tokens_per_step():
+    workload = WORKLOADS["llama3-70b"]
+    per_chip = workload.sequences_per_chip * workload.sequence
+    small = SPECS.system("trn2-ultraserver")
+    assert default_global_batch(small, workload, ASSUMPTIONS) * workload.sequence == \
+        per_chip * 64
+    for chips in (4096, 100_000):
+        system = system_of_chips(SPECS, SPECS.system("trn2-ultracluster"), chips)
+        tokens = default_global_batch(system, workload, ASSUMPTIONS) * workload.sequence
+        assert tokens == ASSUMPTIONS.max_tokens_per_step < per_chip * chips
+
+
+def test_prefill_times_every_prompt_token_and_the_head_on_the_last():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-70b"]
+    short, long = (prefill_step(SPECS, system, workload, prompt, 1, CALIBRATION, ASSUMPTIONS,
+                                tp=64) for prompt in (1000, 10000))
+    # Ten times the prompt: at least ten times the weight GEMMs (compute bound), and more for
+    # the causal attention, whose work grows with the prompt's square.
+    assert long.compute_seconds > 10 * short.compute_seconds * 0.95
+    assert long.tokens_per_second < short.tokens_per_second * 1.5
+    # Batch 2 of the same prompt: twice the tokens, never less time.
+    double = prefill_step(SPECS, system, workload, 10000, 2, CALIBRATION, ASSUMPTIONS, tp=64)
+    assert 1.8 * long.seconds < double.seconds < 2.2 * long.seconds
+    # The fitted efficiency divides the compute-bound GEMMs only.
+    ideal = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION,
+                         replace(ASSUMPTIONS, prefill_efficiency=1.0), tp=64)
+    assert ideal.compute_seconds == pytest.approx(
+        long.compute_seconds * ASSUMPTIONS.prefill_efficiency, rel=0.05)
+    huge = prefill_step(SPECS, system, workload, 1 << 30, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    assert not huge.fits and huge.seconds is None
+
+
+def test_each_answer_says_how_much_of_it_the_fit_decides():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-70b"]
+    decode = decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    assert decode.fitted_seconds == pytest.approx(
+        (2 * workload.layers + 1) * ASSUMPTIONS.collective_seconds)
+    assert decode.fitted_seconds < decode.communication_seconds
+    alone = decode_step(SPECS, system, WORKLOADS["llama3-8b"], 1, CALIBRATION, ASSUMPTIONS,
+                        tp=1)
+    assert alone.fitted_seconds == 0.0 and alone.communication_seconds == 0.0
+    prefill = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    ideal = prefill_step(SPECS, system, workload, 10000, 1, CALIBRATION,
+                         replace(ASSUMPTIONS, prefill_efficiency=1.0, collective_seconds=0.0),
+                         tp=64)
+    assert prefill.fitted_seconds == pytest.approx(prefill.seconds - ideal.seconds, rel=1e-6)
+
+
+def test_speculative_decoding_shares_one_read_of_the_target_per_round():
+    system = SPECS.system("trn2-instance")
+    target, draft = WORKLOADS["llama3-70b"], WORKLOADS["llama3-2-1b"]
+    plain = decode_step(SPECS, system, target, 1, CALIBRATION, ASSUMPTIONS, tp=64)
+    step = speculative_step(SPECS, system, target, draft, 1, 4, 3.5, CALIBRATION, ASSUMPTIONS,
+                            tp=64)
+    # Five tokens per sequence verified at about the cost of one: the weights are read once.
+    assert plain.seconds < step.target.seconds < 1.2 * plain.seconds
+    assert step.draft.plan.tp == 32    # the draft's 32 heads split at most 32 ways
+    assert step.seconds == pytest.approx((4 * step.draft.seconds + step.target.seconds) / 3.5)
+    assert step.memory.weights == plain.memory.weights + step.draft.memory.weights
+    with pytest.raises(SpecError, match=r"^--accepted 0.5: must be from 1 to speculation \+ 1"):
+        speculative_step(SPECS, system, target, draft, 1, 4, 0.5, CALIBRATION, ASSUMPTIONS)
+    with pytest.raises(SpecError, match=r"^--speculation 0: must be an integer from 1 to "):
+        speculative_step(SPECS, system, target, draft, 1, 0, 1, CALIBRATION, ASSUMPTIONS)

@@ -9,12 +9,12 @@ from dataclasses import replace
 import pytest
 
 from samples import fabric_document, tile_document
-from sim_models import checked
-from sim_models.checked import (characterization_gemm, characterization_shapes,
-                                fabric_checked_digest, tile_checked_digest)
+from sim_models import digests, stimulus
 from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
 from sim_models.cycle_model import time_program
+from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.staleness import file_sha256, missing, verdict
+from sim_models.stimulus import characterization_gemm, characterization_shapes
 
 CONFIG = TileConfig(4, 4)
 SHAPES = characterization_shapes(CONFIG)
@@ -46,20 +46,20 @@ def test_checked_digest_covers_config_shapes_seed_and_model(monkeypatch):
         timing = time_program(config, program)
         return replace(timing, operations=[replace(op, last_beat=op.last_beat + 1)
                                            for op in timing.operations])
-    monkeypatch.setattr(checked, "time_program", one_cycle_late)
+    monkeypatch.setattr(digests, "time_program", one_cycle_late)
     assert tile_checked_digest(CONFIG, SHAPES, 1) != base
 
 
 def test_fabric_checked_digest_covers_the_models(monkeypatch):
     fabric, ring = FabricConfig.ring(8), AllReduceConfig(FabricConfig.ring(4), 16)
-    digests = {fabric_checked_digest(config) for config in
-               (fabric, FabricConfig.ring(8, buffer_depth=2), ring,
-                AllReduceConfig(FabricConfig.ring(4), 17))}
-    assert len(digests) == 4
+    distinct = {fabric_checked_digest(config) for config in
+                (fabric, FabricConfig.ring(8, buffer_depth=2), ring,
+                 AllReduceConfig(FabricConfig.ring(4), 17))}
+    assert len(distinct) == 4
     before = fabric_checked_digest(ring)
-    monkeypatch.setattr(checked.AllReduceEstimate, "cycles", lambda self: 0)
+    monkeypatch.setattr(digests.AllReduceEstimate, "cycles", lambda self: 0)
     assert fabric_checked_digest(ring) != before
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be a FabricConfig or "
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig or "
                                         r"AllReduceConfig, not TileConfig\("):
         fabric_checked_digest(CONFIG)
 
@@ -141,7 +141,7 @@ def test_missing(tmp_path):
 
 
 def test_no_verilog_directory_is_refused(tmp_path, tile):
-    with pytest.raises(ValueError, match=r"^Argument 'verilog_dirs' must name at least one "
+    with pytest.raises(ValueError, match=r"^Parameter 'verilog_dirs' must name at least one "
                                          r"directory, not \[\]$"):
         verdict(tmp_path / "tile.json", "tile", tile, [])
 
@@ -150,7 +150,7 @@ def test_checked_digest_covers_the_formats():
     """Each characterization format of a floating-point tile (single-row, FP8 double-row)
     checks other operands and programs, and its shapes contract 2R per pass in double-row."""
     config = TileConfig(2, 2, psum_depth=8, formats=("bf16", "fp8_e4m3"))
-    formats = checked.characterization_formats(config)
+    formats = stimulus.characterization_formats(config)
     assert [f.name for f in formats] == ["bf16", "fp8e4m3", "fp8e4m3_dr"]
     shapes = {f.name: characterization_shapes(config, f)[:2] for f in formats}
     assert shapes["fp8e4m3_dr"] == [(2, 4, 512), (2, 8, 512)] == \

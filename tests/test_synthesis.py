@@ -9,7 +9,7 @@ from dataclasses import asdict
 import pytest
 
 from hdl.emit import generate, write
-from hdl.leaf import leaf_module_name
+from hdl.leaf import LEAF_KINDS, leaf_module_name
 from sim_models.config import TileConfig
 from sweep.pe_timing import pe_fmax_mhz
 from sweep.synthesis import SynthesisError, module_figures, synthesize
@@ -37,7 +37,7 @@ def test_array_figures_are_the_leaves_multiplied_out(small):
     _, figures = small
     modules = (figures.pe_column, figures.psum_column)
     assert [item.module for item in modules] == [leaf_module_name(kind, SMALL)
-                                                 for kind in ("pe_column", "psum_column")]
+                                                 for kind in LEAF_KINDS]
     assert [item.instances for item in modules] == [SMALL.cols, SMALL.cols]
     assert figures.top.instances == 1
     for name in ("cells", "transistors", "memory_bits"):
@@ -113,7 +113,7 @@ def test_a_synthesis_over_its_time_limit_is_stopped_with_one_line(tmp_path):
 
 
 def test_a_config_that_is_not_a_tile_is_refused_in_one_line(tmp_path):
-    with pytest.raises(TypeError, match=r"^Argument 'config' must be a TileConfig, not "):
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a TileConfig, not "):
         synthesize({"rows": 2, "cols": 2}, tmp_path / "tile.v")
 
 

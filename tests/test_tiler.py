@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from sim_models import floats
-from sim_models.checked import random_operand
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.golden import TileModel
 from sim_models.program import LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
+from sim_models.stimulus import random_operand
 from sim_models.tiler import tile_gemm
 from tb.regression import SEED, rerun_command
 
@@ -143,19 +143,19 @@ MOVING = np.zeros((4, 2), np.int8)
 
 @pytest.mark.parametrize("config, stationary, moving, error, message", [
     ("r4c4", STATIONARY, MOVING, TypeError,
-     "Argument 'config' must be a TileConfig, not 'r4c4'"),
+     "Parameter 'config' must be a TileConfig, not 'r4c4'"),
     (CONFIGS[2], [[1]], MOVING, TypeError,
-     "Argument 'stationary' must be a numpy array, not list"),
+     "Parameter 'stationary' must be a numpy array, not list"),
     (CONFIGS[2], STATIONARY.astype(np.float64), MOVING, TypeError,
-     "Argument 'stationary' must have dtype int8, not float64"),
+     "Parameter 'stationary' must have dtype int8, not float64"),
     (CONFIGS[2], STATIONARY, np.zeros(4, np.int8), TypeError,
-     "Argument 'moving' must be 2-D, not of shape (4,)"),
+     "Parameter 'moving' must be 2-D, not of shape (4,)"),
     (CONFIGS[2], np.zeros((0, 3), np.int8), MOVING, TypeError,
-     "Argument 'stationary' must have no empty dimension, not shape (0, 3)"),
+     "Parameter 'stationary' must have no empty dimension, not shape (0, 3)"),
     (CONFIGS[2], STATIONARY, np.zeros((4, 0), np.int8), TypeError,
-     "Argument 'moving' must have no empty dimension, not shape (4, 0)"),
+     "Parameter 'moving' must have no empty dimension, not shape (4, 0)"),
     (CONFIGS[2], STATIONARY, np.zeros((5, 2), np.int8), ValueError,
-     "Argument 'moving' must have as many rows (K) as 'stationary', 4, not 5"),
+     "Parameter 'moving' must have as many rows (K) as 'stationary', 4, not 5"),
 ])
 def test_tile_gemm_error(config, stationary, moving, error, message):
     with raises(error, message):
@@ -164,9 +164,9 @@ def test_tile_gemm_error(config, stationary, moving, error, message):
 
 @pytest.mark.parametrize("cut, message", [
     (lambda results: results[:1],
-     "Argument 'read_results' must hold 2 arrays, one per ReadPsum, not 1"),
+     "Parameter 'read_results' must hold 2 arrays, one per ReadPsum, not 1"),
     (lambda results: [results[0], results[0]],
-     "Argument 'read_results' item 1 must have shape (1, 2), not (2, 2)"),
+     "Parameter 'read_results' item 1 must have shape (1, 2), not (2, 2)"),
 ])
 def test_assemble_error(cut, message):
     """M = 3 on 2 columns: blocks of 2 x 2 and 1 x 2."""
@@ -185,12 +185,15 @@ MATMUL_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
 
 
 def float_reference(stationary, moving, matmul_format, chunk):
-    """What the tiled GEMM computes: ``matmul_fp32`` of each K chunk of ``chunk`` rows,
+    """What the tiled GEMM computes: ``matmul_fp32`` of each K chunk of ``chunk`` rows (an odd
+    double-row chunk zero-padded by a row),
     accumulated in order with ``accumulate_fp32``."""
     out = None
     for start in range(0, stationary.shape[0], chunk):
-        part = floats.matmul_fp32(stationary[start:start + chunk], moving[start:start + chunk],
-                                  matmul_format.stationary, matmul_format.moving,
+        operands = stationary[start:start + chunk], moving[start:start + chunk]
+        if matmul_format.double_row and len(operands[0]) % 2:   # NKI's zero padding
+            operands = [np.pad(operand, ((0, 1), (0, 0))) for operand in operands]
+        part = floats.matmul_fp32(*operands, matmul_format.stationary, matmul_format.moving,
                                   matmul_format.double_row)
         out = part if out is None else floats.accumulate_fp32(out, part)
     return out
@@ -215,12 +218,12 @@ def test_random_float_gemm(matmul_format, shape, rng):
 
 
 @pytest.mark.parametrize("matmul_format, message", [
-    ("bf16", "Argument 'matmul_format' must be a MatmulFormat, not 'bf16'"),
+    ("bf16", "Parameter 'matmul_format' must be a MatmulFormat, not 'bf16'"),
     (MatmulFormat("bf16", "bf16", double_row=True),
-     "Argument 'matmul_format' (stationary): 'double_row' is True, which needs an FP8 format "
+     "Parameter 'matmul_format' (stationary): 'double_row' is True, which needs an FP8 format "
      "(fp8_e4m3, fp8_e5m2), not 'bf16'"),
     (MatmulFormat("bf16", "int8"),
-     "Argument 'matmul_format' (moving): 'format' is 'int8', which tile "
+     "Parameter 'matmul_format' (moving): 'format' is 'int8', which tile "
      "r3c2_b2d4_bf16_fp16_fp8e4m3_fp8e5m2 was not built with (its formats: bf16, fp16, "
      "fp8_e4m3, fp8_e5m2)"),
 ])

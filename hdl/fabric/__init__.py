@@ -4,7 +4,6 @@ interface that all-reduces int32 vectors over a ring. Configurations are
 
 from .allreduce import AllReduceInterface, AllReduceRing
 from .router import Router
-from .topology import Fabric, Ring, Torus2D, router_module_name
+from .topology import Fabric, router_module_name
 
-__all__ = ["AllReduceInterface", "AllReduceRing", "Router", "Fabric", "Ring", "Torus2D",
-           "router_module_name"]
+__all__ = ["AllReduceInterface", "AllReduceRing", "Router", "Fabric", "router_module_name"]

@@ -1,39 +1,76 @@
-"""Ring all-reduce of int32 vectors in hardware: a network interface per node of a ring fabric.
+"""Ring all-reduce of int32, FP32 or BF16 vectors in hardware: a network interface per node of a
+ring fabric.
 
-Every node holds a vector of ``vector_length`` int32 elements, split into one chunk per node
+Every node holds a vector of ``vector_length`` elements, split into one chunk per node
 (the first ``vector_length % nodes`` chunks one element longer than the rest). Node ``r`` sends
 chunk ``(r - s) mod nodes`` to node ``r + 1`` at step ``s`` and receives chunk
 ``(r - s - 1) mod nodes`` from node ``r - 1``, for ``2 * (nodes - 1)`` steps: in the first
-``nodes - 1`` (reduce-scatter) the received elements are added, with int32 wrap-around, into
-the local copy as they arrive; in the rest (all-gather) they replace it. The chunk a node sends
+``nodes - 1`` (reduce-scatter) the received elements are added into the local copy as they
+arrive (int32 with wrap-around; FP32 by :class:`~hdl.float_arith.FloatAdd`, the PSUM rule R9;
+BF16 widened to FP32 exactly, added the same way and rounded to BF16, to nearest even); in the
+rest (all-gather) they replace it. So chunk ``c`` is summed in the order node ``c``, ``c + 1``,
+..., ``c - 1`` round the ring, one rounding per addition (``sim_models.allreduce``). The chunk a node sends
 at step ``s > 0`` is the one it received at step ``s - 1``, so it waits for that packet to end.
 
 One packet per step: a header flit (``kind`` :data:`ALLREDUCE_KIND`) and one payload flit per
-``elements_per_flit`` elements of the chunk, element ``j`` of a flit in bits ``32 * j`` up.
+``elements_per_flit`` elements of the chunk, element ``j`` of a flit in bits
+``element_width * j`` up.
 
 The local copy is a memory of one row per payload flit: chunk ``c`` occupies rows
 ``c * chunk_flits`` up, so a flit is read, added and written back as one row.
 """
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from sim_models.config import ALLREDUCE_KIND, ELEMENT_WIDTH, AllReduceConfig
+from sim_models.config import ALLREDUCE_KIND, AllReduceConfig
 
+from ..float_arith import FloatAdd
 from .layouts import flit_layout, header_layout
 from .topology import Fabric
 
-__all__ = ["AllReduceInterface", "AllReduceRing"]
+__all__ = ["AllReduceInterface", "AllReduceRing", "element_shape"]
 
 
 def _decrement(value, modulus):
     return Mux(value == 0, modulus - 1, value - 1)
 
 
+def element_shape(allreduce):
+    """Shape of one element of ``allreduce`` (an AllReduceConfig) on the local streams:
+    ``signed(32)`` for int32, the format's bits (``unsigned``) for FP32 and BF16."""
+    if allreduce.element == "int32":
+        return signed(allreduce.element_width)
+    return unsigned(allreduce.element_width)
+
+
+def _bf16_of_fp32(m, bits, name):
+    """BF16 bits of FP32 ``bits`` rounded to nearest, ties to even: add 0x7FFF and the lowest
+    kept bit, keep the high half (overflow carries into an infinity; the canonical NaN stays
+    the canonical NaN)."""
+    rounded = Signal(33, name=name)
+    m.d.comb += rounded.eq(bits + 0x7FFF + bits[16])
+    return rounded[16:32]
+
+
+def _reduced(m, element, stored, incoming, index):
+    """One reduce-scatter addition of element format ``element``: ``stored`` (the local
+    copy) plus ``incoming``."""
+    if element == "int32":
+        return stored + incoming  # 33 bits, truncated to 32 by the write: int32 wrap-around
+    m.submodules[f"add_{index}"] = adder = FloatAdd()
+    if element == "fp32":
+        m.d.comb += [adder.stored.eq(stored), adder.incoming.eq(incoming)]
+        return adder.sum
+    widen = Const(0, 16)  # BF16 is the high half of FP32: exact
+    m.d.comb += [adder.stored.eq(Cat(widen, stored)), adder.incoming.eq(Cat(widen, incoming))]
+    return _bf16_of_fp32(m, adder.sum, f"bf16_sum_{index}")
+
+
 class AllReduceInterface(wiring.Component):
-    """Network interface of one ring node that all-reduces int32 vectors with its neighbours.
+    """Network interface of one ring node that all-reduces vectors with its neighbours.
 
     The interface takes ``vector_length`` elements on ``i``, all-reduces them with the other
     nodes over ``inject`` and ``eject``, then gives the sum on ``o``; then takes the next
@@ -50,20 +87,22 @@ class AllReduceInterface(wiring.Component):
     Parameters
     ----------
     allreduce : AllReduceConfig
-        The ring (``config``, flits of at least 32 bits) and ``vector_length``, elements per
-        vector; the longest chunk, ``ceil(vector_length / nodes)`` elements, fits one packet.
+        The ring, ``vector_length`` (elements per vector; the longest chunk,
+        ``ceil(vector_length / nodes)`` elements, fits one packet) and the element format;
+        also :attr:`config`.
 
     Members
     -------
-    node : In(range(config.nodes))
+    node : In(range(ring.nodes))
         Index of this node on the ring; constant.
-    i : In(stream.Signature(signed(32)))
+    i : In(stream.Signature(element_shape(allreduce)))
         The node's vector, element 0 first, ``vector_length`` elements per all-reduce.
-    o : Out(stream.Signature(signed(32)))
-        The element-wise sum of all nodes' vectors, wrapped to int32, in the same order.
-    inject : Out(stream.Signature(config.flit_width))
+    o : Out(stream.Signature(element_shape(allreduce)))
+        The element-wise sum of all nodes' vectors, in the same order: wrapped to int32, or
+        rounded at each addition as the module docstring says.
+    inject : Out(stream.Signature(ring.flit_width))
         Packets to the fabric, all for node ``node + 1``.
-    eject : In(stream.Signature(flit_layout(config)))
+    eject : In(stream.Signature(flit_layout(ring)))
         Packets from the fabric, from node ``node - 1``.
 
     Raises
@@ -75,46 +114,30 @@ class AllReduceInterface(wiring.Component):
         if not isinstance(allreduce, AllReduceConfig):
             raise TypeError(f"Parameter 'allreduce' must be an AllReduceConfig, "
                             f"not {allreduce!r}")
-        config = allreduce.ring
-        self._config = config
-        self._vector_length = allreduce.vector_length
-        self._elements_per_flit = allreduce.elements_per_flit
-        self._chunk_flits = allreduce.chunk_flits
+        self._config = allreduce
+        ring = allreduce.ring
         super().__init__({
-            "node": In(range(config.nodes)),
-            "i": In(stream.Signature(signed(ELEMENT_WIDTH))),
-            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))),
-            "inject": Out(stream.Signature(config.flit_width)),
-            "eject": In(stream.Signature(flit_layout(config))),
+            "node": In(range(ring.nodes)),
+            "i": In(stream.Signature(element_shape(allreduce))),
+            "o": Out(stream.Signature(element_shape(allreduce))),
+            "inject": Out(stream.Signature(ring.flit_width)),
+            "eject": In(stream.Signature(flit_layout(ring))),
         })
 
     @property
     def config(self):
+        """The :class:`~sim_models.config.AllReduceConfig` the interface was built from."""
         return self._config
 
     @property
-    def vector_length(self):
-        return self._vector_length
-
-    @property
-    def elements_per_flit(self):
-        """Elements carried by a payload flit: ``flit_width // 32``."""
-        return self._elements_per_flit
-
-    @property
-    def chunk_flits(self):
-        """Payload flits of the longest chunk, and memory rows per chunk."""
-        return self._chunk_flits
-
-    @property
     def row_layout(self):
-        """One memory row, one payload flit: ``elements_per_flit`` int32 elements."""
-        return data.ArrayLayout(signed(ELEMENT_WIDTH), self._elements_per_flit)
+        """One memory row, one payload flit: ``elements_per_flit`` elements."""
+        return data.ArrayLayout(element_shape(self._config), self._config.elements_per_flit)
 
     def _flits_of(self, chunk):
         """Payload flits of ``chunk`` (a signal): the flits of a long or of a short chunk."""
-        nodes, per_flit = self._config.nodes, self._elements_per_flit
-        base, extra = divmod(self._vector_length, nodes)
+        nodes, per_flit = self._config.ring.nodes, self._config.elements_per_flit
+        base, extra = divmod(self._config.vector_length, nodes)
         return Mux(chunk < extra, -(-(base + 1) // per_flit), -(-base // per_flit))
 
     def _local_side(self, m, loading, unloading, row_data):
@@ -124,17 +147,18 @@ class AllReduceInterface(wiring.Component):
         Returns the row of the current element, the row to read for the next cycle, the write
         enable of each element of the row, and the last element's handshake.
         """
-        nodes, per_flit = self._config.nodes, self._elements_per_flit
-        base, extra = divmod(self._vector_length, nodes)
+        nodes, per_flit = self._config.ring.nodes, self._config.elements_per_flit
+        length, chunk_flits = self._config.vector_length, self._config.chunk_flits
+        base, extra = divmod(length, nodes)
         chunk = Signal(range(nodes))
         index = Signal(range(base + 1))  # element within the chunk
         lane = Signal(range(per_flit))
-        row = Signal(range(nodes * self.chunk_flits))
-        count = Signal(range(self._vector_length))
+        row = Signal(range(nodes * chunk_flits))
+        count = Signal(range(length))
         primed = Signal()  # `row_data` holds `row`: the previous cycle was already unloading
         taken = self.i.valid & self.i.ready
         advance = taken | self.o.valid & self.o.ready
-        last = advance & (count == self._vector_length - 1)
+        last = advance & (count == length - 1)
         chunk_end = index == Mux(chunk < extra, base, base - 1)
         row_next = Signal.like(row)
         enables = Signal(per_flit)
@@ -143,7 +167,7 @@ class AllReduceInterface(wiring.Component):
             self.o.valid.eq(unloading & primed),
             self.o.payload.eq(self.row_layout(row_data)[lane]),
             row_next.eq(Mux(~advance, row, Mux(last, 0, Mux(
-                chunk_end, (chunk + 1) * self.chunk_flits,
+                chunk_end, (chunk + 1) * chunk_flits,
                 Mux(lane == per_flit - 1, row + 1, row))))),
             enables.eq(Mux(taken, Const(1, per_flit) << lane, 0)),
         ]
@@ -160,11 +184,12 @@ class AllReduceInterface(wiring.Component):
     def _sender(self, m, begin, running, received, row_data):
         """Send one packet per step to the next node, each once the previous step's packet has
         been received. Returns the steps sent and the row to read for the next cycle."""
-        config, nodes = self._config, self._config.nodes
+        config, nodes, chunk_flits = self._config.ring, self._config.ring.nodes, \
+            self._config.chunk_flits
         steps = 2 * (nodes - 1)
         sent = Signal(range(steps + 1))
         chunk = Signal(range(nodes))
-        row = Signal(range(nodes * self.chunk_flits))
+        row = Signal(range(nodes * chunk_flits))
         in_payload = Signal()
         flits_left = Signal(config.length_width)
         header = Signal(header_layout(config))
@@ -181,8 +206,8 @@ class AllReduceInterface(wiring.Component):
         step_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
         next_chunk = _decrement(chunk, nodes)
         row_next = Signal.like(row)
-        m.d.comb += row_next.eq(Mux(begin, self.node * self.chunk_flits, Mux(
-            step_done, next_chunk * self.chunk_flits, Mux(handshake & in_payload, row + 1, row))))
+        m.d.comb += row_next.eq(Mux(begin, self.node * chunk_flits, Mux(
+            step_done, next_chunk * chunk_flits, Mux(handshake & in_payload, row + 1, row))))
         m.d.sync += row.eq(row_next)
         with m.If(handshake):
             m.d.sync += [in_payload.eq(~step_done),
@@ -197,11 +222,12 @@ class AllReduceInterface(wiring.Component):
         """Add (reduce-scatter) or copy (all-gather) the payload of each received all-reduce
         packet into its chunk, row by row. Returns the steps received, the row to read for the
         next cycle, the row to write, its write enable and its new contents."""
-        config, nodes, per_flit = self._config, self._config.nodes, self._elements_per_flit
+        config, nodes = self._config.ring, self._config.ring.nodes
+        per_flit, chunk_flits = self._config.elements_per_flit, self._config.chunk_flits
         steps = 2 * (nodes - 1)
         received = Signal(range(steps + 1))
         chunk = Signal(range(nodes))
-        row = Signal(range(nodes * self.chunk_flits))
+        row = Signal(range(nodes * chunk_flits))
         in_payload = Signal()
         ours = Signal()  # the packet being received is all-reduce traffic
         beat = self.eject.payload
@@ -214,17 +240,17 @@ class AllReduceInterface(wiring.Component):
         previous = _decrement(self.node, nodes)
         next_chunk = _decrement(chunk, nodes)
         row_next = Signal.like(row)
-        m.d.comb += row_next.eq(Mux(begin, previous * self.chunk_flits, Mux(
-            step_done, next_chunk * self.chunk_flits, Mux(writes, row + 1, row))))
+        m.d.comb += row_next.eq(Mux(begin, previous * chunk_flits, Mux(
+            step_done, next_chunk * chunk_flits, Mux(writes, row + 1, row))))
         m.d.sync += row.eq(row_next)
         local = self.row_layout(row_data)
         incoming = self.row_layout(beat.flit[:self.row_layout.size])
         total = Signal(self.row_layout)
         reducing = received < nodes - 1
         for element in range(per_flit):
-            # The 33-bit sum is truncated to the element's 32 bits: int32 wrap-around.
-            m.d.comb += total[element].eq(Mux(reducing, local[element] + incoming[element],
-                                              incoming[element]))
+            reduced = _reduced(m, self._config.element, local[element], incoming[element],
+                               element)
+            m.d.comb += total[element].eq(Mux(reducing, reduced, incoming[element]))
         with m.If(handshake):
             m.d.sync += [in_payload.eq(~beat.last), ours.eq(is_ours)]
         with m.If(step_done):
@@ -234,10 +260,11 @@ class AllReduceInterface(wiring.Component):
         return received, row_next, row, writes.replicate(per_flit), total
 
     def elaborate(self, platform):
-        steps = 2 * (self._config.nodes - 1)
+        steps = 2 * (self._config.ring.nodes - 1)
         m = Module()
         m.submodules.memory = memory = Memory(
-            shape=self.row_layout, depth=self._config.nodes * self.chunk_flits, init=[])
+            shape=self.row_layout, depth=self._config.ring.nodes * self._config.chunk_flits,
+            init=[])
         # Loading writes one element of a row at a time, the receiver whole rows.
         write = memory.write_port(granularity=1)  # in elements of the row
         # One read port for the receiver's additions; the other serves the sender while the
@@ -259,7 +286,7 @@ class AllReduceInterface(wiring.Component):
             unloading.eq(Mux(unloading, ~vector_end, finished)),
         ]
         loaded = Signal(self.row_layout)
-        for element in range(self._elements_per_flit):
+        for element in range(self._config.elements_per_flit):
             m.d.comb += loaded[element].eq(self.i.payload)
         m.d.comb += [
             receive_read.addr.eq(receive_next),
@@ -277,13 +304,14 @@ class AllReduceRing(wiring.Component):
     Parameters
     ----------
     allreduce : AllReduceConfig
-        The ring and the vector length, as for :class:`AllReduceInterface`.
+        The ring, the vector length and the element format, as for
+        :class:`AllReduceInterface`; also :attr:`config`.
 
     Members
     -------
-    i : In(stream.Signature(signed(32))).array(nodes)
+    i : In(stream.Signature(element_shape(allreduce))).array(nodes)
         Each node's vector, ``vector_length`` elements per all-reduce.
-    o : Out(stream.Signature(signed(32))).array(nodes)
+    o : Out(stream.Signature(element_shape(allreduce))).array(nodes)
         Each node's copy of the sum of all vectors.
 
     Raises
@@ -294,30 +322,26 @@ class AllReduceRing(wiring.Component):
     def __init__(self, allreduce):
         self._interfaces = [AllReduceInterface(allreduce)
                             for _ in range(allreduce.ring.nodes)]
-        self._config = allreduce.ring
-        nodes = allreduce.ring.nodes
+        self._config = allreduce
+        nodes, shape = allreduce.ring.nodes, element_shape(allreduce)
         super().__init__({
-            "i": In(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
-            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
+            "i": In(stream.Signature(shape)).array(nodes),
+            "o": Out(stream.Signature(shape)).array(nodes),
         })
 
     @property
     def config(self):
+        """The :class:`~sim_models.config.AllReduceConfig` the ring was built from."""
         return self._config
 
     @property
-    def vector_length(self):
-        return self._interfaces[0].vector_length
-
-    @property
     def interfaces(self):
-        """The network interface of each node (each with its ``elements_per_flit`` and
-        ``chunk_flits``)."""
+        """The network interface of each node."""
         return tuple(self._interfaces)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fabric = fabric = Fabric(self._config)
+        m.submodules.fabric = fabric = Fabric(self._config.ring)
         for node, interface in enumerate(self._interfaces):
             m.submodules[f"interface_{node}"] = interface
             m.d.comb += interface.node.eq(node)

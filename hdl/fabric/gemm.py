@@ -1,23 +1,24 @@
 """Distributed GEMM: a ring of systolic tiles whose partial results are all-reduced in hardware.
 
 Every node is a :class:`~hdl.tile.SystolicTile` and a network interface. The tile's result
-stream (one PSUM column of C int32 lanes per beat) passes through a
-:class:`~hdl.fabric.serializer.LaneSerializer` into the node's
-:class:`~hdl.fabric.allreduce.AllReduceInterface`, element by element, lanes in order. When a
-GEMM's contraction dimension K is split across the nodes and each node reads ``columns`` result
-vectors of its partial product, every node ends with the full int32 sum: element
-``n * C + m`` of its output is ``out[m, n]``.
+stream (one PSUM column of C lanes per beat: int32 for an int8 tile, FP32 for a floating-point
+one) passes through a :class:`~hdl.fabric.serializer.LaneSerializer` into the node's
+:class:`~hdl.fabric.allreduce.AllReduceInterface` (int32 or FP32 elements), element by element,
+lanes in order. When a GEMM's contraction dimension K is split across the nodes and each node
+reads ``columns`` result vectors of its partial product, every node ends with the full sum:
+element ``n * C + m`` of its output is ``out[m, n]`` (FP32 sums rounded per addition in the
+all-reduce's order, ``sim_models.allreduce``).
 """
 
-from amaranth.hdl import Module, signed
+from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from sim_models.config import ELEMENT_WIDTH, DistributedGemmConfig
+from sim_models.config import DistributedGemmConfig
 
 from ..isa import moving_layout, op_layout, stationary_layout
 from ..tile import SystolicTile
-from .allreduce import AllReduceInterface
+from .allreduce import AllReduceInterface, element_shape
 from .serializer import LaneSerializer
 from .topology import Fabric
 
@@ -28,8 +29,8 @@ class DistributedGemm(wiring.Component):
     """A ring of ``nodes`` systolic tiles that all-reduce their result vectors.
 
     Each all-reduce takes ``columns`` result beats from every tile (``columns * tile.cols``
-    int32 elements) and gives every node the element-wise sum, wrapped to int32, on its ``o``
-    stream; then the next ``columns`` beats. The tiles' programs are independent: each node
+    int32 or FP32 elements) and gives every node the element-wise sum (wrapped to int32, or
+    rounded to FP32 at each addition) on its ``o`` stream; then the next ``columns`` beats. The tiles' programs are independent: each node
     gets its own operations and operands.
 
     Parameters
@@ -43,7 +44,7 @@ class DistributedGemm(wiring.Component):
     -------
     op, stationary, moving : In(stream.Signature(...)).array(nodes)
         Each node's tile inputs, as those of :class:`~hdl.tile.SystolicTile`.
-    o : Out(stream.Signature(signed(32))).array(nodes)
+    o : Out(stream.Signature(element_shape(config.allreduce))).array(nodes)
         Each node's copy of the reduced vectors: element ``n * C + m`` is lane ``m`` of result
         beat ``n``.
 
@@ -57,34 +58,19 @@ class DistributedGemm(wiring.Component):
             raise TypeError(f"Parameter 'config' must be a DistributedGemmConfig, "
                             f"not {config!r}")
         tile, nodes = config.tile, config.ring.nodes
-        self._tile = tile
-        self._columns = config.columns
-        self._config = config.ring
+        self._config = config
         self._interfaces = [AllReduceInterface(config.allreduce) for _ in range(nodes)]
         super().__init__({
             "op": In(stream.Signature(op_layout(tile))).array(nodes),
             "stationary": In(stream.Signature(stationary_layout(tile))).array(nodes),
             "moving": In(stream.Signature(moving_layout(tile))).array(nodes),
-            "o": Out(stream.Signature(signed(ELEMENT_WIDTH))).array(nodes),
+            "o": Out(stream.Signature(element_shape(config.allreduce))).array(nodes),
         })
 
     @property
-    def tile(self):
-        return self._tile
-
-    @property
     def config(self):
-        """The ring's :class:`~sim_models.config.FabricConfig`."""
+        """The :class:`~sim_models.config.DistributedGemmConfig` the design was built from."""
         return self._config
-
-    @property
-    def columns(self):
-        return self._columns
-
-    @property
-    def vector_length(self):
-        """Elements per all-reduce: ``columns * tile.cols``."""
-        return self._columns * self._tile.cols
 
     @property
     def interfaces(self):
@@ -93,10 +79,11 @@ class DistributedGemm(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.fabric = fabric = Fabric(self._config)
+        config = self._config
+        m.submodules.fabric = fabric = Fabric(config.ring)
         for node, interface in enumerate(self._interfaces):
-            tile = SystolicTile(self._tile)
-            serializer = LaneSerializer(signed(ELEMENT_WIDTH), self._tile.cols)
+            tile = SystolicTile(config.tile)
+            serializer = LaneSerializer(element_shape(config.allreduce), config.tile.cols)
             m.submodules[f"tile_{node}"] = tile
             m.submodules[f"serializer_{node}"] = serializer
             m.submodules[f"interface_{node}"] = interface

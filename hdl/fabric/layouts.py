@@ -21,8 +21,11 @@ def header_layout(config):
 
 
 def position_layout(config):
-    """Coordinates of a node: ``x`` (and ``y`` on a torus)."""
-    return data.StructLayout({name: range(size) for name, size in zip("xy", config.dims)})
+    """Coordinates of a node, one field per dimension named by the topology's axes: ``x`` on a
+    ring, ``x, y`` on a 2-D torus, ``x, y, z`` on a 3-D torus."""
+    topology = config.topology
+    return data.StructLayout({name: range(size)
+                              for name, size in zip(topology.axes, topology.dims)})
 
 
 def flit_layout(config):

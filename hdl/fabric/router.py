@@ -1,9 +1,13 @@
-"""Wormhole router of a ring or torus: input buffers per virtual channel, dimension-order
-routing, round-robin switch allocation per output, credit-based links.
+"""Wormhole router of a ring or torus: input buffers per virtual channel, the routing relation
+of ``sim_models.topology`` built as gates, round-robin switch allocation per output,
+credit-based links.
 
 Timing at zero load: a flit written into an input buffer in one cycle can leave through the
-crossbar into an output register in the next, so each router adds 2 cycles (buffer, output
-register) and a link adds none. Each output sends at most one flit per cycle.
+crossbar into an output register in the next, so each router adds
+:data:`~sim_models.topology.ROUTER_CYCLES` (buffer, output register) and a link adds none.
+Each output sends at most one flit per cycle; a link of a dimension whose flit interval is
+``k`` (``FabricConfig.flit_intervals``: a Trn2 UltraServer's Z links at half bandwidth are
+``k = 2``) at most one flit per ``k`` cycles, the same flit width at a ``1/k`` clock rate.
 """
 
 from functools import reduce
@@ -14,11 +18,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from sim_models.topology import LOCAL, route
+
 from .arbiter import RoundRobin
 from .framer import Framer
 from .layouts import flit_layout, header_layout, position_layout
 from .link import LinkSignature
-from .routing import LOCAL, coordinates, minus_port, plus_port, port_count, route
 
 __all__ = ["DROP_COUNTER_WIDTH", "Router", "router_signature"]
 
@@ -34,32 +39,39 @@ def _one_hot_select(m, name, shape, choices):
     return selected
 
 
+class _Gates:
+    """Operations of a routing relation as Amaranth circuits in module ``m``; intermediate
+    signal names end in ``tag`` (see :meth:`sim_models.topology.DimensionOrder.next_hop`)."""
+    def __init__(self, m, tag):
+        self._m, self._tag = m, tag
+
+    select = staticmethod(Mux)
+
+    def hold(self, name, value, limit):
+        signal = Signal(range(limit), name=f"{name}_{self._tag}")
+        self._m.d.comb += signal.eq(value)
+        return signal
+
+    @staticmethod
+    def constant(value, limit):
+        return Const(value, range(limit))
+
+
 def _next_hop(m, config, here, destination, in_port, in_vc, tag):
-    """Output port (``port_count(config)`` to drop) and virtual channel that
-    :func:`~hdl.fabric.routing.route` gives for ``destination`` at position ``here``."""
-    drop = port_count(config)
+    """Output port (``topology.ports`` to drop) and virtual channel that the routing relation
+    gives for ``destination`` at position ``here``."""
+    topology = config.topology
+    drop = topology.ports
     there = Signal(position_layout(config), name=f"there_{tag}")
     exists = Signal(name=f"exists_{tag}")
     with m.Switch(destination):
         for node in range(config.nodes):
             with m.Case(node):
                 m.d.comb += [there.eq(position_layout(config).const(
-                    dict(zip("xy", coordinates(config, node))))), exists.eq(1)]
-    port, vc = Const(LOCAL, range(drop + 1)), Const(0, range(config.vcs))
-    # The first dimension with a distance left decides: fold from the last dimension back.
-    for dim, size in reversed(list(enumerate(config.dims))):
-        name = "xy"[dim]
-        ahead = Signal(range(size), name=f"ahead_{name}_{tag}")
-        m.d.comb += ahead.eq(Mux(there[name] >= here[name], there[name] - here[name],
-                                 there[name] + size - here[name]))
-        plus = 2 * ahead <= size  # the shorter way round, + on a tie
-        dim_port = Mux(plus, plus_port(dim), minus_port(dim))
-        if config.routing == "naive":
-            dim_vc = 0
-        else:
-            crosses = Mux(plus, here[name] == size - 1, here[name] == 0)
-            dim_vc = crosses | ((dim_port == in_port) & (in_vc == 1))
-        port, vc = Mux(ahead != 0, dim_port, port), Mux(ahead != 0, dim_vc, vc)
+                    dict(zip(topology.axes, topology.coordinates(node))))), exists.eq(1)]
+    port, vc = config.relation.next_hop(
+        topology, _Gates(m, tag), [here[axis] for axis in topology.axes],
+        [there[axis] for axis in topology.axes], in_port, in_vc)
     hop_port = Signal(range(drop + 1), name=f"lookup_{tag}")
     hop_vc = Signal(range(config.vcs), name=f"lookup_vc_{tag}")
     m.d.comb += [hop_port.eq(Mux(exists, port, drop)), hop_vc.eq(vc)]
@@ -74,7 +86,7 @@ class _Input:
     header for the first flit of a packet, held from the header on for the others.
     """
     def __init__(self, m, config, here, in_port, in_vc, buffer):
-        drop = port_count(config)
+        drop = config.topology.ports
         self.buffer = buffer
         self.head = flit_layout(config)(buffer.r_data)
         self.valid = buffer.r_rdy
@@ -88,7 +100,8 @@ class _Input:
         #: Output ports this input can send to at some node; the crossbar only joins these.
         self.outputs = frozenset(
             hop.port for node in range(config.nodes) for destination in range(config.nodes)
-            if (hop := route(config, node, in_port, in_vc, destination)) is not None)
+            if (hop := route(config.topology, config.relation, node, in_port, in_vc,
+                             destination)) is not None)
         self.port = Signal.like(self.target, name=f"port_{tag}")
         self.vc = Signal.like(self.target_vc, name=f"vc_{tag}")
         m.d.comb += [
@@ -110,7 +123,7 @@ class _Input:
 
 def router_signature(config):
     """Signature of :class:`Router` for ``config`` (members documented there)."""
-    links = port_count(config) - 1
+    links = config.topology.ports - 1
     return wiring.Signature({
         "here": In(position_layout(config)),
         "inject": In(stream.Signature(config.flit_width)),
@@ -124,7 +137,7 @@ def router_signature(config):
 class Router(wiring.Component):
     """Router of one node of a ring or torus.
 
-    Packets are routed by :func:`hdl.fabric.routing.route`. Each output virtual channel is held
+    Packets are routed by ``config.relation`` (:mod:`sim_models.topology`). Each output virtual channel is held
     by one packet from its header to its last flit (wormhole switching); each output port
     grants one flit per cycle among the inputs that have a flit for it, a credit for its
     virtual channel and, for a header, a free virtual channel, in round-robin order. A packet
@@ -145,9 +158,9 @@ class Router(wiring.Component):
         Packets from the node: a header flit, then ``length`` payload flits.
     eject : Out(stream.Signature(flit_layout(config)))
         Packets for the node, one at a time, ``last`` set on each packet's last flit.
-    link_in : In(LinkSignature(config)).array(2 * len(config.dims))
+    link_in : In(LinkSignature(config)).array(config.topology.ports - 1)
         Links from the neighbours; element ``p - 1`` is input port ``p``.
-    link_out : Out(LinkSignature(config)).array(2 * len(config.dims))
+    link_out : Out(LinkSignature(config)).array(config.topology.ports - 1)
         Links to the neighbours; element ``p - 1`` is output port ``p``.
     dropped : Out(16)
         Packets dropped because their destination names no node (wraps around).
@@ -163,7 +176,7 @@ class Router(wiring.Component):
         return buffer
 
     def _inputs(self, m):
-        config, ports = self._config, port_count(self._config)
+        config, ports = self._config, self._config.topology.ports
         m.submodules.framer = framer = Framer(config)
         wiring.connect(m, wiring.flipped(self.inject), framer.i)
         local = self._buffer(m, "buffer_0_0")
@@ -182,19 +195,27 @@ class Router(wiring.Component):
         return inputs
 
     def _output_space(self, m, port, sent, sent_vc):
-        """Per virtual channel of output ``port``: a flit sent this cycle fits downstream."""
+        """Per virtual channel of output ``port``: a flit sent this cycle fits downstream and,
+        on a link that carries a flit every ``k`` cycles (``topology.port_interval``), the
+        link is free: ``k - 1`` cycles have passed since its last flit."""
         config = self._config
         space = Signal(config.vcs, name=f"space_{port}")
         if port == LOCAL:
             m.d.comb += space.eq((~self.eject.valid | self.eject.ready).replicate(config.vcs))
             return space
         link = self.link_out[port - 1]
+        interval = config.topology.port_interval(port)
+        free = Const(1)
+        if interval > 1:
+            rest = Signal(range(interval), name=f"rest_{port}")  # cycles until the next flit
+            m.d.sync += rest.eq(Mux(sent, interval - 1, Mux(rest == 0, 0, rest - 1)))
+            free = rest == 0
         for vc in range(config.vcs):
             credits = Signal(range(config.buffer_depth + 1), init=config.buffer_depth,
                              name=f"credits_{port}_{vc}")
             spent = sent & (sent_vc == vc)
             m.d.sync += credits.eq(credits - spent + link.credit[vc])
-            m.d.comb += space[vc].eq(credits != 0)
+            m.d.comb += space[vc].eq((credits != 0) & free if interval > 1 else credits != 0)
         return space
 
     def _drive_output(self, m, port, sent, flit, vc):
@@ -210,7 +231,7 @@ class Router(wiring.Component):
             m.d.sync += [link.payload.data.eq(flit), link.payload.vc.eq(vc)]
 
     def elaborate(self, platform):
-        config, ports = self._config, port_count(self._config)
+        config, ports = self._config, self._config.topology.ports
         m = Module()
         inputs = self._inputs(m)
         grants = {source: [] for source in inputs}

@@ -1,4 +1,4 @@
-"""Ring and 2-D torus fabrics: one router per node, neighbours joined by credit-based links.
+"""Ring and torus fabrics: one router per node, neighbours joined by credit-based links.
 
 The router is a leaf module: emitted once per configuration (``hdl.emit`` writes it next
 to the fabric) and instantiated at every node with the node's coordinates on its ``here`` port,
@@ -10,12 +10,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from sim_models.config import FabricConfig
+from sim_models.topology import check_deadlock_free
 
 from .layouts import flit_layout, position_layout
 from .router import DROP_COUNTER_WIDTH, router_signature
-from .routing import coordinates, neighbour, port_count
 
-__all__ = ["Fabric", "Ring", "Torus2D", "router_module_name"]
+__all__ = ["Fabric", "router_module_name"]
 
 
 def router_module_name(config):
@@ -42,6 +42,15 @@ class Fabric(wiring.Component):
     Parameters
     ----------
     config : FabricConfig
+        Its routing relation is checked for deadlock freedom first (when it promises it).
+
+    Raises
+    ------
+    TypeError
+        If ``config`` is not a FabricConfig.
+    ValueError
+        If the routing relation promises deadlock freedom and its channel dependency graph has
+        a cycle (:func:`sim_models.topology.check_deadlock_free`).
 
     Members
     -------
@@ -56,6 +65,7 @@ class Fabric(wiring.Component):
     def __init__(self, config):
         if not isinstance(config, FabricConfig):
             raise TypeError(f"Parameter 'config' must be a FabricConfig, not {config!r}")
+        check_deadlock_free(config.topology, config.relation, config.routing)
         self._config = config
         super().__init__({
             "inject": In(stream.Signature(config.flit_width)).array(config.nodes),
@@ -68,37 +78,18 @@ class Fabric(wiring.Component):
         return self._config
 
     def elaborate(self, platform):
-        config = self._config
+        config, topology = self._config, self._config.topology
         m = Module()
         signature = router_signature(config)
         routers = [signature.create(path=(f"router_{node}",)) for node in range(config.nodes)]
         for node, router in enumerate(routers):
             m.submodules[f"router_{node}"] = _router_instance(config, router)
-            position = dict(zip("xy", coordinates(config, node)))
+            position = dict(zip(topology.axes, topology.coordinates(node)))
             m.d.comb += [router.here.eq(position_layout(config).const(position)),
                          self.dropped[node].eq(router.dropped)]
             wiring.connect(m, wiring.flipped(self.inject[node]), router.inject)
             wiring.connect(m, router.eject, wiring.flipped(self.eject[node]))
-            for port in range(1, port_count(config)):
+            for port in range(1, topology.ports):
                 wiring.connect(m, router.link_out[port - 1],
-                               routers[neighbour(config, node, port)].link_in[port - 1])
+                               routers[topology.neighbour(node, port)].link_in[port - 1])
         return m
-
-
-class Ring(Fabric):
-    """Bidirectional ring of ``nodes`` nodes (2..64): the 1-D torus.
-
-    ``options`` (``flit_width``, ``length_width``, ``buffer_depth``, ``routing``) are those of
-    :class:`~sim_models.config.FabricConfig`; members are those of :class:`Fabric`.
-    """
-    def __init__(self, nodes, **options):
-        super().__init__(FabricConfig.ring(nodes, **options))
-
-
-class Torus2D(Fabric):
-    """``x`` by ``y`` torus (each side 2..16); node ``x + X * y`` sits at ``(x, y)``.
-
-    ``nodes``, if given, must equal ``x * y``. ``options`` and members as for :class:`Ring`.
-    """
-    def __init__(self, x, y, nodes=None, **options):
-        super().__init__(FabricConfig.torus(x, y, nodes, **options))

@@ -11,14 +11,15 @@ Prints the system's peaks, one training step and one decode step (text, or one J
 with --json); --measurements sets the model beside every AWS measurement of
 ``measurements.toml`` instead. Parallel degrees count logical NeuronCores as AWS does
 (TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
-smallest model-parallel group that fits). The collectives are calibrated from --fabric, by default the fabric
-characterization the report reads (build/characterization/fabric.json) when present, else the
-analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
+model's best layout that fits, searched over TP and PP, with the degrees given). The
+collectives are calibrated from --fabric, by default the fabric characterization the report
+reads (build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
 floating-point tile characterization the report reads (build/characterization/tile_float.json)
 when present, else the spec data. The output says which, and the fitted parameters it used.
 """
 
 import json
+import statistics
 import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -27,14 +28,19 @@ from ..cli import ArgumentParser
 from ..results import ResultsError, load
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
-from .calibration import FITTED, check_rows
+from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
+from .confidence import Confidence, assess
 from .decode import decode_step
 from .formatting import number, percent, si
+from .measurements import load_measurements
 from .network import FabricCalibration
-from .parallel import check_model_parallel, logical_cores_per_chip, system_of_chips
+from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
+                       with_logical_cores)
 from .peak import datatypes, system_peak, with_measured_rates
-from .training import default_training_plan, training_step
+from .prefill import prefill_step
+from .speculative import speculative_step
+from .training import MFU_COUNTS, best_training_plan, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
@@ -66,8 +72,20 @@ def _arguments(argv):
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
     parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--prompt", type=int, help="prefill prompt, tokens (default: the "
+                                                   "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
                                                       "cores")
+    parser.add_argument("--draft", help="speculative decoding: the draft workload key (e.g. "
+                                        "llama3-2-1b); needs --accepted")
+    parser.add_argument("--speculation", type=int, default=4,
+                        help="speculative decoding: draft tokens per round")
+    parser.add_argument("--accepted", type=float,
+                        help="speculative decoding: mean tokens kept per round, the target's "
+                             "own included (1 to speculation + 1; depends on the data)")
+    parser.add_argument("--lnc", type=int, help="logical NeuronCore size, physical cores per "
+                                                "logical core: 1 or 2 on Trainium2/3 (default: "
+                                                "the spec's, 2 as AWS's measurements ran)")
     parser.add_argument("--fabric", help="fabric characterization JSON (default: "
                                          f"{REPORT_FABRIC} when present)")
     parser.add_argument("--float-tile", help="floating-point tile characterization JSON, "
@@ -90,16 +108,47 @@ def _listing(specs, workloads):
                                         for key, workload in workloads.items()])
 
 
+def _summary(rows):
+    """Count within the goal, median and worst |error| of the validation rows, by kind."""
+    summary = {}
+    for kind in dict.fromkeys(row.kind for row in rows):
+        errors = [abs(row.error) for row in rows
+                  if row.kind == kind and row.role == "validation" and row.error is not None]
+        if errors:
+            summary[kind] = {"validation_rows": len(errors),
+                             "within_goal": sum(error <= GOAL for error in errors),
+                             "median_abs_error": statistics.median(errors),
+                             "worst_abs_error": max(errors)}
+    return summary
+
+
 def _measurements(specs, workloads, calibration, as_json):
-    rows = check_rows(specs, workloads, calibration, Assumptions())
+    measurements = load_measurements()
+    rows = check_rows(specs, workloads, calibration, Assumptions(), measurements)
+    confidence = Confidence.from_checks(specs, rows, measurements)
+    sources = {row.key: row for row in measurements}
+    summary = _summary(rows)
     if as_json:
-        return json.dumps([asdict(row) | {"error": row.error} for row in rows], indent=1)
+        return json.dumps({
+            "rows": [asdict(row) | {"error": row.error, "system": sources[row.key].system,
+                                    "chips": sources[row.key].chips,
+                                    "workload": sources[row.key].workload,
+                                    "plan": sources[row.key].config,
+                                    "url": sources[row.key].url} for row in rows],
+            "summary": summary,
+            "bands": [band.as_dict() for band in confidence.bands.values()]}, indent=1)
     lines = [f"collectives calibrated from: {calibration.source}"]
     for row in rows:
         model = "does not fit" if row.model is None else f"{row.model:.4g}"
         error = "" if row.error is None else f" ({100 * row.error:+.1f}%)"
         lines.append(f"{row.role:11s} {row.key}: model {model} {row.unit}, published "
                      f"{row.published:.4g}{error}; {row.explanation}")
+    for kind, figures in summary.items():
+        lines.append(f"{kind} validation rows: {figures['within_goal']} of "
+                     f"{figures['validation_rows']} within {GOAL:.0%}, median |error| "
+                     f"{100 * figures['median_abs_error']:.1f}%, worst "
+                     f"{100 * figures['worst_abs_error']:.1f}%")
+    lines += [f"band: {band.describe()}" for band in confidence.bands.values()]
     return "\n".join(lines)
 
 
@@ -122,18 +171,22 @@ def _rates(args):
                                            for datatype, rate in rates.items()) or "none")
 
 
-def _plan(args, specs, system, workload, assumptions):
-    """The default layout with every option given replacing its field; DP follows TP and PP
-    when only they are given."""
-    plan = default_training_plan(specs, system, workload, assumptions)
+def _plan(args, specs, system, workload, calibration, assumptions, search):
+    """The layout the options ask for: the best layout with the degrees given (``search``'s
+    when none is), every other option given replacing its field. Degrees that no searched
+    layout has are taken as given, DP following TP and PP, for the plan checks to judge."""
+    degrees = {name: getattr(args, name) for name in ("tp", "pp", "dp")
+               if getattr(args, name) is not None}
     given = {name: getattr(args, name) for name in _TRAINING_OPTIONS
-             if getattr(args, name) is not None}
+             if getattr(args, name) is not None and name not in degrees}
     if args.datatype is not None:
         given["datatype"] = args.datatype
     if args.no_recompute:
         given["recompute"] = False
-    plan = replace(plan, **given)
-    if args.dp is None and ("tp" in given or "pp" in given):
+    chosen = best_training_plan(specs, system, workload, calibration, assumptions, **degrees) \
+        if degrees else search
+    plan = replace(chosen.plan if chosen else replace(search.plan, **degrees), **given)
+    if chosen is None and "dp" not in degrees:
         chip = specs.chip(system.chip)
         check_model_parallel(chip, workload, plan.tp, plan.pp)
         cores = int(system.chips.value) * logical_cores_per_chip(chip)
@@ -142,11 +195,29 @@ def _plan(args, specs, system, workload, assumptions):
                             f"must divide the {cores} logical NeuronCores of "
                             f"{int(system.chips.value)} chips")
         plan = replace(plan, dp=cores // (plan.tp * plan.pp))
+    if "global_batch" not in given and isinstance(plan.micro_batch, int) and \
+            plan.micro_batch > 0 and plan.global_batch % (plan.dp * plan.micro_batch):
+        unit = plan.dp * plan.micro_batch
+        plan = replace(plan, global_batch=unit * max(1, round(search.plan.global_batch / unit)))
     return plan
 
 
-def _training(step):
-    result = {"plan": asdict(step.plan), "fits": step.fits,
+def _layout(search, plan):
+    """What the layout search found, beside the plan used."""
+    best = search.step
+    return {"used": "the search's best" if plan == search.plan else "given options",
+            "best": asdict(search.plan), "tried": search.tried, "fitting": search.fitting,
+            "best_tokens_per_second": best.tokens_per_second, "best_mfu": best.mfu,
+            "ranked_by": "global batch nearest the default, then tokens/s, then HBM left"}
+
+
+def _training(step, confidence, system, lnc):
+    answer = confidence.answer(
+        "training", system.chip, "sequences per second",
+        None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
+        config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc,
+                "datatype": step.plan.datatype})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
     if not step.fits:
@@ -155,6 +226,7 @@ def _training(step):
     return result | {
         "step_seconds": step.seconds, "tokens_per_second": step.tokens_per_second,
         "sequences_per_second": step.plan.global_batch / step.seconds, "mfu": step.mfu,
+        "mfu_counts": MFU_COUNTS,
         "breakdown_seconds": {
             "slot": step.slot_seconds, "slots": step.slots, "gemms_per_slot":
             step.tensor_seconds, "other_engines_per_slot": step.engine_seconds,
@@ -163,23 +235,84 @@ def _training(step):
             "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
 
 
-def _decode(step):
-    result = {"plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
+def _decode(step, confidence, system, lnc):
+    answer = confidence.answer(
+        "decode", system.chip, "seconds per token", step.seconds, "s",
+        config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
+                "lnc": lnc, "datatype": step.plan.datatype})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
         return result | {"seconds_per_token": None, "tokens_per_second": None,
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
-        "mappings": list(step.mappings),
+        "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
+        "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
                               "tp_allreduces": step.communication_seconds}}
 
 
+def _confidence_text(answer, scale=1.0, unit=None):
+    """One line from an :meth:`Answer.as_dict`: the band in ``unit`` (values x ``scale``) and
+    what it comes from, then each extrapolation reason."""
+    parts = []
+    band = answer["band"]
+    if band is not None and answer["value"] is not None:
+        parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
+                     f"{scale * answer['high']:.4g} {unit or answer['unit']} "
+                     f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
+                     f"row{'s' if band['held_out_rows'] != 1 else ''}: errors {100 * band['lowest_error']:+.1f}% to "
+                     f"{100 * band['highest_error']:+.1f}%, median |error| "
+                     f"{100 * band['median_abs_error']:.1f}%)")
+    parts += [f"extrapolated: {reason}" for reason in answer["extrapolation"]]
+    return "; ".join(parts) or "no band"
+
+
+def _prefill(step, confidence, system, lnc):
+    answer = confidence.answer(
+        "prefill", system.chip, "seconds to first token", step.seconds, "s",
+        config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
+                "lnc": lnc, "datatype": step.plan.datatype})
+    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
+              "replicas": step.replicas,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
+    if not step.fits:
+        return result | {"seconds_to_first_token": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {"seconds_to_first_token": step.seconds,
+                     "prompt_tokens_per_second": step.tokens_per_second,
+                     "breakdown_seconds": {"compute": step.compute_seconds,
+                                           "tp_allreduces": step.communication_seconds},
+                     "fitted_seconds": step.fitted_seconds,
+                     "fitted_share": step.fitted_seconds / step.seconds}
+
+
+def _speculative(step, confidence, system, lnc):
+    answer = confidence.answer(
+        "decode", system.chip, "seconds per output token", step.seconds, "s",
+        config={"chips": step.target.chips, "batch": step.target.plan.batch,
+                "context": step.target.plan.context, "lnc": lnc,
+                "datatype": step.target.plan.datatype})
+    answer = replace(answer, reasons=answer.reasons + (
+        "speculative decoding: no held-out row publishes its accepted length",))
+    result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
+              "fits": step.fits,
+              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
+    if not step.fits:
+        return result | {"seconds_per_token": None,
+                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | {"seconds_per_token": step.seconds,
+                     "tokens_per_second": step.tokens_per_second,
+                     "breakdown_seconds": {"draft_steps": step.k * step.draft.seconds,
+                                           "verification": step.target.seconds}}
+
+
 def _text(result, specs, system):
     chip = specs.chip(system.chip)
-    lines = [f"{system.name}: {number(system.chips.value)} x {chip.name}", "peaks (model):"]
+    lines = [f"{system.name}: {number(system.chips.value)} x {chip.name}, LNC {result['lnc']} "
+             f"({logical_cores_per_chip(chip)} logical cores per chip)", "peaks (model):"]
     lines += [f"  {datatype:6s} {si(system_peak(specs, system, datatype), 'FLOP/s')}"
               for datatype in datatypes(chip)]
     training, decode = result["training"], result["decode"]
@@ -189,20 +322,57 @@ def _text(result, specs, system):
                  f"{plan['micro_batch']}, global batch {plan['global_batch']} x "
                  f"{plan['sequence']} tokens, {plan['datatype']}"
                  f"{', recomputation' if plan['recompute'] else ''}")
+    layout = training["layout"]
+    best = layout["best"]
+    lines.append(f"  layout: {layout['used']}; the best of {layout['fitting']} that fit "
+                 f"({layout['tried']} tried, by {layout['ranked_by']}): TP {best['tp']} PP "
+                 f"{best['pp']} DP {best['dp']}, global batch {best['global_batch']}"
+                 + ("" if layout["best_mfu"] is None else
+                    f", MFU {percent(layout['best_mfu'])}"))
     if training["fits"]:
         lines.append(f"  {number(training['step_seconds'])} s per step, "
                      f"{number(training['tokens_per_second'])} tokens/s, MFU "
-                     f"{percent(training['mfu'])}")
+                     f"{percent(training['mfu'])} (causal attention counted as timed)")
     else:
         lines.append(f"  {training['reason']}")
+    lines.append(f"  confidence: {_confidence_text(training['confidence'])}")
+    prefill = result["prefill"]
+    plan = prefill["plan"]
+    lines.append(f"prefill: TP {plan['tp']} x {prefill['replicas']} replicas, batch "
+                 f"{plan['batch']}, prompt {plan['context']} tokens, {plan['datatype']}")
+    if prefill["fits"]:
+        lines.append(f"  {number(1e3 * prefill['seconds_to_first_token'])} ms to the first "
+                     f"token, {number(prefill['prompt_tokens_per_second'])} prompt tokens/s; "
+                     f"fitted parameters decide {percent(prefill['fitted_share'])} of it "
+                     f"(prefill_efficiency, collective_seconds)")
+    else:
+        lines.append(f"  {prefill['reason']}")
+    lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
-                     f"{number(decode['tokens_per_second'])} tokens/s")
+                     f"{number(decode['tokens_per_second'])} tokens/s for the system, "
+                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
+                     f"replica; the fitted collective_seconds is "
+                     f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
+    lines.append(f"  confidence: {_confidence_text(decode['confidence'], 1e3, 'ms')}")
+    speculative = result.get("speculative")
+    if speculative is not None:
+        lines.append(f"speculative decode: draft {result['draft']} (TP "
+                     f"{speculative['draft']['tp']}), {speculative['speculation']} draft tokens "
+                     f"per round, {speculative['accepted']:g} kept")
+        if speculative["fits"]:
+            lines.append(f"  {number(1e3 * speculative['seconds_per_token'])} ms per output "
+                         f"token, {number(speculative['tokens_per_second'])} tokens/s for the "
+                         f"system")
+        else:
+            lines.append(f"  {speculative['reason']}")
+        lines.append(f"  confidence: "
+                     f"{_confidence_text(speculative['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
@@ -224,18 +394,44 @@ def answer(args):
     if args.system not in specs.systems:
         raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
     workload = workloads[args.workload]
+    calibration, assumptions = _calibration(args), Assumptions()
+    confidence = assess(specs, workloads, calibration, assumptions)
     base = specs.system(args.system)
+    if args.lnc is not None:
+        specs = with_logical_cores(specs, base.chip, args.lnc)
     system = system_of_chips(specs, base, base.chips.value if args.chips is None
                              else args.chips)
-    calibration, assumptions = _calibration(args), Assumptions()
-    plan = _plan(args, specs, system, workload, assumptions)
+    lnc = int(specs.chip(system.chip).core.logical_core_size.value)
+    search = best_training_plan(specs, system, workload, calibration, assumptions)
+    plan = _plan(args, specs, system, workload, calibration, assumptions, search)
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
                          datatype=args.datatype or assumptions.decode_datatype)
+    prefill = prefill_step(specs, system, workload,
+                           workload.decode_context if args.prompt is None else args.prompt,
+                           args.batch, calibration, assumptions, tp=args.decode_tp,
+                           datatype=args.datatype or assumptions.decode_datatype)
+    speculative = None
+    if args.draft is not None:
+        if args.draft not in workloads:
+            raise SpecError(f"--draft {args.draft}: unknown; allowed: {', '.join(workloads)}")
+        if args.accepted is None:
+            raise SpecError("--draft: needs --accepted, the mean tokens kept per round")
+        speculative = speculative_step(
+            specs, system, workload, workloads[args.draft], args.batch, args.speculation,
+            args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
+            datatype=args.datatype or assumptions.decode_datatype)
     result = {"system": system.key, "chips": int(system.chips.value),
-              "workload": workload.key, "training": _training(training),
-              "decode": _decode(decode),
+              "workload": workload.key,
+              "lnc": lnc,
+              "training": _training(training, confidence, system, lnc) | {
+                  "layout": _layout(search, plan)},
+              "prefill": _prefill(prefill, confidence, system, lnc),
+              "decode": _decode(decode, confidence, system, lnc),
+              **({} if speculative is None else {
+                  "draft": args.draft,
+                  "speculative": _speculative(speculative, confidence, system, lnc)}),
               "calibration": {"fabric": calibration.source,
                               "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},

@@ -24,6 +24,13 @@ class Assumptions:
         2, "On a Trainium3 switch fabric an all-reduce is a direct reduce-scatter and a direct "
            "all-gather, each one step of two hops (chip to switch to chip) at the chip's "
            "bandwidth into the switch.")
+    max_tokens_per_step: int = _choice(
+        16_777_216, "A training step of a layout left to the model takes each workload's "
+                    "sequences_per_chip on every chip up to 16 Mi tokens (2,048 x 8,192) for the "
+                    "whole system, then stays there: the largest batch a published dense run "
+                    "used (Llama 3 405B's last pre-training stage, Meta, 'The Llama 3 Herd of "
+                    "Models', 2024, section 3.4.1). Beyond it every chip gets fewer tokens, as "
+                    "on a real cluster, instead of a batch growing with the chips.")
     training_datatype: str = _choice(
         "bf16", "Training GEMMs run in BF16 with FP32 accumulation unless a layout names "
                 "another datatype; MFU is against the TensorE peak of the layout's datatype.")
@@ -61,6 +68,13 @@ class Assumptions:
               "compiler's kernels leave the Tensor Engine idle between a layer's operations "
               "(DMA waits, semaphores between engines, unfused elementwise chains). The "
               "Tensor Engine itself runs at the RTL-validated cycle model's rate.")
+    prefill_efficiency: float = _choice(
+        0.464, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
+             "model's Tensor Engine rate that AWS's prefill kernels reach in compute-bound "
+             "GEMMs: between a layer's matrix multiplications the engine waits on DMA, on "
+             "semaphores between engines and on unfused elementwise chains. (Training states "
+             "the same loss as a time per layer and pass, layer_overhead_seconds; about half "
+             "the cycle model's rate in both.)")
     collective_seconds: float = _choice(
         70.86e-6, "FITTED on the calibration decode row: the software cost of one collective "
                "(launch, semaphores, synchronization of all ranks), on top of the "

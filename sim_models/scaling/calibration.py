@@ -1,15 +1,18 @@
 """The step model against AWS's published measurements: the few fitted parameters, and the error
 on every row, calibration and validation apart.
 
-Two :class:`~sim_models.scaling.assumptions.Assumptions` fields are fitted, each on the
-calibration rows of one kind (every other mechanism comes from published figures and the RTL):
+Three :class:`~sim_models.scaling.assumptions.Assumptions` fields are fitted, each on the
+calibration rows of one kind, one row each (every other mechanism comes from published figures
+and the RTL):
 
-- ``layer_overhead_seconds`` on the training calibration rows: a fixed time per layer and
+- ``layer_overhead_seconds`` on the training calibration row: a fixed time per layer and
   training pass beyond the modelled engines;
-- ``collective_seconds`` on the decode calibration rows: the software cost of one collective.
+- ``prefill_efficiency`` on the prefill calibration row: the fraction of the cycle model's
+  Tensor Engine rate the prefill kernels reach;
+- ``collective_seconds`` on the decode calibration row: the software cost of one collective.
 
 :func:`fit` solves for them (each so that the model matches its rows' geometric mean, by
-bisection, alternating until both settle); the defaults of ``Assumptions`` hold its result,
+bisection, alternating until all settle); the defaults of ``Assumptions`` hold its result,
 and a test checks that they still do. :func:`check_rows` gives, per row, the model's figure,
 the published one, the error, the role and an explanation: the model's time by mechanism, and
 the value the row's fitted parameter would need to close its gap alone (the spread of those
@@ -22,16 +25,25 @@ from dataclasses import dataclass, replace
 from .decode import decode_step
 from .measurements import load_measurements
 from .parallel import TrainingPlan, system_of_chips
+from .prefill import prefill_step
 from .training import training_step
 
-__all__ = ["GOAL", "FITTED", "RowCheck", "model_figure", "check_rows", "fit"]
+__all__ = ["GOAL", "FITTED", "GAP_PARAMETER", "RowCheck", "model_figure", "check_rows", "fit"]
 
 #: The error the model aims to stay within on every row.
 GOAL = 0.15
 #: Fitted field -> (the kind of row it is fitted on, its search interval).
 FITTED = {"layer_overhead_seconds": ("training", (0.0, 0.05)),
+          "prefill_efficiency": ("prefill", (0.05, 1.0)),
           "collective_seconds": ("decode", (0.0, 1e-3))}
+#: The fitted field whose value would close a row's gap alone, by kind of row (prefill rows fit
+#: nothing: their gap is stated as the per-collective cost it would take).
+GAP_PARAMETER = {"training": "layer_overhead_seconds", "decode": "collective_seconds",
+                 "prefill": "prefill_efficiency"}
 _ROUNDS, _STEPS = 4, 40
+#: How each fitted field is shown: (scale, unit).
+_DISPLAY = {"layer_overhead_seconds": (1e3, "ms"), "prefill_efficiency": (100.0, "%"),
+            "collective_seconds": (1e6, "us")}
 
 
 @dataclass(frozen=True)
@@ -71,13 +83,18 @@ def _step(specs, workloads, measurement, calibration, assumptions):
                             config["global_batch"], config["sequence"], config["datatype"],
                             config["zero_stage"], config["recompute"])
         return training_step(specs, system, workload, calibration, assumptions, plan)
+    if measurement.kind == "prefill":
+        return prefill_step(specs, system, workload, config["prompt"], config["batch"],
+                            calibration, assumptions, tp=config["tp"],
+                            datatype=config["datatype"])
     return decode_step(specs, system, workload, config["batch"], calibration, assumptions,
                        tp=config["tp"], context=config["context"], datatype=config["datatype"])
 
 
 def model_figure(specs, workloads, measurement, calibration, assumptions):
-    """The model's figure for ``measurement`` in its unit (sequences/s of the system, or ms
-    per token), and the step; the figure is None if the configuration does not fit."""
+    """The model's figure for ``measurement`` in its unit (sequences/s of the system, ms per
+    token, or ms to the first token), and the step; the figure is None if the configuration
+    does not fit."""
     step = _step(specs, workloads, measurement, calibration, assumptions)
     if not step.fits:
         return None, step
@@ -95,6 +112,10 @@ def _breakdown(step, kind):
                 f"bubble {step.bubble_seconds:.2f} s, DP reduction {step.dp_seconds:.2f} s "
                 f"({step.dp_exposed_seconds:.2f} s exposed), optimizer "
                 f"{step.optimizer_seconds:.2f} s; MFU {100 * step.mfu:.1f}%")
+    if kind == "prefill":
+        return (f"GEMMs and other engines "
+                f"{1e3 * step.compute_seconds:.2f} ms, TP all-reduces "
+                f"{1e3 * step.communication_seconds:.2f} ms")
     mappings = ", ".join(sorted(set(step.mappings)))
     return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({mappings}), "
             f"KV cache {1e3 * step.kv_seconds:.2f} ms, other engines "
@@ -127,7 +148,7 @@ def _log_error(specs, workloads, rows, calibration, assumptions):
 
 def _needed(specs, workloads, measurement, calibration, assumptions):
     """The value of the row's fitted parameter that would close its gap alone."""
-    name = next(field for field, (kind, _) in FITTED.items() if kind == measurement.kind)
+    name = GAP_PARAMETER[measurement.kind]
     low, high = FITTED[name][1]
     value = _solve(lambda x: _log_error(specs, workloads, [measurement], calibration,
                                         replace(assumptions, **{name: x})), low, high)
@@ -137,7 +158,7 @@ def _needed(specs, workloads, measurement, calibration, assumptions):
 def _explain(specs, workloads, measurement, step, error, calibration, assumptions):
     name, value = _needed(specs, workloads, measurement, calibration, assumptions)
     fitted = getattr(assumptions, name)
-    scale, unit = (1e6, "us") if name == "collective_seconds" else (1e3, "ms")
+    scale, unit = _DISPLAY[name]
     verdict = f"outside the {GOAL:.0%} goal" if abs(error) > GOAL else f"within {GOAL:.0%}"
     return (f"{_breakdown(step, measurement.kind)}. {verdict[0].upper()}{verdict[1:]}: this row "
             f"alone would need {name} = {value * scale:.3g} {unit} against the fitted "

@@ -11,9 +11,9 @@ cycles with the alpha-beta model and the RTL estimate.
 import math
 from dataclasses import dataclass
 
-from sim_models.checked import steady_state_shapes
 from sim_models.config import TileConfig
 from sim_models.program import MatmulFormat
+from sim_models.stimulus import steady_state_shapes
 
 from .core_cycles import tile_cycles
 

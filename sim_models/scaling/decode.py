@@ -19,15 +19,16 @@ figure is a closed form in the batch: the cycle model extends long GEMMs from sh
 
 from dataclasses import dataclass
 
+from ..specs import SpecError
 from .engines import layer_work
 from .gemm import chip_gemm
-from .memory import decode_memory
+from .memory import decode_memory, when_fits
 from .parallel import DecodePlan, check_decode_plan, divisors, logical_cores_per_chip
 from .peak import chip_peak
 from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
 from .workloads import Gemm
 
-__all__ = ["DecodeStep", "decode_step", "default_decode_tp"]
+__all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class DecodeStep:
         The TP all-reduces.
     mappings : tuple of str
         The mapping chosen for each weight GEMM ("weights stationary" or "tokens stationary").
+    fitted_seconds : float or None
+        The part of the step that is the fitted ``Assumptions.collective_seconds`` (one per
+        TP all-reduce): how much of the answer the fit decides.
     """
     system: str
     chips: int
@@ -64,25 +68,39 @@ class DecodeStep:
     engine_seconds: object
     communication_seconds: object
     mappings: tuple
+    fitted_seconds: object = None
 
     @property
     def fits(self):
         return self.memory.fits
 
-    @property
+    @when_fits
     def seconds(self):
         """Seconds per step: one token of every sequence."""
-        if not self.fits:
-            return None
         return self.gemm_seconds + self.kv_seconds + self.engine_seconds + \
             self.communication_seconds
 
-    @property
+    @when_fits
     def tokens_per_second(self):
         """Tokens per second, whole system (every replica)."""
-        if not self.fits:
-            return None
         return self.replicas * self.plan.batch / self.seconds
+
+    @when_fits
+    def implied_hbm_bandwidth(self):
+        """Bytes/s of HBM one chip must sustain: everything it holds (weights and KV cache,
+        each read once per step) over the step time; None when it does not fit."""
+        return (self.memory.weights + self.memory.kv_cache) / self.seconds
+
+
+def check_possible(step, chip):
+    """Refuse a decode answer that cannot be true: one whose step reads a chip's weights and KV
+    cache faster than the chip's HBM peak (one line, SpecError naming both rates)."""
+    implied = step.implied_hbm_bandwidth
+    if implied is not None and implied > chip.hbm_bandwidth.value * (1 + 1e-9):
+        raise SpecError(f"model answer cannot be true: TP {step.plan.tp} decode of "
+                        f"{step.seconds * 1e3:.4g} ms per token implies "
+                        f"{implied / 1e12:.3g} TB/s of HBM per chip against the "
+                        f"{chip.hbm_bandwidth.value / 1e12:.3g} TB/s of a {chip.name}")
 
 
 def _cheaper(chip, gemm, datatype, assumptions):
@@ -109,17 +127,20 @@ def default_decode_tp(specs, system, workload):
 
 
 def decode_step(specs, system, workload, batch, calibration, assumptions, tp=None,
-                context=None, datatype=None):
+                context=None, datatype=None, queries=1):
     """Time one decode step of ``workload`` at ``batch`` sequences per TP group.
 
     ``tp`` (logical cores), ``context`` (tokens) and ``datatype`` default to
     :func:`default_decode_tp`, the workload's decode context and
-    ``Assumptions.decode_datatype``.
+    ``Assumptions.decode_datatype``. ``queries`` new tokens of each sequence go through the
+    step together (speculative decoding's verification: the draft's tokens and one more),
+    sharing one read of the weights and of the sequence's KV cache.
 
     Raises
     ------
     SpecError
-        If the plan cannot run on the system (one line).
+        If the plan cannot run on the system, or its answer cannot be true
+        (:func:`check_possible`) (one line).
 
     Returns
     -------
@@ -135,23 +156,28 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     replicas = chips * cores // plan.tp
     memory = decode_memory(chip, workload, plan)
     if not memory.fits:
-        return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, ())
-    weights, head = stage_gemms(workload, plan.tp, cores, plan.batch, plan.batch,
-                                workload.layers)
+        return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, (),
+                          None)
+    tokens = plan.batch * queries
+    weights, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
     dense = [gemm for gemm in weights if not gemm.fused] + [head]
     chosen = [_cheaper(chip, gemm, plan.datatype, assumptions) for gemm in dense]
     gemms = sum(seconds for seconds, _ in chosen)
     share = cores / plan.tp
-    attention_flops = (4.0 * plan.batch * plan.context * workload.hidden * workload.layers
+    attention_flops = (4.0 * tokens * plan.context * workload.hidden * workload.layers
                        * share)
     kv = max(memory.kv_cache / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency),
              attention_flops / chip_peak(chip, plan.datatype))
-    engines = layer_work(workload, plan.batch, plan.context, False).scaled(
+    engines = layer_work(workload, tokens, plan.context, False).scaled(
         workload.layers * share).seconds(chip)
     hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
-    output = plan.batch * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
-    communication = (2 * workload.layers + 1) * tp_allreduce_seconds(
+    output = tokens * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
+    collectives = 2 * workload.layers + 1 if plan.tp > 1 else 0
+    communication = collectives * tp_allreduce_seconds(
         specs, system, plan.tp, output, calibration, assumptions)
-    return DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
-                      communication, tuple(name for _, name in chosen))
+    step = DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
+                      communication, tuple(name for _, name in chosen),
+                      collectives * assumptions.collective_seconds)
+    check_possible(step, chip)
+    return step
 

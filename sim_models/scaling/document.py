@@ -3,7 +3,8 @@ written out as Markdown and as a self-contained HTML page from the same blocks.
 
 The page fits its window: text and table cells wrap between words and long addresses anywhere
 (only the cells of numeric columns keep to one line, and a numeric cell holds a number and
-nothing else), tables take at most the page's width, images scale down.
+nothing else); a table still wider than the page scrolls sideways in its own box, never the
+page; images scale down.
 """
 
 import html
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 __all__ = ["Document"]
 
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;"
-          "padding:0 1rem;line-height:1.45;overflow-wrap:break-word}"
-          "table{border-collapse:collapse;margin:1rem 0;font-size:.85rem;max-width:100%}"
+          "padding:0 1rem;line-height:1.45;overflow-wrap:break-word}h1{font-size:1.6rem}"
+          "div.table{overflow-x:auto;margin:1rem 0;max-width:100%}"
+          "table{border-collapse:collapse;font-size:.85rem}"
           "th,td{border:1px solid #ccc;padding:.25rem .5rem;vertical-align:top}"
           "th{background:#f3f3f3;overflow-wrap:normal}td.num{text-align:right;white-space:nowrap}"
           "img{max-width:100%;border:1px solid #ddd}figcaption{font-style:italic}")
@@ -108,8 +110,8 @@ class Document:
                         f"<td class='num'>{escape(cell)}</td>" if index in numeric
                         else f"<td>{escape(cell)}</td>" for index, cell in enumerate(row))
                     + "</tr>" for row in rows)
-                parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
-                             "</table>")
+                parts.append(f"<div class='table'><table><thead><tr>{head}</tr></thead>"
+                             f"<tbody>{body}</tbody></table></div>")
             else:
                 path, caption = content
                 parts.append(f"<figure><img src='{escape(path)}' alt='{escape(caption)}'>"

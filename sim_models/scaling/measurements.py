@@ -14,14 +14,16 @@ MEASUREMENTS_FILE = Path(__file__).with_name("measurements.toml")
 #: ``calibration`` rows fit the model's few efficiency parameters; ``validation`` rows only
 #: check it.
 ROLES = ("calibration", "validation")
-#: Training rows give sequences/s of the whole system; decode rows ms per output token.
-KINDS = {"training": "sequences/s", "decode": "ms/token"}
+#: Training rows give sequences/s of the whole system; decode rows ms per output token;
+#: prefill rows the time to first token (TTFT), ms.
+KINDS = {"training": "sequences/s", "decode": "ms/token", "prefill": "ms"}
 
 _COMMON = ("key", "role", "kind", "system", "chips", "workload", "tp", "datatype", "figure",
            "unit", "source", "url", "note")
 _FIELDS = {"training": _COMMON + ("pp", "dp", "micro_batch", "global_batch", "sequence",
                                   "zero_stage", "recompute"),
-           "decode": _COMMON + ("batch", "context")}
+           "decode": _COMMON + ("batch", "context"),
+           "prefill": _COMMON + ("batch", "prompt")}
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ core holds ``max(1, KV heads / TP)`` KV heads (heads are replicated when TP exce
 Every figure is a closed form: nothing grows with the batch but the numbers themselves.
 """
 
+import functools
 from dataclasses import dataclass
 
 from .datatypes import element_bytes
 from .formatting import si
 from .parallel import logical_cores_per_chip
 
-__all__ = ["MemoryUse", "training_memory", "decode_memory"]
+__all__ = ["MemoryUse", "training_memory", "decode_memory", "when_fits"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,15 @@ class MemoryUse:
                  for name in ("weights", "gradients", "optimizer", "activations", "kv_cache")
                  if getattr(self, name)]
         return f"{', '.join(parts)}: {si(self.total, 'B')} of {si(self.capacity, 'B')} per chip"
+
+
+def when_fits(method):
+    """A read-only property of a step (anything with ``fits``) that is None when the step does
+    not fit in HBM: a plan that does not fit is never timed as if it did."""
+    @functools.wraps(method)
+    def getter(self):
+        return method(self) if self.fits else None
+    return property(getter)
 
 
 def _weight_bytes(datatype, assumptions):

@@ -23,6 +23,7 @@ from ..allreduce import AllReduceEstimate
 from ..collectives import Link, ring_allreduce_time, torus_allreduce_time
 from ..results import load
 from ..specs import SpecError
+from .parallel import unit_of
 
 __all__ = ["FabricCalibration", "allreduce_seconds", "group_allreduce_seconds",
            "point_to_point_seconds"]
@@ -155,10 +156,6 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
                                _link(step, system.link_bandwidth[0], calibration))
 
 
-def _unit(specs, system):
-    return specs.system(system.unit) if system.level == "cluster" else system
-
-
 def _inside(specs, unit, members, size_bytes, calibration, assumptions):
     """All-reduce over ``members`` adjacent chips of ``unit``: the unit's whole fabric, the
     torus dimensions the group fills, or a ring on the first link."""
@@ -197,7 +194,7 @@ def group_allreduce_seconds(specs, system, members, stride, size_bytes, calibrat
     """
     if members == 1:
         return 0.0
-    unit = _unit(specs, system)
+    unit = unit_of(specs, system)
     unit_chips = int(unit.chips.value)
     software = assumptions.collective_seconds
     if members * stride <= unit_chips:
@@ -218,7 +215,7 @@ def point_to_point_seconds(specs, system, size_bytes, across_units, calibration,
     if across_units:
         return (assumptions.collective_seconds + system.scale_out_latency.value
                 + size_bytes / system.scale_out_bandwidth.value)
-    unit = _unit(specs, system)
+    unit = unit_of(specs, system)
     clock = assumptions.fabric_clock_hz or specs.chip(unit.chip).core.clock.value
     link = _link(_step_seconds(calibration, clock, assumptions), unit.link_bandwidth[0],
                  calibration)

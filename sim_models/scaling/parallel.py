@@ -21,11 +21,13 @@ from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
-           "LIMIT"]
+           "LIMIT", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.
 ZERO_STAGES = (0, 1, 2, 3)
+#: Logical NeuronCore sizes (physical cores per logical core) a chip with LNC can be set to.
+LNC_SETTINGS = (1, 2)
 #: The largest count any option accepts (chips, batch, context, degrees): 2^40.
 LIMIT = 1 << 40
 
@@ -94,6 +96,37 @@ def logical_cores_per_chip(chip):
     return int(chip.cores.value) // int(chip.core.logical_core_size.value)
 
 
+def with_logical_cores(specs, chip_key, lnc):
+    """``specs`` with chip ``chip_key`` set to ``lnc`` physical cores per logical core (the
+    Neuron runtime's LNC setting): degrees are then counted in those logical cores. Only a chip
+    whose spec size is above one has the setting (Trainium2 and 3: LNC=2 by default, or 1).
+
+    Raises
+    ------
+    SpecError
+        If ``lnc`` is not one of :data:`LNC_SETTINGS`, or the chip has no such setting.
+    """
+    chip = specs.chip(chip_key)
+    default = int(chip.core.logical_core_size.value)
+    allowed = LNC_SETTINGS if default > 1 else (default,)
+    if lnc not in allowed:
+        raise SpecError(f"--lnc {lnc}: a {chip.name} runs LNC "
+                        f"{' or '.join(map(str, allowed))}")
+    if lnc == default:
+        return specs
+    size = replace(chip.core.logical_core_size, value=lnc, given=lnc, source="ASSUMED",
+                   note=f"LNC={lnc} asked for (the spec's default is {default})")
+    chips = dict(specs.chips)
+    chips[chip_key] = replace(chip, core=replace(chip.core, logical_core_size=size))
+    return replace(specs, chips=chips)
+
+
+def unit_of(specs, system):
+    """The unit a system is built from: a cluster's instance or UltraServer, else the system
+    itself."""
+    return specs.system(system.unit) if system.level == "cluster" else system
+
+
 def system_of_chips(specs, system, chips):
     """``system`` with ``chips`` chips: the system itself at its own size, else a cluster of its
     unit (an instance or UltraServer, or a cluster's unit) joined by the cluster's scale-out
@@ -102,7 +135,7 @@ def system_of_chips(specs, system, chips):
     _count("chips", chips)
     if chips == system.chips.value:
         return system
-    unit = specs.system(system.unit) if system.level == "cluster" else system
+    unit = unit_of(specs, system)
     size = int(unit.chips.value)
     if chips % size:
         raise SpecError(f"--chips {chips}: must be a multiple of the {size} chips of "

@@ -29,25 +29,32 @@ the same bytes) over replicas one replica apart, hidden behind the last slot's b
 chip's shard of the states).
 
 A plan whose memory (:mod:`.memory`) does not fit is returned with ``fits`` False and no time.
-MFU is model FLOPs ``tokens (6 P + 12 L d s)`` over step time x the system's TensorE peak in the
-plan's datatype.
+MFU is model FLOPs over step time x the system's TensorE peak in the plan's datatype, the model
+FLOPs counting exactly what the step times: ``tokens (6 P + 6 L d s)``, the attention's
+``12 L d s`` halved by causal skipping as its GEMMs are (:data:`MFU_COUNTS`).
 """
 
+import math
 from dataclasses import dataclass
 
 from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
-from .memory import training_memory
+from .memory import training_memory, when_fits
 from .network import group_allreduce_seconds, point_to_point_seconds
-from .parallel import TrainingPlan, check_training_plan, divisors, logical_cores_per_chip
+from .parallel import (TrainingPlan, check_training_plan, divisors, logical_cores_per_chip,
+                       unit_of)
 from .peak import system_peak
 from .workloads import Gemm
 
-__all__ = ["TrainingStep", "training_step", "default_training_plan", "gemm_seconds",
-           "stage_gemms", "tp_allreduce_seconds"]
+__all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch",
+           "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
+           "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
+#: What the MFU's model FLOPs count, as the answers state it.
+MFU_COUNTS = ("6 x parameters + 6 x layers x hidden x sequence FLOPs per token: causal "
+              "attention, half of the 12 L d s of full attention, as the step times it")
 
 
 @dataclass(frozen=True)
@@ -107,70 +114,54 @@ class TrainingStep:
         """Pipeline slots per step: micro-batches plus the 1F1B bubble."""
         return self.plan.micro_batches + self.plan.pp - 1
 
-    @property
+    @when_fits
     def bubble_seconds(self):
-        if not self.fits:
-            return None
         return (self.plan.pp - 1) * self.slot_seconds
 
-    @property
+    @when_fits
     def compute_seconds(self):
         """Compute time of the step: slots x the slot's GEMMs, engines and fitted overhead."""
-        if not self.fits:
-            return None
         return self.slots * (self.slot_seconds - self.tp_seconds - self.pp_seconds)
 
-    @property
+    @when_fits
     def communication_seconds(self):
         """TP, PP and DP communication of the step, hidden or not."""
-        if not self.fits:
-            return None
         return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_seconds
 
-    @property
+    @when_fits
     def exposed_seconds(self):
         """Communication on the critical path."""
-        if not self.fits:
-            return None
         return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_exposed_seconds
 
-    @property
+    @when_fits
     def seconds(self):
-        if not self.fits:
-            return None
         return self.slots * self.slot_seconds + self.dp_exposed_seconds + \
             self.optimizer_seconds
 
-    @property
+    @when_fits
     def tokens_per_second(self):
         """Tokens per second, whole system."""
-        if not self.fits:
-            return None
         return self.tokens / self.seconds
 
-    @property
+    @when_fits
     def achieved_flops(self):
         """Model FLOP/s of the whole system."""
-        if not self.fits:
-            return None
         return self.model_flops / self.seconds
 
-    @property
+    @when_fits
     def mfu(self):
         """Model FLOPs utilization, 0..1."""
-        if not self.fits:
-            return None
         return self.achieved_flops / self.peak_flops
 
 
-def gemm_seconds(chip, gemms, datatype, assumptions):
-    """Seconds of ``gemms`` (a list of Gemm) on one chip: compute from the cycle model, HBM
-    at ``hbm_efficiency`` of the peak, the longer of the two; fused (attention) GEMMs their
-    compute only."""
+def gemm_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
+    """Seconds of ``gemms`` (a list of Gemm) on one chip: compute from the cycle model (over
+    ``efficiency``, the fraction of its rate the kernels reach), HBM at ``hbm_efficiency`` of
+    the peak, the longer of the two; fused (attention) GEMMs their compute only."""
     total = 0.0
     for gemm in gemms:
         estimate = chip_gemm(chip, gemm.m, gemm.k, gemm.n, datatype)
-        compute = estimate.compute_seconds
+        compute = estimate.compute_seconds / efficiency
         memory = estimate.memory_seconds / assumptions.hbm_efficiency
         total += gemm.count * (compute if gemm.fused else max(compute, memory))
     return total
@@ -179,11 +170,13 @@ def gemm_seconds(chip, gemms, datatype, assumptions):
 def stage_gemms(workload, tp, cores, tokens, sequences, layers):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
-    ``cores / tp`` of each TP-split GEMM (see the module docstring)."""
+    ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
+    the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
+    weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
+    into one GEMM over all groups' tokens, which would read one copy for all."""
     share = min(tp, cores)
     split = share / tp
     groups = cores // share
-    n = tokens * groups
     d, f = workload.hidden, workload.ffn
 
     def part(size):
@@ -191,13 +184,14 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers):
 
     sequence = tokens // sequences
     heads = max(1, round(workload.heads * split)) * groups * sequences * layers
-    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, n, layers),
-             Gemm("attention out", d, part(d), n, layers),
-             Gemm("ffn gate+up", part(2 * f), d, n, layers),
-             Gemm("ffn down", d, part(f), n, layers),
+    count = layers * groups
+    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, tokens, count),
+             Gemm("attention out", d, part(d), tokens, count),
+             Gemm("ffn gate+up", part(2 * f), d, tokens, count),
+             Gemm("ffn down", d, part(f), tokens, count),
              Gemm("attention scores", sequence, workload.head_size, sequence, heads, True),
              Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
-    return gemms, Gemm("lm head", part(workload.vocab), d, n, 1)
+    return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
 
 
 def _backward(gemms):
@@ -206,12 +200,13 @@ def _backward(gemms):
         [Gemm(f"{g.name} (weight grad)", g.m, g.n, g.k, g.count, g.fused) for g in gemms]
 
 
-def _pass_seconds(chip, gemms, datatype, assumptions):
-    """Seconds of one pass's GEMMs, attention halved by causal skipping."""
+def pass_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
+    """Seconds of one pass's GEMMs, attention halved by causal skipping (``efficiency`` as
+    for :func:`gemm_seconds`)."""
     dense = [g for g in gemms if not g.fused]
     fused = [g for g in gemms if g.fused]
-    return gemm_seconds(chip, dense, datatype, assumptions) + \
-        gemm_seconds(chip, fused, datatype, assumptions) / 2
+    return gemm_seconds(chip, dense, datatype, assumptions, efficiency) + \
+        gemm_seconds(chip, fused, datatype, assumptions, efficiency) / 2
 
 
 def tp_allreduce_seconds(specs, system, tp, size_bytes, calibration, assumptions):
@@ -229,13 +224,15 @@ def tp_allreduce_seconds(specs, system, tp, size_bytes, calibration, assumptions
                                    assumptions)
 
 
-def _engine_combined(tensor, engines, assumptions):
+def engine_combined(tensor, engines, assumptions):
+    """Seconds of a pass's Tensor Engine time and other engines' time: the longer when they
+    overlap (``Assumptions.engines_overlap``), else the sum."""
     return max(tensor, engines) if assumptions.engines_overlap else tensor + engines
 
 
 def training_step(specs, system, workload, calibration, assumptions, plan=None):
     """Time one training step of ``workload`` on ``system`` under ``plan`` (a TrainingPlan;
-    :func:`default_training_plan` if None).
+    the best layout, :func:`best_training_plan`, if None).
 
     Raises
     ------
@@ -246,13 +243,14 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     -------
     TrainingStep
     """
-    plan = plan or default_training_plan(specs, system, workload, assumptions)
+    if plan is None:
+        return best_training_plan(specs, system, workload, calibration, assumptions).step
     check_training_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)
     memory = training_memory(chip, workload, plan, assumptions)
     model_flops = plan.tokens * (6.0 * workload.parameters
-                                 + 12.0 * workload.layers * workload.hidden * plan.sequence)
+                                 + 6.0 * workload.layers * workload.hidden * plan.sequence)
     peak = system_peak(specs, system, plan.datatype)
     if not memory.fits:
         return TrainingStep(system.key, chips, plan, memory, *[None] * 8, model_flops, peak)
@@ -263,8 +261,8 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     passes = 2 + plan.recompute   # forward, backward, and the forward again
     work_passes = passes + 1       # a backward pass does twice a forward's engine work
     datatype = plan.datatype
-    forward_seconds = _pass_seconds(chip, forward + [head], datatype, assumptions)
-    backward_seconds = _pass_seconds(chip, _backward(forward + [head]), datatype, assumptions)
+    forward_seconds = pass_seconds(chip, forward + [head], datatype, assumptions)
+    backward_seconds = pass_seconds(chip, _backward(forward + [head]), datatype, assumptions)
     tensor = forward_seconds * (1 + plan.recompute) + backward_seconds
     share = cores / plan.tp
     work = layer_work(workload, tokens, plan.sequence / 2, True).scaled(layers * share)
@@ -275,7 +273,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
         specs, system, plan.tp, activation * cores / min(plan.tp, cores), calibration,
         assumptions)
     replica_chips = max(1, plan.tp * plan.pp // cores)
-    unit = specs.system(system.unit) if system.level == "cluster" else system
+    unit = unit_of(specs, system)
     stage_chips = max(1, plan.tp // cores)
     pp = 0.0
     if plan.pp > 1:
@@ -283,7 +281,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
                                         stage_chips >= unit.chips.value, calibration,
                                         assumptions)
     parameters = workload.parameters * cores / (plan.tp * plan.pp)
-    compute = _engine_combined(tensor, engines, assumptions) + \
+    compute = engine_combined(tensor, engines, assumptions) + \
         layers * passes * assumptions.layer_overhead_seconds
     dp_members = plan.dp // max(1, cores // (plan.tp * plan.pp))
     if plan.zero_stage >= 3:
@@ -307,30 +305,76 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
                         max(0.0, dp - hidden), optimizer, model_flops, peak)
 
 
-def default_training_plan(specs, system, workload, assumptions):
-    """The layout a report uses when none is given: micro-batch 1, ``sequences_per_chip``
-    sequences of ``sequence`` tokens per chip per step, full recomputation, ZeRO-1, the
-    assumptions' datatype, and the smallest model-parallel group (TP inside a unit first,
-    then PP) whose memory fits; if none fits, the largest group with the fewest stages (then
-    reported as not fitting)."""
+def default_global_batch(system, workload, assumptions):
+    """Sequences per step when a layout names none: the workload's ``sequences_per_chip`` on
+    every chip, up to ``Assumptions.max_tokens_per_step`` for the whole system (beyond it each
+    chip gets fewer tokens: the batch does not grow without bound)."""
+    per_chip = workload.sequences_per_chip * int(system.chips.value)
+    return max(1, min(per_chip, assumptions.max_tokens_per_step // workload.sequence))
+
+
+def training_layouts(specs, system, workload, assumptions):
+    """Every layout the search tries: micro-batch 1, ZeRO-1, full recomputation, the
+    assumptions' datatype, TP dividing the heads inside one unit (and dividing or a multiple of
+    a chip's logical cores), PP dividing the layers, DP the rest of the cores; the global batch
+    :func:`default_global_batch` rounded to the nearest multiple of DP (one sequence per
+    replica at least)."""
     chip = specs.chip(system.chip)
     cores = logical_cores_per_chip(chip)
     total = int(system.chips.value) * cores
-    unit = specs.system(system.unit) if system.level == "cluster" else system
-    unit_cores = int(unit.chips.value) * cores
-    sequences = workload.sequences_per_chip * int(system.chips.value)
-    candidates = []
+    unit_cores = int(unit_of(specs, system).chips.value) * cores
+    target = default_global_batch(system, workload, assumptions)
+    layouts = []
     for tp in divisors(workload.heads):
         if tp > unit_cores or (tp % cores and cores % tp):
             continue
         for pp in divisors(workload.layers):
-            if total % (tp * pp) or sequences % (total // (tp * pp)):
+            if total % (tp * pp):
                 continue
-            candidates.append(TrainingPlan(tp, pp, total // (tp * pp), 1, sequences,
-                                           workload.sequence, assumptions.training_datatype,
-                                           1, True))
-    candidates.sort(key=lambda plan: (plan.tp * plan.pp, plan.pp))
-    for plan in candidates:
-        if training_memory(chip, workload, plan, assumptions).fits:
-            return plan
-    return max(candidates, key=lambda plan: (plan.tp * plan.pp, -plan.pp))
+            dp = total // (tp * pp)
+            layouts.append(TrainingPlan(tp, pp, dp, 1, dp * max(1, round(target / dp)),
+                                        workload.sequence, assumptions.training_datatype, 1,
+                                        True))
+    return layouts
+
+
+@dataclass(frozen=True)
+class LayoutSearch:
+    """The best training layout of a system and workload.
+
+    Members
+    -------
+    step : TrainingStep
+        The best layout that fits: the global batch nearest :func:`default_global_batch`,
+        then the most tokens per second, then the most HBM left; when none fits, the largest
+        model-parallel group with the fewest stages (reported as not fitting).
+    tried, fitting : int
+        Layouts tried (:func:`training_layouts`) and how many fit in HBM.
+    """
+    step: object
+    tried: int
+    fitting: int
+
+    @property
+    def plan(self):
+        return self.step.plan
+
+
+def best_training_plan(specs, system, workload, calibration, assumptions, **degrees):
+    """Search :func:`training_layouts` for the best; a :class:`LayoutSearch`. ``degrees``
+    (``tp``, ``pp``, ``dp``) keep only the layouts with those degrees; None if none has
+    them."""
+    target = default_global_batch(system, workload, assumptions)
+    layouts = [plan for plan in training_layouts(specs, system, workload, assumptions)
+               if all(getattr(plan, name) == value for name, value in degrees.items())]
+    if not layouts:
+        return None
+    steps = [training_step(specs, system, workload, calibration, assumptions, plan)
+             for plan in layouts]
+    fitting = [step for step in steps if step.fits]
+    if fitting:
+        best = min(fitting, key=lambda step: (abs(math.log(step.plan.global_batch / target)),
+                                              -step.tokens_per_second, step.memory.total))
+    else:
+        best = max(steps, key=lambda step: (step.plan.tp * step.plan.pp, -step.plan.pp))
+    return LayoutSearch(best, len(steps), len(fitting))

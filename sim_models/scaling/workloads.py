@@ -17,8 +17,9 @@ FFN down                d                   f             t
 
 plus the LM head (M = vocabulary, K = d, N = t) once. The backward pass does two GEMMs of the
 same FLOPs for each: the input gradient (M and K swapped) and the weight gradient (K and N
-swapped). Attention is counted without causal skipping, as the usual MFU accounting
-``6 N t + 12 L d s t`` does (trainium.md §9), so the model FLOPs equal the GEMM FLOPs.
+swapped). The attention GEMMs listed here are full (every query against every key); a training
+step times them halved by causal skipping, and its MFU counts them halved too
+(:data:`~sim_models.scaling.training.MFU_COUNTS`).
 """
 
 import tomllib

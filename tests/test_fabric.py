@@ -1,23 +1,29 @@
 """Fabric parameters, routing, the delivery reference and the zero-load latency model."""
 
 import os
+import re
 
 import numpy as np
 import pytest
 
 from hdl.emit import generate
-from hdl.fabric import Fabric, Ring, Torus2D
+from hdl.fabric import Fabric
 from hdl.fabric.layouts import header_layout, link_layout
-from hdl.fabric.routing import LOCAL, Hop, minus_port, plus_port, route
 from sim_models.config import FabricConfig
+from sim_models.topology import LOCAL, Hop, minus_port, plus_port
+from sim_models.topology import route as route_relation
 from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
-                               traffic)
+                               slowest_interval, traffic)
 
 
 # Error tests build components whose constructors raise; Amaranth reports each such object as
 # never elaborated when it is collected, which may be during a later test of this file. Every
 # other test here elaborates what it builds.
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+def route(config, node, in_port, in_vc, destination):
+    return route_relation(config.topology, config.relation, node, in_port, in_vc, destination)
 
 
 @pytest.mark.parametrize("name, value, allowed", [
@@ -28,14 +34,14 @@ pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable
 def test_option_out_of_range(name, value, allowed):
     with pytest.raises(TypeError, match=rf"^Parameter '{name}' must be an integer in "
                                         rf"{allowed}, not {value!r}$"):
-        Ring(4, **{name: value})
+        Fabric(FabricConfig.ring(4, **{name: value}))
 
 
 @pytest.mark.parametrize("nodes", [0, 1, 65, True, "4"])
 def test_ring_nodes(nodes):
     with pytest.raises(TypeError, match=rf"^Parameter 'nodes' must be an integer in 2..64, "
                                         rf"not {nodes!r}$"):
-        Ring(nodes)
+        Fabric(FabricConfig.ring(nodes))
 
 
 @pytest.mark.parametrize("name, x, y", [("x", 0, 2), ("x", 17, 2), ("y", 2, 1), ("y", 2, None)])
@@ -43,15 +49,15 @@ def test_torus_sides(name, x, y):
     value = x if name == "x" else y
     with pytest.raises(TypeError, match=rf"^Parameter '{name}' must be an integer in 2..16, "
                                         rf"not {value!r}$"):
-        Torus2D(x, y)
+        Fabric(FabricConfig.torus(x, y))
 
 
 def test_torus_nodes_conflict():
     with pytest.raises(ValueError, match=r"^Parameter 'nodes' must equal x \* y = 6, not 5$"):
-        Torus2D(2, 3, nodes=5)
+        FabricConfig.torus(2, 3, nodes=5)
     with pytest.raises(TypeError, match=r"^Parameter 'nodes' must be an integer in 1..256, "
                                         r"not 0$"):
-        Torus2D(2, 3, nodes=0)
+        FabricConfig.torus(2, 3, nodes=0)
     assert FabricConfig.torus(2, 3, nodes=6).nodes == 6
 
 
@@ -59,21 +65,39 @@ def test_flit_too_narrow_for_header():
     # 16 nodes: 5-bit addresses; 5 + 5 + 2 + 4 = 16 bits of header.
     with pytest.raises(ValueError, match=r"^Parameter 'flit_width' must be at least 16 to hold "
                                          r"the header of a 16-node fabric, not 15$"):
-        Torus2D(4, 4, flit_width=15)
+        FabricConfig.torus(4, 4, flit_width=15)
     assert FabricConfig.torus(4, 4, flit_width=16).header_width == 16
 
 
 def test_routing_option():
     with pytest.raises(TypeError, match=r"^Parameter 'routing' must be 'dateline' or 'naive', "
                                         r"not 'bubble'$"):
-        Ring(4, routing="bubble")
+        FabricConfig.ring(4, routing="bubble")
 
 
-def test_dims_of_direct_construction():
-    with pytest.raises(TypeError, match=r"^Parameter 'dims' must be \(nodes,\) with nodes in "
-                                        r"2..64 or \(x, y\) with x and y in 2..16, "
-                                        r"not \(2, 2, 2\)$"):
-        FabricConfig((2, 2, 2))
+@pytest.mark.parametrize("dims", [(2, 2, 2, 2), (2, 17), (16, 16, 2), [4], (1,), (65,), ()])
+def test_dims_of_direct_construction(dims):
+    with pytest.raises(TypeError, match=rf"^Parameter 'dims' must be \(nodes,\) with nodes in "
+                                        rf"2..64 or 2..3 sides in 2..16 of at most 256 nodes, "
+                                        rf"not {re.escape(repr(dims))}$"):
+        FabricConfig(dims)
+    assert FabricConfig((2, 2, 2)).nodes == 8 and FabricConfig((16, 16)).nodes == 256
+
+
+@pytest.mark.parametrize("sides, message", [
+    ((4,), r"^Parameter 'sides' must be 2..3 sides, not \(4,\)$"),
+    ((2, 2, 2, 2), r"^Parameter 'sides' must be 2..3 sides, not \(2, 2, 2, 2\)$"),
+    ((2, 2, 17), r"^Parameter 'z' must be an integer in 2..16, not 17$"),
+    ((8, 8, 8), r"^Parameter 'sides' must multiply to at most 256 nodes, "
+                r"not x \* y \* z = 512$"),
+])
+def test_torus_sides_of_three_dimensions(sides, message):
+    with pytest.raises(TypeError, match=message):
+        FabricConfig.torus(*sides)
+    with pytest.raises(ValueError, match=r"^Parameter 'nodes' must equal x \* y \* z = 8, "
+                                         r"not 9$"):
+        FabricConfig.torus(2, 2, 2, nodes=9)
+    assert FabricConfig.torus(4, 4, 4).name == "torus4x4x4"
 
 
 def test_config_type():
@@ -164,6 +188,31 @@ def test_hop_count():
     assert [hop_count((8,), 0, d) for d in range(8)] == [0, 1, 2, 3, 4, 3, 2, 1]
     assert hop_count((4, 4), 0, 15) == 2 and hop_count((4, 4), 0, 10) == 4
     assert hop_count((2, 3), 1, 4) == 2
+
+
+@pytest.mark.parametrize("intervals", [(1, 2), (1, 1, 0), (1, 1, 9), [1, 1, 2], (1, 1, True)])
+def test_flit_intervals(intervals):
+    with pytest.raises(TypeError, match=rf"^Parameter 'flit_intervals' must be empty or 3 "
+                                        rf"integers in 1..8, one per dimension, "
+                                        rf"not {re.escape(repr(intervals))}$"):
+        FabricConfig.torus(4, 4, 4, flit_intervals=intervals)
+    half_z = FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2))
+    assert half_z.name == "torus4x4x4_i1x1x2"
+    assert [half_z.topology.port_interval(port) for port in range(1, 7)] == [1, 1, 1, 1, 2, 2]
+    assert FabricConfig.torus(4, 4, flit_intervals=(1, 1)) == FabricConfig.torus(4, 4)
+
+
+def test_zero_load_latency_with_a_slow_link():
+    # Z at half bandwidth: payload flits a cycle apart become two; with two-flit buffers the
+    # credit loop (2 flits per 3 cycles) and the interval (1 per 2) alternate in pacing.
+    model = ZeroLoadLatency()
+    assert model.tail(3, 5, interval=2) == model.header(3) + 10
+    assert model.tail(0, 5, interval=2) == model.header(0) + 5
+    shallow = ZeroLoadLatency(buffer_depth=1)
+    assert shallow.tail(2, 3, interval=2) == shallow.header(2) + 9  # credits: 3 cycles a flit
+    torus = FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2)).topology
+    assert slowest_interval(torus, 0, 1) == 1 and slowest_interval(torus, 0, 6) == 2
+    assert slowest_interval(torus, 4, 4) == 1
 
 
 def test_zero_load_latency_model():

@@ -16,8 +16,11 @@ from hdl.fabric.gemm import DistributedGemm
 from hdl.fabric.serializer import LaneSerializer
 from sim_models.config import DistributedGemmConfig, FabricConfig, TileConfig
 from sim_models.allreduce import allreduce_reference
-from sim_models.distributed_gemm import reduced_vector, result_vector, split_gemm
+from sim_models.distributed_gemm import (distributed_result, reduced_vector, result_vector,
+                                        split_gemm)
+from sim_models.floats import encode_fp32
 from sim_models.golden import TileModel
+from sim_models.program import MatmulFormat
 
 # Constructors that raise leave components that are never elaborated.
 pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
@@ -70,8 +73,9 @@ def test_flit_too_narrow():
 
 def test_geometry_and_elaboration():
     gemm = DistributedGemm(gemm_config(TileConfig(2, 3), 2, 5, flit_width=64))
-    assert (gemm.vector_length, gemm.columns, gemm.config.nodes) == (15, 5, 2)
-    assert [interface.vector_length for interface in gemm.interfaces] == [15, 15]
+    assert (gemm.config.vector_length, gemm.config.columns, gemm.config.ring.nodes) == (15, 5, 2)
+    assert [interface.config.vector_length for interface in gemm.interfaces] == [15, 15]
+    assert gemm.config.allreduce.element == "int32"
     Fragment.get(gemm, None)
 
 
@@ -184,16 +188,47 @@ def test_split_gemm_sums_to_the_whole_product(sizes):
 
 
 @pytest.mark.parametrize("shape, sizes, message", [
-    ((3, 5, 2), [1, 2], r"Argument 'stationary' must have at most 4 columns \(M\), one tile's "
+    ((3, 5, 2), [1, 2], r"Parameter 'stationary' must have at most 4 columns \(M\), one tile's "
                         r"width, not 5"),
-    ((3, 4, 513), [1, 2], r"Argument 'moving' must have at most 512 columns \(N\), one PSUM "
+    ((3, 4, 513), [1, 2], r"Parameter 'moving' must have at most 512 columns \(N\), one PSUM "
                           r"bank, not 513"),
-    ((3, 4, 2), [3, 0], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+    ((3, 4, 2), [3, 0], r"Parameter 'slice_sizes' must hold sizes of at least 1 that sum to K "
                         r"= 3, not \[3, 0\]"),
-    ((3, 4, 2), [1, 1], r"Argument 'slice_sizes' must hold sizes of at least 1 that sum to K "
+    ((3, 4, 2), [1, 1], r"Parameter 'slice_sizes' must hold sizes of at least 1 that sum to K "
                         r"= 3, not \[1, 1\]"),
 ])
 def test_split_gemm_errors(shape, sizes, message):
     k, m, n = shape
     with pytest.raises(ValueError, match=f"^{message}$"):
         split_gemm(TILE, np.zeros((k, m), np.int8), np.zeros((k, n), np.int8), sizes)
+
+
+def test_floating_point_tiles_all_reduce_fp32():
+    bf16 = gemm_config(TileConfig(2, 2, formats=("bf16",)), 2, 3)
+    assert (bf16.element, bf16.allreduce.element, bf16.allreduce.elements_per_flit) == \
+        ("fp32", "fp32", 1)
+    assert gemm_config(TILE, 2, 3).allreduce.element == "int32"
+    Fragment.get(DistributedGemm(bf16), None)
+
+
+def test_distributed_result_of_int8_is_the_exact_product():
+    rng = np.random.default_rng(17)
+    stationary = rng.integers(-128, 128, (11, 3), dtype=np.int8)
+    moving = rng.integers(-128, 128, (11, 5), dtype=np.int8)
+    parts = split_gemm(TILE, stationary, moving, [3, 6, 2])
+    np.testing.assert_array_equal(distributed_result(TILE, parts),
+                                  reduced_vector(stationary, moving, TILE.cols))
+
+
+def test_distributed_result_of_bf16_adds_node_results_in_the_rule_order():
+    """Each node's FP32 result comes from the tile model; the all-reduce adds them starting at
+    the chunk's node. Node results 1, 2**-24, 2**-24 (1 squared, 2**-12 squared): the vector's
+    4 elements make chunks of 2, 1 and 1 elements on a 3-node ring, so elements 0 and 1 sum
+    from node 0 (1 + 2**-24, a tie to even, + 2**-24 = 1), element 2 from node 1
+    (2**-24 + 2**-24 + 1 = 1 + 2**-23) and element 3 from node 2 (2**-24 + 1 + 2**-24 = 1)."""
+    tile = TileConfig(1, 2, formats=("bf16",))
+    values = np.array([[1.0, 1.0], [2.0 ** -12] * 2, [2.0 ** -12] * 2])  # one K row per node
+    bits = (encode_fp32(values) >> 16).astype(np.uint16)
+    parts = split_gemm(tile, bits, bits[:, :2], [1, 1, 1], MatmulFormat("bf16", "bf16"))
+    result = distributed_result(tile, parts)
+    assert result.tolist() == encode_fp32(np.array([1.0, 1.0, 1.0 + 2.0 ** -23, 1.0])).tolist()

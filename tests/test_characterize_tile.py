@@ -6,14 +6,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from sim_models.checked import characterization_shapes
 from sim_models.config import TileConfig
-from sim_models.timing import drain_cycles
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.stimulus import characterization_shapes
 from sim_models.tiler import tile_gemm
-from tb.characterize_tile import (_build_times, last_write_cycle, parse_shapes, parse_sizes,
-                                  run_record, simulate_gemms, verilation_seconds)
+from sim_models.timing import drain_cycles
+from tb.characterize_tile import parse_shapes, parse_sizes
+from tb.tile_gemms import (_build_times, last_write_cycle, run_record, simulate_gemms,
+                           verilation_seconds)
 from tb.streams import Transfers
 from tb.tile_checks import handshake_agreement, measured_timing
 

@@ -1,37 +1,21 @@
-"""What a characterization checked the RTL against, rebuilt without a simulator.
+"""The GEMMs a tile characterization runs, rebuilt without a simulator: their formats
+(:func:`characterization_formats`), their shapes (:func:`characterization_shapes`) and their
+seeded random operands (:func:`characterization_gemm`), drawn exactly as the testbench draws
+them; and the random operands and GEMMs of the tile tests (:func:`random_operand`,
+:func:`random_gemm`, :func:`seeded_generator`)."""
 
-A characterization result stays current only while the Verilog that was simulated and what it
-was checked against are today's (:mod:`sim_models.staleness`). This module rebuilds the second
-half from a design's configuration alone:
-
-- the tile GEMMs of a characterization: their formats (:func:`characterization_formats`),
-  their shapes (:func:`characterization_shapes`) and their seeded random operands
-  (:func:`characterization_gemm`), drawn exactly as the testbench draws them;
-- :func:`tile_checked_digest`: SHA-256 of those GEMMs' tiled programs, operand bytes
-  included, and of the cycle model's timing of every operation, which every port handshake of
-  the run had to equal;
-- :func:`fabric_checked_digest`: SHA-256 of the analytic models' predictions for a fabric or
-  an all-reduce ring (zero-load header latency from node 0 to every node; all-reduce cycles).
-"""
-
-import hashlib
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
-from .allreduce import AllReduceEstimate
-from .config import OPERAND_FORMATS, AllReduceConfig, FabricConfig, config_to_dict
-from .cycle_model import time_program
-from .fabric import ZeroLoadLatency, hop_count
+from .config import OPERAND_FORMATS
 from .golden import is_fp8
-from .program import INT8, LoadStationary, MatmulFormat, ReadPsum
+from .program import INT8, MatmulFormat
 from .tiler import TiledGemm, tile_gemm
 
 __all__ = ["RandomGemm", "characterization_formats", "characterization_gemm",
-           "characterization_shapes", "fabric_checked_digest", "gemm_name", "peak_format",
-           "random_gemm", "random_operand", "seeded_generator", "steady_state_shapes",
-           "tile_checked_digest"]
+           "characterization_shapes", "gemm_name", "peak_format", "random_gemm",
+           "random_operand", "seeded_generator", "steady_state_shapes"]
 
 #: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
 _BANK_DEPTH = 512
@@ -157,70 +141,3 @@ def characterization_gemm(config, shape, seed, matmul_format=INT8):
     name."""
     return random_gemm(config, shape, seeded_generator(seed, gemm_name(shape, matmul_format)),
                        matmul_format)
-
-
-def _feed(digest, fields, array=None):
-    """Add one JSON line of ``fields`` (and the bytes of an operand ``array``: int8 or bit
-    patterns) to ``digest``."""
-    digest.update(json.dumps(fields, sort_keys=True).encode() + b"\n")
-    if array is not None:
-        digest.update(np.ascontiguousarray(array).tobytes())
-
-
-def _operation_fields(operation):
-    """(fields, operand array or None) of one tile operation. Formats enter the fields only
-    when floating-point, so that the digests of int8 characterizations stay what they were."""
-    if isinstance(operation, ReadPsum):
-        return {"op": "read", "bank": operation.bank, "m": operation.m, "n": operation.n}, None
-    if isinstance(operation, LoadStationary):
-        fields, array = {"op": "load", "shape": list(operation.stationary.shape)}, \
-            operation.stationary
-    else:
-        fields, array = {"op": "multiply", "shape": list(operation.moving.shape),
-                         "bank": operation.bank, "accumulate": operation.accumulate}, \
-            operation.moving
-    if operation.format != "int8":
-        fields.update(format=operation.format, double_row=operation.double_row)
-    return fields, array
-
-
-def tile_checked_digest(config, shapes, seed, matmul_formats=None):
-    """SHA-256 (64 hex digits) of what a tile characterization checked: for each GEMM of
-    ``shapes`` ((M, K, N) tuples, in run order) in its format (``matmul_formats``, one per
-    shape; int8 for all if None) with operands of the integer ``seed``, every operation of its
-    tiled program with its operand bytes, and the cycle model's accepted, first-beat and
-    last-beat cycles of it and total cycles of the program."""
-    digest = hashlib.sha256()
-    _feed(digest, {"config": config_to_dict(config), "seed": seed})
-    for shape, matmul_format in zip(shapes, matmul_formats or [INT8] * len(shapes),
-                                    strict=True):
-        program = characterization_gemm(config, shape, seed, matmul_format).tiled.program
-        timing = time_program(config, program)
-        fields = {"gemm": list(shape), "total_cycles": timing.total_cycles}
-        if matmul_format != INT8:
-            fields["format"] = [matmul_format.stationary, matmul_format.moving,
-                                matmul_format.double_row]
-        _feed(digest, fields)
-        for operation, cycles in zip(program, timing.operations):
-            fields, array = _operation_fields(operation)
-            _feed(digest, {**fields, "cycles": [cycles.accepted, cycles.first_beat,
-                                                cycles.last_beat]}, array)
-    return digest.hexdigest()
-
-
-def fabric_checked_digest(config):
-    """SHA-256 (64 hex digits) of what the analytic models predict for a fabric
-    (:class:`FabricConfig`: zero-load header cycles from node 0 to every node) or an all-reduce
-    ring (:class:`AllReduceConfig`: cycles of one all-reduce with ideal streams)."""
-    if isinstance(config, FabricConfig):
-        latency = ZeroLoadLatency(buffer_depth=config.buffer_depth)
-        predictions = {"zero_load_header_cycles": [
-            latency.header(hop_count(config.dims, 0, node)) for node in range(config.nodes)]}
-    elif isinstance(config, AllReduceConfig):
-        predictions = {"allreduce_cycles": AllReduceEstimate.of(config).cycles()}
-    else:
-        raise TypeError(f"Argument 'config' must be a FabricConfig or AllReduceConfig, "
-                        f"not {config!r}")
-    digest = hashlib.sha256()
-    _feed(digest, {"config": config_to_dict(config), "predictions": predictions})
-    return digest.hexdigest()

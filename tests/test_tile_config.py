@@ -1,10 +1,11 @@
-"""TileConfig validation: each bad parameter gets an error naming it, its value and the range."""
+"""TileConfig validation: each bad parameter gets an error naming it, its value and the range;
+the command lines' formats text."""
 
 import re
 
 import pytest
 
-from sim_models.config import TileConfig
+from sim_models.config import FORMAT_SETS, TRAINIUM2_FORMATS, TileConfig, parse_formats
 
 
 @pytest.mark.parametrize("field, value, allowed", [
@@ -21,17 +22,20 @@ def test_out_of_range(field, value, allowed):
         TileConfig(**arguments)
 
 
-@pytest.mark.parametrize("formats, message", [
-    (("int16",), "Parameter 'formats': unknown format 'int16'; known: int8, bf16, fp16, "
-                 "fp8_e4m3, fp8_e5m2"),
-    (("INT8",), "Parameter 'formats': unknown format 'INT8'; known: "),
-    ("int8", "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((), "Parameter 'formats' must be a non-empty tuple of format names "),
-    ((8,), "Parameter 'formats' must be a non-empty tuple of format names "),
-    (("bf16", "bf16"), "Parameter 'formats' must name each format once, not ('bf16', 'bf16')"),
+@pytest.mark.parametrize("formats, kind, message", [
+    (("int16",), ValueError, "Parameter 'formats': unknown format 'int16'; known: int8, bf16, "
+                             "fp16, fp8_e4m3, fp8_e5m2"),
+    (("INT8",), ValueError, "Parameter 'formats': unknown format 'INT8'; known: "),
+    ("int8", TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    ((8,), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
+    (("bf16", "bf16"), ValueError, "Parameter 'formats' must name each format once, not "
+                                   "('bf16', 'bf16')"),
 ])
-def test_formats_refused(formats, message):
-    with pytest.raises(TypeError, match="^" + re.escape(message)):
+def test_formats_refused(formats, kind, message):
+    """A value of the wrong type is a TypeError; a tuple of strings naming no format, or one
+    twice, a ValueError (amaranth's convention)."""
+    with pytest.raises(kind, match="^" + re.escape(message)):
         TileConfig(4, 4, formats=formats)
 
 
@@ -55,3 +59,12 @@ def test_valid_extremes():
     assert TileConfig(128, 128, psum_banks=16, psum_depth=4096).macs_per_cycle == 128 * 128
     assert TileConfig(8, 16).name == "r8c16_int8"
     assert TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=("int8",)).name == "r3c5_b1d8_int8"
+
+
+def test_formats_text_names_formats_or_a_set():
+    """``--formats`` of the command lines: comma-separated names (spaces ignored), or a set by
+    name; the names are checked by the configuration, not here."""
+    assert parse_formats(" bf16, fp8_e4m3") == ("bf16", "fp8_e4m3")
+    assert parse_formats("trainium2") == TRAINIUM2_FORMATS == FORMAT_SETS["trainium2"]
+    assert parse_formats("fp9") == ("fp9",)
+    assert TileConfig(2, 2, formats=parse_formats("trainium2")).formats == TRAINIUM2_FORMATS

@@ -1,54 +1,27 @@
-"""Characterization results as typed data: the records that ``tb`` writes and that the scaling
-layer and the benchmarks read, each file with its schema name and version.
+"""The records of characterization results: typed, frozen dataclasses, each checking its own
+consistency on construction (``ValueError`` naming the field).
 
 - :class:`TileCharacterization` (schema ``tile-characterization/2``): GEMMs of many shapes on
-  tiles, checked bit- and cycle-exactly (``python -m tb.characterize_tile``). Two files hold
-  it: ``build/characterization/tile.json`` (``make characterize-tile``) and the dated
-  full-size 128 x 128 run, ``characterization/r128c128_verilator.json`` (``make
-  characterize-full``, tracked), which adds the date and each model's build arguments and
-  times.
+  tiles, checked bit- and cycle-exactly (``python -m tb.characterize_tile``).
 - :class:`FabricCharacterization` (schema ``fabric-characterization/2``): hop latency, link
-  efficiency and all-reduce cycles (``python -m tb.characterize_fabric``, ``make
-  characterize-fabric``).
+  efficiency and all-reduce cycles (``python -m tb.characterize_fabric``).
 
-Every file lists the designs it simulated (:class:`SimulatedDesign`), each with the SHA-256 of
-the Verilog file that was simulated and of what the run was checked against
-(:mod:`sim_models.checked`): :mod:`sim_models.staleness` compares both with today's.
-
-:func:`save` writes a document atomically. :func:`load` returns the typed document or raises
-:class:`ResultsError`, whose message is one line naming the file, what is wrong with it and the
-make target that rebuilds it. For make, so that a file that does not load never counts as up
-to date::
-
-    python -m sim_models.results check tile build/characterization/tile.json --remove
-
-prints that line and exits 1 (removing the file with ``--remove``), or exits 0 silently.
+Every document lists the designs it simulated (:class:`SimulatedDesign`), each with the SHA-256
+of the Verilog file that was simulated and of what the run was checked against
+(:mod:`sim_models.digests`).
 """
 
-import json
 import re
-import sys
-import types
-import typing
-from dataclasses import MISSING, asdict, dataclass, fields, is_dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import ClassVar
 
-from .cli import ArgumentParser
-from .config import AllReduceConfig, FabricConfig, TileConfig, config_from_dict, module_name
-from .files import replace_atomically
-from .program import MatmulFormat
+from ..config import AllReduceConfig, FabricConfig, TileConfig, config_from_dict, module_name
+from ..program import MatmulFormat
 
-__all__ = ["KINDS", "AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency",
-           "HopPoint", "LinkEfficiency", "ModelBuild", "ResultsError", "SimulatedDesign",
-           "TileCharacterization", "TileRun", "load", "main", "save"]
+__all__ = ["AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency", "HopPoint",
+           "LinkEfficiency", "ModelBuild", "SimulatedDesign", "TileCharacterization", "TileRun"]
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
-class ResultsError(Exception):
-    """A results file that cannot be used; the message is one line: the file, what is wrong
-    and the make target that rebuilds it."""
 
 
 def _check_digest(name, value):
@@ -73,7 +46,7 @@ class SimulatedDesign:
     checked_sha256 : str
         SHA-256 of what the run was checked against: the GEMM programs and their cycle-model
         timing for a tile, the analytic models' predictions for a fabric or all-reduce ring
-        (:mod:`sim_models.checked`).
+        (:mod:`sim_models.digests`).
 
     Raises
     ------
@@ -223,7 +196,7 @@ class TileCharacterization:
     Members
     -------
     seed : int
-        Seed of the GEMMs' random operands (:func:`sim_models.checked.characterization_gemm`).
+        Seed of the GEMMs' random operands (:func:`sim_models.stimulus.characterization_gemm`).
     designs : tuple of SimulatedDesign
         Every tile simulated, once each.
     runs : tuple of TileRun
@@ -421,183 +394,3 @@ class FabricCharacterization:
         for name in ("link_efficiency", "allreduce"):
             if not getattr(self, name):
                 raise ValueError(f"field '{name}' is empty")
-
-
-@dataclass(frozen=True)
-class _Kind:
-    """One kind of results file: its document type, the make target that writes it, and
-    whether it must be dated."""
-    document: type
-    target: str
-    dated: bool = False
-
-
-#: The kinds of results file, by the name the command line takes.
-KINDS = {"tile": _Kind(TileCharacterization, "characterize-tile"),
-         "float": _Kind(TileCharacterization, "characterize-tile"),
-         "full": _Kind(TileCharacterization, "characterize-full", dated=True),
-         "full_float": _Kind(TileCharacterization, "characterize-full-float", dated=True),
-         "fabric": _Kind(FabricCharacterization, "characterize-fabric")}
-
-
-class _Inconsistent(Exception):
-    """Content that does not fit the schema; the message says where and how."""
-
-
-def _json_type(value):
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            type(None): "null"}.get(type(value), "a number")
-
-
-def _decode(kind, value, where):
-    """``value`` (parsed JSON) as the annotated type ``kind``; ``where`` names it."""
-    origin, arguments = typing.get_origin(kind), typing.get_args(kind)
-    if origin is types.UnionType:
-        if value is None and type(None) in arguments:
-            return None
-        return _decode(next(a for a in arguments if a is not type(None)), value, where)
-    if is_dataclass(kind):
-        return _decode_dataclass(kind, value, where)
-    checks = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
-              float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-              str: lambda v: isinstance(v, str), bool: lambda v: isinstance(v, bool),
-              tuple: lambda v: isinstance(v, list), dict: lambda v: isinstance(v, dict)}
-    expected = origin or kind
-    if not checks[expected](value):
-        names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-                 tuple: "a list", dict: "an object"}
-        shown = json.dumps(value)
-        shown = shown if len(shown) <= 40 else shown[:37] + "..."
-        raise _Inconsistent(f"field '{where}' must be {names[expected]}, not "
-                            f"{_json_type(value)} ({shown})")
-    if expected is float:
-        return float(value)
-    if expected is tuple:
-        return tuple(_decode(arguments[0], item, f"{where}[{index}]")
-                     for index, item in enumerate(value))
-    if expected is dict and arguments:
-        return {key: _decode(arguments[1], item, f"{where}.{key}")
-                for key, item in value.items()}
-    return value
-
-
-def _decode_dataclass(kind, value, where):
-    prefix = f"{where}." if where else ""
-    if not isinstance(value, dict):
-        raise _Inconsistent(f"field '{where}' must be an object, not {_json_type(value)}")
-    hints = typing.get_type_hints(kind)
-    members = fields(kind)
-    unknown = set(value) - {item.name for item in members}
-    if unknown:
-        raise _Inconsistent(f"field '{prefix}{sorted(unknown)[0]}' is unknown")
-    arguments = {}
-    for item in members:
-        if item.name in value:
-            arguments[item.name] = _decode(hints[item.name], value[item.name],
-                                           prefix + item.name)
-        elif item.default is MISSING:
-            raise _Inconsistent(f"field '{prefix}{item.name}' is missing")
-    try:
-        return kind(**arguments)
-    except ValueError as error:
-        raise _Inconsistent(f"{where}: {error}" if where else str(error)) from None
-
-
-def _to_json(document):
-    return json.dumps({"schema": document.SCHEMA, **asdict(document)}, indent=1) + "\n"
-
-
-def save(document, path):
-    """Write ``document`` (a TileCharacterization or FabricCharacterization) to ``path`` as
-    JSON with its schema, atomically (a temporary file in the same directory, then
-    ``os.replace``); create the directory.
-
-    Raises
-    ------
-    ResultsError
-        If the file cannot be written; one line naming it and why.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        replace_atomically(path, _to_json(document))
-    except OSError as error:
-        raise ResultsError(f"cannot write {path}: "
-                           f"{error.strerror or error}") from None
-
-
-def load(path, kind):
-    """The typed document of the results file ``path`` of ``kind`` (a key of :data:`KINDS`).
-
-    Raises
-    ------
-    ResultsError
-        If the file is missing or unreadable, truncated or not JSON, of a foreign schema
-        (wrong or missing ``schema``), or inconsistent (fields missing, unknown or of the
-        wrong type, digests malformed, runs naming no design). The message is one line: the
-        file, what is wrong and the make target that rebuilds it.
-    """
-    spec, path = KINDS[kind], Path(path)
-    schema = spec.document.SCHEMA
-
-    def fail(problem, remedy="rebuilds it"):
-        raise ResultsError(f"{path}: {problem}; make {spec.target} {remedy}")
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail("no such file", "writes it")
-    except UnicodeDecodeError:
-        fail("not text: corrupt")
-    except OSError as error:
-        fail(f"cannot be read: {error.strerror or error}")
-    try:
-        content = json.loads(text)
-    except json.JSONDecodeError as error:
-        fail(f"not JSON, truncated or corrupt ({error.msg}: line {error.lineno} column "
-             f"{error.colno})")
-    if not isinstance(content, dict):
-        fail(f"holds {_json_type(content)}, not an object with schema {schema}")
-    if "schema" not in content:
-        fail(f"field 'schema' is missing: not a results file of schema {schema}")
-    if content["schema"] != schema:
-        fail(f"schema {content['schema']!r} is foreign: this version reads {schema}")
-    try:
-        document = _decode(spec.document, {key: value for key, value in content.items()
-                                           if key != "schema"}, "")
-    except _Inconsistent as error:
-        fail(f"inconsistent: {error}")
-    if spec.dated and document.date is None:
-        fail("inconsistent: field 'date' is missing: a full-size run is dated")
-    return document
-
-
-def main(argv=None):
-    """``check KIND FILE [--remove]``: exit 0 if FILE loads, else print the one-line reason
-    (to stderr) and exit 1, removing the file with ``--remove``."""
-    parser = ArgumentParser(
-        prog="python -m sim_models.results",
-        description="Check that a characterization results file loads.")
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser(
-        "check", help="exit 0 if the file loads; else print why in one line and exit 1")
-    check.add_argument("kind", choices=KINDS, help="kind of file: " + ", ".join(
-        f"{name} (make {spec.target})" for name, spec in KINDS.items()))
-    check.add_argument("file", help="the results file")
-    check.add_argument("--remove", action="store_true",
-                       help="remove a file that does not load, so that make rebuilds it")
-    args = parser.parse_args(argv)
-    try:
-        load(args.file, args.kind)
-    except ResultsError as error:
-        message = str(error)
-        if args.remove and Path(args.file).is_file():
-            Path(args.file).unlink()
-            message = f"{message} (removed)"
-        print(message, file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

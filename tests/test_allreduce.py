@@ -12,6 +12,7 @@ from sim_models.allreduce import (INT32_MAX, INT32_MIN, AllReduceEstimate, allre
                                   chunk_sizes, ring_allreduce, wrap_int32)
 from sim_models.config import AllReduceConfig, FabricConfig
 from sim_models.fabric import ZeroLoadLatency
+from sim_models.floats import add_bf16, encode_fp32, round_fp32_to_bf16
 
 # Tests of constructors alone build components that are never elaborated (some constructors
 # raise); Amaranth reports each such object when it is collected, possibly in a later test.
@@ -41,6 +42,32 @@ def test_flit_width_too_narrow(flit_width):
     with pytest.raises(ValueError, match=rf"^Parameter 'flit_width' must be at least 32 to "
                                          rf"carry an int32 element, not {flit_width}$"):
         AllReduceRing(allreduce_config(3, 8, flit_width=flit_width))
+
+
+@pytest.mark.parametrize("element, flit_width, width", [("fp32", 24, "32 to carry an"),
+                                                        ("bf16", 12, "16 to carry a")])
+def test_flit_width_too_narrow_for_a_float(element, flit_width, width):
+    with pytest.raises(ValueError, match=rf"^Parameter 'flit_width' must be at least {width} "
+                                         rf"{element} element, not {flit_width}$"):
+        AllReduceConfig(FabricConfig.ring(2, flit_width=flit_width), 4, element)
+
+
+@pytest.mark.parametrize("element", ["fp16", "int8", None, 32])
+def test_element_format(element):
+    with pytest.raises(TypeError, match=rf"^Parameter 'element' must be one of int32, fp32, "
+                                        rf"bf16, not {element!r}$"):
+        AllReduceConfig(FabricConfig.ring(2), 4, element)
+
+
+def test_float_geometry_and_names():
+    bf16 = AllReduceConfig(FabricConfig.ring(3, flit_width=48), 17, "bf16")
+    assert (bf16.element_width, bf16.elements_per_flit, bf16.chunk_flits) == (16, 3, 2)
+    assert bf16.name == "ring3_w48_v17_bf16"
+    assert AllReduceConfig(FabricConfig.ring(4), 13, "fp32").name == "ring4_v13_fp32"
+    # 15-flit packets of two BF16 elements on a 2-node ring: 60 elements at most.
+    AllReduceConfig(FabricConfig.ring(2), 60, "bf16")
+    with pytest.raises(ValueError, match=r"must be at most 60 for a 2-node ring"):
+        AllReduceConfig(FabricConfig.ring(2), 61, "bf16")
 
 
 @pytest.mark.parametrize("vector_length", [0, -1, 65537, True, "8", 8.0])
@@ -74,7 +101,9 @@ def test_ring_nodes():
 def test_interface_geometry(nodes, length, flit_width, per_flit, chunk_flits):
     ring = AllReduceRing(allreduce_config(nodes, length, flit_width=flit_width))
     interface = ring.interfaces[0]
-    assert (interface.elements_per_flit, interface.chunk_flits) == (per_flit, chunk_flits)
+    assert (interface.config.elements_per_flit, interface.config.chunk_flits) == \
+        (per_flit, chunk_flits)
+    assert interface.config is ring.config and ring.config.ring.nodes == nodes
     assert AllReduceEstimate(nodes, length, per_flit).chunk_flits == chunk_flits
     Fragment.get(ring, None)
 
@@ -116,6 +145,49 @@ def test_ring_schedule_matches_reference(nodes, length):
     rng = np.random.default_rng([nodes, length])
     vectors = rng.integers(INT32_MIN, INT32_MAX, (nodes, length), endpoint=True)
     np.testing.assert_array_equal(ring_allreduce(vectors), allreduce_reference(vectors))
+
+
+def _fp32(*values):
+    return encode_fp32(np.array(values, dtype=np.float64)).astype(np.int64)
+
+
+def test_float_reduction_order_is_the_ring_order_from_each_chunks_node():
+    """Every node holds 1, 2**-24 or 2**-24 in all three elements, one element per chunk.
+    Chunk 0 sums 1 + 2**-24 (a tie, to even: 1) + 2**-24 = 1; chunk 1 sums
+    2**-24 + 2**-24 + 1 = 1 + 2**-23 exactly; chunk 2 sums 2**-24 + 1 + 2**-24 = 1."""
+    vectors = np.stack([np.repeat(_fp32(value), 3) for value in (1.0, 2.0 ** -24, 2.0 ** -24)])
+    expected = _fp32(1.0, 1.0 + 2.0 ** -23, 1.0)
+    for result in (allreduce_reference(vectors, "fp32"), ring_allreduce(vectors, "fp32")):
+        assert result.tolist() == [expected.tolist()] * 3
+
+
+def test_bf16_addition_rounds_twice():
+    """BF16 1 + 2**-8 (a tie in BF16: to even, 1) and values whose FP32 sum rounds to a BF16
+    tie; overflow to infinity; NaNs canonical; signed zeros."""
+    bits = lambda *values: (_fp32(*values) >> 16).astype(np.uint16)  # noqa: E731
+    assert add_bf16(bits(1.0), bits(2.0 ** -8)).tolist() == bits(1.0).tolist()
+    assert add_bf16(bits(1.0 + 2.0 ** -7), bits(2.0 ** -8)).tolist() == \
+        bits(1.0 + 2.0 ** -6).tolist()
+    largest = 0x7F7F  # (2 - 2**-7) * 2**127
+    # Plus 2**119, half its last place: a tie, and 0x7F7F is odd, so up to infinity.
+    assert add_bf16(np.array([largest]), np.array([0x7B00])).tolist() == [0x7F80]
+    assert add_bf16(np.array([largest]), np.array([0x7A00])).tolist() == [largest]
+    assert add_bf16(np.array([0x7FC1, 0x8000, 0x8000]),
+                    np.array([0x3F80, 0x8000, 0x0000])).tolist() == [0x7FC0, 0x8000, 0x0000]
+    fp32 = np.array([0x3F808000, 0x3F818000, 0x3F80C000, 0xFF7F8000], dtype=np.uint32)
+    assert round_fp32_to_bf16(fp32).tolist() == [0x3F80, 0x3F82, 0x3F81, 0xFF80]
+
+
+@pytest.mark.parametrize("element", ["fp32", "bf16"])
+@pytest.mark.parametrize("nodes, length", [(2, 5), (3, 10), (5, 23)])
+def test_float_ring_schedule_matches_reference(element, nodes, length):
+    rng = np.random.default_rng([nodes, length, len(element)])
+    values = rng.standard_normal((nodes, length)) * 2.0 ** rng.integers(-30, 30, (nodes, length))
+    values[0, 0], values[1, -1] = np.inf, np.nan
+    bits = _fp32(*values.astype(np.float32).astype(np.float64).ravel()).reshape(nodes, length)
+    vectors = bits >> 16 if element == "bf16" else bits
+    np.testing.assert_array_equal(ring_allreduce(vectors, element),
+                                  allreduce_reference(vectors, element))
 
 
 @pytest.mark.parametrize("nodes, length, per_flit, buffer_depth, cycles", [

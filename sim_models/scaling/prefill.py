@@ -1,0 +1,122 @@
+"""Prefill: the forward pass over a prompt that ends in the first generated token (time to
+first token, TTFT).
+
+A TP group of ``tp`` logical cores (the system's other cores run replicas, as in decode) takes
+``batch`` prompts of ``prompt`` tokens each through one forward pass, timed by the mechanisms of
+a training step's forward pass (:mod:`.training`):
+
+- the weight GEMMs of every prompt token, timed by :func:`~sim_models.scaling.gemm.chip_gemm`
+  (cycle model and HBM roofline), the cycle model's rate at the fitted
+  ``Assumptions.prefill_efficiency``; the fused attention GEMMs halved by causal skipping;
+- the Vector/Scalar/GpSimd work of every layer (:mod:`.engines`, causal mask applied),
+  overlapped with the GEMMs when ``Assumptions.engines_overlap``;
+- two TP all-reduces of the layer output per layer, of every prompt token;
+- the LM head on each prompt's last token only (the first generated token).
+
+The weights and the prompts' KV cache must fit (:func:`~sim_models.scaling.memory.
+decode_memory` at a context of ``prompt`` tokens); a plan that does not is returned with
+``fits`` False and no time.
+"""
+
+from dataclasses import dataclass
+
+from .decode import default_decode_tp
+from .engines import layer_work
+from .memory import decode_memory, when_fits
+from .parallel import DecodePlan, check_decode_plan, logical_cores_per_chip
+from .training import (ACTIVATION_BYTES, engine_combined, pass_seconds, stage_gemms,
+                       tp_allreduce_seconds)
+from .workloads import Gemm
+
+__all__ = ["PrefillStep", "prefill_step"]
+
+
+@dataclass(frozen=True)
+class PrefillStep:
+    """One prefill; times in seconds (None when ``fits`` is False).
+
+    Members
+    -------
+    system : str
+    chips : int
+    plan : DecodePlan
+        ``tp``, ``batch`` (prompts per TP group), ``context`` (the prompt, tokens) and
+        ``datatype``.
+    memory : MemoryUse
+    replicas : int
+        TP groups the system runs at once.
+    compute_seconds : float or None
+        GEMMs and the other engines (overlapped or added).
+    communication_seconds : float or None
+        The TP all-reduces.
+    fitted_seconds : float or None
+        The part of the prefill the fitted parameters decide: the Tensor Engine time lost to
+        ``Assumptions.prefill_efficiency`` and one ``collective_seconds`` per all-reduce.
+    """
+    system: str
+    chips: int
+    plan: DecodePlan
+    memory: object
+    replicas: int
+    compute_seconds: object
+    communication_seconds: object
+    fitted_seconds: object
+
+    @property
+    def fits(self):
+        return self.memory.fits
+
+    @when_fits
+    def seconds(self):
+        """Seconds from the prompts to their first generated tokens (TTFT)."""
+        return self.compute_seconds + self.communication_seconds
+
+    @when_fits
+    def tokens_per_second(self):
+        """Prompt tokens per second, whole system (every replica)."""
+        return self.replicas * self.plan.batch * self.plan.context / self.seconds
+
+
+def prefill_step(specs, system, workload, prompt, batch, calibration, assumptions, tp=None,
+                 datatype=None):
+    """Time the prefill of ``batch`` prompts of ``prompt`` tokens per TP group.
+
+    ``tp`` (logical cores) and ``datatype`` default to
+    :func:`~sim_models.scaling.decode.default_decode_tp` and ``Assumptions.decode_datatype``.
+
+    Raises
+    ------
+    SpecError
+        If the plan cannot run on the system (one line, as for decode; ``--context`` there
+        is the prompt here).
+
+    Returns
+    -------
+    PrefillStep
+    """
+    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
+                      prompt, assumptions.decode_datatype if datatype is None else datatype)
+    check_decode_plan(specs, system, workload, plan)
+    chip = specs.chip(system.chip)
+    chips = int(system.chips.value)
+    cores = logical_cores_per_chip(chip)
+    replicas = chips * cores // plan.tp
+    memory = decode_memory(chip, workload, plan)
+    if not memory.fits:
+        return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
+    tokens = plan.batch * plan.context
+    gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
+    last_tokens = Gemm(head.name, head.m, head.k, plan.batch, head.count)
+    tensor = pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
+                          assumptions.prefill_efficiency)
+    lost = tensor - pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions)
+    share = cores / plan.tp
+    engines = layer_work(workload, tokens, plan.context / 2, True).scaled(
+        workload.layers * share).seconds(chip)
+    compute = engine_combined(tensor, engines, assumptions)
+    output = tokens * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
+    collectives = 2 * workload.layers if plan.tp > 1 else 0
+    communication = collectives * tp_allreduce_seconds(
+        specs, system, plan.tp, output, calibration, assumptions)
+    return PrefillStep(system.key, chips, plan, memory, replicas, compute, communication,
+                       lost + collectives * assumptions.collective_seconds)

@@ -1,0 +1,8 @@
+"""``python -m sim_models.scaling.report``: see :mod:`.cli`."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

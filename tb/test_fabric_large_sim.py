@@ -1,0 +1,25 @@
+"""The Trn2 UltraServer's torus in RTL: a 4 x 4 x 4 torus of routers with Z links at half
+bandwidth (a flit every 2 cycles, same width), simulated in Verilator with the router built
+once as a hierarchical block. Every test of ``tb.fabric_tb``: zero-load latency against the
+model, uniform, transpose, hotspot and all-to-all traffic with random gaps and backpressure
+(exactly once, intact, in order per pair), and saturation (deadlock freedom, link throughput).
+
+Marked ``large``: outside ``make test`` (the Verilator build of 64 routers is the cost; Icarus
+builds it too, but runs it about ten times slower), run by ``make fabric-large``.
+"""
+
+import pytest
+
+from sim_models.config import FabricConfig
+
+from .regression import SIMULATORS, run_case
+
+#: The Trn2 UltraServer fabric: 4 x 4 chips per instance, 4 instances joined on Z.
+TRN2_ULTRASERVER = FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2))
+
+
+@pytest.mark.large
+@pytest.mark.skipif("verilator" not in SIMULATORS, reason="SIM excludes verilator")
+def test_trn2_ultraserver_torus(request):
+    run_case("tb.fabric_tb", "fabric", "verilator", TRN2_ULTRASERVER, None, request,
+             hierarchical=True)

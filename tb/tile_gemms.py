@@ -1,0 +1,160 @@
+"""GEMMs run on the RTL of a tile and recorded: the library under the tile characterization
+(``python -m tb.characterize_tile``), the design-space sweep (``sweep``) and the tile benchmark
+(``bench.tile_bench``).
+
+:func:`simulate_gemms` builds a tile (unless up to date) and runs a list of GEMMs on it with
+ideal streams (``tb.tile_gemm_tb``), each checked bit-exactly against the golden model and
+handshake by handshake against the cycle model; :func:`run_record` turns one GEMM's results
+entry into a :class:`sim_models.results.TileRun`.
+"""
+
+import json
+import re
+
+from sim_models.program import INT8
+from sim_models.results import TileRun
+from sim_models.timing import tile_latency
+
+from .launch import Design, simulate
+from .run_request import matmul_format_option
+
+__all__ = ["SEED", "last_write_cycle", "run_record", "simulate_gemms", "verilation_seconds"]
+
+#: Seed of the GEMMs' random operands (``sim_models.stimulus.characterization_gemm``).
+SEED = 1
+_BUILD_TIMES = "build_seconds.json"
+_WALLTIME = re.compile(r"^- Verilator: Walltime ([0-9.]+) s", re.MULTILINE)
+
+
+def verilation_seconds(build_log):
+    """Seconds Verilator itself took in a build, read from the build log's reports.
+
+    The last "Verilator: Walltime" report is the outermost run; in a hierarchical build it
+    includes the runs of the blocks. None if the log holds no report.
+    """
+    times = _WALLTIME.findall(build_log)
+    return float(times[-1]) if times else None
+
+
+def last_write_cycle(config, entry):
+    """Cycles up to and including the last PSUM write of a recorded run
+    (``tb.records.record_program``).
+
+    The last write lands ``TileLatency.fill_drain`` cycles after the last moving beat
+    (``sim_models.timing``; R + C with one-cycle PEs), so this is the last multiply's last
+    beat, measured on the ports, plus that plus one: the count that SCALE-Sim and similar
+    models give, without the read-out of the results.
+    """
+    multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
+    return multiplies[-1]["last_beat"] + tile_latency(config).fill_drain + 1
+
+
+def run_record(config, sim, entry, build_seconds, matmul_format=INT8):
+    """The :class:`~sim_models.results.TileRun` of one GEMM, from its ``tb.tile_gemm_tb``
+    results entry.
+
+    ``build_seconds`` is the time of the build of the simulation model that ran it (shared
+    by every run on that model); ``sim_seconds`` is the time spent simulating the GEMM alone;
+    ``matmul_format`` the GEMM's formats.
+    """
+    m, k, n = entry["gemm_mkn"]
+    return TileRun(
+        config=config.name, rows=config.rows, cols=config.cols,
+        psum_banks=config.psum_banks, psum_depth=config.psum_depth, sim=sim,
+        m=m, k=k, n=n, macs=m * k * n,
+        rtl_cycles=entry["total_cycles"], model_cycles=entry["model_cycles"],
+        rtl_last_write_cycle=last_write_cycle(config, entry),
+        handshakes_checked=entry["handshakes_checked"],
+        handshakes_matching=entry["handshakes_matching"],
+        bit_exact=entry["bit_exact"],
+        build_seconds=build_seconds, sim_seconds=round(entry["wall_seconds"], 3),
+        stationary_format=matmul_format.stationary, moving_format=matmul_format.moving,
+        double_row=matmul_format.double_row)
+
+
+def _recorded_times(path):
+    """The build and Verilation seconds recorded in ``path`` when its model was built, or None
+    (with a note, the file removed) if the file is corrupt: unknown times, not a traceback."""
+    try:
+        times = json.loads(path.read_text())
+        if set(times) == {"build_seconds", "verilation_seconds"} and all(
+                value is None or isinstance(value, (int, float)) for value in times.values()):
+            return times
+    except (OSError, ValueError, TypeError):
+        pass
+    print(f"[characterize] {path}: corrupt build times, recorded as unknown; removed",
+          flush=True)
+    path.unlink(missing_ok=True)
+    return None
+
+
+def _build_times(directory, outcome):
+    """Build, Verilation and C++ compile seconds of the model in ``directory``: measured now if
+    it was built or taken from the model store, else as recorded when it was built (None where
+    unknown)."""
+    path = directory / _BUILD_TIMES
+    times = {"build_seconds": None, "verilation_seconds": None}
+    if outcome.model_build_time:
+        log_path = directory / "build.log"
+        log = log_path.read_text(errors="replace") if log_path.is_file() else ""
+        times = {"build_seconds": round(outcome.model_build_time, 2), "verilation_seconds":
+                 verilation_seconds(log) if outcome.sim == "verilator" else None}
+        path.write_text(json.dumps(times) + "\n")
+    elif path.is_file():
+        times = _recorded_times(path) or times
+    known = None not in times.values()
+    compile_seconds = round(times["build_seconds"] - times["verilation_seconds"], 2) \
+        if known else None
+    return {**times, "compile_seconds": compile_seconds}
+
+
+def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None,
+                   matmul_format=INT8):
+    """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
+
+    Parameters
+    ----------
+    config : TileConfig
+    sim : str
+        ``"icarus"`` or ``"verilator"``.
+    shapes : list of (int, int, int)
+        GEMMs (M, K, N), with operands of seed :data:`SEED`.
+    build : Path
+        Build directory (:mod:`tb.launch`); the GEMMs' records go to
+        ``<build>/results/tile_gemms/<case>_<sim>.jsonl``.
+    hierarchical : bool
+        Verilator only: compile each leaf module once (``--hierarchical``).
+    matmul_format : MatmulFormat
+        Formats of the GEMMs' operands, among the tile's.
+    run : str or None
+        Name of this run (its run directory and records file) for runs of one build that may
+        overlap in time; one per configuration and simulator if None.
+    verilog : Path or None
+        The Verilog file of ``config`` already written (:attr:`tb.launch.Design.verilog`);
+        generated if None.
+
+    Raises
+    ------
+    ValueError
+        If ``hierarchical`` is set for a simulator other than Verilator.
+    AssertionError, RuntimeError
+        From :func:`tb.launch.simulate`, if a check fails or the build fails.
+
+    Returns
+    -------
+    (list of dict, dict)
+        The results entry of each GEMM (``tb.records.record_program``), and the build's
+        ``build_seconds``, ``verilation_seconds``, ``compile_seconds`` (the rest of the
+        build: C++ compile and link) and ``build_args``.
+    """
+    design = Design(config, "tb.tile_gemm_tb", hierarchical, verilog)
+    name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
+    results = build / "results" / "tile_gemms" / f"{name}.jsonl"
+    options = {"shapes": [list(shape) for shape in shapes]}
+    if matmul_format != INT8:
+        options.update(matmul_format_option(matmul_format))
+    outcome = simulate(design, sim, seed=SEED, build=build, results=results, options=options,
+                       run=run)
+    entries = [json.loads(line) for line in results.read_text().splitlines()]
+    return entries, {**_build_times(outcome.build_dir, outcome),
+                     "build_args": design.build_args}

@@ -1,0 +1,31 @@
+"""The latency contract (sim_models.timing): the skews it derives let every PE's partial sum
+meet the next PE's products, and the PSUM write follow the bottom PE."""
+
+import pytest
+
+from sim_models.timing import HOP_CYCLES, TileLatency
+
+
+@pytest.mark.parametrize("stages, partial_stage", [(1, 0), (2, 0), (3, 1), (5, 2)])
+def test_partial_sum_meets_the_next_rows_operands(stages, partial_stage):
+    latency = TileLatency(5, 3, stages, partial_stage)
+    for col in range(3):
+        for row in range(1, 5):
+            leaves_above = latency.operand_arrival(row - 1, col) + stages
+            assert leaves_above == latency.operand_arrival(row, col) + partial_stage
+        assert latency.psum_write(col) == latency.operand_arrival(4, col) + stages
+
+
+def test_neighbouring_columns_are_one_hop_apart():
+    latency = TileLatency(4, 6, 3, 1)
+    for col in range(1, 6):
+        assert latency.operand_arrival(2, col) - latency.operand_arrival(2, col - 1) == HOP_CYCLES
+        assert latency.load_arrival(col) - latency.load_arrival(col - 1) == HOP_CYCLES
+        assert latency.psum_write(col) - latency.psum_write(col - 1) == HOP_CYCLES
+
+
+def test_drain_lets_a_read_follow_the_last_write():
+    latency = TileLatency(7, 2, 4, 1)
+    assert latency.drain + 1 == latency.psum_write(1)
+    assert latency.psum_lookup(1) < latency.psum_write(1)
+    assert latency.skew_span == latency.operand_arrival(6, 1)
