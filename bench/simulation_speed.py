@@ -30,11 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from sim_models.checked import gemm_name, random_gemm
+from sim_models.stimulus import gemm_name, random_gemm
 from sim_models.cli import ArgumentParser
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import INT8, MatmulFormat
-from tb.characterize_tile import parse_sizes, simulate_gemms
+from tb.characterize_tile import parse_sizes
+from tb.tile_gemms import simulate_gemms
 from tb.fast_tile import FastTile
 from tb.runner import _environ
 from tb.scenarios import Scenario
