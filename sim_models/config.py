@@ -182,7 +182,8 @@ class TileConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``formats`` mixes int8 with floating-point formats.
+        If ``formats`` names an unknown format or one twice, or mixes int8 with floating-point
+        formats.
     """
     rows: int
     cols: int
@@ -285,7 +286,8 @@ class FabricConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``flit_width`` is too narrow to hold the header.
+        If ``routing`` is not one of :data:`ROUTINGS`, or ``flit_width`` is too narrow to hold
+        the header.
     """
     dims: tuple
     flit_width: int = 32
@@ -304,8 +306,8 @@ class FabricConfig:
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
         if self.routing not in ROUTINGS:
-            raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
-                            f"not {self.routing!r}")
+            raise ValueError(f"Parameter 'routing' must be 'dateline' or 'naive', "
+                             f"not {self.routing!r}")
         intervals = self.flit_intervals
         if not isinstance(intervals, tuple) or intervals and (
                 len(intervals) != len(self.dims) or not all(
@@ -447,10 +449,9 @@ class AllReduceConfig:
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
-        ``element`` not a known format.
+        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
+        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
         one packet.
     """
     ring: FabricConfig
@@ -459,8 +460,8 @@ class AllReduceConfig:
 
     def __post_init__(self):
         if self.element not in ALLREDUCE_ELEMENTS:
-            raise TypeError(f"Parameter 'element' must be one of "
-                            f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
+            raise ValueError(f"Parameter 'element' must be one of "
+                             f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
         _ring("ring", self.ring, self.element)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
         longest = _longest_vector(self.ring, self.element)

@@ -44,6 +44,9 @@ BAD = [
     (["--draft", "llama3-2-1b", "--accepted", "6"],
      "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
      "the target's own included)"),
+    (["--chips", str(64 * 65537)], "error: --chips 4194368: at most 65,536 x Trn2 instance "
+                                   "(trn2.48xlarge) = 1,048,576 chips (the largest ring the "
+                                   "collective model times)"),
     (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
     (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
                                           "heads of Llama-3 70B"),
@@ -171,3 +174,24 @@ def test_lnc_sets_the_logical_cores_degrees_count(capsys):
     assert "lnc 1 outside the measured 2" in result["decode"]["confidence"]["extrapolation"]
     status, _, err = _run(["--system", "trn1-instance", "--lnc", "2"], capsys)
     assert status == 2 and err == "error: --lnc 2: a Trainium runs LNC 1\n"
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+    redirected = []
+    monkeypatch.setattr("builtins.print", closed)
+    monkeypatch.setattr(cli.os, "dup2", lambda source, target: redirected.append(target))
+    assert cli.main(["--list"]) == 0 and redirected == [1]
+    assert capsys.readouterr().err == ""
+
+
+def test_list_json_and_help_show_defaults(capsys):
+    status, out, _ = _run(["--list", "--json"], capsys)
+    listing = json.loads(out)
+    assert status == 0 and listing["systems"]["trn2-instance"]["chips"] == 16
+    assert listing["workloads"]["llama3-70b"]["layers"] == 80
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: llama3-70b)" in text and "tokens in the KV cache" in text

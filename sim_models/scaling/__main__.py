@@ -18,7 +18,9 @@ floating-point tile characterization the report reads (build/characterization/ti
 when present, else the spec data. The output says which, and the fitted parameters it used.
 """
 
+import argparse
 import json
+import os
 import statistics
 import sys
 from dataclasses import asdict, fields, replace
@@ -32,12 +34,12 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import decode_step
-from .formatting import number, percent, si
+from .formatting import number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
                        with_logical_cores)
-from .peak import datatypes, system_peak, with_measured_rates
+from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .speculative import speculative_step
 from .training import MFU_COUNTS, best_training_plan, training_step
@@ -52,7 +54,8 @@ _TRAINING_OPTIONS = ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence"
 
 
 def _arguments(argv):
-    parser = ArgumentParser.for_module("sim_models.scaling", __doc__)
+    parser = ArgumentParser.for_module("sim_models.scaling", __doc__,
+                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
     parser.add_argument("--chips", type=int,
@@ -71,7 +74,9 @@ def _arguments(argv):
                                            "fp8, mxfp8 (the chip's TensorE datatypes)")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
-    parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--context", type=int,
+                        help="decode context: tokens in the KV cache when a token is generated "
+                             "(prompt + tokens generated so far; default: the workload's)")
     parser.add_argument("--prompt", type=int, help="prefill prompt, tokens (default: the "
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
@@ -101,7 +106,13 @@ def _arguments(argv):
     return args
 
 
-def _listing(specs, workloads):
+def _listing(specs, workloads, as_json):
+    if as_json:
+        return json.dumps({"systems": {key: {"name": system.name, "chip": system.chip,
+                                             "chips": int(system.chips.value)}
+                                       for key, system in specs.systems.items()},
+                           "workloads": {key: asdict(workload)
+                                         for key, workload in workloads.items()}}, indent=1)
     return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)} "
                                      f"chips)" for key, system in specs.systems.items()]
                      + ["workloads:"] + [f"  {key}: {workload.name}"
@@ -247,6 +258,7 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
         "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
@@ -354,8 +366,8 @@ def _text(result, specs, system):
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
-                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
-                     f"replica; the fitted collective_seconds is "
+                     f"{number(decode['tokens_per_second_per_replica'])} per replica; "
+                     f"the fitted collective_seconds is "
                      f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
@@ -375,9 +387,14 @@ def _text(result, specs, system):
                      f"{_confidence_text(speculative['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
-        f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
-    lines.append(f"Trainium2 MACs per PE per cycle from: "
-                 f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+        f"{name} = {setting(name, value)}" for name, value in calibration["fitted"].items()))
+    if system.chip in RTL_MODELLED_CHIPS:
+        lines.append(f"{chip.name} MACs per PE per cycle from: "
+                     f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+    else:
+        lines.append(f"{chip.name} MACs per PE per cycle from: spec data (" + ", ".join(
+            f"{datatype} {rate.value:g}"
+            for datatype, rate in chip.core.macs_per_pe_per_cycle.items()) + ")")
     return "\n".join(lines)
 
 
@@ -386,7 +403,7 @@ def answer(args):
     rates, rates_source = _rates(args)
     specs, workloads = with_measured_rates(load_specs(), rates), load_workloads()
     if args.list:
-        return _listing(specs, workloads)
+        return _listing(specs, workloads, args.json)
     if args.measurements:
         return _measurements(specs, workloads, _calibration(args), args.json)
     if args.workload not in workloads:
@@ -443,7 +460,12 @@ def answer(args):
 def main(argv=None):
     args = _arguments(argv)
     try:
-        print(answer(args))
+        print(answer(args), flush=True)
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): nothing more to say, and nothing left to
+        # flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        return 0
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
