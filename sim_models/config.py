@@ -474,8 +474,8 @@ class AllReduceConfig:
     TypeError
         If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
-        one packet.
+        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an
+        element, or a chunk does not fit one packet.
     """
     ring: FabricConfig
     vector_length: int
@@ -638,8 +638,8 @@ NAMED_TILES = {
 def module_name(config):
     """Verilog module name of the top of a design, and so the stem of its generated file:
     ``systolic_tile_r8c16_int8``, ``fabric_torus4x4``, ``allreduce_ring5_v23``,
-    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the design (``hdl.emit`` names its
-    tops with it)."""
+    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the
+    design (``hdl.emit`` names its tops with it)."""
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
                 AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm",
                 AllToAllConfig: "alltoall"}
