@@ -2,6 +2,10 @@
 the JSON answer's members. No simulator needed."""
 
 import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +16,8 @@ from sim_models.scaling import __main__ as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED
 from samples import tile_document
+
+REPOSITORY = Path(__file__).resolve().parent.parent
 
 BAD = [
     (["--batch", "1e20"], "python -m sim_models.scaling: error: argument --batch: invalid int "
@@ -63,6 +69,9 @@ BAD = [
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),
     (["--fabric", "/nonexistent.json"], "error: /nonexistent.json: no such file; make "
                                         "characterize-fabric writes it"),
+    (["--workload", "llama3-8b", "--chips", "2097152"],
+     "error: --chips 2097152: 131,072 x Trn2 instance (trn2.48xlarge) exceeds the 65,536 units "
+     "one all-reduce ring of the model joins; allowed: multiples of 16 up to 1,048,576"),
 ]
 
 
@@ -171,3 +180,50 @@ def test_lnc_sets_the_logical_cores_degrees_count(capsys):
     assert "lnc 1 outside the measured 2" in result["decode"]["confidence"]["extrapolation"]
     status, _, err = _run(["--system", "trn1-instance", "--lnc", "2"], capsys)
     assert status == 2 and err == "error: --lnc 2: a Trainium runs LNC 1\n"
+
+
+def test_an_integer_tile_given_as_the_float_tile_is_an_error_not_a_fallback(tmp_path, capsys):
+    path = tmp_path / "tile.json"
+    save(tile_document({TileConfig(4, 4): [(4, 4, 8)]}, tmp_path / "verilog"), path)
+    status, out, err = _run(["--system", "trn2-instance", "--float-tile", str(path)], capsys)
+    assert status == 2 and out == ""
+    assert err == (f"error: --float-tile {path}: holds no GEMM pair to measure a floating-point "
+                   f"MACs per PE per cycle from (its formats: int8); allowed: a floating-point "
+                   f"tile characterization, as make characterize-tile writes to "
+                   f"{cli.REPORT_FLOAT_TILE}\n")
+
+
+def test_a_dangling_link_to_the_reports_fabric_file_is_an_error_not_a_fallback(
+        tmp_path, monkeypatch, capsys):
+    link = tmp_path / "fabric.json"
+    link.symlink_to(tmp_path / "gone.json")
+    monkeypatch.setattr(cli, "REPORT_FABRIC", link)
+    status, out, err = _run(["--system", "trn2-instance"], capsys)
+    assert status == 2 and out == "" and err.startswith(f"error: {link}: ") and \
+        len(err.splitlines()) == 1
+
+
+def test_json_list_is_json(capsys):
+    status, out, _ = _run(["--list", "--json"], capsys)
+    listing = json.loads(out)
+    assert status == 0 and listing["systems"]["trn2-ultraserver"] == {
+        "name": "Trn2 UltraServer (4 x trn2u.48xlarge)", "chips": 64}
+    assert listing["workloads"]["llama3-70b"] == "Llama-3 70B"
+
+
+def test_ctrl_c_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "answer", interrupted)
+    status, out, err = _run(["--list"], capsys)
+    assert (status, out, err) == (130, "", "interrupted: nothing was written\n")
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``... | head``: the reader has gone (here ``true``, gone before the model has answered);
+    no broken-pipe message, status 141 as a shell gives a process ended by SIGPIPE."""
+    result = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m sim_models.scaling --system trn2-ultraserver "
+        f"| true; exit ${{PIPESTATUS[0]}}", shell=True, executable="/bin/bash",
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=300)
+    assert (result.returncode, result.stderr) == (141, "")

@@ -19,6 +19,7 @@ when present, else the spec data. The output says which, and the fitted paramete
 """
 
 import json
+import os
 import statistics
 import sys
 from dataclasses import asdict, fields, replace
@@ -101,7 +102,13 @@ def _arguments(argv):
     return args
 
 
-def _listing(specs, workloads):
+def _listing(specs, workloads, as_json):
+    if as_json:
+        return json.dumps({"systems": {key: {"name": system.name,
+                                             "chips": int(system.chips.value)}
+                                       for key, system in specs.systems.items()},
+                           "workloads": {key: workload.name
+                                         for key, workload in workloads.items()}}, indent=1)
     return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)} "
                                      f"chips)" for key, system in specs.systems.items()]
                      + ["workloads:"] + [f"  {key}: {workload.name}"
@@ -152,10 +159,15 @@ def _measurements(specs, workloads, calibration, as_json):
     return "\n".join(lines)
 
 
+def _present(path):
+    """``path`` exists, or is a link (a dangling one is an error to report, not absence)."""
+    return path.exists() or path.is_symlink()
+
+
 def _calibration(args):
     if args.fabric:
         return FabricCalibration.from_results(args.fabric)
-    if REPORT_FABRIC.exists():
+    if _present(REPORT_FABRIC):
         return FabricCalibration.from_results(REPORT_FABRIC)
     return FabricCalibration.from_estimate()
 
@@ -163,12 +175,19 @@ def _calibration(args):
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data)."""
-    path = args.float_tile or (REPORT_FLOAT_TILE if REPORT_FLOAT_TILE.exists() else None)
+    path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
-    rates = measured_rates(tile_checks(load(path, "float")))
-    return rates, f"{path}: " + (", ".join(f"{datatype} {rate.value:g}"
-                                           for datatype, rate in rates.items()) or "none")
+    document = load(path, "float")
+    rates = measured_rates(tile_checks(document))
+    if not rates:
+        formats = sorted({run.matmul_format.label for run in document.runs})
+        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
+                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
+                        f"allowed: a floating-point tile characterization, as make "
+                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+    return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
+                                          for datatype, rate in rates.items())
 
 
 def _plan(args, specs, system, workload, calibration, assumptions, search):
@@ -386,7 +405,7 @@ def answer(args):
     rates, rates_source = _rates(args)
     specs, workloads = with_measured_rates(load_specs(), rates), load_workloads()
     if args.list:
-        return _listing(specs, workloads)
+        return _listing(specs, workloads, args.json)
     if args.measurements:
         return _measurements(specs, workloads, _calibration(args), args.json)
     if args.workload not in workloads:
@@ -441,12 +460,24 @@ def answer(args):
 
 
 def main(argv=None):
+    """Answer the command line ``argv``; 0 on success, 2 for a bad value (one line on stderr),
+    130 when interrupted, 141 when the reader of the output has gone (``| head``)."""
     args = _arguments(argv)
     try:
-        print(answer(args))
+        text = answer(args)
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # The reader stopped reading: say nothing more, and let the interpreter's final flush
+        # of stdout go nowhere instead of failing again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     return 0
 
 

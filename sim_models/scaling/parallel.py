@@ -16,6 +16,7 @@ value and what is allowed.
 
 from dataclasses import dataclass, replace
 
+from ..collectives import MAX_RING_NODES
 from ..specs import SpecError
 from .peak import datatypes
 
@@ -142,6 +143,10 @@ def system_of_chips(specs, system, chips):
                         f"{unit.name} (a cluster of whole units)")
     if chips == size:
         return unit
+    if chips // size > MAX_RING_NODES:
+        raise SpecError(f"--chips {chips}: {chips // size:,} x {unit.name} exceeds the "
+                        f"{MAX_RING_NODES:,} units one all-reduce ring of the model joins; "
+                        f"allowed: multiples of {size} up to {size * MAX_RING_NODES:,}")
     count = replace(unit.chips, value=chips, given=chips, source="ASSUMED",
                     note=f"a cluster of {chips // size} x {unit.name}")
     name = f"{chips // size} x {unit.name}"
