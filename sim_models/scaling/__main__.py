@@ -18,6 +18,7 @@ floating-point tile characterization the report reads (build/characterization/ti
 when present, else the spec data. The output says which, and the fitted parameters it used.
 """
 
+import argparse
 import json
 import os
 import statistics
@@ -38,7 +39,7 @@ from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
                        with_logical_cores)
-from .peak import datatypes, system_peak, with_measured_rates
+from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .speculative import speculative_step
 from .training import MFU_COUNTS, best_training_plan, training_step
@@ -53,7 +54,8 @@ _TRAINING_OPTIONS = ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence"
 
 
 def _arguments(argv):
-    parser = ArgumentParser.for_module("sim_models.scaling", __doc__)
+    parser = ArgumentParser.for_module("sim_models.scaling", __doc__,
+                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
     parser.add_argument("--chips", type=int,
@@ -72,7 +74,9 @@ def _arguments(argv):
                                            "fp8, mxfp8 (the chip's TensorE datatypes)")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
-    parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--context", type=int,
+                        help="decode context: tokens in the KV cache when a token is generated "
+                             "(prompt + tokens generated so far; default: the workload's)")
     parser.add_argument("--prompt", type=int, help="prefill prompt, tokens (default: the "
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
@@ -104,10 +108,10 @@ def _arguments(argv):
 
 def _listing(specs, workloads, as_json):
     if as_json:
-        return json.dumps({"systems": {key: {"name": system.name,
+        return json.dumps({"systems": {key: {"name": system.name, "chip": system.chip,
                                              "chips": int(system.chips.value)}
                                        for key, system in specs.systems.items()},
-                           "workloads": {key: workload.name
+                           "workloads": {key: asdict(workload)
                                          for key, workload in workloads.items()}}, indent=1)
     return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)} "
                                      f"chips)" for key, system in specs.systems.items()]
@@ -266,6 +270,7 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
         "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
@@ -373,8 +378,8 @@ def _text(result, specs, system):
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
-                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
-                     f"replica; the fitted collective_seconds is "
+                     f"{number(decode['tokens_per_second_per_replica'])} per replica; "
+                     f"the fitted collective_seconds is "
                      f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
@@ -395,8 +400,13 @@ def _text(result, specs, system):
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {setting(name, value)}" for name, value in calibration["fitted"].items()))
-    lines.append(f"Trainium2 MACs per PE per cycle from: "
-                 f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+    if system.chip in RTL_MODELLED_CHIPS:
+        lines.append(f"{chip.name} MACs per PE per cycle from: "
+                     f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+    else:
+        lines.append(f"{chip.name} MACs per PE per cycle from: spec data (" + ", ".join(
+            f"{datatype} {rate.value:g}"
+            for datatype, rate in chip.core.macs_per_pe_per_cycle.items()) + ")")
     return "\n".join(lines)
 
 
@@ -460,24 +470,22 @@ def answer(args):
 
 
 def main(argv=None):
-    """Answer the command line ``argv``; 0 on success, 2 for a bad value (one line on stderr),
-    130 when interrupted, 141 when the reader of the output has gone (``| head``)."""
+    """Answer the command line ``argv``; 0 on success (also when the reader of the output has
+    gone, ``| head``), 2 for a bad value (one line on stderr), 130 when interrupted."""
     args = _arguments(argv)
     try:
-        text = answer(args)
+        print(answer(args), flush=True)
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): nothing more to say, and nothing left to
+        # flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        return 0
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written", file=sys.stderr)
         return 130
-    try:
-        print(text, flush=True)
-    except BrokenPipeError:
-        # The reader stopped reading: say nothing more, and let the interpreter's final flush
-        # of stdout go nowhere instead of failing again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
     return 0
 
 

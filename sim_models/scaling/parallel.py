@@ -22,13 +22,16 @@ from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
-           "LIMIT", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
+           "LIMIT", "MAX_UNITS", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
 #: gradients, 3 also the weights.
 ZERO_STAGES = (0, 1, 2, 3)
 #: Logical NeuronCore sizes (physical cores per logical core) a chip with LNC can be set to.
 LNC_SETTINGS = (1, 2)
+#: The most units (instances or UltraServers) a cluster joins: the largest ring the collective
+#: model times (:func:`sim_models.collectives.ring_allreduce_time`).
+MAX_UNITS = MAX_RING_NODES
 #: The largest count any option accepts (chips, batch, context, degrees): 2^40.
 LIMIT = 1 << 40
 
@@ -141,12 +144,12 @@ def system_of_chips(specs, system, chips):
     if chips % size:
         raise SpecError(f"--chips {chips}: must be a multiple of the {size} chips of "
                         f"{unit.name} (a cluster of whole units)")
+    if chips // size > MAX_UNITS:
+        raise SpecError(f"--chips {chips}: at most {MAX_UNITS:,} x {unit.name} = "
+                        f"{MAX_UNITS * size:,} chips (the largest ring the collective model "
+                        f"times)")
     if chips == size:
         return unit
-    if chips // size > MAX_RING_NODES:
-        raise SpecError(f"--chips {chips}: {chips // size:,} x {unit.name} exceeds the "
-                        f"{MAX_RING_NODES:,} units one all-reduce ring of the model joins; "
-                        f"allowed: multiples of {size} up to {size * MAX_RING_NODES:,}")
     count = replace(unit.chips, value=chips, given=chips, source="ASSUMED",
                     note=f"a cluster of {chips // size} x {unit.name}")
     name = f"{chips // size} x {unit.name}"

@@ -27,8 +27,8 @@ from ..workloads import load_workloads
 from ...specs import SpecError, load_specs
 
 __all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
-           "DECODE_SYSTEMS", "INFERENCE_BATCH", "ROOFLINE_DATATYPE", "ReportRuns",
-           "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
+           "DECODE_SYSTEMS", "INFERENCE_BATCH", "REPORT_WORKLOADS", "ROOFLINE_DATATYPE",
+           "ReportRuns", "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
 
 #: The systems of the report's first screen: Trainium2's instance and UltraServer, Trainium3's
 #: UltraServers (the spec data holds no Trainium3 instance: AWS has published none).
@@ -44,6 +44,9 @@ INFERENCE_BATCH = 1
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
                     "trn3-gen1-ultraserver", "trn3-gen2-ultraserver", "trn3-ultracluster")
+#: Workloads of the training table: the models the report studies (the others of
+#: workloads.toml are there for AWS's measurements or as a speculative-decoding draft).
+REPORT_WORKLOADS = ("llama3-8b", "llama3-70b", "llama3-405b", "llama2-7b")
 #: Units (UltraServers) of the clusters of the scaling curves beyond the published systems.
 CLUSTER_UNITS = (4, 16, 64, 256)
 #: Decode batches of the decode table.
@@ -336,9 +339,9 @@ def run_models(inputs, spec_data=None, assumptions=None):
                         f"tile characterization (make characterize-tile writes one)")
     specs = with_measured_rates(spec_data, rates)
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
-    steps = {(key, name): training_step(specs, specs.system(key), workload, calibration,
+    steps = {(key, name): training_step(specs, specs.system(key), workloads[name], calibration,
                                         assumptions)
-             for key in WORKLOAD_SYSTEMS for name, workload in workloads.items()}
+             for key in WORKLOAD_SYSTEMS for name in REPORT_WORKLOADS}
     decodes = {(key, name, batch): decode_step(specs, specs.system(key), workloads[name],
                                                batch, calibration, assumptions)
                for key, name in DECODE_SYSTEMS for batch in DECODE_BATCHES}
