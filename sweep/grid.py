@@ -51,6 +51,12 @@ _SECTIONS = {"tile": _TILE_KEYS, "measure": ("simulator", "gemms"),
              "projection": ("system", "workloads")}
 
 
+#: The largest GEMM a grid may ask for: each of M, K and N, and their product (MACs). Beyond
+#: them the operands and the simulation outgrow a worker's memory and hours.
+MAX_GEMM_SIDE = 4096
+MAX_GEMM_MACS = 1 << 30
+
+
 class GridError(ValueError):
     """A grid file is unreadable, malformed or names something unknown (one line)."""
 
@@ -97,12 +103,16 @@ class SweepPoint:
 
 
 def _list(where, key, value, kind):
-    """``value`` as a non-empty list of ``kind``; a scalar is a list of one."""
+    """``value`` as a non-empty list of ``kind``, each value once; a scalar is a list of one."""
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(item, kind) and not isinstance(item, bool)
                              for item in values):
         raise GridError(f"{where} {key} = {value!r}: must be a {kind.__name__} or a non-empty "
                         f"list of them")
+    repeated = next((item for index, item in enumerate(values) if item in values[:index]), None)
+    if repeated is not None:
+        raise GridError(f"{where} {key} = {value!r}: {repeated!r} appears more than once; give "
+                        f"each value once")
     return values
 
 
@@ -118,7 +128,12 @@ def _shapes(where, value):
         if len(sizes) != 3 or not all(size.isdigit() and int(size) > 0 for size in sizes):
             raise GridError(f"{where} gemms = {value!r}: must be \"{CHARACTERIZATION}\" or a "
                             f"list of \"MxKxN\" with positive integers")
-        shapes.append(tuple(int(size) for size in sizes))
+        shape = tuple(int(size) for size in sizes)
+        if max(shape) > MAX_GEMM_SIDE or shape[0] * shape[1] * shape[2] > MAX_GEMM_MACS:
+            raise GridError(f"{where} gemms: {item.strip()} is beyond what a sweep simulates: "
+                            f"M, K and N at most {MAX_GEMM_SIDE:,} and M x K x N at most "
+                            f"{MAX_GEMM_MACS:,} MACs")
+        shapes.append(shape)
     return tuple(shapes)
 
 
