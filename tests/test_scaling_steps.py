@@ -345,3 +345,7 @@ def test_decode_attention_is_timed_per_sequence_at_its_own_shape():
     gemms = attention_gemms(workload, steps[1].plan, 4)
     assert [(g.m, g.k, g.n) for g in gemms] == [(8192, 128, 1), (128, 8192, 1)]
     assert all(g.count == 80 * 4 and g.fused for g in gemms)
+    # The Vector/Scalar work is timed (busy) even where the GEMMs hide it.
+    assert steps[4].engine_busy_seconds > steps[1].engine_busy_seconds > 0
+    assert steps[1].engine_seconds == max(0.0, steps[1].engine_busy_seconds
+                                          - steps[1].gemm_seconds)

@@ -263,6 +263,7 @@ def _decode(step, confidence, system, lnc):
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
+                              "other_engines_busy": step.engine_busy_seconds,
                               "tp_allreduces": step.communication_seconds}}
 
 

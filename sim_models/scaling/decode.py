@@ -58,6 +58,9 @@ class DecodeStep:
     fitted_seconds : float or None
         The part of the step that is the fitted ``Assumptions.collective_seconds`` (one per
         TP all-reduce): how much of the answer the fit decides.
+    engine_busy_seconds : float or None
+        The Vector/Scalar/GpSimd work of the step at their published rates, hidden or not
+        (``engine_seconds`` is the part not hidden behind the GEMMs).
     """
     system: str
     chips: int
@@ -70,6 +73,7 @@ class DecodeStep:
     communication_seconds: object
     mappings: tuple
     fitted_seconds: object = None
+    engine_busy_seconds: object = None
 
     @property
     def fits(self):
@@ -174,7 +178,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     memory = decode_memory(chip, workload, plan)
     if not memory.fits:
         return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, (),
-                          None)
+                          None, None)
     tokens = plan.batch * queries
     weights, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
     dense = [gemm for gemm in weights if not gemm.fused] + [head]
@@ -194,7 +198,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
         specs, system, plan.tp, output, calibration, assumptions)
     step = DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
                       communication, tuple(name for _, name in chosen),
-                      collectives * assumptions.collective_seconds)
+                      collectives * assumptions.collective_seconds, engines)
     check_possible(step, chip)
     return step
 
