@@ -16,7 +16,8 @@ from numbers import Integral
 
 from .topology import RELATIONS, Torus, axis_name
 
-__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH",
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
+           "AllToAllConfig", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
@@ -55,6 +56,10 @@ KIND_WIDTH = 2
 ROUTINGS = tuple(RELATIONS)
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
+#: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
+ALLTOALL_KIND = 2
+#: Bits per all-to-all element (moved, never added: int32, FP32 or any 32-bit word).
+ALLTOALL_ELEMENT_WIDTH = 32
 #: Bits per all-reduce vector element of each element format: int32 (wrapping addition), FP32
 #: and BF16 (added under the PSUM rule R9; BF16 sums then rounded to BF16, see
 #: ``sim_models.allreduce``).
@@ -177,7 +182,8 @@ class TileConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``formats`` mixes int8 with floating-point formats.
+        If ``formats`` names an unknown format or one twice, or mixes int8 with floating-point
+        formats.
     """
     rows: int
     cols: int
@@ -280,7 +286,8 @@ class FabricConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``flit_width`` is too narrow to hold the header.
+        If ``routing`` is not one of :data:`ROUTINGS`, or ``flit_width`` is too narrow to hold
+        the header.
     """
     dims: tuple
     flit_width: int = 32
@@ -299,8 +306,8 @@ class FabricConfig:
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
         if self.routing not in ROUTINGS:
-            raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
-                            f"not {self.routing!r}")
+            raise ValueError(f"Parameter 'routing' must be 'dateline' or 'naive', "
+                             f"not {self.routing!r}")
         intervals = self.flit_intervals
         if not isinstance(intervals, tuple) or intervals and (
                 len(intervals) != len(self.dims) or not all(
@@ -442,10 +449,9 @@ class AllReduceConfig:
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
-        ``element`` not a known format.
+        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
+        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
         one packet.
     """
     ring: FabricConfig
@@ -454,8 +460,8 @@ class AllReduceConfig:
 
     def __post_init__(self):
         if self.element not in ALLREDUCE_ELEMENTS:
-            raise TypeError(f"Parameter 'element' must be one of "
-                            f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
+            raise ValueError(f"Parameter 'element' must be one of "
+                             f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
         _ring("ring", self.ring, self.element)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
         longest = _longest_vector(self.ring, self.element)
@@ -554,6 +560,46 @@ class DistributedGemmConfig:
         return f"{self.tile.name}_{self.ring.name}_n{self.columns}"
 
 
+@dataclass(frozen=True)
+class AllToAllConfig:
+    """An all-to-all (and all-to-all-v) network interface at every node of a ring or torus.
+
+    In each all-to-all every node sends a block of 0 to ``max_count`` 32-bit elements to every
+    node (itself included), the counts chosen at run time, and receives one block from every
+    node. One block is one packet, one element per payload flit.
+
+    Parameters
+    ----------
+    fabric : FabricConfig
+        The ring or torus; its flits carry at least 32 bits.
+    max_count : int
+        Most elements of one block, 1..``fabric.max_payload_flits``: the receive buffer holds
+        this many per source (twice: one all-to-all may overlap the next).
+
+    Raises
+    ------
+    TypeError
+        If ``fabric`` is not a FabricConfig or ``max_count`` not an integer in range.
+    ValueError
+        If the flits cannot carry an element.
+    """
+    fabric: FabricConfig
+    max_count: int
+
+    def __post_init__(self):
+        if not isinstance(self.fabric, FabricConfig):
+            raise TypeError(f"Parameter 'fabric' must be a FabricConfig, not {self.fabric!r}")
+        check_int("Parameter 'max_count'", self.max_count, 1, self.fabric.max_payload_flits)
+        if self.fabric.flit_width < ALLTOALL_ELEMENT_WIDTH:
+            raise ValueError(f"Parameter 'flit_width' must be at least {ALLTOALL_ELEMENT_WIDTH} "
+                             f"to carry an all-to-all element, not {self.fabric.flit_width}")
+
+    @property
+    def name(self):
+        """Configuration name, e.g. ``torus2x3_c4``."""
+        return f"{self.fabric.name}_c{self.max_count}"
+
+
 #: Tile configurations that ``make verilog`` generates without ROWS and COLS, by name.
 NAMED_TILES = {
     "tiny": TileConfig(1, 1),
@@ -569,19 +615,21 @@ NAMED_TILES = {
 def module_name(config):
     """Verilog module name of the top of a design, and so the stem of its generated file:
     ``systolic_tile_r8c16_int8``, ``fabric_torus4x4``, ``allreduce_ring5_v23``,
-    ``gemm_r4c4_int8_ring3_n6``. Known without elaborating the design (``hdl.emit`` names its
+    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the design (``hdl.emit`` names its
     tops with it)."""
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
-                AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm"}
+                AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm",
+                AllToAllConfig: "alltoall"}
     if type(config) not in prefixes:
         raise TypeError(f"Parameter 'config' must be a TileConfig, FabricConfig, "
-                        f"AllReduceConfig or DistributedGemmConfig, not {config!r}")
+                        f"AllReduceConfig, DistributedGemmConfig or AllToAllConfig, "
+                        f"not {config!r}")
     return f"{prefixes[type(config)]}_{config.name}"
 
 
 #: Kind of each configuration type in its dictionary form (the ``.ports.json`` sidecar).
 _KINDS = {"tile": TileConfig, "fabric": FabricConfig, "allreduce": AllReduceConfig,
-          "distributed_gemm": DistributedGemmConfig}
+          "distributed_gemm": DistributedGemmConfig, "alltoall": AllToAllConfig}
 
 
 def config_to_dict(config):

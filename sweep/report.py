@@ -30,7 +30,7 @@ def area(row):
     """(area, unit) of a finished point: :data:`AREA` if recorded, else its PE count."""
     stage, field = AREA
     if field in row.records.get(stage, {}):
-        return row.records[stage][field], "transistors (estimate)"
+        return row.records[stage][field], "transistors"
     config = row.point["config"]
     return config["rows"] * config["cols"], "PEs"
 
@@ -50,7 +50,7 @@ def _tops(flops):
 def _per_area(unit):
     """(scale, name) of the area that throughput is given per, for an area ``unit``: a million
     transistors when synthesis figures exist, else one PE."""
-    return (1e6, "10^6 transistors") if unit.startswith("transistors") else (1, "PE")
+    return (1e6, "10^6 transistors") if unit == "transistors" else (1, "PE")
 
 
 def _synthesis_cells(row):
@@ -93,24 +93,39 @@ def results_table(points, rows):
     return "\n".join(lines) + "\n"
 
 
+def _tiles(rows):
+    """The finished rows, one per tile: points that differ only in their workload share one
+    RTL and one measurement, so the first of each tile name stands for them all."""
+    tiles = {}
+    for row in rows:
+        if row.status == OK:
+            tiles.setdefault(row.name.split(".")[0], row)
+    return tiles
+
+
+def _area_label(unit):
+    return "array area (transistors, Yosys's CMOS estimate; PSUM memory apart)" \
+        if unit == "transistors" else "array area (PEs)"
+
+
 def _pareto_plot(rows, path):
-    finished = [row for row in rows if row.status == OK]
-    unit = area(finished[0])[1] if finished else "PEs"
+    tiles = _tiles(rows)
+    unit = area(next(iter(tiles.values())))[1] if tiles else "PEs"
     scale, per = _per_area(unit)
     pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] * scale / area(row)[0])
-             for row in finished]
+             for row in tiles.values()]
     front = pareto_front(pairs)
     figure, axes = plt.subplots(figsize=(9, 4.8))
-    # One marker and colour per point, named in the legend: names on the plot overprint.
-    for index, (row, (a, v)) in enumerate(zip(finished, pairs)):
+    # One marker and colour per tile, named in the legend: names on the plot overprint.
+    for index, (name, (a, v)) in enumerate(zip(tiles, pairs)):
         axes.scatter([a], [v], marker="osD^vP*X"[index % 8], color=f"C{index % 10}", s=50,
-                     label=row.name.split(".")[0])
+                     label=name)
     axes.plot([pairs[i][0] for i in front], [pairs[i][1] for i in front], color="black",
               marker="o", markerfacecolor="none", markersize=14, drawstyle="steps-post",
-              label="Pareto front (no smaller and better point)")
+              label="Pareto front (no smaller and better tile)")
     axes.set_xscale("log", base=2)
     axes.margins(x=0.1, y=0.1)
-    axes.set_xlabel(f"area ({unit})")
+    axes.set_xlabel(_area_label(unit))
     axes.set_ylabel(f"measured MACs per cycle per {per}")
     axes.set_title("Throughput per area against area (checked GEMMs on the RTL)")
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -121,23 +136,15 @@ def _pareto_plot(rows, path):
 
 def _utilization_plot(rows, path):
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    seen = set()
-    for row in rows:
-        config = row.point["config"]
-        key = (config["rows"], config["cols"], config["psum_banks"], config["psum_depth"],
-               tuple(config["formats"]))
-        if row.status != OK or key in seen:
-            continue
-        seen.add(key)
+    for index, (name, row) in enumerate(_tiles(rows).items()):
         runs = row.records["gemms"]["runs"]
         # Against the mode's peak: two products per PE per cycle in FP8 double-row mode.
         peak = [run["rows"] * run["cols"] * (2 if run.get("double_row") else 1) for run in runs]
         size = [run["macs"] / pe_peak for run, pe_peak in zip(runs, peak)]
         utilization = [run["macs"] / (run["rtl_cycles"] * pe_peak)
                        for run, pe_peak in zip(runs, peak)]
-        axes.scatter(size, utilization, s=40 + 30 * (len(seen) - 1), facecolors="none",
-                     marker="osD^vP*X"[(len(seen) - 1) % 8],
-                     edgecolors=f"C{(len(seen) - 1) % 10}", label=row.name.split(".")[0])
+        axes.scatter(size, utilization, s=40 + 30 * index, facecolors="none",
+                     marker="osD^vP*X"[index % 8], edgecolors=f"C{index % 10}", label=name)
     axes.set_xscale("log", base=2)
     axes.set_xlabel("GEMM size relative to the array's peak: ideal cycles (M K N / peak MACs "
                     "per cycle)")

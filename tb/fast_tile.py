@@ -46,6 +46,8 @@ DRIVER = Path(__file__).with_name("testbench_driver.cpp")
 #: LFSR thresholds are out of 2**16: a stream stalls in a cycle with that probability.
 _THRESHOLD_SCALE = 1 << 16
 _BUILD_LOG = "build.log"
+#: Lines of the driver's output before the traces: done, cycles, run_seconds, run_cpu_seconds.
+_HEADER_LINES = 4
 
 
 def stall_seeds(seed):
@@ -242,8 +244,9 @@ class FastTile:
         dict
             As :meth:`tb.tile_harness.TileHarness.run`: ``transfers`` (cycles from 0),
             ``reads``, ``wall_seconds`` (from writing the job to the outcome read back; the
-            beats packed before, as the cocotb path does); and ``cycles`` and
-            ``run_seconds`` (the driver's clocked run alone), ``seeds`` and ``threshold``.
+            beats packed before, as the cocotb path does); and ``cycles``, ``run_seconds``
+            and ``run_cpu_seconds`` (wall-clock and CPU seconds of the driver's clocked run
+            alone), ``seeds`` and ``threshold``.
 
         Raises
         ------
@@ -278,15 +281,17 @@ class FastTile:
 
     def _read(self, path, program):
         lines = path.read_text().splitlines()
-        header = dict(line.split() for line in lines[:3])
+        header = dict(line.split() for line in lines[:_HEADER_LINES])
         transfers = {}
-        for line in lines[3:3 + len(STREAMS)]:
+        for line in lines[_HEADER_LINES:_HEADER_LINES + len(STREAMS)]:
             fields = line.split()
             transfers[STREAMS[int(fields[1])]] = [int(cycle) for cycle in fields[3:]]
-        count = int(lines[3 + len(STREAMS)].split()[1])
-        payloads = [int(text, 16) for text in lines[4 + len(STREAMS):4 + len(STREAMS) + count]]
+        first = _HEADER_LINES + len(STREAMS)
+        count = int(lines[first].split()[1])
+        payloads = [int(text, 16) for text in lines[first + 1:first + 1 + count]]
         transfers = {name: Transfers(payloads if name == "result" else [], cycles)
                      for name, cycles in transfers.items()}
         return {"done": header["done"] == "1", "cycles": int(header["cycles"]),
-                "run_seconds": float(header["run_seconds"]), "transfers": transfers,
+                "run_seconds": float(header["run_seconds"]),
+                "run_cpu_seconds": float(header["run_cpu_seconds"]), "transfers": transfers,
                 "reads": result_reads(self.config, program, payloads)}

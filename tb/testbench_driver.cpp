@@ -12,12 +12,15 @@
 //   budget CYCLES                          give up after that many cycles of one start
 //   load TARGET ADDRESS HEX                a beat of input stream TARGET (0..2)
 // OUT lines:
-//   done 0|1, cycles N, run_seconds S (the clocked run alone, loading and read-back excluded),
+//   done 0|1, cycles N, run_seconds S and run_cpu_seconds S (wall-clock and this process's CPU
+//   time of the clocked run alone, loading and read-back excluded; CPU time is what to compare
+//   on a loaded machine),
 //   trace STREAM N c0 c1 ... (cycle of each of the stream's N beats),
 //   result N, then N lines of hexadecimal result beats.
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
     top.moving_count = counts[2];
     top.result_count = counts[3];
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     harness.restart();
     uint64_t cycle = 0;
     top.go = 1;
@@ -193,9 +197,10 @@ int main(int argc, char** argv) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double cpu_seconds = double(std::clock() - cpu_start) / CLOCKS_PER_SEC;
     std::ofstream out(argv[2]);
     out << "done " << int(top.done) << "\ncycles " << cycle << "\nrun_seconds " << seconds
-        << "\n";
+        << "\nrun_cpu_seconds " << cpu_seconds << "\n";
     top.go = 0;
     for (unsigned stream = 0; stream < 4; ++stream) {
         out << "trace " << stream << " " << counts[stream];

@@ -31,7 +31,7 @@ def test_case_names_the_configuration_and_the_build():
 def test_design_needs_a_configuration():
     with pytest.raises(TypeError, match=r"^Parameter 'config' must be one of TileConfig, "
                                         r"FabricConfig, AllReduceConfig, "
-                                        r"DistributedGemmConfig, not \(4, 4\)$"):
+                                        r"DistributedGemmConfig, AllToAllConfig, not \(4, 4\)$"):
         Design((4, 4), "tb.tile_tb")
 
 

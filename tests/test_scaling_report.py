@@ -18,7 +18,7 @@ from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.claims import CLAIMS_FILE, ModelContext, claims
 from sim_models.scaling.comparisons import compare_all
 from sim_models.scaling.document import Document
-from sim_models.scaling.formatting import (compact, number, raw_values, setting, si,
+from sim_models.scaling.formatting import (binary_bytes, compact, number, raw_values, setting, si,
                                            signed_percent)
 from sim_models.scaling.gaps import GAPS_FILE, explain, load_gaps
 from sim_models.scaling.network import FabricCalibration
@@ -83,7 +83,7 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
     # The floating-point run, per matmul format, against the testbench's cycle model.
     assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
-    assert re.search(r"^\| fp8e4m3_dr \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
+    assert re.search(r"^\| fp8_e4m3 double-row \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
                      re.MULTILINE)
 
 
@@ -263,9 +263,17 @@ def test_number(value, text):
                                               "2 B per parameter"),
     ("optimizer_flops_per_parameter", 12.0, "12 FLOP per parameter"),
     ("activation_bytes_per_element", 34.0, "34 B per element"), ("hbm_efficiency", 0.9, "90.0%"),
-    ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16")])
+    ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16"),
+    ("sbuf_reserve_bytes", 2 ** 21, "2 MiB")])
 def test_setting(name, value, text):
     assert setting(name, value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, "-"), (80e9, "74.51 GiB"), (96 * 2 ** 30, "96 GiB"), (1008 * 2 ** 20, "1,008 MiB"),
+    (512, "512 B")])
+def test_bytes_are_printed_in_binary_units(value, text):
+    assert binary_bytes(value) == text
 
 
 def test_si_signed_percent_and_compact():

@@ -34,7 +34,7 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import decode_step
-from .formatting import number, percent, si
+from .formatting import number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
@@ -388,7 +388,7 @@ def _text(result, specs, system):
                      f"{_confidence_text(speculative['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
-        f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
+        f"{name} = {setting(name, value)}" for name, value in calibration["fitted"].items()))
     if system.chip in RTL_MODELLED_CHIPS:
         lines.append(f"{chip.name} MACs per PE per cycle from: "
                      f"{calibration['trainium2_macs_per_pe_per_cycle']}")

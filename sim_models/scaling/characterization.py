@@ -70,8 +70,10 @@ class TileCheck:
 
     @property
     def utilization(self):
-        """MACs over R x C x RTL cycles."""
-        return self.macs / (self.rows * self.cols * self.rtl_cycles)
+        """MACs over the mode's peak in the RTL's cycles: R x C x products per PE per cycle (2
+        in FP8 double-row, else 1) x cycles; at most 1."""
+        return self.macs / (self.rows * self.cols * self.matmul_format.rows_per_pe
+                            * self.rtl_cycles)
 
 
 def _check(run):

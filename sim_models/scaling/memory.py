@@ -22,7 +22,7 @@ import functools
 from dataclasses import dataclass
 
 from .datatypes import element_bytes
-from .formatting import si
+from .formatting import binary_bytes
 from .parallel import logical_cores_per_chip
 
 __all__ = ["MemoryUse", "training_memory", "decode_memory", "when_fits"]
@@ -50,11 +50,12 @@ class MemoryUse:
         return self.total <= self.capacity
 
     def describe(self):
-        """One line: each kind and the total against the capacity, with SI prefixes."""
-        parts = [f"{name.replace('_', ' ')} {si(getattr(self, name), 'B')}"
+        """One line: each kind and the total against the capacity, in binary units (GiB)."""
+        parts = [f"{name.replace('_', ' ')} {binary_bytes(getattr(self, name))}"
                  for name in ("weights", "gradients", "optimizer", "activations", "kv_cache")
                  if getattr(self, name)]
-        return f"{', '.join(parts)}: {si(self.total, 'B')} of {si(self.capacity, 'B')} per chip"
+        return (f"{', '.join(parts)}: {binary_bytes(self.total)} of "
+                f"{binary_bytes(self.capacity)} per chip")
 
 
 def when_fits(method):
