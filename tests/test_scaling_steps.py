@@ -349,3 +349,18 @@ def test_decode_attention_is_timed_per_sequence_at_its_own_shape():
     assert steps[4].engine_busy_seconds > steps[1].engine_busy_seconds > 0
     assert steps[1].engine_seconds == max(0.0, steps[1].engine_busy_seconds
                                           - steps[1].gemm_seconds)
+
+
+def test_fp8_weights_beside_a_bf16_cache():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-405b"]
+    steps = {kv: decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64,
+                             context=10893, datatype="fp8", kv_datatype=kv)
+             for kv in ("fp8", "bf16")}
+    bf16 = decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64,
+                       context=10893)
+    assert steps["bf16"].memory.weights == steps["fp8"].memory.weights == \
+        bf16.memory.weights / 2
+    assert steps["bf16"].memory.kv_cache == bf16.memory.kv_cache == \
+        2 * steps["fp8"].memory.kv_cache
+    assert steps["fp8"].seconds < steps["bf16"].seconds < bf16.seconds
+    assert steps["bf16"].plan.cache_datatype == "bf16"

@@ -148,14 +148,15 @@ def default_decode_tp(specs, system, workload):
 
 
 def decode_step(specs, system, workload, batch, calibration, assumptions, tp=None,
-                context=None, datatype=None, queries=1):
+                context=None, datatype=None, queries=1, kv_datatype=None):
     """Time one decode step of ``workload`` at ``batch`` sequences per TP group.
 
     ``tp`` (logical cores), ``context`` (tokens) and ``datatype`` default to
     :func:`default_decode_tp`, the workload's decode context and
     ``Assumptions.decode_datatype``. ``queries`` new tokens of each sequence go through the
     step together (speculative decoding's verification: the draft's tokens and one more),
-    sharing one read of the weights and of the sequence's KV cache.
+    sharing one read of the weights and of the sequence's KV cache. ``kv_datatype`` is the KV
+    cache's (and the attention's) datatype, by default ``datatype``.
 
     Raises
     ------
@@ -169,7 +170,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     """
     plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
                       workload.decode_context if context is None else context,
-                      assumptions.decode_datatype if datatype is None else datatype)
+                      assumptions.decode_datatype if datatype is None else datatype,
+                      kv_datatype)
     check_decode_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)
@@ -186,7 +188,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     gemms = sum(seconds for seconds, _ in chosen)
     share = cores / plan.tp
     attention = gemm_seconds(chip, attention_gemms(workload, plan, cores, queries),
-                             plan.datatype, assumptions)
+                             plan.cache_datatype, assumptions)
     kv = max(memory.kv_cache / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency),
              attention)
     engines = layer_work(workload, tokens, plan.context, False).scaled(
