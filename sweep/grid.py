@@ -9,6 +9,8 @@
                                   # comma-separated, e.g. "bf16,fp8_e4m3"
     psum_banks = [2]              # 1..16
     psum_depth = [64]             # result vectors per bank, 1..4096
+    pe_stages = [1, "default"]    # MAC pipeline depth: 1 for int8, 1..8 for floating point,
+                                  # or "default", the format set's default (optional)
 
     [measure]
     simulator = "verilator"       # or "icarus"
@@ -42,7 +44,9 @@ __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_gr
 CHARACTERIZATION = "characterization"
 #: Simulators a point's GEMMs can run on.
 SIMULATORS = ("verilator", "icarus")
-_TILE_KEYS = ("rows", "cols", "formats", "psum_banks", "psum_depth")
+_TILE_KEYS = ("rows", "cols", "formats", "psum_banks", "psum_depth", "pe_stages")
+#: The ``pe_stages`` value that stands for the format set's default depth.
+DEFAULT_STAGES = "default"
 _SECTIONS = {"tile": _TILE_KEYS, "measure": ("simulator", "gemms"),
              "projection": ("system", "workloads")}
 
@@ -134,8 +138,12 @@ def _shapes(where, value):
 
 
 def _tiles(where, section):
+    """The tile configurations of the grid's [tile] table, each once (int8 at depth 1 and at
+    "default" is one configuration)."""
     axes = {key: _list(where, key, section[key], str if key == "formats" else int)
-            for key in _TILE_KEYS if key in section}
+            for key in _TILE_KEYS if key in section and key != "pe_stages"}
+    if "pe_stages" in section:
+        axes["pe_stages"] = _stages(where, section["pe_stages"])
     for missing in ("rows", "cols"):
         if missing not in axes:
             raise GridError(f"{where} [tile] has no {missing}: give a list of integers, 1..128")
@@ -144,11 +152,27 @@ def _tiles(where, section):
     keys = list(axes)
     configs = []
     for values in product(*axes.values()):
+        arguments = dict(zip(keys, values))
+        if arguments.get("pe_stages") == DEFAULT_STAGES:
+            arguments["pe_stages"] = None      # TileConfig's: the format set's default
         try:
-            configs.append(TileConfig(**dict(zip(keys, values))))
+            config = TileConfig(**arguments)
         except (TypeError, ValueError) as error:
             raise GridError(f"{where} [tile]: {error}") from None
+        if config not in configs:
+            configs.append(config)
     return configs
+
+
+def _stages(where, value):
+    """The ``pe_stages`` axis: integers and ``"default"``."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(item == DEFAULT_STAGES or (isinstance(item, int) and
+                                                        not isinstance(item, bool))
+                             for item in values):
+        raise GridError(f"{where} pe_stages = {value!r}: must be an integer, "
+                        f"\"{DEFAULT_STAGES}\" or a non-empty list of them")
+    return values
 
 
 def _format_set(where, text):

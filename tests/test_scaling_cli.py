@@ -48,6 +48,8 @@ BAD = [
     (["--chips", str(64 * 65537)], "error: --chips 4194368: at most 65,536 x Trn2 instance "
                                    "(trn2.48xlarge) = 1,048,576 chips (the largest ring the "
                                    "collective model times)"),
+    (["--kv-datatype", "int8"], "error: --kv-datatype int8: Trainium2 has no such TensorE "
+                                "datatype; allowed: bf16, fp16, tf32, fp32, fp8"),
     (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
     (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
                                           "heads of Llama-3 70B"),

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, OPERAND_FORMATS, TRAINIUM2_FORMATS,
+                               TileConfig)
 from sim_models.scaling.peak import core_peak
 from sim_models.scaling.tile_projection import (MFU_RESOLUTION, chip_with_tile,
                                                 ideal_limit_caveat, project_tile)
@@ -55,6 +56,15 @@ def test_every_operand_format_is_a_grid_value():
     assert formats == {("int8",), TRAINIUM2_FORMATS} | {(name,) for name in OPERAND_FORMATS}
 
 
+def test_pe_stages_is_an_axis_and_default_is_the_format_sets():
+    """Each format set at each depth; int8 at 1 and at "default" is one tile."""
+    text = GRID.replace('["int8"]', '["int8", "bf16"]').replace(
+        "psum_depth = [64]", 'psum_depth = [64]\npe_stages = [1, "default"]')
+    configs = list(dict.fromkeys(point.config for point in parse_grid(text)))
+    assert [(config.formats, config.pe_stages) for config in configs if config.rows == 2] == [
+        (("int8",), 1), (("bf16",), 1), (("bf16",), DEFAULT_FLOAT_PE_STAGES)]
+
+
 def test_characterization_shapes_per_tile():
     points = parse_grid(GRID.replace('["2x2x8", "1x2x4"]', '"characterization"'))
     assert points[0].shapes[0] == (2, 2, 512) and points[2].shapes[0] == (2, 4, 512)
@@ -76,6 +86,10 @@ def test_characterization_shapes_per_tile():
     ('"trn2-instance"', '"trn9"', "grid [projection] system: Unknown system 'trn9'; known: "),
     ('"llama3-70b"', '"gpt-9"', "grid [projection] workloads: unknown workload 'gpt-9'; "),
     ("[projection]", "[projection_]", "grid: unknown key 'projection_'"),
+    ("psum_depth = [64]", "psum_depth = [64]\npe_stages = [2]",
+     "grid [tile]: Parameter 'pe_stages' (formats int8) must be an integer in 1..1, not 2"),
+    ("psum_depth = [64]", 'psum_depth = [64]\npe_stages = ["deep"]',
+     "grid pe_stages = ['deep']: must be an integer, \"default\" or a non-empty list of them"),
     ("rows = [2, 4]", "rows = [2, 2]",
      "grid rows = [2, 2]: 2 appears more than once; give each value once"),
     ('"llama3-70b"]', '"llama3-70b", "llama3-8b"]',

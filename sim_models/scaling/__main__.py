@@ -72,6 +72,9 @@ def _arguments(argv):
                         help="keep activations instead of recomputing them")
     parser.add_argument("--datatype", help="GEMM datatype of training and decode, e.g. bf16, "
                                            "fp8, mxfp8 (the chip's TensorE datatypes)")
+    parser.add_argument("--kv-datatype", help="KV cache datatype of prefill and decode "
+                                              "(default: --datatype's), e.g. bf16 beside fp8 "
+                                              "weights")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
     parser.add_argument("--context", type=int,
@@ -262,7 +265,8 @@ def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -275,6 +279,7 @@ def _decode(step, confidence, system, lnc):
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
+                              "other_engines_busy": step.engine_busy_seconds,
                               "tp_allreduces": step.communication_seconds}}
 
 
@@ -298,7 +303,8 @@ def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -318,7 +324,8 @@ def _speculative(step, confidence, system, lnc):
         "decode", system.chip, "seconds per output token", step.seconds, "s",
         config={"chips": step.target.chips, "batch": step.target.plan.batch,
                 "context": step.target.plan.context, "lnc": lnc,
-                "datatype": step.target.plan.datatype})
+                "datatype": step.target.plan.datatype,
+                "kv_datatype": step.target.plan.cache_datatype})
     answer = replace(answer, reasons=answer.reasons + (
         "speculative decoding: no held-out row publishes its accepted length",))
     result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
@@ -374,7 +381,8 @@ def _text(result, specs, system):
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
-                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
+                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']} weights, "
+                 f"{plan['kv_datatype'] or plan['datatype']} KV cache")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
@@ -436,11 +444,12 @@ def answer(args):
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
-                         datatype=args.datatype or assumptions.decode_datatype)
+                         datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     prefill = prefill_step(specs, system, workload,
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,
-                           datatype=args.datatype or assumptions.decode_datatype)
+                           datatype=args.datatype or assumptions.decode_datatype,
+                           kv_datatype=args.kv_datatype)
     speculative = None
     if args.draft is not None:
         if args.draft not in workloads:
@@ -450,7 +459,7 @@ def answer(args):
         speculative = speculative_step(
             specs, system, workload, workloads[args.draft], args.batch, args.speculation,
             args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
-            datatype=args.datatype or assumptions.decode_datatype)
+            datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "lnc": lnc,
