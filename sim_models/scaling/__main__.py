@@ -166,10 +166,15 @@ def _measurements(specs, workloads, calibration, as_json):
     return "\n".join(lines)
 
 
+def _present(path):
+    """``path`` exists, or is a link (a dangling one is an error to report, not absence)."""
+    return path.exists() or path.is_symlink()
+
+
 def _calibration(args):
     if args.fabric:
         return FabricCalibration.from_results(args.fabric)
-    if REPORT_FABRIC.exists():
+    if _present(REPORT_FABRIC):
         return FabricCalibration.from_results(REPORT_FABRIC)
     return FabricCalibration.from_estimate()
 
@@ -177,12 +182,19 @@ def _calibration(args):
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data)."""
-    path = args.float_tile or (REPORT_FLOAT_TILE if REPORT_FLOAT_TILE.exists() else None)
+    path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
-    rates = measured_rates(tile_checks(load(path, "float")))
-    return rates, f"{path}: " + (", ".join(f"{datatype} {rate.value:g}"
-                                           for datatype, rate in rates.items()) or "none")
+    document = load(path, "float")
+    rates = measured_rates(tile_checks(document))
+    if not rates:
+        formats = sorted({run.matmul_format.label for run in document.runs})
+        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
+                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
+                        f"allowed: a floating-point tile characterization, as make "
+                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+    return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
+                                          for datatype, rate in rates.items())
 
 
 def _plan(args, specs, system, workload, calibration, assumptions, search):
@@ -467,6 +479,8 @@ def answer(args):
 
 
 def main(argv=None):
+    """Answer the command line ``argv``; 0 on success (also when the reader of the output has
+    gone, ``| head``), 2 for a bad value (one line on stderr), 130 when interrupted."""
     args = _arguments(argv)
     try:
         print(answer(args), flush=True)
@@ -478,6 +492,9 @@ def main(argv=None):
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -16,6 +16,7 @@ value and what is allowed.
 
 from dataclasses import dataclass, replace
 
+from ..collectives import MAX_RING_NODES
 from ..specs import SpecError
 from .peak import datatypes
 
@@ -30,7 +31,7 @@ ZERO_STAGES = (0, 1, 2, 3)
 LNC_SETTINGS = (1, 2)
 #: The most units (instances or UltraServers) a cluster joins: the largest ring the collective
 #: model times (:func:`sim_models.collectives.ring_allreduce_time`).
-MAX_UNITS = 65536
+MAX_UNITS = MAX_RING_NODES
 #: The largest count any option accepts (chips, batch, context, degrees): 2^40.
 LIMIT = 1 << 40
 
