@@ -18,6 +18,7 @@ COLS ?=
 PSUM_BANKS ?=
 PSUM_DEPTH ?=
 FORMATS ?=
+PE_STAGES ?=
 NAMED ?=
 SIM ?= icarus
 SEED ?=
@@ -27,12 +28,12 @@ SCHEDULER ?=
 
 .PHONY: help deps venv variables verilog sim regress fabric fabric-large characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
-        bench sweep test unit clean FORCE
+        bench booksim booksim-deps sweep test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
-	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=..] for verilog" \
+	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=.. PE_STAGES=..] for verilog" \
 	      "(ranges, formats and defaults: python -m hdl.emit tile --help);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
 	      "reseeds every random test; V=1 echoes the commands that print their own progress."
@@ -101,7 +102,8 @@ verilog: variables $(if $(ROWS)$(COLS)$(NAMED),,$(NAMED_STAMP)) ## Generate Veri
 ifneq ($(ROWS)$(COLS),)
 	$(Q)$(PY) -m hdl.emit tile --rows $(ROWS) --cols $(COLS) $(if $(PSUM_BANKS),--psum-banks \
 	    $(PSUM_BANKS)) $(if $(PSUM_DEPTH),--psum-depth $(PSUM_DEPTH)) \
-	    $(if $(FORMATS),--formats "$(FORMATS)") --out $(BUILD)/verilog
+	    $(if $(FORMATS),--formats "$(FORMATS)") $(if $(PE_STAGES),--pe-stages "$(PE_STAGES)") \
+	    --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
 	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 endif
@@ -115,14 +117,14 @@ regress: variables deps ## Run the tile regression on both simulators, with a su
 	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q -s --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
-fabric: variables deps ## Fabric, all-reduce and distributed GEMM tests (SIM=icarus|verilator, or both)
+fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
 	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
-	    tests/test_distributed_gemm.py \
-	    tb/test_fabric_sim.py tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py -q -s \
+	    tests/test_distributed_gemm.py tests/test_alltoall.py tb/test_fabric_sim.py \
+	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: venv deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+fabric-large: variables deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
@@ -163,6 +165,29 @@ bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim,
 	$(SIM_ENV) $(PY) -m bench.tile_bench --build $(BUILD)
 	$(SIM_ENV) nice $(PY) -m bench.simulation_speed --build $(BUILD) --sizes $(SPEED_SIZES)
 	$(PY) -m bench.fabric_bench --build $(BUILD)
+
+# BookSim2 beside the RTL (docs/booksim.md): cloned from BOOKSIM_SOURCE (its public
+# repository, or a local git copy) and built under $(BUILD)/booksim2, never a dependency of
+# the project, never in `make test`. Its build needs flex and bison, installed here only.
+BOOKSIM_SOURCE ?= https://github.com/booksim/booksim2
+BOOKSIM_TOOLS := flex:flex bison:bison
+
+booksim-deps:
+	@missing=$$(for tool in $(BOOKSIM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
+	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing the Debian packages $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else \
+	    echo "error: BookSim2's build needs the Debian packages $${missing% }: install them" \
+	         "(sudo apt-get install $${missing% }), then run make booksim again" >&2; exit 1; \
+	fi
+
+booksim: variables deps booksim-deps ## BookSim2 vs the RTL: 4x4 torus, uniform traffic (SIM=verilator default)
+	$(SIM_ENV) nice -n 10 $(PY) -m bench.booksim_compare --build $(BUILD) \
+	    --source '$(BOOKSIM_SOURCE)' --sim $(if $(filter command line,$(origin SIM)),$(SIM),verilator) \
+	    $(if $(SEED),--seed $(SEED))
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
 # cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.

@@ -12,10 +12,12 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
+    python -m hdl.emit tile --rows 8 --cols 8 --formats bf16 --pe-stages 1
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
+    python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
 """
@@ -33,13 +35,15 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, FORMAT_SETS, NAMED_TILES,
-                               TRAINIUM2_FORMATS, AllReduceConfig, DistributedGemmConfig,
-                               FabricConfig, TileConfig, config_to_dict, module_name,
-                               parse_formats)
+from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
+                               FORMAT_SETS, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
+                               AllToAllConfig, DistributedGemmConfig, FabricConfig, TileConfig,
+                               config_to_dict, module_name, parse_formats)
 from sim_models.files import replace_atomically
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .fabric.allreduce import AllReduceRing
+from .fabric.alltoall import AllToAll
 from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
@@ -136,6 +140,8 @@ def _fabric_of(config):
         return config
     if isinstance(config, (AllReduceConfig, DistributedGemmConfig)):
         return config.ring
+    if isinstance(config, AllToAllConfig):
+        return config.fabric
     return None
 
 
@@ -155,6 +161,8 @@ def _elaborate(config):
         return Fabric(config), router
     if isinstance(config, AllReduceConfig):
         return AllReduceRing(config), router
+    if isinstance(config, AllToAllConfig):
+        return AllToAll(config), router
     return DistributedGemm(config), router + _tile_leaves(config.tile)
 
 
@@ -229,6 +237,10 @@ def _tile_options(parser, required):
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
+    parser.add_argument("--pe-stages", type=int, default=None,
+                        help=f"pipeline stages of a PE's multiply-accumulate: 1 for int8, "
+                             f"1..{MAX_FLOAT_PE_STAGES} for floating-point formats (default "
+                             f"{DEFAULT_FLOAT_PE_STAGES} for floating point, 1 for int8)")
 
 
 def _parser():
@@ -249,16 +261,23 @@ def _parser():
     _tile_options(tile, required=True)
     fabric = design("fabric", help="a ring or torus fabric",
                     description="Generate a ring or a 2-D or 3-D torus of routers.")
-    topology = fabric.add_mutually_exclusive_group(required=True)
-    topology.add_argument("--ring", type=int, metavar="NODES", help="ring of NODES nodes, 2..64")
-    topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
-                          help="torus of sides X Y or X Y Z, each 2..16, at most 256 nodes")
-    _fabric_options(fabric)
-    fabric.add_argument("--routing", default="dateline",
-                        help="dateline (deadlock-free, default) or naive (tests only)")
-    fabric.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
-                        help="per dimension, cycles between the flits of a link, 1..8 "
-                             "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
+    alltoall = design("alltoall", help="all-to-all interfaces on a ring or torus",
+                      description="Generate a ring or torus with an all-to-all (-v) interface "
+                                  "at every node.")
+    alltoall.add_argument("--max-count", type=int, required=True,
+                          help="most 32-bit elements per block, 1..2**length_width - 1")
+    for command in (fabric, alltoall):
+        topology = command.add_mutually_exclusive_group(required=True)
+        topology.add_argument("--ring", type=int, metavar="NODES",
+                              help="ring of NODES nodes, 2..64")
+        topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
+                              help="torus of sides X Y or X Y Z, each 2..16, at most 256 nodes")
+        _fabric_options(command)
+        command.add_argument("--routing", default="dateline",
+                             help="dateline (deadlock-free, default) or naive (tests only)")
+        command.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
+                             help="per dimension, cycles between the flits of a link, 1..8 "
+                                  "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
     allreduce = design("allreduce", help="a ring of all-reduce interfaces",
                        description="Generate a ring fabric with an all-reduce interface at "
                                    "every node (int32, FP32 or BF16 vectors).")
@@ -295,16 +314,18 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats,
+                          args.pe_stages)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
                "buffer_depth": args.buffer_depth}
-    if args.design == "fabric":
+    if args.design in ("fabric", "alltoall"):
         options["routing"] = args.routing
         options["flit_intervals"] = tuple(args.flit_intervals)
-        return [FabricConfig.ring(args.ring, **options) if args.ring is not None else
-                FabricConfig.torus(*args.torus, **options)]
+        fabric = FabricConfig.ring(args.ring, **options) if args.ring is not None else \
+            FabricConfig.torus(*args.torus, **options)
+        return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
     ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":
         return [AllReduceConfig(ring, args.vector_length, args.element)]

@@ -10,17 +10,20 @@ Every check raises ``TypeError`` (wrong type or out of range) or ``ValueError`` 
 parameters) with one line that names the parameter, its value and what is allowed.
 """
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from math import prod
 from numbers import Integral
 
+from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, Torus, axis_name
 
-__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ELEMENT_WIDTH", "KIND_WIDTH",
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
+           "AllToAllConfig", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
-           "NAMED_TILES", "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS",
+           "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
+           "OPERAND_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
            "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
@@ -55,6 +58,10 @@ KIND_WIDTH = 2
 ROUTINGS = tuple(RELATIONS)
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
+#: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
+ALLTOALL_KIND = 2
+#: Bits per all-to-all element (moved, never added: int32, FP32 or any 32-bit word).
+ALLTOALL_ELEMENT_WIDTH = 32
 #: Bits per all-reduce vector element of each element format: int32 (wrapping addition), FP32
 #: and BF16 (added under the PSUM rule R9; BF16 sums then rounded to BF16, see
 #: ``sim_models.allreduce``).
@@ -119,6 +126,9 @@ ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
 #: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
 FLOAT_LANE_BITS = 16
+#: Pipeline stages of a floating-point PE's MAC unless a tile names its own: the depth chosen
+#: from the ECP5 measurements of docs/ (the int8 PE has one stage).
+DEFAULT_FLOAT_PE_STAGES = 6
 
 
 def parse_formats(text):
@@ -170,6 +180,11 @@ class TileConfig:
         The operand formats the PEs support, names of :data:`OPERAND_FORMATS`; each operation
         chooses its stationary and moving format among them. ``("int8",)`` (the default) or
         any set of floating-point formats; stored in canonical order.
+    pe_stages : int or None
+        Pipeline stages of a PE's multiply-accumulate, its latency in cycles (``sim_models.timing``):
+        1 for int8; 1..:data:`~sim_models.timing.MAX_FLOAT_PE_STAGES` for floating-point
+        formats. None (the default) stands for :data:`DEFAULT_FLOAT_PE_STAGES` on a
+        floating-point tile and 1 on the int8 tile; it is stored resolved.
 
     Raises
     ------
@@ -177,13 +192,15 @@ class TileConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``formats`` mixes int8 with floating-point formats.
+        If ``formats`` names an unknown format or one twice, or mixes int8 with floating-point
+        formats.
     """
     rows: int
     cols: int
     psum_banks: int = 8
     psum_depth: int = 512
     formats: tuple = ("int8",)
+    pe_stages: int = field(default=None, metadata={"implied_by": "default_pe_stages"})
 
     def __post_init__(self):
         check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
@@ -191,6 +208,17 @@ class TileConfig:
         check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
         check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
         object.__setattr__(self, "formats", check_formats("Parameter 'formats'", self.formats))
+        if self.pe_stages is None:
+            object.__setattr__(self, "pe_stages", self.default_pe_stages)
+        deepest = MAX_FLOAT_PE_STAGES if self.floating else 1
+        check_int(f"Parameter 'pe_stages' (formats {','.join(self.formats)})", self.pe_stages,
+                  1, deepest)
+
+    @property
+    def default_pe_stages(self):
+        """Pipeline stages of the PE's MAC when none are named: :data:`DEFAULT_FLOAT_PE_STAGES`
+        for floating-point formats, 1 for int8."""
+        return DEFAULT_FLOAT_PE_STAGES if self.floating else 1
 
     @property
     def floating(self):
@@ -219,7 +247,8 @@ class TileConfig:
         suffix = "" if (self.psum_banks, self.psum_depth) == (8, 512) else \
             f"_b{self.psum_banks}d{self.psum_depth}"
         formats = "_".join(name.replace("_", "") for name in self.formats)
-        return f"r{self.rows}c{self.cols}{suffix}_{formats}"
+        stages = "" if self.pe_stages == self.default_pe_stages else f"_s{self.pe_stages}"
+        return f"r{self.rows}c{self.cols}{suffix}_{formats}{stages}"
 
     @property
     def macs_per_cycle(self):
@@ -280,7 +309,8 @@ class FabricConfig:
         If a parameter has the wrong type or lies outside its range; the message names the
         parameter, its value and what is allowed.
     ValueError
-        If ``flit_width`` is too narrow to hold the header.
+        If ``routing`` is not one of :data:`ROUTINGS`, or ``flit_width`` is too narrow to hold
+        the header.
     """
     dims: tuple
     flit_width: int = 32
@@ -299,8 +329,8 @@ class FabricConfig:
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
         if self.routing not in ROUTINGS:
-            raise TypeError(f"Parameter 'routing' must be 'dateline' or 'naive', "
-                            f"not {self.routing!r}")
+            raise ValueError(f"Parameter 'routing' must be 'dateline' or 'naive', "
+                             f"not {self.routing!r}")
         intervals = self.flit_intervals
         if not isinstance(intervals, tuple) or intervals and (
                 len(intervals) != len(self.dims) or not all(
@@ -442,11 +472,10 @@ class AllReduceConfig:
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
-        ``element`` not a known format.
+        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
-        one packet.
+        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an
+        element, or a chunk does not fit one packet.
     """
     ring: FabricConfig
     vector_length: int
@@ -454,8 +483,8 @@ class AllReduceConfig:
 
     def __post_init__(self):
         if self.element not in ALLREDUCE_ELEMENTS:
-            raise TypeError(f"Parameter 'element' must be one of "
-                            f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
+            raise ValueError(f"Parameter 'element' must be one of "
+                             f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
         _ring("ring", self.ring, self.element)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
         longest = _longest_vector(self.ring, self.element)
@@ -554,6 +583,46 @@ class DistributedGemmConfig:
         return f"{self.tile.name}_{self.ring.name}_n{self.columns}"
 
 
+@dataclass(frozen=True)
+class AllToAllConfig:
+    """An all-to-all (and all-to-all-v) network interface at every node of a ring or torus.
+
+    In each all-to-all every node sends a block of 0 to ``max_count`` 32-bit elements to every
+    node (itself included), the counts chosen at run time, and receives one block from every
+    node. One block is one packet, one element per payload flit.
+
+    Parameters
+    ----------
+    fabric : FabricConfig
+        The ring or torus; its flits carry at least 32 bits.
+    max_count : int
+        Most elements of one block, 1..``fabric.max_payload_flits``: the receive buffer holds
+        this many per source (twice: one all-to-all may overlap the next).
+
+    Raises
+    ------
+    TypeError
+        If ``fabric`` is not a FabricConfig or ``max_count`` not an integer in range.
+    ValueError
+        If the flits cannot carry an element.
+    """
+    fabric: FabricConfig
+    max_count: int
+
+    def __post_init__(self):
+        if not isinstance(self.fabric, FabricConfig):
+            raise TypeError(f"Parameter 'fabric' must be a FabricConfig, not {self.fabric!r}")
+        check_int("Parameter 'max_count'", self.max_count, 1, self.fabric.max_payload_flits)
+        if self.fabric.flit_width < ALLTOALL_ELEMENT_WIDTH:
+            raise ValueError(f"Parameter 'flit_width' must be at least {ALLTOALL_ELEMENT_WIDTH} "
+                             f"to carry an all-to-all element, not {self.fabric.flit_width}")
+
+    @property
+    def name(self):
+        """Configuration name, e.g. ``torus2x3_c4``."""
+        return f"{self.fabric.name}_c{self.max_count}"
+
+
 #: Tile configurations that ``make verilog`` generates without ROWS and COLS, by name.
 NAMED_TILES = {
     "tiny": TileConfig(1, 1),
@@ -569,19 +638,21 @@ NAMED_TILES = {
 def module_name(config):
     """Verilog module name of the top of a design, and so the stem of its generated file:
     ``systolic_tile_r8c16_int8``, ``fabric_torus4x4``, ``allreduce_ring5_v23``,
-    ``gemm_r4c4_int8_ring3_n6``. Known without elaborating the design (``hdl.emit`` names its
-    tops with it)."""
+    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the
+    design (``hdl.emit`` names its tops with it)."""
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
-                AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm"}
+                AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm",
+                AllToAllConfig: "alltoall"}
     if type(config) not in prefixes:
         raise TypeError(f"Parameter 'config' must be a TileConfig, FabricConfig, "
-                        f"AllReduceConfig or DistributedGemmConfig, not {config!r}")
+                        f"AllReduceConfig, DistributedGemmConfig or AllToAllConfig, "
+                        f"not {config!r}")
     return f"{prefixes[type(config)]}_{config.name}"
 
 
 #: Kind of each configuration type in its dictionary form (the ``.ports.json`` sidecar).
 _KINDS = {"tile": TileConfig, "fabric": FabricConfig, "allreduce": AllReduceConfig,
-          "distributed_gemm": DistributedGemmConfig}
+          "distributed_gemm": DistributedGemmConfig, "alltoall": AllToAllConfig}
 
 
 def config_to_dict(config):
@@ -594,6 +665,9 @@ def config_to_dict(config):
     result = {"kind": kinds[type(config)]}
     for item in fields(config):
         value = getattr(config, item.name)
+        implied = item.metadata.get("implied_by")
+        if implied and value == getattr(config, implied):
+            continue        # the default: dictionaries from before the field stay the same
         if type(value) in kinds:
             value = config_to_dict(value)
         elif isinstance(value, tuple):

@@ -4,6 +4,8 @@
 - ``<grid>.md``: one row per point of the grid (finished, failed or missing);
 - ``<grid>_pareto.png``: measured throughput per area against area, the Pareto front drawn
   (points no other point beats on both: no larger area and no lower throughput per area);
+  throughput is MACs per second (MACs per cycle x the PE's ECP5 fmax) when every finished
+  point has its PE timed, so that a faster clock counts, else MACs per cycle;
 - ``<grid>_utilization.png``: utilization of each measured GEMM against its size relative to
   the array, one series per tile.
 
@@ -30,7 +32,7 @@ def area(row):
     """(area, unit) of a finished point: :data:`AREA` if recorded, else its PE count."""
     stage, field = AREA
     if field in row.records.get(stage, {}):
-        return row.records[stage][field], "transistors (estimate)"
+        return row.records[stage][field], "transistors"
     config = row.point["config"]
     return config["rows"] * config["cols"], "PEs"
 
@@ -43,6 +45,23 @@ def pareto_front(pairs):
     return sorted(front, key=lambda i: pairs[i][0])
 
 
+def _macs_per_second(row):
+    """Measured MACs per second of a finished point: its MACs per cycle at its PE's ECP5 fmax
+    (``pe_timing``), or None when the PE was not timed."""
+    timing = row.records.get("pe_timing")
+    if not timing:
+        return None
+    return row.records["gemms"]["macs_per_cycle"] * timing["pe_fmax_mhz"] * 1e6
+
+
+def _throughput(rows):
+    """(function of a row, name) of the throughput the Pareto plot puts per area: MACs per
+    second if every row has it, else MACs per cycle."""
+    if rows and all(_macs_per_second(row) is not None for row in rows):
+        return _macs_per_second, "MACs per second (at the PE's ECP5 fmax)"
+    return (lambda row: row.records["gemms"]["macs_per_cycle"]), "MACs per cycle"
+
+
 def _tops(flops):
     return f"{flops / 1e12:.3g}"
 
@@ -50,7 +69,7 @@ def _tops(flops):
 def _per_area(unit):
     """(scale, name) of the area that throughput is given per, for an area ``unit``: a million
     transistors when synthesis figures exist, else one PE."""
-    return (1e6, "10^6 transistors") if unit.startswith("transistors") else (1, "PE")
+    return (1e6, "10^6 transistors") if unit == "transistors" else (1, "PE")
 
 
 def _synthesis_cells(row):
@@ -69,49 +88,67 @@ def results_table(points, rows):
     by_digest = {row.digest: row for row in rows}
     unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
     scale, per = _per_area(unit)
-    lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
+    lines = [f"| point | status | array | PSUM | format | PE stages | GEMMs | MACs/cycle | "
              f"cells / PE | transistors / PE | array transistors (10^6) | PE fmax, ECP5 (MHz) | "
-             f"MACs/cycle per {per} | chip peak TFLOP/s | step s | MFU | error or note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"MACs/cycle per {per} | MACs/s per {per} | chip peak TFLOP/s | step s | MFU | "
+             f"error or note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for point in points:
         config, row = point.config, by_digest.get(point.digest)
         head = (f"| {point.name} | {row.status if row else 'missing'} | "
                 f"{config.rows} x {config.cols} | {config.psum_banks} x {config.psum_depth} | "
-                f"{','.join(config.formats)} | {len(point.shapes)} |")
+                f"{','.join(config.formats)} | {config.pe_stages} | {len(point.shapes)} |")
         if row is None or row.status != OK:
             error = (row.error or "").replace("|", "/") if row else "not run yet"
-            lines.append(f"{head} | | | | | | | | | {error} |")
+            lines.append(f"{head} | | | | | | | | | | {error} |")
             continue
         gemms, projection = row.records["gemms"], row.records["projection"]
         caveat = projection["mfu_not_meaningful"]
         mfu = "not a result" if caveat else f"{projection['mfu']:.1%}"
         cells, fmax = _synthesis_cells(row)
+        per_second = _macs_per_second(row)
+        per_second = "-" if per_second is None else f"{per_second * scale / area(row)[0]:.4g}"
         lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | {cells}{fmax} "
-                     f"{gemms['macs_per_cycle'] * scale / area(row)[0]:.4g} | "
+                     f"{gemms['macs_per_cycle'] * scale / area(row)[0]:.4g} | {per_second} | "
                      f"{_tops(projection['chip_peak_flops'])} | "
                      f"{projection['step_seconds']:.4g} | {mfu} | {caveat or ''} |")
     return "\n".join(lines) + "\n"
 
 
+def _tiles(rows):
+    """The finished rows, one per tile: points that differ only in their workload share one
+    RTL and one measurement, so the first of each tile name stands for them all."""
+    tiles = {}
+    for row in rows:
+        if row.status == OK:
+            tiles.setdefault(row.name.split(".")[0], row)
+    return tiles
+
+
+def _area_label(unit):
+    return "array area (transistors, Yosys's CMOS estimate; PSUM memory apart)" \
+        if unit == "transistors" else "array area (PEs)"
+
+
 def _pareto_plot(rows, path):
-    finished = [row for row in rows if row.status == OK]
-    unit = area(finished[0])[1] if finished else "PEs"
+    tiles = _tiles(rows)
+    unit = area(next(iter(tiles.values())))[1] if tiles else "PEs"
     scale, per = _per_area(unit)
-    pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] * scale / area(row)[0])
-             for row in finished]
+    throughput, measure = _throughput(list(tiles.values()))
+    pairs = [(area(row)[0], throughput(row) * scale / area(row)[0]) for row in tiles.values()]
     front = pareto_front(pairs)
     figure, axes = plt.subplots(figsize=(9, 4.8))
-    # One marker and colour per point, named in the legend: names on the plot overprint.
-    for index, (row, (a, v)) in enumerate(zip(finished, pairs)):
+    # One marker and colour per tile, named in the legend: names on the plot overprint.
+    for index, (name, (a, v)) in enumerate(zip(tiles, pairs)):
         axes.scatter([a], [v], marker="osD^vP*X"[index % 8], color=f"C{index % 10}", s=50,
-                     label=row.name.split(".")[0])
+                     label=name)
     axes.plot([pairs[i][0] for i in front], [pairs[i][1] for i in front], color="black",
               marker="o", markerfacecolor="none", markersize=14, drawstyle="steps-post",
-              label="Pareto front (no smaller and better point)")
+              label="Pareto front (no smaller and better tile)")
     axes.set_xscale("log", base=2)
     axes.margins(x=0.1, y=0.1)
-    axes.set_xlabel(f"area ({unit})")
-    axes.set_ylabel(f"measured MACs per cycle per {per}")
+    axes.set_xlabel(_area_label(unit))
+    axes.set_ylabel(f"measured {measure} per {per}")
     axes.set_title("Throughput per area against area (checked GEMMs on the RTL)")
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
@@ -121,23 +158,15 @@ def _pareto_plot(rows, path):
 
 def _utilization_plot(rows, path):
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    seen = set()
-    for row in rows:
-        config = row.point["config"]
-        key = (config["rows"], config["cols"], config["psum_banks"], config["psum_depth"],
-               tuple(config["formats"]))
-        if row.status != OK or key in seen:
-            continue
-        seen.add(key)
+    for index, (name, row) in enumerate(_tiles(rows).items()):
         runs = row.records["gemms"]["runs"]
         # Against the mode's peak: two products per PE per cycle in FP8 double-row mode.
         peak = [run["rows"] * run["cols"] * (2 if run.get("double_row") else 1) for run in runs]
         size = [run["macs"] / pe_peak for run, pe_peak in zip(runs, peak)]
         utilization = [run["macs"] / (run["rtl_cycles"] * pe_peak)
                        for run, pe_peak in zip(runs, peak)]
-        axes.scatter(size, utilization, s=40 + 30 * (len(seen) - 1), facecolors="none",
-                     marker="osD^vP*X"[(len(seen) - 1) % 8],
-                     edgecolors=f"C{(len(seen) - 1) % 10}", label=row.name.split(".")[0])
+        axes.scatter(size, utilization, s=40 + 30 * index, facecolors="none",
+                     marker="osD^vP*X"[index % 8], edgecolors=f"C{index % 10}", label=name)
     axes.set_xscale("log", base=2)
     axes.set_xlabel("GEMM size relative to the array's peak: ideal cycles (M K N / peak MACs "
                     "per cycle)")

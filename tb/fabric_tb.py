@@ -168,4 +168,5 @@ async def saturation(dut):
                         link_capacity_flits_per_cycle=round(capacity / links, 4),
                         link_efficiency=round(efficiency, 4))
     dut._log.info("saturation: %d packets delivered in %d cycles; + links carried %.3f "
-                  "flits/cycle each (capacity 1)", delivered, window, efficiency)
+                  "flits/cycle each (capacity %.3f on average): efficiency %.3f", delivered,
+                  window, flit_hops / (window * links), capacity / links, efficiency)

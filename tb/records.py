@@ -10,7 +10,8 @@
 
 import cocotb
 
-from sim_models.config import AllReduceConfig, DistributedGemmConfig, FabricConfig
+from sim_models.config import (AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
+                               FabricConfig)
 
 from .run_context import append_record
 from .tile_checks import measured_timing
@@ -74,8 +75,10 @@ def _design_fields(config):
     if isinstance(config, DistributedGemmConfig):
         return {"nodes": config.ring.nodes, "rows": config.tile.rows, "cols": config.tile.cols,
                 "columns": config.columns}
-    raise TypeError(f"Parameter 'config' must be a FabricConfig, AllReduceConfig or "
-                    f"DistributedGemmConfig, not {config!r}")
+    if isinstance(config, AllToAllConfig):
+        return {"dims": list(config.fabric.dims), "max_count": config.max_count}
+    raise TypeError(f"Parameter 'config' must be a FabricConfig, AllReduceConfig, "
+                    f"DistributedGemmConfig or AllToAllConfig, not {config!r}")
 
 
 def record_measurements(config, test, **measurements):

@@ -54,7 +54,7 @@ def test_flit_width_too_narrow_for_a_float(element, flit_width, width):
 
 @pytest.mark.parametrize("element", ["fp16", "int8", None, 32])
 def test_element_format(element):
-    with pytest.raises(TypeError, match=rf"^Parameter 'element' must be one of int32, fp32, "
+    with pytest.raises(ValueError, match=rf"^Parameter 'element' must be one of int32, fp32, "
                                         rf"bf16, not {element!r}$"):
         AllReduceConfig(FabricConfig.ring(2), 4, element)
 

@@ -70,7 +70,7 @@ def test_flit_too_narrow_for_header():
 
 
 def test_routing_option():
-    with pytest.raises(TypeError, match=r"^Parameter 'routing' must be 'dateline' or 'naive', "
+    with pytest.raises(ValueError, match=r"^Parameter 'routing' must be 'dateline' or 'naive', "
                                         r"not 'bubble'$"):
         FabricConfig.ring(4, routing="bubble")
 

@@ -31,7 +31,7 @@ def test_case_names_the_configuration_and_the_build():
 def test_design_needs_a_configuration():
     with pytest.raises(TypeError, match=r"^Parameter 'config' must be one of TileConfig, "
                                         r"FabricConfig, AllReduceConfig, "
-                                        r"DistributedGemmConfig, not \(4, 4\)$"):
+                                        r"DistributedGemmConfig, AllToAllConfig, not \(4, 4\)$"):
         Design((4, 4), "tb.tile_tb")
 
 
@@ -113,6 +113,14 @@ def test_exit_on_failure_says_why_in_one_line(failure, message):
     with pytest.raises(SystemExit) as stop, exit_on_failure():
         raise failure
     assert stop.value.code == message
+
+
+def test_ctrl_c_in_a_simulating_command_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop, exit_on_failure():
+        raise KeyboardInterrupt
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == ("interrupted: no results file was written; rerun to "
+                                       "continue\n")
 
 
 def test_hierarchical_config_of_a_float_tile_adds_the_mac():

@@ -70,6 +70,8 @@ def test_every_cli_answer_carries_its_band(capsys):
     status, out, _ = _run(["--system", "trn2-instance", "--workload", "llama3-70b",
                            "--decode-tp", "64", "--context", "10750", "--json"], capsys)
     result = json.loads(out)
+    assert result["decode"]["tokens_per_second_per_replica"] * result["decode"]["replicas"] == \
+        pytest.approx(result["decode"]["tokens_per_second"])
     decode = result["decode"]["confidence"]
     assert status == 0 and not decode["extrapolated"]
     assert decode["band"]["generation"] == "trn2" and decode["band"]["held_out_rows"] >= 2

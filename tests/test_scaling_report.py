@@ -18,7 +18,7 @@ from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.claims import CLAIMS_FILE, ModelContext, claims
 from sim_models.scaling.comparisons import compare_all
 from sim_models.scaling.document import Document
-from sim_models.scaling.formatting import (compact, number, raw_values, setting, si,
+from sim_models.scaling.formatting import (binary_bytes, compact, number, raw_values, setting, si,
                                            signed_percent)
 from sim_models.scaling.gaps import GAPS_FILE, explain, load_gaps
 from sim_models.scaling.network import FabricCalibration
@@ -83,7 +83,7 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
     # The floating-point run, per matmul format, against the testbench's cycle model.
     assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
-    assert re.search(r"^\| fp8e4m3_dr \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
+    assert re.search(r"^\| fp8_e4m3 double-row \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
                      re.MULTILINE)
 
 
@@ -197,10 +197,18 @@ def test_claims_file_errors(edit, message, tmp_path):
     (lambda text: text.replace("heads = 32", "heads = 31"),
      r"^workloads.toml: field 'llama3-8b.heads' must divide 'hidden' \(4096\) and be a "
      r"multiple of 'kv_heads' \(8\), not 31$"),
+    (lambda text: "x = 3\n" + text,
+     r"^workloads.toml: 'x' must be a table \(\[x\]\) of the workload's fields, not 3$"),
+    (lambda text: text.replace("[llama3-8b]", "[llama3-8b", 1),
+     r"^workloads.toml: is not valid TOML \(Expected ']' at the end of a table declaration "
+     r"\(at line \d+, column \d+\)\)$"),
+    (lambda text: text.replace("# Transformer", "# \udcff Transformer", 1),
+     r"^workloads.toml: is not UTF-8 text \(byte 0xff at offset 2\); TOML files must be "
+     r"UTF-8$"),
 ])
 def test_workloads_file_errors(edit, message, tmp_path):
     broken = tmp_path / "workloads.toml"
-    broken.write_text(edit(WORKLOADS_FILE.read_text()))
+    broken.write_bytes(edit(WORKLOADS_FILE.read_text()).encode(errors="surrogateescape"))
     with pytest.raises(SpecError, match=message):
         load_workloads(broken)
 
@@ -263,9 +271,17 @@ def test_number(value, text):
                                               "2 B per parameter"),
     ("optimizer_flops_per_parameter", 12.0, "12 FLOP per parameter"),
     ("activation_bytes_per_element", 34.0, "34 B per element"), ("hbm_efficiency", 0.9, "90.0%"),
-    ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16")])
+    ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16"),
+    ("sbuf_reserve_bytes", 2 ** 21, "2 MiB")])
 def test_setting(name, value, text):
     assert setting(name, value) == text
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, "-"), (80e9, "74.51 GiB"), (96 * 2 ** 30, "96 GiB"), (1008 * 2 ** 20, "1,008 MiB"),
+    (512, "512 B")])
+def test_bytes_are_printed_in_binary_units(value, text):
+    assert binary_bytes(value) == text
 
 
 def test_si_signed_percent_and_compact():
@@ -511,3 +527,27 @@ def test_a_band_gives_the_range_the_published_figure_would_lie_in():
     assert _range(answer, 1e3) == "8 to 12.5"
     assert _range(Answer("MFU", 0.5, "", "training", "trn3", None, False, ("none",))) == \
         "no band"
+
+
+def test_an_integer_tile_given_as_the_float_tile_stops_the_report(characterization, tmp_path,
+                                                                   capsys):
+    assert report_cli(["--tile", str(characterization["tile"]), "--float",
+                       str(characterization["tile"]), "--fabric",
+                       str(characterization["fabric"]), "--verilog",
+                       str(characterization["verilog"]), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --float {characterization['tile']}: holds no GEMM pair to measure a "
+        f"floating-point MACs per PE per cycle from; allowed: a floating-point tile "
+        f"characterization (make characterize-tile writes one)\n")
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_ctrl_c_stops_the_report_in_one_line(characterization, tmp_path, capsys, monkeypatch):
+    from sim_models.scaling.report import cli as report_cli_module
+
+    def interrupted(*args, **options):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(report_cli_module, "build_report", interrupted)
+    assert report_cli(["--tile", "t", "--float", "f", "--fabric", "b", "--out",
+                       str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == "interrupted: the report was not written; rerun to make it\n"

@@ -16,6 +16,7 @@ class Inconsistent(Exception):
 
 
 def json_type(value):
+    """What ``value`` (parsed JSON) is, in words: "an object", "a list", "a number", ..."""
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null"}.get(type(value), "a number")
 
@@ -53,6 +54,7 @@ def decode(kind, value, where):
 
 
 def _decode_dataclass(kind, value, where):
+    """``value`` (a parsed JSON object) as the dataclass ``kind``; ``where`` names it."""
     prefix = f"{where}." if where else ""
     if not isinstance(value, dict):
         raise Inconsistent(f"field '{where}' must be an object, not {json_type(value)}")

@@ -18,7 +18,9 @@ floating-point tile characterization the report reads (build/characterization/ti
 when present, else the spec data. The output says which, and the fitted parameters it used.
 """
 
+import argparse
 import json
+import os
 import statistics
 import sys
 from dataclasses import asdict, fields, replace
@@ -32,12 +34,12 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import decode_step
-from .formatting import number, percent, si
+from .formatting import number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration
 from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
                        with_logical_cores)
-from .peak import datatypes, system_peak, with_measured_rates
+from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .speculative import speculative_step
 from .training import MFU_COUNTS, best_training_plan, training_step
@@ -52,7 +54,8 @@ _TRAINING_OPTIONS = ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence"
 
 
 def _arguments(argv):
-    parser = ArgumentParser.for_module("sim_models.scaling", __doc__)
+    parser = ArgumentParser.for_module("sim_models.scaling", __doc__,
+                                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--system", help="system key, e.g. trn2-ultraserver (see --list)")
     parser.add_argument("--workload", default="llama3-70b", help="workload key (see --list)")
     parser.add_argument("--chips", type=int,
@@ -69,9 +72,14 @@ def _arguments(argv):
                         help="keep activations instead of recomputing them")
     parser.add_argument("--datatype", help="GEMM datatype of training and decode, e.g. bf16, "
                                            "fp8, mxfp8 (the chip's TensorE datatypes)")
+    parser.add_argument("--kv-datatype", help="KV cache datatype of prefill and decode "
+                                              "(default: --datatype's), e.g. bf16 beside fp8 "
+                                              "weights")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
-    parser.add_argument("--context", type=int, help="decode context, tokens")
+    parser.add_argument("--context", type=int,
+                        help="decode context: tokens in the KV cache when a token is generated "
+                             "(prompt + tokens generated so far; default: the workload's)")
     parser.add_argument("--prompt", type=int, help="prefill prompt, tokens (default: the "
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
@@ -101,7 +109,13 @@ def _arguments(argv):
     return args
 
 
-def _listing(specs, workloads):
+def _listing(specs, workloads, as_json):
+    if as_json:
+        return json.dumps({"systems": {key: {"name": system.name, "chip": system.chip,
+                                             "chips": int(system.chips.value)}
+                                       for key, system in specs.systems.items()},
+                           "workloads": {key: asdict(workload)
+                                         for key, workload in workloads.items()}}, indent=1)
     return "\n".join(["systems:"] + [f"  {key}: {system.name} ({number(system.chips.value)} "
                                      f"chips)" for key, system in specs.systems.items()]
                      + ["workloads:"] + [f"  {key}: {workload.name}"
@@ -152,10 +166,15 @@ def _measurements(specs, workloads, calibration, as_json):
     return "\n".join(lines)
 
 
+def _present(path):
+    """``path`` exists, or is a link (a dangling one is an error to report, not absence)."""
+    return path.exists() or path.is_symlink()
+
+
 def _calibration(args):
     if args.fabric:
         return FabricCalibration.from_results(args.fabric)
-    if REPORT_FABRIC.exists():
+    if _present(REPORT_FABRIC):
         return FabricCalibration.from_results(REPORT_FABRIC)
     return FabricCalibration.from_estimate()
 
@@ -163,12 +182,19 @@ def _calibration(args):
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data)."""
-    path = args.float_tile or (REPORT_FLOAT_TILE if REPORT_FLOAT_TILE.exists() else None)
+    path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
-    rates = measured_rates(tile_checks(load(path, "float")))
-    return rates, f"{path}: " + (", ".join(f"{datatype} {rate.value:g}"
-                                           for datatype, rate in rates.items()) or "none")
+    document = load(path, "float")
+    rates = measured_rates(tile_checks(document))
+    if not rates:
+        formats = sorted({run.matmul_format.label for run in document.runs})
+        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
+                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
+                        f"allowed: a floating-point tile characterization, as make "
+                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+    return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
+                                          for datatype, rate in rates.items())
 
 
 def _plan(args, specs, system, workload, calibration, assumptions, search):
@@ -239,7 +265,8 @@ def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -247,10 +274,12 @@ def _decode(step, confidence, system, lnc):
                          "reason": f"does not fit in HBM: {step.memory.describe()}"}
     return result | {
         "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+        "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
         "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
+                              "other_engines_busy": step.engine_busy_seconds,
                               "tp_allreduces": step.communication_seconds}}
 
 
@@ -274,7 +303,8 @@ def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -294,7 +324,8 @@ def _speculative(step, confidence, system, lnc):
         "decode", system.chip, "seconds per output token", step.seconds, "s",
         config={"chips": step.target.chips, "batch": step.target.plan.batch,
                 "context": step.target.plan.context, "lnc": lnc,
-                "datatype": step.target.plan.datatype})
+                "datatype": step.target.plan.datatype,
+                "kv_datatype": step.target.plan.cache_datatype})
     answer = replace(answer, reasons=answer.reasons + (
         "speculative decoding: no held-out row publishes its accepted length",))
     result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
@@ -350,12 +381,13 @@ def _text(result, specs, system):
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
-                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
+                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']} weights, "
+                 f"{plan['kv_datatype'] or plan['datatype']} KV cache")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
-                     f"{number(decode['tokens_per_second'] / decode['replicas'])} per "
-                     f"replica; the fitted collective_seconds is "
+                     f"{number(decode['tokens_per_second_per_replica'])} per replica; "
+                     f"the fitted collective_seconds is "
                      f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
@@ -375,9 +407,14 @@ def _text(result, specs, system):
                      f"{_confidence_text(speculative['confidence'], 1e3, 'ms')}")
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
-        f"{name} = {value:.4g}" for name, value in calibration["fitted"].items()))
-    lines.append(f"Trainium2 MACs per PE per cycle from: "
-                 f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+        f"{name} = {setting(name, value)}" for name, value in calibration["fitted"].items()))
+    if system.chip in RTL_MODELLED_CHIPS:
+        lines.append(f"{chip.name} MACs per PE per cycle from: "
+                     f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+    else:
+        lines.append(f"{chip.name} MACs per PE per cycle from: spec data (" + ", ".join(
+            f"{datatype} {rate.value:g}"
+            for datatype, rate in chip.core.macs_per_pe_per_cycle.items()) + ")")
     return "\n".join(lines)
 
 
@@ -386,7 +423,7 @@ def answer(args):
     rates, rates_source = _rates(args)
     specs, workloads = with_measured_rates(load_specs(), rates), load_workloads()
     if args.list:
-        return _listing(specs, workloads)
+        return _listing(specs, workloads, args.json)
     if args.measurements:
         return _measurements(specs, workloads, _calibration(args), args.json)
     if args.workload not in workloads:
@@ -407,11 +444,12 @@ def answer(args):
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
-                         datatype=args.datatype or assumptions.decode_datatype)
+                         datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     prefill = prefill_step(specs, system, workload,
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,
-                           datatype=args.datatype or assumptions.decode_datatype)
+                           datatype=args.datatype or assumptions.decode_datatype,
+                           kv_datatype=args.kv_datatype)
     speculative = None
     if args.draft is not None:
         if args.draft not in workloads:
@@ -421,7 +459,7 @@ def answer(args):
         speculative = speculative_step(
             specs, system, workload, workloads[args.draft], args.batch, args.speculation,
             args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
-            datatype=args.datatype or assumptions.decode_datatype)
+            datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "lnc": lnc,
@@ -441,12 +479,22 @@ def answer(args):
 
 
 def main(argv=None):
+    """Answer the command line ``argv``; 0 on success (also when the reader of the output has
+    gone, ``| head``), 2 for a bad value (one line on stderr), 130 when interrupted."""
     args = _arguments(argv)
     try:
-        print(answer(args))
+        print(answer(args), flush=True)
+    except BrokenPipeError:
+        # The reader closed the pipe (``| head``): nothing more to say, and nothing left to
+        # flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        return 0
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
     return 0
 
 

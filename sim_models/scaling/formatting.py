@@ -5,7 +5,7 @@ left in the text."""
 import re
 
 __all__ = ["UNITS", "number", "compact", "percent", "ratio", "signed_percent", "si",
-           "setting", "raw_values"]
+           "binary_bytes", "setting", "raw_values"]
 
 #: Units the report may print, by quantity family: unit -> SI units per unit. A table picks
 #: one unit per family (TFLOP/s or PFLOP/s, GiB or GB, never both for one quantity).
@@ -80,6 +80,22 @@ def si(value, unit):
     return f"{number(value)} {unit}"
 
 
+#: Binary prefixes of byte counts, largest first: capacities are printed in these everywhere
+#: (report and command line), as AWS gives HBM capacity (96 GiB per Trainium2).
+_BINARY = [(2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB"), (1, "B")]
+
+
+def binary_bytes(value):
+    """A byte count with a binary prefix: ``binary_bytes(80e9)`` is ``74.51 GiB``; "-" for
+    None."""
+    if value is None:
+        return "-"
+    for scale, unit in _BINARY:
+        if abs(value) >= scale:
+            return f"{number(value / scale)} {unit}"
+    return f"{number(value)} B"
+
+
 def raw_values(text):
     """Every raw Python value in ``text``: (line number from 1, the value) pairs."""
     return [(index, match.group(1)) for index, line in enumerate(text.splitlines(), 1)
@@ -87,7 +103,7 @@ def raw_values(text):
 
 
 #: Units of a modelling setting, by the end of its name.
-_SETTING_UNITS = (("_seconds", "s"), ("_hz", "Hz"), ("_bytes", "B"))
+_SETTING_UNITS = (("_seconds", "s"), ("_hz", "Hz"))
 #: A rate of a setting: ``..._bytes_per_parameter`` is bytes per parameter.
 _PER = re.compile(r"_(bytes|flops)_per_([a-z]+)$")
 _PER_UNITS = {"bytes": "B", "flops": "FLOP"}
@@ -96,7 +112,8 @@ _PER_UNITS = {"bytes": "B", "flops": "FLOP"}
 def setting(name, value):
     """A modelling setting as the report prints it: ``None`` is "not set" (its reason says
     what applies then), booleans are "yes" or "no", a number whose name ends in a unit
-    (``dma_step_seconds``, ``fabric_clock_hz``) carries it with an SI prefix (``600 ns``), a
+    (``dma_step_seconds``, ``fabric_clock_hz``) carries it with an SI prefix (``600 ns``; bytes
+    a binary one, ``2 MiB``), a
     rate ``..._bytes_per_parameter`` says so (``2 B per parameter``), an ``..._efficiency`` is
     a percentage."""
     if value is None:
@@ -104,6 +121,8 @@ def setting(name, value):
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
+        if name.endswith("_bytes"):
+            return binary_bytes(value)
         for suffix, unit in _SETTING_UNITS:
             if name.endswith(suffix):
                 return si(value, unit)

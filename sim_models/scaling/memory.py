@@ -12,7 +12,8 @@ Training (per chip, ``c`` logical cores per chip, ``P`` parameters, model-parall
   working set, plus the FP32 logits of one micro-batch on the last stage.
 
 Decode (per chip): the weights in the decode datatype split over TP, and the KV cache of the
-batch: ``batch x context x 2 x layers x head size x KV heads per core x bytes x c``, where a
+batch in its own datatype: ``batch x context x 2 x layers x head size x KV heads per core x
+bytes x c``, where a
 core holds ``max(1, KV heads / TP)`` KV heads (heads are replicated when TP exceeds them).
 
 Every figure is a closed form: nothing grows with the batch but the numbers themselves.
@@ -22,7 +23,7 @@ import functools
 from dataclasses import dataclass
 
 from .datatypes import element_bytes
-from .formatting import si
+from .formatting import binary_bytes
 from .parallel import logical_cores_per_chip
 
 __all__ = ["MemoryUse", "training_memory", "decode_memory", "when_fits"]
@@ -50,11 +51,12 @@ class MemoryUse:
         return self.total <= self.capacity
 
     def describe(self):
-        """One line: each kind and the total against the capacity, with SI prefixes."""
-        parts = [f"{name.replace('_', ' ')} {si(getattr(self, name), 'B')}"
+        """One line: each kind and the total against the capacity, in binary units (GiB)."""
+        parts = [f"{name.replace('_', ' ')} {binary_bytes(getattr(self, name))}"
                  for name in ("weights", "gradients", "optimizer", "activations", "kv_cache")
                  if getattr(self, name)]
-        return f"{', '.join(parts)}: {si(self.total, 'B')} of {si(self.capacity, 'B')} per chip"
+        return (f"{', '.join(parts)}: {binary_bytes(self.total)} of "
+                f"{binary_bytes(self.capacity)} per chip")
 
 
 def when_fits(method):
@@ -98,9 +100,8 @@ def training_memory(chip, workload, plan, assumptions):
 def decode_memory(chip, workload, plan):
     """:class:`MemoryUse` of one chip decoding under ``plan`` (weights and KV cache)."""
     cores = logical_cores_per_chip(chip)
-    bytes_per = element_bytes(plan.datatype)
-    weights = workload.parameters * bytes_per * cores / plan.tp
+    weights = workload.parameters * element_bytes(plan.datatype) * cores / plan.tp
     heads_per_core = max(1.0, workload.kv_heads / plan.tp)
     kv_cache = (plan.batch * plan.context * 2.0 * workload.layers * workload.head_size
-                * heads_per_core * bytes_per * cores)
+                * heads_per_core * element_bytes(plan.cache_datatype) * cores)
     return MemoryUse(weights, 0.0, 0.0, 0.0, kv_cache, float(chip.hbm_capacity.value))

@@ -17,6 +17,8 @@ _DPI = 110
 
 #: Markers that stay distinct in black and white, for series and points told apart by shape.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+#: Line styles that stay distinct in grey, for model curves told apart by dash.
+_LINES = ("-", "--", "-.", ":")
 #: Tick labels with thousands separators (12,000, not 12000).
 _THOUSANDS = matplotlib.ticker.StrMethodFormatter("{x:,.0f}")
 
@@ -72,22 +74,30 @@ def utilization(path, curves, measured):
     ----------
     curves : dict of str to (list of int, list of float)
         Label -> (N values, utilization 0..1) from the cycle model.
-    measured : list of (int, float, str)
-        (N, utilization, label) of RTL-simulated GEMMs, each drawn with its own marker and
-        named in the legend (no labels on the plot, which would overprint).
+    measured : dict of str to list of (int, float)
+        Format and mode -> (N, utilization 0..1 of the mode's peak) of each RTL-simulated GEMM,
+        one marker and colour per format; the formats are nudged apart along N (a few per
+        cent) so that GEMMs of the same N stay visible.
     """
     figure, axis = plt.subplots(figsize=(9, 4.6))
-    for label, (sizes, values) in curves.items():
-        axis.semilogx(sizes, [100 * value for value in values], label=f"model, {label}")
-    for index, (size, value, label) in enumerate(measured):
-        axis.semilogx(size, 100 * value, _MARKERS[index % len(_MARKERS)], color="black",
-                      markersize=7, markerfacecolor="none", linestyle="none",
-                      label=f"RTL, M, K, N = {label}")
+    for index, (label, (sizes, values)) in enumerate(curves.items()):
+        axis.semilogx(sizes, [100 * value for value in values], color="0.45",
+                      linestyle=_LINES[index % len(_LINES)], linewidth=1.2,
+                      label=f"model, {label}")
+    top = 100.0
+    for index, (label, points) in enumerate(measured.items()):
+        nudge = 1.06 ** (index - (len(measured) - 1) / 2)
+        values = [100 * value for _, value in points]
+        axis.semilogx([size * nudge for size, _ in points], values,
+                      _MARKERS[index % len(_MARKERS)], color=f"C{index}", markersize=7,
+                      markerfacecolor="none", markeredgewidth=1.5, linestyle="none",
+                      label=f"RTL, {label}")
+        top = max(top, *values)
     axis.set_xlabel("moving free size N (columns streamed per stationary load)")
-    axis.set_ylabel("utilization of the 128 x 128 array (%)")
-    axis.set_ylim(0, 105)
+    axis.set_ylabel("utilization of the mode's peak (%)")
+    axis.set_ylim(0, 1.05 * top)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     _save(figure, path)
 
 
@@ -119,22 +129,34 @@ def scaling(path, panels):
 
     Parameters
     ----------
-    panels : list of (str, dict of str to list of (int, float, str))
-        (title, label -> (chips, tokens/s per chip, system name) points), four panels drawn
-        two by two, the same labels in each: the first label solid, the others dashed.
+    panels : list of (str, dict of str to list of (int, float, str, str, int))
+        (title, label -> (chips, tokens/s per chip, system name, layout, tokens per step per
+        chip) points), four panels drawn two by two, the same labels in each: the first label
+        solid, the others dashed. The first series' layout is written where it changes; the
+        tokens per step per chip go in the panel's title.
     """
-    figure, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    figure, axes = plt.subplots(2, 2, figsize=(10, 7.4), sharex=True)
     for axis, (title, series) in zip(axes.flat, panels):
         top = 0.0
         for index, (label, points) in enumerate(series.items()):
-            chips, per_chip, _ = zip(*points)
+            chips, per_chip = [point[0] for point in points], [point[1] for point in points]
             axis.semilogx(chips, per_chip, _MARKERS[index] + ("-" if index == 0 else "--"),
                           markersize=6 if index == 0 else 8, markerfacecolor="none"
                           if index else None, label=label if axis is axes.flat[0] else None)
             top = max(top, *per_chip)
-        axis.set_ylim(0, 1.15 * top)
+        first = next(iter(series.values()))
+        previous = None
+        for chips, per_chip, _, layout, _ in first:
+            if layout != previous:
+                axis.annotate(layout, (chips, per_chip), textcoords="offset points",
+                              xytext=(0, 9), ha="center", fontsize=7, color="C0")
+                previous = layout
+        per_step = sorted({point[4] for points in series.values() for point in points})
+        tokens = f"{per_step[0]:,}" if len(per_step) == 1 else \
+            f"{per_step[0]:,}-{per_step[-1]:,}"
+        axis.set_ylim(0, 1.25 * top)
         axis.yaxis.set_major_formatter(_THOUSANDS)
-        axis.set_title(title, fontsize=10)
+        axis.set_title(f"{title}: {tokens} tokens per step per chip", fontsize=9)
         axis.grid(True, which="both", alpha=0.3)
         axis.set_ylabel("tokens/s per chip")
     for axis in axes[1]:

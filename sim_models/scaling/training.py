@@ -41,8 +41,8 @@ from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
 from .memory import training_memory, when_fits
 from .network import group_allreduce_seconds, point_to_point_seconds
-from .parallel import (TrainingPlan, check_training_plan, divisors, logical_cores_per_chip,
-                       unit_of)
+from .parallel import (LIMIT, TrainingPlan, check_training_plan, divisors,
+                       logical_cores_per_chip, unit_of)
 from .peak import system_peak
 from .workloads import Gemm
 
@@ -316,7 +316,8 @@ def default_global_batch(system, workload, assumptions):
 def training_layouts(specs, system, workload, assumptions):
     """Every layout the search tries: micro-batch 1, ZeRO-1, full recomputation, the
     assumptions' datatype, TP dividing the heads inside one unit (and dividing or a multiple of
-    a chip's logical cores), PP dividing the layers, DP the rest of the cores; the global batch
+    a chip's logical cores), PP dividing the layers, DP the rest of the cores (at most 2^40);
+    the global batch
     :func:`default_global_batch` rounded to the nearest multiple of DP (one sequence per
     replica at least)."""
     chip = specs.chip(system.chip)
@@ -329,7 +330,7 @@ def training_layouts(specs, system, workload, assumptions):
         if tp > unit_cores or (tp % cores and cores % tp):
             continue
         for pp in divisors(workload.layers):
-            if total % (tp * pp):
+            if total % (tp * pp) or total // (tp * pp) > LIMIT:
                 continue
             dp = total // (tp * pp)
             layouts.append(TrainingPlan(tp, pp, dp, 1, dp * max(1, round(target / dp)),

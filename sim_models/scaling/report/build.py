@@ -42,9 +42,13 @@ def _inputs_line(inputs):
     (stale, missing, of unknown currency) with why."""
     current = [result for result in inputs.values() if result.verdict.state == "current"]
     lines = [f"{len(current)} of {len(inputs)} inputs current"]
-    lines += [f"{result.label} ({result.verdict.path}) {result.verdict.state}: "
-              f"{result.verdict.detail}" for result in inputs.values()
-              if result.verdict.state != "current"]
+    for result in inputs.values():
+        if result.verdict.state != "current":
+            parts = result.verdict.detail.split("; ")
+            if len(parts) > 3:  # one clause per design: the first, a count, the remedy
+                parts = [parts[0], f"{len(parts) - 2} more designs alike", parts[-1]]
+            lines.append(f"{result.label} ({result.verdict.path}) {result.verdict.state}: "
+                         f"{'; '.join(parts)}")
     return "; ".join(lines)
 
 

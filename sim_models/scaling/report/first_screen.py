@@ -11,7 +11,8 @@ __all__ = ["first_screen"]
 
 
 def _range(answer, scale=1.0, as_percent=False):
-    """"low to high" of ``answer``'s band times ``scale``; "no band" without one."""
+    """"low to high" of ``answer``'s band times ``scale``; "no band" without one, "-" without
+    a value."""
     interval = answer.interval
     if interval is None:
         return "-" if answer.value is None else "no band"
@@ -22,9 +23,8 @@ def _range(answer, scale=1.0, as_percent=False):
 
 
 def _extrapolated(answers):
-    """The marker cell: "no", or "yes" when any of ``answers`` (None skipped) extrapolates."""
-    return "yes" if any(answer is not None and answer.extrapolated for answer in answers) \
-        else "no"
+    """The marker cell: "no", or "yes" when any of ``answers`` extrapolates."""
+    return "yes" if any(answer.extrapolated for answer in answers) else "no"
 
 
 def _reasons(runs):
@@ -32,10 +32,8 @@ def _reasons(runs):
     systems = {}
     for answers in runs.answers:
         for answer in (answers.tokens_per_chip, answers.ttft, answers.per_token):
-            if answer is not None:
-                for reason in answer.reasons:
-                    systems.setdefault((answer.quantity, reason), []).append(
-                        answers.system.name)
+            for reason in answer.reasons:
+                systems.setdefault((answer.quantity, reason), []).append(answers.system.name)
     return [f"{quantity}, extrapolated: {reason} ({', '.join(names)})"
             for (quantity, reason), names in systems.items()]
 
@@ -44,7 +42,7 @@ def _bands(answers):
     """One bullet per band used: its kind, generation and held-out errors."""
     seen = {}
     for answer in answers:
-        if answer is not None and answer.band is not None:
+        if answer.band is not None:
             seen.setdefault((answer.band.kind, answer.band.generation), answer.band)
     return [band.describe() for band in seen.values()]
 
@@ -62,28 +60,23 @@ def _training(document, runs, workload):
 
 
 def _inference(document, runs, workload):
-    """The inference table; returns whether it has the time to first token."""
     context = number(workload.decode_context)
     document.heading(f"Inference {workload.name}, BF16, batch {INFERENCE_BATCH}, {context}-token "
                      f"prompt and context", level=3)
-    ttft_known = all(answers.ttft is not None for answers in runs.answers)
     rows = []
     for answers in runs.answers:
-        ttft = answers.ttft
+        ttft, per_token = answers.ttft, answers.per_token
         rows.append([answers.system.name,
-                     number(None if ttft is None or ttft.value is None else 1e3 * ttft.value),
-                     "not modelled" if ttft is None else _range(ttft, 1e3),
-                     number(None if answers.per_token.value is None
-                            else 1e3 * answers.per_token.value),
-                     _range(answers.per_token, 1e3),
-                     _extrapolated([ttft, answers.per_token])])
+                     number(None if ttft.value is None else 1e3 * ttft.value),
+                     _range(ttft, 1e3),
+                     number(None if per_token.value is None else 1e3 * per_token.value),
+                     _range(per_token, 1e3), _extrapolated([ttft, per_token])])
     document.table(["system", "time to first token (ms)", "likely range (ms)",
                     "time per output token (ms)", "likely range (ms)", "extrapolated"], rows,
                    numeric=(1, 3))
-    return ttft_known
 
 
-def _how_sure(document, runs, ttft_known):
+def _how_sure(document, runs):
     document.heading("How sure these answers are", level=3)
     answers = [answer for system in runs.answers
                for answer in (system.tokens_per_chip, system.ttft, system.per_token)]
@@ -94,10 +87,6 @@ def _how_sure(document, runs, ttft_known):
         "or the configuration lies outside the measured ones. The MFU's range is the training "
         "range's: the two are proportional.")
     document.bullets(_bands(answers) + _reasons(runs))
-    if not ttft_known:
-        document.paragraph(
-            "Time to first token needs the prefill model (sim_models.scaling.prefill), which "
-            "this tree does not hold yet; the column fills in once it does.")
 
 
 def _peaks(document, runs):
@@ -123,6 +112,6 @@ def first_screen(document, runs):
     workload = runs.workloads[ANSWER_WORKLOAD]
     document.heading("Answers: Trainium2 and Trainium3")
     _training(document, runs, workload)
-    ttft_known = _inference(document, runs, workload)
+    _inference(document, runs, workload)
     _peaks(document, runs)
-    _how_sure(document, runs, ttft_known)
+    _how_sure(document, runs)

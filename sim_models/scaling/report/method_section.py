@@ -36,14 +36,21 @@ def method_section(document, runs, out):
     document.table(["assumption", "value", "why"],
                    [[name, setting(name, value), why]
                     for name, value, why in describe(runs.assumptions)])
-    measured = [(check.n, check.utilization, f"{check.m},{check.k},{check.n}")
-                for check in runs.context.tile_checks
-                if (check.rows, check.cols) == (config.rows, config.cols)]
-    plots.utilization(out / "utilization.png", runs.utilization, measured)
+    measured = {}
+    for check in runs.context.tile_checks:
+        if (check.rows, check.cols) == (config.rows, config.cols):
+            measured.setdefault(check.matmul_format.label, {})[
+                (check.m, check.k, check.n)] = check.utilization
+    plots.utilization(out / "utilization.png", runs.utilization,
+                      {label: [(n, value) for (_, _, n), value in gemms.items()]
+                       for label, gemms in measured.items()})
+    count = sum(len(gemms) for gemms in measured.values())
     document.image("utilization.png", "How much of one 128 x 128 Tensor Engine does a GEMM "
                    "keep busy, by its shape? Utilization against the moving free size N: lines "
-                   "from the cycle model (M = 128, read-out included), open markers the 128 x "
-                   "128 RTL runs")
+                   "from the cycle model (M = 128, read-out included), markers the "
+                   f"{count} RTL runs of the 128 x 128 tile, each once, by format and mode, "
+                   "each against its mode's peak (FP8 double-row: two products per PE per "
+                   "cycle); the RTL runs' M, K and N are in the table of the previous section")
 
 
 def roofline_section(document, runs, out):

@@ -2,7 +2,7 @@
 reason the two differ."""
 
 from ...specs import PUBLISHED_QUANTITIES
-from ..formatting import UNITS, number, ratio
+from ..formatting import UNITS, compact, number, ratio
 from ..gaps import explain
 
 __all__ = ["CHIP_UNITS", "QUANTITY_NAMES", "SYSTEM_UNITS", "claims_section", "published_section"]
@@ -26,10 +26,19 @@ def _unit(figure, units):
     return unit, UNITS[family][unit]
 
 
+def _as_published(figure):
+    """The figure as its source gives it, number and unit: ``80 GB``, ``667 TFLOPS``."""
+    value = figure.value
+    given = value.given if isinstance(value.given, str) else compact(value.given)
+    return given if value.unit in (None, "1") else f"{given} {value.unit}"
+
+
 def _comparison_cells(comparison, units, gaps):
-    """Unit, published, model, model / published and the explanation of one comparison."""
+    """As published, unit, published in that unit, model, model / published and the
+    explanation of one comparison."""
     unit, scale = _unit(comparison.figure, units)
-    return [unit or "count", number(comparison.published / scale),
+    return [_as_published(comparison.figure), unit or "count",
+            number(comparison.published / scale),
             "-" if comparison.model is None else number(comparison.model / scale),
             ratio(comparison.ratio), explain(comparison, gaps, unit, scale)]
 
@@ -53,10 +62,11 @@ def claims_section(document, runs):
         "differ. Model values come from architectural parameters and the RTL-validated "
         "models only. Where AWS's chip figure exceeds cores x its own per-core figure (the "
         "gap, from published figures alone), the explanation gives the gap; it is never "
-        "added to the model. FLOP/s in PFLOP/s, capacities in GiB, bandwidths in TB/s.")
+        "added to the model. Each figure as its source gives it, then in one unit per "
+        "quantity: FLOP/s in PFLOP/s, capacities in GiB, bandwidths in TB/s.")
     rows = []
     for claim in runs.claims:
-        rows.append([claim.key, f"\u201c{claim.text}\u201d", "", "-", "-", "-",
+        rows.append([claim.key, f"\u201c{claim.text}\u201d", "", "", "-", "-", "-",
                      claim.explanation])
         for comparison in claim.figures:
             figure = comparison.figure
@@ -66,7 +76,7 @@ def claims_section(document, runs):
                     f"[{figure.value.source}]")
             rows.append(["", what, *_comparison_cells(comparison, SYSTEM_UNITS, gaps)])
         for check in claim.ratios:
-            rows.append(["", f"{check.label} [CLAIMS]", "ratio",
+            rows.append(["", f"{check.label} [CLAIMS]", "", "ratio",
                          "-" if check.claimed is None else number(check.claimed),
                          "-" if check.model is None else number(check.model),
                          ratio(check.ratio),
@@ -74,13 +84,13 @@ def claims_section(document, runs):
                          else f"Not modelled: {check.unmodelled}."])
     run = runs.accesses_run
     rows.append(["", f"C12 measured on the {run.rows} x {run.cols} RTL run of M, K, N = "
-                 f"{run.m}, {run.k}, {run.n}", "elements per MAC", "-",
+                 f"{run.m}, {run.k}, {run.n}", "", "elements per MAC", "-",
                  number(runs.accesses_per_mac), "-",
                  "Stationary, moving and result elements that cross the tile's ports, over the "
                  "run's MACs: each element serves many MACs inside the array."])
-    document.table(["claim", "claim text, then each figure [source] or multiplier", "unit",
-                    "published or claimed", "model", "model / published", "explanation"],
-                   rows, numeric=(3, 4, 5))
+    document.table(["claim", "claim text, then each figure [source] or multiplier",
+                    "as published", "unit", "published or claimed", "model",
+                    "model / published", "explanation"], rows, numeric=(4, 5, 6))
 
 
 def published_section(document, runs):
@@ -91,8 +101,9 @@ def published_section(document, runs):
         "Peaks are derived: array x clock x MACs per PE per cycle x cores x chips; totals are "
         "chips x the chip. A row marked as a spec input is a figure the spec data also holds "
         "as an architectural input (an HBM capacity, say): its ratio only confirms the data. "
-        "Chips and NeuronCores first, in TFLOP/s, GiB (SBUF in MiB) and TB/s; then systems, "
-        "in PFLOP/s, GiB and TB/s.")
+        "Each figure as its source gives it (AWS's TFLOPS, NVIDIA's GB), then converted: "
+        "chips and NeuronCores in TFLOP/s, GiB (SBUF in MiB) and TB/s; systems in PFLOP/s, "
+        "GiB and TB/s.")
     for title, units, chosen in (
             ("Chips and NeuronCores", CHIP_UNITS,
              [c for c in runs.comparisons if c.figure.subject in specs.chips]),
@@ -100,9 +111,9 @@ def published_section(document, runs):
              [c for c in runs.comparisons if c.figure.subject not in specs.chips])):
         document.heading(title, level=3)
         document.table(
-            ["subject", "quantity", "datatype", "source", "unit", "published", "model",
-             "model / published", "explanation"],
+            ["subject", "quantity", "datatype", "source", "as published", "unit", "published",
+             "model", "model / published", "explanation"],
             [[_subject_name(specs, c.figure.subject), QUANTITY_NAMES[c.figure.quantity],
               _datatype_name(c.figure.datatype), c.figure.value.source,
               *_comparison_cells(c, units, gaps)] for c in chosen],
-            numeric=(5, 6, 7))
+            numeric=(6, 7, 8))

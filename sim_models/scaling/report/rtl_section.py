@@ -45,8 +45,8 @@ def _full_float_paragraph(document, full_float):
         f"{_state_phrase(full_float)}), each checked like the rows above against the cycle "
         f"model the testbench applies (double-row loads take ceil(K/2) beats):")
     rows = []
-    for name in dict.fromkeys(run.matmul_format.name for run in runs):
-        chosen = [run for run in runs if run.matmul_format.name == name]
+    for name in dict.fromkeys(run.matmul_format.label for run in runs):
+        chosen = [run for run in runs if run.matmul_format.label == name]
         rows.append([name, number(len(chosen)),
                      f"{sum(run.rtl_cycles == run.model_cycles for run in chosen)}/{len(chosen)}",
                      f"{sum(run.handshakes_matching for run in chosen)}/"
@@ -72,14 +72,15 @@ def characterization_section(document, runs, out):
         f"extension) gives exactly the RTL's cycles for {matched} of {len(checks)}.")
     rows = []
     for check in checks:
-        rows.append([check.config, check.sim, f"{check.m}, {check.k}, {check.n}",
+        rows.append([check.config, check.matmul_format.label, check.sim,
+                     f"{check.m}, {check.k}, {check.n}",
                      number(check.rtl_cycles), number(check.model_cycles),
                      f"{check.handshakes_matching}/{check.handshakes_checked}",
                      "yes" if check.bit_exact else "NO", percent(check.utilization),
                      "match" if check.matches else "DIFFER"])
-    document.table(["tile", "simulator", "M, K, N", "RTL cycles", "model cycles",
-                    "handshakes as modelled", "bit-exact", "utilization", "verdict"], rows,
-                   numeric=(3, 4, 7))
+    document.table(["tile", "format", "simulator", "M, K, N", "RTL cycles", "model cycles",
+                    "handshakes as modelled", "bit-exact", "utilization of the mode's peak",
+                    "verdict"], rows, numeric=(4, 5, 8))
     if full.document:
         document.paragraph(f"The 128 x 128 rows come from {full.verdict.path.name} "
                            f"({full.document.date}), {_state_phrase(full)}.")

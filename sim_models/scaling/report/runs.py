@@ -14,25 +14,21 @@ from ..comparisons import compare_all
 from ..confidence import Confidence
 from ..core_cycles import core_tile, tile_cycles
 from ..decode import decode_step
-from ..formatting import number
+from ..formatting import compact, number
 from ..gaps import load_gaps
 from ..gemm import chip_gemm
 from ..measurements import load_measurements
 from ..network import FabricCalibration
 from ..parallel import system_of_chips
 from ..peak import chip_peak, with_measured_rates
+from ..prefill import prefill_step
 from ..training import training_step
 from ..workloads import load_workloads
-from ...specs import load_specs
-
-try:
-    from ..prefill import prefill_step
-except ImportError:  # The prefill model (time to first token) has not landed in this tree.
-    prefill_step = None
+from ...specs import SpecError, load_specs
 
 __all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
-           "DECODE_SYSTEMS", "INFERENCE_BATCH", "ROOFLINE_DATATYPE", "ReportRuns",
-           "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
+           "DECODE_SYSTEMS", "INFERENCE_BATCH", "REPORT_WORKLOADS", "ROOFLINE_DATATYPE",
+           "ReportRuns", "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
 
 #: The systems of the report's first screen: Trainium2's instance and UltraServer, Trainium3's
 #: UltraServers (the spec data holds no Trainium3 instance: AWS has published none).
@@ -48,6 +44,9 @@ INFERENCE_BATCH = 1
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
                     "trn3-gen1-ultraserver", "trn3-gen2-ultraserver", "trn3-ultracluster")
+#: Workloads of the training table: the models the report studies (the others of
+#: workloads.toml are there for AWS's measurements or as a speculative-decoding draft).
+REPORT_WORKLOADS = ("llama3-8b", "llama3-70b", "llama3-405b", "llama2-7b")
 #: Units (UltraServers) of the clusters of the scaling curves beyond the published systems.
 CLUSTER_UNITS = (4, 16, 64, 256)
 #: Decode batches of the decode table.
@@ -76,8 +75,8 @@ class SystemAnswers:
     tokens_per_chip, mfu : Answer
         Training tokens/s per chip and MFU (a fraction); the training band applies to both,
         which are proportional to the step's sequences/s.
-    ttft : Answer or None
-        Time to first token, s; None while the tree has no prefill model.
+    ttft : Answer
+        Time to first token, s (:mod:`..prefill`).
     per_token : Answer
         Time per output token, s.
     """
@@ -118,7 +117,8 @@ class ReportRuns:
         AWS's published workload measurements and the model's answer to each.
     steps : dict of (system key, workload key) to TrainingStep
     decodes : dict of (system key, workload key, batch) to DecodeStep
-    scaling : list of (panel title, {series label: [(chips, tokens/s per chip, system name)]})
+    scaling : list of (panel title, {series label: [(chips, tokens/s per chip, system name,
+            layout, tokens per step per chip)]})
         Training throughput from an instance to the largest cluster; unfit layouts left out.
     utilization_tile : TileConfig
         The core's tile of the utilization curves.
@@ -127,7 +127,7 @@ class ReportRuns:
     roofline : list of dict
         Per chip: ``name``, ``peak`` (FLOP/s), ``bandwidth`` (bytes/s), ``points`` (label,
         FLOP per HBM byte, achieved FLOP/s).
-    generations : list of (metric, unit, SI units per unit, Trainium2, Trainium3)
+    generations : list of (metric, unit, SI units per unit, Trainium2, Trainium3, why)
     answers : tuple of SystemAnswers
         The first screen, one per system of :data:`ANSWER_SYSTEMS`.
     """
@@ -157,10 +157,10 @@ class ReportRuns:
 
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
-    """(chips, tokens/s per chip, system name) from the family's instance to its largest
-    system: the instance, the UltraServer, clusters of UltraServers on the UltraCluster's
-    network and the UltraCluster, each in the layout the model picks; layouts that do not fit
-    in HBM are left out."""
+    """(chips, tokens/s per chip, system name, layout, tokens per step per chip) from the
+    family's instance to its largest system: the instance, the UltraServer, clusters of
+    UltraServers on the UltraCluster's network and the UltraCluster, each in the layout the
+    model picks; layouts that do not fit in HBM are left out."""
     systems = [system for system in specs.systems.values()
                if specs.chip(system.chip).key == family]
     cluster = next(system for system in systems if system.level == "cluster")
@@ -171,7 +171,8 @@ def _scaling_points(specs, family, workload, calibration, assumptions):
                                for units in CLUSTER_UNITS] + [cluster]
     steps = [training_step(specs, system, workload, calibration, assumptions)
              for system in variants]
-    return [(step.chips, step.tokens_per_second / step.chips, system.name)
+    return [(step.chips, step.tokens_per_second / step.chips, system.name,
+             f"TP {step.plan.tp}, PP {step.plan.pp}", step.tokens // step.chips)
             for system, step in zip(variants, steps) if step.fits]
 
 
@@ -215,29 +216,64 @@ def _roofline(specs, workload):
     return panels
 
 
+def _peak_terms(chip, datatype):
+    """Cores, clock (GHz) and MACs per PE per cycle of ``chip``'s ``datatype`` peak, in words."""
+    core = chip.core
+    return (f"{int(chip.cores.value)} cores x {int(core.array_rows.value)} x "
+            f"{int(core.array_cols.value)} at {compact(core.clock.value / 1e9)} GHz x "
+            f"{number(core.macs_per_pe_per_cycle[datatype].value)} MACs per PE per cycle")
+
+
+def _training_terms(step):
+    return (f"TP {step.plan.tp}, PP {step.plan.pp}, MFU {100 * step.mfu:.1f}%, "
+            f"{number(step.exposed_seconds / step.seconds * 100, 2)}% of the step exposed "
+            f"communication")
+
+
+def _group(step):
+    """Logical cores of one model replica of a training step: TP x PP."""
+    return step.plan.tp * step.plan.pp
+
+
+def _decode_terms(step):
+    return (f"TP {step.plan.tp}: weight GEMMs {number(1e3 * step.gemm_seconds)} ms, KV cache "
+            f"{number(1e3 * step.kv_seconds)} ms, all-reduces "
+            f"{number(1e3 * step.communication_seconds)} ms per token")
+
+
 def _generations(specs, steps, decodes):
+    """Trainium2 against Trainium3: (metric, unit, SI units per unit, Trainium2, Trainium3,
+    why) per metric, ``why`` the model's terms that make the ratio."""
     trn2, trn3 = specs.chip("trn2"), specs.chip("trn3")
     systems = {"trn2": "trn2-ultraserver", "trn3": "trn3-gen1-ultraserver"}
     training = {key: steps[system, "llama3-70b"] for key, system in systems.items()}
     per_chip = {key: step.tokens_per_second / step.chips for key, step in training.items()}
     decode = {key: decodes[system, "llama3-70b", 1] for key, system in systems.items()}
+    same = "the spec data's figure per chip"
     return [
         ("BF16 peak per chip", "TFLOP/s", 1e12, chip_peak(trn2, "bf16"),
-         chip_peak(trn3, "bf16")),
+         chip_peak(trn3, "bf16"),
+         f"Trn2 {_peak_terms(trn2, 'bf16')}; Trn3 {_peak_terms(trn3, 'bf16')}"),
         ("densest 8-bit peak per chip (FP8 / MXFP8)", "TFLOP/s", 1e12, chip_peak(trn2, "fp8"),
-         chip_peak(trn3, "mxfp8")),
+         chip_peak(trn3, "mxfp8"),
+         f"Trn2 FP8 double-row, {_peak_terms(trn2, 'fp8')}; Trn3 MXFP8, "
+         f"{_peak_terms(trn3, 'mxfp8')}"),
         ("HBM bandwidth per chip", "TB/s", 1e12, trn2.hbm_bandwidth.value,
-         trn3.hbm_bandwidth.value),
+         trn3.hbm_bandwidth.value, same),
         ("HBM capacity per chip", "GiB", 2 ** 30, trn2.hbm_capacity.value,
-         trn3.hbm_capacity.value),
+         trn3.hbm_capacity.value, same),
         ("SBUF per chip", "MiB", 2 ** 20, trn2.cores.value * trn2.core.sbuf.value,
-         trn3.cores.value * trn3.core.sbuf.value),
+         trn3.cores.value * trn3.core.sbuf.value, "cores x SBUF per core"),
         ("chip-to-chip bandwidth per chip", "TB/s", 1e12, trn2.link_bandwidth.value,
-         trn3.link_bandwidth.value),
+         trn3.link_bandwidth.value, same),
         ("70B training per chip (64-chip UltraServer)", "tokens/s", 1, per_chip["trn2"],
-         per_chip["trn3"]),
+         per_chip["trn3"],
+         f"Trn2 {_training_terms(training['trn2'])}; Trn3 {_training_terms(training['trn3'])}"
+         + ("; the smaller model-parallel group fits in Trn3's larger HBM"
+            if _group(training["trn3"]) < _group(training["trn2"]) else "")),
         ("70B decode, batch 1 (64-chip UltraServer)", "tokens/s", 1,
-         decode["trn2"].tokens_per_second, decode["trn3"].tokens_per_second),
+         decode["trn2"].tokens_per_second, decode["trn3"].tokens_per_second,
+         f"Trn2 {_decode_terms(decode['trn2'])}; Trn3 {_decode_terms(decode['trn3'])}"),
     ]
 
 
@@ -262,14 +298,11 @@ def _answers(specs, workloads, calibration, assumptions, confidence):
         per_token = confidence.answer(
             "decode", chip, "time per output token", decode.seconds if decode.fits else None,
             "s", config={"chips": decode.chips, "batch": INFERENCE_BATCH, "context": context})
-        ttft = None
-        if prefill_step is not None:
-            prefill = prefill_step(specs, system, workload, context, INFERENCE_BATCH,
-                                   calibration, assumptions)
-            ttft = confidence.answer(
-                "prefill", chip, "time to first token",
-                prefill.seconds if prefill.fits else None, "s",
-                config={"chips": prefill.chips, "batch": INFERENCE_BATCH, "prompt": context})
+        prefill = prefill_step(specs, system, workload, context, INFERENCE_BATCH, calibration,
+                               assumptions)
+        ttft = confidence.answer(
+            "prefill", chip, "time to first token", prefill.seconds if prefill.fits else None,
+            "s", config={"chips": prefill.chips, "batch": INFERENCE_BATCH, "prompt": context})
         answers.append(SystemAnswers(system, step, tokens, mfu, ttft, per_token))
     return tuple(answers)
 
@@ -281,6 +314,11 @@ def run_models(inputs, spec_data=None, assumptions=None):
     :class:`Assumptions` (its fitted fields hold the calibration's result). The floating-point
     tile's steady-state MACs per PE per cycle replace the spec's for the chips the RTL models
     (:func:`..peak.with_measured_rates`).
+
+    Raises
+    ------
+    SpecError
+        If the floating-point tile characterization given measures no floating-point rate.
 
     Returns
     -------
@@ -295,11 +333,15 @@ def run_models(inputs, spec_data=None, assumptions=None):
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
     rates = measured_rates(checks)
+    if not measured_rates(tile_checks(inputs["float"].document)):
+        raise SpecError(f"--float {inputs['float'].verdict.path}: holds no GEMM pair to measure "
+                        f"a floating-point MACs per PE per cycle from; allowed: a floating-point "
+                        f"tile characterization (make characterize-tile writes one)")
     specs = with_measured_rates(spec_data, rates)
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
-    steps = {(key, name): training_step(specs, specs.system(key), workload, calibration,
+    steps = {(key, name): training_step(specs, specs.system(key), workloads[name], calibration,
                                         assumptions)
-             for key in WORKLOAD_SYSTEMS for name, workload in workloads.items()}
+             for key in WORKLOAD_SYSTEMS for name in REPORT_WORKLOADS}
     decodes = {(key, name, batch): decode_step(specs, specs.system(key), workloads[name],
                                                batch, calibration, assumptions)
                for key, name in DECODE_SYSTEMS for batch in DECODE_BATCHES}

@@ -59,13 +59,15 @@ def _decode_table(document, runs):
 def _generations(document, runs, out):
     rows = runs.generations
     plots.generations(out / "trn2_vs_trn3.png",
-                      [(name, old, new) for name, _, _, old, new in rows])
+                      [(name, old, new) for name, _, _, old, new, _ in rows])
     document.image("trn2_vs_trn3.png", "Where does Trainium3 improve on Trainium2, and by how "
                    "much? Trainium3 over Trainium2 per metric, from the model and the spec "
-                   "data (1 = no change)")
-    document.table(["metric", "unit", "Trainium2", "Trainium3", "Trn3 / Trn2"],
-                   [[name, unit, number(old / scale), number(new / scale), ratio(new / old)]
-                    for name, unit, scale, old, new in rows], numeric=(2, 3, 4))
+                   "data (1 = no change). Why each bar is as long as it is: " + " ".join(
+                       f"{name}: {new / old:.2f}x ({why})." for name, _, _, old, new, why
+                       in rows))
+    document.table(["metric", "unit", "Trainium2", "Trainium3", "Trn3 / Trn2", "why"],
+                   [[name, unit, number(old / scale), number(new / scale), ratio(new / old),
+                     why] for name, unit, scale, old, new, why in rows], numeric=(2, 3, 4))
 
 
 def workload_section(document, runs, out):
@@ -76,9 +78,11 @@ def workload_section(document, runs, out):
     plots.scaling(out / "scaling.png", runs.scaling)
     document.image("scaling.png", "How much training throughput does each chip keep from an "
                    "instance to the largest cluster? Tokens/s per chip against chips (log "
-                   "scale), each system in the layout the model picks, one panel per chip and "
-                   "workload; solid: the data-parallel gradient reduction overlapped with the "
-                   "backward pass, dashed: after it. A step is a change of layout (the "
-                   "training table)")
+                   "scale) at a fixed number of tokens per step per chip (the global batch "
+                   "grows with the cluster: weak scaling, so a flat line means no loss), each "
+                   "system in the layout the model picks, one panel per chip and workload; "
+                   "solid: the data-parallel gradient reduction overlapped with the backward "
+                   "pass, dashed: after it. The layout (TP, PP in logical cores) is written "
+                   "where it changes: a step in a line is a change of layout")
     _decode_table(document, runs)
     _generations(document, runs, out)

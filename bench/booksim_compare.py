@@ -1,0 +1,196 @@
+"""BookSim2 beside the RTL: zero-load latency and saturation throughput of the project's torus
+under uniform random traffic, both measured in one run (``make booksim``, docs/booksim.md).
+
+Steps, one progress line each with its duration:
+1. fetch BookSim2 (``git clone --depth 1`` of ``--source`` into ``<build>/booksim2``; kept
+   once cloned);
+2. build it (``make`` in its ``src``; needs flex and bison; kept once built);
+3. run BookSim2 at every offered load of the sweep (configurations from
+   :func:`bench.booksim.booksim_config`, outputs kept under ``<build>/booksim/runs``);
+4. run the RTL (``bench/booksim_rtl_tb.py`` through :func:`tb.launch.simulate`) at the same
+   loads, same packet size;
+5. write ``<build>/booksim/compare.json`` and ``compare.md`` and print the table.
+
+BookSim2 is not a dependency of the project: nothing else imports or runs this.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from sim_models.config import FabricConfig
+from tb.launch import Design, simulate
+
+from .booksim import BookSimError, BookSimRouter, booksim_config, parse_booksim_output
+
+#: Where BookSim2 is published.
+BOOKSIM_URL = "https://github.com/booksim/booksim2"
+#: Offered loads of the sweep, flits per node per cycle; the first is the zero-load probe.
+RATES = (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
+#: Payload flits per packet after the header: the RTL's zero-load probe length.
+PAYLOAD_FLITS = 3
+#: RTL measurement: warm-up, measurement window and drain limit (cycles).
+RTL_WINDOW = {"warmup": 300, "measure": 1000, "drain": 1000}
+#: Most seconds one BookSim run may take (a 4x4 torus takes well under one).
+BOOKSIM_TIMEOUT = 300
+
+
+def _step(label, started):
+    print(f"[booksim] {label} ({time.monotonic() - started:.1f} s)", flush=True)
+
+
+def fetch(source, directory):
+    """Clone BookSim2 from ``source`` into ``directory`` unless it is there; its commit."""
+    if not (directory / ".git").is_dir():
+        subprocess.run(["git", "clone", "-q", "--depth", "1", source, str(directory)],
+                       check=True)
+    return subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def build_booksim(directory, log):
+    """Build BookSim2's ``src/booksim`` unless built; its path. Compiler output goes to
+    ``log``."""
+    binary = directory / "src" / "booksim"
+    if not binary.is_file():
+        with open(log, "w") as stream:
+            result = subprocess.run(["nice", "-n", "10", "make", "-j2", "-C",
+                                     str(directory / "src")], stdout=stream, stderr=stream)
+        if result.returncode or not binary.is_file():
+            sys.exit(f"error: building BookSim2 failed; see {log}")
+    return binary
+
+
+def run_booksim(binary, config_text, path):
+    """Run BookSim2 on ``config_text`` (written to ``path``.cfg, output to ``path``.out);
+    the parsed figures."""
+    config_file, output_file = path.with_suffix(".cfg"), path.with_suffix(".out")
+    config_file.write_text(config_text)
+    result = subprocess.run(["nice", "-n", "10", str(binary), str(config_file)],
+                            capture_output=True, text=True, timeout=BOOKSIM_TIMEOUT)
+    output_file.write_text(result.stdout + result.stderr)
+    try:
+        return parse_booksim_output(result.stdout)
+    except BookSimError as error:
+        sys.exit(f"error: {error}; see {output_file}")
+
+
+def run_rtl(fabric, sim, seed, build, rates):
+    """The RTL's records (one per rate) from ``bench.booksim_rtl_tb`` and the run's timing."""
+    results = build / "booksim" / f"rtl_{fabric.name}_{sim}.jsonl"
+    outcome = simulate(Design(fabric, "bench.booksim_rtl_tb"), sim, ["uniform_load"], seed,
+                       build=build, results=results, run="booksim_rtl_tb",
+                       options={"rates": list(rates), "payload_flits": PAYLOAD_FLITS,
+                                **RTL_WINDOW},
+                       rerun=f"make booksim SIM={sim} SEED={seed}")
+    if outcome.failed or not outcome.passed:
+        sys.exit(f"error: the RTL run failed: {'; '.join(outcome.failures)}; see {outcome.log}")
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    return records, {"build_seconds": round(outcome.build_time, 1),
+                     "wall_seconds": round(outcome.wall_time, 1), "log": str(outcome.log)}
+
+
+def summary(rows):
+    """Zero-load latency (the first rate's) and saturation throughput (the most accepted, and
+    the highest offered load still stable) of one side's rows."""
+    stable = [row for row in rows if row["stable"]]
+    return {"zero_load_packet_latency_cycles": rows[0]["packet_latency_cycles"],
+            "saturation_throughput_flits_per_node_cycle":
+                max(row["accepted_flits_per_node_cycle"] for row in rows),
+            "highest_stable_offered_load": max((row["offered"] for row in stable),
+                                               default=None)}
+
+
+def table(result):
+    """Markdown table of the sweep, one line per offered load, and the summary lines."""
+    def cell(value):
+        return "-" if value is None else f"{value:g}"
+    lines = ["| offered (flits/node/cycle) | BookSim accepted | RTL accepted | BookSim packet "
+             "latency (cycles) | RTL packet latency (cycles) |", "|---|---|---|---|---|"]
+    for ours, theirs in zip(result["rtl"], result["booksim"]):
+        lines.append(f"| {ours['offered']:g} | {cell(theirs['accepted_flits_per_node_cycle'])} "
+                     f"| {cell(ours['accepted_flits_per_node_cycle'])} "
+                     f"| {cell(theirs['packet_latency_cycles'])} "
+                     f"| {cell(ours['packet_latency_cycles'])} |")
+    lines.append("")
+    for side in ("booksim", "rtl"):
+        figures = result["summary"][side]
+        lines.append(f"{side}: zero-load packet latency "
+                     f"{cell(figures['zero_load_packet_latency_cycles'])} cycles, saturation "
+                     f"throughput {cell(figures['saturation_throughput_flits_per_node_cycle'])} "
+                     f"flits/node/cycle, highest stable offered load "
+                     f"{cell(figures['highest_stable_offered_load'])}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", type=Path, default=Path("build"))
+    parser.add_argument("--source", default=BOOKSIM_URL,
+                        help="where to clone BookSim2 from (a URL or a local git directory)")
+    parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    build = args.build.resolve()
+    out = build / "booksim"
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    fabric = FabricConfig.torus(4, 4)
+    steps = {}
+
+    started = time.monotonic()
+    commit = fetch(args.source, build / "booksim2")
+    _step(f"fetched BookSim2 {commit[:10]} from {args.source}", started)
+    steps["fetch"] = time.monotonic() - started
+
+    started = time.monotonic()
+    binary = build_booksim(build / "booksim2", out / "build.log")
+    _step(f"built {binary}", started)
+    steps["build"] = time.monotonic() - started
+
+    started = time.monotonic()
+    packet_flits = 1 + PAYLOAD_FLITS
+    router = BookSimRouter()
+    booksim_rows = []
+    for rate in RATES:
+        text = booksim_config(fabric.dims, vcs=fabric.relation.vcs,
+                              buffer_depth=fabric.buffer_depth, packet_flits=packet_flits,
+                              rate=rate, seed=args.seed, router=router)
+        row = run_booksim(binary, text, out / "runs" / f"{fabric.name}_{rate:.2f}")
+        booksim_rows.append({"offered": rate, **row})
+    _step(f"BookSim2: {fabric.name}, {len(RATES)} offered loads", started)
+    steps["booksim"] = time.monotonic() - started
+
+    started = time.monotonic()
+    records, timing = run_rtl(fabric, args.sim, args.seed, build, RATES)
+    rtl_rows = [{"offered": record["offered_flits_per_node_cycle"],
+                 **{name: record[name] for name in (
+                     "stable", "accepted_flits_per_node_cycle", "created_flits_per_node_cycle",
+                     "packet_latency_cycles", "network_latency_cycles")}}
+                for record in records]
+    _step(f"RTL on {args.sim}: {fabric.name}, {len(rtl_rows)} offered loads "
+          f"(model build {timing['build_seconds']} s)", started)
+    steps["rtl"] = time.monotonic() - started
+
+    result = {
+        "fabric": {"name": fabric.name, "dims": list(fabric.dims), "vcs": fabric.relation.vcs,
+                   "buffer_depth": fabric.buffer_depth, "packet_flits": packet_flits},
+        "booksim": booksim_rows, "rtl": rtl_rows,
+        "summary": {"booksim": summary(booksim_rows), "rtl": summary(rtl_rows)},
+        "booksim_commit": commit, "booksim_router": asdict(router),
+        "rtl_simulator": args.sim, "seed": args.seed, "rtl_window_cycles": RTL_WINDOW,
+        "rtl_timing": timing,
+        "step_seconds": {name: round(seconds, 1) for name, seconds in steps.items()},
+    }
+    (out / "compare.json").write_text(json.dumps(result, indent=1) + "\n")
+    text = table(result)
+    (out / "compare.md").write_text(text)
+    print(text, end="")
+    print(f"[booksim] wrote {out / 'compare.json'} and {out / 'compare.md'}")
+
+
+if __name__ == "__main__":
+    main()
