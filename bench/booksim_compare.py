@@ -95,10 +95,12 @@ def run_rtl(fabric, sim, seed, build, rates):
 
 
 def summary(rows):
-    """Zero-load latency (the first rate's) and saturation throughput (the most accepted, and
+    """Zero-load latency (the first rate's, beside its pipeline model) and saturation throughput (the most accepted, and
     the highest offered load still stable) of one side's rows."""
     stable = [row for row in rows if row["stable"]]
     return {"zero_load_packet_latency_cycles": rows[0]["packet_latency_cycles"],
+            "zero_load_model_cycles": rows[0]["model_zero_load_latency_cycles"],
+            "zero_load_links": rows[0]["links"],
             "saturation_throughput_flits_per_node_cycle":
                 max(row["accepted_flits_per_node_cycle"] for row in rows),
             "highest_stable_offered_load": max((row["offered"] for row in stable),
@@ -108,7 +110,7 @@ def summary(rows):
 def table(result):
     """Markdown table of the sweep, one line per offered load, and the summary lines."""
     def cell(value):
-        return "-" if value is None else f"{value:g}"
+        return "-" if value is None else f"{value:.3g}"
     lines = ["| offered (flits/node/cycle) | BookSim accepted | RTL accepted | BookSim packet "
              "latency (cycles) | RTL packet latency (cycles) |", "|---|---|---|---|---|"]
     for ours, theirs in zip(result["rtl"], result["booksim"]):
@@ -120,7 +122,9 @@ def table(result):
     for side in ("booksim", "rtl"):
         figures = result["summary"][side]
         lines.append(f"{side}: zero-load packet latency "
-                     f"{cell(figures['zero_load_packet_latency_cycles'])} cycles, saturation "
+                     f"{cell(figures['zero_load_packet_latency_cycles'])} cycles (its pipeline "
+                     f"model {cell(figures['zero_load_model_cycles'])} at the measured packets' "
+                     f"mean {cell(figures['zero_load_links'])} links), saturation "
                      f"throughput {cell(figures['saturation_throughput_flits_per_node_cycle'])} "
                      f"flits/node/cycle, highest stable offered load "
                      f"{cell(figures['highest_stable_offered_load'])}")
@@ -160,7 +164,11 @@ def main(argv=None):
                               buffer_depth=fabric.buffer_depth, packet_flits=packet_flits,
                               rate=rate, seed=args.seed, router=router)
         row = run_booksim(binary, text, out / "runs" / f"{fabric.name}_{rate:.2f}")
-        booksim_rows.append({"offered": rate, **row})
+        # BookSim counts the routers a packet visits: one more than the links it crosses.
+        links = None if row["hops"] is None else row["hops"] - 1
+        booksim_rows.append({"offered": rate, **row, "links": links,
+                             "model_zero_load_latency_cycles": None if links is None else
+                             round(router.zero_load_latency(links, packet_flits), 2)})
     _step(f"BookSim2: {fabric.name}, {len(RATES)} offered loads", started)
     steps["booksim"] = time.monotonic() - started
 
@@ -169,7 +177,9 @@ def main(argv=None):
     rtl_rows = [{"offered": record["offered_flits_per_node_cycle"],
                  **{name: record[name] for name in (
                      "stable", "accepted_flits_per_node_cycle", "created_flits_per_node_cycle",
-                     "packet_latency_cycles", "network_latency_cycles")}}
+                     "packet_latency_cycles", "network_latency_cycles",
+                     "model_zero_load_latency_cycles")},
+                 "links": record["hops"]}
                 for record in records]
     _step(f"RTL on {args.sim}: {fabric.name}, {len(rtl_rows)} offered loads "
           f"(model build {timing['build_seconds']} s)", started)
