@@ -68,7 +68,7 @@ def build_booksim(directory, log):
 def run_booksim(binary, config_text, path):
     """Run BookSim2 on ``config_text`` (written to ``path``.cfg, output to ``path``.out);
     the parsed figures."""
-    config_file, output_file = path.with_suffix(".cfg"), path.with_suffix(".out")
+    config_file, output_file = (path.with_name(f"{path.name}.{kind}") for kind in ("cfg", "out"))
     config_file.write_text(config_text)
     result = subprocess.run(["nice", "-n", "10", str(binary), str(config_file)],
                             capture_output=True, text=True, timeout=BOOKSIM_TIMEOUT)
