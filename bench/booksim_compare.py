@@ -29,6 +29,9 @@ from .booksim import BookSimError, BookSimRouter, booksim_config, parse_booksim_
 
 #: Where BookSim2 is published.
 BOOKSIM_URL = "https://github.com/booksim/booksim2"
+#: Fabrics compared: the project's 4x4 torus with its default 4-flit buffers, and with 8-flit
+#: buffers, deep enough to cover BookSim's 7-cycle credit loop (docs/booksim.md).
+FABRICS = (FabricConfig.torus(4, 4), FabricConfig.torus(4, 4, buffer_depth=8))
 #: Offered loads of the sweep, flits per node per cycle; the first is the zero-load probe.
 RATES = (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 #: Payload flits per packet after the header: the RTL's zero-load probe length.
@@ -131,6 +134,46 @@ def table(result):
     return "\n".join(lines) + "\n"
 
 
+def compare(fabric, binary, args, build, out, steps):
+    """BookSim2's sweep and the RTL's on ``fabric``; the comparison's record."""
+    label = fabric.name
+    started = time.monotonic()
+    packet_flits = 1 + PAYLOAD_FLITS
+    router = BookSimRouter()
+    booksim_rows = []
+    for rate in RATES:
+        text = booksim_config(fabric.dims, vcs=fabric.relation.vcs,
+                              buffer_depth=fabric.buffer_depth, packet_flits=packet_flits,
+                              rate=rate, seed=args.seed, router=router)
+        row = run_booksim(binary, text, out / "runs" / f"{label}_{rate:.2f}")
+        # BookSim counts the routers a packet visits: one more than the links it crosses.
+        links = None if row["hops"] is None else row["hops"] - 1
+        booksim_rows.append({"offered": rate, **row, "links": links,
+                             "model_zero_load_latency_cycles": None if links is None else
+                             round(router.zero_load_latency(links, packet_flits), 2)})
+    _step(f"BookSim2: {label}, {len(RATES)} offered loads", started)
+    steps[f"booksim_{label}"] = time.monotonic() - started
+
+    started = time.monotonic()
+    records, timing = run_rtl(fabric, args.sim, args.seed, build, RATES)
+    rtl_rows = [{"offered": record["offered_flits_per_node_cycle"],
+                 **{name: record[name] for name in (
+                     "stable", "accepted_flits_per_node_cycle", "created_flits_per_node_cycle",
+                     "packet_latency_cycles", "network_latency_cycles",
+                     "model_zero_load_latency_cycles")},
+                 "links": record["hops"]}
+                for record in records]
+    _step(f"RTL on {args.sim}: {label}, {len(rtl_rows)} offered loads "
+          f"(model build {timing['build_seconds']} s)", started)
+    steps[f"rtl_{label}"] = time.monotonic() - started
+    return {"fabric": {"name": fabric.name, "dims": list(fabric.dims),
+                       "vcs": fabric.relation.vcs, "buffer_depth": fabric.buffer_depth,
+                       "packet_flits": packet_flits},
+            "booksim": booksim_rows, "rtl": rtl_rows,
+            "summary": {"booksim": summary(booksim_rows), "rtl": summary(rtl_rows)},
+            "rtl_timing": timing}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", type=Path, default=Path("build"))
@@ -142,7 +185,6 @@ def main(argv=None):
     build = args.build.resolve()
     out = build / "booksim"
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    fabric = FabricConfig.torus(4, 4)
     steps = {}
 
     started = time.monotonic()
@@ -155,48 +197,19 @@ def main(argv=None):
     _step(f"built {binary}", started)
     steps["build"] = time.monotonic() - started
 
-    started = time.monotonic()
-    packet_flits = 1 + PAYLOAD_FLITS
-    router = BookSimRouter()
-    booksim_rows = []
-    for rate in RATES:
-        text = booksim_config(fabric.dims, vcs=fabric.relation.vcs,
-                              buffer_depth=fabric.buffer_depth, packet_flits=packet_flits,
-                              rate=rate, seed=args.seed, router=router)
-        row = run_booksim(binary, text, out / "runs" / f"{fabric.name}_{rate:.2f}")
-        # BookSim counts the routers a packet visits: one more than the links it crosses.
-        links = None if row["hops"] is None else row["hops"] - 1
-        booksim_rows.append({"offered": rate, **row, "links": links,
-                             "model_zero_load_latency_cycles": None if links is None else
-                             round(router.zero_load_latency(links, packet_flits), 2)})
-    _step(f"BookSim2: {fabric.name}, {len(RATES)} offered loads", started)
-    steps["booksim"] = time.monotonic() - started
-
-    started = time.monotonic()
-    records, timing = run_rtl(fabric, args.sim, args.seed, build, RATES)
-    rtl_rows = [{"offered": record["offered_flits_per_node_cycle"],
-                 **{name: record[name] for name in (
-                     "stable", "accepted_flits_per_node_cycle", "created_flits_per_node_cycle",
-                     "packet_latency_cycles", "network_latency_cycles",
-                     "model_zero_load_latency_cycles")},
-                 "links": record["hops"]}
-                for record in records]
-    _step(f"RTL on {args.sim}: {fabric.name}, {len(rtl_rows)} offered loads "
-          f"(model build {timing['build_seconds']} s)", started)
-    steps["rtl"] = time.monotonic() - started
-
+    comparisons = []
+    for fabric in FABRICS:
+        comparisons.append(compare(fabric, binary, args, build, out, steps))
     result = {
-        "fabric": {"name": fabric.name, "dims": list(fabric.dims), "vcs": fabric.relation.vcs,
-                   "buffer_depth": fabric.buffer_depth, "packet_flits": packet_flits},
-        "booksim": booksim_rows, "rtl": rtl_rows,
-        "summary": {"booksim": summary(booksim_rows), "rtl": summary(rtl_rows)},
-        "booksim_commit": commit, "booksim_router": asdict(router),
-        "rtl_simulator": args.sim, "seed": args.seed, "rtl_window_cycles": RTL_WINDOW,
-        "rtl_timing": timing,
+        "comparisons": comparisons, "booksim_commit": commit,
+        "booksim_router": asdict(BookSimRouter()), "rtl_simulator": args.sim,
+        "seed": args.seed, "rtl_window_cycles": RTL_WINDOW,
         "step_seconds": {name: round(seconds, 1) for name, seconds in steps.items()},
     }
     (out / "compare.json").write_text(json.dumps(result, indent=1) + "\n")
-    text = table(result)
+    text = "\n".join(f"### {comparison['fabric']['name']}, "
+                     f"{comparison['fabric']['buffer_depth']}-flit buffers\n\n"
+                     f"{table(comparison)}" for comparison in comparisons)
     (out / "compare.md").write_text(text)
     print(text, end="")
     print(f"[booksim] wrote {out / 'compare.json'} and {out / 'compare.md'}")
