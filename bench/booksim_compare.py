@@ -25,13 +25,37 @@ from pathlib import Path
 from sim_models.config import FabricConfig
 from tb.launch import Design, simulate
 
-from .booksim import BookSimError, BookSimRouter, booksim_config, parse_booksim_output
+from .booksim import (BookSimError, BookSimRouter, booksim_config, booksim_dims,
+                      parse_booksim_output)
 
 #: Where BookSim2 is published.
 BOOKSIM_URL = "https://github.com/booksim/booksim2"
-#: Fabrics compared: the project's 4x4 torus with its default 4-flit buffers, and with 8-flit
-#: buffers, deep enough to cover BookSim's 7-cycle credit loop (docs/booksim.md).
-FABRICS = (FabricConfig.torus(4, 4), FabricConfig.torus(4, 4, buffer_depth=8))
+#: Fabrics compared by default (``--fabrics``, :func:`parse_fabric`): the project's 4x4 torus
+#: with its default 4-flit buffers, and with 8-flit buffers, deep enough to cover BookSim's
+#: 7-cycle credit loop (docs/booksim.md).
+FABRICS = ("4x4:4", "4x4:8")
+
+
+def parse_fabric(text):
+    """The FabricConfig of ``text``, ``<sides joined by x>:<buffer depth>`` (``4x4:8``, ``8:4``
+    for a ring of 8): a ring or torus with equal sides, as BookSim's k-ary n-cube needs.
+
+    Raises
+    ------
+    ValueError
+        One line naming the parameter, its value and what is allowed.
+    """
+    sides, _, depth = text.partition(":")
+    try:
+        dims = tuple(int(side) for side in sides.split("x"))
+        buffer_depth = int(depth)
+    except ValueError:
+        raise ValueError(f"Parameter '--fabrics' takes <sides joined by x>:<buffer depth> such "
+                         f"as 4x4:8, not {text!r}") from None
+    booksim_dims(dims)
+    if len(dims) == 1:
+        return FabricConfig.ring(dims[0], buffer_depth=buffer_depth)
+    return FabricConfig.torus(*dims, buffer_depth=buffer_depth)
 #: Offered loads of the sweep, flits per node per cycle; the first is the zero-load probe.
 RATES = (0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 #: Payload flits per packet after the header: the RTL's zero-load probe length.
@@ -181,7 +205,13 @@ def main(argv=None):
                         help="where to clone BookSim2 from (a URL or a local git directory)")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fabrics", nargs="+", default=FABRICS,
+                        help="fabrics as <sides joined by x>:<buffer depth> (default: %(default)s)")
     args = parser.parse_args(argv)
+    try:
+        fabrics = [parse_fabric(text) for text in args.fabrics]
+    except (TypeError, ValueError) as error:
+        sys.exit(f"error: {error}")
     build = args.build.resolve()
     out = build / "booksim"
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -198,7 +228,7 @@ def main(argv=None):
     steps["build"] = time.monotonic() - started
 
     comparisons = []
-    for fabric in FABRICS:
+    for fabric in fabrics:
         comparisons.append(compare(fabric, binary, args, build, out, steps))
     result = {
         "comparisons": comparisons, "booksim_commit": commit,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.booksim import BookSimError, BookSimRouter, booksim_config, parse_booksim_output
-from bench.booksim_compare import summary, table
+from bench.booksim_compare import parse_fabric, summary, table
 from sim_models.config import FabricConfig
 
 SAMPLES = Path(__file__).parent / "booksim_samples"
@@ -123,3 +123,24 @@ def test_summary_and_table():
     lines = text.splitlines()
     assert len([line for line in lines if line.startswith("| ")]) == 1 + len(rows)
     assert "| 0.7 | 0.61 | 0.61 | - | - |" in lines
+
+
+@pytest.mark.parametrize("text, fabric", [
+    ("4x4:8", FabricConfig.torus(4, 4, buffer_depth=8)),
+    ("3x3x3:2", FabricConfig.torus(3, 3, 3, buffer_depth=2)),
+    ("8:4", FabricConfig.ring(8, buffer_depth=4)),
+])
+def test_parse_fabric(text, fabric):
+    assert parse_fabric(text) == fabric
+
+
+@pytest.mark.parametrize("text, error, message", [
+    ("4x4", ValueError, "Parameter '--fabrics' takes <sides joined by x>:<buffer depth>"),
+    ("4xa:4", ValueError, "Parameter '--fabrics' takes <sides joined by x>:<buffer depth>"),
+    ("4x2:4", BookSimError, "Parameter 'dims' must have equal sides"),
+    ("4x4:0", TypeError, "Parameter 'buffer_depth' must be an integer in 1..64"),
+])
+def test_parse_fabric_refuses(text, error, message):
+    with pytest.raises(error) as raised:
+        parse_fabric(text)
+    assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
