@@ -18,6 +18,7 @@ COLS ?=
 PSUM_BANKS ?=
 PSUM_DEPTH ?=
 FORMATS ?=
+PE_STAGES ?=
 NAMED ?=
 SIM ?= icarus
 SEED ?=
@@ -32,7 +33,7 @@ SCHEDULER ?=
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
-	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=..] for verilog" \
+	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=.. PE_STAGES=..] for verilog" \
 	      "(ranges, formats and defaults: python -m hdl.emit tile --help);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
 	      "reseeds every random test; V=1 echoes the commands that print their own progress."
@@ -101,7 +102,8 @@ verilog: variables $(if $(ROWS)$(COLS)$(NAMED),,$(NAMED_STAMP)) ## Generate Veri
 ifneq ($(ROWS)$(COLS),)
 	$(Q)$(PY) -m hdl.emit tile --rows $(ROWS) --cols $(COLS) $(if $(PSUM_BANKS),--psum-banks \
 	    $(PSUM_BANKS)) $(if $(PSUM_DEPTH),--psum-depth $(PSUM_DEPTH)) \
-	    $(if $(FORMATS),--formats "$(FORMATS)") --out $(BUILD)/verilog
+	    $(if $(FORMATS),--formats "$(FORMATS)") $(if $(PE_STAGES),--pe-stages "$(PE_STAGES)") \
+	    --out $(BUILD)/verilog
 else ifneq ($(NAMED),)
 	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 endif

@@ -28,18 +28,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from sim_models.stimulus import gemm_name, random_gemm
+from sim_models.stimulus import gemm_name, seeded_generator
 from sim_models.cli import ArgumentParser
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import INT8, MatmulFormat
 from tb.characterize_tile import parse_sizes
-from tb.tile_gemms import simulate_gemms
 from tb.fast_tile import FastTile
 from tb.runner import _environ
-from tb.scenarios import Scenario
-from tb.tile_checks import check_timing, check_values, handshake_agreement
+from tb.scenarios import tiled_gemm_scenario
+from tb.tile_checks import check_gemm
+from tb.tile_gemms import SEED, simulate_gemms
 
 DEFAULT_SIZES = "8,32"
 FOLDS = 8
@@ -79,15 +77,10 @@ def _fast_path(tile):
     config = tile.config
     matmul_format = _format(config)
     shape = _shape(config)
-    gemm = random_gemm(config, shape, np.random.default_rng(
-        [1, sum(map(ord, gemm_name(shape, matmul_format)))]), matmul_format)
-    scenario = Scenario(gemm.name, gemm.tiled.program, gemm.tiled,
-                        (gemm.stationary, gemm.moving), matmul_format)
+    scenario = tiled_gemm_scenario(config, shape, matmul_format,
+                                   seeded_generator(SEED, gemm_name(shape, matmul_format)))
     outcome = tile.run(scenario.program, run="speed")
-    check_values(config, scenario, outcome["reads"])
-    model = check_timing(config, scenario.name, scenario.program, outcome["transfers"],
-                         exact=True)
-    checked, matching = handshake_agreement(model, scenario.program, outcome["transfers"])
+    _, checked, matching = check_gemm(config, scenario, outcome)
     assert checked == matching, f"{config.name}: {checked - matching} handshakes off the model"
     return (outcome["cycles"], outcome["cycles"] / outcome["wall_seconds"],
             outcome["cycles"] / outcome["run_seconds"],
@@ -101,7 +94,8 @@ def measure(config, build):
         tile, cold, cached = _built_tile(config, build, store)
         cycles, harness, free_running, free_running_cpu = _fast_path(tile)
     entries, _ = simulate_gemms(config, "verilator", [_shape(config)], build, hierarchical=True,
-                                matmul_format=_format(config), run="speed")
+                                matmul_format=_format(config), run="speed",
+                                cocotb=True)
     return {
         "rows": config.rows, "cols": config.cols, "formats": list(config.formats),
         "gemm_format": _format(config).name, "gemm_mkn": list(_shape(config)),

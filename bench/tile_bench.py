@@ -11,7 +11,8 @@ Writes ``<build>/bench/tile_bench.json`` and prints (and writes as ``tile_bench.
   the read-out of the N result vectors, which a lone GEMM cannot overlap.
 - Verilog generation time (s) and peak memory (MiB), each size in a fresh process. Goal:
   128 x 128 in at most 30 s.
-- Simulated cycles per second of each simulator on the same GEMM at 8 x 8 and 16 x 16.
+- Simulated cycles per second of each simulator on the same GEMM at 8 x 8 and 16 x 16 (Icarus
+  through cocotb, Verilator on the fast path; ``bench.simulation_speed`` compares the paths).
 - Floating-point formats, on a 32 x 32 tile of Trainium2's formats: the same GEMM (K = 8R, or
   16R in FP8 double-row mode) in each format, checked bit- and cycle-exactly; steady-state
   utilization against the mode's peak and the measured MACs per PE per cycle (expected 1 for
@@ -149,7 +150,8 @@ def format_report(figures):
             goal = "met" if row["seconds"] <= GENERATION_GOAL_SECONDS else "MISSED"
         lines.append(f"| {row['config']} | {row['seconds']:.1f} | {row['peak_mib']:.0f} | "
                      f"{row['bytes']:,} | {goal} |")
-    lines += ["", "## Simulation speed (benchmark GEMM, build excluded)", "",
+    lines += ["", "## Simulation speed (benchmark GEMM, build excluded; Icarus through cocotb, "
+              "Verilator on the fast path)", "",
               "| tile | simulator | simulated cycles | cycles/s |", "|---|---|---:|---:|"]
     for row in figures["simulation_speed"]:
         lines.append(f"| {row['config']} | {row['simulator']} | {row['cycles']:,} | "

@@ -12,6 +12,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit named r4c4 r8c16          # some of them
     python -m hdl.emit tile --rows 8 --cols 16
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
+    python -m hdl.emit tile --rows 8 --cols 8 --formats bf16 --pe-stages 1
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
@@ -34,11 +35,12 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, FORMAT_SETS, NAMED_TILES,
-                               TRAINIUM2_FORMATS, AllReduceConfig, AllToAllConfig,
-                               DistributedGemmConfig, FabricConfig, TileConfig, config_to_dict,
-                               module_name, parse_formats)
+from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
+                               FORMAT_SETS, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
+                               AllToAllConfig, DistributedGemmConfig, FabricConfig, TileConfig,
+                               config_to_dict, module_name, parse_formats)
 from sim_models.files import replace_atomically
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .fabric.allreduce import AllReduceRing
 from .fabric.alltoall import AllToAll
@@ -235,6 +237,10 @@ def _tile_options(parser, required):
                         help="PSUM banks, 1..16 (default 8)")
     parser.add_argument("--psum-depth", type=int, default=512,
                         help="result vectors per PSUM bank, 1..4096 (default 512)")
+    parser.add_argument("--pe-stages", type=int, default=None,
+                        help=f"pipeline stages of a PE's multiply-accumulate: 1 for int8, "
+                             f"1..{MAX_FLOAT_PE_STAGES} for floating-point formats (default "
+                             f"{DEFAULT_FLOAT_PE_STAGES} for floating point, 1 for int8)")
 
 
 def _parser():
@@ -308,7 +314,8 @@ def configs_of(args):
                              f"{', '.join(NAMED_TILES)}")
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
-        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats)
+        tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats,
+                          args.pe_stages)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,

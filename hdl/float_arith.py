@@ -156,47 +156,101 @@ def _normalized(m, term, width, name):
     return magnitude, leading
 
 
-def _round_sum(m, first, second, negative_zero):
+class _Pipeline:
+    """Pipeline registers at some of the MAC's cut points (``sim_models.timing.MAC_CUT_POINTS``).
+
+    :meth:`cut` registers the values crossing a cut point if it is one of ``cuts``, and leaves
+    them as they are otherwise; ``riders`` are values computed earlier and used later (flags,
+    the partial sum), registered at every cut they cross.
+    """
+    def __init__(self, m, cuts=()):
+        self._m, self._cuts = m, frozenset(cuts)
+        self.riders = {}
+
+    def _register(self, name, value):
+        register = Signal(value.shape(), name=name, reset_less=True)
+        self._m.d.sync += register.eq(value)
+        return register
+
+    def cut(self, point, **values):
+        """``values`` (a dict of name: value) after cut point ``point``."""
+        if point not in self._cuts:
+            return values
+        self.riders = {name: self._register(f"{name}_{point}", value)
+                       for name, value in self.riders.items()}
+        return {name: self._register(f"{name}_{point}", value) for name, value in values.items()}
+
+
+def _round_sum(m, first, second, negative_zero, pipeline=None):
     """FP32 bits (a 32-bit Signal) of ``first + second`` (two :func:`_term_layout` views) rounded
     once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
-    zero is -0 if ``negative_zero`` (every term -0, R8) else +0."""
+    zero is -0 if ``negative_zero`` (every term -0, R8) else +0. ``pipeline`` (a
+    :class:`_Pipeline`) cuts it after normalizing the terms, ordering them by size, aligning
+    them, adding them, normalizing the sum and rounding it."""
+    pipeline = pipeline or _Pipeline(m)
     width = max(len(first.magnitude), len(second.magnitude), _PRECISION)
     window = width + _GUARD + 1                     # + the sticky position at bit 0
     one, one_leading = _normalized(m, first, width, "first")
     two, two_leading = _normalized(m, second, width, "second")
+    pipeline.riders["negative_zero"] = negative_zero
+    stage = pipeline.cut("terms", one=one, one_leading=one_leading, one_sign=first.sign,
+                         two=two, two_leading=two_leading, two_sign=second.sign)
+    one, one_leading, two, two_leading = \
+        stage["one"], stage["one_leading"], stage["two"], stage["two_leading"]
     swap = two_leading > one_leading
     big, small = Mux(swap, two, one), Mux(swap, one, two)
     big_leading = Mux(swap, two_leading, one_leading)
-    big_sign, small_sign = Mux(swap, second.sign, first.sign), Mux(swap, first.sign, second.sign)
+    big_sign = Mux(swap, stage["two_sign"], stage["one_sign"])
+    small_sign = Mux(swap, stage["one_sign"], stage["two_sign"])
     distance = Signal(range(window + 1), name="distance")
     difference = big_leading - Mux(swap, one_leading, two_leading)
     m.d.comb += distance.eq(Mux(difference > window, window, difference))
+    stage = pipeline.cut("ordered", big=big, small=small, big_leading=big_leading,
+                         big_sign=big_sign, small_sign=small_sign, distance=distance)
+    big, small, big_leading, big_sign, small_sign, distance = (
+        stage[name] for name in ("big", "small", "big_leading", "big_sign", "small_sign",
+                                 "distance"))
     # The small term, aligned: bits that leave the window are ORed into the sticky bit.
     spread = Signal(2 * window, name="aligned")
     m.d.comb += spread.eq(Cat(Const(0, window + _GUARD + 1), small) >> distance)
     aligned = Cat(spread[window] | spread[:window].any(), spread[window + 1:])
-    total = Signal(signed(window + 2), name="total")
     big_aligned = Cat(Const(0, _GUARD + 1), big)
-    m.d.comb += total.eq(Mux(big_sign == small_sign, big_aligned + aligned,
-                             big_aligned - aligned))
+    stage = pipeline.cut("aligned", big_aligned=big_aligned, small_aligned=aligned,
+                         big_sign=big_sign, small_sign=small_sign, big_leading=big_leading)
+    total = Signal(signed(window + 2), name="total")
+    m.d.comb += total.eq(Mux(stage["big_sign"] == stage["small_sign"],
+                             stage["big_aligned"] + stage["small_aligned"],
+                             stage["big_aligned"] - stage["small_aligned"]))
     magnitude = Signal(window + 1, name="sum_magnitude")
     sign = Signal(name="sum_sign")
-    m.d.comb += [magnitude.eq(Mux(total < 0, -total, total)), sign.eq(big_sign ^ (total < 0))]
+    m.d.comb += [magnitude.eq(Mux(total < 0, -total, total)),
+                 sign.eq(stage["big_sign"] ^ (total < 0))]
+    stage = pipeline.cut("sum", magnitude=magnitude, sign=sign,
+                         big_leading=stage["big_leading"])
+    magnitude, sign, big_leading = stage["magnitude"], stage["sign"], stage["big_leading"]
     # Normalize, round to 24 bits (ties to even), then range checks.
     zeros = _leading_zeros(m, magnitude, "sum_zeros")
     normalized = Signal(window + 1, name="sum_normalized")
     m.d.comb += normalized.eq(magnitude << zeros)
+    stage = pipeline.cut("normalized", normalized=normalized, zeros=zeros,
+                         nonzero=magnitude.any(), sign=sign, big_leading=big_leading)
+    normalized, zeros, sign, big_leading = \
+        stage["normalized"], stage["zeros"], stage["sign"], stage["big_leading"]
     kept = normalized[-_PRECISION:]
     round_bit = normalized[-_PRECISION - 1]
     sticky = normalized[:-_PRECISION - 1].any()
     rounded = Signal(_PRECISION + 1, name="rounded")
     m.d.comb += rounded.eq(kept + (round_bit & (sticky | kept[0])))
+    stage = pipeline.cut("rounded", rounded=rounded, leading=big_leading + 1 - zeros,
+                         nonzero=stage["nonzero"], sign=sign)
+    rounded, sign = stage["rounded"], stage["sign"]
+    negative_zero = pipeline.riders.pop("negative_zero")
     exponent = Signal(_EXPONENT, name="result_exponent")
-    m.d.comb += exponent.eq(big_leading + 1 - zeros + rounded[_PRECISION])
+    m.d.comb += exponent.eq(stage["leading"] + rounded[_PRECISION])
     significand = Mux(rounded[_PRECISION], rounded[1:], rounded[:_PRECISION])
     result = Signal(32, name="rounded_sum")
     biased = (exponent + 127)[:8]
-    with m.If(~magnitude.any()):
+    with m.If(~stage["nonzero"]):
         m.d.comb += result.eq(Cat(Const(0, 31), negative_zero))
     with m.Elif(exponent < -126):
         m.d.comb += result.eq(Cat(Const(0, 31), sign))
@@ -270,12 +324,21 @@ def _fixed_point_sum(m, products, active, fp8_formats):
 
 
 class FloatMac(wiring.Component):
-    """One PE step: ``result = RNE_fp32(partial + products)`` (R1-R8, R11), combinational.
+    """One PE step: ``result = RNE_fp32(partial + products)`` (R1-R8, R11), combinational or
+    pipelined.
+
+    With pipeline registers at ``cuts`` the step takes its operands (``stationary``,
+    ``moving``, formats, ``active``) in one cycle, ``partial`` as many cycles later as there
+    are cuts before the partial enters (``products``, ``term``), and gives ``result``
+    ``len(cuts)`` cycles after its operands; one step may start every cycle.
 
     Parameters
     ----------
     formats : tuple of str
         The tile's floating-point format set (``TileConfig.formats``), canonical order.
+    cuts : tuple of str
+        Cut points of ``sim_models.timing.MAC_CUT_POINTS`` that hold a pipeline register
+        (none: combinational).
 
     Members
     -------
@@ -294,17 +357,24 @@ class FloatMac(wiring.Component):
     result : Out(32)
         FP32 bits.
     """
-    def __init__(self, formats):
+    def __init__(self, formats, cuts=()):
         signature = float_mac_signature(formats)
         self._formats = tuple(formats)
+        self._cuts = tuple(cuts)
         super().__init__(signature)
 
     @property
     def formats(self):
         return self._formats
 
+    @property
+    def cuts(self):
+        """Cut points (``sim_models.timing.MAC_CUT_POINTS``) holding a pipeline register."""
+        return self._cuts
+
     def elaborate(self, platform):
         m = Module()
+        pipeline = _Pipeline(m, self._cuts)
         fp8 = tuple(name for name in self._formats if FLOAT_FORMATS[name].is_fp8)
         width = max(FLOAT_FORMATS[name].operand.mantissa_bits for name in self._formats) + 1
         halves = ("low", "high") if fp8 else ("low",)
@@ -319,6 +389,11 @@ class FloatMac(wiring.Component):
             products.append(_multiply(m, stationary, moving, f"product_{half}"))
         double_row = self.double_row if fp8 else Const(0, 1)
         active = Cat(self.active[0], self.active[1] & double_row)
+        stage = pipeline.cut("products", active=active, double_row=double_row,
+                             **{f"product_{half}": product
+                                for half, product in zip(halves, products)})
+        active, double_row = stage["active"], stage["double_row"]
+        products = [stage[f"product_{half}"] for half in halves]
         single = Signal(_term_layout(len(products[0].significand)), name="single")
         m.d.comb += [single.sign.eq(products[0].sign),
                      single.magnitude.eq(Mux(active[0], products[0].significand, 0)),
@@ -330,20 +405,32 @@ class FloatMac(wiring.Component):
                           name="products")
             for field in ("sign", "magnitude", "exponent"):
                 m.d.comb += term[field].eq(Mux(double_row, fixed[field], single[field]))
-        partial, partial_term = _fp32_term(m, self.partial, "partial")
+        # What the products contribute to R7's specials and R8's zero sign.
         taking_part = [(product, active[position]) for position, product in enumerate(products)]
-        negative_zero = partial.sign & _is_zero(partial)
-        nan, positive_infinity, negative_infinity = partial.nan, \
-            partial.inf & ~partial.sign, partial.inf & partial.sign
+        all_negative_zero, nan, positive_infinity, negative_infinity = Const(1, 1), 0, 0, 0
         for product, taking in taking_part:
-            negative_zero &= ~taking | (product.zero & product.sign)
+            all_negative_zero &= ~taking | (product.zero & product.sign)
             nan |= taking & product.nan
             positive_infinity |= taking & product.inf & ~product.sign
             negative_infinity |= taking & product.inf & product.sign
-        finite = _round_sum(m, partial_term, term, negative_zero)
+        stage = pipeline.cut("term", term=term, any_active=active.any(),
+                             all_negative_zero=all_negative_zero, nan=nan,
+                             positive_infinity=positive_infinity,
+                             negative_infinity=negative_infinity)
+        # The partial sum from the PE above enters here.
+        partial, partial_term = _fp32_term(m, self.partial, "partial")
+        pipeline.riders = {
+            "nan": stage["nan"] | partial.nan,
+            "positive_infinity": stage["positive_infinity"] | (partial.inf & ~partial.sign),
+            "negative_infinity": stage["negative_infinity"] | (partial.inf & partial.sign),
+            "any_active": stage["any_active"], "partial": self.partial}
+        negative_zero = partial.sign & _is_zero(partial) & stage["all_negative_zero"]
+        finite = _round_sum(m, partial_term, stage["term"], negative_zero, pipeline)
+        riders = pipeline.riders
         stepped = Signal(32, name="stepped")
-        _special(m, stepped, finite, nan, positive_infinity, negative_infinity)
-        m.d.comb += self.result.eq(Mux(active.any(), stepped, self.partial))
+        _special(m, stepped, finite, riders["nan"], riders["positive_infinity"],
+                 riders["negative_infinity"])
+        m.d.comb += self.result.eq(Mux(riders["any_active"], stepped, riders["partial"]))
         return m
 
 

@@ -16,6 +16,7 @@ from sim_models.config import FLOAT_LANE_BITS
 
 from .float_arith import FloatAdd, FloatMac
 from .leaf import FLOAT_MAC, instantiate, leaf_module_name
+from .placement import register_placement
 from .shapes import index_shape
 
 __all__ = ["Arithmetic", "FloatArithmetic", "IntegerArithmetic", "arithmetic",
@@ -44,7 +45,9 @@ class Arithmetic:
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         """Value of one PE step, ``partial + lane * stationary``, built in module ``m`` (what it
-        adds to ``m`` is named after ``name``)."""
+        adds to ``m`` is named after ``name``). With a pipelined MAC (``TileConfig.pe_stages``
+        > 1) the value appears ``pe_stages - 1`` cycles after ``lane``, ``stationary`` and
+        ``control``, and ``partial`` is taken ``TileLatency.partial_stage`` cycles after them."""
         raise NotImplementedError
 
     def accumulate(self, m, stored, incoming):
@@ -117,7 +120,8 @@ class FloatArithmetic(Arithmetic):
     def mac_leaf(self):
         """(component, Verilog module name) of the PEs' multiply-accumulate leaf: one
         component, which the emitter elaborates and the PEs instantiate by name."""
-        return FloatMac(self._config.formats), leaf_module_name(FLOAT_MAC, self._config)
+        cuts = register_placement(self._config).mac_cuts
+        return FloatMac(self._config.formats, cuts), leaf_module_name(FLOAT_MAC, self._config)
 
     def multiply_add(self, m, name, partial, lane, stationary, control):
         mac, module = self.mac_leaf
@@ -127,7 +131,7 @@ class FloatArithmetic(Arithmetic):
         ports = {"partial": partial, "moving": lane.value, "stationary": stationary,
                  "active": lane.active, "result": result,
                  **{field: control[field] for field, _ in self.control_layout}}
-        m.submodules[name] = instantiate(module, mac.signature, ports, clocked=False)
+        m.submodules[name] = instantiate(module, mac.signature, ports, clocked=bool(mac.cuts))
         return result
 
     def accumulate(self, m, stored, incoming):

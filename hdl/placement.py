@@ -6,6 +6,8 @@ a register sits on is this module's, and changes no cycle count.
 from dataclasses import dataclass
 from functools import cache
 
+from sim_models.timing import mac_cuts
+
 __all__ = ["RegisterPlacement", "register_placement"]
 
 
@@ -23,8 +25,13 @@ class RegisterPlacement:
         evaluation of that module (5 per clock cycle under cocotb, and a hierarchical block's
         on every one of its parent's), logic that reads only registers once per clock edge:
         worth it for the large floating-point step, not for the int8 multiply-add.
+    mac_cuts : tuple of str
+        Cut points of the floating-point MAC (``sim_models.timing.MAC_CUT_POINTS``) that hold
+        its ``pe_stages - 1`` pipeline registers; the timing contract names them, as the cuts
+        before the partial sum's entry set how far apart the rows' operands travel.
     """
     operands_in_column: bool
+    mac_cuts: tuple = ()
 
     @property
     def lead(self):
@@ -35,4 +42,5 @@ class RegisterPlacement:
 @cache
 def register_placement(config):
     """The :class:`RegisterPlacement` of a :class:`~sim_models.config.TileConfig`."""
-    return RegisterPlacement(operands_in_column=config.floating)
+    return RegisterPlacement(operands_in_column=config.floating,
+                             mac_cuts=mac_cuts(config.pe_stages))

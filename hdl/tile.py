@@ -30,6 +30,17 @@ from .sequencer import Sequencer
 __all__ = ["SystolicTile"]
 
 
+def _anti_diagonal(line, width, latency, lead, col):
+    """What the PEs of column ``col`` take from ``line``, a shift register whose element j
+    (``width`` bits) was taken j cycles ago: for row k, element ``operand_arrival(k, col) -
+    lead``. With rows one cycle apart that is one part-select (simulators evaluate it as one
+    value), else a concatenation of the rows' elements."""
+    taps = [latency.operand_arrival(row, col) - lead for row in range(latency.rows)]
+    if latency.row_hop == 1:
+        return line[taps[0] * width:(taps[-1] + 1) * width]
+    return Cat(line[tap * width:(tap + 1) * width] for tap in taps)
+
+
 class SystolicTile(wiring.Component):
     """Weight-stationary systolic tile with background weight load and PSUM accumulation.
 
@@ -90,12 +101,10 @@ class SystolicTile(wiring.Component):
         moving = [delay_line(m, injection.lanes[k], latency.operand_arrival(k, 0) - lead,
                              name=f"moving_skew{k}", reset_less=True)[-1] for k in range(rows)]
         # One shift register: bit j holds the bank taken j + 1 cycles ago, so column m's
-        # selects are the part-select [m, m + R) of bits taken 0, 1, .. cycles ago, not a
-        # concatenation of R registers.
-        first = latency.operand_arrival(0, 0) - lead     # cycles the first PE's select waits
+        # selects are taps of bits taken 0, 1, .. cycles ago (_anti_diagonal).
         select_line = Signal(latency.skew_span - lead, name="weight_select", reset_less=True)
         m.d.sync += select_line.eq(Cat(injection.weight_bank, select_line[:-1]))
-        selects = Cat(injection.weight_bank, select_line)[first:]
+        selects = Cat(injection.weight_bank, select_line)
         # The formats and mode of a floating-point vector travel the same anti-diagonals. The
         # line powers up all ones, so that the first operation's formats reach every PE as a
         # value change: Icarus (11, under cocotb) evaluates a Yosys `always @*` block only when
@@ -107,7 +116,7 @@ class SystolicTile(wiring.Component):
             format_line = Signal(length, init=(1 << length) - 1, name="pe_control",
                                  reset_less=True)
             m.d.sync += format_line.eq(Cat(injection.control, format_line[:-width]))
-            controls = Cat(injection.control, format_line)[first * width:]
+            controls = Cat(injection.control, format_line)
 
         # Load skew: column m takes the stationary row taken in cycle u in cycle
         # u + load_arrival(m).
@@ -135,9 +144,9 @@ class SystolicTile(wiring.Component):
                 leaf_module_name("pe_column", config), pe_signature, {
                     "moving_in": moving,
                     "moving_out": moving_out,
-                    "weight_select": selects[col:col + rows],
+                    "weight_select": _anti_diagonal(selects, 1, latency, lead, col),
                     **({} if pe_control is None else
-                       {"control": controls[col * width:(col + rows) * width]}),
+                       {"control": _anti_diagonal(controls, width, latency, lead, col)}),
                     "load_valid": load.valid,
                     "load_bank": load.bank,
                     "load_row": load.row,

@@ -23,7 +23,10 @@ from math import prod
 
 from .config import check_int
 
-__all__ = ["Link", "ring_allreduce_time", "torus_allreduce_time"]
+__all__ = ["MAX_RING_NODES", "Link", "ring_allreduce_time", "torus_allreduce_time"]
+
+#: The most nodes of one ring (and of one torus dimension) the models take.
+MAX_RING_NODES = 65536
 
 
 def _check_positive(subject, value):
@@ -86,14 +89,15 @@ def _ring_steps(nodes, size_bytes, link):
 
 
 def ring_allreduce_time(nodes, size_bytes, link):
-    """Time of a ring all-reduce of ``size_bytes`` bytes on ``nodes`` nodes (2..65536).
+    """Time of a ring all-reduce of ``size_bytes`` bytes on ``nodes`` nodes (2 to
+    :data:`MAX_RING_NODES`).
 
     Returns
     -------
     float
         Time in the unit of ``link.hop_latency``.
     """
-    check_int("Parameter 'nodes'", nodes, 2, 65536)
+    check_int("Parameter 'nodes'", nodes, 2, MAX_RING_NODES)
     _check_size(size_bytes)
     return sum(_ring_steps(nodes, size_bytes, link))
 
@@ -121,7 +125,7 @@ def torus_allreduce_time(dims, size_bytes, link):
         raise TypeError(f"Parameter 'dims' must be a non-empty sequence of integers, "
                         f"not {dims!r}")
     for index, size in enumerate(dims):
-        check_int(f"Parameter 'dims[{index}]'", size, 1, 65536)
+        check_int(f"Parameter 'dims[{index}]'", size, 1, MAX_RING_NODES)
     _check_size(size_bytes)
     links = [link] * len(dims) if isinstance(link, Link) else list(link)
     if len(links) != len(dims) or not all(isinstance(item, Link) for item in links):

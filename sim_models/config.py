@@ -10,10 +10,11 @@ Every check raises ``TypeError`` (wrong type or out of range) or ``ValueError`` 
 parameters) with one line that names the parameter, its value and what is allowed.
 """
 
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from math import prod
 from numbers import Integral
 
+from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, Torus, axis_name
 
 __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
@@ -21,7 +22,8 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
-           "NAMED_TILES", "ACCUMULATOR_BITS", "FLOAT_LANE_BITS", "OPERAND_FORMATS",
+           "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
+           "OPERAND_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
            "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
@@ -124,6 +126,9 @@ ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
 #: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
 FLOAT_LANE_BITS = 16
+#: Pipeline stages of a floating-point PE's MAC unless a tile names its own: the depth chosen
+#: from the ECP5 measurements of docs/ (the int8 PE has one stage).
+DEFAULT_FLOAT_PE_STAGES = 6
 
 
 def parse_formats(text):
@@ -175,6 +180,11 @@ class TileConfig:
         The operand formats the PEs support, names of :data:`OPERAND_FORMATS`; each operation
         chooses its stationary and moving format among them. ``("int8",)`` (the default) or
         any set of floating-point formats; stored in canonical order.
+    pe_stages : int or None
+        Pipeline stages of a PE's multiply-accumulate, its latency in cycles (``sim_models.timing``):
+        1 for int8; 1..:data:`~sim_models.timing.MAX_FLOAT_PE_STAGES` for floating-point
+        formats. None (the default) stands for :data:`DEFAULT_FLOAT_PE_STAGES` on a
+        floating-point tile and 1 on the int8 tile; it is stored resolved.
 
     Raises
     ------
@@ -190,6 +200,7 @@ class TileConfig:
     psum_banks: int = 8
     psum_depth: int = 512
     formats: tuple = ("int8",)
+    pe_stages: int = field(default=None, metadata={"implied_by": "default_pe_stages"})
 
     def __post_init__(self):
         check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
@@ -197,6 +208,17 @@ class TileConfig:
         check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
         check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
         object.__setattr__(self, "formats", check_formats("Parameter 'formats'", self.formats))
+        if self.pe_stages is None:
+            object.__setattr__(self, "pe_stages", self.default_pe_stages)
+        deepest = MAX_FLOAT_PE_STAGES if self.floating else 1
+        check_int(f"Parameter 'pe_stages' (formats {','.join(self.formats)})", self.pe_stages,
+                  1, deepest)
+
+    @property
+    def default_pe_stages(self):
+        """Pipeline stages of the PE's MAC when none are named: :data:`DEFAULT_FLOAT_PE_STAGES`
+        for floating-point formats, 1 for int8."""
+        return DEFAULT_FLOAT_PE_STAGES if self.floating else 1
 
     @property
     def floating(self):
@@ -225,7 +247,8 @@ class TileConfig:
         suffix = "" if (self.psum_banks, self.psum_depth) == (8, 512) else \
             f"_b{self.psum_banks}d{self.psum_depth}"
         formats = "_".join(name.replace("_", "") for name in self.formats)
-        return f"r{self.rows}c{self.cols}{suffix}_{formats}"
+        stages = "" if self.pe_stages == self.default_pe_stages else f"_s{self.pe_stages}"
+        return f"r{self.rows}c{self.cols}{suffix}_{formats}{stages}"
 
     @property
     def macs_per_cycle(self):
@@ -451,8 +474,8 @@ class AllReduceConfig:
     TypeError
         If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an element, or a chunk does not fit
-        one packet.
+        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an
+        element, or a chunk does not fit one packet.
     """
     ring: FabricConfig
     vector_length: int
@@ -615,8 +638,8 @@ NAMED_TILES = {
 def module_name(config):
     """Verilog module name of the top of a design, and so the stem of its generated file:
     ``systolic_tile_r8c16_int8``, ``fabric_torus4x4``, ``allreduce_ring5_v23``,
-    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the design (``hdl.emit`` names its
-    tops with it)."""
+    ``gemm_r4c4_int8_ring3_n6``, ``alltoall_torus2x3_c4``. Known without elaborating the
+    design (``hdl.emit`` names its tops with it)."""
     prefixes = {TileConfig: "systolic_tile", FabricConfig: "fabric",
                 AllReduceConfig: "allreduce", DistributedGemmConfig: "gemm",
                 AllToAllConfig: "alltoall"}
@@ -642,6 +665,9 @@ def config_to_dict(config):
     result = {"kind": kinds[type(config)]}
     for item in fields(config):
         value = getattr(config, item.name)
+        implied = item.metadata.get("implied_by")
+        if implied and value == getattr(config, implied):
+            continue        # the default: dictionaries from before the field stay the same
         if type(value) in kinds:
             value = config_to_dict(value)
         elif isinstance(value, tuple):

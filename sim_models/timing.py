@@ -17,8 +17,9 @@ is delayed the same; column m sees everything m hops later.
 
 from dataclasses import dataclass
 
-__all__ = ["HOP_CYCLES", "INJECTION_CYCLES", "OP_QUEUE_DEPTH", "PSUM_LOOKAHEAD_CYCLES",
-           "PSUM_READ_CYCLES", "TileLatency", "drain_cycles", "tile_latency"]
+__all__ = ["HOP_CYCLES", "INJECTION_CYCLES", "MAC_CUTS", "MAC_CUT_POINTS",
+           "MAX_FLOAT_PE_STAGES", "OP_QUEUE_DEPTH", "PSUM_LOOKAHEAD_CYCLES", "PSUM_READ_CYCLES",
+           "TileLatency", "drain_cycles", "mac_cuts", "tile_latency"]
 
 #: Operations buffered between the op stream and the sequencer's dispatcher.
 OP_QUEUE_DEPTH = 4
@@ -79,6 +80,14 @@ class TileLatency:
         return self.psum_write(col) - PSUM_LOOKAHEAD_CYCLES
 
     @property
+    def weight_hold(self):
+        """Cycles after a weight bank's last moving beat during which no load may issue into
+        the bank: the beat's lanes still reach lower rows (R - 1) (``row_hop`` - 1) cycles
+        later than a load's rows do, one row per beat. 0 with one-stage PEs, where in-order
+        issue keeps loads behind every vector that uses the bank."""
+        return (self.rows - 1) * (self.row_hop - 1)
+
+    @property
     def skew_span(self):
         """Cycles from a moving beat being taken to the last PE, (R - 1, C - 1), taking it: the
         length of the delay line its weight selects and formats travel."""
@@ -99,9 +108,46 @@ class TileLatency:
         return self.psum_write(self.cols - 1)
 
 
+#: The places a pipeline register may cut the floating-point MAC (``hdl.float_arith``), in
+#: datapath order: after decoding and multiplying the operands (``products``), after the
+#: fixed-point sum of the products (``term``), after normalizing the two addends (``terms``),
+#: after ordering them by size (``ordered``: the larger, the smaller and their exponent
+#: distance), after aligning them (``aligned``), after adding them (``sum``), after
+#: normalizing the sum (``normalized``), after rounding it to 24 bits (``rounded``); the range
+#: checks, the specials and the FP32 encoding are last. The partial sum from the PE above enters after ``term``,
+#: so the cuts before it lengthen the moving values' path, not the partial sum's.
+MAC_CUT_POINTS = ("products", "term", "terms", "ordered", "aligned", "sum", "normalized",
+                  "rounded")
+#: Cut points before the partial sum enters the MAC.
+_BEFORE_PARTIAL = ("products", "term")
+#: Where the ``pe_stages - 1`` pipeline registers of a floating-point MAC go, by depth: the cuts
+#: that balance the stages of the critical path measured on an ECP5 (``sweep.pe_timing``;
+#: docs/pipelined-pe.md), the longest stage first split.
+MAC_CUTS = {
+    1: (),
+    2: ("terms",),
+    3: ("term", "aligned"),
+    4: ("products", "terms", "sum"),
+    5: ("products", "term", "aligned", "sum"),
+    6: ("products", "term", "terms", "aligned", "normalized"),
+    7: ("products", "term", "terms", "ordered", "aligned", "normalized"),
+    8: ("products", "term", "terms", "ordered", "aligned", "sum", "normalized"),
+    9: MAC_CUT_POINTS,
+}
+#: Deepest floating-point MAC: one register per cut point.
+MAX_FLOAT_PE_STAGES = len(MAC_CUT_POINTS) + 1
+
+
+def mac_cuts(pe_stages):
+    """The cut points (names of :data:`MAC_CUT_POINTS`) of a MAC of ``pe_stages`` stages."""
+    return MAC_CUTS[pe_stages]
+
+
 def tile_latency(config):
     """The :class:`TileLatency` of a :class:`~sim_models.config.TileConfig`."""
-    return TileLatency(config.rows, config.cols)
+    cuts = mac_cuts(config.pe_stages)
+    return TileLatency(config.rows, config.cols, config.pe_stages,
+                       sum(cut in _BEFORE_PARTIAL for cut in cuts))
 
 
 def drain_cycles(config):

@@ -2,9 +2,12 @@
 
     python -m sweep sweeps/smoke.toml                      # a local cluster, one worker per core
     python -m sweep sweeps/smoke.toml --workers 1
+    python -m sweep big.toml --large                       # more than 64 points
     python -m sweep sweeps/smoke.toml --scheduler tcp://127.0.0.1:8786
 
-The grid is validated before anything runs. Finished points are kept in the store (default
+The grid is validated before anything runs; more local workers than cores need
+``--oversubscribe``, and grids of more than 64 points ``--large`` (the refusal gives the
+estimated time). Finished points are kept in the store (default
 ``<build>/sweep/<grid>.sqlite``) and skipped by a rerun; the table and plots go to
 ``reports/sweep/``. With ``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) the workers must
 have the project installed and see ``--build`` at the same path.
@@ -23,6 +26,14 @@ from .report import write_report
 from .store import ResultStore, StoreError
 
 
+#: Grids of more points than this run only with ``--large``.
+LARGE_GRID = 64
+#: Worker-seconds per RTL of a sweep, measured on the smoke grid (build, GEMMs, synthesis,
+#: projections: 508 s for 4 RTLs on one worker, docs/sweeps.md), for the estimate a large
+#: grid is refused with.
+SECONDS_PER_RTL = 127
+
+
 def _arguments(argv):
     parser = ArgumentParser.for_module("sweep", __doc__)
     parser.add_argument("grid", help="grid file (TOML), e.g. sweeps/smoke.toml")
@@ -39,9 +50,17 @@ def _arguments(argv):
                         metavar="SECONDS",
                         help=f"time limit of one RTL's synthesis (default {SYNTHESIS_LIMIT:g}); "
                              f"a point whose synthesis takes longer fails with that error")
+    parser.add_argument("--oversubscribe", action="store_true",
+                        help="allow more local workers than cores")
+    parser.add_argument("--large", action="store_true",
+                        help=f"run a grid of more than {LARGE_GRID} points")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, not {args.workers}")
+    cores = os.cpu_count() or 1
+    if args.scheduler is None and args.workers > cores and not args.oversubscribe:
+        parser.error(f"--workers {args.workers}: this machine has {cores} cores; allowed: 1 to "
+                     f"{cores} (--oversubscribe allows more)")
     if not 0 < args.synthesis_limit < math.inf:
         parser.error(f"--synthesis-limit must be a positive number of seconds, not "
                      f"{args.synthesis_limit:g}")
@@ -53,6 +72,13 @@ def main(argv=None):
     name = Path(args.grid).stem
     try:
         points = load_grid(args.grid)
+        if len(points) > LARGE_GRID and not args.large:
+            rtls = len({point.config for point in points})
+            hours = rtls * SECONDS_PER_RTL / min(args.workers, rtls) / 3600
+            raise GridError(f"{args.grid}: {len(points)} points over {rtls} RTLs, about "
+                            f"{hours:.1f} h on {args.workers} workers at about "
+                            f"{SECONDS_PER_RTL} s per RTL; grids of more than {LARGE_GRID} "
+                            f"points need --large")
         store = ResultStore(args.store or Path(args.build) / "sweep" / f"{name}.sqlite")
         with connect(args.workers, args.scheduler) as client:
             print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
@@ -62,6 +88,10 @@ def main(argv=None):
     except (GridError, StoreError, SweepError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished points are kept in the store; rerun to go on",
+              file=sys.stderr)
+        return 130
     shared = ", ".join(f"{step} {summary.steps_run[step]} run / {summary.steps_saved[step]} "
                        f"saved" for step in summary.steps_run)
     print(f"[sweep] {summary.stored} stored, {summary.failed} failed, {summary.skipped} "

@@ -9,7 +9,8 @@ Tasks and their keys (the functions are :mod:`sweep.tasks`'):
   distinct RTL, skipped when the directory holds an up-to-date build (a previous sweep's).
 - ``synthesis-<sha256>``: Yosys area figures of that Verilog, one per distinct RTL, under a
   time limit.
-- ``pe-timing-<formats>``: the ECP5 fmax of one PE, one per operand format set.
+- ``pe-timing-<formats>-s<stages>``: the ECP5 fmax of one PE, one per operand format set and
+  MAC depth.
 - ``point-<digest>``: the :data:`~sweep.stages.STAGES` of one point, after its build.
 
 Points that share an RTL share its build and its synthesis. The client stores a point as soon
@@ -225,10 +226,10 @@ class _Run:
             key = _task_key("synthesis", rtl.sha256)
             self.submit(key, synthesize_rtl, point.config, rtl, self.limit)
             self.wait_for(entry, key)
-            formats = "+".join(point.config.formats)
-            key = _task_key("pe_timing", formats)
-            self.submit(key, time_pe, point.config.formats,
-                        self.build_root / "pe_timing" / formats, self.limit)
+            pe = f"{'+'.join(point.config.formats)}-s{point.config.pe_stages}"
+            key = _task_key("pe_timing", pe)
+            self.submit(key, time_pe, point.config.formats, point.config.pe_stages,
+                        self.build_root / "pe_timing" / pe, self.limit)
             self.wait_for(entry, key)
 
     def finish(self, future):

@@ -9,6 +9,8 @@
                                   # comma-separated, e.g. "bf16,fp8_e4m3"
     psum_banks = [2]              # 1..16
     psum_depth = [64]             # result vectors per bank, 1..4096
+    pe_stages = [1, "default"]    # MAC pipeline depth: 1 for int8, 1..8 for floating point,
+                                  # or "default", the format set's default (optional)
 
     [measure]
     simulator = "verilator"       # or "icarus"
@@ -42,9 +44,17 @@ __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_gr
 CHARACTERIZATION = "characterization"
 #: Simulators a point's GEMMs can run on.
 SIMULATORS = ("verilator", "icarus")
-_TILE_KEYS = ("rows", "cols", "formats", "psum_banks", "psum_depth")
+_TILE_KEYS = ("rows", "cols", "formats", "psum_banks", "psum_depth", "pe_stages")
+#: The ``pe_stages`` value that stands for the format set's default depth.
+DEFAULT_STAGES = "default"
 _SECTIONS = {"tile": _TILE_KEYS, "measure": ("simulator", "gemms"),
              "projection": ("system", "workloads")}
+
+
+#: The largest GEMM a grid may ask for: each of M, K and N, and their product (MACs). Beyond
+#: them the operands and the simulation outgrow a worker's memory and hours.
+MAX_GEMM_SIDE = 4096
+MAX_GEMM_MACS = 1 << 30
 
 
 class GridError(ValueError):
@@ -93,12 +103,16 @@ class SweepPoint:
 
 
 def _list(where, key, value, kind):
-    """``value`` as a non-empty list of ``kind``; a scalar is a list of one."""
+    """``value`` as a non-empty list of ``kind``, each value once; a scalar is a list of one."""
     values = value if isinstance(value, list) else [value]
     if not values or not all(isinstance(item, kind) and not isinstance(item, bool)
                              for item in values):
         raise GridError(f"{where} {key} = {value!r}: must be a {kind.__name__} or a non-empty "
                         f"list of them")
+    repeated = next((item for index, item in enumerate(values) if item in values[:index]), None)
+    if repeated is not None:
+        raise GridError(f"{where} {key} = {value!r}: {repeated!r} appears more than once; give "
+                        f"each value once")
     return values
 
 
@@ -114,13 +128,22 @@ def _shapes(where, value):
         if len(sizes) != 3 or not all(size.isdigit() and int(size) > 0 for size in sizes):
             raise GridError(f"{where} gemms = {value!r}: must be \"{CHARACTERIZATION}\" or a "
                             f"list of \"MxKxN\" with positive integers")
-        shapes.append(tuple(int(size) for size in sizes))
+        shape = tuple(int(size) for size in sizes)
+        if max(shape) > MAX_GEMM_SIDE or shape[0] * shape[1] * shape[2] > MAX_GEMM_MACS:
+            raise GridError(f"{where} gemms: {item.strip()} is beyond what a sweep simulates: "
+                            f"M, K and N at most {MAX_GEMM_SIDE:,} and M x K x N at most "
+                            f"{MAX_GEMM_MACS:,} MACs")
+        shapes.append(shape)
     return tuple(shapes)
 
 
 def _tiles(where, section):
+    """The tile configurations of the grid's [tile] table, each once (int8 at depth 1 and at
+    "default" is one configuration)."""
     axes = {key: _list(where, key, section[key], str if key == "formats" else int)
-            for key in _TILE_KEYS if key in section}
+            for key in _TILE_KEYS if key in section and key != "pe_stages"}
+    if "pe_stages" in section:
+        axes["pe_stages"] = _stages(where, section["pe_stages"])
     for missing in ("rows", "cols"):
         if missing not in axes:
             raise GridError(f"{where} [tile] has no {missing}: give a list of integers, 1..128")
@@ -129,11 +152,27 @@ def _tiles(where, section):
     keys = list(axes)
     configs = []
     for values in product(*axes.values()):
+        arguments = dict(zip(keys, values))
+        if arguments.get("pe_stages") == DEFAULT_STAGES:
+            arguments["pe_stages"] = None      # TileConfig's: the format set's default
         try:
-            configs.append(TileConfig(**dict(zip(keys, values))))
+            config = TileConfig(**arguments)
         except (TypeError, ValueError) as error:
             raise GridError(f"{where} [tile]: {error}") from None
+        if config not in configs:
+            configs.append(config)
     return configs
+
+
+def _stages(where, value):
+    """The ``pe_stages`` axis: integers and ``"default"``."""
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(item == DEFAULT_STAGES or (isinstance(item, int) and
+                                                        not isinstance(item, bool))
+                             for item in values):
+        raise GridError(f"{where} pe_stages = {value!r}: must be an integer, "
+                        f"\"{DEFAULT_STAGES}\" or a non-empty list of them")
+    return values
 
 
 def _format_set(where, text):

@@ -35,7 +35,7 @@ def _ecp5_script(verilog, module, netlist):
         f"synth_ecp5 -top {module} -run map_cells: -json {netlist}"]) + "\n"
 
 
-def pe_fmax_mhz(formats, work_dir, time_limit=None):
+def pe_fmax_mhz(formats, work_dir, time_limit=None, pe_stages=None):
     """Post-route maximum frequency of one PE of format set ``formats`` on an ECP5, in MHz.
 
     Parameters
@@ -47,6 +47,8 @@ def pe_fmax_mhz(formats, work_dir, time_limit=None):
         and the nextpnr log.
     time_limit : float or None
         Seconds Yosys and nextpnr may take together; None: no limit.
+    pe_stages : int or None
+        Pipeline stages of the PE's MAC (``TileConfig.pe_stages``); None: the formats' default.
 
     Raises
     ------
@@ -57,7 +59,7 @@ def pe_fmax_mhz(formats, work_dir, time_limit=None):
         one line naming the module, the tool and the log.
     """
     # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
-    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats)
+    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats, pe_stages=pe_stages)
     limit = TimeLimit.starting_now(time_limit)
     work_dir = Path(work_dir)
     try:

@@ -4,6 +4,8 @@
 - ``<grid>.md``: one row per point of the grid (finished, failed or missing);
 - ``<grid>_pareto.png``: measured throughput per area against area, the Pareto front drawn
   (points no other point beats on both: no larger area and no lower throughput per area);
+  throughput is MACs per second (MACs per cycle x the PE's ECP5 fmax) when every finished
+  point has its PE timed, so that a faster clock counts, else MACs per cycle;
 - ``<grid>_utilization.png``: utilization of each measured GEMM against its size relative to
   the array, one series per tile.
 
@@ -43,6 +45,23 @@ def pareto_front(pairs):
     return sorted(front, key=lambda i: pairs[i][0])
 
 
+def _macs_per_second(row):
+    """Measured MACs per second of a finished point: its MACs per cycle at its PE's ECP5 fmax
+    (``pe_timing``), or None when the PE was not timed."""
+    timing = row.records.get("pe_timing")
+    if not timing:
+        return None
+    return row.records["gemms"]["macs_per_cycle"] * timing["pe_fmax_mhz"] * 1e6
+
+
+def _throughput(rows):
+    """(function of a row, name) of the throughput the Pareto plot puts per area: MACs per
+    second if every row has it, else MACs per cycle."""
+    if rows and all(_macs_per_second(row) is not None for row in rows):
+        return _macs_per_second, "MACs per second (at the PE's ECP5 fmax)"
+    return (lambda row: row.records["gemms"]["macs_per_cycle"]), "MACs per cycle"
+
+
 def _tops(flops):
     return f"{flops / 1e12:.3g}"
 
@@ -69,25 +88,28 @@ def results_table(points, rows):
     by_digest = {row.digest: row for row in rows}
     unit = next((area(row)[1] for row in rows if row.status == OK), "PEs")
     scale, per = _per_area(unit)
-    lines = [f"| point | status | array | PSUM | format | GEMMs | MACs/cycle | "
+    lines = [f"| point | status | array | PSUM | format | PE stages | GEMMs | MACs/cycle | "
              f"cells / PE | transistors / PE | array transistors (10^6) | PE fmax, ECP5 (MHz) | "
-             f"MACs/cycle per {per} | chip peak TFLOP/s | step s | MFU | error or note |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"MACs/cycle per {per} | MACs/s per {per} | chip peak TFLOP/s | step s | MFU | "
+             f"error or note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for point in points:
         config, row = point.config, by_digest.get(point.digest)
         head = (f"| {point.name} | {row.status if row else 'missing'} | "
                 f"{config.rows} x {config.cols} | {config.psum_banks} x {config.psum_depth} | "
-                f"{','.join(config.formats)} | {len(point.shapes)} |")
+                f"{','.join(config.formats)} | {config.pe_stages} | {len(point.shapes)} |")
         if row is None or row.status != OK:
             error = (row.error or "").replace("|", "/") if row else "not run yet"
-            lines.append(f"{head} | | | | | | | | | {error} |")
+            lines.append(f"{head} | | | | | | | | | | {error} |")
             continue
         gemms, projection = row.records["gemms"], row.records["projection"]
         caveat = projection["mfu_not_meaningful"]
         mfu = "not a result" if caveat else f"{projection['mfu']:.1%}"
         cells, fmax = _synthesis_cells(row)
+        per_second = _macs_per_second(row)
+        per_second = "-" if per_second is None else f"{per_second * scale / area(row)[0]:.4g}"
         lines.append(f"{head} {gemms['macs_per_cycle']:.3f} | {cells}{fmax} "
-                     f"{gemms['macs_per_cycle'] * scale / area(row)[0]:.4g} | "
+                     f"{gemms['macs_per_cycle'] * scale / area(row)[0]:.4g} | {per_second} | "
                      f"{_tops(projection['chip_peak_flops'])} | "
                      f"{projection['step_seconds']:.4g} | {mfu} | {caveat or ''} |")
     return "\n".join(lines) + "\n"
@@ -112,8 +134,8 @@ def _pareto_plot(rows, path):
     tiles = _tiles(rows)
     unit = area(next(iter(tiles.values())))[1] if tiles else "PEs"
     scale, per = _per_area(unit)
-    pairs = [(area(row)[0], row.records["gemms"]["macs_per_cycle"] * scale / area(row)[0])
-             for row in tiles.values()]
+    throughput, measure = _throughput(list(tiles.values()))
+    pairs = [(area(row)[0], throughput(row) * scale / area(row)[0]) for row in tiles.values()]
     front = pareto_front(pairs)
     figure, axes = plt.subplots(figsize=(9, 4.8))
     # One marker and colour per tile, named in the legend: names on the plot overprint.
@@ -126,7 +148,7 @@ def _pareto_plot(rows, path):
     axes.set_xscale("log", base=2)
     axes.margins(x=0.1, y=0.1)
     axes.set_xlabel(_area_label(unit))
-    axes.set_ylabel(f"measured MACs per cycle per {per}")
+    axes.set_ylabel(f"measured {measure} per {per}")
     axes.set_title("Throughput per area against area (checked GEMMs on the RTL)")
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()

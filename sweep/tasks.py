@@ -6,8 +6,8 @@
   one-PE tile, once per format set).
 - :func:`build_rtl`, one per RTL and simulator: the simulator build in the same directory.
 - :func:`synthesize_rtl`, one per RTL: Yosys area figures (:mod:`sweep.synthesis`).
-- :func:`time_pe`, one per operand format set: the ECP5 fmax of one PE (:mod:`sweep.pe_timing`),
-  the same for every array of that set.
+- :func:`time_pe`, one per operand format set and MAC depth: the ECP5 fmax of one PE
+  (:mod:`sweep.pe_timing`), the same for every array of that set and depth.
 - :func:`run_point`, one per point: the point's :data:`~sweep.stages.STAGES` on its built RTL.
 """
 
@@ -100,11 +100,12 @@ def synthesize_rtl(config, rtl, time_limit):
     return asdict(figures), seconds
 
 
-def time_pe(formats, work_dir, time_limit):
-    """The ECP5 fmax of one PE of the format set ``formats`` (:func:`sweep.pe_timing.pe_fmax_mhz`,
-    files under ``work_dir``, ``time_limit`` in seconds): ``{"pe_fmax_mhz": MHz}`` and its
-    seconds."""
-    fmax, seconds = _timed("pe_timing", pe_fmax_mhz, formats, work_dir, time_limit)
+def time_pe(formats, pe_stages, work_dir, time_limit):
+    """The ECP5 fmax of one PE of the format set ``formats`` and MAC depth ``pe_stages``
+    (:func:`sweep.pe_timing.pe_fmax_mhz`, files under ``work_dir``, ``time_limit`` in seconds):
+    ``{"pe_fmax_mhz": MHz}`` and its seconds."""
+    fmax, seconds = _timed("pe_timing", pe_fmax_mhz, formats, work_dir, time_limit,
+                           pe_stages)
     return {"pe_fmax_mhz": fmax}, seconds
 
 

@@ -3,15 +3,15 @@ results, for an all-reduce ring and for designs whose nodes end in all-reduce in
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from .harness_timing import stall_probability, start_clock
+from .harness_timing import stall_probability
+from .node_harness import NodeStreamsHarness
 from .streams import CycleCounter, StreamDriver, StreamMonitor, pack_array, unpack_array
 
 __all__ = ["AllReduceHarness"]
 
 
-class AllReduceHarness:
+class AllReduceHarness(NodeStreamsHarness):
     """Drives every node's local input and collects every node's results.
 
     Parameters
@@ -27,27 +27,8 @@ class AllReduceHarness:
         Elements are two's-complement integers (int32), not bit patterns (FP32, BF16).
     """
     def __init__(self, dut, nodes, inputs=("i",), width=32, signed=True):
-        self.dut = dut
-        self.nodes = nodes
-        self._inputs = inputs
+        super().__init__(dut, nodes, inputs, ("o",))
         self._width, self._signed = width, signed
-        start_clock(dut.clk)
-
-    def stream(self, name, node):
-        """(valid, ready, payload) handles of stream ``name`` of ``node``."""
-        return [getattr(self.dut, f"{name}__{node}__{signal}")
-                for signal in ("valid", "ready", "payload")]
-
-    async def reset(self, cycles=3):
-        """Hold reset with every valid and ready low; release it just after a rising edge."""
-        for node in range(self.nodes):
-            for name in self._inputs:
-                self.stream(name, node)[0].value = 0
-            self.stream("o", node)[1].value = 0
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, cycles)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
 
     async def run(self, vectors, timeout, rng=None):
         """Send ``vectors`` and collect as many results from every node.
@@ -94,22 +75,12 @@ class AllReduceHarness:
             monitor = StreamMonitor(self.dut.clk, *self.stream("o", node),
                                     backpressure_probability=stall, rng=rng, counter=counter)
             collects.append(cocotb.start_soon(monitor.collect(count)))
-        tasks = sends + collects
-        while not all(task.done() for task in tasks):
-            await ClockCycles(self.dut.clk, 8)
-            if counter.cycle > timeout:
-                for task in tasks:
-                    task.cancel()
-                done = sum(len(task.result().payloads) for task in collects if task.done())
-                raise AssertionError(f"All-reduce unfinished after {timeout} cycles: "
-                                     f"{done} of {self.nodes * count} results delivered by "
-                                     f"nodes that finished")
-        # Nothing more may come out once every result is in.
-        await ClockCycles(self.dut.clk, 20)
-        await ReadOnly()
-        extra = [node for node in range(self.nodes) if self.stream("o", node)[0].value == 1]
-        assert not extra, f"Nodes {extra} offer results beyond the expected ones"
-        await RisingEdge(self.dut.clk)
+
+        def unfinished():
+            done = sum(len(task.result().payloads) for task in collects if task.done())
+            return (f"All-reduce unfinished after {timeout} cycles: {done} of "
+                    f"{self.nodes * count} results delivered by nodes that finished")
+        await self.finish(sends + collects, timeout, counter, unfinished)
         results = np.stack([unpack_array(self._width, 1, task.result().payloads,
                                          self._signed)[:, 0]
                             for task in collects])

@@ -3,9 +3,9 @@ received counts and elements."""
 
 import cocotb
 import numpy as np
-from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 
-from .harness_timing import stall_probability, start_clock
+from .harness_timing import stall_probability
+from .node_harness import NodeStreamsHarness
 from .streams import CycleCounter, StreamDriver, StreamMonitor
 
 __all__ = ["AllToAllHarness"]
@@ -14,7 +14,7 @@ INPUTS = ("counts", "i")
 OUTPUTS = ("counts_out", "o")
 
 
-class AllToAllHarness:
+class AllToAllHarness(NodeStreamsHarness):
     """Drives and collects the streams of an all-to-all design (``hdl.fabric.alltoall``).
 
     Parameters
@@ -23,26 +23,7 @@ class AllToAllHarness:
     nodes : int
     """
     def __init__(self, dut, nodes):
-        self.dut = dut
-        self.nodes = nodes
-        start_clock(dut.clk)
-
-    def stream(self, name, node):
-        """(valid, ready, payload) handles of stream ``name`` of ``node``."""
-        return [getattr(self.dut, f"{name}__{node}__{signal}")
-                for signal in ("valid", "ready", "payload")]
-
-    async def reset(self, cycles=3):
-        """Hold reset with every valid and ready low; release it just after a rising edge."""
-        for node in range(self.nodes):
-            for name in INPUTS:
-                self.stream(name, node)[0].value = 0
-            for name in OUTPUTS:
-                self.stream(name, node)[1].value = 0
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, cycles)
-        self.dut.rst.value = 0
-        await RisingEdge(self.dut.clk)
+        super().__init__(dut, nodes, INPUTS, OUTPUTS)
 
     async def run(self, rounds, timeout, rng=None):
         """Run all-to-alls back to back.
@@ -80,18 +61,8 @@ class AllToAllHarness:
                                         backpressure_probability=stall, rng=rng,
                                         counter=counter)
                 collects.append(cocotb.start_soon(monitor.collect(count)))
-        while not all(task.done() for task in tasks + collects):
-            await ClockCycles(self.dut.clk, 8)
-            if counter.cycle > timeout:
-                for task in tasks + collects:
-                    task.cancel()
-                raise AssertionError(f"All-to-all unfinished after {timeout} cycles")
-        await ClockCycles(self.dut.clk, 20)
-        await ReadOnly()
-        extra = [(name, node) for node in range(self.nodes) for name in OUTPUTS
-                 if self.stream(name, node)[0].value == 1]
-        assert not extra, f"Streams {extra} offer results beyond the expected ones"
-        await RisingEdge(self.dut.clk)
+        await self.finish(tasks + collects, timeout, counter,
+                          lambda: f"All-to-all unfinished after {timeout} cycles")
         results = [task.result() for task in collects]
         counts = [list(results[2 * node].payloads) for node in range(self.nodes)]
         elements = [list(results[2 * node + 1].payloads) for node in range(self.nodes)]

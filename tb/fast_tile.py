@@ -13,6 +13,7 @@ Verilator only. Files under ``<build>``: ``verilog/testbench/<top>_testbench.v``
 ``sim/verilator/<case>_testbench/`` with the driver build and the jobs of each run.
 """
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
@@ -140,9 +141,14 @@ class FastTile:
         The :mod:`tb.model_store` directory; the user's if None.
     verilator_args : sequence of str
         More Verilator arguments (optimization, threads), part of the model's digest.
+    verilog : path or None
+        The tile's Verilog as :func:`hdl.emit.write` wrote it; generated under ``build`` if
+        None.
     """
-    def __init__(self, config, build, *, hierarchical=True, store=None, verilator_args=()):
+    def __init__(self, config, build, *, hierarchical=True, store=None, verilator_args=(),
+                 verilog=None):
         self.config = config
+        self._verilog = Path(verilog).resolve() if verilog is not None else None
         self._build = Path(build).resolve()
         self._hierarchical = hierarchical
         self._store = Path(store) if store is not None else model_store.default_store()
@@ -164,7 +170,8 @@ class FastTile:
         return self._build / "sim" / "verilator" / f"{self.config.name}{suffix}_testbench"
 
     def _sources(self):
-        tile = write(_generated(self.config), verilog_path(self.config, self._build).parent)
+        tile = self._verilog or write(_generated(self.config),
+                                      verilog_path(self.config, self._build).parent)
         sources = [tile, testbench_verilog(self.config, self._build)]
         if self._hierarchical:
             control = self.directory / "hier.vlt"
@@ -186,12 +193,22 @@ class FastTile:
         if stored is not None:
             self.build_seconds, self.model_build_seconds = 0.0, stored
             return 0.0
-        self._executable.unlink(missing_ok=True)
+        # Runs in other processes may build the same model here: one builds, the others then
+        # find it in the store.
+        with open(directory / "build.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            stored = model_store.fetch(self._store, "verilator", top, digest, directory)
+            if stored is not None:
+                self.build_seconds, self.model_build_seconds = 0.0, stored
+                return 0.0
+            return self._compile(directory, top, digest, [*arguments, *map(str, sources)])
+
+    def _compile(self, directory, top, digest, arguments):
         obj = directory / "obj"
         shutil.rmtree(obj, ignore_errors=True)
-        command = ["verilator", "--cc", "--exe", "--build", "-j", "2", *arguments,
-                   "--top-module", top, "--prefix", "Vharness", "-Mdir", str(obj),
-                   "-o", str(self._executable), *map(str, sources)]
+        command = ["verilator", "--cc", "--exe", "--build", "-j", "2", "--top-module", top,
+                   "--prefix", "Vharness", "-Mdir", str(obj),
+                   "-o", str(obj / self.executable_name), *arguments]
         log = directory / _BUILD_LOG
         start = time.perf_counter()
         with _environ(simulator_env("verilator")), open(log, "w") as output:
@@ -202,7 +219,9 @@ class FastTile:
             raise RuntimeError(f"Building the testbench {top} failed; the log is {log}, "
                                f"ending with:\n{tail}")
         seconds = time.perf_counter() - start
-        model_store.publish(self._store, "verilator", top, digest, directory, seconds)
+        shutil.copyfile(log, obj / _BUILD_LOG)
+        model_store.publish(self._store, "verilator", top, digest, obj, seconds)
+        model_store.fetch(self._store, "verilator", top, digest, directory)
         self.build_seconds = self.model_build_seconds = seconds
         return seconds
 

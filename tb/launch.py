@@ -212,9 +212,14 @@ def exit_on_failure():
     """For command lines that simulate: a failure inside the block ends the process with one
     line on stderr and exit status 1, not a traceback. Failures are a simulation that failed
     its checks (the message names the tests, the log and the rerun command), a build that
-    failed, a missing simulator, and files that cannot be written or read."""
+    failed, a missing simulator, and files that cannot be written or read. Ctrl-C ends it with
+    one line and status 130; results files are written only whole, so nothing half-done is
+    left to trust and a rerun starts the interrupted step again."""
     try:
         yield
+    except KeyboardInterrupt:
+        print("interrupted: no results file was written; rerun to continue", file=sys.stderr)
+        sys.exit(130)
     except (AssertionError, RuntimeError, EmitError, ResultsError) as error:
         sys.exit(f"error: {error}")
     except OSError as error:

@@ -42,11 +42,15 @@ def _entry(store, sim, digest):
 
 
 def _link_or_copy(source, target):
-    target.unlink(missing_ok=True)
+    """Hard-link (or copy, across file systems) ``source`` to ``target``, replacing it in one
+    step: a process about to run ``target`` finds the old file or the new one."""
+    staging = target.with_name(f".{target.name}.{os.getpid()}")
+    staging.unlink(missing_ok=True)
     try:
-        os.link(source, target)
+        os.link(source, staging)
     except OSError:  # another file system
-        shutil.copy2(source, target)
+        shutil.copy2(source, staging)
+    os.replace(staging, target)
 
 
 def fetch(store, sim, toplevel, digest, build_dir):

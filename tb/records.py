@@ -2,7 +2,8 @@
 (:func:`tb.run_context.append_record`).
 
 - :func:`record_program`: one tile program (``tb.tile_tb``, ``tb.tile_gemm_tb``): cycles
-  measured on the ports and modelled, MACs and utilization, per operation too.
+  measured on the ports and modelled, MACs and utilization, per operation too
+  (:func:`program_record`, which the fast path ``tb.fast_tile`` uses outside cocotb).
 - :func:`record_measurements`: one test of a fabric, an all-reduce ring or a distributed
   GEMM: the design's identifying fields, then the test's measurements.
 """
@@ -15,16 +16,17 @@ from sim_models.config import (AllReduceConfig, AllToAllConfig, DistributedGemmC
 from .run_context import append_record
 from .tile_checks import measured_timing
 
-__all__ = ["record_measurements", "record_program"]
+__all__ = ["program_record", "record_measurements", "record_program"]
 
 
-def record_program(config, scenario_name, mode, program, transfers, model, wall_seconds,
-                   extra=None):
-    """Record one tile program's measurements, and the fields of ``extra``.
+def program_record(config, simulator, scenario_name, mode, program, transfers, model,
+                   wall_seconds, extra=None):
+    """The record of one tile program's measurements, and the fields of ``extra``.
 
     Parameters
     ----------
     config : TileConfig
+    simulator : str
     scenario_name : str
     mode : str
         ``"ideal"`` or ``"stalled"`` streams.
@@ -47,14 +49,22 @@ def record_program(config, scenario_name, mode, program, transfers, model, wall_
         operations.append({"kind": timing.kind, "accepted": accepted, "first_beat": first,
                            "last_beat": last, "cycles": cycles, "macs": timing.macs,
                            "utilization": timing.macs / (peak * cycles)})
-    append_record({
+    return {
         "config": config.name, "rows": config.rows, "cols": config.cols,
-        "simulator": cocotb.SIM_NAME, "scenario": scenario_name, "mode": mode,
+        "simulator": simulator, "scenario": scenario_name, "mode": mode,
         "total_cycles": total, "model_cycles": model.total_cycles, "macs": model.macs,
         "utilization": model.macs / (peak * total), "wall_seconds": wall_seconds,
         "simulated_cycles_per_second": total / wall_seconds if wall_seconds else None,
         "operations": operations, **(extra or {}),
-    })
+    }
+
+
+def record_program(config, scenario_name, mode, program, transfers, model, wall_seconds,
+                   extra=None):
+    """Append the :func:`program_record` of one tile program run in this cocotb simulation to
+    the run's results file."""
+    append_record(program_record(config, cocotb.SIM_NAME, scenario_name, mode, program,
+                                 transfers, model, wall_seconds, extra))
 
 
 def _design_fields(config):

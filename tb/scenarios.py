@@ -21,7 +21,7 @@ from sim_models.tiler import TiledGemm
 from .checker import check_equal
 
 __all__ = ["Scenario", "check_reference", "directed_scenarios", "gemm_scenarios",
-           "reference_gemm", "wrap_accumulations"]
+           "reference_gemm", "tiled_gemm_scenario", "wrap_accumulations"]
 
 #: Products of -128 x -128 one PSUM entry needs before int32 wraps: 2**31 / 2**14.
 _PRODUCTS_TO_WRAP = 2 ** 17
@@ -94,6 +94,15 @@ def gemm_shapes(config, matmul_format=INT8):
         (2 * cols + 1, 2 * rows + 1, min(5, depth)),          # several stationaries and chunks
         (cols, rows, depth + 3),                              # N beyond one PSUM bank
     ]
+
+
+def tiled_gemm_scenario(config, shape, matmul_format, rng):
+    """The tiled GEMM of ``shape`` (M, K, N) in ``matmul_format`` with random operands drawn
+    from ``rng`` (for results judged current: the seed mixed with the GEMM's name, as
+    :mod:`sim_models.stimulus` redraws them)."""
+    gemm = random_gemm(config, shape, rng, matmul_format)
+    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, (gemm.stationary, gemm.moving),
+                    matmul_format)
 
 
 def gemm_scenarios(config, rng, matmul_format=INT8):

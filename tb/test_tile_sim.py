@@ -11,7 +11,7 @@ measurements go to ``build/results/tile/<config>_<format>_<sim>.jsonl``. Environ
 
 import pytest
 
-from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
 
 from .regression import regression_runs, run_case
@@ -41,17 +41,25 @@ FLOAT_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
     MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True),
     MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True),
     MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]
+#: One of each kind of format also runs at MAC depth 1 and one deeper than the default
+#: (TileConfig.pe_stages), on Icarus, so that the cycle model's latency is checked at three
+#: depths; Verilator runs the default depth.
+ONE_OF_EACH = [MatmulFormat("fp16", "fp16"), MatmulFormat("fp8_e4m3", "fp8_e5m2"),
+               MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]
 FLOAT_CASES = [
     (TileConfig(4, 4, psum_depth=16, formats=TRAINIUM2_FORMATS), FLOAT_FORMATS),
-    (TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS),
-     [MatmulFormat("fp16", "fp16"), MatmulFormat("fp8_e4m3", "fp8_e5m2"),
-      MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]),
-]
+    (TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS), ONE_OF_EACH),
+] + [(TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS, pe_stages=depth),
+      ONE_OF_EACH) for depth in (1, DEFAULT_FLOAT_PE_STAGES + 1)]
+#: The configurations of FLOAT_CASES Verilator runs: those of the default depth.
+VERILATOR_FLOAT = [config.name for config, _ in FLOAT_CASES
+                   if config.pe_stages == DEFAULT_FLOAT_PE_STAGES]
 
 
 @pytest.mark.parametrize("sim, config, tests, matmul_format", [
     pytest.param(*run.values, matmul_format, id=f"{run.id}-{matmul_format.name}")
-    for config, formats in FLOAT_CASES for run in regression_runs([(config, None)])
+    for config, formats in FLOAT_CASES
+    for run in regression_runs([(config, None)], VERILATOR_FLOAT)
     for matmul_format in formats])
 def test_float_tile(sim, config, tests, matmul_format, request):
     """Verilator builds are hierarchical: each leaf module (the FloatMac among them) is

@@ -10,7 +10,8 @@ from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from .checker import check_equal
 from .scenarios import check_reference
 
-__all__ = ["check_timing", "check_values", "handshake_agreement", "measured_timing"]
+__all__ = ["check_gemm", "check_timing", "check_values", "handshake_agreement",
+           "measured_timing"]
 
 
 def _operation_beats(program, transfers):
@@ -86,3 +87,14 @@ def check_values(config, scenario, reads):
     if scenario.gemm is not None:
         trimmed = [read[:tile.m] for read, tile in zip(reads, scenario.gemm.tiles)]
         check_reference(config, scenario, scenario.gemm.assemble(trimmed))
+
+
+def check_gemm(config, scenario, outcome):
+    """Every check of a GEMM run with ideal streams: every result element (:func:`check_values`)
+    and every handshake in the cycle the cycle model predicts; return the model's timing and
+    the handshakes compared and matching (all of them)."""
+    transfers = outcome["transfers"]
+    check_values(config, scenario, outcome["reads"])
+    model = check_timing(config, scenario.name, scenario.program, transfers, exact=True)
+    checked, matching = handshake_agreement(model, scenario.program, transfers)
+    return model, checked, matching

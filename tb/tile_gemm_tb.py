@@ -14,23 +14,13 @@ comes from the sidecar, the seed and the results file from the run request, as i
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from sim_models.stimulus import gemm_name, random_gemm
+from sim_models.stimulus import gemm_name
 
 from .records import record_program
 from .run_context import design_config, request, run_matmul_format, seeded_rng
-from .scenarios import Scenario
-from .tile_checks import check_timing, check_values, handshake_agreement
+from .scenarios import tiled_gemm_scenario
+from .tile_checks import check_gemm
 from .tile_harness import TileHarness
-
-
-def _gemm_scenario(config, shape, matmul_format):
-    """The tiled GEMM of ``shape`` (M, K, N) in ``matmul_format`` with random operands seeded by
-    the run's seed and the GEMM's name, drawn as :mod:`sim_models.stimulus` redraws them to
-    judge a result current."""
-    gemm = random_gemm(config, shape, seeded_rng(gemm_name(shape, matmul_format)),
-                       matmul_format)
-    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, (gemm.stationary, gemm.moving),
-                    matmul_format)
 
 
 @cocotb.test()
@@ -40,16 +30,14 @@ async def gemms(dut):
     harness = TileHarness(dut, config)
     matmul_format = run_matmul_format()
     for shape in request().options["shapes"]:
-        scenario = _gemm_scenario(config, tuple(shape), matmul_format)
+        scenario = tiled_gemm_scenario(config, tuple(shape), matmul_format,
+                                       seeded_rng(gemm_name(shape, matmul_format)))
         await harness.reset()
         await RisingEdge(dut.clk)
         outcome = await harness.run(scenario.program)
-        transfers = outcome["transfers"]
-        check_values(config, scenario, outcome["reads"])
-        model = check_timing(config, scenario.name, scenario.program, transfers, exact=True)
-        checked, matching = handshake_agreement(model, scenario.program, transfers)
-        record_program(config, scenario.name, "ideal", scenario.program, transfers, model,
-                       outcome["wall_seconds"],
+        model, checked, matching = check_gemm(config, scenario, outcome)
+        record_program(config, scenario.name, "ideal", scenario.program, outcome["transfers"],
+                       model, outcome["wall_seconds"],
                        # Recorded only once check_values has compared every element.
                        {"gemm_mkn": list(shape), "bit_exact": True,
                         "handshakes_checked": checked, "handshakes_matching": matching})

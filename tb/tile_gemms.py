@@ -3,20 +3,27 @@
 (``bench.tile_bench``).
 
 :func:`simulate_gemms` builds a tile (unless up to date) and runs a list of GEMMs on it with
-ideal streams (``tb.tile_gemm_tb``), each checked bit-exactly against the golden model and
-handshake by handshake against the cycle model; :func:`run_record` turns one GEMM's results
+ideal streams (Verilator: the fast path, ``tb.fast_tile``, the HDL-side harness under its C++
+driver; Icarus: the cocotb program ``tb.tile_gemm_tb``), each checked bit-exactly against the
+golden model and handshake by handshake against the cycle model; :func:`run_record` turns one GEMM's results
 entry into a :class:`sim_models.results.TileRun`.
 """
 
 import json
 import re
+import time
 
 from sim_models.program import INT8
 from sim_models.results import TileRun
+from sim_models.stimulus import gemm_name, seeded_generator
 from sim_models.timing import tile_latency
 
+from .fast_tile import FastTile
 from .launch import Design, simulate
+from .records import program_record
 from .run_request import matmul_format_option
+from .scenarios import tiled_gemm_scenario
+from .tile_checks import check_gemm
 
 __all__ = ["SEED", "last_write_cycle", "run_record", "simulate_gemms", "verilation_seconds"]
 
@@ -88,17 +95,17 @@ def _recorded_times(path):
     return None
 
 
-def _build_times(directory, outcome):
+def _build_times(directory, model_build_time, sim):
     """Build, Verilation and C++ compile seconds of the model in ``directory``: measured now if
-    it was built or taken from the model store, else as recorded when it was built (None where
-    unknown)."""
+    it was built or taken from the model store (``model_build_time``, None otherwise), else as
+    recorded when it was built (None where unknown)."""
     path = directory / _BUILD_TIMES
     times = {"build_seconds": None, "verilation_seconds": None}
-    if outcome.model_build_time:
+    if model_build_time:
         log_path = directory / "build.log"
         log = log_path.read_text(errors="replace") if log_path.is_file() else ""
-        times = {"build_seconds": round(outcome.model_build_time, 2), "verilation_seconds":
-                 verilation_seconds(log) if outcome.sim == "verilator" else None}
+        times = {"build_seconds": round(model_build_time, 2), "verilation_seconds":
+                 verilation_seconds(log) if sim == "verilator" else None}
         path.write_text(json.dumps(times) + "\n")
     elif path.is_file():
         times = _recorded_times(path) or times
@@ -108,8 +115,35 @@ def _build_times(directory, outcome):
     return {**times, "compile_seconds": compile_seconds}
 
 
+def _fast_gemms(config, shapes, build, hierarchical, verilog, matmul_format, run, results):
+    """:func:`simulate_gemms` on the fast path (:mod:`tb.fast_tile`): the same GEMMs, checks
+    and records, written to ``results`` as the cocotb path writes them; the entries and the
+    build's times."""
+    start = time.perf_counter()
+    tile = FastTile(config, build, hierarchical=hierarchical, verilog=verilog)
+    tile.build()
+    entries = []
+    for shape in shapes:
+        scenario = tiled_gemm_scenario(config, tuple(shape), matmul_format,
+                                       seeded_generator(SEED, gemm_name(shape, matmul_format)))
+        outcome = tile.run(scenario.program, run=run or "gemms")
+        model, checked, matching = check_gemm(config, scenario, outcome)
+        entries.append(program_record(
+            config, "verilator", scenario.name, "ideal", scenario.program,
+            outcome["transfers"], model, outcome["wall_seconds"],
+            {"gemm_mkn": list(shape), "bit_exact": True, "handshakes_checked": checked,
+             "handshakes_matching": matching}))
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    seconds = time.perf_counter() - start
+    print(f"[simulate] {config.name} on verilator (fast path): {len(entries)} GEMMs bit- and "
+          f"cycle-exact; build {tile.build_seconds:.1f} s, run "
+          f"{seconds - tile.build_seconds:.1f} s; job files in {tile.directory}", flush=True)
+    return entries, _build_times(tile.directory, tile.model_build_seconds, "verilator")
+
+
 def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None,
-                   matmul_format=INT8):
+                   matmul_format=INT8, cocotb=False):
     """Build ``config`` (unless up to date) and run the GEMMs ``shapes`` on it, all checked.
 
     Parameters
@@ -132,6 +166,8 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, 
     verilog : Path or None
         The Verilog file of ``config`` already written (:attr:`tb.launch.Design.verilog`);
         generated if None.
+    cocotb : bool
+        Verilator: run through cocotb (``tb.tile_gemm_tb``) instead of the fast path.
 
     Raises
     ------
@@ -150,11 +186,15 @@ def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, 
     design = Design(config, "tb.tile_gemm_tb", hierarchical, verilog)
     name = f"{design.case}_{sim}" + (f"_{run}" if run else "")
     results = build / "results" / "tile_gemms" / f"{name}.jsonl"
+    if sim == "verilator" and not cocotb:
+        entries, times = _fast_gemms(config, shapes, build, hierarchical, verilog,
+                                     matmul_format, run, results)
+        return entries, {**times, "build_args": design.build_args}
     options = {"shapes": [list(shape) for shape in shapes]}
     if matmul_format != INT8:
         options.update(matmul_format_option(matmul_format))
     outcome = simulate(design, sim, seed=SEED, build=build, results=results, options=options,
                        run=run)
     entries = [json.loads(line) for line in results.read_text().splitlines()]
-    return entries, {**_build_times(outcome.build_dir, outcome),
+    return entries, {**_build_times(outcome.build_dir, outcome.model_build_time, sim),
                      "build_args": design.build_args}

@@ -1,7 +1,6 @@
 """Tile characterization without a simulator: shapes, handshake counts, records."""
 
 from dataclasses import asdict
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -160,7 +159,7 @@ def test_hierarchical_builds_are_verilator_only(tmp_path):
                                   '{"build_seconds": "12", "verilation_seconds": 3}'])
 def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text):
     (tmp_path / "build_seconds.json").write_text(text)
-    times = _build_times(tmp_path, SimpleNamespace(model_build_time=None, sim="verilator"))
+    times = _build_times(tmp_path, None, "verilator")
     assert times == {"build_seconds": None, "verilation_seconds": None,
                      "compile_seconds": None}
     assert capsys.readouterr().out == (f"[characterize] {tmp_path / 'build_seconds.json'}: "
@@ -171,7 +170,7 @@ def test_corrupt_build_times_are_unknown_not_a_traceback(tmp_path, capsys, text)
 def test_recorded_build_times_are_read(tmp_path):
     (tmp_path / "build_seconds.json").write_text(
         '{"build_seconds": 40.5, "verilation_seconds": 10.25}')
-    times = _build_times(tmp_path, SimpleNamespace(model_build_time=None, sim="verilator"))
+    times = _build_times(tmp_path, None, "verilator")
     assert times == {"build_seconds": 40.5, "verilation_seconds": 10.25,
                      "compile_seconds": 30.25}
 

@@ -136,3 +136,17 @@ def test_float_op_layout_has_format_fields():
     assert bf16["format"].width == 1 and "double_row" not in bf16 and bf16["k"].width == 3
     fp8 = dict(op_layout(TileConfig(4, 4, formats=("bf16", "fp16", "fp8_e4m3"))).members)
     assert fp8["format"].width == 2 and fp8["double_row"].width == 1 and fp8["k"].width == 4
+
+
+def test_command_line_pe_stages(tmp_path):
+    """--pe-stages names the depth of the PEs' MAC: a pipelined FloatMac is clocked; a depth
+    out of range is refused with one line."""
+    result = _emit("tile", "--rows", "2", "--cols", "2", "--formats", "bf16", "--pe-stages",
+                   "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "systolic_tile_r2c2_bf16_s2.v").read_text()
+    assert "module systolic_float_mac_r2c2_bf16_s2(" in text and "always @(posedge clk)" in text
+    result = _emit("tile", "--rows", "2", "--cols", "2", "--pe-stages", "2",
+                   "--out", str(tmp_path))
+    assert (result.returncode, result.stderr) == (
+        2, "error: Parameter 'pe_stages' (formats int8) must be an integer in 1..1, not 2\n")

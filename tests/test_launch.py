@@ -115,6 +115,14 @@ def test_exit_on_failure_says_why_in_one_line(failure, message):
     assert stop.value.code == message
 
 
+def test_ctrl_c_in_a_simulating_command_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop, exit_on_failure():
+        raise KeyboardInterrupt
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == ("interrupted: no results file was written; rerun to "
+                                       "continue\n")
+
+
 def test_hierarchical_config_of_a_float_tile_adds_the_mac():
     """A floating-point tile's FloatMac is a hierarchical block too, compiled once."""
     config = TileConfig(2, 2, formats=("bf16",))

@@ -81,6 +81,12 @@ def test_formats_reach_the_generator():
     assert result.returncode == 0 and '--formats "bf16,fp8_e4m3"' in result.stdout
 
 
+def test_pe_stages_reach_the_generator():
+    result = subprocess.run(["make", "-n", "verilog", "ROWS=4", "COLS=4", "FORMATS=bf16",
+                             "PE_STAGES=2"], cwd=REPOSITORY, capture_output=True, text=True)
+    assert result.returncode == 0 and '--pe-stages "2"' in result.stdout
+
+
 def test_formats_are_passed_only_when_given():
     result = subprocess.run(["make", "-n", "verilog", "ROWS=4", "COLS=4"], cwd=REPOSITORY,
                             capture_output=True, text=True)

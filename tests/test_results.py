@@ -156,6 +156,16 @@ def test_malformed_or_all_zero_digest(tile_file, digest, shown):
     (lambda c: c.update(designs=[]),
      r"field 'designs' is empty: the file names no simulated design"),
     (lambda c: c.update(runs=c["runs"][:2]), r"field 'runs' has no run of the design r2c3_int8"),
+    # A record that contradicts how runs are recorded (only after every check passed).
+    (lambda c: c["runs"][0].update(bit_exact=False),
+     r"runs\[0\]: field 'bit_exact' must be true: a run is recorded only when every result "
+     r"element matched the golden model"),
+    (lambda c: c["runs"][1].update(rtl_cycles=c["runs"][1]["rtl_cycles"] + 7),
+     r"runs\[1\]: field 'rtl_cycles' is \d+ but 'model_cycles' is \d+: a run is recorded only "
+     r"when the RTL took the cycle model's cycles"),
+    (lambda c: c["runs"][0].update(handshakes_matching=c["runs"][0]["handshakes_checked"] - 1),
+     r"runs\[0\]: field 'handshakes_matching' is \d+ of \d+: a run is recorded only when every "
+     r"handshake was where the cycle model put it"),
 ])
 def test_inconsistent_content(tile_file, change, problem):
     _edit(tile_file, change)

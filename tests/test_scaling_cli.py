@@ -13,6 +13,7 @@ from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED
 from samples import tile_document
 
+
 BAD = [
     (["--batch", "1e20"], "python -m sim_models.scaling: error: argument --batch: invalid int "
                           "value: '1e20'"),
@@ -47,6 +48,8 @@ BAD = [
     (["--chips", str(64 * 65537)], "error: --chips 4194368: at most 65,536 x Trn2 instance "
                                    "(trn2.48xlarge) = 1,048,576 chips (the largest ring the "
                                    "collective model times)"),
+    (["--kv-datatype", "int8"], "error: --kv-datatype int8: Trainium2 has no such TensorE "
+                                "datatype; allowed: bf16, fp16, tf32, fp32, fp8"),
     (["--lnc", "3"], "error: --lnc 3: a Trainium2 runs LNC 1 or 2"),
     (["--lnc", "1", "--decode-tp", "3"], "error: --decode-tp 3: must divide the 64 attention "
                                           "heads of Llama-3 70B"),
@@ -174,6 +177,35 @@ def test_lnc_sets_the_logical_cores_degrees_count(capsys):
     assert "lnc 1 outside the measured 2" in result["decode"]["confidence"]["extrapolation"]
     status, _, err = _run(["--system", "trn1-instance", "--lnc", "2"], capsys)
     assert status == 2 and err == "error: --lnc 2: a Trainium runs LNC 1\n"
+
+
+def test_an_integer_tile_given_as_the_float_tile_is_an_error_not_a_fallback(tmp_path, capsys):
+    path = tmp_path / "tile.json"
+    save(tile_document({TileConfig(4, 4): [(4, 4, 8)]}, tmp_path / "verilog"), path)
+    status, out, err = _run(["--system", "trn2-instance", "--float-tile", str(path)], capsys)
+    assert status == 2 and out == ""
+    assert err == (f"error: --float-tile {path}: holds no GEMM pair to measure a floating-point "
+                   f"MACs per PE per cycle from (its formats: int8); allowed: a floating-point "
+                   f"tile characterization, as make characterize-tile writes to "
+                   f"{cli.REPORT_FLOAT_TILE}\n")
+
+
+def test_a_dangling_link_to_the_reports_fabric_file_is_an_error_not_a_fallback(
+        tmp_path, monkeypatch, capsys):
+    link = tmp_path / "fabric.json"
+    link.symlink_to(tmp_path / "gone.json")
+    monkeypatch.setattr(cli, "REPORT_FABRIC", link)
+    status, out, err = _run(["--system", "trn2-instance"], capsys)
+    assert status == 2 and out == "" and err.startswith(f"error: {link}: ") and \
+        len(err.splitlines()) == 1
+
+
+def test_ctrl_c_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(cli, "answer", interrupted)
+    status, out, err = _run(["--list"], capsys)
+    assert (status, out, err) == (130, "", "interrupted: nothing was written\n")
 
 
 def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):

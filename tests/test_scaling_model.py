@@ -11,7 +11,7 @@ from sim_models.program import MatmulFormat
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.characterization import MeasuredRate, measured_rates, tile_checks
 from sim_models.scaling.comparisons import compare, compare_all
-from sim_models.scaling.core_cycles import _timed, tile_cycles
+from sim_models.scaling.core_cycles import _timed, core_tile, tile_cycles
 from sim_models.scaling.decode import decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.network import FabricCalibration, allreduce_seconds
@@ -19,6 +19,7 @@ from sim_models.scaling.peak import chip_peak, core_peak, with_measured_rates
 from sim_models.scaling.training import training_step
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
+from sim_models.timing import tile_latency
 from tb.regression import SEED, rerun_command
 from samples import tile_document
 
@@ -200,3 +201,25 @@ def test_measured_rates_replace_trainium2s_spec_values_in_its_peaks():
     assert core_peak(measured_trn2, "bf16") == core_peak(trn2, "bf16")
     assert measured.chip("trn1") == specs.chip("trn1")
     assert "spec data 2 [N-T2]" in measured_trn2.core.macs_per_pe_per_cycle["fp8"].note
+
+
+def test_the_mac_latency_of_the_characterized_tile_enters_every_gemm(tmp_path):
+    """A float tile characterized at depth 4: its checks are timed at depth 4 (and match), the
+    rates carry the depth, and Trainium2's core times its GEMMs with it: one block's cycles
+    grow by exactly the later PSUM write of the deeper MAC."""
+    config = TileConfig(4, 4, psum_depth=512, formats=("fp8_e4m3",), pe_stages=4)
+    fp8 = MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True)
+    checks = tile_checks(tile_document({config: [(4, 16, 512, fp8), (4, 32, 512, fp8)]},
+                                       tmp_path))
+    assert all(check.matches and check.pe_stages == 4 for check in checks)
+    rates = measured_rates(checks)
+    assert rates["fp8"].pe_stages == 4
+    specs = load_specs()
+    trn2 = with_measured_rates(specs, rates).chip("trn2")
+    assert trn2.core.pe_stages.value == 4 and specs.chip("trn2").core.pe_stages is None
+    deep, shallow = core_tile(trn2.core), core_tile(specs.chip("trn2").core)
+    assert (deep.pe_stages, shallow.pe_stages) == (4, 1)
+    late = tile_latency(deep).psum_write(deep.cols - 1) - \
+        tile_latency(shallow).psum_write(shallow.cols - 1)
+    assert late > 0 and tile_cycles(deep, 128, 128, 512) - \
+        tile_cycles(shallow, 128, 128, 512) == late

@@ -197,10 +197,18 @@ def test_claims_file_errors(edit, message, tmp_path):
     (lambda text: text.replace("heads = 32", "heads = 31"),
      r"^workloads.toml: field 'llama3-8b.heads' must divide 'hidden' \(4096\) and be a "
      r"multiple of 'kv_heads' \(8\), not 31$"),
+    (lambda text: "x = 3\n" + text,
+     r"^workloads.toml: 'x' must be a table \(\[x\]\) of the workload's fields, not 3$"),
+    (lambda text: text.replace("[llama3-8b]", "[llama3-8b", 1),
+     r"^workloads.toml: is not valid TOML \(Expected ']' at the end of a table declaration "
+     r"\(at line \d+, column \d+\)\)$"),
+    (lambda text: text.replace("# Transformer", "# \udcff Transformer", 1),
+     r"^workloads.toml: is not UTF-8 text \(byte 0xff at offset 2\); TOML files must be "
+     r"UTF-8$"),
 ])
 def test_workloads_file_errors(edit, message, tmp_path):
     broken = tmp_path / "workloads.toml"
-    broken.write_text(edit(WORKLOADS_FILE.read_text()))
+    broken.write_bytes(edit(WORKLOADS_FILE.read_text()).encode(errors="surrogateescape"))
     with pytest.raises(SpecError, match=message):
         load_workloads(broken)
 
@@ -519,3 +527,27 @@ def test_a_band_gives_the_range_the_published_figure_would_lie_in():
     assert _range(answer, 1e3) == "8 to 12.5"
     assert _range(Answer("MFU", 0.5, "", "training", "trn3", None, False, ("none",))) == \
         "no band"
+
+
+def test_an_integer_tile_given_as_the_float_tile_stops_the_report(characterization, tmp_path,
+                                                                   capsys):
+    assert report_cli(["--tile", str(characterization["tile"]), "--float",
+                       str(characterization["tile"]), "--fabric",
+                       str(characterization["fabric"]), "--verilog",
+                       str(characterization["verilog"]), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (
+        f"error: --float {characterization['tile']}: holds no GEMM pair to measure a "
+        f"floating-point MACs per PE per cycle from; allowed: a floating-point tile "
+        f"characterization (make characterize-tile writes one)\n")
+    assert not (tmp_path / "out" / "report.md").exists()
+
+
+def test_ctrl_c_stops_the_report_in_one_line(characterization, tmp_path, capsys, monkeypatch):
+    from sim_models.scaling.report import cli as report_cli_module
+
+    def interrupted(*args, **options):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(report_cli_module, "build_report", interrupted)
+    assert report_cli(["--tile", "t", "--float", "f", "--fabric", "b", "--out",
+                       str(tmp_path / "out")]) == 130
+    assert capsys.readouterr().err == "interrupted: the report was not written; rerun to make it\n"

@@ -10,7 +10,7 @@ import pytest
 
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED, GOAL, check_rows, fit
-from sim_models.scaling.decode import check_possible, decode_step
+from sim_models.scaling.decode import attention_gemms, check_possible, decode_step
 from sim_models.scaling.gemm import chip_gemm
 from sim_models.scaling.measurements import MEASUREMENTS_FILE, load_measurements
 from sim_models.scaling.memory import training_memory
@@ -330,3 +330,37 @@ def test_speculative_decoding_shares_one_read_of_the_target_per_round():
         speculative_step(SPECS, system, target, draft, 1, 4, 0.5, CALIBRATION, ASSUMPTIONS)
     with pytest.raises(SpecError, match=r"^--speculation 0: must be an integer from 1 to "):
         speculative_step(SPECS, system, target, draft, 1, 0, 1, CALIBRATION, ASSUMPTIONS)
+
+
+def test_decode_attention_is_timed_per_sequence_at_its_own_shape():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-70b"]
+    steps = {batch: decode_step(SPECS, system, workload, batch, CALIBRATION, ASSUMPTIONS,
+                                tp=64, context=8192) for batch in (1, 4)}
+    # One query row per core against 8,192 keys keeps the array nearly idle: the cycle model
+    # takes longer than reading the cache, and every sequence adds its own.
+    chip = SPECS.chip("trn2")
+    read = steps[1].memory.kv_cache / (chip.hbm_bandwidth.value * ASSUMPTIONS.hbm_efficiency)
+    assert steps[1].kv_seconds > read
+    assert steps[4].kv_seconds == pytest.approx(4 * steps[1].kv_seconds, rel=0.05)
+    gemms = attention_gemms(workload, steps[1].plan, 4)
+    assert [(g.m, g.k, g.n) for g in gemms] == [(8192, 128, 1), (128, 8192, 1)]
+    assert all(g.count == 80 * 4 and g.fused for g in gemms)
+    # The Vector/Scalar work is timed (busy) even where the GEMMs hide it.
+    assert steps[4].engine_busy_seconds > steps[1].engine_busy_seconds > 0
+    assert steps[1].engine_seconds == max(0.0, steps[1].engine_busy_seconds
+                                          - steps[1].gemm_seconds)
+
+
+def test_fp8_weights_beside_a_bf16_cache():
+    system, workload = SPECS.system("trn2-instance"), WORKLOADS["llama3-405b"]
+    steps = {kv: decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64,
+                             context=10893, datatype="fp8", kv_datatype=kv)
+             for kv in ("fp8", "bf16")}
+    bf16 = decode_step(SPECS, system, workload, 1, CALIBRATION, ASSUMPTIONS, tp=64,
+                       context=10893)
+    assert steps["bf16"].memory.weights == steps["fp8"].memory.weights == \
+        bf16.memory.weights / 2
+    assert steps["bf16"].memory.kv_cache == bf16.memory.kv_cache == \
+        2 * steps["fp8"].memory.kv_cache
+    assert steps["fp8"].seconds < steps["bf16"].seconds < bf16.seconds
+    assert steps["bf16"].plan.cache_datatype == "bf16"

@@ -592,3 +592,11 @@ def test_missing_sources_file(tmp_path):
     with pytest.raises(SpecError, match=f"^Spec directory '{re.escape(str(tmp_path))}' must "
                                         f"hold sources.toml, and does not$"):
         load_specs(tmp_path)
+
+
+def test_a_family_file_that_is_not_utf8_is_one_line(tmp_path):
+    directory = _write(tmp_path, {"sources.toml": SOURCES, "x1.toml": FAMILY})
+    (directory / "x1.toml").write_bytes(FAMILY.encode().replace(b"[core]", b"[core]\n# \xff"))
+    with pytest.raises(SpecError, match=r"^x1\.toml: is not UTF-8 text \(byte 0xff at offset "
+                                        r"\d+\); TOML files must be UTF-8$"):
+        load_specs(directory)

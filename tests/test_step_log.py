@@ -34,3 +34,4 @@ def test_format_labels_spell_names_as_formats_does():
     assert MatmulFormat("bf16", "fp8_e4m3").label == "bf16 x fp8_e4m3"
     assert MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True).label == \
         "fp8_e4m3 double-row"
+

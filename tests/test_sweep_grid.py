@@ -2,13 +2,15 @@
 front, the chip projection of a tile and the command line's bad input."""
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from sim_models.config import OPERAND_FORMATS, TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, OPERAND_FORMATS, TRAINIUM2_FORMATS,
+                               TileConfig)
 from sim_models.scaling.peak import core_peak
 from sim_models.scaling.tile_projection import (MFU_RESOLUTION, chip_with_tile,
                                                 ideal_limit_caveat, project_tile)
@@ -54,6 +56,15 @@ def test_every_operand_format_is_a_grid_value():
     assert formats == {("int8",), TRAINIUM2_FORMATS} | {(name,) for name in OPERAND_FORMATS}
 
 
+def test_pe_stages_is_an_axis_and_default_is_the_format_sets():
+    """Each format set at each depth; int8 at 1 and at "default" is one tile."""
+    text = GRID.replace('["int8"]', '["int8", "bf16"]').replace(
+        "psum_depth = [64]", 'psum_depth = [64]\npe_stages = [1, "default"]')
+    configs = list(dict.fromkeys(point.config for point in parse_grid(text)))
+    assert [(config.formats, config.pe_stages) for config in configs if config.rows == 2] == [
+        (("int8",), 1), (("bf16",), 1), (("bf16",), DEFAULT_FLOAT_PE_STAGES)]
+
+
 def test_characterization_shapes_per_tile():
     points = parse_grid(GRID.replace('["2x2x8", "1x2x4"]', '"characterization"'))
     assert points[0].shapes[0] == (2, 2, 512) and points[2].shapes[0] == (2, 4, 512)
@@ -75,6 +86,19 @@ def test_characterization_shapes_per_tile():
     ('"trn2-instance"', '"trn9"', "grid [projection] system: Unknown system 'trn9'; known: "),
     ('"llama3-70b"', '"gpt-9"', "grid [projection] workloads: unknown workload 'gpt-9'; "),
     ("[projection]", "[projection_]", "grid: unknown key 'projection_'"),
+    ("psum_depth = [64]", "psum_depth = [64]\npe_stages = [2]",
+     "grid [tile]: Parameter 'pe_stages' (formats int8) must be an integer in 1..1, not 2"),
+    ("psum_depth = [64]", 'psum_depth = [64]\npe_stages = ["deep"]',
+     "grid pe_stages = ['deep']: must be an integer, \"default\" or a non-empty list of them"),
+    ("rows = [2, 4]", "rows = [2, 2]",
+     "grid rows = [2, 2]: 2 appears more than once; give each value once"),
+    ('"llama3-70b"]', '"llama3-70b", "llama3-8b"]',
+     "grid workloads = ['llama3-8b', 'llama3-70b', 'llama3-8b']: 'llama3-8b' appears more "
+     "than once"),
+    ('"2x2x8"', '"100000x100000x100000"',
+     "grid gemms: 100000x100000x100000 is beyond what a sweep simulates: M, K and N at most "
+     "4,096 and M x K x N at most 1,073,741,824 MACs"),
+    ('"2x2x8"', '"4096x4096x4096"', "grid gemms: 4096x4096x4096 is beyond what a sweep "),
 ])
 def test_bad_grid_is_one_line(old, new, message):
     assert old in GRID
@@ -166,9 +190,23 @@ def test_a_tiny_array_projects_an_mfu_that_is_not_a_result():
      "error: scheduler 'nowhere': no connection within 5s: missing port number"),
     (["sweeps/smoke.toml", "--synthesis-limit", "0"],
      "python -m sweep: error: --synthesis-limit must be a positive number of seconds, not 0"),
+    (["sweeps/smoke.toml", "--workers", "100000"],
+     f"python -m sweep: error: --workers 100000: this machine has {os.cpu_count()} cores; "
+     f"allowed: 1 to {os.cpu_count()} (--oversubscribe allows more)"),
+    (["LARGE", "--workers", "1"],
+     "error: LARGE: 1024 points over 256 RTLs, about 9.0 h on 1 workers at about 127 s per "
+     "RTL; grids of more than 64 points need --large"),
 ])
 def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
-    arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else item for item in arguments]
+    large = tmp_path / "large.toml"
+    large.write_text(GRID.replace("rows = [2, 4]", f"rows = {list(range(1, 17))}")
+                     .replace("cols = [2]", f"cols = {list(range(1, 17))}")
+                     .replace('workloads = ["llama3-8b", "llama3-70b"]',
+                              'workloads = ["llama3-8b", "llama3-70b", "llama3-405b", '
+                              '"mistral-7b"]'))
+    arguments = [str(tmp_path / "s.sqlite") if item == "STORE" else
+                 str(large) if item == "LARGE" else item for item in arguments]
+    message = message.replace("LARGE", str(large))
     result = subprocess.run([sys.executable, "-m", "sweep", *arguments], cwd=REPOSITORY,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2

@@ -5,7 +5,9 @@ import re
 
 import pytest
 
-from sim_models.config import FORMAT_SETS, TRAINIUM2_FORMATS, TileConfig, parse_formats
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, FORMAT_SETS, TRAINIUM2_FORMATS,
+                               TileConfig, config_from_dict, config_to_dict, parse_formats)
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 
 @pytest.mark.parametrize("field, value, allowed", [
@@ -59,6 +61,35 @@ def test_valid_extremes():
     assert TileConfig(128, 128, psum_banks=16, psum_depth=4096).macs_per_cycle == 128 * 128
     assert TileConfig(8, 16).name == "r8c16_int8"
     assert TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=("int8",)).name == "r3c5_b1d8_int8"
+
+
+FLOAT_STAGES = f"1..{MAX_FLOAT_PE_STAGES}"
+
+
+@pytest.mark.parametrize("formats, stages, allowed", [
+    (("int8",), 2, "1..1"), (("int8",), 0, "1..1"), (("bf16",), 0, FLOAT_STAGES),
+    (("bf16", "fp8_e4m3"), MAX_FLOAT_PE_STAGES + 1, FLOAT_STAGES),
+    (("bf16",), "3", FLOAT_STAGES), (("bf16",), True, FLOAT_STAGES),
+])
+def test_pe_stages_out_of_range(formats, stages, allowed):
+    with pytest.raises(TypeError, match=rf"^Parameter 'pe_stages' \(formats "
+                                        rf"{re.escape(','.join(formats))}\) must be an integer "
+                                        rf"in {allowed}, not {re.escape(repr(stages))}$"):
+        TileConfig(4, 4, formats=formats, pe_stages=stages)
+
+
+def test_pe_stages_default_and_names():
+    """None is the formats' default, stored resolved; only other depths enter the name and the
+    configuration's dictionary (so sidecars and digests of default tiles stay as they were)."""
+    default = TileConfig(4, 4, formats=("bf16",))
+    assert default.pe_stages == DEFAULT_FLOAT_PE_STAGES and TileConfig(4, 4).pe_stages == 1
+    assert default == TileConfig(4, 4, formats=("bf16",), pe_stages=DEFAULT_FLOAT_PE_STAGES)
+    assert default.name == "r4c4_bf16"
+    shallow = TileConfig(4, 4, formats=("bf16",), pe_stages=1)
+    assert shallow.name == "r4c4_bf16_s1"
+    assert "pe_stages" not in config_to_dict(default)
+    assert config_to_dict(shallow)["pe_stages"] == 1
+    assert config_from_dict(config_to_dict(shallow)) == shallow
 
 
 def test_formats_text_names_formats_or_a_set():

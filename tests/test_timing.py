@@ -3,7 +3,9 @@ meet the next PE's products, and the PSUM write follow the bottom PE."""
 
 import pytest
 
-from sim_models.timing import HOP_CYCLES, TileLatency
+from sim_models.config import TileConfig
+from sim_models.timing import (HOP_CYCLES, MAC_CUT_POINTS, MAC_CUTS, MAX_FLOAT_PE_STAGES,
+                               TileLatency, mac_cuts, tile_latency)
 
 
 @pytest.mark.parametrize("stages, partial_stage", [(1, 0), (2, 0), (3, 1), (5, 2)])
@@ -29,3 +31,20 @@ def test_drain_lets_a_read_follow_the_last_write():
     assert latency.drain + 1 == latency.psum_write(1)
     assert latency.psum_lookup(1) < latency.psum_write(1)
     assert latency.skew_span == latency.operand_arrival(6, 1)
+
+
+def test_every_depth_places_one_register_per_stage_in_datapath_order():
+    assert sorted(MAC_CUTS) == list(range(1, MAX_FLOAT_PE_STAGES + 1))
+    for stages, cuts in MAC_CUTS.items():
+        assert len(cuts) == stages - 1 and len(set(cuts)) == len(cuts)
+        assert list(cuts) == [point for point in MAC_CUT_POINTS if point in cuts]
+
+
+@pytest.mark.parametrize("stages", range(1, MAX_FLOAT_PE_STAGES + 1))
+def test_rows_are_as_far_apart_as_the_partial_sums_path(stages):
+    """The cuts before the partial sum's entry (products, term) are not on its path."""
+    config = TileConfig(8, 4, formats=("bf16",), pe_stages=stages)
+    before = sum(cut in ("products", "term") for cut in mac_cuts(stages))
+    latency = tile_latency(config)
+    assert (latency.pe_stages, latency.partial_stage) == (stages, before)
+    assert latency.weight_hold == 7 * (stages - before - 1)

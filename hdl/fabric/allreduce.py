@@ -9,8 +9,9 @@ chunk ``(r - s) mod nodes`` to node ``r + 1`` at step ``s`` and receives chunk
 arrive (int32 with wrap-around; FP32 by :class:`~hdl.float_arith.FloatAdd`, the PSUM rule R9;
 BF16 widened to FP32 exactly, added the same way and rounded to BF16, to nearest even); in the
 rest (all-gather) they replace it. So chunk ``c`` is summed in the order node ``c``, ``c + 1``,
-..., ``c - 1`` round the ring, one rounding per addition (``sim_models.allreduce``). The chunk a node sends
-at step ``s > 0`` is the one it received at step ``s - 1``, so it waits for that packet to end.
+..., ``c - 1`` round the ring, one rounding per addition (``sim_models.allreduce``). The chunk
+a node sends at step ``s > 0`` is the one it received at step ``s - 1``, so it waits for that
+packet to end.
 
 One packet per step: a header flit (``kind`` :data:`ALLREDUCE_KIND`) and one payload flit per
 ``elements_per_flit`` elements of the chunk, element ``j`` of a flit in bits

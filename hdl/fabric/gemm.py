@@ -30,8 +30,8 @@ class DistributedGemm(wiring.Component):
 
     Each all-reduce takes ``columns`` result beats from every tile (``columns * tile.cols``
     int32 or FP32 elements) and gives every node the element-wise sum (wrapped to int32, or
-    rounded to FP32 at each addition) on its ``o`` stream; then the next ``columns`` beats. The tiles' programs are independent: each node
-    gets its own operations and operands.
+    rounded to FP32 at each addition) on its ``o`` stream; then the next ``columns`` beats. The
+    tiles' programs are independent: each node gets its own operations and operands.
 
     Parameters
     ----------

@@ -137,11 +137,12 @@ def router_signature(config):
 class Router(wiring.Component):
     """Router of one node of a ring or torus.
 
-    Packets are routed by ``config.relation`` (:mod:`sim_models.topology`). Each output virtual channel is held
-    by one packet from its header to its last flit (wormhole switching); each output port
-    grants one flit per cycle among the inputs that have a flit for it, a credit for its
-    virtual channel and, for a header, a free virtual channel, in round-robin order. A packet
-    for an address that names no node is consumed at its first router and counted.
+    Packets are routed by ``config.relation`` (:mod:`sim_models.topology`). Each output
+    virtual channel is held by one packet from its header to its last flit (wormhole
+    switching); each output port grants one flit per cycle among the inputs that have a flit
+    for it, a credit for its virtual channel and, for a header, a free virtual channel, in
+    round-robin order. A packet for an address that names no node is consumed at its first
+    router and counted.
 
     The router does not know its node: its position is an input, so one Verilog module
     serves every node of a fabric.

@@ -138,6 +138,19 @@ class TileRun:
         if self.macs != self.m * self.k * self.n:
             raise ValueError(f"field 'macs' must be m * k * n = {self.m * self.k * self.n}, "
                              f"not {self.macs}")
+        # A run is recorded only once its checks passed: a record that says otherwise was not
+        # written by the characterization and cannot be trusted.
+        if self.bit_exact is not True:
+            raise ValueError("field 'bit_exact' must be true: a run is recorded only when every "
+                             "result element matched the golden model")
+        if self.rtl_cycles != self.model_cycles:
+            raise ValueError(f"field 'rtl_cycles' is {self.rtl_cycles} but 'model_cycles' is "
+                             f"{self.model_cycles}: a run is recorded only when the RTL took "
+                             f"the cycle model's cycles")
+        if self.handshakes_matching != self.handshakes_checked:
+            raise ValueError(f"field 'handshakes_matching' is {self.handshakes_matching} of "
+                             f"{self.handshakes_checked}: a run is recorded only when every "
+                             f"handshake was where the cycle model put it")
 
     @property
     def shape(self):

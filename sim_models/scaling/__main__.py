@@ -72,6 +72,9 @@ def _arguments(argv):
                         help="keep activations instead of recomputing them")
     parser.add_argument("--datatype", help="GEMM datatype of training and decode, e.g. bf16, "
                                            "fp8, mxfp8 (the chip's TensorE datatypes)")
+    parser.add_argument("--kv-datatype", help="KV cache datatype of prefill and decode "
+                                              "(default: --datatype's), e.g. bf16 beside fp8 "
+                                              "weights")
     parser.add_argument("--batch", type=int, default=1, help="decode batch, sequences per "
                                                              "TP group")
     parser.add_argument("--context", type=int,
@@ -163,10 +166,15 @@ def _measurements(specs, workloads, calibration, as_json):
     return "\n".join(lines)
 
 
+def _present(path):
+    """``path`` exists, or is a link (a dangling one is an error to report, not absence)."""
+    return path.exists() or path.is_symlink()
+
+
 def _calibration(args):
     if args.fabric:
         return FabricCalibration.from_results(args.fabric)
-    if REPORT_FABRIC.exists():
+    if _present(REPORT_FABRIC):
         return FabricCalibration.from_results(REPORT_FABRIC)
     return FabricCalibration.from_estimate()
 
@@ -174,12 +182,19 @@ def _calibration(args):
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data)."""
-    path = args.float_tile or (REPORT_FLOAT_TILE if REPORT_FLOAT_TILE.exists() else None)
+    path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
-    rates = measured_rates(tile_checks(load(path, "float")))
-    return rates, f"{path}: " + (", ".join(f"{datatype} {rate.value:g}"
-                                           for datatype, rate in rates.items()) or "none")
+    document = load(path, "float")
+    rates = measured_rates(tile_checks(document))
+    if not rates:
+        formats = sorted({run.matmul_format.label for run in document.runs})
+        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
+                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
+                        f"allowed: a floating-point tile characterization, as make "
+                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+    return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
+                                          for datatype, rate in rates.items())
 
 
 def _plan(args, specs, system, workload, calibration, assumptions, search):
@@ -250,7 +265,8 @@ def _decode(step, confidence, system, lnc):
     answer = confidence.answer(
         "decode", system.chip, "seconds per token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
@@ -263,6 +279,7 @@ def _decode(step, confidence, system, lnc):
         "fitted_share": step.fitted_seconds / step.seconds,
         "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
                               "other_engines": step.engine_seconds,
+                              "other_engines_busy": step.engine_busy_seconds,
                               "tp_allreduces": step.communication_seconds}}
 
 
@@ -286,7 +303,8 @@ def _prefill(step, confidence, system, lnc):
     answer = confidence.answer(
         "prefill", system.chip, "seconds to first token", step.seconds, "s",
         config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype})
+                "lnc": lnc, "datatype": step.plan.datatype,
+                "kv_datatype": step.plan.cache_datatype})
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "replicas": step.replicas,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
@@ -306,7 +324,8 @@ def _speculative(step, confidence, system, lnc):
         "decode", system.chip, "seconds per output token", step.seconds, "s",
         config={"chips": step.target.chips, "batch": step.target.plan.batch,
                 "context": step.target.plan.context, "lnc": lnc,
-                "datatype": step.target.plan.datatype})
+                "datatype": step.target.plan.datatype,
+                "kv_datatype": step.target.plan.cache_datatype})
     answer = replace(answer, reasons=answer.reasons + (
         "speculative decoding: no held-out row publishes its accepted length",))
     result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
@@ -362,7 +381,8 @@ def _text(result, specs, system):
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
     lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
-                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']}")
+                 f"{plan['batch']}, context {plan['context']}, {plan['datatype']} weights, "
+                 f"{plan['kv_datatype'] or plan['datatype']} KV cache")
     if decode["fits"]:
         lines.append(f"  {number(1e3 * decode['seconds_per_token'])} ms per token, "
                      f"{number(decode['tokens_per_second'])} tokens/s for the system, "
@@ -424,11 +444,12 @@ def answer(args):
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
-                         datatype=args.datatype or assumptions.decode_datatype)
+                         datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     prefill = prefill_step(specs, system, workload,
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,
-                           datatype=args.datatype or assumptions.decode_datatype)
+                           datatype=args.datatype or assumptions.decode_datatype,
+                           kv_datatype=args.kv_datatype)
     speculative = None
     if args.draft is not None:
         if args.draft not in workloads:
@@ -438,7 +459,7 @@ def answer(args):
         speculative = speculative_step(
             specs, system, workload, workloads[args.draft], args.batch, args.speculation,
             args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
-            datatype=args.datatype or assumptions.decode_datatype)
+            datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "lnc": lnc,
@@ -458,6 +479,8 @@ def answer(args):
 
 
 def main(argv=None):
+    """Answer the command line ``argv``; 0 on success (also when the reader of the output has
+    gone, ``| head``), 2 for a bad value (one line on stderr), 130 when interrupted."""
     args = _arguments(argv)
     try:
         print(answer(args), flush=True)
@@ -469,6 +492,9 @@ def main(argv=None):
     except (SpecError, ResultsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -76,7 +76,7 @@ class Assumptions:
              "the same loss as a time per layer and pass, layer_overhead_seconds; about half "
              "the cycle model's rate in both.)")
     collective_seconds: float = _choice(
-        70.86e-6, "FITTED on the calibration decode row: the software cost of one collective "
+        70.71e-6, "FITTED on the calibration decode row: the software cost of one collective "
                "(launch, semaphores, synchronization of all ranks), on top of the "
                "RTL-validated transfer time.")
     gpu_server_gpus: int = _choice(

@@ -119,7 +119,8 @@ def _breakdown(step, kind):
     mappings = ", ".join(sorted(set(step.mappings)))
     return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({mappings}), "
             f"KV cache {1e3 * step.kv_seconds:.2f} ms, other engines "
-            f"{1e3 * step.engine_seconds:.2f} ms, TP all-reduces "
+            f"{1e3 * step.engine_busy_seconds:.2f} ms busy "
+            f"({1e3 * step.engine_seconds:.2f} ms not hidden), TP all-reduces "
             f"{1e3 * step.communication_seconds:.2f} ms")
 
 

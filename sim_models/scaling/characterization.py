@@ -15,7 +15,7 @@ from sim_models.config import TileConfig
 from sim_models.program import MatmulFormat
 from sim_models.stimulus import steady_state_shapes
 
-from .core_cycles import tile_cycles
+from .core_cycles import tile_cycles, timing_tile
 
 __all__ = ["MEASURED_DATATYPES", "AllReduceCheck", "MeasuredRate", "TileCheck",
            "allreduce_checks", "measured_rates", "tile_checks"]
@@ -43,6 +43,8 @@ class TileCheck:
         Port handshakes compared with the cycle model in the simulation, and how many agreed.
     matmul_format : MatmulFormat
         The GEMM's operand formats and FP8 double-row mode.
+    pe_stages : int
+        MAC latency of the tile's PEs in cycles (``TileConfig.pe_stages``).
     """
     config: str
     rows: int
@@ -57,6 +59,7 @@ class TileCheck:
     handshakes_checked: int
     handshakes_matching: int
     matmul_format: MatmulFormat
+    pe_stages: int = 1
 
     @property
     def macs(self):
@@ -76,21 +79,23 @@ class TileCheck:
                             * self.rtl_cycles)
 
 
-def _check(run):
-    config = TileConfig(run.rows, run.cols, psum_banks=run.psum_banks,
-                        psum_depth=run.psum_depth)
+def _check(run, design):
     # A double-row pass takes ceil(K / 2) load beats for K contraction rows and the tiler cuts K
-    # in chunks of 2R, so the schedule is the single-row one of K' = ceil(K / 2).
+    # in chunks of 2R, so the schedule is the single-row one of K' = ceil(K / 2). The design's
+    # MAC latency enters the fill and drain (timing_tile).
     passes = math.ceil(run.k / run.matmul_format.rows_per_pe)
     return TileCheck(run.config, run.rows, run.cols, run.sim, run.m, run.k, run.n,
-                     run.rtl_cycles, tile_cycles(config, run.m, passes, run.n), run.bit_exact,
-                     run.handshakes_checked, run.handshakes_matching, run.matmul_format)
+                     run.rtl_cycles, tile_cycles(timing_tile(design), run.m, passes, run.n),
+                     run.bit_exact, run.handshakes_checked, run.handshakes_matching,
+                     run.matmul_format, design.pe_stages)
 
 
 def tile_checks(document):
     """Every run of a :class:`~sim_models.results.TileCharacterization`, its cycles recomputed
-    by the scaling layer's model path, as a tuple of :class:`TileCheck`."""
-    return tuple(_check(run) for run in document.runs)
+    by the scaling layer's model path (on the run's design, MAC latency included), as a tuple
+    of :class:`TileCheck`."""
+    designs = {design.configuration.name: design.configuration for design in document.designs}
+    return tuple(_check(run, designs[run.config]) for run in document.runs)
 
 
 @dataclass(frozen=True)
@@ -157,11 +162,14 @@ class MeasuredRate:
         Tile configuration the two GEMMs ran on.
     shapes : tuple of (int, int, int)
         (M, K, N) of the two GEMMs.
+    pe_stages : int
+        MAC latency in cycles of that tile's PEs: the chip model's fill and drain take it.
     """
     datatype: str
     value: float
     config: str
     shapes: tuple
+    pe_stages: int = 1
 
     @property
     def gemms(self):
@@ -193,7 +201,8 @@ def measured_rates(checks):
             continue
         pair = tuple(by_k[k] for k in sorted(by_k))
         rate = MeasuredRate(datatype, _rate(pair), config,
-                            tuple((check.m, check.k, check.n) for check in pair))
+                            tuple((check.m, check.k, check.n) for check in pair),
+                            pair[0].pe_stages)
         if datatype not in rates or rate.value < rates[datatype].value:
             rates[datatype] = rate
     return rates

@@ -5,7 +5,6 @@ A claim repeats published figures (compared by :mod:`.comparisons`) and states m
 multipliers live in ``claims.toml``; this module only computes.
 """
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from sim_models.config import TileConfig
 from sim_models.program import LoadStationary, MultiplyMoving
 from sim_models.tiler import tile_gemm
 
-from ..specs import SpecError
+from ..specs import SpecError, read_toml
 from .comparisons import compare
 from .core_cycles import zeros
 from .peak import chip_peak, system_peak
@@ -188,7 +187,7 @@ def claims(context, path=CLAIMS_FILE):
     -------
     list of Claim
     """
-    tables = tomllib.loads(Path(path).read_text())
+    tables = read_toml(path)
     published = {figure.key: figure for figure in context.specs.published}
     result = []
     for key, table in tables.items():

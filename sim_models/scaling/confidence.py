@@ -34,8 +34,8 @@ __all__ = ["ANSWER_KINDS", "Band", "Answer", "Confidence", "assess"]
 ANSWER_KINDS = ("training", "prefill", "decode")
 #: Configuration values whose measured range an answer is checked against, by kind.
 _RANGES = {"training": ("chips", "sequence", "lnc", "datatype"),
-           "prefill": ("chips", "batch", "prompt", "lnc", "datatype"),
-           "decode": ("chips", "batch", "context", "lnc", "datatype")}
+           "prefill": ("chips", "batch", "prompt", "lnc", "datatype", "kv_datatype"),
+           "decode": ("chips", "batch", "context", "lnc", "datatype", "kv_datatype")}
 
 
 @dataclass(frozen=True)
@@ -173,7 +173,7 @@ class Confidence:
     covered : dict of (kind, generation) to dict of str to frozenset
         The values of each configuration field (``chips``, ``batch``, ``lnc``, ``datatype``,
         ...) over the rows of the kind, calibration rows included (a row's LNC is its chip's
-        spec default); a number is covered between the smallest and the largest, a name
+        spec default, its KV cache in its datatype); a number is covered between the smallest and the largest, a name
         (datatype) only if measured.
     """
     bands: dict
@@ -189,7 +189,7 @@ class Confidence:
         for check in checks:
             row = rows[check.key]
             generation = specs.system(row.system).chip
-            values = dict(row.config, chips=row.chips,
+            values = dict(row.config, chips=row.chips, kv_datatype=row.config["datatype"],
                           lnc=int(specs.chip(generation).core.logical_core_size.value))
             ranges = covered.setdefault((row.kind, generation), {})
             for name in _RANGES.get(row.kind, ()):

@@ -14,6 +14,9 @@ asks it for the GEMMs the scaling layer needs, which are far larger than anythin
   timed. The same holds along N, in periods of ``lcm(psum_banks, 2)`` blocks of one PSUM bank's
   depth, so a decode batch of any size costs the timing of a few short GEMMs. A test checks
   the extensions against full timings.
+- The core's PEs take ``CoreSpec.pe_stages`` cycles per MAC (the characterized floating-point
+  tile's, :func:`~sim_models.scaling.peak.with_measured_rates`), which enters the fill and
+  drain of every GEMM (:func:`timing_tile`).
 - Datatypes with more than one MAC per PE per cycle (FP8 "double row", MX "quad") contract
   ``macs`` rows per PE per cycle, so the GEMM takes the cycles of one with ``K / macs`` rows;
   datatypes with fewer (FP32 at 1/4) take ``1 / macs`` cycles per moving column.
@@ -24,11 +27,15 @@ from functools import lru_cache
 
 import numpy as np
 
-from sim_models.config import TileConfig, check_int
+from sim_models.config import OPERAND_FORMATS, TileConfig, check_int
 from sim_models.cycle_model import time_program
+from sim_models.program import MatmulFormat
 from sim_models.tiler import tile_gemm
 
-__all__ = ["core_tile", "zeros", "tile_cycles", "gemm_cycles"]
+__all__ = ["core_tile", "zeros", "tile_cycles", "timing_tile", "gemm_cycles"]
+
+#: Format of the PEs of a tile that times an int8 array with a deeper MAC.
+_TIMING_FORMAT = "bf16"
 
 #: Periods timed exactly before the periodic extension takes over.
 _EXACT_PERIODS = 3
@@ -37,21 +44,41 @@ _K_PERIOD = 2
 
 
 def core_tile(core):
-    """The :class:`~sim_models.config.TileConfig` of a NeuronCore's Tensor Engine (a CoreSpec):
-    its array, its PSUM banks and a bank's depth in FP32 entries per partition."""
-    return TileConfig(int(core.array_rows.value), int(core.array_cols.value),
-                      psum_banks=int(core.psum_banks.value),
-                      psum_depth=int(core.psum_bank_entries.value))
+    """The :class:`~sim_models.config.TileConfig` whose timing is a NeuronCore's Tensor Engine's
+    (a CoreSpec): its array, its PSUM banks, a bank's depth in FP32 entries per partition and,
+    when the core has one (``pe_stages``), its PEs' MAC latency."""
+    stages = 1 if core.pe_stages is None else int(core.pe_stages.value)
+    return timing_tile(TileConfig(int(core.array_rows.value), int(core.array_cols.value),
+                                  psum_banks=int(core.psum_banks.value),
+                                  psum_depth=int(core.psum_bank_entries.value)), stages)
 
 
-def zeros(rows, cols):
-    """An int8 operand of ``rows x cols`` zeros that takes no memory: timing reads shapes only."""
-    return np.broadcast_to(np.int8(0), (rows, cols))
+def timing_tile(config, pe_stages=None):
+    """A tile that times like ``config`` with ``pe_stages`` MAC stages (``config``'s if None):
+    ``config`` itself, or, for a deeper MAC on the int8 tile (which has one stage), the same
+    array of BF16 PEs (formats change no schedule but double-row's, which callers fold into K)."""
+    stages = config.pe_stages if pe_stages is None else pe_stages
+    if stages == config.pe_stages:
+        return config
+    formats = config.formats if config.floating else (_TIMING_FORMAT,)
+    return TileConfig(config.rows, config.cols, config.psum_banks, config.psum_depth, formats,
+                      stages)
+
+
+def zeros(rows, cols, format_name="int8"):
+    """An operand of ``rows x cols`` zeros in ``format_name`` (int8 values or bit patterns)
+    that takes no memory: timing reads shapes only."""
+    dtype = np.int8 if format_name == "int8" else \
+        np.uint8 if OPERAND_FORMATS[format_name].operand_bits == 8 else np.uint16
+    return np.broadcast_to(dtype(0), (rows, cols))
 
 
 @lru_cache(maxsize=4096)
 def _timed(config, m, k, n):
-    return time_program(config, tile_gemm(config, zeros(k, m), zeros(k, n)).program).total_cycles
+    name = config.formats[0]
+    matmul_format = MatmulFormat(name, name)
+    operands = zeros(k, m, name), zeros(k, n, name)
+    return time_program(config, tile_gemm(config, *operands, matmul_format).program).total_cycles
 
 
 def _extended(units, unit_size, total, period, timed):

@@ -9,7 +9,8 @@ cache (:mod:`.memory`); the system's other cores run replicas of the group. Per 
   :func:`~sim_models.scaling.gemm.chip_gemm` (cycle model and HBM roofline); at batch 1 the
   weights' HBM traffic decides: decode is HBM bound where it should be;
 - attention: the KV cache read at ``hbm_efficiency`` of the HBM peak, or the attention GEMMs'
-  compute if longer;
+  compute if longer, each sequence's GEMMs timed by the cycle model at their own small shapes
+  (:func:`attention_gemms`: a few query rows against the context);
 - the Vector/Scalar work of every layer (:mod:`.engines`), overlapped with the GEMMs;
 - two TP all-reduces of the layer output per layer and one for the LM head's logits.
 
@@ -24,11 +25,11 @@ from .engines import layer_work
 from .gemm import chip_gemm
 from .memory import decode_memory, when_fits
 from .parallel import DecodePlan, check_decode_plan, divisors, logical_cores_per_chip
-from .peak import chip_peak
 from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_seconds
 from .workloads import Gemm
 
-__all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible"]
+__all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
+           "attention_gemms"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ class DecodeStep:
     fitted_seconds : float or None
         The part of the step that is the fitted ``Assumptions.collective_seconds`` (one per
         TP all-reduce): how much of the answer the fit decides.
+    engine_busy_seconds : float or None
+        The Vector/Scalar/GpSimd work of the step at their published rates, hidden or not
+        (``engine_seconds`` is the part not hidden behind the GEMMs).
     """
     system: str
     chips: int
@@ -69,6 +73,7 @@ class DecodeStep:
     communication_seconds: object
     mappings: tuple
     fitted_seconds: object = None
+    engine_busy_seconds: object = None
 
     @property
     def fits(self):
@@ -116,6 +121,22 @@ def _cheaper(chip, gemm, datatype, assumptions):
     return seconds, name
 
 
+def attention_gemms(workload, plan, cores, queries=1):
+    """One chip's attention GEMMs of a decode step (fused: their scores stay on chip), per
+    sequence and KV head as a kernel runs them: the ``g`` query heads that share a KV head on a
+    core (``queries`` new tokens each) against the sequence's ``context`` keys, then values.
+
+    A core holds ``max(1, kv_heads / tp)`` KV heads (replicated when TP exceeds them) and
+    ``heads / tp`` query heads, so ``g = heads / tp / kv heads per core``; in ``nc_matmul``
+    orientation the keys are stationary (``scores[context, g q] = K[d_h, context]^T Q``) and
+    the probabilities move (``out[d_h, g q] = V[context, d_h]^T P``)."""
+    kv_per_core = max(1, workload.kv_heads // plan.tp)
+    group = max(1, workload.heads // plan.tp // kv_per_core) * queries
+    count = workload.layers * plan.batch * kv_per_core * cores
+    return [Gemm("decode scores", plan.context, workload.head_size, group, count, True),
+            Gemm("decode context", workload.head_size, plan.context, group, count, True)]
+
+
 def default_decode_tp(specs, system, workload):
     """The largest TP degree that divides the heads and the system's logical cores and
     divides or is a multiple of a chip's logical cores."""
@@ -127,14 +148,15 @@ def default_decode_tp(specs, system, workload):
 
 
 def decode_step(specs, system, workload, batch, calibration, assumptions, tp=None,
-                context=None, datatype=None, queries=1):
+                context=None, datatype=None, queries=1, kv_datatype=None):
     """Time one decode step of ``workload`` at ``batch`` sequences per TP group.
 
     ``tp`` (logical cores), ``context`` (tokens) and ``datatype`` default to
     :func:`default_decode_tp`, the workload's decode context and
     ``Assumptions.decode_datatype``. ``queries`` new tokens of each sequence go through the
     step together (speculative decoding's verification: the draft's tokens and one more),
-    sharing one read of the weights and of the sequence's KV cache.
+    sharing one read of the weights and of the sequence's KV cache. ``kv_datatype`` is the KV
+    cache's (and the attention's) datatype, by default ``datatype``.
 
     Raises
     ------
@@ -148,7 +170,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     """
     plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
                       workload.decode_context if context is None else context,
-                      assumptions.decode_datatype if datatype is None else datatype)
+                      assumptions.decode_datatype if datatype is None else datatype,
+                      kv_datatype)
     check_decode_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)
@@ -157,17 +180,17 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     memory = decode_memory(chip, workload, plan)
     if not memory.fits:
         return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, (),
-                          None)
+                          None, None)
     tokens = plan.batch * queries
     weights, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
     dense = [gemm for gemm in weights if not gemm.fused] + [head]
     chosen = [_cheaper(chip, gemm, plan.datatype, assumptions) for gemm in dense]
     gemms = sum(seconds for seconds, _ in chosen)
     share = cores / plan.tp
-    attention_flops = (4.0 * tokens * plan.context * workload.hidden * workload.layers
-                       * share)
+    attention = gemm_seconds(chip, attention_gemms(workload, plan, cores, queries),
+                             plan.cache_datatype, assumptions)
     kv = max(memory.kv_cache / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency),
-             attention_flops / chip_peak(chip, plan.datatype))
+             attention)
     engines = layer_work(workload, tokens, plan.context, False).scaled(
         workload.layers * share).seconds(chip)
     hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
@@ -177,7 +200,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
         specs, system, plan.tp, output, calibration, assumptions)
     step = DecodeStep(system.key, chips, plan, memory, replicas, gemms, kv, hidden_engines,
                       communication, tuple(name for _, name in chosen),
-                      collectives * assumptions.collective_seconds)
+                      collectives * assumptions.collective_seconds, engines)
     check_possible(step, chip)
     return step
 

@@ -9,10 +9,9 @@ difference that no rule covers needs its own sentence in ``gaps.toml``, keyed by
 """
 
 import math
-import tomllib
 from pathlib import Path
 
-from ..specs import SpecError
+from ..specs import SpecError, read_toml
 from .formatting import compact, number, signed_percent
 
 __all__ = ["GAPS_FILE", "MATCH", "GAP_RESIDUAL", "load_gaps", "explain"]
@@ -29,7 +28,7 @@ GAP_RESIDUAL = 0.02
 
 def load_gaps(path=GAPS_FILE):
     """The explanations of ``path``: figure key -> sentence."""
-    entries = tomllib.loads(Path(path).read_text())
+    entries = read_toml(path)
     for key, text in entries.items():
         if not isinstance(text, str) or not text.strip():
             raise SpecError(f"{Path(path).name}: field '{key}' must be a non-empty sentence, "

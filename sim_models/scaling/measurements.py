@@ -1,11 +1,10 @@
 """AWS's published workload measurements (``measurements.toml``): what the step model is
 calibrated on and checked against."""
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..specs import SpecError
+from ..specs import SpecError, read_toml
 
 __all__ = ["MEASUREMENTS_FILE", "ROLES", "KINDS", "Measurement", "load_measurements"]
 
@@ -76,7 +75,7 @@ def load_measurements(path=MEASUREMENTS_FILE):
     """
     path = Path(path)
     rows = []
-    for index, row in enumerate(tomllib.loads(path.read_text()).get("measurement", [])):
+    for index, row in enumerate(read_toml(path).get("measurement", [])):
         name = f"{path.name}: measurement {row.get('key', index)!r}"
         kind = row.get("kind")
         if kind not in KINDS:

@@ -12,7 +12,8 @@ Training (per chip, ``c`` logical cores per chip, ``P`` parameters, model-parall
   working set, plus the FP32 logits of one micro-batch on the last stage.
 
 Decode (per chip): the weights in the decode datatype split over TP, and the KV cache of the
-batch: ``batch x context x 2 x layers x head size x KV heads per core x bytes x c``, where a
+batch in its own datatype: ``batch x context x 2 x layers x head size x KV heads per core x
+bytes x c``, where a
 core holds ``max(1, KV heads / TP)`` KV heads (heads are replicated when TP exceeds them).
 
 Every figure is a closed form: nothing grows with the batch but the numbers themselves.
@@ -99,9 +100,8 @@ def training_memory(chip, workload, plan, assumptions):
 def decode_memory(chip, workload, plan):
     """:class:`MemoryUse` of one chip decoding under ``plan`` (weights and KV cache)."""
     cores = logical_cores_per_chip(chip)
-    bytes_per = element_bytes(plan.datatype)
-    weights = workload.parameters * bytes_per * cores / plan.tp
+    weights = workload.parameters * element_bytes(plan.datatype) * cores / plan.tp
     heads_per_core = max(1.0, workload.kv_heads / plan.tp)
     kv_cache = (plan.batch * plan.context * 2.0 * workload.layers * workload.head_size
-                * heads_per_core * bytes_per * cores)
+                * heads_per_core * element_bytes(plan.cache_datatype) * cores)
     return MemoryUse(weights, 0.0, 0.0, 0.0, kv_cache, float(chip.hbm_capacity.value))

@@ -16,6 +16,7 @@ value and what is allowed.
 
 from dataclasses import dataclass, replace
 
+from ..collectives import MAX_RING_NODES
 from ..specs import SpecError
 from .peak import datatypes
 
@@ -30,7 +31,7 @@ ZERO_STAGES = (0, 1, 2, 3)
 LNC_SETTINGS = (1, 2)
 #: The most units (instances or UltraServers) a cluster joins: the largest ring the collective
 #: model times (:func:`sim_models.collectives.ring_allreduce_time`).
-MAX_UNITS = 65536
+MAX_UNITS = MAX_RING_NODES
 #: The largest count any option accepts (chips, batch, context, degrees): 2^40.
 LIMIT = 1 << 40
 
@@ -81,12 +82,20 @@ class TrainingPlan:
 @dataclass(frozen=True)
 class DecodePlan:
     """A decode job's layout: ``batch`` sequences per TP group of ``tp`` logical cores, each
-    generating one token per step with ``context`` tokens of context, weights and KV cache in
-    ``datatype``. The system's other cores run further replicas of the group."""
+    generating one token per step with ``context`` tokens of context, weights (and GEMMs) in
+    ``datatype``, the KV cache (and attention) in ``kv_datatype`` (None: ``datatype``; FP8
+    weights beside a BF16 cache, say). The system's other cores run further replicas of the
+    group."""
     tp: int
     batch: int
     context: int
     datatype: str
+    kv_datatype: object = None
+
+    @property
+    def cache_datatype(self):
+        """The KV cache's datatype."""
+        return self.kv_datatype or self.datatype
 
 
 def divisors(number):
@@ -167,10 +176,10 @@ def _count(name, value, low=1):
                         f"to {LIMIT} (2^40)")
 
 
-def _datatype(chip, datatype):
+def _datatype(chip, datatype, option="datatype"):
     allowed = [name for name in datatypes(chip) if name != "sparse"]
     if datatype not in allowed:
-        raise SpecError(f"--datatype {datatype}: {chip.name} has no such TensorE datatype; "
+        raise SpecError(f"--{option} {datatype}: {chip.name} has no such TensorE datatype; "
                         f"allowed: {', '.join(allowed)}")
 
 
@@ -222,6 +231,8 @@ def check_decode_plan(specs, system, workload, plan):
     for name in ("batch", "context"):
         _count(name, getattr(plan, name))
     _datatype(chip, plan.datatype)
+    if plan.kv_datatype is not None:
+        _datatype(chip, plan.kv_datatype, "kv-datatype")
     _tensor_parallel(workload, chip, plan.tp, "decode-tp")
     cores = int(system.chips.value) * logical_cores_per_chip(chip)
     if cores % plan.tp:

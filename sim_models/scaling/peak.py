@@ -78,7 +78,9 @@ def with_measured_rates(specs, rates):
     """``specs`` with the MACs per PE per cycle of :data:`RTL_MODELLED_CHIPS` replaced by the
     RTL's ``rates`` (dict of datatype to
     :class:`~sim_models.scaling.characterization.MeasuredRate`), for the datatypes the chip's
-    spec has; the spec's own value stays in the note, as the comparison target."""
+    spec has; the spec's own value stays in the note, as the comparison target. The chips'
+    ``pe_stages`` become the MAC latency of the tile that measured the rates (the deepest, if
+    several), so that every GEMM's fill and drain include it."""
     chips = dict(specs.chips)
     for key in (key for key in RTL_MODELLED_CHIPS if key in chips):
         core = chips[key].core
@@ -91,5 +93,12 @@ def with_measured_rates(specs, rates):
                 rate.value, rate.value, "1", "DERIVED",
                 f"measured on the RTL: {rate.config}, GEMMs (M, K, N) {rate.gemms}; spec data "
                 f"{spec.value} [{spec.source}]")
-        chips[key] = replace(chips[key], core=replace(core, macs_per_pe_per_cycle=table))
+        pe_stages = core.pe_stages
+        if rates:
+            deepest = max(rates.values(), key=lambda rate: rate.pe_stages)
+            pe_stages = Sourced(deepest.pe_stages, deepest.pe_stages, "1", "DERIVED",
+                                f"MAC latency in cycles of the RTL tile {deepest.config}, which "
+                                f"measured the rates")
+        chips[key] = replace(chips[key], core=replace(core, macs_per_pe_per_cycle=table,
+                                                      pe_stages=pe_stages))
     return replace(specs, chips=chips)

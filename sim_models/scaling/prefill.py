@@ -78,11 +78,12 @@ class PrefillStep:
 
 
 def prefill_step(specs, system, workload, prompt, batch, calibration, assumptions, tp=None,
-                 datatype=None):
+                 datatype=None, kv_datatype=None):
     """Time the prefill of ``batch`` prompts of ``prompt`` tokens per TP group.
 
     ``tp`` (logical cores) and ``datatype`` default to
-    :func:`~sim_models.scaling.decode.default_decode_tp` and ``Assumptions.decode_datatype``.
+    :func:`~sim_models.scaling.decode.default_decode_tp` and ``Assumptions.decode_datatype``;
+    ``kv_datatype`` (the cache the prompt fills) to ``datatype``.
 
     Raises
     ------
@@ -95,7 +96,8 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     PrefillStep
     """
     plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
-                      prompt, assumptions.decode_datatype if datatype is None else datatype)
+                      prompt, assumptions.decode_datatype if datatype is None else datatype,
+                      kv_datatype)
     check_decode_plan(specs, system, workload, plan)
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)

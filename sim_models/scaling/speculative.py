@@ -73,10 +73,10 @@ def _draft_tp(draft, tp):
 
 
 def speculative_step(specs, system, target, draft, batch, k, accepted, calibration,
-                     assumptions, tp=None, context=None, datatype=None):
+                     assumptions, tp=None, context=None, datatype=None, kv_datatype=None):
     """Time speculative decoding of ``target`` with ``draft`` (workloads), ``k`` draft tokens
-    per round, ``accepted`` tokens kept per round on average; ``tp``, ``context`` and
-    ``datatype`` as for :func:`~sim_models.scaling.decode.decode_step`.
+    per round, ``accepted`` tokens kept per round on average; ``tp``, ``context``,
+    ``datatype`` and ``kv_datatype`` as for :func:`~sim_models.scaling.decode.decode_step`.
 
     Raises
     ------
@@ -89,10 +89,11 @@ def speculative_step(specs, system, target, draft, batch, k, accepted, calibrati
         raise SpecError(f"--accepted {accepted}: must be from 1 to speculation + 1 = {k + 1} "
                         f"(tokens kept per round, the target's own included)")
     verify = decode_step(specs, system, target, batch, calibration, assumptions, tp=tp,
-                         context=context, datatype=datatype, queries=k + 1)
+                         context=context, datatype=datatype, queries=k + 1,
+                         kv_datatype=kv_datatype)
     proposal = decode_step(specs, system, draft, batch, calibration, assumptions,
                            tp=_draft_tp(draft, verify.plan.tp), context=verify.plan.context,
-                           datatype=verify.plan.datatype)
+                           datatype=verify.plan.datatype, kv_datatype=kv_datatype)
     both = MemoryUse(*(getattr(verify.memory, name) + getattr(proposal.memory, name)
                        for name in ("weights", "gradients", "optimizer", "activations",
                                     "kv_cache")), verify.memory.capacity)

@@ -22,11 +22,10 @@ step times them halved by causal skipping, and its MFU counts them halved too
 (:data:`~sim_models.scaling.training.MFU_COUNTS`).
 """
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from ..specs import SpecError
+from ..specs import SpecError, read_toml
 
 __all__ = ["WORKLOADS_FILE", "Gemm", "Transformer", "load_workloads"]
 
@@ -148,10 +147,13 @@ def load_workloads(path=WORKLOADS_FILE):
         does not divide into the heads; the message names the file and the field.
     """
     path = Path(path)
-    tables = tomllib.loads(path.read_text())
+    tables = read_toml(path)
     names = [item.name for item in fields(Transformer) if item.name != "key"]
     workloads = {}
     for key, table in tables.items():
+        if not isinstance(table, dict):
+            raise SpecError(f"{path.name}: '{key}' must be a table ([{key}]) of the workload's "
+                            f"fields, not {table!r}")
         for field in names:
             if field not in table:
                 raise _field_error(path, key, field, "is missing")

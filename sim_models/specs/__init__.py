@@ -11,10 +11,10 @@ inputs; the ``published`` headline figures are comparison targets only.
 2400000000.0
 """
 
-from .loader import DATATYPES, DEFAULT_DIRECTORY, PUBLISHED_QUANTITIES, load_specs
+from .loader import DATATYPES, DEFAULT_DIRECTORY, PUBLISHED_QUANTITIES, load_specs, read_toml
 from .types import (ChipSpec, CoreSpec, PublishedFigure, Source, Sourced, SpecError, Specs,
                     SystemSpec, Topology)
 
 __all__ = ["load_specs", "Specs", "ChipSpec", "CoreSpec", "SystemSpec", "Topology", "Source",
            "Sourced", "PublishedFigure", "SpecError", "DATATYPES", "DEFAULT_DIRECTORY",
-           "PUBLISHED_QUANTITIES"]
+           "PUBLISHED_QUANTITIES", "read_toml"]

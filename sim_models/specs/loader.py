@@ -45,7 +45,7 @@ from .types import (ChipSpec, CoreSpec, PublishedFigure, Source, Sourced, SpecEr
                     SystemSpec, Topology)
 from .units import DIMENSIONS, to_si
 
-__all__ = ["load_specs", "DEFAULT_DIRECTORY", "PUBLISHED_QUANTITIES", "DATATYPES"]
+__all__ = ["load_specs", "DEFAULT_DIRECTORY", "PUBLISHED_QUANTITIES", "DATATYPES", "read_toml"]
 
 DEFAULT_DIRECTORY = Path(__file__).parent
 SOURCES_FILE = "sources.toml"
@@ -187,17 +187,30 @@ class _File:
         return entries
 
 
-def _read_toml(path):
+def read_toml(path):
+    """The tables of the TOML file ``path``.
+
+    Raises
+    ------
+    SpecError
+        One line naming the file when it cannot be read, is not UTF-8 or is not valid TOML.
+    """
+    path = Path(path)
     try:
         with open(path, "rb") as file:
             return tomllib.load(file)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path.name}: is not valid TOML ({error})") from None
+    except UnicodeDecodeError as error:
+        raise SpecError(f"{path.name}: is not UTF-8 text (byte {error.object[error.start]:#04x} "
+                        f"at offset {error.start}); TOML files must be UTF-8") from None
+    except OSError as error:
+        raise SpecError(f"{path}: cannot be read: {error.strerror or error}") from None
 
 
 def _read_sources(path):
     f = _File(path, {})
-    data = _read_toml(path)
+    data = read_toml(path)
     f.fields(data, "", ("sources",))
     sources = {}
     for key, entry in f.table(data["sources"], "sources").items():
@@ -397,7 +410,7 @@ def load_specs(directory=None):
         if path.name == SOURCES_FILE:
             continue
         f = _File(path, sources)
-        data = _read_toml(path)
+        data = read_toml(path)
         chip = _read_chip(f, data)
         names.add(f, "chip.key", chip.key, "chip")
         chips[chip.key] = chip

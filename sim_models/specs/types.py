@@ -85,6 +85,10 @@ class CoreSpec:
         Multiply-accumulates each PE completes per TensorE cycle, per input datatype
         (``bf16``, ``fp16``, ``tf32``, ``fp32``, ``fp8``, ``mxfp8``, ``mxfp4``); a datatype
         the reference gives no rate for is absent.
+    pe_stages : Sourced or None
+        Cycles of one PE's multiply-accumulate, the fill and drain each row of the array adds:
+        the characterized RTL's (``scaling.peak.with_measured_rates``); None (no RTL measured
+        yet) times one-cycle PEs. AWS does not publish it.
     """
     array_rows: Sourced
     array_cols: Sourced
@@ -100,6 +104,7 @@ class CoreSpec:
     gpsimd_flops: Sourced
     sparsity_factor: object
     macs_per_pe_per_cycle: dict
+    pe_stages: object = None
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def main(argv=None):
     -------
     int
         0 on success, 2 for an input that does not load or a figure without an explanation,
-        1 when the report cannot be written.
+        1 when the report cannot be written, 130 when interrupted (Ctrl-C).
     """
     args = _parser().parse_args(argv)
     try:
@@ -61,4 +61,7 @@ def main(argv=None):
         print(f"error: cannot write the report to {error.filename or args.out}: "
               f"{error.strerror or error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: the report was not written; rerun to make it", file=sys.stderr)
+        return 130
     return 0

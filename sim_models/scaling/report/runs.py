@@ -24,7 +24,7 @@ from ..peak import chip_peak, with_measured_rates
 from ..prefill import prefill_step
 from ..training import training_step
 from ..workloads import load_workloads
-from ...specs import load_specs
+from ...specs import SpecError, load_specs
 
 __all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
            "DECODE_SYSTEMS", "INFERENCE_BATCH", "REPORT_WORKLOADS", "ROOFLINE_DATATYPE",
@@ -315,6 +315,11 @@ def run_models(inputs, spec_data=None, assumptions=None):
     tile's steady-state MACs per PE per cycle replace the spec's for the chips the RTL models
     (:func:`..peak.with_measured_rates`).
 
+    Raises
+    ------
+    SpecError
+        If the floating-point tile characterization given measures no floating-point rate.
+
     Returns
     -------
     ReportRuns
@@ -328,6 +333,10 @@ def run_models(inputs, spec_data=None, assumptions=None):
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
     rates = measured_rates(checks)
+    if not measured_rates(tile_checks(inputs["float"].document)):
+        raise SpecError(f"--float {inputs['float'].verdict.path}: holds no GEMM pair to measure "
+                        f"a floating-point MACs per PE per cycle from; allowed: a floating-point "
+                        f"tile characterization (make characterize-tile writes one)")
     specs = with_measured_rates(spec_data, rates)
     context = ModelContext(specs, workloads, calibration, assumptions, checks)
     steps = {(key, name): training_step(specs, specs.system(key), workloads[name], calibration,
