@@ -170,6 +170,8 @@ bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim,
 # repository, or a local git copy) and built under $(BUILD)/booksim2, never a dependency of
 # the project, never in `make test`. Its build needs flex and bison, installed here only.
 BOOKSIM_SOURCE ?= https://github.com/booksim/booksim2
+# Fabrics compared, e.g. "4x4:4 5x5:8" (sides joined by x, then the buffer depth).
+BOOKSIM_FABRICS ?=
 BOOKSIM_TOOLS := flex:flex bison:bison
 
 booksim-deps:
@@ -184,10 +186,10 @@ booksim-deps:
 	         "(sudo apt-get install $${missing% }), then run make booksim again" >&2; exit 1; \
 	fi
 
-booksim: variables deps booksim-deps ## BookSim2 vs the RTL: 4x4 torus, uniform traffic (SIM=verilator default)
+booksim: variables deps booksim-deps ## BookSim2 vs the RTL under uniform traffic: 4x4 torus (BOOKSIM_FABRICS=.., SIM=verilator default)
 	$(SIM_ENV) nice -n 10 $(PY) -m bench.booksim_compare --build $(BUILD) \
 	    --source '$(BOOKSIM_SOURCE)' --sim $(if $(filter command line,$(origin SIM)),$(SIM),verilator) \
-	    $(if $(SEED),--seed $(SEED))
+	    $(if $(SEED),--seed $(SEED)) $(if $(BOOKSIM_FABRICS),--fabrics $(BOOKSIM_FABRICS))
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
 # cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.
