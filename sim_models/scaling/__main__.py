@@ -183,18 +183,23 @@ def _calibration(args):
 
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
-    ``--float-tile``, else the report's file when present, else none (the spec data)."""
+    ``--float-tile``, else the report's file when present, else none (the spec data). A file
+    given with ``--float-tile`` that measures no rate is an error; the report's own file then
+    leaves the spec data's rates, and the answer says why."""
     path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
     document = load(path, "float")
     rates = measured_rates(tile_checks(document))
     if not rates:
-        formats = sorted({run.matmul_format.label for run in document.runs})
-        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
-                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
-                        f"allowed: a floating-point tile characterization, as make "
-                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+        formats = ", ".join(sorted({run.matmul_format.label for run in document.runs}))
+        if args.float_tile:
+            raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-"
+                            f"point MACs per PE per cycle from (its formats: {formats}); "
+                            f"allowed: a floating-point tile characterization, as make "
+                            f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+        return {}, (f"spec data ({path} holds no GEMM pair to measure them from, its formats: "
+                    f"{formats}; make characterize-tile rebuilds it)")
     return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
                                           for datatype, rate in rates.items())
 
