@@ -45,17 +45,23 @@ help: ## List the targets
 SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver \
                 ccache:ccache
 
+# Installs the Debian packages of a command:package list $(1) whose commands are missing (when
+# root; otherwise one line naming them and stops); $(2) says what needs them.
+define install_missing
+@missing=$$(for tool in $(1); do command -v $${tool%%:*} >/dev/null || \
+              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
+if [ -z "$$missing" ]; then :; \
+elif [ "$$(id -u)" = 0 ]; then \
+    echo "Installing the Debian packages $$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+else \
+    echo "error: $(2) needs the Debian packages $${missing% }: install them" \
+         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
+fi
+endef
+
 deps: ## Install Icarus Verilog, ccache and Chromium with its driver (Debian packages) if missing
-	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: missing Debian packages: $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(SYSTEM_TOOLS),the project)
 
 # pip's own output goes to a log, shown only when the installation fails.
 VENV_LOG := $(BUILD)/venv.log
@@ -175,16 +181,7 @@ BOOKSIM_FABRICS ?=
 BOOKSIM_TOOLS := flex:flex bison:bison
 
 booksim-deps:
-	@missing=$$(for tool in $(BOOKSIM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: BookSim2's build needs the Debian packages $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make booksim again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(BOOKSIM_TOOLS),BookSim2's build)
 
 booksim: variables deps booksim-deps ## BookSim2 vs the RTL under uniform traffic: 4x4 torus (BOOKSIM_FABRICS=.., SIM=verilator default)
 	$(SIM_ENV) nice -n 10 $(PY) -m bench.booksim_compare --build $(BUILD) \

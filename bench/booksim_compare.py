@@ -16,6 +16,7 @@ BookSim2 is not a dependency of the project: nothing else imports or runs this.
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -70,13 +71,28 @@ def _step(label, started):
     print(f"[booksim] {label} ({time.monotonic() - started:.1f} s)", flush=True)
 
 
+def _head(directory):
+    """Commit checked out in ``directory``, or None if it is not a whole clone of BookSim2."""
+    result = subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"],
+                            capture_output=True, text=True)
+    whole = result.returncode == 0 and (directory / "src" / "Makefile").is_file()
+    return result.stdout.strip() if whole else None
+
+
 def fetch(source, directory):
-    """Clone BookSim2 from ``source`` into ``directory`` unless it is there; its commit."""
-    if not (directory / ".git").is_dir():
-        subprocess.run(["git", "clone", "-q", "--depth", "1", source, str(directory)],
-                       check=True)
-    return subprocess.run(["git", "-C", str(directory), "rev-parse", "HEAD"], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    """Clone BookSim2 from ``source`` into ``directory`` unless a whole clone is there (a
+    partial one, e.g. an interrupted clone, is named, removed and cloned again); its commit."""
+    if directory.exists() and _head(directory) is None:
+        print(f"[booksim] {directory} is not a whole BookSim2 clone: cloning again", flush=True)
+        shutil.rmtree(directory)
+    if not directory.exists():
+        result = subprocess.run(["git", "clone", "-q", "--depth", "1", source, str(directory)],
+                                capture_output=True, text=True)
+        if result.returncode:
+            reason = (result.stderr.strip().splitlines() or ["no message"])[-1]
+            sys.exit(f"error: cloning BookSim2 from {source} failed ({reason}); give a local "
+                     f"copy with BOOKSIM_SOURCE=<git directory>")
+    return _head(directory)
 
 
 def build_booksim(directory, log):
