@@ -172,6 +172,10 @@ class Torus:
         return relation.next_hop(self, _Integers, self.coordinates(router),
                                  self.coordinates(destination), in_port, in_vc)
 
+    def link_interval(self, router, port):
+        """Cycles between flits on the link out of ``port`` of ``router``."""
+        return self.port_interval(port)
+
     def channel_name(self, channel):
         """``3+x/vc1``: the link out of node 3 in the + X direction, virtual channel 1."""
         node, port, vc = channel
@@ -382,6 +386,12 @@ class SwitchTree:
         return relation.next_hop(self, _Integers, level, prefix, self.digits(destination),
                                  in_port, in_vc)
 
+    def link_interval(self, router, port):
+        """Cycles between flits on the link out of ``port`` of switch ``router``: a down link
+        of its level, an up link of the level above."""
+        level = self.switch(router)[0]
+        return self.level_interval(level if port < self.radices[level - 1] else level + 1)
+
     def channel_name(self, channel):
         """``s1.0:4``: out of switch number 1 (level 1) through port 4."""
         router, port, vc = channel
@@ -405,16 +415,15 @@ class UpDown:
         """Output port and virtual channel at a level-``level`` switch with prefix ``here``
         (digits ``d_level`` up, integers or circuit values) for a destination of digits
         ``there``; ``ops`` as for :meth:`DimensionOrder.next_hop`."""
-        radix, ups = tree.radices[level - 1], tree.up_ports(level)
-        ports = tree.ports(level)
+        radix, ups, ports = tree.radices[level - 1], tree.up_ports(level), tree.ports(level)
         match = ops.constant(1, 2)
         for mine, theirs in zip(here, there[level:]):
             match = match & (mine == theirs)
-        down = ops.hold("down", there[level - 1], radix)
-        up = ops.constant(radix, ports)
-        if ups > 1:
-            up = ops.hold("up", radix + there[0] % ups, ports)
-        port = down if ups == 0 else ops.select(match, down, up)
+        port = ops.hold("down", there[level - 1], ports)
+        if ups:
+            up = ops.hold("up", radix + there[0] % ups, ports) if ups > 1 else \
+                ops.constant(radix, ports)
+            port = ops.select(match, port, up)
         return port, ops.constant(0, 1)
 
 
