@@ -34,8 +34,9 @@ from ..results import load
 from ..specs import SpecError
 from .parallel import unit_of
 
-__all__ = ["COLLECTIVE_ELEMENT", "FabricCalibration", "Provenance", "allreduce_seconds",
-           "alltoall_seconds", "collective_provenance", "group_allreduce_seconds",
+__all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "CollectiveFigure", "FabricCalibration",
+           "Provenance", "allreduce_seconds", "alltoall_seconds", "collective_figures",
+           "collective_provenance", "fit_topology", "group_allreduce_seconds",
            "point_to_point_seconds"]
 
 #: Element format of the all-reduces the scaling layer models (gradients and activations in
@@ -302,6 +303,11 @@ def alltoall_seconds(specs, system, block_bytes, calibration, assumptions):
     return alpha * (chips - 1) + beta * (chips - 1) * block_bytes
 
 
+def _times(factor):
+    """A factor above 1 in words: ``5.33x``, ``4,096x``."""
+    return f"{factor:,.0f}x" if factor >= 100 else f"{factor:.3g}x"
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a collective figure of a system comes from, and how far it extrapolates.
@@ -354,9 +360,9 @@ class Provenance:
         how = "measured range" if within and self.measured_topology else "extrapolated"
         reach = []
         if self.node_factor > 1:
-            reach.append(f"{self.nodes} nodes, {self.node_factor:.3g}x the most measured")
+            reach.append(f"{self.nodes} nodes, {_times(self.node_factor)} the most measured")
         if self.size_factor > 1:
-            reach.append(f"{self.size_factor:.3g}x the largest message measured")
+            reach.append(f"{_times(self.size_factor)} the largest message measured")
         if not self.measured_topology:
             reach.append(f"{self.topology} not in the RTL, {fit.topology} taken")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
@@ -380,3 +386,45 @@ def collective_provenance(system, collective, size_bytes, calibration):
     dims = system.topology.dims or (chips,)
     return Provenance(collective, calibration.fit("ring", "allreduce"), topology, max(dims),
                       size_bytes)
+
+
+@dataclass(frozen=True)
+class CollectiveFigure:
+    """One collective of one system as the report shows it.
+
+    Members
+    -------
+    system : SystemSpec
+    collective : str
+        ``allreduce`` or ``alltoall``.
+    size_bytes : float
+        Bytes per chip (all-reduce) or per block (all-to-all).
+    seconds : float or None
+        Transfer time, software cost excluded; None when no fit gives it.
+    provenance : Provenance
+    """
+    system: object
+    collective: str
+    size_bytes: float
+    seconds: object
+    provenance: Provenance
+
+
+#: The report's collective figures: (collective, message sizes in bytes).
+REPORT_COLLECTIVES = (("allreduce", (1 << 20, 256 << 20)), ("alltoall", (64 << 10,)))
+
+
+def collective_figures(specs, system_keys, calibration, assumptions):
+    """The :class:`CollectiveFigure` of every collective and size of
+    :data:`REPORT_COLLECTIVES` on each system of ``system_keys``."""
+    figures = []
+    for key in system_keys:
+        system = specs.system(key)
+        for collective, sizes in REPORT_COLLECTIVES:
+            for size in sizes:
+                seconds = (allreduce_seconds if collective == "allreduce" else
+                           alltoall_seconds)(specs, system, size, calibration, assumptions)
+                figures.append(CollectiveFigure(system, collective, size, seconds,
+                                                collective_provenance(system, collective, size,
+                                                                      calibration)))
+    return tuple(figures)
