@@ -155,7 +155,7 @@ $(FABRIC_JSON).loads: KIND := fabric
 $(FABRIC_JSON): $(SIM_SOURCES) $(FABRIC_JSON).loads | venv deps
 	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
-characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
+characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, collectives per topology with alpha-beta fits (Icarus)
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \

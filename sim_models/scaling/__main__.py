@@ -36,10 +36,10 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import decode_step
-from .formatting import number, percent, setting, si
+from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
-from .network import FabricCalibration
-from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips,
+from .network import FabricCalibration, collective_figures
+from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips, unit_of,
                        with_logical_cores)
 from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
@@ -416,6 +416,9 @@ def _text(result, specs, system):
     calibration = result["calibration"]
     lines.append(f"collectives calibrated from: {calibration['fabric']}; fitted: " + ", ".join(
         f"{name} = {setting(name, value)}" for name, value in calibration["fitted"].items()))
+    lines += [f"  {figure['system']} {figure['collective']} of {binary_bytes(figure['bytes'])}: "
+              f"{si(figure['seconds'], 's')} ({figure['source']})"
+              for figure in calibration["collectives"]]
     if system.chip in RTL_MODELLED_CHIPS:
         lines.append(f"{chip.name} MACs per PE per cycle from: "
                      f"{calibration['trainium2_macs_per_pe_per_cycle']}")
@@ -424,6 +427,15 @@ def _text(result, specs, system):
             f"{datatype} {rate.value:g}"
             for datatype, rate in chip.core.macs_per_pe_per_cycle.items()) + ")")
     return "\n".join(lines)
+
+
+def _collectives(specs, system, calibration, assumptions):
+    """The collective figures of ``system``'s unit (instance or UltraServer) and where each
+    comes from: measured on the RTL or extrapolated, and how far."""
+    unit = unit_of(specs, system)
+    return [{"system": unit.key, "collective": figure.collective, "bytes": figure.size_bytes,
+             "seconds": figure.seconds, "source": figure.provenance.describe()}
+            for figure in collective_figures(specs, [unit.key], calibration, assumptions)]
 
 
 def answer(args):
@@ -480,6 +492,8 @@ def answer(args):
                   "draft": args.draft,
                   "speculative": _speculative(speculative, confidence, system, lnc)}),
               "calibration": {"fabric": calibration.source,
+                              "collectives": _collectives(specs, base, calibration,
+                                                          assumptions),
                               "trainium2_macs_per_pe_per_cycle": rates_source,
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},
                               "assumptions": {item.name: getattr(assumptions, item.name)
