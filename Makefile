@@ -45,17 +45,23 @@ help: ## List the targets
 SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver \
                 ccache:ccache
 
+# Installs the Debian packages of a command:package list $(1) whose commands are missing (when
+# root; otherwise one line naming them and stops); $(2) says what needs them.
+define install_missing
+@missing=$$(for tool in $(1); do command -v $${tool%%:*} >/dev/null || \
+              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
+if [ -z "$$missing" ]; then :; \
+elif [ "$$(id -u)" = 0 ]; then \
+    echo "Installing the Debian packages $$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+else \
+    echo "error: $(2) needs the Debian packages $${missing% }: install them" \
+         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
+fi
+endef
+
 deps: ## Install Icarus Verilog, ccache and Chromium with its driver (Debian packages) if missing
-	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: missing Debian packages: $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(SYSTEM_TOOLS),the project)
 
 # pip's own output goes to a log, shown only when the installation fails.
 VENV_LOG := $(BUILD)/venv.log
@@ -149,7 +155,7 @@ $(FABRIC_JSON).loads: KIND := fabric
 $(FABRIC_JSON): $(SIM_SOURCES) $(FABRIC_JSON).loads | venv deps
 	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
-characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
+characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, collectives per topology with alpha-beta fits (Icarus)
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \
@@ -171,24 +177,17 @@ bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim,
 # repository, or a local git copy) and built under $(BUILD)/booksim2, never a dependency of
 # the project, never in `make test`. Its build needs flex and bison, installed here only.
 BOOKSIM_SOURCE ?= https://github.com/booksim/booksim2
+# Fabrics compared, e.g. "4x4:4 5x5:8" (sides joined by x, then the buffer depth).
+BOOKSIM_FABRICS ?=
 BOOKSIM_TOOLS := flex:flex bison:bison
 
 booksim-deps:
-	@missing=$$(for tool in $(BOOKSIM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: BookSim2's build needs the Debian packages $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make booksim again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(BOOKSIM_TOOLS),BookSim2's build)
 
-booksim: variables deps booksim-deps ## BookSim2 vs the RTL: 4x4 torus, uniform traffic (SIM=verilator default)
+booksim: variables deps booksim-deps ## BookSim2 vs the RTL under uniform traffic: 4x4 torus (BOOKSIM_FABRICS=.., SIM=verilator default)
 	$(SIM_ENV) nice -n 10 $(PY) -m bench.booksim_compare --build $(BUILD) \
 	    --source '$(BOOKSIM_SOURCE)' --sim $(if $(filter command line,$(origin SIM)),$(SIM),verilator) \
-	    $(if $(SEED),--seed $(SEED))
+	    $(if $(SEED),--seed $(SEED)) $(if $(BOOKSIM_FABRICS),--fabrics $(BOOKSIM_FABRICS))
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
 # cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.
