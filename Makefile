@@ -125,12 +125,13 @@ regress: variables deps ## Run the tile regression on both simulators, with a su
 
 fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
+	    tests/test_fabric.py tests/test_topology.py tests/test_switch_topology.py \
+	    tests/test_switch_fabric.py tests/test_router.py tests/test_allreduce.py \
 	    tests/test_distributed_gemm.py tests/test_alltoall.py tb/test_fabric_sim.py \
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+fabric-large: variables deps ## The 4x4x4 torus (half-bandwidth Z) and the Trainium3 Gen1 16x4 switched fabric in Verilator (long builds)
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
@@ -154,7 +155,7 @@ $(FABRIC_JSON).loads: KIND := fabric
 $(FABRIC_JSON): $(SIM_SOURCES) $(FABRIC_JSON).loads | venv deps
 	$(Q)$(SIM_ENV) $(PY) -m tb.characterize_fabric --build $(BUILD) --out $@
 
-characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, all-reduce sweep (Icarus)
+characterize-fabric: $(FABRIC_JSON) ## Hop latency, link efficiency, collectives per topology with alpha-beta fits (Icarus)
 
 lint: verilog ## Verilator lint (-Wall) of the generated Verilog; waivers in hdl/lint.vlt
 	@for file in $(BUILD)/verilog/*.v; do \

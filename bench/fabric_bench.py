@@ -8,7 +8,9 @@ RTL) and writes ``<build>/bench/fabric_bench.json`` and ``fabric_bench.md``, als
 - link efficiency at saturation (flits per cycle per link; a link carries at most one);
 - ring all-reduce cycles against nodes and vector size: RTL, the RTL's analytic estimate, and
   the alpha-beta model (with the fitted alpha) plus the local streaming it leaves out, with the
-  gap of the RTL to that sum in cycles and per cent.
+  gap of the RTL to that sum in cycles and per cent;
+- collectives per topology: the alpha-beta fit of each (alpha, beta, link efficiency, the
+  ranges measured, fit and held-out errors) and every run beside its fit.
 
     python -m bench.fabric_bench --build build
 """
@@ -69,7 +71,31 @@ def format_report(characterization, rows):
               f"the interface's one-cycle turnaround) plus 2L + 1 exactly; uneven chunks "
               f"(3 and 5 nodes) pay the longest chunk on every step, and the fit spreads that "
               f"over alpha."]
-    return "\n".join(lines)
+    return "\n".join(lines + collective_lines(characterization))
+
+
+def collective_lines(characterization):
+    """The collective fits and runs of a FabricCharacterization as Markdown lines."""
+    lines = ["", "### Collectives per topology: alpha-beta fits (held out: the largest node "
+             "count and the largest message size)", "",
+             "| topology | collective | element | alpha (cycles) | beta (cycles/B) | link eff. | "
+             "nodes | bytes | fitted/held out | fit error | held-out error |",
+             "|---|---|---|---:|---:|---:|---|---|---|---:|---:|"]
+    for fit in characterization.fits:
+        lines.append(f"| {fit.topology} | {fit.collective} ({fit.algorithm}) | {fit.element} | "
+                     f"{fit.alpha_cycles:.2f} | {fit.beta_cycles_per_byte:.4f} | "
+                     f"{fit.link_efficiency:.1%} | {fit.nodes_min}-{fit.nodes_max} | "
+                     f"{fit.bytes_min}-{fit.bytes_max} | {fit.fitted_points}/"
+                     f"{fit.held_out_points} | {fit.fit_max_error:.1%} | "
+                     f"{fit.held_out_max_error:.1%} |")
+    lines += ["", "| topology | design | collective | element | nodes | bytes | RTL | model | "
+              "error | held out |", "|---|---|---|---|---:|---:|---:|---:|---:|---|"]
+    for run in characterization.collectives:
+        lines.append(f"| {run.topology} | {run.design} | {run.collective} | {run.element} | "
+                     f"{run.nodes} | {run.message_bytes} | {run.rtl_cycles:,} | "
+                     f"{run.model_cycles:,.1f} | {run.error:+.1%} | "
+                     f"{'yes' if run.held_out else 'no'} |")
+    return lines
 
 
 def main(argv=None):

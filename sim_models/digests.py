@@ -8,7 +8,9 @@ half from a design's configuration alone:
   (:mod:`sim_models.stimulus`), operand bytes included, and of the cycle model's timing of every
   operation, which every port handshake of the run had to equal;
 - :func:`fabric_checked_digest`: SHA-256 of the analytic models' predictions for a fabric or
-  an all-reduce ring (zero-load header latency from node 0 to every node; all-reduce cycles).
+  an all-reduce ring (zero-load header latency from node 0 to every node; all-reduce cycles),
+  or of the all-to-all reference's answer to a fixed all-to-all (every node's counts and
+  elements), which every received element of the run had to equal.
 """
 
 import hashlib
@@ -17,7 +19,8 @@ import json
 import numpy as np
 
 from .allreduce import AllReduceEstimate
-from .config import AllReduceConfig, FabricConfig, config_to_dict
+from .alltoall import alltoall_reference
+from .config import AllReduceConfig, AllToAllConfig, FabricConfig, config_to_dict
 from .cycle_model import time_program
 from .fabric import ZeroLoadLatency, hop_count
 from .program import INT8, LoadStationary, ReadPsum
@@ -89,9 +92,15 @@ def fabric_checked_digest(config):
             latency.header(hop_count(config.dims, 0, node)) for node in range(config.nodes)]}
     elif isinstance(config, AllReduceConfig):
         predictions = {"allreduce_cycles": AllReduceEstimate.of(config).cycles()}
+    elif isinstance(config, AllToAllConfig):
+        nodes = config.fabric.nodes
+        blocks = [[[source * nodes + destination] * config.max_count
+                   for destination in range(nodes)] for source in range(nodes)]
+        predictions = {"alltoall": [[list(result.counts), list(result.elements)] for result in
+                                    alltoall_reference(blocks, config.max_count)]}
     else:
-        raise TypeError(f"Parameter 'config' must be a FabricConfig or AllReduceConfig, "
-                        f"not {config!r}")
+        raise TypeError(f"Parameter 'config' must be a FabricConfig, AllReduceConfig or "
+                        f"AllToAllConfig, not {config!r}")
     digest = hashlib.sha256()
     _feed(digest, {"config": config_to_dict(config), "predictions": predictions})
     return digest.hexdigest()

@@ -21,6 +21,12 @@ with the SHA-256 of its Verilog and of the models' predictions it was checked ag
 - ``alpha_beta``: alpha fitted by least squares to ``rtl_cycles - local_cycles`` minus the
   bandwidth term, the flit size, and the largest relative error of ``alpha_beta_cycles +
   local_cycles`` against ``rtl_cycles``.
+- ``collectives`` and ``fits``: every collective the RTL has, per topology, against node count
+  and message size: the ring all-reduce of int32 (the runs above), FP32 and BF16 vectors, and
+  the all-to-all on rings, 2-D tori and 3-D tori with half-rate Z links; per series alpha
+  (cycles per operation) and beta (cycles per byte) fitted on all but the largest node count
+  and the largest message size, whose errors are reported as held out
+  (:mod:`sim_models.collective_fit`).
 
 Command line::
 
@@ -34,12 +40,13 @@ import numpy as np
 
 from sim_models.cli import ArgumentParser
 from sim_models.collectives import Link, ring_allreduce_time
-from sim_models.config import AllReduceConfig, FabricConfig, config_to_dict, module_name
+from sim_models.config import (ALLTOALL_ELEMENT_WIDTH, AllReduceConfig, AllToAllConfig,
+                               FabricConfig, config_to_dict, module_name)
 from sim_models.digests import fabric_checked_digest
 from sim_models.fabric import ZeroLoadLatency
-from sim_models.results import (AllReduceRun, AlphaBetaFit, FabricCharacterization,
-                                HopLatency, HopPoint, LinkEfficiency,
-                                SimulatedDesign, save)
+from sim_models.results import (AllReduceRun, AlphaBetaFit, CollectiveRun,
+                                FabricCharacterization, HopLatency, HopPoint, LinkEfficiency,
+                                SimulatedDesign, fit_series, save)
 from sim_models.staleness import file_sha256
 
 from .launch import Design, exit_on_failure, simulate, verilog_path
@@ -61,6 +68,17 @@ ALLREDUCE_LENGTHS = (16, 64, 256)
 ALLREDUCE_LENGTH_WIDTH = 8
 #: Bytes per vector element.
 ELEMENT_BYTES = 4
+#: Floating-point all-reduce sweeps: elements, ring sizes and vector lengths.
+FLOAT_ELEMENTS = ("fp32", "bf16")
+FLOAT_NODES = (2, 4, 8)
+FLOAT_LENGTHS = (16, 64, 256)
+#: All-to-all sweep: two sizes of each topology (the 3-D tori with Z links at half rate, as
+#: in a Trn2 UltraServer) and elements per block (one 32-bit element per payload flit).
+ALLTOALL_FABRICS = (FabricConfig.ring(4), FabricConfig.ring(8), FabricConfig.torus(2, 2),
+                    FabricConfig.torus(2, 3),
+                    FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)),
+                    FabricConfig.torus(2, 2, 3, flit_intervals=(1, 1, 2)))
+ALLTOALL_COUNTS = (3, 7, 15)
 
 
 def _records(path, test):
@@ -141,6 +159,61 @@ def alpha_beta_cycles(point, alpha):
     return ring_allreduce_time(point["nodes"], ELEMENT_BYTES * point["length"], link)
 
 
+def topology_kind(fabric):
+    """``ring``, ``torus2d`` or ``torus3d``: the topology kind of a FabricConfig."""
+    return "ring" if len(fabric.dims) == 1 else f"torus{len(fabric.dims)}d"
+
+
+def _allreduce_collective(config, rtl_cycles):
+    """The :class:`CollectiveRun` of a ring all-reduce of ``config`` (AllReduceConfig); its
+    fit fields are set by :func:`sim_models.results.fit_series`."""
+    return CollectiveRun("ring", config.name, "allreduce", "ring", config.element,
+                         config.ring.nodes, config.vector_length * config.element_width // 8,
+                         rtl_cycles, 2 * config.vector_length + 1, False, 0.0)
+
+
+def _float_allreduce(build, designs):
+    """Run the floating-point ring all-reduce sweep; its CollectiveRuns."""
+    runs = []
+    for element in FLOAT_ELEMENTS:
+        for nodes in FLOAT_NODES:
+            ring = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
+            for length in FLOAT_LENGTHS:
+                config = AllReduceConfig(ring, length, element)
+                design = Design(config, "tb.allreduce_tb")
+                record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
+                runs.append(_allreduce_collective(config, record["measured_cycles"]))
+                designs[config] = simulated_design(config, build)
+    return runs
+
+
+def _alltoall(build, designs):
+    """Run the all-to-all sweep; its CollectiveRuns."""
+    runs = []
+    for fabric in ALLTOALL_FABRICS:
+        for count in ALLTOALL_COUNTS:
+            config = AllToAllConfig(fabric, count)
+            design = Design(config, "tb.alltoall_tb")
+            record = _measure(build, f"alltoall_{design.case}", design, "alltoall_ideal")
+            runs.append(CollectiveRun(topology_kind(fabric), config.name, "alltoall", "direct",
+                                      "word32", fabric.nodes,
+                                      count * ALLTOALL_ELEMENT_WIDTH // 8, record["cycles"], 0,
+                                      False, 0.0))
+            designs[config] = simulated_design(config, build)
+    return runs
+
+
+def fit_collectives(runs, flit_bytes):
+    """Fit every series of ``runs`` (CollectiveRun); (runs with their fit fields, fits)."""
+    series = sorted({run.series for run in runs})
+    fitted, fits = [], []
+    for key in series:
+        fit, members = fit_series(tuple(run for run in runs if run.series == key), flit_bytes)
+        fits.append(fit)
+        fitted.extend(members)
+    return tuple(fitted), tuple(fits)
+
+
 def characterize(build, log):
     """Run every simulation under ``build``; return the
     :class:`~sim_models.results.FabricCharacterization`. The console gets one line per
@@ -183,9 +256,24 @@ def characterize(build, log):
     alpha, error = fit_alpha(allreduce)
     runs = tuple(AllReduceRun(**point, alpha_beta_cycles=alpha_beta_cycles(point, alpha))
                  for point in allreduce)
+    collectives = [_allreduce_collective(
+        AllReduceConfig(FabricConfig.ring(run.nodes, length_width=ALLREDUCE_LENGTH_WIDTH),
+                        run.length), run.rtl_cycles) for run in runs]
+
+    with log.step() as timing:
+        collectives += _float_allreduce(build, designs)
+    _progress(f"floating-point all-reduce: {', '.join(FLOAT_ELEMENTS)} on rings of "
+              f"{', '.join(map(str, FLOAT_NODES))} nodes on {SIMULATOR} "
+              f"({timing['seconds']:.1f} s)")
+    with log.step() as timing:
+        collectives += _alltoall(build, designs)
+    _progress(f"all-to-all: {', '.join(fabric.name for fabric in ALLTOALL_FABRICS)}, "
+              f"{', '.join(map(str, ALLTOALL_COUNTS))} elements per block on {SIMULATOR} "
+              f"({timing['seconds']:.1f} s)")
+    collectives, fits = fit_collectives(collectives, config.flit_width // 8)
     return FabricCharacterization(
         SIMULATOR, tuple(designs.values()), hops, tuple(efficiency), runs,
-        AlphaBetaFit(alpha, config.flit_width // 8, error))
+        AlphaBetaFit(alpha, config.flit_width // 8, error), collectives, fits)
 
 
 def main(argv=None):

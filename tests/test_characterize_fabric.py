@@ -59,3 +59,9 @@ def test_bench_gap(tmp_path):
     assert rows[0]["gap_fraction"] == pytest.approx(37 / 120)
     report = format_report(characterization, rows)
     assert "| 3 | 16 | 120 | 120 | 50.0 | 83.0 | +37.0 | +30.8% |" in report
+    # The collectives: one fit line per series, one line per run.
+    fit = characterization.fits[1]
+    assert (f"| torus3d | alltoall (direct) | word32 | {fit.alpha_cycles:.2f} | "
+            f"{fit.beta_cycles_per_byte:.4f} | {fit.link_efficiency:.1%} | 8-12 | 12-60 | 2/4 | "
+            f"0.0% | {fit.held_out_max_error:.1%} |") in report
+    assert "| torus3d | torus2x2x3_c15 | alltoall | word32 | 12 | 60 | 460 |" in report

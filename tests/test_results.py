@@ -114,7 +114,7 @@ def test_old_schema_is_foreign(tile_file):
 def test_fabric_file_given_as_tile_is_foreign(tmp_path):
     save(fabric_document(tmp_path), tmp_path / "fabric.json")
     with pytest.raises(ResultsError, match=_one_line(
-            tmp_path / "fabric.json", "schema 'fabric-characterization/2' is foreign: this "
+            tmp_path / "fabric.json", "schema 'fabric-characterization/3' is foreign: this "
                                       "version reads tile-characterization/2")):
         load(tmp_path / "fabric.json", "tile")
 
@@ -180,9 +180,27 @@ def test_full_run_must_be_dated(tile_file):
         load(tile_file, "full")
 
 
+#: A collective fit, or a run's fit fields, edited by hand.
+_TAMPERED = (r"series ring/allreduce/ring/int32: the fit or the runs' held-out flags and model "
+             r"cycles are not what the runs give")
+
+
 @pytest.mark.parametrize("change, problem", [
-    (lambda c: c["allreduce"][0].update(nodes=3),
-     r"field 'allreduce\[0\]' \(3 nodes, 16 elements\) names no all-reduce design"),
+    (lambda c: c["allreduce"][0].update(nodes=5),
+     r"field 'allreduce\[0\]' \(5 nodes, 16 elements\) names no all-reduce design"),
+    (lambda c: c["fits"][0].update(alpha_cycles=1.0), _TAMPERED),
+    (lambda c: c["collectives"][0].update(held_out=True),
+     _TAMPERED),
+    (lambda c: c["collectives"][0].update(rtl_cycles=c["collectives"][0]["rtl_cycles"] + 9),
+     _TAMPERED),
+    (lambda c: c["collectives"][-1].update(design="torus9x9_c3"),
+     r"field 'collectives\[14\].design' \('torus9x9_c3'\) names no AllToAllConfig design"),
+    (lambda c: c["collectives"][0].update(topology="mesh"),
+     r"collectives\[0\]: field 'topology' must be one of ring, torus2d, torus3d, switch, "
+     r"not 'mesh'"),
+    (lambda c: c["fits"].pop(1), r"series torus3d/alltoall/direct/word32: no fit"),
+    (lambda c: c.update(fits=c["fits"][1:], collectives=c["collectives"][9:]),
+     r"field 'fits' has no ring all-reduce fit: the scaling layer needs one"),
     (lambda c: c["link_efficiency"][0].update(fabric="torus4x4"),
      r"fabric 'torus4x4' of a measurement names no fabric design"),
     (lambda c: c.update(allreduce=[]), r"field 'allreduce' is empty"),

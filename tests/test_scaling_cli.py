@@ -11,7 +11,7 @@ from sim_models.results import save
 from sim_models.scaling import __main__ as cli
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.calibration import FITTED
-from samples import tile_document
+from samples import fabric_document, tile_document
 
 
 BAD = [
@@ -41,7 +41,8 @@ BAD = [
                                  "round"),
     (["--draft", "nope", "--accepted", "2"], "error: --draft nope: unknown; allowed: "
                                              "llama3-8b, llama3-70b, llama3-405b, llama2-7b, "
-                                             "llama2-70b, mistral-7b, llama3-2-1b"),
+                                             "llama2-70b, mistral-7b, llama3-2-1b, "
+                                             "llama2-13b"),
     (["--draft", "llama3-2-1b", "--accepted", "6"],
      "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
      "the target's own included)"),
@@ -63,7 +64,7 @@ BAD = [
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
                              "llama3-405b, llama2-7b, llama2-70b, mistral-7b, "
-                             "llama3-2-1b"),
+                             "llama3-2-1b, llama2-13b"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),
@@ -227,3 +228,21 @@ def test_list_json_and_help_show_defaults(capsys):
         cli.main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: llama3-70b)" in text and "tokens in the KV cache" in text
+
+
+def test_collectives_say_measured_or_extrapolated(tmp_path, capsys):
+    path = tmp_path / "fabric.json"
+    save(fabric_document(tmp_path / "verilog"), path)
+    status, out, _ = _run(["--system", "trn2-ultraserver", "--fabric", str(path)], capsys)
+    lines = [line.strip() for line in out.splitlines()]
+    assert status == 0
+    alltoall = next(line for line in lines
+                    if line.startswith("trn2-ultraserver alltoall of 64 KiB: "))
+    assert "(extrapolated: RTL fit torus3d alltoall word32 (8-12 nodes, 12-60 B;" in alltoall
+    assert "64 nodes, 5.33x the most measured" in alltoall
+    status, out, _ = _run(["--system", "trn2-ultraserver", "--fabric", str(path), "--json"],
+                          capsys)
+    figures = json.loads(out)["calibration"]["collectives"]
+    assert [(f["collective"], f["bytes"]) for f in figures] == \
+        [("allreduce", 1 << 20), ("allreduce", 256 << 20), ("alltoall", 64 << 10)]
+    assert all(f["seconds"] > 0 and f["source"].startswith("extrapolated") for f in figures)

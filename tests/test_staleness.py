@@ -10,7 +10,7 @@ import pytest
 
 from samples import fabric_document, tile_document
 from sim_models import digests, stimulus
-from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
+from sim_models.config import AllReduceConfig, AllToAllConfig, FabricConfig, TileConfig
 from sim_models.cycle_model import time_program
 from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.staleness import file_sha256, missing, verdict
@@ -59,9 +59,20 @@ def test_fabric_checked_digest_covers_the_models(monkeypatch):
     before = fabric_checked_digest(ring)
     monkeypatch.setattr(digests.AllReduceEstimate, "cycles", lambda self: 0)
     assert fabric_checked_digest(ring) != before
-    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig or "
-                                        r"AllReduceConfig, not TileConfig\("):
+    with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig, "
+                                        r"AllReduceConfig or AllToAllConfig, not TileConfig\("):
         fabric_checked_digest(CONFIG)
+
+
+def test_fabric_checked_digest_covers_the_alltoall_reference(monkeypatch):
+    config = AllToAllConfig(FabricConfig.torus(2, 2), 3)
+    assert fabric_checked_digest(config) != fabric_checked_digest(
+        AllToAllConfig(FabricConfig.torus(2, 2), 4))
+    before = fabric_checked_digest(config)
+    reference = digests.alltoall_reference
+    monkeypatch.setattr(digests, "alltoall_reference",
+                        lambda blocks, count: list(reversed(reference(blocks, count))))
+    assert fabric_checked_digest(config) != before
 
 
 def test_file_digest_depends_on_content_not_location(tmp_path):

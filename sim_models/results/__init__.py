@@ -3,7 +3,7 @@ layer and the benchmarks read, each file with its schema name and version.
 
 - :mod:`.schema`: the records, :class:`TileCharacterization` (schema
   ``tile-characterization/2``) and :class:`FabricCharacterization` (schema
-  ``fabric-characterization/2``) and what they hold.
+  ``fabric-characterization/3``) and what they hold.
 - :mod:`.typed_json`: the generic decoder of JSON into those dataclasses.
 - :mod:`.store`: :func:`save` and :func:`load` of a results file of one of the :data:`KINDS`.
   Five files are read: ``build/characterization/tile.json`` (kind ``tile``, ``make
@@ -18,10 +18,13 @@ layer and the benchmarks read, each file with its schema name and version.
 :mod:`sim_models.staleness` compares each design's digests with today's.
 """
 
-from .schema import (AllReduceRun, AlphaBetaFit, FabricCharacterization, HopLatency, HopPoint,
-                     LinkEfficiency, ModelBuild, SimulatedDesign, TileCharacterization, TileRun)
+from .schema import (AllReduceRun, AlphaBetaFit, CollectiveFit, CollectiveRun,
+                     FabricCharacterization, HopLatency, HopPoint,
+                     LinkEfficiency, ModelBuild, SimulatedDesign, TileCharacterization, TileRun,
+                     fit_series)
 from .store import KINDS, ResultsError, load, save
 
-__all__ = ["KINDS", "AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency",
+__all__ = ["KINDS", "AllReduceRun", "AlphaBetaFit", "CollectiveFit", "CollectiveRun",
+           "FabricCharacterization", "HopLatency",
            "HopPoint", "LinkEfficiency", "ModelBuild", "ResultsError", "SimulatedDesign",
-           "TileCharacterization", "TileRun", "load", "save"]
+           "TileCharacterization", "TileRun", "fit_series", "load", "save"]

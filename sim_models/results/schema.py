@@ -3,23 +3,32 @@ consistency on construction (``ValueError`` naming the field).
 
 - :class:`TileCharacterization` (schema ``tile-characterization/2``): GEMMs of many shapes on
   tiles, checked bit- and cycle-exactly (``python -m tb.characterize_tile``).
-- :class:`FabricCharacterization` (schema ``fabric-characterization/2``): hop latency, link
-  efficiency and all-reduce cycles (``python -m tb.characterize_fabric``).
+- :class:`FabricCharacterization` (schema ``fabric-characterization/3``): hop latency, link
+  efficiency, all-reduce cycles, and every collective measured per topology with its
+  alpha-beta fit and held-out errors (``python -m tb.characterize_fabric``).
 
 Every document lists the designs it simulated (:class:`SimulatedDesign`), each with the SHA-256
 of the Verilog file that was simulated and of what the run was checked against
 (:mod:`sim_models.digests`).
 """
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from ..config import AllReduceConfig, FabricConfig, TileConfig, config_from_dict, module_name
+from ..collective_fit import ALGORITHMS, fit, held_out
+from ..config import (AllReduceConfig, AllToAllConfig, FabricConfig, TileConfig,
+                      config_from_dict, module_name)
 from ..program import MatmulFormat
 
-__all__ = ["AllReduceRun", "AlphaBetaFit", "FabricCharacterization", "HopLatency", "HopPoint",
-           "LinkEfficiency", "ModelBuild", "SimulatedDesign", "TileCharacterization", "TileRun"]
+__all__ = ["AllReduceRun", "AlphaBetaFit", "CollectiveFit", "CollectiveRun",
+           "FabricCharacterization", "HopLatency", "HopPoint", "LinkEfficiency", "ModelBuild",
+           "SimulatedDesign", "TileCharacterization", "TileRun", "TOPOLOGIES", "fit_series"]
+
+#: Topology kinds of collective measurements: a fabric's by its dimensions; ``switch`` is
+#: reserved for the switched fabric.
+TOPOLOGIES = ("ring", "torus2d", "torus3d", "switch")
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -362,6 +371,147 @@ class AlphaBetaFit:
 
 
 @dataclass(frozen=True)
+class CollectiveRun:
+    """One collective simulated on the RTL with ideal local streams, checked element for
+    element against its reference model.
+
+    Members
+    -------
+    topology : str
+        One of :data:`TOPOLOGIES`.
+    design : str
+        Configuration name of the design simulated (one of the document's designs).
+    collective, algorithm : str
+        A key of :data:`sim_models.collective_fit.ALGORITHMS`.
+    element : str
+        Element format: ``int32``, ``fp32``, ``bf16`` (all-reduce) or ``word32`` (all-to-all).
+    nodes : int
+    message_bytes : int
+        The algorithm's message size (vector bytes per node; block bytes per destination).
+    rtl_cycles : int
+        Cycles from the first input element to the last result, measured.
+    local_cycles : int
+        Cycles of streaming through the testbench's one-element-per-cycle ports that the fit
+        leaves out (``2 * length + 1`` for the all-reduce, which streams in and out around the
+        network phase; 0 for the all-to-all, whose streaming overlaps the network).
+    held_out : bool
+        True when the fit did not see this point (:func:`sim_models.collective_fit.held_out`).
+    model_cycles : float
+        The fit's alpha-beta cycles plus ``local_cycles``.
+    """
+    topology: str
+    design: str
+    collective: str
+    algorithm: str
+    element: str
+    nodes: int
+    message_bytes: int
+    rtl_cycles: int
+    local_cycles: int
+    held_out: bool
+    model_cycles: float
+
+    def __post_init__(self):
+        if self.topology not in TOPOLOGIES:
+            raise ValueError(f"field 'topology' must be one of {', '.join(TOPOLOGIES)}, "
+                             f"not {self.topology!r}")
+        if (self.collective, self.algorithm) not in ALGORITHMS:
+            raise ValueError(f"fields 'collective', 'algorithm' must be one of "
+                             f"{', '.join('/'.join(key) for key in ALGORITHMS)}, not "
+                             f"{self.collective}/{self.algorithm}")
+        if self.rtl_cycles <= self.local_cycles:
+            raise ValueError(f"field 'rtl_cycles' ({self.rtl_cycles}) must exceed "
+                             f"'local_cycles' ({self.local_cycles})")
+
+    @property
+    def series(self):
+        """(topology, collective, algorithm, element): the fit this run belongs to."""
+        return self.topology, self.collective, self.algorithm, self.element
+
+    @property
+    def error(self):
+        """(model - RTL) / RTL."""
+        return (self.model_cycles - self.rtl_cycles) / self.rtl_cycles
+
+
+@dataclass(frozen=True)
+class CollectiveFit:
+    """Alpha and beta of one collective on one topology, fitted to the runs not held out.
+
+    Members
+    -------
+    topology, collective, algorithm, element : str
+        As :class:`CollectiveRun`; one fit per combination.
+    alpha_cycles : float
+        Cycles per operation (step or message).
+    beta_cycles_per_byte : float
+        Cycles per byte through the busiest link or port.
+    flit_bytes : int
+        Payload bytes a link carries per cycle at full rate: the ideal beta is
+        ``1 / flit_bytes``.
+    nodes_min, nodes_max : int
+        Node counts measured (fitted and held out).
+    bytes_min, bytes_max : int
+        Message sizes measured.
+    fitted_points, held_out_points : int
+    fit_max_error : float
+        Largest ``|model - RTL| / RTL`` over the fitted runs.
+    held_out_max_error : float
+        The same over the held-out runs: how sure the fit is away from its own points.
+    """
+    topology: str
+    collective: str
+    algorithm: str
+    element: str
+    alpha_cycles: float
+    beta_cycles_per_byte: float
+    flit_bytes: int
+    nodes_min: int
+    nodes_max: int
+    bytes_min: int
+    bytes_max: int
+    fitted_points: int
+    held_out_points: int
+    fit_max_error: float
+    held_out_max_error: float
+
+    @property
+    def series(self):
+        """(topology, collective, algorithm, element)."""
+        return self.topology, self.collective, self.algorithm, self.element
+
+    @property
+    def link_efficiency(self):
+        """The ideal beta over the fitted one: the fraction of a link's flit rate the
+        collective's payload moved at, at most 1 when the link is the bottleneck."""
+        return 1 / (self.flit_bytes * self.beta_cycles_per_byte)
+
+
+def fit_series(runs, flit_bytes):
+    """The :class:`CollectiveFit` of ``runs`` (one series, :attr:`CollectiveRun.series`), and the
+    runs with their ``held_out`` flag and ``model_cycles`` set from it."""
+    first = runs[0]
+    algorithm = ALGORITHMS[first.collective, first.algorithm]
+    points = [(run.nodes, run.message_bytes) for run in runs]
+    hidden = held_out(points)
+    result = fit(algorithm, points, [run.rtl_cycles - run.local_cycles for run in runs],
+                 [not flag for flag in hidden])
+    runs = tuple(replace(run, held_out=flag, model_cycles=run.local_cycles + algorithm.cycles(
+        run.nodes, run.message_bytes, result.alpha, result.beta))
+        for run, flag in zip(runs, hidden))
+    errors = [abs(run.error) for run in runs]
+
+    def worst(flag):
+        chosen = [error for error, hide in zip(errors, hidden) if hide == flag]
+        return max(chosen) if chosen else 0.0
+    return CollectiveFit(*first.series, result.alpha, result.beta, flit_bytes,
+                         min(n for n, _ in points), max(n for n, _ in points),
+                         min(s for _, s in points), max(s for _, s in points),
+                         hidden.count(False), hidden.count(True), worst(False),
+                         worst(True)), runs
+
+
+@dataclass(frozen=True)
 class FabricCharacterization:
     """The fabric characterization: hop latency, link efficiency and all-reduce cycles.
 
@@ -377,22 +527,30 @@ class FabricCharacterization:
     allreduce : tuple of AllReduceRun
         At least one run.
     alpha_beta : AlphaBetaFit
+    collectives : tuple of CollectiveRun
+        Every collective run, per topology, collective, algorithm and element.
+    fits : tuple of CollectiveFit
+        One per series of ``collectives``, equal to what :func:`fit_series` gives them.
 
     Raises
     ------
     ValueError
-        If a measurement names no design, or a list the scaling layer needs is empty.
+        If a measurement names no design, a list the scaling layer needs is empty, or a fit
+        (or a run's held-out flag or model cycles) is not what the runs give.
     """
-    SCHEMA: ClassVar[str] = "fabric-characterization/2"
+    SCHEMA: ClassVar[str] = "fabric-characterization/3"
     simulator: str
     designs: tuple[SimulatedDesign, ...]
     hop_latency: HopLatency
     link_efficiency: tuple[LinkEfficiency, ...]
     allreduce: tuple[AllReduceRun, ...]
     alpha_beta: AlphaBetaFit
+    collectives: tuple[CollectiveRun, ...]
+    fits: tuple[CollectiveFit, ...]
 
     def __post_init__(self):
-        configs = _designs_by_name(self.designs, (FabricConfig, AllReduceConfig))
+        configs = _designs_by_name(self.designs, (FabricConfig, AllReduceConfig,
+                                                  AllToAllConfig))
         fabrics = [point.fabric for point in self.hop_latency.points] + \
             [entry.fabric for entry in self.link_efficiency]
         for name in fabrics:
@@ -404,6 +562,43 @@ class FabricCharacterization:
             if (run.nodes, run.length) not in rings:
                 raise ValueError(f"field 'allreduce[{index}]' ({run.nodes} nodes, "
                                  f"{run.length} elements) names no all-reduce design")
-        for name in ("link_efficiency", "allreduce"):
+        for name in ("link_efficiency", "allreduce", "collectives"):
             if not getattr(self, name):
                 raise ValueError(f"field '{name}' is empty")
+        self._check_collectives(configs)
+
+    def _check_collectives(self, configs):
+        """Every collective run names a design of its kind; every fit is its series' fit."""
+        kinds = {"allreduce": AllReduceConfig, "alltoall": AllToAllConfig}
+        for index, run in enumerate(self.collectives):
+            if not isinstance(configs.get(run.design), kinds[run.collective]):
+                raise ValueError(f"field 'collectives[{index}].design' ({run.design!r}) names "
+                                 f"no {kinds[run.collective].__name__} design")
+        fits = {fitted.series: fitted for fitted in self.fits}
+        if not any(key[:2] == ("ring", "allreduce") for key in fits):
+            raise ValueError("field 'fits' has no ring all-reduce fit: the scaling layer "
+                             "needs one")
+        if len(fits) != len(self.fits):
+            raise ValueError("field 'fits' repeats a series")
+        for series in {run.series for run in self.collectives} | set(fits):
+            runs = tuple(run for run in self.collectives if run.series == series)
+            stored = fits.get(series)
+            if stored is None or not runs:
+                raise ValueError(f"series {'/'.join(series)}: "
+                                 f"{'no fit' if stored is None else 'a fit without runs'}")
+            expected, expected_runs = fit_series(runs, stored.flit_bytes)
+            same = all(math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9) if isinstance(a, float)
+                       else a == b for a, b in zip(
+                           [*vars(stored).values(), *(v for run in runs
+                                                      for v in vars(run).values())],
+                           [*vars(expected).values(), *(v for run in expected_runs
+                                                        for v in vars(run).values())]))
+            if not same:
+                raise ValueError(f"series {'/'.join(series)}: the fit or the runs' held-out "
+                                 f"flags and model cycles are not what the runs give")
+
+    def fit(self, topology, collective, element):
+        """The :class:`CollectiveFit` of ``collective`` on ``topology`` for ``element``, or
+        None when not measured."""
+        return next((fitted for fitted in self.fits if (fitted.topology, fitted.collective,
+                     fitted.element) == (topology, collective, element)), None)

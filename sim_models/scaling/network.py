@@ -10,6 +10,15 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   DMA start (:class:`~sim_models.scaling.assumptions.Assumptions`);
 - the bandwidth of each link comes from the spec data, scaled by the payload efficiency the
   RTL all-reduce achieved;
+- with a characterization, alpha and the efficiency are those of the measured alpha-beta fit
+  (:class:`sim_models.results.CollectiveFit`) of the system's topology and collective, in
+  :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a torus is reduced
+  ring by ring, so the ring's fit is the measured one for each of its dimensions; a switch is
+  not in the RTL: its figures are extrapolated from the ring's and say so). The mapping from
+  cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
+  link is the spec's bandwidth of the corresponding link (a torus dimension's link, a chip's
+  port into the switch), so beta in seconds per byte is ``beta_cycles_per_byte * flit_bytes /
+  link_bandwidth`` (:func:`collective_provenance` says how far each figure extrapolates);
 - a torus is reduced dimension by dimension (:func:`sim_models.collectives.torus_allreduce_time`);
   over a switch every chip exchanges with every other at once (a direct reduce-scatter, then
   a direct all-gather: two steps, each moving (n - 1) / n of the data through the chip's
@@ -17,7 +26,7 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   scale-out network (EFA) on the unit's shard, then gathers inside.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..allreduce import AllReduceEstimate
 from ..collectives import Link, ring_allreduce_time, torus_allreduce_time
@@ -25,8 +34,14 @@ from ..results import load
 from ..specs import SpecError
 from .parallel import unit_of
 
-__all__ = ["FabricCalibration", "allreduce_seconds", "group_allreduce_seconds",
+__all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "CollectiveFigure", "FabricCalibration",
+           "Provenance", "allreduce_seconds", "alltoall_seconds", "collective_figures",
+           "collective_provenance", "fit_topology", "group_allreduce_seconds",
            "point_to_point_seconds"]
+
+#: Element format of the all-reduces the scaling layer models (gradients and activations in
+#: BF16); its RTL fit is used, else int32's.
+COLLECTIVE_ELEMENT = "bf16"
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,9 @@ class FabricCalibration:
         measured.
     source : str
         Where the figures came from (a results file, or "defaults").
+    fits : tuple of CollectiveFit
+        The measured alpha-beta fits per topology and collective (empty without a
+        characterization).
     """
     step_cycles: float
     payload_efficiency: float
@@ -55,6 +73,18 @@ class FabricCalibration:
     base_cycles: float
     saturation_efficiency: float
     source: str
+    fits: tuple = field(default=())
+
+    def fit(self, topology, collective):
+        """The measured :class:`~sim_models.results.CollectiveFit` of ``collective`` on
+        ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``): in
+        :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first element measured (int32
+        for an all-reduce); None when the RTL has none."""
+        found = [fit for fit in self.fits if (fit.topology, fit.collective) ==
+                 (topology, collective)]
+        return next((fit for fit in found if fit.element == COLLECTIVE_ELEMENT),
+                    next((fit for fit in found if fit.element == "int32"),
+                         found[0] if found else None))
 
     @classmethod
     def from_estimate(cls):
@@ -72,18 +102,18 @@ class FabricCalibration:
     def from_document(cls, figures, source):
         """The calibration of a :class:`~sim_models.results.FabricCharacterization`, read from
         the file ``source`` (named in the report)."""
-        largest = max(figures.allreduce, key=lambda run: (run.nodes, run.length))
-        network_cycles = largest.rtl_cycles - largest.local_cycles
-        steps = 2 * (largest.nodes - 1)
-        alpha = figures.alpha_beta.alpha_cycles
-        bandwidth_cycles = network_cycles - steps * alpha
-        ideal = largest.alpha_beta_cycles - steps * alpha
-        return cls(step_cycles=alpha, payload_efficiency=min(1.0, ideal / bandwidth_cycles),
-                   per_hop_cycles=figures.hop_latency.per_hop_cycles,
-                   base_cycles=figures.hop_latency.base_cycles,
-                   saturation_efficiency=min(run.flits_per_cycle_per_link
-                                             for run in figures.link_efficiency),
-                   source=str(source))
+        calibration = cls(step_cycles=0.0, payload_efficiency=1.0,
+                          per_hop_cycles=figures.hop_latency.per_hop_cycles,
+                          base_cycles=figures.hop_latency.base_cycles,
+                          saturation_efficiency=min(run.flits_per_cycle_per_link
+                                                    for run in figures.link_efficiency),
+                          source=str(source), fits=figures.fits)
+        ring = calibration.fit("ring", "allreduce")
+        if ring is None:
+            raise SpecError(f"{source}: holds no ring all-reduce fit; make "
+                            f"characterize-fabric rebuilds it")
+        return replace(calibration, step_cycles=ring.alpha_cycles,
+                       payload_efficiency=min(1.0, ring.link_efficiency))
 
     @classmethod
     def from_results(cls, path):
@@ -95,6 +125,25 @@ class FabricCalibration:
             If the file does not load (one line naming it and what is wrong).
         """
         return cls.from_document(load(path, "fabric"), path)
+
+
+def fit_topology(system):
+    """The topology name of the RTL fits (``ring``, ``torus2d``, ``torus3d``, ``switch``) that
+    ``system``'s fabric is."""
+    kind = system.topology.kind
+    if kind == "torus":
+        return f"torus{len(system.topology.dims)}d"
+    return kind if kind == "switch" else "ring"
+
+
+def _measured(calibration, topology, collective="allreduce"):
+    """``calibration`` with alpha and efficiency from the fit of ``collective`` on
+    ``topology`` when the RTL has one; unchanged (the ring all-reduce's) otherwise."""
+    fit = calibration.fit(topology, collective)
+    if fit is None:
+        return calibration
+    return replace(calibration, step_cycles=fit.alpha_cycles,
+                   payload_efficiency=min(1.0, fit.link_efficiency))
 
 
 def _step_seconds(calibration, clock_hz, assumptions, hops=1):
@@ -148,7 +197,10 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         links = [_link(step, bandwidth, calibration) for bandwidth in system.link_bandwidth]
         return torus_allreduce_time(list(system.topology.dims), size_bytes, links)
     if kind == "switch":
-        step = _step_seconds(calibration, clock, assumptions, hops=assumptions.switch_hops)
+        measured = calibration.fit("switch", "allreduce") is not None
+        calibration = _measured(calibration, "switch")
+        step = _step_seconds(calibration, clock, assumptions,
+                             hops=1 if measured else assumptions.switch_hops)
         port = _link(step, system.link_bandwidth[0], calibration)
         return 2 * step + 2 * (chips - 1) / chips * size_bytes / port.effective_bandwidth
     step = _step_seconds(calibration, clock, assumptions)
@@ -221,3 +273,158 @@ def point_to_point_seconds(specs, system, size_bytes, across_units, calibration,
                  calibration)
     return assumptions.collective_seconds + link.hop_latency + size_bytes / \
         link.effective_bandwidth
+
+
+def _fabric_clock(specs, system, assumptions):
+    return assumptions.fabric_clock_hz or specs.chip(system.chip).core.clock.value
+
+
+def alltoall_seconds(specs, system, block_bytes, calibration, assumptions):
+    """Seconds of one all-to-all in which every chip of ``system`` (an instance or UltraServer)
+    sends ``block_bytes`` bytes to every other chip, software cost excluded.
+
+    The measured all-to-all fit of the system's topology (``torus3d`` for a Trn2 UltraServer;
+    a switch is not in the RTL, so Trainium3's take the 3-D torus's, the largest fabric
+    measured) gives ``alpha * (n - 1) + beta * (n - 1) * block_bytes``: one chip injects its
+    blocks one after another through one port, alpha at the fabric clock plus one DMA start
+    per block, beta at the first link's spec bandwidth. Without a measured fit: None.
+    """
+    chips = int(system.chips.value)
+    if chips == 1:
+        return 0.0
+    fit = calibration.fit(fit_topology(system), "alltoall") or \
+        calibration.fit("torus3d", "alltoall")
+    if fit is None:
+        return None
+    clock = _fabric_clock(specs, system, assumptions)
+    link = system.link_bandwidth[0].value
+    alpha = fit.alpha_cycles / clock + assumptions.dma_step_seconds
+    beta = fit.beta_cycles_per_byte * fit.flit_bytes / link
+    return alpha * (chips - 1) + beta * (chips - 1) * block_bytes
+
+
+def _times(factor):
+    """A factor above 1 in words: ``5.33x``, ``4,096x``."""
+    return f"{factor:,.0f}x" if factor >= 100 else f"{factor:.3g}x"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a collective figure of a system comes from, and how far it extrapolates.
+
+    Members
+    -------
+    collective : str
+        ``allreduce`` or ``alltoall``.
+    fit : CollectiveFit or None
+        The RTL fit used; None when the figure is the analytic estimate alone.
+    topology : str
+        The system's topology name (``torus3d``, ``switch``, ...).
+    nodes : int
+        Nodes of the collective as the fit sees them: a torus dimension's ring for an
+        all-reduce, the whole system for an all-to-all or a switch.
+    size_bytes : float
+        The fit's message size at the figure (per node for an all-reduce, per block for an
+        all-to-all).
+    """
+    collective: str
+    fit: object
+    topology: str
+    nodes: int
+    size_bytes: float
+
+    @property
+    def measured_topology(self):
+        """The fit's topology is the system's."""
+        return self.fit is not None and self.fit.topology == self.topology
+
+    @property
+    def node_factor(self):
+        """Nodes over the most measured (1 or less: within the measured range)."""
+        return self.nodes / self.fit.nodes_max if self.fit else None
+
+    @property
+    def size_factor(self):
+        """Message size over the largest measured."""
+        return self.size_bytes / self.fit.bytes_max if self.fit else None
+
+    def describe(self):
+        """One line: measured or extrapolated, from what, and how far."""
+        if self.fit is None:
+            return "analytic estimate: no RTL fit of this collective"
+        fit = self.fit
+        source = (f"RTL fit {fit.topology} {fit.collective} {fit.element} "
+                  f"({fit.nodes_min}-{fit.nodes_max} nodes, {fit.bytes_min}-{fit.bytes_max} B; "
+                  f"held-out error up to {fit.held_out_max_error:.1%})")
+        within = self.node_factor <= 1 and self.size_factor <= 1
+        how = "measured range" if within and self.measured_topology else "extrapolated"
+        reach = []
+        if self.node_factor > 1:
+            reach.append(f"{self.nodes} nodes, {_times(self.node_factor)} the most measured")
+        if self.size_factor > 1:
+            reach.append(f"{_times(self.size_factor)} the largest message measured")
+        if not self.measured_topology:
+            reach.append(f"{self.topology} not in the RTL, {fit.topology} taken")
+        return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
+
+
+def collective_provenance(system, collective, size_bytes, calibration):
+    """The :class:`Provenance` of ``collective`` (``allreduce`` or ``alltoall``) of
+    ``size_bytes`` on ``system`` (an instance or UltraServer), as :func:`allreduce_seconds`
+    and :func:`alltoall_seconds` compute it."""
+    topology = fit_topology(system)
+    chips = int(system.chips.value)
+    if collective == "alltoall":
+        fit = calibration.fit(topology, "alltoall") or calibration.fit("torus3d", "alltoall")
+        return Provenance(collective, fit, topology, chips, size_bytes)
+    fit = calibration.fit(topology, "allreduce")
+    if fit is not None or topology == "switch":
+        return Provenance(collective, fit or calibration.fit("ring", "allreduce"), topology,
+                          chips, size_bytes)
+    # A torus or ring is all-reduced ring by ring: the largest ring is the first dimension's,
+    # carrying the whole vector.
+    dims = system.topology.dims or (chips,)
+    return Provenance(collective, calibration.fit("ring", "allreduce"), topology, max(dims),
+                      size_bytes)
+
+
+@dataclass(frozen=True)
+class CollectiveFigure:
+    """One collective of one system as the report shows it.
+
+    Members
+    -------
+    system : SystemSpec
+    collective : str
+        ``allreduce`` or ``alltoall``.
+    size_bytes : float
+        Bytes per chip (all-reduce) or per block (all-to-all).
+    seconds : float or None
+        Transfer time, software cost excluded; None when no fit gives it.
+    provenance : Provenance
+    """
+    system: object
+    collective: str
+    size_bytes: float
+    seconds: object
+    provenance: Provenance
+
+
+#: The report's collective figures: (collective, message sizes in bytes).
+REPORT_COLLECTIVES = (("allreduce", (1 << 20, 256 << 20)), ("alltoall", (64 << 10,)))
+
+
+def collective_figures(specs, system_keys, calibration, assumptions):
+    """The :class:`CollectiveFigure` of every collective and size of
+    :data:`REPORT_COLLECTIVES` on each system of ``system_keys``."""
+    figures = []
+    for key in system_keys:
+        system = specs.system(key)
+        for collective, sizes in REPORT_COLLECTIVES:
+            for size in sizes:
+                seconds = (allreduce_seconds if collective == "allreduce" else
+                           alltoall_seconds)(specs, system, size, calibration, assumptions)
+                figures.append(CollectiveFigure(system, collective, size, seconds,
+                                                collective_provenance(system, collective, size,
+                                                                      calibration)))
+    return tuple(figures)

@@ -11,6 +11,7 @@ from ..inputs import FULL_FLOAT_RUN, read_inputs
 from .first_screen import first_screen
 from .method_section import method_section, roofline_section
 from .published_section import claims_section, published_section
+from .collectives_section import collectives_section
 from .rtl_section import characterization_section, fabric_section, inputs_section
 from .runs import run_models
 from .summary_section import summary_section
@@ -138,6 +139,7 @@ def _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, sp
     with _step("characterization: every run against the cycle model"):
         characterization_section(document, runs, out)
         fabric_section(document, runs)
+        collectives_section(document, runs)
     with _step("method, utilization and roofline"):
         method_section(document, runs, out)
         roofline_section(document, runs, out)

@@ -18,7 +18,7 @@ from ..formatting import compact, number
 from ..gaps import load_gaps
 from ..gemm import chip_gemm
 from ..measurements import load_measurements
-from ..network import FabricCalibration
+from ..network import FabricCalibration, collective_figures
 from ..parallel import system_of_chips
 from ..peak import chip_peak, with_measured_rates
 from ..prefill import prefill_step
@@ -28,7 +28,8 @@ from ...specs import SpecError, load_specs
 
 __all__ = ["ANSWER_SYSTEMS", "ANSWER_WORKLOAD", "CLUSTER_UNITS", "DECODE_BATCHES",
            "DECODE_SYSTEMS", "INFERENCE_BATCH", "REPORT_WORKLOADS", "ROOFLINE_DATATYPE",
-           "ReportRuns", "SystemAnswers", "UTILIZATION_K", "WORKLOAD_SYSTEMS", "run_models"]
+           "ReportRuns", "SystemAnswers", "ULTRASERVERS", "UTILIZATION_K", "WORKLOAD_SYSTEMS",
+           "run_models"]
 
 #: The systems of the report's first screen: Trainium2's instance and UltraServer, Trainium3's
 #: UltraServers (the spec data holds no Trainium3 instance: AWS has published none).
@@ -41,6 +42,8 @@ ANSWER_WORKLOAD = "llama3-70b"
 #: Sequences per TP group of the first screen's inference: one user, the latency case.
 INFERENCE_BATCH = 1
 
+#: The UltraServers of the collectives table.
+ULTRASERVERS = ("trn2-ultraserver", "trn3-gen1-ultraserver", "trn3-gen2-ultraserver")
 #: Systems of the workload tables.
 WORKLOAD_SYSTEMS = ("trn1-instance", "trn2-instance", "trn2-ultraserver", "trn2-ultracluster",
                     "trn3-gen1-ultraserver", "trn3-gen2-ultraserver", "trn3-ultracluster")
@@ -130,6 +133,9 @@ class ReportRuns:
     generations : list of (metric, unit, SI units per unit, Trainium2, Trainium3, why)
     answers : tuple of SystemAnswers
         The first screen, one per system of :data:`ANSWER_SYSTEMS`.
+    collectives : tuple of CollectiveFigure
+        The UltraServers' all-reduce and all-to-all figures and how far each extrapolates
+        from the RTL (:func:`..network.collective_figures`).
     """
     inputs: dict
     spec_data: object
@@ -154,6 +160,7 @@ class ReportRuns:
     roofline: list
     generations: list
     answers: tuple
+    collectives: tuple = ()
 
 
 def _scaling_points(specs, family, workload, calibration, assumptions):
@@ -363,4 +370,5 @@ def run_models(inputs, spec_data=None, assumptions=None):
         utilization_tile=tile, utilization=_utilization(tile),
         roofline=_roofline(specs, workloads["llama3-70b"]),
         generations=_generations(specs, steps, decodes),
-        answers=_answers(specs, workloads, calibration, assumptions, confidence))
+        answers=_answers(specs, workloads, calibration, assumptions, confidence),
+        collectives=collective_figures(specs, ULTRASERVERS, calibration, assumptions))

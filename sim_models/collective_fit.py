@@ -1,0 +1,115 @@
+"""Alpha-beta fits of collectives measured on the RTL, and their check on held-out points.
+
+A collective of an algorithm on ``n`` nodes with a message of ``S`` bytes takes
+
+    T(n, S) = alpha * latency_terms(n) + beta * byte_terms(n, S)        cycles
+
+with alpha in cycles per operation (a step, or a message) and beta in cycles per byte. The
+terms come from the algorithm (:data:`ALGORITHMS`):
+
+- ``allreduce``/``ring``: a reduce-scatter and an all-gather of ``n - 1`` steps each;
+  ``latency_terms = 2 (n - 1)``, ``byte_terms = 2 (n - 1) / n * S`` (``S``: the vector's bytes,
+  each step moves ``S / n`` over every link at once).
+- ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
+  injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
+  one block, to one destination).
+
+:func:`fit` takes least-squares alpha and beta from the points marked for fitting and reports
+the relative error of every point; :func:`held_out` says which points a fit must not see: those
+of the largest node count, and those of the largest message size, so that every held-out
+error is an extrapolation in nodes, in size, or both. Numpy only.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "fit", "held_out"]
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """The alpha-beta terms of one collective algorithm.
+
+    Members
+    -------
+    collective, name : str
+        ``allreduce``/``ring``, ``alltoall``/``direct``.
+    message : str
+        What the message size ``S`` is, in words (for tables).
+    """
+    collective: str
+    name: str
+    message: str
+
+    def latency_terms(self, nodes):
+        """Operations (steps or messages) on the critical path; alpha's coefficient."""
+        return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
+
+    def byte_terms(self, nodes, size_bytes):
+        """Bytes through the busiest link or port; beta's coefficient."""
+        if self.collective == "allreduce":
+            return 2 * (nodes - 1) / nodes * size_bytes
+        return (nodes - 1) * size_bytes
+
+    def cycles(self, nodes, size_bytes, alpha, beta):
+        """``alpha * latency_terms + beta * byte_terms`` (cycles)."""
+        return alpha * self.latency_terms(nodes) + beta * self.byte_terms(nodes, size_bytes)
+
+
+#: The algorithms measured, by (collective, algorithm name).
+ALGORITHMS = {("allreduce", "ring"): Algorithm("allreduce", "ring", "vector bytes per node"),
+              ("alltoall", "direct"): Algorithm("alltoall", "direct",
+                                                "block bytes per destination")}
+
+
+def held_out(points):
+    """Per point ``(nodes, size_bytes)``, True when a fit must not use it: the largest node
+    count, or the largest size, of the series; False for the rest. A series of fewer than two
+    node counts or sizes holds nothing out on that axis."""
+    nodes = sorted({n for n, _ in points})
+    sizes = sorted({s for _, s in points})
+    return [(len(nodes) > 1 and n == nodes[-1]) or (len(sizes) > 1 and s == sizes[-1])
+            for n, s in points]
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """A least-squares alpha-beta fit.
+
+    Members
+    -------
+    alpha : float
+        Cycles per operation.
+    beta : float
+        Cycles per byte.
+    errors : tuple of float
+        Per point, ``(model - measured) / measured``.
+    """
+    alpha: float
+    beta: float
+    errors: tuple
+
+
+def fit(algorithm, points, cycles, fitted):
+    """Fit alpha and beta of ``algorithm`` to the ``cycles`` of ``points`` ``(nodes,
+    size_bytes)`` whose ``fitted`` flag is True.
+
+    Raises
+    ------
+    ValueError
+        If the fitted points cannot determine both parameters (fewer than two, or all with
+        proportional terms).
+    """
+    design = np.array([[algorithm.latency_terms(n), algorithm.byte_terms(n, s)]
+                       for n, s in points], float)
+    measured = np.array(cycles, float)
+    chosen = np.array(fitted, bool)
+    if np.linalg.matrix_rank(design[chosen]) < 2:
+        raise ValueError(f"{algorithm.collective}/{algorithm.name}: the fitted points "
+                         f"{[p for p, f in zip(points, fitted) if f]} cannot determine alpha "
+                         f"and beta: at least two sizes are needed")
+    (alpha, beta), *_ = np.linalg.lstsq(design[chosen], measured[chosen], rcond=None)
+    model = design @ np.array([alpha, beta])
+    return FitResult(float(alpha), float(beta), tuple(float(e) for e in
+                                                      (model - measured) / measured))

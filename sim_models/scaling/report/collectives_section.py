@@ -1,0 +1,66 @@
+"""The report's collectives measured on the RTL: every run per topology, collective, node count
+and message size beside its alpha-beta fit (held-out runs marked), the fitted alpha and beta
+per topology, and the UltraServers' collective figures with how far each is extrapolated."""
+
+from ..formatting import binary_bytes, number, percent, si, signed_percent
+
+__all__ = ["collectives_section"]
+
+
+def _fits(document, runs):
+    fits = runs.calibration.fits
+    document.paragraph(
+        "Collectives on the RTL (make characterize-fabric, Icarus, ideal streams, every element "
+        "checked against its reference): per topology and collective, alpha (cycles per step "
+        "or message) and beta (cycles per byte) fitted by least squares on all but the largest "
+        "node count and the largest message size; those are held out, so each held-out error "
+        "is an extrapolation in nodes, in size or both. Link efficiency is the ideal beta "
+        "(one flit per cycle) over the fitted one. The all-reduce is the ring algorithm (the "
+        "only one in the RTL; reduce-scatter and all-gather are its two halves, not measured "
+        "apart), on rings; the all-to-all sends one packet per destination from one port. "
+        "No switched fabric is in the RTL yet: its rows will join this table.")
+    document.table(
+        ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
+         "link efficiency", "nodes", "message bytes", "fitted / held out", "fit error",
+         "held-out error"],
+        [[fit.topology, f"{fit.collective} ({fit.algorithm})", fit.element,
+          number(fit.alpha_cycles), number(fit.beta_cycles_per_byte),
+          percent(fit.link_efficiency), f"{fit.nodes_min}-{fit.nodes_max}",
+          f"{fit.bytes_min}-{fit.bytes_max}", f"{fit.fitted_points} / {fit.held_out_points}",
+          percent(fit.fit_max_error), percent(fit.held_out_max_error)] for fit in fits],
+        numeric=(3, 4, 5, 9, 10))
+
+
+def _runs(document, collectives):
+    document.table(
+        ["topology", "design", "collective", "element", "nodes", "message bytes",
+         "RTL cycles", "model cycles", "error", "held out"],
+        [[run.topology, run.design, run.collective, run.element, run.nodes,
+          run.message_bytes, run.rtl_cycles, number(run.model_cycles),
+          signed_percent(run.error), "yes" if run.held_out else "no"]
+         for run in collectives], numeric=(4, 5, 6, 7, 8))
+
+
+def _figures(document, figures):
+    document.paragraph(
+        "The UltraServers' collectives as the scaling layer computes them (transfer time, the "
+        "per-collective software cost excluded). Cycles become seconds at the fabric clock "
+        "(alpha) plus one DMA start per step, and one RTL flit per cycle is the spec's "
+        "bandwidth of the corresponding link (beta). A figure is 'measured range' only when "
+        "its topology, node count and message size all lie within what the RTL ran; every "
+        "other is extrapolated, and the row says from what and how far.")
+    document.table(
+        ["system", "collective", "bytes", "time", "source"],
+        [[figure.system.name, figure.collective, binary_bytes(figure.size_bytes),
+          si(figure.seconds, "s"), figure.provenance.describe()] for figure in figures])
+
+
+def collectives_section(document, runs):
+    """Add the collective fits, runs and UltraServer figures of ``runs`` (ReportRuns), when the
+    fabric characterization holds collectives."""
+    if not runs.calibration.fits:
+        return
+    document.heading("Collectives measured on the RTL", level=3)
+    _fits(document, runs)
+    _runs(document, runs.inputs["fabric"].document.collectives)
+    _figures(document, runs.collectives)

@@ -1,0 +1,78 @@
+"""The scaling layer's collectives from the RTL fits: which fit each system takes, the mapping
+from cycles to seconds, and the provenance the report prints."""
+
+from dataclasses import replace
+
+import pytest
+
+from samples import fabric_document
+from sim_models.scaling.assumptions import Assumptions
+from sim_models.scaling.network import (FabricCalibration, allreduce_seconds, alltoall_seconds,
+                                        collective_figures, collective_provenance)
+from sim_models.specs import load_specs
+
+SPECS = load_specs()
+ASSUMPTIONS = Assumptions()
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory):
+    document = fabric_document(tmp_path_factory.mktemp("verilog"))
+    return FabricCalibration.from_document(document, "fabric.json")
+
+
+def test_alpha_and_efficiency_come_from_the_ring_allreduce_fit(calibration):
+    ring = calibration.fit("ring", "allreduce")
+    # The sample has no BF16 series: the int32 fit stands in.
+    assert ring.element == "int32"
+    assert calibration.step_cycles == ring.alpha_cycles
+    assert calibration.payload_efficiency == min(1.0, ring.link_efficiency)
+    assert calibration.fit("switch", "allreduce") is None
+
+
+def test_torus_allreduce_is_extrapolated_from_the_ring_fit(calibration):
+    system = SPECS.system("trn2-ultraserver")
+    provenance = collective_provenance(system, "allreduce", 1 << 20, calibration)
+    assert provenance.fit.topology == "ring" and provenance.nodes == 4
+    assert provenance.node_factor == 1 and provenance.size_factor == (1 << 20) / 256
+    assert provenance.describe() == (
+        "extrapolated: RTL fit ring allreduce int32 (2-4 nodes, 64-256 B; held-out error up "
+        f"to {provenance.fit.held_out_max_error:.1%}); 4,096x the largest message measured, "
+        "torus3d not in the RTL, ring taken")
+
+
+def test_alltoall_maps_cycles_to_seconds_at_the_stated_clock_and_link(calibration):
+    system = SPECS.system("trn2-ultraserver")
+    fit = calibration.fit("torus3d", "alltoall")
+    clock = SPECS.chip(system.chip).core.clock.value
+    block = 64 << 10
+    expected = 63 * (fit.alpha_cycles / clock + ASSUMPTIONS.dma_step_seconds) + \
+        63 * block * fit.beta_cycles_per_byte * fit.flit_bytes / system.link_bandwidth[0].value
+    assert alltoall_seconds(SPECS, system, block, calibration, ASSUMPTIONS) == \
+        pytest.approx(expected)
+    switch = SPECS.system("trn3-gen1-ultraserver")
+    text = collective_provenance(switch, "alltoall", block, calibration).describe()
+    assert text.startswith("extrapolated: RTL fit torus3d alltoall word32 (8-12 nodes")
+    assert "64 nodes, 5.33x the most measured" in text and "switch not in the RTL" in text
+
+
+def test_a_switch_fit_replaces_the_ring_extrapolation(calibration):
+    switch = SPECS.system("trn3-gen1-ultraserver")
+    before = allreduce_seconds(SPECS, switch, 1 << 20, calibration, ASSUMPTIONS)
+    ring = calibration.fit("ring", "allreduce")
+    measured = replace(ring, topology="switch", alpha_cycles=3 * ring.alpha_cycles,
+                       nodes_max=64, bytes_max=1 << 20)
+    with_switch = replace(calibration, fits=calibration.fits + (measured,))
+    provenance = collective_provenance(switch, "allreduce", 1 << 20, with_switch)
+    assert provenance.fit is measured and provenance.measured_topology
+    assert provenance.describe().startswith("measured range: RTL fit switch allreduce")
+    assert allreduce_seconds(SPECS, switch, 1 << 20, with_switch, ASSUMPTIONS) != before
+
+
+def test_without_a_characterization_the_figures_say_analytic():
+    figures = collective_figures(SPECS, ["trn2-ultraserver"], FabricCalibration.from_estimate(),
+                                 ASSUMPTIONS)
+    alltoall = [figure for figure in figures if figure.collective == "alltoall"]
+    assert alltoall and all(figure.seconds is None for figure in alltoall)
+    assert all(figure.provenance.describe() ==
+               "analytic estimate: no RTL fit of this collective" for figure in figures)
