@@ -45,17 +45,23 @@ help: ## List the targets
 SYSTEM_TOOLS := iverilog:iverilog vvp:iverilog chromium:chromium chromedriver:chromium-driver \
                 ccache:ccache
 
+# Installs the Debian packages of a command:package list $(1) whose commands are missing (when
+# root; otherwise one line naming them and stops); $(2) says what needs them.
+define install_missing
+@missing=$$(for tool in $(1); do command -v $${tool%%:*} >/dev/null || \
+              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
+if [ -z "$$missing" ]; then :; \
+elif [ "$$(id -u)" = 0 ]; then \
+    echo "Installing the Debian packages $$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+else \
+    echo "error: $(2) needs the Debian packages $${missing% }: install them" \
+         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
+fi
+endef
+
 deps: ## Install Icarus Verilog, ccache and Chromium with its driver (Debian packages) if missing
-	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: missing Debian packages: $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(SYSTEM_TOOLS),the project)
 
 # pip's own output goes to a log, shown only when the installation fails.
 VENV_LOG := $(BUILD)/venv.log
@@ -119,12 +125,13 @@ regress: variables deps ## Run the tile regression on both simulators, with a su
 
 fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all tests (SIM=icarus|verilator, or both)
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
-	    tests/test_fabric.py tests/test_topology.py tests/test_router.py tests/test_allreduce.py \
+	    tests/test_fabric.py tests/test_topology.py tests/test_switch_topology.py \
+	    tests/test_switch_fabric.py tests/test_router.py tests/test_allreduce.py \
 	    tests/test_distributed_gemm.py tests/test_alltoall.py tb/test_fabric_sim.py \
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The 4x4x4 torus with half-bandwidth Z links in Verilator (long build)
+fabric-large: variables deps ## The 4x4x4 torus (half-bandwidth Z) and the Trainium3 Gen1 16x4 switched fabric in Verilator (long builds)
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
@@ -170,24 +177,17 @@ bench: variables deps $(FABRIC_JSON) ## Benchmarks: tile utilization, SCALE-Sim,
 # repository, or a local git copy) and built under $(BUILD)/booksim2, never a dependency of
 # the project, never in `make test`. Its build needs flex and bison, installed here only.
 BOOKSIM_SOURCE ?= https://github.com/booksim/booksim2
+# Fabrics compared, e.g. "4x4:4 5x5:8" (sides joined by x, then the buffer depth).
+BOOKSIM_FABRICS ?=
 BOOKSIM_TOOLS := flex:flex bison:bison
 
 booksim-deps:
-	@missing=$$(for tool in $(BOOKSIM_TOOLS); do command -v $${tool%%:*} >/dev/null || \
-	              echo $${tool#*:}; done | sort -u | tr '\n' ' '); \
-	if [ -z "$$missing" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
-	    echo "Installing the Debian packages $$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else \
-	    echo "error: BookSim2's build needs the Debian packages $${missing% }: install them" \
-	         "(sudo apt-get install $${missing% }), then run make booksim again" >&2; exit 1; \
-	fi
+	$(call install_missing,$(BOOKSIM_TOOLS),BookSim2's build)
 
-booksim: variables deps booksim-deps ## BookSim2 vs the RTL: 4x4 torus, uniform traffic (SIM=verilator default)
+booksim: variables deps booksim-deps ## BookSim2 vs the RTL under uniform traffic: 4x4 torus (BOOKSIM_FABRICS=.., SIM=verilator default)
 	$(SIM_ENV) nice -n 10 $(PY) -m bench.booksim_compare --build $(BUILD) \
 	    --source '$(BOOKSIM_SOURCE)' --sim $(if $(filter command line,$(origin SIM)),$(SIM),verilator) \
-	    $(if $(SEED),--seed $(SEED))
+	    $(if $(SEED),--seed $(SEED)) $(if $(BOOKSIM_FABRICS),--fabrics $(BOOKSIM_FABRICS))
 
 # Characterization: GEMMs of many shapes on the RTL in Verilator, each checked bit- and
 # cycle-exactly, as the scaling model's measured input. Rerun only when a source changes.

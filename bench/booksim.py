@@ -37,6 +37,31 @@ class BookSimRouter:
     credit_delay: int = 0
     speculative: int = 1
 
+    @property
+    def router_cycles(self):
+        """Cycles a header spends in one router at zero load: one to be written into the input
+        buffer, then routing, allocation (virtual-channel and switch in the same cycles when
+        speculative) and switch traversal."""
+        allocation = max(self.vc_alloc_delay, self.sw_alloc_delay) if self.speculative else \
+            self.vc_alloc_delay + self.sw_alloc_delay
+        return 1 + self.routing_delay + allocation + self.st_final_delay
+
+    @property
+    def per_hop_cycles(self):
+        """Cycles per link crossed: a router and BookSim's 1-cycle torus channel."""
+        return self.router_cycles + 1
+
+    @property
+    def zero_hop_cycles(self):
+        """Header latency of a packet to its own node: injection channel, the router,
+        ejection channel."""
+        return 1 + self.router_cycles + 1
+
+    def zero_load_latency(self, links, packet_flits):
+        """Packet latency (cycles, creation to tail ejection) at zero load over ``links``
+        links (a mean is allowed), the tail ``packet_flits - 1`` cycles behind the header."""
+        return self.zero_hop_cycles + self.per_hop_cycles * links + packet_flits - 1
+
 
 def booksim_dims(dims):
     """BookSim's (k, n) of a fabric with sides ``dims``: BookSim's torus has the same k in

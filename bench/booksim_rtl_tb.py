@@ -19,7 +19,9 @@ loads, flits per node per cycle, each in (0, 1]), ``payload_flits`` (payload fli
 after the header), ``warmup``, ``measure``, ``drain`` (cycles). One record per rate, test
 ``uniform_load``: offered and accepted throughput (flits per node per cycle, over the
 measurement window), mean packet latency (creation to tail eject, cycles) and network latency
-(header inject handshake to tail eject, cycles) of the measured packets.
+(header inject handshake to tail eject, cycles) of the measured packets, their mean hop count
+(links) and the mean of their zero-load latencies by the analytic model
+(:class:`sim_models.fabric.ZeroLoadLatency`).
 """
 
 from collections import deque
@@ -28,7 +30,7 @@ import cocotb
 from cocotb.triggers import ReadOnly, RisingEdge
 
 from hdl.fabric.layouts import flit_layout, header_layout
-from sim_models.fabric import Packet
+from sim_models.fabric import Packet, ZeroLoadLatency, hop_count, slowest_interval
 from tb.fabric_harness import FabricHarness
 from tb.records import record_measurements
 from tb.run_context import design_config, request, seeded_rng
@@ -75,7 +77,8 @@ async def _run_rate(dut, config, harness, rng, rate, payload_flits, warmup, meas
     window_end = warmup + measure
     created_flits = accepted_flits = 0
     outstanding = 0  # measured packets not yet delivered
-    latencies, network_latencies = [], []
+    latencies, network_latencies, hops, model_latencies = [], [], [], []
+    model = ZeroLoadLatency(buffer_depth=config.buffer_depth)
     cycle = 0
     clock = dut.clk
     while cycle < window_end or (outstanding and cycle < window_end + drain):
@@ -88,6 +91,12 @@ async def _run_rate(dut, config, harness, rng, rate, payload_flits, warmup, meas
                 packet = Packet(source, destination, 0, payload)
                 measured = cycle >= warmup
                 record = [packet, cycle, None, measured]
+                if measured:
+                    distance = hop_count(config.dims, source, destination)
+                    hops.append(distance)
+                    model_latencies.append(model.tail(
+                        distance, payload_flits,
+                        slowest_interval(config.topology, source, destination)))
                 in_flight.setdefault((source, destination), deque()).append(record)
                 flits = harness.flits(packet)
                 nodes[source].queue.append((flits[0], record))
@@ -153,6 +162,9 @@ async def _run_rate(dut, config, harness, rng, rate, payload_flits, warmup, meas
         if stable and latencies else None,
         "network_latency_cycles": round(sum(network_latencies) / len(network_latencies), 2)
         if stable and network_latencies else None,
+        "hops": round(sum(hops) / len(hops), 3) if hops else None,
+        "model_zero_load_latency_cycles":
+            round(sum(model_latencies) / len(model_latencies), 2) if model_latencies else None,
         "cycles": cycle,
     }
 

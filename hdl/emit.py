@@ -16,6 +16,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
+    python -m hdl.emit fabric --switch 4 36 --top-switches 2 --flit-intervals 1 2
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
@@ -36,9 +37,10 @@ from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
-                               FORMAT_SETS, NAMED_TILES, TRAINIUM2_FORMATS, AllReduceConfig,
-                               AllToAllConfig, DistributedGemmConfig, FabricConfig, TileConfig,
-                               config_to_dict, module_name, parse_formats)
+                               FORMAT_SETS, NAMED_TILES, SWITCH_ROUTING, TRAINIUM2_FORMATS,
+                               AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
+                               FabricConfig, TileConfig, config_to_dict, module_name,
+                               parse_formats)
 from sim_models.files import replace_atomically
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
@@ -47,7 +49,7 @@ from .fabric.alltoall import AllToAll
 from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
-from .fabric.topology import Fabric, router_module_name
+from .fabric.topology import Fabric, router_leaves
 from .leaf import LEAF_KINDS, leaf_module_name
 from .numerics import arithmetic
 from .pe_column import PEColumn
@@ -156,7 +158,8 @@ def _elaborate(config):
     """The top component of ``config`` and the leaf modules it instantiates, in order."""
     if isinstance(config, TileConfig):
         return SystolicTile(config), _tile_leaves(config)
-    router = [(Router(_fabric_of(config)), router_module_name(_fabric_of(config)))]
+    fabric = _fabric_of(config)
+    router = [(Router(fabric, level), name) for level, name in router_leaves(fabric)]
     if isinstance(config, FabricConfig):
         return Fabric(config), router
     if isinstance(config, AllReduceConfig):
@@ -259,8 +262,9 @@ def _parser():
                        help=f"any of {', '.join(NAMED_TILES)} (default: all)")
     tile = design("tile", help="one systolic tile", description="Generate one systolic tile.")
     _tile_options(tile, required=True)
-    fabric = design("fabric", help="a ring or torus fabric",
-                    description="Generate a ring or a 2-D or 3-D torus of routers.")
+    fabric = design("fabric", help="a ring, torus or switched fabric",
+                    description="Generate a ring or a 2-D or 3-D torus of routers, or a tree "
+                                "of switches.")
     alltoall = design("alltoall", help="all-to-all interfaces on a ring or torus",
                       description="Generate a ring or torus with an all-to-all (-v) interface "
                                   "at every node.")
@@ -272,9 +276,18 @@ def _parser():
                               help="ring of NODES nodes, 2..64")
         topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
                               help="torus of sides X Y or X Y Z, each 2..16, at most 256 nodes")
+        if command is fabric:
+            topology.add_argument("--switch", type=int, nargs="+", metavar="RADIX",
+                                  help="switched fabric (Trainium3 NeuronSwitch levels): CHIPS "
+                                       "per server, then SERVERS (then RACKS), each 2..64, at "
+                                       "most 256 chips")
+            command.add_argument("--top-switches", type=int, metavar="N",
+                                 help="with --switch: parallel top-level switches, 1..4 "
+                                      "(default 1; Gen2 has 2)")
         _fabric_options(command)
-        command.add_argument("--routing", default="dateline",
-                             help="dateline (deadlock-free, default) or naive (tests only)")
+        command.add_argument("--routing",
+                             help="dateline (deadlock-free, default) or naive (tests only); "
+                                  "updown on a switched fabric")
         command.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
                              help="per dimension, cycles between the flits of a link, 1..8 "
                                   "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
@@ -321,10 +334,19 @@ def configs_of(args):
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
                "buffer_depth": args.buffer_depth}
     if args.design in ("fabric", "alltoall"):
-        options["routing"] = args.routing
+        switch = getattr(args, "switch", None)
+        options["routing"] = args.routing or (SWITCH_ROUTING if switch else "dateline")
         options["flit_intervals"] = tuple(args.flit_intervals)
-        fabric = FabricConfig.ring(args.ring, **options) if args.ring is not None else \
-            FabricConfig.torus(*args.torus, **options)
+        top_switches = getattr(args, "top_switches", None)
+        if top_switches is not None and not switch:
+            raise ValueError(f"Parameter 'top_switches' needs --switch, not --ring or --torus "
+                             f"(given {top_switches})")
+        if switch:
+            fabric = FabricConfig.switch(*switch, top_switches=top_switches or 1, **options)
+        elif args.ring is not None:
+            fabric = FabricConfig.ring(args.ring, **options)
+        else:
+            fabric = FabricConfig.torus(*args.torus, **options)
         return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
     ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":

@@ -15,7 +15,7 @@ from math import prod
 from numbers import Integral
 
 from .timing import MAX_FLOAT_PE_STAGES
-from .topology import RELATIONS, Torus, axis_name
+from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
 __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
            "AllToAllConfig", "ELEMENT_WIDTH", "KIND_WIDTH",
@@ -25,6 +25,8 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
            "OPERAND_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
+           "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
+           "MAX_TOP_SWITCHES",
            "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
            "config_from_dict", "config_to_dict", "module_name"]
@@ -56,6 +58,16 @@ KIND_WIDTH = 2
 #: Routing options: ``dateline`` is the deadlock-free design, ``naive`` the same router without
 #: virtual channels, which can deadlock on the wrap-around links (for tests only).
 ROUTINGS = tuple(RELATIONS)
+#: Routing of a switched fabric (:class:`~sim_models.topology.UpDown`, address match).
+SWITCH_ROUTING = "updown"
+#: Most switch levels of a switched fabric (chip, server, rack digits).
+MAX_SWITCH_LEVELS = 3
+#: Most down ports of one switch (a Gen2 UltraServer's second level joins 36 servers).
+MAX_SWITCH_RADIX = 64
+#: Most chips of a switched fabric (Gen2: 36 x 4 = 144).
+MAX_SWITCH_NODES = 256
+#: Most parallel top-level switches (Gen2 has two).
+MAX_TOP_SWITCHES = 4
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
 #: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
@@ -301,7 +313,11 @@ class FabricConfig:
     flit_intervals : tuple of int
         Per dimension, cycles between the flits a link of that dimension carries, 1..8: 1 is
         full bandwidth, 2 half (the Z links of a Trn2 UltraServer, ``(1, 1, 2)``). Empty (the
-        default) is 1 everywhere; all ones are stored as empty.
+        default) is 1 everywhere; all ones are stored as empty. On a switched fabric, one per
+        link class: chip links (must be 1), server switch to second level, then to the third.
+    top_switches : int
+        0 for a ring or torus; 1..4 for a switched fabric (use :meth:`switch`): ``dims`` are
+        then its radices (chips per server, servers, racks) and ``routing`` is ``"updown"``.
 
     Raises
     ------
@@ -318,9 +334,13 @@ class FabricConfig:
     buffer_depth: int = 4
     routing: str = "dateline"
     flit_intervals: tuple = ()
+    top_switches: int = field(default=0, metadata={"omitted_at": 0})
 
     def __post_init__(self):
-        if not _valid_dims(self.dims):
+        check_int("Parameter 'top_switches'", self.top_switches, 0, MAX_TOP_SWITCHES)
+        if self.switched:
+            self._check_switch()
+        elif not _valid_dims(self.dims):
             raise TypeError(f"Parameter 'dims' must be (nodes,) with nodes in "
                             f"2..{MAX_RING_NODES} or 2..{MAX_TORUS_DIMENSIONS} sides in "
                             f"2..{MAX_TORUS_SIDE} of at most {MAX_TORUS_NODES} nodes, "
@@ -328,7 +348,10 @@ class FabricConfig:
         check_int("Parameter 'flit_width'", self.flit_width, 1, MAX_FLIT_WIDTH)
         check_int("Parameter 'length_width'", self.length_width, 1, MAX_LENGTH_WIDTH)
         check_int("Parameter 'buffer_depth'", self.buffer_depth, 1, MAX_BUFFER_DEPTH)
-        if self.routing not in ROUTINGS:
+        if self.switched and self.routing != SWITCH_ROUTING:
+            raise ValueError(f"Parameter 'routing' of a switched fabric must be "
+                             f"{SWITCH_ROUTING!r}, not {self.routing!r}")
+        if not self.switched and self.routing not in ROUTINGS:
             raise ValueError(f"Parameter 'routing' must be 'dateline' or 'naive', "
                              f"not {self.routing!r}")
         intervals = self.flit_intervals
@@ -339,12 +362,47 @@ class FabricConfig:
             raise TypeError(f"Parameter 'flit_intervals' must be empty or {len(self.dims)} "
                             f"integers in 1..{MAX_FLIT_INTERVAL}, one per dimension, "
                             f"not {intervals!r}")
+        if self.switched and intervals and intervals[0] != 1:
+            raise ValueError(f"Parameter 'flit_intervals' of a switched fabric must start with "
+                             f"1 (the chip links are the switches' inject and eject streams, "
+                             f"one flit per cycle), not {intervals!r}")
         if all(k == 1 for k in intervals):
             object.__setattr__(self, "flit_intervals", ())
         if self.flit_width < self.header_width:
             raise ValueError(f"Parameter 'flit_width' must be at least {self.header_width} to "
                              f"hold the header of a {self.nodes}-node fabric, "
                              f"not {self.flit_width}")
+
+    def _check_switch(self):
+        dims = self.dims
+        if not isinstance(dims, tuple) or not 1 <= len(dims) <= MAX_SWITCH_LEVELS:
+            raise TypeError(f"Parameter 'radices' must be 1..{MAX_SWITCH_LEVELS} switch levels "
+                            f"(chips per server, servers, racks), not {dims!r}")
+        for name, radix in zip(("chips", "servers", "racks"), dims):
+            check_int(f"Parameter '{name}'", radix, 2, MAX_SWITCH_RADIX)
+        if prod(dims) > MAX_SWITCH_NODES:
+            raise TypeError(f"Parameter 'radices' must multiply to at most {MAX_SWITCH_NODES} "
+                            f"chips, not {' * '.join(map(str, dims))} = {prod(dims)}")
+        if self.top_switches > 1 and len(dims) < 2:
+            raise ValueError(f"Parameter 'top_switches' must be 1 with one switch level, "
+                             f"not {self.top_switches}")
+
+    @property
+    def switched(self):
+        """Whether the fabric is a tree of switches (:class:`~sim_models.topology.SwitchTree`)
+        rather than a ring or torus."""
+        return self.top_switches > 0
+
+    @classmethod
+    def switch(cls, *radices, top_switches=1, **options):
+        """Configuration of a switched fabric: ``radices`` = chips per server, then servers
+        (then racks), each 2..64, at most 256 chips; ``top_switches`` parallel top-level
+        switches, 1..4 (Trainium3 Gen2: ``switch(4, 36, top_switches=2)``). ``flit_intervals``
+        gives one interval per link class, chip links first. ``options`` are the remaining
+        constructor parameters."""
+        check_int("Parameter 'top_switches'", top_switches, 1, MAX_TOP_SWITCHES)
+        return cls(tuple(radices), top_switches=top_switches,
+                   **{"routing": SWITCH_ROUTING, **options})
 
     @classmethod
     def ring(cls, nodes, **options):
@@ -381,13 +439,16 @@ class FabricConfig:
 
     @property
     def topology(self):
-        """The :class:`~sim_models.topology.Torus` of :attr:`dims` (a ring is 1-D)."""
+        """The :class:`~sim_models.topology.Torus` of :attr:`dims` (a ring is 1-D), or the
+        :class:`~sim_models.topology.SwitchTree` of a switched fabric."""
+        if self.switched:
+            return SwitchTree(self.dims, self.top_switches, self.flit_intervals)
         return Torus(self.dims, self.flit_intervals)
 
     @property
     def relation(self):
         """The routing relation named by :attr:`routing`."""
-        return RELATIONS[self.routing]
+        return UP_DOWN if self.switched else RELATIONS[self.routing]
 
     @property
     def nodes(self):
@@ -426,7 +487,7 @@ class FabricConfig:
             ("w", self.flit_width, defaults.flit_width),
             ("l", self.length_width, defaults.length_width),
             ("b", self.buffer_depth, defaults.buffer_depth)] if value != default]
-        if self.routing != defaults.routing:
+        if self.routing not in (defaults.routing, SWITCH_ROUTING):
             suffixes.append(f"_{self.routing}")
         if self.flit_intervals:
             suffixes.append("_i" + "x".join(map(str, self.flit_intervals)))
@@ -668,6 +729,8 @@ def config_to_dict(config):
         implied = item.metadata.get("implied_by")
         if implied and value == getattr(config, implied):
             continue        # the default: dictionaries from before the field stay the same
+        if "omitted_at" in item.metadata and value == item.metadata["omitted_at"]:
+            continue        # likewise
         if type(value) in kinds:
             value = config_to_dict(value)
         elif isinstance(value, tuple):

@@ -17,9 +17,11 @@ from math import prod
 
 import numpy as np
 
-from .topology import CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, Torus, route
+from .topology import (CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, UP_DOWN, SwitchTree,
+                       Torus, route)
 
-__all__ = ["Packet", "Reference", "reference", "check_delivery", "hop_count", "path_ports",
+__all__ = ["Packet", "Reference", "reference", "check_delivery", "crossed_links", "hop_count",
+           "path_ports",
            "slowest_interval",
            "ZeroLoadLatency", "PATTERNS", "traffic"]
 
@@ -165,11 +167,24 @@ def hop_count(dims, source, destination):
     return len(path_ports(Torus(tuple(dims)), source, destination))
 
 
+def crossed_links(topology, source, destination):
+    """``(router, output port)`` of every link between routers that a packet from ``source``
+    to ``destination`` crosses, in order, on a :class:`~sim_models.topology.Torus` (dateline
+    routing) or a :class:`~sim_models.topology.SwitchTree` (up-down)."""
+    relation = UP_DOWN if isinstance(topology, SwitchTree) else RELATIONS["dateline"]
+    links, ((router, in_port), in_vc) = [], (topology.entry(source), 0)
+    while not topology.delivers(router, (hop := route(topology, relation, router, in_port,
+                                                      in_vc, destination)).port):
+        links.append((router, hop.port))
+        (router, in_port), in_vc = topology.far_end(router, hop.port), hop.vc
+    return links
+
+
 def slowest_interval(torus, source, destination):
     """Cycles between flits on the slowest link from ``source`` to ``destination`` of
-    ``torus`` (1 when the path crosses no link)."""
-    return max((torus.port_interval(port) for port in path_ports(torus, source, destination)),
-               default=1)
+    ``torus`` (any topology; 1 when the path crosses no link)."""
+    return max((torus.link_interval(*link) for link in crossed_links(torus, source,
+                                                                     destination)), default=1)
 
 
 @dataclass(frozen=True)

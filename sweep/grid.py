@@ -9,7 +9,7 @@
                                   # comma-separated, e.g. "bf16,fp8_e4m3"
     psum_banks = [2]              # 1..16
     psum_depth = [64]             # result vectors per bank, 1..4096
-    pe_stages = [1, "default"]    # MAC pipeline depth: 1 for int8, 1..8 for floating point,
+    pe_stages = [1, "default"]    # MAC pipeline depth: 1 for int8, 1..9 for floating point,
                                   # or "default", the format set's default (optional)
 
     [measure]

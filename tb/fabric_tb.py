@@ -11,11 +11,13 @@ Run through ``tb.test_fabric_sim`` (pytest) and :func:`tb.launch.simulate`: the 
 (:func:`tb.records.record_measurements`) from the run request.
 """
 
+from collections import Counter
+
 import cocotb
 import numpy as np
 
-from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
-                               slowest_interval, traffic)
+from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, crossed_links, hop_count,
+                               reference, slowest_interval, traffic)
 from sim_models.topology import dependency_cycle
 
 from .fabric_harness import STALL_CYCLES, FabricHarness
@@ -60,7 +62,7 @@ async def zero_load_latency(dut):
         sent = outcome.inject_cycles[0][0]
         measured = (outcome.header_cycles[destination][0] - sent,
                     outcome.tail_cycles[destination][0] - sent)
-        distance = hop_count(config.dims, 0, destination)
+        distance = len(crossed_links(config.topology, 0, destination))
         interval = slowest_interval(config.topology, 0, destination)
         expected = (model.header(distance), model.tail(distance, PROBE_LENGTH, interval))
         if measured != expected:
@@ -153,6 +155,9 @@ async def saturation(dut):
         return
     assert not outcome.stalled, f"Stalled after {delivered} of {total} packets"
     start_cycle = min(cycles[0] for cycles in outcome.inject_cycles.values())
+    if config.switched:
+        _record_switch_saturation(dut, config, outcome, outcome.cycles - start_cycle + 1)
+        return
     flit_hops = sum((1 + len(packet.payload)) * hop_count(config.dims, packet.source, node)
                     for node, packets in outcome.delivered.items() for packet in packets)
     window = outcome.cycles - start_cycle + 1
@@ -170,3 +175,26 @@ async def saturation(dut):
     dut._log.info("saturation: %d packets delivered in %d cycles; + links carried %.3f "
                   "flits/cycle each (capacity %.3f on average): efficiency %.3f", delivered,
                   window, flit_hops / (window * links), capacity / links, efficiency)
+
+
+def _record_switch_saturation(dut, config, outcome, window):
+    """Load of the busiest link of a switched fabric under saturation: "furthest" traffic sends
+    every chip's packets to another server, so each server switch's up links carry all its
+    chips' flits and bound the throughput at one flit per cycle per link (1 / k on a link of
+    flit interval k)."""
+    topology = config.topology
+    load = Counter()
+    for node, packets in outcome.delivered.items():
+        for packet in packets:
+            for link in crossed_links(topology, packet.source, node):
+                load[link] += 1 + len(packet.payload)
+    busiest, flits = load.most_common(1)[0]
+    utilization = flits * topology.link_interval(*busiest) / window
+    assert utilization <= 1, f"Link {busiest} carried {flits} flits in {window} cycles: more " \
+                             f"than its capacity"
+    record_measurements(config, "saturation", stalled=False,
+                        packets_delivered=sum(map(len, outcome.delivered.values())),
+                        cycles=window, busiest_link_flits=flits,
+                        busiest_link_utilization=round(utilization, 4))
+    dut._log.info("saturation: delivered in %d cycles; the busiest link carried %d flits, "
+                  "%.3f of its capacity", window, flits, utilization)

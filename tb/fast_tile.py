@@ -35,7 +35,7 @@ from . import model_store
 from .harness_timing import STALL_PROBABILITY
 from .launch import _generated, hierarchical_config, verilog_path
 from .program_packer import ProgramPacker
-from .runner import _environ, build_digest
+from .runner import VERILATOR_OPTIMIZATION, _environ, build_digest
 from .streams import Transfers
 from .tile_harness import result_reads
 from .toolchain import simulator_env
@@ -152,7 +152,7 @@ class FastTile:
         self._build = Path(build).resolve()
         self._hierarchical = hierarchical
         self._store = Path(store) if store is not None else model_store.default_store()
-        self._arguments = ["-Wno-fatal", *verilator_args]
+        self._arguments = ["-Wno-fatal", *VERILATOR_OPTIMIZATION, *verilator_args]
         self._packer = ProgramPacker(config)
         self.build_seconds = None
         self.model_build_seconds = None

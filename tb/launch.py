@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
-from hdl.fabric import router_module_name
+from hdl.fabric import router_leaves
 from hdl.leaf import leaf_kinds, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
@@ -37,10 +37,13 @@ __all__ = ["Design", "build_model_of", "exit_on_failure", "hierarchical_config",
 
 def hierarchical_config(config):
     """Verilator control file text that makes each leaf module of ``config`` (a TileConfig:
-    its PE and PSUM columns; a FabricConfig: its router) a hierarchical block: with
-    ``--hierarchical`` it is Verilated and compiled once, not once per instance."""
-    modules = [router_module_name(config)] if isinstance(config, FabricConfig) else \
-        (leaf_module_name(kind, config) for kind in leaf_kinds(config))
+    its PE and PSUM columns; a FabricConfig: its router, one per level of a switched fabric) a
+    hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once per
+    instance."""
+    if isinstance(config, FabricConfig):
+        modules = [name for _, name in router_leaves(config)]
+    else:
+        modules = [leaf_module_name(kind, config) for kind in leaf_kinds(config)]
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 

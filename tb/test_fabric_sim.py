@@ -19,7 +19,10 @@ _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
 #: zero-load latency; the traffic patterns are spread so that each runs on rings and tori, the
 #: largest fabrics get all of them, and the saturation test compares the naive ring with the
 #: real one; the 3-D tori run the saturation test too, one of them with Z links at half
-#: bandwidth (a flit every 2 cycles) and buffers shallower than the credit loop. Ring 3 uses
+#: bandwidth (a flit every 2 cycles) and buffers shallower than the credit loop. The switched
+#: fabrics (Trainium3 NeuronSwitch levels): 2 servers of 4 chips under one second-level
+#: switch, and 3 servers of 2 chips under two second-level switches whose links run at half
+#: rate with shallow buffers. Ring 3 uses
 #: 16-bit flits with a 3-bit length field (the header fills 11 bits).
 CASES = [
     (FabricConfig.ring(2), ("zero_load_latency", "uniform", "all_to_all")),
@@ -35,6 +38,10 @@ CASES = [
                                    "saturation")),
     (FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2), buffer_depth=2),
      ("zero_load_latency", "hotspot", "saturation")),
+    (FabricConfig.switch(4, 2), ("zero_load_latency", "uniform", "hotspot", "all_to_all",
+                                 "saturation")),
+    (FabricConfig.switch(2, 3, top_switches=2, flit_intervals=(1, 2), buffer_depth=2),
+     ("zero_load_latency", "uniform", "all_to_all", "saturation")),
 ]
 #: Fabrics that Verilator also runs. Building a fabric with Verilator (its C++ compile) takes
 #: 35 s for a ring and over 3 minutes for the 4x4 torus on two shared cores, while Icarus builds

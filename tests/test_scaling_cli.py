@@ -41,7 +41,8 @@ BAD = [
                                  "round"),
     (["--draft", "nope", "--accepted", "2"], "error: --draft nope: unknown; allowed: "
                                              "llama3-8b, llama3-70b, llama3-405b, llama2-7b, "
-                                             "llama2-70b, mistral-7b, llama3-2-1b"),
+                                             "llama2-70b, mistral-7b, llama3-2-1b, "
+                                             "llama2-13b"),
     (["--draft", "llama3-2-1b", "--accepted", "6"],
      "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
      "the target's own included)"),
@@ -63,7 +64,7 @@ BAD = [
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
                              "llama3-405b, llama2-7b, llama2-70b, mistral-7b, "
-                             "llama3-2-1b"),
+                             "llama3-2-1b, llama2-13b"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),

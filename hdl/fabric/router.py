@@ -14,7 +14,7 @@ from functools import reduce
 from operator import or_
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
@@ -57,6 +57,81 @@ class _Gates:
         return Const(value, range(limit))
 
 
+class _TorusPlan:
+    """Ports of a ring or torus router and its routing relation in gates: one endpoint (the
+    local port, 0), then the links to the neighbours."""
+    def __init__(self, config):
+        self.config = config
+        self.ports = config.topology.ports
+        self.endpoints = 1
+        self.here_layout = position_layout(config)
+
+    def interval(self, port):
+        """Cycles between flits on the link out of ``port``."""
+        return self.config.topology.port_interval(port)
+
+    def lookup(self, m, here, destination, in_port, in_vc, tag):
+        """Output port (:attr:`ports` to drop) and virtual channel for ``destination``."""
+        return _next_hop(m, self.config, here, destination, in_port, in_vc, tag)
+
+    def outputs(self, in_port, in_vc):
+        """Output ports input ``in_port`` (virtual channel ``in_vc``) can send to anywhere."""
+        config = self.config
+        return frozenset(
+            hop.port for node in range(config.nodes) for destination in range(config.nodes)
+            if (hop := route(config.topology, config.relation, node, in_port, in_vc,
+                             destination)) is not None)
+
+
+class _SwitchPlan:
+    """Ports of a switch of level ``level`` of a switched fabric
+    (:class:`~sim_models.topology.SwitchTree`) and its address-match relation in gates: the
+    down ports (at level 1 the endpoints, one per chip), then the up ports."""
+    def __init__(self, config, level):
+        tree = config.topology
+        self.config, self.level, self.tree = config, level, tree
+        self.ports = tree.ports(level)
+        self.endpoints = tree.radices[0] if level == 1 else 0
+        fields = {f"d{digit}": range(tree.radices[digit])
+                  for digit in range(level, tree.levels)}
+        if level == tree.levels and tree.top_switches > 1:
+            fields["plane"] = range(tree.top_switches)
+        self.here_layout = data.StructLayout(fields)
+
+    def interval(self, port):
+        """Cycles between flits on the link out of ``port``: down links of this level, up
+        links of the level above."""
+        down = port < self.tree.radices[self.level - 1]
+        return self.tree.level_interval(self.level if down else self.level + 1)
+
+    def lookup(self, m, here, destination, in_port, in_vc, tag):
+        """Output port (:attr:`ports` to drop) and virtual channel for ``destination``."""
+        config, tree, drop = self.config, self.tree, self.ports
+        digits = [f"d{digit}" for digit in range(tree.levels)]
+        there = Signal(data.StructLayout({name: range(radix) for name, radix
+                                          in zip(digits, tree.radices)}), name=f"there_{tag}")
+        exists = Signal(name=f"exists_{tag}")
+        with m.Switch(destination):
+            for node in range(config.nodes):
+                with m.Case(node):
+                    m.d.comb += [there.eq(there.shape().const(
+                        dict(zip(digits, tree.digits(node))))), exists.eq(1)]
+        port, vc = config.relation.next_hop(
+            tree, _Gates(m, tag), self.level, [here[name] for name in digits[self.level:]],
+            [there[name] for name in digits], in_port, in_vc)
+        hop_port = Signal(range(drop + 1), name=f"lookup_{tag}")
+        m.d.comb += hop_port.eq(Mux(exists, port, drop))
+        return hop_port, Const(0, 1)
+
+    def outputs(self, in_port, in_vc):
+        """Output ports input ``in_port`` can send to at some switch of this level."""
+        tree, relation = self.tree, self.config.relation
+        return frozenset(
+            route(tree, relation, switch, in_port, in_vc, destination).port
+            for switch in range(tree.routers) if tree.switch(switch)[0] == self.level
+            for destination in range(tree.nodes))
+
+
 def _next_hop(m, config, here, destination, in_port, in_vc, tag):
     """Output port (``topology.ports`` to drop) and virtual channel that the routing relation
     gives for ``destination`` at position ``here``."""
@@ -85,8 +160,8 @@ class _Input:
     is to be discarded) and ``vc`` the virtual channel it takes there: computed from the
     header for the first flit of a packet, held from the header on for the others.
     """
-    def __init__(self, m, config, here, in_port, in_vc, buffer):
-        drop = config.topology.ports
+    def __init__(self, m, config, plan, here, in_port, in_vc, buffer):
+        drop = plan.ports
         self.buffer = buffer
         self.head = flit_layout(config)(buffer.r_data)
         self.valid = buffer.r_rdy
@@ -96,12 +171,9 @@ class _Input:
         self.target = Signal(range(drop + 1), name=f"target_{tag}")
         self.target_vc = Signal(range(config.vcs), name=f"target_vc_{tag}")
         header = header_layout(config)(self.head.flit[:config.header_width])
-        lookup, lookup_vc = _next_hop(m, config, here, header.destination, in_port, in_vc, tag)
+        lookup, lookup_vc = plan.lookup(m, here, header.destination, in_port, in_vc, tag)
         #: Output ports this input can send to at some node; the crossbar only joins these.
-        self.outputs = frozenset(
-            hop.port for node in range(config.nodes) for destination in range(config.nodes)
-            if (hop := route(config.topology, config.relation, node, in_port, in_vc,
-                             destination)) is not None)
+        self.outputs = plan.outputs(in_port, in_vc)
         self.port = Signal.like(self.target, name=f"port_{tag}")
         self.vc = Signal.like(self.target_vc, name=f"vc_{tag}")
         m.d.comb += [
@@ -121,21 +193,38 @@ class _Input:
         return self.drops & ~self.active
 
 
-def router_signature(config):
-    """Signature of :class:`Router` for ``config`` (members documented there)."""
-    links = config.topology.ports - 1
-    return wiring.Signature({
-        "here": In(position_layout(config)),
-        "inject": In(stream.Signature(config.flit_width)),
-        "eject": Out(stream.Signature(flit_layout(config))),
-        "link_in": In(LinkSignature(config)).array(links),
-        "link_out": Out(LinkSignature(config)).array(links),
-        "dropped": Out(DROP_COUNTER_WIDTH),
-    })
+def _plan(config, level):
+    if config.switched:
+        return _SwitchPlan(config, level)
+    return _TorusPlan(config)
+
+
+def router_signature(config, level=None):
+    """Signature of :class:`Router` for ``config`` (and switch ``level``; members documented
+    there)."""
+    plan = _plan(config, level)
+    links = plan.ports - plan.endpoints
+    members = {"here": In(plan.here_layout)} if plan.here_layout.size else {}
+    inject = In(stream.Signature(config.flit_width))
+    eject = Out(stream.Signature(flit_layout(config)))
+    if config.switched:
+        if plan.endpoints:
+            members |= {"inject": inject.array(plan.endpoints),
+                        "eject": eject.array(plan.endpoints)}
+    else:
+        members |= {"inject": inject, "eject": eject}
+    members |= {"link_in": In(LinkSignature(config)).array(links),
+                "link_out": Out(LinkSignature(config)).array(links)}
+    if config.switched:
+        if plan.endpoints:
+            members["dropped"] = Out(DROP_COUNTER_WIDTH).array(plan.endpoints)
+    else:
+        members["dropped"] = Out(DROP_COUNTER_WIDTH)
+    return wiring.Signature(members)
 
 
 class Router(wiring.Component):
-    """Router of one node of a ring or torus.
+    """Router of one node of a ring or torus, or one switch of a switched fabric.
 
     Packets are routed by ``config.relation`` (:mod:`sim_models.topology`). Each output
     virtual channel is held by one packet from its header to its last flit (wormhole
@@ -145,30 +234,44 @@ class Router(wiring.Component):
     router and counted.
 
     The router does not know its node: its position is an input, so one Verilog module
-    serves every node of a fabric.
+    serves every node of a fabric (every switch of one level of a switched fabric).
 
     Parameters
     ----------
     config : FabricConfig
+    level : int or None
+        Switch level (1 first) of a switched fabric; None for a ring or torus.
 
     Members
     -------
     here : In(position_layout(config))
-        Coordinates of this router's node; constant.
+        Coordinates of this router's node; constant. A switch's are the destination digits
+        it matches (``d<level>`` up) and, at a top level of several switches, its ``plane``;
+        absent when there are none.
     inject : In(stream.Signature(config.flit_width))
-        Packets from the node: a header flit, then ``length`` payload flits.
+        Packets from the node: a header flit, then ``length`` payload flits. A level-1 switch
+        has an array of them, one per chip (its down ports); switches above have none.
     eject : Out(stream.Signature(flit_layout(config)))
-        Packets for the node, one at a time, ``last`` set on each packet's last flit.
-    link_in : In(LinkSignature(config)).array(config.topology.ports - 1)
-        Links from the neighbours; element ``p - 1`` is input port ``p``.
-    link_out : Out(LinkSignature(config)).array(config.topology.ports - 1)
-        Links to the neighbours; element ``p - 1`` is output port ``p``.
+        Packets for the node, one at a time, ``last`` set on each packet's last flit (an array
+        per chip on a level-1 switch, as ``inject``).
+    link_in : In(LinkSignature(config)).array(links)
+        Links from the neighbours; element ``p - 1`` is input port ``p`` (on a switch, element
+        ``p - endpoints``: down links, then up links).
+    link_out : Out(LinkSignature(config)).array(links)
+        Links to the neighbours, numbered as ``link_in``.
     dropped : Out(16)
-        Packets dropped because their destination names no node (wraps around).
+        Packets dropped because their destination names no node (wraps around); per chip on a
+        level-1 switch.
     """
-    def __init__(self, config):
+    def __init__(self, config, level=None):
         self._config = config
-        super().__init__(router_signature(config))
+        self._plan = _plan(config, level)
+        super().__init__(router_signature(config, level))
+
+    def _endpoint(self, member, index):
+        """Stream (or counter) ``member`` of endpoint ``index``."""
+        value = getattr(self, member)
+        return value[index] if self._config.switched else value
 
     def _buffer(self, m, name):
         buffer = SyncFIFO(width=flit_layout(self._config).size,
@@ -177,35 +280,40 @@ class Router(wiring.Component):
         return buffer
 
     def _inputs(self, m):
-        config, ports = self._config, self._config.topology.ports
-        m.submodules.framer = framer = Framer(config)
-        wiring.connect(m, wiring.flipped(self.inject), framer.i)
-        local = self._buffer(m, "buffer_0_0")
-        m.d.comb += [local.w_data.eq(framer.o.payload), local.w_en.eq(framer.o.valid),
-                     framer.o.ready.eq(local.w_rdy)]
-        inputs = [_Input(m, config, self.here, LOCAL, 0, local)]
-        for port in range(1, ports):
-            link = self.link_in[port - 1]
+        config, plan = self._config, self._plan
+        here = getattr(self, "here", None)
+        inputs = []
+        for port in range(plan.endpoints):
+            framer = Framer(config)
+            m.submodules["framer" if not config.switched else f"framer_{port}"] = framer
+            wiring.connect(m, wiring.flipped(self._endpoint("inject", port)), framer.i)
+            local = self._buffer(m, f"buffer_{port}_0")
+            m.d.comb += [local.w_data.eq(framer.o.payload), local.w_en.eq(framer.o.valid),
+                         framer.o.ready.eq(local.w_rdy)]
+            inputs.append(_Input(m, config, plan, here, port, 0, local))
+        for port in range(plan.endpoints, plan.ports):
+            link = self.link_in[port - plan.endpoints]
             for vc in range(config.vcs):
                 buffer = self._buffer(m, f"buffer_{port}_{vc}")
                 # Credits guarantee room: the link has no ready to wait for.
                 m.d.comb += [buffer.w_data.eq(link.payload.data),
                              buffer.w_en.eq(link.valid & (link.payload.vc == vc)),
                              link.credit[vc].eq(buffer.r_en)]
-                inputs.append(_Input(m, config, self.here, port, vc, buffer))
+                inputs.append(_Input(m, config, plan, here, port, vc, buffer))
         return inputs
 
     def _output_space(self, m, port, sent, sent_vc):
         """Per virtual channel of output ``port``: a flit sent this cycle fits downstream and,
-        on a link that carries a flit every ``k`` cycles (``topology.port_interval``), the
-        link is free: ``k - 1`` cycles have passed since its last flit."""
-        config = self._config
+        on a link that carries a flit every ``k`` cycles (``plan.interval``), the link is
+        free: ``k - 1`` cycles have passed since its last flit."""
+        config, plan = self._config, self._plan
         space = Signal(config.vcs, name=f"space_{port}")
-        if port == LOCAL:
-            m.d.comb += space.eq((~self.eject.valid | self.eject.ready).replicate(config.vcs))
+        if port < plan.endpoints:
+            eject = self._endpoint("eject", port)
+            m.d.comb += space.eq((~eject.valid | eject.ready).replicate(config.vcs))
             return space
-        link = self.link_out[port - 1]
-        interval = config.topology.port_interval(port)
+        link = self.link_out[port - plan.endpoints]
+        interval = plan.interval(port)
         free = Const(1)
         if interval > 1:
             rest = Signal(range(interval), name=f"rest_{port}")  # cycles until the next flit
@@ -220,19 +328,21 @@ class Router(wiring.Component):
         return space
 
     def _drive_output(self, m, port, sent, flit, vc):
-        if port == LOCAL:
+        plan = self._plan
+        if port < plan.endpoints:
+            eject = self._endpoint("eject", port)
             with m.If(sent):
-                m.d.sync += [self.eject.valid.eq(1), self.eject.payload.eq(flit)]
-            with m.Elif(self.eject.ready):
-                m.d.sync += self.eject.valid.eq(0)
+                m.d.sync += [eject.valid.eq(1), eject.payload.eq(flit)]
+            with m.Elif(eject.ready):
+                m.d.sync += eject.valid.eq(0)
             return
-        link = self.link_out[port - 1]
+        link = self.link_out[port - plan.endpoints]
         m.d.sync += link.valid.eq(sent)
         with m.If(sent):
             m.d.sync += [link.payload.data.eq(flit), link.payload.vc.eq(vc)]
 
     def elaborate(self, platform):
-        config, ports = self._config, self._config.topology.ports
+        config, ports = self._config, self._plan.ports
         m = Module()
         inputs = self._inputs(m)
         grants = {source: [] for source in inputs}
@@ -263,5 +373,9 @@ class Router(wiring.Component):
             self._drive_output(m, port, sent, flit, sent_vc)
         header_drops = [source.advance(m, Cat(*granted).any())
                         for source, granted in grants.items()]
-        m.d.sync += self.dropped.eq(self.dropped + sum(header_drops))
+        if not config.switched:
+            m.d.sync += self.dropped.eq(self.dropped + sum(header_drops))
+        else:  # only endpoint inputs carry packets for no node: the level-1 switch drops them
+            for port in range(self._plan.endpoints):
+                m.d.sync += self.dropped[port].eq(self.dropped[port] + header_drops[port])
         return m

@@ -15,15 +15,24 @@ from sim_models.topology import check_deadlock_free
 from .layouts import flit_layout, position_layout
 from .router import DROP_COUNTER_WIDTH, router_signature
 
-__all__ = ["Fabric", "router_module_name"]
+__all__ = ["Fabric", "router_leaves", "router_module_name"]
 
 
-def router_module_name(config):
-    """Verilog module name of the router leaf for ``config``, e.g. ``fabric_router_ring5``."""
-    return f"fabric_router_{config.name}"
+def router_module_name(config, level=None):
+    """Verilog module name of the router leaf for ``config``, e.g. ``fabric_router_ring5``;
+    of a switched fabric's level-``level`` switch, e.g. ``fabric_router_switch4x2_l1``."""
+    suffix = f"_l{level}" if config.switched else ""
+    return f"fabric_router_{config.name}{suffix}"
 
 
-def _router_instance(config, ports):
+def router_leaves(config):
+    """``(level, module name)`` of every router leaf module ``config`` needs: one for a ring
+    or torus (level None), one per switch level of a switched fabric."""
+    levels = range(1, config.topology.levels + 1) if config.switched else [None]
+    return [(level, router_module_name(config, level)) for level in levels]
+
+
+def _router_instance(config, ports, level=None):
     """``Instance`` of the router leaf whose ports are the signals of interface ``ports``
     (created from the router's signature); Verilog port names join the member path with
     ``__``, as Amaranth names the ports of a top module."""
@@ -31,7 +40,7 @@ def _router_instance(config, ports):
     for path, member, value in ports.signature.flatten(ports):
         prefix = "i_" if member.flow == In else "o_"
         arguments[prefix + "__".join(map(str, path))] = Value.cast(value)
-    return Instance(router_module_name(config), i_clk=ClockSignal(), i_rst=ResetSignal(),
+    return Instance(router_module_name(config, level), i_clk=ClockSignal(), i_rst=ResetSignal(),
                     **arguments)
 
 
@@ -78,6 +87,8 @@ class Fabric(wiring.Component):
         return self._config
 
     def elaborate(self, platform):
+        if self._config.switched:
+            return self._switched()
         config, topology = self._config, self._config.topology
         m = Module()
         signature = router_signature(config)
@@ -93,3 +104,44 @@ class Fabric(wiring.Component):
                 wiring.connect(m, router.link_out[port - 1],
                                routers[topology.neighbour(node, port)].link_in[port - 1])
         return m
+
+    def _switched(self):
+        """Switches level by level; chip ``(d0, prefix)`` on port ``d0`` of the level-1 switch
+        of ``prefix``; every link joined to its far end (:meth:`SwitchTree.far_end`)."""
+        config, tree = self._config, self._config.topology
+        m = Module()
+        switches = []
+        for switch in range(tree.routers):
+            level, prefix, plane = tree.switch(switch)
+            ports = router_signature(config, level).create(path=(f"switch_{switch}",))
+            m.submodules[f"switch_{switch}"] = _router_instance(config, ports, level)
+            if hasattr(ports, "here"):
+                here = dict(zip((f"d{digit}" for digit in range(level, tree.levels)), prefix))
+                if "plane" in ports.here.shape().members:
+                    here["plane"] = plane
+                m.d.comb += ports.here.eq(ports.here.shape().const(here))
+            if level == 1:
+                for chip in range(tree.radices[0]):
+                    node = _node(tree, chip, prefix)
+                    wiring.connect(m, wiring.flipped(self.inject[node]), ports.inject[chip])
+                    wiring.connect(m, ports.eject[chip], wiring.flipped(self.eject[node]))
+                    m.d.comb += self.dropped[node].eq(ports.dropped[chip])
+            switches.append((level, ports))
+        for switch, (level, ports) in enumerate(switches):
+            first = tree.radices[0] if level == 1 else 0
+            for port in range(first, tree.ports(level)):
+                far, far_port = tree.far_end(switch, port)
+                far_level, far_ports = switches[far]
+                far_first = tree.radices[0] if far_level == 1 else 0
+                wiring.connect(m, ports.link_out[port - first],
+                               far_ports.link_in[far_port - far_first])
+        return m
+
+
+def _node(tree, chip, prefix):
+    """Index of the node with chip digit ``chip`` under the level-1 switch of ``prefix``."""
+    node, stride = 0, 1
+    for radix, digit in zip(tree.radices, (chip, *prefix)):
+        node += digit * stride
+        stride *= radix
+    return node

@@ -7,15 +7,17 @@
     python -m sim_models.scaling --measurements
     python -m sim_models.scaling --list
 
-Prints the system's peaks, one training step and one decode step (text, or one JSON object
-with --json); --measurements sets the model beside every AWS measurement of
-``measurements.toml`` instead. Parallel degrees count logical NeuronCores as AWS does
-(TP x PP x DP = cores of the chips); options left out take the layout the report uses (the
-model's best layout that fits, searched over TP and PP, with the degrees given). The
-collectives are calibrated from --fabric, by default the fabric characterization the report
-reads (build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's MACs per PE per cycle come from --float-tile, by default the
-floating-point tile characterization the report reads (build/characterization/tile_float.json)
-when present, else the spec data. The output says which, and the fitted parameters it used.
+Prints the system's peaks, one training step, one prefill (time to first token) and one
+decode step, each with its confidence band (text, or one JSON object with --json);
+--measurements sets the model beside every AWS measurement of ``measurements.toml`` instead.
+Parallel degrees count logical NeuronCores as AWS does (TP x PP x DP = cores of the chips);
+options left out take the layout the report uses (the model's best layout that fits,
+searched over TP and PP, with the degrees given). The collectives are calibrated from
+--fabric, by default the fabric characterization the report reads
+(build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's
+MACs per PE per cycle come from --float-tile, by default the floating-point tile
+characterization the report reads (build/characterization/tile_float.json) when present, else
+the spec data. The output says which, and the fitted parameters it used.
 """
 
 import argparse
@@ -181,18 +183,23 @@ def _calibration(args):
 
 def _rates(args):
     """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
-    ``--float-tile``, else the report's file when present, else none (the spec data)."""
+    ``--float-tile``, else the report's file when present, else none (the spec data). A file
+    given with ``--float-tile`` that measures no rate is an error; the report's own file then
+    leaves the spec data's rates, and the answer says why."""
     path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, "spec data (no floating-point tile characterization)"
     document = load(path, "float")
     rates = measured_rates(tile_checks(document))
     if not rates:
-        formats = sorted({run.matmul_format.label for run in document.runs})
-        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-point "
-                        f"MACs per PE per cycle from (its formats: {', '.join(formats)}); "
-                        f"allowed: a floating-point tile characterization, as make "
-                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+        formats = ", ".join(sorted({run.matmul_format.label for run in document.runs}))
+        if args.float_tile:
+            raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-"
+                            f"point MACs per PE per cycle from (its formats: {formats}); "
+                            f"allowed: a floating-point tile characterization, as make "
+                            f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+        return {}, (f"spec data ({path} holds no GEMM pair to measure them from, its formats: "
+                    f"{formats}; make characterize-tile rebuilds it)")
     return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
                                           for datatype, rate in rates.items())
 
@@ -261,26 +268,67 @@ def _training(step, confidence, system, lnc):
             "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
 
 
-def _decode(step, confidence, system, lnc):
-    answer = confidence.answer(
-        "decode", system.chip, "seconds per token", step.seconds, "s",
-        config={"chips": step.chips, "batch": step.plan.batch, "context": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype,
-                "kv_datatype": step.plan.cache_datatype})
-    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits, "replicas": step.replicas,
+def _inference_config(plan, chips, lnc, length):
+    """What an inference answer's band is checked against (``length``: ``context`` for decode,
+    ``prompt`` for prefill)."""
+    return {"chips": chips, "batch": plan.batch, length: plan.context, "lnc": lnc,
+            "datatype": plan.datatype, "kv_datatype": plan.cache_datatype}
+
+
+def _inference(step, answer, plan, unfit, figures):
+    """The JSON of a prefill, decode or speculative answer: its band, plan and memory, then
+    ``figures()`` when it fits, else each key of ``unfit`` None and why."""
+    result = {"confidence": answer.as_dict(), "plan": asdict(plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
     if not step.fits:
-        return result | {"seconds_per_token": None, "tokens_per_second": None,
-                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
-    return result | {
-        "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
-        "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
-        "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
-        "fitted_share": step.fitted_seconds / step.seconds,
-        "breakdown_seconds": {"weight_gemms": step.gemm_seconds, "kv_cache": step.kv_seconds,
-                              "other_engines": step.engine_seconds,
-                              "other_engines_busy": step.engine_busy_seconds,
-                              "tp_allreduces": step.communication_seconds}}
+        return result | dict.fromkeys(unfit) | {
+            "reason": f"does not fit in HBM: {step.memory.describe()}"}
+    return result | figures()
+
+
+def _decode(step, confidence, system, lnc):
+    answer = confidence.answer("decode", system.chip, "seconds per token", step.seconds, "s",
+                               config=_inference_config(step.plan, step.chips, lnc, "context"))
+    return {"replicas": step.replicas} | _inference(
+        step, answer, step.plan, ("seconds_per_token", "tokens_per_second"), lambda: {
+            "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+            "tokens_per_second_per_replica": step.tokens_per_second / step.replicas,
+            "mappings": list(step.mappings), "fitted_seconds": step.fitted_seconds,
+            "fitted_share": step.fitted_seconds / step.seconds,
+            "breakdown_seconds": {"weight_gemms": step.gemm_seconds,
+                                  "kv_cache": step.kv_seconds,
+                                  "other_engines": step.engine_seconds,
+                                  "other_engines_busy": step.engine_busy_seconds,
+                                  "tp_allreduces": step.communication_seconds}})
+
+
+def _prefill(step, confidence, system, lnc):
+    answer = confidence.answer("prefill", system.chip, "seconds to first token", step.seconds,
+                               "s", config=_inference_config(step.plan, step.chips, lnc,
+                                                             "prompt"))
+    return {"replicas": step.replicas} | _inference(
+        step, answer, step.plan, ("seconds_to_first_token",), lambda: {
+            "seconds_to_first_token": step.seconds,
+            "prompt_tokens_per_second": step.tokens_per_second,
+            "breakdown_seconds": {"compute": step.compute_seconds,
+                                  "tp_allreduces": step.communication_seconds},
+            "fitted_seconds": step.fitted_seconds,
+            "fitted_share": step.fitted_seconds / step.seconds})
+
+
+def _speculative(step, confidence, system, lnc):
+    plan = step.target.plan
+    answer = confidence.answer(
+        "decode", system.chip, "seconds per output token", step.seconds, "s",
+        config=_inference_config(plan, step.target.chips, lnc, "context"))
+    answer = replace(answer, reasons=answer.reasons + (
+        "speculative decoding: no held-out row publishes its accepted length",))
+    return {"draft": asdict(step.draft.plan), "speculation": step.k,
+            "accepted": step.accepted} | _inference(
+        step, answer, plan, ("seconds_per_token",), lambda: {
+            "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
+            "breakdown_seconds": {"draft_steps": step.k * step.draft.seconds,
+                                  "verification": step.target.seconds}})
 
 
 def _confidence_text(answer, scale=1.0, unit=None):
@@ -292,52 +340,12 @@ def _confidence_text(answer, scale=1.0, unit=None):
         parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
                      f"{scale * answer['high']:.4g} {unit or answer['unit']} "
                      f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
-                     f"row{'s' if band['held_out_rows'] != 1 else ''}: errors {100 * band['lowest_error']:+.1f}% to "
+                     f"row{'s' if band['held_out_rows'] != 1 else ''}: errors "
+                     f"{100 * band['lowest_error']:+.1f}% to "
                      f"{100 * band['highest_error']:+.1f}%, median |error| "
                      f"{100 * band['median_abs_error']:.1f}%)")
     parts += [f"extrapolated: {reason}" for reason in answer["extrapolation"]]
     return "; ".join(parts) or "no band"
-
-
-def _prefill(step, confidence, system, lnc):
-    answer = confidence.answer(
-        "prefill", system.chip, "seconds to first token", step.seconds, "s",
-        config={"chips": step.chips, "batch": step.plan.batch, "prompt": step.plan.context,
-                "lnc": lnc, "datatype": step.plan.datatype,
-                "kv_datatype": step.plan.cache_datatype})
-    result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
-              "replicas": step.replicas,
-              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
-    if not step.fits:
-        return result | {"seconds_to_first_token": None,
-                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
-    return result | {"seconds_to_first_token": step.seconds,
-                     "prompt_tokens_per_second": step.tokens_per_second,
-                     "breakdown_seconds": {"compute": step.compute_seconds,
-                                           "tp_allreduces": step.communication_seconds},
-                     "fitted_seconds": step.fitted_seconds,
-                     "fitted_share": step.fitted_seconds / step.seconds}
-
-
-def _speculative(step, confidence, system, lnc):
-    answer = confidence.answer(
-        "decode", system.chip, "seconds per output token", step.seconds, "s",
-        config={"chips": step.target.chips, "batch": step.target.plan.batch,
-                "context": step.target.plan.context, "lnc": lnc,
-                "datatype": step.target.plan.datatype,
-                "kv_datatype": step.target.plan.cache_datatype})
-    answer = replace(answer, reasons=answer.reasons + (
-        "speculative decoding: no held-out row publishes its accepted length",))
-    result = {"confidence": answer.as_dict(), "draft": asdict(step.draft.plan), "speculation": step.k, "accepted": step.accepted,
-              "fits": step.fits,
-              "memory_bytes": {**asdict(step.memory), "total": step.memory.total}}
-    if not step.fits:
-        return result | {"seconds_per_token": None,
-                         "reason": f"does not fit in HBM: {step.memory.describe()}"}
-    return result | {"seconds_per_token": step.seconds,
-                     "tokens_per_second": step.tokens_per_second,
-                     "breakdown_seconds": {"draft_steps": step.k * step.draft.seconds,
-                                           "verification": step.target.seconds}}
 
 
 def _text(result, specs, system):
@@ -456,7 +464,8 @@ def answer(args):
     training = training_step(specs, system, workload, calibration, assumptions, plan)
     decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
                          tp=args.decode_tp, context=args.context,
-                         datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
+                         datatype=args.datatype or assumptions.decode_datatype,
+                         kv_datatype=args.kv_datatype)
     prefill = prefill_step(specs, system, workload,
                            workload.decode_context if args.prompt is None else args.prompt,
                            args.batch, calibration, assumptions, tp=args.decode_tp,

@@ -173,8 +173,8 @@ class Confidence:
     covered : dict of (kind, generation) to dict of str to frozenset
         The values of each configuration field (``chips``, ``batch``, ``lnc``, ``datatype``,
         ...) over the rows of the kind, calibration rows included (a row's LNC is its chip's
-        spec default, its KV cache in its datatype); a number is covered between the smallest and the largest, a name
-        (datatype) only if measured.
+        spec default, its KV cache in its datatype); a number is covered between the smallest
+        and the largest, a name (datatype) only if measured.
     """
     bands: dict
     covered: dict

@@ -29,7 +29,7 @@ from .training import ACTIVATION_BYTES, gemm_seconds, stage_gemms, tp_allreduce_
 from .workloads import Gemm
 
 __all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
-           "attention_gemms"]
+           "attention_gemms", "inference_setup"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,29 @@ def attention_gemms(workload, plan, cores, queries=1):
             Gemm("decode context", workload.head_size, plan.context, group, count, True)]
 
 
+def inference_setup(specs, system, workload, tp, batch, context, datatype, kv_datatype,
+                    assumptions):
+    """What a prefill or decode step of ``batch`` sequences of ``context`` tokens per TP group
+    starts from: ``(plan, chip, chips, logical cores per chip, TP groups at once, one chip's
+    MemoryUse)``; ``tp`` and ``datatype`` default to :func:`default_decode_tp` and
+    ``Assumptions.decode_datatype``.
+
+    Raises
+    ------
+    SpecError
+        If the plan cannot run on the system (one line).
+    """
+    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
+                      context, assumptions.decode_datatype if datatype is None else datatype,
+                      kv_datatype)
+    check_decode_plan(specs, system, workload, plan)
+    chip = specs.chip(system.chip)
+    chips = int(system.chips.value)
+    cores = logical_cores_per_chip(chip)
+    return (plan, chip, chips, cores, chips * cores // plan.tp,
+            decode_memory(chip, workload, plan))
+
+
 def default_decode_tp(specs, system, workload):
     """The largest TP degree that divides the heads and the system's logical cores and
     divides or is a multiple of a chip's logical cores."""
@@ -168,16 +191,10 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     -------
     DecodeStep
     """
-    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
-                      workload.decode_context if context is None else context,
-                      assumptions.decode_datatype if datatype is None else datatype,
-                      kv_datatype)
-    check_decode_plan(specs, system, workload, plan)
-    chip = specs.chip(system.chip)
-    chips = int(system.chips.value)
-    cores = logical_cores_per_chip(chip)
-    replicas = chips * cores // plan.tp
-    memory = decode_memory(chip, workload, plan)
+    plan, chip, chips, cores, replicas, memory = inference_setup(
+        specs, system, workload, tp, batch,
+        workload.decode_context if context is None else context, datatype, kv_datatype,
+        assumptions)
     if not memory.fits:
         return DecodeStep(system.key, chips, plan, memory, replicas, None, None, None, None, (),
                           None, None)

@@ -20,10 +20,10 @@ decode_memory` at a context of ``prompt`` tokens); a plan that does not is retur
 
 from dataclasses import dataclass
 
-from .decode import default_decode_tp
+from .decode import inference_setup
 from .engines import layer_work
-from .memory import decode_memory, when_fits
-from .parallel import DecodePlan, check_decode_plan, logical_cores_per_chip
+from .memory import when_fits
+from .parallel import DecodePlan
 from .training import (ACTIVATION_BYTES, engine_combined, pass_seconds, stage_gemms,
                        tp_allreduce_seconds)
 from .workloads import Gemm
@@ -95,15 +95,8 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     -------
     PrefillStep
     """
-    plan = DecodePlan(default_decode_tp(specs, system, workload) if tp is None else tp, batch,
-                      prompt, assumptions.decode_datatype if datatype is None else datatype,
-                      kv_datatype)
-    check_decode_plan(specs, system, workload, plan)
-    chip = specs.chip(system.chip)
-    chips = int(system.chips.value)
-    cores = logical_cores_per_chip(chip)
-    replicas = chips * cores // plan.tp
-    memory = decode_memory(chip, workload, plan)
+    plan, chip, chips, cores, replicas, memory = inference_setup(
+        specs, system, workload, tp, batch, prompt, datatype, kv_datatype, assumptions)
     if not memory.fits:
         return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
     tokens = plan.batch * plan.context

@@ -1,0 +1,74 @@
+"""The switched fabric's configuration (``FabricConfig.switch``), its command line
+(``python -m hdl.emit fabric --switch``) and its generated design, without simulation."""
+
+import subprocess
+import sys
+
+import pytest
+
+from hdl.emit import _parser, configs_of, generate
+from hdl.fabric.topology import router_leaves
+from sim_models.config import FabricConfig, config_from_dict, config_to_dict
+from sim_models.topology import SwitchTree
+
+pytestmark = pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")
+
+
+def test_switch_configuration_names_its_tree():
+    config = FabricConfig.switch(4, 36, top_switches=2, flit_intervals=(1, 2))
+    assert config.topology == SwitchTree((4, 36), 2, (1, 2))
+    assert (config.nodes, config.vcs, config.routing, config.name) == \
+        (144, 1, "updown", "switch4x36_t2_i1x2")
+    assert config_from_dict(config_to_dict(config)) == config
+    assert "top_switches" not in config_to_dict(FabricConfig.torus(2, 2))  # sidecars unchanged
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ("--switch 1 2", "Parameter 'chips' must be an integer in 2..64, not 1"),
+    ("--switch 4 65", "Parameter 'servers' must be an integer in 2..64, not 65"),
+    ("--switch 2 2 2 2", "Parameter 'radices' must be 1..3 switch levels (chips per server, "
+                         "servers, racks), not (2, 2, 2, 2)"),
+    ("--switch 64 64", "Parameter 'radices' must multiply to at most 256 chips, not 64 * 64 = "
+                       "4096"),
+    ("--switch 4 2 --top-switches 5", "Parameter 'top_switches' must be an integer in 1..4, "
+                                      "not 5"),
+    ("--switch 4 --top-switches 2", "Parameter 'top_switches' must be 1 with one switch level, "
+                                    "not 2"),
+    ("--torus 2 2 --top-switches 2", "Parameter 'top_switches' needs --switch, not --ring or "
+                                     "--torus (given 2)"),
+    ("--switch 4 2 --routing dateline", "Parameter 'routing' of a switched fabric must be "
+                                        "'updown', not 'dateline'"),
+    ("--switch 4 2 --flit-intervals 2 1", "Parameter 'flit_intervals' of a switched fabric must "
+                                          "start with 1 (the chip links are the switches' "
+                                          "inject and eject streams, one flit per cycle), not "
+                                          "(2, 1)"),
+    ("--switch 4 2 --flit-intervals 1", "Parameter 'flit_intervals' must be empty or 2 integers "
+                                        "in 1..8, one per dimension, not (1,)"),
+])
+def test_bad_switch_parameters_are_refused_by_name(arguments, message):
+    args = _parser().parse_args(["fabric", *arguments.split()])
+    with pytest.raises((TypeError, ValueError)) as error:
+        configs_of(args)
+    assert str(error.value) == message
+
+
+def test_command_line_error_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hdl.emit", "fabric", "--switch", "4", "1",
+                             "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr == "error: Parameter 'servers' must be an integer in 2..64, not 1\n"
+
+
+def test_one_router_module_per_switch_level_and_deterministic_verilog():
+    config = configs_of(_parser().parse_args(["fabric", "--switch", "2", "3",
+                                              "--top-switches", "2"]))[0]
+    assert [name for _, name in router_leaves(config)] == \
+        ["fabric_router_switch2x3_t2_l1", "fabric_router_switch2x3_t2_l2"]
+    first, second = generate(config), generate(config)
+    assert first.verilog == second.verilog
+    for _, name in router_leaves(config):
+        assert first.verilog.count(f"module {name}(") == 1
+    # Two second-level switches of 3 down ports (each with a plane), 3 server switches of 2
+    # chips and 2 up links.
+    assert first.verilog.count("fabric_router_switch2x3_t2_l2 switch_") == 2
+    assert first.verilog.count("fabric_router_switch2x3_t2_l1 switch_") == 3
