@@ -223,7 +223,8 @@ FULL_VERILOG := $(patsubst %,$(BUILD)/verilog/.r128c128_%,$(if $(wildcard $(FULL
 # Which optional inputs the report was made with, rewritten by its recipe only when that
 # changes (a tracked run deleted or restored), so that the report follows.
 REPORT_INPUTS := $(BUILD)/report.inputs
-REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce
+REPORT_VERILOG := $(BUILD)/verilog $(BUILD)/verilog/fabric $(BUILD)/verilog/allreduce \
+                  $(BUILD)/verilog/alltoall
 
 $(BUILD)/verilog/.r128c128_%: $(HDL_SOURCES) $(STAMP)
 	$(Q)$(PY) -m hdl.emit tile --rows 128 --cols 128 --formats $* --out $(BUILD)/verilog

@@ -23,9 +23,9 @@ with the SHA-256 of its Verilog and of the models' predictions it was checked ag
   local_cycles`` against ``rtl_cycles``.
 - ``collectives`` and ``fits``: every collective the RTL has, per topology, against node count
   and message size: the ring all-reduce of int32 (the runs above), FP32 and BF16 vectors, and
-  the all-to-all on rings, 2-D tori and 3-D tori with half-rate Z links; per series alpha
-  (cycles per operation) and beta (cycles per byte) fitted on all but the largest node count
-  and the largest message size, whose errors are reported as held out
+  the all-to-all on rings, 2-D tori, 3-D tori with half-rate Z links and switched fabrics;
+  per series alpha (cycles per operation) and beta (cycles per byte) fitted on all but the
+  largest node count and the largest message size, whose errors are reported as held out
   (:mod:`sim_models.collective_fit`).
 
 Command line::
@@ -73,11 +73,13 @@ FLOAT_ELEMENTS = ("fp32", "bf16")
 FLOAT_NODES = (2, 4, 8)
 FLOAT_LENGTHS = (16, 64, 256)
 #: All-to-all sweep: two sizes of each topology (the 3-D tori with Z links at half rate, as
-#: in a Trn2 UltraServer) and elements per block (one 32-bit element per payload flit).
+#: in a Trn2 UltraServer; switched fabrics of 2 servers of 2 and of 4 chips) and elements per
+#: block (one 32-bit element per payload flit).
 ALLTOALL_FABRICS = (FabricConfig.ring(4), FabricConfig.ring(8), FabricConfig.torus(2, 2),
                     FabricConfig.torus(2, 3),
                     FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)),
-                    FabricConfig.torus(2, 2, 3, flit_intervals=(1, 1, 2)))
+                    FabricConfig.torus(2, 2, 3, flit_intervals=(1, 1, 2)),
+                    FabricConfig.switch(2, 2), FabricConfig.switch(4, 2))
 ALLTOALL_COUNTS = (3, 7, 15)
 
 
@@ -160,7 +162,9 @@ def alpha_beta_cycles(point, alpha):
 
 
 def topology_kind(fabric):
-    """``ring``, ``torus2d`` or ``torus3d``: the topology kind of a FabricConfig."""
+    """``switch``, ``ring``, ``torus2d`` or ``torus3d``: the topology kind of a FabricConfig."""
+    if fabric.switched:
+        return "switch"
     return "ring" if len(fabric.dims) == 1 else f"torus{len(fabric.dims)}d"
 
 

@@ -6,7 +6,9 @@ from bench.fabric_bench import allreduce_rows, format_report
 from samples import fabric_document
 from sim_models.allreduce import AllReduceEstimate
 from sim_models.results import AllReduceRun, HopPoint, LinkEfficiency
-from tb.characterize_fabric import alpha_beta_cycles, fit_alpha, hop_latency, link_efficiency
+from sim_models.config import FabricConfig
+from tb.characterize_fabric import (alpha_beta_cycles, fit_alpha, hop_latency, link_efficiency,
+                                    topology_kind)
 
 
 def _point(nodes, length, rtl_cycles):
@@ -65,3 +67,9 @@ def test_bench_gap(tmp_path):
             f"{fit.beta_cycles_per_byte:.4f} | {fit.link_efficiency:.1%} | 8-12 | 12-60 | 2/4 | "
             f"0.0% | {fit.held_out_max_error:.1%} |") in report
     assert "| torus3d | torus2x2x3_c15 | alltoall | word32 | 12 | 60 | 460 |" in report
+
+
+def test_topology_kinds():
+    assert [topology_kind(fabric) for fabric in (
+        FabricConfig.ring(4), FabricConfig.torus(2, 3), FabricConfig.torus(2, 2, 2),
+        FabricConfig.switch(2, 2))] == ["ring", "torus2d", "torus3d", "switch"]

@@ -13,7 +13,8 @@ from .build import build_report
 __all__ = ["main"]
 
 #: Where today's generated Verilog is, unless ``--verilog`` says otherwise.
-DEFAULT_VERILOG = ("build/verilog", "build/verilog/fabric", "build/verilog/allreduce")
+DEFAULT_VERILOG = ("build/verilog", "build/verilog/fabric", "build/verilog/allreduce",
+                   "build/verilog/alltoall")
 
 
 def _parser():

@@ -17,8 +17,9 @@ def _fits(document, runs):
         "is an extrapolation in nodes, in size or both. Link efficiency is the ideal beta "
         "(one flit per cycle) over the fitted one. The all-reduce is the ring algorithm (the "
         "only one in the RTL; reduce-scatter and all-gather are its two halves, not measured "
-        "apart), on rings; the all-to-all sends one packet per destination from one port. "
-        "No switched fabric is in the RTL yet: its rows will join this table.")
+        "apart), on rings; the all-to-all sends one packet per destination from one port, "
+        "on rings, tori and the switched fabric. The switch's interfaces do not reduce yet, "
+        "so Trainium3's all-reduce is extrapolated from the ring's fit.")
     document.table(
         ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
          "link efficiency", "nodes", "message bytes", "fitted / held out", "fit error",
