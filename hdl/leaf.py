@@ -9,24 +9,20 @@ modules next to the tile.
 from amaranth.hdl import Cat, ClockSignal, Instance, ResetSignal, Shape, Value
 from amaranth.lib.wiring import In
 
-__all__ = ["FLOAT_MAC", "LEAF_KINDS", "instantiate", "leaf_kinds", "leaf_module_name"]
+__all__ = ["FLOAT_MAC", "LEAF_KINDS", "instantiate", "leaf_module_name"]
 
 #: The leaf modules every tile instantiates C times, by kind: a column of R PEs and a PSUM
 #: column (``hdl.pe_column``, ``hdl.psum``).
 LEAF_KINDS = ("pe_column", "psum_column")
-#: The leaf a floating-point tile adds: its PEs' multiply-accumulate (``hdl.float_arith``).
+#: The leaf a floating-point tile adds: its PEs' multiply-accumulate (``hdl.float_arith``),
+#: emitted once and instantiated in every PE, but Verilated inside its PE column's
+#: hierarchical block (``tb.launch.hierarchical_config``).
 FLOAT_MAC = "float_mac"
 
 
 def leaf_module_name(kind, config):
     """Verilog module name of a leaf, e.g. ``systolic_pe_column_r8c16_int8``."""
     return f"systolic_{kind}_{config.name}"
-
-
-def leaf_kinds(config):
-    """The kinds of every leaf module of the tile ``config``: :data:`LEAF_KINDS`, then
-    :data:`FLOAT_MAC` when the tile is floating-point."""
-    return LEAF_KINDS + ((FLOAT_MAC,) if config.floating else ())
 
 
 def instantiate(module_name, signature, ports, *, clocked=True):

@@ -252,6 +252,16 @@ class DimensionOrder:
         return port, vc
 
 
+def _mixed_radix(digits, radices):
+    """The number whose digits (least significant first) in the bases ``radices`` are
+    ``digits``."""
+    value, stride = 0, 1
+    for radix, digit in zip(radices, digits):
+        value += digit * stride
+        stride *= radix
+    return value
+
+
 @dataclass(frozen=True)
 class SwitchTree:
     """A tree of switches (Trainium3's NeuronSwitch levels): nodes (chips) at the leaves,
@@ -342,14 +352,15 @@ class SwitchTree:
             router -= count
         raise ValueError(f"No switch {router} in {self.name}")
 
+    def node(self, digits):
+        """Index of the node with ``digits`` (chip first)."""
+        return _mixed_radix(digits, self.radices)
+
     def switch_number(self, level, prefix, plane=0):
         """Number of the level-``level`` switch with ``prefix`` (and ``plane``)."""
         base = sum(self.switches(lower) for lower in range(1, level))
-        index, stride = 0, 1
-        for radix, digit in zip(self.radices[level:], prefix):
-            index += digit * stride
-            stride *= radix
-        return base + plane * prod(self.radices[level:]) + index
+        return base + plane * prod(self.radices[level:]) + _mixed_radix(prefix,
+                                                                        self.radices[level:])
 
     # The view of the deadlock check (as :class:`Torus`'s).
     @property

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
 from hdl.fabric import router_leaves
-from hdl.leaf import leaf_kinds, leaf_module_name
+from hdl.leaf import LEAF_KINDS, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
 from sim_models.results import ResultsError
@@ -39,11 +39,17 @@ def hierarchical_config(config):
     """Verilator control file text that makes each leaf module of ``config`` (a TileConfig:
     its PE and PSUM columns; a FabricConfig: its router, one per level of a switched fabric) a
     hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once per
-    instance."""
+    instance.
+
+    A floating-point tile's FloatMac is not a block of its own but part of its PE column's:
+    every block is entered through a wrapper that locks Verilator's context twice per
+    evaluation, and a pipelined (clocked) FloatMac is evaluated twice per cycle, so one block
+    per PE made the 8 x 8 tile of the four formats simulate 24,911 instead of 50,319 cycles per
+    CPU second (docs/simulation_speed.md)."""
     if isinstance(config, FabricConfig):
         modules = [name for _, name in router_leaves(config)]
     else:
-        modules = [leaf_module_name(kind, config) for kind in leaf_kinds(config)]
+        modules = [leaf_module_name(kind, config) for kind in LEAF_KINDS]
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 
@@ -58,9 +64,9 @@ class Design:
     test_module : str
         Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
     hierarchical : bool
-        Tiles and fabrics in Verilator only: build each leaf module (:func:`hdl.leaf.leaf_kinds`,
-        or the router) once as a hierarchical block (``--hierarchical``) instead of once per
-        instance.
+        Tiles and fabrics in Verilator only: build each column module
+        (:data:`hdl.leaf.LEAF_KINDS`, the FloatMac inside its PE column), or the router, once
+        as a hierarchical block (``--hierarchical``) instead of once per instance.
     verilog : Path or None
         The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its
         ``<top>.ports.json`` beside it: built and simulated as it is, nothing elaborated. None:

@@ -123,13 +123,13 @@ def test_ctrl_c_in_a_simulating_command_is_one_line(capsys):
                                        "continue\n")
 
 
-def test_hierarchical_config_of_a_float_tile_adds_the_mac():
-    """A floating-point tile's FloatMac is a hierarchical block too, compiled once."""
+def test_hierarchical_config_of_a_float_tile_keeps_the_mac_in_its_column():
+    """A floating-point tile's FloatMac is compiled inside its PE column's block, not as a
+    block per PE (each block's wrapper costs two locks per evaluation)."""
     config = TileConfig(2, 2, formats=("bf16",))
     assert hierarchical_config(config).splitlines()[1:] == [
         'hier_block -module "systolic_pe_column_r2c2_bf16"',
-        'hier_block -module "systolic_psum_column_r2c2_bf16"',
-        'hier_block -module "systolic_float_mac_r2c2_bf16"']
+        'hier_block -module "systolic_psum_column_r2c2_bf16"']
 
 
 def test_only_the_top_module_is_public_to_vpi():

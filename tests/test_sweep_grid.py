@@ -213,3 +213,15 @@ def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), \
         result.stderr
     assert result.stdout == ""
+
+
+def test_ctrl_c_in_a_sweep_is_one_line(monkeypatch, capsys):
+    import sweep.__main__ as sweep_cli
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(sweep_cli, "load_grid", interrupted)
+    assert sweep_cli.main(["sweeps/smoke.toml", "--workers", "1"]) == 130
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == (
+        "", "interrupted: finished points are kept in the store; rerun to go on\n")

@@ -8,6 +8,7 @@ import pytest
 
 from hdl.emit import _parser, configs_of, generate
 from hdl.fabric.topology import router_leaves
+from tb.launch import hierarchical_config
 from sim_models.config import FabricConfig, config_from_dict, config_to_dict
 from sim_models.topology import SwitchTree
 
@@ -72,3 +73,6 @@ def test_one_router_module_per_switch_level_and_deterministic_verilog():
     # chips and 2 up links.
     assert first.verilog.count("fabric_router_switch2x3_t2_l2 switch_") == 2
     assert first.verilog.count("fabric_router_switch2x3_t2_l1 switch_") == 3
+    # Verilator builds each level's module once (make fabric-large's Gen1 system).
+    assert hierarchical_config(config).splitlines()[1:] == [
+        f'hier_block -module "{name}"' for _, name in router_leaves(config)]

@@ -72,7 +72,14 @@ class _TorusPlan:
 
     def lookup(self, m, here, destination, in_port, in_vc, tag):
         """Output port (:attr:`ports` to drop) and virtual channel for ``destination``."""
-        return _next_hop(m, self.config, here, destination, in_port, in_vc, tag)
+        config, topology = self.config, self.config.topology
+        axes = topology.axes
+        return _next_hop(m, config, self.ports, position_layout(config),
+                         lambda node: dict(zip(axes, topology.coordinates(node))),
+                         lambda ops, there: config.relation.next_hop(
+                             topology, ops, [here[axis] for axis in axes],
+                             [there[axis] for axis in axes], in_port, in_vc),
+                         destination, tag)
 
     def outputs(self, in_port, in_vc):
         """Output ports input ``in_port`` (virtual channel ``in_vc``) can send to anywhere."""
@@ -106,22 +113,15 @@ class _SwitchPlan:
 
     def lookup(self, m, here, destination, in_port, in_vc, tag):
         """Output port (:attr:`ports` to drop) and virtual channel for ``destination``."""
-        config, tree, drop = self.config, self.tree, self.ports
+        config, tree, level = self.config, self.tree, self.level
         digits = [f"d{digit}" for digit in range(tree.levels)]
-        there = Signal(data.StructLayout({name: range(radix) for name, radix
-                                          in zip(digits, tree.radices)}), name=f"there_{tag}")
-        exists = Signal(name=f"exists_{tag}")
-        with m.Switch(destination):
-            for node in range(config.nodes):
-                with m.Case(node):
-                    m.d.comb += [there.eq(there.shape().const(
-                        dict(zip(digits, tree.digits(node))))), exists.eq(1)]
-        port, vc = config.relation.next_hop(
-            tree, _Gates(m, tag), self.level, [here[name] for name in digits[self.level:]],
-            [there[name] for name in digits], in_port, in_vc)
-        hop_port = Signal(range(drop + 1), name=f"lookup_{tag}")
-        m.d.comb += hop_port.eq(Mux(exists, port, drop))
-        return hop_port, Const(0, 1)
+        layout = data.StructLayout(dict(zip(digits, map(range, tree.radices))))
+        return _next_hop(m, config, self.ports, layout,
+                         lambda node: dict(zip(digits, tree.digits(node))),
+                         lambda ops, there: config.relation.next_hop(
+                             tree, ops, level, [here[name] for name in digits[level:]],
+                             [there[name] for name in digits], in_port, in_vc),
+                         destination, tag)
 
     def outputs(self, in_port, in_vc):
         """Output ports input ``in_port`` can send to at some switch of this level."""
@@ -132,21 +132,18 @@ class _SwitchPlan:
             for destination in range(tree.nodes))
 
 
-def _next_hop(m, config, here, destination, in_port, in_vc, tag):
-    """Output port (``topology.ports`` to drop) and virtual channel that the routing relation
-    gives for ``destination`` at position ``here``."""
-    topology = config.topology
-    drop = topology.ports
-    there = Signal(position_layout(config), name=f"there_{tag}")
+def _next_hop(m, config, drop, layout, position, relation, destination, tag):
+    """Output port (``drop`` when ``destination`` names no node) and virtual channel that the
+    routing relation gives for ``destination``: its address decoded into a position of
+    ``layout`` (``position(node)``, the field values), ``relation(ops, there)`` the relation
+    built as gates on it."""
+    there = Signal(layout, name=f"there_{tag}")
     exists = Signal(name=f"exists_{tag}")
     with m.Switch(destination):
         for node in range(config.nodes):
             with m.Case(node):
-                m.d.comb += [there.eq(position_layout(config).const(
-                    dict(zip(topology.axes, topology.coordinates(node))))), exists.eq(1)]
-    port, vc = config.relation.next_hop(
-        topology, _Gates(m, tag), [here[axis] for axis in topology.axes],
-        [there[axis] for axis in topology.axes], in_port, in_vc)
+                m.d.comb += [there.eq(layout.const(position(node))), exists.eq(1)]
+    port, vc = relation(_Gates(m, tag), there)
     hop_port = Signal(range(drop + 1), name=f"lookup_{tag}")
     hop_vc = Signal(range(config.vcs), name=f"lookup_vc_{tag}")
     m.d.comb += [hop_port.eq(Mux(exists, port, drop)), hop_vc.eq(vc)]

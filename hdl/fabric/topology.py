@@ -122,7 +122,7 @@ class Fabric(wiring.Component):
                 m.d.comb += ports.here.eq(ports.here.shape().const(here))
             if level == 1:
                 for chip in range(tree.radices[0]):
-                    node = _node(tree, chip, prefix)
+                    node = tree.node((chip, *prefix))
                     wiring.connect(m, wiring.flipped(self.inject[node]), ports.inject[chip])
                     wiring.connect(m, ports.eject[chip], wiring.flipped(self.eject[node]))
                     m.d.comb += self.dropped[node].eq(ports.dropped[chip])
@@ -137,11 +137,3 @@ class Fabric(wiring.Component):
                                far_ports.link_in[far_port - far_first])
         return m
 
-
-def _node(tree, chip, prefix):
-    """Index of the node with chip digit ``chip`` under the level-1 switch of ``prefix``."""
-    node, stride = 0, 1
-    for radix, digit in zip(tree.radices, (chip, *prefix)):
-        node += digit * stride
-        stride *= radix
-    return node
