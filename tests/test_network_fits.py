@@ -38,7 +38,7 @@ def test_torus_allreduce_is_extrapolated_from_the_ring_fit(calibration):
     assert provenance.describe() == (
         "extrapolated: RTL fit ring allreduce int32 (2-4 nodes, 64-256 B; held-out error up "
         f"to {provenance.fit.held_out_max_error:.1%}); 4,096x the largest message measured, "
-        "torus3d not in the RTL, ring taken")
+        "no allreduce on a torus3d in the RTL, ring taken")
 
 
 def test_alltoall_maps_cycles_to_seconds_at_the_stated_clock_and_link(calibration):
@@ -53,7 +53,7 @@ def test_alltoall_maps_cycles_to_seconds_at_the_stated_clock_and_link(calibratio
     switch = SPECS.system("trn3-gen1-ultraserver")
     text = collective_provenance(switch, "alltoall", block, calibration).describe()
     assert text.startswith("extrapolated: RTL fit torus3d alltoall word32 (8-12 nodes")
-    assert "64 nodes, 5.33x the most measured" in text and "switch not in the RTL" in text
+    assert "64 nodes, 5.33x the most measured" in text and "no alltoall on a switch in the RTL" in text
 
 
 def test_a_switch_fit_replaces_the_ring_extrapolation(calibration):

@@ -13,8 +13,9 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
 - with a characterization, alpha and the efficiency are those of the measured alpha-beta fit
   (:class:`sim_models.results.CollectiveFit`) of the system's topology and collective, in
   :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a torus is reduced
-  ring by ring, so the ring's fit is the measured one for each of its dimensions; a switch is
-  not in the RTL: its figures are extrapolated from the ring's and say so). The mapping from
+  ring by ring, so the ring's fit is the measured one for each of its dimensions; the switch's
+  interfaces do not reduce: its all-reduce is extrapolated from the ring's and says so). The
+  mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
   link is the spec's bandwidth of the corresponding link (a torus dimension's link, a chip's
   port into the switch), so beta in seconds per byte is ``beta_cycles_per_byte * flit_bytes /
@@ -283,9 +284,8 @@ def alltoall_seconds(specs, system, block_bytes, calibration, assumptions):
     """Seconds of one all-to-all in which every chip of ``system`` (an instance or UltraServer)
     sends ``block_bytes`` bytes to every other chip, software cost excluded.
 
-    The measured all-to-all fit of the system's topology (``torus3d`` for a Trn2 UltraServer;
-    a switch is not in the RTL, so Trainium3's take the 3-D torus's, the largest fabric
-    measured) gives ``alpha * (n - 1) + beta * (n - 1) * block_bytes``: one chip injects its
+    The measured all-to-all fit of the system's topology (``torus3d`` for a Trn2 UltraServer,
+    ``switch`` for Trainium3's; without a fit of the topology, the 3-D torus's) gives ``alpha * (n - 1) + beta * (n - 1) * block_bytes``: one chip injects its
     blocks one after another through one port, alpha at the fabric clock plus one DMA start
     per block, beta at the first link's spec bandwidth. Without a measured fit: None.
     """
@@ -364,7 +364,8 @@ class Provenance:
         if self.size_factor > 1:
             reach.append(f"{_times(self.size_factor)} the largest message measured")
         if not self.measured_topology:
-            reach.append(f"{self.topology} not in the RTL, {fit.topology} taken")
+            reach.append(f"no {self.collective} on a {self.topology} in the RTL, "
+                         f"{fit.topology} taken")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
 
 
