@@ -15,13 +15,14 @@ RTL) and writes ``<build>/bench/fabric_bench.json`` and ``fabric_bench.md``, als
     python -m bench.fabric_bench --build build
 """
 
-import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from sim_models.cli import ArgumentParser
 from sim_models.results import ResultsError, load
+
+from .outputs import write_outputs
 
 
 def allreduce_rows(characterization):
@@ -109,13 +110,8 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     rows = allreduce_rows(characterization)
-    out = build / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    figures = {**asdict(characterization), "allreduce": rows}
-    (out / "fabric_bench.json").write_text(json.dumps(figures, indent=2) + "\n")
-    report = format_report(characterization, rows)
-    (out / "fabric_bench.md").write_text(report + "\n")
-    print(report)
+    write_outputs(build, "fabric_bench", {**asdict(characterization), "allreduce": rows},
+                  format_report(characterization, rows))
     return 0
 
 

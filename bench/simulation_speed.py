@@ -22,7 +22,6 @@ the figures are wall-clock rates.
     python -m bench.simulation_speed --build build [--sizes 8,32,128]
 """
 
-import json
 import os
 import tempfile
 import time
@@ -38,6 +37,8 @@ from tb.runner import _environ
 from tb.scenarios import tiled_gemm_scenario
 from tb.tile_checks import check_gemm
 from tb.tile_gemms import SEED, simulate_gemms
+
+from .outputs import write_outputs
 
 DEFAULT_SIZES = "8,32"
 FOLDS = 8
@@ -170,12 +171,7 @@ def main(argv=None):
         records.append(measure(config, build))
         print(f"[bench] simulation speed of {config.name} ({time.perf_counter() - start:.0f} s)",
               flush=True)
-    out = build / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "simulation_speed.json").write_text(json.dumps(records, indent=2) + "\n")
-    report = format_report(records)
-    (out / "simulation_speed.md").write_text(report + "\n")
-    print(report)
+    write_outputs(build, "simulation_speed", records, format_report(records))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from sim_models.program import INT8
 from sim_models.stimulus import characterization_formats
 from tb.tile_gemms import last_write_cycle, simulate_gemms
 
+from .outputs import write_outputs
+
 UTILIZATION_SIZES = (4, 16, 32)
 SPEED_SIZES = (8, 16)
 GENERATION_SIZES = (32, 64, 128)
@@ -187,12 +189,7 @@ def main(argv=None):
         print(f"[bench] generating {size}x{size} ...", flush=True)
         figures["generation"].append(generation_figures(TileConfig(size, size)))
     figures["float"] = _float_figures(build)
-    out = build / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tile_bench.json").write_text(json.dumps(figures, indent=2) + "\n")
-    report = format_report(figures)
-    (out / "tile_bench.md").write_text(report + "\n")
-    print(report)
+    write_outputs(build, "tile_bench", figures, format_report(figures))
 
 
 if __name__ == "__main__":

@@ -72,28 +72,29 @@ def ratio(value):
 def si(value, unit):
     """``value`` with an SI prefix: ``si(2.5e15, "FLOP/s")`` is ``2.5 PFLOP/s``,
     ``si(6e-7, "s")`` is ``600 ns``; "-" for None."""
-    if value is None:
-        return "-"
-    for scale, prefix in _PREFIXES:
-        if abs(value) >= scale:
-            return f"{number(value / scale)} {prefix}{unit}"
-    return f"{number(value)} {unit}"
+    return _prefixed(value, unit, _PREFIXES)
 
 
 #: Binary prefixes of byte counts, largest first: capacities are printed in these everywhere
 #: (report and command line), as AWS gives HBM capacity (96 GiB per Trainium2).
-_BINARY = [(2 ** 40, "TiB"), (2 ** 30, "GiB"), (2 ** 20, "MiB"), (2 ** 10, "KiB"), (1, "B")]
+_BINARY = [(2 ** 40, "Ti"), (2 ** 30, "Gi"), (2 ** 20, "Mi"), (2 ** 10, "Ki")]
 
 
 def binary_bytes(value):
     """A byte count with a binary prefix: ``binary_bytes(80e9)`` is ``74.51 GiB``; "-" for
     None."""
+    return _prefixed(value, "B", _BINARY)
+
+
+def _prefixed(value, unit, prefixes):
+    """``value`` in ``unit`` with the first of ``prefixes`` ((scale, prefix), largest first)
+    whose scale it reaches, none below the smallest; "-" for None."""
     if value is None:
         return "-"
-    for scale, unit in _BINARY:
+    for scale, prefix in prefixes:
         if abs(value) >= scale:
-            return f"{number(value / scale)} {unit}"
-    return f"{number(value)} B"
+            return f"{number(value / scale)} {prefix}{unit}"
+    return f"{number(value)} {unit}"
 
 
 def raw_values(text):
