@@ -161,19 +161,22 @@ class TileModel:
     def _max_k(self, double_row):
         return self.config.rows * (2 if double_row else 1)
 
-    def _load(self, where, op):
+    def _checked_operand(self, where, name, operand, op):
+        """``operand`` (the ``name`` array of ``op``) once its format, values and K are
+        checked."""
         check_format(where, self.config, op.format, op.double_row)
-        stationary = check_operand(f"{where}: 'stationary'", op.stationary, op.format)
-        check_int(f"{where}: K (rows of 'stationary')", op.k, 1, self._max_k(op.double_row))
-        floats.check_double_row_k(f"{where}: K (rows of 'stationary')", op.k, op.double_row)
+        operand = check_operand(f"{where}: '{name}'", operand, op.format)
+        check_int(f"{where}: K (rows of '{name}')", op.k, 1, self._max_k(op.double_row))
+        floats.check_double_row_k(f"{where}: K (rows of '{name}')", op.k, op.double_row)
+        return operand
+
+    def _load(self, where, op):
+        stationary = self._checked_operand(where, "stationary", op.stationary, op)
         check_int(f"{where}: M (columns of 'stationary')", op.m, 1, self.config.cols)
         self._stationary = (stationary, op.format, bool(op.double_row))
 
     def _multiply(self, where, op):
-        check_format(where, self.config, op.format, op.double_row)
-        moving = check_operand(f"{where}: 'moving'", op.moving, op.format)
-        check_int(f"{where}: K (rows of 'moving')", op.k, 1, self._max_k(op.double_row))
-        floats.check_double_row_k(f"{where}: K (rows of 'moving')", op.k, op.double_row)
+        moving = self._checked_operand(where, "moving", op.moving, op)
         check_int(f"{where}: N (columns of 'moving')", op.n, 1, self.config.psum_depth)
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)
         if not isinstance(op.accumulate, (bool, np.bool_)):
