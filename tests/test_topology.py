@@ -1,3 +1,4 @@
+# amaranth: UnusedElaboratable=no
 """The topology object, the routing relation evaluated on integers, and the deadlock check of a
 routing relation (channel dependency graph)."""
 
