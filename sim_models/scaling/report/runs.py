@@ -4,6 +4,7 @@ this package) only turn these numbers into tables, prose and plots.
 Units follow the models: seconds, FLOP/s, bytes, bytes/s; tokens/s for throughputs.
 """
 
+import sys
 from dataclasses import dataclass, replace
 
 from ..assumptions import Assumptions
@@ -190,9 +191,12 @@ def _scaling(specs, workloads, calibration, assumptions):
             series = {}
             for overlap, label in ((True, "communication overlapped with the backward pass"),
                                    (False, "communication after the backward pass")):
+                # Weak scaling: every chip keeps the workload's sequences per step, so the
+                # batch cap that the other answers take (max_tokens_per_step) is lifted here.
                 series[label] = _scaling_points(
                     specs, family, workloads[key], calibration,
-                    replace(assumptions, overlap_with_backward=overlap))
+                    replace(assumptions, overlap_with_backward=overlap,
+                            max_tokens_per_step=sys.maxsize))
             panels.append((f"{specs.chip(family).name}, {workloads[key].name}", series))
     return panels
 
