@@ -171,6 +171,21 @@ def _count_trailing_zeros(value):
     return Mux(low.any(), _count_trailing_zeros(low), half + _count_trailing_zeros(high))
 
 
+def _add(m, first, second, carry_in, name):
+    """Signals (``first + second + carry_in`` modulo 2**w, its carry out) of two w-bit values:
+    for w of 64 or more as two additions of half the width, so that no word is wider than 64
+    bits."""
+    width = len(first)
+    low_width = width if width < 64 else width // 2
+    low = Signal(low_width + 1, name=f"{name}_low")
+    m.d.comb += low.eq(first[:low_width] + second[:low_width] + carry_in)
+    if low_width == width:
+        return low[:width], low[width]
+    high = Signal(width - low_width + 1, name=f"{name}_high")
+    m.d.comb += high.eq(first[low_width:] + second[low_width:] + low[low_width])
+    return Cat(low[:low_width], high[:-1]), high[-1]
+
+
 def _leading_zeros(m, value, name):
     """Signal: the number of leading zeros of ``value`` (its width if it is 0)."""
     count = Signal(range(len(value) + 1), name=name)
@@ -196,14 +211,15 @@ def _shift_left(m, value, amount, width, name):
 
 def _normalized(m, term, width, name):
     """(``term``'s magnitude shifted so that bit ``width`` - 1 is its leading one, exponent of
-    that bit); a zero term gets _ZERO_EXPONENT."""
-    padded = Signal(width, name=f"{name}_padded")
-    m.d.comb += padded.eq(term.magnitude)
-    zeros = _leading_zeros(m, padded, f"{name}_zeros")
+    that bit); a zero term gets _ZERO_EXPONENT. The shift runs on the term's own width, zeros
+    below it."""
+    own = len(term.magnitude)
+    zeros = _leading_zeros(m, term.magnitude, f"{name}_zeros")
+    shifted = _shift_left(m, term.magnitude, zeros, own, f"{name}_shift")
     magnitude = Signal(width, name=f"{name}_normalized")
     leading = Signal(_EXPONENT, name=f"{name}_leading")
-    m.d.comb += [magnitude.eq(_shift_left(m, padded, zeros, width, f"{name}_shift")),
-                 leading.eq(Mux(padded.any(), term.exponent + (width - 1) - zeros,
+    m.d.comb += [magnitude.eq(Cat(Const(0, width - own), shifted)),
+                 leading.eq(Mux(term.magnitude.any(), term.exponent + (own - 1) - zeros,
                                 _ZERO_EXPONENT))]
     return magnitude, leading
 
@@ -271,34 +287,56 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     sticky = Signal(name="aligned_sticky")
     m.d.comb += [shifted.eq(small >> distance),
                  sticky.eq(small.any() & (_count_trailing_zeros(small) < distance))]
-    aligned = Cat(sticky, shifted)
-    big_aligned = Cat(Const(0, 1), big)
-    stage = pipeline.cut("aligned", big_aligned=big_aligned, small_aligned=aligned,
-                         big_sign=big_sign, small_sign=small_sign, big_leading=big_leading)
-    # Magnitudes added, or the smaller taken from the larger: no signed word, no negation.
-    big_aligned, small_aligned = stage["big_aligned"], stage["small_aligned"]
-    magnitude = Signal(window + 1, name="sum_magnitude")
+    stage = pipeline.cut("aligned", big=big, small=shifted, sticky=sticky, big_sign=big_sign,
+                         small_sign=small_sign, big_leading=big_leading)
+    big, small, sticky = stage["big"], stage["small"], stage["sticky"]
+    # The window holds the big term above the sticky position, and the small term aligned with
+    # its sticky bit at that position: magnitudes added, or the smaller taken from the larger
+    # (the subtraction's carry says which is). The sum's magnitude is
+    # Cat(sticky, body, carry): width + 2 bits, kept in words of at most 64.
+    total, carry = _add(m, big, small, 0, "sum_total")
+    big_less_small, not_smaller = _add(m, big, ~small, ~sticky, "sum_difference")
+    small_less_big, _ = _add(m, small, ~big, 1, "sum_reverse")
+    body = Signal(width, name="sum_body")
+    top_carry = Signal(name="sum_carry")
     sign = Signal(name="sum_sign")
     with m.If(stage["big_sign"] == stage["small_sign"]):
-        m.d.comb += [magnitude.eq(big_aligned + small_aligned), sign.eq(stage["big_sign"])]
-    with m.Elif(big_aligned >= small_aligned):
-        m.d.comb += [magnitude.eq(big_aligned - small_aligned), sign.eq(stage["big_sign"])]
+        m.d.comb += [body.eq(total), top_carry.eq(carry), sign.eq(stage["big_sign"])]
+    with m.Elif(not_smaller):
+        m.d.comb += [body.eq(big_less_small), sign.eq(stage["big_sign"])]
     with m.Else():
-        m.d.comb += [magnitude.eq(small_aligned - big_aligned), sign.eq(stage["small_sign"])]
-    stage = pipeline.cut("sum", magnitude=magnitude, sign=sign,
+        m.d.comb += [body.eq(small_less_big), sign.eq(stage["small_sign"])]
+    stage = pipeline.cut("sum", body=body, carry=top_carry, sticky=sticky, sign=sign,
                          big_leading=stage["big_leading"])
-    magnitude, sign, big_leading = stage["magnitude"], stage["sign"], stage["big_leading"]
-    # Normalize, round to 24 bits (ties to even), then range checks.
-    zeros = _leading_zeros(m, magnitude, "sum_zeros")
-    normalized = Signal(window + 1, name="sum_normalized")
-    m.d.comb += normalized.eq(_shift_left(m, magnitude, zeros, window + 1, "sum_shift"))
-    stage = pipeline.cut("normalized", normalized=normalized, zeros=zeros,
-                         nonzero=magnitude.any(), sign=sign, big_leading=big_leading)
-    normalized, zeros, sign, big_leading = \
-        stage["normalized"], stage["zeros"], stage["sign"], stage["big_leading"]
-    kept = normalized[-_PRECISION:]
-    round_bit = normalized[-_PRECISION - 1]
-    sticky = normalized[:-_PRECISION - 1].any()
+    body, carry, sticky, sign, big_leading = (
+        stage[name] for name in ("body", "carry", "sticky", "sign", "big_leading"))
+    # Normalize: the top 25 bits of the magnitude shifted to its leading one (24 kept and the
+    # rounding bit) and whether any bit below them is set. A magnitude with two or more leading
+    # zeros fits in the width below its top two bits, so that is the one shifted.
+    zeros = Signal(range(width + 3), name="sum_zeros")
+    body_zeros = _leading_zeros(m, body, "sum_body_zeros")
+    m.d.comb += zeros.eq(Mux(carry, 0, body_zeros + 1 + (~body.any() & ~sticky)))
+    lower_shift = Signal(range(width + 1), name="sum_lower_shift")
+    m.d.comb += lower_shift.eq(zeros - 2)
+    lower = _shift_left(m, Cat(sticky, body[:-1]), lower_shift, width, "sum_shift")
+    top = Signal(_PRECISION + 1, name="sum_top")
+    below = Signal(name="sum_below")
+    with m.If(carry):
+        m.d.comb += [top.eq(Cat(body[-_PRECISION:], carry)),
+                     below.eq(sticky | body[:-_PRECISION].any())]
+    with m.Elif(body[-1]):
+        m.d.comb += [top.eq(body[-_PRECISION - 1:]),
+                     below.eq(sticky | body[:-_PRECISION - 1].any())]
+    with m.Else():
+        m.d.comb += [top.eq(lower[-_PRECISION - 1:]), below.eq(lower[:-_PRECISION - 1].any())]
+    stage = pipeline.cut("normalized", top=top, below=below, zeros=zeros,
+                         nonzero=carry | body.any() | sticky, sign=sign,
+                         big_leading=big_leading)
+    top, zeros, sign, big_leading = \
+        stage["top"], stage["zeros"], stage["sign"], stage["big_leading"]
+    kept = top[1:]
+    round_bit = top[0]
+    sticky = stage["below"]
     rounded = Signal(_PRECISION + 1, name="rounded")
     m.d.comb += rounded.eq(kept + (round_bit & (sticky | kept[0])))
     stage = pipeline.cut("rounded", rounded=rounded, leading=big_leading + 1 - zeros,
@@ -386,14 +424,17 @@ def _fixed_point_sum(m, products, active, fp8_formats):
     m.d.comb += distance.eq(coarse.exponent - fine.exponent)
     shifted = Signal(width, name="grid_shifted")
     m.d.comb += shifted.eq(_shift_left(m, coarse.magnitude, distance, width, "grid_shift"))
-    larger = shifted >= fine.magnitude
+    on_grid = Cat(fine.magnitude, Const(0, width - len(fine.magnitude)))
+    total, _ = _add(m, shifted, on_grid, 0, "grid_total")
+    coarse_less_fine, not_smaller = _add(m, shifted, ~on_grid, 1, "grid_difference")
+    fine_less_coarse, _ = _add(m, on_grid, ~shifted, 1, "grid_reverse")
     term = _term(width, "fixed")
     with m.If(coarse.sign == fine.sign):
-        m.d.comb += [term.magnitude.eq(shifted + fine.magnitude), term.sign.eq(fine.sign)]
-    with m.Elif(larger):
-        m.d.comb += [term.magnitude.eq(shifted - fine.magnitude), term.sign.eq(coarse.sign)]
+        m.d.comb += [term.magnitude.eq(total), term.sign.eq(fine.sign)]
+    with m.Elif(not_smaller):
+        m.d.comb += [term.magnitude.eq(coarse_less_fine), term.sign.eq(coarse.sign)]
     with m.Else():
-        m.d.comb += [term.magnitude.eq(fine.magnitude - shifted), term.sign.eq(fine.sign)]
+        m.d.comb += [term.magnitude.eq(fine_less_coarse), term.sign.eq(fine.sign)]
     m.d.comb += term.exponent.eq(fine.exponent)
     return term
 
