@@ -18,9 +18,9 @@ from .floats import (ENCODINGS, MX_ELEMENT_FORMATS, as_bits, check_float_format,
 
 __all__ = ["AWS_TOLERANCE", "DEFAULT_FP4_TABLE", "E8M0_BIAS", "E8M0_NAN", "GROUP_PARTITIONS",
            "K_MULTIPLE", "SCALE_RULES", "aws_band", "aws_reference", "check_fp4_table",
-           "check_mx_k", "check_scales", "dequantize_mx", "exact_mx_matmul", "mx_error_bound",
-           "mx_matmul_fp32", "mx_pe_step_fp32", "mx_values", "quantize_mx", "scale_rows",
-           "x4_words"]
+           "check_mx_k", "check_scales", "decode_e8m0", "dequantize_mx", "exact_mx_matmul",
+           "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32", "mx_values", "quantize_mx",
+           "scale_rows", "x4_words"]
 
 #: E8M0 scale: the byte s stands for 2**(s - 127); 0xFF is NaN (R12).
 E8M0_BIAS = 127
@@ -105,6 +105,12 @@ def x4_words(operand):
 def scale_rows(scales):
     """Scales [K/32, X] expanded to the PE rows [K/4, X]: row p takes group p // 8."""
     return np.repeat(scales, GROUP_PARTITIONS, axis=0)
+
+
+def decode_e8m0(scales):
+    """float64 values of E8M0 bytes (R12): 2**(s - 127), NaN for 0xFF. Any shape."""
+    scales = np.asarray(scales).astype(np.int64)
+    return np.where(scales == E8M0_NAN, np.nan, np.ldexp(1.0, scales - E8M0_BIAS))
 
 
 def _scaled_values(values, scales):
