@@ -189,7 +189,9 @@ def write_psum(stored, stored_dtype, incoming, destination, random_bits=None):
     if destination.rounding == "rne":
         return round_fp32_to_bf16(result), "bf16"
     if not isinstance(random_bits, StochasticRoundingBits) or random_bits.lanes < result.shape[0]:
+        given = f"{random_bits.lanes} lanes" if isinstance(random_bits, StochasticRoundingBits) \
+            else repr(random_bits)
         raise ValueError(f"Parameter 'random_bits' must be StochasticRoundingBits with at least "
-                         f"M = {result.shape[0]} lanes for rounding 'sr', not {random_bits!r}")
+                         f"M = {result.shape[0]} lanes for rounding 'sr', not {given}")
     random = random_bits.draws(result.shape[1])[:, :result.shape[0]].T
     return round_fp32_to_bf16_stochastic(result, random), "bf16"
