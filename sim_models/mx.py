@@ -113,13 +113,18 @@ def decode_e8m0(scales):
     return np.where(scales == E8M0_NAN, np.nan, np.ldexp(1.0, scales - E8M0_BIAS))
 
 
-def _scaled_values(values, scales):
-    """Element values [K, X] times their scales (R12), exactly, float64: NaN where the scale is
-    0xFF."""
-    rows = np.tile(scale_rows(scales), (X4, 1)).astype(np.int64)
+def _scaled(values, scales):
+    """Element values times 2**(scale - 127), exactly (float64 covers 2**-286 .. 2**286), NaN
+    where the scale is 0xFF (R12, R13); arrays that broadcast."""
+    scales = np.asarray(scales).astype(np.int64)
     with np.errstate(invalid="ignore"):
-        scaled = np.ldexp(values, rows - E8M0_BIAS)
-    return np.where(rows == E8M0_NAN, np.nan, scaled)
+        scaled = np.ldexp(values, scales - E8M0_BIAS)
+    return np.where(scales == E8M0_NAN, np.nan, scaled)
+
+
+def _scaled_values(values, scales):
+    """Element values [K, X] times their scales [K/32, X] (R12), float64."""
+    return _scaled(values, np.tile(scale_rows(scales), (X4, 1)))
 
 
 def _checked(stationary, moving, stationary_scale, moving_scale, stationary_format,
@@ -158,14 +163,17 @@ def mx_pe_step_fp32(partial, stationary, moving, stationary_scale, moving_scale)
     -------
     numpy.ndarray, uint32 [...]
     """
+    partial = decode_fp32(partial)
+    return encode_fp32(_step(partial, _scaled(stationary, stationary_scale),
+                             _scaled(moving, moving_scale)))
+
+
+def _step(partial, stationary, moving):
+    """R13 on scaled element values [4, ...]: the scale pair is in the products, exactly
+    (2**(a-127) * 2**(b-127) = 2**(a+b-254)); float64 FP32 values in and out."""
     with np.errstate(invalid="ignore"):
         products = stationary * moving
-    stationary_scale = np.asarray(stationary_scale, dtype=np.int64)
-    moving_scale = np.asarray(moving_scale, dtype=np.int64)
-    nan = (stationary_scale == E8M0_NAN) | (moving_scale == E8M0_NAN)
-    products = np.where(nan, np.nan, products)
-    exponent = np.where(nan, 0, stationary_scale + moving_scale - 2 * E8M0_BIAS)
-    return encode_fp32(round_step(decode_fp32(partial), list(products), exponent))
+    return round_step(partial, list(products))
 
 
 def mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale, stationary_format,
@@ -198,14 +206,13 @@ def mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale, stationar
     stationary, moving, stationary_scale, moving_scale = _checked(
         stationary, moving, stationary_scale, moving_scale, stationary_format, moving_format,
         fp4_table)
-    stationary_words, moving_words = x4_words(stationary), x4_words(moving)
-    stationary_rows, moving_rows = scale_rows(stationary_scale), scale_rows(moving_scale)
-    partial = np.zeros((stationary.shape[1], moving.shape[1]), dtype=np.uint32)
+    stationary_words = x4_words(_scaled_values(stationary, stationary_scale))
+    moving_words = x4_words(_scaled_values(moving, moving_scale))
+    partial = np.zeros((stationary.shape[1], moving.shape[1]))
     for row in range(stationary_words.shape[0]):
-        partial = mx_pe_step_fp32(partial, stationary_words[row, :, :, None],
-                                  moving_words[row, :, None, :], stationary_rows[row, :, None],
-                                  moving_rows[row, None, :])
-    return partial
+        partial = _step(partial, stationary_words[row, :, :, None],
+                        moving_words[row, :, None, :])
+    return encode_fp32(partial)
 
 
 def _finite_scaled(stationary, moving, stationary_scale, moving_scale, stationary_format,
