@@ -507,7 +507,8 @@ def exact_sums(stationary, moving, stationary_unit, moving_unit):
                          dtype=object).reshape(values.shape)
                 for values, unit in ((stationary, stationary_unit), (moving, moving_unit))]
     unit = Fraction(2) ** (stationary_unit + moving_unit)
-    return np.vectorize(lambda integer: integer * unit, otypes=[object])(integers[0].T @ integers[1])
+    sums = integers[0].T @ integers[1]
+    return np.vectorize(lambda integer: integer * unit, otypes=[object])(sums)
 
 
 def exact_matmul(stationary, moving, stationary_format, moving_format):

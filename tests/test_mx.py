@@ -119,9 +119,9 @@ def test_encode_nearest_agrees_with_ml_dtypes_within_range(rng, format_name):
     values = np.concatenate([values, decode(finite_codes(rng, format_name, 200), format_name)])
     theirs = values.astype(ML_DTYPES[format_name]).view(np.uint8)
     assert np.array_equal(encode_nearest(values, format_name), theirs)
+    encoding = MX_ELEMENT_FORMATS[format_name]
     assert encode_nearest(np.array([1e9, -1e9]), format_name).tolist() == \
-        [MX_ELEMENT_FORMATS[format_name].max_finite_code,
-         MX_ELEMENT_FORMATS[format_name].max_finite_code | (1 << (MX_ELEMENT_FORMATS[format_name].bits - 1))]
+        [encoding.max_finite_code, encoding.max_finite_code | (1 << (encoding.bits - 1))]
 
 
 def test_r12_default_fp4_table_holds_the_exact_e2m1_values():
@@ -234,8 +234,8 @@ def test_r13_e2m1_extremes_and_e5m2_subnormals_are_exact():
 def _matmul(k=128, m=2, n=2, s_shape=None, m_shape=None, table=None,
             formats=("fp8_e4m3fn", "fp4_e2m1")):
     return mx_matmul_fp32(np.zeros((k, m), np.uint8), np.zeros((k, n), np.uint8),
-                          np.full(s_shape or (k // 32, m), 127), np.full(m_shape or (k // 32, n), 127),
-                          *formats, table)
+                          np.full(s_shape or (k // 32, m), 127),
+                          np.full(m_shape or (k // 32, n), 127), *formats, table)
 
 
 @pytest.mark.parametrize("call, message", [
@@ -275,8 +275,10 @@ def test_r14_bad_input_is_refused_in_one_line(call, message):
 
 def test_r14_zero_padding_k_to_a_multiple_of_128_leaves_the_result_unchanged(rng):
     """The refusal's advice holds: zero elements (any finite scale) add exact zeros."""
-    stationary, moving = finite_codes(rng, "fp8_e4m3fn", (100, 3)), finite_codes(rng, "fp8_e4m3fn", (100, 2))
-    padded = [np.concatenate([x, np.zeros((28, x.shape[1]), np.uint8)]) for x in (stationary, moving)]
+    stationary = finite_codes(rng, "fp8_e4m3fn", (100, 3))
+    moving = finite_codes(rng, "fp8_e4m3fn", (100, 2))
+    padded = [np.concatenate([x, np.zeros((28, x.shape[1]), np.uint8)])
+              for x in (stationary, moving)]
     # Zero rows at the end are logical rows 100..127: quarter 3, partitions 4..31.
     result = mx_matmul_fp32(*padded, np.full((4, 3), 127), np.full((4, 2), 127), "fp8_e4m3fn",
                             "fp8_e4m3fn")
@@ -350,7 +352,8 @@ def test_r15_quantize_of_dequantized_mx_data_is_the_identity(rng, format_name, s
     top = encoding.max_exponent - (scale_rule == "nki")
     codes = finite_codes(rng, format_name, (256, 8))
     values = decode(codes, format_name)
-    codes = np.where(np.abs(values) < 2.0 ** top, codes, encode_nearest(np.full(codes.shape, 2.0 ** (top - 1)), format_name))
+    below = encode_nearest(np.full(codes.shape, 2.0 ** (top - 1)), format_name)
+    codes = np.where(np.abs(values) < 2.0 ** top, codes, below)
     codes.reshape(4, 8, 8, 8)[0, :, 0, :] = encode_nearest(
         np.full((8, 8), 1.5 * 2.0 ** top) * rng.choice([-1, 1], (8, 8)), format_name)
     group_scales = rng.integers(1, 255, (8, 8)).astype(np.uint8)
