@@ -19,8 +19,9 @@ from .floats import (ENCODINGS, MX_ELEMENT_FORMATS, as_bits, check_float_format,
 __all__ = ["AWS_TOLERANCE", "DEFAULT_FP4_TABLE", "E8M0_BIAS", "E8M0_NAN", "GROUP_PARTITIONS",
            "K_MULTIPLE", "SCALE_RULES", "aws_band", "aws_reference", "check_fp4_table",
            "check_mx_k", "check_scales", "decode_e8m0", "dequantize_mx", "exact_mx_matmul",
-           "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32", "mx_values", "quantize_mx",
-           "scale_rows", "x4_words"]
+           "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32",
+           "mx_values", "nki_x4", "quantize_mx", "scale_rows", "scales_from_sbuf",
+           "scales_to_sbuf", "x4_words"]
 
 #: E8M0 scale: the byte s stands for 2**(s - 127); 0xFF is NaN (R12).
 E8M0_BIAS = 127
@@ -100,6 +101,46 @@ def x4_words(operand):
     """A logical [K, X] operand as the PE rows take it, [K/4, 4, X]: row p holds contraction
     indices p, p + K/4, p + K/2, p + 3K/4 (NKI's x4 word, its last axis moved forward)."""
     return operand.reshape(X4, operand.shape[0] // X4, *operand.shape[1:]).swapaxes(0, 1)
+
+
+def nki_x4(operand):
+    """A logical [K, X] operand in NKI's SBUF layout [K/4, X, 4]: ``[p, x, q]`` is
+    ``operand[p + q * K/4, x]``, the x4 word of partition p (source N-T3-MX)."""
+    return x4_words(operand).transpose(0, 2, 1)
+
+
+def logical_from_nki_x4(tile):
+    """The logical [K, X] operand of an NKI x4 tile [K/4, X, 4] (inverse of :func:`nki_x4`)."""
+    return np.concatenate(np.moveaxis(tile, 2, 0), axis=0)
+
+
+#: Partitions of one SBUF quadrant; NKI keeps a group's scale in its data's quadrant.
+QUADRANT = 32
+
+
+def scales_to_sbuf(scales):
+    """Logical scales [P/8, X] as NKI places them in SBUF (sources N-MX, N-MX-CPU): unchanged
+    for P <= 32 partitions; else a [P, X] tile (unused partitions 0) whose quadrant i holds
+    logical rows 4i .. 4i+3 in its first four partitions."""
+    groups = scales.shape[0]
+    per_quadrant = QUADRANT // GROUP_PARTITIONS
+    if groups <= per_quadrant:
+        return scales.copy()
+    tile = np.zeros((groups * GROUP_PARTITIONS, *scales.shape[1:]), dtype=scales.dtype)
+    rows = np.arange(groups)
+    tile[rows // per_quadrant * QUADRANT + rows % per_quadrant] = scales
+    return tile
+
+
+def scales_from_sbuf(tile, partitions):
+    """Logical scales [P/8, X] of a data tile of ``partitions`` (P) partitions from NKI's SBUF
+    placement (inverse of :func:`scales_to_sbuf`)."""
+    groups = partitions // GROUP_PARTITIONS
+    per_quadrant = QUADRANT // GROUP_PARTITIONS
+    if groups <= per_quadrant:
+        return tile[:groups].copy()
+    rows = np.arange(groups)
+    return tile[rows // per_quadrant * QUADRANT + rows % per_quadrant]
 
 
 def scale_rows(scales):
@@ -267,8 +308,7 @@ def aws_reference(stationary, moving, stationary_scale, moving_scale, stationary
         words = []
         for values, scales in ((stationary, stationary_scale), (moving, moving_scale)):
             factors = np.float32(2.0) ** (scale_rows(scales).astype(np.float32) - 127)
-            words.append(x4_words(values.astype(np.float32)).transpose(0, 2, 1)
-                         * factors[:, :, None])
+            words.append(nki_x4(values.astype(np.float32)) * factors[:, :, None])
         return np.einsum("kiq,kjq->ij", *words)
 
 

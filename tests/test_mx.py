@@ -15,8 +15,9 @@ from gfloat.formats import format_info_ocp_e2m1, format_info_ocp_e4m3, format_in
 from sim_models.floats import (MX_ELEMENT_FORMATS, as_bits, decode, decode_fp32,
                                encode_nearest, round_fp32, ulp_error)
 from sim_models.mx import (DEFAULT_FP4_TABLE, aws_band, aws_reference, decode_e8m0,
-                           dequantize_mx, exact_mx_matmul, mx_error_bound, mx_matmul_fp32,
-                           mx_pe_step_fp32, mx_values, quantize_mx)
+                           dequantize_mx, exact_mx_matmul, logical_from_nki_x4, mx_error_bound,
+                           mx_matmul_fp32, mx_pe_step_fp32, mx_values, nki_x4, quantize_mx,
+                           scales_from_sbuf, scales_to_sbuf)
 from tests.float_samples import rng  # noqa: F401
 
 ML_DTYPES = {"fp8_e4m3fn": ml_dtypes.float8_e4m3fn, "fp8_e5m2": ml_dtypes.float8_e5m2,
@@ -170,6 +171,32 @@ def test_r13_a_scale_group_is_8_partitions_by_the_4_elements_k_over_4_apart():
                                 "fp8_e4m3fn", "fp8_e4m3fn")
         in_group = (row % (k // 4)) // 8 == 3
         assert decode_fp32(result)[0, 0] == (2.0 if in_group else 1.0), row
+
+
+def test_r13_nkis_x4_tile_packs_the_four_elements_k_over_4_apart():
+    """NKI's [K/4, X, 4] tile: partition p's word holds logical rows p, p + K/4, p + K/2,
+    p + 3K/4 (the red, blue, yellow, green elements 128 apart of the architecture guide)."""
+    operand = np.arange(512 * 3).reshape(512, 3)
+    tile = nki_x4(operand)
+    assert tile.shape == (128, 3, 4)
+    assert tile[0, 0].tolist() == [0, 128 * 3, 256 * 3, 384 * 3]
+    assert tile[5, 2].tolist() == [operand[5 + 128 * q, 2] for q in range(4)]
+    assert np.array_equal(logical_from_nki_x4(tile), operand)
+
+
+@pytest.mark.parametrize("partitions", [32, 64, 128])
+def test_r13_scales_in_sbuf_sit_in_their_groups_quadrant(partitions):
+    """Logical scale row g (partitions 8g .. 8g+7) sits in the quadrant of its data, at
+    partition 32 * (g // 4) + g % 4 once the data spans more than one quadrant."""
+    scales = np.arange(partitions // 8 * 2).reshape(-1, 2).astype(np.uint8) + 1
+    tile = scales_to_sbuf(scales)
+    assert tile.shape == ((partitions // 8, 2) if partitions <= 32 else (partitions, 2))
+    for group in range(partitions // 8):
+        row = group if partitions <= 32 else 32 * (group // 4) + group % 4
+        assert (row // 32) == (group * 8) // 32
+        assert np.array_equal(tile[row], scales[group])
+    assert np.count_nonzero(tile) == scales.size
+    assert np.array_equal(scales_from_sbuf(tile, partitions), scales)
 
 
 def test_r13_four_products_the_scales_and_the_partial_are_rounded_once():
