@@ -26,7 +26,7 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "OPERAND_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
            "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
-           "MAX_TOP_SWITCHES",
+           "MAX_TOP_SWITCHES", "SystemFabric", "SYSTEM_FABRICS",
            "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
            "config_from_dict", "config_to_dict", "module_name"]
@@ -68,6 +68,57 @@ MAX_SWITCH_RADIX = 64
 MAX_SWITCH_NODES = 256
 #: Most parallel top-level switches (Gen2 has two).
 MAX_TOP_SWITCHES = 4
+@dataclass(frozen=True)
+class SystemFabric:
+    """The fabric of a system AWS publishes: its shape, which a configuration of that system
+    must have, and the link intervals it takes unless told otherwise.
+
+    Members
+    -------
+    name : str
+        The system as AWS names it.
+    kind : str
+        ``torus`` or ``switch``.
+    dims : tuple of int
+        Torus sides (X, Y, Z) or switch radices (chips per server, servers).
+    top_switches : int
+        Parallel top-level switches (0 for a torus).
+    flit_intervals : tuple of int
+        Default cycles between flits per dimension or link class (see :class:`FabricConfig`).
+    shape : str
+        What ``dims`` mean, for the messages.
+    """
+    name: str
+    kind: str
+    dims: tuple
+    top_switches: int
+    flit_intervals: tuple
+    shape: str
+
+    @property
+    def size_names(self):
+        """Parameter names of ``dims``: ``x, y, z`` or ``chips, servers``."""
+        if self.kind == "torus":
+            return tuple(axis_name(dim) for dim in range(len(self.dims)))
+        return ("chips", "servers", "racks")[:len(self.dims)]
+
+
+#: Fabrics of the published systems, by the key of the scaling layer's specs
+#: (``sim_models/specs``). Trn2 UltraServer: a 4 x 4 torus per instance, 4 instances on Z, the
+#: Z links at half the X/Y bandwidth (1,024 GB/s per chip over 4 X/Y links, 256 GB/s over 2 Z
+#: links: 256 against 128 GB/s per link; sources A-TRN2, R-COLL in
+#: ``sim_models/specs/sources.toml``). Trainium3 (A-TRN3): Gen1 4 servers of 16 chips under one
+#: inter-server switch, Gen2 36 servers of 4 chips under two; every link one flit per cycle
+#: (the switch links' published bandwidths cannot be expressed as intervals: docs/fabric.md).
+SYSTEM_FABRICS = {
+    "trn2-ultraserver": SystemFabric("Trn2 UltraServer", "torus", (4, 4, 4), 0, (1, 1, 2),
+                                     "4 x 4 chips per instance, 4 instances on Z"),
+    "trn3-gen1-ultraserver": SystemFabric("Trn3 Gen1 UltraServer", "switch", (16, 4), 1, (),
+                                          "16 chips per server, 4 servers"),
+    "trn3-gen2-ultraserver": SystemFabric("Trn3 Gen2 UltraServer", "switch", (4, 36), 2, (),
+                                          "4 chips per server, 36 servers"),
+}
+
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
 #: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
@@ -403,6 +454,35 @@ class FabricConfig:
         check_int("Parameter 'top_switches'", top_switches, 1, MAX_TOP_SWITCHES)
         return cls(tuple(radices), top_switches=top_switches,
                    **{"routing": SWITCH_ROUTING, **options})
+
+    @classmethod
+    def system(cls, key, *, dims=None, top_switches=None, **options):
+        """Configuration of the fabric of a published system, a key of
+        :data:`SYSTEM_FABRICS` (``trn2-ultraserver``, ``trn3-gen1-ultraserver``,
+        ``trn3-gen2-ultraserver``). ``dims`` and ``top_switches``, if given, must be the
+        system's (a size that does not match its system is refused, naming the parameter);
+        ``flit_intervals`` defaults to the system's; ``options`` are the remaining constructor
+        parameters."""
+        if key not in SYSTEM_FABRICS:
+            raise ValueError(f"Parameter 'system' must be one of {', '.join(SYSTEM_FABRICS)}, "
+                             f"not {key!r}")
+        system = SYSTEM_FABRICS[key]
+        if dims is not None and tuple(dims) != system.dims:
+            dims = tuple(dims)
+            wrong = [(name, want, got) for name, want, got in
+                     zip(system.size_names, system.dims, dims) if want != got]
+            whole = "sides" if system.kind == "torus" else "radices"
+            name, want, got = wrong[0] if len(dims) == len(system.dims) else \
+                (whole, system.dims, dims)
+            raise ValueError(f"Parameter '{name}' of the {system.name} must be {want} "
+                             f"({system.shape}), not {got}")
+        if top_switches is not None and top_switches != system.top_switches:
+            raise ValueError(f"Parameter 'top_switches' of the {system.name} must be "
+                             f"{system.top_switches}, not {top_switches}")
+        options.setdefault("flit_intervals", system.flit_intervals)
+        if system.kind == "torus":
+            return cls.torus(*system.dims, **options)
+        return cls.switch(*system.dims, top_switches=system.top_switches, **options)
 
     @classmethod
     def ring(cls, nodes, **options):

@@ -16,8 +16,9 @@ from collections import Counter
 import cocotb
 import numpy as np
 
-from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, crossed_links, hop_count,
-                               reference, slowest_interval, traffic)
+from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, check_write_order,
+                               crossed_links, hop_count, reference, slowest_interval, traffic,
+                               write_semaphore_traffic)
 from sim_models.topology import dependency_cycle
 
 from .fabric_harness import STALL_CYCLES, FabricHarness
@@ -35,6 +36,9 @@ SATURATION_PACKETS = 16
 SATURATION_LENGTH = 8
 #: Payload flits of the zero-load latency probes.
 PROBE_LENGTH = 3
+#: Write-and-semaphore test: pairs per node, and payload flits of each write.
+WRITES_PER_NODE = 6
+WRITE_LENGTH = 8
 
 
 async def _start(dut, test_name):
@@ -118,6 +122,34 @@ async def transpose(dut):
 async def hotspot(dut):
     """Half of all packets to node 0."""
     await _run_pattern(dut, "hotspot")
+
+
+@cocotb.test()
+async def incast(dut):
+    """Every node sends all its packets to the last node."""
+    await _run_pattern(dut, "incast")
+
+
+@cocotb.test()
+async def write_semaphore(dut):
+    """Every node sends data writes to random other nodes, each followed by its completion
+    semaphore to the same node, back to back (the sources saturate the fabric), while every
+    eject stream applies random backpressure: each packet arrives exactly once, intact and in
+    order per pair, and no semaphore is ejected before the last flit of its write."""
+    config, rng, harness = await _start(dut, "write_semaphore")
+    injected = write_semaphore_traffic(config.nodes, rng, writes=WRITES_PER_NODE,
+                                       length=min(WRITE_LENGTH, config.max_payload_flits),
+                                       flit_width=config.flit_width)
+    outcome = await harness.run(injected, rng, inject_gaps=False)
+    assert not outcome.stalled, f"write_semaphore: no flit left the fabric for {STALL_CYCLES} " \
+                                f"cycles"
+    check_delivery(reference(injected, config.nodes), outcome.delivered, outcome.dropped)
+    check_write_order(injected, outcome.delivered, outcome.header_cycles, outcome.tail_cycles)
+    pairs = config.nodes * WRITES_PER_NODE
+    record_measurements(config, "write_semaphore", writes=pairs, cycles=outcome.cycles,
+                        backpressure_probability=STALL_PROBABILITY)
+    dut._log.info("write_semaphore: %d writes and their semaphores delivered in order, "
+                  "%d cycles", pairs, outcome.cycles)
 
 
 @cocotb.test()
