@@ -108,14 +108,18 @@ class SystemFabric:
 #: Z links at half the X/Y bandwidth (1,024 GB/s per chip over 4 X/Y links, 256 GB/s over 2 Z
 #: links: 256 against 128 GB/s per link; sources A-TRN2, R-COLL in
 #: ``sim_models/specs/sources.toml``). Trainium3 (A-TRN3): Gen1 4 servers of 16 chips under one
-#: inter-server switch, Gen2 36 servers of 4 chips under two; every link one flit per cycle
-#: (the switch links' published bandwidths cannot be expressed as intervals: docs/fabric.md).
+#: inter-server switch, Gen2 36 servers of 4 chips under two. Per chip 256 GB/s to its server
+#: switch and 320 GB/s to the inter-server switches: Gen2's chip links carry a flit every 5
+#: cycles and each server switch's link to each of the two second-level switches one every 2,
+#: so that link carries 2.5 chip links' worth, 4 chips x 320 / 2 = 640 GB/s against 256. Gen1
+#: would need its one up link per server at 20 chip links' worth (16 x 320 / 256), beyond the
+#: intervals (1..8): its links all run at one flit per cycle (docs/fabric.md).
 SYSTEM_FABRICS = {
     "trn2-ultraserver": SystemFabric("Trn2 UltraServer", "torus", (4, 4, 4), 0, (1, 1, 2),
                                      "4 x 4 chips per instance, 4 instances on Z"),
     "trn3-gen1-ultraserver": SystemFabric("Trn3 Gen1 UltraServer", "switch", (16, 4), 1, (),
                                           "16 chips per server, 4 servers"),
-    "trn3-gen2-ultraserver": SystemFabric("Trn3 Gen2 UltraServer", "switch", (4, 36), 2, (),
+    "trn3-gen2-ultraserver": SystemFabric("Trn3 Gen2 UltraServer", "switch", (4, 36), 2, (5, 2),
                                           "4 chips per server, 36 servers"),
 }
 
@@ -365,7 +369,8 @@ class FabricConfig:
         Per dimension, cycles between the flits a link of that dimension carries, 1..8: 1 is
         full bandwidth, 2 half (the Z links of a Trn2 UltraServer, ``(1, 1, 2)``). Empty (the
         default) is 1 everywhere; all ones are stored as empty. On a switched fabric, one per
-        link class: chip links (must be 1), server switch to second level, then to the third.
+        link class: chip links (a level-1 switch paces each chip's inject and eject streams),
+        server switch to second level, then to the third.
     top_switches : int
         0 for a ring or torus; 1..4 for a switched fabric (use :meth:`switch`): ``dims`` are
         then its radices (chips per server, servers, racks) and ``routing`` is ``"updown"``.
@@ -413,10 +418,6 @@ class FabricConfig:
             raise TypeError(f"Parameter 'flit_intervals' must be empty or {len(self.dims)} "
                             f"integers in 1..{MAX_FLIT_INTERVAL}, one per dimension, "
                             f"not {intervals!r}")
-        if self.switched and intervals and intervals[0] != 1:
-            raise ValueError(f"Parameter 'flit_intervals' of a switched fabric must start with "
-                             f"1 (the chip links are the switches' inject and eject streams, "
-                             f"one flit per cycle), not {intervals!r}")
         if all(k == 1 for k in intervals):
             object.__setattr__(self, "flit_intervals", ())
         if self.flit_width < self.header_width:

@@ -207,9 +207,9 @@ def crossed_links(topology, source, destination):
 
 def slowest_interval(torus, source, destination):
     """Cycles between flits on the slowest link from ``source`` to ``destination`` of
-    ``torus`` (any topology; 1 when the path crosses no link)."""
-    return max((torus.link_interval(*link) for link in crossed_links(torus, source,
-                                                                     destination)), default=1)
+    ``torus`` (any topology), the chip links of a switched fabric included."""
+    return max([torus.endpoint_interval, *(torus.link_interval(*link)
+                                           for link in crossed_links(torus, source, destination))])
 
 
 @dataclass(frozen=True)
@@ -250,12 +250,13 @@ class ZeroLoadLatency:
     def serialization(self, hops, length, interval=1):
         """Cycles from the header's eject handshake to that of flit ``length`` after it.
 
-        On a path that crosses links, the slowest link paces the flits: it sends flit ``i``
+        The slowest link (a chip link included) paces the flits: it sends flit ``i``
         ``interval`` cycles after flit ``i - 1`` at the earliest (its flit interval), and not
         before the credit of flit ``i - buffer_depth`` is back (``credit_loop`` cycles after
-        that flit was sent)."""
+        that flit was sent; on a path that crosses no link between routers, only the
+        chip's)."""
         if hops == 0:
-            return length
+            return length * interval
         sent = []
         for flit in range(length + 1):
             earliest = [0] if flit == 0 else [sent[-1] + interval]

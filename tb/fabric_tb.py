@@ -210,10 +210,11 @@ async def saturation(dut):
 
 
 def _record_switch_saturation(dut, config, outcome, window):
-    """Load of the busiest link of a switched fabric under saturation: "furthest" traffic sends
-    every chip's packets to another server, so each server switch's up links carry all its
-    chips' flits and bound the throughput at one flit per cycle per link (1 / k on a link of
-    flit interval k)."""
+    """Load of the busiest link between switches of a switched fabric under saturation, and of
+    the chip links: "furthest" traffic sends every chip's packets to another server, so each
+    server switch's up links carry all its chips' flits and bound the throughput at one flit
+    per cycle per link (1 / k on a link of flit interval k) unless the chip links, paced
+    slower, bound it first."""
     topology = config.topology
     load = Counter()
     for node, packets in outcome.delivered.items():
@@ -224,9 +225,15 @@ def _record_switch_saturation(dut, config, outcome, window):
     utilization = flits * topology.link_interval(*busiest) / window
     assert utilization <= 1, f"Link {busiest} carried {flits} flits in {window} cycles: more " \
                              f"than its capacity"
+    # Every chip sends the same flits: its chip link's share of the window.
+    sent = max(sum(1 + len(packet.payload) for packets in outcome.delivered.values()
+                   for packet in packets if packet.source == node) for node in range(config.nodes))
+    chip_utilization = sent * topology.endpoint_interval / window
     record_measurements(config, "saturation", stalled=False,
                         packets_delivered=sum(map(len, outcome.delivered.values())),
                         cycles=window, busiest_link_flits=flits,
-                        busiest_link_utilization=round(utilization, 4))
-    dut._log.info("saturation: delivered in %d cycles; the busiest link carried %d flits, "
-                  "%.3f of its capacity", window, flits, utilization)
+                        busiest_link_utilization=round(utilization, 4),
+                        chip_link_utilization=round(chip_utilization, 4))
+    dut._log.info("saturation: delivered in %d cycles; the busiest link between switches "
+                  "carried %d flits, %.3f of its capacity; each chip link %.3f of its",
+                  window, flits, utilization, chip_utilization)

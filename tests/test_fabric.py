@@ -253,11 +253,18 @@ def test_zero_load_latency_with_a_slow_link():
     # credit loop (2 flits per 3 cycles) and the interval (1 per 2) alternate in pacing.
     model = ZeroLoadLatency()
     assert model.tail(3, 5, interval=2) == model.header(3) + 10
-    assert model.tail(0, 5, interval=2) == model.header(0) + 5
+    # No link between routers: only the chip link (a switch's, paced every 2 cycles) paces.
+    assert model.tail(0, 5, interval=2) == model.header(0) + 10
     shallow = ZeroLoadLatency(buffer_depth=1)
     assert shallow.tail(2, 3, interval=2) == shallow.header(2) + 9  # credits: 3 cycles a flit
     torus = FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2)).topology
     assert slowest_interval(torus, 0, 1) == 1 and slowest_interval(torus, 0, 6) == 2
+    assert slowest_interval(torus, 0, 0) == 1
+    # Gen2's ratios: chip links every 5 cycles pace every path, the links up every 2.
+    gen2 = FabricConfig.switch(2, 3, top_switches=2, flit_intervals=(5, 2)).topology
+    assert slowest_interval(gen2, 0, 0) == 5 and slowest_interval(gen2, 0, 5) == 5
+    assert slowest_interval(FabricConfig.switch(2, 3, flit_intervals=(1, 2)).topology, 0, 5) \
+        == 2
     assert slowest_interval(torus, 4, 4) == 1
 
 
