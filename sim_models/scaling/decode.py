@@ -23,20 +23,23 @@ A plan whose weights and KV cache do not fit is returned with ``fits`` False and
 figure is a closed form in the batch: the cycle model extends long GEMMs from short ones.
 """
 
+import math
 from dataclasses import dataclass
 
 from ..specs import SpecError
 from .engines import layer_work
 from .gemm import chip_gemm
 from .memory import decode_memory, when_fits
-from .parallel import DecodePlan, check_decode_plan, divisors, logical_cores_per_chip
+from .parallel import (DecodePlan, check_decode_plan, divisors, logical_cores_per_chip,
+                       unit_of)
 from .datatypes import element_bytes
 from .training import (ACTIVATION_BYTES, expert_alltoall_seconds, gemm_seconds, routed_load,
                        stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
 
 __all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
-           "attention_gemms", "inference_setup"]
+           "attention_gemms", "inference_setup", "decode_layouts", "DecodeSearch",
+           "best_decode_plan"]
 
 
 @dataclass(frozen=True)
@@ -263,3 +266,73 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     check_possible(step, chip)
     return step
 
+
+
+def decode_layouts(specs, system, workload, tp=None, ep=None):
+    """``(tp, ep)`` pairs a decode search tries: TP as :func:`default_decode_tp` allows (or
+    ``tp``), EP dividing the experts and the TP groups of the system with its group inside one
+    unit (or ``ep``; 1 for a dense workload)."""
+    chip = specs.chip(system.chip)
+    cores = logical_cores_per_chip(chip)
+    total = int(system.chips.value) * cores
+    unit_cores = int(unit_of(specs, system).chips.value) * cores
+    tps = [tp] if tp is not None else [
+        value for value in divisors(workload.heads)
+        if total % value == 0 and (value % cores == 0 or cores % value == 0)]
+    pairs = []
+    for value in tps:
+        groups = total // value if total % value == 0 else 1
+        eps = [ep] if ep is not None else (
+            [size for size in divisors(math.gcd(workload.experts, groups))
+             if size * value <= unit_cores] if workload.moe else [1])
+        pairs += [(value, size) for size in eps]
+    return pairs
+
+
+@dataclass(frozen=True)
+class DecodeSearch:
+    """The decode layouts of a workload at a batch: the one used and the best.
+
+    Members
+    -------
+    step : DecodeStep
+        The layout used: the TP asked for (or :func:`default_decode_tp`) with the EP asked for
+        (or the fastest that fits at that TP).
+    best : DecodeStep or None
+        The fastest layout that fits over every TP and EP tried (None if none fits).
+    tried, fitting : int
+    """
+    step: object
+    best: object
+    tried: int
+    fitting: int
+
+
+def best_decode_plan(specs, system, workload, batch, calibration, assumptions, tp=None,
+                     ep=None, **options):
+    """Search :func:`decode_layouts` by time per token (then tokens per second of the system)
+    for a mixture of experts; ``options`` go to :func:`decode_step`. A :class:`DecodeSearch`.
+    The used layout keeps ``tp`` (default :func:`default_decode_tp`) and takes the fastest EP
+    at it; layouts whose answer cannot be true are skipped."""
+    used_tp = default_decode_tp(specs, system, workload) if tp is None else tp
+    steps = []
+    for value, size in decode_layouts(specs, system, workload, tp, ep):
+        try:
+            steps.append(decode_step(specs, system, workload, batch, calibration, assumptions,
+                                     tp=value, ep=size, **options))
+        except SpecError:
+            if (value, size) == (used_tp, 1 if ep is None else ep):
+                raise
+    fitting = [step for step in steps if step.fits]
+
+    def rank(step):
+        return (step.seconds, -step.tokens_per_second)
+
+    at_tp = [step for step in fitting if step.plan.tp == used_tp]
+    used = min(at_tp, key=rank) if at_tp else next(
+        (step for step in steps if step.plan.tp == used_tp), None)
+    if used is None:
+        used = decode_step(specs, system, workload, batch, calibration, assumptions, tp=used_tp,
+                           ep=1 if ep is None else ep, **options)
+    return DecodeSearch(used, min(fitting, key=rank) if fitting else None, len(steps),
+                        len(fitting))

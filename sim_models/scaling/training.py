@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
 from .memory import held_parameters, training_memory, when_fits
-from .network import group_allreduce_seconds, group_alltoall_seconds, point_to_point_seconds
+from .network import (alltoall_group, collective_provenance, group_allreduce_seconds,
+                      group_alltoall_seconds, point_to_point_seconds)
 from .parallel import (LIMIT, TrainingPlan, check_training_plan, divisors,
                        logical_cores_per_chip, unit_of)
 from .peak import system_peak
@@ -53,7 +54,8 @@ from .workloads import Gemm
 __all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch",
            "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined",
-           "expert_gemms", "routed_load", "expert_alltoall_seconds", "expert_group_chips"]
+           "expert_gemms", "routed_load", "expert_alltoall_seconds", "expert_group_chips",
+           "expert_alltoall_source"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
@@ -254,6 +256,19 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=
     return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
 
 
+def _expert_exchange(specs, system, workload, tp, ep, tokens, assumptions):
+    """``(members, stride, chip bytes, block bytes)`` of an MoE all-to-all (see
+    :func:`expert_alltoall_seconds`)."""
+    cores = logical_cores_per_chip(specs.chip(system.chip))
+    per_token = workload.experts_per_token * workload.hidden * ACTIVATION_BYTES
+    members, stride = expert_group_chips(tp, ep, cores)
+    if tp < cores:
+        chip_bytes = tokens * min(cores // tp, ep) * per_token
+    else:
+        chip_bytes = tokens * per_token / (tp // cores)
+    return members, stride, chip_bytes, chip_bytes / members * assumptions.expert_imbalance
+
+
 def expert_alltoall_seconds(specs, system, workload, tp, ep, tokens, calibration,
                             assumptions):
     """One dispatch (or combine) all-to-all of an MoE layer, software cost included; 0 when
@@ -267,20 +282,31 @@ def expert_alltoall_seconds(specs, system, workload, tp, ep, tokens, calibration
     The busiest receiver takes ``Assumptions.expert_imbalance`` x the mean block."""
     if ep == 1:
         return 0.0
-    cores = logical_cores_per_chip(specs.chip(system.chip))
-    per_token = workload.experts_per_token * workload.hidden * ACTIVATION_BYTES
-    imbalance = assumptions.expert_imbalance
-    members, stride = expert_group_chips(tp, ep, cores)
-    if tp < cores:
-        chip_bytes = tokens * min(cores // tp, ep) * per_token
-    else:
-        chip_bytes = tokens * per_token / (tp // cores)
+    members, stride, chip_bytes, block = _expert_exchange(specs, system, workload, tp, ep,
+                                                          tokens, assumptions)
     if members == 1:
         chip = specs.chip(system.chip)
-        return assumptions.collective_seconds + 2 * chip_bytes * imbalance / (
-            chip.hbm_bandwidth.value * assumptions.hbm_efficiency)
-    return group_alltoall_seconds(specs, system, members, stride,
-                                  chip_bytes / members * imbalance, calibration, assumptions)
+        return assumptions.collective_seconds + 2 * chip_bytes * \
+            assumptions.expert_imbalance / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency)
+    return group_alltoall_seconds(specs, system, members, stride, block, calibration,
+                                  assumptions)
+
+
+def expert_alltoall_source(specs, system, workload, tp, ep, tokens, calibration,
+                           assumptions):
+    """Where the figure of :func:`expert_alltoall_seconds` comes from, one line: the measured
+    fit and how far it extrapolates, or the chip's HBM; None when ``ep`` is 1."""
+    if ep == 1:
+        return None
+    members, stride, _, block = _expert_exchange(specs, system, workload, tp, ep, tokens,
+                                                 assumptions)
+    if members == 1:
+        return "inside one chip, through its HBM"
+    group = alltoall_group(specs, system, members, stride)
+    text = collective_provenance(group, "alltoall", block, calibration).describe()
+    if members > group.chips.value:
+        text += f"; {members - int(group.chips.value)} members over the scale-out network"
+    return f"{members} chips, {block:,.0f} B blocks: {text}"
 
 
 def expert_group_chips(tp, ep, cores):
