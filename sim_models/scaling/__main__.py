@@ -353,7 +353,8 @@ def _confidence_text(answer, scale=1.0, unit=None):
     if band is not None and answer["value"] is not None:
         parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
                      f"{scale * answer['high']:.4g} {unit or answer['unit']} "
-                     f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
+                     f"({band['held_out_rows']} held-out {band['generation']} "
+                     f"{'' if band['dense'] else 'mixture-of-experts '}{band['kind']} "
                      f"row{'s' if band['held_out_rows'] != 1 else ''}: errors "
                      f"{100 * band['lowest_error']:+.1f}% to "
                      f"{100 * band['highest_error']:+.1f}%, median |error| "

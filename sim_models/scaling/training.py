@@ -424,10 +424,12 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
                                  calibration, assumptions)
     if workload.moe:
         # The routed experts' gradients are reduced over the replicas holding the same experts.
-        dp += group_allreduce_seconds(specs, system, dp_members // plan.ep,
-                                      replica_chips * plan.ep,
-                                      experts * assumptions.gradient_bytes_per_parameter,
-                                      calibration, assumptions)
+        # Replicas sharing a chip sum on it first, as for the dense gradients.
+        spread = plan.ep * plan.tp * plan.pp >= cores
+        dp += group_allreduce_seconds(
+            specs, system, plan.dp // plan.ep if spread else dp_members,
+            plan.ep * plan.tp * plan.pp // cores if spread else replica_chips,
+            experts * assumptions.gradient_bytes_per_parameter, calibration, assumptions)
     hidden = backward_seconds if assumptions.overlap_with_backward else 0.0
     shard = parameters / (plan.dp if plan.zero_stage >= 1 else 1)
     optimizer_bytes = 2 * shard * (assumptions.optimizer_bytes_per_parameter
