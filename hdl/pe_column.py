@@ -6,10 +6,13 @@ and a column's instance ports are narrow (R moving values across, one stationary
 partial sum out of the bottom), so the C instances cost little.
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from sim_models.timing import tile_latency
+
+from .delay import delay_line
 from .numerics import arithmetic
 from .placement import register_placement
 from .shapes import index_shape
@@ -35,6 +38,12 @@ def pe_column_signature(config):
         "load_data": In(operand),
         "partial_out": Out(arithmetic(config).accumulator_shape),
     })
+
+
+def _load_control_layout(config):
+    """What travels down the column beside a stationary row: its valid bit, weight bank and
+    row index."""
+    return data.StructLayout({"valid": 1, "bank": 1, "row": index_shape(config.rows)})
 
 
 class PEColumn(wiring.Component):
@@ -69,7 +78,8 @@ class PEColumn(wiring.Component):
         vector PE (k, m) multiplies this cycle (``hdl.numerics.FloatArithmetic``).
     load_valid, load_bank, load_row, load_data : In
         When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` into its weight
-        register ``load_bank``.
+        register ``load_bank``, ``load_row`` x ``TileLatency.load_row_hop`` cycles later (the
+        row travels down the column; at once with one-stage PEs).
     partial_out : Out(accumulator)
         Partial sum leaving the bottom PE, one cycle after its moving value reached it.
     """
@@ -80,6 +90,16 @@ class PEColumn(wiring.Component):
     @property
     def config(self):
         return self._config
+
+    def _load_control(self, m, load_row_hop):
+        """The load's valid bit, bank and row as row 0 sees them (as one value, if the rows
+        below see them later)."""
+        if not load_row_hop:
+            return data.View(_load_control_layout(self._config),
+                             Cat(self.load_valid, self.load_bank, self.load_row))
+        control = Signal(_load_control_layout(self._config), name="load_control_in")
+        m.d.comb += control.eq(Cat(self.load_valid, self.load_bank, self.load_row))
+        return control
 
     def elaborate(self, platform):
         m = Module()
@@ -103,19 +123,28 @@ class PEColumn(wiring.Component):
             held = Signal(width, init=(1 << width) - 1, name="control_held", reset_less=True)
             m.d.sync += [select.eq(self.weight_select), held.eq(self.control)]
             control = data.View(self.control.shape(), held)
+        # The stationary row being loaded travels down the column, load_row_hop cycles per PE
+        # row (sim_models.timing.TileLatency.load_arrival; no registers with one-stage PEs).
+        load_row_hop = tile_latency(self._config).load_row_hop
+        load_control, load_data = self._load_control(m, load_row_hop), self.load_data
         partial = 0
         for row in range(self._config.rows):
+            if row and load_row_hop:
+                load_control = delay_line(m, load_control, load_row_hop,
+                                          name=f"load_control_{row}")[-1]
+                load_data = delay_line(m, load_data, load_row_hop, name=f"load_data_{row}",
+                                       reset_less=True)[-1]
             # Reset clears the weights. A load with K < R leaves rows K.. as they were; they only
             # ever meet zero moving values, but Verilog's X * 0 is X, and Icarus gives a register
             # that only holds its value X at the first clock edge (the hold logic has not been
             # evaluated yet), which would spoil every sum of its column.
             weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}")
                        for bank in range(2)]
-            with m.If(self.load_valid & (self.load_row == row)):
-                with m.If(self.load_bank):
-                    m.d.sync += weights[1].eq(self.load_data)
+            with m.If(load_control.valid & (load_control.row == row)):
+                with m.If(load_control.bank):
+                    m.d.sync += weights[1].eq(load_data)
                 with m.Else():
-                    m.d.sync += weights[0].eq(self.load_data)
+                    m.d.sync += weights[0].eq(load_data)
             weight = Mux(select[row], weights[1], weights[0])
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
             m.d.sync += below.eq(operands.multiply_add(
