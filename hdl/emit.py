@@ -19,6 +19,8 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit fabric --switch 4 36 --top-switches 2 --flit-intervals 1 2
     python -m hdl.emit fabric --system trn3-gen2-ultraserver
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
+    python -m hdl.emit allreduce --switch 4 2 --vector-length 32 --element bf16 \\
+        --collective reducescatter --forwarding cut-through
     python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
@@ -38,8 +40,8 @@ from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
-                               FORMAT_SETS, NAMED_TILES, SWITCH_ROUTING, SYSTEM_FABRICS,
-                               TRAINIUM2_FORMATS,
+                               FORMAT_SETS, FORWARDINGS, NAMED_TILES, RING_COLLECTIVES,
+                               SWITCH_ROUTING, SYSTEM_FABRICS, TRAINIUM2_FORMATS,
                                AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
                                FabricConfig, TileConfig, config_to_dict, module_name,
                                parse_formats)
@@ -296,15 +298,24 @@ def _parser():
         command.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
                              help="per dimension, cycles between the flits of a link, 1..8 "
                                   "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
-    allreduce = design("allreduce", help="a ring of all-reduce interfaces",
-                       description="Generate a ring fabric with an all-reduce interface at "
-                                   "every node (int32, FP32 or BF16 vectors).")
-    allreduce.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
+    allreduce = design("allreduce", help="a ring of collective interfaces",
+                       description="Generate a ring or switched fabric with an all-reduce, "
+                                   "reduce-scatter or all-gather interface at every node "
+                                   "(int32, FP32 or BF16 vectors).")
+    nodes = allreduce.add_mutually_exclusive_group(required=True)
+    nodes.add_argument("--nodes", type=int, help="nodes of the ring, 2..64")
+    nodes.add_argument("--switch", type=int, nargs="+", metavar="RADIX",
+                       help="a switched fabric instead of a ring: CHIPS per server, then "
+                            "SERVERS (then RACKS); the ring runs in chip order through it")
     allreduce.add_argument("--vector-length", type=int, required=True,
-                           help="elements per all-reduce, 1..65536")
+                           help="elements of the whole vector, 1..65536")
     allreduce.add_argument("--element", default="int32",
                            help=f"element format: {', '.join(ALLREDUCE_ELEMENTS)} "
                                 f"(default int32)")
+    allreduce.add_argument("--collective", default="allreduce",
+                           help=f"{', '.join(RING_COLLECTIVES)} (default allreduce)")
+    allreduce.add_argument("--forwarding", default="store",
+                           help=f"{', '.join(FORWARDINGS)} (default store)")
     _fabric_options(allreduce)
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
@@ -358,9 +369,12 @@ def configs_of(args):
         else:
             fabric = FabricConfig.torus(*args.torus, **options)
         return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
-    ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":
-        return [AllReduceConfig(ring, args.vector_length, args.element)]
+        fabric = FabricConfig.switch(*args.switch, **options) if args.switch else \
+            FabricConfig.ring(args.nodes, **options)
+        return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
+                                args.forwarding)]
+    ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
 
 

@@ -18,7 +18,7 @@ from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
 __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
-           "AllToAllConfig", "ELEMENT_WIDTH", "KIND_WIDTH",
+           "AllToAllConfig", "FORWARDINGS", "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
@@ -575,13 +575,15 @@ class FabricConfig:
         return base + "".join(suffixes)
 
 
-def _ring(subject, config, element):
-    """Raise unless ``config`` is a ring FabricConfig whose flits carry an ``element``
-    (a key of :data:`ALLREDUCE_ELEMENTS`)."""
+def _ring(subject, config, element, switch=False):
+    """Raise unless ``config`` is a ring FabricConfig (or, with ``switch``, a switched one)
+    whose flits carry an ``element`` (a key of :data:`ALLREDUCE_ELEMENTS`)."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
-    if config.topology.dimensions != 1:
-        raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
+    if config.switched and not switch or not config.switched and \
+            config.topology.dimensions != 1:
+        allowed = "a ring or a switched fabric" if switch else "a ring"
+        raise ValueError(f"Parameter '{subject}' must describe {allowed}, not {config.name}")
     width = ALLREDUCE_ELEMENTS[element]
     article = "an" if element[0] in "aefhilmnorsx" else "a"  # as the name is spoken
     if config.flit_width < width:
@@ -595,40 +597,71 @@ def _longest_vector(ring, element):
     return min(ring.max_payload_flits * per_flit * ring.nodes, MAX_VECTOR_LENGTH)
 
 
+#: Collectives of the ring interfaces (:class:`AllReduceConfig`), by name: the suffix of
+#: their configuration names.
+RING_COLLECTIVES = {"allreduce": "", "reducescatter": "_rs", "allgather": "_ag"}
+#: Forwarding of the ring interfaces, by name: the suffix of their configuration names.
+#: ``store``: a received chunk is forwarded once it has fully arrived; ``cut-through``: each
+#: flit as soon as it has arrived (and been added).
+FORWARDINGS = {"store": "", "cut-through": "_ct"}
+
+
 @dataclass(frozen=True)
 class AllReduceConfig:
-    """A ring of all-reduce network interfaces over a ring fabric, for int32, FP32 or BF16
-    vectors.
+    """A ring of collective network interfaces (all-reduce, reduce-scatter or all-gather) for
+    int32, FP32 or BF16 vectors, over a ring fabric or a switched one (the ring then runs in
+    node order through the switches, each node adding what it receives: endpoint reduction).
 
     Parameters
     ----------
     ring : FabricConfig
-        The ring fabric; its flits carry ``flit_width // element_width`` elements each.
+        The fabric, a ring or a switched fabric; its flits carry ``flit_width //
+        element_width`` elements each.
     vector_length : int
-        Elements per all-reduce, 1..65536, split into one chunk per node; each chunk must fit
-        one packet.
+        Elements of the whole vector, 1..65536, split into one chunk per node; each chunk must
+        fit one packet. The all-reduce takes and gives the whole vector; the reduce-scatter
+        takes it and gives node ``r`` chunk ``r``; the all-gather takes chunk ``r`` at node
+        ``r`` and gives the whole vector. Both need equal chunks: a multiple of the nodes.
     element : str
         Element format, a key of :data:`ALLREDUCE_ELEMENTS`: ``int32`` (default), ``fp32`` or
         ``bf16``.
+    collective : str
+        A key of :data:`RING_COLLECTIVES`: ``allreduce`` (default), ``reducescatter`` or
+        ``allgather``.
+    forwarding : str
+        A key of :data:`FORWARDINGS`: ``store`` (default) or ``cut-through``.
 
     Raises
     ------
     TypeError
         If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an
-        element, or a chunk does not fit one packet.
+        If ``element``, ``collective`` or ``forwarding`` is not a known name, ``ring`` is not a
+        ring or switched fabric, its flits cannot carry an element, a chunk does not fit one
+        packet, or the chunks of a reduce-scatter or all-gather are not equal.
     """
     ring: FabricConfig
     vector_length: int
     element: str = "int32"
+    # Omitted from the dictionary form at their defaults: earlier sidecars stay the same.
+    collective: str = field(default="allreduce", metadata={"omitted_at": "allreduce"})
+    forwarding: str = field(default="store", metadata={"omitted_at": "store"})
 
     def __post_init__(self):
         if self.element not in ALLREDUCE_ELEMENTS:
             raise ValueError(f"Parameter 'element' must be one of "
                              f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
-        _ring("ring", self.ring, self.element)
+        for name, value, allowed in [("collective", self.collective, RING_COLLECTIVES),
+                                     ("forwarding", self.forwarding, FORWARDINGS)]:
+            if value not in allowed:
+                raise ValueError(f"Parameter '{name}' must be one of {', '.join(allowed)}, "
+                                 f"not {value!r}")
+        _ring("ring", self.ring, self.element, switch=True)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
+        if self.collective != "allreduce" and self.vector_length % self.ring.nodes:
+            raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
+                             f"{self.ring.nodes} nodes for {self.collective}, "
+                             f"not {self.vector_length}")
         longest = _longest_vector(self.ring, self.element)
         if self.vector_length > longest:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
@@ -657,10 +690,18 @@ class AllReduceConfig:
         return -(-longest_chunk // self.elements_per_flit)
 
     @property
+    def steps(self):
+        """Packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase."""
+        phases = 2 if self.collective == "allreduce" else 1
+        return phases * (self.ring.nodes - 1)
+
+    @property
     def name(self):
-        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``."""
+        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``,
+        ``switch4x2_v16_fp32_rs_ct``."""
         suffix = "" if self.element == "int32" else f"_{self.element}"
-        return f"{self.ring.name}_v{self.vector_length}{suffix}"
+        return (f"{self.ring.name}_v{self.vector_length}{suffix}"
+                f"{RING_COLLECTIVES[self.collective]}{FORWARDINGS[self.forwarding]}")
 
 
 @dataclass(frozen=True)
