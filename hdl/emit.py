@@ -17,6 +17,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
     python -m hdl.emit fabric --switch 4 36 --top-switches 2 --flit-intervals 1 2
+    python -m hdl.emit fabric --system trn3-gen2-ultraserver
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit allreduce --switch 4 2 --vector-length 32 --element bf16 \\
         --collective reducescatter --forwarding cut-through
@@ -40,7 +41,7 @@ from amaranth.lib import data, stream
 from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
                                FORMAT_SETS, FORWARDINGS, NAMED_TILES, RING_COLLECTIVES,
-                               SWITCH_ROUTING, TRAINIUM2_FORMATS,
+                               SWITCH_ROUTING, SYSTEM_FABRICS, TRAINIUM2_FORMATS,
                                AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
                                FabricConfig, TileConfig, config_to_dict, module_name,
                                parse_formats)
@@ -273,8 +274,11 @@ def _parser():
                                   "at every node.")
     alltoall.add_argument("--max-count", type=int, required=True,
                           help="most 32-bit elements per block, 1..2**length_width - 1")
+    fabric.add_argument("--system", metavar="KEY",
+                        help=f"the fabric of a published system: {', '.join(SYSTEM_FABRICS)}; "
+                             f"--torus, --switch and --top-switches, if given, must match it")
     for command in (fabric, alltoall):
-        topology = command.add_mutually_exclusive_group(required=True)
+        topology = command.add_mutually_exclusive_group(required=command is alltoall)
         topology.add_argument("--ring", type=int, metavar="NODES",
                               help="ring of NODES nodes, 2..64")
         topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
@@ -345,8 +349,13 @@ def configs_of(args):
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
                "buffer_depth": args.buffer_depth}
+    if getattr(args, "system", None) is not None:
+        return [_system_fabric(args, options)]
     if args.design in ("fabric", "alltoall"):
         switch = getattr(args, "switch", None)
+        if args.ring is None and args.torus is None and not switch:
+            raise ValueError("Parameter 'topology' needs one of --ring, --torus, --switch or "
+                             "--system")
         options["routing"] = args.routing or (SWITCH_ROUTING if switch else "dateline")
         options["flit_intervals"] = tuple(args.flit_intervals)
         top_switches = getattr(args, "top_switches", None)
@@ -367,6 +376,17 @@ def configs_of(args):
                                 args.forwarding)]
     ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
+
+
+def _system_fabric(args, options):
+    """The fabric of ``--system``, checked against any size the command line also gives."""
+    dims = (args.ring,) if args.ring is not None else args.torus or args.switch
+    if args.flit_intervals:
+        options["flit_intervals"] = tuple(args.flit_intervals)
+    if args.routing:
+        options["routing"] = args.routing
+    return FabricConfig.system(args.system, dims=dims, top_switches=args.top_switches,
+                               **options)
 
 
 def main(argv=None):
