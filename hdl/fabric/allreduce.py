@@ -233,8 +233,8 @@ class AllReduceInterface(wiring.Component):
 
     def _sender(self, m, begin, running, progress, row_data):
         """Send one packet per step to the next node, each once the previous step's packet has
-        been received (:meth:`_sendable`). Returns the steps sent and the row to read for the
-        next cycle."""
+        been received, or cutting through (:meth:`_cut_through`). Returns the steps sent and the
+        row to read for the next cycle."""
         config, nodes, chunk_flits = self._config.ring, self._config.ring.nodes, \
             self._config.chunk_flits
         steps = self._config.steps
