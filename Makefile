@@ -131,8 +131,8 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The 4x4x4 torus (half-bandwidth Z) and the Trainium3 Gen1 16x4 switched fabric in Verilator (long builds)
-	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+fabric-large: variables deps ## The 4x4x4 torus (half-bandwidth Z) and the Trainium3 Gen1 16x4 switched fabric in Verilator (long builds); 16-node collectives in Icarus
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py tb/test_allreduce_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
