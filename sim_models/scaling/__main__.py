@@ -35,7 +35,7 @@ from .assumptions import Assumptions
 from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
-from .decode import best_decode_plan, decode_step, default_decode_tp
+from .decode import best_decode_plan, decode_step
 from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
@@ -461,7 +461,7 @@ def _text(result, specs, system):
     return "\n".join(lines)
 
 
-def _expert_layout(specs, system, workload, step, search, calibration, assumptions):
+def _expert_layout(specs, system, workload, step, search, calibration, assumptions, given):
     """A mixture of experts' decode: the EP used, where its all-to-all figure comes from, and
     the search's best layout beside it (empty for a dense workload)."""
     if search is None:
@@ -472,8 +472,7 @@ def _expert_layout(specs, system, workload, step, search, calibration, assumptio
                 specs, system, workload, step.plan.tp, step.plan.ep, tokens, calibration,
                 assumptions),
             "imbalance": assumptions.expert_imbalance,
-            "layout": {"used": "given options" if step.plan.tp != default_decode_tp(
-                           specs, system, workload) else "default TP, fastest EP at it",
+            "layout": {"used": "given options" if given else "default TP, fastest EP at it",
                        "tried": search.tried, "fitting": search.fitting,
                        "ranked_by": "seconds per token, then tokens/s of the system",
                        "best": None if best is None else asdict(best.plan),
@@ -552,7 +551,8 @@ def answer(args):
                   "layout": _layout(search, plan)},
               "prefill": _prefill(prefill, confidence, system, lnc, dense),
               "decode": _decode(decode, confidence, system, lnc, dense) | _expert_layout(
-                  specs, system, workload, decode, decode_search, calibration, assumptions),
+                  specs, system, workload, decode, decode_search, calibration, assumptions,
+                  args.decode_tp is not None or args.decode_ep is not None),
               **({} if speculative is None else {
                   "draft": args.draft,
                   "speculative": _speculative(speculative, confidence, system, lnc, dense)}),
