@@ -10,20 +10,31 @@ contents of every source. An entry is ``<store>/<sim>/<digest>/`` holding the mo
 ``digest`` written last: an entry without it, or whose ``digest`` does not match its name, is
 incomplete or corrupt; it is named on stdout, removed, and the model is built again.
 
-The default store is ``$XDG_CACHE_HOME/systolic-tile/models`` (``~/.cache/...``); nothing
-removes old entries, ``rm -rf`` of the directory is always safe.
+The default store is ``$XDG_CACHE_HOME/systolic-tile/models`` (``~/.cache/...``). It is
+bounded: each publish prunes it (:func:`prune`), removing entries unused for
+:data:`MAX_AGE_DAYS` days, then the least recently used until it holds at most
+:data:`MAX_BYTES`; a fetch marks its entry used. ``rm -rf`` of the directory is always safe.
 """
 
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["default_store", "fetch", "model_file", "publish"]
+__all__ = ["MAX_AGE_DAYS", "MAX_BYTES", "default_store", "fetch", "model_file", "prune",
+           "publish"]
 
 _DIGEST_FILE = "digest"
 _SECONDS_FILE = "build_seconds"
 _LOG = "build.log"
+#: Bytes the store keeps at most after a publish: about 25 models of a full `make test`, `make
+#: report` and `make bench` (8 and 32) together take 1-1.5 GB; a 128 x 128 model about 0.1 GB.
+MAX_BYTES = 3 << 30
+#: Days after its last use (build or fetch) an entry is removed.
+MAX_AGE_DAYS = 30
+#: Staging directories of a publish older than this (seconds) were left by a killed process.
+_STALE_STAGING_SECONDS = 3600
 
 
 def default_store():
@@ -74,9 +85,13 @@ def fetch(store, sim, toplevel, digest, build_dir):
               f"building again", flush=True)
         shutil.rmtree(entry, ignore_errors=True)
         return None
-    _link_or_copy(model, Path(build_dir) / model.name)
-    if (entry / _LOG).is_file():
-        shutil.copyfile(entry / _LOG, Path(build_dir) / _LOG)
+    try:
+        _link_or_copy(model, Path(build_dir) / model.name)
+        if (entry / _LOG).is_file():
+            shutil.copyfile(entry / _LOG, Path(build_dir) / _LOG)
+        os.utime(stamp)  # used now: the last to be pruned
+    except FileNotFoundError:  # pruned by another process meanwhile
+        return None
     return seconds
 
 
@@ -101,3 +116,47 @@ def publish(store, sim, toplevel, digest, build_dir, seconds):
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    prune(store, keep=entry)
+
+
+def _entry_bytes(entry):
+    return sum(path.stat().st_blocks * 512 for path in entry.iterdir() if path.is_file())
+
+
+def prune(store, max_bytes=MAX_BYTES, max_age_days=MAX_AGE_DAYS, keep=None, now=None):
+    """Remove the entries of ``store`` last used (built or fetched) more than ``max_age_days``
+    days before ``now`` (seconds since the epoch; the present if None), then the least
+    recently used until the rest hold at most ``max_bytes`` (disk blocks of their files; a
+    model still hard-linked from a build directory keeps its blocks there). The entry ``keep``
+    is never removed; nor are staging directories of a publish under way (those older than an
+    hour were left by a killed process and go). Prints one line when it removes anything;
+    returns the removed entries."""
+    now = time.time() if now is None else now
+    entries, removed = [], []
+    for sim_dir in (path for path in Path(store).glob("*") if path.is_dir()):
+        for entry in sim_dir.iterdir():
+            try:
+                if entry.name.startswith("."):
+                    if now - entry.stat().st_mtime > _STALE_STAGING_SECONDS:
+                        shutil.rmtree(entry, ignore_errors=True)
+                    continue
+                stamp = entry / _DIGEST_FILE
+                used = stamp.stat().st_mtime if stamp.is_file() else entry.stat().st_mtime
+                entries.append((used, entry, _entry_bytes(entry)))
+            except FileNotFoundError:  # removed by another process meanwhile
+                continue
+    entries.sort(key=lambda item: item[0])
+    total = sum(size for *_, size in entries)
+    for used, entry, size in entries:
+        if entry == keep:
+            continue
+        if now - used <= max_age_days * 86400 and total <= max_bytes:
+            break
+        shutil.rmtree(entry, ignore_errors=True)
+        total -= size
+        removed.append(entry)
+    if removed:
+        print(f"[build] model store {store}: removed {len(removed)} entries unused longest "
+              f"(kept at most {max_bytes / (1 << 30):.1f} GiB and {max_age_days} days), "
+              f"{total / (1 << 20):,.0f} MiB left", flush=True)
+    return removed

@@ -10,8 +10,10 @@ that is skipped while its inputs are unchanged and taken from the model store
 passed, build and run seconds, and where the log is.
 """
 
+import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Sequence
@@ -50,7 +52,13 @@ _BUILD_ARGS = {
 _PORTS_CONFIG = "vpi_ports.vlt"
 _BUILD_LOG = "build.log"
 _SIMULATION_LOG = "simulation.log"
+#: Written when a build (or a fetch from the model store) has finished, removed when one
+#: starts: simulator files in a build directory without it were left by a build that was
+#: interrupted or failed.
 _BUILD_STAMP = "build.sha256"
+#: Held (flock) by the process building in a build directory: runs in other processes that
+#: need the same model wait for it, then find it up to date.
+_BUILD_LOCK = "build.lock"
 
 _LOG_TAIL_LINES = 40
 #: Lines of a failed test's message shown in the failure report; the log has all of it.
@@ -154,13 +162,47 @@ def ports_config(toplevel):
     return f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n'
 
 
+def _is_simulator_output(path, toplevel):
+    """Whether ``path`` in a build directory was written by a simulator build: Verilator's
+    files and block directories (all named after its prefix ``V...``), objects, archives and
+    dependency files, the model; not the run directories of the tests, named after their
+    modules."""
+    return (path.name.startswith("V") or path.suffix in (".o", ".a", ".d")
+            or path.name in (toplevel, "sim.vvp"))
+
+
+def _clear_half_built(build_dir, toplevel):
+    """If the last build in ``build_dir`` did not finish (simulator files but no stamp), say
+    so and remove what it left: Verilator skips work whose inputs did not change without
+    checking that all of its outputs exist, so a directory it left half-built kept failing
+    ("No rule to make target 'Vtop.mk'")."""
+    if (build_dir / _BUILD_STAMP).is_file():
+        return
+    left = [path for path in build_dir.iterdir() if _is_simulator_output(path, toplevel)]
+    if not left:
+        return
+    print(f"[build] {_shown(build_dir)} was left half-built by an interrupted or failed build; "
+          f"its {len(left)} files and directories removed, building again", flush=True)
+    for path in left:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def _build(runner, sim, sources, toplevel, build_dir, build_args, store):
     """Build unless the stamp in ``build_dir`` matches the inputs or the model store ``store``
     (:mod:`tb.model_store`) holds the model; return the seconds spent compiling now (0 if
     nothing was compiled) and the seconds the model took when it was compiled, now or before
-    (None if that is not known)."""
-    stamp = build_dir / _BUILD_STAMP
+    (None if that is not known). One process builds in a directory at a time."""
     build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / _BUILD_LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_locked(runner, sim, sources, toplevel, build_dir, build_args, store)
+
+
+def _build_locked(runner, sim, sources, toplevel, build_dir, build_args, store):
+    stamp = build_dir / _BUILD_STAMP
     if sim == "verilator":
         control = build_dir / _PORTS_CONFIG
         control.write_text(ports_config(toplevel))
@@ -169,6 +211,7 @@ def _build(runner, sim, sources, toplevel, build_dir, build_args, store):
     model = build_dir / model_store.model_file(sim, toplevel)
     if stamp.is_file() and stamp.read_text() == digest and model.is_file():
         return 0.0, None
+    _clear_half_built(build_dir, toplevel)
     stamp.unlink(missing_ok=True)
     stored_seconds = model_store.fetch(store, sim, toplevel, digest, build_dir)
     if stored_seconds is not None:

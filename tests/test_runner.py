@@ -1,6 +1,10 @@
 """The simulation runner's build stamp and model store, without a simulator."""
 
+import os
+import time
+
 from tb import model_store
+from tb import runner
 from tb.runner import build_digest
 
 
@@ -51,3 +55,56 @@ def test_a_corrupt_store_entry_is_named_removed_and_not_used(tmp_path, capsys):
     assert model_store.fetch(store, "verilator", "top", "d1", _built(tmp_path / "two")) is None
     assert "verilator/d1 is incomplete or corrupt" in capsys.readouterr().out
     assert not (store / "verilator" / "d1").exists()
+
+
+def _published_and_aged(store, ages, now):
+    """Entries of 64 KiB models published, then dated ``ages`` (digest: days since used)."""
+    for digest in ages:
+        built = _built(store.parent / f"built_{digest}", "x" * (64 << 10))
+        model_store.publish(store, "verilator", "top", digest, built, 1.0)
+    for digest, days_ago in ages.items():
+        os.utime(store / "verilator" / digest / "digest", (now - days_ago * 86400,) * 2)
+
+
+def test_the_store_drops_entries_unused_too_long_then_the_least_recently_used(tmp_path, capsys):
+    store, now = tmp_path / "store", time.time()
+    _published_and_aged(store, {"old": 40, "mid": 5, "new": 1, "newest": 0}, now)
+    (store / "verilator" / ".staging-left-by-a-kill").mkdir()
+    os.utime(store / "verilator" / ".staging-left-by-a-kill", (now - 7200,) * 2)
+    entry_bytes = model_store._entry_bytes(store / "verilator" / "new")
+    removed = model_store.prune(store, max_bytes=2 * entry_bytes, max_age_days=30, now=now)
+    assert [entry.name for entry in removed] == ["old", "mid"]
+    assert sorted(path.name for path in (store / "verilator").iterdir()) == ["new", "newest"]
+    assert "removed 2 entries unused longest" in capsys.readouterr().out
+    # A fetch marks its entry used: "new" then outlives "newest".
+    assert model_store.fetch(store, "verilator", "top", "new", _built(tmp_path / "run")) == 1.0
+    removed = model_store.prune(store, max_bytes=entry_bytes, max_age_days=30)
+    assert [entry.name for entry in removed] == ["newest"]
+
+
+def test_pruning_never_removes_the_entry_just_published(tmp_path):
+    store = tmp_path / "store"
+    model_store.publish(store, "verilator", "top", "d1", _built(tmp_path / "one"), 1.0)
+    assert model_store.prune(store, max_bytes=0, keep=store / "verilator" / "d1") == []
+    assert (store / "verilator" / "d1" / "digest").is_file()
+
+
+def test_a_half_built_directory_is_named_and_its_simulator_files_removed(tmp_path, capsys):
+    # What an interrupted hierarchical Verilator build leaves: Verilator's files (its top's
+    # makefile missing), objects, a block directory, no stamp; beside them a test's run
+    # directory and the control file, which stay.
+    build = tmp_path / "build"
+    (build / "Vtop_leaf").mkdir(parents=True)
+    (build / "tile_tb").mkdir()
+    for name in ("Vtop__verFiles.dat", "Vtop_hier.mk", "verilated.o", "Vtop__ALL.a",
+                 "Vtop_leaf/Vtop_leaf.mk", "tile_tb/request.json", "vpi_ports.vlt"):
+        (build / name).write_text("")
+    runner._clear_half_built(build, "top")
+    assert "was left half-built by an interrupted or failed build; its 5 files and directories removed" in \
+        capsys.readouterr().out
+    assert sorted(path.name for path in build.iterdir()) == ["tile_tb", "vpi_ports.vlt"]
+    # A finished build (its stamp written) is left alone.
+    (build / "Vtop.mk").write_text("")
+    (build / "build.sha256").write_text("digest")
+    runner._clear_half_built(build, "top")
+    assert (build / "Vtop.mk").is_file() and not capsys.readouterr().out
