@@ -17,7 +17,10 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
     python -m hdl.emit fabric --switch 4 36 --top-switches 2 --flit-intervals 1 2
+    python -m hdl.emit fabric --system trn3-gen2-ultraserver
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
+    python -m hdl.emit allreduce --switch 4 2 --vector-length 32 --element bf16 \\
+        --collective reducescatter --forwarding cut-through
     python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
@@ -37,7 +40,8 @@ from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
 from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
-                               FORMAT_SETS, NAMED_TILES, SWITCH_ROUTING, TRAINIUM2_FORMATS,
+                               FORMAT_SETS, FORWARDINGS, NAMED_TILES, RING_COLLECTIVES,
+                               SWITCH_ROUTING, SYSTEM_FABRICS, TRAINIUM2_FORMATS,
                                AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
                                FabricConfig, TileConfig, config_to_dict, module_name,
                                parse_formats)
@@ -270,8 +274,11 @@ def _parser():
                                   "at every node.")
     alltoall.add_argument("--max-count", type=int, required=True,
                           help="most 32-bit elements per block, 1..2**length_width - 1")
+    fabric.add_argument("--system", metavar="KEY",
+                        help=f"the fabric of a published system: {', '.join(SYSTEM_FABRICS)}; "
+                             f"--torus, --switch and --top-switches, if given, must match it")
     for command in (fabric, alltoall):
-        topology = command.add_mutually_exclusive_group(required=True)
+        topology = command.add_mutually_exclusive_group(required=command is alltoall)
         topology.add_argument("--ring", type=int, metavar="NODES",
                               help="ring of NODES nodes, 2..64")
         topology.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
@@ -291,15 +298,24 @@ def _parser():
         command.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
                              help="per dimension, cycles between the flits of a link, 1..8 "
                                   "(default 1 everywhere; 1 1 2: Z links at half bandwidth)")
-    allreduce = design("allreduce", help="a ring of all-reduce interfaces",
-                       description="Generate a ring fabric with an all-reduce interface at "
-                                   "every node (int32, FP32 or BF16 vectors).")
-    allreduce.add_argument("--nodes", type=int, required=True, help="nodes of the ring, 2..64")
+    allreduce = design("allreduce", help="a ring of collective interfaces",
+                       description="Generate a ring or switched fabric with an all-reduce, "
+                                   "reduce-scatter or all-gather interface at every node "
+                                   "(int32, FP32 or BF16 vectors).")
+    nodes = allreduce.add_mutually_exclusive_group(required=True)
+    nodes.add_argument("--nodes", type=int, help="nodes of the ring, 2..64")
+    nodes.add_argument("--switch", type=int, nargs="+", metavar="RADIX",
+                       help="a switched fabric instead of a ring: CHIPS per server, then "
+                            "SERVERS (then RACKS); the ring runs in chip order through it")
     allreduce.add_argument("--vector-length", type=int, required=True,
-                           help="elements per all-reduce, 1..65536")
+                           help="elements of the whole vector, 1..65536")
     allreduce.add_argument("--element", default="int32",
                            help=f"element format: {', '.join(ALLREDUCE_ELEMENTS)} "
                                 f"(default int32)")
+    allreduce.add_argument("--collective", default="allreduce",
+                           help=f"{', '.join(RING_COLLECTIVES)} (default allreduce)")
+    allreduce.add_argument("--forwarding", default="store",
+                           help=f"{', '.join(FORWARDINGS)} (default store)")
     _fabric_options(allreduce)
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
@@ -333,8 +349,13 @@ def configs_of(args):
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,
                "buffer_depth": args.buffer_depth}
+    if getattr(args, "system", None) is not None:
+        return [_system_fabric(args, options)]
     if args.design in ("fabric", "alltoall"):
         switch = getattr(args, "switch", None)
+        if args.ring is None and args.torus is None and not switch:
+            raise ValueError("Parameter 'topology' needs one of --ring, --torus, --switch or "
+                             "--system")
         options["routing"] = args.routing or (SWITCH_ROUTING if switch else "dateline")
         options["flit_intervals"] = tuple(args.flit_intervals)
         top_switches = getattr(args, "top_switches", None)
@@ -348,10 +369,24 @@ def configs_of(args):
         else:
             fabric = FabricConfig.torus(*args.torus, **options)
         return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
-    ring = FabricConfig.ring(args.nodes, **options)
     if args.design == "allreduce":
-        return [AllReduceConfig(ring, args.vector_length, args.element)]
+        fabric = FabricConfig.switch(*args.switch, **options) if args.switch else \
+            FabricConfig.ring(args.nodes, **options)
+        return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
+                                args.forwarding)]
+    ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
+
+
+def _system_fabric(args, options):
+    """The fabric of ``--system``, checked against any size the command line also gives."""
+    dims = (args.ring,) if args.ring is not None else args.torus or args.switch
+    if args.flit_intervals:
+        options["flit_intervals"] = tuple(args.flit_intervals)
+    if args.routing:
+        options["routing"] = args.routing
+    return FabricConfig.system(args.system, dims=dims, top_switches=args.top_switches,
+                               **options)
 
 
 def main(argv=None):

@@ -11,25 +11,36 @@ The datapath, in order:
    included, subnormals kept), exponent of the significand's least significant bit, and
    infinity / NaN flags; the format is chosen per operation by an index into ``formats``.
 2. Exact products: significands multiplied, exponents added (R4).
-3. Exact fixed-point sum of the products (double-row FP8): every FP8 product is an integer
-   multiple of 2**lsb_exponent (-32 when E5M2 is in the set) below 2**32, so the two products
-   are shifted to that grid and added exactly in a 66-bit signed sum. A single product
-   (single-row, any format) bypasses this stage.
+3. Exact fixed-point sum of the products (double-row FP8): the product with the larger
+   exponent is shifted onto the grid of the other and the two magnitudes are added or the
+   smaller taken from the larger, exactly, in 64 bits (every FP8 product is a multiple of
+   2**-32 below 2**32 when E5M2 is in the set; :func:`_fixed_point_sum` says why the sum fits).
+   A single product (single-row, any format) bypasses this stage.
 4. One exact addition of the product term and the partial, rounded once: both terms are
-   normalized, the one with the smaller leading exponent is aligned to the other inside a
-   window two guard bits wider than the wider term, its bits below the window are ORed into a
-   sticky bit (only one term is ever truncated, so the sticky bit's sign is known), the sum is
-   normalized and rounded to 24 bits, to nearest even. Why this is exact: if the leading
-   exponents differ by two or more, cancellation removes at most one bit, so the result's
-   rounding bit lies above the sticky position; otherwise nothing is truncated.
+   normalized to the width of the wider term, at least 26 bits (24 and two guard bits), the
+   one with the smaller leading exponent is aligned to the other inside a window one sticky
+   position wider, its bits below the window are ORed into that sticky bit (only one term is
+   ever truncated, so the sticky bit's sign is known), the sum is normalized and rounded to
+   24 bits, to nearest even. Why this is exact: if the leading exponents differ by two or
+   more, cancellation removes at most one bit, so the result's rounding bit lies at least one
+   position above the sticky bit; otherwise nothing is truncated.
+
+Every word of the datapath is at most 64 bits wide except the double-row addition's window
+(65 bits and its carry): shifts by a variable amount are logarithmic shifters of constant
+shifts truncated to their result (:func:`_shift_left`), leading and trailing zeros are
+counted without padding, and terms are separate values rather than packed structs, so that
+Verilator evaluates them in machine words instead of its out-of-line wide-word helpers.
 
 MXFP8 / MXFP4 (four products with a shared block scale, Trainium3): the four products are four
-terms of stage 3's fixed-point sum instead of two (two more shifters and adders), and the
+terms of stage 3's exact sum instead of two (on the finest of their grids; the argument that
+the sum fits its width is to be redone for four terms), and the
 block's shared power-of-two scale is added to the sum's least-significant-bit exponent
 (the ``exponent`` of :func:`_fixed_point_sum`'s term) before stage 4; stage 4 does not change.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed
+from typing import NamedTuple
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -50,7 +61,8 @@ _PRECISION = 24
 _EXPONENT = signed(12)
 #: Leading exponent given to a zero term, below every other term by more than any window.
 _ZERO_EXPONENT = -1024
-#: Guard bits below the wider term in the alignment window (see the module docstring).
+#: Guard bits below a result's 24 that the normalized terms hold at least (see the module
+#: docstring).
 _GUARD = 2
 
 
@@ -68,10 +80,24 @@ def _product_layout(significand_bits):
                               "exponent": _EXPONENT, "inf": 1, "nan": 1, "zero": 1})
 
 
-def _term_layout(width):
+class _Term(NamedTuple):
     """A finite addend of the final addition: sign, integer magnitude, exponent of the
-    magnitude's least significant bit."""
-    return data.StructLayout({"sign": 1, "magnitude": width, "exponent": _EXPONENT})
+    magnitude's least significant bit. Separate values, not one packed struct, so that a
+    simulator keeps each in a machine word."""
+    sign: Value
+    magnitude: Value
+    exponent: Value
+
+
+def _term(width, name):
+    """A :class:`_Term` of Signals, ``width`` magnitude bits, named after ``name``."""
+    return _Term(Signal(name=f"{name}_sign"), Signal(width, name=f"{name}_magnitude"),
+                 Signal(_EXPONENT, name=f"{name}_exponent"))
+
+
+def _assign_term(term, sign, magnitude, exponent):
+    """Statements driving the :class:`_Term` of Signals ``term``."""
+    return [term.sign.eq(sign), term.magnitude.eq(magnitude), term.exponent.eq(exponent)]
 
 
 def _decode(operand, bits, exponent_bits, mantissa_bits):
@@ -125,21 +151,47 @@ def _multiply(m, stationary, moving, name):
 
 
 def _count_leading_zeros(value):
-    """Leading zeros of ``value``, whose width is a power of two, as a tree of log2(width)
-    multiplexers: the high half's count if it holds a one, else its width plus the low half's."""
+    """Leading zeros of ``value`` (``len(value)`` if it is 0), as a tree of multiplexers: the
+    high part's count if it holds a one, else its width plus the low part's (the low part the
+    largest power of two below the width, so that no part is padded)."""
     if len(value) == 1:
         return ~value[0]
-    half = len(value) // 2
+    half = 1 << (ceil_log2(len(value)) - 1)
     high, low = value[half:], value[:half]
-    return Mux(high.any(), _count_leading_zeros(high), half + _count_leading_zeros(low))
+    return Mux(high.any(), _count_leading_zeros(high), len(high) + _count_leading_zeros(low))
+
+
+def _count_trailing_zeros(value):
+    """Trailing zeros of ``value`` (``len(value)`` if it is 0), the mirror of
+    :func:`_count_leading_zeros`."""
+    if len(value) == 1:
+        return ~value[0]
+    half = 1 << (ceil_log2(len(value)) - 1)
+    low, high = value[:half], value[half:]
+    return Mux(low.any(), _count_trailing_zeros(low), half + _count_trailing_zeros(high))
 
 
 def _leading_zeros(m, value, name):
-    """Signal: the number of leading zeros of ``value`` (at least its width if it is 0)."""
-    padded = 1 << ceil_log2(len(value))
-    count = Signal(range(padded + 1), name=name)
-    m.d.comb += count.eq(_count_leading_zeros(Cat(Const(0, padded - len(value)), value)))
+    """Signal: the number of leading zeros of ``value`` (its width if it is 0)."""
+    count = Signal(range(len(value) + 1), name=name)
+    m.d.comb += count.eq(_count_leading_zeros(value))
     return count
+
+
+def _shift_left(m, value, amount, width, name):
+    """Signal: ``value << amount`` truncated to ``width`` bits, a logarithmic shifter of
+    constant shifts (one Signal per bit of ``amount``), none of them wider than ``width`` (a
+    plain ``<<`` by a k-bit amount is ``len(value) + 2**k - 1`` bits wide before truncation:
+    words a simulator evaluates out of line beyond 64 bits)."""
+    shifted = Signal(width, name=f"{name}_0")
+    m.d.comb += shifted.eq(value)
+    for position in range(len(amount)):
+        step = 1 << position
+        moved = Cat(Const(0, step), shifted)[:width] if step < width else Const(0, width)
+        stage = Signal(width, name=f"{name}_{position + 1}")
+        m.d.comb += stage.eq(Mux(amount[position], moved, shifted))
+        shifted = stage
+    return shifted
 
 
 def _normalized(m, term, width, name):
@@ -150,7 +202,7 @@ def _normalized(m, term, width, name):
     zeros = _leading_zeros(m, padded, f"{name}_zeros")
     magnitude = Signal(width, name=f"{name}_normalized")
     leading = Signal(_EXPONENT, name=f"{name}_leading")
-    m.d.comb += [magnitude.eq(padded << zeros),
+    m.d.comb += [magnitude.eq(_shift_left(m, padded, zeros, width, f"{name}_shift")),
                  leading.eq(Mux(padded.any(), term.exponent + (width - 1) - zeros,
                                 _ZERO_EXPONENT))]
     return magnitude, leading
@@ -168,6 +220,9 @@ class _Pipeline:
         self.riders = {}
 
     def _register(self, name, value):
+        if isinstance(value, _Term):
+            return _Term(*(self._register(f"{name}_{field}", part)
+                           for field, part in zip(_Term._fields, value)))
         register = Signal(value.shape(), name=name, reset_less=True)
         self._m.d.sync += register.eq(value)
         return register
@@ -182,14 +237,14 @@ class _Pipeline:
 
 
 def _round_sum(m, first, second, negative_zero, pipeline=None):
-    """FP32 bits (a 32-bit Signal) of ``first + second`` (two :func:`_term_layout` views) rounded
+    """FP32 bits (a 32-bit Signal) of ``first + second`` (two :class:`_Term`) rounded
     once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
     zero is -0 if ``negative_zero`` (every term -0, R8) else +0. ``pipeline`` (a
     :class:`_Pipeline`) cuts it after normalizing the terms, ordering them by size, aligning
     them, adding them, normalizing the sum and rounding it."""
     pipeline = pipeline or _Pipeline(m)
-    width = max(len(first.magnitude), len(second.magnitude), _PRECISION)
-    window = width + _GUARD + 1                     # + the sticky position at bit 0
+    width = max(len(first.magnitude), len(second.magnitude), _PRECISION + _GUARD)
+    window = width + 1                              # + the sticky position at bit 0
     one, one_leading = _normalized(m, first, width, "first")
     two, two_leading = _normalized(m, second, width, "second")
     pipeline.riders["negative_zero"] = negative_zero
@@ -210,28 +265,33 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     big, small, big_leading, big_sign, small_sign, distance = (
         stage[name] for name in ("big", "small", "big_leading", "big_sign", "small_sign",
                                  "distance"))
-    # The small term, aligned: bits that leave the window are ORed into the sticky bit.
-    spread = Signal(2 * window, name="aligned")
-    m.d.comb += spread.eq(Cat(Const(0, window + _GUARD + 1), small) >> distance)
-    aligned = Cat(spread[window] | spread[:window].any(), spread[window + 1:])
-    big_aligned = Cat(Const(0, _GUARD + 1), big)
+    # The small term, aligned: bits that leave the window are ORed into the sticky bit, which
+    # is set when the shift reaches past the term's lowest one.
+    shifted = Signal(width, name="aligned")
+    sticky = Signal(name="aligned_sticky")
+    m.d.comb += [shifted.eq(small >> distance),
+                 sticky.eq(small.any() & (_count_trailing_zeros(small) < distance))]
+    aligned = Cat(sticky, shifted)
+    big_aligned = Cat(Const(0, 1), big)
     stage = pipeline.cut("aligned", big_aligned=big_aligned, small_aligned=aligned,
                          big_sign=big_sign, small_sign=small_sign, big_leading=big_leading)
-    total = Signal(signed(window + 2), name="total")
-    m.d.comb += total.eq(Mux(stage["big_sign"] == stage["small_sign"],
-                             stage["big_aligned"] + stage["small_aligned"],
-                             stage["big_aligned"] - stage["small_aligned"]))
+    # Magnitudes added, or the smaller taken from the larger: no signed word, no negation.
+    big_aligned, small_aligned = stage["big_aligned"], stage["small_aligned"]
     magnitude = Signal(window + 1, name="sum_magnitude")
     sign = Signal(name="sum_sign")
-    m.d.comb += [magnitude.eq(Mux(total < 0, -total, total)),
-                 sign.eq(stage["big_sign"] ^ (total < 0))]
+    with m.If(stage["big_sign"] == stage["small_sign"]):
+        m.d.comb += [magnitude.eq(big_aligned + small_aligned), sign.eq(stage["big_sign"])]
+    with m.Elif(big_aligned >= small_aligned):
+        m.d.comb += [magnitude.eq(big_aligned - small_aligned), sign.eq(stage["big_sign"])]
+    with m.Else():
+        m.d.comb += [magnitude.eq(small_aligned - big_aligned), sign.eq(stage["small_sign"])]
     stage = pipeline.cut("sum", magnitude=magnitude, sign=sign,
                          big_leading=stage["big_leading"])
     magnitude, sign, big_leading = stage["magnitude"], stage["sign"], stage["big_leading"]
     # Normalize, round to 24 bits (ties to even), then range checks.
     zeros = _leading_zeros(m, magnitude, "sum_zeros")
     normalized = Signal(window + 1, name="sum_normalized")
-    m.d.comb += normalized.eq(magnitude << zeros)
+    m.d.comb += normalized.eq(_shift_left(m, magnitude, zeros, window + 1, "sum_shift"))
     stage = pipeline.cut("normalized", normalized=normalized, zeros=zeros,
                          nonzero=magnitude.any(), sign=sign, big_leading=big_leading)
     normalized, zeros, sign, big_leading = \
@@ -273,12 +333,11 @@ def _special(m, output, finite, nan, positive_infinity, negative_infinity):
 
 def _fp32_term(m, bits, name):
     """(decoded FP32 operand, the finite term of its value), Signals of
-    :func:`_operand_layout` and :func:`_term_layout`."""
+    :func:`_operand_layout` and :class:`_Term`."""
     decoded = Signal(_operand_layout(_PRECISION), name=name)
     m.d.comb += _decode(decoded, bits, *_FP32_FIELDS)
-    term = Signal(_term_layout(_PRECISION), name=f"{name}_term")
-    m.d.comb += [term.sign.eq(decoded.sign), term.magnitude.eq(decoded.significand),
-                 term.exponent.eq(decoded.exponent)]
+    term = _term(_PRECISION, f"{name}_term")
+    m.d.comb += _assign_term(term, decoded.sign, decoded.significand, decoded.exponent)
     return decoded, term
 
 
@@ -301,25 +360,41 @@ def float_mac_signature(formats):
 
 
 def _fixed_point_sum(m, products, active, fp8_formats):
-    """Stage 3: the exact sum of the FP8 ``products`` that are ``active``, on the grid of the
-    smallest FP8 product, as a Signal of :func:`_term_layout`. Its ``exponent`` is that grid's
-    (a constant here; an MX block scale would be added to it)."""
+    """Stage 3: the exact sum of the two FP8 ``products`` that are ``active``, as a Signal of
+:class:`_Term`: on the grid of the product with the smaller exponent, the other one
+    shifted up to it, then added or subtracted by magnitude.
+
+    Why it fits ``width`` bits (64 with E5M2): every FP8 product is a multiple of
+    2**(2 lowest) below largest**2 < 2**(width + 2 lowest), so each product does on any grid at
+    or above 2**(2 lowest); a sum of like signs that carries past the larger product's leading
+    bit needs the smaller product to reach the larger one's lowest bit, so both have at most
+    eight bits within 16 positions."""
     lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
     largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
-    # Every product is a multiple of 2**(2 lowest) below largest**2 < 2**width.
     width = (int(largest * largest).bit_length()) - 2 * lowest
-    total = 0
-    for position, product in enumerate(products):
-        shifted = Signal(width, name=f"grid_{position}")
-        offset = (product.exponent - 2 * lowest)[:width.bit_length()]
-        m.d.comb += shifted.eq(Mux(active[position], product.significand << offset, 0))
-        total = total + Mux(product.sign, -shifted, shifted)
-    summed = Signal(signed(width + 2), name="product_sum")
-    term = Signal(_term_layout(width + 1), name="fixed")
-    m.d.comb += [summed.eq(total),
-                 term.sign.eq(summed < 0),
-                 term.magnitude.eq(Mux(summed < 0, -summed, summed)),
-                 term.exponent.eq(2 * lowest)]
+    swap = products[1].exponent < products[0].exponent     # the high product's grid is finer
+    fine, coarse = (_term(len(products[0].significand), f"grid_{name}")
+                    for name in ("fine", "coarse"))
+    distance = Signal(range(width), name="grid_distance")
+    for term, (first, second) in ((fine, (1, 0)), (coarse, (0, 1))):
+        chosen, other = products[first], products[second]
+        m.d.comb += _assign_term(
+            term, Mux(swap, chosen.sign, other.sign),
+            Mux(Mux(swap, active[first], active[second]),
+                Mux(swap, chosen.significand, other.significand), 0),
+            Mux(swap, chosen.exponent, other.exponent))
+    m.d.comb += distance.eq(coarse.exponent - fine.exponent)
+    shifted = Signal(width, name="grid_shifted")
+    m.d.comb += shifted.eq(_shift_left(m, coarse.magnitude, distance, width, "grid_shift"))
+    larger = shifted >= fine.magnitude
+    term = _term(width, "fixed")
+    with m.If(coarse.sign == fine.sign):
+        m.d.comb += [term.magnitude.eq(shifted + fine.magnitude), term.sign.eq(fine.sign)]
+    with m.Elif(larger):
+        m.d.comb += [term.magnitude.eq(shifted - fine.magnitude), term.sign.eq(coarse.sign)]
+    with m.Else():
+        m.d.comb += [term.magnitude.eq(fine.magnitude - shifted), term.sign.eq(fine.sign)]
+    m.d.comb += term.exponent.eq(fine.exponent)
     return term
 
 
@@ -394,17 +469,16 @@ class FloatMac(wiring.Component):
                                 for half, product in zip(halves, products)})
         active, double_row = stage["active"], stage["double_row"]
         products = [stage[f"product_{half}"] for half in halves]
-        single = Signal(_term_layout(len(products[0].significand)), name="single")
-        m.d.comb += [single.sign.eq(products[0].sign),
-                     single.magnitude.eq(Mux(active[0], products[0].significand, 0)),
-                     single.exponent.eq(products[0].exponent)]
+        single = _term(len(products[0].significand), "single")
+        m.d.comb += _assign_term(single, products[0].sign,
+                                 Mux(active[0], products[0].significand, 0),
+                                 products[0].exponent)
         term = single
         if fp8:
             fixed = _fixed_point_sum(m, products, active, fp8)
-            term = Signal(_term_layout(max(len(fixed.magnitude), len(single.magnitude))),
-                          name="products")
-            for field in ("sign", "magnitude", "exponent"):
-                m.d.comb += term[field].eq(Mux(double_row, fixed[field], single[field]))
+            term = _term(max(len(fixed.magnitude), len(single.magnitude)), "products")
+            m.d.comb += _assign_term(term, *(Mux(double_row, one, other)
+                                             for one, other in zip(fixed, single)))
         # What the products contribute to R7's specials and R8's zero sign.
         taking_part = [(product, active[position]) for position, product in enumerate(products)]
         all_negative_zero, nan, positive_infinity, negative_infinity = Const(1, 1), 0, 0, 0

@@ -10,6 +10,9 @@ from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from sim_models.timing import tile_latency
+
+from .delay import delay_line
 from .numerics import arithmetic
 from .placement import register_placement
 from .shapes import index_shape
@@ -24,14 +27,18 @@ def pe_column_signature(config):
     operand = operands.operand_shape
     control = {} if operands.control_layout is None else \
         {"control": In(data.ArrayLayout(operands.control_layout, rows))}
+    # One load control per PE row when the rows write a stationary row at different cycles.
+    load_rows = rows if tile_latency(config).load_row_hop else 1
+    load_row = index_shape(rows) if load_rows == 1 else \
+        data.ArrayLayout(index_shape(rows), load_rows)
     return wiring.Signature({
         "moving_in": In(data.ArrayLayout(operands.lane_layout, rows)),
         "moving_out": Out(data.ArrayLayout(operands.lane_layout, rows)),
         "weight_select": In(rows),
         **control,
-        "load_valid": In(1),
-        "load_bank": In(1),
-        "load_row": In(index_shape(rows)),
+        "load_valid": In(load_rows),
+        "load_bank": In(load_rows),
+        "load_row": In(load_row),
         "load_data": In(operand),
         "partial_out": Out(arithmetic(config).accumulator_shape),
     })
@@ -69,7 +76,11 @@ class PEColumn(wiring.Component):
         vector PE (k, m) multiplies this cycle (``hdl.numerics.FloatArithmetic``).
     load_valid, load_bank, load_row, load_data : In
         When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` into its weight
-        register ``load_bank``.
+        register ``load_bank``. With pipelined PEs (``TileLatency.load_row_hop`` > 0) the
+        stationary row travels down the column, reaching PE row k k x ``load_row_hop`` cycles
+        after row 0: ``load_data`` passes down through registers, and the tile gives each row
+        its own ``load_valid``, ``load_bank`` and ``load_row`` (bit or element k), taken as
+        many cycles later from one delay line shared by the columns.
     partial_out : Out(accumulator)
         Partial sum leaving the bottom PE, one cycle after its moving value reached it.
     """
@@ -80,6 +91,12 @@ class PEColumn(wiring.Component):
     @property
     def config(self):
         return self._config
+
+    def _load_control(self, row, load_row_hop):
+        """(valid, bank, row index) of the load as PE row ``row`` sees them."""
+        if not load_row_hop:
+            return self.load_valid, self.load_bank, self.load_row
+        return self.load_valid[row], self.load_bank[row], self.load_row[row]
 
     def elaborate(self, platform):
         m = Module()
@@ -103,19 +120,27 @@ class PEColumn(wiring.Component):
             held = Signal(width, init=(1 << width) - 1, name="control_held", reset_less=True)
             m.d.sync += [select.eq(self.weight_select), held.eq(self.control)]
             control = data.View(self.control.shape(), held)
+        # The stationary row being loaded travels down the column, load_row_hop cycles per PE
+        # row (sim_models.timing.TileLatency.load_arrival; no registers with one-stage PEs).
+        load_row_hop = tile_latency(self._config).load_row_hop
+        load_data = self.load_data
         partial = 0
         for row in range(self._config.rows):
+            if row and load_row_hop:
+                load_data = delay_line(m, load_data, load_row_hop, name=f"load_data_{row}",
+                                       reset_less=True)[-1]
+            load_valid, load_bank, load_row = self._load_control(row, load_row_hop)
             # Reset clears the weights. A load with K < R leaves rows K.. as they were; they only
             # ever meet zero moving values, but Verilog's X * 0 is X, and Icarus gives a register
             # that only holds its value X at the first clock edge (the hold logic has not been
             # evaluated yet), which would spoil every sum of its column.
             weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}")
                        for bank in range(2)]
-            with m.If(self.load_valid & (self.load_row == row)):
-                with m.If(self.load_bank):
-                    m.d.sync += weights[1].eq(self.load_data)
+            with m.If(load_valid & (load_row == row)):
+                with m.If(load_bank):
+                    m.d.sync += weights[1].eq(load_data)
                 with m.Else():
-                    m.d.sync += weights[0].eq(self.load_data)
+                    m.d.sync += weights[0].eq(load_data)
             weight = Mux(select[row], weights[1], weights[0])
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
             m.d.sync += below.eq(operands.multiply_add(

@@ -9,12 +9,12 @@ Hazards, and why each rule is enough:
 
 - The weights have two banks per PE. A load writes the bank the most recent multiply is *not*
   using, so a load that follows a multiply runs in the background while that multiply streams.
-  A load's row k reaches PE (k, m) along the same diagonal wave as a moving vector does, so a
-  multiply may start the cycle after the last stationary beat of its load.
+  A load's row k travels down the column behind the rows above it (``TileLatency.load_arrival``):
+  it reaches PE (k, m) after every vector taken before the load has used the bank there, and
+  before any vector taken after the load's last beat arrives, so a multiply may start the cycle
+  after the last stationary beat of its load, and a load the cycle after the multiply that
+  frees its bank started, at any PE depth.
 - A multiply may not overwrite a PSUM bank that the read engine is still reading.
-- With pipelined PEs (``TileConfig.pe_stages``) a vector's lanes reach lower rows later than a
-  load's rows do; a load into a weight bank waits ``TileLatency.weight_hold`` cycles after the
-  last moving beat that used the bank, so that no row is overwritten before that vector used it.
 - A read of a PSUM bank waits until every vector already sent into that bank has left the
   array: ``drain_cycles`` (``sim_models.timing``; R + C - 1 with one-cycle PEs) cycles after the
   bank's last moving beat.
@@ -25,7 +25,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles, tile_latency
+from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
 from .isa import Opcode, moving_layout, op_layout, stationary_layout
 from .numerics import arithmetic
@@ -215,21 +215,6 @@ class Sequencer(wiring.Component):
             with m.Elif(counter != 0):
                 m.d.sync += counter.eq(counter - 1)
 
-        # Cycles until each weight bank may be overwritten (only with rows more than a cycle
-        # apart: TileLatency.weight_hold).
-        load_may_issue = load.free
-        hold = tile_latency(config).weight_hold
-        if hold:
-            weight_held = [Signal(range(hold + 1), name=f"weight_hold_{bank}")
-                           for bank in range(2)]
-            for bank, counter in enumerate(weight_held):
-                with m.If(multiply.beat & (mm_weight_bank == bank)):
-                    m.d.sync += counter.eq(hold)
-                with m.Elif(counter != 0):
-                    m.d.sync += counter.eq(counter - 1)
-            target = Mux(loaded_used, ~loaded_bank, loaded_bank)
-            load_may_issue = load.free & (Mux(target, weight_held[1], weight_held[0]) == 0)
-
         # Read engine: PSUM columns to the result stage.
         read = _Engine(m, "read", self.read_request.column.shape(), head.n.shape(),
                        self.read_advance)
@@ -246,7 +231,7 @@ class Sequencer(wiring.Component):
         can_issue = Signal()
         with m.Switch(head.opcode):
             with m.Case(Opcode.LOAD_STATIONARY):
-                m.d.comb += can_issue.eq(load_may_issue)
+                m.d.comb += can_issue.eq(load.free)
             with m.Case(Opcode.MULTIPLY_MOVING):
                 bank_in_read = read.busy & (read_bank == head.bank)
                 m.d.comb += can_issue.eq(multiply.free & load.free & ~bank_in_read)

@@ -5,9 +5,10 @@ share the ``sync`` clock; the offsets are ``sim_models.timing.TileLatency``'s, w
 ``sim_models.cycle_model`` uses too; with one-cycle PEs):
 
 - row k of the vector enters PE (k, m) in cycle t + ``operand_arrival(k, m)`` = t + 1 + k + m;
-- column m of the stationary row reaches every PE of column m in cycle u + ``load_arrival(m)``
-  = u + 1 + m, and is used from the next cycle on, so a vector taken after the last beat of its
-  load sees all of it;
+- column m of stationary row k reaches PE (k, m) in cycle u + ``load_arrival(k, m)`` = u + 1 + m
+  (plus k (``row_hop`` - 1) with pipelined PEs: the row travels down the column), and is used
+  from the next cycle on, so a vector taken after the last beat of its load sees all of it and
+  one taken before the load never sees it;
 - the vector's result for column m is written to PSUM in cycle t + ``psum_write(m)``
   = t + R + m + 1.
 """
@@ -118,14 +119,15 @@ class SystolicTile(wiring.Component):
             m.d.sync += format_line.eq(Cat(injection.control, format_line[:-width]))
             controls = Cat(injection.control, format_line)
 
-        # Load skew: column m takes the stationary row taken in cycle u in cycle
-        # u + load_arrival(m).
+        # Load skew: PE (k, m) writes the stationary row taken in cycle u in cycle
+        # u + load_arrival(k, m). The data enters column m at row 0 and the column passes it
+        # down (hdl.pe_column); each row's valid, bank and row index are taps of one line.
         write = sequencer.weight_write
         control_layout = data.StructLayout({"valid": 1, "row": write.row.shape(), "bank": 1})
         control = Signal(control_layout)
         m.d.comb += [control.valid.eq(write.valid), control.row.eq(write.row),
                      control.bank.eq(write.bank)]
-        control_taps = delay_line(m, control, latency.load_arrival(cols - 1),
+        control_taps = delay_line(m, control, latency.load_arrival(rows - 1, cols - 1),
                                   name="load_control")
 
         # PSUM write tags: tap psum_lookup(m) is the tag of the vector whose partial sum leaves
@@ -139,7 +141,9 @@ class SystolicTile(wiring.Component):
             moving_out = Signal(pe_signature.members["moving_out"].shape, name=f"moving_col{col}")
             partial = Signal(arithmetic(config).accumulator_shape,
                              name=f"partial_col{col}")
-            load = control_taps[latency.load_arrival(col)]
+            # One tap for every row, or one for the whole column when rows write at once.
+            loads = [control_taps[latency.load_arrival(row, col)]
+                     for row in range(rows if latency.load_row_hop else 1)]
             m.submodules[f"column{col}"] = instantiate(
                 leaf_module_name("pe_column", config), pe_signature, {
                     "moving_in": moving,
@@ -147,10 +151,10 @@ class SystolicTile(wiring.Component):
                     "weight_select": _anti_diagonal(selects, 1, latency, lead, col),
                     **({} if pe_control is None else
                        {"control": _anti_diagonal(controls, width, latency, lead, col)}),
-                    "load_valid": load.valid,
-                    "load_bank": load.bank,
-                    "load_row": load.row,
-                    "load_data": delay_line(m, write.data[col], latency.load_arrival(col),
+                    "load_valid": Cat(load.valid for load in loads),
+                    "load_bank": Cat(load.bank for load in loads),
+                    "load_row": Cat(load.row for load in loads),
+                    "load_data": delay_line(m, write.data[col], latency.load_arrival(0, col),
                                             name=f"load_skew{col}", reset_less=True)[-1],
                     "partial_out": partial,
                 })

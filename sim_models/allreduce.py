@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .fabric import ZeroLoadLatency
+from .fabric import ZeroLoadLatency, crossed_links, slowest_interval
 from .floats import accumulate_fp32, add_bf16
 
 __all__ = ["INT32_MIN", "INT32_MAX", "wrap_int32", "add_elements", "allreduce_reference",
-           "chunk_sizes", "ring_allreduce", "AllReduceEstimate"]
+           "collective_reference", "chunk_sizes", "ring_allreduce", "AllReduceEstimate"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -68,21 +68,60 @@ def allreduce_reference(vectors, element="int32"):
         chunk in the order of the module's rule.
     """
     vectors = np.asarray(vectors, dtype=np.int64)
+    return np.broadcast_to(_reduced(vectors, element, 0), vectors.shape).copy()
+
+
+def _reduced(vectors, element, first):
+    """The element-wise sum of the rows of ``vectors`` (nodes, length), chunk ``c`` summed in
+    ring order from node ``c + first``."""
     nodes, length = vectors.shape
     if element == "int32":
-        total = wrap_int32(vectors.sum(axis=0))
-    else:
-        total = np.empty(length, dtype=np.int64)
-        start = 0
-        for chunk, size in enumerate(chunk_sizes(length, nodes)):
-            window = slice(start, start + size)
-            start += size
-            partial = vectors[chunk, window]
-            for offset in range(1, nodes):
-                partial = add_elements(element, vectors[(chunk + offset) % nodes, window],
-                                       partial)
-            total[window] = partial
-    return np.broadcast_to(total, vectors.shape).copy()
+        return wrap_int32(vectors.sum(axis=0))
+    total = np.empty(length, dtype=np.int64)
+    start = 0
+    for chunk, size in enumerate(chunk_sizes(length, nodes)):
+        window = slice(start, start + size)
+        start += size
+        partial = vectors[(chunk + first) % nodes, window]
+        for offset in range(first + 1, first + nodes):
+            partial = add_elements(element, vectors[(chunk + offset) % nodes, window], partial)
+        total[window] = partial
+    return total
+
+
+def collective_reference(inputs, element="int32", collective="allreduce"):
+    """What every node holds after a ring collective.
+
+    Parameters
+    ----------
+    inputs : array_like of int
+        Each node's input: shape (nodes, length) for an all-reduce or reduce-scatter (the
+        whole vector), (nodes, length / nodes) for an all-gather (node ``r``'s chunk ``r``).
+        int32 values, or FP32 / BF16 bit patterns.
+    element : str
+        ``int32``, ``fp32`` or ``bf16``.
+    collective : str
+        ``allreduce`` (:func:`allreduce_reference`); ``reducescatter``: node ``r`` gets chunk
+        ``r`` of the sum, each chunk ``c`` summed in ring order from node ``c + 1`` (the
+        schedule that ends at node ``c``); ``allgather``: every node gets the chunks of all
+        nodes in node order.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Shape (nodes, length) for an all-reduce or all-gather, (nodes, length / nodes) for a
+        reduce-scatter.
+    """
+    inputs = np.asarray(inputs, dtype=np.int64)
+    nodes = inputs.shape[0]
+    if collective == "allreduce":
+        return allreduce_reference(inputs, element)
+    if collective == "allgather":
+        return np.broadcast_to(inputs.ravel(), (nodes, inputs.size)).copy()
+    if collective == "reducescatter":
+        return _reduced(inputs, element, 1).reshape(nodes, -1)
+    raise ValueError(f"Parameter 'collective' must be one of allreduce, reducescatter, "
+                     f"allgather, not {collective!r}")
 
 
 def chunk_sizes(length, nodes):
@@ -91,33 +130,51 @@ def chunk_sizes(length, nodes):
     return [base + (chunk < extra) for chunk in range(nodes)]
 
 
-def ring_allreduce(vectors, element="int32"):
-    """The ring all-reduce schedule of the RTL, step by step, in numpy.
+def ring_allreduce(vectors, element="int32", collective="allreduce"):
+    """The ring schedule of the RTL, step by step, in numpy.
+
+    Node ``r`` sends chunk ``(r + first - s) mod nodes`` at step ``s`` (``first`` = -1 for the
+    reduce-scatter, 0 otherwise) and adds (reduce-scatter phase) or keeps (all-gather phase)
+    what it receives: ``2 (nodes - 1)`` steps for the all-reduce, ``nodes - 1`` for the others.
 
     Parameters
     ----------
-    vectors : array_like of int, shape (nodes, length)
-        As for :func:`allreduce_reference`.
+    vectors : array_like of int
+        As the ``inputs`` of :func:`collective_reference`.
     element : str
         ``int32``, ``fp32`` or ``bf16``.
+    collective : str
+        ``allreduce``, ``reducescatter`` or ``allgather``.
 
     Returns
     -------
-    numpy.ndarray of int64, shape (nodes, length)
-        Each node's copy at the end; equal to :func:`allreduce_reference`.
+    numpy.ndarray of int64
+        Each node's output; equal to :func:`collective_reference`.
     """
-    local = np.array(vectors, dtype=np.int64)
-    nodes, length = local.shape
+    inputs = np.array(vectors, dtype=np.int64)
+    nodes = inputs.shape[0]
+    if collective == "allgather":  # node r holds chunk r alone
+        local = np.zeros((nodes, inputs.size), dtype=np.int64)
+        for node in range(nodes):
+            local[node, node * inputs.shape[1]:(node + 1) * inputs.shape[1]] = inputs[node]
+    else:
+        local = inputs
+    length = local.shape[1]
     bounds = np.cumsum([0, *chunk_sizes(length, nodes)])
     windows = [slice(bounds[chunk], bounds[chunk + 1]) for chunk in range(nodes)]
-    for step in range(2 * (nodes - 1)):
+    first = -1 if collective == "reducescatter" else 0
+    reducing = {"allreduce": nodes - 1, "reducescatter": nodes - 1, "allgather": 0}[collective]
+    for step in range(nodes - 1 if collective != "allreduce" else 2 * (nodes - 1)):
         # Every node sends at once: take all the chunks before any node adds.
-        sent = [local[node, windows[(node - step) % nodes]].copy() for node in range(nodes)]
+        sent = [local[node, windows[(node + first - step) % nodes]].copy()
+                for node in range(nodes)]
         for node in range(nodes):
-            window = windows[(node - step - 1) % nodes]
+            window = windows[(node + first - step - 1) % nodes]
             incoming = sent[(node - 1) % nodes]
             local[node, window] = add_elements(element, local[node, window], incoming) \
-                if step < nodes - 1 else incoming
+                if step < reducing else incoming
+    if collective == "reducescatter":
+        return np.stack([local[node, windows[node]] for node in range(nodes)])
     return local
 
 
@@ -153,20 +210,47 @@ class AllReduceEstimate:
     turnaround : int
         Cycles from the eject handshake of a packet's last flit to the inject handshake of the
         header that forwards it.
+    collective, forwarding : str
+        As :class:`~sim_models.config.AllReduceConfig` names them.
+    links : tuple of (int, int)
+        Per node ``r``, the links crossed from node ``r - 1`` to node ``r`` and the slowest
+        one's flit interval (cycles); empty for a ring: one link of interval 1 each.
     """
     nodes: int
     length: int
     elements_per_flit: int = 1
     latency: ZeroLoadLatency = field(default_factory=ZeroLoadLatency)
     turnaround: int = 1
+    collective: str = "allreduce"
+    forwarding: str = "store"
+    links: tuple = ()
 
     @classmethod
     def of(cls, config):
         """The estimate of the all-reduce ring ``config`` (an
-        :class:`~sim_models.config.AllReduceConfig`): its nodes, vector length and elements per
-        flit, and the zero-load latency of its input buffers."""
-        return cls(config.ring.nodes, config.vector_length, config.elements_per_flit,
-                   ZeroLoadLatency(buffer_depth=config.ring.buffer_depth))
+        :class:`~sim_models.config.AllReduceConfig`): its nodes, vector length, elements per
+        flit, collective and forwarding, and the zero-load latency of its input buffers."""
+        fabric = config.ring
+        links = ()
+        if fabric.switched:
+            topology = fabric.topology
+            pairs = [((node - 1) % fabric.nodes, node) for node in range(fabric.nodes)]
+            links = tuple((len(crossed_links(topology, *pair)),
+                           slowest_interval(topology, *pair)) for pair in pairs)
+        return cls(fabric.nodes, config.vector_length, config.elements_per_flit,
+                   ZeroLoadLatency(buffer_depth=fabric.buffer_depth),
+                   collective=config.collective, forwarding=config.forwarding, links=links)
+
+    @property
+    def inputs(self):
+        """Elements each node takes: the vector, or its chunk for an all-gather."""
+        return self.length // self.nodes if self.collective == "allgather" else self.length
+
+    @property
+    def outputs(self):
+        """Elements each node gives: the vector, or its chunk for a reduce-scatter."""
+        return self.length // self.nodes if self.collective == "reducescatter" else \
+            self.length
 
     @property
     def chunk_flits(self):
@@ -175,8 +259,9 @@ class AllReduceEstimate:
 
     @property
     def steps(self):
-        """Packets each node sends: ``2 * (nodes - 1)``."""
-        return 2 * (self.nodes - 1)
+        """Packets each node sends: ``2 * (nodes - 1)`` for an all-reduce, ``nodes - 1`` for a
+        reduce-scatter or all-gather."""
+        return (2 if self.collective == "allreduce" else 1) * (self.nodes - 1)
 
     def step(self):
         """Cycles of one step: header latency over one hop, payload serialization and the
@@ -184,6 +269,54 @@ class AllReduceEstimate:
         return (self.latency.header(1) + self.latency.serialization(1, self.chunk_flits) +
                 self.turnaround)
 
+    def network(self):
+        """Cycles from the first header's inject handshake to one cycle after the last flit
+        of the last step arrives at the node that receives last, flit by flit at every node.
+
+        Node ``r`` sends its step-``s`` header one cycle after its own last flit went and,
+        storing and forwarding, ``turnaround`` cycles after the last flit of the step-``s - 1``
+        packet from node ``r - 1`` arrived; cut through, one cycle after that packet's header
+        arrived, each payload flit ``k`` two cycles after flit ``k`` of that packet arrived (a
+        cycle to write the row, one to read it). A flit arrives
+        :meth:`ZeroLoadLatency.header` cycles after it went; on a path that crosses links, a
+        flit leaves (arrives) ``interval`` cycles after the one before it at the earliest and
+        no sooner than ``credit_loop`` cycles after the flit ``buffer_depth`` places before it
+        left (arrived). On a ring this is ``steps * step()`` storing and forwarding: every
+        dependency chain follows one chunk round the ring."""
+        latency, nodes = self.latency, self.nodes
+        flits = [-(-size // self.elements_per_flit) for size in chunk_sizes(self.length, nodes)]
+        first = -1 if self.collective == "reducescatter" else 0
+        links = self.links or ((1, 1),) * nodes
+        cut_through = self.forwarding == "cut-through"
+
+        def paced(times, earliest, hops, interval):
+            if hops and times:
+                earliest = max(earliest, times[-1] + interval)
+                if len(times) >= latency.buffer_depth:
+                    earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
+            times.append(max(earliest, times[-1] + 1) if times else earliest)
+
+        sent = [[-1]] * nodes   # per node, inject cycle of each flit of its last packet
+        arrived = [None] * nodes  # per node, eject cycle of each flit of the packet it sent
+        for step in range(self.steps):
+            previous = list(arrived)
+            for node in range(nodes):
+                hops, interval = links[(node + 1) % nodes]
+                incoming = previous[node - 1]
+                header = sent[node][-1] + 1
+                if step:
+                    header = max(header, incoming[0] + 1 if cut_through else
+                                 incoming[-1] + self.turnaround)
+                times = [header]
+                for flit in range(1, flits[(node + first - step) % nodes] + 1):
+                    ready = incoming[flit] + 2 if cut_through and step else times[-1] + 1
+                    paced(times, ready, hops, interval)
+                ejected = []
+                for went in times:
+                    paced(ejected, went + latency.header(hops), hops, interval)
+                sent[node], arrived[node] = times, ejected
+        return max(times[-1] for times in arrived) + 1
+
     def cycles(self):
         """Cycles from the first input handshake to the last output handshake."""
-        return self.length + self.steps * self.step() + 1 + self.length
+        return self.inputs + self.network() + 1 + self.outputs

@@ -9,7 +9,10 @@ terms come from the algorithm (:data:`ALGORITHMS`):
 
 - ``allreduce``/``ring``: a reduce-scatter and an all-gather of ``n - 1`` steps each;
   ``latency_terms = 2 (n - 1)``, ``byte_terms = 2 (n - 1) / n * S`` (``S``: the vector's bytes,
-  each step moves ``S / n`` over every link at once).
+  each step moves ``S / n`` over every link at once), each step stored and forwarded;
+  ``allreduce``/``ring-cut-through`` the same terms, each chunk forwarded flit by flit.
+- ``reducescatter``/``ring`` and ``allgather``/``ring``: one such phase, ``latency_terms =
+  n - 1``, ``byte_terms = (n - 1) / n * S`` (``S``: the whole vector's bytes).
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -34,7 +37,7 @@ class Algorithm:
     Members
     -------
     collective, name : str
-        ``allreduce``/``ring``, ``alltoall``/``direct``.
+        A key of :data:`ALGORITHMS`, e.g. ``allreduce``/``ring``, ``alltoall``/``direct``.
     message : str
         What the message size ``S`` is, in words (for tables).
     """
@@ -48,9 +51,9 @@ class Algorithm:
 
     def byte_terms(self, nodes, size_bytes):
         """Bytes through the busiest link or port; beta's coefficient."""
-        if self.collective == "allreduce":
-            return 2 * (nodes - 1) / nodes * size_bytes
-        return (nodes - 1) * size_bytes
+        if self.collective == "alltoall":
+            return (nodes - 1) * size_bytes
+        return self.latency_terms(nodes) / nodes * size_bytes
 
     def cycles(self, nodes, size_bytes, alpha, beta):
         """``alpha * latency_terms + beta * byte_terms`` (cycles)."""
@@ -58,9 +61,12 @@ class Algorithm:
 
 
 #: The algorithms measured, by (collective, algorithm name).
-ALGORITHMS = {("allreduce", "ring"): Algorithm("allreduce", "ring", "vector bytes per node"),
-              ("alltoall", "direct"): Algorithm("alltoall", "direct",
-                                                "block bytes per destination")}
+ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for collective, name,
+              message in [("allreduce", "ring", "vector bytes per node"),
+                          ("allreduce", "ring-cut-through", "vector bytes per node"),
+                          ("reducescatter", "ring", "vector bytes per node"),
+                          ("allgather", "ring", "vector bytes (all nodes' chunks)"),
+                          ("alltoall", "direct", "block bytes per destination")]}
 
 
 def held_out(points):

@@ -18,7 +18,7 @@ from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
 __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
-           "AllToAllConfig", "ELEMENT_WIDTH", "KIND_WIDTH",
+           "AllToAllConfig", "FORWARDINGS", "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
@@ -26,7 +26,7 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "OPERAND_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
            "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
-           "MAX_TOP_SWITCHES",
+           "MAX_TOP_SWITCHES", "SystemFabric", "SYSTEM_FABRICS",
            "AllReduceConfig",
            "DistributedGemmConfig", "FabricConfig", "OperandFormat", "TileConfig", "check_int",
            "config_from_dict", "config_to_dict", "module_name"]
@@ -68,6 +68,61 @@ MAX_SWITCH_RADIX = 64
 MAX_SWITCH_NODES = 256
 #: Most parallel top-level switches (Gen2 has two).
 MAX_TOP_SWITCHES = 4
+@dataclass(frozen=True)
+class SystemFabric:
+    """The fabric of a system AWS publishes: its shape, which a configuration of that system
+    must have, and the link intervals it takes unless told otherwise.
+
+    Members
+    -------
+    name : str
+        The system as AWS names it.
+    kind : str
+        ``torus`` or ``switch``.
+    dims : tuple of int
+        Torus sides (X, Y, Z) or switch radices (chips per server, servers).
+    top_switches : int
+        Parallel top-level switches (0 for a torus).
+    flit_intervals : tuple of int
+        Default cycles between flits per dimension or link class (see :class:`FabricConfig`).
+    shape : str
+        What ``dims`` mean, for the messages.
+    """
+    name: str
+    kind: str
+    dims: tuple
+    top_switches: int
+    flit_intervals: tuple
+    shape: str
+
+    @property
+    def size_names(self):
+        """Parameter names of ``dims``: ``x, y, z`` or ``chips, servers``."""
+        if self.kind == "torus":
+            return tuple(axis_name(dim) for dim in range(len(self.dims)))
+        return ("chips", "servers", "racks")[:len(self.dims)]
+
+
+#: Fabrics of the published systems, by the key of the scaling layer's specs
+#: (``sim_models/specs``). Trn2 UltraServer: a 4 x 4 torus per instance, 4 instances on Z, the
+#: Z links at half the X/Y bandwidth (1,024 GB/s per chip over 4 X/Y links, 256 GB/s over 2 Z
+#: links: 256 against 128 GB/s per link; sources A-TRN2, R-COLL in
+#: ``sim_models/specs/sources.toml``). Trainium3 (A-TRN3): Gen1 4 servers of 16 chips under one
+#: inter-server switch, Gen2 36 servers of 4 chips under two. Per chip 256 GB/s to its server
+#: switch and 320 GB/s to the inter-server switches: Gen2's chip links carry a flit every 5
+#: cycles and each server switch's link to each of the two second-level switches one every 2,
+#: so that link carries 2.5 chip links' worth, 4 chips x 320 / 2 = 640 GB/s against 256. Gen1
+#: would need its one up link per server at 20 chip links' worth (16 x 320 / 256), beyond the
+#: intervals (1..8): its links all run at one flit per cycle (docs/fabric.md).
+SYSTEM_FABRICS = {
+    "trn2-ultraserver": SystemFabric("Trn2 UltraServer", "torus", (4, 4, 4), 0, (1, 1, 2),
+                                     "4 x 4 chips per instance, 4 instances on Z"),
+    "trn3-gen1-ultraserver": SystemFabric("Trn3 Gen1 UltraServer", "switch", (16, 4), 1, (),
+                                          "16 chips per server, 4 servers"),
+    "trn3-gen2-ultraserver": SystemFabric("Trn3 Gen2 UltraServer", "switch", (4, 36), 2, (5, 2),
+                                          "4 chips per server, 36 servers"),
+}
+
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
 #: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
@@ -314,7 +369,8 @@ class FabricConfig:
         Per dimension, cycles between the flits a link of that dimension carries, 1..8: 1 is
         full bandwidth, 2 half (the Z links of a Trn2 UltraServer, ``(1, 1, 2)``). Empty (the
         default) is 1 everywhere; all ones are stored as empty. On a switched fabric, one per
-        link class: chip links (must be 1), server switch to second level, then to the third.
+        link class: chip links (a level-1 switch paces each chip's inject and eject streams),
+        server switch to second level, then to the third.
     top_switches : int
         0 for a ring or torus; 1..4 for a switched fabric (use :meth:`switch`): ``dims`` are
         then its radices (chips per server, servers, racks) and ``routing`` is ``"updown"``.
@@ -362,10 +418,6 @@ class FabricConfig:
             raise TypeError(f"Parameter 'flit_intervals' must be empty or {len(self.dims)} "
                             f"integers in 1..{MAX_FLIT_INTERVAL}, one per dimension, "
                             f"not {intervals!r}")
-        if self.switched and intervals and intervals[0] != 1:
-            raise ValueError(f"Parameter 'flit_intervals' of a switched fabric must start with "
-                             f"1 (the chip links are the switches' inject and eject streams, "
-                             f"one flit per cycle), not {intervals!r}")
         if all(k == 1 for k in intervals):
             object.__setattr__(self, "flit_intervals", ())
         if self.flit_width < self.header_width:
@@ -403,6 +455,35 @@ class FabricConfig:
         check_int("Parameter 'top_switches'", top_switches, 1, MAX_TOP_SWITCHES)
         return cls(tuple(radices), top_switches=top_switches,
                    **{"routing": SWITCH_ROUTING, **options})
+
+    @classmethod
+    def system(cls, key, *, dims=None, top_switches=None, **options):
+        """Configuration of the fabric of a published system, a key of
+        :data:`SYSTEM_FABRICS` (``trn2-ultraserver``, ``trn3-gen1-ultraserver``,
+        ``trn3-gen2-ultraserver``). ``dims`` and ``top_switches``, if given, must be the
+        system's (a size that does not match its system is refused, naming the parameter);
+        ``flit_intervals`` defaults to the system's; ``options`` are the remaining constructor
+        parameters."""
+        if key not in SYSTEM_FABRICS:
+            raise ValueError(f"Parameter 'system' must be one of {', '.join(SYSTEM_FABRICS)}, "
+                             f"not {key!r}")
+        system = SYSTEM_FABRICS[key]
+        if dims is not None and tuple(dims) != system.dims:
+            dims = tuple(dims)
+            wrong = [(name, want, got) for name, want, got in
+                     zip(system.size_names, system.dims, dims) if want != got]
+            whole = "sides" if system.kind == "torus" else "radices"
+            name, want, got = wrong[0] if len(dims) == len(system.dims) else \
+                (whole, system.dims, dims)
+            raise ValueError(f"Parameter '{name}' of the {system.name} must be {want} "
+                             f"({system.shape}), not {got}")
+        if top_switches is not None and top_switches != system.top_switches:
+            raise ValueError(f"Parameter 'top_switches' of the {system.name} must be "
+                             f"{system.top_switches}, not {top_switches}")
+        options.setdefault("flit_intervals", system.flit_intervals)
+        if system.kind == "torus":
+            return cls.torus(*system.dims, **options)
+        return cls.switch(*system.dims, top_switches=system.top_switches, **options)
 
     @classmethod
     def ring(cls, nodes, **options):
@@ -494,13 +575,15 @@ class FabricConfig:
         return base + "".join(suffixes)
 
 
-def _ring(subject, config, element):
-    """Raise unless ``config`` is a ring FabricConfig whose flits carry an ``element``
-    (a key of :data:`ALLREDUCE_ELEMENTS`)."""
+def _ring(subject, config, element, switch=False):
+    """Raise unless ``config`` is a ring FabricConfig (or, with ``switch``, a switched one)
+    whose flits carry an ``element`` (a key of :data:`ALLREDUCE_ELEMENTS`)."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
-    if config.topology.dimensions != 1:
-        raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
+    if config.switched and not switch or not config.switched and \
+            config.topology.dimensions != 1:
+        allowed = "a ring or a switched fabric" if switch else "a ring"
+        raise ValueError(f"Parameter '{subject}' must describe {allowed}, not {config.name}")
     width = ALLREDUCE_ELEMENTS[element]
     article = "an" if element[0] in "aefhilmnorsx" else "a"  # as the name is spoken
     if config.flit_width < width:
@@ -514,40 +597,71 @@ def _longest_vector(ring, element):
     return min(ring.max_payload_flits * per_flit * ring.nodes, MAX_VECTOR_LENGTH)
 
 
+#: Collectives of the ring interfaces (:class:`AllReduceConfig`), by name: the suffix of
+#: their configuration names.
+RING_COLLECTIVES = {"allreduce": "", "reducescatter": "_rs", "allgather": "_ag"}
+#: Forwarding of the ring interfaces, by name: the suffix of their configuration names.
+#: ``store``: a received chunk is forwarded once it has fully arrived; ``cut-through``: each
+#: flit as soon as it has arrived (and been added).
+FORWARDINGS = {"store": "", "cut-through": "_ct"}
+
+
 @dataclass(frozen=True)
 class AllReduceConfig:
-    """A ring of all-reduce network interfaces over a ring fabric, for int32, FP32 or BF16
-    vectors.
+    """A ring of collective network interfaces (all-reduce, reduce-scatter or all-gather) for
+    int32, FP32 or BF16 vectors, over a ring fabric or a switched one (the ring then runs in
+    node order through the switches, each node adding what it receives: endpoint reduction).
 
     Parameters
     ----------
     ring : FabricConfig
-        The ring fabric; its flits carry ``flit_width // element_width`` elements each.
+        The fabric, a ring or a switched fabric; its flits carry ``flit_width //
+        element_width`` elements each.
     vector_length : int
-        Elements per all-reduce, 1..65536, split into one chunk per node; each chunk must fit
-        one packet.
+        Elements of the whole vector, 1..65536, split into one chunk per node; each chunk must
+        fit one packet. The all-reduce takes and gives the whole vector; the reduce-scatter
+        takes it and gives node ``r`` chunk ``r``; the all-gather takes chunk ``r`` at node
+        ``r`` and gives the whole vector. Both need equal chunks: a multiple of the nodes.
     element : str
         Element format, a key of :data:`ALLREDUCE_ELEMENTS`: ``int32`` (default), ``fp32`` or
         ``bf16``.
+    collective : str
+        A key of :data:`RING_COLLECTIVES`: ``allreduce`` (default), ``reducescatter`` or
+        ``allgather``.
+    forwarding : str
+        A key of :data:`FORWARDINGS`: ``store`` (default) or ``cut-through``.
 
     Raises
     ------
     TypeError
         If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
     ValueError
-        If ``element`` is not a known format, ``ring`` is not a ring, its flits cannot carry an
-        element, or a chunk does not fit one packet.
+        If ``element``, ``collective`` or ``forwarding`` is not a known name, ``ring`` is not a
+        ring or switched fabric, its flits cannot carry an element, a chunk does not fit one
+        packet, or the chunks of a reduce-scatter or all-gather are not equal.
     """
     ring: FabricConfig
     vector_length: int
     element: str = "int32"
+    # Omitted from the dictionary form at their defaults: earlier sidecars stay the same.
+    collective: str = field(default="allreduce", metadata={"omitted_at": "allreduce"})
+    forwarding: str = field(default="store", metadata={"omitted_at": "store"})
 
     def __post_init__(self):
         if self.element not in ALLREDUCE_ELEMENTS:
             raise ValueError(f"Parameter 'element' must be one of "
                              f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
-        _ring("ring", self.ring, self.element)
+        for name, value, allowed in [("collective", self.collective, RING_COLLECTIVES),
+                                     ("forwarding", self.forwarding, FORWARDINGS)]:
+            if value not in allowed:
+                raise ValueError(f"Parameter '{name}' must be one of {', '.join(allowed)}, "
+                                 f"not {value!r}")
+        _ring("ring", self.ring, self.element, switch=True)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
+        if self.collective != "allreduce" and self.vector_length % self.ring.nodes:
+            raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
+                             f"{self.ring.nodes} nodes for {self.collective}, "
+                             f"not {self.vector_length}")
         longest = _longest_vector(self.ring, self.element)
         if self.vector_length > longest:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
@@ -576,10 +690,18 @@ class AllReduceConfig:
         return -(-longest_chunk // self.elements_per_flit)
 
     @property
+    def steps(self):
+        """Packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase."""
+        phases = 2 if self.collective == "allreduce" else 1
+        return phases * (self.ring.nodes - 1)
+
+    @property
     def name(self):
-        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``."""
+        """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``,
+        ``switch4x2_v16_fp32_rs_ct``."""
         suffix = "" if self.element == "int32" else f"_{self.element}"
-        return f"{self.ring.name}_v{self.vector_length}{suffix}"
+        return (f"{self.ring.name}_v{self.vector_length}{suffix}"
+                f"{RING_COLLECTIVES[self.collective]}{FORWARDINGS[self.forwarding]}")
 
 
 @dataclass(frozen=True)

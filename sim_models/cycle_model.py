@@ -16,8 +16,9 @@ depth, K/M/N the operation's shape and R/C the array:
   (two stationary rows per beat); a multiply may issue in the cycle of the last beat of
   the load before it, so the next stationary loads in the background of the current multiply;
   a load writes the weight bank the newest multiply does not use (the same bank again if no
-  multiply used the newest load) and, with pipelined PEs, waits until the last moving beat e
-  that used that bank is ``TileLatency.weight_hold`` cycles old (``d >= e + hold + 1``);
+  multiply used the newest load) and waits for no vector that used that bank: its rows travel
+  down the columns behind the vectors taken before it (``TileLatency.load_arrival``), at any PE
+  depth;
 - a multiply's beats are ``d + 1 .. d + N``; it waits while the read engine reads its bank;
 - a read waits until its bank's last moving beat e has left the array (``d >= e + W``, with
   the write of column C - 1 in cycle e + W, W = ``TileLatency.psum_write(C - 1)``: R + C with
@@ -29,7 +30,7 @@ Every array latency is ``sim_models.timing``'s.
 
 from dataclasses import dataclass, field
 
-from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles, tile_latency
+from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles
 
 from .program import LoadStationary, MultiplyMoving, ReadPsum
 
@@ -101,18 +102,10 @@ class _Engines:
         self.read_bank = None        # bank of the newest read
         self.bank_last_beat = {}     # bank -> last moving beat into it
         self.stationary_shape = (0, 0)
-        self.weight_bank, self.weight_used = 0, False   # bank of the newest load, used yet
-        self.weight_last_beat = {}   # weight bank -> last moving beat that used it
-        self.weight_hold = tile_latency(config).weight_hold
-
-    def _load_target(self):
-        return 1 - self.weight_bank if self.weight_used else self.weight_bank
 
     def earliest_issue(self, operation):
         if isinstance(operation, LoadStationary):
-            last_use = self.weight_last_beat.get(self._load_target())
-            held = -1 if last_use is None else last_use + self.weight_hold + 1
-            return max(self.load_last, held)
+            return self.load_last
         if isinstance(operation, MultiplyMoving):
             reading = self.read_last + 1 if operation.bank == self.read_bank else -1
             return max(self.multiply_last, self.load_last, reading)
@@ -125,13 +118,10 @@ class _Engines:
         if isinstance(operation, LoadStationary):
             self.load_last = cycle + operation.beats
             self.stationary_shape = (operation.k, operation.m)
-            self.weight_bank, self.weight_used = self._load_target(), False
             return cycle + 1, self.load_last, 0
         if isinstance(operation, MultiplyMoving):
             self.multiply_last = cycle + operation.n
             self.bank_last_beat[operation.bank] = self.multiply_last
-            self.weight_last_beat[self.weight_bank] = self.multiply_last
-            self.weight_used = True
             k, m = self.stationary_shape
             return cycle + 1, self.multiply_last, k * m * operation.n
         self.read_last = cycle + operation.n

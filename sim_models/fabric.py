@@ -20,10 +20,10 @@ import numpy as np
 from .topology import (CREDIT_LOOP_CYCLES, LOCAL, RELATIONS, ROUTER_CYCLES, UP_DOWN, SwitchTree,
                        Torus, route)
 
-__all__ = ["Packet", "Reference", "reference", "check_delivery", "crossed_links", "hop_count",
-           "path_ports",
-           "slowest_interval",
-           "ZeroLoadLatency", "PATTERNS", "traffic"]
+__all__ = ["Packet", "Reference", "reference", "check_delivery", "check_write_order",
+           "crossed_links", "hop_count", "path_ports", "slowest_interval",
+           "ZeroLoadLatency", "PATTERNS", "traffic", "WRITE_KIND", "SEMAPHORE_KIND",
+           "write_semaphore_traffic"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Reference:
                    for packets in self.delivered[destination].values() for packet in packets)
 
 
-def reference(injected, nodes):
+def reference(injected, nodes, addresses=None):
     """Reference delivery of ``injected`` traffic on a fabric of ``nodes`` nodes.
 
     Parameters
@@ -75,21 +75,46 @@ def reference(injected, nodes):
         Per source node: its packets in the order it sends them.
     nodes : int
         Number of nodes.
+    addresses : int or None
+        Addresses a header can carry (``2 ** address_width``): destinations ``nodes`` up to
+        this are sent and dropped by the fabric; None for any.
 
     Returns
     -------
     Reference
+
+    Raises
+    ------
+    ValueError
+        If a source is not a node, or a destination lies outside the header's addresses.
     """
     delivered = {node: {} for node in range(nodes)}
     dropped = {}
     for source, packets in injected.items():
+        if not 0 <= source < nodes:
+            raise ValueError(f"Parameter 'source' must be a node of the fabric, 0..{nodes - 1}, "
+                             f"not {source}")
         dropped[source] = 0
         for packet in packets:
+            if packet.source != source or not 0 <= packet.destination < (addresses or
+                                                                         float("inf")):
+                _refuse_packet(packet, source, nodes, addresses)
             if packet.destination < nodes:
                 delivered[packet.destination].setdefault(source, []).append(packet)
             else:
                 dropped[source] += 1
     return Reference(delivered, dropped)
+
+
+def _refuse_packet(packet, source, nodes, addresses):
+    """Raise the one-line error for ``packet``, listed under ``source``."""
+    if packet.source != source:
+        raise ValueError(f"Parameter 'source' of a packet listed under node {source} must be "
+                         f"{source}, not {packet.source}")
+    raise ValueError(f"Parameter 'destination' of a packet from node {source} must be a node, "
+                     f"0..{nodes - 1}, or an address that names none, {nodes}..{addresses - 1} "
+                     f"(dropped and counted), not {packet.destination}: a fabric of {nodes} "
+                     f"nodes has {addresses} addresses")
 
 
 def _compare_pair(expected, received, complete):
@@ -182,9 +207,9 @@ def crossed_links(topology, source, destination):
 
 def slowest_interval(torus, source, destination):
     """Cycles between flits on the slowest link from ``source`` to ``destination`` of
-    ``torus`` (any topology; 1 when the path crosses no link)."""
-    return max((torus.link_interval(*link) for link in crossed_links(torus, source,
-                                                                     destination)), default=1)
+    ``torus`` (any topology), the chip links of a switched fabric included."""
+    return max([torus.endpoint_interval, *(torus.link_interval(*link)
+                                           for link in crossed_links(torus, source, destination))])
 
 
 @dataclass(frozen=True)
@@ -225,12 +250,13 @@ class ZeroLoadLatency:
     def serialization(self, hops, length, interval=1):
         """Cycles from the header's eject handshake to that of flit ``length`` after it.
 
-        On a path that crosses links, the slowest link paces the flits: it sends flit ``i``
+        The slowest link (a chip link included) paces the flits: it sends flit ``i``
         ``interval`` cycles after flit ``i - 1`` at the earliest (its flit interval), and not
         before the credit of flit ``i - buffer_depth`` is back (``credit_loop`` cycles after
-        that flit was sent)."""
+        that flit was sent; on a path that crosses no link between routers, only the
+        chip's)."""
         if hops == 0:
-            return length
+            return length * interval
         sent = []
         for flit in range(length + 1):
             earliest = [0] if flit == 0 else [sent[-1] + interval]
@@ -247,7 +273,10 @@ class ZeroLoadLatency:
 
 
 #: Traffic patterns of :func:`traffic`.
-PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all", "furthest")
+PATTERNS = ("uniform", "transpose", "hotspot", "incast", "all_to_all", "furthest")
+#: Header ``kind`` of a data write and of the completion semaphore that follows it
+#: (:func:`write_semaphore_traffic`).
+WRITE_KIND, SEMAPHORE_KIND = 0, 1
 
 
 def _destinations(pattern, dims, source, count, rng):
@@ -265,6 +294,10 @@ def _destinations(pattern, dims, source, count, rng):
     if pattern == "hotspot":
         # Half of the packets go to node 0, the rest uniformly.
         return np.where(rng.random(count) < 0.5, 0, rng.integers(0, nodes, count))
+    if pattern == "incast":
+        # Every packet to the last node (on a switched fabric: the last chip of the last
+        # server), from every other node and from itself.
+        return np.full(count, nodes - 1)
     if pattern == "all_to_all":
         # Every other node in turn, starting with the next one, as a collective would.
         return (source + 1 + np.arange(count) % (nodes - 1)) % nodes
@@ -281,8 +314,8 @@ def traffic(pattern, dims, rng, *, packets, lengths, flit_width, invalid_rate=0.
     ----------
     pattern : str
         One of :data:`PATTERNS`: ``uniform`` (any node, itself included), ``transpose``,
-        ``hotspot`` (half to node 0), ``all_to_all`` (every other node in turn) or
-        ``furthest`` (half way round every dimension).
+        ``hotspot`` (half to node 0), ``incast`` (all to the last node), ``all_to_all``
+        (every other node in turn) or ``furthest`` (half way round every dimension).
     dims : tuple of int
         Nodes along each dimension.
     rng : numpy.random.Generator
@@ -321,6 +354,70 @@ def traffic(pattern, dims, rng, *, packets, lengths, flit_width, invalid_rate=0.
                                  flit_width))
             for destination in destinations]
     return result
+
+
+def write_semaphore_traffic(nodes, rng, *, writes, length, flit_width):
+    """Data writes, each followed by its completion semaphore, from every node.
+
+    Each node sends ``writes`` pairs: a write (kind :data:`WRITE_KIND`, ``length`` random
+    payload flits) to a uniformly drawn other node, then the semaphore (kind
+    :data:`SEMAPHORE_KIND`, one flit: the number of the write among those of its pair) to the
+    same node. The fabric must deliver each semaphore after the whole of its write
+    (:func:`check_write_order`).
+
+    Returns
+    -------
+    dict of int to list of Packet
+        Per source node: its packets in sending order.
+    """
+    result = {}
+    for source in range(nodes):
+        sent, packets = Counter(), []
+        for destination in ((source + 1 + rng.integers(0, nodes - 1, writes)) % nodes).tolist():
+            packets += [Packet(source, destination, WRITE_KIND,
+                               _random_flits(rng, length, flit_width)),
+                        Packet(source, destination, SEMAPHORE_KIND, (sent[destination],))]
+            sent[destination] += 1
+        result[source] = packets
+    return result
+
+
+def check_write_order(injected, delivered, header_cycles, tail_cycles):
+    """Check that no completion semaphore overtook its data write.
+
+    Parameters
+    ----------
+    injected : dict of int to list of Packet
+        From :func:`write_semaphore_traffic`.
+    delivered, header_cycles, tail_cycles : dict of int to list
+        Per destination, in arrival order: the packets and the eject cycles of each one's
+        header and last flit.
+
+    Raises
+    ------
+    AssertionError
+        Listing each semaphore that arrived before the last flit of its write, or without it.
+    """
+    problems = []
+    for node, packets in delivered.items():
+        write_done = {}  # (source, write number) -> cycle of the write's last flit
+        numbers = Counter()
+        for packet, head, tail in zip(packets, header_cycles[node], tail_cycles[node]):
+            if packet.kind == WRITE_KIND:
+                write_done[packet.source, numbers[packet.source]] = tail
+                numbers[packet.source] += 1
+            elif packet.kind == SEMAPHORE_KIND:
+                number = packet.payload[0]
+                done = write_done.get((packet.source, number))
+                if done is None or done >= head:
+                    problems.append(f"{packet.source} -> {node}: semaphore of write {number} at "
+                                    f"cycle {head}, its write "
+                                    f"{'not before it' if done is None else f'ended at {done}'}")
+    sent = sum(packet.kind == SEMAPHORE_KIND for packets in injected.values()
+               for packet in packets)
+    if problems:
+        raise AssertionError(f"{len(problems)} of {sent} semaphores overtook their write:\n  " +
+                             "\n  ".join(problems))
 
 
 def _random_flits(rng, count, width):

@@ -44,8 +44,10 @@ from .config import OPERAND_FORMATS, OperandFormat
 __all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
            "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
            "check_double_row_k", "check_float_format", "decode", "decode_fp32",
-           "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "matmul_fp32",
-           "pe_step_fp32", "round_fp32", "round_fp32_to_bf16", "ulp_error"]
+           "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "exact_sums",
+           "matmul_fp32", "summation_bound",
+           "pe_step_fp32", "round_fp32", "round_fp32_to_bf16", "round_step", "ulp_error",
+           "ENCODINGS", "MX_ELEMENT_FORMATS", "SPECIALS", "encode_nearest"]
 
 #: The one NaN the array produces (R7): FP32 quiet NaN, sign 0, payload 0.
 CANONICAL_NAN = 0x7FC00000
@@ -57,29 +59,45 @@ FP32_OVERFLOW = 2.0 ** 128
 FP32_PRECISION = 24
 
 
+#: What the all-ones exponent field encodes, by :attr:`FloatEncoding.specials`: ``ieee``
+#: (infinity if the fraction is 0, else NaN: BF16, FP16, E5M2 and Trainium2's E4M3, R10), ``fn``
+#: (OCP E4M3FN: only S.1111.111 is NaN, no infinities, the rest are numbers; R12) or ``none``
+#: (OCP E2M1: every code is a finite number; R12).
+SPECIALS = ("ieee", "fn", "none")
+
+
 @dataclass(frozen=True)
 class FloatEncoding:
-    """The encoding of one floating-point operand format, IEEE 754-like in all four.
+    """The encoding of one floating-point element format: sign, exponent, fraction.
 
-    Exponent field all ones: infinity if the fraction is 0, else NaN. Exponent field 0:
-    subnormal (no implicit bit, exponent ``1 - bias``), kept exactly (R5).
+    Exponent field 0: subnormal (no implicit bit, exponent ``1 - bias``), kept exactly (R5).
+    The all-ones exponent field as :attr:`specials` says.
 
     Members
     -------
     operand : OperandFormat
-        Widths from the contract (:data:`sim_models.config.OPERAND_FORMATS`).
+        Widths (:data:`sim_models.config.OPERAND_FORMATS` for a tile's formats, an
+        :class:`OperandFormat` of its own for an MX element format).
     dtype_name : str
         Name of the numpy / ml_dtypes dtype of the same encoding, whose arrays ``as_bits``
         views: ``bfloat16``, ``float16``, ``float8_e4m3`` (not ``float8_e4m3fn``, R10),
-        ``float8_e5m2``.
+        ``float8_e5m2``, ``float8_e4m3fn``, ``float4_e2m1fn`` (one code a byte).
+    specials : str
+        One of :data:`SPECIALS`.
     """
     operand: OperandFormat
     dtype_name: str
+    specials: str = "ieee"
 
     @property
     def bits(self):
-        """Bits of one encoded element (8 or 16)."""
+        """Bits of one encoded element (4, 8 or 16)."""
         return self.operand.operand_bits
+
+    @property
+    def storage_dtype(self):
+        """numpy dtype of the bit patterns: uint8 (FP4 and FP8, one code a byte) or uint16."""
+        return np.dtype(f"uint{max(8, self.bits)}")
 
     @property
     def bias(self):
@@ -92,11 +110,30 @@ class FloatEncoding:
         return 1 - self.bias - self.operand.mantissa_bits
 
     @property
-    def max_finite(self):
-        """Largest finite value (240.0 for E4M3, 57344.0 for E5M2)."""
+    def max_finite_code(self):
+        """Bit pattern of the largest finite value; the positive codes 0..this one are the
+        finite non-negative values in increasing order."""
         mantissa = self.operand.mantissa_bits
-        top = (1 << self.operand.exponent_bits) - 2 - self.bias
-        return float(((2 << mantissa) - 1) * 2.0 ** (top - mantissa))
+        top_field = (1 << self.operand.exponent_bits) - 1
+        ones = (1 << mantissa) - 1
+        field, fraction = {"ieee": (top_field - 1, ones), "fn": (top_field, ones - 1),
+                           "none": (top_field, ones)}[self.specials]
+        return (field << mantissa) | fraction
+
+    @property
+    def max_finite(self):
+        """Largest finite value (240.0 for E4M3, 448.0 for E4M3FN, 57344.0 for E5M2, 6.0 for
+        E2M1)."""
+        mantissa = self.operand.mantissa_bits
+        code = self.max_finite_code
+        field, fraction = code >> mantissa, code & ((1 << mantissa) - 1)
+        return float(((1 << mantissa) | fraction) * 2.0 ** (field - self.bias - mantissa))
+
+    @property
+    def max_exponent(self):
+        """floor(log2(max_finite)): 8 for E4M3FN, 15 for E5M2, 2 for E2M1 (OCP's emax)."""
+        code = self.max_finite_code
+        return (code >> self.operand.mantissa_bits) - self.bias
 
     @property
     def is_fp8(self):
@@ -104,18 +141,31 @@ class FloatEncoding:
         return self.bits == 8
 
 
-#: The floating-point operand formats, by the names of the contract.
+#: The floating-point operand formats of a tile (Trainium2's), by the names of the contract.
 FLOAT_FORMATS = {name: FloatEncoding(OPERAND_FORMATS[name], dtype_name) for name, dtype_name in (
     ("bf16", "bfloat16"), ("fp16", "float16"),
     ("fp8_e4m3", "float8_e4m3"), ("fp8_e5m2", "float8_e5m2"))}
+#: Trainium3's MX element formats (R12), golden layer only until the RTL has MX: OCP E4M3FN,
+#: E5M2 (Trainium2's encoding) and E2M1, which the PE reads through an FP4-to-FP8 table.
+MX_ELEMENT_FORMATS = {
+    "fp8_e4m3fn": FloatEncoding(OperandFormat("fp8_e4m3fn", 8, 4, 3, floating=True),
+                                "float8_e4m3fn", "fn"),
+    "fp8_e5m2": FLOAT_FORMATS["fp8_e5m2"],
+    "fp4_e2m1": FloatEncoding(OperandFormat("fp4_e2m1", 4, 2, 1, floating=True),
+                              "float4_e2m1fn", "none")}
+#: Every encoding the golden models decode, by name.
+ENCODINGS = {**FLOAT_FORMATS, **MX_ELEMENT_FORMATS}
 
 
-def check_float_format(subject, name):
-    """The :class:`FloatEncoding` named ``name``; one-line ``ValueError`` naming ``subject``."""
-    if name not in FLOAT_FORMATS:
-        raise ValueError(f"Parameter '{subject}' must be a floating-point operand format, one of "
-                         f"{', '.join(FLOAT_FORMATS)}, not {name!r}")
-    return FLOAT_FORMATS[name]
+def check_float_format(subject, name, formats=None):
+    """The :class:`FloatEncoding` named ``name`` among ``formats`` (:data:`FLOAT_FORMATS`, a
+    tile's operand formats, unless given); one-line ``ValueError`` naming ``subject``."""
+    formats = FLOAT_FORMATS if formats is None else formats
+    if name not in formats:
+        kind = "operand format" if formats is FLOAT_FORMATS else "format"
+        raise ValueError(f"Parameter '{subject}' must be a floating-point {kind}, one of "
+                         f"{', '.join(formats)}, not {name!r}")
+    return formats[name]
 
 
 def as_bits(array, format_name):
@@ -128,24 +178,23 @@ def as_bits(array, format_name):
         the format's (``FloatEncoding.dtype_name``, e.g. an ``ml_dtypes.bfloat16`` array),
         which is viewed, never converted.
     format_name : str
-        A name of :data:`FLOAT_FORMATS`.
+        A name of :data:`ENCODINGS`.
 
     Returns
     -------
-    numpy.ndarray, uint8 (FP8) or uint16 (BF16, FP16), same shape
+    numpy.ndarray, uint8 (FP4, FP8) or uint16 (BF16, FP16), same shape
     """
-    encoding = check_float_format("format_name", format_name)
-    unsigned = np.dtype(f"uint{encoding.bits}")
+    encoding = check_float_format("format_name", format_name, ENCODINGS)
     array = np.asarray(array)
     if array.dtype.name == encoding.dtype_name:
-        return array.view(unsigned)
+        return array.view(encoding.storage_dtype)
     if array.dtype.kind not in "iu":
         raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns (an integer "
                         f"dtype) or have dtype {encoding.dtype_name}, not {array.dtype.name}")
     if array.size and (array.min() < 0 or array.max() >> encoding.bits):
         raise TypeError(f"Parameter 'array' must hold {format_name} bit patterns, integers in "
                         f"0..{(1 << encoding.bits) - 1}, not values outside them")
-    return array.astype(unsigned)
+    return array.astype(encoding.storage_dtype)
 
 
 def _decode_table(encoding):
@@ -158,12 +207,13 @@ def _decode_table(encoding):
     significand = np.where(field == 0, fraction, fraction | (1 << mantissa_bits))
     exponent = np.maximum(field, 1) - encoding.bias - mantissa_bits
     magnitude = np.ldexp(significand.astype(np.float64), exponent)
-    top = field == (1 << encoding.operand.exponent_bits) - 1
-    magnitude = np.where(top, np.where(fraction == 0, np.inf, np.nan), magnitude)
+    beyond = (codes & ((1 << (encoding.bits - 1)) - 1)) > encoding.max_finite_code
+    special = np.inf if encoding.specials == "ieee" else np.nan
+    magnitude = np.where(beyond, np.where(fraction == 0, special, np.nan), magnitude)
     return np.where(negative, -magnitude, magnitude)
 
 
-_DECODE_TABLES = {name: _decode_table(encoding) for name, encoding in FLOAT_FORMATS.items()}
+_DECODE_TABLES = {name: _decode_table(encoding) for name, encoding in ENCODINGS.items()}
 
 
 def decode(bits, format_name):
@@ -181,6 +231,30 @@ def decode(bits, format_name):
     zeros kept.
     """
     return _DECODE_TABLES[format_name][as_bits(bits, format_name)]
+
+
+def encode_nearest(values, format_name):
+    """Bit patterns of ``format_name`` nearest finite float64 ``values``: round to nearest,
+    ties to the even code, magnitudes beyond the largest finite value saturate to it (OCP MX's
+    conversion, R15); zeros and results keep the sign of the value.
+
+    ``values`` : float64 array, any shape, finite. Returns the format's bit patterns (uint8 or
+    uint16), same shape.
+    """
+    encoding = check_float_format("format_name", format_name, ENCODINGS)
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError(f"Parameter 'values' must be finite to be encoded as {format_name}")
+    ladder = _DECODE_TABLES[format_name][:encoding.max_finite_code + 1]   # ascending, >= 0
+    magnitude = np.abs(values)
+    low = np.clip(np.searchsorted(ladder, magnitude, side="right") - 1, 0,
+                  encoding.max_finite_code)
+    high = np.minimum(low + 1, encoding.max_finite_code)
+    below, above = magnitude - ladder[low], ladder[high] - magnitude
+    up = (above < below) | ((above == below) & (low % 2 == 1))
+    code = np.where((high > low) & up, high, low)
+    sign = np.signbit(values).astype(np.int64) << (encoding.bits - 1)
+    return (code | sign).astype(encoding.storage_dtype)
 
 
 def decode_fp32(bits):
@@ -255,19 +329,42 @@ def round_fp32(value):
     return sign * float(rounded)
 
 
-def _round_products(partial, products):
-    """One PE step (R1, R4, R7, R8) for one or two exact products; float64 arrays [M, N]."""
-    if len(products) == 1:
-        return _round_sum(partial, products[0])
-    low, high = products
+def round_step(partial, products, scale_exponent=0):
+    """One PE step (R1, R4, R7, R8; R13 with a scale): ``partial + 2**scale_exponent *
+    sum(products)``, exact, rounded once to FP32; float64 values in and out.
+
+    Parameters
+    ----------
+    partial : numpy.ndarray, float64 [...]
+        Incoming partials (FP32 values).
+    products : sequence of numpy.ndarray, float64 [...]
+        One to four exact products; NaN for a product that is NaN (R7, R13).
+    scale_exponent : int or numpy.ndarray of int [...]
+        Exponent of the step's power-of-two scale (R13); 0 outside MX mode.
+
+    Returns
+    -------
+    numpy.ndarray, float64 [...]: FP32 values, +-inf or NaN.
+
+    The products are summed in float64 with TwoSum; an element whose sum was inexact there
+    (possible only when the products span more than 53 bits, e.g. E5M2 pairs) is rounded from
+    exact rationals instead. Scaling a float64 sum by a power of two within +-254 is exact.
+    """
+    total = products[0]
+    inexact = np.zeros(np.shape(total), dtype=bool)
     with np.errstate(invalid="ignore"):
-        both = low + high
-        back = both - low
-        error = (low - (both - back)) + (high - back)
-        inexact = np.isfinite(both + partial) & (error != 0)   # Inf - Inf is NaN: not inexact
-    result = _round_sum(partial, both)
+        for product in products[1:]:
+            both = total + product
+            back = both - total
+            inexact |= ((total - (both - back)) + (product - back)) != 0
+            total = both
+        scaled = np.ldexp(total, scale_exponent)
+        inexact &= np.isfinite(scaled + partial)          # Inf - Inf is NaN: not inexact
+    result = _round_sum(partial, scaled)
+    scale_exponent = np.broadcast_to(scale_exponent, np.shape(result))
     for index in zip(*np.nonzero(inexact)):
-        exact = Fraction(partial[index]) + Fraction(low[index]) + Fraction(high[index])
+        exact = sum(Fraction(product[index]) for product in products)
+        exact = Fraction(partial[index]) + exact * Fraction(2) ** int(scale_exponent[index])
         result[index] = round_fp32(exact)
     return result
 
@@ -326,7 +423,7 @@ def pe_step_fp32(partial, stationary, moving, stationary_format, moving_format, 
         products = decode(stationary, stationary_format) * decode(moving, moving_format)
     # An absent product is a -0 term: it changes neither the exact sum nor R8's sign.
     products = np.where(active, products, -0.0)
-    stepped = encode_fp32(_round_products(decode_fp32(partial), list(products)))
+    stepped = encode_fp32(round_step(decode_fp32(partial), list(products)))
     return np.where(np.any(active, axis=0), stepped, partial)
 
 
@@ -403,11 +500,15 @@ def accumulate_fp32(stored, incoming):
     return encode_fp32(_round_sum(decode_fp32(stored), decode_fp32(incoming)))
 
 
-def _exact_integers(values, encoding):
-    """Object array of Python ints: ``values`` (finite float64) in units of the format's
-    smallest subnormal."""
-    scaled = np.ldexp(values, -encoding.lsb_exponent)
-    return np.array([int(value) for value in scaled.ravel()], dtype=object).reshape(values.shape)
+def exact_sums(stationary, moving, stationary_unit, moving_unit):
+    """Exact ``stationary^T @ moving`` of finite float64 values that are integer multiples of
+    ``2**stationary_unit`` and ``2**moving_unit``: object array [M, N] of Fractions."""
+    integers = [np.array([int(value) for value in np.ldexp(values, -unit).ravel()],
+                         dtype=object).reshape(values.shape)
+                for values, unit in ((stationary, stationary_unit), (moving, moving_unit))]
+    unit = Fraction(2) ** (stationary_unit + moving_unit)
+    sums = integers[0].T @ integers[1]
+    return np.vectorize(lambda integer: integer * unit, otypes=[object])(sums)
 
 
 def exact_matmul(stationary, moving, stationary_format, moving_format):
@@ -427,11 +528,19 @@ def exact_matmul(stationary, moving, stationary_format, moving_format):
     if not (np.isfinite(stationary).all() and np.isfinite(moving).all()):
         raise ValueError("exact_matmul needs finite operands: the stationary or moving operand "
                          "holds an infinity or NaN")
-    encodings = FLOAT_FORMATS[stationary_format], FLOAT_FORMATS[moving_format]
-    integers = (_exact_integers(stationary, encodings[0]).T
-                @ _exact_integers(moving, encodings[1]))
-    unit = Fraction(2) ** (encodings[0].lsb_exponent + encodings[1].lsb_exponent)
-    return np.vectorize(lambda integer: integer * unit, otypes=[object])(integers)
+    return exact_sums(stationary, moving, FLOAT_FORMATS[stationary_format].lsb_exponent,
+                      FLOAT_FORMATS[moving_format].lsb_exponent)
+
+
+def summation_bound(stationary, moving, roundings):
+    """The recursive-summation bound of :func:`error_bound` for finite float64 operand values
+    [K, M] and [K, N] (scales applied) summed with ``roundings`` FP32 roundings down a column:
+    float64 [M, N]."""
+    unit = 2.0 ** -FP32_PRECISION
+    gamma = roundings * unit / (1 - roundings * unit)
+    # The float64 sum of K non-negative terms errs by less than K * 2**-53 relative; covered.
+    magnitude_sum = (np.abs(stationary).T @ np.abs(moving)) * (1 + stationary.shape[0] * 2.0 ** -52)
+    return gamma * magnitude_sum + roundings * FP32_MIN_NORMAL * (1 + gamma)
 
 
 def error_bound(stationary, moving, stationary_format, moving_format, double_row=False):
@@ -457,11 +566,7 @@ def error_bound(stationary, moving, stationary_format, moving_format, double_row
     stationary, moving = _decoded_operands(stationary, moving, stationary_format, moving_format,
                                            double_row)
     roundings = -(-stationary.shape[0] // (2 if double_row else 1))
-    unit = 2.0 ** -FP32_PRECISION
-    gamma = roundings * unit / (1 - roundings * unit)
-    # The float64 sum of K non-negative terms errs by less than K * 2**-53 relative; covered.
-    magnitude_sum = (np.abs(stationary).T @ np.abs(moving)) * (1 + stationary.shape[0] * 2.0 ** -52)
-    return gamma * magnitude_sum + roundings * FP32_MIN_NORMAL * (1 + gamma)
+    return summation_bound(stationary, moving, roundings)
 
 
 def ulp_error(computed, exact):

@@ -12,7 +12,10 @@ Two per-element latencies and a few fixed ones make up every delay in the array:
 
 The skews follow: row k of a moving vector is delayed k x ``row_hop`` cycles so that it meets the
 partial sum coming down, and every signal that travels with it (its weight select, its formats)
-is delayed the same; column m sees everything m hops later.
+is delayed the same; column m sees everything m hops later. A stationary row travels down its
+column too, k x (``row_hop`` - 1) cycles to row k: late enough that every vector taken before
+the load has used the old weight, early enough that every vector taken after it finds the new
+one (:meth:`TileLatency.load_arrival`), so a load never waits for a vector to drain.
 """
 
 from dataclasses import dataclass
@@ -65,9 +68,22 @@ class TileLatency:
         weight select and its formats."""
         return INJECTION_CYCLES + row * self.row_hop + col * HOP_CYCLES
 
-    def load_arrival(self, col):
-        """Cycles from a stationary beat being taken to column ``col`` writing it."""
-        return INJECTION_CYCLES + col * HOP_CYCLES
+    @property
+    def load_row_hop(self):
+        """Cycles a stationary row takes from one PE row to the next: one less than a moving
+        vector's rows, as a load takes one row per beat (0 with one-stage PEs)."""
+        return self.row_hop - 1
+
+    def load_arrival(self, row, col):
+        """Cycles from stationary beat ``row`` being taken to PE (``row``, ``col``) writing it.
+
+        Row k of a load is taken at least k + 1 cycles after the last moving beat that used the
+        bank it overwrites (loads issue after that vector, one row per beat) and, as a multiply
+        issues after its load's last beat, before the first moving beat that uses it. Arriving
+        k x :attr:`load_row_hop` cycles later than row 0, it is written no earlier than that old
+        vector's row k used the old weight (``operand_arrival``: k x ``row_hop``), and before
+        the new vector's row k arrives."""
+        return INJECTION_CYCLES + row * self.load_row_hop + col * HOP_CYCLES
 
     def psum_write(self, col):
         """Cycles from a moving beat being taken to the PSUM write of its result for column
@@ -78,14 +94,6 @@ class TileLatency:
         """Cycles from a moving beat being taken to the PSUM read of the entry it accumulates
         into, in column ``col``."""
         return self.psum_write(col) - PSUM_LOOKAHEAD_CYCLES
-
-    @property
-    def weight_hold(self):
-        """Cycles after a weight bank's last moving beat during which no load may issue into
-        the bank: the beat's lanes still reach lower rows (R - 1) (``row_hop`` - 1) cycles
-        later than a load's rows do, one row per beat. 0 with one-stage PEs, where in-order
-        issue keeps loads behind every vector that uses the bank."""
-        return (self.rows - 1) * (self.row_hop - 1)
 
     @property
     def skew_span(self):

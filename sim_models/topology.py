@@ -98,6 +98,9 @@ class Torus:
         """Cycles between flits on the link out of neighbour ``port`` (1 or more)."""
         return self.interval((port - 1) // 2)
 
+    #: Cycles between flits on a node's inject and eject streams.
+    endpoint_interval = 1
+
     @property
     def dimensions(self):
         """Number of dimensions (1 for a ring)."""
@@ -310,6 +313,11 @@ class SwitchTree:
         """Cycles between flits on the links between switch level ``level`` and the level
         below it (level 1: the chip links)."""
         return self.intervals[level - 1] if self.intervals else 1
+
+    @property
+    def endpoint_interval(self):
+        """Cycles between flits on a chip link: a chip's inject and eject streams."""
+        return self.level_interval(1)
 
     def up_ports(self, level):
         """Up ports of a level-``level`` switch: ``top_switches`` just below the top, none at

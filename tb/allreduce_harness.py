@@ -30,8 +30,8 @@ class AllReduceHarness(NodeStreamsHarness):
         super().__init__(dut, nodes, inputs, ("o",))
         self._width, self._signed = width, signed
 
-    async def run(self, vectors, timeout, rng=None):
-        """Send ``vectors`` and collect as many results from every node.
+    async def run(self, vectors, timeout, rng=None, results=None):
+        """Send ``vectors`` and collect ``results`` results from every node.
 
         Parameters
         ----------
@@ -41,12 +41,14 @@ class AllReduceHarness(NodeStreamsHarness):
             Cycles after which the run fails.
         rng : numpy.random.Generator or None
             Source of idle cycles and backpressure; ideal streams if None.
+        results : int or None
+            Results per node; as many as inputs if None.
 
         Returns
         -------
         tuple of (numpy.ndarray, numpy.ndarray, numpy.ndarray)
-            Results, shape (nodes, elements); the cycle of each input and of each output
-            handshake, each shape (nodes, elements).
+            Results, shape (nodes, results); the cycle of each input handshake, shape (nodes,
+            elements), and of each output handshake, shape (nodes, results).
         """
         stall = stall_probability(rng)
         counter = CycleCounter(self.dut.clk)
@@ -55,8 +57,9 @@ class AllReduceHarness(NodeStreamsHarness):
             driver = StreamDriver(self.dut.clk, *self.stream("i", node), idle_probability=stall,
                                   rng=rng, counter=counter)
             sends.append(cocotb.start_soon(driver.send(pack_array(self._width, vector[:, None]))))
-        results, outputs = await self.collect(sends, vectors.shape[1], timeout, rng, counter)
-        return results, np.array([task.result().cycles for task in sends]), outputs
+        count = vectors.shape[1] if results is None else results
+        outputs, cycles = await self.collect(sends, count, timeout, rng, counter)
+        return outputs, np.array([task.result().cycles for task in sends]), cycles
 
     async def collect(self, sends, count, timeout, rng, counter):
         """Take ``count`` results from every node's ``o`` while the input tasks ``sends`` run.
@@ -78,7 +81,7 @@ class AllReduceHarness(NodeStreamsHarness):
 
         def unfinished():
             done = sum(len(task.result().payloads) for task in collects if task.done())
-            return (f"All-reduce unfinished after {timeout} cycles: {done} of "
+            return (f"Collective unfinished after {timeout} cycles: {done} of "
                     f"{self.nodes * count} results delivered by nodes that finished")
         await self.finish(sends + collects, timeout, counter, unfinished)
         results = np.stack([unpack_array(self._width, 1, task.result().payloads,

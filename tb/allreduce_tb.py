@@ -1,4 +1,5 @@
-"""cocotb tests of the all-reduce ring (``hdl.fabric.allreduce.AllReduceRing``).
+"""cocotb tests of the collective rings (``hdl.fabric.allreduce.AllReduceRing``): all-reduce,
+reduce-scatter and all-gather, store-and-forward or cut-through, on a ring or a switched fabric.
 
 Every node's results are compared, element by element and bit for bit, with the numpy
 reference (``sim_models.allreduce``); int32 inputs lie near the int32 limits so that the sums
@@ -18,7 +19,7 @@ request.
 import cocotb
 import numpy as np
 
-from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, allreduce_reference
+from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, collective_reference
 from sim_models.floats import encode_fp32
 
 from .allreduce_harness import AllReduceHarness
@@ -68,6 +69,18 @@ def _random_vectors(rng, shape, element):
     return bits >> 16 if element == "bf16" else bits
 
 
+def _inputs(rng, config, rounds=()):
+    """Random inputs of ``rounds`` collectives of ``config``: shape (*rounds, nodes, elements
+    per node)."""
+    estimate = AllReduceEstimate.of(config)
+    return _random_vectors(rng, (*rounds, config.ring.nodes, estimate.inputs), config.element)
+
+
+def _expected(config, inputs):
+    """Every node's outputs of one collective of ``config`` on ``inputs``."""
+    return collective_reference(inputs, config.element, config.collective)
+
+
 async def _start(dut, test_name):
     """Ring, vector length, seeded generator, estimate and a freshly reset harness for one
     test."""
@@ -87,27 +100,29 @@ async def random_traffic(dut):
     outputs."""
     config, rng, estimate, harness = await _start(dut, "random_traffic")
     ring, length = config.ring, config.vector_length
-    vectors = _random_vectors(rng, (ROUNDS, ring.nodes, length), config.element)
-    inputs = vectors.transpose(1, 0, 2).reshape(ring.nodes, ROUNDS * length)
-    results, _, outputs = await harness.run(inputs, 20 * ROUNDS * estimate.cycles(), rng)
-    expected = np.stack([allreduce_reference(round_vectors, config.element)
-                         for round_vectors in vectors])
+    vectors = _inputs(rng, config, (ROUNDS,))
+    inputs = vectors.transpose(1, 0, 2).reshape(ring.nodes, ROUNDS * estimate.inputs)
+    results, _, outputs = await harness.run(inputs, 20 * ROUNDS * estimate.cycles(), rng,
+                                            ROUNDS * estimate.outputs)
+    expected = np.stack([_expected(config, round_vectors) for round_vectors in vectors])
     check_equal(expected.transpose(1, 0, 2),
-                results.reshape(ring.nodes, ROUNDS, length),
-                "all-reduce results", ("node", "round", "element"))
+                results.reshape(ring.nodes, ROUNDS, estimate.outputs),
+                f"{config.collective} results", ("node", "round", "element"))
     record_measurements(design_config(), "random_traffic", rounds=ROUNDS,
                         stall_probability=STALL_PROBABILITY, cycles=int(outputs.max()))
-    dut._log.info("random_traffic: %d all-reduces of %d %s elements on %d nodes correct in %d "
-                  "cycles", ROUNDS, length, config.element, ring.nodes, outputs.max())
+    dut._log.info("random_traffic: %d %ss of %d %s elements on %d nodes correct in %d "
+                  "cycles", ROUNDS, config.collective, length, config.element, ring.nodes,
+                  outputs.max())
 
 
 @cocotb.test()
 async def ideal_cycles(dut):
     """One all-reduce with ideal streams: correct, and exactly as long as the estimate."""
     config, rng, estimate, harness = await _start(dut, "ideal_cycles")
-    vectors = _random_vectors(rng, (config.ring.nodes, config.vector_length), config.element)
-    results, inputs, outputs = await harness.run(vectors, 20 * estimate.cycles())
-    check_equal(allreduce_reference(vectors, config.element), results, "all-reduce results",
+    vectors = _inputs(rng, config)
+    results, inputs, outputs = await harness.run(vectors, 20 * estimate.cycles(),
+                                                 results=estimate.outputs)
+    check_equal(_expected(config, vectors), results, f"{config.collective} results",
                 ("node", "element"))
     measured = int(outputs.max() - inputs.min())
     expected = estimate.cycles()
@@ -116,4 +131,5 @@ async def ideal_cycles(dut):
                         chunk_flits=estimate.chunk_flits, step_cycles=estimate.step())
     dut._log.info("ideal_cycles: %d cycles measured, %d estimated (gap %+d)", measured,
                   expected, measured - expected)
-    assert measured == expected, f"All-reduce took {measured} cycles; the estimate is {expected}"
+    assert measured == expected, \
+        f"{config.name} took {measured} cycles; the estimate is {expected}"

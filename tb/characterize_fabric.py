@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from sim_models.cli import ArgumentParser
+from sim_models.allreduce import AllReduceEstimate
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.config import (ALLTOALL_ELEMENT_WIDTH, AllReduceConfig, AllToAllConfig,
                                FabricConfig, config_to_dict, module_name)
@@ -60,25 +61,33 @@ SEED = 1
 HOP_FABRIC = FabricConfig.ring(8)
 #: Fabrics of the saturation measurement.
 SATURATION_FABRICS = (FabricConfig.ring(5), FabricConfig.ring(8), FabricConfig.torus(4, 4))
-#: All-reduce sweep: ring sizes and vector lengths (int32 elements).
-ALLREDUCE_NODES = (2, 3, 4, 5, 8)
+#: Int32 all-reduce sweep (the hop-latency-era alpha fit): ring sizes and vector lengths. The
+#: even ring runs the same flits and cycles as FP32 (32-bit elements); 5 nodes has uneven
+#: chunks.
+ALLREDUCE_NODES = (2, 5)
 ALLREDUCE_LENGTHS = (16, 64, 256)
 #: Header length field of the all-reduce rings: packets of up to 255 flits, enough for the
 #: 128-element chunks of a 256-element vector on two nodes.
 ALLREDUCE_LENGTH_WIDTH = 8
 #: Bytes per vector element.
 ELEMENT_BYTES = 4
-#: Floating-point all-reduce sweeps: elements, ring sizes and vector lengths.
-FLOAT_ELEMENTS = ("fp32", "bf16")
-FLOAT_NODES = (2, 4, 8)
+#: BF16 collective sweeps (the scaling layer's element), whole-vector lengths in elements:
+#: per fabric, collective and forwarding, every length. The ring all-reduce storing and
+#: forwarding (the scaling layer's main fit) on 2, 4 and 8 nodes; cut-through, reduce-scatter
+#: and all-gather on 2 and 8; the switched fabric (endpoint reduction, the ring through the
+#: switches) on 2 servers of 2 and of 4 chips.
+FLOAT_ELEMENT = "bf16"
 FLOAT_LENGTHS = (16, 64, 256)
-#: All-to-all sweep: two sizes of each topology (the 3-D tori with Z links at half rate, as
-#: in a Trn2 UltraServer; switched fabrics of 2 servers of 2 and of 4 chips) and elements per
-#: block (one 32-bit element per payload flit).
+RING_SWEEPS = ((2, 4, 8), (("allreduce", "store"),)), \
+    ((2, 8), (("allreduce", "cut-through"), ("reducescatter", "store"), ("allgather", "store")))
+SWITCH_FABRICS = ((2, 2), (4, 2))
+SWITCH_COLLECTIVES = (("allreduce", "store"), ("reducescatter", "store"),
+                      ("allgather", "store"))
+#: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4
+#: chips), one 2-D torus and one 3-D torus (Z links at half rate, as in a Trn2 UltraServer),
+#: and elements per block (one 32-bit element per payload flit).
 ALLTOALL_FABRICS = (FabricConfig.ring(4), FabricConfig.ring(8), FabricConfig.torus(2, 2),
-                    FabricConfig.torus(2, 3),
                     FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)),
-                    FabricConfig.torus(2, 2, 3, flit_intervals=(1, 1, 2)),
                     FabricConfig.switch(2, 2), FabricConfig.switch(4, 2))
 ALLTOALL_COUNTS = (3, 7, 15)
 
@@ -168,26 +177,42 @@ def topology_kind(fabric):
     return "ring" if len(fabric.dims) == 1 else f"torus{len(fabric.dims)}d"
 
 
-def _allreduce_collective(config, rtl_cycles):
-    """The :class:`CollectiveRun` of a ring all-reduce of ``config`` (AllReduceConfig); its
-    fit fields are set by :func:`sim_models.results.fit_series`."""
-    return CollectiveRun("ring", config.name, "allreduce", "ring", config.element,
-                         config.ring.nodes, config.vector_length * config.element_width // 8,
-                         rtl_cycles, 2 * config.vector_length + 1, False, 0.0)
+def collective_run(config, rtl_cycles):
+    """The :class:`CollectiveRun` of a ring collective of ``config`` (AllReduceConfig: an
+    all-reduce, reduce-scatter or all-gather on a ring or switched fabric); its fit fields are
+    set by :func:`sim_models.results.fit_series`. The message is the whole vector's bytes; the
+    local streaming left out is the estimate's inputs, one cycle and outputs."""
+    estimate = AllReduceEstimate.of(config)
+    algorithm = "ring" if config.forwarding == "store" else "ring-cut-through"
+    return CollectiveRun(topology_kind(config.ring), config.name, config.collective,
+                         algorithm, config.element, config.ring.nodes,
+                         config.vector_length * config.element_width // 8, rtl_cycles,
+                         estimate.inputs + 1 + estimate.outputs, False, 0.0)
 
 
-def _float_allreduce(build, designs):
-    """Run the floating-point ring all-reduce sweep; its CollectiveRuns."""
+def float_configs():
+    """Every AllReduceConfig of the BF16 sweeps, in the order they run."""
+    fabrics = [(FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH), kinds)
+               for node_counts, kinds in RING_SWEEPS for nodes in node_counts]
+    fabrics += [(FabricConfig.switch(*radices, length_width=ALLREDUCE_LENGTH_WIDTH),
+                 SWITCH_COLLECTIVES) for radices in SWITCH_FABRICS]
+    return [AllReduceConfig(fabric, length, FLOAT_ELEMENT, collective, forwarding)
+            for fabric, kinds in fabrics for collective, forwarding in kinds
+            for length in FLOAT_LENGTHS]
+
+
+def _float_collectives(build, designs, log):
+    """Run the BF16 collective sweeps, one console line per simulation; their
+    CollectiveRuns."""
     runs = []
-    for element in FLOAT_ELEMENTS:
-        for nodes in FLOAT_NODES:
-            ring = FabricConfig.ring(nodes, length_width=ALLREDUCE_LENGTH_WIDTH)
-            for length in FLOAT_LENGTHS:
-                config = AllReduceConfig(ring, length, element)
-                design = Design(config, "tb.allreduce_tb")
-                record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
-                runs.append(_allreduce_collective(config, record["measured_cycles"]))
-                designs[config] = simulated_design(config, build)
+    for config in float_configs():
+        design = Design(config, "tb.allreduce_tb")
+        with log.step() as timing:
+            record = _measure(build, f"allreduce_{design.case}", design, "ideal_cycles")
+        runs.append(collective_run(config, record["measured_cycles"]))
+        designs[config] = simulated_design(config, build)
+        _progress(f"  {config.name}: {record['measured_cycles']} cycles "
+                  f"({timing['seconds']:.1f} s)")
     return runs
 
 
@@ -260,15 +285,13 @@ def characterize(build, log):
     alpha, error = fit_alpha(allreduce)
     runs = tuple(AllReduceRun(**point, alpha_beta_cycles=alpha_beta_cycles(point, alpha))
                  for point in allreduce)
-    collectives = [_allreduce_collective(
+    collectives = [collective_run(
         AllReduceConfig(FabricConfig.ring(run.nodes, length_width=ALLREDUCE_LENGTH_WIDTH),
                         run.length), run.rtl_cycles) for run in runs]
 
-    with log.step() as timing:
-        collectives += _float_allreduce(build, designs)
-    _progress(f"floating-point all-reduce: {', '.join(FLOAT_ELEMENTS)} on rings of "
-              f"{', '.join(map(str, FLOAT_NODES))} nodes on {SIMULATOR} "
-              f"({timing['seconds']:.1f} s)")
+    _progress(f"{FLOAT_ELEMENT} all-reduce, reduce-scatter, all-gather on rings and switched "
+              f"fabrics, {len(float_configs())} simulations on {SIMULATOR}:")
+    collectives += _float_collectives(build, designs, log)
     with log.step() as timing:
         collectives += _alltoall(build, designs)
     _progress(f"all-to-all: {', '.join(fabric.name for fabric in ALLTOALL_FABRICS)}, "

@@ -149,10 +149,11 @@ class FabricHarness:
             start = end + 1
         return packets, heads, tails
 
-    async def run(self, injected, rng=None):
+    async def run(self, injected, rng=None, *, inject_gaps=True):
         """Send ``injected`` (per source, packets in order) until every flit the reference
-        expects has left the fabric, or the fabric stalls. With ``rng``, random idle cycles and
-        backpressure; without, every stream is ideal.
+        expects has left the fabric, or the fabric stalls. With ``rng``, random backpressure on
+        every eject stream and, unless ``inject_gaps`` is False (sources that saturate the
+        fabric), random idle cycles on every inject stream; without, every stream is ideal.
 
         Returns
         -------
@@ -161,14 +162,15 @@ class FabricHarness:
         config, dut = self.config, self.dut
         nodes = config.nodes
         stall = stall_probability(rng)
-        ref = reference(injected, nodes)
+        ref = reference(injected, nodes, 1 << config.address_width)
         counter = CycleCounter(dut.clk)
         recorder = EjectRecorder(dut, nodes, counter)
         sends, collects = {}, []
         for node in range(nodes):
             driver = StreamDriver(dut.clk, *(self._port("inject", node, name)
                                              for name in ("valid", "ready", "payload")),
-                                  idle_probability=stall, rng=rng, counter=counter)
+                                  idle_probability=stall if inject_gaps else 0.0, rng=rng,
+                                  counter=counter)
             flits = [flit for packet in injected.get(node, []) for flit in self.flits(packet)]
             sends[node] = cocotb.start_soon(driver.send(flits))
             monitor = StreamMonitor(dut.clk, *(self._port("eject", node, name)

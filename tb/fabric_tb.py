@@ -16,8 +16,9 @@ from collections import Counter
 import cocotb
 import numpy as np
 
-from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, crossed_links, hop_count,
-                               reference, slowest_interval, traffic)
+from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, check_write_order,
+                               crossed_links, hop_count, reference, slowest_interval, traffic,
+                               write_semaphore_traffic)
 from sim_models.topology import dependency_cycle
 
 from .fabric_harness import STALL_CYCLES, FabricHarness
@@ -35,6 +36,9 @@ SATURATION_PACKETS = 16
 SATURATION_LENGTH = 8
 #: Payload flits of the zero-load latency probes.
 PROBE_LENGTH = 3
+#: Write-and-semaphore test: pairs per node, and payload flits of each write.
+WRITES_PER_NODE = 6
+WRITE_LENGTH = 8
 
 
 async def _start(dut, test_name):
@@ -121,6 +125,34 @@ async def hotspot(dut):
 
 
 @cocotb.test()
+async def incast(dut):
+    """Every node sends all its packets to the last node."""
+    await _run_pattern(dut, "incast")
+
+
+@cocotb.test()
+async def write_semaphore(dut):
+    """Every node sends data writes to random other nodes, each followed by its completion
+    semaphore to the same node, back to back (the sources saturate the fabric), while every
+    eject stream applies random backpressure: each packet arrives exactly once, intact and in
+    order per pair, and no semaphore is ejected before the last flit of its write."""
+    config, rng, harness = await _start(dut, "write_semaphore")
+    injected = write_semaphore_traffic(config.nodes, rng, writes=WRITES_PER_NODE,
+                                       length=min(WRITE_LENGTH, config.max_payload_flits),
+                                       flit_width=config.flit_width)
+    outcome = await harness.run(injected, rng, inject_gaps=False)
+    assert not outcome.stalled, f"write_semaphore: no flit left the fabric for {STALL_CYCLES} " \
+                                f"cycles"
+    check_delivery(reference(injected, config.nodes), outcome.delivered, outcome.dropped)
+    check_write_order(injected, outcome.delivered, outcome.header_cycles, outcome.tail_cycles)
+    pairs = config.nodes * WRITES_PER_NODE
+    record_measurements(config, "write_semaphore", writes=pairs, cycles=outcome.cycles,
+                        backpressure_probability=STALL_PROBABILITY)
+    dut._log.info("write_semaphore: %d writes and their semaphores delivered in order, "
+                  "%d cycles", pairs, outcome.cycles)
+
+
+@cocotb.test()
 async def all_to_all(dut):
     """Every node sends one packet to every other node."""
     await _run_pattern(dut, "all_to_all")
@@ -178,10 +210,11 @@ async def saturation(dut):
 
 
 def _record_switch_saturation(dut, config, outcome, window):
-    """Load of the busiest link of a switched fabric under saturation: "furthest" traffic sends
-    every chip's packets to another server, so each server switch's up links carry all its
-    chips' flits and bound the throughput at one flit per cycle per link (1 / k on a link of
-    flit interval k)."""
+    """Load of the busiest link between switches of a switched fabric under saturation, and of
+    the chip links: "furthest" traffic sends every chip's packets to another server, so each
+    server switch's up links carry all its chips' flits and bound the throughput at one flit
+    per cycle per link (1 / k on a link of flit interval k) unless the chip links, paced
+    slower, bound it first."""
     topology = config.topology
     load = Counter()
     for node, packets in outcome.delivered.items():
@@ -192,9 +225,15 @@ def _record_switch_saturation(dut, config, outcome, window):
     utilization = flits * topology.link_interval(*busiest) / window
     assert utilization <= 1, f"Link {busiest} carried {flits} flits in {window} cycles: more " \
                              f"than its capacity"
+    # Every chip sends the same flits: its chip link's share of the window.
+    sent = max(sum(1 + len(packet.payload) for packets in outcome.delivered.values()
+                   for packet in packets if packet.source == node) for node in range(config.nodes))
+    chip_utilization = sent * topology.endpoint_interval / window
     record_measurements(config, "saturation", stalled=False,
                         packets_delivered=sum(map(len, outcome.delivered.values())),
                         cycles=window, busiest_link_flits=flits,
-                        busiest_link_utilization=round(utilization, 4))
-    dut._log.info("saturation: delivered in %d cycles; the busiest link carried %d flits, "
-                  "%.3f of its capacity", window, flits, utilization)
+                        busiest_link_utilization=round(utilization, 4),
+                        chip_link_utilization=round(chip_utilization, 4))
+    dut._log.info("saturation: delivered in %d cycles; the busiest link between switches "
+                  "carried %d flits, %.3f of its capacity; each chip link %.3f of its",
+                  window, flits, utilization, chip_utilization)

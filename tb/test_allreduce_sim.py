@@ -1,4 +1,5 @@
-"""Simulation regression of the all-reduce ring on every simulator.
+"""Simulation regression of the collective rings (all-reduce, reduce-scatter, all-gather) on
+every simulator.
 
 Each case simulates an all-reduce ring (:func:`tb.launch.simulate`: Verilog generated, built
 once per simulator) and runs the cocotb tests of ``tb.allreduce_tb`` on it. Measurements go to
@@ -17,7 +18,9 @@ from .regression import regression_runs, run_case
 #: Rings and vector lengths: even and uneven chunks, one and two elements per flit, buffers
 #: shallower than the credit loop (payload at 2 flits per 3 cycles), and a vector shorter than
 #: the ring (empty chunks, sent as header-only packets); FP32 on a ring of 4, BF16 with three
-#: elements per 48-bit flit.
+#: elements per 48-bit flit. Reduce-scatter and all-gather on their own; cut-through forwarding
+#: with uneven chunks and with shallow buffers; the switched fabric (endpoint reduction, the
+#: ring through the switches), storing and cutting through.
 CASES = [
     AllReduceConfig(FabricConfig.ring(2), 8),
     AllReduceConfig(FabricConfig.ring(3, flit_width=64), 10),
@@ -26,6 +29,13 @@ CASES = [
     AllReduceConfig(FabricConfig.ring(5), 3),
     AllReduceConfig(FabricConfig.ring(4), 13, "fp32"),
     AllReduceConfig(FabricConfig.ring(3, flit_width=48), 17, "bf16"),
+    AllReduceConfig(FabricConfig.ring(4), 16, "fp32", "reducescatter"),
+    AllReduceConfig(FabricConfig.ring(3, flit_width=48), 18, "bf16", "allgather"),
+    AllReduceConfig(FabricConfig.ring(5), 23, forwarding="cut-through"),
+    AllReduceConfig(FabricConfig.ring(2, buffer_depth=2), 16, "bf16", forwarding="cut-through"),
+    AllReduceConfig(FabricConfig.switch(2, 2), 8, "fp32"),
+    AllReduceConfig(FabricConfig.switch(2, 2), 8, "bf16", "reducescatter", "cut-through"),
+    AllReduceConfig(FabricConfig.switch(2, 2), 12, "fp32", "allgather", "cut-through"),
 ]
 #: Cases Verilator also runs: its C++ build of a ring takes over half a minute on two shared
 #: cores, so it runs the one case with uneven chunks and two elements per flit.

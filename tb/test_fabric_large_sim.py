@@ -17,7 +17,7 @@ from sim_models.config import FabricConfig
 from .regression import SIMULATORS, run_case
 
 #: The Trn2 UltraServer fabric: 4 x 4 chips per instance, 4 instances joined on Z.
-TRN2_ULTRASERVER = FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2))
+TRN2_ULTRASERVER = FabricConfig.system("trn2-ultraserver")
 
 
 @pytest.mark.large
@@ -28,11 +28,24 @@ def test_trn2_ultraserver_torus(request):
 
 
 #: Trainium3 Gen1 UltraServer: 16 chips per server, 4 servers, one second-level switch.
-TRN3_GEN1_ULTRASERVER = FabricConfig.switch(16, 4)
+TRN3_GEN1_ULTRASERVER = FabricConfig.system("trn3-gen1-ultraserver")
 
 
 @pytest.mark.large
 @pytest.mark.skipif("verilator" not in SIMULATORS, reason="SIM excludes verilator")
 def test_trn3_gen1_ultraserver_switch(request):
     run_case("tb.fabric_tb", "fabric", "verilator", TRN3_GEN1_ULTRASERVER, None, request,
+             hierarchical=True)
+
+
+#: Trainium3 Gen2 UltraServer: 4 chips per server, 36 servers, two second-level switches; chip
+#: links a flit every 5 cycles, server-to-second-level links every 2 (the published 256 and
+#: 4 x 320 / 2 GB/s per link as a ratio, see ``SYSTEM_FABRICS``).
+TRN3_GEN2_ULTRASERVER = FabricConfig.system("trn3-gen2-ultraserver")
+
+
+@pytest.mark.large
+@pytest.mark.skipif("verilator" not in SIMULATORS, reason="SIM excludes verilator")
+def test_trn3_gen2_ultraserver_switch(request):
+    run_case("tb.fabric_tb", "fabric", "verilator", TRN3_GEN2_ULTRASERVER, None, request,
              hierarchical=True)

@@ -22,7 +22,10 @@ _PATTERNS = ("uniform", "transpose", "hotspot", "all_to_all")
 #: bandwidth (a flit every 2 cycles) and buffers shallower than the credit loop. The switched
 #: fabrics (Trainium3 NeuronSwitch levels): 2 servers of 4 chips under one second-level
 #: switch, and 3 servers of 2 chips under two second-level switches whose links run at half
-#: rate with shallow buffers. Ring 3 uses
+#: rate with shallow buffers, and the same with Gen2's link ratios (chip links a flit every 5
+#: cycles, the links to the second level every 2). The switched fabrics and the 3-D tori also run data writes each
+#: followed by its completion semaphore, sources saturating, sinks pushing back; the switches
+#: an incast (every chip to one). Ring 3 uses
 #: 16-bit flits with a 3-bit length field (the header fills 11 bits).
 CASES = [
     (FabricConfig.ring(2), ("zero_load_latency", "uniform", "all_to_all")),
@@ -35,13 +38,16 @@ CASES = [
     (FabricConfig.torus(2, 3), ("zero_load_latency", "transpose", "all_to_all")),
     (FabricConfig.torus(4, 4), ("zero_load_latency", *_PATTERNS)),
     (FabricConfig.torus(3, 2, 2), ("zero_load_latency", "uniform", "transpose", "all_to_all",
-                                   "saturation")),
+                                   "saturation", "write_semaphore")),
     (FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2), buffer_depth=2),
-     ("zero_load_latency", "hotspot", "saturation")),
-    (FabricConfig.switch(4, 2), ("zero_load_latency", "uniform", "hotspot", "all_to_all",
-                                 "saturation")),
+     ("zero_load_latency", "hotspot", "saturation", "write_semaphore")),
+    (FabricConfig.switch(4, 2), ("zero_load_latency", "uniform", "hotspot", "incast",
+                                 "all_to_all", "saturation", "write_semaphore")),
     (FabricConfig.switch(2, 3, top_switches=2, flit_intervals=(1, 2), buffer_depth=2),
-     ("zero_load_latency", "uniform", "all_to_all", "saturation")),
+     ("zero_load_latency", "uniform", "incast", "all_to_all", "saturation",
+      "write_semaphore")),
+    (FabricConfig.switch(2, 3, top_switches=2, flit_intervals=(5, 2)),
+     ("zero_load_latency", "incast", "write_semaphore", "saturation")),
 ]
 #: Fabrics that Verilator also runs. Building a fabric with Verilator (its C++ compile) takes
 #: 35 s for a ring and over 3 minutes for the 4x4 torus on two shared cores, while Icarus builds

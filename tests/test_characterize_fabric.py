@@ -7,7 +7,8 @@ from samples import fabric_document
 from sim_models.allreduce import AllReduceEstimate
 from sim_models.results import AllReduceRun, HopPoint, LinkEfficiency
 from sim_models.config import FabricConfig
-from tb.characterize_fabric import (alpha_beta_cycles, fit_alpha, hop_latency, link_efficiency,
+from tb.characterize_fabric import (collective_run, float_configs, alpha_beta_cycles,
+                                    fit_alpha, fit_collectives, hop_latency, link_efficiency,
                                     topology_kind)
 
 
@@ -73,3 +74,25 @@ def test_topology_kinds():
     assert [topology_kind(fabric) for fabric in (
         FabricConfig.ring(4), FabricConfig.torus(2, 3), FabricConfig.torus(2, 2, 2),
         FabricConfig.switch(2, 2))] == ["ring", "torus2d", "torus3d", "switch"]
+
+
+def test_float_sweep_fits_every_collective_from_the_estimate():
+    """Every series of the BF16 sweep, with the estimate's cycles standing for the RTL's (which
+    it equals cycle for cycle): one fit per topology, collective and algorithm, and the ring's
+    store-and-forward series exactly alpha-beta (alpha 5 cycles, a flit per cycle)."""
+    runs = [collective_run(config, AllReduceEstimate.of(config).cycles())
+            for config in float_configs()]
+    _, fits = fit_collectives(runs, 4)
+    series = {(fit.topology, fit.collective, fit.algorithm) for fit in fits}
+    assert series == {("ring", "allreduce", "ring"), ("ring", "allreduce", "ring-cut-through"),
+                      ("ring", "reducescatter", "ring"), ("ring", "allgather", "ring"),
+                      ("switch", "allreduce", "ring"), ("switch", "reducescatter", "ring"),
+                      ("switch", "allgather", "ring")}
+    for fit in fits:
+        if fit.topology == "ring" and fit.algorithm == "ring":
+            assert fit.alpha_cycles == pytest.approx(5)
+            assert fit.beta_cycles_per_byte * fit.flit_bytes == pytest.approx(1)
+            assert fit.held_out_max_error == pytest.approx(0, abs=1e-9)
+    # The local streaming left out: a reduce-scatter takes the vector and gives one chunk.
+    scatter = next(run for run in runs if run.design == "ring8_l8_v64_bf16_rs")
+    assert scatter.local_cycles == 64 + 1 + 8

@@ -5,6 +5,7 @@ import numpy as np
 from sim_models.config import TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles, time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 
 def _load(k, m):
@@ -90,3 +91,25 @@ def test_double_row_load_takes_two_rows_per_beat():
                                    MultiplyMoving(np.zeros((2, 4), np.uint8), 0, False,
                                                   "fp8_e4m3")])
     assert _spans(single) == _spans(timing) and single.peak_macs_per_cycle == 2 * 2
+
+
+def test_pipelined_pes_let_every_load_follow_the_multiply_that_frees_its_bank():
+    """R=4, C=4, BF16: loads each followed by a one-column multiply, so every load targets the
+    bank the multiply two before it used, one moving beat earlier. The stationary rows travel
+    down the columns behind that vector (TileLatency.load_arrival), so no load waits at any
+    PE depth: every depth times loads and multiplies as one-stage PEs do."""
+    def program():
+        load = LoadStationary(np.zeros((4, 4), np.uint16), "bf16")
+        multiply = MultiplyMoving(np.zeros((4, 1), np.uint16), 0, True, "bf16")
+        return [op for _ in range(4) for op in (load, multiply)]
+
+    def spans(stages):
+        return _spans(time_program(TileConfig(4, 4, formats=("bf16",), pe_stages=stages),
+                                   program()))
+
+    shallow = spans(1)
+    # Each load issues the cycle after the multiply before it, each multiply in its load's
+    # last beat.
+    assert [issued for _, issued, _, _ in shallow] == [1, 5, 6, 10, 11, 15, 16, 20]
+    for stages in range(2, MAX_FLOAT_PE_STAGES + 1):
+        assert spans(stages) == shallow

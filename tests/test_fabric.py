@@ -12,8 +12,9 @@ from hdl.fabric.layouts import header_layout, link_layout
 from sim_models.config import FabricConfig
 from sim_models.topology import LOCAL, Hop, minus_port, plus_port
 from sim_models.topology import route as route_relation
-from sim_models.fabric import (Packet, ZeroLoadLatency, check_delivery, hop_count, reference,
-                               slowest_interval, traffic)
+from sim_models.fabric import (SEMAPHORE_KIND, WRITE_KIND, Packet, ZeroLoadLatency,
+                               check_delivery, check_write_order, hop_count, reference,
+                               slowest_interval, traffic, write_semaphore_traffic)
 
 
 # Error tests build components whose constructors raise; Amaranth reports each such object as
@@ -154,6 +155,51 @@ def test_reference_orders_per_pair_and_counts_drops():
     assert ref.flits(1) == 5 and ref.flits(0) == 3 and ref.flits(3) == 0
 
 
+@pytest.mark.parametrize("injected, addresses, message", [
+    ({0: [_packet(0, 8)]}, 8, "Parameter 'destination' of a packet from node 0 must be a node, "
+                              "0..3, or an address that names none, 4..7 (dropped and "
+                              "counted), not 8: a fabric of 4 nodes has 8 addresses"),
+    ({1: [_packet(1, -1)]}, 8, "Parameter 'destination' of a packet from node 1 must be a node, "
+                               "0..3, or an address that names none, 4..7 (dropped and "
+                               "counted), not -1: a fabric of 4 nodes has 8 addresses"),
+    ({4: [_packet(4, 0)]}, 8, "Parameter 'source' must be a node of the fabric, 0..3, not 4"),
+    ({2: [_packet(1, 0)]}, 8, "Parameter 'source' of a packet listed under node 2 must be 2, "
+                              "not 1"),
+])
+def test_a_destination_outside_the_system_is_refused(injected, addresses, message):
+    with pytest.raises(ValueError) as error:
+        reference(injected, 4, addresses)
+    assert str(error.value) == message
+
+
+def test_write_semaphore_traffic_and_its_order_check():
+    rng = np.random.default_rng(3)
+    injected = write_semaphore_traffic(5, rng, writes=4, length=3, flit_width=16)
+    for source, packets in injected.items():
+        assert [p.kind for p in packets] == [WRITE_KIND, SEMAPHORE_KIND] * 4
+        assert all(w.destination == s.destination != source and len(w.payload) == 3
+                   for w, s in zip(packets[::2], packets[1::2]))
+    # In order, each semaphore a cycle after its write's last flit: accepted.
+    delivered = {node: [] for node in range(5)}
+    for packets in injected.values():
+        for packet in packets:
+            delivered[packet.destination].append(packet)
+    heads = {node: [10 * i for i in range(len(p))] for node, p in delivered.items()}
+    tails = {node: [10 * i + 4 for i in range(len(p))] for node, p in delivered.items()}
+    check_write_order(injected, delivered, heads, tails)
+    # A semaphore ejected before its write's last flit, or before its write: refused.
+    node = next(node for node, packets in delivered.items() if packets)
+    early = {**heads, node: [heads[node][0], tails[node][0]] + heads[node][2:]}
+    with pytest.raises(AssertionError, match=r"^1 of 20 semaphores overtook their write:\n  "
+                                             r"\d -> \d: semaphore of write 0 at cycle 4, its "
+                                             r"write ended at 4$"):
+        check_write_order(injected, delivered, early, tails)
+    swapped = {**delivered, node: [delivered[node][1], delivered[node][0]] +
+               delivered[node][2:]}
+    with pytest.raises(AssertionError, match=r"its write not before it"):
+        check_write_order(injected, swapped, heads, tails)
+
+
 def test_check_delivery_accepts_any_interleaving_of_sources():
     injected = {0: [_packet(0, 2, 1), _packet(0, 2, 2)], 1: [_packet(1, 2, 3)]}
     delivered = {2: [_packet(0, 2, 1), _packet(1, 2, 3), _packet(0, 2, 2)], 0: [], 1: []}
@@ -207,11 +253,18 @@ def test_zero_load_latency_with_a_slow_link():
     # credit loop (2 flits per 3 cycles) and the interval (1 per 2) alternate in pacing.
     model = ZeroLoadLatency()
     assert model.tail(3, 5, interval=2) == model.header(3) + 10
-    assert model.tail(0, 5, interval=2) == model.header(0) + 5
+    # No link between routers: only the chip link (a switch's, paced every 2 cycles) paces.
+    assert model.tail(0, 5, interval=2) == model.header(0) + 10
     shallow = ZeroLoadLatency(buffer_depth=1)
     assert shallow.tail(2, 3, interval=2) == shallow.header(2) + 9  # credits: 3 cycles a flit
     torus = FabricConfig.torus(2, 3, 3, flit_intervals=(1, 1, 2)).topology
     assert slowest_interval(torus, 0, 1) == 1 and slowest_interval(torus, 0, 6) == 2
+    assert slowest_interval(torus, 0, 0) == 1
+    # Gen2's ratios: chip links every 5 cycles pace every path, the links up every 2.
+    gen2 = FabricConfig.switch(2, 3, top_switches=2, flit_intervals=(5, 2)).topology
+    assert slowest_interval(gen2, 0, 0) == 5 and slowest_interval(gen2, 0, 5) == 5
+    assert slowest_interval(FabricConfig.switch(2, 3, flit_intervals=(1, 2)).topology, 0, 5) \
+        == 2
     assert slowest_interval(torus, 4, 4) == 1
 
 
@@ -238,5 +291,7 @@ def test_traffic_patterns():
     invalid = traffic("uniform", (4,), rng, packets=50, lengths=(0, 0), flit_width=70,
                       invalid_rate=1.0, address_count=8)
     assert all(4 <= p.destination < 8 for packets in invalid.values() for p in packets)
+    incast = traffic("incast", dims, rng, packets=3, lengths=(0, 0), flit_width=8)
+    assert {p.destination for packets in incast.values() for p in packets} == {5}
     with pytest.raises(ValueError, match=r"^Parameter 'pattern' must be one of "):
         traffic("tornado", dims, rng, packets=1, lengths=(0, 0), flit_width=8)

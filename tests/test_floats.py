@@ -113,9 +113,9 @@ def test_as_bits_views_arrays_of_the_formats_dtype():
 
 
 @pytest.mark.parametrize("call, kind, message", [
-    (lambda: as_bits(np.array([1]), "fp8_e4m3fn"), ValueError,
-     "Parameter 'format_name' must be a floating-point operand format, one of bf16, fp16, "
-     "fp8_e4m3, fp8_e5m2, not 'fp8_e4m3fn'"),
+    (lambda: as_bits(np.array([1]), "fp9"), ValueError,
+     "Parameter 'format_name' must be a floating-point format, one of bf16, fp16, fp8_e4m3, "
+     "fp8_e5m2, fp8_e4m3fn, fp4_e2m1, not 'fp9'"),
     (lambda: as_bits(np.array([256]), "fp8_e5m2"), TypeError,
      "Parameter 'array' must hold fp8_e5m2 bit patterns, integers in 0..255, not values "
      "outside them"),

@@ -42,7 +42,8 @@ BAD = [
     (["--draft", "nope", "--accepted", "2"], "error: --draft nope: unknown; allowed: "
                                              "llama3-8b, llama3-70b, llama3-405b, llama2-7b, "
                                              "llama2-70b, mistral-7b, llama3-2-1b, "
-                                             "llama2-13b"),
+                                             "llama2-13b, qwen3-235b-a22b, gpt-oss-120b, "
+                                             "deepseek-v3"),
     (["--draft", "llama3-2-1b", "--accepted", "6"],
      "error: --accepted 6.0: must be from 1 to speculation + 1 = 5 (tokens kept per round, "
      "the target's own included)"),
@@ -64,7 +65,18 @@ BAD = [
     (["--chips", "0"], "error: --chips 0: must be an integer from 1 to 1099511627776 (2^40)"),
     (["--workload", "nope"], "error: --workload nope: unknown; allowed: llama3-8b, llama3-70b, "
                              "llama3-405b, llama2-7b, llama2-70b, mistral-7b, "
-                             "llama3-2-1b, llama2-13b"),
+                             "llama3-2-1b, llama2-13b, qwen3-235b-a22b, gpt-oss-120b, "
+                             "deepseek-v3"),
+    (["--ep", "2"], "error: --ep 2: Llama-3 70B is dense (no experts); allowed: 1"),
+    (["--decode-ep", "2"], "error: --decode-ep 2: Llama-3 70B is dense (no experts); allowed: "
+                           "1"),
+    (["--workload", "gpt-oss-120b", "--decode-ep", "3"],
+     "error: --decode-ep 3: must divide the 128 routed experts of GPT-OSS-120B"),
+    (["--workload", "gpt-oss-120b", "--decode-tp", "16", "--decode-ep", "8"],
+     "error: --decode-ep 8: must divide the TP 16 groups of the system (4 replicas)"),
+    (["--workload", "gpt-oss-120b", "--imbalance", "0.5"],
+     "error: --imbalance 0.5: must be from 1 to 1e6 (tokens on the busiest expert over the "
+     "mean)"),
     (["--system", "nope"], "error: --system nope: unknown; allowed: trn1-instance, "
                            "trn2-instance, trn2-ultraserver, trn2-ultracluster, "
                            "trn3-gen1-ultraserver, trn3-gen2-ultraserver, trn3-ultracluster"),

@@ -192,8 +192,8 @@ def test_claims_file_errors(edit, message, tmp_path):
      r"^workloads.toml: field 'llama3-8b.layers' is missing$"),
     (lambda text: text.replace("ffn = 14336", "ffn = 0"),
      r"^workloads.toml: field 'llama3-8b.ffn' must be a positive integer, not 0$"),
-    (lambda text: text.replace("vocab = 128256\n", "vocab = 128256\nexperts = 8\n", 1),
-     r"^workloads.toml: field 'llama3-8b.experts' is unknown; allowed: name, layers, .*$"),
+    (lambda text: text.replace("vocab = 128256\n", "vocab = 128256\nrouters = 8\n", 1),
+     r"^workloads.toml: field 'llama3-8b.routers' is unknown; allowed: name, layers, .*$"),
     (lambda text: text.replace("heads = 32", "heads = 31"),
      r"^workloads.toml: field 'llama3-8b.heads' must divide 'hidden' \(4096\) and be a "
      r"multiple of 'kv_heads' \(8\), not 31$"),

@@ -39,10 +39,6 @@ def test_switch_configuration_names_its_tree():
                                      "--torus (given 2)"),
     ("--switch 4 2 --routing dateline", "Parameter 'routing' of a switched fabric must be "
                                         "'updown', not 'dateline'"),
-    ("--switch 4 2 --flit-intervals 2 1", "Parameter 'flit_intervals' of a switched fabric must "
-                                          "start with 1 (the chip links are the switches' "
-                                          "inject and eject streams, one flit per cycle), not "
-                                          "(2, 1)"),
     ("--switch 4 2 --flit-intervals 1", "Parameter 'flit_intervals' must be empty or 2 integers "
                                         "in 1..8, one per dimension, not (1,)"),
 ])
@@ -76,3 +72,45 @@ def test_one_router_module_per_switch_level_and_deterministic_verilog():
     # Verilator builds each level's module once (make fabric-large's Gen1 system).
     assert hierarchical_config(config).splitlines()[1:] == [
         f'hier_block -module "{name}"' for _, name in router_leaves(config)]
+
+
+@pytest.mark.parametrize("key, name", [("trn2-ultraserver", "torus4x4x4_i1x1x2"),
+                                       ("trn3-gen1-ultraserver", "switch16x4"),
+                                       ("trn3-gen2-ultraserver", "switch4x36_t2_i5x2")])
+def test_published_systems_have_their_fabric(key, name):
+    assert FabricConfig.system(key).name == name
+    args = _parser().parse_args(["fabric", "--system", key])
+    assert configs_of(args) == [FabricConfig.system(key)]
+    assert FabricConfig.system(key, flit_intervals=()).name == name.split("_i")[0]
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ("--system trn2-ultraserver --torus 4 4 2", "Parameter 'z' of the Trn2 UltraServer must be 4 "
+                                                "(4 x 4 chips per instance, 4 instances on Z), "
+                                                "not 2"),
+    ("--system trn2-ultraserver --torus 4 4", "Parameter 'sides' of the Trn2 UltraServer must be "
+                                              "(4, 4, 4) (4 x 4 chips per instance, 4 instances "
+                                              "on Z), not (4, 4)"),
+    ("--system trn3-gen1-ultraserver --switch 4 16", "Parameter 'chips' of the Trn3 Gen1 "
+                                                     "UltraServer must be 16 (16 chips per "
+                                                     "server, 4 servers), not 4"),
+    ("--system trn3-gen2-ultraserver --switch 4 32", "Parameter 'servers' of the Trn3 Gen2 "
+                                                     "UltraServer must be 36 (4 chips per "
+                                                     "server, 36 servers), not 32"),
+    ("--system trn3-gen2-ultraserver --switch 4 36 2", "Parameter 'radices' of the Trn3 Gen2 "
+                                                       "UltraServer must be (4, 36) (4 chips "
+                                                       "per server, 36 servers), not "
+                                                       "(4, 36, 2)"),
+    ("--system trn3-gen2-ultraserver --top-switches 1", "Parameter 'top_switches' of the Trn3 "
+                                                        "Gen2 UltraServer must be 2, not 1"),
+    ("--system trn3-gen1-ultraserver --top-switches 2", "Parameter 'top_switches' of the Trn3 "
+                                                        "Gen1 UltraServer must be 1, not 2"),
+    ("--system trn3", "Parameter 'system' must be one of trn2-ultraserver, "
+                      "trn3-gen1-ultraserver, trn3-gen2-ultraserver, not 'trn3'"),
+    ("", "Parameter 'topology' needs one of --ring, --torus, --switch or --system"),
+])
+def test_a_size_that_does_not_match_its_system_is_refused(arguments, message):
+    args = _parser().parse_args(["fabric", *arguments.split()])
+    with pytest.raises((TypeError, ValueError)) as error:
+        configs_of(args)
+    assert str(error.value) == message

@@ -22,7 +22,7 @@ def test_neighbouring_columns_are_one_hop_apart():
     latency = TileLatency(4, 6, 3, 1)
     for col in range(1, 6):
         assert latency.operand_arrival(2, col) - latency.operand_arrival(2, col - 1) == HOP_CYCLES
-        assert latency.load_arrival(col) - latency.load_arrival(col - 1) == HOP_CYCLES
+        assert latency.load_arrival(2, col) - latency.load_arrival(2, col - 1) == HOP_CYCLES
         assert latency.psum_write(col) - latency.psum_write(col - 1) == HOP_CYCLES
 
 
@@ -47,4 +47,22 @@ def test_rows_are_as_far_apart_as_the_partial_sums_path(stages):
     before = sum(cut in ("products", "term") for cut in mac_cuts(stages))
     latency = tile_latency(config)
     assert (latency.pe_stages, latency.partial_stage) == (stages, before)
-    assert latency.weight_hold == 7 * (stages - before - 1)
+    assert latency.load_row_hop == latency.row_hop - 1 == stages - before - 1
+
+
+@pytest.mark.parametrize("stages", range(1, MAX_FLOAT_PE_STAGES + 1))
+def test_a_load_row_lands_between_the_vectors_before_and_after_it(stages):
+    """Row k of a load is taken no earlier than k + 1 cycles after the last moving beat t of the
+    bank it overwrites (the load issues after that multiply, one row per beat), and at least a
+    cycle before the first moving beat that uses it (a multiply issues after its load's last
+    beat). A row written in cycle w is seen from w + 1: the old vector must use the old weight
+    (w >= its arrival), the new one the new weight (w < its arrival), in every PE."""
+    latency = tile_latency(TileConfig(6, 3, formats=("bf16",), pe_stages=stages))
+    for row in range(6):
+        for col in range(3):
+            old_vector, load_beat = 0, 1 + row
+            assert load_beat + latency.load_arrival(row, col) >= \
+                old_vector + latency.operand_arrival(row, col)
+            new_vector = load_beat + 1
+            assert load_beat + latency.load_arrival(row, col) < \
+                new_vector + latency.operand_arrival(row, col)

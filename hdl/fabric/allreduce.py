@@ -143,7 +143,9 @@ class AllReduceInterface(wiring.Component):
 
     def _local_side(self, m, loading, unloading, row_data):
         """Walk the vector element by element: take ``i`` while ``loading``, give ``o`` from
-        ``row_data`` (the row read one cycle ahead) while ``unloading``.
+        ``row_data`` (the row read one cycle ahead) while ``unloading``. The walk covers the
+        whole vector, or only the node's own chunk where the collective takes or gives one
+        chunk (the all-gather's input, the reduce-scatter's output).
 
         Returns the row of the current element, the row to read for the next cycle, the write
         enable of each element of the row, and the last element's handshake.
@@ -163,6 +165,10 @@ class AllReduceInterface(wiring.Component):
         chunk_end = index == Mux(chunk < extra, base, base - 1)
         row_next = Signal.like(row)
         enables = Signal(per_flit)
+        collective = self._config.collective
+        if collective != "allreduce":  # one walk of the node's own chunk, rows counted from it
+            whole = loading if collective == "reducescatter" else unloading
+            last = advance & (count == Mux(whole, length - 1, length // nodes - 1))
         m.d.comb += [
             self.i.ready.eq(loading),
             self.o.valid.eq(unloading & primed),
@@ -180,14 +186,46 @@ class AllReduceInterface(wiring.Component):
                 index.eq(Mux(chunk_end | last, 0, index + 1)),
                 lane.eq(Mux(chunk_end | last | (lane == per_flit - 1), 0, lane + 1)),
             ]
-        return row, row_next, enables, last
+        if collective == "allreduce":
+            return row, row_next, enables, last
+        own = self.node * chunk_flits
+        return (Mux(whole, row, own + row), Mux(whole, row_next, own + row_next), enables,
+                last)
 
-    def _sender(self, m, begin, running, received, row_data):
+    def _first_chunks(self):
+        """The chunks a node sends and receives at step 0: its own chunk and its previous
+        node's, or for the reduce-scatter one earlier each (so that node ``r`` ends with
+        chunk ``r``)."""
+        nodes = self._config.ring.nodes
+        sends = self.node
+        if self._config.collective == "reducescatter":
+            sends = _decrement(sends, nodes)
+        return sends, _decrement(sends, nodes)
+
+    def _cut_through(self, m, sent, in_payload, handshake, progress):
+        """Whether the cut-through sender may offer its next flit: a step's header once the
+        previous step's header has been received, each payload flit once the row it carries
+        was written at least two cycles before (the memory's read is not transparent).
+        ``progress`` is the receiver's (steps received, header taken, rows written of the
+        packet being received)."""
+        received, receiving, rows = progress
+        flit = Signal(self._config.ring.length_width)  # payload flits sent of this packet
+        with m.If(handshake):
+            m.d.sync += flit.eq(Mux(in_payload, flit + 1, 0))
+        received_before, rows_before = Signal.like(received), Signal.like(rows)
+        m.d.sync += [received_before.eq(received), rows_before.eq(rows)]
+        header = (sent <= received) | (sent == received + 1) & receiving
+        payload = (received_before >= sent) | \
+            (received_before + 1 == sent) & (rows_before > flit)
+        return Mux(in_payload, payload, header)
+
+    def _sender(self, m, begin, running, progress, row_data):
         """Send one packet per step to the next node, each once the previous step's packet has
-        been received. Returns the steps sent and the row to read for the next cycle."""
+        been received (:meth:`_sendable`). Returns the steps sent and the row to read for the
+        next cycle."""
         config, nodes, chunk_flits = self._config.ring, self._config.ring.nodes, \
             self._config.chunk_flits
-        steps = 2 * (nodes - 1)
+        steps = self._config.steps
         sent = Signal(range(steps + 1))
         chunk = Signal(range(nodes))
         row = Signal(range(nodes * chunk_flits))
@@ -195,19 +233,25 @@ class AllReduceInterface(wiring.Component):
         flits_left = Signal(config.length_width)
         header = Signal(header_layout(config))
         length = self._flits_of(chunk)
+        handshake = self.inject.valid & self.inject.ready
+        if self._config.forwarding == "store":  # a step once the previous one has arrived
+            valid = running & (sent <= progress[0]) & (sent != steps) | in_payload
+        else:
+            valid = (self._cut_through(m, sent, in_payload, handshake, progress) &
+                     (running & (sent != steps) | in_payload))
         m.d.comb += [
             header.destination.eq(Mux(self.node == nodes - 1, 0, self.node + 1)),
             header.source.eq(self.node),
             header.kind.eq(ALLREDUCE_KIND),
             header.length.eq(length),
-            self.inject.valid.eq(running & (sent <= received) & (sent != steps) | in_payload),
+            self.inject.valid.eq(valid),
             self.inject.payload.eq(Mux(in_payload, row_data.as_value(), header.as_value())),
         ]
-        handshake = self.inject.valid & self.inject.ready
         step_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
         next_chunk = _decrement(chunk, nodes)
         row_next = Signal.like(row)
-        m.d.comb += row_next.eq(Mux(begin, self.node * chunk_flits, Mux(
+        first, _ = self._first_chunks()
+        m.d.comb += row_next.eq(Mux(begin, first * chunk_flits, Mux(
             step_done, next_chunk * chunk_flits, Mux(handshake & in_payload, row + 1, row))))
         m.d.sync += row.eq(row_next)
         with m.If(handshake):
@@ -216,16 +260,17 @@ class AllReduceInterface(wiring.Component):
         with m.If(step_done):
             m.d.sync += [sent.eq(sent + 1), chunk.eq(next_chunk)]
         with m.If(begin):
-            m.d.sync += [sent.eq(0), chunk.eq(self.node)]
+            m.d.sync += [sent.eq(0), chunk.eq(first)]
         return sent, row_next
 
     def _receiver(self, m, begin, running, row_data):
         """Add (reduce-scatter) or copy (all-gather) the payload of each received all-reduce
-        packet into its chunk, row by row. Returns the steps received, the row to read for the
-        next cycle, the row to write, its write enable and its new contents."""
+        packet into its chunk, row by row. Returns the progress (steps received, a packet's
+        header taken, rows written of it), the row to read for the next cycle, the row to
+        write, its write enable and its new contents."""
         config, nodes = self._config.ring, self._config.ring.nodes
         per_flit, chunk_flits = self._config.elements_per_flit, self._config.chunk_flits
-        steps = 2 * (nodes - 1)
+        steps = self._config.steps
         received = Signal(range(steps + 1))
         chunk = Signal(range(nodes))
         row = Signal(range(nodes * chunk_flits))
@@ -238,7 +283,7 @@ class AllReduceInterface(wiring.Component):
         is_ours = Mux(in_payload, ours, header.kind == ALLREDUCE_KIND)
         step_done = handshake & beat.last & is_ours
         writes = handshake & in_payload & ours
-        previous = _decrement(self.node, nodes)
+        _, previous = self._first_chunks()
         next_chunk = _decrement(chunk, nodes)
         row_next = Signal.like(row)
         m.d.comb += row_next.eq(Mux(begin, previous * chunk_flits, Mux(
@@ -247,8 +292,12 @@ class AllReduceInterface(wiring.Component):
         local = self.row_layout(row_data)
         incoming = self.row_layout(beat.flit[:self.row_layout.size])
         total = Signal(self.row_layout)
-        reducing = received < nodes - 1
+        reducing = {"allreduce": received < nodes - 1, "reducescatter": 1,
+                    "allgather": 0}[self._config.collective]
         for element in range(per_flit):
+            if self._config.collective == "allgather":
+                m.d.comb += total[element].eq(incoming[element])
+                continue
             reduced = _reduced(m, self._config.element, local[element], incoming[element],
                                element)
             m.d.comb += total[element].eq(Mux(reducing, reduced, incoming[element]))
@@ -258,10 +307,16 @@ class AllReduceInterface(wiring.Component):
             m.d.sync += [received.eq(received + 1), chunk.eq(next_chunk)]
         with m.If(begin):
             m.d.sync += [received.eq(0), chunk.eq(previous)]
-        return received, row_next, row, writes.replicate(per_flit), total
+        progress = (received,)
+        if self._config.forwarding == "cut-through":
+            rows = Signal(config.length_width)  # payload rows written of the current packet
+            with m.If(writes | step_done):
+                m.d.sync += rows.eq(Mux(step_done, 0, rows + 1))
+            progress += (in_payload & ours, rows)
+        return progress, row_next, row, writes.replicate(per_flit), total
 
     def elaborate(self, platform):
-        steps = 2 * (self._config.ring.nodes - 1)
+        steps = self._config.steps
         m = Module()
         m.submodules.memory = memory = Memory(
             shape=self.row_layout, depth=self._config.ring.nodes * self._config.chunk_flits,
@@ -277,9 +332,10 @@ class AllReduceInterface(wiring.Component):
         local_row, local_next, local_enables, vector_end = self._local_side(
             m, loading, unloading, shared_read.data)
         begin = loading & vector_end
-        received, receive_next, receive_row, receive_enables, total = self._receiver(
+        progress, receive_next, receive_row, receive_enables, total = self._receiver(
             m, begin, running, receive_read.data)
-        sent, send_next = self._sender(m, begin, running, received, shared_read.data)
+        received = progress[0]
+        sent, send_next = self._sender(m, begin, running, progress, shared_read.data)
         finished = running & (sent == steps) & (received == steps)
         m.d.sync += [
             loading.eq(Mux(loading, ~vector_end, unloading & vector_end)),

@@ -67,8 +67,8 @@ class _TorusPlan:
         self.here_layout = position_layout(config)
 
     def interval(self, port):
-        """Cycles between flits on the link out of ``port``."""
-        return self.config.topology.port_interval(port)
+        """Cycles between flits on the link out of ``port`` (1 on the local port)."""
+        return self.config.topology.port_interval(port) if port != LOCAL else 1
 
     def lookup(self, m, here, destination, in_port, in_vc, tag):
         """Output port (:attr:`ports` to drop) and virtual channel for ``destination``."""
@@ -106,8 +106,8 @@ class _SwitchPlan:
         self.here_layout = data.StructLayout(fields)
 
     def interval(self, port):
-        """Cycles between flits on the link out of ``port``: down links of this level, up
-        links of the level above."""
+        """Cycles between flits on the link out of ``port``: down links of this level (at
+        level 1 the chip links, inject and eject alike), up links of the level above."""
         down = port < self.tree.radices[self.level - 1]
         return self.tree.level_interval(self.level if down else self.level + 1)
 
@@ -285,8 +285,13 @@ class Router(wiring.Component):
             m.submodules["framer" if not config.switched else f"framer_{port}"] = framer
             wiring.connect(m, wiring.flipped(self._endpoint("inject", port)), framer.i)
             local = self._buffer(m, f"buffer_{port}_0")
-            m.d.comb += [local.w_data.eq(framer.o.payload), local.w_en.eq(framer.o.valid),
-                         framer.o.ready.eq(local.w_rdy)]
+            valid, ready = framer.o.valid, local.w_rdy
+            if plan.interval(port) > 1:  # a slow chip link paces what the chip sends
+                free = self._link_free(m, f"inject_{port}", lambda free: valid & ready & free,
+                                       plan.interval(port))
+                valid, ready = valid & free, ready & free
+            m.d.comb += [local.w_data.eq(framer.o.payload), local.w_en.eq(valid),
+                         framer.o.ready.eq(ready)]
             inputs.append(_Input(m, config, plan, here, port, 0, local))
         for port in range(plan.endpoints, plan.ports):
             link = self.link_in[port - plan.endpoints]
@@ -299,23 +304,32 @@ class Router(wiring.Component):
                 inputs.append(_Input(m, config, plan, here, port, vc, buffer))
         return inputs
 
+    @staticmethod
+    def _link_free(m, name, used, interval):
+        """Whether a link that carries a flit every ``interval`` cycles may carry one this
+        cycle: ``interval - 1`` cycles have passed since the last cycle it carried one,
+        ``used(free)`` being set then (constant 1 when ``interval`` is 1)."""
+        if interval == 1:
+            return Const(1)
+        rest = Signal(range(interval), name=f"rest_{name}")  # cycles until the next flit
+        free = rest == 0
+        m.d.sync += rest.eq(Mux(used(free), interval - 1, Mux(free, 0, rest - 1)))
+        return free
+
     def _output_space(self, m, port, sent, sent_vc):
         """Per virtual channel of output ``port``: a flit sent this cycle fits downstream and,
         on a link that carries a flit every ``k`` cycles (``plan.interval``), the link is
         free: ``k - 1`` cycles have passed since its last flit."""
         config, plan = self._config, self._plan
         space = Signal(config.vcs, name=f"space_{port}")
+        interval = plan.interval(port)
+        free = self._link_free(m, str(port), lambda free: sent, interval)
         if port < plan.endpoints:
             eject = self._endpoint("eject", port)
-            m.d.comb += space.eq((~eject.valid | eject.ready).replicate(config.vcs))
+            room = ~eject.valid | eject.ready
+            m.d.comb += space.eq((room & free if interval > 1 else room).replicate(config.vcs))
             return space
         link = self.link_out[port - plan.endpoints]
-        interval = plan.interval(port)
-        free = Const(1)
-        if interval > 1:
-            rest = Signal(range(interval), name=f"rest_{port}")  # cycles until the next flit
-            m.d.sync += rest.eq(Mux(sent, interval - 1, Mux(rest == 0, 0, rest - 1)))
-            free = rest == 0
         for vc in range(config.vcs):
             credits = Signal(range(config.buffer_depth + 1), init=config.buffer_depth,
                              name=f"credits_{port}_{vc}")

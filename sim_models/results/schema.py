@@ -569,7 +569,8 @@ class FabricCharacterization:
 
     def _check_collectives(self, configs):
         """Every collective run names a design of its kind; every fit is its series' fit."""
-        kinds = {"allreduce": AllReduceConfig, "alltoall": AllToAllConfig}
+        kinds = {"allreduce": AllReduceConfig, "reducescatter": AllReduceConfig,
+                 "allgather": AllReduceConfig, "alltoall": AllToAllConfig}
         for index, run in enumerate(self.collectives):
             if not isinstance(configs.get(run.design), kinds[run.collective]):
                 raise ValueError(f"field 'collectives[{index}].design' ({run.design!r}) names "

@@ -35,7 +35,7 @@ from .assumptions import Assumptions
 from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
-from .decode import decode_step
+from .decode import best_decode_plan, decode_step, default_decode_tp
 from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
@@ -44,7 +44,7 @@ from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_c
 from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .speculative import speculative_step
-from .training import MFU_COUNTS, best_training_plan, training_step
+from .training import MFU_COUNTS, best_training_plan, expert_alltoall_source, training_step
 from .workloads import load_workloads
 
 #: The fabric characterization ``make report`` reads, used when present.
@@ -66,6 +66,9 @@ def _arguments(argv):
     parser.add_argument("--tp", type=int, help="training tensor parallelism, logical cores")
     parser.add_argument("--pp", type=int, help="training pipeline stages (1F1B)")
     parser.add_argument("--dp", type=int, help="training data parallelism, replicas")
+    parser.add_argument("--ep", type=int, help="training expert parallelism of a mixture of "
+                                               "experts: DP replicas sharing the routed experts "
+                                               "(default: the layout search's)")
     parser.add_argument("--micro-batch", type=int, help="sequences per micro-batch")
     parser.add_argument("--global-batch", type=int, help="sequences per optimizer step")
     parser.add_argument("--sequence", type=int, help="training sequence length, tokens")
@@ -86,6 +89,13 @@ def _arguments(argv):
                                                    "workload's decode context)")
     parser.add_argument("--decode-tp", type=int, help="decode tensor parallelism, logical "
                                                       "cores")
+    parser.add_argument("--decode-ep", type=int,
+                        help="decode and prefill expert parallelism of a mixture of experts: "
+                             "TP groups sharing the routed experts (default: the fastest at "
+                             "the decode TP)")
+    parser.add_argument("--imbalance", type=float,
+                        help="mixture of experts: tokens on the busiest expert over the mean "
+                             "(default: Assumptions.expert_imbalance, 1.25)")
     parser.add_argument("--draft", help="speculative decoding: the draft workload key (e.g. "
                                         "llama3-2-1b); needs --accepted")
     parser.add_argument("--speculation", type=int, default=4,
@@ -208,7 +218,7 @@ def _plan(args, specs, system, workload, calibration, assumptions, search):
     """The layout the options ask for: the best layout with the degrees given (``search``'s
     when none is), every other option given replacing its field. Degrees that no searched
     layout has are taken as given, DP following TP and PP, for the plan checks to judge."""
-    degrees = {name: getattr(args, name) for name in ("tp", "pp", "dp")
+    degrees = {name: getattr(args, name) for name in ("tp", "pp", "dp", "ep")
                if getattr(args, name) is not None}
     given = {name: getattr(args, name) for name in _TRAINING_OPTIONS
              if getattr(args, name) is not None and name not in degrees}
@@ -244,12 +254,12 @@ def _layout(search, plan):
             "ranked_by": "global batch nearest the default, then tokens/s, then HBM left"}
 
 
-def _training(step, confidence, system, lnc):
+def _training(step, confidence, system, lnc, dense=True):
     answer = confidence.answer(
         "training", system.chip, "sequences per second",
         None if not step.fits else step.plan.global_batch / step.seconds, "sequences/s",
         config={"chips": step.chips, "sequence": step.plan.sequence, "lnc": lnc,
-                "datatype": step.plan.datatype})
+                "datatype": step.plan.datatype}, dense=dense)
     result = {"confidence": answer.as_dict(), "plan": asdict(step.plan), "fits": step.fits,
               "memory_bytes": {**asdict(step.memory), "total": step.memory.total},
               "tokens": step.tokens}
@@ -264,6 +274,7 @@ def _training(step, confidence, system, lnc):
             "slot": step.slot_seconds, "slots": step.slots, "gemms_per_slot":
             step.tensor_seconds, "other_engines_per_slot": step.engine_seconds,
             "tp_allreduce_per_slot": step.tp_seconds, "pp_send_per_slot": step.pp_seconds,
+            "ep_alltoall_per_slot": step.ep_seconds,
             "bubble": step.bubble_seconds, "dp_reduction": step.dp_seconds,
             "dp_exposed": step.dp_exposed_seconds, "optimizer": step.optimizer_seconds}}
 
@@ -286,9 +297,10 @@ def _inference(step, answer, plan, unfit, figures):
     return result | figures()
 
 
-def _decode(step, confidence, system, lnc):
+def _decode(step, confidence, system, lnc, dense=True):
     answer = confidence.answer("decode", system.chip, "seconds per token", step.seconds, "s",
-                               config=_inference_config(step.plan, step.chips, lnc, "context"))
+                               config=_inference_config(step.plan, step.chips, lnc, "context"),
+                               dense=dense)
     return {"replicas": step.replicas} | _inference(
         step, answer, step.plan, ("seconds_per_token", "tokens_per_second"), lambda: {
             "seconds_per_token": step.seconds, "tokens_per_second": step.tokens_per_second,
@@ -299,28 +311,30 @@ def _decode(step, confidence, system, lnc):
                                   "kv_cache": step.kv_seconds,
                                   "other_engines": step.engine_seconds,
                                   "other_engines_busy": step.engine_busy_seconds,
-                                  "tp_allreduces": step.communication_seconds}})
+                                  "tp_allreduces": step.communication_seconds,
+                                  "ep_alltoalls": step.alltoall_seconds}})
 
 
-def _prefill(step, confidence, system, lnc):
+def _prefill(step, confidence, system, lnc, dense=True):
     answer = confidence.answer("prefill", system.chip, "seconds to first token", step.seconds,
                                "s", config=_inference_config(step.plan, step.chips, lnc,
-                                                             "prompt"))
+                                                             "prompt"), dense=dense)
     return {"replicas": step.replicas} | _inference(
         step, answer, step.plan, ("seconds_to_first_token",), lambda: {
             "seconds_to_first_token": step.seconds,
             "prompt_tokens_per_second": step.tokens_per_second,
             "breakdown_seconds": {"compute": step.compute_seconds,
-                                  "tp_allreduces": step.communication_seconds},
+                                  "tp_allreduces_and_ep_alltoalls":
+                                  step.communication_seconds},
             "fitted_seconds": step.fitted_seconds,
             "fitted_share": step.fitted_seconds / step.seconds})
 
 
-def _speculative(step, confidence, system, lnc):
+def _speculative(step, confidence, system, lnc, dense=True):
     plan = step.target.plan
     answer = confidence.answer(
         "decode", system.chip, "seconds per output token", step.seconds, "s",
-        config=_inference_config(plan, step.target.chips, lnc, "context"))
+        config=_inference_config(plan, step.target.chips, lnc, "context"), dense=dense)
     answer = replace(answer, reasons=answer.reasons + (
         "speculative decoding: no held-out row publishes its accepted length",))
     return {"draft": asdict(step.draft.plan), "speculation": step.k,
@@ -339,13 +353,19 @@ def _confidence_text(answer, scale=1.0, unit=None):
     if band is not None and answer["value"] is not None:
         parts.append(f"published figures would lie in {scale * answer['low']:.4g} to "
                      f"{scale * answer['high']:.4g} {unit or answer['unit']} "
-                     f"({band['held_out_rows']} held-out {band['generation']} {band['kind']} "
+                     f"({band['held_out_rows']} held-out {band['generation']} "
+                     f"{'' if band['dense'] else 'mixture-of-experts '}{band['kind']} "
                      f"row{'s' if band['held_out_rows'] != 1 else ''}: errors "
                      f"{100 * band['lowest_error']:+.1f}% to "
                      f"{100 * band['highest_error']:+.1f}%, median |error| "
                      f"{100 * band['median_abs_error']:.1f}%)")
     parts += [f"extrapolated: {reason}" for reason in answer["extrapolation"]]
     return "; ".join(parts) or "no band"
+
+
+def _ep(plan):
+    """`` EP n`` for a plan with expert parallelism, else nothing."""
+    return f" EP {plan['ep']}" if plan.get("ep", 1) > 1 else ""
 
 
 def _text(result, specs, system):
@@ -357,7 +377,7 @@ def _text(result, specs, system):
     training, decode = result["training"], result["decode"]
     plan = training["plan"]
     lines.append(f"training {result['workload']}: TP {plan['tp']} PP {plan['pp']} DP "
-                 f"{plan['dp']} (logical cores), ZeRO-{plan['zero_stage']}, micro-batch "
+                 f"{plan['dp']}{_ep(plan)} (logical cores), ZeRO-{plan['zero_stage']}, micro-batch "
                  f"{plan['micro_batch']}, global batch {plan['global_batch']} x "
                  f"{plan['sequence']} tokens, {plan['datatype']}"
                  f"{', recomputation' if plan['recompute'] else ''}")
@@ -365,7 +385,7 @@ def _text(result, specs, system):
     best = layout["best"]
     lines.append(f"  layout: {layout['used']}; the best of {layout['fitting']} that fit "
                  f"({layout['tried']} tried, by {layout['ranked_by']}): TP {best['tp']} PP "
-                 f"{best['pp']} DP {best['dp']}, global batch {best['global_batch']}"
+                 f"{best['pp']} DP {best['dp']}{_ep(best)}, global batch {best['global_batch']}"
                  + ("" if layout["best_mfu"] is None else
                     f", MFU {percent(layout['best_mfu'])}"))
     if training["fits"]:
@@ -388,7 +408,7 @@ def _text(result, specs, system):
         lines.append(f"  {prefill['reason']}")
     lines.append(f"  confidence: {_confidence_text(prefill['confidence'], 1e3, 'ms')}")
     plan = decode["plan"]
-    lines.append(f"decode: TP {plan['tp']} x {decode['replicas']} replicas, batch "
+    lines.append(f"decode: TP {plan['tp']}{_ep(plan)} x {decode['replicas']} replicas, batch "
                  f"{plan['batch']}, context {plan['context']}, {plan['datatype']} weights, "
                  f"{plan['kv_datatype'] or plan['datatype']} KV cache")
     if decode["fits"]:
@@ -399,6 +419,16 @@ def _text(result, specs, system):
                      f"{percent(decode['fitted_share'])} of it")
     else:
         lines.append(f"  {decode['reason']}")
+    if "layout" in decode:
+        layout, best = decode["layout"], decode["layout"]["best"]
+        lines.append(f"  layout: {layout['used']}; the best of {layout['fitting']} that fit "
+                     f"({layout['tried']} tried, by {layout['ranked_by']}): " + (
+                         "none" if best is None else
+                         f"TP {best['tp']}{_ep(best)}, "
+                         f"{number(1e3 * layout['best_seconds_per_token'])} ms per token"))
+        if decode["fits"] and decode["breakdown_seconds"]["ep_alltoalls"]:
+            lines.append(f"  EP all-to-alls {number(1e3 * decode['breakdown_seconds']['ep_alltoalls'])}"
+                         f" ms at imbalance {decode['imbalance']:g} ({decode['alltoall_source']})")
     lines.append(f"  confidence: {_confidence_text(decode['confidence'], 1e3, 'ms')}")
     speculative = result.get("speculative")
     if speculative is not None:
@@ -429,6 +459,25 @@ def _text(result, specs, system):
     return "\n".join(lines)
 
 
+def _expert_layout(specs, system, workload, step, search, calibration, assumptions):
+    """A mixture of experts' decode: the EP used, where its all-to-all figure comes from, and
+    the search's best layout beside it (empty for a dense workload)."""
+    if search is None:
+        return {}
+    best = search.best
+    tokens = step.plan.batch
+    return {"alltoall_source": expert_alltoall_source(
+                specs, system, workload, step.plan.tp, step.plan.ep, tokens, calibration,
+                assumptions),
+            "imbalance": assumptions.expert_imbalance,
+            "layout": {"used": "given options" if step.plan.tp != default_decode_tp(
+                           specs, system, workload) else "default TP, fastest EP at it",
+                       "tried": search.tried, "fitting": search.fitting,
+                       "ranked_by": "seconds per token, then tokens/s of the system",
+                       "best": None if best is None else asdict(best.plan),
+                       "best_seconds_per_token": None if best is None else best.seconds}}
+
+
 def _collectives(specs, system, calibration, assumptions):
     """The collective figures of ``system``'s unit (instance or UltraServer) and where each
     comes from: measured on the RTL or extrapolated, and how far."""
@@ -452,6 +501,11 @@ def answer(args):
         raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
     workload = workloads[args.workload]
     calibration, assumptions = _calibration(args), Assumptions()
+    if args.imbalance is not None:
+        if not 1.0 <= args.imbalance <= 1e6:
+            raise SpecError(f"--imbalance {args.imbalance:g}: must be from 1 to 1e6 (tokens on "
+                            f"the busiest expert over the mean)")
+        assumptions = replace(assumptions, expert_imbalance=args.imbalance)
     confidence = assess(specs, workloads, calibration, assumptions)
     base = specs.system(args.system)
     if args.lnc is not None:
@@ -462,15 +516,22 @@ def answer(args):
     search = best_training_plan(specs, system, workload, calibration, assumptions)
     plan = _plan(args, specs, system, workload, calibration, assumptions, search)
     training = training_step(specs, system, workload, calibration, assumptions, plan)
-    decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
-                         tp=args.decode_tp, context=args.context,
-                         datatype=args.datatype or assumptions.decode_datatype,
-                         kv_datatype=args.kv_datatype)
+    decode_options = {"context": args.context, "kv_datatype": args.kv_datatype,
+                      "datatype": args.datatype or assumptions.decode_datatype}
+    decode_search = None
+    if workload.moe:
+        decode_search = best_decode_plan(specs, system, workload, args.batch, calibration,
+                                         assumptions, tp=args.decode_tp, ep=args.decode_ep,
+                                         **decode_options)
+        decode = decode_search.step
+    else:
+        decode = decode_step(specs, system, workload, args.batch, calibration, assumptions,
+                             tp=args.decode_tp, ep=args.decode_ep or 1, **decode_options)
     prefill = prefill_step(specs, system, workload,
                            workload.decode_context if args.prompt is None else args.prompt,
-                           args.batch, calibration, assumptions, tp=args.decode_tp,
+                           args.batch, calibration, assumptions, tp=decode.plan.tp,
                            datatype=args.datatype or assumptions.decode_datatype,
-                           kv_datatype=args.kv_datatype)
+                           kv_datatype=args.kv_datatype, ep=decode.plan.ep)
     speculative = None
     if args.draft is not None:
         if args.draft not in workloads:
@@ -481,16 +542,18 @@ def answer(args):
             specs, system, workload, workloads[args.draft], args.batch, args.speculation,
             args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
             datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
+    dense = not workload.moe
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
               "lnc": lnc,
-              "training": _training(training, confidence, system, lnc) | {
+              "training": _training(training, confidence, system, lnc, dense) | {
                   "layout": _layout(search, plan)},
-              "prefill": _prefill(prefill, confidence, system, lnc),
-              "decode": _decode(decode, confidence, system, lnc),
+              "prefill": _prefill(prefill, confidence, system, lnc, dense),
+              "decode": _decode(decode, confidence, system, lnc, dense) | _expert_layout(
+                  specs, system, workload, decode, decode_search, calibration, assumptions),
               **({} if speculative is None else {
                   "draft": args.draft,
-                  "speculative": _speculative(speculative, confidence, system, lnc)}),
+                  "speculative": _speculative(speculative, confidence, system, lnc, dense)}),
               "calibration": {"fabric": calibration.source,
                               "collectives": _collectives(specs, base, calibration,
                                                           assumptions),

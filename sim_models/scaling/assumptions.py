@@ -82,6 +82,13 @@ class Assumptions:
     gpu_server_gpus: int = _choice(
         8, "An EC2 GPU server of the claims' time (P5, P5e, P5en) carries 8 GPUs; the "
            "reference does not give the P5's composition.")
+    expert_imbalance: float = _choice(
+        1.25, "ASSUMED, no published Trainium figure: in a mixture of experts the busiest "
+              "expert receives 1.25 x the mean tokens per expert (the router's balancing "
+              "keeps it near the mean over large batches); the step waits for it, and its "
+              "all-to-all receiver takes 1.25 x the mean block. At small batches the "
+              "expected number of distinct experts the tokens reach (uniform routing), not "
+              "this factor, decides. CLI: --imbalance.")
     decode_datatype: str = _choice(
         "bf16", "Decode reads BF16 weights and a BF16 KV cache.")
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from .calibration import check_rows
 from .measurements import load_measurements
+from .workloads import load_workloads
 
 __all__ = ["ANSWER_KINDS", "Band", "Answer", "Confidence", "assess"]
 
@@ -96,7 +97,8 @@ class Band:
 
     def describe(self):
         """One line: the band and what it comes from."""
-        return (f"{self.rows} held-out {self.generation} {self.kind} row"
+        return (f"{self.rows} held-out {self.generation} "
+                f"{'' if self.dense else 'mixture-of-experts '}{self.kind} row"
                 f"{'s' if self.rows != 1 else ''}: errors {100 * self.lowest:+.1f}% to "
                 f"{100 * self.highest:+.1f}%, median |error| {100 * self.median_abs:.1f}%")
 
@@ -180,11 +182,13 @@ class Confidence:
     covered: dict
 
     @classmethod
-    def from_checks(cls, specs, checks, measurements=None):
+    def from_checks(cls, specs, checks, measurements=None, workloads=None):
         """From :class:`~sim_models.scaling.calibration.RowCheck` rows (every row of
-        ``measurements``, by default ``measurements.toml``)."""
+        ``measurements``, by default ``measurements.toml``; ``workloads`` tell dense rows from
+        mixtures of experts, by default ``workloads.toml``'s)."""
         rows = {row.key: row for row in (measurements if measurements is not None
                                          else load_measurements())}
+        workloads = workloads if workloads is not None else load_workloads()
         errors, covered = {}, {}
         for check in checks:
             row = rows[check.key]
@@ -196,7 +200,8 @@ class Confidence:
                 if name in values:
                     ranges[name] = ranges.get(name, frozenset()) | {values[name]}
             if check.role == "validation" and check.error is not None:
-                errors.setdefault((row.kind, generation, True), []).append(
+                dense = not workloads[row.workload].moe
+                errors.setdefault((row.kind, generation, dense), []).append(
                     (check.key, check.error))
         bands = {key: Band(*key, tuple(value)) for key, value in errors.items()}
         return cls(bands, covered)
@@ -236,4 +241,4 @@ def assess(specs, workloads, calibration, assumptions, measurements=None):
     (:func:`~sim_models.scaling.calibration.check_rows`), bands from the validation rows."""
     rows = measurements if measurements is not None else load_measurements()
     checks = check_rows(specs, workloads, calibration, assumptions, rows)
-    return Confidence.from_checks(specs, checks, rows)
+    return Confidence.from_checks(specs, checks, rows, workloads)

@@ -2,7 +2,8 @@
 layer, by the engine that does them, timed at each engine's published FP32 rate.
 
 Operations per token of one layer's forward pass (``d`` hidden, ``f`` FFN, ``g`` KV width,
-``h`` heads, ``s`` context attended to, ``w`` the width of a masked diagonal tile):
+``h`` heads, ``s`` context attended to, ``w`` the width of a masked diagonal tile; in a mixture
+of experts ``f`` is the FFN width a token goes through, its experts' together):
 
 =========  ==========================================================================
 engine     work
@@ -54,6 +55,9 @@ def layer_work(workload, tokens, context, masked):
     """Forward-pass :class:`EngineWork` of one layer for ``tokens`` tokens, each attending to
     ``context`` tokens; ``masked``: the causal mask is applied (training, prefill)."""
     d, f, g, h = workload.hidden, workload.ffn, 2 * workload.kv_size, workload.heads
+    if workload.moe:
+        # The FFN work of the experts a token goes through (the dense layers' counted alike).
+        f = (workload.experts_per_token + workload.shared_experts) * workload.expert_ffn
     vector = 8 * d + 2 * d + 3 * (d + g // 2) + f + 2 * h * context
     scalar = f + h * context + (d + g) + 2 * d + 2 * f + d
     gpsimd = h * min(MASK_TILE, context) if masked else 0.0

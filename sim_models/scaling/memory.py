@@ -16,6 +16,10 @@ batch in its own datatype: ``batch x context x 2 x layers x head size x KV heads
 bytes x c``, where a
 core holds ``max(1, KV heads / TP)`` KV heads (heads are replicated when TP exceeds them).
 
+A mixture of experts holds ``1 / EP`` of its routed experts' parameters (``P - E (1 - 1 / EP)``,
+E the routed experts' parameters) in place of ``P``; latent attention caches
+``kv_lora_rank + rope_head_dim`` elements per token and layer, replicated on every core.
+
 Every figure is a closed form: nothing grows with the batch but the numbers themselves.
 """
 
@@ -26,7 +30,7 @@ from .datatypes import element_bytes
 from .formatting import binary_bytes
 from .parallel import logical_cores_per_chip
 
-__all__ = ["MemoryUse", "training_memory", "decode_memory", "when_fits"]
+__all__ = ["MemoryUse", "training_memory", "decode_memory", "when_fits", "held_parameters"]
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,16 @@ def _weight_bytes(datatype, assumptions):
     return min(assumptions.weight_bytes_per_parameter, element_bytes(datatype))
 
 
+def held_parameters(workload, ep):
+    """Parameters one expert-parallel replica holds: every dense one, ``1 / ep`` of the routed
+    experts'."""
+    return workload.parameters - workload.expert_parameters * (1 - 1 / ep)
+
+
 def training_memory(chip, workload, plan, assumptions):
     """:class:`MemoryUse` of one chip training ``workload`` under ``plan``."""
     cores = logical_cores_per_chip(chip)
-    share = workload.parameters * cores / (plan.tp * plan.pp)
+    share = held_parameters(workload, plan.ep) * cores / (plan.tp * plan.pp)
     dp = plan.dp
     weights = share * _weight_bytes(plan.datatype, assumptions) / (dp if plan.zero_stage >= 3
                                                                   else 1)
@@ -100,8 +110,11 @@ def training_memory(chip, workload, plan, assumptions):
 def decode_memory(chip, workload, plan):
     """:class:`MemoryUse` of one chip decoding under ``plan`` (weights and KV cache)."""
     cores = logical_cores_per_chip(chip)
-    weights = workload.parameters * element_bytes(plan.datatype) * cores / plan.tp
-    heads_per_core = max(1.0, workload.kv_heads / plan.tp)
-    kv_cache = (plan.batch * plan.context * 2.0 * workload.layers * workload.head_size
-                * heads_per_core * element_bytes(plan.cache_datatype) * cores)
+    weights = held_parameters(workload, plan.ep) * element_bytes(plan.datatype) * cores / plan.tp
+    if workload.latent_attention:
+        per_core = workload.cache_elements
+    else:
+        per_core = 2.0 * workload.head_size * max(1.0, workload.kv_heads / plan.tp)
+    kv_cache = (plan.batch * plan.context * workload.layers * per_core
+                * element_bytes(plan.cache_datatype) * cores)
     return MemoryUse(weights, 0.0, 0.0, 0.0, kv_cache, float(chip.hbm_capacity.value))

@@ -38,7 +38,7 @@ from .parallel import unit_of
 __all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "CollectiveFigure", "FabricCalibration",
            "Provenance", "allreduce_seconds", "alltoall_seconds", "collective_figures",
            "collective_provenance", "fit_topology", "group_allreduce_seconds",
-           "point_to_point_seconds"]
+           "group_alltoall_seconds", "alltoall_group", "point_to_point_seconds"]
 
 #: Element format of the all-reduces the scaling layer models (gradients and activations in
 #: BF16); its RTL fit is used, else int32's.
@@ -301,6 +301,42 @@ def alltoall_seconds(specs, system, block_bytes, calibration, assumptions):
     alpha = fit.alpha_cycles / clock + assumptions.dma_step_seconds
     beta = fit.beta_cycles_per_byte * fit.flit_bytes / link
     return alpha * (chips - 1) + beta * (chips - 1) * block_bytes
+
+
+def alltoall_group(specs, system, members, stride):
+    """The system an all-to-all among ``members`` chips placed ``stride`` apart runs on inside
+    one unit: the unit's topology with the members that fit in it (the fits and the provenance
+    see that many nodes)."""
+    unit = unit_of(specs, system)
+    inside = min(members, max(1, int(unit.chips.value) // stride))
+    return replace(unit, chips=replace(unit.chips, value=inside, given=inside))
+
+
+def group_alltoall_seconds(specs, system, members, stride, block_bytes, calibration,
+                           assumptions):
+    """Seconds of one all-to-all among ``members`` chips placed ``stride`` chips apart, each
+    sending ``block_bytes`` to every other member, software cost included; 0 for one chip.
+
+    Inside a unit: :func:`alltoall_seconds` (the measured fit of the unit's topology) on the
+    members the unit holds; without a fit (no characterization), the analytic estimate: one
+    step (:func:`_step_seconds`) and one block at the link's payload rate per other member.
+    Members in other units add the scale-out latency and their blocks over the chip's
+    scale-out bandwidth.
+    """
+    if members == 1:
+        return 0.0
+    group = alltoall_group(specs, system, members, stride)
+    inside = int(group.chips.value)
+    seconds = alltoall_seconds(specs, group, block_bytes, calibration, assumptions)
+    if seconds is None:
+        step = _step_seconds(calibration, _fabric_clock(specs, group, assumptions), assumptions)
+        link = _link(step, group.link_bandwidth[0], calibration)
+        seconds = (inside - 1) * (step + block_bytes / link.effective_bandwidth)
+    seconds += assumptions.collective_seconds
+    if members > inside:
+        seconds += system.scale_out_latency.value + \
+            (members - inside) * block_bytes / system.scale_out_bandwidth.value
+    return seconds
 
 
 def _times(factor):

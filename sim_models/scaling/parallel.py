@@ -21,7 +21,8 @@ from ..specs import SpecError
 from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
-           "check_model_parallel", "check_training_plan", "check_decode_plan", "ZERO_STAGES",
+           "check_model_parallel", "check_training_plan", "check_decode_plan",
+           "check_expert_parallel", "ZERO_STAGES",
            "LIMIT", "MAX_UNITS", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
@@ -57,6 +58,10 @@ class TrainingPlan:
     recompute : bool
         Activations are recomputed in the backward pass (full checkpointing): one more forward
         pass, only each layer's input kept.
+    ep : int
+        Expert parallelism of a mixture of experts: ``ep`` DP replicas (one replica apart) split
+        the routed experts between them, each expert split over its TP group as the dense
+        layers are, and exchange tokens by all-to-all; 1 for a dense model. It divides DP.
     """
     tp: int
     pp: int
@@ -67,6 +72,7 @@ class TrainingPlan:
     datatype: str
     zero_stage: int
     recompute: bool
+    ep: int = 1
 
     @property
     def micro_batches(self):
@@ -85,12 +91,14 @@ class DecodePlan:
     generating one token per step with ``context`` tokens of context, weights (and GEMMs) in
     ``datatype``, the KV cache (and attention) in ``kv_datatype`` (None: ``datatype``; FP8
     weights beside a BF16 cache, say). The system's other cores run further replicas of the
-    group."""
+    group; in a mixture of experts ``ep`` adjacent replicas split the routed experts between
+    them (expert parallelism, attention data parallel), exchanging tokens by all-to-all."""
     tp: int
     batch: int
     context: int
     datatype: str
     kv_datatype: object = None
+    ep: int = 1
 
     @property
     def cache_datatype(self):
@@ -204,6 +212,21 @@ def check_model_parallel(chip, workload, tp, pp):
                         f"{workload.name}")
 
 
+def check_expert_parallel(workload, ep, replicas, option="ep", what="DP"):
+    """Refuse an EP degree that a dense workload cannot have, or that does not divide the
+    routed experts or the ``replicas`` (one line, SpecError)."""
+    _count(option, ep)
+    if ep == 1:
+        return
+    if not workload.moe:
+        raise SpecError(f"--{option} {ep}: {workload.name} is dense (no experts); allowed: 1")
+    if workload.experts % ep:
+        raise SpecError(f"--{option} {ep}: must divide the {workload.experts} routed experts "
+                        f"of {workload.name}")
+    if replicas % ep:
+        raise SpecError(f"--{option} {ep}: must divide {what} ({replicas} replicas)")
+
+
 def check_training_plan(specs, system, workload, plan):
     """Refuse a plan that cannot run on ``system`` (one line, SpecError)."""
     chip = specs.chip(system.chip)
@@ -222,6 +245,7 @@ def check_training_plan(specs, system, workload, plan):
     if plan.global_batch % (plan.dp * plan.micro_batch):
         raise SpecError(f"--global-batch {plan.global_batch}: must be a multiple of DP x "
                         f"micro-batch = {plan.dp * plan.micro_batch}")
+    check_expert_parallel(workload, plan.ep, plan.dp)
 
 
 def check_decode_plan(specs, system, workload, plan):
@@ -238,3 +262,5 @@ def check_decode_plan(specs, system, workload, plan):
     if cores % plan.tp:
         raise SpecError(f"--decode-tp {plan.tp}: must divide the {cores} logical NeuronCores of "
                         f"{int(system.chips.value)} {chip.name} chips")
+    check_expert_parallel(workload, plan.ep, cores // plan.tp, "decode-ep",
+                          f"the TP {plan.tp} groups of the system")

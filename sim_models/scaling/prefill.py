@@ -11,6 +11,8 @@ a training step's forward pass (:mod:`.training`):
 - the Vector/Scalar/GpSimd work of every layer (:mod:`.engines`, causal mask applied),
   overlapped with the GEMMs when ``Assumptions.engines_overlap``;
 - two TP all-reduces of the layer output per layer, of every prompt token;
+- a mixture of experts: the expert GEMMs at the tokens each expert receives and, with expert
+  parallelism, two all-to-alls per MoE layer (as decode);
 - the LM head on each prompt's last token only (the first generated token).
 
 The weights and the prompts' KV cache must fit (:func:`~sim_models.scaling.memory.
@@ -24,8 +26,8 @@ from .decode import inference_setup
 from .engines import layer_work
 from .memory import when_fits
 from .parallel import DecodePlan
-from .training import (ACTIVATION_BYTES, engine_combined, pass_seconds, stage_gemms,
-                       tp_allreduce_seconds)
+from .training import (ACTIVATION_BYTES, engine_combined, expert_alltoall_seconds,
+                       pass_seconds, stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
 
 __all__ = ["PrefillStep", "prefill_step"]
@@ -78,7 +80,7 @@ class PrefillStep:
 
 
 def prefill_step(specs, system, workload, prompt, batch, calibration, assumptions, tp=None,
-                 datatype=None, kv_datatype=None):
+                 datatype=None, kv_datatype=None, ep=1):
     """Time the prefill of ``batch`` prompts of ``prompt`` tokens per TP group.
 
     ``tp`` (logical cores) and ``datatype`` default to
@@ -96,11 +98,12 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     PrefillStep
     """
     plan, chip, chips, cores, replicas, memory = inference_setup(
-        specs, system, workload, tp, batch, prompt, datatype, kv_datatype, assumptions)
+        specs, system, workload, tp, batch, prompt, datatype, kv_datatype, assumptions, ep)
     if not memory.fits:
         return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
     tokens = plan.batch * plan.context
-    gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers)
+    gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers,
+                              plan.ep, assumptions.expert_imbalance)
     last_tokens = Gemm(head.name, head.m, head.k, plan.batch, head.count)
     tensor = pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
                           assumptions.prefill_efficiency)
@@ -113,5 +116,8 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     collectives = 2 * workload.layers if plan.tp > 1 else 0
     communication = collectives * tp_allreduce_seconds(
         specs, system, plan.tp, output, calibration, assumptions)
+    alltoalls = 2 * workload.moe_layers if plan.ep > 1 else 0
+    communication += alltoalls * expert_alltoall_seconds(
+        specs, system, workload, plan.tp, plan.ep, tokens, calibration, assumptions)
     return PrefillStep(system.key, chips, plan, memory, replicas, compute, communication,
-                       lost + collectives * assumptions.collective_seconds)
+                       lost + (collectives + alltoalls) * assumptions.collective_seconds)

@@ -18,6 +18,10 @@ One micro-batch on one stage (a pipeline *slot*):
   whole activation tensor (tokens x hidden, BF16; with sequence parallelism the same bytes as a
   reduce-scatter and an all-gather), exposed (each sits between dependent GEMMs);
 - PP sends: the activations forward and their gradients back, once per micro-batch, exposed;
+- a mixture of experts with expert parallelism (``ep`` replicas sharing the routed experts):
+  two all-to-alls (dispatch and combine) per MoE layer and pass, exposed
+  (:func:`expert_alltoall_seconds`); the routed experts' GEMMs at the tokens each receives
+  (:func:`expert_gemms`); their gradients reduced over the ``dp / ep`` replicas holding them;
 - ZeRO-3: the stage's weights gathered for the forward and the backward, overlapped with the
   slot's compute.
 
@@ -39,8 +43,9 @@ from dataclasses import dataclass
 
 from .engines import EngineWork, layer_work, loss_work
 from .gemm import chip_gemm
-from .memory import training_memory, when_fits
-from .network import group_allreduce_seconds, point_to_point_seconds
+from .memory import held_parameters, training_memory, when_fits
+from .network import (alltoall_group, collective_provenance, group_allreduce_seconds,
+                      group_alltoall_seconds, point_to_point_seconds)
 from .parallel import (LIMIT, TrainingPlan, check_training_plan, divisors,
                        logical_cores_per_chip, unit_of)
 from .peak import system_peak
@@ -48,7 +53,9 @@ from .workloads import Gemm
 
 __all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch",
            "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
-           "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined"]
+           "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined",
+           "expert_gemms", "routed_load", "expert_alltoall_seconds", "expert_group_chips",
+           "expert_alltoall_source"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
@@ -81,6 +88,9 @@ class TrainingStep:
         Model FLOPs of the step, all chips.
     peak_flops : float
         The system's TensorE peak in the plan's datatype, FLOP/s.
+    ep_seconds : float or None
+        One slot's exposed expert-parallel all-to-alls (dispatch and combine per MoE layer and
+        pass); 0 without expert parallelism.
 
     The times, and every figure derived from them, are None when the plan does not fit
     (``fits`` False): it is never timed as if it did.
@@ -99,6 +109,7 @@ class TrainingStep:
     optimizer_seconds: object
     model_flops: float
     peak_flops: float
+    ep_seconds: object = None
 
     @property
     def fits(self):
@@ -121,17 +132,22 @@ class TrainingStep:
     @when_fits
     def compute_seconds(self):
         """Compute time of the step: slots x the slot's GEMMs, engines and fitted overhead."""
-        return self.slots * (self.slot_seconds - self.tp_seconds - self.pp_seconds)
+        return self.slots * (self.slot_seconds - self._exchange)
 
     @when_fits
     def communication_seconds(self):
         """TP, PP and DP communication of the step, hidden or not."""
-        return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_seconds
+        return self.slots * self._exchange + self.dp_seconds
 
     @when_fits
     def exposed_seconds(self):
         """Communication on the critical path."""
-        return self.slots * (self.tp_seconds + self.pp_seconds) + self.dp_exposed_seconds
+        return self.slots * self._exchange + self.dp_exposed_seconds
+
+    @property
+    def _exchange(self):
+        """One slot's TP all-reduces, PP sends and EP all-to-alls."""
+        return self.tp_seconds + self.pp_seconds + (self.ep_seconds or 0.0)
 
     @when_fits
     def seconds(self):
@@ -167,17 +183,60 @@ def gemm_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
     return total
 
 
-def stage_gemms(workload, tp, cores, tokens, sequences, layers):
+def routed_load(workload, tokens, ep, imbalance):
+    """How the routed experts of one TP group are loaded by ``tokens`` tokens of each of the
+    ``ep`` groups of its expert-parallel group (each token to ``experts_per_token`` of the
+    ``experts``, uniformly): ``(experts reached, mean tokens of one, tokens of the busiest)``.
+
+    An expert is reached with probability ``1 - (1 - k / E)^(ep tokens)``; the group holds
+    ``E / ep`` of them. The busiest takes ``imbalance`` x the mean over all experts (``ep
+    tokens k / E``), at least the mean of those reached, at most every token."""
+    experts, chosen = workload.experts, workload.experts_per_token
+    total = ep * tokens
+    reached = 1.0 - (1.0 - chosen / experts) ** total
+    mean = total * chosen / experts / reached
+    busiest = min(total, max(mean, imbalance * total * chosen / experts))
+    return experts / ep * reached, mean, busiest
+
+
+def _ffn(name, width, d, part, tokens, count):
+    """The gate+up and down GEMMs of an FFN of ``width``, one chip's part."""
+    return [Gemm(f"{name} gate+up", part(2 * width), d, tokens, count),
+            Gemm(f"{name} down", d, part(width), tokens, count)]
+
+
+def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance):
+    """One chip's GEMMs of the MoE layers of a micro-batch (``tokens`` per TP group): the
+    router, the shared experts over every token, and the routed experts the group holds, each
+    at the tokens it receives (:func:`routed_load`): all but one at the mean, one at the
+    busiest load; ``part`` splits each expert over the TP group as a dense FFN is."""
+    d, width = workload.hidden, workload.expert_ffn
+    count = moe_layers * groups
+    gemms = [Gemm("router", workload.experts, d, tokens, count)]
+    if workload.shared_experts:
+        gemms += _ffn("shared experts", workload.shared_experts * width, d, part, tokens,
+                      count)
+    reached, mean, busiest = routed_load(workload, tokens, ep, imbalance)
+    if reached > 1:
+        gemms += _ffn("experts", width, d, part, math.ceil(mean), count * (reached - 1))
+    gemms += _ffn("busiest expert", width, d, part, math.ceil(busiest), count * min(1.0,
+                                                                                   reached))
+    return gemms
+
+
+def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=1.0):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
     ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
     the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
     weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
-    into one GEMM over all groups' tokens, which would read one copy for all."""
+    into one GEMM over all groups' tokens, which would read one copy for all. A mixture of
+    experts' FFNs are :func:`expert_gemms` (``ep``, ``imbalance``) on its share of the MoE
+    layers (the dense ones spread evenly over the stages)."""
     share = min(tp, cores)
     split = share / tp
     groups = cores // share
-    d, f = workload.hidden, workload.ffn
+    d = workload.hidden
 
     def part(size):
         return max(1, round(size * split))
@@ -185,13 +244,77 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers):
     sequence = tokens // sequences
     heads = max(1, round(workload.heads * split)) * groups * sequences * layers
     count = layers * groups
-    gemms = [Gemm("qkv", part(d + 2 * workload.kv_size), d, tokens, count),
-             Gemm("attention out", d, part(d), tokens, count),
-             Gemm("ffn gate+up", part(2 * f), d, tokens, count),
-             Gemm("ffn down", d, part(f), tokens, count),
-             Gemm("attention scores", sequence, workload.head_size, sequence, heads, True),
-             Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
+    moe_layers = layers * workload.moe_layers / workload.layers
+    gemms = [Gemm(name, m, k, tokens, count)
+             for name, m, k in workload.attention_projections(part)]
+    if moe_layers < layers:
+        gemms += _ffn("ffn", workload.ffn, d, part, tokens, (layers - moe_layers) * groups)
+    if moe_layers:
+        gemms += expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance)
+    gemms += [Gemm("attention scores", sequence, workload.score_size, sequence, heads, True),
+              Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
     return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
+
+
+def _expert_exchange(specs, system, workload, tp, ep, tokens, assumptions):
+    """``(members, stride, chip bytes, block bytes)`` of an MoE all-to-all (see
+    :func:`expert_alltoall_seconds`)."""
+    cores = logical_cores_per_chip(specs.chip(system.chip))
+    per_token = workload.experts_per_token * workload.hidden * ACTIVATION_BYTES
+    members, stride = expert_group_chips(tp, ep, cores)
+    if tp < cores:
+        chip_bytes = tokens * min(cores // tp, ep) * per_token
+    else:
+        chip_bytes = tokens * per_token / (tp // cores)
+    return members, stride, chip_bytes, chip_bytes / members * assumptions.expert_imbalance
+
+
+def expert_alltoall_seconds(specs, system, workload, tp, ep, tokens, calibration,
+                            assumptions):
+    """One dispatch (or combine) all-to-all of an MoE layer, software cost included; 0 when
+    ``ep`` is 1.
+
+    Each TP group of ``tokens`` tokens sends every token (``hidden`` BF16) to the groups that
+    hold its ``experts_per_token`` experts; the chips of a TP group spanning chips each send
+    their share. The ``ep`` groups one replica apart exchange over the fabric
+    (:func:`~sim_models.scaling.network.group_alltoall_seconds`, the measured all-to-all fit
+    of the topology); groups sharing a chip exchange through its HBM (read and write once).
+    The busiest receiver takes ``Assumptions.expert_imbalance`` x the mean block."""
+    if ep == 1:
+        return 0.0
+    members, stride, chip_bytes, block = _expert_exchange(specs, system, workload, tp, ep,
+                                                          tokens, assumptions)
+    if members == 1:
+        chip = specs.chip(system.chip)
+        return assumptions.collective_seconds + 2 * chip_bytes * \
+            assumptions.expert_imbalance / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency)
+    return group_alltoall_seconds(specs, system, members, stride, block, calibration,
+                                  assumptions)
+
+
+def expert_alltoall_source(specs, system, workload, tp, ep, tokens, calibration,
+                           assumptions):
+    """Where the figure of :func:`expert_alltoall_seconds` comes from, one line: the measured
+    fit and how far it extrapolates, or the chip's HBM; None when ``ep`` is 1."""
+    if ep == 1:
+        return None
+    members, stride, _, block = _expert_exchange(specs, system, workload, tp, ep, tokens,
+                                                 assumptions)
+    if members == 1:
+        return "inside one chip, through its HBM"
+    group = alltoall_group(specs, system, members, stride)
+    text = collective_provenance(group, "alltoall", block, calibration).describe()
+    if members > group.chips.value:
+        text += f"; {members - int(group.chips.value)} members over the scale-out network"
+    return f"{members} chips, {block:,.0f} B blocks: {text}"
+
+
+def expert_group_chips(tp, ep, cores):
+    """``(members, stride)``: the chips an expert-parallel group of ``ep`` TP groups of ``tp``
+    logical cores exchanges between, and how many chips apart they are."""
+    if tp < cores:
+        return max(1, ep * tp // cores), 1
+    return ep, tp // cores
 
 
 def _backward(gemms):
@@ -249,15 +372,17 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
     chip = specs.chip(system.chip)
     chips = int(system.chips.value)
     memory = training_memory(chip, workload, plan, assumptions)
-    model_flops = plan.tokens * (6.0 * workload.parameters
-                                 + 6.0 * workload.layers * workload.hidden * plan.sequence)
+    model_flops = plan.tokens * (6.0 * workload.active_parameters
+                                 + 6.0 * workload.layers * workload.attention_size
+                                 * plan.sequence)
     peak = system_peak(specs, system, plan.datatype)
     if not memory.fits:
         return TrainingStep(system.key, chips, plan, memory, *[None] * 8, model_flops, peak)
     cores = logical_cores_per_chip(chip)
     tokens = plan.micro_batch * plan.sequence
     layers = workload.layers // plan.pp
-    forward, head = stage_gemms(workload, plan.tp, cores, tokens, plan.micro_batch, layers)
+    forward, head = stage_gemms(workload, plan.tp, cores, tokens, plan.micro_batch, layers,
+                                plan.ep, assumptions.expert_imbalance)
     passes = 2 + plan.recompute   # forward, backward, and the forward again
     work_passes = passes + 1       # a backward pass does twice a forward's engine work
     datatype = plan.datatype
@@ -280,7 +405,11 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
         pp = 2 * point_to_point_seconds(specs, system, activation * share,
                                         stage_chips >= unit.chips.value, calibration,
                                         assumptions)
-    parameters = workload.parameters * cores / (plan.tp * plan.pp)
+    moe_layers = layers * workload.moe_layers / workload.layers
+    ep = 2 * moe_layers * passes * expert_alltoall_seconds(
+        specs, system, workload, plan.tp, plan.ep, tokens, calibration, assumptions)
+    parameters = held_parameters(workload, plan.ep) * cores / (plan.tp * plan.pp)
+    experts = workload.expert_parameters / plan.ep * cores / (plan.tp * plan.pp)
     compute = engine_combined(tensor, engines, assumptions) + \
         layers * passes * assumptions.layer_overhead_seconds
     dp_members = plan.dp // max(1, cores // (plan.tp * plan.pp))
@@ -289,10 +418,18 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
             specs, system, dp_members, replica_chips,
             parameters * assumptions.weight_bytes_per_parameter, calibration, assumptions)
         compute = max(compute, gather)
-    slot = compute + tp + pp
+    slot = compute + tp + pp + ep
     dp = group_allreduce_seconds(specs, system, dp_members, replica_chips,
-                                 parameters * assumptions.gradient_bytes_per_parameter,
+                                 (parameters - experts) * assumptions.gradient_bytes_per_parameter,
                                  calibration, assumptions)
+    if workload.moe:
+        # The routed experts' gradients are reduced over the replicas holding the same experts.
+        # Replicas sharing a chip sum on it first, as for the dense gradients.
+        spread = plan.ep * plan.tp * plan.pp >= cores
+        dp += group_allreduce_seconds(
+            specs, system, plan.dp // plan.ep if spread else dp_members,
+            plan.ep * plan.tp * plan.pp // cores if spread else replica_chips,
+            experts * assumptions.gradient_bytes_per_parameter, calibration, assumptions)
     hidden = backward_seconds if assumptions.overlap_with_backward else 0.0
     shard = parameters / (plan.dp if plan.zero_stage >= 1 else 1)
     optimizer_bytes = 2 * shard * (assumptions.optimizer_bytes_per_parameter
@@ -302,7 +439,7 @@ def training_step(specs, system, workload, calibration, assumptions, plan=None):
         EngineWork(shard * assumptions.optimizer_flops_per_parameter, 0.0, 0.0).seconds(chip),
         optimizer_bytes / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency))
     return TrainingStep(system.key, chips, plan, memory, tensor, engines, tp, pp, slot, dp,
-                        max(0.0, dp - hidden), optimizer, model_flops, peak)
+                        max(0.0, dp - hidden), optimizer, model_flops, peak, ep)
 
 
 def default_global_batch(system, workload, assumptions):
@@ -316,10 +453,10 @@ def default_global_batch(system, workload, assumptions):
 def training_layouts(specs, system, workload, assumptions):
     """Every layout the search tries: micro-batch 1, ZeRO-1, full recomputation, the
     assumptions' datatype, TP dividing the heads inside one unit (and dividing or a multiple of
-    a chip's logical cores), PP dividing the layers, DP the rest of the cores (at most 2^40);
-    the global batch
-    :func:`default_global_batch` rounded to the nearest multiple of DP (one sequence per
-    replica at least)."""
+    a chip's logical cores), PP dividing the layers, DP the rest of the cores (at most 2^40),
+    and for a mixture of experts every EP dividing the experts and DP whose group stays inside
+    one unit; the global batch :func:`default_global_batch` rounded to the nearest multiple of
+    DP (one sequence per replica at least)."""
     chip = specs.chip(system.chip)
     cores = logical_cores_per_chip(chip)
     total = int(system.chips.value) * cores
@@ -333,9 +470,12 @@ def training_layouts(specs, system, workload, assumptions):
             if total % (tp * pp) or total // (tp * pp) > LIMIT:
                 continue
             dp = total // (tp * pp)
-            layouts.append(TrainingPlan(tp, pp, dp, 1, dp * max(1, round(target / dp)),
-                                        workload.sequence, assumptions.training_datatype, 1,
-                                        True))
+            for ep in divisors(math.gcd(workload.experts, dp)) if workload.moe else (1,):
+                if ep > 1 and ep * tp * pp > unit_cores:
+                    continue
+                layouts.append(TrainingPlan(tp, pp, dp, 1, dp * max(1, round(target / dp)),
+                                            workload.sequence, assumptions.training_datatype,
+                                            1, True, ep))
     return layouts
 
 
