@@ -250,8 +250,10 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
-test: variables deps ## The whole suite: unit tests and both simulators
-	$(SIM_ENV) $(PY) -m pytest tests tb -q --junitxml=$(BUILD)/junit/test.xml
+# Two processes (pytest-xdist): the simulations first, as they take longest; the tests of a
+# module sharing a module-scoped fixture stay in one process (conftest.py).
+test: variables deps ## The whole suite: unit tests and both simulators, on two processes
+	$(SIM_ENV) $(PY) -m pytest tb tests -n 2 --dist loadgroup -q --junitxml=$(BUILD)/junit/test.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 clean: ## Remove generated files (keeps .venv)
