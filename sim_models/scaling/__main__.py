@@ -35,7 +35,7 @@ from .assumptions import Assumptions
 from .calibration import FITTED, GOAL, check_rows
 from .characterization import measured_rates, tile_checks
 from .confidence import Confidence, assess
-from .decode import best_decode_plan, decode_step, default_decode_tp
+from .decode import best_decode_plan, decode_step
 from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
@@ -309,6 +309,7 @@ def _decode(step, confidence, system, lnc, dense=True):
             "fitted_share": step.fitted_seconds / step.seconds,
             "breakdown_seconds": {"weight_gemms": step.gemm_seconds,
                                   "kv_cache": step.kv_seconds,
+                                  "attention_softmax_unfused": step.softmax_seconds,
                                   "other_engines": step.engine_seconds,
                                   "other_engines_busy": step.engine_busy_seconds,
                                   "tp_allreduces": step.communication_seconds,
@@ -325,7 +326,8 @@ def _prefill(step, confidence, system, lnc, dense=True):
             "prompt_tokens_per_second": step.tokens_per_second,
             "breakdown_seconds": {"compute": step.compute_seconds,
                                   "tp_allreduces_and_ep_alltoalls":
-                                  step.communication_seconds},
+                                  step.communication_seconds,
+                                  "first_decode_step": step.first_decode_seconds},
             "fitted_seconds": step.fitted_seconds,
             "fitted_share": step.fitted_seconds / step.seconds})
 
@@ -459,7 +461,7 @@ def _text(result, specs, system):
     return "\n".join(lines)
 
 
-def _expert_layout(specs, system, workload, step, search, calibration, assumptions):
+def _expert_layout(specs, system, workload, step, search, calibration, assumptions, given):
     """A mixture of experts' decode: the EP used, where its all-to-all figure comes from, and
     the search's best layout beside it (empty for a dense workload)."""
     if search is None:
@@ -470,8 +472,7 @@ def _expert_layout(specs, system, workload, step, search, calibration, assumptio
                 specs, system, workload, step.plan.tp, step.plan.ep, tokens, calibration,
                 assumptions),
             "imbalance": assumptions.expert_imbalance,
-            "layout": {"used": "given options" if step.plan.tp != default_decode_tp(
-                           specs, system, workload) else "default TP, fastest EP at it",
+            "layout": {"used": "given options" if given else "default TP, fastest EP at it",
                        "tried": search.tried, "fitting": search.fitting,
                        "ranked_by": "seconds per token, then tokens/s of the system",
                        "best": None if best is None else asdict(best.plan),
@@ -550,7 +551,8 @@ def answer(args):
                   "layout": _layout(search, plan)},
               "prefill": _prefill(prefill, confidence, system, lnc, dense),
               "decode": _decode(decode, confidence, system, lnc, dense) | _expert_layout(
-                  specs, system, workload, decode, decode_search, calibration, assumptions),
+                  specs, system, workload, decode, decode_search, calibration, assumptions,
+                  args.decode_tp is not None or args.decode_ep is not None),
               **({} if speculative is None else {
                   "draft": args.draft,
                   "speculative": _speculative(speculative, confidence, system, lnc, dense)}),
