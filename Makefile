@@ -132,8 +132,8 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The Trn2 UltraServer torus, Trainium3 Gen1 and Gen2's shape at 16 servers in Verilator (long builds)
-	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
+fabric-large: variables deps ## The Trn2 UltraServer torus, Trainium3 Gen1 and Gen2's shape at 16 servers in Verilator (long builds); 16-node collectives in Icarus
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py tb/test_allreduce_sim.py -q -s \
 	    -k "not test_trn3_gen2_ultraserver_switch" --junitxml=$(BUILD)/junit/fabric_large.xml
 
 fabric-gen2: variables deps ## The full Trainium3 Gen2 UltraServer (144 chips) in Verilator (its build: over an hour on two cores)
@@ -255,8 +255,10 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
-test: variables deps ## The whole suite: unit tests and both simulators
-	$(SIM_ENV) $(PY) -m pytest tests tb -q --junitxml=$(BUILD)/junit/test.xml
+# Two processes (pytest-xdist): the simulations first, as they take longest; the tests of a
+# module sharing a module-scoped fixture stay in one process (conftest.py).
+test: variables deps ## The whole suite: unit tests and both simulators, on two processes
+	$(SIM_ENV) $(PY) -m pytest tb tests -n 2 --dist loadgroup -q --junitxml=$(BUILD)/junit/test.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 clean: ## Remove generated files (keeps .venv)

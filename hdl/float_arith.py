@@ -171,6 +171,21 @@ def _count_trailing_zeros(value):
     return Mux(low.any(), _count_trailing_zeros(low), half + _count_trailing_zeros(high))
 
 
+def _add(m, first, second, carry_in, name):
+    """Signals (``first + second + carry_in`` modulo 2**w, its carry out) of two w-bit values:
+    for w of 64 or more as two additions of half the width, so that no word is wider than 64
+    bits."""
+    width = len(first)
+    low_width = width if width < 64 else width // 2
+    low = Signal(low_width + 1, name=f"{name}_low")
+    m.d.comb += low.eq(first[:low_width] + second[:low_width] + carry_in)
+    if low_width == width:
+        return low[:width], low[width]
+    high = Signal(width - low_width + 1, name=f"{name}_high")
+    m.d.comb += high.eq(first[low_width:] + second[low_width:] + low[low_width])
+    return Cat(low[:low_width], high[:-1]), high[-1]
+
+
 def _leading_zeros(m, value, name):
     """Signal: the number of leading zeros of ``value`` (its width if it is 0)."""
     count = Signal(range(len(value) + 1), name=name)
@@ -194,16 +209,16 @@ def _shift_left(m, value, amount, width, name):
     return shifted
 
 
-def _normalized(m, term, width, name):
+def _normalized(m, term, zeros, width, name):
     """(``term``'s magnitude shifted so that bit ``width`` - 1 is its leading one, exponent of
-    that bit); a zero term gets _ZERO_EXPONENT."""
-    padded = Signal(width, name=f"{name}_padded")
-    m.d.comb += padded.eq(term.magnitude)
-    zeros = _leading_zeros(m, padded, f"{name}_zeros")
+    that bit), given its leading ``zeros``; a zero term gets _ZERO_EXPONENT. The shift runs on
+    the term's own width, zeros below it."""
+    own = len(term.magnitude)
+    shifted = _shift_left(m, term.magnitude, zeros, own, f"{name}_shift")
     magnitude = Signal(width, name=f"{name}_normalized")
     leading = Signal(_EXPONENT, name=f"{name}_leading")
-    m.d.comb += [magnitude.eq(_shift_left(m, padded, zeros, width, f"{name}_shift")),
-                 leading.eq(Mux(padded.any(), term.exponent + (width - 1) - zeros,
+    m.d.comb += [magnitude.eq(Cat(Const(0, width - own), shifted)),
+                 leading.eq(Mux(term.magnitude.any(), term.exponent + (own - 1) - zeros,
                                 _ZERO_EXPONENT))]
     return magnitude, leading
 
@@ -240,25 +255,35 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     """FP32 bits (a 32-bit Signal) of ``first + second`` (two :class:`_Term`) rounded
     once to nearest even (R1), flushed below 2**-126 (R5), infinite from 2**128 (R6); an exact
     zero is -0 if ``negative_zero`` (every term -0, R8) else +0. ``pipeline`` (a
-    :class:`_Pipeline`) cuts it after normalizing the terms, ordering them by size, aligning
-    them, adding them, normalizing the sum and rounding it."""
+    :class:`_Pipeline`) cuts it after counting the terms' leading zeros, normalizing the
+    terms, ordering them by size, aligning them, adding them, counting the sum's leading zeros,
+    normalizing the sum and rounding it."""
     pipeline = pipeline or _Pipeline(m)
     width = max(len(first.magnitude), len(second.magnitude), _PRECISION + _GUARD)
     window = width + 1                              # + the sticky position at bit 0
-    one, one_leading = _normalized(m, first, width, "first")
-    two, two_leading = _normalized(m, second, width, "second")
     pipeline.riders["negative_zero"] = negative_zero
+    stage = pipeline.cut("counted", first=first, second=second,
+                         first_zeros=_leading_zeros(m, first.magnitude, "first_zeros"),
+                         second_zeros=_leading_zeros(m, second.magnitude, "second_zeros"))
+    first, second = stage["first"], stage["second"]
+    one, one_leading = _normalized(m, first, stage["first_zeros"], width, "first")
+    two, two_leading = _normalized(m, second, stage["second_zeros"], width, "second")
     stage = pipeline.cut("terms", one=one, one_leading=one_leading, one_sign=first.sign,
                          two=two, two_leading=two_leading, two_sign=second.sign)
     one, one_leading, two, two_leading = \
         stage["one"], stage["one_leading"], stage["two"], stage["two_leading"]
-    swap = two_leading > one_leading
+    # Both differences at once: the sign of one orders the terms, the other is then the
+    # distance (no compare before the subtraction).
+    two_above = Signal(signed(_EXPONENT.width + 1), name="two_above")
+    one_above = Signal(signed(_EXPONENT.width + 1), name="one_above")
+    m.d.comb += [two_above.eq(two_leading - one_leading), one_above.eq(one_leading - two_leading)]
+    swap = one_above < 0
     big, small = Mux(swap, two, one), Mux(swap, one, two)
     big_leading = Mux(swap, two_leading, one_leading)
     big_sign = Mux(swap, stage["two_sign"], stage["one_sign"])
     small_sign = Mux(swap, stage["one_sign"], stage["two_sign"])
     distance = Signal(range(window + 1), name="distance")
-    difference = big_leading - Mux(swap, one_leading, two_leading)
+    difference = Mux(swap, two_above, one_above)
     m.d.comb += distance.eq(Mux(difference > window, window, difference))
     stage = pipeline.cut("ordered", big=big, small=small, big_leading=big_leading,
                          big_sign=big_sign, small_sign=small_sign, distance=distance)
@@ -271,34 +296,60 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     sticky = Signal(name="aligned_sticky")
     m.d.comb += [shifted.eq(small >> distance),
                  sticky.eq(small.any() & (_count_trailing_zeros(small) < distance))]
-    aligned = Cat(sticky, shifted)
-    big_aligned = Cat(Const(0, 1), big)
-    stage = pipeline.cut("aligned", big_aligned=big_aligned, small_aligned=aligned,
-                         big_sign=big_sign, small_sign=small_sign, big_leading=big_leading)
-    # Magnitudes added, or the smaller taken from the larger: no signed word, no negation.
-    big_aligned, small_aligned = stage["big_aligned"], stage["small_aligned"]
-    magnitude = Signal(window + 1, name="sum_magnitude")
+    stage = pipeline.cut("aligned", big=big, small=shifted, sticky=sticky, big_sign=big_sign,
+                         small_sign=small_sign, big_leading=big_leading)
+    big, small, sticky = stage["big"], stage["small"], stage["sticky"]
+    # The window holds the big term above the sticky position, and the small term aligned with
+    # its sticky bit at that position: magnitudes added, or the smaller taken from the larger
+    # (the subtraction's carry says which is). The sum's magnitude is
+    # Cat(sticky, body, carry): width + 2 bits, kept in words of at most 64.
+    total, carry = _add(m, big, small, 0, "sum_total")
+    big_less_small, not_smaller = _add(m, big, ~small, ~sticky, "sum_difference")
+    small_less_big, _ = _add(m, small, ~big, 1, "sum_reverse")
+    body = Signal(width, name="sum_body")
+    top_carry = Signal(name="sum_carry")
     sign = Signal(name="sum_sign")
     with m.If(stage["big_sign"] == stage["small_sign"]):
-        m.d.comb += [magnitude.eq(big_aligned + small_aligned), sign.eq(stage["big_sign"])]
-    with m.Elif(big_aligned >= small_aligned):
-        m.d.comb += [magnitude.eq(big_aligned - small_aligned), sign.eq(stage["big_sign"])]
+        m.d.comb += [body.eq(total), top_carry.eq(carry), sign.eq(stage["big_sign"])]
+    with m.Elif(not_smaller):
+        m.d.comb += [body.eq(big_less_small), sign.eq(stage["big_sign"])]
     with m.Else():
-        m.d.comb += [magnitude.eq(small_aligned - big_aligned), sign.eq(stage["small_sign"])]
-    stage = pipeline.cut("sum", magnitude=magnitude, sign=sign,
+        m.d.comb += [body.eq(small_less_big), sign.eq(stage["small_sign"])]
+    stage = pipeline.cut("sum", body=body, carry=top_carry, sticky=sticky, sign=sign,
                          big_leading=stage["big_leading"])
-    magnitude, sign, big_leading = stage["magnitude"], stage["sign"], stage["big_leading"]
-    # Normalize, round to 24 bits (ties to even), then range checks.
-    zeros = _leading_zeros(m, magnitude, "sum_zeros")
-    normalized = Signal(window + 1, name="sum_normalized")
-    m.d.comb += normalized.eq(_shift_left(m, magnitude, zeros, window + 1, "sum_shift"))
-    stage = pipeline.cut("normalized", normalized=normalized, zeros=zeros,
-                         nonzero=magnitude.any(), sign=sign, big_leading=big_leading)
-    normalized, zeros, sign, big_leading = \
-        stage["normalized"], stage["zeros"], stage["sign"], stage["big_leading"]
-    kept = normalized[-_PRECISION:]
-    round_bit = normalized[-_PRECISION - 1]
-    sticky = normalized[:-_PRECISION - 1].any()
+    body, carry, sticky, sign, big_leading = (
+        stage[name] for name in ("body", "carry", "sticky", "sign", "big_leading"))
+    # Normalize: the top 25 bits of the magnitude shifted to its leading one (24 kept and the
+    # rounding bit) and whether any bit below them is set. A magnitude with two or more leading
+    # zeros fits in the width below its top two bits, so that is the one shifted.
+    zeros = Signal(range(width + 3), name="sum_zeros")
+    body_zeros = _leading_zeros(m, body, "sum_body_zeros")
+    m.d.comb += zeros.eq(Mux(carry, 0, body_zeros + 1 + (~body.any() & ~sticky)))
+    lower_shift = Signal(range(width + 1), name="sum_lower_shift")
+    m.d.comb += lower_shift.eq(zeros - 2)
+    stage = pipeline.cut("sum_counted", body=body, carry=carry, sticky=sticky, sign=sign,
+                         big_leading=big_leading, zeros=zeros, lower_shift=lower_shift)
+    body, carry, sticky, sign, big_leading, zeros = (
+        stage[name] for name in ("body", "carry", "sticky", "sign", "big_leading", "zeros"))
+    lower = _shift_left(m, Cat(sticky, body[:-1]), stage["lower_shift"], width, "sum_shift")
+    top = Signal(_PRECISION + 1, name="sum_top")
+    below = Signal(name="sum_below")
+    with m.If(carry):
+        m.d.comb += [top.eq(Cat(body[-_PRECISION:], carry)),
+                     below.eq(sticky | body[:-_PRECISION].any())]
+    with m.Elif(body[-1]):
+        m.d.comb += [top.eq(body[-_PRECISION - 1:]),
+                     below.eq(sticky | body[:-_PRECISION - 1].any())]
+    with m.Else():
+        m.d.comb += [top.eq(lower[-_PRECISION - 1:]), below.eq(lower[:-_PRECISION - 1].any())]
+    stage = pipeline.cut("normalized", top=top, below=below, zeros=zeros,
+                         nonzero=carry | body.any() | sticky, sign=sign,
+                         big_leading=big_leading)
+    top, zeros, sign, big_leading = \
+        stage["top"], stage["zeros"], stage["sign"], stage["big_leading"]
+    kept = top[1:]
+    round_bit = top[0]
+    sticky = stage["below"]
     rounded = Signal(_PRECISION + 1, name="rounded")
     m.d.comb += rounded.eq(kept + (round_bit & (sticky | kept[0])))
     stage = pipeline.cut("rounded", rounded=rounded, leading=big_leading + 1 - zeros,
@@ -359,10 +410,12 @@ def float_mac_signature(formats):
     return wiring.Signature(ports)
 
 
-def _fixed_point_sum(m, products, active, fp8_formats):
+def _fixed_point_sum(m, products, active, fp8_formats, pipeline):
     """Stage 3: the exact sum of the two FP8 ``products`` that are ``active``, as a Signal of
 :class:`_Term`: on the grid of the product with the smaller exponent, the other one
     shifted up to it, then added or subtracted by magnitude.
+
+    ``pipeline`` (a :class:`_Pipeline`) cuts it after the shift onto the grid.
 
     Why it fits ``width`` bits (64 with E5M2): every FP8 product is a multiple of
     2**(2 lowest) below largest**2 < 2**(width + 2 lowest), so each product does on any grid at
@@ -372,7 +425,13 @@ def _fixed_point_sum(m, products, active, fp8_formats):
     lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
     largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
     width = (int(largest * largest).bit_length()) - 2 * lowest
-    swap = products[1].exponent < products[0].exponent     # the high product's grid is finer
+    # Both differences at once: the sign of one says which grid is finer, the other is then
+    # the distance (no compare before the subtraction).
+    high_above = Signal(signed(len(products[0].exponent) + 1), name="grid_high_above")
+    low_above = Signal(signed(len(products[0].exponent) + 1), name="grid_low_above")
+    m.d.comb += [high_above.eq(products[1].exponent - products[0].exponent),
+                 low_above.eq(products[0].exponent - products[1].exponent)]
+    swap = high_above < 0                                 # the high product's grid is finer
     fine, coarse = (_term(len(products[0].significand), f"grid_{name}")
                     for name in ("fine", "coarse"))
     distance = Signal(range(width), name="grid_distance")
@@ -383,17 +442,22 @@ def _fixed_point_sum(m, products, active, fp8_formats):
             Mux(Mux(swap, active[first], active[second]),
                 Mux(swap, chosen.significand, other.significand), 0),
             Mux(swap, chosen.exponent, other.exponent))
-    m.d.comb += distance.eq(coarse.exponent - fine.exponent)
+    m.d.comb += distance.eq(Mux(swap, low_above, high_above))
     shifted = Signal(width, name="grid_shifted")
     m.d.comb += shifted.eq(_shift_left(m, coarse.magnitude, distance, width, "grid_shift"))
-    larger = shifted >= fine.magnitude
+    stage = pipeline.cut("grid", shifted=shifted, fine=fine, coarse_sign=coarse.sign)
+    shifted, fine, coarse_sign = stage["shifted"], stage["fine"], stage["coarse_sign"]
+    on_grid = Cat(fine.magnitude, Const(0, width - len(fine.magnitude)))
+    total, _ = _add(m, shifted, on_grid, 0, "grid_total")
+    coarse_less_fine, not_smaller = _add(m, shifted, ~on_grid, 1, "grid_difference")
+    fine_less_coarse, _ = _add(m, on_grid, ~shifted, 1, "grid_reverse")
     term = _term(width, "fixed")
-    with m.If(coarse.sign == fine.sign):
-        m.d.comb += [term.magnitude.eq(shifted + fine.magnitude), term.sign.eq(fine.sign)]
-    with m.Elif(larger):
-        m.d.comb += [term.magnitude.eq(shifted - fine.magnitude), term.sign.eq(coarse.sign)]
+    with m.If(coarse_sign == fine.sign):
+        m.d.comb += [term.magnitude.eq(total), term.sign.eq(fine.sign)]
+    with m.Elif(not_smaller):
+        m.d.comb += [term.magnitude.eq(coarse_less_fine), term.sign.eq(coarse_sign)]
     with m.Else():
-        m.d.comb += [term.magnitude.eq(fine.magnitude - shifted), term.sign.eq(fine.sign)]
+        m.d.comb += [term.magnitude.eq(fine_less_coarse), term.sign.eq(fine.sign)]
     m.d.comb += term.exponent.eq(fine.exponent)
     return term
 
@@ -453,17 +517,19 @@ class FloatMac(wiring.Component):
         fp8 = tuple(name for name in self._formats if FLOAT_FORMATS[name].is_fp8)
         width = max(FLOAT_FORMATS[name].operand.mantissa_bits for name in self._formats) + 1
         halves = ("low", "high") if fp8 else ("low",)
-        products = []
+        operands = {}
         for half in halves:
-            stationary = Signal(_operand_layout(width), name=f"stationary_{half}")
-            moving = Signal(_operand_layout(width), name=f"moving_{half}")
-            _decode_selected(m, stationary, self.stationary, self.stationary_format,
-                             self._formats, half == "high")
-            _decode_selected(m, moving, self.moving, self.moving_format, self._formats,
-                             half == "high")
-            products.append(_multiply(m, stationary, moving, f"product_{half}"))
+            for name, lane, index in (("stationary", self.stationary, self.stationary_format),
+                                      ("moving", self.moving, self.moving_format)):
+                operand = Signal(_operand_layout(width), name=f"{name}_{half}")
+                _decode_selected(m, operand, lane, index, self._formats, half == "high")
+                operands[f"{name}_{half}"] = operand
         double_row = self.double_row if fp8 else Const(0, 1)
         active = Cat(self.active[0], self.active[1] & double_row)
+        stage = pipeline.cut("decoded", active=active, double_row=double_row, **operands)
+        active, double_row = stage["active"], stage["double_row"]
+        products = [_multiply(m, stage[f"stationary_{half}"], stage[f"moving_{half}"],
+                              f"product_{half}") for half in halves]
         stage = pipeline.cut("products", active=active, double_row=double_row,
                              **{f"product_{half}": product
                                 for half, product in zip(halves, products)})
@@ -473,24 +539,30 @@ class FloatMac(wiring.Component):
         m.d.comb += _assign_term(single, products[0].sign,
                                  Mux(active[0], products[0].significand, 0),
                                  products[0].exponent)
-        term = single
-        if fp8:
-            fixed = _fixed_point_sum(m, products, active, fp8)
-            term = _term(max(len(fixed.magnitude), len(single.magnitude)), "products")
-            m.d.comb += _assign_term(term, *(Mux(double_row, one, other)
-                                             for one, other in zip(fixed, single)))
         # What the products contribute to R7's specials and R8's zero sign.
-        taking_part = [(product, active[position]) for position, product in enumerate(products)]
         all_negative_zero, nan, positive_infinity, negative_infinity = Const(1, 1), 0, 0, 0
-        for product, taking in taking_part:
+        for position, product in enumerate(products):
+            taking = active[position]
             all_negative_zero &= ~taking | (product.zero & product.sign)
             nan |= taking & product.nan
             positive_infinity |= taking & product.inf & ~product.sign
             negative_infinity |= taking & product.inf & product.sign
-        stage = pipeline.cut("term", term=term, any_active=active.any(),
-                             all_negative_zero=all_negative_zero, nan=nan,
-                             positive_infinity=positive_infinity,
-                             negative_infinity=negative_infinity)
+        pipeline.riders = {"single": single, "double_row": double_row,
+                           "any_active": active.any(), "all_negative_zero": all_negative_zero,
+                           "nan": nan, "positive_infinity": positive_infinity,
+                           "negative_infinity": negative_infinity}
+        if fp8:
+            fixed = _fixed_point_sum(m, products, active, fp8, pipeline)
+        else:
+            pipeline.cut("grid")
+        single, double_row = pipeline.riders.pop("single"), pipeline.riders.pop("double_row")
+        term = single
+        if fp8:
+            term = _term(max(len(fixed.magnitude), len(single.magnitude)), "products")
+            m.d.comb += _assign_term(term, *(Mux(double_row, one, other)
+                                             for one, other in zip(fixed, single)))
+        stage = pipeline.cut("term", term=term)
+        stage.update(pipeline.riders)
         # The partial sum from the PE above enters here.
         partial, partial_term = _fp32_term(m, self.partial, "partial")
         pipeline.riders = {

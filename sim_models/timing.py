@@ -117,17 +117,20 @@ class TileLatency:
 
 
 #: The places a pipeline register may cut the floating-point MAC (``hdl.float_arith``), in
-#: datapath order: after decoding and multiplying the operands (``products``), after the
-#: fixed-point sum of the products (``term``), after normalizing the two addends (``terms``),
-#: after ordering them by size (``ordered``: the larger, the smaller and their exponent
-#: distance), after aligning them (``aligned``), after adding them (``sum``), after
-#: normalizing the sum (``normalized``), after rounding it to 24 bits (``rounded``); the range
-#: checks, the specials and the FP32 encoding are last. The partial sum from the PE above enters after ``term``,
-#: so the cuts before it lengthen the moving values' path, not the partial sum's.
-MAC_CUT_POINTS = ("products", "term", "terms", "ordered", "aligned", "sum", "normalized",
-                  "rounded")
+#: datapath order: after decoding the operands (``decoded``), after multiplying them
+#: (``products``), after shifting the double-row products onto one grid (``grid``), after their
+#: exact sum (``term``), after counting the leading zeros of the two addends (``counted``: the
+#: products' term and the partial sum), after normalizing them (``terms``), after ordering them
+#: by size (``ordered``: the larger, the smaller and their exponent distance), after aligning
+#: them (``aligned``), after adding them (``sum``), after counting the sum's leading zeros
+#: (``sum_counted``), after normalizing it (``normalized``), after rounding it to 24 bits
+#: (``rounded``); the range checks, the specials and the FP32 encoding are last. The partial
+#: sum from the PE above enters after ``term``, so the cuts before it lengthen the moving
+#: values' path, not the partial sum's.
+MAC_CUT_POINTS = ("decoded", "products", "grid", "term", "counted", "terms", "ordered",
+                  "aligned", "sum", "sum_counted", "normalized", "rounded")
 #: Cut points before the partial sum enters the MAC.
-_BEFORE_PARTIAL = ("products", "term")
+_BEFORE_PARTIAL = ("decoded", "products", "grid", "term")
 #: Where the ``pe_stages - 1`` pipeline registers of a floating-point MAC go, by depth: the cuts
 #: that balance the stages of the critical path measured on an ECP5 (``sweep.pe_timing``;
 #: docs/pipelined-pe.md), the longest stage first split.
@@ -140,7 +143,14 @@ MAC_CUTS = {
     6: ("products", "term", "terms", "aligned", "normalized"),
     7: ("products", "term", "terms", "ordered", "aligned", "normalized"),
     8: ("products", "term", "terms", "ordered", "aligned", "sum", "normalized"),
-    9: MAC_CUT_POINTS,
+    9: ("products", "term", "terms", "ordered", "aligned", "sum", "normalized", "rounded"),
+    10: ("products", "grid", "term", "terms", "ordered", "aligned", "sum", "normalized",
+         "rounded"),
+    11: ("products", "grid", "term", "counted", "terms", "ordered", "aligned", "sum",
+         "normalized", "rounded"),
+    12: ("products", "grid", "term", "counted", "terms", "ordered", "aligned", "sum",
+         "sum_counted", "normalized", "rounded"),
+    13: MAC_CUT_POINTS,
 }
 #: Deepest floating-point MAC: one register per cut point.
 MAX_FLOAT_PE_STAGES = len(MAC_CUT_POINTS) + 1

@@ -42,9 +42,10 @@ def test_every_depth_places_one_register_per_stage_in_datapath_order():
 
 @pytest.mark.parametrize("stages", range(1, MAX_FLOAT_PE_STAGES + 1))
 def test_rows_are_as_far_apart_as_the_partial_sums_path(stages):
-    """The cuts before the partial sum's entry (products, term) are not on its path."""
+    """The cuts before the partial sum's entry (decoded, products, grid, term) are not on its
+    path."""
     config = TileConfig(8, 4, formats=("bf16",), pe_stages=stages)
-    before = sum(cut in ("products", "term") for cut in mac_cuts(stages))
+    before = sum(cut in ("decoded", "products", "grid", "term") for cut in mac_cuts(stages))
     latency = tile_latency(config)
     assert (latency.pe_stages, latency.partial_stage) == (stages, before)
     assert latency.load_row_hop == latency.row_hop - 1 == stages - before - 1
