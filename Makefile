@@ -134,11 +134,11 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 
 fabric-large: variables deps ## The Trn2 UltraServer torus, Trainium3 Gen1 and Gen2's shape at 16 servers in Verilator (long builds); 16-node collectives in Icarus
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py tb/test_allreduce_sim.py -q -s \
-	    -k "not test_trn3_gen2_ultraserver_switch" --junitxml=$(BUILD)/junit/fabric_large.xml
+	    -k "not trn3-gen2-ultraserver" --junitxml=$(BUILD)/junit/fabric_large.xml
 
 fabric-gen2: variables deps ## The full Trainium3 Gen2 UltraServer (144 chips) in Verilator (its build: over an hour on two cores)
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
-	    -k test_trn3_gen2_ultraserver_switch --junitxml=$(BUILD)/junit/fabric_gen2.xml
+	    -k trn3-gen2-ultraserver --junitxml=$(BUILD)/junit/fabric_gen2.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
