@@ -26,13 +26,14 @@ SWEEP ?=
 WORKERS ?=
 SCHEDULER ?=
 
-.PHONY: help deps venv variables verilog sim regress fabric fabric-large characterize-fabric \
+.PHONY: help deps venv variables verilog sim regress fabric fabric-large fabric-gen2 \
+        characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
         bench booksim booksim-deps sweep test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 26 | sed 's/^/  /'
 	@echo "Variables: ROWS=.. COLS=.. [PSUM_BANKS=.. PSUM_DEPTH=.. FORMATS=.. PE_STAGES=..] for verilog" \
 	      "(ranges, formats and defaults: python -m hdl.emit tile --help);" \
 	      "or NAMED=\"r4c4 ..\"; SIM=icarus|verilator for sim and fabric; SEED=n (default 1)" \
@@ -131,9 +132,13 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The 4x4x4 torus (half-bandwidth Z) and the Trainium3 Gen1 16x4 switched fabric in Verilator (long builds)
+fabric-large: variables deps ## The Trn2 UltraServer torus, Trainium3 Gen1 and Gen2's shape at 16 servers in Verilator (long builds); 16-node collectives in Icarus
+	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py tb/test_allreduce_sim.py -q -s \
+	    -k "not trn3-gen2-ultraserver" --junitxml=$(BUILD)/junit/fabric_large.xml
+
+fabric-gen2: variables deps ## The full Trainium3 Gen2 UltraServer (144 chips) in Verilator (its build: over an hour on two cores)
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
-	    --junitxml=$(BUILD)/junit/fabric_large.xml
+	    -k trn3-gen2-ultraserver --junitxml=$(BUILD)/junit/fabric_gen2.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
@@ -250,8 +255,10 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
-test: variables deps ## The whole suite: unit tests and both simulators
-	$(SIM_ENV) $(PY) -m pytest tests tb -q --junitxml=$(BUILD)/junit/test.xml
+# Two processes (pytest-xdist): the simulations first, as they take longest; the tests of a
+# module sharing a module-scoped fixture stay in one process (conftest.py).
+test: variables deps ## The whole suite: unit tests and both simulators, on two processes
+	$(SIM_ENV) $(PY) -m pytest tb tests -n 2 --dist loadgroup -q --junitxml=$(BUILD)/junit/test.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 clean: ## Remove generated files (keeps .venv)

@@ -32,8 +32,7 @@ from sim_models.cli import ArgumentParser
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import INT8, MatmulFormat
 from tb.characterize_tile import parse_sizes
-from tb.fast_tile import FastTile
-from tb.runner import _environ
+from tb.fast_tile import FastTile, capacities_for
 from tb.scenarios import tiled_gemm_scenario
 from tb.tile_checks import check_gemm
 from tb.tile_gemms import SEED, simulate_gemms
@@ -58,28 +57,31 @@ def _format(config):
     return FLOAT_FORMAT if config.floating else INT8
 
 
-def _built_tile(config, build, store):
-    """The fast path of ``config`` built cold (model store ``store`` empty, ccache off) and
-    again once the store holds the model (the model fetched into the build directory); the
-    tile and both build seconds."""
-    tile = FastTile(config, build, store=store)
-    with _environ({"CCACHE_DISABLE": "1"}):
-        cold = tile.build()
+def _scenario(config):
+    """The benchmark GEMM of ``config``, with its seeded operands."""
+    shape, matmul_format = _shape(config), _format(config)
+    return tiled_gemm_scenario(config, shape, matmul_format,
+                               seeded_generator(SEED, gemm_name(shape, matmul_format)))
+
+
+def _built_tile(config, build, store, scenario):
+    """The fast path of ``config`` (its memories sized to ``scenario``) built cold (model
+    store ``store`` empty, ccache off) and again once the store holds the model (the model
+    fetched into the build directory); the tile and both build seconds."""
+    capacities = capacities_for(config, [scenario.program])
+    tile = FastTile(config, build, store=store, compiler_cache=False, capacities=capacities)
+    cold = tile.build()
     tile.directory.joinpath(tile.executable_name).unlink()
     start = time.perf_counter()
-    tile = FastTile(config, build, store=store)
+    tile = FastTile(config, build, store=store, capacities=capacities)
     tile.build()
     return tile, cold, time.perf_counter() - start
 
 
-def _fast_path(tile):
-    """Cycles of the benchmark GEMM through the fast path ``tile``, checked; the harness's and
-    the free-running cycles per second."""
+def _fast_path(tile, scenario):
+    """Cycles of the benchmark GEMM ``scenario`` through the fast path ``tile``, checked; the
+    harness's and the free-running cycles per second."""
     config = tile.config
-    matmul_format = _format(config)
-    shape = _shape(config)
-    scenario = tiled_gemm_scenario(config, shape, matmul_format,
-                                   seeded_generator(SEED, gemm_name(shape, matmul_format)))
     outcome = tile.run(scenario.program, run="speed")
     _, checked, matching = check_gemm(config, scenario, outcome)
     assert checked == matching, f"{config.name}: {checked - matching} handshakes off the model"
@@ -91,9 +93,10 @@ def _fast_path(tile):
 def measure(config, build):
     """The record of one tile (see the module docstring)."""
     load_before = os.getloadavg()[0]
+    scenario = _scenario(config)
     with tempfile.TemporaryDirectory(prefix="speed-store-") as store:
-        tile, cold, cached = _built_tile(config, build, store)
-        cycles, harness, free_running, free_running_cpu = _fast_path(tile)
+        tile, cold, cached = _built_tile(config, build, store, scenario)
+        cycles, harness, free_running, free_running_cpu = _fast_path(tile, scenario)
     entries, _ = simulate_gemms(config, "verilator", [_shape(config)], build, hierarchical=True,
                                 matmul_format=_format(config), run="speed",
                                 cocotb=True)

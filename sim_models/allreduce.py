@@ -278,10 +278,11 @@ class AllReduceEstimate:
         packet from node ``r - 1`` arrived; cut through, one cycle after that packet's header
         arrived, each payload flit ``k`` two cycles after flit ``k`` of that packet arrived (a
         cycle to write the row, one to read it). A flit arrives
-        :meth:`ZeroLoadLatency.header` cycles after it went; on a path that crosses links, a
-        flit leaves (arrives) ``interval`` cycles after the one before it at the earliest and
-        no sooner than ``credit_loop`` cycles after the flit ``buffer_depth`` places before it
-        left (arrived). On a ring this is ``steps * step()`` storing and forwarding: every
+        :meth:`ZeroLoadLatency.header` cycles after it went; a flit leaves (arrives)
+        ``interval`` cycles after the one before it at the earliest (the slowest link's,
+        chip links included) and, on a path that crosses links, no sooner than
+        ``credit_loop`` cycles after the flit ``buffer_depth`` places before it left
+        (arrived). On a ring this is ``steps * step()`` storing and forwarding: every
         dependency chain follows one chunk round the ring."""
         latency, nodes = self.latency, self.nodes
         flits = [-(-size // self.elements_per_flit) for size in chunk_sizes(self.length, nodes)]
@@ -290,11 +291,11 @@ class AllReduceEstimate:
         cut_through = self.forwarding == "cut-through"
 
         def paced(times, earliest, hops, interval):
-            if hops and times:
+            if times:
                 earliest = max(earliest, times[-1] + interval)
-                if len(times) >= latency.buffer_depth:
+                if hops and len(times) >= latency.buffer_depth:
                     earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
-            times.append(max(earliest, times[-1] + 1) if times else earliest)
+            times.append(earliest)
 
         sent = [[-1]] * nodes   # per node, inject cycle of each flit of its last packet
         arrived = [None] * nodes  # per node, eject cycle of each flit of the packet it sent

@@ -15,6 +15,7 @@ Verilator only. Files under ``<build>``: ``verilog/testbench/<top>_testbench.v``
 
 import fcntl
 import hashlib
+import os
 import shutil
 import subprocess
 import time
@@ -35,13 +36,13 @@ from . import model_store
 from .harness_timing import STALL_PROBABILITY
 from .launch import _generated, hierarchical_config, verilog_path
 from .program_packer import ProgramPacker
-from .runner import VERILATOR_OPTIMIZATION, _environ, build_digest
+from .runner import VERILATOR_OPTIMIZATION, build_digest
 from .streams import Transfers
 from .tile_harness import result_reads
 from .toolchain import simulator_env
 
-__all__ = ["FastTile", "allowed_cycles", "check_stall_pattern", "stall_seeds",
-           "testbench_verilog"]
+__all__ = ["DEFAULT_CAPACITIES", "FastTile", "allowed_cycles", "capacities_for",
+           "check_stall_pattern", "stall_seeds", "testbench_verilog"]
 
 DRIVER = Path(__file__).with_name("testbench_driver.cpp")
 #: LFSR thresholds are out of 2**16: a stream stalls in a cycle with that probability.
@@ -49,6 +50,26 @@ _THRESHOLD_SCALE = 1 << 16
 _BUILD_LOG = "build.log"
 #: Lines of the driver's output before the traces: done, cycles, run_seconds, run_cpu_seconds.
 _HEADER_LINES = 4
+#: Beats of each stream's memory (STREAMS order) unless the programs are known beforehand.
+DEFAULT_CAPACITIES = (CAPACITY,) * len(STREAMS)
+#: The least beats :func:`capacities_for` gives a stream: programs of about the same size then
+#: share a harness (and its model).
+_LEAST_CAPACITY = 256
+
+
+def capacities_for(config, programs):
+    """Beats of each stream's memory (STREAMS order) that hold every program of ``programs``:
+    the most any program moves, rounded up to a power of two (at least 256, at most
+    :data:`hdl.tile_testbench.CAPACITY`, beyond which :meth:`FastTile.run` refuses the
+    program)."""
+    packer = ProgramPacker(config)
+    most = [0] * len(STREAMS)
+    for program in programs:
+        beats = packer.beats(program)
+        counts = (len(beats.ops), len(beats.stationary), len(beats.moving), beats.results)
+        most = [max(a, b) for a, b in zip(most, counts)]
+    return tuple(min(CAPACITY, max(_LEAST_CAPACITY, 1 << (count - 1).bit_length()))
+                 for count in most)
 
 
 def stall_seeds(seed):
@@ -100,28 +121,37 @@ def check_stall_pattern(transfers, seeds, threshold):
 _GENERATOR_SOURCES = ("tile_testbench.py", "isa.py", "numerics.py")
 
 
-def _generator_key(config):
+def _generator_key(config, capacities):
     """SHA-256 of what the harness Verilog of ``config`` depends on: the configuration, the
-    capacity, Amaranth's version and the generator's sources."""
-    digest = hashlib.sha256(repr((config_to_dict(config), CAPACITY,
+    capacities, Amaranth's version and the generator's sources."""
+    digest = hashlib.sha256(repr((config_to_dict(config), tuple(capacities),
                                   metadata.version("amaranth"))).encode())
     for name in _GENERATOR_SOURCES:
         digest.update((Path(tile_testbench.__file__).parent / name).read_bytes())
     return digest.hexdigest()
 
 
-def testbench_verilog(config, build):
-    """Write the harness Verilog of ``config`` under ``<build>/verilog/testbench`` unless the
-    file there was generated from the same inputs (its ``.key`` beside it says; generating
-    the memories' contents takes seconds); return its path."""
-    path = Path(build) / "verilog" / "testbench" / f"{testbench_name(config)}.v"
-    key, key_file = _generator_key(config), path.with_suffix(".key")
+def _capacity_suffix(capacities):
+    """What names the files of a harness of other than :data:`DEFAULT_CAPACITIES`."""
+    if tuple(capacities) == DEFAULT_CAPACITIES:
+        return ""
+    return "_beats" + "_".join(map(str, capacities))
+
+
+def testbench_verilog(config, build, capacities=DEFAULT_CAPACITIES):
+    """Write the harness Verilog of ``config`` with stream memories of ``capacities`` beats
+    under ``<build>/verilog/testbench`` unless the file there was generated from the same
+    inputs (its ``.key`` beside it says; generating the memories' contents takes seconds);
+    return its path."""
+    path = (Path(build) / "verilog" / "testbench" / _capacity_suffix(capacities).lstrip("_")
+            / f"{testbench_name(config)}.v")
+    key, key_file = _generator_key(config, capacities), path.with_suffix(".key")
     if path.is_file() and key_file.is_file() and key_file.read_text() == key:
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     key_file.unlink(missing_ok=True)
-    replace_atomically(path, verilog.convert(TileTestbench(config), name=testbench_name(config),
-                                             emit_src=False))
+    replace_atomically(path, verilog.convert(TileTestbench(config, tuple(capacities)),
+                                             name=testbench_name(config), emit_src=False))
     key_file.write_text(key)
     return path
 
@@ -144,9 +174,15 @@ class FastTile:
     verilog : path or None
         The tile's Verilog as :func:`hdl.emit.write` wrote it; generated under ``build`` if
         None.
+    compiler_cache : bool
+        Compile through ccache (``OBJCACHE``, :func:`tb.toolchain.simulator_env`); False
+        compiles every file (the benchmark's cold build).
+    capacities : sequence of int
+        Beats of each stream's memory in the harness (STREAMS order): :func:`capacities_for`
+        the programs to run, when they are known before the build.
     """
     def __init__(self, config, build, *, hierarchical=True, store=None, verilator_args=(),
-                 verilog=None):
+                 verilog=None, compiler_cache=True, capacities=DEFAULT_CAPACITIES):
         self.config = config
         self._verilog = Path(verilog).resolve() if verilog is not None else None
         self._build = Path(build).resolve()
@@ -154,6 +190,8 @@ class FastTile:
         self._store = Path(store) if store is not None else model_store.default_store()
         self._arguments = ["-Wno-fatal", *VERILATOR_OPTIMIZATION, *verilator_args]
         self._packer = ProgramPacker(config)
+        self._compiler_cache = compiler_cache
+        self.capacities = tuple(capacities)
         self.build_seconds = None
         self.model_build_seconds = None
         self._executable = None
@@ -166,13 +204,14 @@ class FastTile:
     @property
     def directory(self):
         """The driver's build directory."""
-        suffix = "_hierarchical" if self._hierarchical else ""
+        suffix = ("_hierarchical" if self._hierarchical else "") + \
+            _capacity_suffix(self.capacities)
         return self._build / "sim" / "verilator" / f"{self.config.name}{suffix}_testbench"
 
     def _sources(self):
         tile = self._verilog or write(_generated(self.config),
                                       verilog_path(self.config, self._build).parent)
-        sources = [tile, testbench_verilog(self.config, self._build)]
+        sources = [tile, testbench_verilog(self.config, self._build, self.capacities)]
         if self._hierarchical:
             control = self.directory / "hier.vlt"
             control.write_text(hierarchical_config(self.config))
@@ -211,9 +250,12 @@ class FastTile:
                    "-o", str(obj / self.executable_name), *arguments]
         log = directory / _BUILD_LOG
         start = time.perf_counter()
-        with _environ(simulator_env("verilator")), open(log, "w") as output:
+        environment = {**os.environ, **simulator_env("verilator")}
+        if not self._compiler_cache:
+            environment["OBJCACHE"] = ""
+        with open(log, "w") as output:
             finished = subprocess.run(command, stdout=output, stderr=subprocess.STDOUT,
-                                      check=False)
+                                      env=environment, check=False)
         if finished.returncode != 0:
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:])
             raise RuntimeError(f"Building the testbench {top} failed; the log is {log}, "
@@ -227,10 +269,10 @@ class FastTile:
 
     def _job(self, beats, seeds, threshold, holds, reset_at, budget):
         counts = [len(beats.ops), len(beats.stationary), len(beats.moving), beats.results]
-        for name, count in zip(STREAMS, counts):
-            if count > CAPACITY:
+        for name, count, capacity in zip(STREAMS, counts, self.capacities):
+            if count > capacity:
                 raise ValueError(f"The program's {name} stream has {count} beats; the fast "
-                                 f"path's harness holds at most {CAPACITY}")
+                                 f"path's harness holds at most {capacity}")
         lines = [f"counts {' '.join(map(str, counts))}", f"budget {budget}"]
         lines += [f"stall {index} {seed} {threshold}" for index, seed in enumerate(seeds)]
         lines += [f"hold {cycle}" for cycle in holds]

@@ -12,7 +12,7 @@ import pytest
 
 from sim_models.config import AllReduceConfig, FabricConfig
 
-from .regression import regression_runs, run_case
+from .regression import SIMULATORS, regression_runs, run_case
 
 
 #: Rings and vector lengths: even and uneven chunks, one and two elements per flit, buffers
@@ -47,3 +47,24 @@ TESTS = ("random_traffic", "ideal_cycles")
                          regression_runs([(config, TESTS) for config in CASES], VERILATOR_CASES))
 def test_allreduce(sim, config, tests, request):
     run_case("tb.allreduce_tb", "allreduce", sim, config, tests, request)
+
+
+#: Larger collectives, outside ``make test`` (``make fabric-large``, Icarus: the interfaces
+#: are not hierarchical blocks, so Verilator would build every node's FloatAdd flat): 16 chips
+#: as 4 servers of 4 on switches, all-reducing 512 BF16 elements storing and cutting through,
+#: and a 16-node ring reduce-scattering and all-gathering 1,024 FP32 elements.
+LARGE_CASES = [
+    AllReduceConfig(FabricConfig.switch(4, 4, length_width=8), 512, "bf16"),
+    AllReduceConfig(FabricConfig.switch(4, 4, length_width=8), 512, "bf16",
+                    forwarding="cut-through"),
+    AllReduceConfig(FabricConfig.ring(16, length_width=8), 1024, "fp32", "reducescatter"),
+    AllReduceConfig(FabricConfig.ring(16, length_width=8), 1024, "fp32", "allgather",
+                    "cut-through"),
+]
+
+
+@pytest.mark.large
+@pytest.mark.skipif("icarus" not in SIMULATORS, reason="SIM excludes icarus")
+@pytest.mark.parametrize("config", LARGE_CASES, ids=[config.name for config in LARGE_CASES])
+def test_large_collectives(config, request):
+    run_case("tb.allreduce_tb", "allreduce", "icarus", config, TESTS, request)

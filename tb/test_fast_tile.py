@@ -8,7 +8,6 @@ Verilator only (skipped when SIM=icarus). Seeded by SEED like every random test.
 import numpy as np
 import pytest
 
-from hdl.tile_testbench import CAPACITY
 from sim_models.config import TRAINIUM2_FORMATS, TileConfig
 from sim_models.cycle_model import time_program
 from sim_models.program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
@@ -24,11 +23,14 @@ pytestmark = pytest.mark.skipif("verilator" not in SIMULATORS,
 
 INT8_TILE = TileConfig(4, 4, psum_depth=64)
 FLOAT_TILE = TileConfig(4, 4, psum_depth=64, formats=TRAINIUM2_FORMATS)
+#: Beats per stream memory of the harnesses here: the programs of these tests move at most 256
+#: per stream; memories of the default 8,192 beats make the harness slower to generate and build.
+CAPACITIES = (1024,) * 4
 
 
 @pytest.fixture(scope="module")
 def int8_tile():
-    return FastTile(INT8_TILE, BUILD)
+    return FastTile(INT8_TILE, BUILD, capacities=CAPACITIES)
 
 
 def _scenarios(config, test, matmul_format=INT8):
@@ -51,7 +53,7 @@ def test_gemms_with_ideal_streams_are_bit_and_cycle_exact(int8_tile):
 
 
 def test_float_gemms_with_ideal_streams_are_bit_and_cycle_exact():
-    tile = FastTile(FLOAT_TILE, BUILD)
+    tile = FastTile(FLOAT_TILE, BUILD, capacities=CAPACITIES)
     for matmul_format in (MatmulFormat("bf16", "bf16"),
                           MatmulFormat("fp8_e4m3", "fp8_e5m2", double_row=True)):
         for scenario in _scenarios(FLOAT_TILE, "float", matmul_format)[:2]:
@@ -116,7 +118,7 @@ def test_a_beat_against_its_stall_pattern_is_caught(int8_tile):
 
 
 def test_a_program_beyond_the_harness_is_refused_in_one_line(int8_tile):
-    multiplies = CAPACITY // INT8_TILE.psum_depth + 1
+    multiplies = CAPACITIES[2] // INT8_TILE.psum_depth + 1
     moving = np.zeros((4, INT8_TILE.psum_depth), np.int8)
     program = [LoadStationary(np.zeros((4, 4), np.int8)),
                *[MultiplyMoving(moving, 0, False)] * multiplies, ReadPsum(0, 4, 1)]

@@ -13,6 +13,7 @@ import pytest
 
 from sim_models.config import DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
+from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .regression import regression_runs, run_case
 from .run_request import matmul_format_option
@@ -42,15 +43,17 @@ FLOAT_FORMATS = [MatmulFormat(name, name) for name in TRAINIUM2_FORMATS] + [
     MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True),
     MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]
 #: One of each kind of format also runs at MAC depth 1 and one deeper than the default
-#: (TileConfig.pe_stages), on Icarus, so that the cycle model's latency is checked at three
-#: depths; Verilator runs the default depth.
+#: (TileConfig.pe_stages; one shallower when the default is the deepest), on Icarus, so that the
+#: cycle model's latency is checked at three depths; Verilator runs the default depth.
 ONE_OF_EACH = [MatmulFormat("fp16", "fp16"), MatmulFormat("fp8_e4m3", "fp8_e5m2"),
                MatmulFormat("fp8_e5m2", "fp8_e4m3", double_row=True)]
+_NEIGHBOUR_DEPTH = DEFAULT_FLOAT_PE_STAGES + 1 if DEFAULT_FLOAT_PE_STAGES < MAX_FLOAT_PE_STAGES \
+    else DEFAULT_FLOAT_PE_STAGES - 1
 FLOAT_CASES = [
     (TileConfig(4, 4, psum_depth=16, formats=TRAINIUM2_FORMATS), FLOAT_FORMATS),
     (TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS), ONE_OF_EACH),
 ] + [(TileConfig(3, 5, psum_banks=1, psum_depth=8, formats=TRAINIUM2_FORMATS, pe_stages=depth),
-      ONE_OF_EACH) for depth in (1, DEFAULT_FLOAT_PE_STAGES + 1)]
+      ONE_OF_EACH) for depth in (1, _NEIGHBOUR_DEPTH)]
 #: The configurations of FLOAT_CASES Verilator runs: those of the default depth.
 VERILATOR_FLOAT = [config.name for config, _ in FLOAT_CASES
                    if config.pe_stages == DEFAULT_FLOAT_PE_STAGES]

@@ -18,7 +18,7 @@ from sim_models.results import TileRun
 from sim_models.stimulus import gemm_name, seeded_generator
 from sim_models.timing import tile_latency
 
-from .fast_tile import FastTile
+from .fast_tile import FastTile, capacities_for
 from .launch import Design, simulate
 from .records import program_record
 from .run_request import matmul_format_option
@@ -120,12 +120,16 @@ def _fast_gemms(config, shapes, build, hierarchical, verilog, matmul_format, run
     and records, written to ``results`` as the cocotb path writes them; the entries and the
     build's times."""
     start = time.perf_counter()
-    tile = FastTile(config, build, hierarchical=hierarchical, verilog=verilog)
+    scenarios = [tiled_gemm_scenario(config, tuple(shape), matmul_format,
+                                     seeded_generator(SEED, gemm_name(shape, matmul_format)))
+                 for shape in shapes]
+    # The harness's memories hold what these GEMMs need, no more: at 128 x 128 they are
+    # what its generation and build cost.
+    tile = FastTile(config, build, hierarchical=hierarchical, verilog=verilog,
+                    capacities=capacities_for(config, [s.program for s in scenarios]))
     tile.build()
     entries = []
-    for shape in shapes:
-        scenario = tiled_gemm_scenario(config, tuple(shape), matmul_format,
-                                       seeded_generator(SEED, gemm_name(shape, matmul_format)))
+    for shape, scenario in zip(shapes, scenarios):
         outcome = tile.run(scenario.program, run=run or "gemms")
         model, checked, matching = check_gemm(config, scenario, outcome)
         entries.append(program_record(

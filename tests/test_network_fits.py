@@ -76,3 +76,22 @@ def test_without_a_characterization_the_figures_say_analytic():
     assert alltoall and all(figure.seconds is None for figure in alltoall)
     assert all(figure.provenance.describe() ==
                "analytic estimate: no RTL fit of this collective" for figure in figures)
+
+
+def test_the_cut_through_fit_is_measured_not_used(calibration):
+    ring = calibration.fit("ring", "allreduce")
+    cut = replace(ring, algorithm="ring-cut-through", element="bf16", alpha_cycles=1.0)
+    with_cut = replace(calibration, fits=calibration.fits + (cut,))
+    assert with_cut.fit("ring", "allreduce") is ring
+
+
+def test_a_measured_switch_allreduce_says_which_algorithm_it_stands_for(calibration):
+    switch = SPECS.system("trn3-gen1-ultraserver")
+    ring = calibration.fit("ring", "allreduce")
+    measured = replace(ring, topology="switch", nodes_max=8)
+    text = collective_provenance(switch, "allreduce", 1 << 20,
+                                 replace(calibration, fits=calibration.fits + (measured,))
+                                 ).describe()
+    assert text.startswith("extrapolated: RTL fit switch allreduce")
+    assert "64 nodes, 8x the most measured" in text
+    assert "the model's direct reduce-scatter and all-gather take two such steps" in text

@@ -272,7 +272,9 @@ def test_number(value, text):
     ("optimizer_flops_per_parameter", 12.0, "12 FLOP per parameter"),
     ("activation_bytes_per_element", 34.0, "34 B per element"), ("hbm_efficiency", 0.9, "90.0%"),
     ("switch_hops", 2, "2"), ("training_datatype", "bf16", "bf16"),
-    ("sbuf_reserve_bytes", 2 ** 21, "2 MiB")])
+    ("sbuf_reserve_bytes", 2 ** 21, "2 MiB"), ("unfused_attention_chips", ("trn1",), "trn1"),
+    ("unfused_attention_chips", ("trn1", "trn2"), "trn1, trn2"),
+    ("unfused_attention_chips", (), "none")])
 def test_setting(name, value, text):
     assert setting(name, value) == text
 

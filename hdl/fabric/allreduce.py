@@ -1,5 +1,5 @@
-"""Ring all-reduce of int32, FP32 or BF16 vectors in hardware: a network interface per node of a
-ring fabric.
+"""Ring all-reduce, reduce-scatter and all-gather of int32, FP32 or BF16 vectors in hardware: a
+network interface per node of a ring (or switched) fabric.
 
 Every node holds a vector of ``vector_length`` elements, split into one chunk per node
 (the first ``vector_length % nodes`` chunks one element longer than the rest). Node ``r`` sends
@@ -10,8 +10,16 @@ arrive (int32 with wrap-around; FP32 by :class:`~hdl.float_arith.FloatAdd`, the 
 BF16 widened to FP32 exactly, added the same way and rounded to BF16, to nearest even); in the
 rest (all-gather) they replace it. So chunk ``c`` is summed in the order node ``c``, ``c + 1``,
 ..., ``c - 1`` round the ring, one rounding per addition (``sim_models.allreduce``). The chunk
-a node sends at step ``s > 0`` is the one it received at step ``s - 1``, so it waits for that
-packet to end.
+a node sends at step ``s > 0`` is the one it received at step ``s - 1``: storing and
+forwarding, it waits for that packet to end; cutting through, for its header, then sends each
+payload flit once the row it carries has been written.
+
+The reduce-scatter runs the first ``nodes - 1`` steps alone, each node starting one chunk
+earlier (chunk ``r - 1`` at node ``r``), so that node ``r`` ends with chunk ``r`` summed from
+node ``r + 1`` round the ring, and gives that chunk; the all-gather runs the copying steps alone
+from node ``r``'s own chunk ``r``, which is all it takes. The ring may run over a switched
+fabric: node ``r + 1`` is then the next chip, through the switches, and the reduction stays at
+the endpoints.
 
 One packet per step: a header flit (``kind`` :data:`ALLREDUCE_KIND`) and one payload flit per
 ``elements_per_flit`` elements of the chunk, element ``j`` of a flit in bits
@@ -80,8 +88,9 @@ class AllReduceInterface(wiring.Component):
     ``node - 1`` (the source is not checked); packets of other kinds are taken and ignored.
 
     Timing, in handshakes on an always-ready fabric and output: the first header transfers 1
-    cycle after the last element is taken, its payload flits in the following cycles; the
-    header of each later step 1 cycle after the last flit of the previous step arrives; the
+    cycle after the last element is taken, its payload flits in the following cycles; storing
+    and forwarding, the header of each later step 1 cycle after the last flit of the previous
+    step arrives (cutting through, as :meth:`_cut_through` allows); the
     first result 3 cycles after the last flit of the last step arrives, then one per cycle
     (``sim_models.allreduce.AllReduceEstimate`` counts a whole all-reduce).
 
@@ -97,10 +106,13 @@ class AllReduceInterface(wiring.Component):
     node : In(range(ring.nodes))
         Index of this node on the ring; constant.
     i : In(stream.Signature(element_shape(allreduce)))
-        The node's vector, element 0 first, ``vector_length`` elements per all-reduce.
+        The node's vector, element 0 first, ``vector_length`` elements per all-reduce or
+        reduce-scatter; its chunk ``node`` (``vector_length / nodes`` elements) per
+        all-gather.
     o : Out(stream.Signature(element_shape(allreduce)))
         The element-wise sum of all nodes' vectors, in the same order: wrapped to int32, or
-        rounded at each addition as the module docstring says.
+        rounded at each addition as the module docstring says; of a reduce-scatter, chunk
+        ``node`` of it; of an all-gather, every node's chunk in node order.
     inject : Out(stream.Signature(ring.flit_width))
         Packets to the fabric, all for node ``node + 1``.
     eject : In(stream.Signature(flit_layout(ring)))
@@ -221,8 +233,8 @@ class AllReduceInterface(wiring.Component):
 
     def _sender(self, m, begin, running, progress, row_data):
         """Send one packet per step to the next node, each once the previous step's packet has
-        been received (:meth:`_sendable`). Returns the steps sent and the row to read for the
-        next cycle."""
+        been received, or cutting through (:meth:`_cut_through`). Returns the steps sent and the
+        row to read for the next cycle."""
         config, nodes, chunk_flits = self._config.ring, self._config.ring.nodes, \
             self._config.chunk_flits
         steps = self._config.steps

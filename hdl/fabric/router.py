@@ -7,7 +7,10 @@ crossbar into an output register in the next, so each router adds
 :data:`~sim_models.topology.ROUTER_CYCLES` (buffer, output register) and a link adds none.
 Each output sends at most one flit per cycle; a link of a dimension whose flit interval is
 ``k`` (``FabricConfig.flit_intervals``: a Trn2 UltraServer's Z links at half bandwidth are
-``k = 2``) at most one flit per ``k`` cycles, the same flit width at a ``1/k`` clock rate.
+``k = 2``) at most one flit per ``k`` cycles, the same flit width at a ``1/k`` clock rate. On a
+switched fabric the chip links are paced the same way: a level-1 switch takes each chip's
+flits from its inject stream and gives them to its eject stream at most one per ``k`` cycles
+(Trainium3 Gen2: ``k = 5``, the switch core at 5 times a chip link's flit rate).
 """
 
 from functools import reduce

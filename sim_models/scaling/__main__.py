@@ -309,6 +309,7 @@ def _decode(step, confidence, system, lnc, dense=True):
             "fitted_share": step.fitted_seconds / step.seconds,
             "breakdown_seconds": {"weight_gemms": step.gemm_seconds,
                                   "kv_cache": step.kv_seconds,
+                                  "attention_softmax_unfused": step.softmax_seconds,
                                   "other_engines": step.engine_seconds,
                                   "other_engines_busy": step.engine_busy_seconds,
                                   "tp_allreduces": step.communication_seconds,
@@ -325,7 +326,8 @@ def _prefill(step, confidence, system, lnc, dense=True):
             "prompt_tokens_per_second": step.tokens_per_second,
             "breakdown_seconds": {"compute": step.compute_seconds,
                                   "tp_allreduces_and_ep_alltoalls":
-                                  step.communication_seconds},
+                                  step.communication_seconds,
+                                  "first_decode_step": step.first_decode_seconds},
             "fitted_seconds": step.fitted_seconds,
             "fitted_share": step.fitted_seconds / step.seconds})
 

@@ -62,21 +62,38 @@ class Assumptions:
     hbm_efficiency: float = _choice(
         0.9, "Fraction of the HBM peak a streaming kernel sustains (DMA descriptors, "
              "refresh, bank conflicts); not fitted.")
+    unfused_attention_chips: tuple = _choice(
+        ("trn1",), "Chips whose inference attention is unfused: AWS's Trn1 decode and TTFT "
+                   "rows run Transformers NeuronX, which writes attention as XLA operations "
+                   "that the compiler turns into one engine instruction per softmax step, the "
+                   "query rows (of every head and sequence of a core) on the partitions and "
+                   "the context along the free axis; a decode step's few rows leave most of "
+                   "the 128 partitions idle and each step takes a cycle per context token "
+                   "(engines.unfused_softmax_seconds). NeuronCore-v2 has no Tensor Engine "
+                   "transpose mode (new in NC-v3, [N-T2]) to move the context onto the "
+                   "partitions cheaply. AWS's Trn2 rows run NxD Inference's NKI attention "
+                   "kernels (the context on the partitions, the softmax fused): not listed.")
+    ttft_decode_steps: int = _choice(
+        1, "ASSUMED from the published rows, not a fit: AWS's time to first token counts the "
+           "prefill and one token-generation step. At a 128-token prompt, where the prefill "
+           "reads the weights once as a decode step does, the published TTFT is 2.0-2.3 "
+           "times the TPOT of the same benchmark row (Llama-2 7B, Llama-2 and Llama-3 70B "
+           "on Trn1); the prefill alone would make it about 1.4.")
     layer_overhead_seconds: float = _choice(
-        1.995e-3, "FITTED on the calibration training row: a fixed time per layer and training "
+        1.999e-3, "FITTED on the calibration training row: a fixed time per layer and training "
               "pass (forward, backward, recomputation) beyond the modelled engines: the "
               "compiler's kernels leave the Tensor Engine idle between a layer's operations "
               "(DMA waits, semaphores between engines, unfused elementwise chains). The "
               "Tensor Engine itself runs at the RTL-validated cycle model's rate.")
     prefill_efficiency: float = _choice(
-        0.464, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
+        0.475, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
              "model's Tensor Engine rate that AWS's prefill kernels reach in compute-bound "
              "GEMMs: between a layer's matrix multiplications the engine waits on DMA, on "
              "semaphores between engines and on unfused elementwise chains. (Training states "
              "the same loss as a time per layer and pass, layer_overhead_seconds; about half "
              "the cycle model's rate in both.)")
     collective_seconds: float = _choice(
-        70.71e-6, "FITTED on the calibration decode row: the software cost of one collective "
+        68.83e-6, "FITTED on the calibration decode row: the software cost of one collective "
                "(launch, semaphores, synchronization of all ranks), on top of the "
                "RTL-validated transfer time.")
     gpu_server_gpus: int = _choice(

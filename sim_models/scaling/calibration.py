@@ -114,11 +114,14 @@ def _breakdown(step, kind):
                 f"{step.optimizer_seconds:.2f} s; MFU {100 * step.mfu:.1f}%")
     if kind == "prefill":
         return (f"GEMMs and other engines "
-                f"{1e3 * step.compute_seconds:.2f} ms, TP all-reduces "
-                f"{1e3 * step.communication_seconds:.2f} ms")
+                f"{1e3 * step.compute_seconds:.2f} ms (unfused softmax "
+                f"{1e3 * step.softmax_seconds:.2f} ms of them), TP all-reduces "
+                f"{1e3 * step.communication_seconds:.2f} ms, first decode step "
+                f"{1e3 * step.first_decode_seconds:.2f} ms")
     mappings = ", ".join(sorted(set(step.mappings)))
     return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({mappings}), "
-            f"KV cache {1e3 * step.kv_seconds:.2f} ms, other engines "
+            f"KV cache {1e3 * step.kv_seconds:.2f} ms, unfused softmax "
+            f"{1e3 * step.softmax_seconds:.2f} ms, other engines "
             f"{1e3 * step.engine_busy_seconds:.2f} ms busy "
             f"({1e3 * step.engine_seconds:.2f} ms not hidden), TP all-reduces "
             f"{1e3 * step.communication_seconds:.2f} ms")

@@ -11,6 +11,10 @@ cache (:mod:`.memory`); the system's other cores run replicas of the group. Per 
 - attention: the KV cache read at ``hbm_efficiency`` of the HBM peak, or the attention GEMMs'
   compute if longer, each sequence's GEMMs timed by the cycle model at their own small shapes
   (:func:`attention_gemms`: a few query rows against the context);
+- on a chip of ``Assumptions.unfused_attention_chips``, the attention's softmax instruction by
+  instruction (:func:`~sim_models.scaling.engines.unfused_softmax_seconds`): per layer, the
+  core's query rows (every sequence and head) on the partitions and the context along the
+  free axis, after the scores and before the values (:func:`unfused_softmax_instructions`);
 - the Vector/Scalar work of every layer (:mod:`.engines`), overlapped with the GEMMs;
 - two TP all-reduces of the layer output per layer and one for the LM head's logits;
 - a mixture of experts: the router, shared and routed expert GEMMs at the tokens each expert
@@ -27,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 from ..specs import SpecError
-from .engines import layer_work
+from .engines import layer_work, unfused_softmax_seconds
 from .gemm import chip_gemm
 from .memory import decode_memory, when_fits
 from .parallel import (DecodePlan, check_decode_plan, divisors, logical_cores_per_chip,
@@ -36,6 +40,9 @@ from .datatypes import element_bytes
 from .training import (ACTIVATION_BYTES, expert_alltoall_seconds, gemm_seconds, routed_load,
                        stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
+
+#: Partitions of SBUF and of every engine's tile.
+PARTITIONS = 128
 
 __all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
            "attention_gemms", "inference_setup", "decode_layouts", "DecodeSearch",
@@ -76,6 +83,9 @@ class DecodeStep:
     weights_read : float or None
         Weight bytes one chip reads per step: all it holds, but only the routed experts the
         step's tokens reach (None: all it holds).
+    softmax_seconds : float or None
+        The unfused attention softmax (0 where attention is fused: see
+        ``Assumptions.unfused_attention_chips``).
     """
     system: str
     chips: int
@@ -91,6 +101,7 @@ class DecodeStep:
     engine_busy_seconds: object = None
     alltoall_seconds: float = 0.0
     weights_read: object = None
+    softmax_seconds: object = 0.0
 
     @property
     def fits(self):
@@ -99,8 +110,8 @@ class DecodeStep:
     @when_fits
     def seconds(self):
         """Seconds per step: one token of every sequence."""
-        return self.gemm_seconds + self.kv_seconds + self.engine_seconds + \
-            self.communication_seconds + self.alltoall_seconds
+        return self.gemm_seconds + self.kv_seconds + self.softmax_seconds + \
+            self.engine_seconds + self.communication_seconds + self.alltoall_seconds
 
     @when_fits
     def tokens_per_second(self):
@@ -162,6 +173,15 @@ def attention_gemms(workload, plan, cores, queries=1):
     count = workload.layers * plan.batch * kv_per_core * cores
     return [Gemm("decode scores", plan.context, score, group, count, True),
             Gemm("decode context", value, plan.context, group, count, True)]
+
+
+def unfused_softmax_instructions(workload, plan, layers, rows_per_head, queries=1):
+    """Softmax instructions of one core per pass where attention is unfused: per layer, the
+    query rows the core holds (``rows_per_head`` per head of each of the ``batch`` sequences,
+    times ``queries`` new tokens) in tiles of 128 partitions."""
+    heads = max(1, workload.heads // plan.tp)
+    rows = plan.batch * heads * rows_per_head * queries
+    return layers * math.ceil(rows / PARTITIONS)
 
 
 def inference_setup(specs, system, workload, tp, batch, context, datatype, kv_datatype,
@@ -248,6 +268,11 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
                              plan.cache_datatype, assumptions)
     kv = max(memory.kv_cache / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency),
              attention)
+    softmax = 0.0
+    if chip.key in assumptions.unfused_attention_chips:
+        softmax = unfused_softmax_seconds(
+            chip, unfused_softmax_instructions(workload, plan, workload.layers, 1, queries),
+            plan.context)
     engines = layer_work(workload, tokens, plan.context, False).scaled(
         workload.layers * share).seconds(chip)
     hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
@@ -262,7 +287,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
                       communication, tuple(name for _, name in chosen),
                       (collectives + alltoalls) * assumptions.collective_seconds, engines,
                       alltoall, weights_read(workload, plan, cores, memory, tokens,
-                                             assumptions))
+                                             assumptions), softmax)
     check_possible(step, chip)
     return step
 

@@ -17,13 +17,18 @@ Scalar     SiLU (f), the softmax's exponentials (h s), and PSUM evacuation: ever
 GpSimd     the causal mask on the diagonal tiles of the scores (h w)
 =========  ==========================================================================
 
-A backward pass does twice the forward work. The loss (softmax over the vocabulary ``V``:
+A backward pass does twice the forward work. Where attention is not fused (Assumptions.
+unfused_attention_chips), its softmax is timed apart, instruction by instruction
+(:func:`unfused_softmax_seconds`). The loss (softmax over the vocabulary ``V``:
 3 V on Vector, V exponentials on Scalar) is done once per token, on the last pipeline stage.
 """
 
 from dataclasses import dataclass
 
-__all__ = ["EngineWork", "layer_work", "loss_work", "MASK_TILE"]
+from ..specs import SpecError
+
+__all__ = ["EngineWork", "layer_work", "loss_work", "MASK_TILE", "UNFUSED_SOFTMAX_STEPS",
+           "unfused_softmax_seconds", "SCORE_BYTES", "unfused_scores_traffic"]
 
 #: Width of one masked diagonal tile of attention scores (a TensorE tile side), elements.
 MASK_TILE = 128
@@ -67,3 +72,50 @@ def layer_work(workload, tokens, context, masked):
 def loss_work(workload, tokens):
     """:class:`EngineWork` of the loss (softmax cross-entropy over the vocabulary)."""
     return EngineWork(3.0 * workload.vocab * tokens, 1.0 * workload.vocab * tokens, 0.0)
+
+
+#: The steps of an unfused softmax, one engine instruction each, by engine: the Scalar engine
+#: takes the scaled scores out of PSUM and takes the exponentials; the Vector engine adds the
+#: mask, finds the maximum, subtracts it, sums and divides (the operations of the attention as
+#: XLA writes it, compiled one by one).
+UNFUSED_SOFTMAX_STEPS = {"vector": 5, "scalar": 2}
+
+
+def unfused_softmax_seconds(chip, instructions, free):
+    """Seconds one core of ``chip`` takes for ``instructions`` unfused softmaxes, each over a
+    tile of up to 128 partitions (the rows) and ``free`` elements along the free axis (the
+    context attended to).
+
+    Every step of :data:`UNFUSED_SOFTMAX_STEPS` is one instruction that takes about one engine
+    cycle per free element however many partitions hold rows ([N-T1]: the engines process the
+    partitions in parallel), at the Vector or Scalar engine's clock; each step waits for the
+    one before it, so the steps add.
+
+    Raises
+    ------
+    SpecError
+        If the chip's spec gives no Vector or Scalar clock (one line).
+    """
+    core = chip.core
+    if core.vector_clock is None or core.scalar_clock is None:
+        raise SpecError(f"{chip.file}: chip '{chip.key}' needs core.vector_clock and "
+                        f"core.scalar_clock to time an unfused softmax")
+    per_element = UNFUSED_SOFTMAX_STEPS["vector"] / core.vector_clock.value + \
+        UNFUSED_SOFTMAX_STEPS["scalar"] / core.scalar_clock.value
+    return instructions * free * per_element
+
+
+#: Bytes of one attention score as the unfused steps pass it on (FP32).
+SCORE_BYTES = 4
+
+
+def unfused_scores_traffic(chip, rows, free):
+    """HBM bytes one core moves for one layer's unfused softmax over ``rows`` rows (every head
+    and query of the core) of ``free`` scores each: nothing when the scores fit in its SBUF;
+    otherwise each step of :data:`UNFUSED_SOFTMAX_STEPS` reads them from HBM and writes them
+    back (an unfused operation finishes its whole tensor before the next starts), the scores
+    GEMM writes them and the values GEMM reads them."""
+    size = rows * free * SCORE_BYTES
+    if size <= chip.core.sbuf.value:
+        return 0.0
+    return size * (2 * sum(UNFUSED_SOFTMAX_STEPS.values()) + 2)

@@ -116,9 +116,11 @@ def setting(name, value):
     (``dma_step_seconds``, ``fabric_clock_hz``) carries it with an SI prefix (``600 ns``; bytes
     a binary one, ``2 MiB``), a
     rate ``..._bytes_per_parameter`` says so (``2 B per parameter``), an ``..._efficiency`` is
-    a percentage."""
+    a percentage, a tuple its items joined by commas ("none" when empty)."""
     if value is None:
         return "not set"
+    if isinstance(value, tuple):
+        return ", ".join(str(item) for item in value) or "none"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, (int, float)):

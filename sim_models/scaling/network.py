@@ -14,8 +14,8 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   (:class:`sim_models.results.CollectiveFit`) of the system's topology and collective, in
   :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a torus is reduced
   ring by ring, so the ring's fit is the measured one for each of its dimensions; the switch's
-  interfaces do not reduce: its all-reduce is extrapolated from the ring's and says so). The
-  mapping from
+  all-reduce takes the fit of the RTL's ring through the switches, whose endpoints reduce,
+  else the ring's, and says which). The mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
   link is the spec's bandwidth of the corresponding link (a torus dimension's link, a chip's
   port into the switch), so beta in seconds per byte is ``beta_cycles_per_byte * flit_bytes /
@@ -35,7 +35,7 @@ from ..results import load
 from ..specs import SpecError
 from .parallel import unit_of
 
-__all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "CollectiveFigure", "FabricCalibration",
+__all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "SCALING_ALGORITHMS", "CollectiveFigure", "FabricCalibration",
            "Provenance", "allreduce_seconds", "alltoall_seconds", "collective_figures",
            "collective_provenance", "fit_topology", "group_allreduce_seconds",
            "group_alltoall_seconds", "alltoall_group", "point_to_point_seconds"]
@@ -43,6 +43,8 @@ __all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "CollectiveFigure", "Fabr
 #: Element format of the all-reduces the scaling layer models (gradients and activations in
 #: BF16); its RTL fit is used, else int32's.
 COLLECTIVE_ELEMENT = "bf16"
+#: The RTL algorithms whose fits the scaling layer takes.
+SCALING_ALGORITHMS = ("ring", "direct")
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,14 @@ class FabricCalibration:
 
     def fit(self, topology, collective):
         """The measured :class:`~sim_models.results.CollectiveFit` of ``collective`` on
-        ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``): in
-        :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first element measured (int32
-        for an all-reduce); None when the RTL has none."""
+        ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``) by its store-and-forward
+        (or direct) algorithm: in :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first
+        element measured (int32 for an all-reduce); None when the RTL has none. The
+        cut-through all-reduce is measured beside it and not used: the model's steps each
+        start with a DMA of their own (``Assumptions.dma_step_seconds``), a store-and-forward
+        schedule."""
         found = [fit for fit in self.fits if (fit.topology, fit.collective) ==
-                 (topology, collective)]
+                 (topology, collective) and fit.algorithm in SCALING_ALGORITHMS]
         return next((fit for fit in found if fit.element == COLLECTIVE_ELEMENT),
                     next((fit for fit in found if fit.element == "int32"),
                          found[0] if found else None))
@@ -402,6 +407,9 @@ class Provenance:
         if not self.measured_topology:
             reach.append(f"no {self.collective} on a {self.topology} in the RTL, "
                          f"{fit.topology} taken")
+        elif self.topology == "switch" and self.collective == "allreduce":
+            reach.append("the RTL's ring through the switches gives alpha per step and beta; "
+                         "the model's direct reduce-scatter and all-gather take two such steps")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
 
 

@@ -13,7 +13,15 @@ a training step's forward pass (:mod:`.training`):
 - two TP all-reduces of the layer output per layer, of every prompt token;
 - a mixture of experts: the expert GEMMs at the tokens each expert receives and, with expert
   parallelism, two all-to-alls per MoE layer (as decode);
-- the LM head on each prompt's last token only (the first generated token).
+- the LM head on each prompt's last token only (the first generated token);
+- on a chip of ``Assumptions.unfused_attention_chips``, the attention's softmax instruction by
+  instruction (:func:`~sim_models.scaling.engines.unfused_softmax_seconds`): every prompt
+  token's row of scores over the whole prompt (XLA computes the masked half too), 128 rows per
+  instruction, and, when a layer's scores do not fit in a core's SBUF, their trips through HBM
+  (:func:`~sim_models.scaling.engines.unfused_scores_traffic`); each unfused operation waits
+  for the one before it, so this time adds to the layer's GEMMs;
+- ``Assumptions.ttft_decode_steps`` decode steps at the prompt's context
+  (:func:`~sim_models.scaling.decode.decode_step`), which AWS's TTFT counts.
 
 The weights and the prompts' KV cache must fit (:func:`~sim_models.scaling.memory.
 decode_memory` at a context of ``prompt`` tokens); a plan that does not is returned with
@@ -22,8 +30,8 @@ decode_memory` at a context of ``prompt`` tokens); a plan that does not is retur
 
 from dataclasses import dataclass
 
-from .decode import inference_setup
-from .engines import layer_work
+from .decode import decode_step, inference_setup, unfused_softmax_instructions
+from .engines import layer_work, unfused_scores_traffic, unfused_softmax_seconds
 from .memory import when_fits
 from .parallel import DecodePlan
 from .training import (ACTIVATION_BYTES, engine_combined, expert_alltoall_seconds,
@@ -49,11 +57,17 @@ class PrefillStep:
         TP groups the system runs at once.
     compute_seconds : float or None
         GEMMs and the other engines (overlapped or added).
+    softmax_seconds : float or None
+        The unfused attention softmax and its scores' trips through HBM (part of
+        ``compute_seconds``; 0 where attention is fused).
+    first_decode_seconds : float or None
+        The decode steps AWS's TTFT counts (``Assumptions.ttft_decode_steps``).
     communication_seconds : float or None
         The TP all-reduces.
     fitted_seconds : float or None
         The part of the prefill the fitted parameters decide: the Tensor Engine time lost to
-        ``Assumptions.prefill_efficiency`` and one ``collective_seconds`` per all-reduce.
+        ``Assumptions.prefill_efficiency`` and one ``collective_seconds`` per all-reduce (the
+        decode steps' included).
     """
     system: str
     chips: int
@@ -63,6 +77,8 @@ class PrefillStep:
     compute_seconds: object
     communication_seconds: object
     fitted_seconds: object
+    softmax_seconds: object = None
+    first_decode_seconds: object = None
 
     @property
     def fits(self):
@@ -71,7 +87,7 @@ class PrefillStep:
     @when_fits
     def seconds(self):
         """Seconds from the prompts to their first generated tokens (TTFT)."""
-        return self.compute_seconds + self.communication_seconds
+        return self.compute_seconds + self.communication_seconds + self.first_decode_seconds
 
     @when_fits
     def tokens_per_second(self):
@@ -111,7 +127,15 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     share = cores / plan.tp
     engines = layer_work(workload, tokens, plan.context / 2, True).scaled(
         workload.layers * share).seconds(chip)
-    compute = engine_combined(tensor, engines, assumptions)
+    softmax = 0.0
+    if chip.key in assumptions.unfused_attention_chips:
+        rows = plan.batch * max(1, workload.heads // plan.tp) * plan.context
+        spill = workload.layers * unfused_scores_traffic(chip, rows, plan.context) * \
+            cores / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency)
+        softmax = spill + unfused_softmax_seconds(
+            chip, unfused_softmax_instructions(workload, plan, workload.layers, plan.context),
+            plan.context)
+    compute = engine_combined(tensor, engines, assumptions) + softmax
     output = tokens * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
     collectives = 2 * workload.layers if plan.tp > 1 else 0
     communication = collectives * tp_allreduce_seconds(
@@ -119,5 +143,13 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     alltoalls = 2 * workload.moe_layers if plan.ep > 1 else 0
     communication += alltoalls * expert_alltoall_seconds(
         specs, system, workload, plan.tp, plan.ep, tokens, calibration, assumptions)
+    decoding = fitted = 0.0
+    if assumptions.ttft_decode_steps:
+        first = decode_step(specs, system, workload, plan.batch, calibration, assumptions,
+                            tp=plan.tp, context=plan.context, datatype=plan.datatype,
+                            kv_datatype=plan.kv_datatype, ep=plan.ep)
+        decoding = assumptions.ttft_decode_steps * first.seconds
+        fitted = assumptions.ttft_decode_steps * first.fitted_seconds
     return PrefillStep(system.key, chips, plan, memory, replicas, compute, communication,
-                       lost + (collectives + alltoalls) * assumptions.collective_seconds)
+                       lost + (collectives + alltoalls) * assumptions.collective_seconds
+                       + fitted, softmax, decoding)

@@ -18,7 +18,8 @@ unless marked optional):
   ``link_bandwidth`` optional.
 - ``[core]`` (neuron only): ``array_rows``, ``array_cols``, ``clock``, ``sbuf``, ``psum``,
   ``psum_banks``, ``psum_bank_entries``, ``max_moving_free``, ``logical_core_size``,
-  ``vector_flops``, ``scalar_flops``, ``gpsimd_flops``, ``sparsity_factor`` (optional),
+  ``vector_flops``, ``scalar_flops``, ``gpsimd_flops``, ``sparsity_factor``, ``vector_clock``,
+  ``scalar_clock`` (the last three optional),
   ``[core.macs_per_pe_per_cycle]`` (ratio per datatype, bf16 required).
 - ``[[system]]`` (optional, any number): ``key``, ``name``, ``level`` (instance | ultraserver
   | cluster), ``chips``, ``topology = { kind, dims, source, note }`` (kind torus | switch |
@@ -230,11 +231,14 @@ def _read_sources(path):
 
 def _read_core(f, data):
     core = f.table(data["core"], "core")
-    f.fields(core, "core", (*CORE_FIELDS, "macs_per_pe_per_cycle"), ("sparsity_factor",))
+    f.fields(core, "core", (*CORE_FIELDS, "macs_per_pe_per_cycle"),
+             ("sparsity_factor", "vector_clock", "scalar_clock"))
     values = {name: f.quantity(core, "core", name, dimension)
               for name, dimension in CORE_FIELDS.items()}
     return CoreSpec(**values,
                     sparsity_factor=f.quantity(core, "core", "sparsity_factor", "count"),
+                    vector_clock=f.quantity(core, "core", "vector_clock", "frequency"),
+                    scalar_clock=f.quantity(core, "core", "scalar_clock", "frequency"),
                     macs_per_pe_per_cycle=f.datatype_table(core, "core",
                                                            "macs_per_pe_per_cycle", "ratio"))
 

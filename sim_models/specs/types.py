@@ -81,6 +81,11 @@ class CoreSpec:
         reduction work).
     sparsity_factor : Sourced or None
         Throughput multiplier of structured-sparse input over dense BF16; None if unsupported.
+    vector_clock, scalar_clock : Sourced or None
+        Clocks of the Vector and Scalar engines, Hz: an instruction over a tile of up to 128
+        partitions takes about one cycle per element of its free axis, however many partitions
+        it uses (:func:`sim_models.scaling.engines.unfused_softmax_seconds`); None where the
+        reference gives none.
     macs_per_pe_per_cycle : dict of str to Sourced
         Multiply-accumulates each PE completes per TensorE cycle, per input datatype
         (``bf16``, ``fp16``, ``tf32``, ``fp32``, ``fp8``, ``mxfp8``, ``mxfp4``); a datatype
@@ -104,6 +109,8 @@ class CoreSpec:
     gpsimd_flops: Sourced
     sparsity_factor: object
     macs_per_pe_per_cycle: dict
+    vector_clock: object = None
+    scalar_clock: object = None
     pe_stages: object = None
 
 
