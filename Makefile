@@ -29,7 +29,7 @@ SCHEDULER ?=
 .PHONY: help deps venv variables verilog sim regress fabric fabric-large fabric-gen2 \
         characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
-        bench booksim booksim-deps sweep test unit clean FORCE
+        bench booksim booksim-deps sweep pe-depths test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -251,6 +251,9 @@ report: variables deps verilog $(REPORT) ## Main job: Verilog, characterization,
 sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=n SCHEDULER=addr]
 	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
 	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+pe-depths: venv ## ECP5 fmax, cells, transistors, fill + drain per PE depth: int8, bf16, Trainium2's set (about 40 min)
+	$(PY) -m sweep.pe_depths --out $(BUILD)/pe_depths
 
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
