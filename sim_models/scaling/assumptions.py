@@ -106,6 +106,16 @@ class Assumptions:
               "all-to-all receiver takes 1.25 x the mean block. At small batches the "
               "expected number of distinct experts the tokens reach (uniform routing), not "
               "this factor, decides. CLI: --imbalance.")
+    prefill_expert_block_tokens: object = _choice(
+        512, "Prefill runs a mixture of experts' routed FFNs blockwise, as NxD Inference's "
+             "context encoding does (NxD's blockwise matmul kernel, default block size 512 "
+             "tokens, neuronx-distributed modules/moe/model_utils.py DEFAULT_BLOCK_SIZE): each "
+             "expert's tokens padded to whole blocks, the number of blocks fixed at compile "
+             "time for the worst routing (ceil((T k - (E - 1)) / B) + E - 1), every block "
+             "computed in full. A short prompt thus computes about every expert at a whole "
+             "block of tokens (GPT-OSS-120B, 512 tokens: 131 blocks of 512 rows for 2,048 "
+             "routed rows). Decode reads only the experts its tokens reach (selective "
+             "loading). None: prefill too at the tokens each expert receives.")
     decode_datatype: str = _choice(
         "bf16", "Decode reads BF16 weights and a BF16 KV cache.")
 
