@@ -117,7 +117,8 @@ class Assumptions:
              "computed in full. A short prompt thus computes about every expert at a whole "
              "block of tokens (GPT-OSS-120B, 512 tokens: 131 blocks of 512 rows for 2,048 "
              "routed rows). Decode reads only the experts its tokens reach (selective "
-             "loading). None: prefill too at the tokens each expert receives.")
+             "loading). Without a block size, prefill too is timed at the tokens each "
+             "expert receives.")
     decode_datatype: str = _choice(
         "bf16", "Decode reads BF16 weights and a BF16 KV cache.")
 
