@@ -164,10 +164,10 @@ def test_training_and_decode_steps():
 
 def test_switch_allreduce_is_a_direct_exchange():
     # Trn3 Gen1: 64 chips on a switch. Two steps of two hops each: the RTL's 5-cycle step
-    # plus one more hop of 2 cycles at 2.4 GHz, plus the 600 ns DMA start; then 2 x 63/64 of
-    # the bytes through the chip's 2,048 GiB/s port.
+    # plus one more hop of 2 cycles at 2.4 GHz, plus the DMA start; then 2 x 63/64 of the
+    # bytes through the chip's 2,048 GiB/s port.
     system = SPECS.system("trn3-gen1-ultraserver")
-    step = 7 / 2.4e9 + 600e-9
+    step = 7 / 2.4e9 + ASSUMPTIONS.dma_step_seconds
     expected = 2 * step + 2 * 63 / 64 * 1e9 / (2048 * 2 ** 30)
     assert allreduce_seconds(SPECS, system, 1e9, CALIBRATION, ASSUMPTIONS) == \
         pytest.approx(expected)

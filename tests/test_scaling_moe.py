@@ -11,7 +11,8 @@ from sim_models.scaling.network import FabricCalibration, group_alltoall_seconds
 from sim_models.scaling.parallel import TrainingPlan
 from sim_models.scaling.prefill import prefill_step
 from sim_models.scaling.training import (expert_alltoall_seconds, expert_alltoall_source,
-                                         routed_load, training_layouts, training_step)
+                                         expert_blocks, routed_load, training_layouts,
+                                         training_step)
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -62,6 +63,40 @@ def test_small_batch_decode_reads_only_the_experts_it_reaches():
     wider = replace(gpt, experts_per_token=8)
     assert decode_step(SPECS, TRN2, wider, 1, CALIBRATION, ASSUMPTIONS, tp=16,
                        context=576).gemm_seconds > one.gemm_seconds
+
+
+@pytest.mark.parametrize("key, tokens, ep, block", [
+    ("gpt-oss-120b", 512, 1, 512), ("gpt-oss-120b", 3, 1, 512),
+    ("qwen3-235b-a22b", 65536, 4, 512), ("qwen3-235b-a22b", 1000, 1, 64),
+    ("deepseek-v3", 10000, 8, 128)])
+def test_expert_blocks_hold_every_routing(key, tokens, ep, block):
+    workload = WORKLOADS[key]
+    local, rows = workload.experts // ep, tokens * workload.experts_per_token
+    blocks = expert_blocks(workload, tokens, ep, block)
+    # Enough rows for the routed tokens however they fall: every expert holding tokens but
+    # one can leave a block partly empty, and no routed row needs more than its own block.
+    assert blocks * block >= min(rows * block, rows + (min(local, rows) - 1) * (block - 1))
+    assert blocks <= rows
+    if rows >= local * block:
+        assert blocks <= rows / block + local
+
+
+def test_prefill_runs_the_experts_blockwise_and_decode_selectively():
+    gpt = WORKLOADS["gpt-oss-120b"]
+    routed = replace(ASSUMPTIONS, prefill_expert_block_tokens=None)
+    short = [prefill_step(SPECS, TRN2, gpt, 512, 1, CALIBRATION, assumptions, tp=16)
+             for assumptions in (ASSUMPTIONS, routed)]
+    # A 512-token prompt fills 2,048 routed rows but computes a block of 512 for about every
+    # one of the 128 experts.
+    assert short[0].compute_seconds > 2 * short[1].compute_seconds
+    # Larger blocks pad more.
+    wide = replace(ASSUMPTIONS, prefill_expert_block_tokens=1024)
+    assert prefill_step(SPECS, TRN2, gpt, 512, 1, CALIBRATION, wide,
+                        tp=16).compute_seconds > short[0].compute_seconds
+    # Decode is not blockwise.
+    steps = [decode_step(SPECS, TRN2, gpt, 1, CALIBRATION, assumptions, tp=16, context=576)
+             for assumptions in (ASSUMPTIONS, routed)]
+    assert steps[0].seconds == steps[1].seconds
 
 
 def test_expert_parallelism_adds_two_alltoalls_per_moe_layer():

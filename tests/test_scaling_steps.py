@@ -364,3 +364,27 @@ def test_fp8_weights_beside_a_bf16_cache():
         2 * steps["fp8"].memory.kv_cache
     assert steps["fp8"].seconds < steps["bf16"].seconds < bf16.seconds
     assert steps["bf16"].plan.cache_datatype == "bf16"
+
+
+def test_decode_engine_work_fills_few_partitions_and_repeats_the_norms_on_every_rank():
+    from sim_models.scaling.engines import (PARTITIONS, EngineWork, replicated_work,
+                                            token_work)
+    chip, workload = SPECS.chip("trn2"), WORKLOADS["llama3-70b"]
+    work = EngineWork(1e9, 1e9, 0.0)
+    # One row on one of 128 partitions: the published rate over 128.
+    assert work.seconds(chip, rows=1) == pytest.approx(PARTITIONS * work.seconds(chip))
+    assert work.seconds(chip, rows=512) == work.seconds(chip) == work.seconds(chip, rows=None)
+    # Every rank of a TP group repeats the norms and residual adds over the whole hidden
+    # vector: its work is its share plus that, never less than the norms alone.
+    one = token_work(workload, 1)
+    norms = replicated_work(workload, 1, 64) + token_work(workload, 1).scaled(1 / 64)
+    assert norms.vector > 10 * workload.hidden > one.vector / 64
+    assert replicated_work(workload, 1, 1).vector == 0.0
+    # Decode: at batch 1 to 64 the per-token work takes the same time (the rows share the
+    # partitions), so the busy time grows far less than the batch; and it shows (not 0.00 ms).
+    system = SPECS.system("trn2-instance")
+    steps = {batch: decode_step(SPECS, system, workload, batch, CALIBRATION, ASSUMPTIONS,
+                                tp=64, context=1024) for batch in (1, 64)}
+    assert steps[1].engine_busy_seconds > 1e-4
+    assert steps[1].engine_busy_seconds < steps[64].engine_busy_seconds < \
+        4 * steps[1].engine_busy_seconds

@@ -18,8 +18,10 @@ class Assumptions:
         None, "The RTL router's step latency (cycles) is converted to time at this clock; when "
               "not set, the chip's TensorE clock: AWS publishes no NeuronLink clock or latency.")
     dma_step_seconds: float = _choice(
-        600e-9, "Each collective step starts with one descriptor-generated DMA, about 600 ns "
-                "([N-T2], DGE), added to the RTL-measured per-step latency.")
+        1.3e-6, "Each collective step starts with one DMA transfer triggered by another engine: "
+                "descriptor setup, synchronization and semaphore-to-start latency, about "
+                "1,300 ns across engines ([N-DMA]; the descriptor generation alone is about "
+                "600 ns, [N-T2] DGE), added to the RTL-measured per-step latency.")
     switch_hops: int = _choice(
         2, "On a Trainium3 switch fabric an all-reduce is a direct reduce-scatter and a direct "
            "all-gather, each one step of two hops (chip to switch to chip) at the chip's "
@@ -86,14 +88,14 @@ class Assumptions:
               "(DMA waits, semaphores between engines, unfused elementwise chains). The "
               "Tensor Engine itself runs at the RTL-validated cycle model's rate.")
     prefill_efficiency: float = _choice(
-        0.475, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
+        0.4746, "FITTED on the calibration prefill row: the fraction of the RTL-validated cycle "
              "model's Tensor Engine rate that AWS's prefill kernels reach in compute-bound "
              "GEMMs: between a layer's matrix multiplications the engine waits on DMA, on "
              "semaphores between engines and on unfused elementwise chains. (Training states "
              "the same loss as a time per layer and pass, layer_overhead_seconds; about half "
              "the cycle model's rate in both.)")
     collective_seconds: float = _choice(
-        68.83e-6, "FITTED on the calibration decode row: the software cost of one collective "
+        60.43e-6, "FITTED on the calibration decode row: the software cost of one collective "
                "(launch, semaphores, synchronization of all ranks), on top of the "
                "RTL-validated transfer time.")
     gpu_server_gpus: int = _choice(
@@ -106,6 +108,17 @@ class Assumptions:
               "all-to-all receiver takes 1.25 x the mean block. At small batches the "
               "expected number of distinct experts the tokens reach (uniform routing), not "
               "this factor, decides. CLI: --imbalance.")
+    prefill_expert_block_tokens: object = _choice(
+        512, "Prefill runs a mixture of experts' routed FFNs blockwise, as NxD Inference's "
+             "context encoding does (NxD's blockwise matmul kernel, default block size 512 "
+             "tokens, neuronx-distributed modules/moe/model_utils.py DEFAULT_BLOCK_SIZE): each "
+             "expert's tokens padded to whole blocks, the number of blocks fixed at compile "
+             "time for the worst routing (ceil((T k - (E - 1)) / B) + E - 1), every block "
+             "computed in full. A short prompt thus computes about every expert at a whole "
+             "block of tokens (GPT-OSS-120B, 512 tokens: 131 blocks of 512 rows for 2,048 "
+             "routed rows). Decode reads only the experts its tokens reach (selective "
+             "loading). Without a block size, prefill too is timed at the tokens each "
+             "expert receives.")
     decode_datatype: str = _choice(
         "bf16", "Decode reads BF16 weights and a BF16 KV cache.")
 

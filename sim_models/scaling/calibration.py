@@ -117,14 +117,20 @@ def _breakdown(step, kind):
                 f"{1e3 * step.compute_seconds:.2f} ms (unfused softmax "
                 f"{1e3 * step.softmax_seconds:.2f} ms of them), TP all-reduces "
                 f"{1e3 * step.communication_seconds:.2f} ms, first decode step "
-                f"{1e3 * step.first_decode_seconds:.2f} ms")
+                f"{1e3 * step.first_decode_seconds:.2f} ms; {_fitted_share(step)}")
     mappings = ", ".join(sorted(set(step.mappings)))
     return (f"weight GEMMs {1e3 * step.gemm_seconds:.2f} ms ({mappings}), "
             f"KV cache {1e3 * step.kv_seconds:.2f} ms, unfused softmax "
             f"{1e3 * step.softmax_seconds:.2f} ms, other engines "
             f"{1e3 * step.engine_busy_seconds:.2f} ms busy "
             f"({1e3 * step.engine_seconds:.2f} ms not hidden), TP all-reduces "
-            f"{1e3 * step.communication_seconds:.2f} ms")
+            f"{1e3 * step.communication_seconds:.2f} ms; {_fitted_share(step)}")
+
+
+def _fitted_share(step):
+    """How much of a prefill or decode step the fitted parameters decide."""
+    return (f"fitted {1e3 * step.fitted_seconds:.2f} ms "
+            f"({step.fitted_seconds / step.seconds:.0%} of it)")
 
 
 def _solve(error_of, low, high):

@@ -15,7 +15,10 @@ cache (:mod:`.memory`); the system's other cores run replicas of the group. Per 
   instruction (:func:`~sim_models.scaling.engines.unfused_softmax_seconds`): per layer, the
   core's query rows (every sequence and head) on the partitions and the context along the
   free axis, after the scores and before the values (:func:`unfused_softmax_instructions`);
-- the Vector/Scalar work of every layer (:mod:`.engines`), overlapped with the GEMMs;
+- the Vector/Scalar work of every layer (:mod:`.engines`), overlapped with the GEMMs: the
+  per-token work (norms and residual adds over the whole hidden vector on every TP rank, the
+  rest split) with the step's tokens on the partitions, at the engines' published rates times
+  the filled share of the 128 partitions (1/128 at batch 1), the fused softmax at full rate;
 - two TP all-reduces of the layer output per layer and one for the LM head's logits;
 - a mixture of experts: the router, shared and routed expert GEMMs at the tokens each expert
   receives (:func:`~sim_models.scaling.training.expert_gemms`: at small batch only the experts
@@ -31,7 +34,8 @@ import math
 from dataclasses import dataclass
 
 from ..specs import SpecError
-from .engines import layer_work, unfused_softmax_seconds
+from .engines import (PARTITIONS, attention_work, replicated_work, token_work,
+                      unfused_softmax_seconds)
 from .gemm import chip_gemm
 from .memory import decode_memory, when_fits
 from .parallel import (DecodePlan, check_decode_plan, divisors, logical_cores_per_chip,
@@ -40,9 +44,6 @@ from .datatypes import element_bytes
 from .training import (ACTIVATION_BYTES, expert_alltoall_seconds, gemm_seconds, routed_load,
                        stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
-
-#: Partitions of SBUF and of every engine's tile.
-PARTITIONS = 128
 
 __all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
            "attention_gemms", "inference_setup", "decode_layouts", "DecodeSearch",
@@ -273,8 +274,11 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
         softmax = unfused_softmax_seconds(
             chip, unfused_softmax_instructions(workload, plan, workload.layers, 1, queries),
             plan.context)
-    engines = layer_work(workload, tokens, plan.context, False).scaled(
-        workload.layers * share).seconds(chip)
+    per_token = (token_work(workload, tokens).scaled(share) +
+                 replicated_work(workload, tokens, plan.tp).scaled(cores))
+    engines = per_token.scaled(workload.layers).seconds(chip, rows=tokens) + \
+        attention_work(workload, tokens, plan.context, False).scaled(
+            workload.layers * share).seconds(chip)
     hidden_engines = max(0.0, engines - gemms) if assumptions.engines_overlap else engines
     output = tokens * workload.hidden * ACTIVATION_BYTES * cores / min(plan.tp, cores)
     collectives = 2 * workload.layers + 1 if plan.tp > 1 else 0

@@ -17,6 +17,11 @@ Scalar     SiLU (f), the softmax's exponentials (h s), and PSUM evacuation: ever
 GpSimd     the causal mask on the diagonal tiles of the scores (h w)
 =========  ==========================================================================
 
+Each rank of a TP group repeats the norms and residual adds over the whole hidden vector
+(:func:`replicated_work`). A decode step's few tokens fill few of the 128 partitions: its
+per-token work runs at the engines' rate times the filled share (``EngineWork.seconds``'s
+``rows``), its fused softmax (the context on the partitions) at the full rate.
+
 A backward pass does twice the forward work. Where attention is not fused (Assumptions.
 unfused_attention_chips), its softmax is timed apart, instruction by instruction
 (:func:`unfused_softmax_seconds`). The loss (softmax over the vocabulary ``V``:
@@ -27,7 +32,8 @@ from dataclasses import dataclass
 
 from ..specs import SpecError
 
-__all__ = ["EngineWork", "layer_work", "loss_work", "MASK_TILE", "UNFUSED_SOFTMAX_STEPS",
+__all__ = ["EngineWork", "layer_work", "token_work", "attention_work", "replicated_work",
+           "PARTITIONS", "loss_work", "MASK_TILE", "UNFUSED_SOFTMAX_STEPS",
            "unfused_softmax_seconds", "SCORE_BYTES", "unfused_scores_traffic"]
 
 #: Width of one masked diagonal tile of attention scores (a TensorE tile side), elements.
@@ -49,24 +55,61 @@ class EngineWork:
         return EngineWork(self.vector + other.vector, self.scalar + other.scalar,
                           self.gpsimd + other.gpsimd)
 
-    def seconds(self, chip):
-        """Seconds of the busiest engine when ``chip``'s cores share this work evenly."""
+    def seconds(self, chip, rows=None):
+        """Seconds of the busiest engine when ``chip``'s cores share this work evenly.
+
+        ``rows``: the rows (tokens) the work is laid out on, one per partition; fewer than
+        :data:`PARTITIONS` leave partitions idle and each engine reaches its published rate
+        times ``rows / 128`` ([N-T1]: an instruction processes the partitions in parallel and
+        takes its time along the free axis). None: the partitions are full."""
         core, cores = chip.core, chip.cores.value
+        filled = 1.0 if rows is None else min(rows, PARTITIONS) / PARTITIONS
         return max(self.vector / core.vector_flops.value, self.scalar / core.scalar_flops.value,
-                   self.gpsimd / core.gpsimd_flops.value) / cores
+                   self.gpsimd / core.gpsimd_flops.value) / (cores * filled)
+
+
+#: Partitions of SBUF and of every engine's tile.
+PARTITIONS = 128
+#: Vector operations per token and hidden element that every rank of a TP group repeats over
+#: the whole hidden vector (Megatron TP without sequence parallelism): two RMSNorms (square,
+#: sum, scale, weight) and two residual adds.
+REPLICATED_PER_HIDDEN = 2 * 4 + 2
+
+
+def token_work(workload, tokens):
+    """Forward-pass :class:`EngineWork` of one layer's per-token operations for ``tokens``
+    tokens, the whole layer (divide by TP for one rank; :func:`replicated_work` is what each
+    rank repeats): laid out with the tokens on the partitions."""
+    d, f, g = workload.hidden, workload.ffn, 2 * workload.kv_size
+    if workload.moe:
+        # The FFN work of the experts a token goes through (the dense layers' counted alike).
+        f = (workload.experts_per_token + workload.shared_experts) * workload.expert_ffn
+    vector = REPLICATED_PER_HIDDEN * d + 3 * (d + g // 2) + f
+    scalar = f + (d + g) + 2 * d + 2 * f + d
+    return EngineWork(tokens * vector, tokens * scalar, 0.0)
+
+
+def replicated_work(workload, tokens, tp):
+    """:class:`EngineWork` one rank of a TP group of ``tp`` does beyond its ``1 / tp`` share of
+    :func:`token_work`: the norms and residual adds over the whole hidden vector."""
+    return EngineWork(tokens * REPLICATED_PER_HIDDEN * workload.hidden * (1 - 1 / tp), 0.0,
+                      0.0)
+
+
+def attention_work(workload, tokens, context, masked):
+    """Forward-pass :class:`EngineWork` of one layer's softmax for ``tokens`` queries, each
+    attending to ``context`` tokens (a fused kernel lays the context on the partitions);
+    ``masked``: the causal mask is applied (training, prefill)."""
+    h = workload.heads
+    gpsimd = h * min(MASK_TILE, context) if masked else 0.0
+    return EngineWork(tokens * 2 * h * context, tokens * h * context, tokens * gpsimd)
 
 
 def layer_work(workload, tokens, context, masked):
     """Forward-pass :class:`EngineWork` of one layer for ``tokens`` tokens, each attending to
-    ``context`` tokens; ``masked``: the causal mask is applied (training, prefill)."""
-    d, f, g, h = workload.hidden, workload.ffn, 2 * workload.kv_size, workload.heads
-    if workload.moe:
-        # The FFN work of the experts a token goes through (the dense layers' counted alike).
-        f = (workload.experts_per_token + workload.shared_experts) * workload.expert_ffn
-    vector = 8 * d + 2 * d + 3 * (d + g // 2) + f + 2 * h * context
-    scalar = f + h * context + (d + g) + 2 * d + 2 * f + d
-    gpsimd = h * min(MASK_TILE, context) if masked else 0.0
-    return EngineWork(tokens * vector, tokens * scalar, tokens * gpsimd)
+    ``context`` tokens; ``masked``: the causal mask is applied (training, prefill):
+    :func:`token_work` and :func:`attention_work`."""
+    return token_work(workload, tokens) + attention_work(workload, tokens, context, masked)
 
 
 def loss_work(workload, tokens):

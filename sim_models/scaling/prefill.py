@@ -11,8 +11,11 @@ a training step's forward pass (:mod:`.training`):
 - the Vector/Scalar/GpSimd work of every layer (:mod:`.engines`, causal mask applied),
   overlapped with the GEMMs when ``Assumptions.engines_overlap``;
 - two TP all-reduces of the layer output per layer, of every prompt token;
-- a mixture of experts: the expert GEMMs at the tokens each expert receives and, with expert
-  parallelism, two all-to-alls per MoE layer (as decode);
+- a mixture of experts: the routed experts blockwise, as NxD Inference's context encoding
+  runs them (:func:`~sim_models.scaling.training.expert_blocks`: blocks of
+  ``Assumptions.prefill_expert_block_tokens`` rows of one expert each, sized at compile time
+  for the worst routing and computed in full), and, with expert parallelism, two all-to-alls
+  per MoE layer (as decode);
 - the LM head on each prompt's last token only (the first generated token);
 - on a chip of ``Assumptions.unfused_attention_chips``, the attention's softmax instruction by
   instruction (:func:`~sim_models.scaling.engines.unfused_softmax_seconds`): every prompt
@@ -119,7 +122,8 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
         return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
     tokens = plan.batch * plan.context
     gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers,
-                              plan.ep, assumptions.expert_imbalance)
+                              plan.ep, assumptions.expert_imbalance,
+                              assumptions.prefill_expert_block_tokens)
     last_tokens = Gemm(head.name, head.m, head.k, plan.batch, head.count)
     tensor = pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
                           assumptions.prefill_efficiency)

@@ -54,7 +54,7 @@ from .workloads import Gemm
 __all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch",
            "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined",
-           "expert_gemms", "routed_load", "expert_alltoall_seconds", "expert_group_chips",
+           "expert_gemms", "expert_blocks", "routed_load", "expert_alltoall_seconds", "expert_group_chips",
            "expert_alltoall_source"]
 
 #: Bytes of one activation element sent between chips (BF16).
@@ -205,17 +205,39 @@ def _ffn(name, width, d, part, tokens, count):
             Gemm(f"{name} down", d, part(width), tokens, count)]
 
 
-def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance):
+def expert_blocks(workload, tokens, ep, block_tokens):
+    """Blocks of ``block_tokens`` token rows one TP group's routed experts compute for
+    ``tokens`` tokens per TP group when the expert FFNs run blockwise (NxD's blockwise matmul
+    kernel, which prefill uses): every expert's tokens are padded to whole blocks of one
+    expert, and the kernel's shape is fixed at compile time for the worst case, in which
+    ``E - 1`` of the group's ``E`` experts each hold one more partly filled block than the
+    rows need: ``ceil((R - (E - 1)) / B) + E - 1`` blocks for ``R = tokens x
+    experts_per_token`` routed rows (the mean a group receives, also with expert
+    parallelism), at most ``R`` and at least one. Every block is computed in full, padding
+    included."""
+    local = workload.experts // ep
+    rows = tokens * workload.experts_per_token
+    blocks = math.ceil((rows - (local - 1)) / block_tokens) + local - 1
+    return max(1, min(rows, blocks))
+
+
+def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance,
+                 block_tokens=None):
     """One chip's GEMMs of the MoE layers of a micro-batch (``tokens`` per TP group): the
     router, the shared experts over every token, and the routed experts the group holds, each
     at the tokens it receives (:func:`routed_load`): all but one at the mean, one at the
-    busiest load; ``part`` splits each expert over the TP group as a dense FFN is."""
+    busiest load; ``part`` splits each expert over the TP group as a dense FFN is. With
+    ``block_tokens`` the routed experts run blockwise instead (:func:`expert_blocks`): that
+    many blocks of ``block_tokens`` rows each, whatever the routing."""
     d, width = workload.hidden, workload.expert_ffn
     count = moe_layers * groups
     gemms = [Gemm("router", workload.experts, d, tokens, count)]
     if workload.shared_experts:
         gemms += _ffn("shared experts", workload.shared_experts * width, d, part, tokens,
                       count)
+    if block_tokens is not None:
+        blocks = expert_blocks(workload, tokens, ep, block_tokens)
+        return gemms + _ffn("expert blocks", width, d, part, block_tokens, count * blocks)
     reached, mean, busiest = routed_load(workload, tokens, ep, imbalance)
     if reached > 1:
         gemms += _ffn("experts", width, d, part, math.ceil(mean), count * (reached - 1))
@@ -224,15 +246,16 @@ def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance):
     return gemms
 
 
-def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=1.0):
+def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=1.0,
+                block_tokens=None):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
     ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
     the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
     weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
     into one GEMM over all groups' tokens, which would read one copy for all. A mixture of
-    experts' FFNs are :func:`expert_gemms` (``ep``, ``imbalance``) on its share of the MoE
-    layers (the dense ones spread evenly over the stages)."""
+    experts' FFNs are :func:`expert_gemms` (``ep``, ``imbalance``, ``block_tokens``) on its
+    share of the MoE layers (the dense ones spread evenly over the stages)."""
     share = min(tp, cores)
     split = share / tp
     groups = cores // share
@@ -250,7 +273,8 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=
     if moe_layers < layers:
         gemms += _ffn("ffn", workload.ffn, d, part, tokens, (layers - moe_layers) * groups)
     if moe_layers:
-        gemms += expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance)
+        gemms += expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance,
+                              block_tokens)
     gemms += [Gemm("attention scores", sequence, workload.score_size, sequence, heads, True),
               Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
     return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
