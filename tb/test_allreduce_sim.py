@@ -20,7 +20,9 @@ from .regression import SIMULATORS, regression_runs, run_case
 #: the ring (empty chunks, sent as header-only packets); FP32 on a ring of 4, BF16 with three
 #: elements per 48-bit flit. Reduce-scatter and all-gather on their own; cut-through forwarding
 #: with uneven chunks and with shallow buffers; the switched fabric (endpoint reduction, the
-#: ring through the switches), storing and cutting through.
+#: ring through the switches), storing and cutting through. Tori, dimension by dimension: FP32
+#: on 2 x 2 x 2 with half-rate Z links, BF16 on 3 x 2 x 2 (a ring of 3, one element per
+#: 16-bit flit), an int32 reduce-scatter on 2 x 3 with 2-flit buffers, a BF16 all-gather.
 CASES = [
     AllReduceConfig(FabricConfig.ring(2), 8),
     AllReduceConfig(FabricConfig.ring(3, flit_width=64), 10),
@@ -36,10 +38,15 @@ CASES = [
     AllReduceConfig(FabricConfig.switch(2, 2), 8, "fp32"),
     AllReduceConfig(FabricConfig.switch(2, 2), 8, "bf16", "reducescatter", "cut-through"),
     AllReduceConfig(FabricConfig.switch(2, 2), 12, "fp32", "allgather", "cut-through"),
+    AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 16, "fp32"),
+    AllReduceConfig(FabricConfig.torus(3, 2, 2, flit_width=16), 24, "bf16"),
+    AllReduceConfig(FabricConfig.torus(2, 3, buffer_depth=2), 12, "int32", "reducescatter"),
+    AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 16, "bf16",
+                    "allgather"),
 ]
 #: Cases Verilator also runs: its C++ build of a ring takes over half a minute on two shared
 #: cores, so it runs the one case with uneven chunks and two elements per flit.
-VERILATOR_CASES = ("ring3_w64_v10",)
+VERILATOR_CASES = ("ring3_w64_v10", "torus2x2x2_i1x1x2_v16_fp32")
 TESTS = ("random_traffic", "ideal_cycles")
 
 
