@@ -81,6 +81,13 @@ def test_emit_refuses_in_one_line(argv, message, capsys):
     assert capsys.readouterr().err == message + "\n"
 
 
+def test_torus_refuses_cut_through():
+    with pytest.raises(ValueError, match=r"^Parameter 'forwarding' must be 'store' on a torus "
+                                         r"\(the dimension-by-dimension collective stores and "
+                                         r"forwards\), not 'cut-through'$"):
+        AllReduceConfig(FabricConfig.torus(2, 2), 8, forwarding="cut-through")
+
+
 def test_node_needs_a_torus():
     with pytest.raises(ValueError, match=r"^Parameter 'config' must be an AllReduceConfig on "
                                          r"a torus, not AllReduceConfig\("):
@@ -166,13 +173,22 @@ def test_reference_of_dispatches_on_the_fabric():
                                   torus_collective_reference(vectors, (2, 2)))
 
 
-#: Cycles measured on the RTL with ideal streams (first input to last output handshake):
-#: Amaranth's simulator with the router elaborated in place of its Verilog leaf, and
-#: tb/test_allreduce_sim.py's ideal_cycles test on Icarus.
+#: Cycles measured on the RTL with ideal streams (first input to last output handshake): the
+#: first three in Amaranth's simulator with the router elaborated in place of its Verilog
+#: leaf, the rest by tb/test_allreduce_sim.py's ideal_cycles test on Icarus (the regression's
+#: cases and make characterize-fabric's tori).
 MEASURED = [
     (AllReduceConfig(FabricConfig.torus(2, 2), 8), 85),
     (AllReduceConfig(FabricConfig.torus(2, 2, 2), 16), 157),
     (AllReduceConfig(FabricConfig.torus(2, 3, 2), 24), 207),
+    (AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 16, "fp32"), 161),
+    (AllReduceConfig(FabricConfig.torus(3, 2, 2, flit_width=16), 24, "bf16"), 199),
+    (AllReduceConfig(FabricConfig.torus(2, 3, buffer_depth=2), 12, "int32", "reducescatter"),
+     63),
+    (AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2), length_width=8),
+                     256, "bf16"), 1255),
+    (AllReduceConfig(FabricConfig.torus(3, 3, 3, flit_intervals=(1, 1, 2), length_width=8),
+                     108, "bf16"), 529),
 ]
 
 
