@@ -29,7 +29,7 @@ SCHEDULER ?=
 .PHONY: help deps venv variables verilog sim regress fabric fabric-large fabric-gen2 \
         characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
-        bench booksim booksim-deps sweep test unit clean FORCE
+        bench booksim booksim-deps sweep pe-depths test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -115,13 +115,16 @@ else ifneq ($(NAMED),)
 	$(Q)$(PY) -m hdl.emit named $(NAMED) --out $(BUILD)/verilog
 endif
 
-sim: variables deps ## Run the tile regression on one simulator (SIM=icarus|verilator)
-	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -q -s \
+# The tile regression in full: its long cases too (the 8 x 16 and 16 x 16 Verilator runs, which
+# make test leaves out as the same checks run there on smaller tiles and on Icarus).
+sim: variables deps ## Run the tile regression on one simulator (SIM=icarus|verilator), long cases included
+	$(SIM_ENV) SIM=$(SIM) $(PY) -m pytest tb/test_tile_sim.py -m "not large" -q -s \
 	    --junitxml=$(BUILD)/junit/sim_$(SIM).xml
 	$(PY) -m tb.summary --build $(BUILD) --sim $(SIM)
 
-regress: variables deps ## Run the tile regression on both simulators, with a summary table
-	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -q -s --junitxml=$(BUILD)/junit/regress.xml
+regress: variables deps ## The tile regression on both simulators, long cases included (8x16, 16x16 in Verilator), with a summary table
+	$(SIM_ENV) $(PY) -m pytest tb/test_tile_sim.py -m "not large" -q -s \
+	    --junitxml=$(BUILD)/junit/regress.xml
 	$(PY) -m tb.summary --build $(BUILD)
 
 fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all tests (SIM=icarus|verilator, or both)
@@ -253,12 +256,15 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
 	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
+pe-depths: venv ## ECP5 fmax, cells, transistors, fill + drain per PE depth: int8, bf16, Trainium2's set (about 40 min)
+	$(PY) -m sweep.pe_depths --out $(BUILD)/pe_depths
+
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q
 
 # Two processes (pytest-xdist): the simulations first, as they take longest; the tests of a
 # module sharing a module-scoped fixture stay in one process (conftest.py).
-test: variables deps ## The whole suite: unit tests and both simulators, on two processes
+test: variables deps ## The whole suite: unit tests and both simulators, on two processes (not the long cases: make regress)
 	$(SIM_ENV) $(PY) -m pytest tb tests -n 2 --dist loadgroup -q --junitxml=$(BUILD)/junit/test.xml
 	$(PY) -m tb.summary --build $(BUILD)
 

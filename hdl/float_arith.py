@@ -257,7 +257,7 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     zero is -0 if ``negative_zero`` (every term -0, R8) else +0. ``pipeline`` (a
     :class:`_Pipeline`) cuts it after counting the terms' leading zeros, normalizing the
     terms, ordering them by size, aligning them, adding them, counting the sum's leading zeros,
-    normalizing the sum and rounding it."""
+    normalizing the sum, rounding it and checking its range."""
     pipeline = pipeline or _Pipeline(m)
     width = max(len(first.magnitude), len(second.magnitude), _PRECISION + _GUARD)
     window = width + 1                              # + the sticky position at bit 0
@@ -355,20 +355,23 @@ def _round_sum(m, first, second, negative_zero, pipeline=None):
     stage = pipeline.cut("rounded", rounded=rounded, leading=big_leading + 1 - zeros,
                          nonzero=stage["nonzero"], sign=sign)
     rounded, sign = stage["rounded"], stage["sign"]
-    negative_zero = pipeline.riders.pop("negative_zero")
     exponent = Signal(_EXPONENT, name="result_exponent")
     m.d.comb += exponent.eq(stage["leading"] + rounded[_PRECISION])
-    significand = Mux(rounded[_PRECISION], rounded[1:], rounded[:_PRECISION])
+    stage = pipeline.cut("ranged", fraction=Mux(rounded[_PRECISION], rounded[1:],
+                                                rounded[:_PRECISION])[:23],
+                         biased=(exponent + 127)[:8], underflow=exponent < -126,
+                         overflow=exponent > 127, nonzero=stage["nonzero"], sign=sign)
+    sign = stage["sign"]
+    negative_zero = pipeline.riders.pop("negative_zero")
     result = Signal(32, name="rounded_sum")
-    biased = (exponent + 127)[:8]
     with m.If(~stage["nonzero"]):
         m.d.comb += result.eq(Cat(Const(0, 31), negative_zero))
-    with m.Elif(exponent < -126):
+    with m.Elif(stage["underflow"]):
         m.d.comb += result.eq(Cat(Const(0, 31), sign))
-    with m.Elif(exponent > 127):
+    with m.Elif(stage["overflow"]):
         m.d.comb += result.eq(Cat(Const(0, 23), Const(0xFF, 8), sign))
     with m.Else():
-        m.d.comb += result.eq(Cat(significand[:23], biased, sign))
+        m.d.comb += result.eq(Cat(stage["fraction"], stage["biased"], sign))
     return result
 
 

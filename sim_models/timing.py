@@ -124,11 +124,12 @@ class TileLatency:
 #: by size (``ordered``: the larger, the smaller and their exponent distance), after aligning
 #: them (``aligned``), after adding them (``sum``), after counting the sum's leading zeros
 #: (``sum_counted``), after normalizing it (``normalized``), after rounding it to 24 bits
-#: (``rounded``); the range checks, the specials and the FP32 encoding are last. The partial
+#: (``rounded``), after the result's range checks (``ranged``: its biased exponent and whether
+#: it under- or overflows); the specials and the FP32 encoding are last. The partial
 #: sum from the PE above enters after ``term``, so the cuts before it lengthen the moving
 #: values' path, not the partial sum's.
 MAC_CUT_POINTS = ("decoded", "products", "grid", "term", "counted", "terms", "ordered",
-                  "aligned", "sum", "sum_counted", "normalized", "rounded")
+                  "aligned", "sum", "sum_counted", "normalized", "rounded", "ranged")
 #: Cut points before the partial sum enters the MAC.
 _BEFORE_PARTIAL = ("decoded", "products", "grid", "term")
 #: Where the ``pe_stages - 1`` pipeline registers of a floating-point MAC go, by depth: the cuts
@@ -150,7 +151,9 @@ MAC_CUTS = {
          "normalized", "rounded"),
     12: ("products", "grid", "term", "counted", "terms", "ordered", "aligned", "sum",
          "sum_counted", "normalized", "rounded"),
-    13: MAC_CUT_POINTS,
+    13: ("decoded", "products", "grid", "term", "counted", "terms", "ordered", "aligned", "sum",
+         "sum_counted", "normalized", "rounded"),
+    14: MAC_CUT_POINTS,
 }
 #: Deepest floating-point MAC: one register per cut point.
 MAX_FLOAT_PE_STAGES = len(MAC_CUT_POINTS) + 1

@@ -41,6 +41,9 @@ __all__ = ["SYNTHESIS_LIMIT", "SweepError", "SweepSummary", "connect", "run_swee
 CONNECT_TIMEOUT = "5s"
 #: Default limit of one synthesis task (the RTL's three Yosys runs), in seconds.
 SYNTHESIS_LIMIT = 1800.0
+#: Where a local cluster's scheduler serves HTTP (health and metrics; no dashboard): a free
+#: port of the loopback interface.
+_HTTP_ADDRESS = "127.0.0.1:0"
 #: Seconds between two looks at finished tasks while none is ready.
 POLL_SECONDS = 0.2
 #: Every kind of task -> the prefix of its keys, ``<prefix><what it works on>``.
@@ -68,7 +71,9 @@ class SweepError(RuntimeError):
 def connect(workers, scheduler=None):
     """A Dask client: of the scheduler at ``scheduler`` (an address, e.g.
     ``tcp://127.0.0.1:8786``) if given, else of a local cluster of ``workers`` processes with
-    one thread each, on 127.0.0.1 and without a dashboard.
+    one thread each, on 127.0.0.1 and without a dashboard. Its scheduler's HTTP endpoint (which
+    Dask starts even without a dashboard) takes a free port of 127.0.0.1, not 8787: two local
+    sweeps at once (two test processes) neither collide nor warn.
 
     Raises
     ------
@@ -85,7 +90,8 @@ def connect(workers, scheduler=None):
             yield client
         return
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                      host="127.0.0.1", dashboard_address=None,
+                      scheduler_kwargs={"dashboard_address": _HTTP_ADDRESS}) as cluster, \
             Client(cluster) as client:
         yield client
 

@@ -66,12 +66,15 @@ def rerun_command(request):
     return f"SEED={SEED} {python} -m pytest {shlex.quote(request.node.nodeid)}"
 
 
-def regression_runs(cases, verilator_cases=None):
+def regression_runs(cases, verilator_cases=None, verilator_long=()):
     """pytest parameters ``(sim, config, tests)`` of ``cases``, pairs of a configuration and
     the names of the cocotb tests it runs (None for all), on every simulator of this run;
-    Verilator runs only the configurations named in ``verilator_cases`` (all if None). Each
-    case's id is ``<sim>-<configuration name>``."""
-    return [pytest.param(sim, config, tests, id=f"{sim}-{config.name}")
+    Verilator runs only the configurations named in ``verilator_cases`` (all if None), and
+    marks ``long`` those named in ``verilator_long`` (left out of ``make test``, run by ``make
+    regress``). Each case's id is ``<sim>-<configuration name>``."""
+    return [pytest.param(sim, config, tests, id=f"{sim}-{config.name}",
+                         marks=pytest.mark.long if sim == "verilator" and
+                         config.name in verilator_long else ())
             for sim in SIMULATORS for config, tests in cases
             if sim == "icarus" or verilator_cases is None or config.name in verilator_cases]
 

@@ -1,11 +1,13 @@
-"""The sweep engine end to end: the smoke grid on a two-worker local cluster and on a scheduler
-and two workers started as separate processes (same table), a rerun that skips every finished
-point, a build that genuinely fails, a failing stage, and a worker process killed in the middle
-of a task.
+"""The sweep engine end to end: the smoke grid on a two-worker local cluster and three of its
+points on a scheduler and two workers started as separate processes (same rows of the table),
+a rerun that skips every finished point, a build that genuinely fails, a synthesis over its
+time limit, a failing stage, a worker process killed in the middle of a task, and a local
+cluster that leaves Dask's default HTTP port alone.
 
 The smoke grid runs on Icarus here (its builds take a second; the shipped grid uses
-Verilator); the fault tests use a tiny grid, and stand-in stages where the fault is not a
-real tool's. Network: 127.0.0.1 only.
+Verilator); the fault tests use a tiny grid (one-column tiles with a PSUM of 8 entries), and
+stand-in stages where what is checked is not what a real stage measures. Network: 127.0.0.1
+only.
 """
 
 import dataclasses
@@ -14,9 +16,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -31,10 +35,14 @@ from sweep.store import FAILED, OK, ResultStore
 REPOSITORY = Path(__file__).resolve().parent.parent
 SMOKE = (REPOSITORY / "sweeps" / "smoke.toml").read_text().replace(
     'simulator = "verilator"', 'simulator = "icarus"')
+#: Two one-column tiles with a PSUM of one bank of 8 (the default 8 x 512 PSUM costs Yosys
+#: minutes per synthesis and Icarus seconds per run, and adds nothing these tests check).
 TINY = """
 [tile]
 rows = [1, 2]
 cols = [1]
+psum_banks = [1]
+psum_depth = [8]
 [measure]
 simulator = "icarus"
 gemms = ["1x1x4"]
@@ -54,6 +62,21 @@ def _sweep(points, store, client, build_root, stages=None, **options):
         options = {"stages": stages, "synthesis": False, **options}
     summary = run_sweep(points, store, client, build_root, out=out, **options)
     return summary, out.getvalue()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def own_model_store(tmp_path_factory):
+    """The simulator models of this module's sweeps go to a store of their own
+    (:mod:`tb.model_store`, under ``XDG_CACHE_HOME``), so that the builds the tests count are
+    the sweeps' own on every run, not models an earlier run left in the user's store. Yosys's
+    and nextpnr's compiled WebAssembly stays where it is (``YOWASP_CACHE_DIR``): compiling it
+    again would cost minutes."""
+    user_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("YOWASP_CACHE_DIR",
+                     os.environ.get("YOWASP_CACHE_DIR") or str(user_cache / "YoWASP"))
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +165,14 @@ def test_a_point_whose_build_fails_is_stored_with_its_error_and_the_others_go_on
 
 
 def test_a_synthesis_over_its_time_limit_fails_its_points_in_one_line(tmp_path):
+    """Real syntheses (and PE timings) against a stand-in point stage: what is checked is the
+    limit's error and that the point's own stages still ran, not what they measured."""
     points = parse_grid(TINY)
     store = ResultStore(tmp_path / "store.sqlite")
     with connect(2) as client:
-        summary, _ = _sweep(points, store, client, tmp_path, synthesis_limit=0.05)
+        summary, _ = _sweep(points, store, client, tmp_path,
+                            (Stage("gemms", _rows_after_a_moment),), synthesis=True,
+                            synthesis_limit=0.05)
     rows = store.rows()
     assert sorted(row.digest for row in rows) == sorted(point.digest for point in points)
     assert (summary.stored, summary.failed) == (0, 4)
@@ -166,6 +193,12 @@ def _rows(point, work):
     return {"rows": point.config.rows}
 
 
+def _rows_after_a_moment(point, work):
+    """A stand-in stage that takes long enough (10 ms) for its seconds to be recorded."""
+    time.sleep(0.01)
+    return _rows(point, work)
+
+
 def test_a_failing_point_is_stored_with_its_error_and_the_others_go_on(tmp_path):
     points = parse_grid(TINY)
     store = ResultStore(tmp_path / "store.sqlite")
@@ -179,6 +212,25 @@ def test_a_failing_point_is_stored_with_its_error_and_the_others_go_on(tmp_path)
         summary, _ = _sweep(points, store, client, tmp_path, (Stage("gemms", _rows),))
     assert (summary.skipped, summary.stored, summary.failed) == (2, 2, 0)
     assert [row.status for row in store.rows()] == [OK] * 4
+
+
+def test_a_local_cluster_leaves_port_8787_alone():
+    """Dask serves HTTP even without a dashboard, by default on 8787: with that port taken
+    (another sweep, another test process) it would warn and move; the sweep's takes a free
+    port of 127.0.0.1 from the start."""
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass   # taken already, which is the case under test too
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with connect(1) as client:
+                http = client.cluster.scheduler.http_server
+    assert not [str(item.message) for item in caught if "already in use" in str(item.message)]
+    assert http.port != 8787 and http.address == "127.0.0.1"
 
 
 @pytest.fixture(scope="module")
@@ -198,13 +250,14 @@ def dask_processes(tmp_path_factory):
 
     try:
         start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-              "--scheduler-file", str(scheduler_file))
+              "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file))
         deadline = time.monotonic() + START_TIMEOUT
         while not scheduler_file.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
         address = json.loads(scheduler_file.read_text())["address"]
         workers = [start(f"worker{i}", "worker", address, "--nthreads", "1", "--no-nanny",
-                         "--host", "127.0.0.1", "--no-dashboard") for i in range(2)]
+                         "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address",
+                         "127.0.0.1:0") for i in range(2)]
         with connect(1, address) as client:
             client.wait_for_workers(2, timeout=START_TIMEOUT)
         yield address, workers
@@ -221,13 +274,19 @@ def dask_processes(tmp_path_factory):
 
 def test_smoke_grid_on_separate_processes_gives_the_same_table(local_run, dask_processes,
                                                                build_root):
+    """Three points of the smoke grid over two RTLs (both workers busy, one RTL's build and
+    synthesis shared by two points), every step real: their rows of the table are the local
+    cluster's. The other five would redo the same kind of work at the same sizes."""
     points, local_store, _, _ = local_run
     address, _ = dask_processes
+    chosen = [point for point in points if point.config.rows == 2][:3]
+    assert len({point.config for point in chosen}) == 2
     store = ResultStore(build_root / "processes.sqlite")
     with connect(1, address) as client:
-        summary, _ = _sweep(points, store, client, build_root)
-    assert summary.workers == 2 and summary.stored == 8
-    assert results_table(points, store.rows()) == results_table(points, local_store.rows())
+        summary, _ = _sweep(chosen, store, client, build_root)
+    assert summary.workers == 2 and summary.stored == 3 and summary.failed == 0
+    assert summary.steps_run["synthesis"] == 2 and summary.steps_saved["synthesis"] == 1
+    assert results_table(chosen, store.rows()) == results_table(chosen, local_store.rows())
 
 
 def _dies_once(point, work):

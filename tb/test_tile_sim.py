@@ -5,7 +5,9 @@ simulator) and runs the cocotb tests of ``tb.tile_tb``. Measurements go to
 ``build/results/tile/<config>_<sim>.jsonl``. Floating-point tiles (small, as their PEs cost
 simulation time) run every test once per matmul format of :data:`FLOAT_FORMATS`; their
 measurements go to ``build/results/tile/<config>_<format>_<sim>.jsonl``. Environment (read by :mod:`tb.regression`): SEED
-(default 1) reseeds every random test; SIM restricts to one simulator.
+(default 1) reseeds every random test; SIM restricts to one simulator. The Verilator runs of
+:data:`VERILATOR_LONG` are marked ``long``: ``make regress`` and ``make sim`` run them
+(``-m "not large"``), ``make test`` does not.
 """
 
 
@@ -27,8 +29,16 @@ CONFIGS = [
 ]
 
 
+#: Tiles whose Verilator runs only ``make regress`` (and ``make sim``) make, not ``make test``:
+#: what they check, Verilator checks in ``make test`` on the smaller square (8 x 8) and
+#: non-square (2 x 3, 3 x 5) tiles, and their own RTL is checked in ``make test`` on Icarus.
+#: Their builds and runs cost about 160 s of a loaded two-core machine.
+VERILATOR_LONG = [TileConfig(16, 16).name, TileConfig(8, 16).name]
+
+
 @pytest.mark.parametrize("sim, config, tests",
-                         regression_runs([(config, None) for config in CONFIGS]))
+                         regression_runs([(config, None) for config in CONFIGS],
+                                         verilator_long=VERILATOR_LONG))
 def test_tile(sim, config, tests, request):
     run_case("tb.tile_tb", "tile", sim, config, tests, request)
 

@@ -507,7 +507,10 @@ def answer(args):
             raise SpecError(f"--imbalance {args.imbalance:g}: must be from 1 to 1e6 (tokens on "
                             f"the busiest expert over the mean)")
         assumptions = replace(assumptions, expert_imbalance=args.imbalance)
-    confidence = assess(specs, workloads, calibration, assumptions)
+    # How sure the answer is: every measurement row checked against the model (seconds of
+    # work), so only once the plan and the steps have taken every value (a bad one is refused
+    # at once); on the specs as measured, before --lnc rewrites them.
+    measured_specs = specs
     base = specs.system(args.system)
     if args.lnc is not None:
         specs = with_logical_cores(specs, base.chip, args.lnc)
@@ -543,6 +546,7 @@ def answer(args):
             specs, system, workload, workloads[args.draft], args.batch, args.speculation,
             args.accepted, calibration, assumptions, tp=args.decode_tp, context=args.context,
             datatype=args.datatype or assumptions.decode_datatype, kv_datatype=args.kv_datatype)
+    confidence = assess(measured_specs, workloads, calibration, assumptions)
     dense = not workload.moe
     result = {"system": system.key, "chips": int(system.chips.value),
               "workload": workload.key,
