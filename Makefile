@@ -131,7 +131,8 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 	$(SIM_ENV) $(if $(filter command line,$(origin SIM)),SIM=$(SIM)) $(PY) -m pytest \
 	    tests/test_fabric.py tests/test_topology.py tests/test_switch_topology.py \
 	    tests/test_switch_fabric.py tests/test_router.py tests/test_allreduce.py \
-	    tests/test_distributed_gemm.py tests/test_alltoall.py tb/test_fabric_sim.py \
+	    tests/test_distributed_gemm.py tests/test_alltoall.py tests/test_torus_collective.py \
+	    tb/test_fabric_sim.py \
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 

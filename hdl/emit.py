@@ -21,6 +21,8 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit allreduce --nodes 5 --vector-length 23
     python -m hdl.emit allreduce --switch 4 2 --vector-length 32 --element bf16 \\
         --collective reducescatter --forwarding cut-through
+    python -m hdl.emit allreduce --torus 2 3 2 --flit-intervals 1 1 2 --vector-length 24 \
+        --element bf16
     python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
@@ -49,6 +51,7 @@ from sim_models.files import replace_atomically
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .fabric.allreduce import AllReduceRing
+from .fabric.torus_collective import TorusCollective, TorusCollectiveNode, node_module_name
 from .fabric.alltoall import AllToAll
 from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
@@ -167,6 +170,9 @@ def _elaborate(config):
     if isinstance(config, FabricConfig):
         return Fabric(config), router
     if isinstance(config, AllReduceConfig):
+        if config.torus:
+            node = (TorusCollectiveNode(config), node_module_name(config))
+            return TorusCollective(config), router + [node]
         return AllReduceRing(config), router
     if isinstance(config, AllToAllConfig):
         return AllToAll(config), router
@@ -307,6 +313,10 @@ def _parser():
     nodes.add_argument("--switch", type=int, nargs="+", metavar="RADIX",
                        help="a switched fabric instead of a ring: CHIPS per server, then "
                             "SERVERS (then RACKS); the ring runs in chip order through it")
+    nodes.add_argument("--torus", type=int, nargs="+", metavar="SIDE",
+                       help="a 2-D or 3-D torus instead of a ring, X Y [Z], each 2..16: the "
+                            "collective runs dimension by dimension (reduce-scatters X, Y, Z, "
+                            "all-gathers Z, Y, X)")
     allreduce.add_argument("--vector-length", type=int, required=True,
                            help="elements of the whole vector, 1..65536")
     allreduce.add_argument("--element", default="int32",
@@ -317,6 +327,9 @@ def _parser():
     allreduce.add_argument("--forwarding", default="store",
                            help=f"{', '.join(FORWARDINGS)} (default store)")
     _fabric_options(allreduce)
+    allreduce.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
+                           help="with --torus: per dimension, cycles between the flits of a "
+                                "link, 1..8 (1 1 2: Z links at half bandwidth)")
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
                               "vectors are all-reduced in hardware.")
@@ -370,8 +383,16 @@ def configs_of(args):
             fabric = FabricConfig.torus(*args.torus, **options)
         return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
     if args.design == "allreduce":
-        fabric = FabricConfig.switch(*args.switch, **options) if args.switch else \
-            FabricConfig.ring(args.nodes, **options)
+        if args.flit_intervals and not args.torus:
+            raise ValueError(f"Parameter 'flit_intervals' needs --torus, not --nodes or "
+                             f"--switch (given {' '.join(map(str, args.flit_intervals))})")
+        if args.torus:
+            fabric = FabricConfig.torus(*args.torus, flit_intervals=tuple(args.flit_intervals),
+                                        **options)
+        elif args.switch:
+            fabric = FabricConfig.switch(*args.switch, **options)
+        else:
+            fabric = FabricConfig.ring(args.nodes, **options)
         return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
                                 args.forwarding)]
     ring = FabricConfig.ring(args.nodes, **options)

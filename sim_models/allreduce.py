@@ -27,7 +27,8 @@ from .fabric import ZeroLoadLatency, crossed_links, slowest_interval
 from .floats import accumulate_fp32, add_bf16
 
 __all__ = ["INT32_MIN", "INT32_MAX", "wrap_int32", "add_elements", "allreduce_reference",
-           "collective_reference", "chunk_sizes", "ring_allreduce", "AllReduceEstimate"]
+           "collective_reference", "chunk_sizes", "ring_allreduce", "AllReduceEstimate",
+           "LocalStreams"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -178,8 +179,24 @@ def ring_allreduce(vectors, element="int32", collective="allreduce"):
     return local
 
 
+class LocalStreams:
+    """The elements a node of a collective takes and gives through its one-element local
+    streams, for estimates that have ``length``, ``nodes`` and ``collective``."""
+
+    @property
+    def inputs(self):
+        """Elements each node takes: the vector, or its chunk for an all-gather."""
+        return self.length // self.nodes if self.collective == "allgather" else self.length
+
+    @property
+    def outputs(self):
+        """Elements each node gives: the vector, or its chunk for a reduce-scatter."""
+        return self.length // self.nodes if self.collective == "reducescatter" else \
+            self.length
+
+
 @dataclass(frozen=True)
-class AllReduceEstimate:
+class AllReduceEstimate(LocalStreams):
     """Analytic cycle count of one all-reduce on the RTL ring, with ideal local streams (every
     node's vector offered back to back, every result taken at once) and an idle fabric.
 
@@ -242,15 +259,10 @@ class AllReduceEstimate:
                    collective=config.collective, forwarding=config.forwarding, links=links)
 
     @property
-    def inputs(self):
-        """Elements each node takes: the vector, or its chunk for an all-gather."""
-        return self.length // self.nodes if self.collective == "allgather" else self.length
-
-    @property
-    def outputs(self):
-        """Elements each node gives: the vector, or its chunk for a reduce-scatter."""
-        return self.length // self.nodes if self.collective == "reducescatter" else \
-            self.length
+    def local_cycles(self):
+        """Cycles of streaming through the one-element local ports that an alpha-beta fit
+        leaves out: the inputs, one cycle, the outputs."""
+        return self.inputs + 1 + self.outputs
 
     @property
     def chunk_flits(self):

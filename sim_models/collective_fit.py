@@ -13,6 +13,12 @@ terms come from the algorithm (:data:`ALGORITHMS`):
   ``allreduce``/``ring-cut-through`` the same terms, each chunk forwarded flit by flit.
 - ``reducescatter``/``ring`` and ``allgather``/``ring``: one such phase, ``latency_terms =
   n - 1``, ``byte_terms = (n - 1) / n * S`` (``S``: the whole vector's bytes).
+- ``allreduce``/``dimension-wise``: the 3-D torus all-reduce dimension by dimension
+  (``sim_models.torus_collective``) on a ``k x k x k`` torus, ``k`` the cube root of ``n``,
+  whose Z links carry a flit every :data:`TORUS_Z_INTERVAL` cycles (the Trn2 UltraServer's
+  shape): ``latency_terms = 2 * 3 (k - 1)`` steps; ``byte_terms = 2 (k - 1) / k * S * (1 + 1 / k
+  + 2 / k**2)``, each dimension's ring moving ``(k - 1) / k`` of what it holds (``S``, then
+  ``S / k``, then ``S / k**2``), the Z ring's bytes counted twice for its half-rate links.
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -27,7 +33,27 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "fit", "held_out"]
+__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "TORUS_Z_INTERVAL", "cube_side", "fit",
+           "held_out"]
+
+#: Cycles between flits of the Z links of the tori the ``dimension-wise`` fit describes (X and
+#: Y links carry one per cycle): the Trn2 UltraServer's Z links at half bandwidth.
+TORUS_Z_INTERVAL = 2
+
+
+def cube_side(nodes):
+    """Side ``k`` of the ``k x k x k`` torus of ``nodes`` nodes.
+
+    Raises
+    ------
+    ValueError
+        If ``nodes`` is not a cube of an integer of at least 2.
+    """
+    side = round(nodes ** (1 / 3))
+    if side < 2 or side ** 3 != nodes:
+        raise ValueError(f"Parameter 'nodes' of a dimension-wise torus fit must be k**3 with k "
+                         f"at least 2 (a k x k x k torus), not {nodes}")
+    return side
 
 
 @dataclass(frozen=True)
@@ -47,12 +73,18 @@ class Algorithm:
 
     def latency_terms(self, nodes):
         """Operations (steps or messages) on the critical path; alpha's coefficient."""
+        if self.name == "dimension-wise":
+            return 2 * 3 * (cube_side(nodes) - 1)
         return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
 
     def byte_terms(self, nodes, size_bytes):
         """Bytes through the busiest link or port; beta's coefficient."""
         if self.collective == "alltoall":
             return (nodes - 1) * size_bytes
+        if self.name == "dimension-wise":
+            side = cube_side(nodes)
+            return 2 * (side - 1) / side * size_bytes * (
+                1 + 1 / side + TORUS_Z_INTERVAL / side ** 2)
         return self.latency_terms(nodes) / nodes * size_bytes
 
     def cycles(self, nodes, size_bytes, alpha, beta):
@@ -64,6 +96,7 @@ class Algorithm:
 ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for collective, name,
               message in [("allreduce", "ring", "vector bytes per node"),
                           ("allreduce", "ring-cut-through", "vector bytes per node"),
+                          ("allreduce", "dimension-wise", "vector bytes per node"),
                           ("reducescatter", "ring", "vector bytes per node"),
                           ("allgather", "ring", "vector bytes (all nodes' chunks)"),
                           ("alltoall", "direct", "block bytes per destination")]}

@@ -578,14 +578,13 @@ class FabricConfig:
 
 
 def _ring(subject, config, element, switch=False):
-    """Raise unless ``config`` is a ring FabricConfig (or, with ``switch``, a switched one)
-    whose flits carry an ``element`` (a key of :data:`ALLREDUCE_ELEMENTS`)."""
+    """Raise unless ``config`` is a ring FabricConfig (or, with ``switch``, a switched one or a
+    torus, whose collectives run dimension by dimension) whose flits carry an ``element`` (a
+    key of :data:`ALLREDUCE_ELEMENTS`)."""
     if not isinstance(config, FabricConfig):
         raise TypeError(f"Parameter '{subject}' must be a FabricConfig, not {config!r}")
-    if config.switched and not switch or not config.switched and \
-            config.topology.dimensions != 1:
-        allowed = "a ring or a switched fabric" if switch else "a ring"
-        raise ValueError(f"Parameter '{subject}' must describe {allowed}, not {config.name}")
+    if not switch and (config.switched or config.topology.dimensions != 1):
+        raise ValueError(f"Parameter '{subject}' must describe a ring, not {config.name}")
     width = ALLREDUCE_ELEMENTS[element]
     article = "an" if element[0] in "aefhilmnorsx" else "a"  # as the name is spoken
     if config.flit_width < width:
@@ -617,13 +616,19 @@ class AllReduceConfig:
     Parameters
     ----------
     ring : FabricConfig
-        The fabric, a ring or a switched fabric; its flits carry ``flit_width //
-        element_width`` elements each.
+        The fabric, a ring, a switched fabric or a 2-D or 3-D torus; its flits carry
+        ``flit_width // element_width`` elements each. On a torus the collective runs
+        dimension by dimension (:attr:`phases`): reduce-scatters along the X rings, then Y,
+        then Z, and all-gathers back along Z, Y, X, each a ring collective of its own.
     vector_length : int
         Elements of the whole vector, 1..65536, split into one chunk per node; each chunk must
         fit one packet. The all-reduce takes and gives the whole vector; the reduce-scatter
         takes it and gives node ``r`` chunk ``r``; the all-gather takes chunk ``r`` at node
-        ``r`` and gives the whole vector. Both need equal chunks: a multiple of the nodes.
+        ``r`` and gives the whole vector. Both need equal chunks: a multiple of the nodes. On
+        a torus every collective needs a multiple of the nodes (every phase's chunks equal),
+        the first phase's chunk (``vector_length / x``) must fit one packet, and the
+        reduce-scatter's chunk (the all-gather's input) of node ``(x, y, z)`` is chunk
+        ``(x * Y + y) * Z + z``: X, the first dimension reduced, is the most significant.
     element : str
         Element format, a key of :data:`ALLREDUCE_ELEMENTS`: ``int32`` (default), ``fp32`` or
         ``bf16``.
@@ -660,7 +665,9 @@ class AllReduceConfig:
                                  f"not {value!r}")
         _ring("ring", self.ring, self.element, switch=True)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
-        if self.collective != "allreduce" and self.vector_length % self.ring.nodes:
+        if self.torus:
+            self._check_torus()
+        elif self.collective != "allreduce" and self.vector_length % self.ring.nodes:
             raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
                              f"{self.ring.nodes} nodes for {self.collective}, "
                              f"not {self.vector_length}")
@@ -669,6 +676,56 @@ class AllReduceConfig:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
                              f"{self.ring.nodes}-node ring of {self.ring.flit_width}-bit flits "
                              f"and {self.max_flits}-flit packets, not {self.vector_length}")
+
+    def _check_torus(self):
+        sides = " x ".join(map(str, self.ring.dims))
+        if self.forwarding != "store":
+            raise ValueError(f"Parameter 'forwarding' must be 'store' on a torus (the "
+                             f"dimension-by-dimension collective stores and forwards), "
+                             f"not {self.forwarding!r}")
+        if self.vector_length % self.ring.nodes:
+            raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
+                             f"{self.ring.nodes} nodes of the {sides} torus (every "
+                             f"dimension's ring splits its vector into equal chunks), "
+                             f"not {self.vector_length}")
+        longest = min(self.ring.dims[0] * self.max_flits * self.elements_per_flit,
+                      MAX_VECTOR_LENGTH)
+        if self.vector_length > longest:
+            raise ValueError(f"Parameter 'vector_length' must be at most {longest} on the "
+                             f"{sides} torus of {self.ring.flit_width}-bit flits and "
+                             f"{self.max_flits}-flit packets (a chunk of the X rings fits one "
+                             f"packet), not {self.vector_length}")
+
+    @property
+    def torus(self):
+        """Whether the fabric is a torus of 2 or 3 dimensions: the collective then runs
+        dimension by dimension (:attr:`phases`)."""
+        return not self.ring.switched and self.ring.topology.dimensions > 1
+
+    @property
+    def phases(self):
+        """On a torus, the ring collectives run one after the other at every node, in order:
+        ``(dimension, AllReduceConfig)`` pairs, each config a ring of that dimension's size
+        (the torus's flit width, length field and buffers) over the vector the phase takes.
+        The all-reduce is the reduce-scatters along X, Y, Z, then the all-gathers along Z, Y,
+        X; the reduce-scatter and the all-gather are their halves. Empty on a ring or
+        switched fabric."""
+        if not self.torus:
+            return ()
+        dims = self.ring.dims
+        options = {"flit_width": self.ring.flit_width, "length_width": self.ring.length_width,
+                   "buffer_depth": self.ring.buffer_depth}
+        scatter, length = [], self.vector_length
+        for dim, side in enumerate(dims):
+            scatter.append((dim, AllReduceConfig(FabricConfig.ring(side, **options), length,
+                                                 self.element, "reducescatter",
+                                                 self.forwarding)))
+            length //= side
+        gather = [(dim, AllReduceConfig(config.ring, config.vector_length, self.element,
+                                        "allgather", self.forwarding))
+                  for dim, config in reversed(scatter)]
+        return tuple({"allreduce": scatter + gather, "reducescatter": scatter,
+                      "allgather": gather}[self.collective])
 
     @property
     def element_width(self):
@@ -693,7 +750,10 @@ class AllReduceConfig:
 
     @property
     def steps(self):
-        """Packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase."""
+        """Packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase; on a
+        torus, the sum of its phases' steps."""
+        if self.torus:
+            return sum(config.steps for _, config in self.phases)
         phases = 2 if self.collective == "allreduce" else 1
         return phases * (self.ring.nodes - 1)
 

@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from .allreduce import AllReduceEstimate
+from .torus_collective import estimate_of
 from .alltoall import alltoall_reference
 from .config import AllReduceConfig, AllToAllConfig, FabricConfig, config_to_dict
 from .cycle_model import time_program
@@ -91,7 +91,7 @@ def fabric_checked_digest(config):
         predictions = {"zero_load_header_cycles": [
             latency.header(hop_count(config.dims, 0, node)) for node in range(config.nodes)]}
     elif isinstance(config, AllReduceConfig):
-        predictions = {"allreduce_cycles": AllReduceEstimate.of(config).cycles()}
+        predictions = {"allreduce_cycles": estimate_of(config).cycles()}
     elif isinstance(config, AllToAllConfig):
         nodes = config.fabric.nodes
         blocks = [[[source * nodes + destination] * config.max_count

@@ -19,7 +19,8 @@ request.
 import cocotb
 import numpy as np
 
-from sim_models.allreduce import INT32_MAX, INT32_MIN, AllReduceEstimate, collective_reference
+from sim_models.allreduce import INT32_MAX, INT32_MIN
+from sim_models.torus_collective import estimate_of, reference_of
 from sim_models.floats import encode_fp32
 
 from .allreduce_harness import AllReduceHarness
@@ -72,13 +73,13 @@ def _random_vectors(rng, shape, element):
 def _inputs(rng, config, rounds=()):
     """Random inputs of ``rounds`` collectives of ``config``: shape (*rounds, nodes, elements
     per node)."""
-    estimate = AllReduceEstimate.of(config)
+    estimate = estimate_of(config)
     return _random_vectors(rng, (*rounds, config.ring.nodes, estimate.inputs), config.element)
 
 
 def _expected(config, inputs):
     """Every node's outputs of one collective of ``config`` on ``inputs``."""
-    return collective_reference(inputs, config.element, config.collective)
+    return reference_of(config, inputs)
 
 
 async def _start(dut, test_name):
@@ -90,7 +91,7 @@ async def _start(dut, test_name):
     harness = AllReduceHarness(dut, ring.nodes, width=config.element_width,
                                signed=config.element == "int32")
     await harness.reset()
-    return config, rng, AllReduceEstimate.of(config), harness
+    return config, rng, estimate_of(config), harness
 
 
 @cocotb.test()

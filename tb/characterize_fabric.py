@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 
 from sim_models.cli import ArgumentParser
-from sim_models.allreduce import AllReduceEstimate
 from sim_models.collectives import Link, ring_allreduce_time
 from sim_models.config import (ALLTOALL_ELEMENT_WIDTH, AllReduceConfig, AllToAllConfig,
                                FabricConfig, config_to_dict, module_name)
@@ -49,6 +48,7 @@ from sim_models.results import (AllReduceRun, AlphaBetaFit, CollectiveRun,
                                 FabricCharacterization, HopLatency, HopPoint, LinkEfficiency,
                                 SimulatedDesign, fit_series, save)
 from sim_models.staleness import file_sha256
+from sim_models.torus_collective import estimate_of
 
 from .launch import Design, exit_on_failure, simulate, verilog_path
 from .step_log import StepLog
@@ -83,6 +83,13 @@ RING_SWEEPS = ((2, 4, 8), (("allreduce", "store"),)), \
 SWITCH_FABRICS = ((2, 2), (4, 2))
 SWITCH_COLLECTIVES = (("allreduce", "store"), ("reducescatter", "store"),
                       ("allgather", "store"))
+#: The 3-D torus all-reduce dimension by dimension, Z links at half rate (the Trn2
+#: UltraServer's shape and the scaling layer's fit for it): per torus, its sides and the
+#: whole-vector lengths (multiples of its nodes). 2 x 2 x 2 at every BF16 length; 3 x 3 x 3 at
+#: one, held out by the fit (the largest node count), so its error is the fit's extrapolation
+#: in nodes.
+TORUS_SWEEPS = (((2, 2, 2), FLOAT_LENGTHS), ((3, 3, 3), (108,)))
+TORUS_INTERVALS = (1, 1, 2)
 #: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4
 #: chips), one 2-D torus and one 3-D torus (Z links at half rate, as in a Trn2 UltraServer),
 #: and elements per block (one 32-bit element per payload flit).
@@ -181,13 +188,16 @@ def collective_run(config, rtl_cycles):
     """The :class:`CollectiveRun` of a ring collective of ``config`` (AllReduceConfig: an
     all-reduce, reduce-scatter or all-gather on a ring or switched fabric); its fit fields are
     set by :func:`sim_models.results.fit_series`. The message is the whole vector's bytes; the
-    local streaming left out is the estimate's inputs, one cycle and outputs."""
-    estimate = AllReduceEstimate.of(config)
+    local streaming left out is the estimate's (inputs, one cycle and outputs; on a torus also
+    the hand-over between its phases). On a torus the algorithm is ``dimension-wise``."""
+    estimate = estimate_of(config)
     algorithm = "ring" if config.forwarding == "store" else "ring-cut-through"
+    if config.torus:
+        algorithm = "dimension-wise"
     return CollectiveRun(topology_kind(config.ring), config.name, config.collective,
                          algorithm, config.element, config.ring.nodes,
                          config.vector_length * config.element_width // 8, rtl_cycles,
-                         estimate.inputs + 1 + estimate.outputs, False, 0.0)
+                         estimate.local_cycles, False, 0.0)
 
 
 def float_configs():
@@ -196,9 +206,12 @@ def float_configs():
                for node_counts, kinds in RING_SWEEPS for nodes in node_counts]
     fabrics += [(FabricConfig.switch(*radices, length_width=ALLREDUCE_LENGTH_WIDTH),
                  SWITCH_COLLECTIVES) for radices in SWITCH_FABRICS]
-    return [AllReduceConfig(fabric, length, FLOAT_ELEMENT, collective, forwarding)
-            for fabric, kinds in fabrics for collective, forwarding in kinds
-            for length in FLOAT_LENGTHS]
+    configs = [AllReduceConfig(fabric, length, FLOAT_ELEMENT, collective, forwarding)
+               for fabric, kinds in fabrics for collective, forwarding in kinds
+               for length in FLOAT_LENGTHS]
+    return configs + [AllReduceConfig(FabricConfig.torus(
+        *sides, flit_intervals=TORUS_INTERVALS, length_width=ALLREDUCE_LENGTH_WIDTH), length,
+        FLOAT_ELEMENT) for sides, lengths in TORUS_SWEEPS for length in lengths]
 
 
 def _float_collectives(build, designs, log):
@@ -290,7 +303,8 @@ def characterize(build, log):
                         run.length), run.rtl_cycles) for run in runs]
 
     _progress(f"{FLOAT_ELEMENT} all-reduce, reduce-scatter, all-gather on rings and switched "
-              f"fabrics, {len(float_configs())} simulations on {SIMULATOR}:")
+              f"fabrics, all-reduce on 3-D tori dimension by dimension, "
+              f"{len(float_configs())} simulations on {SIMULATOR}:")
     collectives += _float_collectives(build, designs, log)
     with log.step() as timing:
         collectives += _alltoall(build, designs)

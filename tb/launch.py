@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
 from hdl.fabric import router_leaves
+from hdl.fabric.torus_collective import node_module_name
 from hdl.leaf import LEAF_KINDS, leaf_module_name
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
@@ -37,7 +38,8 @@ __all__ = ["Design", "build_model_of", "exit_on_failure", "hierarchical_config",
 
 def hierarchical_config(config):
     """Verilator control file text that makes each leaf module of ``config`` (a TileConfig:
-    its PE and PSUM columns; a FabricConfig: its router, one per level of a switched fabric) a
+    its PE and PSUM columns; a FabricConfig: its router, one per level of a switched fabric; a
+    collective on a torus: its router and its node, ``hdl.fabric.torus_collective``) a
     hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once per
     instance.
 
@@ -48,6 +50,8 @@ def hierarchical_config(config):
     CPU second (docs/simulation_speed.md)."""
     if isinstance(config, FabricConfig):
         modules = [name for _, name in router_leaves(config)]
+    elif isinstance(config, AllReduceConfig):  # a torus collective: its router and its node
+        modules = [name for _, name in router_leaves(config.ring)] + [node_module_name(config)]
     else:
         modules = [leaf_module_name(kind, config) for kind in LEAF_KINDS]
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
@@ -85,9 +89,11 @@ class Design:
 
     def __post_init__(self):
         config_to_dict(self.config)  # raises TypeError for anything but a configuration
-        if self.hierarchical and not isinstance(self.config, (TileConfig, FabricConfig)):
-            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig or FabricConfig, "
-                            f"not {type(self.config).__name__}")
+        torus = isinstance(self.config, AllReduceConfig) and self.config.torus
+        if self.hierarchical and not (isinstance(self.config, (TileConfig, FabricConfig)) or
+                                      torus):
+            raise TypeError(f"Parameter 'hierarchical' needs a TileConfig, a FabricConfig or "
+                            f"an AllReduceConfig on a torus, not {type(self.config).__name__}")
 
     @property
     def case(self):

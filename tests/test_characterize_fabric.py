@@ -5,6 +5,7 @@ import pytest
 from bench.fabric_bench import allreduce_rows, format_report
 from samples import fabric_document
 from sim_models.allreduce import AllReduceEstimate
+from sim_models.torus_collective import estimate_of
 from sim_models.results import AllReduceRun, HopPoint, LinkEfficiency
 from sim_models.config import FabricConfig
 from tb.characterize_fabric import (collective_run, float_configs, alpha_beta_cycles,
@@ -80,14 +81,15 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
     """Every series of the BF16 sweep, with the estimate's cycles standing for the RTL's (which
     it equals cycle for cycle): one fit per topology, collective and algorithm, and the ring's
     store-and-forward series exactly alpha-beta (alpha 5 cycles, a flit per cycle)."""
-    runs = [collective_run(config, AllReduceEstimate.of(config).cycles())
+    runs = [collective_run(config, estimate_of(config).cycles())
             for config in float_configs()]
     _, fits = fit_collectives(runs, 4)
     series = {(fit.topology, fit.collective, fit.algorithm) for fit in fits}
     assert series == {("ring", "allreduce", "ring"), ("ring", "allreduce", "ring-cut-through"),
                       ("ring", "reducescatter", "ring"), ("ring", "allgather", "ring"),
                       ("switch", "allreduce", "ring"), ("switch", "reducescatter", "ring"),
-                      ("switch", "allgather", "ring")}
+                      ("switch", "allgather", "ring"),
+                      ("torus3d", "allreduce", "dimension-wise")}
     for fit in fits:
         if fit.topology == "ring" and fit.algorithm == "ring":
             assert fit.alpha_cycles == pytest.approx(5)
@@ -96,3 +98,7 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
     # The local streaming left out: a reduce-scatter takes the vector and gives one chunk.
     scatter = next(run for run in runs if run.design == "ring8_l8_v64_bf16_rs")
     assert scatter.local_cycles == 64 + 1 + 8
+    # The 3-D torus: 2 x 2 x 2 at three sizes, 3 x 3 x 3 held out (the node extrapolation).
+    torus = next(fit for fit in fits if fit.topology == "torus3d")
+    assert (torus.nodes_min, torus.nodes_max) == (8, 27)
+    assert torus.held_out_max_error < 0.15

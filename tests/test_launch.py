@@ -36,9 +36,15 @@ def test_design_needs_a_configuration():
 
 
 def test_hierarchical_builds_are_for_tiles_and_fabrics():
-    with pytest.raises(TypeError, match=r"^Parameter 'hierarchical' needs a TileConfig or "
-                                        r"FabricConfig, not AllReduceConfig$"):
+    with pytest.raises(TypeError, match=r"^Parameter 'hierarchical' needs a TileConfig, a "
+                                        r"FabricConfig or an AllReduceConfig on a torus, "
+                                        r"not AllReduceConfig$"):
         Design(AllReduceConfig(FabricConfig.ring(3), 8), "tb.allreduce_tb", hierarchical=True)
+    torus = Design(AllReduceConfig(FabricConfig.torus(2, 2), 8), "tb.allreduce_tb",
+                   hierarchical=True)
+    assert hierarchical_config(torus.config).splitlines() == [
+        "`verilator_config", 'hier_block -module "fabric_router_torus2x2"',
+        'hier_block -module "torus_node_torus2x2_v8"']
     fabric = Design(FabricConfig.torus(4, 4, 4), "tb.fabric_tb", hierarchical=True)
     assert fabric.case == "torus4x4x4_hierarchical"
     assert hierarchical_config(fabric.config).splitlines() == [

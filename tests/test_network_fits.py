@@ -95,3 +95,31 @@ def test_a_measured_switch_allreduce_says_which_algorithm_it_stands_for(calibrat
     assert text.startswith("extrapolated: RTL fit switch allreduce")
     assert "64 nodes, 8x the most measured" in text
     assert "the model's direct reduce-scatter and all-gather take two such steps" in text
+
+
+def test_a_torus3d_fit_gives_the_trn2_ultraserver_allreduce(calibration):
+    """The dimension-wise fit of the 3-D torus, when the characterization has one, replaces the
+    ring fit's alpha and efficiency for the Trn2 UltraServer, and the figure says how far it
+    extrapolates (64 nodes against the 27 of the largest torus measured)."""
+    system = SPECS.system("trn2-ultraserver")
+    before = allreduce_seconds(SPECS, system, 1 << 20, calibration, ASSUMPTIONS)
+    ring = calibration.fit("ring", "allreduce")
+    torus = replace(ring, topology="torus3d", algorithm="dimension-wise", element="bf16",
+                    alpha_cycles=12.0, beta_cycles_per_byte=0.25, flit_bytes=4, nodes_min=8,
+                    nodes_max=27, bytes_min=32, bytes_max=512)
+    with_torus = replace(calibration, fits=calibration.fits + (torus,))
+    provenance = collective_provenance(system, "allreduce", 1 << 20, with_torus)
+    assert provenance.fit is torus and provenance.nodes == 64
+    assert provenance.describe() == (
+        "extrapolated: RTL fit torus3d allreduce bf16 (8-27 nodes, 32-512 B; held-out error "
+        f"up to {torus.held_out_max_error:.1%}); 64 nodes, 2.37x the most measured, 2,048x "
+        "the largest message measured")
+    clock = SPECS.chip(system.chip).core.clock.value
+    step = 12.0 / clock + ASSUMPTIONS.dma_step_seconds
+    # 4 x 4 x 4: 6 steps per dimension; X and Y links at full bandwidth, Z at its own.
+    x, y, z = (bandwidth.value for bandwidth in system.link_bandwidth)
+    size = 1 << 20
+    expected = 18 * step + 2 * 3 / 4 * (size / x + size / 4 / y + size / 16 / z)
+    assert allreduce_seconds(SPECS, system, size, with_torus, ASSUMPTIONS) == \
+        pytest.approx(expected)
+    assert expected != pytest.approx(before)

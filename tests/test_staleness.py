@@ -12,6 +12,8 @@ from samples import fabric_document, tile_document
 from sim_models import digests, stimulus
 from sim_models.config import AllReduceConfig, AllToAllConfig, FabricConfig, TileConfig
 from sim_models.cycle_model import time_program
+from sim_models.allreduce import AllReduceEstimate
+from sim_models.torus_collective import TorusCollectiveEstimate
 from sim_models.digests import fabric_checked_digest, tile_checked_digest
 from sim_models.staleness import file_sha256, missing, verdict
 from sim_models.stimulus import characterization_gemm, characterization_shapes
@@ -57,8 +59,12 @@ def test_fabric_checked_digest_covers_the_models(monkeypatch):
                  AllReduceConfig(FabricConfig.ring(4), 17))}
     assert len(distinct) == 4
     before = fabric_checked_digest(ring)
-    monkeypatch.setattr(digests.AllReduceEstimate, "cycles", lambda self: 0)
+    monkeypatch.setattr(AllReduceEstimate, "cycles", lambda self: 0)
     assert fabric_checked_digest(ring) != before
+    torus = AllReduceConfig(FabricConfig.torus(2, 2, 2), 16)
+    before = fabric_checked_digest(torus)
+    monkeypatch.setattr(TorusCollectiveEstimate, "cycles", lambda self: 0)
+    assert fabric_checked_digest(torus) != before
     with pytest.raises(TypeError, match=r"^Parameter 'config' must be a FabricConfig, "
                                         r"AllReduceConfig or AllToAllConfig, not TileConfig\("):
         fabric_checked_digest(CONFIG)

@@ -40,7 +40,7 @@ from ..float_arith import FloatAdd
 from .layouts import flit_layout, header_layout
 from .topology import Fabric
 
-__all__ = ["AllReduceInterface", "AllReduceRing", "element_shape"]
+__all__ = ["AllReduceInterface", "AllReduceRing", "element_shape", "nodes_signature"]
 
 
 def _decrement(value, modulus):
@@ -367,6 +367,16 @@ class AllReduceInterface(wiring.Component):
         return m
 
 
+def nodes_signature(allreduce):
+    """Signature of a fabric of collective interfaces (``allreduce`` an AllReduceConfig): every
+    node's ``i`` and ``o`` streams, arrays over the nodes."""
+    nodes, shape = allreduce.ring.nodes, element_shape(allreduce)
+    return wiring.Signature({
+        "i": In(stream.Signature(shape)).array(nodes),
+        "o": Out(stream.Signature(shape)).array(nodes),
+    })
+
+
 class AllReduceRing(wiring.Component):
     """A ring fabric with an :class:`AllReduceInterface` at every node.
 
@@ -392,11 +402,7 @@ class AllReduceRing(wiring.Component):
         self._interfaces = [AllReduceInterface(allreduce)
                             for _ in range(allreduce.ring.nodes)]
         self._config = allreduce
-        nodes, shape = allreduce.ring.nodes, element_shape(allreduce)
-        super().__init__({
-            "i": In(stream.Signature(shape)).array(nodes),
-            "o": Out(stream.Signature(shape)).array(nodes),
-        })
+        super().__init__(nodes_signature(allreduce))
 
     @property
     def config(self):

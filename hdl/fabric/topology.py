@@ -15,7 +15,7 @@ from sim_models.topology import check_deadlock_free
 from .layouts import flit_layout, position_layout
 from .router import DROP_COUNTER_WIDTH, router_signature
 
-__all__ = ["Fabric", "router_leaves", "router_module_name"]
+__all__ = ["Fabric", "leaf_instance", "router_leaves", "router_module_name"]
 
 
 def router_module_name(config, level=None):
@@ -32,16 +32,20 @@ def router_leaves(config):
     return [(level, router_module_name(config, level)) for level in levels]
 
 
-def _router_instance(config, ports, level=None):
-    """``Instance`` of the router leaf whose ports are the signals of interface ``ports``
-    (created from the router's signature); Verilog port names join the member path with
-    ``__``, as Amaranth names the ports of a top module."""
+def leaf_instance(name, ports):
+    """``Instance`` of the leaf module ``name`` whose ports are the signals of interface
+    ``ports`` (created from the leaf component's signature); Verilog port names join the
+    member path with ``__``, as Amaranth names the ports of a top module."""
     arguments = {}
     for path, member, value in ports.signature.flatten(ports):
         prefix = "i_" if member.flow == In else "o_"
         arguments[prefix + "__".join(map(str, path))] = Value.cast(value)
-    return Instance(router_module_name(config, level), i_clk=ClockSignal(), i_rst=ResetSignal(),
-                    **arguments)
+    return Instance(name, i_clk=ClockSignal(), i_rst=ResetSignal(), **arguments)
+
+
+def _router_instance(config, ports, level=None):
+    """``Instance`` of the router leaf whose ports are the signals of interface ``ports``."""
+    return leaf_instance(router_module_name(config, level), ports)
 
 
 class Fabric(wiring.Component):

@@ -12,8 +12,9 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   RTL all-reduce achieved;
 - with a characterization, alpha and the efficiency are those of the measured alpha-beta fit
   (:class:`sim_models.results.CollectiveFit`) of the system's topology and collective, in
-  :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a torus is reduced
-  ring by ring, so the ring's fit is the measured one for each of its dimensions; the switch's
+  :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a 3-D torus takes the
+  fit of the RTL's all-reduce dimension by dimension on 3-D tori with half-rate Z links,
+  ``torus3d`` ``dimension-wise``; a 2-D torus is reduced ring by ring with the ring's fit; the switch's
   all-reduce takes the fit of the RTL's ring through the switches, whose endpoints reduce,
   else the ring's, and says which). The mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
@@ -44,7 +45,7 @@ __all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "SCALING_ALGORITHMS", "Co
 #: BF16); its RTL fit is used, else int32's.
 COLLECTIVE_ELEMENT = "bf16"
 #: The RTL algorithms whose fits the scaling layer takes.
-SCALING_ALGORITHMS = ("ring", "direct")
+SCALING_ALGORITHMS = ("ring", "direct", "dimension-wise")
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,9 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         return 0.0
     kind = system.topology.kind
     if kind == "torus":
+        # The RTL's dimension-wise all-reduce of a 3-D torus when measured (alpha per step,
+        # beta as the links' efficiency); a 2-D torus reduced ring by ring with the ring's.
+        calibration = _measured(calibration, fit_topology(system))
         step = _step_seconds(calibration, clock, assumptions)
         links = [_link(step, bandwidth, calibration) for bandwidth in system.link_bandwidth]
         return torus_allreduce_time(list(system.topology.dims), size_bytes, links)
@@ -422,7 +426,7 @@ def collective_provenance(system, collective, size_bytes, calibration):
     if collective == "alltoall":
         fit = calibration.fit(topology, "alltoall") or calibration.fit("torus3d", "alltoall")
         return Provenance(collective, fit, topology, chips, size_bytes)
-    fit = calibration.fit(topology, "allreduce")
+    fit = calibration.fit(topology, "allreduce")  # torus3d: the dimension-wise fit
     if fit is not None or topology == "switch":
         return Provenance(collective, fit or calibration.fit("ring", "allreduce"), topology,
                           chips, size_bytes)

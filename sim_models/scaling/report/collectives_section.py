@@ -15,11 +15,13 @@ def _fits(document, runs):
         "or message) and beta (cycles per byte) fitted by least squares on all but the largest "
         "node count and the largest message size; those are held out, so each held-out error "
         "is an extrapolation in nodes, in size or both. Link efficiency is the ideal beta "
-        "(one flit per cycle) over the fitted one. The all-reduce is the ring algorithm (the "
-        "only one in the RTL; reduce-scatter and all-gather are its two halves, not measured "
-        "apart), on rings; the all-to-all sends one packet per destination from one port, "
-        "on rings, tori and the switched fabric. The switch's interfaces do not reduce yet, "
-        "so Trainium3's all-reduce is extrapolated from the ring's fit.")
+        "(one flit per cycle) over the fitted one. The all-reduce runs as a ring, storing "
+        "or cutting through, on rings and through the switched fabric (the chips add, the "
+        "switches do not), and dimension by dimension on 3-D tori with half-rate Z links "
+        "(reduce-scatters along X, Y, Z, then all-gathers back: 'dimension-wise'); "
+        "reduce-scatter and all-gather are also measured on their own on rings and switches; "
+        "the all-to-all sends one packet per destination from one port, on rings, tori and "
+        "the switched fabric.")
     document.table(
         ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
          "link efficiency", "nodes", "message bytes", "fitted / held out", "fit error",
