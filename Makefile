@@ -256,7 +256,7 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 	$(SIM_ENV) $(PY) -m sweep $(SWEEP) --build $(BUILD) $(if $(WORKERS),--workers $(WORKERS)) \
 	    $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-pe-depths: venv ## ECP5 fmax, cells, transistors, fill + drain per PE depth: int8, bf16, Trainium2's set (about 40 min)
+pe-depths: venv ## ECP5 fmax, cells, transistors, fill + drain per PE depth: int8, BF16, Trainium2's set (about 40 min)
 	$(PY) -m sweep.pe_depths --out $(BUILD)/pe_depths
 
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
