@@ -32,6 +32,7 @@ from hdl.leaf import leaf_module_name
 from sim_models.cli import ArgumentParser
 from sim_models.config import (FLOAT_LANE_BITS, FORMAT_SETS, MAX_ARRAY_DIM, TileConfig,
                                check_formats, parse_formats)
+from sim_models.stimulus import peak_format
 from sim_models.timing import MAX_FLOAT_PE_STAGES, tile_latency
 
 from .pe_timing import pe_fmax_mhz
@@ -109,7 +110,7 @@ def measure_depth(formats, pe_stages, work_dir, time_limit=ENTRY_SECONDS):
     fmax = pe_fmax_mhz(formats, work_dir / "ecp5", remaining, pe_stages=pe_stages)
     latency = tile_latency(TileConfig(MAX_ARRAY_DIM, MAX_ARRAY_DIM, formats=formats,
                                       pe_stages=pe_stages))
-    macs = 2 if one_row.double_row else 1
+    macs = peak_format(one_row).rows_per_pe
     transistors = column.transistors - row0.transistors
     return DepthFigures(
         formats=tuple(formats), pe_stages=pe_stages, row_hop=latency.row_hop, fmax_mhz=fmax,
