@@ -11,11 +11,13 @@ The datapath, in order:
    included, subnormals kept), exponent of the significand's least significant bit, and
    infinity / NaN flags; the format is chosen per operation by an index into ``formats``.
 2. Exact products: significands multiplied, exponents added (R4).
-3. Exact fixed-point sum of the products (double-row FP8): the product with the larger
-   exponent is shifted onto the grid of the other and the two magnitudes are added or the
-   smaller taken from the larger, exactly, in 64 bits (every FP8 product is a multiple of
-   2**-32 below 2**32 when E5M2 is in the set; :func:`_fixed_point_sum` says why the sum fits).
-   A single product (single-row, any format) bypasses this stage.
+3. Exact fixed-point sum of the products (double-row FP8: two; MX: four): a tree of sums of
+   two terms, each on the grid of its term with the smaller exponent, the other shifted up to
+   it, magnitudes added or the smaller taken from the larger, exactly (:func:`_fixed_point_sum`
+   says why the sums fit: 64 bits for two products and 66 for four when E5M2 is in the set).
+   In MX mode the pair of E8M0 block scales a, b adds a + b - 254 to the sum's exponent, and
+   0xFF in either makes the step NaN (R13). A single product (single-row, any format)
+   bypasses this stage.
 4. One exact addition of the product term and the partial, rounded once: both terms are
    normalized to the width of the wider term, at least 26 bits (24 and two guard bits), the
    one with the smaller leading exponent is aligned to the other inside a window one sticky
@@ -25,17 +27,23 @@ The datapath, in order:
    more, cancellation removes at most one bit, so the result's rounding bit lies at least one
    position above the sticky bit; otherwise nothing is truncated.
 
-Every word of the datapath is at most 64 bits wide except the double-row addition's window
-(65 bits and its carry): shifts by a variable amount are logarithmic shifters of constant
-shifts truncated to their result (:func:`_shift_left`), leading and trailing zeros are
-counted without padding, and terms are separate values rather than packed structs, so that
-Verilator evaluates them in machine words instead of its out-of-line wide-word helpers.
+Every word of the datapath is at most 64 bits wide except the sums of double-row's and MX's
+products and the final addition's window (65 bits and its carry for double-row, 67 for MX):
+additions of 64 bits or more are two of half the width (:func:`_add`), shifts by a variable
+amount are logarithmic shifters of constant shifts truncated to their result
+(:func:`_shift_left`), leading and trailing zeros are counted without padding, and terms are
+separate values rather than packed structs, so that Verilator evaluates them in machine words
+instead of its out-of-line wide-word helpers.
 
-MXFP8 / MXFP4 (four products with a shared block scale, Trainium3): the four products are four
-terms of stage 3's exact sum instead of two (on the finest of their grids; the argument that
-the sum fits its width is to be redone for four terms), and the
-block's shared power-of-two scale is added to the sum's least-significant-bit exponent
-(the ``exponent`` of :func:`_fixed_point_sum`'s term) before stage 4; stage 4 does not change.
+MX mode (Trainium3's MXFP8 / MXFP4, R12-R13, golden ``sim_models.mx.mx_pe_step_fp32``): a
+format set holding an MX-only element format (``fp8_e4m3fn`` or ``fp4_e2m1``) gives the MAC
+32-bit lanes, an ``mx`` mode bit and the pair of scale bytes. Each lane is an x4 word, byte q
+the element of contraction index p + qK/4; its elements are E4M3FN (OCP: no infinities,
+S.1111.111 NaN, largest 448) or E5M2. The PE sees FP8 codes only: an E2M1 element is mapped to
+an E4M3FN code by the tile's FP4-to-FP8 table at the array's edge (R12, as the golden model
+does: ``mx_values`` decodes E2M1 through that table), so an ``fp4_e2m1`` operand format makes
+the PE read its bytes as E4M3FN. ``result = RNE_fp32(partial + 2**(a + b - 254) * (s0 m0 +
+s1 m1 + s2 m2 + s3 m3))``, exact and rounded once, under R5-R8 as every step.
 """
 
 from typing import NamedTuple
@@ -45,8 +53,9 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from sim_models.config import OPERAND_FORMATS, check_formats
-from sim_models.floats import CANONICAL_NAN, FLOAT_FORMATS
+from sim_models.config import MX_ONLY_FORMATS, PE_FORMATS, check_formats
+from sim_models.floats import CANONICAL_NAN, ENCODINGS, FLOAT_FORMATS
+from sim_models.mx import E8M0_BIAS, E8M0_NAN, FP4_TABLE_FORMAT, X4
 
 from .shapes import index_shape
 
@@ -56,8 +65,9 @@ __all__ = ["FloatAdd", "FloatMac", "float_mac_signature"]
 _FP32_FIELDS = (8, 23)
 #: Significant bits of an FP32 result.
 _PRECISION = 24
-#: Width of every exponent inside the datapath: products reach 2**(240 + 64), zeros sit at
-#: _ZERO_EXPONENT, FP32 results at -126 .. 127.
+#: Width of every exponent inside the datapath: products reach 2**(240 + 64), MX sums
+#: 2**-286 .. 2**350 with their scales, zeros sit at _ZERO_EXPONENT, FP32 results at
+#: -126 .. 127.
 _EXPONENT = signed(12)
 #: Leading exponent given to a zero term, below every other term by more than any window.
 _ZERO_EXPONENT = -1024
@@ -100,19 +110,23 @@ def _assign_term(term, sign, magnitude, exponent):
     return [term.sign.eq(sign), term.magnitude.eq(magnitude), term.exponent.eq(exponent)]
 
 
-def _decode(operand, bits, exponent_bits, mantissa_bits):
+def _decode(operand, bits, exponent_bits, mantissa_bits, specials="ieee"):
     """Statements that decode ``bits`` (1 + exponent_bits + mantissa_bits wide) into the
-    :func:`_operand_layout` view ``operand``, IEEE 754 style: exponent field all ones is
-    infinity (fraction 0) or NaN, field 0 subnormal."""
+    :func:`_operand_layout` view ``operand``; field 0 is subnormal, and the all-ones exponent
+    field as ``specials`` (``sim_models.floats.SPECIALS``) says: ``ieee``, IEEE 754 style,
+    infinity (fraction 0) or NaN; ``fn`` (OCP E4M3FN), NaN only with the fraction all ones, a
+    number otherwise, no infinities."""
     fraction = bits[:mantissa_bits]
     field = bits[mantissa_bits:mantissa_bits + exponent_bits]
     bias = (1 << (exponent_bits - 1)) - 1
     top = field.all()
+    inf, nan = (top & ~fraction.any(), top & fraction.any()) if specials == "ieee" else \
+        (Const(0, 1), top & fraction.all())
     return [operand.sign.eq(bits[mantissa_bits + exponent_bits]),
             operand.significand.eq(Mux(field.any(), Cat(fraction, Const(1, 1)), fraction)),
             operand.exponent.eq(Mux(field.any(), field, 1) - (bias + mantissa_bits)),
-            operand.inf.eq(top & ~fraction.any()),
-            operand.nan.eq(top & fraction.any())]
+            operand.inf.eq(inf),
+            operand.nan.eq(nan)]
 
 
 def _is_zero(operand):
@@ -120,19 +134,27 @@ def _is_zero(operand):
     return ~operand.significand.any() & ~operand.inf & ~operand.nan
 
 
-def _decode_selected(m, operand, lane, index, formats, high_byte):
-    """Decode into ``operand`` the element of ``lane`` in format ``formats[index]``: the whole
-    lane for BF16 or FP16, its low byte for FP8, or (``high_byte``) its high byte, FP8 formats
-    only."""
+def _pe_encoding(name):
+    """The encoding (``sim_models.floats.FloatEncoding``) in which the PE reads elements of
+    format ``name``: its own, but E4M3FN for E2M1, whose codes the tile's FP4-to-FP8 table maps
+    at the array's edge (R12), so that no FP4 code reaches a PE."""
+    return ENCODINGS[FP4_TABLE_FORMAT if name == "fp4_e2m1" else name]
+
+
+def _decode_selected(m, operand, lane, index, formats, byte):
+    """Decode into ``operand`` the element of ``lane`` in format ``formats[index]``: for
+    ``byte`` 0 the whole lane for BF16 or FP16, its low byte for an 8-bit format; for ``byte``
+    1..3 that byte of the lane, 8-bit formats only."""
     with m.Switch(index):
         for position, name in enumerate(formats):
-            element = OPERAND_FORMATS[name]
-            if high_byte and element.operand_bits != 8:
+            encoding = _pe_encoding(name)
+            element = encoding.operand
+            if byte and element.operand_bits != 8:
                 continue
-            bits = lane[8:16] if high_byte else lane[:element.operand_bits]
+            bits = lane[8 * byte:8 * byte + 8] if byte else lane[:element.operand_bits]
             with m.Case(position):
                 m.d.comb += _decode(operand, bits, element.exponent_bits,
-                                    element.mantissa_bits)
+                                    element.mantissa_bits, encoding.specials)
 
 
 def _multiply(m, stationary, moving, name):
@@ -395,66 +417,85 @@ def _fp32_term(m, bits, name):
     return decoded, term
 
 
+def _has_mx(formats):
+    """Whether a PE of the format set ``formats`` has MX mode: the set holds an MX-only element
+    format (``sim_models.config.MX_ONLY_FORMATS``: E4M3FN or E2M1); E5M2 is then an MX element
+    too. A set without them (Trainium2's) has no MX ports."""
+    return any(name in MX_ONLY_FORMATS for name in formats)
+
+
 def float_mac_signature(formats):
     """Ports of :class:`FloatMac` for the format set ``formats`` (see its Members); a set that
     is not floating-point formats in canonical order is refused with one line."""
     formats = tuple(formats)
-    if check_formats("formats", formats) != formats or not all(
-            name in FLOAT_FORMATS for name in formats):
+    if check_formats("formats", formats, PE_FORMATS) != formats or not all(
+            name in ENCODINGS for name in formats):
         raise ValueError(f"Parameter 'formats' must be a set of floating-point formats in "
-                         f"canonical order, a subset of {', '.join(FLOAT_FORMATS)}, not "
+                         f"canonical order, a subset of {', '.join(ENCODINGS)}, not "
                          f"{formats!r}")
     index = index_shape(len(formats))
-    ports = {"partial": In(32), "moving": In(16), "stationary": In(16),
+    mx = _has_mx(formats)
+    lane = 8 * X4 if mx else 16
+    ports = {"partial": In(32), "moving": In(lane), "stationary": In(lane),
              "moving_format": In(index), "stationary_format": In(index), "active": In(2),
              "result": Out(32)}
-    if any(FLOAT_FORMATS[name].is_fp8 for name in formats):
+    if _double_row_formats(formats):
         ports["double_row"] = In(1)
+    if mx:
+        ports.update({"mx": In(1), "stationary_scale": In(8), "moving_scale": In(8)})
     return wiring.Signature(ports)
 
 
-def _fixed_point_sum(m, products, active, fp8_formats, pipeline):
-    """Stage 3: the exact sum of the two FP8 ``products`` that are ``active``, as a Signal of
-:class:`_Term`: on the grid of the product with the smaller exponent, the other one
-    shifted up to it, then added or subtracted by magnitude.
+def _double_row_formats(formats):
+    """The FP8 formats of ``formats`` that double-row mode takes (Trainium2's E4M3 and E5M2)."""
+    return tuple(name for name in formats if name in FLOAT_FORMATS and FLOAT_FORMATS[name].is_fp8)
 
-    ``pipeline`` (a :class:`_Pipeline`) cuts it after the shift onto the grid.
 
-    Why it fits ``width`` bits (64 with E5M2): every FP8 product is a multiple of
-    2**(2 lowest) below largest**2 < 2**(width + 2 lowest), so each product does on any grid at
-    or above 2**(2 lowest); a sum of like signs that carries past the larger product's leading
-    bit needs the smaller product to reach the larger one's lowest bit, so both have at most
-    eight bits within 16 positions."""
-    lowest = min(FLOAT_FORMATS[name].lsb_exponent for name in fp8_formats)
-    largest = max(FLOAT_FORMATS[name].max_finite for name in fp8_formats)
-    width = (int(largest * largest).bit_length()) - 2 * lowest
-    # Both differences at once: the sign of one says which grid is finer, the other is then
-    # the distance (no compare before the subtraction).
-    high_above = Signal(signed(len(products[0].exponent) + 1), name="grid_high_above")
-    low_above = Signal(signed(len(products[0].exponent) + 1), name="grid_low_above")
-    m.d.comb += [high_above.eq(products[1].exponent - products[0].exponent),
-                 low_above.eq(products[0].exponent - products[1].exponent)]
-    swap = high_above < 0                                 # the high product's grid is finer
-    fine, coarse = (_term(len(products[0].significand), f"grid_{name}")
-                    for name in ("fine", "coarse"))
-    distance = Signal(range(width), name="grid_distance")
-    for term, (first, second) in ((fine, (1, 0)), (coarse, (0, 1))):
-        chosen, other = products[first], products[second]
-        m.d.comb += _assign_term(
-            term, Mux(swap, chosen.sign, other.sign),
-            Mux(Mux(swap, active[first], active[second]),
-                Mux(swap, chosen.significand, other.significand), 0),
-            Mux(swap, chosen.exponent, other.exponent))
+def _exact_sum_width(encodings, count):
+    """Bits of the magnitude of an exact sum of up to ``count`` (>= 2) products of two elements
+    of the 8-bit ``encodings`` on the grid of its finest product (the smallest exponent of a
+    product's least significant bit): see :func:`_fixed_point_sum`."""
+    lowest = min(encoding.lsb_exponent for encoding in encodings)
+    largest = int(max(encoding.max_finite for encoding in encodings) * 2 ** -lowest)
+    significand = 2 * (max(encoding.operand.mantissa_bits for encoding in encodings) + 1)
+    return ((count - 1) * largest * largest + (1 << significand) - 1).bit_length()
+
+
+def _align(m, first, second, active, width, name):
+    """The first half of a sum of two :class:`_Term` ``first`` and ``second`` (``active``: a
+    pair of bits that zero a term's magnitude, or None): (the coarser term's magnitude shifted
+    onto the finer term's grid, ``width`` bits; the finer term; the coarser term's sign)."""
+    terms = (first, second)
+    high_above = Signal(signed(len(first.exponent) + 1), name=f"{name}_high_above")
+    low_above = Signal(signed(len(first.exponent) + 1), name=f"{name}_low_above")
+    m.d.comb += [high_above.eq(second.exponent - first.exponent),
+                 low_above.eq(first.exponent - second.exponent)]
+    swap = high_above < 0                                 # the high term's grid is finer
+    fine, coarse = (_term(len(first.magnitude), f"{name}_{role}") for role in ("fine", "coarse"))
+    distance = Signal(range(width), name=f"{name}_distance")
+    for term, (one, other) in ((fine, (1, 0)), (coarse, (0, 1))):
+        chosen, unchosen = terms[one], terms[other]
+        magnitude = Mux(swap, chosen.magnitude, unchosen.magnitude)
+        if active is not None:
+            magnitude = Mux(Mux(swap, active[one], active[other]), magnitude, 0)
+        m.d.comb += _assign_term(term, Mux(swap, chosen.sign, unchosen.sign), magnitude,
+                                 Mux(swap, chosen.exponent, unchosen.exponent))
     m.d.comb += distance.eq(Mux(swap, low_above, high_above))
-    shifted = Signal(width, name="grid_shifted")
-    m.d.comb += shifted.eq(_shift_left(m, coarse.magnitude, distance, width, "grid_shift"))
-    stage = pipeline.cut("grid", shifted=shifted, fine=fine, coarse_sign=coarse.sign)
-    shifted, fine, coarse_sign = stage["shifted"], stage["fine"], stage["coarse_sign"]
+    shifted = Signal(width, name=f"{name}_shifted")
+    m.d.comb += shifted.eq(_shift_left(m, coarse.magnitude, distance, width, f"{name}_shift"))
+    return shifted, fine, coarse.sign
+
+
+def _add_aligned(m, shifted, fine, coarse_sign, name, sum_name):
+    """The second half of a sum of two terms (:func:`_align`'s results): the magnitudes added
+    or the smaller taken from the larger, a :class:`_Term` named ``sum_name`` on the finer
+    term's grid, as wide as ``shifted``."""
+    width = len(shifted)
     on_grid = Cat(fine.magnitude, Const(0, width - len(fine.magnitude)))
-    total, _ = _add(m, shifted, on_grid, 0, "grid_total")
-    coarse_less_fine, not_smaller = _add(m, shifted, ~on_grid, 1, "grid_difference")
-    fine_less_coarse, _ = _add(m, on_grid, ~shifted, 1, "grid_reverse")
-    term = _term(width, "fixed")
+    total, _ = _add(m, shifted, on_grid, 0, f"{name}_total")
+    coarse_less_fine, not_smaller = _add(m, shifted, ~on_grid, 1, f"{name}_difference")
+    fine_less_coarse, _ = _add(m, on_grid, ~shifted, 1, f"{name}_reverse")
+    term = _term(width, sum_name)
     with m.If(coarse_sign == fine.sign):
         m.d.comb += [term.magnitude.eq(total), term.sign.eq(fine.sign)]
     with m.Elif(not_smaller):
@@ -463,6 +504,57 @@ def _fixed_point_sum(m, products, active, fp8_formats, pipeline):
         m.d.comb += [term.magnitude.eq(fine_less_coarse), term.sign.eq(fine.sign)]
     m.d.comb += term.exponent.eq(fine.exponent)
     return term
+
+
+def _fixed_point_sum(m, products, active, encodings, pipeline):
+    """Stage 3: the exact sum of the FP8 ``products`` that are ``active`` (two in double-row
+    mode, four in MX mode; ``encodings``: the set's 8-bit encodings as the PE reads them), a
+    :class:`_Term`. A tree of sums of two terms: each on the grid of its term with the smaller
+    exponent, the other shifted up to it, then added or subtracted by magnitude; pairs of
+    products first (the double-row pair is the x4 word's first two elements), then the two
+    pairs' sums.
+
+    ``pipeline`` (a :class:`_Pipeline`) cuts it after the pairs' shifts onto their grids.
+
+    Why the sums fit their widths (:func:`_exact_sum_width`): let ``lowest`` be the smallest
+    exponent of an element's least significant bit (-16 with E5M2, -9 with E4M3 or E4M3FN
+    alone), L the largest finite element (57344, 240 or 448) and b the bits of a product's
+    significand (8 at most). Every product, a zero or an inactive one included, has its least
+    significant bit at an exponent e >= 2 lowest, so the grid of a sum of n products (its
+    finest product's e) is at or above 2**(2 lowest); on that grid the finest product is
+    below 2**b and every other at most L**2 * 2**(-2 lowest), so the sum's magnitude is below
+    (n - 1) L**2 2**(-2 lowest) + 2**b: for n = 2, 64 bits with E5M2 (34 with E4M3 alone, 36
+    with E4M3FN alone) -- the double-row width; for n = 4, 66 bits with E5M2 (38 with E4M3FN
+    alone). A pair's sum, the coarser one shifted onto the other pair's grid, is at most
+    2 L**2 2**(-2 lowest), below 2**66 too, so no shift or addition drops a bit."""
+    pairs = [(products[index:index + 2], active[index:index + 2])
+             for index in range(0, len(products), 2)]
+    suffixes = [""] if len(pairs) == 1 else [f"_{index}{index + 1}"
+                                             for index in range(0, len(products), 2)]
+    width = _exact_sum_width(encodings, 2)
+    aligned = {}
+    for suffix, (pair, taking) in zip(suffixes, pairs):
+        shifted, fine, coarse_sign = _align(
+            m, *(_Term(product.sign, product.significand, product.exponent) for product in pair),
+            taking, width, f"grid{suffix}")
+        aligned.update({f"shifted{suffix}": shifted, f"fine{suffix}": fine,
+                        f"coarse_sign{suffix}": coarse_sign})
+    stage = pipeline.cut("grid", **aligned)
+    if len(pairs) == 1:
+        return _add_aligned(m, stage["shifted"], stage["fine"], stage["coarse_sign"], "grid",
+                            "fixed")
+    sums = [_add_aligned(m, stage[f"shifted{suffix}"], stage[f"fine{suffix}"],
+                         stage[f"coarse_sign{suffix}"], f"grid{suffix}", f"pair{suffix}")
+            for suffix in suffixes]
+    shifted, fine, coarse_sign = _align(m, *sums, None, _exact_sum_width(encodings, len(products)),
+                                        "grid_pairs")
+    return _add_aligned(m, shifted, fine, coarse_sign, "grid_pairs", "fixed")
+
+
+#: Names of the elements of a lane, by byte: the only element (or an FP8 lane's low byte), the
+#: double-row pair's second (contraction index p + K/2), and MX mode's x4 word, whose byte q is
+#: contraction index p + qK/4.
+_ELEMENTS = ("low", "high", "byte2", "byte3")
 
 
 class FloatMac(wiring.Component):
@@ -477,7 +569,8 @@ class FloatMac(wiring.Component):
     Parameters
     ----------
     formats : tuple of str
-        The tile's floating-point format set (``TileConfig.formats``), canonical order.
+        The tile's floating-point format set (``TileConfig.formats``), or one with the MX-only
+        formats too (names of ``sim_models.config.PE_FORMATS``), canonical order.
     cuts : tuple of str
         Cut points of ``sim_models.timing.MAC_CUT_POINTS`` that hold a pipeline register
         (none: combinational).
@@ -486,16 +579,26 @@ class FloatMac(wiring.Component):
     -------
     partial : In(32)
         Incoming partial sum, FP32 bits.
-    stationary, moving : In(16)
-        Lanes: a BF16/FP16 element, an FP8 element in the low byte, or in double-row mode two
-        FP8 elements (contraction index p in the low byte, p + K/2 in the high byte).
+    stationary, moving : In(16), or In(32) with MX mode
+        Lanes: a BF16/FP16 element, an FP8 element in the low byte, in double-row mode two
+        FP8 elements (contraction index p in the low byte, p + K/2 in the high byte), in MX
+        mode an x4 word of four FP8 codes (byte q: contraction index p + qK/4).
     stationary_format, moving_format : In(index)
         Index into ``formats`` of each operand's format.
     double_row : In(1)
-        FP8 double-row mode (only if ``formats`` holds an FP8 format); both formats FP8.
+        FP8 double-row mode (only if ``formats`` holds Trainium2's E4M3 or E5M2); both formats
+        FP8.
+    mx : In(1)
+        MX mode (only if ``formats`` holds E4M3FN or E2M1, see :func:`_has_mx`); both formats
+        MX elements (``fp8_e4m3fn``, ``fp8_e5m2``, ``fp4_e2m1`` as its table's E4M3FN codes).
+        Takes precedence over ``double_row``.
+    stationary_scale, moving_scale : In(8)
+        E8M0 block scales of the step's group (MX mode only; ignored otherwise): 2**(s - 127),
+        0xFF NaN.
     active : In(2)
-        Bit 0: the low (or only) product takes part; bit 1: the high FP8 product (double-row
-        only). With no product taking part, ``result`` is ``partial`` bit for bit (R3).
+        Bit 0: the low (or only) product takes part, in MX mode all four and the scales;
+        bit 1: the high FP8 product (double-row only). With no product taking part,
+        ``result`` is ``partial`` bit for bit (R3).
     result : Out(32)
         FP32 bits.
     """
@@ -517,27 +620,47 @@ class FloatMac(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pipeline = _Pipeline(m, self._cuts)
-        fp8 = tuple(name for name in self._formats if FLOAT_FORMATS[name].is_fp8)
-        width = max(FLOAT_FORMATS[name].operand.mantissa_bits for name in self._formats) + 1
-        halves = ("low", "high") if fp8 else ("low",)
+        double = bool(_double_row_formats(self._formats))
+        mx = _has_mx(self._formats)
+        eight_bit = tuple(_pe_encoding(name) for name in self._formats
+                          if _pe_encoding(name).is_fp8)
+        width = max(_pe_encoding(name).operand.mantissa_bits for name in self._formats) + 1
+        elements = _ELEMENTS[:X4 if mx else 2 if double else 1]
         operands = {}
-        for half in halves:
+        for byte, element in enumerate(elements):
             for name, lane, index in (("stationary", self.stationary, self.stationary_format),
                                       ("moving", self.moving, self.moving_format)):
-                operand = Signal(_operand_layout(width), name=f"{name}_{half}")
-                _decode_selected(m, operand, lane, index, self._formats, half == "high")
-                operands[f"{name}_{half}"] = operand
-        double_row = self.double_row if fp8 else Const(0, 1)
-        active = Cat(self.active[0], self.active[1] & double_row)
-        stage = pipeline.cut("decoded", active=active, double_row=double_row, **operands)
+                operand = Signal(_operand_layout(width), name=f"{name}_{element}")
+                _decode_selected(m, operand, lane, index, self._formats, byte)
+                operands[f"{name}_{element}"] = operand
+        double_row = self.double_row if double else Const(0, 1)
+        scaling = {}
+        if mx:
+            # MX mode: active bit 0 is the whole x4 word's (its four products and its scales).
+            active = Cat(self.active[0], Mux(self.mx, self.active[0], self.active[1] & double_row),
+                         self.active[0] & self.mx, self.active[0] & self.mx)
+            scaling = {"mx": self.mx, "stationary_scale": self.stationary_scale,
+                       "moving_scale": self.moving_scale}
+        else:
+            active = Cat(self.active[0], self.active[1] & double_row)
+        stage = pipeline.cut("decoded", active=active, double_row=double_row, **scaling,
+                             **operands)
         active, double_row = stage["active"], stage["double_row"]
-        products = [_multiply(m, stage[f"stationary_{half}"], stage[f"moving_{half}"],
-                              f"product_{half}") for half in halves]
-        stage = pipeline.cut("products", active=active, double_row=double_row,
-                             **{f"product_{half}": product
-                                for half, product in zip(halves, products)})
+        products = [_multiply(m, stage[f"stationary_{element}"], stage[f"moving_{element}"],
+                              f"product_{element}") for element in elements]
+        if mx:
+            # R13: the scale pair 2**(a - 127) * 2**(b - 127) is a power of two added to the
+            # exponent of the products' exact sum; 0xFF in either makes the step NaN.
+            scale_exponent = Signal(_EXPONENT, name="scale_exponent")
+            a, b = stage["stationary_scale"], stage["moving_scale"]
+            m.d.comb += scale_exponent.eq(Mux(stage["mx"], a + b - 2 * E8M0_BIAS, 0))
+            scaling = {"mx": stage["mx"], "scale_exponent": scale_exponent,
+                       "scale_nan": stage["mx"] & ((a == E8M0_NAN) | (b == E8M0_NAN))}
+        stage = pipeline.cut("products", active=active, double_row=double_row, **scaling,
+                             **{f"product_{element}": product
+                                for element, product in zip(elements, products)})
         active, double_row = stage["active"], stage["double_row"]
-        products = [stage[f"product_{half}"] for half in halves]
+        products = [stage[f"product_{element}"] for element in elements]
         single = _term(len(products[0].significand), "single")
         m.d.comb += _assign_term(single, products[0].sign,
                                  Mux(active[0], products[0].significand, 0),
@@ -550,17 +673,24 @@ class FloatMac(wiring.Component):
             nan |= taking & product.nan
             positive_infinity |= taking & product.inf & ~product.sign
             negative_infinity |= taking & product.inf & product.sign
+        if mx:
+            nan |= active[0] & stage["scale_nan"]
         pipeline.riders = {"single": single, "double_row": double_row,
                            "any_active": active.any(), "all_negative_zero": all_negative_zero,
                            "nan": nan, "positive_infinity": positive_infinity,
                            "negative_infinity": negative_infinity}
-        if fp8:
-            fixed = _fixed_point_sum(m, products, active, fp8, pipeline)
+        if mx:
+            pipeline.riders.update(mx=stage["mx"], scale_exponent=stage["scale_exponent"])
+        if double or mx:
+            fixed = _fixed_point_sum(m, products, active, eight_bit, pipeline)
         else:
             pipeline.cut("grid")
         single, double_row = pipeline.riders.pop("single"), pipeline.riders.pop("double_row")
         term = single
-        if fp8:
+        if mx:
+            fixed = fixed._replace(exponent=fixed.exponent + pipeline.riders.pop("scale_exponent"))
+            double_row = double_row | pipeline.riders.pop("mx")
+        if double or mx:
             term = _term(max(len(fixed.magnitude), len(single.magnitude)), "products")
             m.d.comb += _assign_term(term, *(Mux(double_row, one, other)
                                              for one, other in zip(fixed, single)))

@@ -23,7 +23,7 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
            "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
-           "OPERAND_FORMATS",
+           "MX_ONLY_FORMATS", "OPERAND_FORMATS", "PE_FORMATS",
            "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
            "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
            "MAX_TOP_SWITCHES", "SystemFabric", "SYSTEM_FABRICS",
@@ -184,6 +184,16 @@ OPERAND_FORMATS = {
     "fp8_e4m3": OperandFormat("fp8_e4m3", 8, 4, 3, floating=True),
     "fp8_e5m2": OperandFormat("fp8_e5m2", 8, 5, 2, floating=True),
 }
+#: Trainium3's MX element formats that only the PE's arithmetic takes so far (``FloatMac`` in MX
+#: mode, ``hdl.float_arith``; golden ``sim_models.mx``, rules R12-R13): OCP E4M3FN and E2M1. MX
+#: mode's third element format, E5M2, is Trainium2's ``fp8_e5m2``. A tile refuses them until it
+#: streams x4 words and block scales (issue 16).
+MX_ONLY_FORMATS = {
+    "fp8_e4m3fn": OperandFormat("fp8_e4m3fn", 8, 4, 3, floating=True),
+    "fp4_e2m1": OperandFormat("fp4_e2m1", 4, 2, 1, floating=True),
+}
+#: Every format a PE's arithmetic takes, in canonical order: a tile's, then the MX-only ones.
+PE_FORMATS = {**OPERAND_FORMATS, **MX_ONLY_FORMATS}
 #: The formats of Trainium2's Tensor Engine that a tile models.
 TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
 #: Format sets the command lines' ``--formats`` take by name.
@@ -207,19 +217,24 @@ def parse_formats(text):
     return FORMAT_SETS.get(text.strip()) or tuple(name.strip() for name in text.split(","))
 
 
-def check_formats(subject, value):
-    """The format set ``value`` (a tuple of names of :data:`OPERAND_FORMATS`) in canonical order.
+def check_formats(subject, value, formats=OPERAND_FORMATS):
+    """The format set ``value`` (a tuple of names of ``formats``: :data:`OPERAND_FORMATS` for a
+    tile, :data:`PE_FORMATS` for a PE's arithmetic) in canonical order.
 
     Raises ``TypeError`` (not a non-empty tuple of strings) or ``ValueError`` (an unknown or
-    repeated name, or int8 mixed with floating-point formats), one line starting with
-    ``subject``.
+    repeated name, an MX-only format where ``formats`` lacks it, or int8 mixed with
+    floating-point formats), one line starting with ``subject``.
     """
-    known = ", ".join(OPERAND_FORMATS)
+    known = ", ".join(formats)
     if not isinstance(value, tuple) or not value or \
             not all(isinstance(name, str) for name in value):
         raise TypeError(f"{subject} must be a non-empty tuple of format names ({known}), "
                         f"not {value!r}")
-    unknown = [name for name in value if name not in OPERAND_FORMATS]
+    unknown = [name for name in value if name not in formats]
+    if unknown and unknown[0] in MX_ONLY_FORMATS:
+        raise ValueError(f"{subject}: {unknown[0]!r} is an MX element format that only the PE's "
+                         f"arithmetic takes so far (the tile has no x4 or block-scale streams "
+                         f"yet, issue 16); known: {known}")
     if unknown:
         raise ValueError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
     if len(set(value)) != len(value):
@@ -227,7 +242,7 @@ def check_formats(subject, value):
     if "int8" in value and len(value) > 1:
         raise ValueError(f"{subject}: int8 (the NeuronCore-v1 integer path) cannot share a tile "
                          f"with floating-point formats, not {value!r}")
-    return tuple(name for name in OPERAND_FORMATS if name in value)
+    return tuple(name for name in formats if name in value)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .config import OPERAND_FORMATS, OperandFormat
+from .config import MX_ONLY_FORMATS, OPERAND_FORMATS, OperandFormat
 
 __all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
            "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
@@ -76,8 +76,8 @@ class FloatEncoding:
     Members
     -------
     operand : OperandFormat
-        Widths (:data:`sim_models.config.OPERAND_FORMATS` for a tile's formats, an
-        :class:`OperandFormat` of its own for an MX element format).
+        Widths (:data:`sim_models.config.OPERAND_FORMATS` for a tile's formats,
+        :data:`sim_models.config.MX_ONLY_FORMATS` for E4M3FN and E2M1).
     dtype_name : str
         Name of the numpy / ml_dtypes dtype of the same encoding, whose arrays ``as_bits``
         views: ``bfloat16``, ``float16``, ``float8_e4m3`` (not ``float8_e4m3fn``, R10),
@@ -145,14 +145,13 @@ class FloatEncoding:
 FLOAT_FORMATS = {name: FloatEncoding(OPERAND_FORMATS[name], dtype_name) for name, dtype_name in (
     ("bf16", "bfloat16"), ("fp16", "float16"),
     ("fp8_e4m3", "float8_e4m3"), ("fp8_e5m2", "float8_e5m2"))}
-#: Trainium3's MX element formats (R12), golden layer only until the RTL has MX: OCP E4M3FN,
-#: E5M2 (Trainium2's encoding) and E2M1, which the PE reads through an FP4-to-FP8 table.
+#: Trainium3's MX element formats (R12; the PE's arithmetic has MX mode, the tile not yet):
+#: OCP E4M3FN, E5M2 (Trainium2's encoding) and E2M1, which the PE reads through an FP4-to-FP8
+#: table.
 MX_ELEMENT_FORMATS = {
-    "fp8_e4m3fn": FloatEncoding(OperandFormat("fp8_e4m3fn", 8, 4, 3, floating=True),
-                                "float8_e4m3fn", "fn"),
+    "fp8_e4m3fn": FloatEncoding(MX_ONLY_FORMATS["fp8_e4m3fn"], "float8_e4m3fn", "fn"),
     "fp8_e5m2": FLOAT_FORMATS["fp8_e5m2"],
-    "fp4_e2m1": FloatEncoding(OperandFormat("fp4_e2m1", 4, 2, 1, floating=True),
-                              "float4_e2m1fn", "none")}
+    "fp4_e2m1": FloatEncoding(MX_ONLY_FORMATS["fp4_e2m1"], "float4_e2m1fn", "none")}
 #: Every encoding the golden models decode, by name.
 ENCODINGS = {**FLOAT_FORMATS, **MX_ELEMENT_FORMATS}
 

@@ -231,10 +231,13 @@ def test_float_add_against_the_golden(rng):
 
 @pytest.mark.parametrize("formats, message", [
     (("int8",), "Parameter 'formats' must be a set of floating-point formats in canonical "
-                "order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, not ('int8',)"),
+                "order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, fp8_e4m3fn, fp4_e2m1, "
+                "not ('int8',)"),
     (("fp8_e5m2", "bf16"), "Parameter 'formats' must be a set of floating-point formats in "
-                           "canonical order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, not "
-                           "('fp8_e5m2', 'bf16')"),
+                           "canonical order, a subset of bf16, fp16, fp8_e4m3, fp8_e5m2, "
+                           "fp8_e4m3fn, fp4_e2m1, not ('fp8_e5m2', 'bf16')"),
+    (("bf16", "fp9"), "Parameter 'formats': unknown format 'fp9'; known: int8, bf16, fp16, "
+                      "fp8_e4m3, fp8_e5m2, fp8_e4m3fn, fp4_e2m1"),
 ])
 def test_float_mac_refuses_a_bad_format_set(formats, message):
     with pytest.raises(ValueError) as error:

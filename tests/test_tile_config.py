@@ -28,6 +28,10 @@ def test_out_of_range(field, value, allowed):
     (("int16",), ValueError, "Parameter 'formats': unknown format 'int16'; known: int8, bf16, "
                              "fp16, fp8_e4m3, fp8_e5m2"),
     (("INT8",), ValueError, "Parameter 'formats': unknown format 'INT8'; known: "),
+    (("bf16", "fp8_e4m3fn"), ValueError, "Parameter 'formats': 'fp8_e4m3fn' is an MX element "
+                                         "format that only the PE's arithmetic takes so far (the "
+                                         "tile has no x4 or block-scale streams yet, issue 16); "
+                                         "known: int8, bf16, fp16, fp8_e4m3, fp8_e5m2"),
     ("int8", TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
     ((), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
     ((8,), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
