@@ -428,7 +428,7 @@ def float_mac_signature(formats):
     """Ports of :class:`FloatMac` for the format set ``formats`` (see its Members); a set that
     is not floating-point formats in canonical order is refused with one line."""
     formats = tuple(formats)
-    if check_formats("formats", formats, PE_FORMATS) != formats or not all(
+    if check_formats("Parameter 'formats'", formats, PE_FORMATS) != formats or not all(
             name in ENCODINGS for name in formats):
         raise ValueError(f"Parameter 'formats' must be a set of floating-point formats in "
                          f"canonical order, a subset of {', '.join(ENCODINGS)}, not "
