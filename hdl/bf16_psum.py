@@ -41,9 +41,9 @@ def _round_to_bf16(m, bits, random, stochastic):
     magnitude, sign = bits[:31], bits[31]
     kept, dropped = magnitude[_DROPPED:], magnitude[:_DROPPED]
     nearest_up = dropped[-1] & (dropped[:-1].any() | kept[0])      # above half, or a tie to odd
-    stochastic_up = Signal(_DROPPED + 1, name="stochastic_sum")
-    m.d.comb += stochastic_up.eq(dropped + random)
-    up = Mux(stochastic, stochastic_up[_DROPPED], nearest_up) & (magnitude < _FP32_INFINITY)
+    stochastic_sum = Signal(_DROPPED + 1, name="stochastic_sum")
+    m.d.comb += stochastic_sum.eq(dropped + random)
+    up = Mux(stochastic, stochastic_sum[_DROPPED], nearest_up) & (magnitude < _FP32_INFINITY)
     rounded = Signal(16, name="bf16")
     with m.If(magnitude > _FP32_INFINITY):
         m.d.comb += rounded.eq(BF16_CANONICAL_NAN)
@@ -152,6 +152,7 @@ class StochasticRoundingGenerator(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        # Seed 0's lane states are the lanes' constants 0x9E3779B9 * (m + 1) themselves.
         for lane, constant in enumerate(int(value) for value in lane_seeds(0, self._lanes)):
             state = Signal(32, init=constant, name=f"lane{lane}_state")
             seeded = Mux(self.seed == constant, constant, self.seed ^ constant)
