@@ -117,12 +117,14 @@ class StochasticRoundingGenerator(wiring.Component):
     """The random bits of stochastic rounding (R17): one xorshift32 generator per PSUM lane,
     ``sim_models.bf16_psum.StochasticRoundingBits`` cycle for cycle.
 
-    In a cycle with ``step`` set, ``random`` holds every lane's draw (the top 16 bits of its
-    next state) and each lane takes that state at the clock edge; without ``step`` the states
-    hold. ``reseed`` restarts every lane from ``seed`` (lane m at ``seed XOR (0x9E3779B9 *
-    (m + 1))``, that constant if the XOR is 0); with ``step`` in the same cycle, the draw is
-    the first of the new seed, as ``reseed(seed)`` then ``draws(1)``. After reset every lane
-    holds seed 0's state.
+    In a cycle with lane m's ``step`` bit set, ``random[m]`` holds lane m's draw (the top 16
+    bits of its next state) and the lane takes that state at the clock edge; otherwise the
+    lane holds. Each lane steps on its own bit, so that a tile whose PSUM lanes write one cycle
+    apart steps each lane with its own write; stepped once per result beat of an SR operation,
+    every lane draws what the golden model's lane draws. ``reseed`` restarts every lane from
+    ``seed`` (lane m at ``seed XOR (0x9E3779B9 * (m + 1))``, that constant if the XOR is 0);
+    a lane stepping in the same cycle draws the new seed's first, as ``reseed(seed)`` then
+    ``draws(1)``. After reset every lane holds seed 0's state.
 
     Parameters
     ----------
@@ -133,16 +135,18 @@ class StochasticRoundingGenerator(wiring.Component):
     -------
     seed : In(32)
         Seed taken while ``reseed`` is set.
-    reseed, step : In(1)
-        Restart every lane from ``seed``; advance every lane once (one result beat).
+    reseed : In(1)
+        Restart every lane from ``seed``.
+    step : In(lanes)
+        Bit m: advance lane m once (one of its result beats).
     random : Out(ArrayLayout(16, lanes))
-        Each lane's draw of this cycle's beat (meaningful while ``step`` is set).
+        Each lane's draw of this cycle (meaningful while its ``step`` bit is set).
     state : Out(ArrayLayout(32, lanes))
         Each lane's current xorshift32 state (``StochasticRoundingBits.state``).
     """
     def __init__(self, lanes):
         self._lanes = _check_lanes(lanes)
-        super().__init__({"seed": In(32), "reseed": In(1), "step": In(1),
+        super().__init__({"seed": In(32), "reseed": In(1), "step": In(lanes),
                           "random": Out(data.ArrayLayout(SR_RANDOM_BITS, lanes)),
                           "state": Out(data.ArrayLayout(32, lanes))})
 
@@ -161,7 +165,7 @@ class StochasticRoundingGenerator(wiring.Component):
             following = _xorshift32(m, start, f"lane{lane}_next")
             m.d.comb += [self.random[lane].eq(following[32 - SR_RANDOM_BITS:]),
                          self.state[lane].eq(state)]
-            with m.If(self.step):
+            with m.If(self.step[lane]):
                 m.d.sync += state.eq(following)
             with m.Elif(self.reseed):
                 m.d.sync += state.eq(seeded)

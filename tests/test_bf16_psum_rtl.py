@@ -193,69 +193,85 @@ def test_rne_overwrite_of_an_fp32_subnormal_is_ieee_rounding_on_the_bf16_grid():
 
 def run_generator(lanes, program):
     """Simulate StochasticRoundingGenerator(lanes) through ``program``, a list of (seed or
-    None, step) cycles (a seed reseeds in that cycle), and return the states after reset
-    (uint32 [lanes]) and each stepping cycle's draws (uint16 [steps, lanes])."""
+    None, step mask) cycles (a seed reseeds in that cycle, bit m of the mask steps lane m), and
+    return the states after reset (uint32 [lanes]) and each lane's draws (a list per lane)."""
     generator = StochasticRoundingGenerator(lanes)
     random, state = Value.cast(generator.random), Value.cast(generator.state)
-    draws = []
+    draws = [[] for _ in range(lanes)]
     initial = []
 
     async def testbench(ctx):
         packed = ctx.get(state)
         initial.extend((packed >> (32 * lane)) & 0xFFFFFFFF for lane in range(lanes))
-        for seed, step in program:
+        for seed, mask in program:
             ctx.set(generator.reseed, seed is not None)
             ctx.set(generator.seed, seed or 0)
-            ctx.set(generator.step, step)
-            if step:
+            ctx.set(generator.step, mask)
+            if mask:
                 packed = ctx.get(random)
-                draws.append([(packed >> (16 * lane)) & 0xFFFF for lane in range(lanes)])
+                for lane in range(lanes):
+                    if mask >> lane & 1:
+                        draws[lane].append((packed >> (16 * lane)) & 0xFFFF)
             await ctx.tick()
 
     simulator = Simulator(generator)
     simulator.add_clock(1e-8)
     simulator.add_testbench(testbench)
     simulator.run()
-    return np.array(initial, dtype=np.uint32), np.array(draws, dtype=np.uint16)
+    return np.array(initial, dtype=np.uint32), draws
 
 
 def golden_draws(lanes, program):
-    """What StochasticRoundingBits(lanes) gives for the same ``program`` as
-    :func:`run_generator`."""
-    golden = StochasticRoundingBits(lanes)
-    initial = golden.state
-    draws = []
-    for seed, step in program:
-        if seed is not None:
-            golden.reseed(seed)
-        if step:
-            draws.append(golden.draws(1)[0])
-    return initial, np.array(draws, dtype=np.uint16)
+    """What the golden StochasticRoundingBits(lanes) gives each lane for the same ``program``
+    as :func:`run_generator`: lane m's draws are column m of a golden generator stepped
+    whenever lane m steps (the golden steps every lane at once)."""
+    goldens = [StochasticRoundingBits(lanes) for _ in range(lanes)]
+    initial = goldens[0].state
+    draws = [[] for _ in range(lanes)]
+    for seed, mask in program:
+        for lane, golden in enumerate(goldens):
+            if seed is not None:
+                golden.reseed(seed)
+            if mask >> lane & 1:
+                draws[lane].append(int(golden.draws(1)[0, lane]))
+    return initial, draws
+
+
+def skewed(lanes, beats):
+    """Step masks of ``beats`` (booleans) with lane m stepping m cycles after lane 0, as PSUM
+    lanes written one cycle apart do."""
+    cycles = len(beats) + lanes - 1
+    return [sum(1 << lane for lane in range(lanes) if 0 <= cycle - lane < len(beats)
+                and beats[cycle - lane]) for cycle in range(cycles)]
 
 
 @pytest.mark.parametrize("lanes", [1, 3, 8])
 def test_generator_matches_the_golden_draw_by_draw(rng, lanes):
-    """From reset (seed 0), then a random seed, then a seed that would give lane 1 the zero
-    state, with idle cycles between beats and a reseed both alone and in a stepping cycle."""
+    """Each lane's draws over thousands of beats, stepped with its own skew and idle cycles
+    between beats: from reset (seed 0), after a reseed to a random seed, and after a reseed in
+    a cycle where every lane steps to a seed that would give lane 1 the zero state."""
     seeds = [int(rng.integers(0, 1 << 32)), (2 * LANE_SEED_STEP) & 0xFFFFFFFF]
-    idle = rng.integers(0, 4, DRAWS) == 0
-    program = [(None, not still) for still in idle]
-    program += [(seeds[0], False)] + [(None, True)] * DRAWS
-    program += [(seeds[1], True)] + [(None, True)] * (DRAWS // 3)
+    every = (1 << lanes) - 1
+    program = [(None, mask) for mask in skewed(lanes, rng.integers(0, 4, DRAWS) != 0)]
+    program += [(seeds[0], 0)] + [(None, mask) for mask in skewed(lanes, [True] * DRAWS)]
+    program += [(seeds[1], every)] + [(None, every)] * (DRAWS // 3)
     got_initial, got = run_generator(lanes, program)
     want_initial, want = golden_draws(lanes, program)
     assert (got_initial == want_initial).all()
-    assert got.shape == want.shape and got.shape[0] > 2 * DRAWS
-    wrong = np.argwhere(got != want)
-    assert not len(wrong), [(int(beat), int(lane), hex(got[beat, lane]), hex(want[beat, lane]))
-                            for beat, lane in wrong[:5]]
+    for lane in range(lanes):
+        assert len(got[lane]) == len(want[lane]) > 2 * DRAWS
+        wrong = [beat for beat, (one, other) in enumerate(zip(got[lane], want[lane]))
+                 if one != other]
+        assert not wrong, (lane, wrong[:5], [hex(got[lane][beat]) for beat in wrong[:5]],
+                           [hex(want[lane][beat]) for beat in wrong[:5]])
 
 
 def test_generator_and_write_reproduce_an_sr_write_psum(rng):
     """The generator's draws of N beats fed lane by lane to PsumWrite store exactly what
     write_psum stores for an [M, N] BF16 SR accumulation from the same seed."""
     lanes, beats, seed = 4, 50, int(rng.integers(0, 1 << 32))
-    _, draws = run_generator(lanes, [(seed, False)] + [(None, True)] * beats)
+    _, draws = run_generator(lanes, [(seed, 0)] + [(None, (1 << lanes) - 1)] * beats)
+    draws = np.array(draws, dtype=np.uint32)
     stored = rng.integers(0, 1 << 16, (lanes, beats), dtype=np.uint32)
     incoming = random_words(rng, lanes * beats).reshape(lanes, beats)
     destination = PsumDestination("bf16", True, "sr")
@@ -263,7 +279,7 @@ def test_generator_and_write_reproduce_an_sr_write_psum(rng):
                          StochasticRoundingBits(lanes, seed))
     code = np.full(lanes * beats, encode_destination(destination))
     got = simulate(PsumWrite(), {"stored": stored.ravel(), "incoming": incoming.ravel(),
-                                 "random": draws.T.astype(np.uint32).ravel(),
+                                 "random": draws.ravel(),
                                  "destination": code}, "word")
     assert (got.reshape(lanes, beats) == want).all()
 
