@@ -34,13 +34,12 @@ from .progress import Progress
 from .stages import STAGES, PointWork
 from .store import FAILED, OK, PointRow
 from .tasks import StepError, build_rtl, generate_rtl, run_point, synthesize_rtl, time_pe
+from .tools import SYNTHESIS_LIMIT
 
 __all__ = ["SYNTHESIS_LIMIT", "SweepError", "SweepSummary", "connect", "run_sweep"]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = "5s"
-#: Default limit of one synthesis task (the RTL's three Yosys runs), in seconds.
-SYNTHESIS_LIMIT = 1800.0
 #: Where a local cluster's scheduler serves HTTP (health and metrics; no dashboard): a free
 #: port of the loopback interface.
 _HTTP_ADDRESS = "127.0.0.1:0"
