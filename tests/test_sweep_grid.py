@@ -48,6 +48,19 @@ def test_grid_points_share_rtl_and_have_distinct_digests():
     assert parse_grid(GRID)[0].digest == points[0].digest
 
 
+def test_points_differing_only_in_their_projection_share_one_measurement():
+    points = parse_grid(GRID)
+    assert [len({point.measurement_digest for point in points[i:i + 2]}) for i in (0, 2)] == \
+        [1, 1]
+    assert points[0].measurement_digest != points[2].measurement_digest   # another tile
+    for changed in (GRID.replace('"icarus"', '"verilator"'),
+                    GRID.replace('"2x2x8", ', ""),
+                    GRID.replace("psum_depth = [64]", "psum_depth = [32]")):
+        assert parse_grid(changed)[0].measurement_digest != points[0].measurement_digest
+    other_system = parse_grid(GRID.replace('"trn2-instance"', '"trn2-ultraserver"'))
+    assert other_system[0].measurement_digest == points[0].measurement_digest
+
+
 def test_every_operand_format_is_a_grid_value():
     sets = ["int8", ",".join(TRAINIUM2_FORMATS)] + [name for name in OPERAND_FORMATS
                                                    if name != "int8"]
