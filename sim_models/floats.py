@@ -600,22 +600,23 @@ BF16_PRECISION = 8
 
 
 def round_fp32_to_bf16(bits):
-    """BF16 bit patterns (uint16) of FP32 values, rounded to 8 significant bits, to nearest,
-    ties to even; a rounded magnitude of 2**128 or more is infinite, every NaN becomes
-    :data:`BF16_CANONICAL_NAN`, zeros keep their sign.
+    """BF16 bit patterns (uint16) of FP32 values, rounded to nearest, ties to even, on the bit
+    pattern: the 16 bits BF16 drops decide whether the kept 16 round up, a carry out of the
+    largest finite BF16 gives infinity, every NaN becomes :data:`BF16_CANONICAL_NAN`, zeros
+    and infinities keep their sign. Exactly IEEE 754's conversion for every input, subnormals
+    included (BF16 shares FP32's exponent range, so the kept bits are BF16's own grid).
 
-    ``bits`` : uint32 array of FP32 results of R1/R9 (normal numbers, zeros, infinities or
-    NaNs: R5 leaves no subnormals, and BF16 shares FP32's exponent range, so every rounded
-    normal is a BF16 normal).
+    ``bits`` : uint32 array of FP32 bit patterns.
     """
-    values = decode_fp32(bits)
-    with np.errstate(invalid="ignore"):
-        fraction, exponent = np.frexp(values)
-        rounded = np.ldexp(np.rint(np.ldexp(fraction, BF16_PRECISION)),
-                           exponent - BF16_PRECISION)
-    rounded = np.where(np.isfinite(values) & (np.abs(rounded) >= FP32_OVERFLOW),
-                       np.copysign(np.inf, values), np.where(np.isfinite(values), rounded, values))
-    return (encode_fp32(rounded) >> 16).astype(np.uint16)
+    bits = np.asarray(bits, dtype=np.uint32)
+    magnitude = bits & np.uint32(0x7FFFFFFF)
+    kept, dropped = magnitude >> np.uint32(16), magnitude & np.uint32(0xFFFF)
+    half = np.uint32(0x8000)
+    up = (dropped > half) | ((dropped == half) & (kept & np.uint32(1)).astype(bool))
+    finite = magnitude < np.uint32(0x7F800000)
+    rounded = (kept + (up & finite)) | ((bits >> np.uint32(16)) & np.uint32(0x8000))
+    nan = magnitude > np.uint32(0x7F800000)
+    return np.where(nan, BF16_CANONICAL_NAN, rounded).astype(np.uint16)
 
 
 def add_bf16(stored, incoming):

@@ -3,12 +3,14 @@ accumulate, and the refusal of mixed-type accumulation) and R17 (stochastic roun
 xorshift32 generators), each pinned by a test named after it; SR reproduced bit for bit from a
 seed and shown unbiased over many draws."""
 
+import ml_dtypes
 import numpy as np
 import pytest
 
 from sim_models.bf16_psum import (LANE_SEED_STEP, PsumDestination, StochasticRoundingBits,
                                   lane_seeds, round_fp32_to_bf16_stochastic, write_psum)
-from sim_models.floats import accumulate_fp32, decode_fp32, round_fp32_to_bf16
+from sim_models.floats import (BF16_CANONICAL_NAN, accumulate_fp32, decode_fp32,
+                               round_fp32_to_bf16)
 from tests.float_samples import rng  # noqa: F401
 
 BF16 = PsumDestination("bf16")
@@ -47,6 +49,22 @@ def test_r16_bf16_rne_write_is_the_downcast_immediately_before_the_write(rng):
     # Directed: 1 + 2**-8 is a tie (to 1.0), 1 + 2**-8 + 2**-20 rounds up.
     values, _ = write_psum(None, None, fp32([1 + 2.0 ** -8, 1 + 2.0 ** -8 + 2.0 ** -20]), BF16)
     assert values.tolist() == [0x3F80, 0x3F81]
+
+
+def test_r16_rne_to_bf16_is_ieee_conversion_for_every_fp32_pattern(rng):
+    """Nearest-even to BF16 on the bit pattern equals IEEE 754's conversion (ml_dtypes) for
+    uniform FP32 patterns, every 7th subnormal and the rounding points below Inf; NaNs become
+    the canonical BF16 NaN."""
+    bits = np.concatenate([rng.integers(0, 1 << 32, 200_000, dtype=np.uint64).astype(np.uint32),
+                           np.arange(0, 1 << 23, 7, dtype=np.uint32),
+                           np.array([0x7F7F8000, 0x7F7F7FFF, 0xFF7F8000, 0x00008000,
+                                     0x00018000, 0x80017FFF], dtype=np.uint32)])
+    got = round_fp32_to_bf16(bits)
+    nan = (bits & 0x7FFFFFFF) > 0x7F800000
+    with np.errstate(invalid="ignore"):
+        want = bits[~nan].view(np.float32).astype(ml_dtypes.bfloat16).view(np.uint16)
+    assert np.array_equal(got[~nan], want)
+    assert (got[nan] == BF16_CANONICAL_NAN).all()
 
 
 def test_r16_bf16_accumulation_upcasts_adds_in_fp32_and_rounds_back_once():

@@ -6,7 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
-from amaranth.hdl import Cat, Module, Signal
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.sim import Simulator
 
 from hdl.float_arith import FloatAdd, FloatMac, float_mac_signature
@@ -47,7 +47,7 @@ def simulate(component, vectors, output):
     for port, values in zip(ports, vectors.values()):
         for index in range(count):
             packed[index] |= int(values[index]) << offset
-        offset += len(port)
+        offset += len(Value.cast(port))
     top = Module()
     top.submodules.component = component
     inputs = Signal(offset)
