@@ -20,10 +20,13 @@ from pathlib import Path
 
 from sim_models.cli import ArgumentParser
 
-from .engine import SYNTHESIS_LIMIT, SweepError, connect, run_sweep
 from .grid import GridError, load_grid
-from .report import write_report
 from .store import ResultStore, StoreError
+from .tools import SYNTHESIS_LIMIT
+
+# Dask, the engine (Amaranth, the testbenches) and matplotlib are imported by main() only once
+# the command line and the grid have passed their checks: they take seconds to import (tens
+# under load), which a bad argument should not wait for.
 
 
 #: Grids of more points than this run only with ``--large``.
@@ -67,31 +70,40 @@ def _arguments(argv):
     return args
 
 
-def main(argv=None):
-    args = _arguments(argv)
+def _checked_points(args):
+    """The points of the grid file ``args.grid``, refused in one line
+    (:class:`~sweep.grid.GridError`) if it is invalid, or too large without ``--large``."""
+    points = load_grid(args.grid)
+    if len(points) > LARGE_GRID and not args.large:
+        rtls = len({point.config for point in points})
+        hours = rtls * SECONDS_PER_RTL / min(args.workers, rtls) / 3600
+        raise GridError(f"{args.grid}: {len(points)} points over {rtls} RTLs, about "
+                        f"{hours:.1f} h on {args.workers} workers at about "
+                        f"{SECONDS_PER_RTL} s per RTL; grids of more than {LARGE_GRID} "
+                        f"points need --large")
+    return points
+
+
+def _sweep(args):
+    """Run the sweep of valid ``args``; the exit status."""
     name = Path(args.grid).stem
     try:
-        points = load_grid(args.grid)
-        if len(points) > LARGE_GRID and not args.large:
-            rtls = len({point.config for point in points})
-            hours = rtls * SECONDS_PER_RTL / min(args.workers, rtls) / 3600
-            raise GridError(f"{args.grid}: {len(points)} points over {rtls} RTLs, about "
-                            f"{hours:.1f} h on {args.workers} workers at about "
-                            f"{SECONDS_PER_RTL} s per RTL; grids of more than {LARGE_GRID} "
-                            f"points need --large")
+        points = _checked_points(args)
         store = ResultStore(args.store or Path(args.build) / "sweep" / f"{name}.sqlite")
+    except (GridError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    from .engine import SweepError, connect, run_sweep
+    from .report import write_report
+    try:
         with connect(args.workers, args.scheduler) as client:
             print(f"[sweep] {args.grid}: {len(points)} points; store {store.path}", flush=True)
             summary = run_sweep(points, store, client, Path(args.build),
                                 synthesis_limit=args.synthesis_limit)
         table = write_report(name, points, store.rows(), args.out)
-    except (GridError, StoreError, SweepError) as error:
+    except (StoreError, SweepError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished points are kept in the store; rerun to go on",
-              file=sys.stderr)
-        return 130
     shared = ", ".join(f"{step} {summary.steps_run[step]} run / {summary.steps_saved[step]} "
                        f"saved" for step in summary.steps_run)
     print(f"[sweep] {summary.stored} stored, {summary.failed} failed, {summary.skipped} "
@@ -99,6 +111,16 @@ def main(argv=None):
           f"{summary.work_seconds:.1f} s in steps; {shared}; engine overhead "
           f"{summary.overhead_per_point:.2f} worker-s per point; table {table}", flush=True)
     return 1 if summary.failed else 0
+
+
+def main(argv=None):
+    args = _arguments(argv)
+    try:
+        return _sweep(args)
+    except KeyboardInterrupt:
+        print("interrupted: finished points are kept in the store; rerun to go on",
+              file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

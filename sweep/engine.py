@@ -11,9 +11,13 @@ Tasks and their keys (the functions are :mod:`sweep.tasks`'):
   time limit.
 - ``pe-timing-<formats>-s<stages>``: the ECP5 fmax of one PE, one per operand format set and
   MAC depth.
-- ``point-<digest>``: the :data:`~sweep.stages.STAGES` of one point, after its build.
+- ``measurement-<digest>``: the shared stages (the checked GEMMs) of the points of one
+  measurement (:attr:`~sweep.grid.SweepPoint.measurement_digest`: a tile, its simulator and
+  GEMMs), after its build.
+- ``point-<digest>``: the other :data:`~sweep.stages.STAGES` of one point, after its build.
 
-Points that share an RTL share its build and its synthesis. The client stores a point as soon
+Points that share an RTL share its build and its synthesis; points that differ only in their
+workload also share the simulation of their GEMMs. The client stores a point as soon
 as its tasks are all in (:mod:`sweep.store`), so that nothing finished is lost when the sweep
 stops; a worker killed in a task has it rerun elsewhere by Dask, and the store's key keeps the
 point once. A point's error is that of its first failed step, in the order above.
@@ -34,13 +38,12 @@ from .progress import Progress
 from .stages import STAGES, PointWork
 from .store import FAILED, OK, PointRow
 from .tasks import StepError, build_rtl, generate_rtl, run_point, synthesize_rtl, time_pe
+from .tools import SYNTHESIS_LIMIT
 
 __all__ = ["SYNTHESIS_LIMIT", "SweepError", "SweepSummary", "connect", "run_sweep"]
 
 #: Seconds to wait for an existing scheduler before giving up.
 CONNECT_TIMEOUT = "5s"
-#: Default limit of one synthesis task (the RTL's three Yosys runs), in seconds.
-SYNTHESIS_LIMIT = 1800.0
 #: Where a local cluster's scheduler serves HTTP (health and metrics; no dashboard): a free
 #: port of the loopback interface.
 _HTTP_ADDRESS = "127.0.0.1:0"
@@ -48,9 +51,11 @@ _HTTP_ADDRESS = "127.0.0.1:0"
 POLL_SECONDS = 0.2
 #: Every kind of task -> the prefix of its keys, ``<prefix><what it works on>``.
 _KEY_PREFIXES = {"generate": "generate-", "build": "build-", "synthesis": "synthesis-",
-                 "pe_timing": "pe-timing-", "point": "point-"}
-#: The kinds of task shared by the points of one RTL (or format set).
-_SHARED = ("build", "synthesis", "pe_timing")
+                 "pe_timing": "pe-timing-", "measurement": "measurement-", "point": "point-"}
+#: The kinds of task shared by the points of one RTL (or format set, or measurement).
+_SHARED = ("build", "synthesis", "pe_timing", "measurement")
+#: The kinds of task that run stages: their value is (records, seconds) by stage name.
+_STAGE_TASKS = ("measurement", "point")
 
 
 def _task_key(step, *parts):
@@ -107,8 +112,8 @@ class SweepSummary:
     wall_seconds : float
         From the first submission to the last point stored.
     steps_run : dict
-        Shared step (``"build"``, ``"synthesis"``, ``"pe_timing"``) -> tasks of it that did
-        the work (a build found up to date did not).
+        Shared step (``"build"``, ``"synthesis"``, ``"pe_timing"``, ``"measurement"``) ->
+        tasks of it that did the work (a build found up to date did not).
     steps_saved : dict
         Shared step -> points that got its result minus ``steps_run``: the runs that sharing
         (and, for builds, the up-to-date check) saved.
@@ -208,7 +213,7 @@ class _Run:
             entry.errors[key] = value
         elif step == "generate":
             self.generated(entry, value)
-        elif step == "point":
+        elif step in _STAGE_TASKS:
             records, seconds = value
             entry.records.update(records)
             entry.seconds.update(seconds)
@@ -220,13 +225,22 @@ class _Run:
         point = entry.point
         self.rtl_of[point.config] = rtl.sha256
         entry.seconds["generate"] = rtl.seconds
-        self.uses.update(list(_SHARED) if self.synthesis else ["build"])
+        self.uses.update(["build", "synthesis", "pe_timing"] if self.synthesis else ["build"])
         build = self.submit(_task_key("build", point.simulator, rtl.sha256), build_rtl,
                             point.config, point.simulator, rtl, watch=False)
+        shared = tuple(stage for stage in self.stages if stage.shared)
+        if shared:
+            self.uses["measurement"] += 1
+            measurement = point.measurement_digest
+            key = _task_key("measurement", measurement)
+            self.submit(key, run_point, point, build,
+                        PointWork(rtl.verilog, self.build_root / "measurements" / measurement[:16]),
+                        shared)
+            self.wait_for(entry, key)
         key = _task_key("point", point.digest)
         self.submit(key, run_point, point, build,
                     PointWork(rtl.verilog, self.build_root / "points" / point.digest[:16]),
-                    self.stages)
+                    tuple(stage for stage in self.stages if not stage.shared))
         self.wait_for(entry, key)
         if self.synthesis:
             key = _task_key("synthesis", rtl.sha256)
@@ -291,8 +305,9 @@ class _Run:
             step = _step_of(key)
             if step == "generate":
                 work += value.seconds
-            elif step == "point":
+            elif step in _STAGE_TASKS:
                 work += sum(seconds for stage, seconds in value[1].items() if stage != "build")
+                run["measurement"] += step == "measurement"
             else:
                 work += value[1]
                 run[step] += 1
@@ -317,8 +332,9 @@ def run_sweep(points, store, client, build_root, stages=STAGES, out=None, *, syn
     client : dask.distributed.Client
     build_root : Path
         Shared directory of the RTLs and their builds and synthesis files (``rtl/<sha>/``),
-        the PE timings (``pe_timing/``) and the points' own directories (``points/``); every
-        worker must see it at the same path.
+        the PE timings (``pe_timing/``), the measurements' directories (``measurements/``)
+        and the points' own directories (``points/``); every worker must see it at the same
+        path.
     stages : sequence of sweep.stages.Stage
         What runs per point, after its build.
     out : file or None

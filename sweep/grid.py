@@ -95,6 +95,15 @@ class SweepPoint:
         the store. The RTL is not part of it (points may share one)."""
         return hashlib.sha256(json.dumps(self.as_dict(), sort_keys=True).encode()).hexdigest()
 
+    @property
+    def measurement_digest(self):
+        """SHA-256 (hex) of what the point's checked GEMMs depend on: the configuration, the
+        simulator and the shapes. Points that differ only in their projection (system,
+        workload) share it, and so share one simulation of their GEMMs."""
+        measurement = {key: value for key, value in self.as_dict().items()
+                       if key in ("config", "simulator", "shapes")}
+        return hashlib.sha256(json.dumps(measurement, sort_keys=True).encode()).hexdigest()
+
     def as_dict(self):
         """The JSON form of the point: its configuration and measurement choice."""
         return {"config": config_to_dict(self.config), "simulator": self.simulator,

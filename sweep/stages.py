@@ -48,9 +48,15 @@ class PointWork:
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of a point: ``run(point, work)`` returns the record stored as ``name``."""
+    """One step of a point: ``run(point, work)`` returns the record stored as ``name``.
+    ``shared``: the record depends only on the point's measurement
+    (:attr:`~sweep.grid.SweepPoint.measurement_digest`: configuration, simulator, GEMMs), not
+    on its projection, so the engine runs it once for all the points of one measurement (the
+    workloads of a tile) and gives each the same record; ``work.directory`` is then the
+    measurement's directory, not one point's."""
     name: str
     run: Callable
+    shared: bool = False
 
 
 def measure_gemms(point, work):
@@ -71,7 +77,7 @@ def measure_gemms(point, work):
     with open(work.directory / "simulate.log", "w") as log, redirect_stdout(log):
         entries, _ = simulate_gemms(config, point.simulator, list(point.shapes),
                                     work.rtl_build, hierarchical=point.simulator == "verilator",
-                                    run=f"point_{point.digest[:16]}", verilog=work.verilog,
+                                    run=f"gemms_{work.directory.name}", verilog=work.verilog,
                                     matmul_format=matmul_format)
     runs = [run_record(config, point.simulator, entry, None, matmul_format)
             for entry in entries]
@@ -92,5 +98,6 @@ def stage_record(record):
     return asdict(record) if is_dataclass(record) else record
 
 
-#: The stages of every point, in order.
-STAGES = (Stage("gemms", measure_gemms), Stage("projection", project))
+#: The stages of every point, in order. The GEMMs of a tile are simulated once for all its
+#: workloads.
+STAGES = (Stage("gemms", measure_gemms, shared=True), Stage("projection", project))

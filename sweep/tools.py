@@ -17,7 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SynthesisError", "TOOLS", "TimeLimit", "run_tool"]
+__all__ = ["SYNTHESIS_LIMIT", "SynthesisError", "TOOLS", "TimeLimit", "run_tool"]
+
+#: Default limit of one synthesis task (the RTL's three Yosys runs), in seconds.
+SYNTHESIS_LIMIT = 1800.0
 
 #: Tool name -> the Python code that runs it with ``sys.argv[1:]`` as its arguments, and the
 #: options that make it quiet on the terminal and write its whole log to a file. The log must

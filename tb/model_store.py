@@ -4,9 +4,10 @@ characterization, the benchmark or a sweep point, a cleaned build) takes the mod
 
 A model is the one file a run needs: Verilator's executable (named after the top module) or
 Icarus's ``sim.vvp``; its entry also keeps the build's ``build.log`` and the seconds the build
-took, which the characterization records. Its digest (:func:`tb.runner.build_digest`) covers the simulator and its
-version, the cocotb libraries it links, the top module, the build arguments and the names and
-contents of every source. An entry is ``<store>/<sim>/<digest>/`` holding the model and a file
+took, which the characterization records. Its digest (:func:`tb.runner.build_digest`) covers
+the simulator and its version, cocotb's version, the top module, the build arguments and the
+names and contents of every source; no directory, so that every clone and venv of the user
+shares the models. An entry is ``<store>/<sim>/<digest>/`` holding the model and a file
 ``digest`` written last: an entry without it, or whose ``digest`` does not match its name, is
 incomplete or corrupt; it is named on stdout, removed, and the model is built again.
 

@@ -127,14 +127,28 @@ def _environ(changes):
 
 def _tool_identity(sim):
     """What, besides the sources and arguments, decides the model a build makes: the
-    simulator's version and the cocotb libraries it links (by path: a Verilator model loads
-    them from there)."""
+    simulator's version and cocotb's (whose Verilator main and VPI library a Verilator model
+    is built with). Not where cocotb is installed: a model built by another clone's venv is
+    the same model, and its runs load this venv's cocotb libraries (:func:`_run_env`)."""
     if sim == "verilator":
         simulator = metadata.version("verilator")
     else:
         run = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, check=False)
         simulator = (run.stdout or run.stderr).splitlines()[0] if run.stdout or run.stderr else ""
-    return simulator, metadata.version("cocotb"), str(cocotb_tools.config.libs_dir)
+    return simulator, metadata.version("cocotb")
+
+
+def _run_env(sim):
+    """What a run of a ``sim`` model adds to the environment. A Verilator model records the
+    cocotb library directory of the venv that built it as its run path (``DT_RUNPATH``), which
+    the model store shares between clones and which may since have been removed; the dynamic
+    loader searches ``LD_LIBRARY_PATH`` first, so this venv's libraries (same cocotb version,
+    by the build digest) are put there. Icarus is given its VPI module's directory at run
+    time already."""
+    if sim != "verilator":
+        return {}
+    paths = [str(cocotb_tools.config.libs_dir), os.environ.get("LD_LIBRARY_PATH")]
+    return {"LD_LIBRARY_PATH": os.pathsep.join(filter(None, paths))}
 
 
 def build_digest(sim, toplevel, sources, build_args):
@@ -371,6 +385,7 @@ def run_simulation(sim: str, verilog_sources: Sequence[os.PathLike | str], tople
         runner = get_runner(sim)
         build_time, model_build_time = _build(runner, sim, sources, toplevel, build_dir,
                                               tuple(build_args), _store(store))
+    with _environ({**changes, **_run_env(sim)}):
         try:
             # The language is given because a skipped build leaves the runner without sources.
             runner.test(test_module=test_module, hdl_toplevel=toplevel,

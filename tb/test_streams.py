@@ -8,6 +8,7 @@ them.
 import shutil
 from pathlib import Path
 
+import cocotb_tools.config
 import numpy as np
 import pytest
 from amaranth.back import verilog
@@ -176,4 +177,28 @@ def test_stream_loopback(sim, request):
     build_dir = BUILD_ROOT / sim
     result = run_simulation(sim, [_generate(build_dir)], TOPLEVEL,
                             "tb.selftest_stream_loopback", build_dir, build_dir, seed=SEED)
+    assert (result.passed, result.failed, result.skipped) == (2, 0, 0)
+
+
+def test_a_stored_model_runs_after_the_venv_that_built_it_is_gone(tmp_path):
+    """The user's model store is shared by every clone, and a Verilator model records the
+    cocotb library directory of the venv that built it as its run path. A model whose recorded
+    directory no longer exists (its clone removed) is still taken from the store and runs, on
+    this venv's cocotb libraries."""
+    store, first, second = tmp_path / "store", tmp_path / "first", tmp_path / "second"
+    run_simulation("verilator", [_generate(first)], TOPLEVEL, "tb.selftest_stream_loopback",
+                   first, first, seed=SEED, store=store)
+    (model,) = (store / "verilator").glob(f"*/{TOPLEVEL}")
+    libs = str(cocotb_tools.config.libs_dir).encode()
+    # The same length, so that nothing else in the executable moves.
+    gone = (b"/gone-" + b"x" * len(libs))[:len(libs)]
+    executable = model.read_bytes()
+    assert libs in executable and not Path(gone.decode()).exists()
+    model.unlink()   # hard-linked into ``first``: a new file, not an edit of both
+    model.write_bytes(executable.replace(libs, gone))
+    model.chmod(0o755)
+    result = run_simulation("verilator", [_generate(second)], TOPLEVEL,
+                            "tb.selftest_stream_loopback", second, second, seed=SEED,
+                            store=store)
+    assert result.build_time == 0 and result.model_build_time > 0   # from the store
     assert (result.passed, result.failed, result.skipped) == (2, 0, 0)

@@ -98,10 +98,16 @@ def test_smoke_grid_on_a_local_cluster(local_run, build_root):
     rows = store.rows()
     assert [row.status for row in rows] == [OK] * 8, [row.error for row in rows]
     assert summary.workers == 2 and summary.stored == 8 and summary.failed == 0
-    # Two points per RTL share its build and synthesis; all four RTLs one PE timing (int8).
-    assert summary.steps_run == {"build": 4, "synthesis": 4, "pe_timing": 1}
-    assert summary.steps_saved == {"build": 4, "synthesis": 4, "pe_timing": 7}
+    # Two points per RTL (its two workloads) share its build, synthesis and the simulation of
+    # its GEMMs; all four RTLs one PE timing (int8).
+    assert summary.steps_run == {"build": 4, "synthesis": 4, "pe_timing": 1, "measurement": 4}
+    assert summary.steps_saved == {"build": 4, "synthesis": 4, "pe_timing": 7,
+                                   "measurement": 4}
     assert len({row.rtl_sha256 for row in rows}) == 4
+    gemms = {}
+    for row in rows:
+        assert gemms.setdefault(row.rtl_sha256, row.records["gemms"]) == row.records["gemms"]
+    assert len(list(build_root.glob("measurements/*/simulate.log"))) == 4
     for row in rows:
         runs = row.records["gemms"]["runs"]
         assert len(runs) == 8 and all(run["rtl_cycles"] == run["model_cycles"] for run in runs)
@@ -286,6 +292,7 @@ def test_smoke_grid_on_separate_processes_gives_the_same_table(local_run, dask_p
         summary, _ = _sweep(chosen, store, client, build_root)
     assert summary.workers == 2 and summary.stored == 3 and summary.failed == 0
     assert summary.steps_run["synthesis"] == 2 and summary.steps_saved["synthesis"] == 1
+    assert summary.steps_run["measurement"] == 2 and summary.steps_saved["measurement"] == 1
     assert results_table(chosen, store.rows()) == results_table(chosen, local_store.rows())
 
 

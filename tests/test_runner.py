@@ -2,6 +2,7 @@
 
 import os
 import time
+from pathlib import Path
 
 from tb import model_store
 from tb import runner
@@ -108,3 +109,31 @@ def test_a_half_built_directory_is_named_and_its_simulator_files_removed(tmp_pat
     (build / "build.sha256").write_text("digest")
     runner._clear_half_built(build, "top")
     assert (build / "Vtop.mk").is_file() and not capsys.readouterr().out
+
+
+def test_the_model_key_ignores_where_cocotb_is_installed_but_not_what_builds_the_model(
+        tmp_path, monkeypatch):
+    """A fresh clone (a new venv) takes the models other clones built from the user's store:
+    the key holds the simulator's and cocotb's versions, the arguments and the sources, not
+    the venv's path."""
+    source = tmp_path / "top.v"
+    source.write_text("module top; endmodule\n")
+
+    def key(args=(), versions=None):
+        versions = versions or {}
+        with monkeypatch.context() as patch:
+            real = runner.metadata.version
+            patch.setattr(runner.metadata, "version",
+                          lambda package: versions.get(package) or real(package))
+            return build_digest("verilator", "top", [source], args)
+
+    here = key()
+    for venv in ("/work/a/.venv", "/home/someone/else/.venv"):
+        monkeypatch.setattr(runner.cocotb_tools.config, "libs_dir",
+                            Path(venv, "lib/python3.11/site-packages/cocotb/libs"))
+        assert key() == here
+    assert key(("-CFLAGS", "-O3")) != here
+    assert key(versions={"verilator": "0.0.1"}) != here
+    assert key(versions={"cocotb": "0.0.1"}) != here
+    source.write_text("module top; wire w; endmodule\n")
+    assert key() != here

@@ -48,6 +48,19 @@ def test_grid_points_share_rtl_and_have_distinct_digests():
     assert parse_grid(GRID)[0].digest == points[0].digest
 
 
+def test_points_differing_only_in_their_projection_share_one_measurement():
+    points = parse_grid(GRID)
+    assert [len({point.measurement_digest for point in points[i:i + 2]}) for i in (0, 2)] == \
+        [1, 1]
+    assert points[0].measurement_digest != points[2].measurement_digest   # another tile
+    for changed in (GRID.replace('"icarus"', '"verilator"'),
+                    GRID.replace('"2x2x8", ', ""),
+                    GRID.replace("psum_depth = [64]", "psum_depth = [32]")):
+        assert parse_grid(changed)[0].measurement_digest != points[0].measurement_digest
+    other_system = parse_grid(GRID.replace('"trn2-instance"', '"trn2-ultraserver"'))
+    assert other_system[0].measurement_digest == points[0].measurement_digest
+
+
 def test_every_operand_format_is_a_grid_value():
     sets = ["int8", ",".join(TRAINIUM2_FORMATS)] + [name for name in OPERAND_FORMATS
                                                    if name != "int8"]
@@ -213,6 +226,33 @@ def test_command_line_bad_input_is_one_line(arguments, message, tmp_path):
     assert len(result.stderr.splitlines()) == 1 and result.stderr.startswith(message), \
         result.stderr
     assert result.stdout == ""
+
+
+#: Modules a refused command line must not wait for: Dask and the engine behind it (Amaranth,
+#: the simulators' runners) and the plots, seconds to import (tens under load).
+HEAVY_MODULES = ("dask", "distributed", "amaranth", "cocotb", "cocotb_tools", "matplotlib",
+                 "hdl", "tb")
+
+
+@pytest.mark.parametrize("arguments", [
+    ["nope.toml"], ["LARGE", "--workers", "1"], ["GRID", "--store", "DIRECTORY"]])
+def test_bad_input_is_refused_before_the_engine_is_imported(arguments, tmp_path):
+    """The checks of the command line, the grid file and the store come before Dask, the
+    engine and matplotlib are imported (``python -m sweep`` with a bad grid took 43-61 s of
+    wall time at load 8 when it imported them first)."""
+    large = tmp_path / "large.toml"
+    large.write_text(GRID.replace("rows = [2, 4]", f"rows = {list(range(1, 66))}"))
+    grid = tmp_path / "grid.toml"
+    grid.write_text(GRID)
+    arguments = [{"LARGE": str(large), "GRID": str(grid), "DIRECTORY": str(tmp_path)}
+                 .get(item, item) for item in arguments]
+    code = ("import sys, sweep.__main__ as cli; status = cli.main(sys.argv[1:]); "
+            f"print(status, *sorted({{name.split('.')[0] for name in sys.modules}} & "
+            f"set({HEAVY_MODULES!r})))")
+    result = subprocess.run([sys.executable, "-c", code, *arguments], cwd=REPOSITORY,
+                            capture_output=True, text=True, timeout=60)
+    assert result.stdout == "2\n", (result.stdout, result.stderr)
+    assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
 
 
 def test_ctrl_c_in_a_sweep_is_one_line(monkeypatch, capsys):
