@@ -594,8 +594,6 @@ def ulp_error(computed, exact):
 
 #: BF16's canonical NaN: the high half of :data:`CANONICAL_NAN`.
 BF16_CANONICAL_NAN = CANONICAL_NAN >> 16
-#: Significant bits of a BF16 value.
-BF16_PRECISION = 8
 
 
 def round_fp32_to_bf16(bits):
