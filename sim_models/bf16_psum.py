@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .floats import BF16_CANONICAL_NAN, accumulate_fp32, round_fp32_to_bf16
+from .floats import accumulate_fp32, bf16_from_rounding, round_fp32_to_bf16
 
 __all__ = ["PSUM_DTYPES", "PsumDestination", "ROUNDINGS", "SR_RANDOM_BITS",
            "StochasticRoundingBits", "lane_seeds", "round_fp32_to_bf16_stochastic",
@@ -123,21 +123,16 @@ class StochasticRoundingBits:
 def round_fp32_to_bf16_stochastic(bits, random):
     """BF16 bits of FP32 values rounded stochastically (R17): the 16 bits BF16 drops, d, and
     16 random bits r are added; the magnitude rounds up (away from zero) iff d + r >= 2**16,
-    i.e. with probability d / 2**16, else it is truncated. A carry out of the largest finite
-    BF16 gives infinity; NaN becomes the canonical BF16 NaN, infinities and zeros stay.
+    i.e. with probability d / 2**16, else it is truncated (:func:`~.floats.bf16_from_rounding`:
+    a carry out of the largest finite BF16 gives infinity; NaN becomes the canonical BF16 NaN,
+    infinities and zeros stay).
 
     ``bits`` : uint32 [...] FP32 bit patterns; ``random`` : uint16 [...] (same shape).
     Returns uint16 [...].
     """
     bits = np.asarray(bits, dtype=np.uint32)
-    magnitude = bits & np.uint32(0x7FFFFFFF)
-    dropped = magnitude & np.uint32(0xFFFF)
-    up = (dropped + np.asarray(random, dtype=np.uint32)) >> np.uint32(16)
-    finite = magnitude < np.uint32(0x7F800000)
-    rounded = (magnitude >> np.uint32(16)) + np.where(finite, up, 0)
-    rounded = rounded | ((bits >> np.uint32(16)) & np.uint32(0x8000))
-    nan = magnitude > np.uint32(0x7F800000)
-    return np.where(nan, BF16_CANONICAL_NAN, rounded).astype(np.uint16)
+    dropped = bits & np.uint32(0xFFFF)
+    return bf16_from_rounding(bits, (dropped + np.asarray(random, dtype=np.uint32)) >> 16)
 
 
 def write_psum(stored, stored_dtype, incoming, destination, random_bits=None):

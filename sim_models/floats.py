@@ -43,6 +43,7 @@ from .config import MX_ONLY_FORMATS, OPERAND_FORMATS, OperandFormat
 
 __all__ = ["BF16_CANONICAL_NAN", "CANONICAL_NAN", "FLOAT_FORMATS", "FloatEncoding",
            "FP32_MIN_NORMAL", "FP32_OVERFLOW", "accumulate_fp32", "add_bf16", "as_bits",
+           "bf16_from_rounding",
            "check_double_row_k", "check_float_format", "decode", "decode_fp32",
            "double_row_pairs", "encode_fp32", "error_bound", "exact_matmul", "exact_sums",
            "matmul_fp32", "summation_bound",
@@ -596,24 +597,36 @@ def ulp_error(computed, exact):
 BF16_CANONICAL_NAN = CANONICAL_NAN >> 16
 
 
+def bf16_from_rounding(bits, up):
+    """BF16 bit patterns (uint16 [...]) of FP32 values rounded on the bit pattern by a
+    rounding's decision: the 16 kept magnitude bits of a finite ``bits`` are incremented where
+    ``up`` (0/1 or bool [...], decided from the 16 bits BF16 drops); a carry out of the largest
+    finite BF16 gives infinity, infinities and zeros keep their sign, every NaN becomes
+    :data:`BF16_CANONICAL_NAN`.
+
+    ``bits`` : uint32 [...] FP32 bit patterns.
+    """
+    bits = np.asarray(bits, dtype=np.uint32)
+    magnitude = bits & np.uint32(0x7FFFFFFF)
+    finite = magnitude < np.uint32(0x7F800000)
+    rounded = ((magnitude >> np.uint32(16)) + np.where(finite, up, 0)) | \
+        ((bits >> np.uint32(16)) & np.uint32(0x8000))
+    nan = magnitude > np.uint32(0x7F800000)
+    return np.where(nan, BF16_CANONICAL_NAN, rounded).astype(np.uint16)
+
+
 def round_fp32_to_bf16(bits):
     """BF16 bit patterns (uint16) of FP32 values, rounded to nearest, ties to even, on the bit
-    pattern: the 16 bits BF16 drops decide whether the kept 16 round up, a carry out of the
-    largest finite BF16 gives infinity, every NaN becomes :data:`BF16_CANONICAL_NAN`, zeros
-    and infinities keep their sign. Exactly IEEE 754's conversion for every input, subnormals
+    pattern (:func:`bf16_from_rounding`): up when the 16 bits BF16 drops exceed half, or equal
+    it under an odd kept bit. Exactly IEEE 754's conversion for every input, subnormals
     included (BF16 shares FP32's exponent range, so the kept bits are BF16's own grid).
 
     ``bits`` : uint32 array of FP32 bit patterns.
     """
     bits = np.asarray(bits, dtype=np.uint32)
-    magnitude = bits & np.uint32(0x7FFFFFFF)
-    kept, dropped = magnitude >> np.uint32(16), magnitude & np.uint32(0xFFFF)
+    dropped, odd = bits & np.uint32(0xFFFF), (bits >> np.uint32(16)) & np.uint32(1)
     half = np.uint32(0x8000)
-    up = (dropped > half) | ((dropped == half) & (kept & np.uint32(1)).astype(bool))
-    finite = magnitude < np.uint32(0x7F800000)
-    rounded = (kept + (up & finite)) | ((bits >> np.uint32(16)) & np.uint32(0x8000))
-    nan = magnitude > np.uint32(0x7F800000)
-    return np.where(nan, BF16_CANONICAL_NAN, rounded).astype(np.uint16)
+    return bf16_from_rounding(bits, (dropped > half) | ((dropped == half) & (odd == 1)))
 
 
 def add_bf16(stored, incoming):
