@@ -54,8 +54,8 @@ from .workloads import Gemm
 __all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch",
            "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined",
-           "expert_gemms", "expert_blocks", "routed_load", "expert_alltoall_seconds", "expert_group_chips",
-           "expert_alltoall_source"]
+           "expert_gemms", "expert_blocks", "routed_load", "expert_alltoall_seconds",
+           "expert_group_chips", "expert_alltoall_source"]
 
 #: Bytes of one activation element sent between chips (BF16).
 ACTIVATION_BYTES = 2.0
