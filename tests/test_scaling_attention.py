@@ -12,6 +12,7 @@ from sim_models.scaling.engines import (SCORE_BYTES, UNFUSED_SOFTMAX_STEPS,
                                         unfused_scores_traffic, unfused_softmax_seconds)
 from sim_models.scaling.network import FabricCalibration
 from sim_models.scaling.prefill import prefill_step
+from sim_models.scaling.training import gemm_seconds, pass_seconds, stage_gemms
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -100,8 +101,25 @@ def test_trn1_prefill_adds_its_unfused_softmax_and_the_spilled_scores_to_the_gem
     assert spill > 0
     softmax = unfused_softmax_seconds(TRN1, 80 * 2 * 2048 // 128, 2048)
     assert step.softmax_seconds == pytest.approx(spill + softmax)
-    assert step.compute_seconds - without.compute_seconds == pytest.approx(spill + softmax)
+    # XLA's score GEMM covers every position and is masked after: the attention GEMMs' masked
+    # half is computed too, where a fused kernel skips it.
+    gemms, _ = stage_gemms(WORKLOADS["llama2-70b"], 32, 2, 2048, 1, 80)
+    masked_half = gemm_seconds(TRN1, [g for g in gemms if g.fused], "bf16", ASSUMPTIONS,
+                               ASSUMPTIONS.prefill_efficiency) / 2
+    assert masked_half > 0
+    assert step.compute_seconds - without.compute_seconds == pytest.approx(
+        spill + softmax + masked_half)
     # 1,024 tokens: 8.4 MB of scores per core fit in SBUF, so only the instructions count.
     assert _prefill(1024).softmax_seconds == pytest.approx(
         unfused_softmax_seconds(TRN1, 80 * 2 * 1024 // 128, 1024))
     assert _prefill(2048, system="trn2-instance").softmax_seconds == 0.0
+
+
+def test_causal_skipping_halves_only_the_attention_gemms():
+    gemms, _ = stage_gemms(WORKLOADS["mistral-7b"], 32, 2, 8192, 1, 32)
+    attention = [g for g in gemms if g.fused]
+    assert len(attention) == 2
+    full = pass_seconds(TRN1, gemms, "bf16", ASSUMPTIONS, causal_skip=False)
+    skipped = pass_seconds(TRN1, gemms, "bf16", ASSUMPTIONS)
+    assert full - skipped == pytest.approx(
+        gemm_seconds(TRN1, attention, "bf16", ASSUMPTIONS) / 2)

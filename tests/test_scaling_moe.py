@@ -8,11 +8,12 @@ from sim_models.results.schema import CollectiveFit
 from sim_models.scaling.assumptions import Assumptions
 from sim_models.scaling.decode import best_decode_plan, decode_step
 from sim_models.scaling.network import FabricCalibration, group_alltoall_seconds
-from sim_models.scaling.parallel import TrainingPlan
+from sim_models.scaling.parallel import TrainingPlan, logical_cores_per_chip
 from sim_models.scaling.prefill import prefill_step
 from sim_models.scaling.training import (expert_alltoall_seconds, expert_alltoall_source,
-                                         expert_blocks, routed_load, training_layouts,
-                                         training_step)
+                                         expert_blocks, gemm_seconds, loads_all_experts,
+                                         prefill_expert_mode, routed_load, stage_gemms,
+                                         training_layouts, training_step)
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
 
@@ -119,8 +120,17 @@ def test_imbalance_slows_the_busiest_expert_and_its_receiver():
     skewed = replace(ASSUMPTIONS, expert_imbalance=3.0)
     steps = [decode_step(SPECS, GEN2, qwen, 256, CALIBRATION, assumptions, tp=16, ep=4,
                          context=1024) for assumptions in (balanced, skewed)]
-    assert steps[1].gemm_seconds > steps[0].gemm_seconds
+    # 1,024 tokens over 4 groups route 8,192 rows to 128 experts: decode runs every expert
+    # over every token, so the routing does not change its GEMMs; the busiest receiver of
+    # the all-to-all still waits.
+    assert steps[1].gemm_seconds == steps[0].gemm_seconds
     assert steps[1].alltoall_seconds > steps[0].alltoall_seconds
+    # A routed pass (training's) waits for its busiest expert.
+    chip = SPECS.chip(GEN2.chip)
+    routed = [gemm_seconds(chip, stage_gemms(qwen, 16, logical_cores_per_chip(chip), 8192, 2,
+                                             qwen.layers, 4, imbalance)[0], "bf16",
+                           ASSUMPTIONS) for imbalance in (1.0, 3.0)]
+    assert routed[1] > routed[0]
 
 
 def _alltoall_fit(topology):
@@ -199,3 +209,32 @@ def test_inconsistent_moe_workloads_are_refused(edit, message, tmp_path):
                                       for key, value in (fields | edit).items()))
     with pytest.raises(SpecError, match=message):
         load_workloads(path)
+
+
+def test_decode_runs_every_expert_over_every_token_from_one_routed_row_per_expert():
+    gpt = WORKLOADS["gpt-oss-120b"]
+    # 128 experts, 4 per token: 31 tokens fill 124 routed rows (selective loading), 32 fill
+    # 128 (NxD Inference's all-experts pass).
+    assert not loads_all_experts(gpt, 31, 1) and loads_all_experts(gpt, 32, 1)
+    assert loads_all_experts(gpt, 8, 4) and not loads_all_experts(WORKLOADS["llama3-8b"],
+                                                                   4096, 1)
+    below, at = (decode_step(SPECS, TRN2, gpt, batch, CALIBRATION, ASSUMPTIONS, tp=16,
+                             context=576) for batch in (31, 32))
+    assert below.weights_read < below.memory.weights
+    assert at.weights_read == at.memory.weights
+    gemms, _ = stage_gemms(gpt, 16, 4, 32, 32, gpt.layers, all_experts=True)
+    experts = [g for g in gemms if g.name.startswith("all experts")]
+    # Every expert of every layer over all 32 tokens, the chip's quarter of each (TP 16 over
+    # 4 chips).
+    assert {g.n for g in experts} == {32}
+    assert {g.count for g in experts} == {gpt.layers * 128}
+    assert sorted(g.m for g in experts) == sorted([gpt.hidden, 2 * gpt.expert_ffn // 4])
+
+
+@pytest.mark.parametrize("tokens, mode", [
+    (16, "selective"), (100, "all experts"), (128, "blockwise"), (512, "blockwise")])
+def test_prefill_chooses_nxds_expert_pass_by_the_routed_rows(tokens, mode):
+    gpt = WORKLOADS["gpt-oss-120b"]
+    # 16 tokens: 64 routed rows for 128 experts; 100: 400 rows, under one block of 512.
+    assert prefill_expert_mode(gpt, tokens, 1, 512) == mode
+    assert prefill_expert_mode(gpt, tokens, 1, None) == "routed"

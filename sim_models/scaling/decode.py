@@ -22,7 +22,10 @@ cache (:mod:`.memory`); the system's other cores run replicas of the group. Per 
 - two TP all-reduces of the layer output per layer and one for the LM head's logits;
 - a mixture of experts: the router, shared and routed expert GEMMs at the tokens each expert
   receives (:func:`~sim_models.scaling.training.expert_gemms`: at small batch only the experts
-  the tokens reach are read, each a small-M GEMM bounded by HBM), and with expert parallelism
+  the tokens reach are read, each a small-M GEMM bounded by HBM; once the step's routed rows
+  reach the experts, every expert over every token, as NxD Inference switches from selective
+  loading to its all-experts pass, :func:`~sim_models.scaling.training.loads_all_experts`),
+  and with expert parallelism
   two all-to-alls (dispatch and combine) per MoE layer on the system's topology
   (:func:`~sim_models.scaling.training.expert_alltoall_seconds`).
 
@@ -41,8 +44,8 @@ from .memory import decode_memory, when_fits
 from .parallel import (DecodePlan, check_decode_plan, divisors, logical_cores_per_chip,
                        unit_of)
 from .datatypes import element_bytes
-from .training import (ACTIVATION_BYTES, expert_alltoall_seconds, gemm_seconds, routed_load,
-                       stage_gemms, tp_allreduce_seconds)
+from .training import (ACTIVATION_BYTES, expert_alltoall_seconds, gemm_seconds,
+                       loads_all_experts, routed_load, stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
 
 __all__ = ["DecodeStep", "decode_step", "default_decode_tp", "check_possible",
@@ -211,9 +214,12 @@ def inference_setup(specs, system, workload, tp, batch, context, datatype, kv_da
 def weights_read(workload, plan, cores, memory, tokens, assumptions):
     """Weight bytes one chip reads in a step of ``tokens`` tokens per TP group: what it holds,
     less the routed experts no token reaches (:func:`~sim_models.scaling.training.
-    routed_load`); None for a dense workload (all it holds)."""
+    routed_load`), all it holds in an all-experts step (:func:`~sim_models.scaling.training.
+    loads_all_experts`); None for a dense workload (all it holds)."""
     if not workload.moe:
         return None
+    if loads_all_experts(workload, tokens, plan.ep):
+        return memory.weights
     reached, _, _ = routed_load(workload, tokens, plan.ep, assumptions.expert_imbalance)
     held = workload.expert_parameters / plan.ep * element_bytes(plan.datatype) * cores / plan.tp
     return memory.weights - held * (1 - reached * plan.ep / workload.experts)
@@ -260,7 +266,8 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
                           None, None)
     tokens = plan.batch * queries
     weights, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers,
-                                plan.ep, assumptions.expert_imbalance)
+                                plan.ep, assumptions.expert_imbalance,
+                                all_experts=loads_all_experts(workload, tokens, plan.ep))
     dense = [gemm for gemm in weights if not gemm.fused] + [head]
     chosen = [_cheaper(chip, gemm, plan.datatype, assumptions) for gemm in dense]
     gemms = sum(seconds for seconds, _ in chosen)

@@ -7,12 +7,18 @@ a training step's forward pass (:mod:`.training`):
 
 - the weight GEMMs of every prompt token, timed by :func:`~sim_models.scaling.gemm.chip_gemm`
   (cycle model and HBM roofline), the cycle model's rate at the fitted
-  ``Assumptions.prefill_efficiency``; the fused attention GEMMs halved by causal skipping;
+  ``Assumptions.prefill_efficiency``; the fused attention GEMMs halved by causal skipping,
+  except where attention is unfused (``Assumptions.unfused_attention_chips``): Transformers
+  NeuronX's context encoding writes the score GEMM over every position of the prompt and masks
+  its result (``layers/attention_hsb.py``: ``score``, then ``mask``), so both attention GEMMs
+  cover the whole square;
 - the Vector/Scalar/GpSimd work of every layer (:mod:`.engines`, causal mask applied),
   overlapped with the GEMMs when ``Assumptions.engines_overlap``;
 - two TP all-reduces of the layer output per layer, of every prompt token;
-- a mixture of experts: the routed experts blockwise, as NxD Inference's context encoding
-  runs them (:func:`~sim_models.scaling.training.expert_blocks`: blocks of
+- a mixture of experts: the routed experts as NxD Inference's context encoding runs them
+  (:func:`~sim_models.scaling.training.prefill_expert_mode`): selectively below one routed
+  row per expert, every expert over every token while the routed rows fill less than one
+  block, else blockwise (:func:`~sim_models.scaling.training.expert_blocks`: blocks of
   ``Assumptions.prefill_expert_block_tokens`` rows of one expert each, sized at compile time
   for the worst routing and computed in full), and, with expert parallelism, two all-to-alls
   per MoE layer (as decode);
@@ -38,7 +44,7 @@ from .engines import layer_work, unfused_scores_traffic, unfused_softmax_seconds
 from .memory import when_fits
 from .parallel import DecodePlan
 from .training import (ACTIVATION_BYTES, engine_combined, expert_alltoall_seconds,
-                       pass_seconds, stage_gemms, tp_allreduce_seconds)
+                       pass_seconds, prefill_expert_mode, stage_gemms, tp_allreduce_seconds)
 from .workloads import Gemm
 
 __all__ = ["PrefillStep", "prefill_step"]
@@ -121,18 +127,22 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     if not memory.fits:
         return PrefillStep(system.key, chips, plan, memory, replicas, None, None, None)
     tokens = plan.batch * plan.context
+    mode = prefill_expert_mode(workload, tokens, plan.ep, assumptions.prefill_expert_block_tokens)
     gemms, head = stage_gemms(workload, plan.tp, cores, tokens, plan.batch, workload.layers,
                               plan.ep, assumptions.expert_imbalance,
-                              assumptions.prefill_expert_block_tokens)
+                              assumptions.prefill_expert_block_tokens if mode == "blockwise"
+                              else None, mode == "all experts")
     last_tokens = Gemm(head.name, head.m, head.k, plan.batch, head.count)
+    unfused = chip.key in assumptions.unfused_attention_chips
     tensor = pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
-                          assumptions.prefill_efficiency)
-    lost = tensor - pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions)
+                          assumptions.prefill_efficiency, causal_skip=not unfused)
+    lost = tensor - pass_seconds(chip, gemms + [last_tokens], plan.datatype, assumptions,
+                                 causal_skip=not unfused)
     share = cores / plan.tp
     engines = layer_work(workload, tokens, plan.context / 2, True).scaled(
         workload.layers * share).seconds(chip)
     softmax = 0.0
-    if chip.key in assumptions.unfused_attention_chips:
+    if unfused:
         rows = plan.batch * max(1, workload.heads // plan.tp) * plan.context
         spill = workload.layers * unfused_scores_traffic(chip, rows, plan.context) * \
             cores / (chip.hbm_bandwidth.value * assumptions.hbm_efficiency)

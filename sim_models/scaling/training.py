@@ -55,6 +55,7 @@ __all__ = ["MFU_COUNTS", "TrainingStep", "training_step", "default_global_batch"
            "training_layouts", "LayoutSearch", "best_training_plan", "gemm_seconds",
            "stage_gemms", "tp_allreduce_seconds", "pass_seconds", "engine_combined",
            "expert_gemms", "expert_blocks", "routed_load", "expert_alltoall_seconds",
+           "SELECTIVE_LOADING_THRESHOLD", "loads_all_experts", "prefill_expert_mode",
            "expert_group_chips", "expert_alltoall_source"]
 
 #: Bytes of one activation element sent between chips (BF16).
@@ -199,6 +200,38 @@ def routed_load(workload, tokens, ep, imbalance):
     return experts / ep * reached, mean, busiest
 
 
+#: NxD Inference's switch between its two ways of running the routed experts of a pass
+#: (neuronx-distributed ``modules/moe/model_utils.py``, DEFAULT_SELECTIVE_LOADING_THRESHOLD,
+#: used by ``ExpertMLPsV2.forward``): while the routed rows (tokens x experts per token) are
+#: fewer than this many times the experts, only the experts the tokens chose are loaded
+#: (selective loading); from it on every expert runs over every token of the pass (all
+#: experts), a decode step's whole batch through every expert's weights.
+SELECTIVE_LOADING_THRESHOLD = 1.0
+
+
+def loads_all_experts(workload, tokens, ep):
+    """True when NxD Inference runs every routed expert over every token of a pass of
+    ``tokens`` tokens per TP group, its ``ep`` groups' tokens together (see
+    :data:`SELECTIVE_LOADING_THRESHOLD`); False for a dense workload."""
+    return bool(workload.moe) and ep * tokens * workload.experts_per_token >= \
+        SELECTIVE_LOADING_THRESHOLD * workload.experts
+
+
+def prefill_expert_mode(workload, tokens, ep, block_tokens):
+    """How NxD Inference's context encoding runs the routed experts of ``tokens`` prompt
+    tokens per TP group (``ExpertMLPsV2.forward``, dropless): ``"selective"`` below
+    :data:`SELECTIVE_LOADING_THRESHOLD`, ``"all experts"`` while the routed rows are fewer
+    than one block of ``block_tokens``, else ``"blockwise"`` (:func:`expert_blocks`). Without
+    a block size, ``"routed"``: each expert at the tokens it receives."""
+    if block_tokens is None:
+        return "routed"
+    if not loads_all_experts(workload, tokens, ep):
+        return "selective"
+    if ep * tokens * workload.experts_per_token < block_tokens:
+        return "all experts"
+    return "blockwise"
+
+
 def _ffn(name, width, d, part, tokens, count):
     """The gate+up and down GEMMs of an FFN of ``width``, one chip's part."""
     return [Gemm(f"{name} gate+up", part(2 * width), d, tokens, count),
@@ -222,19 +255,24 @@ def expert_blocks(workload, tokens, ep, block_tokens):
 
 
 def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance,
-                 block_tokens=None):
+                 block_tokens=None, all_experts=False):
     """One chip's GEMMs of the MoE layers of a micro-batch (``tokens`` per TP group): the
     router, the shared experts over every token, and the routed experts the group holds, each
     at the tokens it receives (:func:`routed_load`): all but one at the mean, one at the
     busiest load; ``part`` splits each expert over the TP group as a dense FFN is. With
     ``block_tokens`` the routed experts run blockwise instead (:func:`expert_blocks`): that
-    many blocks of ``block_tokens`` rows each, whatever the routing."""
+    many blocks of ``block_tokens`` rows each, whatever the routing. With ``all_experts``
+    every expert the group holds runs over all ``ep x tokens`` tokens (NxD Inference's
+    all-experts pass, :func:`loads_all_experts`)."""
     d, width = workload.hidden, workload.expert_ffn
     count = moe_layers * groups
     gemms = [Gemm("router", workload.experts, d, tokens, count)]
     if workload.shared_experts:
         gemms += _ffn("shared experts", workload.shared_experts * width, d, part, tokens,
                       count)
+    if all_experts:
+        return gemms + _ffn("all experts", width, d, part, ep * tokens,
+                            count * (workload.experts // ep))
     if block_tokens is not None:
         blocks = expert_blocks(workload, tokens, ep, block_tokens)
         return gemms + _ffn("expert blocks", width, d, part, block_tokens, count * blocks)
@@ -247,14 +285,15 @@ def expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance,
 
 
 def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=1.0,
-                block_tokens=None):
+                block_tokens=None, all_experts=False):
     """One chip's forward GEMMs of one micro-batch (``tokens`` tokens in ``sequences``
     sequences) over ``layers`` layers of a stage, and its LM-head GEMM: the chip runs
     ``cores / tp`` of each TP-split GEMM (see the module docstring). A TP group smaller than
     the chip shares it with ``cores / tp - 1`` other groups, each with its own copy of the
     weights: each group's GEMMs are counted apart (the chip reads every copy), never merged
     into one GEMM over all groups' tokens, which would read one copy for all. A mixture of
-    experts' FFNs are :func:`expert_gemms` (``ep``, ``imbalance``, ``block_tokens``) on its
+    experts' FFNs are :func:`expert_gemms` (``ep``, ``imbalance``, ``block_tokens``,
+    ``all_experts``) on its
     share of the MoE layers (the dense ones spread evenly over the stages)."""
     share = min(tp, cores)
     split = share / tp
@@ -274,7 +313,7 @@ def stage_gemms(workload, tp, cores, tokens, sequences, layers, ep=1, imbalance=
         gemms += _ffn("ffn", workload.ffn, d, part, tokens, (layers - moe_layers) * groups)
     if moe_layers:
         gemms += expert_gemms(workload, part, tokens, moe_layers, groups, ep, imbalance,
-                              block_tokens)
+                              block_tokens, all_experts)
     gemms += [Gemm("attention scores", sequence, workload.score_size, sequence, heads, True),
               Gemm("attention context", workload.head_size, sequence, sequence, heads, True)]
     return gemms, Gemm("lm head", part(workload.vocab), d, tokens, groups)
@@ -347,13 +386,16 @@ def _backward(gemms):
         [Gemm(f"{g.name} (weight grad)", g.m, g.n, g.k, g.count, g.fused) for g in gemms]
 
 
-def pass_seconds(chip, gemms, datatype, assumptions, efficiency=1.0):
+def pass_seconds(chip, gemms, datatype, assumptions, efficiency=1.0, causal_skip=True):
     """Seconds of one pass's GEMMs, attention halved by causal skipping (``efficiency`` as
-    for :func:`gemm_seconds`)."""
+    for :func:`gemm_seconds`). ``causal_skip`` False: the attention GEMMs cover every score,
+    masked ones included (attention written as XLA operations: the score GEMM over every
+    position, the mask applied to its result)."""
     dense = [g for g in gemms if not g.fused]
     fused = [g for g in gemms if g.fused]
     return gemm_seconds(chip, dense, datatype, assumptions, efficiency) + \
-        gemm_seconds(chip, fused, datatype, assumptions, efficiency) / 2
+        gemm_seconds(chip, fused, datatype, assumptions, efficiency) / (2 if causal_skip
+                                                                         else 1)
 
 
 def tp_allreduce_seconds(specs, system, tp, size_bytes, calibration, assumptions):
