@@ -60,7 +60,8 @@ async def _run_scenarios(dut, scenarios, test_name, stalled):
 
 @cocotb.test()
 async def directed(dut):
-    """Identity, zeros, one-hot and int32 wrap-around (int8), or identity, signed zeros, special
+    """Identity, zeros, one-hot and int32 wrap-around (int8; the wrap on tiles of 8 rows and
+    more, see ``tb.scenarios``), or identity, signed zeros, special
     values, overflow, cancellation and rows beyond K (floating point), with ideal streams."""
     await _run_scenarios(dut, _directed, "directed", stalled=False)
 
