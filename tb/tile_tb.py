@@ -37,7 +37,8 @@ def _directed(config, rng, matmul_format):
 
 @cocotb.test()
 async def directed(dut):
-    """Identity, zeros, one-hot and int32 wrap-around (int8), or identity, signed zeros, special
+    """Identity, zeros, one-hot and int32 wrap-around (int8; the wrap on tiles of 8 rows and
+    more, see ``tb.scenarios``), or identity, signed zeros, special
     values, overflow, cancellation and rows beyond K (floating point), with ideal streams."""
     await run_scenarios(dut, _directed, "directed", stalled=False)
 
