@@ -13,6 +13,7 @@ Command line (``--help`` of each subcommand lists its options)::
     python -m hdl.emit tile --rows 8 --cols 16
     python -m hdl.emit tile --rows 32 --cols 32 --formats bf16,fp16,fp8_e4m3,fp8_e5m2
     python -m hdl.emit tile --rows 8 --cols 8 --formats bf16 --pe-stages 1
+    python -m hdl.emit tile --rows 4 --cols 4 --formats bf16 --bf16-psum
     python -m hdl.emit fabric --ring 8
     python -m hdl.emit fabric --torus 4 4 --flit-width 64
     python -m hdl.emit fabric --torus 4 4 4 --flit-intervals 1 1 2
@@ -254,6 +255,9 @@ def _tile_options(parser, required):
                         help=f"pipeline stages of a PE's multiply-accumulate: 1 for int8, "
                              f"1..{MAX_FLOAT_PE_STAGES} for floating-point formats (default "
                              f"{DEFAULT_FLOAT_PE_STAGES} for floating point, 1 for int8)")
+    parser.add_argument("--bf16-psum", action="store_true",
+                        help="Trainium3's PSUM destinations: FP32 or BF16 per multiply, "
+                             "nearest-even or stochastic rounding (floating point only)")
 
 
 def _parser():
@@ -357,7 +361,7 @@ def configs_of(args):
         return [NAMED_TILES[name] for name in args.names or NAMED_TILES]
     if args.design in ("tile", "gemm"):
         tile = TileConfig(args.rows, args.cols, args.psum_banks, args.psum_depth, args.formats,
-                          args.pe_stages)
+                          args.pe_stages, args.bf16_psum)
         if args.design == "tile":
             return [tile]
     options = {"flit_width": args.flit_width, "length_width": args.length_width,

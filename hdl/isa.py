@@ -10,7 +10,8 @@ from amaranth.lib import data, enum
 from .numerics import arithmetic, format_index_shape
 from .shapes import index_shape
 
-__all__ = ["Opcode", "op_layout", "stationary_layout", "moving_layout", "result_layout"]
+__all__ = ["Opcode", "PsumOpcode", "opcodes", "op_layout", "stationary_layout",
+           "moving_layout", "result_layout"]
 
 
 class Opcode(enum.Enum, shape=2):
@@ -21,6 +22,24 @@ class Opcode(enum.Enum, shape=2):
     MULTIPLY_MOVING = 1
     #: Send N result vectors (M long each) of one PSUM bank to the result stream.
     READ_PSUM = 2
+
+
+class PsumOpcode(enum.Enum, shape=2):
+    """Kind of one operation of a tile with Trainium3's PSUM destinations
+    (``TileConfig.bf16_psum``): :class:`Opcode`'s, and a reseed. A class of its own, because
+    Verilog names an enum's members, and every other tile's Verilog stays as it was."""
+    LOAD_STATIONARY = Opcode.LOAD_STATIONARY.value
+    MULTIPLY_MOVING = Opcode.MULTIPLY_MOVING.value
+    READ_PSUM = Opcode.READ_PSUM.value
+    #: Restart every stochastic-rounding generator from ``seed`` once every vector already
+    #: sent into the array has been written to PSUM (``sim_models.program.ReseedRounding``).
+    RESEED_ROUNDING = 3
+
+
+def opcodes(config):
+    """The opcode enum of tile ``config``: :class:`PsumOpcode` with ``bf16_psum``, else
+    :class:`Opcode`."""
+    return PsumOpcode if config.bf16_psum else Opcode
 
 
 def op_layout(config):
@@ -37,10 +56,15 @@ def op_layout(config):
     ``config.formats`` of the operand streamed: the stationary's or the moving's) and, when
     the tile has FP8, ``double_row`` (FP8 double-row mode; a load then takes ceil(K / 2)
     beats, and a multiply must use the mode of its stationary).
+
+    A tile with ``bf16_psum`` adds, for multiplies, ``psum_bf16`` (1: the bank's elements are
+    written as BF16, 0: as FP32) and ``stochastic`` (1: a BF16 write rounds stochastically,
+    0: to nearest even; docs/numerics.md R16-R17), and ``seed`` (32 bits) for
+    ``RESEED_ROUNDING``.
     """
     max_k = config.rows * (2 if config.double_row else 1)
     fields = {
-        "opcode": Opcode,
+        "opcode": opcodes(config),
         "k": unsigned(max_k.bit_length()),
         "m": unsigned(config.cols.bit_length()),
         "n": unsigned(config.psum_depth.bit_length()),
@@ -51,6 +75,8 @@ def op_layout(config):
         fields["format"] = format_index_shape(config)
     if config.double_row:
         fields["double_row"] = unsigned(1)
+    if config.bf16_psum:
+        fields.update(psum_bf16=unsigned(1), stochastic=unsigned(1), seed=unsigned(32))
     return data.StructLayout(fields)
 
 
@@ -71,5 +97,7 @@ def moving_layout(config):
 
 
 def result_layout(config):
-    """One result beat: column n of a PSUM bank, lanes 0..C-1 (lanes >= M read as zero)."""
+    """One result beat: column n of a PSUM bank, lanes 0..C-1 (lanes >= M read as zero). A
+    lane holds an int32 or FP32 word, or a BF16 element in its low 16 bits with zeros above
+    (a tile with ``bf16_psum``; as PSUM stores it)."""
     return data.ArrayLayout(arithmetic(config).accumulator_shape, config.cols)

@@ -7,17 +7,23 @@ along a delay line (in ``hdl.tile``, next to the columns it addresses). Accumula
 read-modify-write: the column reads the entry one cycle before its partial sum arrives; the
 read port is transparent to the column's write port, so back-to-back vectors that accumulate
 into the same entry see each other's sums.
+
+On a tile with ``bf16_psum`` each write goes through :class:`~hdl.bf16_psum.PsumWrite`: FP32 or
+BF16 (its 16 bits in the low half of the word, zeros above), overwrite or accumulate, nearest
+even or stochastic with the lane's random bits (docs/numerics.md R16-R17).
 """
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from .bf16_psum import PsumWrite
 from .isa import result_layout
 from .numerics import arithmetic
 from .sequencer import psum_access_layout
 from .shapes import index_shape
+from sim_models.bf16_psum import SR_RANDOM_BITS
 
 __all__ = ["PsumColumn", "ResultStage", "psum_address", "psum_column_signature"]
 
@@ -26,7 +32,7 @@ def psum_column_signature(config):
     """Ports of :class:`PsumColumn` (see its Members)."""
     address = index_shape(config.psum_banks * config.psum_depth)
     accumulator = arithmetic(config).accumulator_shape
-    return wiring.Signature({
+    members = {
         "lookup_addr": In(address),
         "write_addr": In(address),
         "write_en": In(1),
@@ -35,7 +41,10 @@ def psum_column_signature(config):
         "readout_addr": In(address),
         "readout_en": In(1),
         "readout_data": Out(accumulator),
-    })
+    }
+    if config.bf16_psum:
+        members.update(write_bf16=In(1), write_stochastic=In(1), random=In(SR_RANDOM_BITS))
+    return wiring.Signature(members)
 
 
 class PsumColumn(wiring.Component):
@@ -51,6 +60,9 @@ class PsumColumn(wiring.Component):
         Entry the next cycle's accumulating write will add to (read one cycle ahead).
     write_addr, write_en, write_accumulate, partial : In
         Write ``partial`` (or the looked-up entry plus ``partial``) at ``write_addr``.
+    write_bf16, write_stochastic, random : In
+        With ``bf16_psum`` only: write as BF16, round stochastically with the 16 ``random``
+        bits (``hdl.bf16_psum.PsumWrite``).
     readout_addr, readout_en : In
         Entry to read for the result stream; the data register holds while ``readout_en`` is
         low.
@@ -70,13 +82,23 @@ class PsumColumn(wiring.Component):
         write = entries.write_port()
         lookup = entries.read_port(transparent_for=(write,))
         readout = entries.read_port()
+        if config.bf16_psum:
+            m.submodules.write = psum_write = PsumWrite()
+            destination = Cat(self.write_bf16, self.write_accumulate, self.write_stochastic)
+            m.d.comb += [psum_write.incoming.eq(self.partial),
+                         psum_write.stored.eq(lookup.data),
+                         psum_write.destination.eq(destination),
+                         psum_write.random.eq(self.random)]
+            write_data = psum_write.word
+        else:
+            write_data = Mux(self.write_accumulate,
+                             arithmetic(config).accumulate(m, lookup.data, self.partial),
+                             self.partial)
         m.d.comb += [
             lookup.addr.eq(self.lookup_addr),
             write.addr.eq(self.write_addr),
             write.en.eq(self.write_en),
-            write.data.eq(Mux(self.write_accumulate,
-                              arithmetic(config).accumulate(m, lookup.data, self.partial),
-                              self.partial)),
+            write.data.eq(write_data),
             readout.addr.eq(self.readout_addr),
             readout.en.eq(self.readout_en),
             self.readout_data.eq(readout.data),

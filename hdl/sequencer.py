@@ -18,6 +18,10 @@ Hazards, and why each rule is enough:
 - A read of a PSUM bank waits until every vector already sent into that bank has left the
   array: ``drain_cycles`` (``sim_models.timing``; R + C - 1 with one-cycle PEs) cycles after the
   bank's last moving beat.
+- A reseed of the stochastic-rounding generators (``TileConfig.bf16_psum``) waits until the
+  multiply engine is idle and every bank has drained; it restarts the generators one cycle
+  after it issues, after the last PSUM lane's last write, and before the first write of any
+  multiply after it.
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
@@ -27,11 +31,12 @@ from amaranth.lib.wiring import In, Out
 
 from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
-from .isa import Opcode, moving_layout, op_layout, stationary_layout
+from .isa import moving_layout, op_layout, opcodes, stationary_layout
 from .numerics import arithmetic
 from .shapes import index_shape
 
-__all__ = ["Sequencer", "psum_access_layout", "weight_write_layout", "injection_layout"]
+__all__ = ["Sequencer", "psum_access_layout", "reseed_layout", "weight_write_layout",
+           "injection_layout"]
 
 
 def _row_shape(config):
@@ -39,14 +44,24 @@ def _row_shape(config):
 
 
 def psum_access_layout(config):
-    """One PSUM access: column ``column`` of bank ``bank``, rows (lanes) below ``width``."""
-    return data.StructLayout({
+    """One PSUM access: column ``column`` of bank ``bank``, rows (lanes) below ``width``; with
+    ``bf16_psum``, also the write's ``bf16`` and ``stochastic`` bits (``hdl.isa.op_layout``'s
+    ``psum_bf16`` and ``stochastic``)."""
+    fields = {
         "valid": 1,
         "bank": op_layout(config)["bank"].shape,
         "column": index_shape(config.psum_depth),
         "width": op_layout(config)["m"].shape,
         "accumulate": 1,
-    })
+    }
+    if config.bf16_psum:
+        fields.update(bf16=1, stochastic=1)
+    return data.StructLayout(fields)
+
+
+#: A reseed of the stochastic-rounding generators: in a cycle with ``valid`` set, every lane
+#: restarts from ``seed`` (``hdl.bf16_psum.StochasticRoundingGenerator``).
+reseed_layout = data.StructLayout({"valid": 1, "seed": 32})
 
 
 def weight_write_layout(config):
@@ -118,10 +133,13 @@ class Sequencer(wiring.Component):
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
         The result stage can take a read this cycle.
+    reseed : Out(reseed_layout)
+        With ``bf16_psum`` only: the generators' reseed, one cycle after a RESEED_ROUNDING
+        issues.
     """
     def __init__(self, config):
         self._config = config
-        super().__init__({
+        members = {
             "op": In(stream.Signature(op_layout(config))),
             "stationary": In(stream.Signature(stationary_layout(config))),
             "moving": In(stream.Signature(moving_layout(config))),
@@ -129,11 +147,15 @@ class Sequencer(wiring.Component):
             "injection": Out(injection_layout(config)),
             "read_request": Out(psum_access_layout(config)),
             "read_advance": In(1),
-        })
+        }
+        if config.bf16_psum:
+            members["reseed"] = Out(reseed_layout)
+        super().__init__(members)
 
     def elaborate(self, platform):
         config = self._config
         layout = op_layout(config)
+        ops = opcodes(config)
         m = Module()
 
         m.submodules.queue = queue = SyncFIFO(width=layout.size, depth=OP_QUEUE_DEPTH)
@@ -182,6 +204,10 @@ class Sequencer(wiring.Component):
             self.injection.psum.width.eq(mm_cols),
             self.injection.psum.accumulate.eq(mm_accumulate),
         ]
+        if config.bf16_psum:
+            mm_bf16, mm_stochastic = Signal(name="mm_bf16"), Signal(name="mm_stochastic")
+            m.d.comb += [self.injection.psum.bf16.eq(mm_bf16),
+                         self.injection.psum.stochastic.eq(mm_stochastic)]
         operands = arithmetic(config)
         if operands.control_layout is None:
             # Lanes >= K are zeroed with one wide AND; the mask changes once per multiply.
@@ -230,21 +256,28 @@ class Sequencer(wiring.Component):
         # Issue: the operation at the head of the queue leaves once its engine is free.
         can_issue = Signal()
         with m.Switch(head.opcode):
-            with m.Case(Opcode.LOAD_STATIONARY):
+            with m.Case(ops.LOAD_STATIONARY):
                 m.d.comb += can_issue.eq(load.free)
-            with m.Case(Opcode.MULTIPLY_MOVING):
+            with m.Case(ops.MULTIPLY_MOVING):
                 bank_in_read = read.busy & (read_bank == head.bank)
                 m.d.comb += can_issue.eq(multiply.free & load.free & ~bank_in_read)
-            with m.Case(Opcode.READ_PSUM):
+            with m.Case(ops.READ_PSUM):
                 bank_in_flight = (multiply.busy & (mm_bank == head.bank)) | \
                     (drain[head.bank] != 0)
                 m.d.comb += can_issue.eq(read.free & ~bank_in_flight)
+            if config.bf16_psum:
+                with m.Case(ops.RESEED_ROUNDING):
+                    m.d.comb += can_issue.eq(~multiply.busy &
+                                             ~Cat(counter != 0 for counter in drain).any())
         issue = queue.r_rdy & can_issue
         m.d.comb += queue.r_en.eq(issue)
+        if config.bf16_psum:
+            m.d.sync += [self.reseed.valid.eq(issue & (head.opcode == ops.RESEED_ROUNDING)),
+                         self.reseed.seed.eq(head.seed)]
 
         with m.If(issue):
             with m.Switch(head.opcode):
-                with m.Case(Opcode.LOAD_STATIONARY):
+                with m.Case(ops.LOAD_STATIONARY):
                     target = Mux(loaded_used, ~loaded_bank, loaded_bank)
                     if config.floating:
                         m.d.sync += loaded_format.eq(head.format)
@@ -253,7 +286,10 @@ class Sequencer(wiring.Component):
                         loaded_bank.eq(target), loaded_used.eq(0),
                         loaded_rows.eq(head.k), loaded_cols.eq(head.m),
                     ]
-                with m.Case(Opcode.MULTIPLY_MOVING):
+                with m.Case(ops.MULTIPLY_MOVING):
+                    if config.bf16_psum:
+                        m.d.sync += [mm_bf16.eq(head.psum_bf16),
+                                     mm_stochastic.eq(head.stochastic)]
                     if config.floating:
                         m.d.sync += [control.stationary_format.eq(loaded_format),
                                      control.moving_format.eq(head.format)]
@@ -265,7 +301,7 @@ class Sequencer(wiring.Component):
                         mm_cols.eq(loaded_cols), mm_weight_bank.eq(loaded_bank),
                         loaded_used.eq(1),
                     ]
-                with m.Case(Opcode.READ_PSUM):
+                with m.Case(ops.READ_PSUM):
                     m.d.sync += [*read.start(head.n), read_bank.eq(head.bank),
                                  read_width.eq(head.m)]
         return m

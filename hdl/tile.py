@@ -11,12 +11,17 @@ share the ``sync`` clock; the offsets are ``sim_models.timing.TileLatency``'s, w
   one taken before the load never sees it;
 - the vector's result for column m is written to PSUM in cycle t + ``psum_write(m)``
   = t + R + m + 1.
+
+With ``bf16_psum``, PSUM lane m's stochastic-rounding generator steps in the cycle of that
+write whenever the vector's operation rounds stochastically (whatever M: R17), and a reseed
+restarts every lane at once (``hdl.sequencer``).
 """
 
 from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bf16_psum import StochasticRoundingGenerator
 from .delay import delay_line
 from .isa import moving_layout, op_layout, result_layout, stationary_layout
 from .leaf import instantiate, leaf_module_name
@@ -135,6 +140,10 @@ class SystolicTile(wiring.Component):
         # writes it.
         tags = delay_line(m, injection.psum, latency.psum_write(cols - 1), name="psum_tag")
         read = sequencer.read_request
+        if config.bf16_psum:
+            m.submodules.rounding = rounding = StochasticRoundingGenerator(cols)
+            m.d.comb += [rounding.reseed.eq(sequencer.reseed.valid),
+                         rounding.seed.eq(sequencer.reseed.seed)]
 
         pe_signature, psum_signature = pe_column_signature(config), psum_column_signature(config)
         for col in range(cols):
@@ -159,6 +168,12 @@ class SystolicTile(wiring.Component):
                     "partial_out": partial,
                 })
             lookup, arriving = tags[latency.psum_lookup(col)], tags[latency.psum_write(col)]
+            destination = {}
+            if config.bf16_psum:
+                m.d.comb += rounding.step[col].eq(arriving.valid & arriving.stochastic)
+                destination = {"write_bf16": arriving.bf16,
+                               "write_stochastic": arriving.stochastic,
+                               "random": rounding.random[col]}
             m.submodules[f"psum{col}"] = instantiate(
                 leaf_module_name("psum_column", config), psum_signature, {
                     "lookup_addr": psum_address(config, lookup),
@@ -169,6 +184,7 @@ class SystolicTile(wiring.Component):
                     "readout_addr": psum_address(config, read),
                     "readout_en": result_stage.read_advance,
                     "readout_data": result_stage.readout[col],
+                    **destination,
                 })
             moving = moving_out
         return m

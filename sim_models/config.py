@@ -269,6 +269,12 @@ class TileConfig:
         1 for int8; 1..:data:`~sim_models.timing.MAX_FLOAT_PE_STAGES` for floating-point
         formats. None (the default) stands for :data:`DEFAULT_FLOAT_PE_STAGES` on a
         floating-point tile and 1 on the int8 tile; it is stored resolved.
+    bf16_psum : bool
+        Trainium3's PSUM destinations (``sim_models.bf16_psum``, rules R16-R17): each multiply
+        writes FP32 or BF16, a BF16 destination rounds to nearest even or stochastically with
+        one xorshift32 generator per PSUM lane, and a reseed operation restarts the
+        generators. Floating-point tiles only; False (the default) is Trainium2's FP32-only
+        PSUM, whose Verilog this option leaves unchanged.
 
     Raises
     ------
@@ -277,7 +283,7 @@ class TileConfig:
         parameter, its value and what is allowed.
     ValueError
         If ``formats`` names an unknown format or one twice, or mixes int8 with floating-point
-        formats.
+        formats, or ``bf16_psum`` is set on the int8 tile.
     """
     rows: int
     cols: int
@@ -285,6 +291,7 @@ class TileConfig:
     psum_depth: int = 512
     formats: tuple = ("int8",)
     pe_stages: int = field(default=None, metadata={"implied_by": "default_pe_stages"})
+    bf16_psum: bool = field(default=False, metadata={"omitted_at": False})
 
     def __post_init__(self):
         check_int("Parameter 'rows'", self.rows, 1, MAX_ARRAY_DIM)
@@ -297,6 +304,11 @@ class TileConfig:
         deepest = MAX_FLOAT_PE_STAGES if self.floating else 1
         check_int(f"Parameter 'pe_stages' (formats {','.join(self.formats)})", self.pe_stages,
                   1, deepest)
+        if not isinstance(self.bf16_psum, bool):
+            raise TypeError(f"Parameter 'bf16_psum' must be a bool, not {self.bf16_psum!r}")
+        if self.bf16_psum and not self.floating:
+            raise ValueError(f"Parameter 'bf16_psum' needs floating-point formats (BF16 PSUM "
+                             f"rounds FP32 sums), not {','.join(self.formats)}")
 
     @property
     def default_pe_stages(self):
@@ -332,7 +344,8 @@ class TileConfig:
             f"_b{self.psum_banks}d{self.psum_depth}"
         formats = "_".join(name.replace("_", "") for name in self.formats)
         stages = "" if self.pe_stages == self.default_pe_stages else f"_s{self.pe_stages}"
-        return f"r{self.rows}c{self.cols}{suffix}_{formats}{stages}"
+        psum = "_bf16psum" if self.bf16_psum else ""
+        return f"r{self.rows}c{self.cols}{suffix}_{formats}{stages}{psum}"
 
     @property
     def macs_per_cycle(self):

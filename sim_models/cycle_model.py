@@ -23,7 +23,11 @@ depth, K/M/N the operation's shape and R/C the array:
 - a read waits until its bank's last moving beat e has left the array (``d >= e + W``, with
   the write of column C - 1 in cycle e + W, W = ``TileLatency.psum_write(C - 1)``: R + C with
   one-cycle PEs); its result beats are ``d + 2 .. d + N + 1`` (the read requests, then the
-  PSUM read latency).
+  PSUM read latency);
+- a reseed of the stochastic-rounding generators (``TileConfig.bf16_psum``) waits until every
+  bank has drained as a read would (``d >= e + W`` for the last moving beat e of any bank); it
+  has no data beats: its ``first_beat`` and ``last_beat`` are ``d + 1``, the cycle whose clock
+  edge restarts the generators.
 
 Every array latency is ``sim_models.timing``'s.
 """
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field
 
 from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles
 
-from .program import LoadStationary, MultiplyMoving, ReadPsum
+from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 __all__ = ["OperationTiming", "ProgramTiming", "time_program", "scale_sim_fold_cycles"]
 
@@ -44,13 +48,14 @@ class OperationTiming:
     Members
     -------
     kind : str
-        ``load``, ``multiply`` or ``read``.
+        ``load``, ``multiply``, ``read`` or ``reseed``.
     accepted : int
         Cycle the op stream accepts the operation.
     issued : int
         Cycle the sequencer hands it to its engine (internal; not visible on the ports).
     first_beat, last_beat : int
-        Cycles of its first and last stationary, moving or result beat.
+        Cycles of its first and last stationary, moving or result beat (a reseed: the cycle
+        that restarts the generators, no port handshake).
     macs : int
         Useful multiply-accumulates (K x M x N for a multiply, 0 otherwise; in double-row mode
         K reaches 2R, two MACs per PE and cycle).
@@ -109,6 +114,9 @@ class _Engines:
         if isinstance(operation, MultiplyMoving):
             reading = self.read_last + 1 if operation.bank == self.read_bank else -1
             return max(self.multiply_last, self.load_last, reading)
+        if isinstance(operation, ReseedRounding):
+            return -1 if not self.bank_last_beat else \
+                max(self.bank_last_beat.values()) + drain_cycles(self.config) + 1
         last_beat = self.bank_last_beat.get(operation.bank)
         drained = -1 if last_beat is None else last_beat + drain_cycles(self.config) + 1
         return max(self.read_last, drained)
@@ -124,12 +132,15 @@ class _Engines:
             self.bank_last_beat[operation.bank] = self.multiply_last
             k, m = self.stationary_shape
             return cycle + 1, self.multiply_last, k * m * operation.n
+        if isinstance(operation, ReseedRounding):
+            return cycle + 1, cycle + 1, 0
         self.read_last = cycle + operation.n
         self.read_bank = operation.bank
         return (cycle + 1 + PSUM_READ_CYCLES, self.read_last + PSUM_READ_CYCLES, 0)
 
 
-_KINDS = {LoadStationary: "load", MultiplyMoving: "multiply", ReadPsum: "read"}
+_KINDS = {LoadStationary: "load", MultiplyMoving: "multiply", ReadPsum: "read",
+          ReseedRounding: "reseed"}
 
 
 def time_program(config, program):
@@ -152,7 +163,7 @@ def time_program(config, program):
         issued.append(cycle)
         timings.append(OperationTiming(_KINDS[type(operation)], accepted, cycle, first, last,
                                        macs))
-    total = max((t.last_beat for t in timings), default=-1) + 1
+    total = max((t.last_beat for t in timings if t.kind != "reseed"), default=-1) + 1
     macs = sum(t.macs for t in timings)
     rows_per_pe = max((2 if operation.double_row else 1 for operation in program
                        if isinstance(operation, MultiplyMoving)), default=1)

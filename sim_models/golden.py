@@ -4,14 +4,17 @@ int8 operations: each product of int8 operands is summed over K in int64 and wra
 and accumulation into PSUM wraps the same way, as the two's-complement datapath of the tile does.
 Floating-point operations: the columns' FP32 sums are ``sim_models.floats.matmul_fp32`` and
 accumulation into PSUM is ``sim_models.floats.accumulate_fp32``; PSUM holds FP32 bit patterns
-(uint32).
+(uint32). On a tile with ``bf16_psum`` a multiply writes FP32 or BF16 (``sim_models.bf16_psum``,
+R16-R17): a BF16 element is held, and read, as its 16 bits in the low half of a 32-bit word
+with zeros above, as the tile's PSUM words hold it.
 """
 
 import numpy as np
 
 from . import floats
+from .bf16_psum import PSUM_DTYPES, ROUNDINGS, StochasticRoundingBits, lane_seeds, write_psum
 from .config import OPERAND_FORMATS, TileConfig, check_int
-from .program import LoadStationary, MultiplyMoving, ReadPsum
+from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int32"]
 
@@ -91,8 +94,9 @@ class TileModel:
     """Bit-exact model of one tile executing programs of :mod:`sim_models.program` operations.
 
     The model keeps its state from one :meth:`execute` to the next, as the tile does: the
-    stationary operand loaded last (with its format and mode), and the PSUM banks with which of
-    their elements are defined.
+    stationary operand loaded last (with its format and mode), the PSUM banks with which of
+    their elements are defined and which were last written as BF16, and (with ``bf16_psum``)
+    the stochastic-rounding generators, one per PSUM lane (C).
 
     Parameters
     ----------
@@ -110,12 +114,17 @@ class TileModel:
         self.config = config
         self._psum = np.zeros((config.psum_banks, config.cols, config.psum_depth),
                               psum_dtype(config))
+        self._rounding_bits = StochasticRoundingBits(config.cols) if config.bf16_psum else None
         self.reset()
 
     def reset(self):
-        """Unload the stationary operand and make every PSUM element undefined."""
+        """Unload the stationary operand, make every PSUM element undefined and restart the
+        stochastic-rounding generators from seed 0, as the tile's reset does."""
         self._stationary = None
         self._defined = np.zeros(self._psum.shape, bool)
+        self._bf16 = np.zeros(self._psum.shape, bool)
+        if self._rounding_bits is not None:
+            self._rounding_bits.reseed(0)
 
     def execute(self, program):
         """Execute operations in order and return what the ReadPsum operations read.
@@ -142,7 +151,10 @@ class TileModel:
             If an operation's format is not one of the tile's, or it asks for double-row mode
             on a tile without FP8 or with a format other than FP8, or with an odd K; if a
             MultiplyMoving comes before any LoadStationary, or has another K or double-row mode
-            than the stationary loaded last; or if an accumulation or a read covers an undefined PSUM element.
+            than the stationary loaded last; or if an accumulation or a read covers an undefined PSUM element;
+            if a MultiplyMoving asks for a BF16 destination or stochastic rounding on a tile
+            without ``bf16_psum`` (or a ReseedRounding comes there), SR onto FP32, or an
+            accumulation in one type onto elements last written as the other (R16).
         """
         results = []
         for index, op in enumerate(program):
@@ -153,9 +165,11 @@ class TileModel:
                 self._multiply(where, op)
             elif isinstance(op, ReadPsum):
                 results.append(self._read(where, op))
+            elif isinstance(op, ReseedRounding):
+                self._reseed(where, op)
             else:
-                raise TypeError(f"Operation {index} must be a LoadStationary, MultiplyMoving or "
-                                f"ReadPsum, not {op!r}")
+                raise TypeError(f"Operation {index} must be a LoadStationary, MultiplyMoving, "
+                                f"ReadPsum or ReseedRounding, not {op!r}")
         return results
 
     def _max_k(self, double_row):
@@ -193,13 +207,19 @@ class TileModel:
             raise ValueError(f"{where}: 'double_row' must equal the loaded stationary's, "
                              f"{double_row}, not {op.double_row}")
         region = (op.bank, slice(0, m), slice(0, op.n))
+        destination = self._destination(where, op)
         if op.accumulate:
             self._check_defined(f"{where}: 'accumulate' is True, adding onto", op.bank, m, op.n)
+            self._check_written_as(where, destination.dtype, region)
         if self.config.floating:
-            result = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
-                                        double_row)
-            if op.accumulate:
-                result = floats.accumulate_fp32(self._psum[region], result)
+            sums = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
+                                      double_row)
+            stored = self._psum[region]
+            if destination.dtype == "bf16":
+                stored = stored.astype(np.uint16)
+            result, _ = write_psum(stored, destination.dtype, sums, destination,
+                                   self._rounding_bits)
+            self._bf16[region] = destination.dtype == "bf16"
         else:
             result = stationary.T.astype(np.int64) @ moving.astype(np.int64)
             if op.accumulate:
@@ -207,6 +227,42 @@ class TileModel:
             result = wrap_int32(result)
         self._psum[region] = result
         self._defined[region] = True
+
+    def _destination(self, where, op):
+        """``op``'s PsumDestination once the tile may take it (one-line ``ValueError``)."""
+        if op.psum_dtype not in PSUM_DTYPES or op.rounding not in ROUNDINGS:
+            raise ValueError(f"{where}: 'psum_dtype' must be one of {', '.join(PSUM_DTYPES)} "
+                             f"and 'rounding' one of {', '.join(ROUNDINGS)}, not "
+                             f"{op.psum_dtype!r} and {op.rounding!r}")
+        if (op.psum_dtype, op.rounding) != ("fp32", "rne") and not self.config.bf16_psum:
+            raise ValueError(f"{where}: 'psum_dtype' {op.psum_dtype!r} with 'rounding' "
+                             f"{op.rounding!r} needs a tile with bf16_psum; tile "
+                             f"{self.config.name} writes FP32 PSUM only")
+        if op.rounding == "sr" and op.psum_dtype != "bf16":
+            raise ValueError(f"{where}: 'rounding' is 'sr', which needs 'psum_dtype' 'bf16': "
+                             f"an fp32 destination is not rounded again")
+        return op.destination
+
+    def _check_written_as(self, where, dtype, region):
+        """Raise ``ValueError`` unless every element of ``region`` was last written as
+        ``dtype`` (R16: no accumulation across types)."""
+        other = self._bf16[region] != (dtype == "bf16")
+        if other.any():
+            row, col = np.argwhere(other)[0]
+            written = "fp32" if dtype == "bf16" else "bf16"
+            raise ValueError(f"{where}: 'psum_dtype' is {dtype!r}, accumulating onto "
+                             f"psum[{region[0]}][{row}, {col}], last written as {written}; "
+                             f"accumulate in {written} or overwrite first")
+
+    def _reseed(self, where, op):
+        if self._rounding_bits is None:
+            raise ValueError(f"{where}: tile {self.config.name} has no stochastic-rounding "
+                             f"generators to reseed (bf16_psum is False)")
+        try:
+            lane_seeds(op.seed, 1)
+        except TypeError as error:
+            raise TypeError(f"{where}: {error}") from None
+        self._rounding_bits.reseed(op.seed)
 
     def _read(self, where, op):
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)

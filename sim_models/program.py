@@ -9,14 +9,20 @@ their bit patterns (uint16 for BF16 and FP16, uint8 for FP8) or arrays of the fo
 ``ml_dtypes`` type (see ``sim_models.floats.as_bits``). In FP8 double-row mode (both operands
 FP8) K is even and each PE row p multiplies contraction indices p and p + K/2 (NKI's
 ``[K/2, 2, X]`` layout), so K may reach 2R.
+
+On a tile with Trainium3's PSUM destinations (``TileConfig.bf16_psum``, rules R16-R17 of
+docs/numerics.md) a MultiplyMoving also names its destination type and rounding, and
+ReseedRounding restarts the stochastic-rounding generators.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "Operation",
-           "INT8"]
+from .bf16_psum import PsumDestination
+
+__all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "ReseedRounding",
+           "Operation", "INT8"]
 
 
 @dataclass(frozen=True)
@@ -112,12 +118,26 @@ class MultiplyMoving:
         format (E4M3 x E5M2 included).
     double_row : bool
         FP8 double-row mode; must equal the loaded stationary's.
+    psum_dtype : str
+        What the bank's elements are written as: ``fp32`` (every tile) or ``bf16`` (a tile
+        with ``bf16_psum``; R16). An accumulation must be of the type the elements were last
+        written as.
+    rounding : str
+        ``rne`` or ``sr`` (stochastic, R17; ``bf16`` only): how a BF16 destination rounds.
     """
     moving: np.ndarray
     bank: int
     accumulate: bool
     format: str = "int8"
     double_row: bool = False
+    psum_dtype: str = "fp32"
+    rounding: str = "rne"
+
+    @property
+    def destination(self):
+        """The write's :class:`~sim_models.bf16_psum.PsumDestination` (raises ``ValueError``
+        on an unknown type or rounding, or SR onto FP32, in one line)."""
+        return PsumDestination(self.psum_dtype, bool(self.accumulate), self.rounding)
 
     @property
     def k(self):
@@ -146,4 +166,19 @@ class ReadPsum:
     n: int
 
 
-Operation = LoadStationary | MultiplyMoving | ReadPsum
+@dataclass(frozen=True)
+class ReseedRounding:
+    """Restart every stochastic-rounding generator from ``seed`` (R17: lane m at
+    ``lane_seeds(seed, C)[m]``), on a tile with ``bf16_psum``. The tile issues it once every
+    vector already sent has been written to PSUM, so that it splits the draws exactly
+    between the multiplies before it and those after it.
+
+    Members
+    -------
+    seed : int
+        0 .. 2**32 - 1 (0 is the state after reset).
+    """
+    seed: int
+
+
+Operation = LoadStationary | MultiplyMoving | ReadPsum | ReseedRounding

@@ -227,7 +227,7 @@ class _Run:
         entry.seconds["generate"] = rtl.seconds
         self.uses.update(["build", "synthesis", "pe_timing"] if self.synthesis else ["build"])
         build = self.submit(_task_key("build", point.simulator, rtl.sha256), build_rtl,
-                            point.config, point.simulator, rtl, watch=False)
+                            point, rtl, watch=False)
         shared = tuple(stage for stage in self.stages if stage.shared)
         if shared:
             self.uses["measurement"] += 1

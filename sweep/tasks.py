@@ -4,7 +4,8 @@
   else; its Verilog is written to ``<rtl root>/<sha256[:16]>/`` and every later step of every
   point of that RTL reads that file (only the PE timing elaborates a design of its own, a
   one-PE tile, once per format set).
-- :func:`build_rtl`, one per RTL and simulator: the simulator build in the same directory.
+- :func:`build_rtl`, one per RTL and simulator: the model its GEMMs run on, built in the same
+  directory.
 - :func:`synthesize_rtl`, one per RTL: Yosys area figures (:mod:`sweep.synthesis`).
 - :func:`time_pe`, one per operand format set and MAC depth: the ECP5 fmax of one PE
   (:mod:`sweep.pe_timing`), the same for every array of that set and depth.
@@ -14,10 +15,12 @@
 import hashlib
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from hdl.emit import generate, write
-from tb.launch import Design, build_model_of
+from sim_models.stimulus import peak_format
+from tb.tile_gemms import build_gemm_model
 
 from .pe_timing import pe_fmax_mhz
 from .stages import stage_record
@@ -80,16 +83,15 @@ def generate_rtl(config, rtl_root, generator=generate):
     return Rtl(sha, verilog, seconds)
 
 
-def _build(design, sim, directory):
-    return build_model_of(design, sim, build=directory)
-
-
-def build_rtl(config, sim, rtl):
-    """Build the Verilog of ``rtl`` (an :class:`Rtl` of ``config``) for ``sim`` in its directory,
-    as the tile GEMM testbench's model (hierarchical in Verilator); the seconds spent, 0 if the
-    directory's build was up to date (a previous sweep's)."""
-    design = Design(config, "tb.tile_gemm_tb", sim == "verilator", rtl.verilog)
-    seconds, _ = _timed("build", _build, design, sim, rtl.verilog.parent)
+def build_rtl(point, rtl):
+    """Build the Verilog of ``rtl`` (the :class:`Rtl` of ``point``'s tile) in its directory
+    into the model the point's GEMMs will run on (:func:`tb.tile_gemms.build_gemm_model`:
+    Verilator's fast-path harness, hierarchical, sized to the point's GEMMs; Icarus's cocotb
+    model); the seconds spent, 0 if the build was up to date or in the model store."""
+    build = partial(build_gemm_model, hierarchical=point.simulator == "verilator",
+                    verilog=rtl.verilog, matmul_format=peak_format(point.config))
+    seconds, _ = _timed("build", build, point.config, point.simulator, list(point.shapes),
+                        rtl.verilog.parent)
     return seconds
 
 

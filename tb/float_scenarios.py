@@ -1,5 +1,6 @@
 """Directed floating-point tile programs: special values, overflow, cancellation, unused rows,
-and a double-row GEMM built from NKI's ``[K/2, 2, X]`` layout.
+a double-row GEMM built from NKI's ``[K/2, 2, X]`` layout, and (on a tile with ``bf16_psum``)
+BF16 PSUM writes rounded to nearest even and stochastically, with reseeds.
 
 Each scenario is a program in one :class:`~sim_models.program.MatmulFormat` whose every read
 the testbench compares bit for bit with the golden model (``sim_models.floats``' rules R1-R11).
@@ -11,12 +12,12 @@ import numpy as np
 
 from sim_models import floats
 from sim_models.floats import FLOAT_FORMATS, as_bits
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 from .scenarios import Scenario
 
-__all__ = ["encode", "float_directed_scenarios", "logical_from_nki", "nki_double_row_matmul",
-           "special_values"]
+__all__ = ["bf16_psum_scenarios", "encode", "float_directed_scenarios", "logical_from_nki",
+           "nki_double_row_matmul", "special_values"]
 
 #: Fraction of the elements of a ``specials`` operand drawn from :func:`special_values`.
 _SPECIAL_SHARE = 0.5
@@ -89,9 +90,9 @@ class _Builder:
     def load(self, bits):
         return LoadStationary(bits, self.format.stationary, self.format.double_row)
 
-    def multiply(self, bits, bank=0, accumulate=False):
+    def multiply(self, bits, bank=0, accumulate=False, psum_dtype="fp32", rounding="rne"):
         return MultiplyMoving(bits, bank, accumulate, self.format.moving,
-                              self.format.double_row)
+                              self.format.double_row, psum_dtype, rounding)
 
     def single(self, name, stationary, moving):
         """Load, multiply into bank 0 and read back."""
@@ -190,3 +191,77 @@ def float_directed_scenarios(config, rng, matmul_format):
     if "bf16" in (fmt.stationary, fmt.moving):
         scenarios.append(_overflow(builder))
     return scenarios
+
+
+def _bf16_overflow_operands(builder):
+    """K = 2 operands (stationary ones) whose FP32 column sums are the largest finite BF16
+    plus 2**118 or 1.5 * 2**119: the 16 bits BF16 drops are 0x4000 or 0xC000, so nearest even
+    keeps the largest finite value or gives Inf, and stochastic rounding carries into Inf a
+    quarter or three quarters of the time (R16, R17)."""
+    config, fmt, n = builder.config, builder.format, builder.n
+    stationary = encode(np.ones((2, config.cols)), fmt.stationary)
+    largest = FLOAT_FORMATS["bf16"].max_finite
+    extra = np.where(np.arange(n) % 2, 1.5, 0.5) * 2.0 ** 119
+    signs = np.where(np.arange(n) % 3 == 2, -1.0, 1.0)
+    moving = encode(np.stack([np.full(n, largest) * signs, extra * signs]), fmt.moving)
+    return stationary, moving
+
+
+def bf16_psum_scenarios(config, rng, matmul_format):
+    """Programs of a tile with ``bf16_psum`` (docs/numerics.md R16-R17): BF16 overwrite and
+    accumulate rounded to nearest even, and stochastically (M below C, then C, so that the
+    draws of lanes without a result show; FP32 and nearest-even writes between them, which
+    must not step the generators), reseeds between back-to-back multiplies, and special values and overflow to
+    Inf under both roundings. Every read holds BF16 elements in the low 16 bits of its lanes
+    (or FP32 words where the bank was written as FP32)."""
+    builder = _Builder(config, matmul_format)
+    fmt, cols, n, k = matmul_format, config.cols, builder.n, builder.k
+    other = 1 % config.psum_banks
+    narrow = max(1, cols - 1)
+
+    def moving(rows=k):
+        return _random_finite(rng, fmt.moving, (rows, n))
+    stationary = _random_finite(rng, fmt.stationary, (k, cols))
+    rne = [builder.load(stationary),
+           builder.multiply(moving(), 0, False, "bf16"),
+           builder.multiply(moving(), 0, True, "bf16"),
+           builder.multiply(moving(), 0, True, "bf16"),
+           ReadPsum(0, cols, n),
+           builder.load(_specials(rng, fmt.stationary, (k, cols))),
+           builder.multiply(_specials(rng, fmt.moving, (k, n)), other, False, "bf16"),
+           builder.multiply(_specials(rng, fmt.moving, (k, n)), other, True, "bf16"),
+           ReadPsum(other, cols, n)]
+    sr = [builder.load(_random_finite(rng, fmt.stationary, (k, narrow))),
+          builder.multiply(moving(), 0, False, "bf16", "sr"),
+          builder.multiply(moving(), other, False, "fp32"),
+          builder.multiply(moving(), 0, True, "bf16", "sr"),
+          builder.multiply(moving(), 0, True, "bf16", "rne"),
+          builder.multiply(moving(), 0, True, "bf16", "sr"),
+          ReadPsum(0, narrow, n), ReadPsum(other, narrow, n),
+          builder.load(stationary),
+          builder.multiply(moving(), other, False, "bf16", "sr"),
+          ReadPsum(other, cols, n)]
+    seed = int(rng.integers(1, 2 ** 32))
+    repeated = moving()
+    reseeds = [ReseedRounding(seed), builder.load(stationary),
+               builder.multiply(repeated, 0, False, "bf16", "sr"),
+               ReseedRounding(seed),
+               builder.multiply(repeated, other, False, "bf16", "sr"),
+               ReadPsum(0, cols, n), ReadPsum(other, cols, n),
+               ReseedRounding(int(rng.integers(0, 2 ** 32))),
+               builder.multiply(moving(), 0, True, "bf16", "sr"),
+               builder.multiply(moving(), 0, True, "bf16", "sr"),
+               ReadPsum(0, cols, n)]
+    big_stationary, big_moving = _bf16_overflow_operands(builder)
+    overflow = [builder.load(big_stationary),
+                builder.multiply(big_moving, 0, False, "bf16", "rne"),
+                builder.multiply(big_moving, other, False, "bf16", "sr"),
+                ReadPsum(0, cols, n), ReadPsum(other, cols, n),
+                builder.load(_specials(rng, fmt.stationary, (k, cols))),
+                builder.multiply(_specials(rng, fmt.moving, (k, n)), 0, False, "bf16", "sr"),
+                builder.multiply(_specials(rng, fmt.moving, (k, n)), 0, True, "bf16", "sr"),
+                ReadPsum(0, cols, n)]
+    return [Scenario("bf16_rne_overwrite_accumulate", rne, matmul_format=fmt),
+            Scenario("bf16_sr_overwrite_accumulate", sr, matmul_format=fmt),
+            Scenario("sr_reseed_between_multiplies", reseeds, matmul_format=fmt),
+            Scenario("bf16_specials_and_overflow", overflow, matmul_format=fmt)]

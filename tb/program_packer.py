@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hdl.isa import Opcode, op_layout
+from hdl.isa import op_layout, opcodes
 from sim_models.floats import as_bits, check_double_row_k
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 from .streams import pack, pack_array
 
@@ -67,20 +67,30 @@ class ProgramPacker:
         self._op_cache = {}
 
     def _pack_op(self, operation):
+        ops = opcodes(self.config)
         if isinstance(operation, LoadStationary):
-            fields = (Opcode.LOAD_STATIONARY, operation.k, operation.m, 0, 0, 0)
+            fields = (ops.LOAD_STATIONARY, operation.k, operation.m, 0, 0, 0)
         elif isinstance(operation, MultiplyMoving):
-            fields = (Opcode.MULTIPLY_MOVING, 0, 0, operation.n, operation.bank,
+            fields = (ops.MULTIPLY_MOVING, 0, 0, operation.n, operation.bank,
                       int(operation.accumulate))
+        elif isinstance(operation, ReseedRounding):
+            fields = (ops.RESEED_ROUNDING, 0, 0, 0, 0, 0)
         else:
-            fields = (Opcode.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
+            fields = (ops.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
         names = ("opcode", "k", "m", "n", "bank", "accumulate")
-        if self.config.floating and not isinstance(operation, ReadPsum):
+        carries_format = isinstance(operation, (LoadStationary, MultiplyMoving))
+        if self.config.floating and carries_format:
             fields += (self.config.formats.index(operation.format),)
             names += ("format",)
-        if self.config.double_row and not isinstance(operation, ReadPsum):
+        if self.config.double_row and carries_format:
             fields += (int(operation.double_row),)
             names += ("double_row",)
+        if self.config.bf16_psum:
+            multiply = isinstance(operation, MultiplyMoving)
+            fields += (int(multiply and operation.psum_dtype == "bf16"),
+                       int(multiply and operation.rounding == "sr"),
+                       operation.seed if isinstance(operation, ReseedRounding) else 0)
+            names += ("psum_bf16", "stochastic", "seed")
         if fields not in self._op_cache:
             self._op_cache[fields] = pack(self._layout, dict(zip(names, fields)))
         return self._op_cache[fields]

@@ -45,10 +45,10 @@ def program_record(config, simulator, scenario_name, mode, program, transfers, m
     peak = config.rows * config.cols
     operations = []
     for timing, (accepted, first, last) in zip(model.operations, measured):
-        cycles = last - first + 1
+        cycles = 0 if first is None else last - first + 1     # a reseed has no data beats
         operations.append({"kind": timing.kind, "accepted": accepted, "first_beat": first,
                            "last_beat": last, "cycles": cycles, "macs": timing.macs,
-                           "utilization": timing.macs / (peak * cycles)})
+                           "utilization": timing.macs / (peak * cycles) if cycles else 0.0})
     return {
         "config": config.name, "rows": config.rows, "cols": config.cols,
         "simulator": simulator, "scenario": scenario_name, "mode": mode,

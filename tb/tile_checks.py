@@ -5,7 +5,7 @@ import numpy as np
 
 from sim_models.cycle_model import time_program
 from sim_models.golden import TileModel
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
+from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 from .checker import check_equal
 from .scenarios import check_reference
@@ -16,11 +16,14 @@ __all__ = ["check_gemm", "check_timing", "check_values", "handshake_agreement",
 
 def _operation_beats(program, transfers):
     """Per operation: the cycles of its data beats (K stationary, or ceil(K / 2) in
-    double-row mode; N moving or N result beats)."""
+    double-row mode; N moving or N result beats; none for a reseed)."""
     streams = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
     taken = dict.fromkeys(streams.values(), 0)
     beats = []
     for op in program:
+        if isinstance(op, ReseedRounding):
+            beats.append([])
+            continue
         name = streams[type(op)]
         size = op.beats if isinstance(op, LoadStationary) else op.n
         beats.append(transfers[name].cycles[taken[name]:taken[name] + size])
@@ -29,9 +32,19 @@ def _operation_beats(program, transfers):
 
 
 def measured_timing(program, transfers):
-    """Per operation: (accepted, first beat, last beat) cycles as seen on the ports."""
-    return [(accepted, beats[0], beats[-1]) for accepted, beats
+    """Per operation: (accepted, first beat, last beat) cycles as seen on the ports (a reseed,
+    which has no data beats: (accepted, None, None))."""
+    return [(accepted, beats[0], beats[-1]) if beats else (accepted, None, None)
+            for accepted, beats
             in zip(transfers["op"].cycles, _operation_beats(program, transfers))]
+
+
+def _predicted(timing):
+    """The port handshakes of one operation the cycle model predicts: (accepted, first beat,
+    last beat), or (accepted, None, None) for a reseed, whose restart is inside the tile."""
+    if timing.kind == "reseed":
+        return timing.accepted, None, None
+    return timing.accepted, timing.first_beat, timing.last_beat
 
 
 def handshake_agreement(model, program, transfers):
@@ -48,11 +61,17 @@ def handshake_agreement(model, program, transfers):
     checked = matching = 0
     for timing, accepted, beats in zip(model.operations, transfers["op"].cycles,
                                        _operation_beats(program, transfers)):
-        expected = [timing.accepted, *range(timing.first_beat, timing.last_beat + 1)]
+        accepted_cycle, first, last = _predicted(timing)
+        expected = [accepted_cycle, *(range(first, last + 1) if first is not None else ())]
         got = [accepted, *beats]
         checked += max(len(expected), len(got))
         matching += sum(want == cycle for want, cycle in zip(expected, got))
     return checked, matching
+
+
+def _last_handshake(cycles):
+    """The cycle of an operation's last handshake, from its (accepted, first, last) cycles."""
+    return cycles[0] if cycles[2] is None else cycles[2]
 
 
 def check_timing(config, name, program, transfers, exact):
@@ -61,8 +80,8 @@ def check_timing(config, name, program, transfers, exact):
     measured = measured_timing(program, transfers)
     problems = []
     for index, (expected, got) in enumerate(zip(model.operations, measured)):
-        want = (expected.accepted, expected.first_beat, expected.last_beat)
-        if (want != got) if exact else (got[2] < want[2]):
+        want = _predicted(expected)
+        if (want != got) if exact else _last_handshake(got) < _last_handshake(want):
             problems.append(f"  op {index} ({expected.kind}): model accepted/first/last "
                             f"{want}, RTL {got}")
     if problems:

@@ -19,13 +19,14 @@ from sim_models.stimulus import gemm_name, seeded_generator
 from sim_models.timing import tile_latency
 
 from .fast_tile import FastTile, capacities_for
-from .launch import Design, simulate
+from .launch import Design, build_model_of, simulate
 from .records import program_record
 from .run_request import matmul_format_option
 from .scenarios import tiled_gemm_scenario
 from .tile_checks import check_gemm
 
-__all__ = ["SEED", "last_write_cycle", "run_record", "simulate_gemms", "verilation_seconds"]
+__all__ = ["SEED", "build_gemm_model", "last_write_cycle", "run_record", "simulate_gemms",
+           "verilation_seconds"]
 
 #: Seed of the GEMMs' random operands (``sim_models.stimulus.characterization_gemm``).
 SEED = 1
@@ -115,18 +116,24 @@ def _build_times(directory, model_build_time, sim):
     return {**times, "compile_seconds": compile_seconds}
 
 
+def _fast_tile(config, shapes, build, hierarchical, verilog, matmul_format):
+    """The fast path's tile for the GEMMs ``shapes`` and their scenarios (operands of
+    :data:`SEED`). The harness's memories hold what these GEMMs need, no more: at 128 x 128
+    they are what its generation and build cost."""
+    scenarios = [tiled_gemm_scenario(config, tuple(shape), matmul_format,
+                                     seeded_generator(SEED, gemm_name(shape, matmul_format)))
+                 for shape in shapes]
+    tile = FastTile(config, build, hierarchical=hierarchical, verilog=verilog,
+                    capacities=capacities_for(config, [s.program for s in scenarios]))
+    return tile, scenarios
+
+
 def _fast_gemms(config, shapes, build, hierarchical, verilog, matmul_format, run, results):
     """:func:`simulate_gemms` on the fast path (:mod:`tb.fast_tile`): the same GEMMs, checks
     and records, written to ``results`` as the cocotb path writes them; the entries and the
     build's times."""
     start = time.perf_counter()
-    scenarios = [tiled_gemm_scenario(config, tuple(shape), matmul_format,
-                                     seeded_generator(SEED, gemm_name(shape, matmul_format)))
-                 for shape in shapes]
-    # The harness's memories hold what these GEMMs need, no more: at 128 x 128 they are
-    # what its generation and build cost.
-    tile = FastTile(config, build, hierarchical=hierarchical, verilog=verilog,
-                    capacities=capacities_for(config, [s.program for s in scenarios]))
+    tile, scenarios = _fast_tile(config, shapes, build, hierarchical, verilog, matmul_format)
     tile.build()
     entries = []
     for shape, scenario in zip(shapes, scenarios):
@@ -144,6 +151,19 @@ def _fast_gemms(config, shapes, build, hierarchical, verilog, matmul_format, run
           f"cycle-exact; build {tile.build_seconds:.1f} s, run "
           f"{seconds - tile.build_seconds:.1f} s; job files in {tile.directory}", flush=True)
     return entries, _build_times(tile.directory, tile.model_build_seconds, "verilator")
+
+
+def build_gemm_model(config, sim, shapes, build, *, hierarchical=False, verilog=None,
+                     matmul_format=INT8):
+    """Build (unless up to date or in the model store) the model :func:`simulate_gemms` will
+    run the GEMMs ``shapes`` on, with the same arguments, and run nothing: on Verilator the
+    fast path's harness sized to those GEMMs, on Icarus the cocotb model. Return the seconds
+    spent building (0 if none)."""
+    if sim == "verilator":
+        tile, _ = _fast_tile(config, shapes, build, hierarchical, verilog, matmul_format)
+        return tile.build()
+    return build_model_of(Design(config, "tb.tile_gemm_tb", hierarchical, verilog), sim,
+                          build=build)
 
 
 def simulate_gemms(config, sim, shapes, build, *, hierarchical=False, run=None, verilog=None,

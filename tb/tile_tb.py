@@ -23,14 +23,10 @@ from sim_models.program import INT8
 from .float_scenarios import float_directed_scenarios
 from .records import record_program
 from .run_context import design_config, run_matmul_format, seeded_rng
+from .scenario_runs import run_scenarios, scenario_test_name
 from .scenarios import directed_scenarios, gemm_scenarios
 from .tile_checks import check_timing, check_values
 from .tile_harness import TileHarness
-
-
-def _test_name(name, matmul_format):
-    """Name of a test in a format, which seeds its generator: ``name`` itself in int8."""
-    return name if matmul_format == INT8 else f"{name}_{matmul_format.name}"
 
 
 def _directed(config, rng, matmul_format):
@@ -39,42 +35,24 @@ def _directed(config, rng, matmul_format):
     return float_directed_scenarios(config, rng, matmul_format)
 
 
-async def _run_scenarios(dut, scenarios, test_name, stalled):
-    config = design_config()
-    matmul_format = run_matmul_format()
-    rng = seeded_rng(_test_name(test_name, matmul_format))
-    harness = TileHarness(dut, config)
-    for scenario in scenarios(config, rng, matmul_format):
-        await harness.reset()
-        await RisingEdge(dut.clk)
-        outcome = await harness.run(scenario.program, rng if stalled else None)
-        check_values(config, scenario, outcome["reads"])
-        model = check_timing(config, scenario.name, scenario.program, outcome["transfers"],
-                             exact=not stalled)
-        record_program(config, scenario.name, "stalled" if stalled else "ideal",
-                       scenario.program, outcome["transfers"], model, outcome["wall_seconds"])
-        dut._log.info("%s: %d operations, %d cycles, bit-exact, cycles %s the model",
-                      scenario.name, len(scenario.program), model.total_cycles,
-                      "within" if stalled else "equal to")
-
-
 @cocotb.test()
 async def directed(dut):
-    """Identity, zeros, one-hot and int32 wrap-around (int8), or identity, signed zeros, special
+    """Identity, zeros, one-hot and int32 wrap-around (int8; the wrap on tiles of 8 rows and
+    more, see ``tb.scenarios``), or identity, signed zeros, special
     values, overflow, cancellation and rows beyond K (floating point), with ideal streams."""
-    await _run_scenarios(dut, _directed, "directed", stalled=False)
+    await run_scenarios(dut, _directed, "directed", stalled=False)
 
 
 @cocotb.test()
 async def gemm_ideal(dut):
     """Seeded random GEMMs through the tiler, with ideal streams: cycles equal the model."""
-    await _run_scenarios(dut, gemm_scenarios, "gemm_ideal", stalled=False)
+    await run_scenarios(dut, gemm_scenarios, "gemm_ideal", stalled=False)
 
 
 @cocotb.test()
 async def gemm_stalled(dut):
     """The same GEMMs with random idle cycles on every input and random backpressure."""
-    await _run_scenarios(dut, gemm_scenarios, "gemm_stalled", stalled=True)
+    await run_scenarios(dut, gemm_scenarios, "gemm_stalled", stalled=True)
 
 
 @cocotb.test()
@@ -82,7 +60,7 @@ async def reset_mid_operation(dut):
     """Reset while a multiply streams, then a clean program runs bit- and cycle-exactly."""
     config = design_config()
     matmul_format = run_matmul_format()
-    rng = seeded_rng(_test_name("reset_mid_operation", matmul_format))
+    rng = seeded_rng(scenario_test_name("reset_mid_operation", matmul_format))
     harness = TileHarness(dut, config)
     first, second = gemm_scenarios(config, rng, matmul_format)[2:0:-1]
     await harness.reset()

@@ -86,11 +86,17 @@ def test_the_clock_moves_every_derived_figure_and_no_published_one():
     assert fast.compute_seconds < slow.compute_seconds
 
 
+#: Tiles the periodic extension is checked on: the int8 core, odd bank counts, and a deep MAC
+#: whose fill and drain (13 stages) last longer than a period of its shallow PSUM banks.
+EXTENSION_TILES = (TileConfig(128, 128), TileConfig(16, 16, psum_banks=3, psum_depth=40),
+                   TileConfig(4, 4, psum_banks=5, psum_depth=16),
+                   TileConfig(8, 8, psum_banks=2, psum_depth=4, formats=("bf16",), pe_stages=13))
+
+
 def test_periodic_extension_equals_full_timing(request):
     print(f"seed {SEED}; rerun: {rerun_command(request)}")
     rng = random.Random(SEED)
-    for config in (TileConfig(128, 128), TileConfig(16, 16, psum_banks=3, psum_depth=40),
-                   TileConfig(4, 4, psum_banks=5, psum_depth=16)):
+    for config in EXTENSION_TILES:
         for _ in range(6):
             m = rng.randint(40 * config.cols, 60 * config.cols)
             k = rng.randint(12 * config.rows, 20 * config.rows)
@@ -101,8 +107,7 @@ def test_periodic_extension_equals_full_timing(request):
 def test_periodic_extension_along_n_equals_full_timing(request):
     print(f"seed {SEED}; rerun: {rerun_command(request)}")
     rng = random.Random(SEED)
-    for config in (TileConfig(128, 128), TileConfig(16, 16, psum_banks=3, psum_depth=40),
-                   TileConfig(4, 4, psum_banks=5, psum_depth=16)):
+    for config in EXTENSION_TILES:
         for _ in range(4):
             m = rng.randint(1, 3 * config.cols)
             k = rng.randint(1, 3 * config.rows)
