@@ -175,8 +175,14 @@ def test_measurements_table(capsys):
                                           sum(sorted(decode)[len(decode) // 2 - 1:
                                                              len(decode) // 2 + 1]) / 2),
         "worst_abs_error": pytest.approx(max(decode))}
+    every = [abs(row["error"]) for row in rows if row["role"] == "validation"]
+    assert table["summary"]["all"]["validation_rows"] == len(every)
+    assert table["summary"]["all"]["within_goal"] == sum(error <= 0.15 for error in every)
+    assert table["summary"]["all"]["worst_abs_error"] == pytest.approx(max(every))
     status, out, _ = _run(["--measurements"], capsys)
     assert status == 0
+    assert f"all validation rows: {sum(error <= 0.15 for error in every)} of {len(every)} " \
+        "within 15%" in out
     assert len(out.splitlines()) == 1 + len(rows) + len(table["summary"]) + len(table["bands"])
 
 

@@ -181,6 +181,13 @@ def test_every_measurement_row_is_checked_and_the_fit_is_the_default():
             assert abs(row.error) < 0.005, row
         verdict = "Outside the 15% goal" if abs(row.error) > GOAL else "Within 15%"
         assert f"{verdict}: this row alone would need" in row.explanation, row
+    # A validation row the model misses says why, by mechanism (its ``miss``), in its
+    # explanation; a row the model holds carries no stale one.
+    misses = {row.key: row.miss for row in measurements}
+    for row in rows:
+        outside = row.role == "validation" and abs(row.error) > GOAL
+        assert bool(misses[row.key]) == outside, row
+        assert (f". Why: {misses[row.key]}" in row.explanation) == outside, row
     fitted = fit(SPECS, WORKLOADS, CALIBRATION, ASSUMPTIONS)
     for name in FITTED:
         assert getattr(fitted, name) == pytest.approx(getattr(ASSUMPTIONS, name), rel=0.01)

@@ -57,8 +57,9 @@ class RowCheck:
         The model's figure in ``unit``; None if the configuration does not fit in memory.
     published : float
     explanation : str
-        The model's time by mechanism, whether the row is within :data:`GOAL`, and the value of
-        its fitted parameter that would close the gap alone.
+        The model's time by mechanism, whether the row is within :data:`GOAL`, the value of
+        its fitted parameter that would close the gap alone and, outside the goal, the row's
+        ``miss``: why the model misses it, by mechanism.
     """
     key: str
     role: str
@@ -170,9 +171,10 @@ def _explain(specs, workloads, measurement, step, error, calibration, assumption
     fitted = getattr(assumptions, name)
     scale, unit = _DISPLAY[name]
     verdict = f"outside the {GOAL:.0%} goal" if abs(error) > GOAL else f"within {GOAL:.0%}"
+    why = f". Why: {measurement.miss}" if abs(error) > GOAL and measurement.miss else ""
     return (f"{_breakdown(step, measurement.kind)}. {verdict[0].upper()}{verdict[1:]}: this row "
             f"alone would need {name} = {value * scale:.3g} {unit} against the fitted "
-            f"{fitted * scale:.3g} {unit}")
+            f"{fitted * scale:.3g} {unit}{why}")
 
 
 def check_rows(specs, workloads, calibration, assumptions, measurements=None):
