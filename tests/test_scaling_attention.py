@@ -123,3 +123,34 @@ def test_causal_skipping_halves_only_the_attention_gemms():
     skipped = pass_seconds(TRN1, gemms, "bf16", ASSUMPTIONS)
     assert full - skipped == pytest.approx(
         gemm_seconds(TRN1, attention, "bf16", ASSUMPTIONS) / 2)
+
+
+def test_heads_that_tp_does_not_divide_are_padded_as_the_inference_libraries_pad_them():
+    # Llama-2 13B's 40 heads over TP 32: Transformers NeuronX and NxD Inference add zero heads
+    # up to 64, two per core, each 128 wide as before; its KV heads (multi-head attention)
+    # with them. The padded heads' projections, scores and KV cache are timed and held.
+    llama13 = WORKLOADS["llama2-13b"]
+    padded = llama13.padded_for(32)
+    assert (padded.heads, padded.kv_heads, padded.head_size, padded.hidden) == \
+        (64, 64, 128, 5120)
+    assert llama13.padded_for(8) is llama13 and llama13.padded_for(None) is llama13
+    # Grouped-query attention is not padded: its TP must divide the heads.
+    llama70 = WORKLOADS["llama3-70b"]
+    assert llama70.padded_for(3) is llama70
+    with pytest.raises(SpecError, match=r"^--decode-tp 3: must divide the 64 attention heads "):
+        decode_step(SPECS, SPECS.system("trn1-instance"), llama70, 1, CALIBRATION,
+                    ASSUMPTIONS, tp=3)
+    instance = SPECS.system("trn1-instance")
+    step = _decode(6144, workload="llama2-13b", tp=32)
+    assert step.seconds == decode_step(SPECS, instance, padded, 1, CALIBRATION, ASSUMPTIONS,
+                                       tp=32, context=6144).seconds
+    # Per layer the projections hold 5,120 x (3 x 8,192) + 8,192 x 5,120 BF16 elements
+    # instead of 4 x 5,120^2: the instance's one replica (16 chips) against TP 8's (4 chips).
+    unpadded = _decode(6144, workload="llama2-13b", tp=8)
+    extra = 40 * 2 * 4 * 5120 * (8192 - 5120)
+    assert 16 * step.memory.weights == pytest.approx(4 * unpadded.memory.weights + extra,
+                                                      rel=1e-6)
+    # The prefill pads as well: two heads per core in the scores and the unfused softmax.
+    assert prefill_step(SPECS, instance, llama13, 4096, 1, CALIBRATION, ASSUMPTIONS,
+                        tp=32).seconds == prefill_step(
+        SPECS, instance, padded, 4096, 1, CALIBRATION, ASSUMPTIONS, tp=32).seconds

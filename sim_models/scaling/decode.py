@@ -257,6 +257,7 @@ def decode_step(specs, system, workload, batch, calibration, assumptions, tp=Non
     -------
     DecodeStep
     """
+    workload = workload.padded_for(tp)
     plan, chip, chips, cores, replicas, memory = inference_setup(
         specs, system, workload, tp, batch,
         workload.decode_context if context is None else context, datatype, kv_datatype,

@@ -122,6 +122,7 @@ def prefill_step(specs, system, workload, prompt, batch, calibration, assumption
     -------
     PrefillStep
     """
+    workload = workload.padded_for(tp)
     plan, chip, chips, cores, replicas, memory = inference_setup(
         specs, system, workload, tp, batch, prompt, datatype, kv_datatype, assumptions, ep)
     if not memory.fits:

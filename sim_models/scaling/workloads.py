@@ -38,7 +38,7 @@ step times them halved by causal skipping, and its MFU counts them halved too
 (:data:`~sim_models.scaling.training.MFU_COUNTS`).
 """
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from ..specs import SpecError, read_toml
@@ -164,6 +164,22 @@ class Transformer:
         if self.latent_attention:
             return self.kv_lora_rank + self.rope_head_dim
         return 2 * self.kv_size
+
+    def padded_for(self, tp):
+        """The workload as Neuron's inference libraries shard its attention over ``tp`` ranks
+        when ``tp`` does not divide the heads: zero query heads added up to a multiple of
+        ``tp`` (Transformers NeuronX ``decoder.py``, ``round_up_to_divisor(n_heads,
+        tp_degree)``; NxD Inference ``modules/attention/gqa.py``,
+        ``get_shardable_head_counts``), the KV heads with them where every query head has its
+        own (multi-head attention), the head size kept: the padded heads' projections, scores
+        and KV cache are computed and held like real ones. Itself when ``tp`` is None or
+        divides the heads, and for grouped-query or latent attention (whose TP must divide
+        the heads)."""
+        if tp is None or self.heads % tp == 0 or self.kv_heads != self.heads or \
+                self.latent_attention:
+            return self
+        padded = -(-self.heads // tp) * tp
+        return replace(self, heads=padded, kv_heads=padded, head_dim=self.head_size)
 
     def attention_projections(self, part):
         """``(name, M, K)`` of a layer's attention projections, one chip's part: ``part(size)``
