@@ -123,6 +123,18 @@ def test_json_answers_the_training_row_of_aws(capsys):
     assert result["calibration"]["fabric"]
 
 
+def test_the_layout_search_runs_at_the_sequence_asked_for(capsys):
+    # At 128k tokens the best layout at the workload's own 8,192 (TP 4 DP 64) does not fit in
+    # HBM; the search, run at the sequence asked for, gives one that does and uses it.
+    status, out, _ = _run(["--system", "trn2-ultraserver", "--workload", "llama3-8b",
+                           "--sequence", "131072", "--json"], capsys)
+    training = json.loads(out)["training"]
+    assert status == 0 and training["fits"]
+    assert training["layout"]["used"] == "the search's best"
+    assert training["layout"]["best"] == training["plan"]
+    assert training["plan"]["sequence"] == 131072 and training["plan"]["tp"] != 4
+
+
 def test_a_batch_that_does_not_fit_is_reported_not_timed(capsys):
     status, out, _ = _run(["--system", "trn2-ultraserver", "--batch", "1000000000", "--json"],
                           capsys)

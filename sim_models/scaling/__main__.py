@@ -39,8 +39,8 @@ from .decode import best_decode_plan, decode_step
 from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
-from .parallel import (check_model_parallel, logical_cores_per_chip, system_of_chips, unit_of,
-                       with_logical_cores)
+from .parallel import (check_count, check_model_parallel, logical_cores_per_chip,
+                       system_of_chips, unit_of, with_logical_cores)
 from .peak import RTL_MODELLED_CHIPS, datatypes, system_peak, with_measured_rates
 from .prefill import prefill_step
 from .speculative import speculative_step
@@ -504,6 +504,11 @@ def answer(args):
     if args.system not in specs.systems:
         raise SpecError(f"--system {args.system}: unknown; allowed: {', '.join(specs.systems)}")
     workload = workloads[args.workload]
+    if args.sequence is not None:
+        # The layout search runs at the sequence asked for: a layout that fits at the
+        # workload's own length may not at a longer one.
+        check_count("sequence", args.sequence)
+        workload = replace(workload, sequence=args.sequence)
     calibration, assumptions = _calibration(args), Assumptions()
     if args.imbalance is not None:
         if not 1.0 <= args.imbalance <= 1e6:

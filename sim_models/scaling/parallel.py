@@ -22,7 +22,7 @@ from .peak import datatypes
 
 __all__ = ["TrainingPlan", "DecodePlan", "divisors", "logical_cores_per_chip", "system_of_chips",
            "check_model_parallel", "check_training_plan", "check_decode_plan",
-           "check_expert_parallel", "ZERO_STAGES",
+           "check_expert_parallel", "check_count", "ZERO_STAGES",
            "LIMIT", "MAX_UNITS", "unit_of", "LNC_SETTINGS", "with_logical_cores"]
 
 #: ZeRO stages: 0 replicates the optimizer states, 1 shards them over DP, 2 also the
@@ -152,7 +152,7 @@ def system_of_chips(specs, system, chips):
     unit (an instance or UltraServer, or a cluster's unit) joined by the cluster's scale-out
     network (a cluster's own, or the unit's). ``chips`` must be a multiple of the unit's
     chips."""
-    _count("chips", chips)
+    check_count("chips", chips)
     if chips == system.chips.value:
         return system
     unit = unit_of(specs, system)
@@ -178,7 +178,9 @@ def system_of_chips(specs, system, chips):
                    name=name, chips=count, servers=None)
 
 
-def _count(name, value, low=1):
+def check_count(name, value, low=1):
+    """Refuse an option ``--name`` whose value is not an integer from ``low`` to
+    :data:`LIMIT` (one line, SpecError)."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= LIMIT:
         raise SpecError(f"--{name.replace('_', '-')} {value}: must be an integer from {low} "
                         f"to {LIMIT} (2^40)")
@@ -204,8 +206,8 @@ def _tensor_parallel(workload, chip, tp, option="tp"):
 def check_model_parallel(chip, workload, tp, pp):
     """Refuse a TP degree that does not split the heads or the chip's logical cores, or a PP
     degree that does not split the layers (one line, SpecError)."""
-    _count("tp", tp)
-    _count("pp", pp)
+    check_count("tp", tp)
+    check_count("pp", pp)
     _tensor_parallel(workload, chip, tp)
     if workload.layers % pp:
         raise SpecError(f"--pp {pp}: must divide the {workload.layers} layers of "
@@ -215,7 +217,7 @@ def check_model_parallel(chip, workload, tp, pp):
 def check_expert_parallel(workload, ep, replicas, option="ep", what="DP"):
     """Refuse an EP degree that a dense workload cannot have, or that does not divide the
     routed experts or the ``replicas`` (one line, SpecError)."""
-    _count(option, ep)
+    check_count(option, ep)
     if ep == 1:
         return
     if not workload.moe:
@@ -231,7 +233,7 @@ def check_training_plan(specs, system, workload, plan):
     """Refuse a plan that cannot run on ``system`` (one line, SpecError)."""
     chip = specs.chip(system.chip)
     for name in ("tp", "pp", "dp", "micro_batch", "global_batch", "sequence"):
-        _count(name, getattr(plan, name))
+        check_count(name, getattr(plan, name))
     _datatype(chip, plan.datatype)
     if plan.zero_stage not in ZERO_STAGES:
         raise SpecError(f"--zero {plan.zero_stage}: allowed: "
@@ -251,9 +253,9 @@ def check_training_plan(specs, system, workload, plan):
 def check_decode_plan(specs, system, workload, plan):
     """Refuse a decode plan that cannot run on ``system`` (one line, SpecError)."""
     chip = specs.chip(system.chip)
-    _count("decode_tp", plan.tp)
+    check_count("decode_tp", plan.tp)
     for name in ("batch", "context"):
-        _count(name, getattr(plan, name))
+        check_count(name, getattr(plan, name))
     _datatype(chip, plan.datatype)
     if plan.kv_datatype is not None:
         _datatype(chip, plan.kv_datatype, "kv-datatype")
