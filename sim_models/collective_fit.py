@@ -24,6 +24,8 @@ terms come from the algorithm (:data:`ALGORITHMS`):
   counted as one step; ``byte_terms = 2 (k - 1) / k * S * (1 + 1 / k [+ 2 / k**2])``, each
   dimension's ring moving ``(k - 1) / k`` of what it holds (``S``, then ``S / k``, then ``S /
   k**2``), the Z ring's bytes counted twice for its half-rate links.
+  ``reducescatter``/``dimension-wise`` and ``allgather``/``dimension-wise``: one half, ``d``
+  phases (X, Y, Z; or Z, Y, X): ``latency_terms = d k``, half the all-reduce's bytes.
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -88,7 +90,7 @@ class Algorithm:
         """Operations (steps or messages; a torus phase's rendezvous counts as a step) on the
         critical path; alpha's coefficient."""
         if self.name == "dimension-wise":
-            return 2 * self.dimensions * torus_side(nodes, self.dimensions)
+            return self._halves * self.dimensions * torus_side(nodes, self.dimensions)
         return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
 
     def byte_terms(self, nodes, size_bytes):
@@ -98,9 +100,14 @@ class Algorithm:
         if self.name == "dimension-wise":
             side = torus_side(nodes, self.dimensions)
             intervals = (1, 1, TORUS_Z_INTERVAL)[:self.dimensions]
-            return 2 * (side - 1) / side * size_bytes * sum(
+            return self._halves * (side - 1) / side * size_bytes * sum(
                 interval / side ** dim for dim, interval in enumerate(intervals))
         return self.latency_terms(nodes) / nodes * size_bytes
+
+    @property
+    def _halves(self):
+        """2 for an all-reduce (a reduce-scatter, then an all-gather), 1 for either half."""
+        return 2 if self.collective == "allreduce" else 1
 
     def cycles(self, nodes, size_bytes, alpha, beta):
         """``alpha * latency_terms + beta * byte_terms`` (cycles)."""
@@ -113,7 +120,9 @@ ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for colle
                           ("allreduce", "ring-cut-through", "vector bytes per node"),
                           ("allreduce", "dimension-wise", "vector bytes per node"),
                           ("reducescatter", "ring", "vector bytes per node"),
+                          ("reducescatter", "dimension-wise", "vector bytes per node"),
                           ("allgather", "ring", "vector bytes (all nodes' chunks)"),
+                          ("allgather", "dimension-wise", "vector bytes (all nodes' chunks)"),
                           ("alltoall", "direct", "block bytes per destination")]}
 
 

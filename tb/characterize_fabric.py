@@ -94,6 +94,10 @@ TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
                 ((4, 4), (1, 1), (64,)),
                 ((2, 2, 2), (1, 1, 2), FLOAT_LENGTHS), ((3, 3, 3), (1, 1, 2), (108,)),
                 ((4, 4, 4), (1, 1, 2), (64,)))
+#: The reduce-scatter and the all-gather alone on the tori of :data:`TORUS_SWEEPS` up to
+#: 3 x 3 (x 3), which is held out.
+TORUS_HALVES = ("reducescatter", "allgather")
+TORUS_HALVES_MAX_SIDE = 3
 #: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4
 #: chips), one 2-D torus and one 3-D torus (Z links at half rate, as in a Trn2 UltraServer),
 #: and elements per block (one 32-bit element per payload flit).
@@ -213,9 +217,12 @@ def float_configs():
     configs = [AllReduceConfig(fabric, length, FLOAT_ELEMENT, collective, forwarding)
                for fabric, kinds in fabrics for collective, forwarding in kinds
                for length in FLOAT_LENGTHS]
+    kinds = {sides: ("allreduce",) + (TORUS_HALVES if max(sides) <= TORUS_HALVES_MAX_SIDE
+                                      else ()) for sides, _, _ in TORUS_SWEEPS}
     return configs + [AllReduceConfig(FabricConfig.torus(
         *sides, flit_intervals=intervals, length_width=ALLREDUCE_LENGTH_WIDTH), length,
-        FLOAT_ELEMENT) for sides, intervals, lengths in TORUS_SWEEPS for length in lengths]
+        FLOAT_ELEMENT, collective) for sides, intervals, lengths in TORUS_SWEEPS
+        for collective in kinds[sides] for length in lengths]
 
 
 def _float_collectives(build, designs, log):

@@ -91,7 +91,11 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
                       ("switch", "allreduce", "ring"), ("switch", "reducescatter", "ring"),
                       ("switch", "allgather", "ring"),
                       ("torus2d", "allreduce", "dimension-wise"),
-                      ("torus3d", "allreduce", "dimension-wise")}
+                      ("torus3d", "allreduce", "dimension-wise"),
+                      ("torus2d", "reducescatter", "dimension-wise"),
+                      ("torus3d", "reducescatter", "dimension-wise"),
+                      ("torus2d", "allgather", "dimension-wise"),
+                      ("torus3d", "allgather", "dimension-wise")}
     for fit in fits:
         if fit.topology == "ring" and fit.algorithm == "ring":
             assert fit.alpha_cycles == pytest.approx(5)
@@ -103,7 +107,11 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
     # The tori: 2 x 2 (x 2) at three sizes, the largest torus held out (the node
     # extrapolation to the Trn2 instance and UltraServer). Counting each phase's rendezvous,
     # the fits extrapolate within 2% (the 3-D fit counting steps alone was 20% off at 4 x 4 x 4).
-    torus = {fit.topology: fit for fit in fits if fit.topology.startswith("torus")}
+    torus = {fit.topology: fit for fit in fits if fit.topology.startswith("torus")
+             and fit.collective == "allreduce"}
+    halves = [fit for fit in fits if fit.topology.startswith("torus")
+              and fit.collective != "allreduce"]
+    assert len(halves) == 4 and all(fit.held_out_max_error < 0.03 for fit in halves)
     assert (torus["torus3d"].nodes_min, torus["torus3d"].nodes_max) == (8, 64)
     assert (torus["torus2d"].nodes_min, torus["torus2d"].nodes_max) == (4, 16)
     assert all(fit.held_out_max_error < 0.02 for fit in torus.values())
