@@ -20,7 +20,7 @@ def _fits(document, runs):
         "the switched fabric (the chips add, the switches do not), and dimension by dimension "
         "on 2-D tori and on 3-D tori with half-rate Z links (reduce-scatters along X, Y, Z, "
         "then all-gathers back: 'dimension-wise'); reduce-scatter and all-gather are also "
-        "measured on their own on rings and switches; the all-to-all sends one packet per "
+        "measured on their own on rings, switches and tori; the all-to-all sends one packet per "
         "destination from one port, on rings, tori and the switched fabric.")
     document.table(
         ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
