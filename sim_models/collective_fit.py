@@ -13,12 +13,19 @@ terms come from the algorithm (:data:`ALGORITHMS`):
   ``allreduce``/``ring-cut-through`` the same terms, each chunk forwarded flit by flit.
 - ``reducescatter``/``ring`` and ``allgather``/``ring``: one such phase, ``latency_terms =
   n - 1``, ``byte_terms = (n - 1) / n * S`` (``S``: the whole vector's bytes).
-- ``allreduce``/``dimension-wise``: the 3-D torus all-reduce dimension by dimension
-  (``sim_models.torus_collective``) on a ``k x k x k`` torus, ``k`` the cube root of ``n``,
-  whose Z links carry a flit every :data:`TORUS_Z_INTERVAL` cycles (the Trn2 UltraServer's
-  shape): ``latency_terms = 2 * 3 (k - 1)`` steps; ``byte_terms = 2 (k - 1) / k * S * (1 + 1 / k
-  + 2 / k**2)``, each dimension's ring moving ``(k - 1) / k`` of what it holds (``S``, then
-  ``S / k``, then ``S / k**2``), the Z ring's bytes counted twice for its half-rate links.
+- ``allreduce``/``dimension-wise``: the all-reduce of a ``d``-dimensional torus dimension by
+  dimension (``sim_models.torus_collective``) on a ``k x ... x k`` torus (``d`` = 2 or 3, from
+  the fit's topology ``torus2d`` or ``torus3d``; ``k`` the ``d``-th root of ``n``), whose Z
+  links carry a flit every :data:`TORUS_Z_INTERVAL` cycles (the Trn2 UltraServer's shape; a
+  2-D torus has X and Y links only, a flit per cycle). It runs ``2 d`` phases (a
+  reduce-scatter per dimension, then an all-gather per dimension), each a ring's ``k - 1``
+  steps after one rendezvous (a header-only packet over one hop, as the RTL sends before a
+  phase's first data): ``latency_terms = 2 d (k - 1) + 2 d = 2 d k``, a phase's rendezvous
+  counted as one step; ``byte_terms = 2 (k - 1) / k * S * (1 + 1 / k [+ 2 / k**2])``, each
+  dimension's ring moving ``(k - 1) / k`` of what it holds (``S``, then ``S / k``, then ``S /
+  k**2``), the Z ring's bytes counted twice for its half-rate links.
+  ``reducescatter``/``dimension-wise`` and ``allgather``/``dimension-wise``: one half, ``d``
+  phases (X, Y, Z; or Z, Y, X): ``latency_terms = d k``, half the all-reduce's bytes.
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -29,30 +36,37 @@ of the largest node count, and those of the largest message size, so that every 
 error is an extrapolation in nodes, in size, or both. Numpy only.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "TORUS_Z_INTERVAL", "cube_side", "fit",
-           "held_out"]
+__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "TORUS_DIMENSIONS", "TORUS_Z_INTERVAL",
+           "algorithm_of", "fit",
+           "held_out", "torus_side"]
 
 #: Cycles between flits of the Z links of the tori the ``dimension-wise`` fit describes (X and
 #: Y links carry one per cycle): the Trn2 UltraServer's Z links at half bandwidth.
 TORUS_Z_INTERVAL = 2
 
 
-def cube_side(nodes):
-    """Side ``k`` of the ``k x k x k`` torus of ``nodes`` nodes.
+#: Torus dimensions of the ``dimension-wise`` fits, by topology name.
+TORUS_DIMENSIONS = {"torus2d": 2, "torus3d": 3}
+
+
+def torus_side(nodes, dimensions):
+    """Side ``k`` of the ``k x ... x k`` torus of ``nodes`` nodes in ``dimensions`` (2 or 3)
+    dimensions.
 
     Raises
     ------
     ValueError
-        If ``nodes`` is not a cube of an integer of at least 2.
+        If ``nodes`` is not ``k**dimensions`` with ``k`` an integer of at least 2.
     """
-    side = round(nodes ** (1 / 3))
-    if side < 2 or side ** 3 != nodes:
-        raise ValueError(f"Parameter 'nodes' of a dimension-wise torus fit must be k**3 with k "
-                         f"at least 2 (a k x k x k torus), not {nodes}")
+    side = round(nodes ** (1 / dimensions))
+    if side < 2 or side ** dimensions != nodes:
+        shape = " x ".join(["k"] * dimensions)
+        raise ValueError(f"Parameter 'nodes' of a dimension-wise {dimensions}-D torus fit must "
+                         f"be k**{dimensions} with k at least 2 (a {shape} torus), not {nodes}")
     return side
 
 
@@ -70,11 +84,13 @@ class Algorithm:
     collective: str
     name: str
     message: str
+    dimensions: int = 3
 
     def latency_terms(self, nodes):
-        """Operations (steps or messages) on the critical path; alpha's coefficient."""
+        """Operations (steps or messages; a torus phase's rendezvous counts as a step) on the
+        critical path; alpha's coefficient."""
         if self.name == "dimension-wise":
-            return 2 * 3 * (cube_side(nodes) - 1)
+            return self._halves * self.dimensions * torus_side(nodes, self.dimensions)
         return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
 
     def byte_terms(self, nodes, size_bytes):
@@ -82,10 +98,16 @@ class Algorithm:
         if self.collective == "alltoall":
             return (nodes - 1) * size_bytes
         if self.name == "dimension-wise":
-            side = cube_side(nodes)
-            return 2 * (side - 1) / side * size_bytes * (
-                1 + 1 / side + TORUS_Z_INTERVAL / side ** 2)
+            side = torus_side(nodes, self.dimensions)
+            intervals = (1, 1, TORUS_Z_INTERVAL)[:self.dimensions]
+            return self._halves * (side - 1) / side * size_bytes * sum(
+                interval / side ** dim for dim, interval in enumerate(intervals))
         return self.latency_terms(nodes) / nodes * size_bytes
+
+    @property
+    def _halves(self):
+        """2 for an all-reduce (a reduce-scatter, then an all-gather), 1 for either half."""
+        return 2 if self.collective == "allreduce" else 1
 
     def cycles(self, nodes, size_bytes, alpha, beta):
         """``alpha * latency_terms + beta * byte_terms`` (cycles)."""
@@ -98,8 +120,23 @@ ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for colle
                           ("allreduce", "ring-cut-through", "vector bytes per node"),
                           ("allreduce", "dimension-wise", "vector bytes per node"),
                           ("reducescatter", "ring", "vector bytes per node"),
+                          ("reducescatter", "dimension-wise", "vector bytes per node"),
                           ("allgather", "ring", "vector bytes (all nodes' chunks)"),
+                          ("allgather", "dimension-wise", "vector bytes (all nodes' chunks)"),
                           ("alltoall", "direct", "block bytes per destination")]}
+
+
+def algorithm_of(topology, collective, name):
+    """The :class:`Algorithm` of a series measured on ``topology`` (``ring``, ``torus2d``,
+    ``torus3d``, ``switch``): :data:`ALGORITHMS`' entry, with the torus's dimensions for the
+    ``dimension-wise`` all-reduce."""
+    algorithm = ALGORITHMS[collective, name]
+    if name != "dimension-wise":
+        return algorithm
+    if topology not in TORUS_DIMENSIONS:
+        raise ValueError(f"Parameter 'topology' of a dimension-wise fit must be one of "
+                         f"{', '.join(TORUS_DIMENSIONS)}, not {topology!r}")
+    return replace(algorithm, dimensions=TORUS_DIMENSIONS[topology])
 
 
 def held_out(points):

@@ -83,13 +83,21 @@ RING_SWEEPS = ((2, 4, 8), (("allreduce", "store"),)), \
 SWITCH_FABRICS = ((2, 2), (4, 2))
 SWITCH_COLLECTIVES = (("allreduce", "store"), ("reducescatter", "store"),
                       ("allgather", "store"))
-#: The 3-D torus all-reduce dimension by dimension, Z links at half rate (the Trn2
-#: UltraServer's shape and the scaling layer's fit for it): per torus, its sides and the
-#: whole-vector lengths (multiples of its nodes). 2 x 2 x 2 at every BF16 length; 3 x 3 x 3 at
-#: one, held out by the fit (the largest node count), so its error is the fit's extrapolation
-#: in nodes.
-TORUS_SWEEPS = (((2, 2, 2), FLOAT_LENGTHS), ((3, 3, 3), (108,)))
-TORUS_INTERVALS = (1, 1, 2)
+#: The all-reduce of 2-D and 3-D tori dimension by dimension: per torus, its sides, its links'
+#: flit intervals (3-D: Z at half rate, the Trn2 UltraServer's shape and the scaling layer's fit
+#: for it; 2-D: every link at a flit per cycle, a Trn2 instance's) and the whole-vector lengths
+#: (multiples of its nodes). 2 x 2 (x 2) at every BF16 length, 3 x 3 (x 3) at one, and the Trn2
+#: instance's 4 x 4 and UltraServer's 4 x 4 x 4 at one each: held out by the fit (the largest
+#: node count), so their errors are the fits' extrapolation in nodes to the real systems' sizes.
+#: 4 x 4 x 4 is the sweep's longest simulation (about 4 minutes on Icarus, most of it the build).
+TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
+                ((4, 4), (1, 1), (64,)),
+                ((2, 2, 2), (1, 1, 2), FLOAT_LENGTHS), ((3, 3, 3), (1, 1, 2), (108,)),
+                ((4, 4, 4), (1, 1, 2), (64,)))
+#: The reduce-scatter and the all-gather alone on the tori of :data:`TORUS_SWEEPS` up to
+#: 3 x 3 (x 3), which is held out.
+TORUS_HALVES = ("reducescatter", "allgather")
+TORUS_HALVES_MAX_SIDE = 3
 #: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4
 #: chips), one 2-D torus and one 3-D torus (Z links at half rate, as in a Trn2 UltraServer),
 #: and elements per block (one 32-bit element per payload flit).
@@ -209,9 +217,12 @@ def float_configs():
     configs = [AllReduceConfig(fabric, length, FLOAT_ELEMENT, collective, forwarding)
                for fabric, kinds in fabrics for collective, forwarding in kinds
                for length in FLOAT_LENGTHS]
+    kinds = {sides: ("allreduce",) + (TORUS_HALVES if max(sides) <= TORUS_HALVES_MAX_SIDE
+                                      else ()) for sides, _, _ in TORUS_SWEEPS}
     return configs + [AllReduceConfig(FabricConfig.torus(
-        *sides, flit_intervals=TORUS_INTERVALS, length_width=ALLREDUCE_LENGTH_WIDTH), length,
-        FLOAT_ELEMENT) for sides, lengths in TORUS_SWEEPS for length in lengths]
+        *sides, flit_intervals=intervals, length_width=ALLREDUCE_LENGTH_WIDTH), length,
+        FLOAT_ELEMENT, collective) for sides, intervals, lengths in TORUS_SWEEPS
+        for collective in kinds[sides] for length in lengths]
 
 
 def _float_collectives(build, designs, log):
@@ -303,7 +314,7 @@ def characterize(build, log):
                         run.length), run.rtl_cycles) for run in runs]
 
     _progress(f"{FLOAT_ELEMENT} all-reduce, reduce-scatter, all-gather on rings and switched "
-              f"fabrics, all-reduce on 3-D tori dimension by dimension, "
+              f"fabrics, all-reduce on 2-D and 3-D tori dimension by dimension, "
               f"{len(float_configs())} simulations on {SIMULATOR}:")
     collectives += _float_collectives(build, designs, log)
     with log.step() as timing:

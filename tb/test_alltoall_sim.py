@@ -12,12 +12,16 @@ from sim_models.config import AllToAllConfig, FabricConfig
 
 from .regression import regression_runs, run_case
 
-#: A ring, a 2-D torus with shallow buffers and 64-bit flits, and a 3-D torus with Z links
-#: at half bandwidth.
+#: A ring, a 2-D torus with shallow buffers and 64-bit flits, a 3-D torus with Z links at half
+#: bandwidth, and a switched fabric of 3 servers of 2 chips under two second-level switches
+#: whose links run at half rate, with shallow buffers (Trainium3's all-to-all-v: counts set at
+#: run time, blocks through the switches).
 CASES = [
     AllToAllConfig(FabricConfig.ring(4), 5),
     AllToAllConfig(FabricConfig.torus(2, 3, buffer_depth=2, flit_width=64), 4),
     AllToAllConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 3),
+    AllToAllConfig(FabricConfig.switch(2, 3, top_switches=2, buffer_depth=2,
+                                       flit_intervals=(1, 2)), 3),
 ]
 #: Cases Verilator also runs.
 VERILATOR_CASES = ("torus2x2x2_i1x1x2_c3",)

@@ -7,7 +7,8 @@ from samples import fabric_document
 from sim_models.allreduce import AllReduceEstimate
 from sim_models.torus_collective import estimate_of
 from sim_models.results import AllReduceRun, HopPoint, LinkEfficiency
-from sim_models.config import FabricConfig
+from sim_models.collective_fit import algorithm_of
+from sim_models.config import AllReduceConfig, FabricConfig
 from tb.characterize_fabric import (collective_run, float_configs, alpha_beta_cycles,
                                     fit_alpha, fit_collectives, hop_latency, link_efficiency,
                                     topology_kind)
@@ -89,7 +90,12 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
                       ("ring", "reducescatter", "ring"), ("ring", "allgather", "ring"),
                       ("switch", "allreduce", "ring"), ("switch", "reducescatter", "ring"),
                       ("switch", "allgather", "ring"),
-                      ("torus3d", "allreduce", "dimension-wise")}
+                      ("torus2d", "allreduce", "dimension-wise"),
+                      ("torus3d", "allreduce", "dimension-wise"),
+                      ("torus2d", "reducescatter", "dimension-wise"),
+                      ("torus3d", "reducescatter", "dimension-wise"),
+                      ("torus2d", "allgather", "dimension-wise"),
+                      ("torus3d", "allgather", "dimension-wise")}
     for fit in fits:
         if fit.topology == "ring" and fit.algorithm == "ring":
             assert fit.alpha_cycles == pytest.approx(5)
@@ -98,7 +104,33 @@ def test_float_sweep_fits_every_collective_from_the_estimate():
     # The local streaming left out: a reduce-scatter takes the vector and gives one chunk.
     scatter = next(run for run in runs if run.design == "ring8_l8_v64_bf16_rs")
     assert scatter.local_cycles == 64 + 1 + 8
-    # The 3-D torus: 2 x 2 x 2 at three sizes, 3 x 3 x 3 held out (the node extrapolation).
+    # The tori: 2 x 2 (x 2) at three sizes, the largest torus held out (the node
+    # extrapolation to the Trn2 instance and UltraServer). Counting each phase's rendezvous,
+    # the fits extrapolate within 2% (the 3-D fit counting steps alone was 20% off at 4 x 4 x 4).
+    torus = {fit.topology: fit for fit in fits if fit.topology.startswith("torus")
+             and fit.collective == "allreduce"}
+    halves = [fit for fit in fits if fit.topology.startswith("torus")
+              and fit.collective != "allreduce"]
+    assert len(halves) == 4 and all(fit.held_out_max_error < 0.03 for fit in halves)
+    assert (torus["torus3d"].nodes_min, torus["torus3d"].nodes_max) == (8, 64)
+    assert (torus["torus2d"].nodes_min, torus["torus2d"].nodes_max) == (4, 16)
+    assert all(fit.held_out_max_error < 0.02 for fit in torus.values())
+
+
+def test_torus_fit_extrapolates_to_the_trn2_ultraserver_within_2_percent():
+    """The 3-D fit of the sweep, at the Trn2 UltraServer's 4 x 4 x 4 torus (half-rate Z) and
+    a 6 x 6 x 6 one, against the estimate (equal to the RTL wherever both ran, 4 x 4 x 4 with
+    64 elements included): within 2%. Counting steps alone, it was 20% off at 4 x 4 x 4 with
+    64 elements."""
+    runs = [collective_run(config, estimate_of(config).cycles()) for config in float_configs()
+            if config.torus]
+    _, fits = fit_collectives(runs, 4)
     torus = next(fit for fit in fits if fit.topology == "torus3d")
-    assert (torus.nodes_min, torus.nodes_max) == (8, 27)
-    assert torus.held_out_max_error < 0.15
+    algorithm = algorithm_of("torus3d", "allreduce", "dimension-wise")
+    for side, length in ((4, 64), (4, 256), (6, 432)):
+        config = AllReduceConfig(FabricConfig.torus(side, side, side, flit_intervals=(1, 1, 2),
+                                                    length_width=8), length, "bf16")
+        estimate = estimate_of(config)
+        model = estimate.local_cycles + algorithm.cycles(
+            side ** 3, 2 * length, torus.alpha_cycles, torus.beta_cycles_per_byte)
+        assert model == pytest.approx(estimate.cycles(), rel=0.02)

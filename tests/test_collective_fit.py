@@ -4,7 +4,7 @@ import pytest
 
 from samples import collective_runs, fitted_collectives
 from sim_models.allreduce import AllReduceEstimate
-from sim_models.collective_fit import ALGORITHMS, fit, held_out
+from sim_models.collective_fit import ALGORITHMS, algorithm_of, fit, held_out, torus_side
 
 RING = ALGORITHMS["allreduce", "ring"]
 ALLTOALL = ALGORITHMS["alltoall", "direct"]
@@ -59,3 +59,30 @@ def test_fit_records_report_held_out_errors():
     worst = max(abs(run.error) for run in runs if run.held_out and run.collective == "alltoall")
     assert alltoall.held_out_max_error == pytest.approx(worst)
     assert alltoall.link_efficiency == pytest.approx(1 / (4 * alltoall.beta_cycles_per_byte))
+
+
+def test_dimension_wise_terms_count_each_phase_rendezvous_as_a_step():
+    # 3-D: 6 phases of k - 1 ring steps, each after one rendezvous; 2-D: 4 such phases.
+    torus3d = algorithm_of("torus3d", "allreduce", "dimension-wise")
+    torus2d = algorithm_of("torus2d", "allreduce", "dimension-wise")
+    assert [torus3d.latency_terms(n) for n in (8, 27, 64)] == [6 + 6, 12 + 6, 18 + 6]
+    assert [torus2d.latency_terms(n) for n in (4, 9, 16)] == [4 + 4, 8 + 4, 12 + 4]
+    # Bytes: X moves 3/4 of S, Y 3/4 of S/4, Z 3/4 of S/16 at half rate (counted twice).
+    assert torus3d.byte_terms(64, 1024) == pytest.approx(2 * 0.75 * (1024 + 256 + 2 * 64))
+    assert torus2d.byte_terms(16, 1024) == pytest.approx(2 * 0.75 * (1024 + 256))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: algorithm_of("ring", "allreduce", "dimension-wise"),
+     "Parameter 'topology' of a dimension-wise fit must be one of torus2d, torus3d, not 'ring'"),
+    (lambda: algorithm_of("torus2d", "allreduce", "dimension-wise").latency_terms(8),
+     "Parameter 'nodes' of a dimension-wise 2-D torus fit must be k**2 with k at least 2 "
+     "(a k x k torus), not 8"),
+    (lambda: torus_side(1, 3),
+     "Parameter 'nodes' of a dimension-wise 3-D torus fit must be k**3 with k at least 2 "
+     "(a k x k x k torus), not 1"),
+])
+def test_dimension_wise_fit_refuses_a_shape_it_does_not_describe(call, message):
+    with pytest.raises(ValueError) as raised:
+        call()
+    assert str(raised.value) == message

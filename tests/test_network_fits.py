@@ -116,10 +116,36 @@ def test_a_torus3d_fit_gives_the_trn2_ultraserver_allreduce(calibration):
         "the largest message measured")
     clock = SPECS.chip(system.chip).core.clock.value
     step = 12.0 / clock + ASSUMPTIONS.dma_step_seconds
-    # 4 x 4 x 4: 6 steps per dimension; X and Y links at full bandwidth, Z at its own.
+    # 4 x 4 x 4: 6 steps per dimension; X and Y links at full bandwidth, Z at its own; and
+    # the 6 phases' rendezvous, alpha each without a DMA start.
     x, y, z = (bandwidth.value for bandwidth in system.link_bandwidth)
     size = 1 << 20
-    expected = 18 * step + 2 * 3 / 4 * (size / x + size / 4 / y + size / 16 / z)
+    expected = 18 * step + 6 * 12.0 / clock + \
+        2 * 3 / 4 * (size / x + size / 4 / y + size / 16 / z)
     assert allreduce_seconds(SPECS, system, size, with_torus, ASSUMPTIONS) == \
         pytest.approx(expected)
     assert expected != pytest.approx(before)
+
+
+def test_a_torus2d_fit_gives_the_trn2_instance_allreduce_with_a_rendezvous_per_phase(
+        calibration):
+    """A Trn2 instance's 4 x 4 torus takes the 2-D dimension-wise fit when the
+    characterization has one: alpha per ring step (with a DMA start) and per phase (without),
+    and the figure is within the measured node range (16 nodes, 4 x 4 ran)."""
+    system = SPECS.system("trn2-instance")
+    ring = calibration.fit("ring", "allreduce")
+    torus = replace(ring, topology="torus2d", algorithm="dimension-wise", element="bf16",
+                    alpha_cycles=6.0, beta_cycles_per_byte=0.25, flit_bytes=4, nodes_min=4,
+                    nodes_max=16, bytes_min=32, bytes_max=512)
+    with_torus = replace(calibration, fits=calibration.fits + (torus,))
+    provenance = collective_provenance(system, "allreduce", 512, with_torus)
+    assert provenance.fit is torus and provenance.describe().startswith(
+        "measured range: RTL fit torus2d allreduce bf16 (4-16 nodes")
+    clock = SPECS.chip(system.chip).core.clock.value
+    step = 6.0 / clock + ASSUMPTIONS.dma_step_seconds
+    x, y = (bandwidth.value for bandwidth in system.link_bandwidth)
+    size = 1 << 20
+    # 4 x 4: 3 + 3 steps per dimension, 4 phases' rendezvous.
+    expected = 12 * step + 4 * 6.0 / clock + 2 * 3 / 4 * (size / x + size / 4 / y)
+    assert allreduce_seconds(SPECS, system, size, with_torus, ASSUMPTIONS) == \
+        pytest.approx(expected)

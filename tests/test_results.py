@@ -199,6 +199,9 @@ _TAMPERED = (r"series ring/allreduce/ring/int32: the fit or the runs' held-out f
      r"collectives\[0\]: field 'topology' must be one of ring, torus2d, torus3d, switch, "
      r"not 'mesh'"),
     (lambda c: c["fits"].pop(1), r"series torus3d/alltoall/direct/word32: no fit"),
+    (lambda c: c["collectives"][0].update(algorithm="dimension-wise"),
+     r"collectives\[0\]: field 'topology' of a dimension-wise run must be one of torus2d, "
+     r"torus3d, not 'ring'"),
     (lambda c: c.update(fits=c["fits"][1:], collectives=c["collectives"][9:]),
      r"field 'fits' has no ring all-reduce fit: the scaling layer needs one"),
     (lambda c: c["link_efficiency"][0].update(fabric="torus4x4"),

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from ..collective_fit import ALGORITHMS, fit, held_out
+from ..collective_fit import ALGORITHMS, TORUS_DIMENSIONS, algorithm_of, fit, held_out
 from ..config import (AllReduceConfig, AllToAllConfig, FabricConfig, TileConfig,
                       config_from_dict, module_name)
 from ..program import MatmulFormat
@@ -419,6 +419,9 @@ class CollectiveRun:
             raise ValueError(f"fields 'collective', 'algorithm' must be one of "
                              f"{', '.join('/'.join(key) for key in ALGORITHMS)}, not "
                              f"{self.collective}/{self.algorithm}")
+        if self.algorithm == "dimension-wise" and self.topology not in TORUS_DIMENSIONS:
+            raise ValueError(f"field 'topology' of a dimension-wise run must be one of "
+                             f"{', '.join(TORUS_DIMENSIONS)}, not {self.topology!r}")
         if self.rtl_cycles <= self.local_cycles:
             raise ValueError(f"field 'rtl_cycles' ({self.rtl_cycles}) must exceed "
                              f"'local_cycles' ({self.local_cycles})")
@@ -491,7 +494,7 @@ def fit_series(runs, flit_bytes):
     """The :class:`CollectiveFit` of ``runs`` (one series, :attr:`CollectiveRun.series`), and the
     runs with their ``held_out`` flag and ``model_cycles`` set from it."""
     first = runs[0]
-    algorithm = ALGORITHMS[first.collective, first.algorithm]
+    algorithm = algorithm_of(first.topology, first.collective, first.algorithm)
     points = [(run.nodes, run.message_bytes) for run in runs]
     hidden = held_out(points)
     result = fit(algorithm, points, [run.rtl_cycles - run.local_cycles for run in runs],

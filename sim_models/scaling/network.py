@@ -14,7 +14,9 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   (:class:`sim_models.results.CollectiveFit`) of the system's topology and collective, in
   :data:`COLLECTIVE_ELEMENT`, when the RTL has one, else of the ring's (a 3-D torus takes the
   fit of the RTL's all-reduce dimension by dimension on 3-D tori with half-rate Z links,
-  ``torus3d`` ``dimension-wise``; a 2-D torus is reduced ring by ring with the ring's fit; the switch's
+  ``torus3d`` ``dimension-wise``, a 2-D torus that on 2-D tori, ``torus2d``: alpha once per
+  ring step and once per phase, the rendezvous before each dimension's reduce-scatter and
+  all-gather, without a DMA start; the switch's
   all-reduce takes the fit of the RTL's ring through the switches, whose endpoints reduce,
   else the ring's, and says which). The mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
@@ -200,12 +202,17 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         return 0.0
     kind = system.topology.kind
     if kind == "torus":
-        # The RTL's dimension-wise all-reduce of a 3-D torus when measured (alpha per step,
-        # beta as the links' efficiency); a 2-D torus reduced ring by ring with the ring's.
+        # The RTL's dimension-wise all-reduce of a 2-D or 3-D torus when measured (alpha per
+        # step and per phase's rendezvous, beta as the links' efficiency); else each ring of
+        # the torus with the ring's fit, which has no rendezvous.
+        dims = list(system.topology.dims)
+        measured = calibration.fit(fit_topology(system), "allreduce") is not None
         calibration = _measured(calibration, fit_topology(system))
         step = _step_seconds(calibration, clock, assumptions)
         links = [_link(step, bandwidth, calibration) for bandwidth in system.link_bandwidth]
-        return torus_allreduce_time(list(system.topology.dims), size_bytes, links)
+        phases = 2 * sum(side > 1 for side in dims) if measured else 0
+        return torus_allreduce_time(dims, size_bytes, links) + \
+            phases * calibration.step_cycles / clock
     if kind == "switch":
         measured = calibration.fit("switch", "allreduce") is not None
         calibration = _measured(calibration, "switch")

@@ -10,18 +10,18 @@ __all__ = ["collectives_section"]
 def _fits(document, runs):
     fits = runs.calibration.fits
     document.paragraph(
-        "Collectives on the RTL (make characterize-fabric, Icarus, ideal streams, every element "
-        "checked against its reference): per topology and collective, alpha (cycles per step "
-        "or message) and beta (cycles per byte) fitted by least squares on all but the largest "
-        "node count and the largest message size; those are held out, so each held-out error "
-        "is an extrapolation in nodes, in size or both. Link efficiency is the ideal beta "
-        "(one flit per cycle) over the fitted one. The all-reduce runs as a ring, storing "
-        "or cutting through, on rings and through the switched fabric (the chips add, the "
-        "switches do not), and dimension by dimension on 3-D tori with half-rate Z links "
-        "(reduce-scatters along X, Y, Z, then all-gathers back: 'dimension-wise'); "
-        "reduce-scatter and all-gather are also measured on their own on rings and switches; "
-        "the all-to-all sends one packet per destination from one port, on rings, tori and "
-        "the switched fabric.")
+        "Collectives on the RTL (make characterize-fabric, Icarus, ideal streams, every "
+        "element checked against its reference): per topology and collective, alpha (cycles "
+        "per step, message or, on a torus, phase's rendezvous) and beta (cycles per byte) "
+        "fitted by least squares on all but the largest node count and the largest message "
+        "size; those are held out, so each held-out error is an extrapolation in nodes, in "
+        "size or both. Link efficiency is the ideal beta (one flit per cycle) over the fitted "
+        "one. The all-reduce runs as a ring, storing or cutting through, on rings and through "
+        "the switched fabric (the chips add, the switches do not), and dimension by dimension "
+        "on 2-D tori and on 3-D tori with half-rate Z links (reduce-scatters along X, Y, Z, "
+        "then all-gathers back: 'dimension-wise'); reduce-scatter and all-gather are also "
+        "measured on their own on rings, switches and tori; the all-to-all sends one packet per "
+        "destination from one port, on rings, tori and the switched fabric.")
     document.table(
         ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
          "link efficiency", "nodes", "message bytes", "fitted / held out", "fit error",
@@ -48,10 +48,11 @@ def _figures(document, figures):
     document.paragraph(
         "The UltraServers' collectives as the scaling layer computes them (transfer time, the "
         "per-collective software cost excluded). Cycles become seconds at the fabric clock "
-        "(alpha) plus one DMA start per step, and one RTL flit per cycle is the spec's "
-        "bandwidth of the corresponding link (beta). A figure is 'measured range' only when "
-        "its topology, node count and message size all lie within what the RTL ran; every "
-        "other is extrapolated, and the row says from what and how far.")
+        "(alpha) plus one DMA start per step (a torus phase's rendezvous: alpha alone), and "
+        "one RTL flit per cycle is the spec's bandwidth of the corresponding link (beta). A "
+        "figure is 'measured range' only when its topology, node count and message size all "
+        "lie within what the RTL ran; every other is extrapolated, and the row says from what "
+        "and how far.")
     document.table(
         ["system", "collective", "bytes", "time", "source"],
         [[figure.system.name, figure.collective, binary_bytes(figure.size_bytes),
