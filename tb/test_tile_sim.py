@@ -13,7 +13,8 @@ measurements go to ``build/results/tile/<config>_<format>_<sim>.jsonl``. Environ
 
 import pytest
 
-from sim_models.config import DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TRAINIUM3_FORMATS,
+                               TileConfig)
 from sim_models.program import MatmulFormat
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
@@ -97,3 +98,21 @@ def test_bf16_psum_tile(sim, config, tests, request):
     run_case("tb.bf16_psum_tb", "tile", sim, config, tests, request,
              matmul_format_option(BF16_PSUM_FORMAT),
              f"{config.name}_{BF16_PSUM_FORMAT.name}", hierarchical=sim == "verilator")
+
+
+#: The tile with MX mode of the regression: Trainium3's formats and PSUM destinations on the
+#: smallest array MX allows (8 rows, one scale group; 4 columns), 16 shallow PSUM banks (the
+#: programs batch their reads). One simulation per simulator runs every MX format pair, with
+#: FP32 and BF16 PSUM (``tb.mx_tile_tb``), so that one build serves them all. Its Verilator
+#: build (about 150 s of CPU) runs in ``make regress``, not ``make test``.
+MX_CONFIG = TileConfig(8, 4, psum_banks=16, psum_depth=8, formats=TRAINIUM3_FORMATS,
+                       bf16_psum=True)
+
+
+@pytest.mark.parametrize("sim, config, tests", regression_runs(
+    [(MX_CONFIG, None)], verilator_long=[MX_CONFIG.name]))
+def test_mx_tile(sim, config, tests, request):
+    """MX programs of every element-format pair on both simulators, every element bit-exact,
+    every handshake at the cycle model's cycle with ideal streams."""
+    run_case("tb.mx_tile_tb", "tile", sim, config, tests, request, name=f"{config.name}_mx",
+             hierarchical=sim == "verilator")
