@@ -124,15 +124,19 @@ def _bf16_destinations(builder, rng, banks):
             [ReadPsum(bank, config.cols, n) for bank in banks])
 
 
+#: Scales the directed specials cycle through, over (group, column): NaN, 2**-127, 2**127, 1.
+_SPECIAL_SCALES = np.array([E8M0_NAN, 0, 2 * E8M0_BIAS, E8M0_BIAS], np.uint8)
+
+
 def _directed_specials(builder, rng, banks):
-    """Special elements (the largest value, subnormals, -0) mixed into random ones, one NaN
+    """Special elements (the largest value, subnormals, -0, +-1) mixed into random ones, one NaN
     element (E4M3FN S.1111.111, E5M2's; E2M1 has none) in stationary column 1 and moving
-    column 2, with special scales: 0xFF (NaN) in one stationary column and one moving column,
-    2**-127 and 2**127 in others; then overflow to Inf after scaling (largest elements, scales
-    2**127), and products flushed to zero (smallest subnormals, scales 2**-127).
-    (operations, reads)."""
+    column 2, with scales cycling over (group, column) through 0xFF (NaN), 2**-127, 2**127 and
+    1; then overflow to Inf after scaling (largest elements, scales 2**127), products flushed
+    to zero (smallest subnormals, scales 2**-127), and cancelling x4 words (elements +v, +v,
+    -v, -v of one PE row: every step's exact sum is zero). (operations, reads)."""
     config, fmt, n = builder.config, builder.format, builder.n
-    cols, groups = config.cols, builder.groups
+    cols, groups, k = config.cols, builder.groups, builder.k
     operands = []
     for format_name, columns in ((fmt.stationary, cols), (fmt.moving, n)):
         codes = builder.random_codes(rng, format_name, columns)
@@ -140,23 +144,28 @@ def _directed_specials(builder, rng, banks):
         codes = np.where(chosen, rng.choice(_specials(format_name), codes.shape), codes)
         nan = _codes(format_name)[1]
         if nan.size:
-            codes[builder.k // 2, (1 if columns == cols else 2) % columns] = nan[-1]
-        # A column of largest values only, so that the scales' effects show.
-        codes[:, -1] = _code_of(format_name, ENCODINGS[format_name].max_finite)
-        scales = np.full((groups, columns), E8M0_BIAS, np.uint8)
-        scales[:, 0] = E8M0_NAN
-        scales[:, 1 % columns] = 0
-        scales[:, 2 % columns] = 2 * E8M0_BIAS
+            codes[k // 2, (1 if columns == cols else 2) % columns] = nan[-1]
+        scales = np.resize(_SPECIAL_SCALES, groups * columns).reshape(groups, columns)
         operands.append((codes.astype(np.uint8), scales))
     operations = [builder.load(*operands[0]), builder.multiply(*operands[1], banks[0])]
-    for value, scale, bank in ((lambda name: ENCODINGS[name].max_finite, 2 * E8M0_BIAS,
-                                banks[1]),
-                               (lambda name: 2.0 ** ENCODINGS[name].lsb_exponent, 0, banks[2])):
-        codes = [np.full((builder.k, width), _code_of(name, value(name)), np.uint8)
-                 for name, width in ((fmt.stationary, cols), (fmt.moving, n))]
-        scales = [np.full((groups, width), scale, np.uint8) for width in (cols, n)]
-        operations += [builder.load(codes[0], scales[0]),
-                       builder.multiply(codes[1], scales[1], bank)]
+    largest = {name: _code_of(name, ENCODINGS[name].max_finite)
+               for name in (fmt.stationary, fmt.moving)}
+    smallest = {name: _code_of(name, 2.0 ** ENCODINGS[name].lsb_exponent)
+                for name in (fmt.stationary, fmt.moving)}
+    # The moving operand of the cancelling multiply: +largest in the first half of K, -largest
+    # (sign bit set) in the second, so each x4 word holds +v, +v, -v, -v.
+    sign = 1 << (ENCODINGS[fmt.moving].bits - 1)
+    cancelling = np.full((k, n), largest[fmt.moving], np.uint8)
+    cancelling[k // 2:] |= sign
+    for stationary, moving, scale, bank in (
+            (largest[fmt.stationary], np.full((k, n), largest[fmt.moving], np.uint8),
+             2 * E8M0_BIAS, banks[1]),
+            (smallest[fmt.stationary], np.full((k, n), smallest[fmt.moving], np.uint8), 0,
+             banks[2]),
+            (largest[fmt.stationary], cancelling, E8M0_BIAS + 3, banks[3])):
+        operations += [builder.load(np.full((k, cols), stationary, np.uint8),
+                                    np.full((groups, cols), scale, np.uint8)),
+                       builder.multiply(moving, np.full((groups, n), scale, np.uint8), bank)]
     return operations, [ReadPsum(bank, cols, n) for bank in banks]
 
 
@@ -197,7 +206,8 @@ def _batched(config, units):
 def mx_scenarios(config, rng, stalled=False):
     """MX programs on the MX tile ``config`` (at least 5 PSUM banks). With ideal streams, one
     program of every pair of :data:`MX_FORMATS` (random operands with background loads and
-    accumulation, and directed specials) and of each of :data:`NON_MX_FORMATS`; ``stalled``,
+    accumulation; directed specials in the unmixed pairs, which hold every element format) and
+    of each of :data:`NON_MX_FORMATS`; ``stalled``,
     one program of the random units of :data:`STALLED_FORMAT` only. On a tile with
     ``bf16_psum``, :data:`STALLED_FORMAT` also writes BF16 PSUM (stochastic and nearest-even
     rounding, overwrite and accumulate), stalled or not: the destination does not depend on
@@ -206,8 +216,8 @@ def mx_scenarios(config, rng, stalled=False):
     for matmul_format in [STALLED_FORMAT] if stalled else MX_FORMATS:
         builder = _MxBuilder(config, matmul_format)
         units.append((2, lambda banks, builder=builder: _random(builder, rng, banks)))
-        if not stalled:
-            units.append((3, lambda banks, builder=builder: _directed_specials(builder, rng,
+        if not stalled and matmul_format.stationary == matmul_format.moving:
+            units.append((4, lambda banks, builder=builder: _directed_specials(builder, rng,
                                                                                banks)))
         if config.bf16_psum and matmul_format == STALLED_FORMAT:
             units.append((2, lambda banks, builder=builder: _bf16_destinations(builder, rng,
