@@ -29,9 +29,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
-
 from sim_models.config import MX_SCALE_GROUP_ROWS
+from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
 from .fp4_table import fp4_to_fp8
 from .isa import moving_layout, op_layout, opcodes, stationary_layout
