@@ -7,6 +7,8 @@ one source of truth.
 from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
+from sim_models.config import MX_SCALE_GROUP_ROWS
+
 from .numerics import arithmetic, format_index_shape
 from .shapes import index_shape
 
@@ -47,7 +49,8 @@ def op_layout(config):
 
     Fields used by each opcode:
 
-    - ``LOAD_STATIONARY``: ``k`` (1..R, 1..2R in double-row mode), ``m`` (1..C).
+    - ``LOAD_STATIONARY``: ``k`` (1..R, 1..2R in double-row mode, 1..4R in MX mode), ``m``
+      (1..C).
     - ``MULTIPLY_MOVING``: ``n`` (1..depth), ``bank``, ``accumulate`` (0 overwrites, 1 adds).
       K and M come from the stationary loaded last.
     - ``READ_PSUM``: ``m`` (1..C), ``n`` (1..depth), ``bank``.
@@ -55,14 +58,16 @@ def op_layout(config):
     A floating-point tile adds, for loads and multiplies: ``format`` (index into
     ``config.formats`` of the operand streamed: the stationary's or the moving's) and, when
     the tile has FP8, ``double_row`` (FP8 double-row mode; a load then takes ceil(K / 2)
-    beats, and a multiply must use the mode of its stationary).
+    beats, and a multiply must use the mode of its stationary); when the tile has MX formats,
+    ``mx`` (MX mode: a load takes K / 4 beats of x4 words and scales, and a multiply must use
+    the mode of its stationary).
 
     A tile with ``bf16_psum`` adds, for multiplies, ``psum_bf16`` (1: the bank's elements are
     written as BF16, 0: as FP32) and ``stochastic`` (1: a BF16 write rounds stochastically,
     0: to nearest even; docs/numerics.md R16-R17), and ``seed`` (32 bits) for
     ``RESEED_ROUNDING``.
     """
-    max_k = config.rows * (2 if config.double_row else 1)
+    max_k = config.rows * config.rows_per_pe
     fields = {
         "opcode": opcodes(config),
         "k": unsigned(max_k.bit_length()),
@@ -75,6 +80,8 @@ def op_layout(config):
         fields["format"] = format_index_shape(config)
     if config.double_row:
         fields["double_row"] = unsigned(1)
+    if config.mx:
+        fields["mx"] = unsigned(1)
     if config.bf16_psum:
         fields.update(psum_bf16=unsigned(1), stochastic=unsigned(1), seed=unsigned(32))
     return data.StructLayout(fields)
@@ -84,16 +91,29 @@ def stationary_layout(config):
     """One stationary beat: row k of the stationary operand, lanes 0..C-1 (lanes >= M unused).
 
     In FP8 double-row mode (K even, NKI's layout) beat b carries rows b (low byte of each lane)
-    and b + K/2 (high byte); a single FP8 element sits in the low byte of its 16-bit lane."""
-    return data.ArrayLayout(arithmetic(config).operand_shape, config.cols)
+    and b + K/2 (high byte); a single FP8 element sits in the low byte of its 16-bit lane.
+
+    With MX mode a lane is ``value`` (32 bits) and ``scale`` (8): in an MX load beat b carries
+    the x4 words of rows b, b + K/4, b + K/2, b + 3K/4 (byte q, or nibble q of the low 16 bits
+    for E2M1) and the E8M0 scale of row b's group (b // 8) for each column; other modes use the
+    low bits of ``value`` as without MX."""
+    return data.ArrayLayout(arithmetic(config).weight_shape, config.cols)
 
 
 def moving_layout(config):
     """One moving beat: column n of the moving operand, lanes 0..R-1 (lanes >= K unused).
 
     In FP8 double-row mode (K even) lane p carries elements p (low byte) and p + K/2 (high
-    byte)."""
-    return data.ArrayLayout(arithmetic(config).operand_shape, config.rows)
+    byte).
+
+    With MX mode the beat is ``lanes`` (R lanes of 32 bits; in an MX multiply lane p is the x4
+    word of elements p + qK/4, byte q, or nibble q of the low 16 bits for E2M1) and ``scales``
+    (R/8 E8M0 bytes, byte g the scale of rows 8g .. 8g + 7 for this moving column)."""
+    lanes = data.ArrayLayout(arithmetic(config).operand_shape, config.rows)
+    if not config.mx:
+        return lanes
+    return data.StructLayout({"lanes": lanes, "scales": data.ArrayLayout(
+        8, config.rows // MX_SCALE_GROUP_ROWS)})
 
 
 def result_layout(config):

@@ -12,8 +12,6 @@ from functools import cache, cached_property
 from amaranth.hdl import Const, Shape, Signal, signed, unsigned
 from amaranth.lib import data
 
-from sim_models.config import FLOAT_LANE_BITS
-
 from .float_arith import FloatAdd, FloatMac
 from .leaf import FLOAT_MAC, instantiate, leaf_module_name
 from .placement import register_placement
@@ -30,6 +28,9 @@ class Arithmetic:
     -------
     operand_shape : Shape
         Shape of one stationary or moving lane of the streams.
+    weight_shape : Shape or data.Layout
+        What a PE holds of one stationary element (and a stationary lane carries): the operand,
+        with MX mode its E8M0 block scale too.
     accumulator_shape : Shape
         Shape of one partial sum and of one PSUM entry.
     lane_layout : Shape or data.Layout
@@ -39,6 +40,7 @@ class Arithmetic:
         modes), or None when nothing.
     """
     operand_shape: Shape
+    weight_shape: object
     accumulator_shape: Shape
     lane_layout: object
     control_layout: object
@@ -71,6 +73,7 @@ class IntegerArithmetic(Arithmetic):
 
     def __init__(self, operand_width, accumulator_width):
         self.operand_shape = signed(operand_width)
+        self.weight_shape = self.operand_shape
         self.accumulator_shape = signed(accumulator_width)
         self.lane_layout = self.operand_shape
 
@@ -91,12 +94,17 @@ def format_index_shape(config):
 
 class FloatArithmetic(Arithmetic):
     """Floating-point operands in 16-bit lanes (BF16, FP16, FP8 in the low byte, or two FP8 in
-    double-row mode), FP32 partial sums and PSUM entries (``hdl.float_arith``).
+    double-row mode), FP32 partial sums and PSUM entries (``hdl.float_arith``); with MX mode
+    (``TileConfig.mx``) 32-bit lanes, an x4 word each.
 
     A moving lane carries its value and ``active`` (bit 0: the low or only product is used,
-    bit 1: the high FP8 product is), so that rows beyond K leave the partial sum untouched
-    whatever their stale weights hold. The control holds the operation's stationary and moving
-    format (indices into ``config.formats``) and, when the tile has FP8, double-row mode.
+    in MX mode the whole x4 word; bit 1: the high FP8 product is), so that rows beyond K leave
+    the partial sum untouched whatever their stale weights hold. The control holds the
+    operation's stationary and moving format (indices into ``config.formats``) and, when the
+    tile has FP8, double-row mode; with MX mode, the ``mx`` bit. With MX mode a moving lane
+    also carries the E8M0 block scale of its row's group and moving column, and a PE holds its
+    stationary element's scale beside it (:attr:`weight_shape`): one scale pair per PE and
+    cycle.
 
     Every PE instantiates one :class:`~hdl.float_arith.FloatMac` leaf module
     (:attr:`mac_leaf`), emitted once per design.
@@ -108,13 +116,17 @@ class FloatArithmetic(Arithmetic):
     """
     def __init__(self, config):
         self._config = config
-        self.operand_shape = unsigned(FLOAT_LANE_BITS)
+        self.operand_shape = unsigned(config.lane_bits)
         self.accumulator_shape = unsigned(config.accumulator_bits)
-        self.lane_layout = data.StructLayout({"value": self.operand_shape, "active": 2})
+        scale = {"scale": 8} if config.mx else {}
+        self.weight_shape = data.StructLayout({"value": self.operand_shape, **scale}) \
+            if config.mx else self.operand_shape
+        self.lane_layout = data.StructLayout({"value": self.operand_shape, "active": 2, **scale})
         index = format_index_shape(config)
         self.control_layout = data.StructLayout({
             "stationary_format": index, "moving_format": index,
-            **({"double_row": 1} if config.double_row else {})})
+            **({"double_row": 1} if config.double_row else {}),
+            **({"mx": 1} if config.mx else {})})
 
     @cached_property
     def mac_leaf(self):
@@ -131,6 +143,9 @@ class FloatArithmetic(Arithmetic):
         ports = {"partial": partial, "moving": lane.value, "stationary": stationary,
                  "active": lane.active, "result": result,
                  **{field: control[field] for field, _ in self.control_layout}}
+        if self._config.mx:
+            ports.update(stationary=stationary.value, stationary_scale=stationary.scale,
+                         moving_scale=lane.scale)
         m.submodules[name] = instantiate(module, mac.signature, ports, clocked=bool(mac.cuts))
         return result
 

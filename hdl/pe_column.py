@@ -24,7 +24,6 @@ def pe_column_signature(config):
     """Ports of :class:`PEColumn` (see its Members)."""
     rows = config.rows
     operands = arithmetic(config)
-    operand = operands.operand_shape
     control = {} if operands.control_layout is None else \
         {"control": In(data.ArrayLayout(operands.control_layout, rows))}
     # One load control per PE row when the rows write a stationary row at different cycles.
@@ -39,7 +38,7 @@ def pe_column_signature(config):
         "load_valid": In(load_rows),
         "load_bank": In(load_rows),
         "load_row": In(load_row),
-        "load_data": In(operand),
+        "load_data": In(operands.weight_shape),
         "partial_out": Out(arithmetic(config).accumulator_shape),
     })
 
@@ -75,12 +74,13 @@ class PEColumn(wiring.Component):
         Floating-point tiles only: element k is the formats and mode of the operation whose
         vector PE (k, m) multiplies this cycle (``hdl.numerics.FloatArithmetic``).
     load_valid, load_bank, load_row, load_data : In
-        When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` into its weight
-        register ``load_bank``. With pipelined PEs (``TileLatency.load_row_hop`` > 0) the
-        stationary row travels down the column, reaching PE row k k x ``load_row_hop`` cycles
-        after row 0: ``load_data`` passes down through registers, and the tile gives each row
-        its own ``load_valid``, ``load_bank`` and ``load_row`` (bit or element k), taken as
-        many cycles later from one delay line shared by the columns.
+        When ``load_valid`` is set, PE (``load_row``, m) writes ``load_data`` (its operand, with
+        MX mode and its E8M0 scale) into its weight register ``load_bank``. With pipelined PEs
+        (``TileLatency.load_row_hop`` > 0) the stationary row travels down the column, reaching
+        PE row k k x ``load_row_hop`` cycles after row 0: ``load_data`` passes down through
+        registers, and the tile gives each row its own ``load_valid``, ``load_bank`` and
+        ``load_row`` (bit or element k), taken as many cycles later from one delay line shared
+        by the columns.
     partial_out : Out(accumulator)
         Partial sum leaving the bottom PE, one cycle after its moving value reached it.
     """
@@ -134,7 +134,7 @@ class PEColumn(wiring.Component):
             # ever meet zero moving values, but Verilog's X * 0 is X, and Icarus gives a register
             # that only holds its value X at the first clock edge (the hold logic has not been
             # evaluated yet), which would spoil every sum of its column.
-            weights = [Signal(operands.operand_shape, name=f"weight{bank}_{row}")
+            weights = [Signal(operands.weight_shape, name=f"weight{bank}_{row}")
                        for bank in range(2)]
             with m.If(load_valid & (load_row == row)):
                 with m.If(load_bank):
@@ -142,6 +142,8 @@ class PEColumn(wiring.Component):
                 with m.Else():
                     m.d.sync += weights[0].eq(load_data)
             weight = Mux(select[row], weights[1], weights[0])
+            if isinstance(operands.weight_shape, data.Layout):   # with MX: value and scale
+                weight = data.View(operands.weight_shape, weight)
             below = Signal(operands.accumulator_shape, name=f"partial_{row}", reset_less=True)
             m.d.sync += below.eq(operands.multiply_add(
                 m, f"mac{row}", partial, moving[row], weight,

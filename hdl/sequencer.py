@@ -29,8 +29,10 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
+from sim_models.config import MX_SCALE_GROUP_ROWS
 from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
+from .fp4_table import fp4_to_fp8
 from .isa import moving_layout, op_layout, opcodes, stationary_layout
 from .numerics import arithmetic
 from .shapes import index_shape
@@ -128,7 +130,9 @@ class Sequencer(wiring.Component):
     injection : Out(injection_layout)
         A moving beat taken this cycle (all lanes zero when none is taken). Rows k >= K
         contribute nothing: their int8 lanes are zeroed; their floating-point lanes have
-        ``active`` clear (in double-row mode, K even: both FP8 halves of rows p >= K/2).
+        ``active`` clear (in double-row mode, K even: both FP8 halves of rows p >= K/2; in MX
+        mode the x4 words of rows p >= K/4). With MX mode, E2M1 operands leave through the
+        FP4-to-FP8 table (``hdl.fp4_table``) and each moving lane takes its group's scale.
     read_request : Out(psum_access_layout)
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
@@ -174,18 +178,30 @@ class Sequencer(wiring.Component):
         if config.floating:
             loaded_format = Signal.like(head.format)
 
-        # Load engine: stationary beats, row by row (two rows per beat in double-row mode).
+        # Load engine: stationary beats, row by row (two rows per beat in double-row mode, four
+        # in MX mode).
         load = _Engine(m, "load", _row_shape(config), head.k.shape(), self.stationary.valid)
         load_beats = Mux(head.double_row, (head.k + 1) >> 1, head.k) if config.double_row \
             else head.k
+        if config.mx:
+            load_beats = Mux(head.mx, head.k >> 2, load_beats)
         load_bank = Signal()
         m.d.comb += [
             self.stationary.ready.eq(load.busy),
             self.weight_write.valid.eq(load.beat),
             self.weight_write.row.eq(load.position),
             self.weight_write.bank.eq(load_bank),
-            self.weight_write.data.eq(self.stationary.payload),
         ]
+        # An E2M1 operand is mapped to E4M3FN codes here, the stationary's edge of the array.
+        fp4 = config.formats.index("fp4_e2m1") if "fp4_e2m1" in config.formats else None
+        if fp4 is None:
+            m.d.comb += self.weight_write.data.eq(self.stationary.payload)
+        else:
+            for lane, (taken, written) in enumerate(zip(self.stationary.payload,
+                                                        self.weight_write.data)):
+                m.d.comb += [written.eq(taken),
+                             written.value.eq(Mux(loaded_format == fp4, fp4_to_fp8(taken.value),
+                                                  taken.value))]
 
         # Multiply engine: moving beats, column by column.
         multiply = _Engine(m, "multiply", self.injection.psum.column.shape(), head.n.shape(),
@@ -219,17 +235,26 @@ class Sequencer(wiring.Component):
         else:
             # The operation's formats travel with its vectors; row k's products are active
             # while their contraction index is < K: k, or in double-row mode (K even, NKI's
-            # layout) p and p + K/2, both < K exactly when 2p < K (= 2p + 1 < K).
+            # layout) p and p + K/2, both < K exactly when 2p < K (= 2p + 1 < K), or in MX mode
+            # (K a multiple of 4) the x4 word p + qK/4 while 4p < K.
             control = Signal(operands.control_layout)
             m.d.comb += self.injection.control.eq(control)
+            lanes = self.moving.payload.lanes if config.mx else self.moving.payload
             for lane in range(config.rows):
                 single, low, high = lane < mm_rows, 2 * lane < mm_rows, 2 * lane + 1 < mm_rows
                 active = Mux(control.double_row, Cat(low, high), Cat(single, 0)) \
                     if config.double_row else Cat(single, 0)
+                value = lanes[lane]
+                injected = self.injection.lanes[lane]
+                if config.mx:
+                    active = Mux(control.mx, Cat(4 * lane < mm_rows, 0), active)
+                    m.d.comb += injected.scale.eq(
+                        self.moving.payload.scales[lane // MX_SCALE_GROUP_ROWS])
+                if fp4 is not None:
+                    value = Mux(control.moving_format == fp4, fp4_to_fp8(value), value)
                 m.d.comb += [
-                    self.injection.lanes[lane].value.eq(
-                        Mux(multiply.beat, self.moving.payload[lane], 0)),
-                    self.injection.lanes[lane].active.eq(Mux(multiply.beat, active, 0)),
+                    injected.value.eq(Mux(multiply.beat, value, 0)),
+                    injected.active.eq(Mux(multiply.beat, active, 0)),
                 ]
 
         # Cycles until each PSUM bank has taken every write already sent into the array.
@@ -295,6 +320,8 @@ class Sequencer(wiring.Component):
                                      control.moving_format.eq(head.format)]
                     if config.double_row:
                         m.d.sync += control.double_row.eq(head.double_row)
+                    if config.mx:
+                        m.d.sync += control.mx.eq(head.mx)
                     m.d.sync += [
                         *multiply.start(head.n), mm_bank.eq(head.bank),
                         mm_accumulate.eq(head.accumulate), mm_rows.eq(loaded_rows),

@@ -23,8 +23,9 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
            "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
-           "MX_ONLY_FORMATS", "OPERAND_FORMATS", "PE_FORMATS",
-           "TRAINIUM2_FORMATS", "FORMAT_SETS", "check_formats", "parse_formats", "ROUTINGS",
+           "MX_LANE_BITS", "MX_ONLY_FORMATS", "MX_SCALE_GROUP_ROWS", "OPERAND_FORMATS",
+           "PE_FORMATS", "TRAINIUM2_FORMATS", "TRAINIUM3_FORMATS", "FORMAT_SETS", "check_formats",
+           "parse_formats", "ROUTINGS",
            "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
            "MAX_TOP_SWITCHES", "SystemFabric", "SYSTEM_FABRICS",
            "AllReduceConfig",
@@ -184,25 +185,37 @@ OPERAND_FORMATS = {
     "fp8_e4m3": OperandFormat("fp8_e4m3", 8, 4, 3, floating=True),
     "fp8_e5m2": OperandFormat("fp8_e5m2", 8, 5, 2, floating=True),
 }
-#: Trainium3's MX element formats that only the PE's arithmetic takes so far (``FloatMac`` in MX
-#: mode, ``hdl.float_arith``; golden ``sim_models.mx``, rules R12-R13): OCP E4M3FN and E2M1. MX
-#: mode's third element format, E5M2, is Trainium2's ``fp8_e5m2``. A tile refuses them until it
-#: streams x4 words and block scales (issue 16).
+#: Trainium3's MX element formats, which only MX operations take (``FloatMac`` in MX mode,
+#: ``hdl.float_arith``; golden ``sim_models.mx``, rules R12-R14): OCP E4M3FN and E2M1. MX mode's
+#: third element format, E5M2, is Trainium2's ``fp8_e5m2``. A tile whose set holds one of them
+#: has MX mode: 32-bit lanes (x4 words) and E8M0 block scales (docs/mx-tile-plan.md).
 MX_ONLY_FORMATS = {
     "fp8_e4m3fn": OperandFormat("fp8_e4m3fn", 8, 4, 3, floating=True),
     "fp4_e2m1": OperandFormat("fp4_e2m1", 4, 2, 1, floating=True),
 }
-#: Every format a PE's arithmetic takes, in canonical order: a tile's, then the MX-only ones.
+#: Every format a tile and a PE's arithmetic take, in canonical order: Trainium2's, then the
+#: MX-only ones.
 PE_FORMATS = {**OPERAND_FORMATS, **MX_ONLY_FORMATS}
 #: The formats of Trainium2's Tensor Engine that a tile models.
 TRAINIUM2_FORMATS = ("bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+#: The formats of Trainium3's Tensor Engine that a tile models: BF16, FP16, and the MX elements
+#: (E4M3FN, E5M2, E2M1); E5M2 also runs single-row and double-row as on Trainium2. Trainium2's
+#: E4M3 is left out: Trainium3's FP8 E4M3 is the OCP E4M3FN encoding.
+TRAINIUM3_FORMATS = ("bf16", "fp16", "fp8_e5m2", "fp8_e4m3fn", "fp4_e2m1")
 #: Format sets the command lines' ``--formats`` take by name.
-FORMAT_SETS = {"trainium2": TRAINIUM2_FORMATS}
+FORMAT_SETS = {"trainium2": TRAINIUM2_FORMATS, "trainium3": TRAINIUM3_FORMATS}
 #: Bits of one partial sum and of one PSUM entry: int32 or FP32.
 ACCUMULATOR_BITS = 32
 #: Bits of one stationary or moving lane of a floating-point tile: one BF16 or FP16 element, one
 #: FP8 element in its low byte, or two FP8 elements in FP8 double-row mode.
 FLOAT_LANE_BITS = 16
+#: Bits of one lane of a tile with MX mode: an x4 word of four FP8 elements (byte q the element
+#: of contraction index p + qK/4), or of four E2M1 elements in its low 16 bits (nibble q); the
+#: other modes use the low 16 bits as on a tile without MX.
+MX_LANE_BITS = 32
+#: PE rows one E8M0 block scale spans (8 partitions x the 4 elements of an x4 word = 32
+#: elements): a tile with MX mode has a multiple of it.
+MX_SCALE_GROUP_ROWS = 8
 #: Pipeline stages of a floating-point PE's MAC unless a tile names its own: the depth chosen
 #: from the ECP5 measurements of docs/pipelined-pe.md (the int8 PE has one stage). Every depth
 #: keeps full throughput (stationary rows travel with the moving rows' skew); 13 is the depth at
@@ -211,19 +224,19 @@ DEFAULT_FLOAT_PE_STAGES = 13
 
 
 def parse_formats(text):
-    """The format names of a ``--formats`` text: names of :data:`OPERAND_FORMATS`,
+    """The format names of a ``--formats`` text: names of :data:`PE_FORMATS`,
     comma-separated, or the name of a set of :data:`FORMAT_SETS`. Unchecked: a configuration
     checks them (:func:`check_formats`)."""
     return FORMAT_SETS.get(text.strip()) or tuple(name.strip() for name in text.split(","))
 
 
-def check_formats(subject, value, formats=OPERAND_FORMATS):
-    """The format set ``value`` (a tuple of names of ``formats``: :data:`OPERAND_FORMATS` for a
-    tile, :data:`PE_FORMATS` for a PE's arithmetic) in canonical order.
+def check_formats(subject, value, formats=PE_FORMATS):
+    """The format set ``value`` (a tuple of names of ``formats``, :data:`PE_FORMATS` unless
+    given) in canonical order.
 
     Raises ``TypeError`` (not a non-empty tuple of strings) or ``ValueError`` (an unknown or
-    repeated name, an MX-only format where ``formats`` lacks it, or int8 mixed with
-    floating-point formats), one line starting with ``subject``.
+    repeated name, or int8 mixed with floating-point formats), one line starting with
+    ``subject``.
     """
     known = ", ".join(formats)
     if not isinstance(value, tuple) or not value or \
@@ -231,10 +244,6 @@ def check_formats(subject, value, formats=OPERAND_FORMATS):
         raise TypeError(f"{subject} must be a non-empty tuple of format names ({known}), "
                         f"not {value!r}")
     unknown = [name for name in value if name not in formats]
-    if unknown and unknown[0] in MX_ONLY_FORMATS:
-        raise ValueError(f"{subject}: {unknown[0]!r} is an MX element format that only the PE's "
-                         f"arithmetic takes so far (the tile has no x4 or block-scale streams "
-                         f"yet, issue 16); known: {known}")
     if unknown:
         raise ValueError(f"{subject}: unknown format {unknown[0]!r}; known: {known}")
     if len(set(value)) != len(value):
@@ -261,9 +270,11 @@ class TileConfig:
         Result vectors per bank: the largest moving free size N of one operation. 1..4096;
         512 as on a NeuronCore (one 2 KiB bank of FP32 per partition).
     formats : tuple of str
-        The operand formats the PEs support, names of :data:`OPERAND_FORMATS`; each operation
+        The operand formats the PEs support, names of :data:`PE_FORMATS`; each operation
         chooses its stationary and moving format among them. ``("int8",)`` (the default) or
-        any set of floating-point formats; stored in canonical order.
+        any set of floating-point formats; stored in canonical order. A set holding an MX-only
+        format (:data:`MX_ONLY_FORMATS`) gives the tile MX mode (:attr:`mx`), which needs rows
+        a multiple of :data:`MX_SCALE_GROUP_ROWS`.
     pe_stages : int or None
         Pipeline stages of a PE's multiply-accumulate, its latency in cycles (``sim_models.timing``):
         1 for int8; 1..:data:`~sim_models.timing.MAX_FLOAT_PE_STAGES` for floating-point
@@ -283,7 +294,8 @@ class TileConfig:
         parameter, its value and what is allowed.
     ValueError
         If ``formats`` names an unknown format or one twice, or mixes int8 with floating-point
-        formats, or ``bf16_psum`` is set on the int8 tile.
+        formats, or has MX formats on a tile whose rows are not a multiple of 8, or
+        ``bf16_psum`` is set on the int8 tile.
     """
     rows: int
     cols: int
@@ -299,6 +311,10 @@ class TileConfig:
         check_int("Parameter 'psum_banks'", self.psum_banks, 1, MAX_PSUM_BANKS)
         check_int("Parameter 'psum_depth'", self.psum_depth, 1, MAX_PSUM_DEPTH)
         object.__setattr__(self, "formats", check_formats("Parameter 'formats'", self.formats))
+        if self.mx and self.rows % MX_SCALE_GROUP_ROWS:
+            raise ValueError(f"Parameter 'rows' must be a multiple of {MX_SCALE_GROUP_ROWS} on a "
+                             f"tile with MX formats (one E8M0 block scale spans "
+                             f"{MX_SCALE_GROUP_ROWS} PE rows), not {self.rows}")
         if self.pe_stages is None:
             object.__setattr__(self, "pe_stages", self.default_pe_stages)
         deepest = MAX_FLOAT_PE_STAGES if self.floating else 1
@@ -319,12 +335,34 @@ class TileConfig:
     @property
     def floating(self):
         """The PEs multiply floating-point formats and accumulate in FP32 (else int8 -> int32)."""
-        return OPERAND_FORMATS[self.formats[0]].floating
+        return PE_FORMATS[self.formats[0]].floating
+
+    @property
+    def mx(self):
+        """Operations may use MX mode (Trainium3's MXFP8 / MXFP4, four products per PE and
+        cycle): the set holds an MX-only format (:data:`MX_ONLY_FORMATS`)."""
+        return any(name in MX_ONLY_FORMATS for name in self.formats)
 
     @property
     def lane_bits(self):
-        """Bits of one stationary or moving lane: 8 for int8, :data:`FLOAT_LANE_BITS` else."""
-        return FLOAT_LANE_BITS if self.floating else OPERAND_FORMATS["int8"].operand_bits
+        """Bits of one stationary or moving lane: 8 for int8, :data:`MX_LANE_BITS` with MX
+        mode, :data:`FLOAT_LANE_BITS` else."""
+        if not self.floating:
+            return OPERAND_FORMATS["int8"].operand_bits
+        return MX_LANE_BITS if self.mx else FLOAT_LANE_BITS
+
+    @property
+    def mx_k_multiple(self):
+        """What an MX operation's K must be a multiple of (R14): 128 (NKI's partition dimension,
+        a multiple of 32, times the x4 word's 4 elements) on a tile of 32 rows or more; on a
+        smaller tile its whole rows, 4R (32 on 8 rows), so that a pass is whole scale groups."""
+        return 4 * min(32, self.rows)
+
+    @property
+    def rows_per_pe(self):
+        """Most contraction indices one PE row multiplies per cycle: 4 with MX mode, 2 with FP8
+        double-row mode, else 1."""
+        return 4 if self.mx else 2 if self.double_row else 1
 
     @property
     def accumulator_bits(self):
@@ -333,9 +371,9 @@ class TileConfig:
 
     @property
     def double_row(self):
-        """Operations may use FP8 double-row mode: the set has an FP8 format."""
-        return any(OPERAND_FORMATS[name].floating and OPERAND_FORMATS[name].operand_bits == 8
-                   for name in self.formats)
+        """Operations may use FP8 double-row mode: the set has Trainium2's FP8 E4M3 or E5M2."""
+        return any(name in OPERAND_FORMATS and OPERAND_FORMATS[name].floating
+                   and OPERAND_FORMATS[name].operand_bits == 8 for name in self.formats)
 
     @property
     def name(self):
@@ -906,6 +944,8 @@ NAMED_TILES = {
     "r16c16": TileConfig(16, 16),
     # Trainium2's formats (BF16, FP16, FP8 E4M3 and E5M2, FP8 double-row) on a small array.
     "r8c8_trn2": TileConfig(8, 8, formats=TRAINIUM2_FORMATS),
+    # Trainium3's formats (BF16, FP16, E5M2 with double-row, MX: E4M3FN, E5M2, E2M1).
+    "r8c8_trn3": TileConfig(8, 8, formats=TRAINIUM3_FORMATS),
 }
 
 def module_name(config):

@@ -12,13 +12,13 @@ depth, K/M/N the operation's shape and R/C the array:
 - op i is accepted at ``a_i = max(a_{i-1} + 1, d_{i-Q} + 1)`` and issued at
   ``d_i >= max(a_i + 1, d_{i-1} + 1)`` once its engine is free (an engine is free in the cycle
   of its last beat);
-- a load's beats are ``d + 1 .. d + B``, B = K beats, or ceil(K / 2) in FP8 double-row mode
-  (two stationary rows per beat); a multiply may issue in the cycle of the last beat of
-  the load before it, so the next stationary loads in the background of the current multiply;
-  a load writes the weight bank the newest multiply does not use (the same bank again if no
-  multiply used the newest load) and waits for no vector that used that bank: its rows travel
-  down the columns behind the vectors taken before it (``TileLatency.load_arrival``), at any PE
-  depth;
+- a load's beats are ``d + 1 .. d + B``, B = K beats, ceil(K / 2) in FP8 double-row mode (two
+  stationary rows per beat), or K / 4 in MX mode (an x4 word of four rows per lane); a multiply
+  may issue in the cycle of the last beat of the load before it, so the next stationary loads in
+  the background of the current multiply; a load writes the weight bank the newest multiply does
+  not use (the same bank again if no multiply used the newest load) and waits for no vector that
+  used that bank: its rows travel down the columns behind the vectors taken before it
+  (``TileLatency.load_arrival``), at any PE depth;
 - a multiply's beats are ``d + 1 .. d + N``; it waits while the read engine reads its bank;
 - a read waits until its bank's last moving beat e has left the array (``d >= e + W``, with
   the write of column C - 1 in cycle e + W, W = ``TileLatency.psum_write(C - 1)``: R + C with
@@ -58,7 +58,8 @@ class OperationTiming:
         that restarts the generators, no port handshake).
     macs : int
         Useful multiply-accumulates (K x M x N for a multiply, 0 otherwise; in double-row mode
-        K reaches 2R, two MACs per PE and cycle).
+        K reaches 2R, two MACs per PE and cycle; in MX mode 4R, four: one MX moving beat is 4R
+        MACs per column).
     """
     kind: str
     accepted: int
@@ -84,7 +85,8 @@ class ProgramTiming:
     macs : int
         Useful multiply-accumulates of the program.
     peak_macs_per_cycle : int
-        R x C, or 2 R x C when a multiply of the program is in FP8 double-row mode.
+        R x C, 2 R x C when a multiply of the program is in FP8 double-row mode, 4 R x C when
+        one is in MX mode.
     """
     operations: list = field(repr=False)
     total_cycles: int
@@ -165,8 +167,9 @@ def time_program(config, program):
                                        macs))
     total = max((t.last_beat for t in timings if t.kind != "reseed"), default=-1) + 1
     macs = sum(t.macs for t in timings)
-    rows_per_pe = max((2 if operation.double_row else 1 for operation in program
-                       if isinstance(operation, MultiplyMoving)), default=1)
+    rows_per_pe = max((4 if operation.mx else 2 if operation.double_row else 1
+                       for operation in program if isinstance(operation, MultiplyMoving)),
+                      default=1)
     return ProgramTiming(timings, total, macs, rows_per_pe * config.rows * config.cols)
 
 

@@ -4,16 +4,19 @@ int8 operations: each product of int8 operands is summed over K in int64 and wra
 and accumulation into PSUM wraps the same way, as the two's-complement datapath of the tile does.
 Floating-point operations: the columns' FP32 sums are ``sim_models.floats.matmul_fp32`` and
 accumulation into PSUM is ``sim_models.floats.accumulate_fp32``; PSUM holds FP32 bit patterns
-(uint32). On a tile with ``bf16_psum`` a multiply writes FP32 or BF16 (``sim_models.bf16_psum``,
-R16-R17): a BF16 element is held, and read, as its 16 bits in the low half of a 32-bit word
-with zeros above, as the tile's PSUM words hold it.
+(uint32). MX operations (Trainium3's MXFP8 / MXFP4 with E8M0 block scales): the columns' FP32
+sums are ``sim_models.mx.mx_matmul_fp32`` (R12-R14) with the tile's default FP4-to-FP8 table,
+written or accumulated into PSUM as every floating-point sum. On a tile with ``bf16_psum`` a
+multiply (MX or not) writes FP32 or BF16 (``sim_models.bf16_psum``, R16-R17): a BF16 element is
+held, and read, as its 16 bits in the low half of a 32-bit word with zeros above, as the tile's
+PSUM words hold it.
 """
 
 import numpy as np
 
-from . import floats
+from . import floats, mx
 from .bf16_psum import PSUM_DTYPES, ROUNDINGS, StochasticRoundingBits, lane_seeds, write_psum
-from .config import OPERAND_FORMATS, TileConfig, check_int
+from .config import MX_ONLY_FORMATS, PE_FORMATS, TileConfig, check_int
 from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int32"]
@@ -35,24 +38,65 @@ def is_fp8(format_name):
     return format_name in floats.FLOAT_FORMATS and floats.FLOAT_FORMATS[format_name].is_fp8
 
 
-def check_format(subject, config, format_name, double_row):
-    """Raise unless an operation may use ``format_name`` and ``double_row`` on tile ``config``.
+def check_format(subject, config, format_name, double_row, mx_mode=False):
+    """Raise unless an operation may use ``format_name``, ``double_row`` and ``mx_mode`` on
+    tile ``config``.
 
     ``subject`` starts the one-line message. ``ValueError``: a format the tile was not built
-    with; double-row mode on a tile without FP8 or with a format that is not FP8. ``TypeError``:
-    ``double_row`` not a bool.
+    with; double-row mode on a tile without FP8 or with a format that is not FP8; MX mode on a
+    tile without MX formats, with a format that is not an MX element, or with double-row mode;
+    an MX-only format outside MX mode. ``TypeError``: ``double_row`` or ``mx_mode`` not a bool.
     """
     if format_name not in config.formats:
         raise ValueError(f"{subject}: 'format' is {format_name!r}, which tile {config.name} was "
                          f"not built with (its formats: {', '.join(config.formats)})")
-    if not isinstance(double_row, (bool, np.bool_)):
-        raise TypeError(f"{subject}: 'double_row' must be a bool, not {double_row!r}")
+    for name, value in (("double_row", double_row), ("mx", mx_mode)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{subject}: '{name}' must be a bool, not {value!r}")
+    if mx_mode:
+        _check_mx_format(subject, config, format_name, double_row)
+        return
+    if format_name in MX_ONLY_FORMATS:
+        raise ValueError(f"{subject}: 'format' {format_name!r} is an MX element format, which "
+                         f"only MX operations take (set 'mx' and give the block scales)")
     if double_row and not config.double_row:
         raise ValueError(f"{subject}: 'double_row' is True, but tile {config.name} has no FP8 "
                          f"format")
     if double_row and not is_fp8(format_name):
         raise ValueError(f"{subject}: 'double_row' is True, which needs an FP8 format "
                          f"(fp8_e4m3, fp8_e5m2), not {format_name!r}")
+
+
+def _check_mx_format(subject, config, format_name, double_row):
+    """Refuse, in one line, MX mode on a tile without it, with a format that is not an MX
+    element, or together with double-row mode."""
+    if not config.mx:
+        raise ValueError(f"{subject}: 'mx' is True, but tile {config.name} has no MX format "
+                         f"(fp8_e4m3fn or fp4_e2m1; e.g. FORMATS=trainium3)")
+    if format_name not in floats.MX_ELEMENT_FORMATS:
+        raise ValueError(f"{subject}: 'mx' is True, which needs an MX element format "
+                         f"({', '.join(floats.MX_ELEMENT_FORMATS)}), not {format_name!r}")
+    if double_row:
+        raise ValueError(f"{subject}: 'mx' and 'double_row' are both True; an operation runs "
+                         f"in one mode")
+
+
+def check_mx_scale(subject, scale, k, columns, mx_mode):
+    """The E8M0 scales ``scale`` of an MX operand of K ``k`` and ``columns`` columns as uint8
+    [K/32, columns] (``sim_models.mx.check_scales``), or None outside MX mode; a missing scale
+    in MX mode, or one outside it, is refused in one line starting with ``subject``."""
+    if not mx_mode:
+        if scale is not None:
+            raise ValueError(f"{subject}: 'scale' is given, but only MX operations take block "
+                             f"scales ('mx' is False)")
+        return None
+    if scale is None:
+        raise ValueError(f"{subject}: 'scale' is missing; an MX operation takes E8M0 block "
+                         f"scales of shape (K/32, {columns})")
+    try:
+        return mx.check_scales("scale", scale, k, columns)
+    except ValueError as error:
+        raise ValueError(f"{subject}: {error}") from None
 
 
 def check_operand(subject, value, format_name):
@@ -64,7 +108,7 @@ def check_operand(subject, value, format_name):
     """
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{subject} must be a numpy array, not {type(value).__name__}")
-    if OPERAND_FORMATS[format_name].floating:
+    if PE_FORMATS[format_name].floating:
         try:
             value = floats.as_bits(value, format_name)
         except (TypeError, ValueError) as error:
@@ -149,10 +193,13 @@ class TileModel:
             lies outside its range (K up to R, or 2R in double-row mode).
         ValueError
             If an operation's format is not one of the tile's, or it asks for double-row mode
-            on a tile without FP8 or with a format other than FP8, or with an odd K; if a
-            MultiplyMoving comes before any LoadStationary, or has another K or double-row mode
-            than the stationary loaded last; or if an accumulation or a read covers an undefined PSUM element;
-            if a MultiplyMoving asks for a BF16 destination or stochastic rounding on a tile
+            on a tile without FP8 or with a format other than FP8, or with an odd K; if it asks
+            for MX mode on a tile without MX formats, with a format that is not an MX element,
+            with K not a multiple of ``config.mx_k_multiple`` or scales of another shape than
+            [K/32, X]; if it uses an MX-only format outside MX mode; if a MultiplyMoving comes
+            before any LoadStationary, or has another K or mode than the stationary loaded
+            last; or if an accumulation or a read covers an undefined PSUM element; if a
+            MultiplyMoving asks for a BF16 destination or stochastic rounding on a tile
             without ``bf16_psum`` (or a ReseedRounding comes there), SR onto FP32, or an
             accumulation in one type onto elements last written as the other (R16).
         """
@@ -172,25 +219,28 @@ class TileModel:
                                 f"ReadPsum or ReseedRounding, not {op!r}")
         return results
 
-    def _max_k(self, double_row):
-        return self.config.rows * (2 if double_row else 1)
+    def _max_k(self, op):
+        return self.config.rows * (4 if op.mx else 2 if op.double_row else 1)
 
     def _checked_operand(self, where, name, operand, op):
-        """``operand`` (the ``name`` array of ``op``) once its format, values and K are
-        checked."""
-        check_format(where, self.config, op.format, op.double_row)
+        """(``operand`` (the ``name`` array of ``op``), its scales or None) once its format,
+        mode, values, K and scales are checked."""
+        check_format(where, self.config, op.format, op.double_row, op.mx)
         operand = check_operand(f"{where}: '{name}'", operand, op.format)
-        check_int(f"{where}: K (rows of '{name}')", op.k, 1, self._max_k(op.double_row))
-        floats.check_double_row_k(f"{where}: K (rows of '{name}')", op.k, op.double_row)
-        return operand
+        subject = f"{where}: K (rows of '{name}')"
+        check_int(subject, op.k, 1, self._max_k(op))
+        floats.check_double_row_k(subject, op.k, op.double_row)
+        if op.mx:
+            mx.check_mx_k(op.k, self.config.mx_k_multiple, subject)
+        return operand, check_mx_scale(where, op.scale, op.k, operand.shape[1], op.mx)
 
     def _load(self, where, op):
-        stationary = self._checked_operand(where, "stationary", op.stationary, op)
+        stationary, scale = self._checked_operand(where, "stationary", op.stationary, op)
         check_int(f"{where}: M (columns of 'stationary')", op.m, 1, self.config.cols)
-        self._stationary = (stationary, op.format, bool(op.double_row))
+        self._stationary = (stationary, op.format, bool(op.double_row), bool(op.mx), scale)
 
     def _multiply(self, where, op):
-        moving = self._checked_operand(where, "moving", op.moving, op)
+        moving, moving_scale = self._checked_operand(where, "moving", op.moving, op)
         check_int(f"{where}: N (columns of 'moving')", op.n, 1, self.config.psum_depth)
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)
         if not isinstance(op.accumulate, (bool, np.bool_)):
@@ -198,11 +248,14 @@ class TileModel:
         if self._stationary is None:
             raise ValueError(f"{where}: no stationary operand is loaded; a LoadStationary must "
                              f"come first after the start and after every reset")
-        stationary, stationary_format, double_row = self._stationary
+        stationary, stationary_format, double_row, mx_mode, stationary_scale = self._stationary
         k, m = stationary.shape
         if op.k != k:
             raise ValueError(f"{where}: K (rows of 'moving') must equal the K of the loaded "
                              f"stationary, {k}, not {op.k}")
+        if op.mx != mx_mode:
+            raise ValueError(f"{where}: 'mx' must equal the loaded stationary's, {mx_mode}, "
+                             f"not {op.mx}")
         if op.double_row != double_row:
             raise ValueError(f"{where}: 'double_row' must equal the loaded stationary's, "
                              f"{double_row}, not {op.double_row}")
@@ -212,8 +265,13 @@ class TileModel:
             self._check_defined(f"{where}: 'accumulate' is True, adding onto", op.bank, m, op.n)
             self._check_written_as(where, destination.dtype, region)
         if self.config.floating:
-            sums = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
-                                      double_row)
+            if mx_mode:
+                sums = mx.mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale,
+                                         stationary_format, op.format,
+                                         k_multiple=self.config.mx_k_multiple)
+            else:
+                sums = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
+                                          double_row)
             stored = self._psum[region]
             if destination.dtype == "bf16":
                 stored = stored.astype(np.uint16)

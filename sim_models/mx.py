@@ -1,6 +1,6 @@
 """Trainium3's MX matrix multiply, bit-exact: MXFP8/MXFP4 elements, E8M0 block scales, NKI's x4
 layout, ``quantize_mx``, and the references a result is judged against (docs/numerics.md,
-R12-R15). Golden layer only: the tile's RTL and ``TileConfig`` have no MX format yet.
+R12-R15). ``sim_models.golden.TileModel`` runs MX operations through :func:`mx_matmul_fp32`.
 
 Layout (NKI ``nc_matmul_mx``, source keys N-ISA-MX and N-T3-MX of
 ``sim_models/specs/sources.toml``): the logical operands are ``stationary`` [K, M] and
@@ -69,13 +69,17 @@ def mx_values(bits, format_name, fp4_table=None):
     return decode(bits, format_name)
 
 
-def check_mx_k(k):
-    """Refuse a contraction K that is not a positive multiple of 128, with one line (R14)."""
-    if k <= 0 or k % K_MULTIPLE:
-        raise ValueError(f"Parameter 'K' is {k}: MX mode needs K a multiple of {K_MULTIPLE} "
-                         f"(NKI's nc_matmul_mx takes a partition dimension that is a multiple "
-                         f"of 32, each partition an x4 word); zero-pad the contraction with zero "
-                         f"elements and finite scales, as NKI requires")
+def check_mx_k(k, k_multiple=K_MULTIPLE, subject="Parameter 'K'"):
+    """Refuse a contraction K that is not a positive multiple of ``k_multiple`` (R14: 128; a
+    tile of fewer than 32 rows takes its whole rows' 4R, ``TileConfig.mx_k_multiple``), with
+    one line starting with ``subject``."""
+    if k <= 0 or k % k_multiple:
+        why = "NKI's nc_matmul_mx takes a partition dimension that is a multiple of 32" \
+            if k_multiple == K_MULTIPLE else \
+            f"a tile of fewer than 32 rows takes all {k_multiple // X4} of its partitions"
+        raise ValueError(f"{subject} is {k}: MX mode needs K a multiple of {k_multiple} "
+                         f"({why}, each partition an x4 word); zero-pad the contraction with "
+                         f"zero elements and finite scales, as NKI requires")
 
 
 def check_scales(subject, scales, k, columns):
@@ -169,7 +173,7 @@ def _scaled_values(values, scales):
 
 
 def _checked(stationary, moving, stationary_scale, moving_scale, stationary_format,
-             moving_format, fp4_table):
+             moving_format, fp4_table, k_multiple=K_MULTIPLE):
     """Decoded element values [K, M], [K, N] and scales [K/32, M], [K/32, N] after the checks."""
     for subject, name in (("stationary_format", stationary_format),
                           ("moving_format", moving_format)):
@@ -181,7 +185,7 @@ def _checked(stationary, moving, stationary_scale, moving_scale, stationary_form
         raise ValueError(f"Parameters 'stationary' [K, M] and 'moving' [K, N] must be 2-D with "
                          f"one K, not of shapes {stationary.shape} and {moving.shape}")
     k = stationary.shape[0]
-    check_mx_k(k)
+    check_mx_k(k, k_multiple)
     return (stationary, moving, check_scales("stationary_scale", stationary_scale, k,
                                              stationary.shape[1]),
             check_scales("moving_scale", moving_scale, k, moving.shape[1]))
@@ -218,7 +222,7 @@ def _step(partial, stationary, moving):
 
 
 def mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale, stationary_format,
-                   moving_format, fp4_table=None):
+                   moving_format, fp4_table=None, k_multiple=K_MULTIPLE):
     """FP32 bits the bottom of each PE column emits in MX mode: ``(S * 2^s)^T @ (V * 2^v)``.
 
     PE row p (0 <= p < K/4) adds the four products of contraction indices p + qK/4 (q = 0..3)
@@ -239,6 +243,8 @@ def mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale, stationar
         ``fp8_e4m3fn``, ``fp8_e5m2`` or ``fp4_e2m1``, mixed as wanted.
     fp4_table : numpy.ndarray of int [16] or None
         The tile's FP4-to-FP8 table (E4M3FN codes); None for the exact E2M1 values.
+    k_multiple : int
+        What K must be a multiple of: R14's 128, or a small tile's ``TileConfig.mx_k_multiple``.
 
     Returns
     -------
@@ -246,7 +252,7 @@ def mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale, stationar
     """
     stationary, moving, stationary_scale, moving_scale = _checked(
         stationary, moving, stationary_scale, moving_scale, stationary_format, moving_format,
-        fp4_table)
+        fp4_table, k_multiple)
     stationary_words = x4_words(_scaled_values(stationary, stationary_scale))
     moving_words = x4_words(_scaled_values(moving, moving_scale))
     partial = np.zeros((stationary.shape[1], moving.shape[1]))

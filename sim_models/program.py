@@ -8,10 +8,14 @@ Each LoadStationary and MultiplyMoving names the format of its operand, one of t
 their bit patterns (uint16 for BF16 and FP16, uint8 for FP8) or arrays of the format's
 ``ml_dtypes`` type (see ``sim_models.floats.as_bits``). In FP8 double-row mode (both operands
 FP8) K is even and each PE row p multiplies contraction indices p and p + K/2 (NKI's
-``[K/2, 2, X]`` layout), so K may reach 2R.
+``[K/2, 2, X]`` layout), so K may reach 2R. In MX mode (Trainium3's MXFP8 / MXFP4, rules
+R12-R14, ``sim_models.mx``) both operands are MX elements (``fp8_e4m3fn``, ``fp8_e5m2``,
+``fp4_e2m1``; FP4 as codes 0..15), each carries its E8M0 block scales [K/32, X], and PE row p
+multiplies contraction indices p, p + K/4, p + K/2 and p + 3K/4 (NKI's x4 word), so K may reach
+4R.
 
 On a tile with Trainium3's PSUM destinations (``TileConfig.bf16_psum``, rules R16-R17 of
-docs/numerics.md) a MultiplyMoving also names its destination type and rounding, and
+docs/numerics.md) a MultiplyMoving (MX or not) also names its destination type and rounding, and
 ReseedRounding restarts the stochastic-rounding generators.
 """
 
@@ -27,39 +31,46 @@ __all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "Rese
 
 @dataclass(frozen=True)
 class MatmulFormat:
-    """Formats of one matrix multiply: the stationary's, the moving's, and FP8 double-row mode.
+    """Formats of one matrix multiply: the stationary's, the moving's, and the mode (FP8
+    double-row or MX).
 
     Members
     -------
     stationary, moving : str
-        Names of ``sim_models.config.OPERAND_FORMATS``.
+        Names of ``sim_models.config.PE_FORMATS``.
     double_row : bool
         FP8 double-row mode: two contraction indices per PE row, K up to 2R.
+    mx : bool
+        MX mode: four contraction indices per PE row (an x4 word) with E8M0 block scales, K up
+        to 4R.
     """
     stationary: str
     moving: str
     double_row: bool = False
+    mx: bool = False
 
     @property
     def name(self):
-        """Short name for test and GEMM names: ``int8``, ``bf16``, ``fp8e4m3_fp8e5m2_dr``."""
+        """Short name for test and GEMM names: ``int8``, ``bf16``, ``fp8e4m3_fp8e5m2_dr``,
+        ``fp8e4m3fn_fp4e2m1_mx``."""
         names = [self.stationary] if self.stationary == self.moving else \
             [self.stationary, self.moving]
         return "_".join([name.replace("_", "") for name in names] +
-                        (["dr"] if self.double_row else []))
+                        (["dr"] if self.double_row else []) + (["mx"] if self.mx else []))
 
     @property
     def label(self):
         """How people read it, format names as ``FORMATS=`` spells them: ``int8``,
-        ``bf16 x fp8_e4m3``, ``fp8_e4m3 double-row``."""
+        ``bf16 x fp8_e4m3``, ``fp8_e4m3 double-row``, ``fp8_e4m3fn x fp4_e2m1 MX``."""
         names = self.stationary if self.stationary == self.moving else \
             f"{self.stationary} x {self.moving}"
-        return f"{names} double-row" if self.double_row else names
+        return f"{names} double-row" if self.double_row else f"{names} MX" if self.mx else names
 
     @property
     def rows_per_pe(self):
-        """Contraction indices one PE row multiplies per cycle: 2 in double-row mode, else 1."""
-        return 2 if self.double_row else 1
+        """Contraction indices one PE row multiplies per cycle: 4 in MX mode, 2 in double-row
+        mode, else 1."""
+        return 4 if self.mx else 2 if self.double_row else 1
 
 
 #: The integer format of the first NeuronCore: int8 x int8 -> int32.
@@ -80,10 +91,18 @@ class LoadStationary:
         Format of the elements, one of the tile's formats.
     double_row : bool
         FP8 double-row mode (K up to 2R); the multiplies that use this stationary must be too.
+    mx : bool
+        MX mode (K up to 4R, a multiple of ``TileConfig.mx_k_multiple``): row b of the x4 words
+        (contraction indices b + qK/4) forms beat b, so the load takes K / 4 beats; the
+        multiplies that use this stationary must be MX too.
+    scale : numpy.ndarray [K/32, M] or None
+        MX mode only: the E8M0 block scales (uint8, or ``ml_dtypes.float8_e8m0fnu``).
     """
     stationary: np.ndarray
     format: str = "int8"
     double_row: bool = False
+    mx: bool = False
+    scale: np.ndarray | None = None
 
     @property
     def k(self):
@@ -95,8 +114,9 @@ class LoadStationary:
 
     @property
     def beats(self):
-        """Stationary beats of the load: ceil(K / 2) in double-row mode, K otherwise."""
-        return -(-self.k // 2) if self.double_row else self.k
+        """Stationary beats of the load: K / 4 in MX mode, ceil(K / 2) in double-row mode, K
+        otherwise."""
+        return -(-self.k // 4) if self.mx else -(-self.k // 2) if self.double_row else self.k
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +144,10 @@ class MultiplyMoving:
         written as.
     rounding : str
         ``rne`` or ``sr`` (stochastic, R17; ``bf16`` only): how a BF16 destination rounds.
+    mx : bool
+        MX mode; must equal the loaded stationary's.
+    scale : numpy.ndarray [K/32, N] or None
+        MX mode only: the E8M0 block scales of the moving columns.
     """
     moving: np.ndarray
     bank: int
@@ -132,6 +156,8 @@ class MultiplyMoving:
     double_row: bool = False
     psum_dtype: str = "fp32"
     rounding: str = "rne"
+    mx: bool = False
+    scale: np.ndarray | None = None
 
     @property
     def destination(self):

@@ -134,13 +134,17 @@ def tile_gemm(config, stationary, moving, matmul_format=INT8):
         If ``config`` is not a TileConfig, ``matmul_format`` not a MatmulFormat, or an operand
         not a 2-D numpy array of its format without empty dimensions.
     ValueError
-        If the tile does not take a format or the double-row mode of ``matmul_format``, or the
-        operands have different K.
+        If the tile does not take a format or the double-row mode of ``matmul_format``, if
+        ``matmul_format`` is an MX one (not tiled), or the operands have different K.
     """
     check_config(config)
     if not isinstance(matmul_format, MatmulFormat):
         raise TypeError(f"Parameter 'matmul_format' must be a MatmulFormat, not "
                         f"{matmul_format!r}")
+    if matmul_format.mx:
+        raise ValueError(f"Parameter 'matmul_format' is {matmul_format.label}: the tiler does "
+                         f"not split MX GEMMs (they need block scales); send MX operations "
+                         f"(mx=True, scale=[K/32, X]) as a program")
     for name, operand in (("stationary", stationary), ("moving", moving)):
         format_name = getattr(matmul_format, name)
         check_format(f"Parameter 'matmul_format' ({name})", config, format_name,

@@ -13,7 +13,8 @@ measurements go to ``build/results/tile/<config>_<format>_<sim>.jsonl``. Environ
 
 import pytest
 
-from sim_models.config import DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, TRAINIUM2_FORMATS, TRAINIUM3_FORMATS,
+                               TileConfig)
 from sim_models.program import MatmulFormat
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
@@ -97,3 +98,27 @@ def test_bf16_psum_tile(sim, config, tests, request):
     run_case("tb.bf16_psum_tb", "tile", sim, config, tests, request,
              matmul_format_option(BF16_PSUM_FORMAT),
              f"{config.name}_{BF16_PSUM_FORMAT.name}", hierarchical=sim == "verilator")
+
+
+#: The tiles with MX mode of the regression: Trainium3's formats and PSUM destinations, 16
+#: shallow PSUM banks (the programs batch their reads). Icarus (``make test``, about 30 s) runs
+#: 16 rows (two scale groups, so that each lane's group shows) by 2 columns, the PEs of 8 x 4;
+#: Verilator (``make regress``) runs 8 x 4: its build takes about 150 s of CPU, 16 x 2's over
+#: 10 minutes (the model's symbol table). One simulation per simulator runs every MX format
+#: pair, with FP32 and BF16 PSUM (``tb.mx_tile_tb``), so that one build serves them all.
+MX_CONFIG = TileConfig(16, 2, psum_banks=16, psum_depth=8, formats=TRAINIUM3_FORMATS,
+                       bf16_psum=True)
+MX_VERILATOR_CONFIG = TileConfig(8, 4, psum_banks=16, psum_depth=8, formats=TRAINIUM3_FORMATS,
+                                 bf16_psum=True)
+
+
+@pytest.mark.parametrize("sim, config, tests", [
+    run for run in regression_runs([(MX_CONFIG, None)]) if run.values[0] == "icarus"] + [
+    run for run in regression_runs([(MX_VERILATOR_CONFIG, None)],
+                                   verilator_long=[MX_VERILATOR_CONFIG.name])
+    if run.values[0] == "verilator"])
+def test_mx_tile(sim, config, tests, request):
+    """MX programs of every element-format pair on both simulators, every element bit-exact,
+    every handshake at the cycle model's cycle with ideal streams."""
+    run_case("tb.mx_tile_tb", "tile", sim, config, tests, request, name=f"{config.name}_mx",
+             hierarchical=sim == "verilator")

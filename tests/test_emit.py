@@ -66,7 +66,7 @@ def test_command_line_rejects_unknown_named_configuration(tmp_path):
     result = _emit("named", "r4c4", "r5c5", "--out", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr == ("error: Named configuration 'r5c5' is not one of tiny, small, "
-                             "r4c4, r8c8, r8c16, r16c16, r8c8_trn2\n")
+                             "r4c4, r8c8, r8c16, r16c16, r8c8_trn2, r8c8_trn3\n")
     assert not list(tmp_path.iterdir())
 
 
@@ -120,7 +120,9 @@ def test_command_line_formats(tmp_path):
     assert text.count(f"module {mac}(") == 1 and text.count(f"  {mac} mac") == 3
     for formats, message in [
             ("bf16,fp9", "Parameter 'formats': unknown format 'fp9'; known: int8, bf16, fp16, "
-                         "fp8_e4m3, fp8_e5m2"),
+                         "fp8_e4m3, fp8_e5m2, fp8_e4m3fn, fp4_e2m1"),
+            ("trainium3", "Parameter 'rows' must be a multiple of 8 on a tile with MX formats "
+                          "(one E8M0 block scale spans 8 PE rows), not 2"),
             ("int8,bf16", "Parameter 'formats': int8 (the NeuronCore-v1 integer path) cannot "
                           "share a tile with floating-point formats, not ('int8', 'bf16')")]:
         result = _emit("tile", "--rows", "2", "--cols", "2", "--formats", formats,

@@ -52,7 +52,7 @@ GRIDS = " ".join(sorted(f"sweeps/{path.name}" for path in (REPOSITORY / "sweeps"
      "floating-point formats, not ('int8', 'bf16')"),
     (["verilog", "NAMED=r4c4 r5c5"],
      "NAMED='r4c4 r5c5' has an unknown configuration 'r5c5': known are tiny small r4c4 r8c8 "
-     "r8c16 r16c16 r8c8_trn2"),
+     "r8c16 r16c16 r8c8_trn2 r8c8_trn3"),
     (["sweep", "SWEEP=sweeps/smoke.toml", "WORKERS=0"],
      "WORKERS='0' must be a positive integer, e.g. WORKERS=2"),
 ])

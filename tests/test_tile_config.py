@@ -6,7 +6,8 @@ import re
 import pytest
 
 from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, FORMAT_SETS, TRAINIUM2_FORMATS,
-                               TileConfig, config_from_dict, config_to_dict, parse_formats)
+                               TRAINIUM3_FORMATS, TileConfig, config_from_dict, config_to_dict,
+                               parse_formats)
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 
@@ -26,12 +27,11 @@ def test_out_of_range(field, value, allowed):
 
 @pytest.mark.parametrize("formats, kind, message", [
     (("int16",), ValueError, "Parameter 'formats': unknown format 'int16'; known: int8, bf16, "
-                             "fp16, fp8_e4m3, fp8_e5m2"),
+                             "fp16, fp8_e4m3, fp8_e5m2, fp8_e4m3fn, fp4_e2m1"),
     (("INT8",), ValueError, "Parameter 'formats': unknown format 'INT8'; known: "),
-    (("bf16", "fp8_e4m3fn"), ValueError, "Parameter 'formats': 'fp8_e4m3fn' is an MX element "
-                                         "format that only the PE's arithmetic takes so far (the "
-                                         "tile has no x4 or block-scale streams yet, issue 16); "
-                                         "known: int8, bf16, fp16, fp8_e4m3, fp8_e5m2"),
+    (("bf16", "fp8_e4m3fn"), ValueError, "Parameter 'rows' must be a multiple of 8 on a tile "
+                                         "with MX formats (one E8M0 block scale spans 8 PE "
+                                         "rows), not 4"),
     ("int8", TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
     ((), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
     ((8,), TypeError, "Parameter 'formats' must be a non-empty tuple of format names "),
@@ -103,3 +103,18 @@ def test_formats_text_names_formats_or_a_set():
     assert parse_formats("trainium2") == TRAINIUM2_FORMATS == FORMAT_SETS["trainium2"]
     assert parse_formats("fp9") == ("fp9",)
     assert TileConfig(2, 2, formats=parse_formats("trainium2")).formats == TRAINIUM2_FORMATS
+    assert parse_formats("trainium3") == TRAINIUM3_FORMATS == FORMAT_SETS["trainium3"]
+
+
+def test_mx_formats_give_the_tile_mx_mode_and_32_bit_lanes():
+    """A set with an MX-only format (Trainium3's) has MX mode: 32-bit lanes, four rows per PE,
+    K a multiple of 128 from 32 rows on (R14), of the whole 4R below; Trainium2's set has
+    neither, and E5M2 alone keeps double-row."""
+    trn3 = TileConfig(8, 8, formats=TRAINIUM3_FORMATS)
+    assert (trn3.mx, trn3.double_row, trn3.lane_bits, trn3.rows_per_pe) == (True, True, 32, 4)
+    assert trn3.mx_k_multiple == 32
+    assert TileConfig(40, 8, formats=TRAINIUM3_FORMATS).mx_k_multiple == 128
+    trn2 = TileConfig(8, 8, formats=TRAINIUM2_FORMATS)
+    assert (trn2.mx, trn2.double_row, trn2.lane_bits, trn2.rows_per_pe) == (False, True, 16, 2)
+    fn_only = TileConfig(8, 8, formats=("fp8_e4m3fn",))
+    assert (fn_only.mx, fn_only.double_row, fn_only.floating) == (True, False, True)

@@ -226,6 +226,9 @@ def test_random_float_gemm(matmul_format, shape, rng):
      "Parameter 'matmul_format' (moving): 'format' is 'int8', which tile "
      "r3c2_b2d4_bf16_fp16_fp8e4m3_fp8e5m2 was not built with (its formats: bf16, fp16, "
      "fp8_e4m3, fp8_e5m2)"),
+    (MatmulFormat("fp8_e5m2", "fp8_e5m2", mx=True),
+     "Parameter 'matmul_format' is fp8_e5m2 MX: the tiler does not split MX GEMMs (they need "
+     "block scales); send MX operations (mx=True, scale=[K/32, X]) as a program"),
 ])
 def test_tile_gemm_format_error(matmul_format, message):
     with pytest.raises((TypeError, ValueError), match=rf"^{re.escape(message)}$"):
