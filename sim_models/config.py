@@ -25,7 +25,7 @@ __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "AL
            "NAMED_TILES", "ACCUMULATOR_BITS", "DEFAULT_FLOAT_PE_STAGES", "FLOAT_LANE_BITS",
            "MX_LANE_BITS", "MX_ONLY_FORMATS", "MX_SCALE_GROUP_ROWS", "OPERAND_FORMATS",
            "PE_FORMATS", "TRAINIUM2_FORMATS", "TRAINIUM3_FORMATS", "FORMAT_SETS", "check_formats",
-           "parse_formats", "ROUTINGS",
+           "indices_per_pe_row", "parse_formats", "ROUTINGS",
            "SWITCH_ROUTING", "MAX_SWITCH_LEVELS", "MAX_SWITCH_RADIX", "MAX_SWITCH_NODES",
            "MAX_TOP_SWITCHES", "SystemFabric", "SYSTEM_FABRICS",
            "AllReduceConfig",
@@ -223,6 +223,12 @@ MX_SCALE_GROUP_ROWS = 8
 DEFAULT_FLOAT_PE_STAGES = 13
 
 
+def indices_per_pe_row(double_row, mx):
+    """Contraction indices one PE row multiplies per cycle: 4 in MX mode (an x4 word), 2 in FP8
+    double-row mode, else 1."""
+    return 4 if mx else 2 if double_row else 1
+
+
 def parse_formats(text):
     """The format names of a ``--formats`` text: names of :data:`PE_FORMATS`,
     comma-separated, or the name of a set of :data:`FORMAT_SETS`. Unchecked: a configuration
@@ -362,7 +368,7 @@ class TileConfig:
     def rows_per_pe(self):
         """Most contraction indices one PE row multiplies per cycle: 4 with MX mode, 2 with FP8
         double-row mode, else 1."""
-        return 4 if self.mx else 2 if self.double_row else 1
+        return indices_per_pe_row(self.double_row, self.mx)
 
     @property
     def accumulator_bits(self):

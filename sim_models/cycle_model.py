@@ -34,6 +34,7 @@ Every array latency is ``sim_models.timing``'s.
 
 from dataclasses import dataclass, field
 
+from .config import indices_per_pe_row
 from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles
 
 from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
@@ -167,7 +168,7 @@ def time_program(config, program):
                                        macs))
     total = max((t.last_beat for t in timings if t.kind != "reseed"), default=-1) + 1
     macs = sum(t.macs for t in timings)
-    rows_per_pe = max((4 if operation.mx else 2 if operation.double_row else 1
+    rows_per_pe = max((indices_per_pe_row(operation.double_row, operation.mx)
                        for operation in program if isinstance(operation, MultiplyMoving)),
                       default=1)
     return ProgramTiming(timings, total, macs, rows_per_pe * config.rows * config.cols)

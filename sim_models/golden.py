@@ -16,7 +16,7 @@ import numpy as np
 
 from . import floats, mx
 from .bf16_psum import PSUM_DTYPES, ROUNDINGS, StochasticRoundingBits, lane_seeds, write_psum
-from .config import MX_ONLY_FORMATS, PE_FORMATS, TileConfig, check_int
+from .config import MX_ONLY_FORMATS, PE_FORMATS, TileConfig, check_int, indices_per_pe_row
 from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int32"]
@@ -220,7 +220,7 @@ class TileModel:
         return results
 
     def _max_k(self, op):
-        return self.config.rows * (4 if op.mx else 2 if op.double_row else 1)
+        return self.config.rows * indices_per_pe_row(op.double_row, op.mx)
 
     def _checked_operand(self, where, name, operand, op):
         """(``operand`` (the ``name`` array of ``op``), its scales or None) once its format,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bf16_psum import PsumDestination
+from .config import indices_per_pe_row
 
 __all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "ReseedRounding",
            "Operation", "INT8"]
@@ -70,7 +71,7 @@ class MatmulFormat:
     def rows_per_pe(self):
         """Contraction indices one PE row multiplies per cycle: 4 in MX mode, 2 in double-row
         mode, else 1."""
-        return 4 if self.mx else 2 if self.double_row else 1
+        return indices_per_pe_row(self.double_row, self.mx)
 
 
 #: The integer format of the first NeuronCore: int8 x int8 -> int32.
@@ -116,7 +117,7 @@ class LoadStationary:
     def beats(self):
         """Stationary beats of the load: K / 4 in MX mode, ceil(K / 2) in double-row mode, K
         otherwise."""
-        return -(-self.k // 4) if self.mx else -(-self.k // 2) if self.double_row else self.k
+        return -(-self.k // indices_per_pe_row(self.double_row, self.mx))
 
 
 @dataclass(frozen=True, eq=False)
