@@ -18,7 +18,7 @@ import numpy as np
 from hdl.isa import op_layout, opcodes
 from sim_models.config import MX_SCALE_GROUP_ROWS
 from sim_models.floats import ENCODINGS, as_bits, check_double_row_k
-from sim_models.mx import X4, scale_rows, x4_words
+from sim_models.mx import X4, check_scales, scale_rows, x4_words
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 from .streams import pack, pack_array
@@ -146,9 +146,7 @@ def _scales(op, beats, lanes, by_row=True):
     b's group for each column, else per moving beat its column's group scales."""
     values = np.zeros((beats, lanes), np.int64)
     if op.mx:
-        scale = np.asarray(op.scale)
-        if scale.dtype.name == "float8_e8m0fnu":
-            scale = scale.view(np.uint8)
+        scale = check_scales("scale", op.scale, op.k, op.m if by_row else op.n)
         scale = (scale_rows(scale) if by_row else scale.T).astype(np.int64)
         values[:, :scale.shape[1]] = scale
     return values
