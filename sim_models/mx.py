@@ -21,7 +21,7 @@ __all__ = ["AWS_TOLERANCE", "DEFAULT_FP4_TABLE", "E8M0_BIAS", "E8M0_NAN", "GROUP
            "check_mx_k", "check_scales", "decode_e8m0", "dequantize_mx", "exact_mx_matmul",
            "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32",
            "mx_values", "nki_x4", "quantize_mx", "scale_rows", "scales_from_sbuf",
-           "scales_to_sbuf", "x4_words"]
+           "scales_to_sbuf", "through_fp4_table", "x4_words"]
 
 #: E8M0 scale: the byte s stands for 2**(s - 127); 0xFF is NaN (R12).
 E8M0_BIAS = 127
@@ -43,19 +43,20 @@ AWS_TOLERANCE = 5e-2
 SCALE_RULES = ("nki", "ocp")
 
 
-def check_fp4_table(table):
+def check_fp4_table(table, name="fp4_table"):
     """The FP4-to-FP8 table ``table`` as uint8 [16] E4M3FN codes, or :data:`DEFAULT_FP4_TABLE`
-    for None; one-line ``ValueError`` unless it is 16 integer codes in 0..255, none a NaN."""
+    for None; one-line ``ValueError`` naming parameter ``name`` unless it is 16 integer codes in
+    0..255, none a NaN (R12: a NaN entry is refused, as no E2M1 code stands for NaN)."""
     if table is None:
         return DEFAULT_FP4_TABLE
     table = np.asarray(table)
     nan_codes = np.isnan(decode(np.arange(256), FP4_TABLE_FORMAT)).nonzero()[0]
     if table.shape != (16,) or table.dtype.kind not in "iu" or table.min() < 0 \
             or table.max() > 255 or np.isin(table, nan_codes).any():
-        raise ValueError(f"Parameter 'fp4_table' must be 16 fp8_e4m3fn codes (integers 0..255, "
+        shown = np.array2string(table.ravel()[:16], separator=",", max_line_width=1 << 16)
+        raise ValueError(f"Parameter '{name}' must be 16 fp8_e4m3fn codes (integers 0..255, "
                          f"none of the NaN codes 0x7F, 0xFF), one per E2M1 code, not "
-                         f"{np.array2string(table.ravel()[:16], separator=',')} of shape "
-                         f"{table.shape}")
+                         f"{shown} of shape {table.shape}")
     return table.astype(np.uint8)
 
 
@@ -67,6 +68,14 @@ def mx_values(bits, format_name, fp4_table=None):
     if format_name == "fp4_e2m1":
         return decode(check_fp4_table(fp4_table)[bits], FP4_TABLE_FORMAT)
     return decode(bits, format_name)
+
+
+def through_fp4_table(bits, format_name, fp4_table=None):
+    """(codes, format) of MX elements as they enter the array (R12): E2M1 codes replaced by
+    the E4M3FN codes of the FP4-to-FP8 table, as ``fp8_e4m3fn``; other formats unchanged."""
+    if format_name != "fp4_e2m1":
+        return bits, format_name
+    return check_fp4_table(fp4_table)[as_bits(bits, format_name)], FP4_TABLE_FORMAT
 
 
 def check_mx_k(k, k_multiple=K_MULTIPLE, subject="Parameter 'K'"):
