@@ -7,7 +7,9 @@ the same module in every PE of a tile, so it is measured here for every set alik
 beside Trainium3's: the MAC leaf of a one-column tile (8 rows with MX, else 1), synthesized
 generically (:func:`sweep.synthesis.module_figures`, pipeline registers counted) and placed
 and routed on an ECP5 (:func:`sweep.pe_timing.leaf_fmax_mhz`). The PE's operand and weight
-registers and its stationary path are not in these figures.
+registers and its stationary path are not in these figures, nor are the MAC's own input and
+output paths (nextpnr reports them apart): the fmax is that of its slowest stage between two
+pipeline registers, so a MAC of fewer than :data:`MIN_STAGES` stages is refused.
 
 Usage: ``python -m sweep.mac_figures --out DIR [--sets bf16 trainium2 trainium3]
 [--stages 13]``; writes ``DIR/mac_figures.json`` and ``DIR/mac_figures.md``, one progress line
@@ -15,10 +17,9 @@ per entry with its duration.
 """
 
 import argparse
-import json
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from hdl.emit import generate, write
@@ -26,10 +27,10 @@ from hdl.leaf import FLOAT_MAC, leaf_module_name
 from sim_models.cli import ArgumentParser
 from sim_models.config import MX_ONLY_FORMATS, MX_SCALE_GROUP_ROWS, TileConfig
 
-from .pe_depths import _format_set, _set_name, _stages_range
+from .pe_depths import _format_set, _set_name, _stages_range, measure_entries
 from .pe_timing import leaf_fmax_mhz
 from .synthesis import module_figures
-from .tools import SynthesisError, TimeLimit
+from .tools import TimeLimit
 
 __all__ = ["MacFigures", "measure_mac", "main"]
 
@@ -92,6 +93,21 @@ def measure_mac(formats, pe_stages, work_dir, time_limit=ENTRY_SECONDS):
                       seconds=time.monotonic() - start)
 
 
+#: Fewest MAC stages with a register-to-register path inside the MAC (two cuts): the MAC's
+#: own input and output paths are not part of the figure (nextpnr reports them apart).
+MIN_STAGES = 3
+
+
+def _mac_stages(text):
+    """``--stages``: depths of :data:`MIN_STAGES` or more."""
+    stages = _stages_range(text)
+    if stages.start < MIN_STAGES:
+        raise argparse.ArgumentTypeError(
+            f"Parameter 'stages' must start at {MIN_STAGES} or deeper for the MAC alone, not "
+            f"{text!r}: below, no register-to-register path lies inside it")
+    return stages
+
+
 def _float_set(text):
     """One floating-point format set (``--sets``); int8 has no floating-point MAC."""
     formats = _format_set(text)
@@ -119,27 +135,13 @@ def main(argv=None):
                         default=[_float_set(name) for name in DEFAULT_SETS],
                         help="floating-point format sets, each its formats joined by commas or "
                         f"a set's name; default {' '.join(DEFAULT_SETS)}")
-    parser.add_argument("--stages", type=_stages_range, default=None,
+    parser.add_argument("--stages", type=_mac_stages, default=None,
                         help="MAC depths, a or a-b (default: each set's default depth)")
     arguments = parser.parse_args(argv)
     entries = [(formats, depth) for formats in arguments.sets
                for depth in (arguments.stages or [None])]
-    arguments.out.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for index, (formats, depth) in enumerate(entries, 1):
-        try:
-            row = measure_mac(formats, depth, arguments.out / "work")
-        except SynthesisError as error:
-            print(f"error: {_set_name(formats)}: {error}", file=sys.stderr)
-            return 1
-        rows.append(row)
-        print(f"[mac-figures] {index}/{len(entries)} {_set_name(formats)} at {row.pe_stages}: "
-              f"{row.fmax_mhz:.1f} MHz, {row.transistors:,} transistors/MAC "
-              f"({row.seconds:.0f} s)", flush=True)
-        (arguments.out / "mac_figures.json").write_text(
-            json.dumps([asdict(item) for item in rows], indent=1) + "\n")
-        (arguments.out / "mac_figures.md").write_text(markdown_table(rows))
-    return 0
+    return measure_entries(entries, measure_mac, arguments.out, "mac_figures", markdown_table,
+                           "MAC")
 
 
 if __name__ == "__main__":

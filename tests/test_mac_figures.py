@@ -25,6 +25,8 @@ def test_the_table_shows_each_row():
     (["--sets", "int8"], "Parameter 'sets' holds int8, which has no floating-point MAC"),
     (["--sets", "bf17"], "Parameter 'sets': unknown format 'bf17'"),
     (["--stages", "0"], "Parameter 'stages' must be a depth or a range a-b"),
+    (["--stages", "2-13"], "Parameter 'stages' must start at 3 or deeper for the MAC alone, "
+                           "not '2-13'"),
 ])
 def test_bad_arguments_are_one_line(tmp_path, capsys, arguments, message):
     with pytest.raises(SystemExit) as stop:
