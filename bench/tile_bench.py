@@ -71,7 +71,7 @@ def run_gemm(config, sim, build, matmul_format=INT8, hierarchical=False):
 
 def utilization_figures(config, entry, matmul_format=INT8):
     """Steady-state and whole-GEMM utilization, the SCALE-Sim ratio and the measured MACs per
-    PE per cycle (steady state) of one record; utilization is against the mode's peak,
+    PE per cycle (steady state) of one record; both utilizations are against the mode's peak,
     R x C MACs per cycle times the contraction indices a PE row takes a cycle (2 in FP8
     double-row mode, 4 in MX mode)."""
     multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
@@ -88,7 +88,8 @@ def utilization_figures(config, entry, matmul_format=INT8):
         "expected_macs_per_pe_per_cycle": matmul_format.rows_per_pe,
         "steady_state_utilization": window_macs / (
             pes * matmul_format.rows_per_pe * window_cycles),
-        "gemm_utilization": entry["utilization"],
+        # The record's utilization is against R x C; the mode's peak is rows_per_pe times it.
+        "gemm_utilization": entry["utilization"] / matmul_format.rows_per_pe,
         "array_cycles": array_cycles, "gemm_cycles": entry["total_cycles"],
         "model_cycles": entry["model_cycles"], "scale_sim_cycles": scale_sim,
         "array_cycles_over_scale_sim": array_cycles / scale_sim,

@@ -33,6 +33,7 @@ def test_steady_state_is_the_modes_macs_per_pe_per_cycle(config, matmul_format, 
     assert figures["macs_per_pe_per_cycle"] == figures["expected_macs_per_pe_per_cycle"] \
         == expected
     assert figures["steady_state_utilization"] == 1.0
+    assert 0.5 < figures["gemm_utilization"] < 1.0
 
 
 def test_the_mx_row_is_in_the_modes_table():
