@@ -19,9 +19,9 @@ from .floats import (ENCODINGS, MX_ELEMENT_FORMATS, as_bits, check_float_format,
 __all__ = ["AWS_TOLERANCE", "DEFAULT_FP4_TABLE", "E8M0_BIAS", "E8M0_NAN", "GROUP_PARTITIONS",
            "K_MULTIPLE", "SCALE_RULES", "aws_band", "aws_reference", "check_fp4_table",
            "check_mx_k", "check_scales", "decode_e8m0", "dequantize_mx", "exact_mx_matmul",
-           "gemm_values", "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32",
-           "mx_values", "nki_x4", "quantize_mx", "scale_rows", "scales_from_sbuf",
-           "scales_to_sbuf", "value_unit", "x4_words"]
+           "gemm_values", "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32",
+           "mx_pe_step_fp32", "mx_values", "nki_x4", "quantize_mx", "scale_rows",
+           "scales_from_sbuf", "scales_to_sbuf", "value_unit", "x4_words"]
 
 #: E8M0 scale: the byte s stands for 2**(s - 127); 0xFF is NaN (R12).
 E8M0_BIAS = 127

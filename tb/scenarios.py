@@ -36,8 +36,9 @@ _MAX_WRAP_MULTIPLIES = 2 ** 14 + 2
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A named program in ``matmul_format``; ``gemm`` and ``operands`` (stationary [K, M],
-    moving [K, N], and in MX mode their scales [K/32, M], [K/32, N]) are set when the program is a tiled GEMM; ``expected``, when set, holds
-    each read's result [m, n] as a reference independent of the golden model computes it."""
+    moving [K, N], and in MX mode their scales [K/32, M], [K/32, N]) are set when the program
+    is a tiled GEMM; ``expected``, when set, holds each read's result [m, n] as a reference
+    independent of the golden model computes it."""
     name: str
     program: list
     gemm: TiledGemm | None = None

@@ -4,7 +4,7 @@ double-row mode, 4 in MX mode) and its row in the table."""
 
 import pytest
 
-from bench.tile_bench import (FLOAT_CONFIG, MX_CONFIG, MX_FORMATS, _gemm_shape, _modes_report,
+from bench.tile_bench import (FLOAT_CONFIG, MX_CONFIG, MX_FORMATS, _gemm_shape, format_report,
                               utilization_figures)
 from sim_models.cycle_model import time_program
 from sim_models.program import MatmulFormat
@@ -36,10 +36,18 @@ def test_steady_state_is_the_modes_macs_per_pe_per_cycle(config, matmul_format, 
     assert 0.5 < figures["gemm_utilization"] < 1.0
 
 
-def test_the_mx_row_is_in_the_modes_table():
-    row = _figures(MX_CONFIG, MX_FORMATS[0])
-    section = {"config": MX_CONFIG.name, "formats": [row], "verilator_build_seconds": None,
-               "generation": {"seconds": 1.0, "bytes": 10, "peak_mib": 2.0}}
-    lines = _modes_report([section])
-    assert f"| {MX_CONFIG.name} | fp8e4m3fn_mx | 8,256,512 | 4.0000 | 4 | 100.00% | " \
-           f"{row['gemm_cycles']:,} |" in lines
+def test_the_mx_row_is_in_the_modes_table_beside_the_float_rows():
+    sections = {key: {"config": config.name, "formats": [_figures(config, matmul_format)],
+                      "verilator_build_seconds": None,
+                      "generation": {"seconds": 1.0, "bytes": 10, "peak_mib": 2.0}}
+                for key, config, matmul_format in (
+                    ("float", FLOAT_CONFIG, MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True)),
+                    ("mx", MX_CONFIG, MX_FORMATS[0]))}
+    report = format_report({"utilization": [], "generation": [], "simulation_speed": [],
+                            **sections}).splitlines()
+    rows = [line for line in report if line.startswith(("| r32c32", "| r8c8"))]
+    assert rows == [
+        f"| {FLOAT_CONFIG.name} | fp8e5m2_dr | 32,512,512 | 2.0000 | 2 | 100.00% | "
+        f"{sections['float']['formats'][0]['gemm_cycles']:,} |",
+        f"| {MX_CONFIG.name} | fp8e4m3fn_mx | 8,256,512 | 4.0000 | 4 | 100.00% | "
+        f"{sections['mx']['formats'][0]['gemm_cycles']:,} |"]
