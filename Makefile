@@ -205,12 +205,13 @@ CHARACTERIZE = $(SIM_ENV) nice $(PY) -m tb.characterize_tile --build $(BUILD) --
 $(TILE_JSON): $(SIM_SOURCES) $(STAMP) $(TILE_JSON).loads
 	$(Q)$(CHARACTERIZE) --sizes 4,8,16,32,8x16 --out $@
 
-# Trainium2's formats on an 8 x 8 tile: every format, FP8 also in double-row mode; the report
-# takes Trainium2's MACs per PE per cycle from it.
+# Trainium2's and Trainium3's formats on an 8 x 8 tile each: every format, FP8 also in
+# double-row mode, Trainium3's MX element formats in MX mode; the report takes each chip's MACs
+# per PE per cycle from its own tile.
 $(FLOAT_JSON): $(SIM_SOURCES) $(STAMP) $(FLOAT_JSON).loads
-	$(Q)$(CHARACTERIZE) --sizes 8 --formats trainium2 --out $@
+	$(Q)$(CHARACTERIZE) --sizes 8 --formats trainium2 --formats trainium3 --out $@
 
-characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's formats
+characterize-tile: $(TILE_JSON) $(FLOAT_JSON) ## Tile characterization: int8 4..32 and 8x16; 8 x 8 in Trainium2's, Trainium3's formats
 
 characterize-full: venv ## The full 128 x 128 tile in Verilator: characterization/ (tracked)
 	$(Q)$(CHARACTERIZE) --sizes 128 --dated --out $(FULL_JSON)

@@ -73,7 +73,7 @@ def tile_checked_digest(config, shapes, seed, matmul_formats=None):
         fields = {"gemm": list(shape), "total_cycles": timing.total_cycles}
         if matmul_format != INT8:
             fields["format"] = [matmul_format.stationary, matmul_format.moving,
-                                matmul_format.double_row]
+                                matmul_format.double_row] + ([True] if matmul_format.mx else [])
         _feed(digest, fields)
         for operation, cycles in zip(program, timing.operations):
             fields, array = _operation_fields(operation)

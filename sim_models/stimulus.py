@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import PE_FORMATS
+from .config import MX_ONLY_FORMATS, PE_FORMATS
+from .floats import MX_ELEMENT_FORMATS
 from .golden import is_fp8
 from .program import INT8, MatmulFormat
 from .tiler import TiledGemm, tile_gemm
@@ -33,12 +34,15 @@ _SCALE_SPREAD = 4
 
 def characterization_formats(config):
     """The :class:`MatmulFormat` s a characterization of ``config`` runs: int8 on an int8 tile;
-    otherwise each format of the tile on both operands, then each FP8 format in double-row
-    mode."""
+    otherwise each format of the tile that multiplies outside MX mode on both operands, then
+    each FP8 format in double-row mode, then, on a tile with MX mode, each MX element format in
+    MX mode (random E8M0 block scales)."""
     if not config.floating:
         return [INT8]
-    return [MatmulFormat(name, name) for name in config.formats] + \
-        [MatmulFormat(name, name, double_row=True) for name in config.formats if is_fp8(name)]
+    return [MatmulFormat(name, name) for name in config.formats if name not in MX_ONLY_FORMATS] + \
+        [MatmulFormat(name, name, double_row=True) for name in config.formats if is_fp8(name)] + \
+        [MatmulFormat(name, name, mx=True) for name in config.formats
+         if config.mx and name in MX_ELEMENT_FORMATS]
 
 
 def peak_format(config):
@@ -51,8 +55,8 @@ def peak_format(config):
 
 def steady_state_shapes(config, matmul_format=INT8):
     """The two characterization GEMMs (M, K, N) that differ only by two whole K passes, (C, 2P,
-    512) and (C, 4P, 512) with P = R (2R in FP8 double-row mode): the difference of their cycles
-    is the array's steady state, fill and drain cancelled."""
+    512) and (C, 4P, 512) with P = R (2R in FP8 double-row mode, 4R in MX mode): the difference
+    of their cycles is the array's steady state, fill and drain cancelled."""
     rows, cols = config.rows * matmul_format.rows_per_pe, config.cols
     return (cols, 2 * rows, _BANK_DEPTH), (cols, 4 * rows, _BANK_DEPTH)
 
@@ -66,17 +70,22 @@ def characterization_shapes(config, matmul_format=INT8):
       the previous multiply;
     - (2C, 2R, 512): two M blocks of two K chunks, reads overlapping the next block;
     - (C, R, 32) and (C, R, 128): short N, where fill and drain dominate;
-    - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1);
+    - (C - 1, R // 2, 256): a partial array (all of it when C or R is 1; in MX mode K a whole
+      ``TileConfig.mx_k_multiple``, all of the pass on a tile of fewer than 32 rows);
     - (C, 2R, 1024): N beyond one PSUM bank, two output blocks in two banks.
 
     N is fixed, not scaled with ``config.psum_depth``: the sizes speak of the default bank of
     512 result vectors, the NeuronCore's.
     """
     rows, cols, depth = config.rows * matmul_format.rows_per_pe, config.cols, _BANK_DEPTH
+    # An MX pass holds whole K multiples (``TileConfig.mx_k_multiple``): the partial array's K
+    # is rounded down to one, and is the whole pass when half of it is less.
+    step = config.mx_k_multiple if matmul_format.mx else 1
+    partial_k = max(step, rows // 2 // step * step)
     return [(cols, rows, depth), *steady_state_shapes(config, matmul_format),
             (2 * cols, 2 * rows, depth),
             (cols, rows, 32), (cols, rows, 128),
-            (max(1, cols - 1), max(1, rows // 2), 256), (cols, 2 * rows, 2 * depth)]
+            (max(1, cols - 1), max(1, partial_k), 256), (cols, 2 * rows, 2 * depth)]
 
 
 def seeded_generator(seed, name):

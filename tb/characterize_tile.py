@@ -18,10 +18,13 @@ build arguments and the Verilation and C++ compile seconds.
     python -m tb.characterize_tile --build build --sizes 128 \\
         --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --dated \\
         --out characterization/r128c128_trn2_verilator.json
+    python -m tb.characterize_tile --build build --sizes 8 --formats trainium2 \
+        --formats trainium3 --out build/characterization/tile_float.json
 
 A tile of floating-point formats runs its GEMMs once per format
 (:func:`sim_models.stimulus.characterization_formats`: each format, then FP8 double-row with
-K doubled), one build serving all.
+K doubled, then on a tile with MX mode each MX element format in MX mode, K quadrupled, with
+random block scales), one build serving all.
 
 Verilator builds are hierarchical (``--hierarchical``, the leaf modules of ``hdl.leaf`` as
 hierarchical blocks): each column module is Verilated and compiled once instead of once per
@@ -44,7 +47,7 @@ from .launch import exit_on_failure, verilog_path
 from .step_log import StepLog
 from .tile_gemms import SEED, run_record, simulate_gemms
 
-__all__ = ["characterize", "main", "parse_shapes", "parse_sizes"]
+__all__ = ["characterize", "main", "parse_shapes", "parse_sizes", "tile_configs"]
 
 
 def parse_sizes(text, formats=("int8",)):
@@ -67,6 +70,14 @@ def parse_sizes(text, formats=("int8",)):
         rows, cols = int(sizes[0]), int(sizes[-1])
         configs.append(TileConfig(rows, cols, formats=formats))
     return configs
+
+
+def tile_configs(sizes, format_sets):
+    """The tiles of ``--sizes`` text ``sizes`` in each ``--formats`` text of ``format_sets``
+    (:func:`sim_models.config.parse_formats`), in that order: ``("8", ["trainium2",
+    "trainium3"])`` gives Trainium2's and Trainium3's 8 x 8 tiles, one file holding both."""
+    return [config for formats in format_sets
+            for config in parse_sizes(sizes, parse_formats(formats))]
 
 
 def parse_shapes(text):
@@ -145,10 +156,11 @@ def main(argv=None):
     parser.add_argument("--build", default="build", help="build directory")
     parser.add_argument("--sizes", default="4,8,16,32,8x16",
                         help="tiles: S for S x S, RxC for R rows by C columns (comma-separated)")
-    parser.add_argument("--formats", default="int8",
+    parser.add_argument("--formats", action="append",
                         help="operand formats of every tile, comma-separated: int8 (default), "
-                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2, or a set by name: "
-                             f"{', '.join(FORMAT_SETS)}")
+                             "or any of bf16, fp16, fp8_e4m3, fp8_e5m2, fp8_e4m3fn, fp4_e2m1, or "
+                             f"a set by name: {', '.join(FORMAT_SETS)}; repeated, each size in "
+                             "each (one file holding Trainium2's and Trainium3's tiles)")
     parser.add_argument("--sim", default="verilator", choices=("icarus", "verilator"),
                         help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
@@ -162,7 +174,7 @@ def main(argv=None):
                         help="results file to write (default build/characterization/tile.json)")
     args = parser.parse_args(argv)
     try:
-        configs = parse_sizes(args.sizes, parse_formats(args.formats))
+        configs = tile_configs(args.sizes, args.formats or ["int8"])
         shapes = parse_shapes(args.shapes) if args.shapes else None
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")

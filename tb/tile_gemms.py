@@ -77,7 +77,7 @@ def run_record(config, sim, entry, build_seconds, matmul_format=INT8):
         bit_exact=entry["bit_exact"],
         build_seconds=build_seconds, sim_seconds=round(entry["wall_seconds"], 3),
         stationary_format=matmul_format.stationary, moving_format=matmul_format.moving,
-        double_row=matmul_format.double_row)
+        double_row=matmul_format.double_row, mx=matmul_format.mx)
 
 
 def _recorded_times(path):

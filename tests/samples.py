@@ -40,7 +40,8 @@ def tile_run(config, m, k, n, matmul_format=INT8):
     return TileRun(config.name, config.rows, config.cols, config.psum_banks,
                    config.psum_depth, "model", m, k, n, m * k * n, cycles.total_cycles,
                    cycles.total_cycles, cycles.total_cycles - n, 10, 10, True, 1.0, 0.5,
-                   matmul_format.stationary, matmul_format.moving, matmul_format.double_row)
+                   matmul_format.stationary, matmul_format.moving, matmul_format.double_row,
+                   matmul_format.mx)
 
 
 def tile_document(gemms, verilog_dir, date=None):

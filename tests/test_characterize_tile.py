@@ -5,13 +5,15 @@ from dataclasses import asdict
 import numpy as np
 import pytest
 
-from sim_models.config import TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS, TileConfig
 from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
-from sim_models.stimulus import characterization_shapes
+from sim_models.program import MatmulFormat
+from sim_models.stimulus import (characterization_formats, characterization_shapes,
+                                 steady_state_shapes)
 from sim_models.tiler import tile_gemm
 from sim_models.timing import drain_cycles
-from tb.characterize_tile import parse_shapes, parse_sizes
+from tb.characterize_tile import parse_shapes, parse_sizes, tile_configs
 from tb.tile_gemms import (_build_times, last_write_cycle, run_record, simulate_gemms,
                            verilation_seconds)
 from tb.streams import Transfers
@@ -146,7 +148,7 @@ def test_run_record_has_the_keys_the_scaling_layer_reads():
         "rtl_last_write_cycle": model.operations[-2].last_beat + 8 + 16 + 1,
         "handshakes_checked": 50, "handshakes_matching": 50, "bit_exact": True,
         "build_seconds": 12.0, "sim_seconds": 2.5, "stationary_format": "int8",
-        "moving_format": "int8", "double_row": False}
+        "moving_format": "int8", "double_row": False, "mx": False}
 
 
 def test_hierarchical_builds_are_verilator_only(tmp_path):
@@ -178,3 +180,25 @@ def test_recorded_build_times_are_read(tmp_path):
 def test_sizes_take_the_formats():
     assert parse_sizes("4x3", ("bf16", "fp8_e4m3")) == \
         [TileConfig(4, 3, formats=("bf16", "fp8_e4m3"))]
+
+
+def test_one_file_holds_trainium2s_and_trainium3s_tiles():
+    assert tile_configs("8", ["trainium2", "trainium3"]) == [
+        TileConfig(8, 8, formats=TRAINIUM2_FORMATS), TileConfig(8, 8, formats=TRAINIUM3_FORMATS)]
+
+
+def test_trainium3s_tile_is_characterized_in_mx_mode_with_whole_scale_groups():
+    """Trainium3's tile runs BF16, FP16, FP8 E5M2 (also double-row) and each MX element format
+    in MX mode, never an MX-only format outside it; every MX GEMM's K is a whole multiple of
+    the tile's MX K multiple, and the steady-state pair contracts 4R per pass."""
+    config = TileConfig(8, 8, formats=TRAINIUM3_FORMATS)
+    assert [matmul_format.label for matmul_format in characterization_formats(config)] == [
+        "bf16", "fp16", "fp8_e5m2", "fp8_e5m2 double-row", "fp8_e5m2 MX", "fp8_e4m3fn MX",
+        "fp4_e2m1 MX"]
+    mx = MatmulFormat("fp4_e2m1", "fp4_e2m1", mx=True)
+    shapes = characterization_shapes(config, mx)
+    assert all(k % config.mx_k_multiple == 0 for _, k, _ in shapes)
+    assert steady_state_shapes(config, mx) == ((8, 64, 512), (8, 128, 512))
+    assert (7, 32, 256) in shapes                         # partial M, the whole 4R pass
+    big = TileConfig(128, 128, formats=TRAINIUM3_FORMATS)
+    assert (127, 256, 256) in characterization_shapes(big, mx)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
 from sim_models.results import save
 from sim_models.scaling import __main__ as cli
@@ -161,12 +161,56 @@ def test_trainium2_rates_come_from_the_float_tile_characterization(tmp_path, cap
     status, out, _ = _run(["--system", "trn2-instance", "--float-tile", str(path), "--json"],
                           capsys)
     assert status == 0
-    assert json.loads(out)["calibration"]["trainium2_macs_per_pe_per_cycle"] == \
-        f"{path}: fp8 2"
+    rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
+    assert rates["chip"] == "trn2" and rates["source"] == f"{path}: fp8 2"
+    assert {"datatype": "fp8", "used": 2.0, "spec": 2, "from": "RTL", "file": str(path),
+            "tile": config.name, "gemms": [[4, 16, 512], [4, 32, 512]]} in rates["rates"]
+    assert {"datatype": "bf16", "used": 1, "spec": 1, "from": "spec data"} in rates["rates"]
     status, _, err = _run(["--system", "trn2-instance", "--float-tile",
                            str(tmp_path / "none.json")], capsys)
     assert status == 2 and err == (f"error: {tmp_path / 'none.json'}: no such file; make "
                                    f"characterize-tile writes it\n")
+
+
+def test_trainium3_rates_come_from_its_own_tile_beside_the_spec(tmp_path, capsys):
+    """Trainium3's MXFP8 and MXFP4 rates are measured on its MX tile, named with file, tile and
+    GEMMs beside the spec's value; Trainium2's tile alone leaves Trainium3 on spec data."""
+    trn3 = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
+    mx = {name: MatmulFormat(name, name, mx=True) for name in ("fp8_e5m2", "fp4_e2m1")}
+    path = tmp_path / "tile_float.json"
+    save(tile_document({trn3: [(8, k, 512, mx[name]) for name in mx for k in (64, 128)]},
+                       tmp_path / "verilog"), path)
+    status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--float-tile", str(path),
+                           "--json"], capsys)
+    assert status == 0
+    rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
+    assert rates["chip"] == "trn3" and rates["source"] == f"{path}: mxfp4 4, mxfp8 4"
+    by_datatype = {row["datatype"]: row for row in rates["rates"]}
+    assert by_datatype["mxfp8"] == {"datatype": "mxfp8", "used": 4.0, "spec": 4, "from": "RTL",
+                                    "file": str(path), "tile": trn3.name,
+                                    "gemms": [[8, 64, 512], [8, 128, 512]]}
+    assert by_datatype["mxfp4"]["from"] == "RTL" and by_datatype["bf16"]["from"] == "spec data"
+    # A file of Trainium2's tile alone: Trainium3 keeps the spec data, and says why.
+    trn2 = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+    bf16 = MatmulFormat("bf16", "bf16")
+    save(tile_document({trn2: [(4, 8, 512, bf16), (4, 16, 512, bf16)]}, tmp_path / "verilog"),
+         path)
+    status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--float-tile", str(path)],
+                          capsys)
+    assert status == 0
+    assert (f"Trainium3 MACs per PE per cycle from: spec data ({path} holds no GEMM pair of a "
+            f"trn3 tile to measure them from, its formats: bf16; make characterize-tile "
+            f"rebuilds it)") in out.splitlines()
+
+
+def test_without_a_float_tile_every_rate_is_spec_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)   # no build/characterization/tile_float.json here
+    status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--json"], capsys)
+    rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
+    assert status == 0
+    assert rates["source"] == "spec data (no floating-point tile characterization)"
+    assert {row["from"] for row in rates["rates"]} == {"spec data"}
+    assert all(row["used"] == row["spec"] for row in rates["rates"])
 
 
 def test_measurements_table(capsys):

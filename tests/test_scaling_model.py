@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import pytest
 
-from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
 from sim_models.scaling.assumptions import Assumptions
-from sim_models.scaling.characterization import MeasuredRate, measured_rates, tile_checks
+from sim_models.scaling.characterization import (MeasuredRate, chip_rates, measured_rates,
+                                                 tile_checks)
 from sim_models.scaling.comparisons import compare, compare_all
 from sim_models.scaling.core_cycles import _timed, core_tile, tile_cycles
 from sim_models.scaling.decode import decode_step
@@ -188,24 +189,55 @@ def test_measured_rates_are_the_steady_state_difference_of_two_gemms(tmp_path):
     checks = tile_checks(tile_document({config: [
         (4, 16, 512, double_row), (4, 32, 512, double_row), (4, 8, 512, bf16),
         (4, 16, 256, bf16)]}, tmp_path))
-    rates = measured_rates(checks)
+    rates = measured_rates(checks, "trn2")
     # FP8 double-row: 2 x 16 x 512 more MACs in 2 x 512 more cycles on 16 PEs; BF16 lacks its
     # second GEMM (N = 256 is not a steady-state pair).
     assert set(rates) == {"fp8"} and rates["fp8"].value == 2
     assert rates["fp8"].shapes == ((4, 16, 512), (4, 32, 512))
     # A run the models did not reproduce is not a measurement.
     slower = replace(checks[1], rtl_cycles=checks[1].rtl_cycles + 512)
-    assert measured_rates((checks[0], slower)) == {}
+    assert measured_rates((checks[0], slower), "trn2") == {}
+    # Nor does a rate measured on Trainium2's tile stand for Trainium3's.
+    assert measured_rates(checks, "trn3") == {}
 
 
 def test_measured_rates_replace_trainium2s_spec_values_in_its_peaks():
     specs = load_specs()
-    measured = with_measured_rates(specs, {"fp8": MeasuredRate("fp8", 1.5, "r4c4", ())})
+    measured = with_measured_rates(specs, {"trn2": {"fp8": MeasuredRate("fp8", 1.5, "r4c4",
+                                                                        ())}})
     trn2, measured_trn2 = specs.chip("trn2"), measured.chip("trn2")
     assert core_peak(measured_trn2, "fp8") == core_peak(trn2, "fp8") * 0.75
     assert core_peak(measured_trn2, "bf16") == core_peak(trn2, "bf16")
     assert measured.chip("trn1") == specs.chip("trn1")
+    assert measured.chip("trn3") == specs.chip("trn3")
     assert "spec data 2 [N-T2]" in measured_trn2.core.macs_per_pe_per_cycle["fp8"].note
+
+
+def test_each_chips_rates_come_from_its_own_tile(tmp_path):
+    """Trainium3's tile (MX mode) measures MXFP8 and MXFP4 at 4 and BF16 at 1 for Trainium3
+    alone; Trainium2's tile measures Trainium2's; each replaces only its own chip's spec."""
+    trn3 = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
+    trn2 = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+    e4m3fn, fp4 = (MatmulFormat(name, name, mx=True) for name in ("fp8_e4m3fn", "fp4_e2m1"))
+    bf16 = MatmulFormat("bf16", "bf16")
+    checks = tile_checks(tile_document({
+        trn3: [(8, 64, 512, e4m3fn), (8, 128, 512, e4m3fn), (8, 64, 512, fp4),
+               (8, 128, 512, fp4), (8, 16, 512, bf16), (8, 32, 512, bf16)],
+        trn2: [(4, 8, 512, bf16), (4, 16, 512, bf16)]}, tmp_path))
+    rates = chip_rates(checks)
+    assert {chip: {datatype: rate.value for datatype, rate in by_datatype.items()}
+            for chip, by_datatype in rates.items()} == {
+        "trn2": {"bf16": 1}, "trn3": {"bf16": 1, "mxfp8": 4, "mxfp4": 4}}
+    assert rates["trn3"]["mxfp8"].config == trn3.name
+    assert rates["trn3"]["mxfp8"].shapes == ((8, 64, 512), (8, 128, 512))
+    specs = load_specs()
+    slower = {"trn3": {"mxfp8": replace(rates["trn3"]["mxfp8"], value=3.0)}}
+    measured = with_measured_rates(specs, slower)
+    trn3_chip = measured.chip("trn3")
+    assert core_peak(trn3_chip, "mxfp8") == core_peak(specs.chip("trn3"), "mxfp8") * 0.75
+    assert core_peak(trn3_chip, "mxfp4") == core_peak(specs.chip("trn3"), "mxfp4")
+    assert "spec data 4 [" in trn3_chip.core.macs_per_pe_per_cycle["mxfp8"].note
+    assert measured.chip("trn2") == specs.chip("trn2")
 
 
 def test_the_mac_latency_of_the_characterized_tile_enters_every_gemm(tmp_path):
@@ -217,10 +249,10 @@ def test_the_mac_latency_of_the_characterized_tile_enters_every_gemm(tmp_path):
     checks = tile_checks(tile_document({config: [(4, 16, 512, fp8), (4, 32, 512, fp8)]},
                                        tmp_path))
     assert all(check.matches and check.pe_stages == 4 for check in checks)
-    rates = measured_rates(checks)
+    rates = measured_rates(checks, "trn2")
     assert rates["fp8"].pe_stages == 4
     specs = load_specs()
-    trn2 = with_measured_rates(specs, rates).chip("trn2")
+    trn2 = with_measured_rates(specs, {"trn2": rates}).chip("trn2")
     assert trn2.core.pe_stages.value == 4 and specs.chip("trn2").core.pe_stages is None
     deep, shallow = core_tile(trn2.core), core_tile(specs.chip("trn2").core)
     assert (deep.pe_stages, shallow.pe_stages) == (4, 1)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from samples import allreduce_run, fabric_document, tile_document
-from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS, TileConfig
 from sim_models.program import MatmulFormat
 from sim_models.scaling.__main__ import main as cli
 from sim_models.scaling.assumptions import Assumptions
@@ -32,6 +32,9 @@ from sim_models.specs import SpecError, load_specs
 #: The floating-point tile of the report's fixture: its steady-state GEMMs in BF16 and in FP8
 #: double-row mode give the measured MACs per PE per cycle.
 FLOAT_TILE = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+#: Trainium3's tile in the same file: its steady-state GEMMs in MXFP8 (E4M3FN) give Trainium3's
+#: measured MXFP8 rate.
+TRN3_TILE = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,9 @@ def characterization(tmp_path_factory):
         "float": tile_document({FLOAT_TILE: [
             (4, 4 * k, 512, matmul_format) for matmul_format in (
                 MatmulFormat("bf16", "bf16"), MatmulFormat("fp8_e4m3", "fp8_e4m3", True))
-            for k in (2 * matmul_format.rows_per_pe, 4 * matmul_format.rows_per_pe)]},
+            for k in (2 * matmul_format.rows_per_pe, 4 * matmul_format.rows_per_pe)],
+            TRN3_TILE: [(8, k, 512, MatmulFormat("fp8_e4m3fn", "fp8_e4m3fn", mx=True))
+                        for k in (64, 128)]},
             verilog),
         "full": tile_document({TileConfig(128, 128): [(128, 256, 512)]}, verilog,
                               date="2026-11-21"),
@@ -79,7 +84,7 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
         assert f"({plot}.png)" in markdown
     assert "<table>" in (report / "report.html").read_text()
     # Every recorded run is reproduced by the model path; the full run is current.
-    assert "gives exactly the RTL's cycles for 8 of 8" in markdown
+    assert "gives exactly the RTL's cycles for 10 of 10" in markdown
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
     # The floating-point run, per matmul format, against the testbench's cycle model.
     assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
@@ -95,6 +100,17 @@ def test_report_takes_trainium2_rates_from_the_rtl(report):
     assert f"| Trainium2 | FP8 | 2 | 2 | {name}: GEMMs (M, K, N) (4, 16, 512) and (4, 32, 512)" \
            in markdown
     assert "| Trainium2 | FP16 | - | 1 | not measured: the spec data's value is used |" in markdown
+
+
+def test_report_takes_trainium3_rates_from_its_own_tile(report):
+    markdown = (report / "report.md").read_text()
+    assert f"| Trainium3 | MXFP8 | 4 | 4 | {TRN3_TILE.name}: GEMMs (M, K, N) (8, 64, 512) and " \
+           f"(8, 128, 512), their cycle difference |" in markdown
+    assert "| Trainium3 | MXFP4 | - | 4 | not measured: the spec data's value is used |" \
+        in markdown
+    # Trainium2's tile measured BF16; Trainium3's did not, and does not borrow Trainium2's.
+    assert "| Trainium3 | BF16 | - | 1 | not measured: the spec data's value is used |" \
+        in markdown
 
 
 def test_report_says_input_by_input_whether_it_is_current(report):
@@ -126,7 +142,7 @@ def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp
     assert "The full-size 128 x 128 run is absent" in markdown
     assert "The full-size 128 x 128 run of Trainium2's floating-point formats is absent" \
         in markdown
-    assert "gives exactly the RTL's cycles for 6 of 6" in markdown
+    assert "gives exactly the RTL's cycles for 8 of 8" in markdown
     assert f"3 of 5 inputs current; full-size 128 x 128 run ({absent}) missing: no such " \
            f"file" in capsys.readouterr().out
 

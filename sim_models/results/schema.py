@@ -120,6 +120,9 @@ class TileRun:
         Operand formats (names of ``sim_models.config.OPERAND_FORMATS``); int8 by default.
     double_row : bool
         FP8 double-row mode (K up to 2R per pass).
+    mx : bool
+        MX mode (K up to 4R per pass, E8M0 block scales); absent (false) in files written
+        before MX GEMMs were characterized.
     """
     config: str
     rows: int
@@ -142,6 +145,7 @@ class TileRun:
     stationary_format: str = "int8"
     moving_format: str = "int8"
     double_row: bool = False
+    mx: bool = False
 
     def __post_init__(self):
         if self.macs != self.m * self.k * self.n:
@@ -169,7 +173,8 @@ class TileRun:
     @property
     def matmul_format(self):
         """The GEMM's :class:`~sim_models.program.MatmulFormat`."""
-        return MatmulFormat(self.stationary_format, self.moving_format, self.double_row)
+        return MatmulFormat(self.stationary_format, self.moving_format, self.double_row,
+                            self.mx)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ Parallel degrees count logical NeuronCores as AWS does (TP x PP x DP = cores of 
 options left out take the layout the report uses (the model's best layout that fits,
 searched over TP and PP, with the degrees given). The collectives are calibrated from
 --fabric, by default the fabric characterization the report reads
-(build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's
-MACs per PE per cycle come from --float-tile, by default the floating-point tile
-characterization the report reads (build/characterization/tile_float.json) when present, else
-the spec data. The output says which, and the fitted parameters it used.
+(build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's and
+Trainium3's MACs per PE per cycle come from --float-tile, by default the floating-point tile
+characterization the report reads (build/characterization/tile_float.json) when present, each
+chip's from its own tile, else the spec data. The output says which (with --json per datatype:
+the value used, the spec's, and the file, tile and GEMMs that measured it), and the fitted
+parameters it used.
 """
 
 import argparse
@@ -33,7 +35,7 @@ from ..results import ResultsError, load
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
 from .calibration import FITTED, GOAL, check_rows
-from .characterization import measured_rates, tile_checks
+from .characterization import chip_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import best_decode_plan, decode_step
 from .formatting import binary_bytes, number, percent, setting, si
@@ -109,7 +111,8 @@ def _arguments(argv):
     parser.add_argument("--fabric", help="fabric characterization JSON (default: "
                                          f"{REPORT_FABRIC} when present)")
     parser.add_argument("--float-tile", help="floating-point tile characterization JSON, "
-                                             "Trainium2's measured MACs per PE per cycle "
+                                             "Trainium2's and Trainium3's measured MACs per PE per "
+                                             "cycle "
                                              f"(default: {REPORT_FLOAT_TILE} when present)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--list", action="store_true", help="list systems and workloads")
@@ -195,26 +198,46 @@ def _calibration(args):
 
 
 def _rates(args):
-    """Trainium2's RTL-measured MACs per PE per cycle (by datatype) and where they come from:
+    """The RTL-measured MACs per PE per cycle of the chips the RTL models (dict by chip of dicts
+    by datatype, each measured on that chip's own tile) and, by chip, where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data). A file
     given with ``--float-tile`` that measures no rate is an error; the report's own file then
-    leaves the spec data's rates, and the answer says why."""
+    leaves the spec data's rates, and the answer says why. Returns (rates, sources, path)."""
     path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
-        return {}, "spec data (no floating-point tile characterization)"
+        return {}, dict.fromkeys(RTL_MODELLED_CHIPS, "spec data (no floating-point tile "
+                                                     "characterization)"), None
     document = load(path, "float")
-    rates = measured_rates(tile_checks(document))
-    if not rates:
-        formats = ", ".join(sorted({run.matmul_format.label for run in document.runs}))
-        if args.float_tile:
-            raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-"
-                            f"point MACs per PE per cycle from (its formats: {formats}); "
-                            f"allowed: a floating-point tile characterization, as make "
-                            f"characterize-tile writes to {REPORT_FLOAT_TILE}")
-        return {}, (f"spec data ({path} holds no GEMM pair to measure them from, its formats: "
-                    f"{formats}; make characterize-tile rebuilds it)")
-    return rates, f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
-                                          for datatype, rate in rates.items())
+    rates = chip_rates(tile_checks(document))
+    formats = ", ".join(sorted({run.matmul_format.label for run in document.runs}))
+    if not rates and args.float_tile:
+        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-"
+                        f"point MACs per PE per cycle from (its formats: {formats}); "
+                        f"allowed: a floating-point tile characterization, as make "
+                        f"characterize-tile writes to {REPORT_FLOAT_TILE}")
+    sources = {chip: f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
+                                             for datatype, rate in rates[chip].items())
+               if chip in rates else
+               (f"spec data ({path} holds no GEMM pair of a {chip} tile to measure them from, "
+                f"its formats: {formats}; make characterize-tile rebuilds it)")
+               for chip in RTL_MODELLED_CHIPS}
+    return rates, sources, path
+
+
+def _rates_used(spec_data, specs, chip_key, rates, path):
+    """Each datatype's MACs per PE per cycle of ``chip_key`` the answer used beside the spec
+    data's typed-in value, and where it came from: the file, tile and GEMMs that measured it,
+    or the spec data."""
+    used = specs.chip(chip_key).core.macs_per_pe_per_cycle
+    rows = []
+    for datatype, spec in spec_data.chip(chip_key).core.macs_per_pe_per_cycle.items():
+        rate = rates.get(chip_key, {}).get(datatype)
+        rows.append({"datatype": datatype, "used": used[datatype].value, "spec": spec.value,
+                     "from": "spec data" if rate is None else "RTL",
+                     **({} if rate is None else {
+                         "file": str(path), "tile": rate.config,
+                         "gemms": [list(shape) for shape in rate.shapes]})})
+    return rows
 
 
 def _plan(args, specs, system, workload, calibration, assumptions, search):
@@ -456,7 +479,7 @@ def _text(result, specs, system):
               for figure in calibration["collectives"]]
     if system.chip in RTL_MODELLED_CHIPS:
         lines.append(f"{chip.name} MACs per PE per cycle from: "
-                     f"{calibration['trainium2_macs_per_pe_per_cycle']}")
+                     f"{calibration['macs_per_pe_per_cycle']['source']}")
     else:
         lines.append(f"{chip.name} MACs per PE per cycle from: spec data (" + ", ".join(
             f"{datatype} {rate.value:g}"
@@ -493,8 +516,9 @@ def _collectives(specs, system, calibration, assumptions):
 
 def answer(args):
     """The text (or JSON) that answers ``args``; raises SpecError for bad values."""
-    rates, rates_source = _rates(args)
-    specs, workloads = with_measured_rates(load_specs(), rates), load_workloads()
+    rates, rates_sources, rates_path = _rates(args)
+    spec_data = load_specs()
+    specs, workloads = with_measured_rates(spec_data, rates), load_workloads()
     if args.list:
         return _listing(specs, workloads, args.json)
     if args.measurements:
@@ -571,7 +595,11 @@ def answer(args):
               "calibration": {"fabric": calibration.source,
                               "collectives": _collectives(specs, base, calibration,
                                                           assumptions),
-                              "trainium2_macs_per_pe_per_cycle": rates_source,
+                              **({} if base.chip not in RTL_MODELLED_CHIPS else {
+                                  "macs_per_pe_per_cycle": {
+                                      "chip": base.chip, "source": rates_sources[base.chip],
+                                      "rates": _rates_used(spec_data, measured_specs,
+                                                           base.chip, rates, rates_path)}}),
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},
                               "assumptions": {item.name: getattr(assumptions, item.name)
                                               for item in fields(assumptions)}}}

@@ -16,9 +16,10 @@ from sim_models.program import MatmulFormat
 from sim_models.stimulus import steady_state_shapes
 
 from .core_cycles import tile_cycles, timing_tile
+from .peak import RTL_MODELLED_CHIPS
 
 __all__ = ["MEASURED_DATATYPES", "AllReduceCheck", "MeasuredRate", "TileCheck",
-           "allreduce_checks", "measured_rates", "tile_checks"]
+           "allreduce_checks", "chip_rates", "measured_rates", "tile_checks", "tile_chip"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class TileCheck:
         The GEMM's operand formats and FP8 double-row mode.
     pe_stages : int
         MAC latency of the tile's PEs in cycles (``TileConfig.pe_stages``).
+    chip : str
+        The chip whose Tensor Engine the tile models (:func:`tile_chip`).
     """
     config: str
     rows: int
@@ -60,6 +63,7 @@ class TileCheck:
     handshakes_matching: int
     matmul_format: MatmulFormat
     pe_stages: int = 1
+    chip: str = "trn2"
 
     @property
     def macs(self):
@@ -73,21 +77,30 @@ class TileCheck:
 
     @property
     def utilization(self):
-        """MACs over the mode's peak in the RTL's cycles: R x C x products per PE per cycle (2
-        in FP8 double-row, else 1) x cycles; at most 1."""
+        """MACs over the mode's peak in the RTL's cycles: R x C x products per PE per cycle (4
+        in MX mode, 2 in FP8 double-row, else 1) x cycles; at most 1."""
         return self.macs / (self.rows * self.cols * self.matmul_format.rows_per_pe
                             * self.rtl_cycles)
 
 
+def tile_chip(config):
+    """The chip whose Tensor Engine a tile configuration models, of
+    :data:`~sim_models.scaling.peak.RTL_MODELLED_CHIPS`: ``trn3`` when it has MX mode
+    (``TileConfig.mx``), which only Trainium3 has, else ``trn2``. A rate measured on one chip's
+    tile never stands for the other's."""
+    return "trn3" if config.mx else "trn2"
+
+
 def _check(run, design):
-    # A double-row pass takes ceil(K / 2) load beats for K contraction rows and the tiler cuts K
-    # in chunks of 2R, so the schedule is the single-row one of K' = ceil(K / 2). The design's
-    # MAC latency enters the fill and drain (timing_tile).
+    # A double-row (MX) pass takes ceil(K / 2) (K / 4) load beats for K contraction rows and
+    # the tiler cuts K in chunks of 2R (4R), so the schedule is the single-row one of
+    # K' = ceil(K / 2) (K / 4). The design's MAC latency enters the fill and drain
+    # (timing_tile).
     passes = math.ceil(run.k / run.matmul_format.rows_per_pe)
     return TileCheck(run.config, run.rows, run.cols, run.sim, run.m, run.k, run.n,
                      run.rtl_cycles, tile_cycles(timing_tile(design), run.m, passes, run.n),
                      run.bit_exact, run.handshakes_checked, run.handshakes_matching,
-                     run.matmul_format, design.pe_stages)
+                     run.matmul_format, design.pe_stages, tile_chip(design))
 
 
 def tile_checks(document):
@@ -134,11 +147,15 @@ def allreduce_checks(document):
 
 
 #: The scaling layer's datatype of each single-format, single-mode GEMM the RTL measures: BF16
-#: and FP16 one product per PE per cycle, FP8 in double-row mode (E4M3 or E5M2 alike) two.
+#: and FP16 one product per PE per cycle, FP8 in double-row mode (E4M3 or E5M2 alike) two,
+#: Trainium3's MXFP8 (E4M3FN or E5M2 elements alike) and MXFP4 in MX mode four.
 MEASURED_DATATYPES = {MatmulFormat("bf16", "bf16"): "bf16",
                       MatmulFormat("fp16", "fp16"): "fp16",
                       MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True): "fp8",
-                      MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True): "fp8"}
+                      MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True): "fp8",
+                      MatmulFormat("fp8_e4m3fn", "fp8_e4m3fn", mx=True): "mxfp8",
+                      MatmulFormat("fp8_e5m2", "fp8_e5m2", mx=True): "mxfp8",
+                      MatmulFormat("fp4_e2m1", "fp4_e2m1", mx=True): "mxfp4"}
 
 
 @dataclass(frozen=True)
@@ -146,18 +163,18 @@ class MeasuredRate:
     """MACs per PE per cycle of one datatype, measured on the RTL in steady state.
 
     Two GEMMs of the characterization differ only in their number of K chunks (M = C, N = 512,
-    K = 2P and 4P with P = R, or 2R in FP8 double-row mode), each chunk's stationary loading
-    behind the multiply before it. Their difference is two whole passes and nothing else, so
+    K = 2P and 4P with P = R, 2R in FP8 double-row mode, 4R in MX mode), each chunk's
+    stationary loading behind the multiply before it. Their difference is two whole passes and nothing else, so
     ``(MACs_4 - MACs_2) / (R x C x (cycles_4 - cycles_2))`` is the rate at which the array does
     useful work once streaming, fill and drain cancelled out.
 
     Members
     -------
     datatype : str
-        ``bf16``, ``fp16`` or ``fp8`` (the spec's datatype names).
+        ``bf16``, ``fp16``, ``fp8``, ``mxfp8`` or ``mxfp4`` (the spec's datatype names).
     value : float
         MACs per PE per cycle; the lowest over the formats measured for the datatype (E4M3 and
-        E5M2 for ``fp8``).
+        E5M2 for ``fp8``, E4M3FN and E5M2 elements for ``mxfp8``).
     config : str
         Tile configuration the two GEMMs ran on.
     shapes : tuple of (int, int, int)
@@ -183,14 +200,15 @@ def _rate(pair):
                                        (long.rtl_cycles - short.rtl_cycles))
 
 
-def measured_rates(checks):
+def measured_rates(checks, chip):
     """The :class:`MeasuredRate` of each datatype of :data:`MEASURED_DATATYPES` that ``checks``
-    (TileCheck) hold the two steady-state GEMMs of, as a dict by datatype; only checks that
-    matched the models bit- and cycle-exactly count."""
+    (TileCheck) of tiles of ``chip`` (:func:`tile_chip`: ``trn2`` or ``trn3``) hold the two
+    steady-state GEMMs of, as a dict by datatype; only checks that matched the models bit- and
+    cycle-exactly count."""
     pairs = {}
     for check in checks:
         datatype = MEASURED_DATATYPES.get(check.matmul_format)
-        if datatype is None or not check.matches:
+        if datatype is None or not check.matches or check.chip != chip:
             continue
         shapes = steady_state_shapes(TileConfig(check.rows, check.cols), check.matmul_format)
         if (check.m, check.k, check.n) in shapes:
@@ -206,3 +224,10 @@ def measured_rates(checks):
         if datatype not in rates or rate.value < rates[datatype].value:
             rates[datatype] = rate
     return rates
+
+
+def chip_rates(checks):
+    """:func:`measured_rates` of every chip of ``RTL_MODELLED_CHIPS`` that ``checks`` measure a
+    rate of, as a dict by chip (``trn2``, ``trn3``) of dicts by datatype."""
+    rates = {chip: measured_rates(checks, chip) for chip in RTL_MODELLED_CHIPS}
+    return {chip: by_datatype for chip, by_datatype in rates.items() if by_datatype}

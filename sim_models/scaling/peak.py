@@ -7,8 +7,8 @@ multiply the FP8 rate. A chip is ``cores`` of them; a system is ``chips`` chips.
 modelled: their peak is the vendor's datasheet figure, given as an input in the spec data.
 
 Nothing here reads a published headline figure: only the spec's architectural parameters, and
-for Trainium2's BF16, FP16 and FP8 the MACs per PE per cycle that the RTL tile was measured to
-do (:func:`with_measured_rates`).
+for Trainium2's BF16, FP16 and FP8 and Trainium3's BF16, FP16, MXFP8 and MXFP4 the MACs per PE
+per cycle that each chip's RTL tile was measured to do (:func:`with_measured_rates`).
 """
 
 from dataclasses import replace
@@ -69,23 +69,24 @@ def system_peak(specs, system, datatype):
     return system.chips.value * chip_peak(specs.chip(system.chip), datatype)
 
 
-#: Chips whose Tensor Engine formats the RTL tile models (BF16, FP16, FP8 in double-row mode):
-#: their MACs per PE per cycle of those datatypes are the RTL's measurement when one is given.
-RTL_MODELLED_CHIPS = ("trn2",)
+#: Chips whose Tensor Engine formats the RTL tile models (BF16, FP16, FP8 in double-row mode;
+#: Trainium3's MXFP8 and MXFP4 in MX mode): their MACs per PE per cycle of those datatypes are
+#: the RTL's measurement on their own tile when one is given.
+RTL_MODELLED_CHIPS = ("trn2", "trn3")
 
 
 def with_measured_rates(specs, rates):
     """``specs`` with the MACs per PE per cycle of :data:`RTL_MODELLED_CHIPS` replaced by the
-    RTL's ``rates`` (dict of datatype to
-    :class:`~sim_models.scaling.characterization.MeasuredRate`), for the datatypes the chip's
-    spec has; the spec's own value stays in the note, as the comparison target. The chips'
-    ``pe_stages`` become the MAC latency of the tile that measured the rates (the deepest, if
-    several), so that every GEMM's fill and drain include it."""
+    RTL's ``rates`` (dict by chip key of dicts of datatype to
+    :class:`~sim_models.scaling.characterization.MeasuredRate`, each measured on that chip's
+    tile), for the datatypes the chip's spec has; the spec's own value stays in the note, as the
+    comparison target. A chip's ``pe_stages`` become the MAC latency of the tile that measured
+    its rates (the deepest, if several), so that every GEMM's fill and drain include it."""
     chips = dict(specs.chips)
-    for key in (key for key in RTL_MODELLED_CHIPS if key in chips):
-        core = chips[key].core
+    for key in (key for key in RTL_MODELLED_CHIPS if key in chips and rates.get(key)):
+        core, chip_rates = chips[key].core, rates[key]
         table = dict(core.macs_per_pe_per_cycle)
-        for datatype, rate in rates.items():
+        for datatype, rate in chip_rates.items():
             if datatype not in table:
                 continue
             spec = table[datatype]
@@ -93,12 +94,10 @@ def with_measured_rates(specs, rates):
                 rate.value, rate.value, "1", "DERIVED",
                 f"measured on the RTL: {rate.config}, GEMMs (M, K, N) {rate.gemms}; spec data "
                 f"{spec.value} [{spec.source}]")
-        pe_stages = core.pe_stages
-        if rates:
-            deepest = max(rates.values(), key=lambda rate: rate.pe_stages)
-            pe_stages = Sourced(deepest.pe_stages, deepest.pe_stages, "1", "DERIVED",
-                                f"MAC latency in cycles of the RTL tile {deepest.config}, which "
-                                f"measured the rates")
+        deepest = max(chip_rates.values(), key=lambda rate: rate.pe_stages)
+        pe_stages = Sourced(deepest.pe_stages, deepest.pe_stages, "1", "DERIVED",
+                            f"MAC latency in cycles of the RTL tile {deepest.config}, which "
+                            f"measured the rates")
         chips[key] = replace(chips[key], core=replace(core, macs_per_pe_per_cycle=table,
                                                       pe_stages=pe_stages))
     return replace(specs, chips=chips)

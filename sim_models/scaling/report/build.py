@@ -79,8 +79,9 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     ----------
     tile_path, float_path, fabric_path : path
         Tile (int8), floating-point tile and fabric characterization results. The
-        floating-point tile's steady-state MACs per PE per cycle replace the spec's for
-        Trainium2 (:func:`~..peak.with_measured_rates`).
+        floating-point tiles' steady-state MACs per PE per cycle replace the spec's for
+        Trainium2 and Trainium3, each chip's from its own tile
+        (:func:`~..peak.with_measured_rates`).
     out : path
         Output directory (created).
     full_path : path

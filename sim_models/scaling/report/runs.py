@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from ..assumptions import Assumptions
 from ..calibration import check_rows
-from ..characterization import allreduce_checks, measured_rates, tile_checks
+from ..characterization import allreduce_checks, chip_rates, tile_checks
 from ..claims import ModelContext, claims, largest_run, systolic_accesses_per_mac
 from ..comparisons import compare_all
 from ..confidence import Confidence
@@ -102,8 +102,8 @@ class ReportRuns:
         The results files read, by kind (:func:`..inputs.read_inputs`).
     spec_data, specs : Specs
         The spec data as loaded, and with the RTL-measured MACs per PE per cycle substituted.
-    rates : dict of str to MeasuredRate
-        The RTL-measured rates, by datatype.
+    rates : dict of str to dict of str to MeasuredRate
+        The RTL-measured rates, by chip (each measured on that chip's tile), then by datatype.
     workloads : dict of str to Transformer
     gaps : dict
         Explanations of published figures the model does not reach (:mod:`..gaps`).
@@ -323,8 +323,8 @@ def run_models(inputs, spec_data=None, assumptions=None):
 
     ``spec_data`` and ``assumptions`` default to the project's spec data and
     :class:`Assumptions` (its fitted fields hold the calibration's result). The floating-point
-    tile's steady-state MACs per PE per cycle replace the spec's for the chips the RTL models
-    (:func:`..peak.with_measured_rates`).
+    tile's steady-state MACs per PE per cycle replace the spec's for the chips the RTL models,
+    each chip's from its own tile (:func:`..peak.with_measured_rates`).
 
     Raises
     ------
@@ -343,8 +343,8 @@ def run_models(inputs, spec_data=None, assumptions=None):
     checks = tuple(check for result in inputs.values()
                    if result.kind != "fabric" and result.document
                    for check in tile_checks(result.document))
-    rates = measured_rates(checks)
-    if not measured_rates(tile_checks(inputs["float"].document)):
+    rates = chip_rates(checks)
+    if not chip_rates(tile_checks(inputs["float"].document)):
         raise SpecError(f"--float {inputs['float'].verdict.path}: holds no GEMM pair to measure "
                         f"a floating-point MACs per PE per cycle from; allowed: a floating-point "
                         f"tile characterization (make characterize-tile writes one)")

@@ -52,8 +52,9 @@ def _measured(runs):
 
 
 def _measured_rates_section(document, spec_data, rates):
-    """MACs per PE per cycle of the chips the RTL models: what the RTL measured (``rates``,
-    by datatype) beside the spec data's value (``spec_data``, before the substitution)."""
+    """MACs per PE per cycle of the chips the RTL models: what the RTL measured on each chip's
+    own tile (``rates``, by chip, then by datatype) beside the spec data's value
+    (``spec_data``, before the substitution)."""
     document.heading("MACs per PE per cycle: measured on the RTL", level=3)
     rows = []
     for key in (key for key in RTL_MODELLED_CHIPS if key in spec_data.chips):
@@ -62,7 +63,7 @@ def _measured_rates_section(document, spec_data, rates):
             spec = chip.core.macs_per_pe_per_cycle.get(datatype)
             if spec is None:
                 continue
-            rate = rates.get(datatype)
+            rate = rates.get(key, {}).get(datatype)
             rows.append([chip.name, datatype.upper(),
                          number(rate.value) if rate else "-", number(spec.value),
                          f"{rate.config}: GEMMs (M, K, N) {rate.gemms}, their cycle "
@@ -75,7 +76,9 @@ def _measured_rates_section(document, spec_data, rates):
         "differ only by two K chunks of a whole pass each (a new stationary every pass, "
         "loaded behind the multiply before it), so fill and drain cancel: useful MACs over "
         "R x C x cycles while streaming. FP8 runs in double-row mode, two products per PE per "
-        "cycle; the lowest of E4M3 and E5M2 is taken.")
+        "cycle; the lowest of E4M3 and E5M2 is taken. Trainium3's rates come from a tile of "
+        "its own formats: MXFP8 (the lowest of E4M3FN and E5M2 elements) and MXFP4 in MX mode, "
+        "four products per PE per cycle, with random E8M0 block scales.")
 
 
 def summary_section(document, runs):
