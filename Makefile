@@ -29,7 +29,7 @@ SCHEDULER ?=
 .PHONY: help deps venv variables verilog sim regress fabric fabric-large fabric-gen2 \
         characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
-        bench booksim booksim-deps sweep pe-depths test unit clean FORCE
+        bench booksim booksim-deps sweep pe-depths mac-figures test unit clean FORCE
 
 help: ## List the targets
 	@echo "Systolic tile. Targets:"
@@ -258,6 +258,9 @@ sweep: variables deps ## Design-space sweep of SWEEP=grid.toml on Dask [WORKERS=
 
 pe-depths: venv ## ECP5 fmax, cells, transistors, fill + drain per PE depth: int8, BF16, Trainium2's set (about 40 min)
 	$(PY) -m sweep.pe_depths --out $(BUILD)/pe_depths
+
+mac-figures: venv ## ECP5 fmax, cells, transistors of the floating-point MAC alone: Trainium2's and Trainium3's sets (about 8 min)
+	$(PY) -m sweep.mac_figures --out $(BUILD)/mac_figures
 
 unit: variables deps ## Tests that need no simulator (the report's browser test included)
 	$(PY) -m pytest tests -q

@@ -18,6 +18,9 @@ Writes ``<build>/bench/tile_bench.json`` and prints (and writes as ``tile_bench.
   utilization against the mode's peak and the measured MACs per PE per cycle (expected 1 for
   BF16 and FP16, 2 in FP8 double-row mode); the Verilog generation and Verilator build
   seconds of that tile.
+- MX mode, on the 8 x 8 tile of Trainium3's formats (``r8c8_trn3``): the same GEMM in MXFP8
+  E4M3FN (K = 8 passes of 4R, E8M0 scales), measured the same way (expected 4 MACs per PE per
+  cycle).
 
     python -m bench.tile_bench --build build
 """
@@ -28,9 +31,9 @@ import sys
 from pathlib import Path
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import TRAINIUM2_FORMATS, TileConfig
+from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS, TileConfig
 from sim_models.cycle_model import scale_sim_fold_cycles
-from sim_models.program import INT8
+from sim_models.program import INT8, MatmulFormat
 from sim_models.stimulus import characterization_formats
 from tb.tile_gemms import last_write_cycle, simulate_gemms
 
@@ -45,6 +48,11 @@ UTILIZATION_GOAL, UTILIZATION_FLOOR = 1.0, 0.995
 GENERATION_GOAL_SECONDS = 30.0
 #: The floating-point tile of the benchmark: 32 x 32 with Trainium2's formats.
 FLOAT_CONFIG = TileConfig(32, 32, formats=TRAINIUM2_FORMATS)
+#: The MX tile of the benchmark and its mode: the named 8 x 8 tile of Trainium3's formats (an
+#: MX PE costs Verilator more build time than a Trainium2 one; the mode's MACs per PE per cycle
+#: do not depend on the size), MXFP8 E4M3FN (every MX element pair takes the same cycles).
+MX_CONFIG = TileConfig(8, 8, formats=TRAINIUM3_FORMATS)
+MX_FORMATS = (MatmulFormat("fp8_e4m3fn", "fp8_e4m3fn", mx=True),)
 
 
 def _gemm_shape(config, matmul_format=INT8):
@@ -63,8 +71,9 @@ def run_gemm(config, sim, build, matmul_format=INT8, hierarchical=False):
 
 def utilization_figures(config, entry, matmul_format=INT8):
     """Steady-state and whole-GEMM utilization, the SCALE-Sim ratio and the measured MACs per
-    PE per cycle (steady state) of one record; utilization is against the mode's peak,
-    R x C MACs per cycle, or 2 R x C in FP8 double-row mode."""
+    PE per cycle (steady state) of one record; both utilizations are against the mode's peak,
+    R x C MACs per cycle times the contraction indices a PE row takes a cycle (2 in FP8
+    double-row mode, 4 in MX mode)."""
     multiplies = [op for op in entry["operations"] if op["kind"] == "multiply"]
     window = multiplies[1:-1]
     window_cycles = window[-1]["last_beat"] - window[0]["first_beat"] + 1
@@ -76,9 +85,11 @@ def utilization_figures(config, entry, matmul_format=INT8):
     return {
         "config": config.name, "format": matmul_format.name, "gemm_mkn": list(shape),
         "macs_per_pe_per_cycle": window_macs / (pes * window_cycles),
+        "expected_macs_per_pe_per_cycle": matmul_format.rows_per_pe,
         "steady_state_utilization": window_macs / (
             pes * matmul_format.rows_per_pe * window_cycles),
-        "gemm_utilization": entry["utilization"],
+        # The record's utilization is against R x C; the mode's peak is rows_per_pe times it.
+        "gemm_utilization": entry["utilization"] / matmul_format.rows_per_pe,
         "array_cycles": array_cycles, "gemm_cycles": entry["total_cycles"],
         "model_cycles": entry["model_cycles"], "scale_sim_cycles": scale_sim,
         "array_cycles_over_scale_sim": array_cycles / scale_sim,
@@ -94,37 +105,44 @@ def generation_figures(config):
     return {"config": f"{config.rows}x{config.cols}", **json.loads(output.splitlines()[-1])}
 
 
-def _float_figures(build):
-    """Per matmul format of :data:`FLOAT_CONFIG`, the benchmark GEMM's figures, and the tile's
-    generation and Verilator build seconds."""
+def mode_figures(config, formats, build):
+    """Per matmul format of ``formats`` on ``config``, the benchmark GEMM's figures (Verilator,
+    hierarchical build), and the tile's generation and Verilator build seconds."""
     rows, times = [], None
-    for matmul_format in characterization_formats(FLOAT_CONFIG):
-        print(f"[bench] simulating {FLOAT_CONFIG.name} in {matmul_format.name} on verilator ...",
+    for matmul_format in formats:
+        print(f"[bench] simulating {config.name} in {matmul_format.name} on verilator ...",
               flush=True)
-        entry, build_times = run_gemm(FLOAT_CONFIG, "verilator", build, matmul_format,
+        entry, build_times = run_gemm(config, "verilator", build, matmul_format,
                                       hierarchical=True)
         times = times or build_times
-        rows.append(utilization_figures(FLOAT_CONFIG, entry, matmul_format))
-    return {"formats": rows, "verilator_build_seconds": times["build_seconds"],
-            "generation": generation_figures(FLOAT_CONFIG)}
+        rows.append(utilization_figures(config, entry, matmul_format))
+    return {"config": config.name, "formats": rows,
+            "verilator_build_seconds": times["build_seconds"],
+            "generation": generation_figures(config)}
 
 
-def _float_report(figures):
-    lines = ["", f"## Floating-point formats on {FLOAT_CONFIG.name} (Verilator, checked runs)",
-             "", "| format | GEMM M,K,N | MACs per PE per cycle (steady state) | expected | "
+def _modes_report(sections):
+    """The table of MACs per PE per cycle of every mode (``mode_figures`` of each tile) and a
+    line per tile on its generation and build."""
+    lines = ["", "## MACs per PE per cycle by mode (Verilator, checked runs)", "",
+             "| tile | format | GEMM M,K,N | MACs per PE per cycle (steady state) | expected | "
              "steady-state util. of the mode's peak | GEMM cycles |",
-             "|---|---|---:|---:|---:|---:|"]
-    for row in figures["formats"]:
-        expected = 2 if row["format"].endswith("_dr") else 1
-        lines.append(f"| {row['format']} | {','.join(map(str, row['gemm_mkn']))} | "
-                     f"{row['macs_per_pe_per_cycle']:.4f} | {expected} | "
-                     f"{row['steady_state_utilization']:.2%} | {row['gemm_cycles']:,} |")
-    generation = figures["generation"]
-    build = figures["verilator_build_seconds"]
-    lines += ["", f"Verilog generation {generation['seconds']:.1f} s "
-              f"({generation['bytes']:,} bytes, peak {generation['peak_mib']:.0f} MiB); "
-              f"Verilator build " + (f"{build:.0f} s" if build else "up to date, not measured")
-              + " (hierarchical: each leaf module compiled once)."]
+             "|---|---|---|---:|---:|---:|---:|"]
+    for section in sections:
+        for row in section["formats"]:
+            lines.append(f"| {row['config']} | {row['format']} | "
+                         f"{','.join(map(str, row['gemm_mkn']))} | "
+                         f"{row['macs_per_pe_per_cycle']:.4f} | "
+                         f"{row['expected_macs_per_pe_per_cycle']} | "
+                         f"{row['steady_state_utilization']:.2%} | {row['gemm_cycles']:,} |")
+    lines.append("")
+    for section in sections:
+        generation, build = section["generation"], section["verilator_build_seconds"]
+        lines.append(f"{section['config']}: Verilog generation {generation['seconds']:.1f} s "
+                     f"({generation['bytes']:,} bytes, peak {generation['peak_mib']:.0f} MiB); "
+                     f"Verilator build " + (f"{build:.0f} s" if build else
+                                            "up to date, not measured") +
+                     " (hierarchical: each leaf module compiled once).")
     return lines
 
 
@@ -158,8 +176,7 @@ def format_report(figures):
     for row in figures["simulation_speed"]:
         lines.append(f"| {row['config']} | {row['simulator']} | {row['cycles']:,} | "
                      f"{row['cycles_per_second']:,.0f} |")
-    if "float" in figures:
-        lines += _float_report(figures["float"])
+    lines += _modes_report([figures[key] for key in ("float", "mx") if key in figures])
     return "\n".join(lines)
 
 
@@ -188,7 +205,8 @@ def main(argv=None):
     for size in GENERATION_SIZES:
         print(f"[bench] generating {size}x{size} ...", flush=True)
         figures["generation"].append(generation_figures(TileConfig(size, size)))
-    figures["float"] = _float_figures(build)
+    figures["float"] = mode_figures(FLOAT_CONFIG, characterization_formats(FLOAT_CONFIG), build)
+    figures["mx"] = mode_figures(MX_CONFIG, MX_FORMATS, build)
     write_outputs(build, "tile_bench", figures, format_report(figures))
 
 

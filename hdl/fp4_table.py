@@ -6,22 +6,34 @@ An ``fp4_e2m1`` operand enters the tile as x4 words of four E2M1 codes (nibble q
 of the table, byte q of the 32-bit lane, so that no PE sees an FP4 code: the PE reads an
 ``fp4_e2m1`` operand's bytes as E4M3FN (``hdl.float_arith``).
 
-The table is this round a constant, ``sim_models.mx.DEFAULT_FP4_TABLE`` (the exact E2M1
-values); a program cannot load another mapping yet (docs/mx-tile-plan.md).
+The table is a register of 16 E4M3FN codes (128 flip-flops) that a LOAD_FP4_TABLE operation
+writes (``sim_models.program.LoadFp4Table``); reset gives ``sim_models.mx.DEFAULT_FP4_TABLE``,
+the exact E2M1 values. A code is mapped in the cycle its beat is taken, so the table in force
+then is the one that applies (``hdl.sequencer`` issues a table load only when no load or
+multiply has beats left to take).
 """
 
-from amaranth.hdl import Array, Cat, Const
+from amaranth.hdl import Cat, Signal
+from amaranth.lib import data
 
 from sim_models.mx import DEFAULT_FP4_TABLE, X4
 
-__all__ = ["fp4_to_fp8"]
+from .isa import FP4_CODES
+
+__all__ = ["fp4_table_register", "fp4_to_fp8"]
 
 #: Bits of one E2M1 code in a lane.
 _FP4_BITS = 4
 
 
-def fp4_to_fp8(lane):
-    """The 32-bit lane of four E4M3FN codes (byte q) that the table gives for the four E2M1 codes
-    of ``lane`` (nibble q)."""
-    table = Array(Const(int(code), 8) for code in DEFAULT_FP4_TABLE)
+def fp4_table_register():
+    """The table register: 16 E4M3FN codes, element e the code of E2M1 code e; reset value
+    :data:`~sim_models.mx.DEFAULT_FP4_TABLE`."""
+    return Signal(data.ArrayLayout(8, FP4_CODES), init=[int(code) for code in DEFAULT_FP4_TABLE],
+                  name="fp4_table")
+
+
+def fp4_to_fp8(lane, table):
+    """The 32-bit lane of four E4M3FN codes (byte q) that ``table`` (a view of
+    :func:`fp4_table_register`'s layout) gives for the four E2M1 codes of ``lane`` (nibble q)."""
     return Cat(table[lane[_FP4_BITS * q:_FP4_BITS * (q + 1)]] for q in range(X4))

@@ -8,12 +8,17 @@ from amaranth.hdl import unsigned
 from amaranth.lib import data, enum
 
 from sim_models.config import MX_SCALE_GROUP_ROWS
+from sim_models.mx import DEFAULT_FP4_TABLE
 
 from .numerics import arithmetic, format_index_shape
 from .shapes import index_shape
 
-__all__ = ["Opcode", "PsumOpcode", "opcodes", "op_layout", "stationary_layout",
-           "moving_layout", "result_layout"]
+__all__ = ["FP4_CODES", "Opcode", "PsumOpcode", "PsumTableOpcode", "TableOpcode", "opcodes",
+           "op_layout", "stationary_layout", "moving_layout", "result_layout"]
+
+
+#: Entries of the FP4-to-FP8 table: one per E2M1 code.
+FP4_CODES = len(DEFAULT_FP4_TABLE)
 
 
 class Opcode(enum.Enum, shape=2):
@@ -38,9 +43,33 @@ class PsumOpcode(enum.Enum, shape=2):
     RESEED_ROUNDING = 3
 
 
+class TableOpcode(enum.Enum, shape=2):
+    """Kind of one operation of a tile with an FP4-to-FP8 table (``TileConfig.has_fp4_table``)
+    and FP32 PSUM only: :class:`Opcode`'s, and a table load."""
+    LOAD_STATIONARY = Opcode.LOAD_STATIONARY.value
+    MULTIPLY_MOVING = Opcode.MULTIPLY_MOVING.value
+    READ_PSUM = Opcode.READ_PSUM.value
+    #: Replace the FP4-to-FP8 table by ``table`` once the load and multiply engines have taken
+    #: their last beats (``sim_models.program.LoadFp4Table``).
+    LOAD_FP4_TABLE = 3
+
+
+class PsumTableOpcode(enum.Enum, shape=3):
+    """Kind of one operation of a tile with an FP4-to-FP8 table and ``bf16_psum``:
+    :class:`PsumOpcode`'s, and a table load."""
+    LOAD_STATIONARY = Opcode.LOAD_STATIONARY.value
+    MULTIPLY_MOVING = Opcode.MULTIPLY_MOVING.value
+    READ_PSUM = Opcode.READ_PSUM.value
+    RESEED_ROUNDING = PsumOpcode.RESEED_ROUNDING.value
+    LOAD_FP4_TABLE = 4
+
+
 def opcodes(config):
-    """The opcode enum of tile ``config``: :class:`PsumOpcode` with ``bf16_psum``, else
-    :class:`Opcode`."""
+    """The opcode enum of tile ``config``: :class:`Opcode`, with ``bf16_psum``
+    :class:`PsumOpcode`, with an FP4-to-FP8 table :class:`TableOpcode`, with both
+    :class:`PsumTableOpcode`."""
+    if config.has_fp4_table:
+        return PsumTableOpcode if config.bf16_psum else TableOpcode
     return PsumOpcode if config.bf16_psum else Opcode
 
 
@@ -66,6 +95,9 @@ def op_layout(config):
     written as BF16, 0: as FP32) and ``stochastic`` (1: a BF16 write rounds stochastically,
     0: to nearest even; docs/numerics.md R16-R17), and ``seed`` (32 bits) for
     ``RESEED_ROUNDING``.
+
+    A tile with an FP4-to-FP8 table (``TileConfig.has_fp4_table``) adds ``table`` for
+    ``LOAD_FP4_TABLE``: 16 E4M3FN codes, element e the code E2M1 code e maps to (R12).
     """
     max_k = config.rows * config.rows_per_pe
     fields = {
@@ -84,6 +116,8 @@ def op_layout(config):
         fields["mx"] = unsigned(1)
     if config.bf16_psum:
         fields.update(psum_bf16=unsigned(1), stochastic=unsigned(1), seed=unsigned(32))
+    if config.has_fp4_table:
+        fields["table"] = data.ArrayLayout(8, FP4_CODES)
     return data.StructLayout(fields)
 
 

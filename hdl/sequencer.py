@@ -22,6 +22,11 @@ Hazards, and why each rule is enough:
   multiply engine is idle and every bank has drained; it restarts the generators one cycle
   after it issues, after the last PSUM lane's last write, and before the first write of any
   multiply after it.
+- A load of the FP4-to-FP8 table (``TileConfig.has_fp4_table``) waits until the load and
+  multiply engines are free: both take their last beat no later than its issue cycle, so they
+  map every beat through the old table, and the new one is written at the end of that cycle,
+  before the first beat of any operation after it (which issues a cycle later at the
+  earliest). The table maps operands at the array's edge, so nothing in the array waits for it.
 """
 
 from amaranth.hdl import Array, Cat, Module, Mux, Signal
@@ -32,7 +37,7 @@ from amaranth.lib.wiring import In, Out
 from sim_models.config import MX_SCALE_GROUP_ROWS
 from sim_models.timing import OP_QUEUE_DEPTH, drain_cycles
 
-from .fp4_table import fp4_to_fp8
+from .fp4_table import fp4_table_register, fp4_to_fp8
 from .isa import moving_layout, op_layout, opcodes, stationary_layout
 from .numerics import arithmetic
 from .shapes import index_shape
@@ -132,7 +137,8 @@ class Sequencer(wiring.Component):
         contribute nothing: their int8 lanes are zeroed; their floating-point lanes have
         ``active`` clear (in double-row mode, K even: both FP8 halves of rows p >= K/2; in MX
         mode the x4 words of rows p >= K/4). With MX mode, E2M1 operands leave through the
-        FP4-to-FP8 table (``hdl.fp4_table``) and each moving lane takes its group's scale.
+        FP4-to-FP8 table (``hdl.fp4_table``, loaded by LOAD_FP4_TABLE) and each moving lane
+        takes its group's scale.
     read_request : Out(psum_access_layout)
         A PSUM column to read this cycle; only issued while ``read_advance`` is set.
     read_advance : In(1)
@@ -193,14 +199,16 @@ class Sequencer(wiring.Component):
             self.weight_write.bank.eq(load_bank),
         ]
         # An E2M1 operand is mapped to E4M3FN codes here, the stationary's edge of the array.
-        fp4 = config.formats.index("fp4_e2m1") if "fp4_e2m1" in config.formats else None
+        fp4 = config.formats.index("fp4_e2m1") if config.has_fp4_table else None
         if fp4 is None:
             m.d.comb += self.weight_write.data.eq(self.stationary.payload)
         else:
+            fp4_table = fp4_table_register()
             for lane, (taken, written) in enumerate(zip(self.stationary.payload,
                                                         self.weight_write.data)):
                 m.d.comb += [written.eq(taken),
-                             written.value.eq(Mux(loaded_format == fp4, fp4_to_fp8(taken.value),
+                             written.value.eq(Mux(loaded_format == fp4,
+                                                  fp4_to_fp8(taken.value, fp4_table),
                                                   taken.value))]
 
         # Multiply engine: moving beats, column by column.
@@ -251,7 +259,8 @@ class Sequencer(wiring.Component):
                     m.d.comb += injected.scale.eq(
                         self.moving.payload.scales[lane // MX_SCALE_GROUP_ROWS])
                 if fp4 is not None:
-                    value = Mux(control.moving_format == fp4, fp4_to_fp8(value), value)
+                    value = Mux(control.moving_format == fp4, fp4_to_fp8(value, fp4_table),
+                                value)
                 m.d.comb += [
                     injected.value.eq(Mux(multiply.beat, value, 0)),
                     injected.active.eq(Mux(multiply.beat, active, 0)),
@@ -294,11 +303,17 @@ class Sequencer(wiring.Component):
                 with m.Case(ops.RESEED_ROUNDING):
                     m.d.comb += can_issue.eq(~multiply.busy &
                                              ~Cat(counter != 0 for counter in drain).any())
+            if fp4 is not None:
+                with m.Case(ops.LOAD_FP4_TABLE):
+                    m.d.comb += can_issue.eq(load.free & multiply.free)
         issue = queue.r_rdy & can_issue
         m.d.comb += queue.r_en.eq(issue)
         if config.bf16_psum:
             m.d.sync += [self.reseed.valid.eq(issue & (head.opcode == ops.RESEED_ROUNDING)),
                          self.reseed.seed.eq(head.seed)]
+        if fp4 is not None:
+            with m.If(issue & (head.opcode == ops.LOAD_FP4_TABLE)):
+                m.d.sync += fp4_table.eq(head.table)
 
         with m.If(issue):
             with m.Switch(head.opcode):

@@ -350,6 +350,12 @@ class TileConfig:
         return any(name in MX_ONLY_FORMATS for name in self.formats)
 
     @property
+    def has_fp4_table(self):
+        """The tile holds an FP4-to-FP8 table that programs may load (``LoadFp4Table``, R12):
+        the set holds ``fp4_e2m1``."""
+        return "fp4_e2m1" in self.formats
+
+    @property
     def lane_bits(self):
         """Bits of one stationary or moving lane: 8 for int8, :data:`MX_LANE_BITS` with MX
         mode, :data:`FLOAT_LANE_BITS` else."""

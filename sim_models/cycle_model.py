@@ -27,7 +27,12 @@ depth, K/M/N the operation's shape and R/C the array:
 - a reseed of the stochastic-rounding generators (``TileConfig.bf16_psum``) waits until every
   bank has drained as a read would (``d >= e + W`` for the last moving beat e of any bank); it
   has no data beats: its ``first_beat`` and ``last_beat`` are ``d + 1``, the cycle whose clock
-  edge restarts the generators.
+  edge restarts the generators;
+- a load of the FP4-to-FP8 table (``TileConfig.has_fp4_table``) waits until the load and
+  multiply engines are free (``d >=`` the last beat of the newest load and of the newest
+  multiply), so that every beat taken before it is mapped through the old table and every beat
+  after it through the new one; like a reseed it has no data beats: ``first_beat`` and
+  ``last_beat`` are ``d + 1``, the first cycle the new table maps.
 
 Every array latency is ``sim_models.timing``'s.
 """
@@ -37,9 +42,10 @@ from dataclasses import dataclass, field
 from .config import indices_per_pe_row
 from .timing import OP_QUEUE_DEPTH, PSUM_READ_CYCLES, drain_cycles
 
-from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
+from .program import LoadFp4Table, LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
-__all__ = ["OperationTiming", "ProgramTiming", "time_program", "scale_sim_fold_cycles"]
+__all__ = ["CONTROL_KINDS", "OperationTiming", "ProgramTiming", "time_program",
+           "scale_sim_fold_cycles"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,8 @@ class OperationTiming:
     Members
     -------
     kind : str
-        ``load``, ``multiply``, ``read`` or ``reseed``.
+        ``load``, ``multiply``, ``read``, or one of :data:`CONTROL_KINDS` (``reseed``,
+        ``fp4_table``), which have no data beats.
     accepted : int
         Cycle the op stream accepts the operation.
     issued : int
@@ -120,6 +127,8 @@ class _Engines:
         if isinstance(operation, ReseedRounding):
             return -1 if not self.bank_last_beat else \
                 max(self.bank_last_beat.values()) + drain_cycles(self.config) + 1
+        if isinstance(operation, LoadFp4Table):
+            return max(self.load_last, self.multiply_last)
         last_beat = self.bank_last_beat.get(operation.bank)
         drained = -1 if last_beat is None else last_beat + drain_cycles(self.config) + 1
         return max(self.read_last, drained)
@@ -135,7 +144,7 @@ class _Engines:
             self.bank_last_beat[operation.bank] = self.multiply_last
             k, m = self.stationary_shape
             return cycle + 1, self.multiply_last, k * m * operation.n
-        if isinstance(operation, ReseedRounding):
+        if isinstance(operation, (ReseedRounding, LoadFp4Table)):
             return cycle + 1, cycle + 1, 0
         self.read_last = cycle + operation.n
         self.read_bank = operation.bank
@@ -143,7 +152,9 @@ class _Engines:
 
 
 _KINDS = {LoadStationary: "load", MultiplyMoving: "multiply", ReadPsum: "read",
-          ReseedRounding: "reseed"}
+          ReseedRounding: "reseed", LoadFp4Table: "fp4_table"}
+#: Kinds of the operations without data beats, which act inside the tile.
+CONTROL_KINDS = ("reseed", "fp4_table")
 
 
 def time_program(config, program):
@@ -166,7 +177,7 @@ def time_program(config, program):
         issued.append(cycle)
         timings.append(OperationTiming(_KINDS[type(operation)], accepted, cycle, first, last,
                                        macs))
-    total = max((t.last_beat for t in timings if t.kind != "reseed"), default=-1) + 1
+    total = max((t.last_beat for t in timings if t.kind not in CONTROL_KINDS), default=-1) + 1
     macs = sum(t.macs for t in timings)
     rows_per_pe = max((indices_per_pe_row(operation.double_row, operation.mx)
                        for operation in program if isinstance(operation, MultiplyMoving)),

@@ -5,8 +5,10 @@ and accumulation into PSUM wraps the same way, as the two's-complement datapath 
 Floating-point operations: the columns' FP32 sums are ``sim_models.floats.matmul_fp32`` and
 accumulation into PSUM is ``sim_models.floats.accumulate_fp32``; PSUM holds FP32 bit patterns
 (uint32). MX operations (Trainium3's MXFP8 / MXFP4 with E8M0 block scales): the columns' FP32
-sums are ``sim_models.mx.mx_matmul_fp32`` (R12-R14) with the tile's default FP4-to-FP8 table,
-written or accumulated into PSUM as every floating-point sum. On a tile with ``bf16_psum`` a
+sums are ``sim_models.mx.mx_matmul_fp32`` (R12-R14), written or accumulated into PSUM as every
+floating-point sum; an E2M1 operand goes through the tile's FP4-to-FP8 table when it enters the
+array (a stationary at its load, a moving operand at its multiply), the table the last
+LoadFp4Table loaded (the default after a reset). On a tile with ``bf16_psum`` a
 multiply (MX or not) writes FP32 or BF16 (``sim_models.bf16_psum``, R16-R17): a BF16 element is
 held, and read, as its 16 bits in the low half of a 32-bit word with zeros above, as the tile's
 PSUM words hold it.
@@ -17,7 +19,7 @@ import numpy as np
 from . import floats, mx
 from .bf16_psum import PSUM_DTYPES, ROUNDINGS, StochasticRoundingBits, lane_seeds, write_psum
 from .config import MX_ONLY_FORMATS, PE_FORMATS, TileConfig, check_int, indices_per_pe_row
-from .program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
+from .program import LoadFp4Table, LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
 
 __all__ = ["TileModel", "check_config", "check_operand", "psum_dtype", "wrap_int32"]
 
@@ -139,8 +141,9 @@ class TileModel:
 
     The model keeps its state from one :meth:`execute` to the next, as the tile does: the
     stationary operand loaded last (with its format and mode), the PSUM banks with which of
-    their elements are defined and which were last written as BF16, and (with ``bf16_psum``)
-    the stochastic-rounding generators, one per PSUM lane (C).
+    their elements are defined and which were last written as BF16, (with ``bf16_psum``) the
+    stochastic-rounding generators, one per PSUM lane (C), and (with ``fp4_e2m1``) the
+    FP4-to-FP8 table.
 
     Parameters
     ----------
@@ -162,9 +165,11 @@ class TileModel:
         self.reset()
 
     def reset(self):
-        """Unload the stationary operand, make every PSUM element undefined and restart the
-        stochastic-rounding generators from seed 0, as the tile's reset does."""
+        """Unload the stationary operand, make every PSUM element undefined, restart the
+        stochastic-rounding generators from seed 0 and restore the default FP4-to-FP8 table, as
+        the tile's reset does."""
         self._stationary = None
+        self._fp4_table = mx.DEFAULT_FP4_TABLE
         self._defined = np.zeros(self._psum.shape, bool)
         self._bf16 = np.zeros(self._psum.shape, bool)
         if self._rounding_bits is not None:
@@ -201,7 +206,9 @@ class TileModel:
             last; or if an accumulation or a read covers an undefined PSUM element; if a
             MultiplyMoving asks for a BF16 destination or stochastic rounding on a tile
             without ``bf16_psum`` (or a ReseedRounding comes there), SR onto FP32, or an
-            accumulation in one type onto elements last written as the other (R16).
+            accumulation in one type onto elements last written as the other (R16); if a
+            LoadFp4Table comes on a tile without ``fp4_e2m1`` or its table is not 16 E4M3FN
+            codes without NaN (R12).
         """
         results = []
         for index, op in enumerate(program):
@@ -214,9 +221,11 @@ class TileModel:
                 results.append(self._read(where, op))
             elif isinstance(op, ReseedRounding):
                 self._reseed(where, op)
+            elif isinstance(op, LoadFp4Table):
+                self._load_fp4_table(where, op)
             else:
                 raise TypeError(f"Operation {index} must be a LoadStationary, MultiplyMoving, "
-                                f"ReadPsum or ReseedRounding, not {op!r}")
+                                f"ReadPsum, ReseedRounding or LoadFp4Table, not {op!r}")
         return results
 
     def _max_k(self, op):
@@ -234,10 +243,15 @@ class TileModel:
             mx.check_mx_k(op.k, self.config.mx_k_multiple, subject)
         return operand, check_mx_scale(where, op.scale, op.k, operand.shape[1], op.mx)
 
+    def _entered(self, operand, format_name):
+        """(codes, format) of an operand as it enters the array: E2M1 through the table."""
+        return mx.through_fp4_table(operand, format_name, self._fp4_table)
+
     def _load(self, where, op):
         stationary, scale = self._checked_operand(where, "stationary", op.stationary, op)
         check_int(f"{where}: M (columns of 'stationary')", op.m, 1, self.config.cols)
-        self._stationary = (stationary, op.format, bool(op.double_row), bool(op.mx), scale)
+        self._stationary = (*self._entered(stationary, op.format), bool(op.double_row),
+                            bool(op.mx), scale)
 
     def _multiply(self, where, op):
         moving, moving_scale = self._checked_operand(where, "moving", op.moving, op)
@@ -266,8 +280,9 @@ class TileModel:
             self._check_written_as(where, destination.dtype, region)
         if self.config.floating:
             if mx_mode:
+                moving, moving_format = self._entered(moving, op.format)
                 sums = mx.mx_matmul_fp32(stationary, moving, stationary_scale, moving_scale,
-                                         stationary_format, op.format,
+                                         stationary_format, moving_format,
                                          k_multiple=self.config.mx_k_multiple)
             else:
                 sums = floats.matmul_fp32(stationary, moving, stationary_format, op.format,
@@ -321,6 +336,15 @@ class TileModel:
         except TypeError as error:
             raise TypeError(f"{where}: {error}") from None
         self._rounding_bits.reseed(op.seed)
+
+    def _load_fp4_table(self, where, op):
+        if not self.config.has_fp4_table:
+            raise ValueError(f"{where}: tile {self.config.name} has no FP4-to-FP8 table to load "
+                             f"(its formats hold no fp4_e2m1)")
+        try:
+            self._fp4_table = mx.check_fp4_table(op.table, "table")
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
 
     def _read(self, where, op):
         check_int(f"{where}: 'bank'", op.bank, 0, self.config.psum_banks - 1)

@@ -19,9 +19,9 @@ from .floats import (ENCODINGS, MX_ELEMENT_FORMATS, as_bits, check_float_format,
 __all__ = ["AWS_TOLERANCE", "DEFAULT_FP4_TABLE", "E8M0_BIAS", "E8M0_NAN", "GROUP_PARTITIONS",
            "K_MULTIPLE", "SCALE_RULES", "aws_band", "aws_reference", "check_fp4_table",
            "check_mx_k", "check_scales", "decode_e8m0", "dequantize_mx", "exact_mx_matmul",
-           "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32", "mx_pe_step_fp32",
-           "mx_values", "nki_x4", "quantize_mx", "scale_rows", "scales_from_sbuf",
-           "scales_to_sbuf", "x4_words"]
+           "gemm_values", "logical_from_nki_x4", "mx_error_bound", "mx_matmul_fp32",
+           "mx_pe_step_fp32", "mx_values", "nki_x4", "quantize_mx", "scale_rows",
+           "scales_from_sbuf", "scales_to_sbuf", "through_fp4_table", "value_unit", "x4_words"]
 
 #: E8M0 scale: the byte s stands for 2**(s - 127); 0xFF is NaN (R12).
 E8M0_BIAS = 127
@@ -43,19 +43,20 @@ AWS_TOLERANCE = 5e-2
 SCALE_RULES = ("nki", "ocp")
 
 
-def check_fp4_table(table):
+def check_fp4_table(table, name="fp4_table"):
     """The FP4-to-FP8 table ``table`` as uint8 [16] E4M3FN codes, or :data:`DEFAULT_FP4_TABLE`
-    for None; one-line ``ValueError`` unless it is 16 integer codes in 0..255, none a NaN."""
+    for None; one-line ``ValueError`` naming parameter ``name`` unless it is 16 integer codes in
+    0..255, none a NaN (R12: a NaN entry is refused, as no E2M1 code stands for NaN)."""
     if table is None:
         return DEFAULT_FP4_TABLE
     table = np.asarray(table)
     nan_codes = np.isnan(decode(np.arange(256), FP4_TABLE_FORMAT)).nonzero()[0]
     if table.shape != (16,) or table.dtype.kind not in "iu" or table.min() < 0 \
             or table.max() > 255 or np.isin(table, nan_codes).any():
-        raise ValueError(f"Parameter 'fp4_table' must be 16 fp8_e4m3fn codes (integers 0..255, "
+        shown = np.array2string(table.ravel()[:16], separator=",", max_line_width=1 << 16)
+        raise ValueError(f"Parameter '{name}' must be 16 fp8_e4m3fn codes (integers 0..255, "
                          f"none of the NaN codes 0x7F, 0xFF), one per E2M1 code, not "
-                         f"{np.array2string(table.ravel()[:16], separator=',')} of shape "
-                         f"{table.shape}")
+                         f"{shown} of shape {table.shape}")
     return table.astype(np.uint8)
 
 
@@ -67,6 +68,14 @@ def mx_values(bits, format_name, fp4_table=None):
     if format_name == "fp4_e2m1":
         return decode(check_fp4_table(fp4_table)[bits], FP4_TABLE_FORMAT)
     return decode(bits, format_name)
+
+
+def through_fp4_table(bits, format_name, fp4_table=None):
+    """(codes, format) of MX elements as they enter the array (R12): E2M1 codes replaced by
+    the E4M3FN codes of the FP4-to-FP8 table, as ``fp8_e4m3fn``; other formats unchanged."""
+    if format_name != "fp4_e2m1":
+        return bits, format_name
+    return check_fp4_table(fp4_table)[as_bits(bits, format_name)], FP4_TABLE_FORMAT
 
 
 def check_mx_k(k, k_multiple=K_MULTIPLE, subject="Parameter 'K'"):
@@ -283,10 +292,29 @@ def exact_mx_matmul(stationary, moving, stationary_scale, moving_scale, stationa
     stationary, moving = _finite_scaled(stationary, moving, stationary_scale, moving_scale,
                                         stationary_format, moving_format, fp4_table,
                                         "exact_mx_matmul")
-    # Every element is a multiple of its format's smallest subnormal times 2**-127.
-    units = [min(ENCODINGS[name].lsb_exponent, ENCODINGS[FP4_TABLE_FORMAT].lsb_exponent)
-             - E8M0_BIAS for name in (stationary_format, moving_format)]
-    return exact_sums(stationary, moving, *units)
+    return exact_sums(stationary, moving, value_unit(stationary_format),
+                      value_unit(moving_format))
+
+
+def value_unit(format_name):
+    """The exponent u such that every scaled element of ``format_name`` (under any FP4 table and
+    scale) is an integer multiple of 2**u: the smallest subnormal's, times 2**-127."""
+    return min(ENCODINGS[format_name].lsb_exponent,
+               ENCODINGS[FP4_TABLE_FORMAT].lsb_exponent) - E8M0_BIAS
+
+
+def gemm_values(codes, scales, format_name, pass_k, fp4_table=None):
+    """Exact float64 values [K, X] of a tiled GEMM's MX operand: codes [K, X] and scales
+    [K/32, X], cut into passes of ``pass_k`` contraction rows (the last may be shorter, a
+    multiple of 32), each pass in its own x4 layout with its own scale rows
+    (``sim_models.tiler``); NaN where a scale is 0xFF."""
+    values = mx_values(codes, format_name, fp4_table)
+    scales = check_scales("scales", scales, values.shape[0], values.shape[1])
+    group_rows = X4 * GROUP_PARTITIONS
+    return np.concatenate([
+        _scaled_values(values[start:start + pass_k],
+                       scales[start // group_rows:(start + pass_k) // group_rows])
+        for start in range(0, values.shape[0], pass_k)])
 
 
 def mx_error_bound(stationary, moving, stationary_scale, moving_scale, stationary_format,

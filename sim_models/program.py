@@ -16,7 +16,8 @@ multiplies contraction indices p, p + K/4, p + K/2 and p + 3K/4 (NKI's x4 word),
 
 On a tile with Trainium3's PSUM destinations (``TileConfig.bf16_psum``, rules R16-R17 of
 docs/numerics.md) a MultiplyMoving (MX or not) also names its destination type and rounding, and
-ReseedRounding restarts the stochastic-rounding generators.
+ReseedRounding restarts the stochastic-rounding generators. On a tile with ``fp4_e2m1``,
+LoadFp4Table loads another FP4-to-FP8 table.
 """
 
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ import numpy as np
 from .bf16_psum import PsumDestination
 from .config import indices_per_pe_row
 
-__all__ = ["LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum", "ReseedRounding",
-           "Operation", "INT8"]
+__all__ = ["LoadFp4Table", "LoadStationary", "MatmulFormat", "MultiplyMoving", "ReadPsum",
+           "ReseedRounding", "Operation", "INT8"]
 
 
 @dataclass(frozen=True)
@@ -208,4 +209,21 @@ class ReseedRounding:
     seed: int
 
 
-Operation = LoadStationary | MultiplyMoving | ReadPsum | ReseedRounding
+@dataclass(frozen=True, eq=False)
+class LoadFp4Table:
+    """Load the tile's FP4-to-FP8 table (R12), on a tile with ``fp4_e2m1``
+    (``TileConfig.has_fp4_table``): from then on E2M1 code e enters the array as the E4M3FN code
+    ``table[e]``. The tile issues it once the load and multiply engines have taken their last
+    beats, and an operand is mapped when it enters the array, so a stationary keeps the table of
+    its load and a multiply's moving vectors take the table in force when it issues. A reset
+    restores ``sim_models.mx.DEFAULT_FP4_TABLE`` (the exact E2M1 values).
+
+    Members
+    -------
+    table : array-like of int [16]
+        E4M3FN codes 0..255, one per E2M1 code; none a NaN (0x7F, 0xFF).
+    """
+    table: np.ndarray
+
+
+Operation = LoadStationary | MultiplyMoving | ReadPsum | ReseedRounding | LoadFp4Table

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import OPERAND_FORMATS
+from .config import PE_FORMATS
 from .golden import is_fp8
 from .program import INT8, MatmulFormat
 from .tiler import TiledGemm, tile_gemm
 
 __all__ = ["RandomGemm", "characterization_formats", "characterization_gemm",
            "characterization_shapes", "gemm_name", "peak_format", "random_gemm",
-           "random_operand", "seeded_generator", "steady_state_shapes"]
+           "random_operand", "random_scales", "seeded_generator", "steady_state_shapes"]
 
 #: Moving free size N of the characterization GEMMs: the NeuronCore's PSUM bank of 512 vectors.
 _BANK_DEPTH = 512
@@ -25,6 +25,10 @@ _BANK_DEPTH = 512
 #: 2**-3 .. 2**4): wide enough to exercise alignment, narrow enough that no sum of a
 #: characterization GEMM nears FP32's range and no value is a subnormal or a special.
 _EXPONENT_SPREAD = 3
+#: Largest distance of a random E8M0 block scale from 2**0 (bytes 127 - 4 .. 127 + 4): scales
+#: that move whole groups against each other, as ``quantize_mx`` does, without nearing FP32's
+#: range.
+_SCALE_SPREAD = 4
 
 
 def characterization_formats(config):
@@ -92,16 +96,26 @@ def gemm_name(shape, matmul_format=INT8):
 def random_operand(rng, format_name, shape):
     """Random operand of ``shape`` in format ``format_name`` drawn from ``rng``: int8 uniform in
     -128..127; a floating-point format's bit patterns with a random sign, a random stored
-    fraction and an exponent uniform within ``_EXPONENT_SPREAD`` of 0 (all finite, normal)."""
+    fraction and an exponent uniform within ``_EXPONENT_SPREAD`` of 0, clipped to the format's
+    normal exponents (all finite and normal; FP4 E2M1 codes 0..15 as uint8)."""
     if format_name == "int8":
         return rng.integers(-128, 128, size=shape, dtype=np.int8)
-    operand = OPERAND_FORMATS[format_name]
+    operand = PE_FORMATS[format_name]
     bias = 2 ** (operand.exponent_bits - 1) - 1
     sign = rng.integers(0, 2, size=shape)
     exponent = rng.integers(bias - _EXPONENT_SPREAD, bias + _EXPONENT_SPREAD + 1, size=shape)
+    # Only E2M1 (bias 1, no infinities) reaches past its exponents 1..3.
+    exponent = np.clip(exponent, 1, 2 ** operand.exponent_bits - 1)
     fraction = rng.integers(0, 2 ** operand.mantissa_bits, size=shape)
     bits = (sign << (operand.operand_bits - 1)) | (exponent << operand.mantissa_bits) | fraction
-    return bits.astype(np.uint8 if operand.operand_bits == 8 else np.uint16)
+    return bits.astype(np.uint16 if operand.operand_bits == 16 else np.uint8)
+
+
+def random_scales(rng, k, columns):
+    """Random E8M0 block scales [K/32, columns] (uint8) drawn from ``rng``: 2**e with e uniform
+    in -``_SCALE_SPREAD`` .. ``_SCALE_SPREAD``."""
+    return (127 + rng.integers(-_SCALE_SPREAD, _SCALE_SPREAD + 1, size=(k // 32, columns))
+            ).astype(np.uint8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,22 +131,35 @@ class RandomGemm:
         int8, or the bit patterns of floating-point formats.
     tiled : TiledGemm
         The tiler's program for it.
+    stationary_scale, moving_scale : numpy.ndarray [K/32, M], [K/32, N] or None
+        MX mode: the E8M0 block scales (uint8), the passes' in K order; None otherwise.
     """
     name: str
     stationary: np.ndarray
     moving: np.ndarray
     tiled: TiledGemm
+    stationary_scale: np.ndarray | None = None
+    moving_scale: np.ndarray | None = None
+
+    @property
+    def operands(self):
+        """The operands as a scenario holds them: (stationary, moving), and in MX mode their
+        scales after them."""
+        scales = () if self.stationary_scale is None else (self.stationary_scale,
+                                                           self.moving_scale)
+        return (self.stationary, self.moving, *scales)
 
 
 def random_gemm(config, shape, rng, matmul_format=INT8):
     """The GEMM of ``shape`` (M, K, N) on tile ``config`` in ``matmul_format`` with operands
     drawn from ``rng`` (:func:`random_operand`): the stationary [K, M] first, then the moving
-    [K, N]."""
+    [K, N], then in MX mode their scales (:func:`random_scales`)."""
     m, k, n = shape
     stationary = random_operand(rng, matmul_format.stationary, (k, m))
     moving = random_operand(rng, matmul_format.moving, (k, n))
+    scales = (random_scales(rng, k, m), random_scales(rng, k, n)) if matmul_format.mx else ()
     return RandomGemm(gemm_name(shape, matmul_format), stationary, moving,
-                      tile_gemm(config, stationary, moving, matmul_format))
+                      tile_gemm(config, stationary, moving, matmul_format, *scales), *scales)
 
 
 def characterization_gemm(config, shape, seed, matmul_format=INT8):

@@ -39,7 +39,7 @@ from .pe_timing import pe_fmax_mhz
 from .synthesis import module_figures
 from .tools import SynthesisError, TimeLimit
 
-__all__ = ["DepthFigures", "measure_depth", "main"]
+__all__ = ["DepthFigures", "measure_depth", "measure_entries", "main"]
 
 #: Seconds one entry's tool runs (two syntheses, one place and route) may take together.
 ENTRY_SECONDS = 3600
@@ -187,22 +187,31 @@ def main(argv=None):
                         1), help=f"floating-point depths, a or a-b (default 1-"
                         f"{MAX_FLOAT_PE_STAGES})")
     arguments = parser.parse_args(argv)
-    entries = _entries(arguments.sets, arguments.stages)
-    arguments.out.mkdir(parents=True, exist_ok=True)
+    return measure_entries(_entries(arguments.sets, arguments.stages), measure_depth,
+                           arguments.out, "pe_depths", markdown_table, "PE")
+
+
+def measure_entries(entries, measure, out, stem, table, unit):
+    """Measure each (formats, depth) of ``entries`` with ``measure(formats, depth, work_dir)``,
+    one progress line each, rewriting ``out/<stem>.json`` and ``out/<stem>.md`` (``table`` of
+    the rows) after each; ``unit`` names what a row's transistors count. Returns the exit
+    status: 1 (one line on stderr) at the first SynthesisError, else 0."""
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     for index, (formats, depth) in enumerate(entries, 1):
         try:
-            row = measure_depth(formats, depth, arguments.out / "work")
+            row = measure(formats, depth, out / "work")
         except SynthesisError as error:
-            print(f"error: {_set_name(formats)} at depth {depth}: {error}", file=sys.stderr)
+            print(f"error: {_set_name(formats)} at depth {depth or 'default'}: {error}",
+                  file=sys.stderr)
             return 1
         rows.append(row)
-        print(f"[pe-depths] {index}/{len(entries)} {_set_name(formats)} at {depth}: "
-              f"{row.fmax_mhz:.1f} MHz, {row.transistors:,} transistors/PE "
-              f"({row.seconds:.0f} s)", flush=True)
-        (arguments.out / "pe_depths.json").write_text(
-            json.dumps([asdict(item) for item in rows], indent=1) + "\n")
-        (arguments.out / "pe_depths.md").write_text(markdown_table(rows))
+        print(f"[{stem.replace('_', '-')}] {index}/{len(entries)} {_set_name(formats)} at "
+              f"{row.pe_stages}: {row.fmax_mhz:.1f} MHz, {row.transistors:,} transistors/"
+              f"{unit} ({row.seconds:.0f} s)", flush=True)
+        (out / f"{stem}.json").write_text(json.dumps([asdict(item) for item in rows],
+                                                     indent=1) + "\n")
+        (out / f"{stem}.md").write_text(table(rows))
     return 0
 
 

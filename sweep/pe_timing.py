@@ -21,7 +21,7 @@ from sim_models.config import TileConfig
 
 from .tools import SynthesisError, TimeLimit, run_tool
 
-__all__ = ["pe_fmax_mhz"]
+__all__ = ["leaf_fmax_mhz", "pe_fmax_mhz"]
 
 #: nextpnr's report of a clock's maximum frequency, in MHz; the last one is after routing.
 _FMAX = re.compile(r"Max frequency for clock '[^']*': ([0-9.]+) MHz")
@@ -60,13 +60,20 @@ def pe_fmax_mhz(formats, work_dir, time_limit=None, pe_stages=None):
     """
     # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
     config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats, pe_stages=pe_stages)
+    return leaf_fmax_mhz(config, "pe_column", work_dir, time_limit)
+
+
+def leaf_fmax_mhz(config, kind, work_dir, time_limit=None):
+    """Post-route maximum frequency on an ECP5, in MHz, of the leaf module ``kind``
+    (``hdl.leaf``: ``pe_column``, or ``float_mac``, the floating-point PE's MAC) of tile
+    ``config``; ``work_dir``, ``time_limit`` and the errors as :func:`pe_fmax_mhz`'s."""
     limit = TimeLimit.starting_now(time_limit)
     work_dir = Path(work_dir)
     try:
         verilog = write(generate(config), work_dir)
     except EmitError as error:
         raise SynthesisError(str(error)) from None
-    module = leaf_module_name("pe_column", config)
+    module = leaf_module_name(kind, config)
     netlist = f"{module}.ecp5.json"
     (work_dir / f"{module}.ecp5.ys").write_text(_ecp5_script(verilog.name, module, netlist))
     run_tool("yosys", ["-s", f"{module}.ecp5.ys"], work_dir, f"{module}.ecp5.log", module,

@@ -13,12 +13,14 @@ import numpy as np
 
 from sim_models.floats import ENCODINGS, decode
 from sim_models.mx import E8M0_BIAS, E8M0_NAN, GROUP_PARTITIONS, X4
-from sim_models.program import LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
+from sim_models.program import (LoadFp4Table, LoadStationary, MatmulFormat, MultiplyMoving,
+                                ReadPsum)
 
 from .float_scenarios import encode, special_values
 from .scenarios import Scenario
 
-__all__ = ["MX_FORMATS", "NON_MX_FORMATS", "STALLED_FORMAT", "mx_scenarios"]
+__all__ = ["MX_FORMATS", "NON_MX_FORMATS", "STALLED_FORMAT", "TABLE_FORMAT", "mx_scenarios",
+           "random_fp4_table"]
 
 #: MX element-format pairs every MX tile test runs: MXFP8 E4M3FN, E5M2, MXFP4, FP8 x FP4 both
 #: ways.
@@ -30,6 +32,9 @@ MX_FORMATS = [MatmulFormat("fp8_e4m3fn", "fp8_e4m3fn", mx=True),
 #: The pair the stalled program and the BF16 PSUM writes run in: MXFP8 x MXFP4, through the
 #: FP4 table.
 STALLED_FORMAT = MX_FORMATS[3]
+#: The pair the loaded FP4-to-FP8 tables run in: MXFP4 on both sides, so that the stationary
+#: and the moving operand both go through the table.
+TABLE_FORMAT = MX_FORMATS[2]
 #: Modes of Trainium3's other formats checked on the same tile (32-bit lanes, low 16 bits).
 NON_MX_FORMATS = [MatmulFormat("bf16", "bf16"),
                   MatmulFormat("fp8_e5m2", "fp8_e5m2", double_row=True)]
@@ -169,6 +174,33 @@ def _directed_specials(builder, rng, banks):
     return operations, [ReadPsum(bank, cols, n) for bank in banks]
 
 
+def random_fp4_table(rng):
+    """A random FP4-to-FP8 table: 16 E4M3FN codes, none NaN (R12), uint8 [16]."""
+    finite, _ = _codes("fp8_e4m3fn")
+    return rng.choice(finite, 16).astype(np.uint8)
+
+
+def _loaded_tables(builder, rng, banks):
+    """Programmer-defined FP4-to-FP8 tables (R12): table A loaded, a stationary loaded and
+    multiplied through it; table B loaded right behind that multiply (it waits for the
+    multiply's last beat), the same stationary (still mapped through A, as loaded) multiplied
+    by a moving operand mapped through B; a second stationary loaded through B in the
+    background of that multiply, and multiplied. The tile keeps table B: the unit comes last
+    in its program, and the program after it (after a reset) finds the default table again.
+    (operations, reads)."""
+    config, n = builder.config, builder.n
+    tables = [random_fp4_table(rng) for _ in range(2)]
+    stationaries = [(builder.random_codes(rng, "fp4_e2m1", config.cols),
+                     builder.random_scales(rng, config.cols)) for _ in range(2)]
+    movings = [(builder.random_codes(rng, "fp4_e2m1", n), builder.random_scales(rng, n))
+               for _ in range(3)]
+    return ([LoadFp4Table(tables[0]), builder.load(*stationaries[0]),
+             builder.multiply(*movings[0], banks[0]), LoadFp4Table(tables[1]),
+             builder.multiply(*movings[1], banks[1]), builder.load(*stationaries[1]),
+             builder.multiply(*movings[2], banks[2])],
+            [ReadPsum(bank, config.cols, n) for bank in banks])
+
+
 def _non_mx(config, rng, matmul_format, banks):
     """A single-row or double-row multiply of Trainium3's other formats on the MX tile's
     32-bit lanes: half special values (NaN, Inf, zeros, subnormals, the largest), half random.
@@ -211,7 +243,9 @@ def mx_scenarios(config, rng, stalled=False):
     one program of the random units of :data:`STALLED_FORMAT` only. On a tile with
     ``bf16_psum``, :data:`STALLED_FORMAT` also writes BF16 PSUM (stochastic and nearest-even
     rounding, overwrite and accumulate), stalled or not: the destination does not depend on
-    the element formats."""
+    the element formats. Both programs end in loads of programmer-defined FP4-to-FP8 tables
+    (MXFP4 x MXFP4, :func:`_loaded_tables`); the stalled program, which runs after the ideal
+    one and a reset, maps E2M1 through the default table again."""
     units = []
     for matmul_format in [STALLED_FORMAT] if stalled else MX_FORMATS:
         builder = _MxBuilder(config, matmul_format)
@@ -226,5 +260,7 @@ def mx_scenarios(config, rng, stalled=False):
         units += [(1, lambda banks, matmul_format=matmul_format: _non_mx(config, rng,
                                                                           matmul_format, banks))
                   for matmul_format in NON_MX_FORMATS]
+    table_builder = _MxBuilder(config, TABLE_FORMAT)
+    units.append((3, lambda banks: _loaded_tables(table_builder, rng, banks)))
     name = "mx_random_stalled" if stalled else "mx_formats_specials_and_modes"
     return [Scenario(name, _batched(config, units), matmul_format=MX_FORMATS[0])]

@@ -9,7 +9,8 @@ carries rows b and b + K/2 and moving lane p carries elements p and p + K/2.
 A tile with MX mode has 32-bit lanes. In MX mode (NKI's x4 layout) lane p carries the x4 word of
 contraction indices p + qK/4, q = 0..3: byte q for FP8, nibble q of the low 16 bits for E2M1;
 each stationary lane carries the E8M0 scale of its row's group above its 32 bits, and each
-moving beat the R/8 scales of its column above its R lanes (``hdl.isa``)."""
+moving beat the R/8 scales of its column above its R lanes (``hdl.isa``). A LoadFp4Table is one
+op beat carrying its 16 E4M3FN codes."""
 
 from dataclasses import dataclass
 
@@ -18,8 +19,9 @@ import numpy as np
 from hdl.isa import op_layout, opcodes
 from sim_models.config import MX_SCALE_GROUP_ROWS
 from sim_models.floats import ENCODINGS, as_bits, check_double_row_k
-from sim_models.mx import X4, check_scales, scale_rows, x4_words
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
+from sim_models.mx import X4, check_fp4_table, check_scales, scale_rows, x4_words
+from sim_models.program import (LoadFp4Table, LoadStationary, MultiplyMoving, ReadPsum,
+                                ReseedRounding)
 
 from .streams import pack, pack_array
 
@@ -87,6 +89,8 @@ class ProgramPacker:
                       int(operation.accumulate))
         elif isinstance(operation, ReseedRounding):
             fields = (ops.RESEED_ROUNDING, 0, 0, 0, 0, 0)
+        elif isinstance(operation, LoadFp4Table):
+            fields = (ops.LOAD_FP4_TABLE, 0, 0, 0, 0, 0)
         else:
             fields = (ops.READ_PSUM, 0, operation.m, operation.n, operation.bank, 0)
         names = ("opcode", "k", "m", "n", "bank", "accumulate")
@@ -106,6 +110,9 @@ class ProgramPacker:
                        int(multiply and operation.rounding == "sr"),
                        operation.seed if isinstance(operation, ReseedRounding) else 0)
             names += ("psum_bf16", "stochastic", "seed")
+        if isinstance(operation, LoadFp4Table):
+            fields += (tuple(int(code) for code in check_fp4_table(operation.table, "table")),)
+            names += ("table",)
         if fields not in self._op_cache:
             self._op_cache[fields] = pack(self._layout, dict(zip(names, fields)))
         return self._op_cache[fields]

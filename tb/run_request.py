@@ -80,6 +80,7 @@ class RunRequest:
 
 def matmul_format_option(matmul_format):
     """The run request option that makes the tile tests run in ``matmul_format`` (a
-    :class:`sim_models.program.MatmulFormat`): ``[stationary, moving, double_row]``."""
+    :class:`sim_models.program.MatmulFormat`): ``[stationary, moving, double_row]``, and
+    ``mx`` after them in MX mode."""
     return {"matmul_format": [matmul_format.stationary, matmul_format.moving,
-                              matmul_format.double_row]}
+                              matmul_format.double_row] + ([True] if matmul_format.mx else [])}

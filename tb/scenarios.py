@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim_models import floats
+from sim_models import floats, mx
 from sim_models.golden import wrap_int32
 from sim_models.program import INT8, LoadStationary, MatmulFormat, MultiplyMoving, ReadPsum
 from sim_models.stimulus import random_gemm
-from sim_models.tiler import TiledGemm
+from sim_models.tiler import TiledGemm, pass_rows
 
 from .checker import check_equal
 
@@ -36,8 +36,9 @@ _MAX_WRAP_MULTIPLIES = 2 ** 14 + 2
 @dataclass(frozen=True, eq=False)
 class Scenario:
     """A named program in ``matmul_format``; ``gemm`` and ``operands`` (stationary [K, M],
-    moving [K, N]) are set when the program is a tiled GEMM; ``expected``, when set, holds
-    each read's result [m, n] as a reference independent of the golden model computes it."""
+    moving [K, N], and in MX mode their scales [K/32, M], [K/32, N]) are set when the program
+    is a tiled GEMM; ``expected``, when set, holds each read's result [m, n] as a reference
+    independent of the golden model computes it."""
     name: str
     program: list
     gemm: TiledGemm | None = None
@@ -109,8 +110,7 @@ def tiled_gemm_scenario(config, shape, matmul_format, rng):
     from ``rng`` (for results judged current: the seed mixed with the GEMM's name, as
     :mod:`sim_models.stimulus` redraws them)."""
     gemm = random_gemm(config, shape, rng, matmul_format)
-    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, (gemm.stationary, gemm.moving),
-                    matmul_format)
+    return Scenario(gemm.name, gemm.tiled.program, gemm.tiled, gemm.operands, matmul_format)
 
 
 def gemm_scenarios(config, rng, matmul_format=INT8):
@@ -119,8 +119,8 @@ def gemm_scenarios(config, rng, matmul_format=INT8):
     scenarios = []
     for shape in gemm_shapes(config, matmul_format):
         gemm = random_gemm(config, shape, rng, matmul_format)
-        scenarios.append(Scenario(gemm.name, gemm.tiled.program, gemm.tiled,
-                                  (gemm.stationary, gemm.moving), matmul_format))
+        scenarios.append(Scenario(gemm.name, gemm.tiled.program, gemm.tiled, gemm.operands,
+                                  matmul_format))
     return scenarios
 
 
@@ -141,24 +141,30 @@ def _float_roundings(config, scenario):
 
 def check_reference(config, scenario, assembled):
     """Check an assembled GEMM against the independent reference: equal to
-    :func:`reference_gemm` (int8), or within ``floats.error_bound`` of the exact product.
+    :func:`reference_gemm` (int8), or within ``floats.error_bound`` of the exact product (MX:
+    of the exact product of the scaled elements, each pass in its own x4 layout).
 
     The bound of ``floats.error_bound`` grows with the number J of roundings an element goes
     through; a tiled GEMM adds PSUM accumulations to the PE steps, so the operands are padded
     with zero rows (which add no term) until its J is the tiled GEMM's.
     """
-    stationary, moving = scenario.operands
     fmt = scenario.matmul_format
     if fmt == INT8:
-        check_equal(reference_gemm(stationary, moving), assembled,
+        check_equal(reference_gemm(*scenario.operands), assembled,
                     f"{scenario.name}: assembled GEMM")
         return
-    padding = _float_roundings(config, scenario) * fmt.rows_per_pe - stationary.shape[0]
-    stationary, moving = (np.pad(floats.as_bits(operand, name), ((0, max(0, padding)), (0, 0)))
-                          for operand, name in ((stationary, fmt.stationary),
-                                                (moving, fmt.moving)))
-    bound = floats.error_bound(stationary, moving, fmt.stationary, fmt.moving, fmt.double_row)
-    exact = floats.exact_matmul(stationary, moving, fmt.stationary, fmt.moving)
+    if fmt.mx:
+        exact, bound = _mx_reference(config, scenario)
+    else:
+        stationary, moving = scenario.operands
+        padding = _float_roundings(config, scenario) * fmt.rows_per_pe - stationary.shape[0]
+        stationary, moving = (np.pad(floats.as_bits(operand, name),
+                                     ((0, max(0, padding)), (0, 0)))
+                              for operand, name in ((stationary, fmt.stationary),
+                                                    (moving, fmt.moving)))
+        bound = floats.error_bound(stationary, moving, fmt.stationary, fmt.moving,
+                                   fmt.double_row)
+        exact = floats.exact_matmul(stationary, moving, fmt.stationary, fmt.moving)
     values = floats.decode_fp32(assembled)
     outside = [(index, values[index], float(exact[index]), bound[index])
                for index in np.ndindex(values.shape)
@@ -167,3 +173,18 @@ def check_reference(config, scenario, assembled):
         raise AssertionError(f"{scenario.name}: {len(outside)} of {values.size} elements lie "
                              f"beyond the error bound of the exact product, first (m, n), "
                              f"value, exact, bound: {outside[0]}")
+
+
+def _mx_reference(config, scenario):
+    """The exact product of an MX GEMM's scaled elements and the error bound of its J
+    roundings (``floats.summation_bound``): object [M, N] Fractions, float64 [M, N]."""
+    fmt = scenario.matmul_format
+    stationary, moving, stationary_scale, moving_scale = scenario.operands
+    pass_k = pass_rows(config, fmt)
+    stationary, moving = (mx.gemm_values(codes, scales, name, pass_k)
+                          for codes, scales, name in ((stationary, stationary_scale,
+                                                       fmt.stationary),
+                                                      (moving, moving_scale, fmt.moving)))
+    exact = floats.exact_sums(stationary, moving, *(mx.value_unit(name) for name in
+                                                    (fmt.stationary, fmt.moving)))
+    return exact, floats.summation_bound(stationary, moving, _float_roundings(config, scenario))

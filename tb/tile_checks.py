@@ -3,9 +3,10 @@ handshake cycles against the cycle model, and the handshake timing measured on t
 
 import numpy as np
 
-from sim_models.cycle_model import time_program
+from sim_models.cycle_model import CONTROL_KINDS, time_program
 from sim_models.golden import TileModel
-from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum, ReseedRounding
+from sim_models.program import (LoadFp4Table, LoadStationary, MultiplyMoving, ReadPsum,
+                                ReseedRounding)
 
 from .checker import check_equal
 from .scenarios import check_reference
@@ -16,12 +17,12 @@ __all__ = ["check_gemm", "check_timing", "check_values", "handshake_agreement",
 
 def _operation_beats(program, transfers):
     """Per operation: the cycles of its data beats (K stationary, or ceil(K / 2) in
-    double-row mode; N moving or N result beats; none for a reseed)."""
+    double-row mode; N moving or N result beats; none for a reseed or a table load)."""
     streams = {LoadStationary: "stationary", MultiplyMoving: "moving", ReadPsum: "result"}
     taken = dict.fromkeys(streams.values(), 0)
     beats = []
     for op in program:
-        if isinstance(op, ReseedRounding):
+        if isinstance(op, (ReseedRounding, LoadFp4Table)):
             beats.append([])
             continue
         name = streams[type(op)]
@@ -32,8 +33,8 @@ def _operation_beats(program, transfers):
 
 
 def measured_timing(program, transfers):
-    """Per operation: (accepted, first beat, last beat) cycles as seen on the ports (a reseed,
-    which has no data beats: (accepted, None, None))."""
+    """Per operation: (accepted, first beat, last beat) cycles as seen on the ports (a reseed or
+    a table load, which have no data beats: (accepted, None, None))."""
     return [(accepted, beats[0], beats[-1]) if beats else (accepted, None, None)
             for accepted, beats
             in zip(transfers["op"].cycles, _operation_beats(program, transfers))]
@@ -41,8 +42,9 @@ def measured_timing(program, transfers):
 
 def _predicted(timing):
     """The port handshakes of one operation the cycle model predicts: (accepted, first beat,
-    last beat), or (accepted, None, None) for a reseed, whose restart is inside the tile."""
-    if timing.kind == "reseed":
+    last beat), or (accepted, None, None) for a reseed or a table load, which act inside the
+    tile."""
+    if timing.kind in CONTROL_KINDS:
         return timing.accepted, None, None
     return timing.accepted, timing.first_beat, timing.last_beat
 

@@ -2,10 +2,12 @@
 characterization measure only runs that are bit- and cycle-exact.
 
 The run request's option ``shapes`` lists the GEMMs as ``[M, K, N]``, and ``matmul_format``
-(``tb.run_context.matmul_format_option``; int8 if absent) their formats. Each GEMM gets seeded
-random operands (:func:`sim_models.stimulus.random_operand`), goes through the tiler and runs from a reset with ideal streams; every
-result element is compared with the golden model and the assembled product with numpy, and
-every handshake must happen in the cycle the cycle model predicts. The tile configuration
+(``tb.run_request.matmul_format_option``; int8 if absent) their formats and mode (FP8
+double-row, MX). Each GEMM gets seeded random operands (:func:`sim_models.stimulus.random_gemm`:
+in MX mode with random E8M0 scales), goes through the tiler and runs from a reset with ideal
+streams; every result element is compared with the golden model and the assembled product with
+an independent reference (numpy for int8, the exact product's error bound for floating-point
+formats, ``tb.scenarios.check_reference``), and every handshake must happen in the cycle the cycle model predicts. The tile configuration
 comes from the sidecar, the seed and the results file from the run request, as in
 ``tb.tile_tb``; each GEMM appends one record (:func:`tb.records.record_program`) with
 ``gemm_mkn``, ``bit_exact``, ``handshakes_checked`` and ``handshakes_matching`` added.

@@ -140,8 +140,8 @@ def test_reset_unloads_and_undefines():
 
 ERRORS = [
     pytest.param([load(), "read"], TypeError,
-                 "Operation 1 must be a LoadStationary, MultiplyMoving, ReadPsum or "
-                 "ReseedRounding, not 'read'",
+                 "Operation 1 must be a LoadStationary, MultiplyMoving, ReadPsum, "
+                 "ReseedRounding or LoadFp4Table, not 'read'",
                  id="not-an-operation"),
     pytest.param([LoadStationary([[1]])], TypeError,
                  "Operation 0 (LoadStationary): 'stationary' must be a numpy array, not list",

@@ -227,8 +227,9 @@ def test_random_float_gemm(matmul_format, shape, rng):
      "r3c2_b2d4_bf16_fp16_fp8e4m3_fp8e5m2 was not built with (its formats: bf16, fp16, "
      "fp8_e4m3, fp8_e5m2)"),
     (MatmulFormat("fp8_e5m2", "fp8_e5m2", mx=True),
-     "Parameter 'matmul_format' is fp8_e5m2 MX: the tiler does not split MX GEMMs (they need "
-     "block scales); send MX operations (mx=True, scale=[K/32, X]) as a program"),
+     "Parameter 'matmul_format' (stationary): 'mx' is True, but tile "
+     "r3c2_b2d4_bf16_fp16_fp8e4m3_fp8e5m2 has no MX format (fp8_e4m3fn or fp4_e2m1; e.g. "
+     "FORMATS=trainium3)"),
 ])
 def test_tile_gemm_format_error(matmul_format, message):
     with pytest.raises((TypeError, ValueError), match=rf"^{re.escape(message)}$"):
