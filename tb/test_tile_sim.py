@@ -109,6 +109,10 @@ def test_bf16_psum_tile(sim, config, tests, request):
 #: them all.
 MX_CONFIG = TileConfig(16, 2, psum_banks=16, psum_depth=8, formats=TRAINIUM3_FORMATS,
                        bf16_psum=True)
+#: The MX tile of the Verilator GEMMs below (the fast path, whose build was never the slow one):
+#: the PEs of 16 x 2 as 8 x 4, so that a GEMM's M goes beyond four columns.
+MX_VERILATOR_CONFIG = TileConfig(8, 4, psum_banks=16, psum_depth=8, formats=TRAINIUM3_FORMATS,
+                                 bf16_psum=True)
 
 
 @pytest.mark.parametrize("sim, config, tests", regression_runs(
@@ -120,7 +124,7 @@ def test_mx_tile(sim, config, tests, request):
              hierarchical=sim == "verilator")
 
 
-#: MX GEMMs through the tiler (``tb.tile_gemm_tb``) on the MX tiles of ``test_mx_tile``: two
+#: MX GEMMs through the tiler (``tb.tile_gemm_tb``) on the MX tiles above: two
 #: passes (K = 2 x 4R), M beyond the tile's columns and N beyond its bank of 8. Icarus runs 16 x 2
 #: (passes of K = 64, two scale groups each) in an MXFP8 x MXFP4 mix in ``make test`` (about
 #: 25 s: the MX PEs simulate at about 50 cycles/s) and E5M2 x E4M3FN in ``-m long``; Verilator
