@@ -13,6 +13,7 @@ passed, build and run seconds, and where the log is.
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -30,7 +31,7 @@ from . import model_store
 from .toolchain import simulator_env
 
 __all__ = ["VERILATOR_OPTIMIZATION", "SimulationResult", "build_digest", "build_model",
-           "ports_config", "run_simulation"]
+           "ports_config", "run_simulation", "top_ports"]
 
 TIMESCALE = ("1ns", "1ps")
 #: C++ optimization of Verilator models: -O2 after verilated.mk's -Os. The 8 x 8 tile of the four
@@ -44,7 +45,8 @@ _BUILD_ARGS = {
     # Verilator must re-evaluate all combinational logic on every evaluation (5 per clock cycle
     # under cocotb) instead of once after the clock edge that changed its registers: a 16 x 16
     # floating-point tile ran 17 times slower. The tests reach only the top module's ports, so
-    # only those are made public (_PORTS_CONFIG).
+    # only those are made public (_PORTS_CONFIG, each port by name: `-var "*"` would take every
+    # variable of the top module, the tile's skew registers among them).
     "verilator": ["-Wno-fatal", "--no-public-flat-rw", *VERILATOR_OPTIMIZATION],
 }
 #: Verilator control file, written into each Verilator build directory: the top module's
@@ -170,10 +172,34 @@ def _log_tail(path):
     return "\n".join(lines[-_LOG_TAIL_LINES:])
 
 
-def ports_config(toplevel):
-    """Verilator control file text that makes the variables of module ``toplevel`` public and
-    writable over VPI (the rest of the design stays private, see ``_BUILD_ARGS``)."""
-    return f'`verilator_config\npublic_flat_rw -module "{toplevel}" -var "*"\n'
+def top_ports(sources, toplevel):
+    """Names of the ports of module ``toplevel``, in the order of its header, from the first of
+    ``sources`` (Verilog files as Yosys writes them: ``module name(a, b, ...);``) that defines
+    it.
+
+    Raises
+    ------
+    ValueError
+        If no source defines ``toplevel``.
+    """
+    header = re.compile(rf"^module {re.escape(toplevel)}\((.*?)\);", re.MULTILINE | re.DOTALL)
+    for source in sources:
+        found = header.search(Path(source).read_text(errors="replace"))
+        if found:
+            return [name.strip() for name in found.group(1).split(",") if name.strip()]
+    raise ValueError(f"Parameter 'toplevel': no module {toplevel!r} with a port list in "
+                     f"{', '.join(map(str, sources))}")
+
+
+def ports_config(toplevel, ports):
+    """Verilator control file text that makes the ports ``ports`` of module ``toplevel`` public
+    and writable over VPI, and nothing else: the rest of the design, the top module's own
+    variables included, stays private (see ``_BUILD_ARGS``). Every variable of the top made
+    public (``-var "*"``) turned the tile's skew registers into inputs of its combinational
+    logic: Verilator evaluated all of the top's logic on every input change and wrote it into
+    functions of 10,000-16,000 lines that g++ compiled for minutes (docs/simulation_speed.md)."""
+    return "`verilator_config\n" + "".join(
+        f'public_flat_rw -module "{toplevel}" -var "{port}"\n' for port in ports)
 
 
 def _is_simulator_output(path, toplevel):
@@ -219,7 +245,8 @@ def _build_locked(runner, sim, sources, toplevel, build_dir, build_args, store):
     stamp = build_dir / _BUILD_STAMP
     if sim == "verilator":
         control = build_dir / _PORTS_CONFIG
-        control.write_text(ports_config(toplevel))
+        verilog = [source for source in sources if Path(source).suffix in (".v", ".sv")]
+        control.write_text(ports_config(toplevel, top_ports(verilog, toplevel)))
         sources = [*sources, control]
     digest = build_digest(sim, toplevel, sources, build_args)
     model = build_dir / model_store.model_file(sim, toplevel)

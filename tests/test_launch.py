@@ -4,11 +4,12 @@ import json
 
 import pytest
 
+from hdl.emit import generate, write
 from sim_models.config import AllReduceConfig, FabricConfig, TileConfig
 from tb.characterize_tile import main as characterize_tile_main
 from tb.launch import Design, exit_on_failure, hierarchical_config, simulate
 from tb.run_request import RunRequest
-from tb.runner import _BUILD_ARGS, ports_config
+from tb.runner import _BUILD_ARGS, ports_config, top_ports
 
 
 def test_hierarchical_config_names_both_leaf_modules():
@@ -138,9 +139,31 @@ def test_hierarchical_config_of_a_float_tile_keeps_the_mac_in_its_column():
         'hier_block -module "systolic_psum_column_r2c2_bf16"']
 
 
-def test_only_the_top_module_is_public_to_vpi():
+def test_only_the_top_modules_ports_are_public_to_vpi():
     """Verilator builds drop cocotb's --public-flat-rw and make the top's ports public alone,
-    so that Verilator evaluates logic behind registers once per clock edge."""
+    not the top module's other variables, so that Verilator evaluates logic behind registers
+    once per clock edge."""
     assert "--no-public-flat-rw" in _BUILD_ARGS["verilator"]
-    assert ports_config("systolic_tile_r2c2_bf16").splitlines() == [
-        "`verilator_config", 'public_flat_rw -module "systolic_tile_r2c2_bf16" -var "*"']
+    assert ports_config("systolic_tile_r2c2_bf16", ["clk", "op__valid"]).splitlines() == [
+        "`verilator_config", 'public_flat_rw -module "systolic_tile_r2c2_bf16" -var "clk"',
+        'public_flat_rw -module "systolic_tile_r2c2_bf16" -var "op__valid"']
+
+
+def test_top_ports_are_the_ports_of_the_generated_top_module(tmp_path):
+    """Every port of the sidecar, and nothing else (the leaf modules in the same file have
+    ports of their own)."""
+    config = TileConfig(2, 2, formats=("bf16",))
+    verilog = write(generate(config), tmp_path)
+    sidecar = json.loads(verilog.with_suffix(".ports.json").read_text())
+    names = {member["name"] for port in sidecar["ports"].values()
+             for member in port["members"].values()} | {sidecar["clock"], sidecar["reset"]["name"]}
+    ports = top_ports([verilog], verilog.stem)
+    assert sorted(ports) == sorted(names)
+
+
+def test_a_top_module_missing_from_the_sources_is_named(tmp_path):
+    source = tmp_path / "other.v"
+    source.write_text("module other(a);\n  input a;\nendmodule\n")
+    with pytest.raises(ValueError, match=r"^Parameter 'toplevel': no module 'top' with a port "
+                                         r"list in .*other\.v$"):
+        top_ports([source], "top")
