@@ -197,12 +197,13 @@ def _calibration(args):
     return FabricCalibration.from_estimate()
 
 
-def _rates(args):
+def _rates(args, spec_data):
     """The RTL-measured MACs per PE per cycle of the chips the RTL models (dict by chip of dicts
     by datatype, each measured on that chip's own tile) and, by chip, where they come from:
     ``--float-tile``, else the report's file when present, else none (the spec data). A file
     given with ``--float-tile`` that measures no rate is an error; the report's own file then
-    leaves the spec data's rates, and the answer says why. Returns (rates, sources, path)."""
+    leaves the spec data's rates, and the answer says why. A chip's source names the rates
+    that replace a datatype of its spec (``spec_data``). Returns (rates, sources, path)."""
     path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
     if path is None:
         return {}, dict.fromkeys(RTL_MODELLED_CHIPS, "spec data (no floating-point tile "
@@ -215,8 +216,9 @@ def _rates(args):
                         f"point MACs per PE per cycle from (its formats: {formats}); "
                         f"allowed: a floating-point tile characterization, as make "
                         f"characterize-tile writes to {REPORT_FLOAT_TILE}")
-    sources = {chip: f"{path}: " + ", ".join(f"{datatype} {rate.value:g}"
-                                             for datatype, rate in rates[chip].items())
+    sources = {chip: f"{path}: " + ", ".join(
+                   f"{datatype} {rate.value:g}" for datatype, rate in rates[chip].items()
+                   if datatype in spec_data.chip(chip).core.macs_per_pe_per_cycle)
                if chip in rates else
                (f"spec data ({path} holds no GEMM pair of a {chip} tile to measure them from, "
                 f"its formats: {formats}; make characterize-tile rebuilds it)")
@@ -516,8 +518,8 @@ def _collectives(specs, system, calibration, assumptions):
 
 def answer(args):
     """The text (or JSON) that answers ``args``; raises SpecError for bad values."""
-    rates, rates_sources, rates_path = _rates(args)
     spec_data = load_specs()
+    rates, rates_sources, rates_path = _rates(args, spec_data)
     specs, workloads = with_measured_rates(spec_data, rates), load_workloads()
     if args.list:
         return _listing(specs, workloads, args.json)
