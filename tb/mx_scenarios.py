@@ -15,6 +15,7 @@ from sim_models.floats import ENCODINGS, decode
 from sim_models.mx import E8M0_BIAS, E8M0_NAN, GROUP_PARTITIONS, X4
 from sim_models.program import (LoadFp4Table, LoadStationary, MatmulFormat, MultiplyMoving,
                                 ReadPsum)
+from sim_models.tiler import pass_rows
 
 from .float_scenarios import encode, special_values
 from .scenarios import Scenario
@@ -72,7 +73,7 @@ class _MxBuilder:
     ``n`` the moving columns of each multiply."""
     def __init__(self, config, matmul_format):
         self.config, self.format = config, matmul_format
-        self.k = config.rows * X4 // config.mx_k_multiple * config.mx_k_multiple
+        self.k = pass_rows(config, matmul_format)
         self.groups = self.k // (X4 * GROUP_PARTITIONS)
         self.n = min(5, config.psum_depth)
 

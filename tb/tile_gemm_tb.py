@@ -7,10 +7,11 @@ double-row, MX). Each GEMM gets seeded random operands (:func:`sim_models.stimul
 in MX mode with random E8M0 scales), goes through the tiler and runs from a reset with ideal
 streams; every result element is compared with the golden model and the assembled product with
 an independent reference (numpy for int8, the exact product's error bound for floating-point
-formats, ``tb.scenarios.check_reference``), and every handshake must happen in the cycle the cycle model predicts. The tile configuration
-comes from the sidecar, the seed and the results file from the run request, as in
-``tb.tile_tb``; each GEMM appends one record (:func:`tb.records.record_program`) with
-``gemm_mkn``, ``bit_exact``, ``handshakes_checked`` and ``handshakes_matching`` added.
+formats, ``tb.scenarios.check_reference``), and every handshake must happen in the cycle the
+cycle model predicts. The tile configuration comes from the sidecar, the seed and the results
+file from the run request, as in ``tb.tile_tb``; each GEMM appends one record
+(:func:`tb.records.record_program`) with ``gemm_mkn``, ``bit_exact``, ``handshakes_checked``
+and ``handshakes_matching`` added.
 """
 
 import cocotb

@@ -164,9 +164,9 @@ class MeasuredRate:
 
     Two GEMMs of the characterization differ only in their number of K chunks (M = C, N = 512,
     K = 2P and 4P with P = R, 2R in FP8 double-row mode, 4R in MX mode), each chunk's
-    stationary loading behind the multiply before it. Their difference is two whole passes and nothing else, so
-    ``(MACs_4 - MACs_2) / (R x C x (cycles_4 - cycles_2))`` is the rate at which the array does
-    useful work once streaming, fill and drain cancelled out.
+    stationary loading behind the multiply before it. Their difference is two whole passes and
+    nothing else, so ``(MACs_4 - MACs_2) / (R x C x (cycles_4 - cycles_2))`` is the rate at which
+    the array does useful work once streaming, fill and drain cancelled out.
 
     Members
     -------
