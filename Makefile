@@ -149,6 +149,7 @@ FLOAT_JSON := $(BUILD)/characterization/tile_float.json
 FABRIC_JSON := $(BUILD)/characterization/fabric.json
 FULL_JSON := characterization/r128c128_verilator.json
 FULL_FLOAT_JSON := characterization/r128c128_trn2_verilator.json
+FULL_TRN3_JSON := characterization/r128c128_trn3_verilator.json
 
 # Each results file make builds has a marker beside it whose recipe runs whenever the file is
 # needed: a file that does not load (truncated, foreign schema, inconsistent) is removed, its
@@ -219,6 +220,9 @@ characterize-full: venv ## The full 128 x 128 tile in Verilator: characterizatio
 characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
 	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium2 --dated --out $(FULL_FLOAT_JSON)
 
+characterize-full-trn3: venv ## Trainium3's formats at 128 x 128, each format's steady-state pair (tracked; about 1.5 h)
+	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium3 --steady-state --dated --out $(FULL_TRN3_JSON)
+
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
 
 # The scaling report reads the characterization results and the committed 128 x 128 runs (when
@@ -226,10 +230,11 @@ characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric chara
 # Verilog generated today: the 128 x 128 tiles' is generated for that (about 20 s each, once).
 # The report is remade only when an input or the model, its data or its claims change.
 REPORT := reports/report.md
-FULL_RUNS := $(wildcard $(FULL_JSON) $(FULL_FLOAT_JSON))
+FULL_RUNS := $(wildcard $(FULL_JSON) $(FULL_FLOAT_JSON) $(FULL_TRN3_JSON))
 # The 128 x 128 tile of each tracked run present, by the formats it was run in.
 FULL_VERILOG := $(patsubst %,$(BUILD)/verilog/.r128c128_%,$(if $(wildcard $(FULL_JSON)),int8) \
-                                                           $(if $(wildcard $(FULL_FLOAT_JSON)),trainium2))
+                                                           $(if $(wildcard $(FULL_FLOAT_JSON)),trainium2) \
+                                                           $(if $(wildcard $(FULL_TRN3_JSON)),trainium3))
 # Which optional inputs the report was made with, rewritten by its recipe only when that
 # changes (a tracked run deleted or restored), so that the report follows.
 REPORT_INPUTS := $(BUILD)/report.inputs
@@ -247,6 +252,7 @@ $(REPORT): $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) $(REPORT_INPUTS) $(FULL_RUN
            $(FULL_VERILOG) $(filter sim_models/%,$(SOURCES))
 	$(Q)$(PY) -m sim_models.scaling.report --tile $(TILE_JSON) --float $(FLOAT_JSON) \
 	    --fabric $(FABRIC_JSON) --full $(FULL_JSON) --full-float $(FULL_FLOAT_JSON) \
+	    --full-trn3 $(FULL_TRN3_JSON) \
 	    $(addprefix --verilog ,$(REPORT_VERILOG)) --out reports \
 	    --log $(BUILD)/logs/report.log
 

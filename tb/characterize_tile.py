@@ -41,7 +41,8 @@ from sim_models.digests import tile_checked_digest
 from sim_models.program import INT8
 from sim_models.results import ModelBuild, SimulatedDesign, TileCharacterization, save
 from sim_models.staleness import file_sha256
-from sim_models.stimulus import characterization_formats, characterization_shapes
+from sim_models.stimulus import (characterization_formats, characterization_shapes,
+                                 steady_state_shapes)
 
 from .launch import exit_on_failure, verilog_path
 from .step_log import StepLog
@@ -107,13 +108,16 @@ def _summary(config, matmul_format, sim, runs, seconds):
             f"GEMMs, {exact} bit-exact, {timed} at the model's cycles ({seconds:.1f} s)")
 
 
-def characterize(configs, sim, build, log, shapes=None, hierarchical=False, dated=False):
+def characterize(configs, sim, build, log, shapes=None, hierarchical=False, dated=False,
+                 steady_state=False):
     """Run the characterization; return its :class:`~sim_models.results.TileCharacterization`.
 
     Each configuration's design record holds the SHA-256 of the Verilog file its model was
     built from and :func:`~sim_models.digests.tile_checked_digest` of its GEMMs, in every
-    format of :func:`~sim_models.stimulus.characterization_formats` (the same ``shapes`` in
-    each, if given). The console gets one line per tile and format; each simulation's line and
+    format of :func:`~sim_models.stimulus.characterization_formats`: the same ``shapes`` in
+    each if given, else with ``steady_state`` only each format's two GEMMs of
+    :func:`~sim_models.stimulus.steady_state_shapes` (what a MACs per PE per cycle is measured
+    from), else its standard set. The console gets one line per tile and format; each simulation's line and
     each GEMM's cycles go to ``log`` (a :class:`tb.step_log.StepLog`).
     """
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -121,7 +125,8 @@ def characterize(configs, sim, build, log, shapes=None, hierarchical=False, date
     for config in configs:
         config_runs = []
         for matmul_format in characterization_formats(config):
-            gemms = shapes or characterization_shapes(config, matmul_format)
+            gemms = shapes or (steady_state_shapes if steady_state else
+                               characterization_shapes)(config, matmul_format)
             format_runs = []
             with log.step() as timing:
                 entries, times = simulate_gemms(
@@ -165,6 +170,10 @@ def main(argv=None):
                         help="simulator (default verilator)")
     parser.add_argument("--shapes", help="GEMMs MxKxN (comma-separated) instead of the "
                                          "standard set of each tile")
+    parser.add_argument("--steady-state", action="store_true",
+                        help="only each format's two steady-state GEMMs, whose difference "
+                             "measures its MACs per PE per cycle (a 128 x 128 tile of "
+                             "Trainium3's formats runs its standard set in about 3 CPU-hours)")
     parser.add_argument("--flat", action="store_true",
                         help="Verilator: compile every column instance, not the PE and PSUM "
                              "column modules once each (--hierarchical); slower to build")
@@ -176,6 +185,9 @@ def main(argv=None):
     try:
         configs = tile_configs(args.sizes, args.formats or ["int8"])
         shapes = parse_shapes(args.shapes) if args.shapes else None
+        if shapes and args.steady_state:
+            raise ValueError(f"Parameter 'steady-state' cannot go with 'shapes' "
+                             f"({args.shapes!r}); allowed: one of them")
     except (TypeError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
     hierarchical = args.sim == "verilator" and not args.flat
@@ -183,7 +195,7 @@ def main(argv=None):
     with exit_on_failure():
         try:
             document = characterize(configs, args.sim, Path(args.build).resolve(), log, shapes,
-                                    hierarchical, args.dated)
+                                    hierarchical, args.dated, args.steady_state)
         finally:
             log.close()
         save(document, args.out)

@@ -13,7 +13,9 @@ from sim_models.stimulus import (characterization_formats, characterization_shap
                                  steady_state_shapes)
 from sim_models.tiler import tile_gemm
 from sim_models.timing import drain_cycles
+from tb import characterize_tile
 from tb.characterize_tile import parse_shapes, parse_sizes, tile_configs
+from tb.step_log import StepLog
 from tb.tile_gemms import (_build_times, last_write_cycle, run_record, simulate_gemms,
                            verilation_seconds)
 from tb.streams import Transfers
@@ -202,3 +204,35 @@ def test_trainium3s_tile_is_characterized_in_mx_mode_with_whole_scale_groups():
     assert (7, 32, 256) in shapes                         # partial M, the whole 4R pass
     big = TileConfig(128, 128, formats=TRAINIUM3_FORMATS)
     assert (127, 256, 256) in characterization_shapes(big, mx)
+
+
+def test_steady_state_runs_only_each_formats_steady_state_pair(monkeypatch, tmp_path):
+    """``--steady-state``: every format of the tile runs its two steady-state GEMMs and no
+    other (what a 128 x 128 Trainium3 run affords), the MX formats with K of 4R per pass."""
+    config = TileConfig(8, 8, formats=TRAINIUM3_FORMATS)
+    simulated = {}
+
+    def simulate(config, sim, gemms, build, **options):
+        simulated[options["matmul_format"].label] = list(gemms)
+        return [], {"build_seconds": 1.0, "verilation_seconds": 0.5, "compile_seconds": 0.5,
+                    "build_args": ["--hierarchical"]}
+
+    monkeypatch.setattr(characterize_tile, "simulate_gemms", simulate)
+    monkeypatch.setattr(characterize_tile, "file_sha256", lambda path: "ab" * 32)
+    # No run is simulated, so the document (which refuses a design without runs) is not made.
+    monkeypatch.setattr(characterize_tile, "TileCharacterization", lambda *fields: fields)
+    log = StepLog(tmp_path / "characterize.log")
+    characterize_tile.characterize([config], "verilator", tmp_path, log, steady_state=True)
+    log.close()
+    assert simulated == {matmul_format.label: list(steady_state_shapes(config, matmul_format))
+                         for matmul_format in characterization_formats(config)}
+    assert simulated["fp4_e2m1 MX"] == [(8, 64, 512), (8, 128, 512)]
+    assert simulated["bf16"] == [(8, 16, 512), (8, 32, 512)]
+
+
+def test_steady_state_with_shapes_is_one_line(capsys):
+    with pytest.raises(SystemExit) as stop:
+        characterize_tile.main(["--sizes", "8", "--steady-state", "--shapes", "8x16x512"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ("error: Parameter 'steady-state' cannot go with 'shapes' "
+                                       "('8x16x512'); allowed: one of them\n")

@@ -224,6 +224,7 @@ def test_every_kind_names_its_document_and_target():
         "float": (TileCharacterization, "characterize-tile"),
         "full": (TileCharacterization, "characterize-full"),
         "full_float": (TileCharacterization, "characterize-full-float"),
+        "full_trn3": (TileCharacterization, "characterize-full-trn3"),
         "fabric": (FabricCharacterization, "characterize-fabric")}
 
 

@@ -203,6 +203,37 @@ def test_trainium3_rates_come_from_its_own_tile_beside_the_spec(tmp_path, capsys
             f"rebuilds it)") in out.splitlines()
 
 
+def test_by_default_the_rates_include_the_committed_full_size_runs(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Without --float-tile the answer reads what the report reads: the floating-point tile and
+    the 128 x 128 runs present; each rate names the file that measured it (the least value
+    is kept; of equal ones, the first file's)."""
+    monkeypatch.chdir(tmp_path)
+    trn2 = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
+    trn3 = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
+    bf16, mx = MatmulFormat("bf16", "bf16"), MatmulFormat("fp8_e4m3fn", "fp8_e4m3fn", mx=True)
+    save(tile_document({trn2: [(4, 8, 512, bf16), (4, 16, 512, bf16)],
+                        trn3: [(8, 64, 512, mx), (8, 128, 512, mx)]}, tmp_path / "verilog"),
+         cli.REPORT_FLOAT_TILE)
+    fp4 = MatmulFormat("fp4_e2m1", "fp4_e2m1", mx=True)
+    save(tile_document({trn3: [(8, k, 512, matmul_format) for matmul_format in (mx, fp4)
+                               for k in (64, 128)]}, tmp_path / "verilog", date="2026-12-07"),
+         cli.FULL_TRN3_RUN)
+    status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--json"], capsys)
+    assert status == 0
+    rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
+    assert rates["source"] == (f"{cli.REPORT_FLOAT_TILE}: mxfp8 4; "
+                               f"{cli.FULL_TRN3_RUN}: mxfp4 4")
+    by_datatype = {row["datatype"]: row for row in rates["rates"]}
+    assert by_datatype["mxfp4"]["file"] == str(cli.FULL_TRN3_RUN)
+    assert by_datatype["mxfp8"]["file"] == str(cli.REPORT_FLOAT_TILE)
+    # An explicit --float-tile stands alone: the full-size run is not read.
+    status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--json", "--float-tile",
+                           str(cli.REPORT_FLOAT_TILE)], capsys)
+    rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
+    assert rates["source"] == f"{cli.REPORT_FLOAT_TILE}: mxfp8 4"
+
+
 def test_without_a_float_tile_every_rate_is_spec_data(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)   # no build/characterization/tile_float.json here
     status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--json"], capsys)

@@ -33,7 +33,7 @@ from sim_models.specs import SpecError, load_specs
 #: double-row mode give the measured MACs per PE per cycle.
 FLOAT_TILE = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
 #: Trainium3's tile in the same file: its steady-state GEMMs in MXFP8 (E4M3FN) give Trainium3's
-#: measured MXFP8 rate.
+#: measured MXFP8 rate; in the full-size Trainium3 run, MXFP4's (an 8 x 8 tile standing for it).
 TRN3_TILE = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
 
 
@@ -58,6 +58,9 @@ def characterization(tmp_path_factory):
             {TileConfig(4, 4, formats=TRAINIUM2_FORMATS): [
                 (4, 8, 32, MatmulFormat("fp8_e4m3", "fp8_e4m3", True))]}, verilog,
             date="2026-12-01"),
+        "full_trn3": tile_document(
+            {TRN3_TILE: [(8, k, 512, MatmulFormat("fp4_e2m1", "fp4_e2m1", mx=True))
+                         for k in (64, 128)]}, verilog, date="2026-12-07"),
         "fabric": fabric_document(verilog, (allreduce_run(2, 16), allreduce_run(4, 64)))}
     paths = {"verilog": verilog}
     for name, document in documents.items():
@@ -71,7 +74,8 @@ def report(characterization, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     build_report(characterization["tile"], characterization["float"],
                  characterization["fabric"], out, characterization["full"],
-                 [characterization["verilog"]], full_float_path=characterization["full_float"])
+                 [characterization["verilog"]], full_float_path=characterization["full_float"],
+                 full_trn3_path=characterization["full_trn3"])
     return out
 
 
@@ -84,11 +88,15 @@ def test_report_answers_every_claim_and_draws_its_plots(report):
         assert f"({plot}.png)" in markdown
     assert "<table>" in (report / "report.html").read_text()
     # Every recorded run is reproduced by the model path; the full run is current.
-    assert "gives exactly the RTL's cycles for 10 of 10" in markdown
+    assert "gives exactly the RTL's cycles for 12 of 12" in markdown
     assert "(2026-11-21), current: simulated from today's Verilog" in markdown
     # The floating-point run, per matmul format, against the testbench's cycle model.
     assert "full_float.json, 2026-12-01, current: simulated from today's Verilog" in markdown
     assert re.search(r"^\| fp8_e4m3 double-row \| 1 \| 1/1 \| 10/10 \| yes \| ", markdown,
+                     re.MULTILINE)
+    # Trainium3's full-size run likewise, MX loads included.
+    assert "full_trn3.json, 2026-12-07, current: simulated from today's Verilog" in markdown
+    assert re.search(r"^\| fp4_e2m1 MX \| 2 \| 2/2 \| \d+/\d+ \| yes \| ", markdown,
                      re.MULTILINE)
 
 
@@ -106,8 +114,9 @@ def test_report_takes_trainium3_rates_from_its_own_tile(report):
     markdown = (report / "report.md").read_text()
     assert f"| Trainium3 | MXFP8 | 4 | 4 | {TRN3_TILE.name}: GEMMs (M, K, N) (8, 64, 512) and " \
            f"(8, 128, 512), their cycle difference |" in markdown
-    assert "| Trainium3 | MXFP4 | - | 4 | not measured: the spec data's value is used |" \
-        in markdown
+    # MXFP4 from the full-size Trainium3 run: every file's GEMM pairs count.
+    assert f"| Trainium3 | MXFP4 | 4 | 4 | {TRN3_TILE.name}: GEMMs (M, K, N) (8, 64, 512) and " \
+           f"(8, 128, 512), their cycle difference |" in markdown
     # Trainium2's tile measured BF16; Trainium3's did not, and does not borrow Trainium2's.
     assert "| Trainium3 | BF16 | - | 1 | not measured: the spec data's value is used |" \
         in markdown
@@ -119,7 +128,8 @@ def test_report_says_input_by_input_whether_it_is_current(report):
                         ("floating-point tile characterization", "float.json"),
                         ("fabric characterization", "fabric.json"),
                         ("full-size 128 x 128 run", "full.json"),
-                        ("full-size 128 x 128 floating-point run", "full_float.json")):
+                        ("full-size 128 x 128 floating-point run", "full_float.json"),
+                        ("full-size 128 x 128 Trainium3 run", "full_trn3.json")):
         assert re.search(rf"^\| {label} \| \S*/{name} \| current \| the Verilog of its \d+ "
                          rf"designs? and what (they were|it was) checked against are "
                          rf"today's \|$",
@@ -129,10 +139,11 @@ def test_report_says_input_by_input_whether_it_is_current(report):
 def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp_path, capsys):
     absent = tmp_path / "r128c128_verilator.json"
     absent_float = tmp_path / "r128c128_trn2_verilator.json"
+    absent_trn3 = tmp_path / "r128c128_trn3_verilator.json"
     assert report_cli(["--tile", str(characterization["tile"]), "--float",
                        str(characterization["float"]), "--fabric",
                        str(characterization["fabric"]), "--full", str(absent), "--full-float",
-                       str(absent_float), "--verilog", str(characterization["verilog"]),
+                       str(absent_float), "--full-trn3", str(absent_trn3), "--verilog", str(characterization["verilog"]),
                        "--out", str(tmp_path / "out")]) == 0
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert f"| full-size 128 x 128 run | {absent} | missing | no such file; make " \
@@ -142,8 +153,11 @@ def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp
     assert "The full-size 128 x 128 run is absent" in markdown
     assert "The full-size 128 x 128 run of Trainium2's floating-point formats is absent" \
         in markdown
+    assert f"| full-size 128 x 128 Trainium3 run | {absent_trn3} | missing | no such file; " \
+           f"make characterize-full-trn3 writes it |" in markdown
+    assert "The full-size 128 x 128 run of Trainium3's formats is absent" in markdown
     assert "gives exactly the RTL's cycles for 8 of 8" in markdown
-    assert f"3 of 5 inputs current; full-size 128 x 128 run ({absent}) missing: no such " \
+    assert f"3 of 6 inputs current; full-size 128 x 128 run ({absent}) missing: no such " \
            f"file" in capsys.readouterr().out
 
 

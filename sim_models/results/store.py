@@ -33,6 +33,7 @@ KINDS = {"tile": _Kind(TileCharacterization, "characterize-tile"),
          "float": _Kind(TileCharacterization, "characterize-tile"),
          "full": _Kind(TileCharacterization, "characterize-full", dated=True),
          "full_float": _Kind(TileCharacterization, "characterize-full-float", dated=True),
+         "full_trn3": _Kind(TileCharacterization, "characterize-full-trn3", dated=True),
          "fabric": _Kind(FabricCharacterization, "characterize-fabric")}
 
 

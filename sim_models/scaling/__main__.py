@@ -15,9 +15,10 @@ options left out take the layout the report uses (the model's best layout that f
 searched over TP and PP, with the degrees given). The collectives are calibrated from
 --fabric, by default the fabric characterization the report reads
 (build/characterization/fabric.json) when present, else the analytic estimate; Trainium2's and
-Trainium3's MACs per PE per cycle come from --float-tile, by default the floating-point tile
-characterization the report reads (build/characterization/tile_float.json) when present, each
-chip's from its own tile, else the spec data. The output says which (with --json per datatype:
+Trainium3's MACs per PE per cycle come from --float-tile, by default from what the report
+reads: the floating-point tile characterization (build/characterization/tile_float.json) and
+the committed 128 x 128 runs of Trainium2's and Trainium3's formats, those present, each
+chip's from its own tiles (the least measured per datatype), else the spec data. The output says which (with --json per datatype:
 the value used, the spec's, and the file, tile and GEMMs that measured it), and the fitted
 parameters it used.
 """
@@ -38,6 +39,7 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import chip_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import best_decode_plan, decode_step
+from .inputs import FULL_FLOAT_RUN, FULL_TRN3_RUN
 from .formatting import binary_bytes, number, percent, setting, si
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
@@ -197,39 +199,69 @@ def _calibration(args):
     return FabricCalibration.from_estimate()
 
 
+def _rate_files(args):
+    """The results files (path, kind) the measured rates come from: ``--float-tile`` alone if
+    given, else the report's floating-point tile and full-size floating-point runs, those
+    present."""
+    if args.float_tile:
+        return [(Path(args.float_tile), "float")]
+    return [(path, kind) for path, kind in ((REPORT_FLOAT_TILE, "float"),
+                                            (FULL_FLOAT_RUN, "full_float"),
+                                            (FULL_TRN3_RUN, "full_trn3")) if _present(path)]
+
+
 def _rates(args, spec_data):
     """The RTL-measured MACs per PE per cycle of the chips the RTL models (dict by chip of dicts
-    by datatype, each measured on that chip's own tile) and, by chip, where they come from:
-    ``--float-tile``, else the report's file when present, else none (the spec data). A file
-    given with ``--float-tile`` that measures no rate is an error; the report's own file then
-    leaves the spec data's rates, and the answer says why. A chip's source names the rates
-    that replace a datatype of its spec (``spec_data``). Returns (rates, sources, path)."""
-    path = args.float_tile or (REPORT_FLOAT_TILE if _present(REPORT_FLOAT_TILE) else None)
-    if path is None:
+    by datatype, each measured on that chip's own tiles: the least over the files of
+    :func:`_rate_files`, as the report takes it), by chip where they come from, and by chip
+    and datatype the file that measured each. A file given with ``--float-tile`` that
+    measures no rate is an error; the report's own files then leave the spec data's rates,
+    and the answer says why. A chip's source names the rates that replace a datatype of its
+    spec (``spec_data``). Returns (rates, sources, files)."""
+    documents = [(path, load(path, kind)) for path, kind in _rate_files(args)]
+    if not documents:
         return {}, dict.fromkeys(RTL_MODELLED_CHIPS, "spec data (no floating-point tile "
-                                                     "characterization)"), None
-    document = load(path, "float")
-    rates = chip_rates(tile_checks(document))
-    formats = ", ".join(sorted({run.matmul_format.label for run in document.runs}))
+                                                     "characterization)"), {}
+    rates, files = {}, {}
+    for path, document in documents:
+        for chip, by_datatype in chip_rates(tile_checks(document)).items():
+            for datatype, rate in by_datatype.items():
+                held = rates.setdefault(chip, {}).get(datatype)
+                if held is None or rate.value < held.value:
+                    rates[chip][datatype] = rate
+                    files.setdefault(chip, {})[datatype] = path
+    paths = " and ".join(str(path) for path, _ in documents)
+    formats = ", ".join(sorted({run.matmul_format.label for _, document in documents
+                                for run in document.runs}))
     if not rates and args.float_tile:
-        raise SpecError(f"--float-tile {path}: holds no GEMM pair to measure a floating-"
+        raise SpecError(f"--float-tile {paths}: holds no GEMM pair to measure a floating-"
                         f"point MACs per PE per cycle from (its formats: {formats}); "
                         f"allowed: a floating-point tile characterization, as make "
                         f"characterize-tile writes to {REPORT_FLOAT_TILE}")
-    sources = {chip: f"{path}: " + ", ".join(
-                   f"{datatype} {rate.value:g}" for datatype, rate in rates[chip].items()
-                   if datatype in spec_data.chip(chip).core.macs_per_pe_per_cycle)
-               if chip in rates else
-               (f"spec data ({path} holds no GEMM pair of a {chip} tile to measure them from, "
-                f"its formats: {formats}; make characterize-tile rebuilds it)")
+    holds, its = ("holds", "its") if len(documents) == 1 else ("hold", "their")
+    sources = {chip: _rates_source(spec_data, chip, rates[chip], files[chip]) if chip in rates
+               else (f"spec data ({paths} {holds} no GEMM pair of a {chip} tile to measure "
+                     f"them from, {its} formats: {formats}; make characterize-tile rebuilds "
+                     f"{'it' if len(documents) == 1 else REPORT_FLOAT_TILE})")
                for chip in RTL_MODELLED_CHIPS}
-    return rates, sources, path
+    return rates, sources, files
 
 
-def _rates_used(spec_data, specs, chip_key, rates, path):
+def _rates_source(spec_data, chip, rates, files):
+    """Where ``chip``'s measured ``rates`` (by datatype) come from, per file of ``files`` (by
+    datatype): e.g. ``build/characterization/tile_float.json: bf16 1, fp16 1``, files
+    separated by semicolons; only the datatypes of the chip's spec (``spec_data``)."""
+    by_file = {}
+    for datatype, rate in rates.items():
+        if datatype in spec_data.chip(chip).core.macs_per_pe_per_cycle:
+            by_file.setdefault(files[datatype], []).append(f"{datatype} {rate.value:g}")
+    return "; ".join(f"{path}: {', '.join(items)}" for path, items in by_file.items())
+
+
+def _rates_used(spec_data, specs, chip_key, rates, files):
     """Each datatype's MACs per PE per cycle of ``chip_key`` the answer used beside the spec
-    data's typed-in value, and where it came from: the file, tile and GEMMs that measured it,
-    or the spec data."""
+    data's typed-in value, and where it came from: the file (``files``, by chip and datatype),
+    tile and GEMMs that measured it, or the spec data."""
     used = specs.chip(chip_key).core.macs_per_pe_per_cycle
     rows = []
     for datatype, spec in spec_data.chip(chip_key).core.macs_per_pe_per_cycle.items():
@@ -237,7 +269,7 @@ def _rates_used(spec_data, specs, chip_key, rates, path):
         rows.append({"datatype": datatype, "used": used[datatype].value, "spec": spec.value,
                      "from": "spec data" if rate is None else "RTL",
                      **({} if rate is None else {
-                         "file": str(path), "tile": rate.config,
+                         "file": str(files[chip_key][datatype]), "tile": rate.config,
                          "gemms": [list(shape) for shape in rate.shapes]})})
     return rows
 
@@ -519,7 +551,7 @@ def _collectives(specs, system, calibration, assumptions):
 def answer(args):
     """The text (or JSON) that answers ``args``; raises SpecError for bad values."""
     spec_data = load_specs()
-    rates, rates_sources, rates_path = _rates(args, spec_data)
+    rates, rates_sources, rates_files = _rates(args, spec_data)
     specs, workloads = with_measured_rates(spec_data, rates), load_workloads()
     if args.list:
         return _listing(specs, workloads, args.json)
@@ -601,7 +633,7 @@ def answer(args):
                                   "macs_per_pe_per_cycle": {
                                       "chip": base.chip, "source": rates_sources[base.chip],
                                       "rates": _rates_used(spec_data, measured_specs,
-                                                           base.chip, rates, rates_path)}}),
+                                                           base.chip, rates, rates_files)}}),
                               "fitted": {name: getattr(assumptions, name) for name in FITTED},
                               "assumptions": {item.name: getattr(assumptions, item.name)
                                               for item in fields(assumptions)}}}

@@ -7,17 +7,20 @@ from pathlib import Path
 from ..results import load
 from ..staleness import Verdict, missing, verdict
 
-__all__ = ["FULL_FLOAT_RUN", "FULL_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
+__all__ = ["FULL_FLOAT_RUN", "FULL_RUN", "FULL_TRN3_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
 
 #: The full-size runs the report reads unless told otherwise (tracked; each may be absent): the
-#: int8 tile's and the tile of Trainium2's four floating-point formats.
+#: int8 tile's, the tile of Trainium2's four floating-point formats, and the tile of Trainium3's
+#: formats with MX mode.
 FULL_RUN = Path("characterization/r128c128_verilator.json")
 FULL_FLOAT_RUN = Path("characterization/r128c128_trn2_verilator.json")
+FULL_TRN3_RUN = Path("characterization/r128c128_trn3_verilator.json")
 #: What each kind of input is called in the report.
 INPUT_LABELS = {"tile": "tile characterization",
                 "float": "floating-point tile characterization",
                 "fabric": "fabric characterization", "full": "full-size 128 x 128 run",
-                "full_float": "full-size 128 x 128 floating-point run"}
+                "full_float": "full-size 128 x 128 floating-point run",
+                "full_trn3": "full-size 128 x 128 Trainium3 run"}
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class ReportInput:
     Members
     -------
     kind : str
-        ``tile``, ``float``, ``fabric``, ``full`` or ``full_float``
+        ``tile``, ``float``, ``fabric``, ``full``, ``full_float`` or ``full_trn3``
         (:data:`sim_models.results.KINDS`).
     document : TileCharacterization, FabricCharacterization or None
         None if the file is absent (the full-size runs only).
@@ -45,8 +48,8 @@ class ReportInput:
 
 
 def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
-                full_float_path=FULL_FLOAT_RUN):
-    """Load the five inputs and judge whether each is current.
+                full_float_path=FULL_FLOAT_RUN, full_trn3_path=FULL_TRN3_RUN):
+    """Load the six inputs and judge whether each is current.
 
     The tile, floating-point tile and fabric characterizations must exist; an absent full-size
     run is reported as missing.
@@ -64,7 +67,8 @@ def read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
     """
     inputs = {}
     for kind, path in (("tile", tile_path), ("float", float_path), ("fabric", fabric_path),
-                       ("full", full_path), ("full_float", full_float_path)):
+                       ("full", full_path), ("full_float", full_float_path),
+                       ("full_trn3", full_trn3_path)):
         if kind.startswith("full") and not Path(path).exists():
             inputs[kind] = ReportInput(kind, None, missing(path, kind))
             continue

@@ -7,9 +7,9 @@ beside what AWS and the press published.
 
 writes ``report.md``, ``report.html`` and the PNG plots into ``--out``. The characterization
 files come from ``make characterize`` (tile and fabric simulations) and ``make
-characterize-full`` and ``make characterize-full-float`` (the 128 x 128 array, int8 and with
-Trainium2's floating-point formats, in Verilator, committed; the report does without either and
-says so); the report only reads them, and says of each whether it is current: whether the
+characterize-full``, ``make characterize-full-float`` and ``make characterize-full-trn3`` (the
+128 x 128 array, int8, with Trainium2's floating-point formats and with Trainium3's, in
+Verilator, committed; the report does without any of them and says so); the report only reads them, and says of each whether it is current: whether the
 Verilog it simulated, found in the ``--verilog`` directories, and what it was checked against
 are today's (:mod:`sim_models.staleness`).
 

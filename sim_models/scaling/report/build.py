@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..document import Document
-from ..inputs import FULL_FLOAT_RUN, read_inputs
+from ..inputs import FULL_FLOAT_RUN, FULL_TRN3_RUN, read_inputs
 from .first_screen import first_screen
 from .method_section import method_section, roofline_section
 from .published_section import claims_section, published_section
@@ -72,7 +72,8 @@ def _warnings_to(log):
 
 
 def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs=None,
-                 assumptions=None, full_float_path=FULL_FLOAT_RUN, log=None):
+                 assumptions=None, full_float_path=FULL_FLOAT_RUN, full_trn3_path=FULL_TRN3_RUN,
+                 log=None):
     """Write ``report.md``, ``report.html`` and the plots into ``out``.
 
     Parameters
@@ -88,6 +89,8 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
         The full-size tile run; the report says so if the file is absent.
     full_float_path : path
         The full-size run of the tile of Trainium2's floating-point formats; likewise.
+    full_trn3_path : path
+        The full-size run of the tile of Trainium3's formats; likewise.
     verilog_dirs : sequence of path
         Directories of today's generated Verilog, to tell whether each input is current.
     specs, assumptions : Specs, Assumptions or None
@@ -112,7 +115,7 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
     out.mkdir(parents=True, exist_ok=True)
     with _warnings_to(log):
         document = _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs,
-                           specs, assumptions, full_float_path)
+                           specs, assumptions, full_float_path, full_trn3_path)
     markdown = out / "report.md"
     with _step(f"wrote {markdown} and {out / 'report.html'}"):
         markdown.write_text(document.markdown() + "\n")
@@ -121,11 +124,11 @@ def build_report(tile_path, float_path, fabric_path, out, full_path, verilog_dir
 
 
 def _render(tile_path, float_path, fabric_path, out, full_path, verilog_dirs, specs, assumptions,
-            full_float_path):
+            full_float_path, full_trn3_path):
     """The report's Document, its plots drawn into ``out``: see :func:`build_report`."""
     with _step("read the inputs and checked whether each is current"):
         inputs = read_inputs(tile_path, float_path, fabric_path, full_path, verilog_dirs,
-                             full_float_path)
+                             full_float_path, full_trn3_path)
     _progress(_inputs_line(inputs))
     with _step("training and decode steps, AWS's measurements, scaling curves"):
         runs = run_models(inputs, specs, assumptions)

@@ -6,7 +6,7 @@ from pathlib import Path
 from ...cli import ArgumentParser
 from ...results import ResultsError
 from ...specs import SpecError
-from ..inputs import FULL_FLOAT_RUN, FULL_RUN
+from ..inputs import FULL_FLOAT_RUN, FULL_RUN, FULL_TRN3_RUN
 from . import __doc__ as PACKAGE_DOC
 from .build import build_report
 
@@ -29,6 +29,9 @@ def _parser():
     parser.add_argument("--full-float", default=str(FULL_FLOAT_RUN),
                         help=f"full-size run of the tile of Trainium2's floating-point formats; "
                              f"likewise (default {FULL_FLOAT_RUN})")
+    parser.add_argument("--full-trn3", default=str(FULL_TRN3_RUN),
+                        help=f"full-size run of the tile of Trainium3's formats; likewise "
+                             f"(default {FULL_TRN3_RUN})")
     parser.add_argument("--verilog", action="append", metavar="DIR",
                         help="directory of today's generated Verilog, to tell whether each "
                              "input is current; repeat for several (default: "
@@ -54,6 +57,7 @@ def main(argv=None):
         Path(args.out).mkdir(parents=True, exist_ok=True)
         build_report(args.tile, args.float_path, args.fabric, args.out, args.full,
                      args.verilog or list(DEFAULT_VERILOG), full_float_path=args.full_float,
+                     full_trn3_path=args.full_trn3,
                      log=args.log or Path(args.out) / "report.log")
     except (SpecError, ResultsError) as error:
         print(f"error: {error}", file=sys.stderr)

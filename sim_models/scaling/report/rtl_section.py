@@ -30,20 +30,28 @@ def inputs_section(document, runs):
                      result.verdict.detail] for result in runs.inputs.values()])
 
 
-def _full_float_paragraph(document, full_float):
-    """The full-size floating-point run (``full_float``, a ReportInput): per matmul format, its
-    GEMMs' cycles against the testbench's cycle model (double-row loads included) and the MACs
-    per PE per cycle they reached, or that the run is absent."""
-    if not full_float.document:
-        document.paragraph(f"The full-size 128 x 128 run of Trainium2's floating-point formats "
-                           f"is absent ({full_float.verdict.path}: {full_float.verdict.detail}).")
+#: The formats of each full-size floating-point run, by input kind, as the report names them.
+_FULL_RUN_FORMATS = {"full_float": "Trainium2's floating-point formats",
+                     "full_trn3": "Trainium3's formats"}
+
+
+def _full_formats_paragraph(document, full_run):
+    """A full-size floating-point run (``full_run``, a ReportInput of a kind of
+    :data:`_FULL_RUN_FORMATS`): per matmul format, its GEMMs' cycles against the testbench's
+    cycle model (double-row and MX loads included) and the MACs per PE per cycle they reached,
+    or that the run is absent."""
+    formats = _FULL_RUN_FORMATS[full_run.kind]
+    if not full_run.document:
+        document.paragraph(f"The full-size 128 x 128 run of {formats} is absent "
+                           f"({full_run.verdict.path}: {full_run.verdict.detail}).")
         return
-    runs = full_float.document.runs
+    runs = full_run.document.runs
     document.paragraph(
-        f"The 128 x 128 tile of Trainium2's floating-point formats ran {len(runs)} GEMMs "
-        f"({full_float.verdict.path.name}, {full_float.document.date}, "
-        f"{_state_phrase(full_float)}), each checked like the rows above against the cycle "
-        f"model the testbench applies (double-row loads take ceil(K/2) beats):")
+        f"The 128 x 128 tile of {formats} ran {len(runs)} GEMMs "
+        f"({full_run.verdict.path.name}, {full_run.document.date}, "
+        f"{_state_phrase(full_run)}), each checked like the rows above against the cycle "
+        f"model the testbench applies (double-row loads take ceil(K/2) beats, MX loads "
+        f"K/4):")
     rows = []
     for name in dict.fromkeys(run.matmul_format.label for run in runs):
         chosen = [run for run in runs if run.matmul_format.label == name]
@@ -88,7 +96,8 @@ def characterization_section(document, runs, out):
         document.paragraph(f"The full-size 128 x 128 run is absent ({full.verdict.path}: "
                            f"{full.verdict.detail}, about 12 minutes in Verilator), so no "
                            f"128 x 128 row appears here.")
-    _full_float_paragraph(document, runs.inputs["full_float"])
+    for kind in _FULL_RUN_FORMATS:
+        _full_formats_paragraph(document, runs.inputs[kind])
     points = [(check.rtl_cycles, check.model_cycles, f"{check.rows}x{check.cols}")
               for check in checks]
     plots.model_against_rtl(out / "model_vs_rtl.png", points)
