@@ -108,17 +108,19 @@ class SystemFabric:
 #: (``sim_models/specs``). Trn2 UltraServer: a 4 x 4 torus per instance, 4 instances on Z, the
 #: Z links at half the X/Y bandwidth (1,024 GB/s per chip over 4 X/Y links, 256 GB/s over 2 Z
 #: links: 256 against 128 GB/s per link; sources A-TRN2, R-COLL in
-#: ``sim_models/specs/sources.toml``). Trainium3 (A-TRN3): Gen1 4 servers of 16 chips under one
-#: inter-server switch, Gen2 36 servers of 4 chips under two. Per chip 256 GB/s to its server
-#: switch and 320 GB/s to the inter-server switches: Gen2's chip links carry a flit every 5
-#: cycles and each server switch's link to each of the two second-level switches one every 2,
-#: so that link carries 2.5 chip links' worth, 4 chips x 320 / 2 = 640 GB/s against 256. Gen1
-#: would need its one up link per server at 20 chip links' worth (16 x 320 / 256), beyond the
-#: intervals (1..8): its links all run at one flit per cycle (docs/fabric.md).
+#: ``sim_models/specs/sources.toml``). Trainium3 (A-TRN3): Gen1 4 servers of 16 chips, Gen2 36
+#: servers of 4 chips under two second-level switches. Per chip 256 GB/s to its server switch
+#: and 320 GB/s to the inter-server switches: Gen2's chip links carry a flit every 5 cycles and
+#: each server switch's link to each of the two second-level switches one every 2, so that link
+#: carries 2.5 chip links' worth, 4 chips x 320 / 2 = 640 GB/s against 256. Gen1's server
+#: switch needs 16 x 320 / 256 = 20 chip links' worth upwards: four parallel up links of a flit
+#: per cycle (chip links every 5), each to its own plane, a second-level switch of its own,
+#: chosen by the destination's chip digit as Gen2's are (docs/fabric.md: a bundle of four links
+#: to one inter-server switch, chosen that way, is the same network).
 SYSTEM_FABRICS = {
     "trn2-ultraserver": SystemFabric("Trn2 UltraServer", "torus", (4, 4, 4), 0, (1, 1, 2),
                                      "4 x 4 chips per instance, 4 instances on Z"),
-    "trn3-gen1-ultraserver": SystemFabric("Trn3 Gen1 UltraServer", "switch", (16, 4), 1, (),
+    "trn3-gen1-ultraserver": SystemFabric("Trn3 Gen1 UltraServer", "switch", (16, 4), 4, (5, 1),
                                           "16 chips per server, 4 servers"),
     "trn3-gen2-ultraserver": SystemFabric("Trn3 Gen2 UltraServer", "switch", (4, 36), 2, (5, 2),
                                           "4 chips per server, 36 servers"),

@@ -1,9 +1,10 @@
 """The published systems' fabrics in RTL (``FabricConfig.system``), simulated in Verilator with
 each router or switch level built once as a hierarchical block: the Trn2 UltraServer's
 4 x 4 x 4 torus with Z links at half bandwidth (a flit every 2 cycles, same width), and the
-Trainium3 Gen1 (4 servers of 16 chips, one second-level switch) and Gen2 (36 servers of 4
-chips, two second-level switches, chip links a flit every 5 cycles and the links between the
-levels every 2) UltraServers; Gen2 also at 16 servers, whose build fits a two-core machine
+Trainium3 Gen1 (4 servers of 16 chips, four second-level planes, chip links a flit every 5
+cycles and each server's four up links every cycle) and Gen2 (36 servers of 4 chips, two
+second-level switches, chip links a flit every 5 cycles and the links between the levels every
+2) UltraServers; Gen2 also at 16 servers, whose build fits a two-core machine
 (``make fabric-large`` leaves the full Gen2 to ``make fabric-gen2``). Every test of ``tb.fabric_tb``: zero-load latency against the
 model, uniform, transpose, hotspot, incast and all-to-all traffic with random gaps and
 backpressure (exactly once, intact, in order per pair), writes each followed by their

@@ -75,7 +75,7 @@ def test_one_router_module_per_switch_level_and_deterministic_verilog():
 
 
 @pytest.mark.parametrize("key, name", [("trn2-ultraserver", "torus4x4x4_i1x1x2"),
-                                       ("trn3-gen1-ultraserver", "switch16x4"),
+                                       ("trn3-gen1-ultraserver", "switch16x4_t4_i5x1"),
                                        ("trn3-gen2-ultraserver", "switch4x36_t2_i5x2")])
 def test_published_systems_have_their_fabric(key, name):
     assert FabricConfig.system(key).name == name
@@ -104,7 +104,7 @@ def test_published_systems_have_their_fabric(key, name):
     ("--system trn3-gen2-ultraserver --top-switches 1", "Parameter 'top_switches' of the Trn3 "
                                                         "Gen2 UltraServer must be 2, not 1"),
     ("--system trn3-gen1-ultraserver --top-switches 2", "Parameter 'top_switches' of the Trn3 "
-                                                        "Gen1 UltraServer must be 1, not 2"),
+                                                        "Gen1 UltraServer must be 4, not 2"),
     ("--system trn3", "Parameter 'system' must be one of trn2-ultraserver, "
                       "trn3-gen1-ultraserver, trn3-gen2-ultraserver, not 'trn3'"),
     ("", "Parameter 'topology' needs one of --ring, --torus, --switch or --system"),
