@@ -206,8 +206,8 @@ def test_trainium3_rates_come_from_its_own_tile_beside_the_spec(tmp_path, capsys
 def test_by_default_the_rates_include_the_committed_full_size_runs(tmp_path, monkeypatch,
                                                                     capsys):
     """Without --float-tile the answer reads what the report reads: the floating-point tile and
-    the 128 x 128 runs present; each rate names the file that measured it (the least value
-    is kept; of equal ones, the first file's)."""
+    the 128 x 128 runs present, all their GEMMs taken together as the report takes them; each
+    rate names the first file that holds its GEMM pair."""
     monkeypatch.chdir(tmp_path)
     trn2 = TileConfig(4, 4, psum_banks=2, psum_depth=512, formats=TRAINIUM2_FORMATS)
     trn3 = TileConfig(8, 8, psum_banks=2, psum_depth=512, formats=TRAINIUM3_FORMATS)
@@ -222,8 +222,8 @@ def test_by_default_the_rates_include_the_committed_full_size_runs(tmp_path, mon
     status, out, _ = _run(["--system", "trn3-gen2-ultraserver", "--json"], capsys)
     assert status == 0
     rates = json.loads(out)["calibration"]["macs_per_pe_per_cycle"]
-    assert rates["source"] == (f"{cli.REPORT_FLOAT_TILE}: mxfp8 4; "
-                               f"{cli.FULL_TRN3_RUN}: mxfp4 4")
+    assert rates["source"] == (f"{cli.FULL_TRN3_RUN}: mxfp4 4; "
+                               f"{cli.REPORT_FLOAT_TILE}: mxfp8 4")
     by_datatype = {row["datatype"]: row for row in rates["rates"]}
     assert by_datatype["mxfp4"]["file"] == str(cli.FULL_TRN3_RUN)
     assert by_datatype["mxfp8"]["file"] == str(cli.REPORT_FLOAT_TILE)

@@ -36,7 +36,7 @@ from ..results import ResultsError, load
 from ..specs import SpecError, load_specs
 from .assumptions import Assumptions
 from .calibration import FITTED, GOAL, check_rows
-from .characterization import chip_rates, tile_checks
+from .characterization import MEASURED_DATATYPES, chip_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import best_decode_plan, decode_step
 from .inputs import FULL_FLOAT_RUN, FULL_TRN3_RUN
@@ -212,9 +212,9 @@ def _rate_files(args):
 
 def _rates(args, spec_data):
     """The RTL-measured MACs per PE per cycle of the chips the RTL models (dict by chip of dicts
-    by datatype, each measured on that chip's own tiles: the least over the files of
-    :func:`_rate_files`, as the report takes it), by chip where they come from, and by chip
-    and datatype the file that measured each. A file given with ``--float-tile`` that
+    by datatype, each measured on that chip's own tiles: :func:`.characterization.chip_rates`
+    of every GEMM of the files of :func:`_rate_files`, as the report takes them), by chip where
+    they come from, and by chip and datatype the file that holds the GEMM pair of each. A file given with ``--float-tile`` that
     measures no rate is an error; the report's own files then leave the spec data's rates,
     and the answer says why. A chip's source names the rates that replace a datatype of its
     spec (``spec_data``). Returns (rates, sources, files)."""
@@ -222,14 +222,11 @@ def _rates(args, spec_data):
     if not documents:
         return {}, dict.fromkeys(RTL_MODELLED_CHIPS, "spec data (no floating-point tile "
                                                      "characterization)"), {}
-    rates, files = {}, {}
-    for path, document in documents:
-        for chip, by_datatype in chip_rates(tile_checks(document)).items():
-            for datatype, rate in by_datatype.items():
-                held = rates.setdefault(chip, {}).get(datatype)
-                if held is None or rate.value < held.value:
-                    rates[chip][datatype] = rate
-                    files.setdefault(chip, {})[datatype] = path
+    rates = chip_rates([check for _, document in documents
+                        for check in tile_checks(document)])
+    files = {chip: {datatype: _file_of(documents, datatype, rate)
+                    for datatype, rate in by_datatype.items()}
+             for chip, by_datatype in rates.items()}
     paths = " and ".join(str(path) for path, _ in documents)
     formats = ", ".join(sorted({run.matmul_format.label for _, document in documents
                                 for run in document.runs}))
@@ -245,6 +242,15 @@ def _rates(args, spec_data):
                      f"{'it' if len(documents) == 1 else REPORT_FLOAT_TILE})")
                for chip in RTL_MODELLED_CHIPS}
     return rates, sources, files
+
+
+def _file_of(documents, datatype, rate):
+    """The path of the first of ``documents`` ((path, TileCharacterization) pairs) that holds
+    the two GEMMs ``rate`` (a MeasuredRate of ``datatype``) was measured from."""
+    return next(path for path, document in documents
+                if sum(run.config == rate.config and (run.m, run.k, run.n) in rate.shapes
+                       and MEASURED_DATATYPES.get(run.matmul_format) == datatype
+                       for run in document.runs) >= len(rate.shapes))
 
 
 def _rates_source(spec_data, chip, rates, files):
