@@ -220,7 +220,7 @@ characterize-full: venv ## The full 128 x 128 tile in Verilator: characterizatio
 characterize-full-float: venv ## The same with Trainium2's floating-point formats (tracked)
 	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium2 --dated --out $(FULL_FLOAT_JSON)
 
-characterize-full-trn3: venv ## Trainium3's formats at 128 x 128, each format's steady-state pair (tracked; about 1.5 h)
+characterize-full-trn3: venv ## Trainium3's formats at 128 x 128, each format's steady-state pair (tracked; about 55 min)
 	$(Q)$(CHARACTERIZE) --sizes 128 --formats trainium3 --steady-state --dated --out $(FULL_TRN3_JSON)
 
 characterize: $(TILE_JSON) $(FLOAT_JSON) $(FABRIC_JSON) ## Tile and fabric characterization
