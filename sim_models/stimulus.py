@@ -46,11 +46,12 @@ def characterization_formats(config):
 
 
 def peak_format(config):
-    """The :class:`MatmulFormat` in which ``config`` does the most MACs per PE per cycle: FP8
-    double-row mode when the tile has an FP8 format (its first), else its first format on both
-    operands (int8 on an int8 tile)."""
-    formats = characterization_formats(config)
-    return next((item for item in formats if item.double_row), formats[0])
+    """The :class:`MatmulFormat` in which ``config`` does the most MACs per PE per cycle, the
+    first of :func:`characterization_formats` with the most products per PE row: MX mode in its
+    first MX element format on a tile with MX mode, else FP8 double-row mode when the tile has
+    an FP8 format (its first), else its first format on both operands (int8 on an int8
+    tile)."""
+    return max(characterization_formats(config), key=lambda item: item.rows_per_pe)
 
 
 def steady_state_shapes(config, matmul_format=INT8):

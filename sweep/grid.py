@@ -14,7 +14,8 @@
 
     [measure]
     simulator = "verilator"       # or "icarus"
-    gemms = "characterization"    # the standard shapes of each tile, or ["MxKxN", ...]
+    gemms = "characterization"    # each tile's standard shapes in its fastest mode,
+                                  # or ["MxKxN", ...]
 
     [projection]
     system = "trn2-instance"      # a system of sim_models.specs
@@ -35,7 +36,7 @@ from pathlib import Path
 from sim_models.config import TileConfig, check_formats, config_to_dict
 from sim_models.scaling.workloads import load_workloads
 from sim_models.specs import SpecError, load_specs
-from sim_models.stimulus import characterization_shapes
+from sim_models.stimulus import characterization_shapes, peak_format
 
 __all__ = ["CHARACTERIZATION", "SIMULATORS", "GridError", "SweepPoint", "load_grid",
            "parse_grid"]
@@ -236,9 +237,25 @@ def parse_grid(text, where="grid"):
         if name not in workloads:
             raise GridError(f"{where} [projection] workloads: unknown workload {name!r}; "
                             f"known: {', '.join(workloads)}")
+    configs = _tiles(where, document["tile"])
+    for config in configs:
+        _check_mx_shapes(where, config, shapes or ())
     return [SweepPoint(config, simulator, gemms if isinstance(gemms, str) else ",".join(gemms),
-                       shapes or tuple(characterization_shapes(config)), system, workload)
-            for config in _tiles(where, document["tile"]) for workload in names]
+                       shapes or tuple(characterization_shapes(config, peak_format(config))),
+                       system, workload)
+            for config in configs for workload in names]
+
+
+def _check_mx_shapes(where, config, shapes):
+    """Refuse a GEMM of ``shapes`` whose K is not a whole ``mx_k_multiple`` of ``config``, when
+    the tile's fastest mode (what a point measures) is MX mode."""
+    if not peak_format(config).mx:
+        return
+    for m, k, n in shapes:
+        if k % config.mx_k_multiple:
+            raise GridError(f"{where} gemms: {m}x{k}x{n} on {config.name}: a tile with MX mode "
+                            f"runs its GEMMs in MX mode, whose K must be a multiple of "
+                            f"{config.mx_k_multiple} (NKI's), not {k}")
 
 
 def load_grid(path):

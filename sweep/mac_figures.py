@@ -25,10 +25,9 @@ from pathlib import Path
 from hdl.emit import generate, write
 from hdl.leaf import FLOAT_MAC, leaf_module_name
 from sim_models.cli import ArgumentParser
-from sim_models.config import MX_ONLY_FORMATS, MX_SCALE_GROUP_ROWS, TileConfig
 
 from .pe_depths import _format_set, _set_name, _stages_range, measure_entries
-from .pe_timing import leaf_fmax_mhz
+from .pe_timing import leaf_fmax_mhz, smallest_tile
 from .synthesis import module_figures
 from .tools import TimeLimit
 
@@ -69,16 +68,10 @@ class MacFigures:
     seconds: float
 
 
-def _mac_config(formats, pe_stages):
-    """The smallest tile whose MAC leaf is that of ``formats``: one column, 8 rows with MX."""
-    rows = MX_SCALE_GROUP_ROWS if any(name in MX_ONLY_FORMATS for name in formats) else 1
-    return TileConfig(rows, 1, psum_banks=1, psum_depth=1, formats=formats, pe_stages=pe_stages)
-
-
 def measure_mac(formats, pe_stages, work_dir, time_limit=ENTRY_SECONDS):
     """:class:`MacFigures` of the MAC of ``formats`` at depth ``pe_stages`` (None: the
     default); its tools work under ``work_dir`` and stop at ``time_limit`` seconds."""
-    config = _mac_config(formats, pe_stages)
+    config = smallest_tile(formats, pe_stages)
     start = time.monotonic()
     limit = TimeLimit.starting_now(time_limit)
     work_dir = Path(work_dir) / config.name

@@ -1,6 +1,8 @@
 """Relative timing figure of one PE: its maximum clock frequency on an ECP5 FPGA.
 
-A one-row PE column (one PE with its stationary registers) is synthesized for a Lattice ECP5
+A one-row PE column (one PE with its stationary registers; for a format set with MX formats,
+whose PEs come in columns of 8 rows sharing a block scale, the PE's MAC alone, which holds its
+longest path) is synthesized for a Lattice ECP5
 (``synth_ecp5``, multipliers in its DSP blocks) and placed and routed by nextpnr-ecp5 on an
 LFE5U-25F; the post-route maximum frequency of its clock is the figure. It is a proxy for
 comparing PE designs (operand formats) with a real timing-driven tool, not an ASIC clock: an
@@ -16,12 +18,12 @@ import re
 from pathlib import Path
 
 from hdl.emit import EmitError, generate, write
-from hdl.leaf import leaf_module_name
-from sim_models.config import TileConfig
+from hdl.leaf import FLOAT_MAC, leaf_module_name
+from sim_models.config import MX_ONLY_FORMATS, MX_SCALE_GROUP_ROWS, TileConfig
 
 from .tools import SynthesisError, TimeLimit, run_tool
 
-__all__ = ["leaf_fmax_mhz", "pe_fmax_mhz"]
+__all__ = ["leaf_fmax_mhz", "pe_fmax_mhz", "smallest_tile"]
 
 #: nextpnr's report of a clock's maximum frequency, in MHz; the last one is after routing.
 _FMAX = re.compile(r"Max frequency for clock '[^']*': ([0-9.]+) MHz")
@@ -35,8 +37,18 @@ def _ecp5_script(verilog, module, netlist):
         f"synth_ecp5 -top {module} -run map_cells: -json {netlist}"]) + "\n"
 
 
+def smallest_tile(formats, pe_stages=None):
+    """The smallest tile of format set ``formats`` and MAC depth ``pe_stages`` (None: the
+    default): one PE, or with MX formats one column of 8 rows (one E8M0 block scale's group);
+    PSUM the smallest, as it is no part of a PE."""
+    rows = MX_SCALE_GROUP_ROWS if any(name in MX_ONLY_FORMATS for name in formats) else 1
+    return TileConfig(rows, 1, psum_banks=1, psum_depth=1, formats=formats, pe_stages=pe_stages)
+
+
 def pe_fmax_mhz(formats, work_dir, time_limit=None, pe_stages=None):
-    """Post-route maximum frequency of one PE of format set ``formats`` on an ECP5, in MHz.
+    """Post-route maximum frequency of one PE of format set ``formats`` on an ECP5, in MHz: its
+    PE column of :func:`smallest_tile`, or with MX formats that tile's MAC (an MX PE does not
+    stand alone).
 
     Parameters
     ----------
@@ -58,9 +70,8 @@ def pe_fmax_mhz(formats, work_dir, time_limit=None, pe_stages=None):
         If a tool fails, is stopped at the time limit, or nextpnr reports no clock frequency;
         one line naming the module, the tool and the log.
     """
-    # One PE; the PSUM is not part of the leaf, so the smallest one keeps generation quick.
-    config = TileConfig(1, 1, psum_banks=1, psum_depth=1, formats=formats, pe_stages=pe_stages)
-    return leaf_fmax_mhz(config, "pe_column", work_dir, time_limit)
+    config = smallest_tile(formats, pe_stages)
+    return leaf_fmax_mhz(config, FLOAT_MAC if config.mx else "pe_column", work_dir, time_limit)
 
 
 def leaf_fmax_mhz(config, kind, work_dir, time_limit=None):

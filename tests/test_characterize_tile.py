@@ -10,7 +10,7 @@ from sim_models.cycle_model import time_program
 from sim_models.program import LoadStationary, MultiplyMoving, ReadPsum
 from sim_models.program import MatmulFormat
 from sim_models.stimulus import (characterization_formats, characterization_shapes,
-                                 steady_state_shapes)
+                                 peak_format, steady_state_shapes)
 from sim_models.tiler import tile_gemm
 from sim_models.timing import drain_cycles
 from tb import characterize_tile
@@ -236,3 +236,14 @@ def test_steady_state_with_shapes_is_one_line(capsys):
     assert stop.value.code == 2
     assert capsys.readouterr().err == ("error: Parameter 'steady-state' cannot go with 'shapes' "
                                        "('8x16x512'); allowed: one of them\n")
+
+
+def test_peak_format_is_the_mode_of_the_most_products_per_pe():
+    """MX mode on a tile with it (four products per PE per cycle), else FP8 double-row (two),
+    else the tile's first format."""
+    assert peak_format(TileConfig(8, 8, formats=TRAINIUM3_FORMATS)) == \
+        MatmulFormat("fp8_e5m2", "fp8_e5m2", mx=True)
+    assert peak_format(TileConfig(8, 8, formats=TRAINIUM2_FORMATS)) == \
+        MatmulFormat("fp8_e4m3", "fp8_e4m3", double_row=True)
+    assert peak_format(TileConfig(4, 4, formats=("bf16", "fp16"))) == MatmulFormat("bf16", "bf16")
+    assert peak_format(TileConfig(4, 4)).rows_per_pe == 1

@@ -4,13 +4,17 @@ The measurement itself runs the tools ``tests/test_pe_depths.py`` already exerci
 import pytest
 
 from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS
-from sweep.mac_figures import MacFigures, _mac_config, main, markdown_table
+from sweep.mac_figures import MacFigures, main, markdown_table
+from sweep.pe_timing import smallest_tile
 
 
 def test_an_mx_set_is_measured_on_eight_rows_and_others_on_one():
-    assert (_mac_config(TRAINIUM3_FORMATS, None).rows, _mac_config(TRAINIUM2_FORMATS, None).rows,
-            _mac_config(("bf16",), 2).rows) == (8, 1, 1)
-    assert _mac_config(TRAINIUM3_FORMATS, None).rows_per_pe == 4
+    """The MAC figures' and the sweep's PE timing's tile: one PE, or a column of one E8M0
+    scale group's 8 rows with MX formats."""
+    assert (smallest_tile(TRAINIUM3_FORMATS).rows, smallest_tile(TRAINIUM2_FORMATS).rows,
+            smallest_tile(("bf16",), 2).rows) == (8, 1, 1)
+    assert smallest_tile(TRAINIUM3_FORMATS).rows_per_pe == 4
+    assert smallest_tile(("bf16",), 2).pe_stages == 2
 
 
 def test_the_table_shows_each_row():

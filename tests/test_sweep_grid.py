@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sim_models.config import (DEFAULT_FLOAT_PE_STAGES, OPERAND_FORMATS, TRAINIUM2_FORMATS,
-                               TileConfig)
+                               TRAINIUM3_FORMATS, TileConfig)
 from sim_models.scaling.peak import core_peak
 from sim_models.scaling.tile_projection import (MFU_RESOLUTION, chip_with_tile,
                                                 ideal_limit_caveat, project_tile)
@@ -83,6 +83,22 @@ def test_characterization_shapes_per_tile():
     assert points[0].shapes[0] == (2, 2, 512) and points[2].shapes[0] == (2, 4, 512)
 
 
+def test_a_tile_with_mx_mode_measures_in_mx_mode_with_whole_k_multiples():
+    """Its fastest mode is MX: the standard shapes are MX mode's (K in passes of 4R) and a GEMM
+    whose K is not a multiple of the tile's MX K multiple is refused in one line."""
+    trn3 = ",".join(TRAINIUM3_FORMATS)
+    text = GRID.replace('["int8"]', f'["{trn3}"]').replace("rows = [2, 4]", "rows = [8]")
+    points = parse_grid(text.replace('["2x2x8", "1x2x4"]', '"characterization"'))
+    assert points[0].shapes[:2] == ((2, 32, 512), (2, 64, 512))
+    assert parse_grid(text.replace('["2x2x8", "1x2x4"]', '["8x64x8"]'))[0].shapes == \
+        ((8, 64, 8),)
+    with pytest.raises(GridError) as caught:
+        parse_grid(text)
+    assert str(caught.value) == (
+        f"grid gemms: 2x2x8 on {points[0].config.name}: a tile with MX mode runs its GEMMs in "
+        f"MX mode, whose K must be a multiple of 32 (NKI's), not 2")
+
+
 @pytest.mark.parametrize("old, new, message", [
     ("[tile]", "[tile", "grid: not valid TOML: "),
     ("[measure]", "colour = 1\n[measure]",
@@ -130,6 +146,8 @@ def test_shipped_grids_parse():
     smoke = load_grid(REPOSITORY / "sweeps" / "smoke.toml")
     assert len(smoke) >= 8 and len({point.config for point in smoke}) < len(smoke)
     assert len(load_grid(REPOSITORY / "sweeps" / "shapes.toml")) > len(smoke)
+    trn3 = load_grid(REPOSITORY / "sweeps" / "formats_trn3.toml")
+    assert [point.config.formats for point in trn3] == [TRAINIUM3_FORMATS] * 2
 
 
 def _row(digest, status, error=None):
