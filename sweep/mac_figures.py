@@ -9,7 +9,8 @@ generically (:func:`sweep.synthesis.module_figures`, pipeline registers counted)
 and routed on an ECP5 (:func:`sweep.pe_timing.leaf_fmax_mhz`). The PE's operand and weight
 registers and its stationary path are not in these figures, nor are the MAC's own input and
 output paths (nextpnr reports them apart): the fmax is that of its slowest stage between two
-pipeline registers, so a MAC of fewer than :data:`MIN_STAGES` stages is refused.
+pipeline registers, so a MAC of fewer than :data:`sweep.pe_timing.MIN_MAC_STAGES` stages is
+refused.
 
 Usage: ``python -m sweep.mac_figures --out DIR [--sets bf16 trainium2 trainium3]
 [--stages 13]``; writes ``DIR/mac_figures.json`` and ``DIR/mac_figures.md``, one progress line
@@ -27,7 +28,7 @@ from hdl.leaf import FLOAT_MAC, leaf_module_name
 from sim_models.cli import ArgumentParser
 
 from .pe_depths import _format_set, _set_name, _stages_range, measure_entries
-from .pe_timing import leaf_fmax_mhz, smallest_tile
+from .pe_timing import MIN_MAC_STAGES, leaf_fmax_mhz, smallest_tile
 from .synthesis import module_figures
 from .tools import TimeLimit
 
@@ -86,17 +87,12 @@ def measure_mac(formats, pe_stages, work_dir, time_limit=ENTRY_SECONDS):
                       seconds=time.monotonic() - start)
 
 
-#: Fewest MAC stages with a register-to-register path inside the MAC (two cuts): the MAC's
-#: own input and output paths are not part of the figure (nextpnr reports them apart).
-MIN_STAGES = 3
-
-
 def _mac_stages(text):
-    """``--stages``: depths of :data:`MIN_STAGES` or more."""
+    """``--stages``: depths of :data:`sweep.pe_timing.MIN_MAC_STAGES` or more."""
     stages = _stages_range(text)
-    if stages.start < MIN_STAGES:
+    if stages.start < MIN_MAC_STAGES:
         raise argparse.ArgumentTypeError(
-            f"Parameter 'stages' must start at {MIN_STAGES} or deeper for the MAC alone, not "
+            f"Parameter 'stages' must start at {MIN_MAC_STAGES} or deeper for the MAC alone, not "
             f"{text!r}: below, no register-to-register path lies inside it")
     return stages
 

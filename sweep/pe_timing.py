@@ -23,7 +23,11 @@ from sim_models.config import MX_ONLY_FORMATS, MX_SCALE_GROUP_ROWS, TileConfig
 
 from .tools import SynthesisError, TimeLimit, run_tool
 
-__all__ = ["leaf_fmax_mhz", "pe_fmax_mhz", "smallest_tile"]
+__all__ = ["MIN_MAC_STAGES", "leaf_fmax_mhz", "pe_fmax_mhz", "smallest_tile"]
+
+#: Fewest MAC stages with a register-to-register path inside the MAC (two cuts): the MAC's
+#: own input and output paths are not part of the figure (nextpnr reports them apart).
+MIN_MAC_STAGES = 3
 
 #: nextpnr's report of a clock's maximum frequency, in MHz; the last one is after routing.
 _FMAX = re.compile(r"Max frequency for clock '[^']*': ([0-9.]+) MHz")
@@ -68,9 +72,14 @@ def pe_fmax_mhz(formats, work_dir, time_limit=None, pe_stages=None):
         If ``formats`` is not a known format set.
     SynthesisError
         If a tool fails, is stopped at the time limit, or nextpnr reports no clock frequency;
-        one line naming the module, the tool and the log.
+        one line naming the module, the tool and the log. Also, before any tool runs, for an
+        MX set of fewer than :data:`MIN_MAC_STAGES` stages.
     """
     config = smallest_tile(formats, pe_stages)
+    if config.mx and config.pe_stages < MIN_MAC_STAGES:
+        raise SynthesisError(f"{config.name}: an MX PE is timed by its MAC alone, which has no "
+                             f"register-to-register path below {MIN_MAC_STAGES} stages, not "
+                             f"{config.pe_stages}")
     return leaf_fmax_mhz(config, FLOAT_MAC if config.mx else "pe_column", work_dir, time_limit)
 
 

@@ -117,8 +117,8 @@ def characterize(configs, sim, build, log, shapes=None, hierarchical=False, date
     format of :func:`~sim_models.stimulus.characterization_formats`: the same ``shapes`` in
     each if given, else with ``steady_state`` only each format's two GEMMs of
     :func:`~sim_models.stimulus.steady_state_shapes` (what a MACs per PE per cycle is measured
-    from), else its standard set. The console gets one line per tile and format; each simulation's line and
-    each GEMM's cycles go to ``log`` (a :class:`tb.step_log.StepLog`).
+    from), else its standard set. The console gets one line per tile and format; each
+    simulation's line and each GEMM's cycles go to ``log`` (a :class:`tb.step_log.StepLog`).
     """
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     runs, designs, builds = [], [], {}

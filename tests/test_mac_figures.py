@@ -5,7 +5,8 @@ import pytest
 
 from sim_models.config import TRAINIUM2_FORMATS, TRAINIUM3_FORMATS
 from sweep.mac_figures import MacFigures, main, markdown_table
-from sweep.pe_timing import smallest_tile
+from sweep.pe_timing import pe_fmax_mhz, smallest_tile
+from sweep.tools import SynthesisError
 
 
 def test_an_mx_set_is_measured_on_eight_rows_and_others_on_one():
@@ -15,6 +16,15 @@ def test_an_mx_set_is_measured_on_eight_rows_and_others_on_one():
             smallest_tile(("bf16",), 2).rows) == (8, 1, 1)
     assert smallest_tile(TRAINIUM3_FORMATS).rows_per_pe == 4
     assert smallest_tile(("bf16",), 2).pe_stages == 2
+
+
+def test_an_mx_pe_too_shallow_to_time_is_refused_before_the_tools(tmp_path):
+    with pytest.raises(SynthesisError) as caught:
+        pe_fmax_mhz(TRAINIUM3_FORMATS, tmp_path, pe_stages=1)
+    assert str(caught.value) == (
+        f"{smallest_tile(TRAINIUM3_FORMATS, 1).name}: an MX PE is timed by its MAC alone, "
+        f"which has no register-to-register path below 3 stages, not 1")
+    assert not any(tmp_path.iterdir())
 
 
 def test_the_table_shows_each_row():

@@ -143,7 +143,8 @@ def test_report_without_the_full_runs_says_they_are_absent(characterization, tmp
     assert report_cli(["--tile", str(characterization["tile"]), "--float",
                        str(characterization["float"]), "--fabric",
                        str(characterization["fabric"]), "--full", str(absent), "--full-float",
-                       str(absent_float), "--full-trn3", str(absent_trn3), "--verilog", str(characterization["verilog"]),
+                       str(absent_float), "--full-trn3", str(absent_trn3), "--verilog",
+                       str(characterization["verilog"]),
                        "--out", str(tmp_path / "out")]) == 0
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert f"| full-size 128 x 128 run | {absent} | missing | no such file; make " \

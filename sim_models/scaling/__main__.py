@@ -18,9 +18,9 @@ searched over TP and PP, with the degrees given). The collectives are calibrated
 Trainium3's MACs per PE per cycle come from --float-tile, by default from what the report
 reads: the floating-point tile characterization (build/characterization/tile_float.json) and
 the committed 128 x 128 runs of Trainium2's and Trainium3's formats, those present, each
-chip's from its own tiles (the least measured per datatype), else the spec data. The output says which (with --json per datatype:
-the value used, the spec's, and the file, tile and GEMMs that measured it), and the fitted
-parameters it used.
+chip's from its own tiles (the least measured per datatype), else the spec data. The output
+says which (with --json per datatype: the value used, the spec's, and the file, tile and GEMMs
+that measured it), and the fitted parameters it used.
 """
 
 import argparse
@@ -39,8 +39,8 @@ from .calibration import FITTED, GOAL, check_rows
 from .characterization import MEASURED_DATATYPES, chip_rates, tile_checks
 from .confidence import Confidence, assess
 from .decode import best_decode_plan, decode_step
-from .inputs import FULL_FLOAT_RUN, FULL_TRN3_RUN
 from .formatting import binary_bytes, number, percent, setting, si
+from .inputs import FULL_FLOAT_RUN, FULL_TRN3_RUN
 from .measurements import load_measurements
 from .network import FabricCalibration, collective_figures
 from .parallel import (check_count, check_model_parallel, logical_cores_per_chip,
@@ -214,9 +214,9 @@ def _rates(args, spec_data):
     """The RTL-measured MACs per PE per cycle of the chips the RTL models (dict by chip of dicts
     by datatype, each measured on that chip's own tiles: :func:`.characterization.chip_rates`
     of every GEMM of the files of :func:`_rate_files`, as the report takes them), by chip where
-    they come from, and by chip and datatype the file that holds the GEMM pair of each. A file given with ``--float-tile`` that
-    measures no rate is an error; the report's own files then leave the spec data's rates,
-    and the answer says why. A chip's source names the rates that replace a datatype of its
+    they come from, and by chip and datatype the file that holds the GEMM pair of each. A file
+    given with ``--float-tile`` that measures no rate is an error; the report's own files then
+    leave the spec data's rates, and the answer says why. A chip's source names the rates that replace a datatype of its
     spec (``spec_data``). Returns (rates, sources, files)."""
     documents = [(path, load(path, kind)) for path, kind in _rate_files(args)]
     if not documents:

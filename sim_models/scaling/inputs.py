@@ -7,7 +7,8 @@ from pathlib import Path
 from ..results import load
 from ..staleness import Verdict, missing, verdict
 
-__all__ = ["FULL_FLOAT_RUN", "FULL_RUN", "FULL_TRN3_RUN", "INPUT_LABELS", "ReportInput", "read_inputs"]
+__all__ = ["FULL_FLOAT_RUN", "FULL_RUN", "FULL_TRN3_RUN", "INPUT_LABELS", "ReportInput",
+           "read_inputs"]
 
 #: The full-size runs the report reads unless told otherwise (tracked; each may be absent): the
 #: int8 tile's, the tile of Trainium2's four floating-point formats, and the tile of Trainium3's
