@@ -2,9 +2,8 @@
 
 A one-row PE column (one PE with its stationary registers; for a format set with MX formats,
 whose PEs come in columns of 8 rows sharing a block scale, the PE's MAC alone, which holds its
-longest path) is synthesized for a Lattice ECP5
-(``synth_ecp5``, multipliers in its DSP blocks) and placed and routed by nextpnr-ecp5 on an
-LFE5U-25F; the post-route maximum frequency of its clock is the figure. It is a proxy for
+longest path) is synthesized for a Lattice ECP5 (``synth_ecp5``, multipliers in its DSP
+blocks) and placed and routed by nextpnr-ecp5 on an LFE5U-25F; the post-route maximum frequency of its clock is the figure. It is a proxy for
 comparing PE designs (operand formats) with a real timing-driven tool, not an ASIC clock: an
 FPGA's LUTs, DSPs and routing have nothing of a standard-cell library's delays. The clock is
 constrained to 1 MHz, so the tools never give up on timing; input and output paths are not

@@ -62,8 +62,7 @@ class Stage:
 def measure_gemms(point, work):
     """The point's GEMMs on its built RTL in the tile's fastest mode
     (:func:`sim_models.stimulus.peak_format`: MX mode on a tile with it, else FP8 double-row
-    when the tile has FP8), each
-    checked bit- and cycle-exactly
+    when the tile has FP8), each checked bit- and cycle-exactly
     (:func:`tb.tile_gemms.simulate_gemms`, its line in ``simulate.log`` of the point's
     directory, not among the sweep's progress); a dict with ``runs`` (the
     :class:`sim_models.results.TileRun` of each GEMM, as dicts) and ``macs_per_cycle`` over all

@@ -18,8 +18,10 @@ build arguments and the Verilation and C++ compile seconds.
     python -m tb.characterize_tile --build build --sizes 128 \\
         --formats bf16,fp16,fp8_e4m3,fp8_e5m2 --dated \\
         --out characterization/r128c128_trn2_verilator.json
-    python -m tb.characterize_tile --build build --sizes 8 --formats trainium2 \
+    python -m tb.characterize_tile --build build --sizes 8 --formats trainium2 \\
         --formats trainium3 --out build/characterization/tile_float.json
+    python -m tb.characterize_tile --build build --sizes 128 --formats trainium3 \\
+        --steady-state --dated --out characterization/r128c128_trn3_verilator.json
 
 A tile of floating-point formats runs its GEMMs once per format
 (:func:`sim_models.stimulus.characterization_formats`: each format, then FP8 double-row with
