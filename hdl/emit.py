@@ -24,6 +24,8 @@ Command line (``--help`` of each subcommand lists its options)::
         --collective reducescatter --forwarding cut-through
     python -m hdl.emit allreduce --torus 2 3 2 --flit-intervals 1 1 2 --vector-length 24 \
         --element bf16
+    python -m hdl.emit allreduce --torus 4 4 4 --flit-intervals 1 1 2 --vector-length 128 \
+        --element bf16 --bidirectional
     python -m hdl.emit alltoall --torus 2 3 --max-count 8
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6
     python -m hdl.emit gemm --rows 4 --cols 4 --nodes 3 --columns 6 --formats bf16
@@ -334,6 +336,9 @@ def _parser():
     allreduce.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
                            help="with --torus: per dimension, cycles between the flits of a "
                                 "link, 1..8 (1 1 2: Z links at half bandwidth)")
+    allreduce.add_argument("--bidirectional", action="store_true",
+                           help="with --torus: two rings per dimension, one each way round, "
+                                "each over half of every chunk")
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
                               "vectors are all-reduced in hardware.")
@@ -398,7 +403,7 @@ def configs_of(args):
         else:
             fabric = FabricConfig.ring(args.nodes, **options)
         return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
-                                args.forwarding)]
+                                args.forwarding, args.bidirectional)]
     ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
 

@@ -17,6 +17,10 @@ widened to FP32 exactly, added by R9 and the sum rounded to BF16 to nearest even
 one FP32 adder). Different chunks therefore start at different nodes, and the same inputs may
 give different bits in different chunks; every node ends with the same bits for each element.
 Vectors of the floating formats are given and returned as bit patterns.
+
+A ring may also run the other way round (``direction=-1``, the second ring of a bidirectional
+torus phase): node ``r`` sends to node ``r - 1``, and chunk ``c`` is summed from its own node
+downwards, ``((x[c] + x[c - 1]) + x[c - 2]) + ... + x[c + 1]``.
 """
 
 from dataclasses import dataclass, field
@@ -52,7 +56,7 @@ def add_elements(element, stored, incoming):
     raise ValueError(f"Parameter 'element' must be one of int32, fp32, bf16, not {element!r}")
 
 
-def allreduce_reference(vectors, element="int32"):
+def allreduce_reference(vectors, element="int32", direction=1):
     """What every node holds after an all-reduce.
 
     Parameters
@@ -61,6 +65,8 @@ def allreduce_reference(vectors, element="int32"):
         Each node's vector: int32 values, or FP32 / BF16 bit patterns.
     element : str
         ``int32``, ``fp32`` or ``bf16``.
+    direction : int
+        1 (default) for a ring from node ``r`` to ``r + 1``, -1 for the other way round.
 
     Returns
     -------
@@ -69,12 +75,14 @@ def allreduce_reference(vectors, element="int32"):
         chunk in the order of the module's rule.
     """
     vectors = np.asarray(vectors, dtype=np.int64)
-    return np.broadcast_to(_reduced(vectors, element, 0), vectors.shape).copy()
+    return np.broadcast_to(_reduced(vectors, element, 0, direction), vectors.shape).copy()
 
 
-def _reduced(vectors, element, first):
+def _reduced(vectors, element, first, direction):
     """The element-wise sum of the rows of ``vectors`` (nodes, length), chunk ``c`` summed in
-    ring order from node ``c + first``."""
+    ring order from node ``c + first * direction``, each next node ``direction`` on."""
+    if direction not in (1, -1):
+        raise ValueError(f"Parameter 'direction' must be 1 or -1, not {direction!r}")
     nodes, length = vectors.shape
     if element == "int32":
         return wrap_int32(vectors.sum(axis=0))
@@ -83,14 +91,15 @@ def _reduced(vectors, element, first):
     for chunk, size in enumerate(chunk_sizes(length, nodes)):
         window = slice(start, start + size)
         start += size
-        partial = vectors[(chunk + first) % nodes, window]
+        partial = vectors[(chunk + direction * first) % nodes, window]
         for offset in range(first + 1, first + nodes):
-            partial = add_elements(element, vectors[(chunk + offset) % nodes, window], partial)
+            partial = add_elements(element, vectors[(chunk + direction * offset) % nodes,
+                                                    window], partial)
         total[window] = partial
     return total
 
 
-def collective_reference(inputs, element="int32", collective="allreduce"):
+def collective_reference(inputs, element="int32", collective="allreduce", direction=1):
     """What every node holds after a ring collective.
 
     Parameters
@@ -106,6 +115,9 @@ def collective_reference(inputs, element="int32", collective="allreduce"):
         ``r`` of the sum, each chunk ``c`` summed in ring order from node ``c + 1`` (the
         schedule that ends at node ``c``); ``allgather``: every node gets the chunks of all
         nodes in node order.
+    direction : int
+        1 (default) for a ring from node ``r`` to ``r + 1``; -1 for the other way round, each
+        sum starting at node ``c - 1`` (reduce-scatter) or ``c`` (all-reduce) and going down.
 
     Returns
     -------
@@ -116,11 +128,11 @@ def collective_reference(inputs, element="int32", collective="allreduce"):
     inputs = np.asarray(inputs, dtype=np.int64)
     nodes = inputs.shape[0]
     if collective == "allreduce":
-        return allreduce_reference(inputs, element)
+        return allreduce_reference(inputs, element, direction)
     if collective == "allgather":
         return np.broadcast_to(inputs.ravel(), (nodes, inputs.size)).copy()
     if collective == "reducescatter":
-        return _reduced(inputs, element, 1).reshape(nodes, -1)
+        return _reduced(inputs, element, 1, direction).reshape(nodes, -1)
     raise ValueError(f"Parameter 'collective' must be one of allreduce, reducescatter, "
                      f"allgather, not {collective!r}")
 
@@ -131,12 +143,13 @@ def chunk_sizes(length, nodes):
     return [base + (chunk < extra) for chunk in range(nodes)]
 
 
-def ring_allreduce(vectors, element="int32", collective="allreduce"):
+def ring_allreduce(vectors, element="int32", collective="allreduce", direction=1):
     """The ring schedule of the RTL, step by step, in numpy.
 
-    Node ``r`` sends chunk ``(r + first - s) mod nodes`` at step ``s`` (``first`` = -1 for the
-    reduce-scatter, 0 otherwise) and adds (reduce-scatter phase) or keeps (all-gather phase)
-    what it receives: ``2 (nodes - 1)`` steps for the all-reduce, ``nodes - 1`` for the others.
+    Node ``r`` sends chunk ``(r + d (first - s)) mod nodes`` to node ``r + d`` at step ``s``
+    (``d`` the ``direction``; ``first`` = -1 for the reduce-scatter, 0 otherwise) and adds
+    (reduce-scatter phase) or keeps (all-gather phase) what it receives: ``2 (nodes - 1)``
+    steps for the all-reduce, ``nodes - 1`` for the others.
 
     Parameters
     ----------
@@ -146,6 +159,8 @@ def ring_allreduce(vectors, element="int32", collective="allreduce"):
         ``int32``, ``fp32`` or ``bf16``.
     collective : str
         ``allreduce``, ``reducescatter`` or ``allgather``.
+    direction : int
+        1 (default) or -1, as for :func:`collective_reference`.
 
     Returns
     -------
@@ -167,11 +182,11 @@ def ring_allreduce(vectors, element="int32", collective="allreduce"):
     reducing = {"allreduce": nodes - 1, "reducescatter": nodes - 1, "allgather": 0}[collective]
     for step in range(nodes - 1 if collective != "allreduce" else 2 * (nodes - 1)):
         # Every node sends at once: take all the chunks before any node adds.
-        sent = [local[node, windows[(node + first - step) % nodes]].copy()
+        sent = [local[node, windows[(node + direction * (first - step)) % nodes]].copy()
                 for node in range(nodes)]
         for node in range(nodes):
-            window = windows[(node + first - step - 1) % nodes]
-            incoming = sent[(node - 1) % nodes]
+            window = windows[(node + direction * (first - step - 1)) % nodes]
+            incoming = sent[(node - direction) % nodes]
             local[node, window] = add_elements(element, local[node, window], incoming) \
                 if step < reducing else incoming
     if collective == "reducescatter":

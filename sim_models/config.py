@@ -17,7 +17,7 @@ from numbers import Integral
 from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
-__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLREDUCE_REVERSE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
            "AllToAllConfig", "FORWARDINGS", "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
@@ -128,6 +128,9 @@ SYSTEM_FABRICS = {
 
 #: Header ``kind`` of all-reduce packets; packets of other kinds are consumed and ignored.
 ALLREDUCE_KIND = 1
+#: Header ``kind`` of the packets of a torus collective's rings that run the - way round
+#: (``AllReduceConfig.bidirectional``); on a torus no all-to-all shares the fabric.
+ALLREDUCE_REVERSE_KIND = 3
 #: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
 ALLTOALL_KIND = 2
 #: Bits per all-to-all element (moved, never added: int32, FP32 or any 32-bit word).
@@ -717,15 +720,23 @@ class AllReduceConfig:
         ``allgather``.
     forwarding : str
         A key of :data:`FORWARDINGS`: ``store`` (default) or ``cut-through``.
+    bidirectional : bool
+        On a torus only: every phase runs two rings at once, the + way round over the first
+        half of every chunk of the phase and the - way round over the second half
+        (:attr:`lanes`), so each ring carries half the data on its own links. The vector must
+        then be a multiple of twice the nodes. Default False: one ring per phase, the + way.
 
     Raises
     ------
     TypeError
-        If ``ring`` is not a FabricConfig or ``vector_length`` not an integer in range.
+        If ``ring`` is not a FabricConfig, ``vector_length`` not an integer in range or
+        ``bidirectional`` not a bool.
     ValueError
         If ``element``, ``collective`` or ``forwarding`` is not a known name, ``ring`` is not a
         ring or switched fabric, its flits cannot carry an element, a chunk does not fit one
-        packet, or the chunks of a reduce-scatter or all-gather are not equal.
+        packet, the chunks of a reduce-scatter or all-gather are not equal, or
+        ``bidirectional`` is set off a torus or with a vector that is not a multiple of twice
+        the nodes.
     """
     ring: FabricConfig
     vector_length: int
@@ -733,8 +744,12 @@ class AllReduceConfig:
     # Omitted from the dictionary form at their defaults: earlier sidecars stay the same.
     collective: str = field(default="allreduce", metadata={"omitted_at": "allreduce"})
     forwarding: str = field(default="store", metadata={"omitted_at": "store"})
+    bidirectional: bool = field(default=False, metadata={"omitted_at": False})
 
     def __post_init__(self):
+        if not isinstance(self.bidirectional, bool):
+            raise TypeError(f"Parameter 'bidirectional' must be True or False, "
+                            f"not {self.bidirectional!r}")
         if self.element not in ALLREDUCE_ELEMENTS:
             raise ValueError(f"Parameter 'element' must be one of "
                              f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
@@ -747,6 +762,10 @@ class AllReduceConfig:
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
         if self.torus:
             self._check_torus()
+        elif self.bidirectional:
+            raise ValueError(f"Parameter 'bidirectional' must be False on a "
+                             f"{'switched fabric' if self.ring.switched else 'ring'} (two "
+                             f"rings per dimension run on a torus only), not True")
         elif self.collective != "allreduce" and self.vector_length % self.ring.nodes:
             raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
                              f"{self.ring.nodes} nodes for {self.collective}, "
@@ -763,12 +782,15 @@ class AllReduceConfig:
             raise ValueError(f"Parameter 'forwarding' must be 'store' on a torus (the "
                              f"dimension-by-dimension collective stores and forwards), "
                              f"not {self.forwarding!r}")
-        if self.vector_length % self.ring.nodes:
-            raise ValueError(f"Parameter 'vector_length' must be a multiple of the "
-                             f"{self.ring.nodes} nodes of the {sides} torus (every "
-                             f"dimension's ring splits its vector into equal chunks), "
+        lanes = 2 if self.bidirectional else 1
+        if self.vector_length % (lanes * self.ring.nodes):
+            multiple = (f"twice the {self.ring.nodes} nodes of the {sides} torus (two rings "
+                        f"per dimension, each over half of every chunk)" if self.bidirectional
+                        else f"the {self.ring.nodes} nodes of the {sides} torus (every "
+                        f"dimension's ring splits its vector into equal chunks)")
+            raise ValueError(f"Parameter 'vector_length' must be a multiple of {multiple}, "
                              f"not {self.vector_length}")
-        longest = min(self.ring.dims[0] * self.max_flits * self.elements_per_flit,
+        longest = min(lanes * self.ring.dims[0] * self.max_flits * self.elements_per_flit,
                       MAX_VECTOR_LENGTH)
         if self.vector_length > longest:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} on the "
@@ -786,7 +808,8 @@ class AllReduceConfig:
     def phases(self):
         """On a torus, the ring collectives run one after the other at every node, in order:
         ``(dimension, AllReduceConfig)`` pairs, each config a ring of that dimension's size
-        (the torus's flit width, length field and buffers) over the vector the phase takes.
+        (the torus's flit width, length field and buffers) over the vector the phase takes, or
+        over half of it when :attr:`bidirectional` (the ring of each direction, :attr:`lanes`).
         The all-reduce is the reduce-scatters along X, Y, Z, then the all-gathers along Z, Y,
         X; the reduce-scatter and the all-gather are their halves. Empty on a ring or
         switched fabric."""
@@ -795,7 +818,7 @@ class AllReduceConfig:
         dims = self.ring.dims
         options = {"flit_width": self.ring.flit_width, "length_width": self.ring.length_width,
                    "buffer_depth": self.ring.buffer_depth}
-        scatter, length = [], self.vector_length
+        scatter, length = [], self.vector_length // len(self.directions)
         for dim, side in enumerate(dims):
             scatter.append((dim, AllReduceConfig(FabricConfig.ring(side, **options), length,
                                                  self.element, "reducescatter",
@@ -806,6 +829,21 @@ class AllReduceConfig:
                   for dim, config in reversed(scatter)]
         return tuple({"allreduce": scatter + gather, "reducescatter": scatter,
                       "allgather": gather}[self.collective])
+
+    @property
+    def directions(self):
+        """The ways round every ring of a torus phase runs: ``(1,)``, or ``(1, -1)`` when
+        :attr:`bidirectional`."""
+        return (1, -1) if self.bidirectional else (1,)
+
+    @property
+    def lanes(self):
+        """The ring collectives every node of a torus runs: per phase and per direction
+        (:attr:`directions`), ``(phase, dimension, direction, config)`` with the phase's
+        config (:attr:`phases`). Empty on a ring or switched fabric."""
+        return tuple((index, dim, direction, config)
+                     for index, (dim, config) in enumerate(self.phases)
+                     for direction in self.directions)
 
     @property
     def element_width(self):
@@ -840,10 +878,11 @@ class AllReduceConfig:
     @property
     def name(self):
         """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``,
-        ``switch4x2_v16_fp32_rs_ct``."""
+        ``switch4x2_v16_fp32_rs_ct``, ``torus4x4x4_i1x1x2_v128_bf16_bd`` (bidirectional)."""
         suffix = "" if self.element == "int32" else f"_{self.element}"
         return (f"{self.ring.name}_v{self.vector_length}{suffix}"
-                f"{RING_COLLECTIVES[self.collective]}{FORWARDINGS[self.forwarding]}")
+                f"{RING_COLLECTIVES[self.collective]}{FORWARDINGS[self.forwarding]}"
+                f"{'_bd' if self.bidirectional else ''}")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,10 @@ one ring collective per phase (:attr:`~sim_models.config.AllReduceConfig.phases`
 4. all-gathers back along Z, Y and X, each concatenating its ring's chunks in ring order.
 
 Each ring runs one way round (the + direction; the - links carry only the rendezvous
-packets). The order puts the Trn2 UltraServer's half-bandwidth Z links where the least data
+packets), or, when bidirectional, two rings run at once in every phase: the + way over the
+first half of every chunk of the phase, the - way (``direction=-1`` of
+:func:`~sim_models.allreduce.collective_reference`) over the second half, so that each half's
+sums run in opposite orders. The order puts the Trn2 UltraServer's half-bandwidth Z links where the least data
 crosses them: ``(Z - 1) / Z * length / (X Y)`` elements per node each way, 1/16 of what X
 carries on a 4 x 4 x 4 torus. So element ``e`` is the sum of the X sums (each in X-ring order)
 added in Y-ring order, those added in Z-ring order, every addition rounded on its own as on the
@@ -27,6 +30,7 @@ import numpy as np
 from .allreduce import AllReduceEstimate, LocalStreams, collective_reference
 from .fabric import ZeroLoadLatency
 from .topology import Torus
+from .torus_schedule import Lane, lane_schedule
 
 __all__ = ["torus_phases", "torus_collective_reference", "chunk_of_node", "reference_of",
            "TorusCollectiveEstimate", "estimate_of"]
@@ -54,7 +58,29 @@ def chunk_of_node(dims, node):
     return chunk
 
 
-def torus_collective_reference(inputs, dims, element="int32", collective="allreduce"):
+def _ring_phase(vectors, element, collective, bidirectional):
+    """One phase's ring collective on ``vectors`` (one row per ring node, in ring order): one
+    ring the + way, or the + way over the first half of every chunk and the - way over the
+    second half, each node's output the two halves of each chunk side by side again."""
+    if not bidirectional:
+        return collective_reference(vectors, element, collective)
+    side = vectors.shape[0]
+    if collective == "allgather":  # each node's own chunk
+        half = vectors.shape[1] // 2
+        parts = [collective_reference(vectors[:, slice_], element, collective, direction)
+                 .reshape(side, side, half)
+                 for slice_, direction in ((slice(None, half), 1), (slice(half, None), -1))]
+        return np.concatenate(parts, axis=2).reshape(side, -1)
+    chunks = vectors.reshape(side, side, -1)
+    half = chunks.shape[2] // 2
+    parts = [collective_reference(chunks[:, :, slice_].reshape(side, -1), element, collective,
+                                  direction)
+             for slice_, direction in ((slice(None, half), 1), (slice(half, None), -1))]
+    return np.concatenate(parts, axis=1)
+
+
+def torus_collective_reference(inputs, dims, element="int32", collective="allreduce",
+                               bidirectional=False):
     """What every node of a torus holds after a collective run dimension by dimension.
 
     Parameters
@@ -70,6 +96,8 @@ def torus_collective_reference(inputs, dims, element="int32", collective="allred
         ``int32``, ``fp32`` or ``bf16``.
     collective : str
         ``allreduce``, ``reducescatter`` or ``allgather``.
+    bidirectional : bool
+        Two rings per phase, one each way round (the module docstring), instead of one.
 
     Returns
     -------
@@ -81,16 +109,20 @@ def torus_collective_reference(inputs, dims, element="int32", collective="allred
     ------
     ValueError
         If the inputs' rows are not one per node, or their length not a multiple of the nodes
-        (for the all-reduce and reduce-scatter).
+        (for the all-reduce and reduce-scatter; of twice the nodes, or an all-gather's chunk
+        not even, when bidirectional).
     """
     torus = Torus(tuple(dims))
     local = np.asarray(inputs, dtype=np.int64)
     if local.ndim != 2 or local.shape[0] != torus.nodes:
         raise ValueError(f"Parameter 'inputs' must have one row per node, {torus.nodes}, "
                          f"not shape {local.shape}")
-    if collective != "allgather" and local.shape[1] % torus.nodes:
-        raise ValueError(f"Parameter 'inputs' must have a multiple of the {torus.nodes} nodes "
-                         f"as its length, not {local.shape[1]}")
+    lanes = 2 if bidirectional else 1
+    multiple = lanes if collective == "allgather" else lanes * torus.nodes
+    if local.shape[1] % multiple:
+        raise ValueError(f"Parameter 'inputs' must have a multiple of {multiple} as its length "
+                         f"({'bidirectional, ' if bidirectional else ''}{torus.nodes} nodes, "
+                         f"{collective}), not {local.shape[1]}")
     positions = [torus.coordinates(node) for node in range(torus.nodes)]
     for dim, ring_collective in torus_phases(len(dims), collective):
         # Each ring of this dimension: the nodes that agree on every other coordinate.
@@ -100,7 +132,7 @@ def torus_collective_reference(inputs, dims, element="int32", collective="allred
         results = [None] * torus.nodes
         for members in rings.values():
             members.sort(key=lambda node: positions[node][dim])
-            outputs = collective_reference(local[members], element, ring_collective)
+            outputs = _ring_phase(local[members], element, ring_collective, bidirectional)
             for node, output in zip(members, outputs):
                 results[node] = output
         local = np.stack(results)
@@ -113,7 +145,7 @@ def reference_of(config, inputs):
     switched fabric, dimension by dimension on a torus."""
     if config.torus:
         return torus_collective_reference(inputs, config.ring.dims, config.element,
-                                          config.collective)
+                                          config.collective, config.bidirectional)
     return collective_reference(inputs, config.element, config.collective)
 
 
@@ -150,6 +182,10 @@ class TorusCollectiveEstimate(LocalStreams):
         Per dimension, cycles between the flits of a link; empty for 1 everywhere.
     collective, forwarding : str
         As :class:`~sim_models.config.AllReduceConfig` names them.
+    bidirectional : bool
+        Two rings per phase, one each way round: the lanes share the node's inject port, so
+        :meth:`cycles` follows them flit by flit (:func:`~sim_models.torus_schedule.
+        lane_schedule`, which gives the same count as the phases' sum with one lane).
     """
     dims: tuple
     length: int
@@ -158,6 +194,7 @@ class TorusCollectiveEstimate(LocalStreams):
     intervals: tuple = ()
     collective: str = "allreduce"
     forwarding: str = "store"
+    bidirectional: bool = False
 
     @classmethod
     def of(cls, config):
@@ -165,7 +202,12 @@ class TorusCollectiveEstimate(LocalStreams):
         fabric = config.ring
         return cls(fabric.dims, config.vector_length, config.elements_per_flit,
                    ZeroLoadLatency(buffer_depth=fabric.buffer_depth), fabric.flit_intervals,
-                   config.collective, config.forwarding)
+                   config.collective, config.forwarding, config.bidirectional)
+
+    @property
+    def directions(self):
+        """The ways round each phase's rings run: ``(1,)`` or ``(1, -1)``."""
+        return (1, -1) if self.bidirectional else (1,)
 
     @property
     def nodes(self):
@@ -173,8 +215,9 @@ class TorusCollectiveEstimate(LocalStreams):
         return Torus(tuple(self.dims)).nodes
 
     def phases(self):
-        """``(dimension, AllReduceEstimate)`` of every phase's ring, in order."""
-        result, length = [], self.length
+        """``(dimension, AllReduceEstimate)`` of every phase's ring (of one lane's ring, over
+        half the phase's vector, when bidirectional), in order."""
+        result, length = [], self.length // len(self.directions)
         lengths = {}
         for dim, side in enumerate(self.dims):
             lengths[dim] = length
@@ -193,8 +236,9 @@ class TorusCollectiveEstimate(LocalStreams):
         """Cycles of streaming through one-element ports that an alpha-beta fit leaves out:
         the node's inputs, one cycle and the outputs of every phase, the last phase's being
         the node's outputs (each phase hands its results to the next one element per cycle,
-        through the ring interfaces' local streams)."""
-        return self.inputs + 1 + sum(ring.outputs for _, ring in self.phases())
+        through the ring interfaces' local streams, all its lanes' in turn)."""
+        return self.inputs + 1 + len(self.directions) * sum(
+            ring.outputs for _, ring in self.phases())
 
     @property
     def chunk_flits(self):
@@ -213,13 +257,33 @@ class TorusCollectiveEstimate(LocalStreams):
 
     def phase_cycles(self):
         """Per phase, ``(dimension, collective, cycles)``: from the last input handshake of
-        the phase to the last handshake of its results."""
+        the phase to the last handshake of its results, with one ring per phase (two share
+        the inject port: :meth:`lanes`)."""
         return [(dim, ring.collective,
                  self.rendezvous() + ring.network() - 1 + 3 + ring.outputs - 1)
                 for dim, ring in self.phases()]
 
+    def lanes(self):
+        """The phases as :func:`~sim_models.torus_schedule.lane_schedule` takes them:
+        ``(lanes, half, outputs)`` per phase, a :class:`~sim_models.torus_schedule.Lane` per
+        direction."""
+        result = []
+        for dim, ring in self.phases():
+            side = self.dims[dim]
+            interval = self.intervals[dim] if self.intervals else 1
+
+            def link(direction):  # a side-2 ring's packets all go the + way
+                return dim, direction if side > 2 else 1
+            lanes = [Lane(ring.steps, ring.chunk_flits, interval, link(direction),
+                          link(-direction)) for direction in self.directions]
+            result.append((lanes, ring.length // side, len(lanes) * ring.outputs))
+        return result
+
     def cycles(self):
-        """Cycles from the first input handshake to the last output handshake."""
+        """Cycles from the first input handshake to the last output handshake: the phases'
+        sum with one ring per phase, the lanes' schedule with two."""
+        if self.bidirectional:
+            return lane_schedule(self.lanes(), self.inputs, self.latency)
         return self.inputs - 1 + sum(cycles for _, _, cycles in self.phase_cycles())
 
 

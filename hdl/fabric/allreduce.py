@@ -47,6 +47,10 @@ def _decrement(value, modulus):
     return Mux(value == 0, modulus - 1, value - 1)
 
 
+def _increment(value, modulus):
+    return Mux(value == modulus - 1, 0, value + 1)
+
+
 def element_shape(allreduce):
     """Shape of one element of ``allreduce`` (an AllReduceConfig) on the local streams:
     ``signed(32)`` for int32, the format's bits (``unsigned``) for FP32 and BF16."""
@@ -100,6 +104,13 @@ class AllReduceInterface(wiring.Component):
         The ring, ``vector_length`` (elements per vector; the longest chunk,
         ``ceil(vector_length / nodes)`` elements, fits one packet) and the element format;
         also :attr:`config`.
+    direction : int
+        1 (default): the ring runs as the module docstring says, from node ``r`` to node
+        ``r + 1``. -1: the mirror image, from node ``r`` to node ``r - 1``: node ``r`` sends
+        chunk ``(r + s) mod nodes`` at step ``s`` (``r + 1 + s`` in a reduce-scatter), so
+        chunk ``c`` is summed from node ``c - 1`` downwards and a reduce-scatter still leaves
+        chunk ``r`` at node ``r`` (``sim_models.allreduce.collective_reference`` with
+        ``direction=-1``). Needs equal chunks (a multiple of the nodes).
 
     Members
     -------
@@ -114,20 +125,29 @@ class AllReduceInterface(wiring.Component):
         rounded at each addition as the module docstring says; of a reduce-scatter, chunk
         ``node`` of it; of an all-gather, every node's chunk in node order.
     inject : Out(stream.Signature(ring.flit_width))
-        Packets to the fabric, all for node ``node + 1``.
+        Packets to the fabric, all for node ``node + direction``.
     eject : In(stream.Signature(flit_layout(ring)))
-        Packets from the fabric, from node ``node - 1``.
+        Packets from the fabric, from node ``node - direction``.
 
     Raises
     ------
     TypeError
         If ``allreduce`` is not an AllReduceConfig (which checks everything else).
+    ValueError
+        If ``direction`` is not 1 or -1, or is -1 with unequal chunks.
     """
-    def __init__(self, allreduce):
+    def __init__(self, allreduce, direction=1):
         if not isinstance(allreduce, AllReduceConfig):
             raise TypeError(f"Parameter 'allreduce' must be an AllReduceConfig, "
                             f"not {allreduce!r}")
+        if direction not in (1, -1):
+            raise ValueError(f"Parameter 'direction' must be 1 or -1, not {direction!r}")
+        if direction == -1 and allreduce.vector_length % allreduce.ring.nodes:
+            raise ValueError(f"Parameter 'direction' must be 1 for {allreduce.vector_length} "
+                             f"elements on {allreduce.ring.nodes} nodes (the - way needs "
+                             f"equal chunks), not -1")
         self._config = allreduce
+        self._direction = direction
         ring = allreduce.ring
         super().__init__({
             "node": In(range(ring.nodes)),
@@ -141,6 +161,17 @@ class AllReduceInterface(wiring.Component):
     def config(self):
         """The :class:`~sim_models.config.AllReduceConfig` the interface was built from."""
         return self._config
+
+    @property
+    def direction(self):
+        """1 if the ring runs from node ``r`` to ``r + 1``, -1 if the other way."""
+        return self._direction
+
+    def _onward(self, chunk):
+        """The chunk after ``chunk`` in a node's sending order: one down the + way, one up the
+        - way."""
+        step = _decrement if self._direction == 1 else _increment
+        return step(chunk, self._config.ring.nodes)
 
     @property
     def row_layout(self):
@@ -206,13 +237,12 @@ class AllReduceInterface(wiring.Component):
 
     def _first_chunks(self):
         """The chunks a node sends and receives at step 0: its own chunk and its previous
-        node's, or for the reduce-scatter one earlier each (so that node ``r`` ends with
+        node's, or for the reduce-scatter one onward each (so that node ``r`` ends with
         chunk ``r``)."""
-        nodes = self._config.ring.nodes
         sends = self.node
         if self._config.collective == "reducescatter":
-            sends = _decrement(sends, nodes)
-        return sends, _decrement(sends, nodes)
+            sends = self._onward(sends)
+        return sends, self._onward(sends)
 
     def _cut_through(self, m, sent, in_payload, handshake, progress):
         """Whether the cut-through sender may offer its next flit: a step's header once the
@@ -252,7 +282,8 @@ class AllReduceInterface(wiring.Component):
             valid = (self._cut_through(m, sent, in_payload, handshake, progress) &
                      (running & (sent != steps) | in_payload))
         m.d.comb += [
-            header.destination.eq(Mux(self.node == nodes - 1, 0, self.node + 1)),
+            header.destination.eq(_increment(self.node, nodes) if self._direction == 1
+                                  else _decrement(self.node, nodes)),
             header.source.eq(self.node),
             header.kind.eq(ALLREDUCE_KIND),
             header.length.eq(length),
@@ -260,7 +291,7 @@ class AllReduceInterface(wiring.Component):
             self.inject.payload.eq(Mux(in_payload, row_data.as_value(), header.as_value())),
         ]
         step_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
-        next_chunk = _decrement(chunk, nodes)
+        next_chunk = self._onward(chunk)
         row_next = Signal.like(row)
         first, _ = self._first_chunks()
         m.d.comb += row_next.eq(Mux(begin, first * chunk_flits, Mux(
@@ -296,7 +327,7 @@ class AllReduceInterface(wiring.Component):
         step_done = handshake & beat.last & is_ours
         writes = handshake & in_payload & ours
         _, previous = self._first_chunks()
-        next_chunk = _decrement(chunk, nodes)
+        next_chunk = self._onward(chunk)
         row_next = Signal.like(row)
         m.d.comb += row_next.eq(Mux(begin, previous * chunk_flits, Mux(
             step_done, next_chunk * chunk_flits, Mux(writes, row + 1, row))))

@@ -1,0 +1,148 @@
+"""Flit-level schedule of a torus collective's lanes at one node: the cycle estimate of the RTL
+(``hdl.fabric.torus_collective``) when a phase runs two rings at once (bidirectional), where
+the lanes share the node's one inject port and no closed form holds.
+
+With ideal local streams and an idle fabric every node runs the same schedule (every ring of a
+dimension is alike, and the - way ring is the mirror of the + way one), so a packet a node
+receives left its neighbour when the node's own packet of the same lane and step left, and
+one node's schedule is followed. Per phase, in cycles from the node's first input handshake:
+
+* the phase's input stream is dealt to its lanes in turns of half a chunk; a lane whose last
+  element was taken at ``t`` owes a rendezvous packet from ``t + 1``;
+* the inject port sends one packet at a time, each as soon as it may: rendezvous packets
+  first, then data packets of the lowest lane (the + way); a lane's first data header may go
+  the cycle after its rendezvous arrived (the neighbour's, sent the same cycle, has arrived
+  and been counted), each later header ``turnaround`` cycles after the last flit of the
+  lane's previous step arrived;
+* payload flits follow their header one per cycle; every flit, rendezvous packets' too, is
+  paced by its link's flit interval and the credit loop as on a ring
+  (:meth:`sim_models.allreduce.AllReduceEstimate.network`) and arrives
+  :meth:`ZeroLoadLatency.header(1) <sim_models.fabric.ZeroLoadLatency.header>` cycles after it
+  went, paced the same way. A lane's data cross the link toward the node it sends to, its
+  rendezvous the link the other way; on a ring of side 2 both go the + way (routing sends
+  ties the + way), so both lanes share one link;
+* a lane's first result is ready 3 cycles after its last flit arrived, one per cycle after
+  that; the phase's output stream takes them in turns of half a chunk, one per cycle, and is
+  the next phase's input stream (the node's output after the last phase).
+"""
+
+from typing import Hashable, NamedTuple
+
+__all__ = ["Lane", "lane_schedule"]
+
+#: Cycles from a lane's last arrival to its first result (write, read, output register).
+RESULT_DELAY = 3
+
+
+class Lane(NamedTuple):
+    """One ring of a phase as the schedule sees it.
+
+    Members
+    -------
+    steps : int
+        Packets the lane sends (``side - 1``).
+    flits : int
+        Payload flits per packet.
+    interval : int
+        Cycles between the flits of the lane's links.
+    link : Hashable
+        The link its data packets cross; lanes that cross the same link name it alike.
+    token_link : Hashable
+        The link its rendezvous packet crosses (toward the node the lane receives from).
+    """
+    steps: int
+    flits: int
+    interval: int
+    link: Hashable
+    token_link: Hashable
+
+
+def _paced(times, earliest, interval, latency):
+    """Append the cycle a flit goes (or arrives): ``earliest``, or later when the link's flit
+    interval or its credits (``latency.buffer_depth`` flits per ``latency.credit_loop``
+    cycles) hold it back."""
+    if times:
+        earliest = max(earliest, times[-1] + interval)
+        if len(times) >= latency.buffer_depth:
+            earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
+    times.append(earliest)
+    return earliest
+
+
+def _network(lanes, taken, latency, turnaround):
+    """Schedule one phase's packets at the node's inject port.
+
+    ``lanes`` holds a :class:`Lane` per lane, ``taken`` the cycle each lane took its last
+    input element. Returns per lane the cycle its last flit arrived."""
+    hop = latency.header(1)
+    port = 0  # first cycle the port is free
+    tokens = {lane: last + 1 for lane, last in enumerate(taken)}
+    ready, sent = {}, [0] * len(lanes)
+    injects, arrivals = {}, {}  # per link, the inject and arrival cycles of its flits
+    finished = [None] * len(lanes)
+    while tokens or any(sent[lane] < lanes[lane].steps for lane in ready):
+        offers = [(max(port, cycle), 0, lane) for lane, cycle in tokens.items()]
+        offers += [(max(port, cycle), 1, lane) for lane, cycle in ready.items()
+                   if sent[lane] < lanes[lane].steps]
+        start, kind, lane = min(offers)
+        if kind == 0:
+            del tokens[lane]
+            link, interval = lanes[lane].token_link, lanes[lane].interval
+            went = _paced(injects.setdefault(link, []), start, interval, latency)
+            ready[lane] = _paced(arrivals.setdefault(link, []), went + hop, interval,
+                                 latency) + 1
+            port = went + 1
+            continue
+        flits, interval, link = lanes[lane].flits, lanes[lane].interval, lanes[lane].link
+        went = injects.setdefault(link, [])
+        first = len(went)
+        _paced(went, start, interval, latency)
+        for _ in range(flits):
+            _paced(went, went[-1] + 1, interval, latency)
+        history = arrivals.setdefault(link, [])
+        for cycle in went[first:]:
+            last = _paced(history, cycle + hop, interval, latency)
+        port = went[-1] + 1
+        sent[lane] += 1
+        ready[lane] = last + turnaround
+        finished[lane] = last
+    return finished
+
+
+def lane_schedule(phases, inputs, latency, turnaround=1):
+    """Cycles from a node's first input handshake to its last output handshake.
+
+    Parameters
+    ----------
+    phases : sequence
+        Per phase, in order: ``(lanes, half, outputs)``, ``lanes`` a :class:`Lane` per lane in
+        the order of the inject port's priority (+ way first), ``half`` the elements of a
+        lane's turn on the phase's streams, ``outputs`` the elements the phase gives.
+    inputs : int
+        Elements the node takes, one per cycle from cycle 0.
+    latency : ZeroLoadLatency
+        The fabric's latency, buffer depth and credit loop.
+    turnaround : int
+        Cycles from the arrival of a step's last flit to the next step's header.
+
+    Returns
+    -------
+    int
+    """
+    stream = list(range(inputs))  # cycle of each element of the phase's input stream
+    for lanes, half, outputs in phases:
+        count = len(lanes)
+        taken = [max(cycle for index, cycle in enumerate(stream)
+                     if (index // half) % count == lane) for lane in range(count)]
+        arrived = _network(lanes, taken, latency, turnaround)
+        given, previous = [0] * count, None
+        stream = []
+        for index in range(outputs):
+            lane = (index // half) % count
+            cycle = arrived[lane] + RESULT_DELAY + given[lane]
+            if previous is not None:
+                cycle = max(cycle, previous + 1)
+            stream.append(cycle)
+            given[lane] += 1
+            previous = cycle
+    return stream[-1]
