@@ -26,6 +26,9 @@ terms come from the algorithm (:data:`ALGORITHMS`):
   k**2``), the Z ring's bytes counted twice for its half-rate links.
   ``reducescatter``/``dimension-wise`` and ``allgather``/``dimension-wise``: one half, ``d``
   phases (X, Y, Z; or Z, Y, X): ``latency_terms = d k``, half the all-reduce's bytes.
+- ``allreduce``/``dimension-wise-bidirectional``: the same with two rings per dimension, one
+  each way round, each over half of every chunk (``AllReduceConfig.bidirectional``): the same
+  ``latency_terms``, half the ``byte_terms`` (each link direction carries half the bytes).
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -40,9 +43,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "TORUS_DIMENSIONS", "TORUS_Z_INTERVAL",
-           "algorithm_of", "fit",
-           "held_out", "torus_side"]
+__all__ = ["ALGORITHMS", "Algorithm", "FitResult", "TORUS_ALGORITHMS", "TORUS_DIMENSIONS",
+           "TORUS_Z_INTERVAL", "algorithm_of", "fit", "held_out", "torus_side"]
 
 #: Cycles between flits of the Z links of the tori the ``dimension-wise`` fit describes (X and
 #: Y links carry one per cycle): the Trn2 UltraServer's Z links at half bandwidth.
@@ -51,6 +53,8 @@ TORUS_Z_INTERVAL = 2
 
 #: Torus dimensions of the ``dimension-wise`` fits, by topology name.
 TORUS_DIMENSIONS = {"torus2d": 2, "torus3d": 3}
+#: The algorithms of a torus, dimension by dimension, by the ways round each ring runs.
+TORUS_ALGORITHMS = {"dimension-wise": 1, "dimension-wise-bidirectional": 2}
 
 
 def torus_side(nodes, dimensions):
@@ -89,7 +93,7 @@ class Algorithm:
     def latency_terms(self, nodes):
         """Operations (steps or messages; a torus phase's rendezvous counts as a step) on the
         critical path; alpha's coefficient."""
-        if self.name == "dimension-wise":
+        if self.name in TORUS_ALGORITHMS:
             return self._halves * self.dimensions * torus_side(nodes, self.dimensions)
         return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
 
@@ -97,11 +101,12 @@ class Algorithm:
         """Bytes through the busiest link or port; beta's coefficient."""
         if self.collective == "alltoall":
             return (nodes - 1) * size_bytes
-        if self.name == "dimension-wise":
+        if self.name in TORUS_ALGORITHMS:
             side = torus_side(nodes, self.dimensions)
             intervals = (1, 1, TORUS_Z_INTERVAL)[:self.dimensions]
             return self._halves * (side - 1) / side * size_bytes * sum(
-                interval / side ** dim for dim, interval in enumerate(intervals))
+                interval / side ** dim for dim, interval in enumerate(intervals)) / \
+                TORUS_ALGORITHMS[self.name]
         return self.latency_terms(nodes) / nodes * size_bytes
 
     @property
@@ -119,6 +124,7 @@ ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for colle
               message in [("allreduce", "ring", "vector bytes per node"),
                           ("allreduce", "ring-cut-through", "vector bytes per node"),
                           ("allreduce", "dimension-wise", "vector bytes per node"),
+                          ("allreduce", "dimension-wise-bidirectional", "vector bytes per node"),
                           ("reducescatter", "ring", "vector bytes per node"),
                           ("reducescatter", "dimension-wise", "vector bytes per node"),
                           ("allgather", "ring", "vector bytes (all nodes' chunks)"),
@@ -131,7 +137,7 @@ def algorithm_of(topology, collective, name):
     ``torus3d``, ``switch``): :data:`ALGORITHMS`' entry, with the torus's dimensions for the
     ``dimension-wise`` all-reduce."""
     algorithm = ALGORITHMS[collective, name]
-    if name != "dimension-wise":
+    if name not in TORUS_ALGORITHMS:
         return algorithm
     if topology not in TORUS_DIMENSIONS:
         raise ValueError(f"Parameter 'topology' of a dimension-wise fit must be one of "

@@ -236,9 +236,13 @@ class TorusCollectiveEstimate(LocalStreams):
         """Cycles of streaming through one-element ports that an alpha-beta fit leaves out:
         the node's inputs, one cycle and the outputs of every phase, the last phase's being
         the node's outputs (each phase hands its results to the next one element per cycle,
-        through the ring interfaces' local streams, all its lanes' in turn)."""
-        return self.inputs + 1 + len(self.directions) * sum(
-            ring.outputs for _, ring in self.phases())
+        through the ring interfaces' local streams). Bidirectional, the node's inputs, one
+        cycle and its outputs alone: a phase's hand-over to the next overlaps the network
+        (one lane starts once its turns of the stream are in, while the other's still come),
+        so it is not a serial cost to take out."""
+        if self.bidirectional:
+            return self.inputs + 1 + self.outputs
+        return self.inputs + 1 + sum(ring.outputs for _, ring in self.phases())
 
     @property
     def chunk_flits(self):

@@ -94,6 +94,9 @@ TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
                 ((4, 4), (1, 1), (64,)),
                 ((2, 2, 2), (1, 1, 2), FLOAT_LENGTHS), ((3, 3, 3), (1, 1, 2), (108,)),
                 ((4, 4, 4), (1, 1, 2), (64,)))
+#: The all-reduce of every torus of :data:`TORUS_SWEEPS` also runs bidirectional (two rings per
+#: dimension, one each way), at each length rounded up to a multiple of twice its nodes (the
+#: 4 x 4 x 4 torus at 128).
 #: The reduce-scatter and the all-gather alone on the tori of :data:`TORUS_SWEEPS` up to
 #: 3 x 3 (x 3), which is held out.
 TORUS_HALVES = ("reducescatter", "allgather")
@@ -201,7 +204,7 @@ def collective_run(config, rtl_cycles):
     estimate = estimate_of(config)
     algorithm = "ring" if config.forwarding == "store" else "ring-cut-through"
     if config.torus:
-        algorithm = "dimension-wise"
+        algorithm = "dimension-wise-bidirectional" if config.bidirectional else "dimension-wise"
     return CollectiveRun(topology_kind(config.ring), config.name, config.collective,
                          algorithm, config.element, config.ring.nodes,
                          config.vector_length * config.element_width // 8, rtl_cycles,
@@ -219,10 +222,15 @@ def float_configs():
                for length in FLOAT_LENGTHS]
     kinds = {sides: ("allreduce",) + (TORUS_HALVES if max(sides) <= TORUS_HALVES_MAX_SIDE
                                       else ()) for sides, _, _ in TORUS_SWEEPS}
-    return configs + [AllReduceConfig(FabricConfig.torus(
-        *sides, flit_intervals=intervals, length_width=ALLREDUCE_LENGTH_WIDTH), length,
-        FLOAT_ELEMENT, collective) for sides, intervals, lengths in TORUS_SWEEPS
-        for collective in kinds[sides] for length in lengths]
+    tori = [(FabricConfig.torus(*sides, flit_intervals=intervals,
+                                length_width=ALLREDUCE_LENGTH_WIDTH), sides, lengths)
+            for sides, intervals, lengths in TORUS_SWEEPS]
+    configs += [AllReduceConfig(torus, length, FLOAT_ELEMENT, collective)
+                for torus, sides, lengths in tori for collective in kinds[sides]
+                for length in lengths]
+    return configs + [AllReduceConfig(torus, -(-length // (2 * torus.nodes)) * 2 * torus.nodes,
+                                      FLOAT_ELEMENT, bidirectional=True)
+                      for torus, _, lengths in tori for length in lengths]
 
 
 def _float_collectives(build, designs, log):

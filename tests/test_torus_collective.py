@@ -390,6 +390,8 @@ def test_bidirectional_estimate_terms():
     both = TorusCollectiveEstimate((4, 4, 4), 128, 2, intervals=(1, 1, 2), bidirectional=True)
     # Each way's packets carry half a chunk; the node streams the same elements.
     assert both.chunk_flits == 8 and one_way.chunk_flits == 16
-    assert both.local_cycles == one_way.local_cycles
+    # The node's own streams; one way, every phase's hand-over too.
+    assert both.local_cycles == 128 + 1 + 128
+    assert one_way.local_cycles == 128 + 1 + 32 + 8 + 2 + 8 + 32 + 128
     assert [len(lanes) for lanes, _, _ in both.lanes()] == [2] * 6
     assert both.cycles() < one_way.cycles()

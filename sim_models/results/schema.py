@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from ..collective_fit import ALGORITHMS, TORUS_DIMENSIONS, algorithm_of, fit, held_out
+from ..collective_fit import (ALGORITHMS, TORUS_ALGORITHMS, TORUS_DIMENSIONS, algorithm_of,
+                              fit, held_out)
 from ..config import (AllReduceConfig, AllToAllConfig, FabricConfig, TileConfig,
                       config_from_dict, module_name)
 from ..program import MatmulFormat
@@ -424,7 +425,7 @@ class CollectiveRun:
             raise ValueError(f"fields 'collective', 'algorithm' must be one of "
                              f"{', '.join('/'.join(key) for key in ALGORITHMS)}, not "
                              f"{self.collective}/{self.algorithm}")
-        if self.algorithm == "dimension-wise" and self.topology not in TORUS_DIMENSIONS:
+        if self.algorithm in TORUS_ALGORITHMS and self.topology not in TORUS_DIMENSIONS:
             raise ValueError(f"field 'topology' of a dimension-wise run must be one of "
                              f"{', '.join(TORUS_DIMENSIONS)}, not {self.topology!r}")
         if self.rtl_cycles <= self.local_cycles:

@@ -19,9 +19,13 @@ def _fits(document, runs):
         "one. The all-reduce runs as a ring, storing or cutting through, on rings and through "
         "the switched fabric (the chips add, the switches do not), and dimension by dimension "
         "on 2-D tori and on 3-D tori with half-rate Z links (reduce-scatters along X, Y, Z, "
-        "then all-gathers back: 'dimension-wise'); reduce-scatter and all-gather are also "
-        "measured on their own on rings, switches and tori; the all-to-all sends one packet per "
-        "destination from one port, on rings, tori and the switched fabric.")
+        "then all-gathers back: 'dimension-wise'), and on the tori also with two rings per "
+        "dimension, one each way round over half of every chunk ('dimension-wise-"
+        "bidirectional': its beta counts each link direction's half of the bytes; the two ways "
+        "share the node's one port of a flit per cycle, so its link efficiency stays under "
+        "50%, and the scaling layer takes the one-way fit); reduce-scatter and all-gather are "
+        "also measured on their own on rings, switches and tori; the all-to-all sends one "
+        "packet per destination from one port, on rings, tori and the switched fabric.")
     document.table(
         ["topology", "collective", "element", "alpha (cycles)", "beta (cycles/B)",
          "link efficiency", "nodes", "message bytes", "fitted / held out", "fit error",
