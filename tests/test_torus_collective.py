@@ -338,6 +338,10 @@ MEASURED = [
                      bidirectional=True), 288),
     (AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 16, "fp32",
                      bidirectional=True), 139),
+    (AllReduceConfig(FabricConfig.torus(4, 4, length_width=8), 256, "bf16", bidirectional=True),
+     846),
+    (AllReduceConfig(FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2), length_width=8), 512,
+                     "bf16", bidirectional=True), 1695),
 ]
 
 
