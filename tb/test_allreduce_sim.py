@@ -23,9 +23,9 @@ from .regression import SIMULATORS, regression_runs, run_case
 #: ring through the switches), storing and cutting through. Tori, dimension by dimension: FP32
 #: on 2 x 2 x 2 with half-rate Z links, BF16 on 2 x 2 x 2 (one element per 16-bit flit), an
 #: int32 reduce-scatter on 2 x 3 (a ring of 3) with 2-flit buffers, a BF16 all-gather; and
-#: bidirectional (two rings per dimension, one each way): FP32 on 3 x 2 x 2 with half-rate Z
-#: links (rings of 3 each way, rings of 2 sharing a link), an FP32 reduce-scatter on 4 x 2 (on
-#: rings of 4 the two ways add in different orders), a BF16 all-gather on 2 x 2 x 2.
+#: bidirectional (two rings per dimension, one each way): FP32 on 4 x 2 (rings of 4, where the
+#: two ways add in different orders, on links of their own; rings of 2, where both ways share
+#: the + link), an FP32 reduce-scatter and a BF16 all-gather on 2 x 2 x 2 with half-rate Z.
 CASES = [
     AllReduceConfig(FabricConfig.ring(2), 8),
     AllReduceConfig(FabricConfig.ring(3, flit_width=64), 10),
@@ -46,9 +46,9 @@ CASES = [
     AllReduceConfig(FabricConfig.torus(2, 3, buffer_depth=2), 12, "int32", "reducescatter"),
     AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 16, "bf16",
                     "allgather"),
-    AllReduceConfig(FabricConfig.torus(3, 2, 2, flit_intervals=(1, 1, 2)), 24, "fp32",
-                    bidirectional=True),
-    AllReduceConfig(FabricConfig.torus(4, 2), 32, "fp32", "reducescatter", bidirectional=True),
+    AllReduceConfig(FabricConfig.torus(4, 2), 32, "fp32", bidirectional=True),
+    AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 32, "fp32",
+                    "reducescatter", bidirectional=True),
     AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 32, "bf16",
                     "allgather", bidirectional=True),
 ]
