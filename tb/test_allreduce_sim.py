@@ -92,14 +92,16 @@ def test_large_collectives(config, request):
 
 
 #: The Trn2 UltraServer's 4 x 4 x 4 torus (Z links at half rate) all-reducing BF16 dimension
-#: by dimension, in Verilator with the router and the node each built once as a hierarchical
-#: block (``make fabric-large``). Not yet run: the 2 x 2 x 2 torus's hierarchical build did
-#: not finish in 22 minutes at a load of 10 (docs/fabric.md).
-TRN2_ALLREDUCE = AllReduceConfig(FabricConfig.system("trn2-ultraserver"), 64, "bf16")
+#: by dimension, one way and bidirectional, in Verilator with the router and the node each
+#: built once as a hierarchical block (``make fabric-large``; docs/fabric.md has the runs).
+TRN2_ALLREDUCES = [AllReduceConfig(FabricConfig.system("trn2-ultraserver"), length, "bf16",
+                                   bidirectional=both)
+                   for length, both in ((64, False), (128, True))]
 
 
 @pytest.mark.large
 @pytest.mark.skipif("verilator" not in SIMULATORS, reason="SIM excludes verilator")
-def test_trn2_ultraserver_allreduce(request):
-    run_case("tb.allreduce_tb", "allreduce", "verilator", TRN2_ALLREDUCE, TESTS, request,
+@pytest.mark.parametrize("config", TRN2_ALLREDUCES, ids=[c.name for c in TRN2_ALLREDUCES])
+def test_trn2_ultraserver_allreduce(config, request):
+    run_case("tb.allreduce_tb", "allreduce", "verilator", config, TESTS, request,
              hierarchical=True)

@@ -14,6 +14,10 @@ a node sends at step ``s > 0`` is the one it received at step ``s - 1``: storing
 forwarding, it waits for that packet to end; cutting through, for its header, then sends each
 payload flit once the row it carries has been written.
 
+An interface may also run the ring the other way round (``direction=-1``: node ``r`` sends to
+node ``r - 1``, each chunk summed from its own node downwards), as the second ring of a
+bidirectional torus phase does (``hdl.fabric.torus_collective``).
+
 The reduce-scatter runs the first ``nodes - 1`` steps alone, each node starting one chunk
 earlier (chunk ``r - 1`` at node ``r``), so that node ``r`` ends with chunk ``r`` summed from
 node ``r + 1`` round the ring, and gives that chunk; the all-gather runs the copying steps alone
