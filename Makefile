@@ -26,7 +26,7 @@ SWEEP ?=
 WORKERS ?=
 SCHEDULER ?=
 
-.PHONY: help deps venv variables verilog sim regress fabric fabric-large fabric-gen2 \
+.PHONY: help deps venv variables verilog sim regress fabric fabric-large \
         characterize-fabric \
         characterize-tile characterize-full characterize-full-float characterize report lint \
         bench booksim booksim-deps sweep pe-depths mac-figures test unit clean FORCE
@@ -136,13 +136,9 @@ fabric: variables deps ## Fabric, all-reduce, distributed GEMM and all-to-all te
 	    tb/test_allreduce_sim.py tb/test_distributed_gemm_sim.py tb/test_alltoall_sim.py -q -s \
 	    --junitxml=$(BUILD)/junit/fabric.xml
 
-fabric-large: variables deps ## The Trn2 UltraServer torus, Trainium3 Gen1 and Gen2's shape at 16 servers in Verilator (long builds); 16-node collectives in Icarus
+fabric-large: variables deps ## The Trn2 UltraServer torus and its all-reduce, the Trainium3 Gen1 and Gen2 UltraServers in Verilator; 16-node collectives in Icarus
 	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py tb/test_allreduce_sim.py -q -s \
-	    -k "not trn3-gen2-ultraserver" --junitxml=$(BUILD)/junit/fabric_large.xml
-
-fabric-gen2: variables deps ## The full Trainium3 Gen2 UltraServer (144 chips) in Verilator (its build: over an hour on two cores)
-	$(SIM_ENV) $(PY) -m pytest -m large tb/test_fabric_large_sim.py -q -s \
-	    -k trn3-gen2-ultraserver --junitxml=$(BUILD)/junit/fabric_gen2.xml
+	    --junitxml=$(BUILD)/junit/fabric_large.xml
 
 TILE_JSON := $(BUILD)/characterization/tile.json
 FLOAT_JSON := $(BUILD)/characterization/tile_float.json
