@@ -868,10 +868,10 @@ class AllReduceConfig:
 
     @property
     def steps(self):
-        """Packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase; on a
-        torus, the sum of its phases' steps."""
+        """Data packets each node sends: ``nodes - 1`` per reduce-scatter or all-gather phase;
+        on a torus, the sum of its lanes' steps (both ways' when bidirectional)."""
         if self.torus:
-            return sum(config.steps for _, config in self.phases)
+            return sum(config.steps for _, _, _, config in self.lanes)
         phases = 2 if self.collective == "allreduce" else 1
         return phases * (self.ring.nodes - 1)
 

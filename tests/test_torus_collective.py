@@ -106,6 +106,7 @@ def test_bidirectional_lanes_run_both_ways_over_half_the_vector():
         (2, 1, 1, 3, 6, "allgather"), (2, 1, -1, 3, 6, "allgather"),
         (3, 0, 1, 2, 12, "allgather"), (3, 0, -1, 2, 12, "allgather")]
     assert config.name == "torus2x3_v24_bf16_bd" and config.directions == (1, -1)
+    assert config.steps == 2 * 2 * (1 + 2)
     assert config_from_dict(config_to_dict(config)) == config
     one_way = AllReduceConfig(FabricConfig.torus(2, 3), 24, "bf16")
     assert "bidirectional" not in config_to_dict(one_way)
