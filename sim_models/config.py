@@ -17,8 +17,9 @@ from numbers import Integral
 from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
-__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLREDUCE_REVERSE_KIND", "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND",
-           "AllToAllConfig", "FORWARDINGS", "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
+__all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLREDUCE_REVERSE_KIND",
+           "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND", "AllToAllConfig", "FORWARDINGS",
+           "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
            "MAX_TORUS_DIMENSIONS", "MAX_TORUS_NODES", "MAX_TORUS_SIDE", "MAX_VECTOR_LENGTH",
@@ -723,8 +724,8 @@ class AllReduceConfig:
     bidirectional : bool
         On a torus only: every phase runs two rings at once, the + way round over the first
         half of every chunk of the phase and the - way round over the second half
-        (:attr:`lanes`), so each ring carries half the data on its own links. The vector must
-        then be a multiple of twice the nodes. Default False: one ring per phase, the + way.
+        (:attr:`lanes`), each ring carrying half the data. The vector must then be a multiple
+        of twice the nodes. Default False: one ring per phase, the + way.
 
     Raises
     ------
