@@ -69,16 +69,18 @@ def _paced(times, earliest, interval, latency):
     return earliest
 
 
-def _network(lanes, taken, latency, turnaround):
+def _network(lanes, taken, latency, turnaround, injects, arrivals):
     """Schedule one phase's packets at the node's inject port.
 
     ``lanes`` holds a :class:`Lane` per lane, ``taken`` the cycle each lane took its last
-    input element. Returns per lane the cycle its last flit arrived."""
+    input element; ``injects`` and ``arrivals`` hold per link the cycles its flits went and
+    arrived, from every phase so far (a phase's first packets queue behind the last flits of
+    the one before on the same link), and get this phase's. Returns per lane the cycle its
+    last flit arrived."""
     hop = latency.header(1)
     port = 0  # first cycle the port is free
     tokens = {lane: last + 1 for lane, last in enumerate(taken)}
     ready, sent = {}, [0] * len(lanes)
-    injects, arrivals = {}, {}  # per link, the inject and arrival cycles of its flits
     finished = [None] * len(lanes)
     while tokens or any(sent[lane] < lanes[lane].steps for lane in ready):
         offers = [(max(port, cycle), 0, lane) for lane, cycle in tokens.items()]
@@ -130,11 +132,12 @@ def lane_schedule(phases, inputs, latency, turnaround=1):
     int
     """
     stream = list(range(inputs))  # cycle of each element of the phase's input stream
+    injects, arrivals = {}, {}  # per link, the cycles its flits went and arrived
     for lanes, half, outputs in phases:
         count = len(lanes)
         taken = [max(cycle for index, cycle in enumerate(stream)
                      if (index // half) % count == lane) for lane in range(count)]
-        arrived = _network(lanes, taken, latency, turnaround)
+        arrived = _network(lanes, taken, latency, turnaround, injects, arrivals)
         given, previous = [0] * count, None
         stream = []
         for index in range(outputs):

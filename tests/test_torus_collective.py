@@ -346,6 +346,17 @@ MEASURED = [
                      "allgather", bidirectional=True), 93),
     (AllReduceConfig(FabricConfig.torus(4, 4, length_width=8), 256, "bf16", bidirectional=True),
      846),
+    # Long packets on a slow last dimension: the all-gather's first packets queue behind the
+    # reduce-scatter's last flits on the same link (the schedule keeps every link's flits
+    # across phases; counting each phase's links afresh was 2 cycles short here).
+    (AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2), length_width=8), 256,
+                     "bf16", bidirectional=True), 912),
+    (AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2), length_width=8), 96,
+                     "bf16", bidirectional=True), 392),
+    (AllReduceConfig(FabricConfig.torus(2, 2, flit_intervals=(1, 2), length_width=8), 256,
+                     "bf16", bidirectional=True), 824),
+    (AllReduceConfig(FabricConfig.torus(2, 2, 2, length_width=8), 256, "bf16",
+                     bidirectional=True), 887),
     (AllReduceConfig(FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2), length_width=8), 512,
                      "bf16", bidirectional=True), 1695),
 ]
