@@ -357,6 +357,8 @@ MEASURED = [
                      "bf16", bidirectional=True), 824),
     (AllReduceConfig(FabricConfig.torus(2, 2, 2, length_width=8), 256, "bf16",
                      bidirectional=True), 887),
+    (AllReduceConfig(FabricConfig.torus(3, 3, 3, flit_intervals=(1, 1, 2), length_width=8), 108,
+                     "bf16", bidirectional=True), 446),
     (AllReduceConfig(FabricConfig.torus(4, 4, 4, flit_intervals=(1, 1, 2), length_width=8), 512,
                      "bf16", bidirectional=True), 1695),
 ]
