@@ -20,13 +20,15 @@ one node's schedule is followed. Per phase, in cycles from the node's first inpu
   :meth:`ZeroLoadLatency.header(1) <sim_models.fabric.ZeroLoadLatency.header>` cycles after it
   went, paced the same way. A lane's data cross the link toward the node it sends to, its
   rendezvous the link the other way; on a ring of side 2 both go the + way (routing sends
-  ties the + way), so both lanes share one link;
+  ties the + way), so both lanes share one link. A link's flits are kept from phase to phase:
+  a phase's first packets queue behind the last flits of the one before on the same link;
 * a lane's first result is ready 3 cycles after its last flit arrived, one per cycle after
   that; the phase's output stream takes them in turns of half a chunk, one per cycle, and is
   the next phase's input stream (the node's output after the last phase).
 """
 
-from typing import Hashable, NamedTuple
+from collections.abc import Hashable
+from typing import NamedTuple
 
 __all__ = ["Lane", "lane_schedule"]
 
@@ -130,6 +132,7 @@ def lane_schedule(phases, inputs, latency, turnaround=1):
     Returns
     -------
     int
+        Cycles, the last output handshake's (the first input's is cycle 0).
     """
     stream = list(range(inputs))  # cycle of each element of the phase's input stream
     injects, arrivals = {}, {}  # per link, the cycles its flits went and arrived
