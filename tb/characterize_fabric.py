@@ -90,13 +90,12 @@ SWITCH_COLLECTIVES = (("allreduce", "store"), ("reducescatter", "store"),
 #: instance's 4 x 4 and UltraServer's 4 x 4 x 4 at one each: held out by the fit (the largest
 #: node count), so their errors are the fits' extrapolation in nodes to the real systems' sizes.
 #: 4 x 4 x 4 is the sweep's longest simulation (about 4 minutes on Icarus, most of it the build).
+#: Every torus's all-reduce also runs bidirectional (two rings per dimension, one each way), at
+#: each length rounded up to a multiple of twice its nodes (the 4 x 4 x 4 torus at 128).
 TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
                 ((4, 4), (1, 1), (64,)),
                 ((2, 2, 2), (1, 1, 2), FLOAT_LENGTHS), ((3, 3, 3), (1, 1, 2), (108,)),
                 ((4, 4, 4), (1, 1, 2), (64,)))
-#: The all-reduce of every torus of :data:`TORUS_SWEEPS` also runs bidirectional (two rings per
-#: dimension, one each way), at each length rounded up to a multiple of twice its nodes (the
-#: 4 x 4 x 4 torus at 128).
 #: The reduce-scatter and the all-gather alone on the tori of :data:`TORUS_SWEEPS` up to
 #: 3 x 3 (x 3), which is held out.
 TORUS_HALVES = ("reducescatter", "allgather")
