@@ -29,7 +29,7 @@ import numpy as np
 
 from .allreduce import AllReduceEstimate, LocalStreams, collective_reference
 from .fabric import ZeroLoadLatency
-from .topology import Torus
+from .topology import LOCAL, RELATIONS, Torus, minus_port, plus_port, route
 from .torus_schedule import Lane, lane_schedule
 
 __all__ = ["torus_phases", "torus_collective_reference", "chunk_of_node", "reference_of",
@@ -273,15 +273,20 @@ class TorusCollectiveEstimate(LocalStreams):
         direction."""
         result = []
         for dim, ring in self.phases():
-            side = self.dims[dim]
             interval = self.intervals[dim] if self.intervals else 1
-
-            def link(direction):  # a side-2 ring's packets all go the + way
-                return dim, direction if side > 2 else 1
-            lanes = [Lane(ring.steps, ring.chunk_flits, interval, link(direction),
-                          link(-direction)) for direction in self.directions]
-            result.append((lanes, ring.length // side, len(lanes) * ring.outputs))
+            lanes = [Lane(ring.steps, ring.chunk_flits, interval, self._link(dim, direction),
+                          self._link(dim, -direction)) for direction in self.directions]
+            result.append((lanes, ring.length // self.dims[dim], len(lanes) * ring.outputs))
         return result
+
+    def _link(self, dim, direction):
+        """The output port by which a packet for the next node ``direction`` round dimension
+        ``dim`` leaves, as the dateline relation chooses it (every node alike; the naive one
+        picks the same ports): on a side of 2 the + and - neighbours are one node, and the
+        tie rule sends both ways the + way."""
+        torus = Torus(tuple(self.dims))
+        neighbour = torus.neighbour(0, plus_port(dim) if direction == 1 else minus_port(dim))
+        return route(torus, RELATIONS["dateline"], 0, LOCAL, 0, neighbour).port
 
     def cycles(self):
         """Cycles from the first input handshake to the last output handshake: the phases'
