@@ -11,16 +11,17 @@ one ring collective per phase (:attr:`~sim_models.config.AllReduceConfig.phases`
 3. the same along Z, over ``length / (X Y)`` elements;
 4. all-gathers back along Z, Y and X, each concatenating its ring's chunks in ring order.
 
-Each ring runs one way round (the + direction; the - links carry only the rendezvous
-packets), or, when bidirectional, two rings run at once in every phase: the + way over the
-first half of every chunk of the phase, the - way (``direction=-1`` of
+Each ring runs one way round (the + direction; the - links carry only the rendezvous packets),
+or, when bidirectional, two rings run at once in every phase: the + way over the first half of
+every chunk of the phase, the - way (``direction=-1`` of
 :func:`~sim_models.allreduce.collective_reference`) over the second half, so that each half's
-sums run in opposite orders. The order puts the Trn2 UltraServer's half-bandwidth Z links
-where the least data crosses them: ``(Z - 1) / Z * length / (X Y)`` elements per node each way, 1/16 of what X
-carries on a 4 x 4 x 4 torus. So element ``e`` is the sum of the X sums (each in X-ring order)
-added in Y-ring order, those added in Z-ring order, every addition rounded on its own as on the
-ring (``sim_models.allreduce``). The reduce-scatter alone leaves node ``(x, y, z)`` with chunk
-``(x * Y + y) * Z + z`` of ``X Y Z``; the all-gather takes that chunk there.
+sums run in opposite orders. The order puts the Trn2 UltraServer's half-bandwidth Z links where
+the least data crosses them: ``(Z - 1) / Z * length / (X Y)`` elements per node each way, 1/16
+of what X carries on a 4 x 4 x 4 torus. So element ``e`` is the sum of the X sums (each in
+X-ring order) added in Y-ring order, those added in Z-ring order, every addition rounded on its
+own as on the ring (``sim_models.allreduce``). The reduce-scatter alone leaves node
+``(x, y, z)`` with chunk ``(x * Y + y) * Z + z`` of ``X Y Z``; the all-gather takes that chunk
+there.
 """
 
 from dataclasses import dataclass, field

@@ -2,12 +2,12 @@
 
 A one-row PE column (one PE with its stationary registers; for a format set with MX formats,
 whose PEs come in columns of 8 rows sharing a block scale, the PE's MAC alone, which holds its
-longest path) is synthesized for a Lattice ECP5 (``synth_ecp5``, multipliers in its DSP
-blocks) and placed and routed by nextpnr-ecp5 on an LFE5U-25F; the post-route maximum frequency of its clock is the figure. It is a proxy for
-comparing PE designs (operand formats) with a real timing-driven tool, not an ASIC clock: an
-FPGA's LUTs, DSPs and routing have nothing of a standard-cell library's delays. The clock is
-constrained to 1 MHz, so the tools never give up on timing; input and output paths are not
-part of the figure (nextpnr reports them apart).
+longest path) is synthesized for a Lattice ECP5 (``synth_ecp5``, multipliers in its DSP blocks)
+and placed and routed by nextpnr-ecp5 on an LFE5U-25F; the post-route maximum frequency of its
+clock is the figure. It is a proxy for comparing PE designs (operand formats) with a real
+timing-driven tool, not an ASIC clock: an FPGA's LUTs, DSPs and routing have nothing of a
+standard-cell library's delays. The clock is constrained to 1 MHz, so the tools never give up
+on timing; input and output paths are not part of the figure (nextpnr reports them apart).
 
 Yosys 0.70's ``synth_ecp5`` maps LUTs with ``abc9``, which asserts on this design; the flow
 runs ``synth_ecp5`` up to that step, maps LUTs with ``abc -lut 4`` and runs the rest.

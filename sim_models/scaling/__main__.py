@@ -216,8 +216,8 @@ def _rates(args, spec_data):
     of every GEMM of the files of :func:`_rate_files`, as the report takes them), by chip where
     they come from, and by chip and datatype the file that holds the GEMM pair of each. A file
     given with ``--float-tile`` that measures no rate is an error; the report's own files then
-    leave the spec data's rates, and the answer says why. A chip's source names the rates that replace a datatype of its
-    spec (``spec_data``). Returns (rates, sources, files)."""
+    leave the spec data's rates, and the answer says why. A chip's source names the rates that
+    replace a datatype of its spec (``spec_data``). Returns (rates, sources, files)."""
     documents = [(path, load(path, kind)) for path, kind in _rate_files(args)]
     if not documents:
         return {}, dict.fromkeys(RTL_MODELLED_CHIPS, "spec data (no floating-point tile "

@@ -10,8 +10,9 @@ files come from ``make characterize`` (tile and fabric simulations) and ``make
 characterize-full``, ``make characterize-full-float`` and ``make characterize-full-trn3`` (the
 128 x 128 array, int8, with Trainium2's floating-point formats and with Trainium3's, in
 Verilator, committed; the report does without any of them and says so); the report only reads
-them, and says of each whether it is current: whether the Verilog it simulated, found in the ``--verilog`` directories, and what it was checked against
-are today's (:mod:`sim_models.staleness`).
+them, and says of each whether it is current: whether the Verilog it simulated, found in the
+``--verilog`` directories, and what it was checked against are today's
+(:mod:`sim_models.staleness`).
 
 One job per module: :mod:`.cli` the command line, :mod:`.build` the order of the steps,
 :mod:`.runs` every model run the report shows, and one renderer module per part of the page
