@@ -44,7 +44,8 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, stream
 
 from sim_models.cli import ArgumentParser
-from sim_models.config import (ALLREDUCE_ELEMENTS, ALLREDUCE_KIND, DEFAULT_FLOAT_PE_STAGES,
+from sim_models.config import (ALGORITHMS, ALLREDUCE_ELEMENTS, ALLREDUCE_KIND,
+                               DEFAULT_FLOAT_PE_STAGES,
                                FORMAT_SETS, FORWARDINGS, NAMED_TILES, RING_COLLECTIVES,
                                SWITCH_ROUTING, SYSTEM_FABRICS, TRAINIUM2_FORMATS,
                                AllReduceConfig, AllToAllConfig, DistributedGemmConfig,
@@ -54,6 +55,7 @@ from sim_models.files import replace_atomically
 from sim_models.timing import MAX_FLOAT_PE_STAGES
 
 from .fabric.allreduce import AllReduceRing
+from .fabric.direct_allreduce import DirectAllReduce
 from .fabric.torus_collective import TorusCollective, TorusCollectiveNode, node_module_name
 from .fabric.alltoall import AllToAll
 from .fabric.gemm import DistributedGemm
@@ -173,6 +175,8 @@ def _elaborate(config):
     if isinstance(config, FabricConfig):
         return Fabric(config), router
     if isinstance(config, AllReduceConfig):
+        if config.algorithm == "direct":
+            return DirectAllReduce(config), router
         if config.torus:
             node = (TorusCollectiveNode(config), node_module_name(config))
             return TorusCollective(config), router + [node]
@@ -339,6 +343,9 @@ def _parser():
     allreduce.add_argument("--bidirectional", action="store_true",
                            help="with --torus: two rings per dimension, one each way round, "
                                 "each over half of every chunk")
+    allreduce.add_argument("--algorithm", default="ring",
+                           help=f"{', '.join(ALGORITHMS)} (default ring; direct: every chunk "
+                                f"straight to the node that reduces it, on any fabric)")
     gemm = design("gemm", help="a ring of tiles that all-reduce their results",
                   description="Generate a distributed GEMM: a ring of tiles whose result "
                               "vectors are all-reduced in hardware.")
@@ -403,7 +410,7 @@ def configs_of(args):
         else:
             fabric = FabricConfig.ring(args.nodes, **options)
         return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
-                                args.forwarding, args.bidirectional)]
+                                args.forwarding, args.bidirectional, args.algorithm)]
     ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
 

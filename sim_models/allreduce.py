@@ -32,7 +32,7 @@ from .floats import accumulate_fp32, add_bf16
 
 __all__ = ["INT32_MIN", "INT32_MAX", "wrap_int32", "add_elements", "allreduce_reference",
            "collective_reference", "chunk_sizes", "ring_allreduce", "AllReduceEstimate",
-           "LocalStreams"]
+           "LocalStreams", "paced"]
 
 INT32_MIN = -(1 << 31)
 INT32_MAX = (1 << 31) - 1
@@ -194,6 +194,19 @@ def ring_allreduce(vectors, element="int32", collective="allreduce", direction=1
     return local
 
 
+def paced(latency, times, earliest, hops, interval):
+    """Append to ``times`` (the cycles of a packet's flits so far at one point of its path) the
+    cycle of its next flit, ready at ``earliest``: no sooner than ``interval`` cycles after the
+    one before (the path's slowest link) and, on a path over ``hops`` links, than
+    ``latency.credit_loop`` cycles after the flit ``latency.buffer_depth`` places before it
+    (``latency`` a :class:`~sim_models.fabric.ZeroLoadLatency`)."""
+    if times:
+        earliest = max(earliest, times[-1] + interval)
+        if hops and len(times) >= latency.buffer_depth:
+            earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
+    times.append(earliest)
+
+
 class LocalStreams:
     """The elements a node of a collective takes and gives through its one-element local
     streams, for estimates that have ``length``, ``nodes`` and ``collective``."""
@@ -317,13 +330,6 @@ class AllReduceEstimate(LocalStreams):
         links = self.links or ((1, 1),) * nodes
         cut_through = self.forwarding == "cut-through"
 
-        def paced(times, earliest, hops, interval):
-            if times:
-                earliest = max(earliest, times[-1] + interval)
-                if hops and len(times) >= latency.buffer_depth:
-                    earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
-            times.append(earliest)
-
         sent = [[-1]] * nodes   # per node, inject cycle of each flit of its last packet
         arrived = [None] * nodes  # per node, eject cycle of each flit of the packet it sent
         for step in range(self.steps):
@@ -338,10 +344,10 @@ class AllReduceEstimate(LocalStreams):
                 times = [header]
                 for flit in range(1, flits[(node + first - step) % nodes] + 1):
                     ready = incoming[flit] + 2 if cut_through and step else times[-1] + 1
-                    paced(times, ready, hops, interval)
+                    paced(latency, times, ready, hops, interval)
                 ejected = []
                 for went in times:
-                    paced(ejected, went + latency.header(hops), hops, interval)
+                    paced(latency, ejected, went + latency.header(hops), hops, interval)
                 sent[node], arrived[node] = times, ejected
         return max(times[-1] for times in arrived) + 1
 

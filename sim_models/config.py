@@ -18,7 +18,7 @@ from .timing import MAX_FLOAT_PE_STAGES
 from .topology import RELATIONS, UP_DOWN, SwitchTree, Torus, axis_name
 
 __all__ = ["ALLREDUCE_ELEMENTS", "ALLREDUCE_KIND", "ALLREDUCE_REVERSE_KIND",
-           "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND", "AllToAllConfig", "FORWARDINGS",
+           "ALLTOALL_ELEMENT_WIDTH", "ALLTOALL_KIND", "ALGORITHMS", "DIRECT_SCATTER_KIND", "AllToAllConfig", "FORWARDINGS",
            "RING_COLLECTIVES", "ELEMENT_WIDTH", "KIND_WIDTH",
            "MAX_ARRAY_DIM", "MAX_BUFFER_DEPTH", "MAX_FLIT_INTERVAL", "MAX_FLIT_WIDTH",
            "MAX_LENGTH_WIDTH", "MAX_PSUM_BANKS", "MAX_PSUM_DEPTH", "MAX_RING_NODES",
@@ -134,6 +134,10 @@ ALLREDUCE_KIND = 1
 ALLREDUCE_REVERSE_KIND = 3
 #: Header ``kind`` of all-to-all packets of even rounds; odd rounds use the next kind.
 ALLTOALL_KIND = 2
+#: Header ``kind`` of a direct all-reduce's reduce-scatter packets of even rounds, odd rounds
+#: the next kind (its all-gather packets are of ``ALLREDUCE_KIND``); no all-to-all shares its
+#: fabric.
+DIRECT_SCATTER_KIND = 2
 #: Bits per all-to-all element (moved, never added: int32, FP32 or any 32-bit word).
 ALLTOALL_ELEMENT_WIDTH = 32
 #: Bits per all-reduce vector element of each element format: int32 (wrapping addition), FP32
@@ -689,6 +693,12 @@ RING_COLLECTIVES = {"allreduce": "", "reducescatter": "_rs", "allgather": "_ag"}
 #: ``store``: a received chunk is forwarded once it has fully arrived; ``cut-through``: each
 #: flit as soon as it has arrived (and been added).
 FORWARDINGS = {"store": "", "cut-through": "_ct"}
+#: All-reduce algorithms of the collective interfaces (:class:`AllReduceConfig`), by name: the
+#: suffix of their configuration names. ``ring``: chunks passed round the nodes in index order
+#: (on a torus, dimension by dimension); ``direct``: every node writes each chunk straight to
+#: the node that reduces it, and that node writes the sum straight back to every node (Neuron's
+#: "Mesh": two steps whatever the nodes, the packets routed through the fabric).
+ALGORITHMS = {"ring": "", "direct": "_dir"}
 
 
 @dataclass(frozen=True)
@@ -726,6 +736,12 @@ class AllReduceConfig:
         half of every chunk of the phase and the - way round over the second half
         (:attr:`lanes`), each ring carrying half the data. The vector must then be a multiple
         of twice the nodes. Default False: one ring per phase, the + way.
+    algorithm : str
+        A key of :data:`ALGORITHMS`: ``ring`` (default) or ``direct`` (Neuron's Mesh, on any
+        fabric: node ``r`` sends chunk ``d`` to node ``d``, ``d = r + 1, r + 2, ...``, and node
+        ``d`` adds them in the order they come in an idle fabric, its own first, then from
+        node ``d - 1``, ``d - 2`` and down; then it sends the sum to every node in the same
+        order). Direct collectives store and forward, in one direction.
 
     Raises
     ------
@@ -746,6 +762,7 @@ class AllReduceConfig:
     collective: str = field(default="allreduce", metadata={"omitted_at": "allreduce"})
     forwarding: str = field(default="store", metadata={"omitted_at": "store"})
     bidirectional: bool = field(default=False, metadata={"omitted_at": False})
+    algorithm: str = field(default="ring", metadata={"omitted_at": "ring"})
 
     def __post_init__(self):
         if not isinstance(self.bidirectional, bool):
@@ -755,12 +772,15 @@ class AllReduceConfig:
             raise ValueError(f"Parameter 'element' must be one of "
                              f"{', '.join(ALLREDUCE_ELEMENTS)}, not {self.element!r}")
         for name, value, allowed in [("collective", self.collective, RING_COLLECTIVES),
-                                     ("forwarding", self.forwarding, FORWARDINGS)]:
+                                     ("forwarding", self.forwarding, FORWARDINGS),
+                                     ("algorithm", self.algorithm, ALGORITHMS)]:
             if value not in allowed:
                 raise ValueError(f"Parameter '{name}' must be one of {', '.join(allowed)}, "
                                  f"not {value!r}")
         _ring("ring", self.ring, self.element, switch=True)
         check_int("Parameter 'vector_length'", self.vector_length, 1, MAX_VECTOR_LENGTH)
+        if self.algorithm == "direct":
+            self._check_direct()
         if self.torus:
             self._check_torus()
         elif self.bidirectional:
@@ -776,6 +796,14 @@ class AllReduceConfig:
             raise ValueError(f"Parameter 'vector_length' must be at most {longest} for a "
                              f"{self.ring.nodes}-node ring of {self.ring.flit_width}-bit flits "
                              f"and {self.max_flits}-flit packets, not {self.vector_length}")
+
+    def _check_direct(self):
+        for name, value, allowed in [("forwarding", self.forwarding, "store"),
+                                     ("bidirectional", self.bidirectional, False)]:
+            if value != allowed:
+                raise ValueError(f"Parameter '{name}' must be {allowed!r} for the direct "
+                                 f"algorithm (each chunk goes once, straight to its node), "
+                                 f"not {value!r}")
 
     def _check_torus(self):
         sides = " x ".join(map(str, self.ring.dims))
@@ -801,9 +829,10 @@ class AllReduceConfig:
 
     @property
     def torus(self):
-        """Whether the fabric is a torus of 2 or 3 dimensions: the collective then runs
-        dimension by dimension (:attr:`phases`)."""
-        return not self.ring.switched and self.ring.topology.dimensions > 1
+        """Whether the collective runs dimension by dimension (:attr:`phases`): a ring
+        collective on a torus of 2 or 3 dimensions."""
+        return (self.algorithm == "ring" and not self.ring.switched and
+                self.ring.topology.dimensions > 1)
 
     @property
     def phases(self):
@@ -879,11 +908,12 @@ class AllReduceConfig:
     @property
     def name(self):
         """Configuration name, e.g. ``ring5_v23``, ``ring5_v23_bf16``,
-        ``switch4x2_v16_fp32_rs_ct``, ``torus4x4x4_i1x1x2_v128_bf16_bd`` (bidirectional)."""
+        ``switch4x2_v16_fp32_rs_ct``, ``torus4x4x4_i1x1x2_v128_bf16_bd`` (bidirectional),
+        ``torus4x4_v64_bf16_dir`` (direct)."""
         suffix = "" if self.element == "int32" else f"_{self.element}"
         return (f"{self.ring.name}_v{self.vector_length}{suffix}"
                 f"{RING_COLLECTIVES[self.collective]}{FORWARDINGS[self.forwarding]}"
-                f"{'_bd' if self.bidirectional else ''}")
+                f"{'_bd' if self.bidirectional else ''}{ALGORITHMS[self.algorithm]}")
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .allreduce import AllReduceEstimate, LocalStreams, collective_reference
+from .direct_allreduce import DirectEstimate, direct_reference
 from .fabric import ZeroLoadLatency
 from .topology import LOCAL, RELATIONS, Torus, minus_port, plus_port, route
 from .torus_schedule import Lane, lane_schedule
@@ -143,7 +144,9 @@ def torus_collective_reference(inputs, dims, element="int32", collective="allred
 def reference_of(config, inputs):
     """Every node's outputs of one collective of ``config`` (an
     :class:`~sim_models.config.AllReduceConfig`) on ``inputs``: the ring's rule on a ring or
-    switched fabric, dimension by dimension on a torus."""
+    switched fabric, dimension by dimension on a torus, the direct algorithm's on any fabric."""
+    if config.algorithm == "direct":
+        return direct_reference(inputs, config.element, config.collective)
     if config.torus:
         return torus_collective_reference(inputs, config.ring.dims, config.element,
                                           config.collective, config.bidirectional)
@@ -300,7 +303,10 @@ class TorusCollectiveEstimate(LocalStreams):
 def estimate_of(config):
     """The cycle estimate of ``config`` (an AllReduceConfig): an
     :class:`~sim_models.allreduce.AllReduceEstimate` on a ring or switched fabric, a
-    :class:`TorusCollectiveEstimate` on a torus."""
+    :class:`TorusCollectiveEstimate` on a torus, a
+    :class:`~sim_models.direct_allreduce.DirectEstimate` for the direct algorithm."""
+    if config.algorithm == "direct":
+        return DirectEstimate.of(config)
     if config.torus:
         return TorusCollectiveEstimate.of(config)
     return AllReduceEstimate.of(config)

@@ -127,10 +127,18 @@ async def ideal_cycles(dut):
                 ("node", "element"))
     measured = int(outputs.max() - inputs.min())
     expected = estimate.cycles()
+    # A direct collective's estimate holds where no packets meet; elsewhere it is a bound.
+    exact = getattr(estimate, "contention_free", lambda: True)()
     record_measurements(design_config(), "ideal_cycles", measured_cycles=measured,
                         estimate_cycles=expected, gap_cycles=measured - expected,
-                        chunk_flits=estimate.chunk_flits, step_cycles=estimate.step())
-    dut._log.info("ideal_cycles: %d cycles measured, %d estimated (gap %+d)", measured,
-                  expected, measured - expected)
-    assert measured == expected, \
-        f"{config.name} took {measured} cycles; the estimate is {expected}"
+                        chunk_flits=estimate.chunk_flits, step_cycles=estimate.step(),
+                        estimate_exact=exact)
+    dut._log.info("ideal_cycles: %d cycles measured, %d estimated (gap %+d, the estimate %s)",
+                  measured, expected, measured - expected,
+                  "exact" if exact else "a lower bound: packets meet")
+    if exact:
+        assert measured == expected, \
+            f"{config.name} took {measured} cycles; the estimate is {expected}"
+    else:
+        assert measured >= expected, \
+            f"{config.name} took {measured} cycles, under the lower bound {expected}"

@@ -86,72 +86,26 @@ def _reduced(m, element, stored, incoming, index):
     return _bf16_of_fp32(m, adder.sum, f"bf16_sum_{index}")
 
 
-class AllReduceInterface(wiring.Component):
-    """Network interface of one ring node that all-reduces vectors with its neighbours.
-
-    The interface takes ``vector_length`` elements on ``i``, all-reduces them with the other
-    nodes over ``inject`` and ``eject``, then gives the sum on ``o``; then takes the next
-    vector. An all-reduce starts at a node once its whole vector has been taken: packets that
-    arrive earlier wait in the fabric. Every all-reduce packet on ``eject`` must come from node
-    ``node - 1`` (the source is not checked); packets of other kinds are taken and ignored.
-
-    Timing, in handshakes on an always-ready fabric and output: the first header transfers 1
-    cycle after the last element is taken, its payload flits in the following cycles; storing
-    and forwarding, the header of each later step 1 cycle after the last flit of the previous
-    step arrives (cutting through, as :meth:`_cut_through` allows); the
-    first result 3 cycles after the last flit of the last step arrives, then one per cycle
-    (``sim_models.allreduce.AllReduceEstimate`` counts a whole all-reduce).
+class CollectiveInterface(wiring.Component):
+    """What the network interfaces of the vector collectives share: the ports (``node``, ``i``,
+    ``o``, ``inject``, ``eject``, as :class:`AllReduceInterface` describes them), the memory
+    row of one payload flit, and the walk of the local streams over the vector.
 
     Parameters
     ----------
     allreduce : AllReduceConfig
-        The ring, ``vector_length`` (elements per vector; the longest chunk,
-        ``ceil(vector_length / nodes)`` elements, fits one packet) and the element format;
-        also :attr:`config`.
-    direction : int
-        1 (default): the ring runs as the module docstring says, from node ``r`` to node
-        ``r + 1``. -1: the mirror image, from node ``r`` to node ``r - 1``: node ``r`` sends
-        chunk ``(r + s) mod nodes`` at step ``s`` (``r + 1 + s`` in a reduce-scatter), so
-        chunk ``c`` is summed from node ``c - 1`` downwards and a reduce-scatter still leaves
-        chunk ``r`` at node ``r`` (``sim_models.allreduce.collective_reference`` with
-        ``direction=-1``). Needs equal chunks (a multiple of the nodes).
-
-    Members
-    -------
-    node : In(range(ring.nodes))
-        Index of this node on the ring; constant.
-    i : In(stream.Signature(element_shape(allreduce)))
-        The node's vector, element 0 first, ``vector_length`` elements per all-reduce or
-        reduce-scatter; its chunk ``node`` (``vector_length / nodes`` elements) per
-        all-gather.
-    o : Out(stream.Signature(element_shape(allreduce)))
-        The element-wise sum of all nodes' vectors, in the same order: wrapped to int32, or
-        rounded at each addition as the module docstring says; of a reduce-scatter, chunk
-        ``node`` of it; of an all-gather, every node's chunk in node order.
-    inject : Out(stream.Signature(ring.flit_width))
-        Packets to the fabric, all for node ``node + direction``.
-    eject : In(stream.Signature(flit_layout(ring)))
-        Packets from the fabric, from node ``node - direction``.
+        Also :attr:`config`.
 
     Raises
     ------
     TypeError
-        If ``allreduce`` is not an AllReduceConfig (which checks everything else).
-    ValueError
-        If ``direction`` is not 1 or -1, or is -1 with unequal chunks.
+        If ``allreduce`` is not an AllReduceConfig.
     """
-    def __init__(self, allreduce, direction=1):
+    def __init__(self, allreduce):
         if not isinstance(allreduce, AllReduceConfig):
             raise TypeError(f"Parameter 'allreduce' must be an AllReduceConfig, "
                             f"not {allreduce!r}")
-        if direction not in (1, -1):
-            raise ValueError(f"Parameter 'direction' must be 1 or -1, not {direction!r}")
-        if direction == -1 and allreduce.vector_length % allreduce.ring.nodes:
-            raise ValueError(f"Parameter 'direction' must be 1 for {allreduce.vector_length} "
-                             f"elements on {allreduce.ring.nodes} nodes (the - way needs "
-                             f"equal chunks), not -1")
         self._config = allreduce
-        self._direction = direction
         ring = allreduce.ring
         super().__init__({
             "node": In(range(ring.nodes)),
@@ -165,17 +119,6 @@ class AllReduceInterface(wiring.Component):
     def config(self):
         """The :class:`~sim_models.config.AllReduceConfig` the interface was built from."""
         return self._config
-
-    @property
-    def direction(self):
-        """1 if the ring runs from node ``r`` to ``r + 1``, -1 if the other way."""
-        return self._direction
-
-    def _onward(self, chunk):
-        """The chunk after ``chunk`` in a node's sending order: one down the + way, one up the
-        - way."""
-        step = _decrement if self._direction == 1 else _increment
-        return step(chunk, self._config.ring.nodes)
 
     @property
     def row_layout(self):
@@ -238,6 +181,85 @@ class AllReduceInterface(wiring.Component):
         own = self.node * chunk_flits
         return (Mux(whole, row, own + row), Mux(whole, row_next, own + row_next), enables,
                 last)
+
+class AllReduceInterface(CollectiveInterface):
+    """Network interface of one ring node that all-reduces vectors with its neighbours.
+
+    The interface takes ``vector_length`` elements on ``i``, all-reduces them with the other
+    nodes over ``inject`` and ``eject``, then gives the sum on ``o``; then takes the next
+    vector. An all-reduce starts at a node once its whole vector has been taken: packets that
+    arrive earlier wait in the fabric. Every all-reduce packet on ``eject`` must come from node
+    ``node - 1`` (the source is not checked); packets of other kinds are taken and ignored.
+
+    Timing, in handshakes on an always-ready fabric and output: the first header transfers 1
+    cycle after the last element is taken, its payload flits in the following cycles; storing
+    and forwarding, the header of each later step 1 cycle after the last flit of the previous
+    step arrives (cutting through, as :meth:`_cut_through` allows); the
+    first result 3 cycles after the last flit of the last step arrives, then one per cycle
+    (``sim_models.allreduce.AllReduceEstimate`` counts a whole all-reduce).
+
+    Parameters
+    ----------
+    allreduce : AllReduceConfig
+        The ring, ``vector_length`` (elements per vector; the longest chunk,
+        ``ceil(vector_length / nodes)`` elements, fits one packet) and the element format;
+        also :attr:`config`.
+    direction : int
+        1 (default): the ring runs as the module docstring says, from node ``r`` to node
+        ``r + 1``. -1: the mirror image, from node ``r`` to node ``r - 1``: node ``r`` sends
+        chunk ``(r + s) mod nodes`` at step ``s`` (``r + 1 + s`` in a reduce-scatter), so
+        chunk ``c`` is summed from node ``c - 1`` downwards and a reduce-scatter still leaves
+        chunk ``r`` at node ``r`` (``sim_models.allreduce.collective_reference`` with
+        ``direction=-1``). Needs equal chunks (a multiple of the nodes).
+
+    Members
+    -------
+    node : In(range(ring.nodes))
+        Index of this node on the ring; constant.
+    i : In(stream.Signature(element_shape(allreduce)))
+        The node's vector, element 0 first, ``vector_length`` elements per all-reduce or
+        reduce-scatter; its chunk ``node`` (``vector_length / nodes`` elements) per
+        all-gather.
+    o : Out(stream.Signature(element_shape(allreduce)))
+        The element-wise sum of all nodes' vectors, in the same order: wrapped to int32, or
+        rounded at each addition as the module docstring says; of a reduce-scatter, chunk
+        ``node`` of it; of an all-gather, every node's chunk in node order.
+    inject : Out(stream.Signature(ring.flit_width))
+        Packets to the fabric, all for node ``node + direction``.
+    eject : In(stream.Signature(flit_layout(ring)))
+        Packets from the fabric, from node ``node - direction``.
+
+    Raises
+    ------
+    TypeError
+        If ``allreduce`` is not an AllReduceConfig (which checks everything else).
+    ValueError
+        If ``allreduce`` runs another algorithm than ``ring``, or ``direction`` is not 1 or
+        -1, or is -1 with unequal chunks.
+    """
+    def __init__(self, allreduce, direction=1):
+        super().__init__(allreduce)
+        if allreduce.algorithm != "ring":
+            raise ValueError(f"Parameter 'allreduce' must run the ring algorithm on a ring "
+                             f"interface, not {allreduce.algorithm!r}")
+        if direction not in (1, -1):
+            raise ValueError(f"Parameter 'direction' must be 1 or -1, not {direction!r}")
+        if direction == -1 and allreduce.vector_length % allreduce.ring.nodes:
+            raise ValueError(f"Parameter 'direction' must be 1 for {allreduce.vector_length} "
+                             f"elements on {allreduce.ring.nodes} nodes (the - way needs "
+                             f"equal chunks), not -1")
+        self._direction = direction
+
+    @property
+    def direction(self):
+        """1 if the ring runs from node ``r`` to ``r + 1``, -1 if the other way."""
+        return self._direction
+
+    def _onward(self, chunk):
+        """The chunk after ``chunk`` in a node's sending order: one down the + way, one up the
+        - way."""
+        step = _decrement if self._direction == 1 else _increment
+        return step(chunk, self._config.ring.nodes)
 
     def _first_chunks(self):
         """The chunks a node sends and receives at step 0: its own chunk and its previous
@@ -433,8 +455,11 @@ class AllReduceRing(wiring.Component):
     TypeError
         If ``allreduce`` is not an AllReduceConfig.
     """
+    #: The class of every node's interface.
+    interface_class = AllReduceInterface
+
     def __init__(self, allreduce):
-        self._interfaces = [AllReduceInterface(allreduce)
+        self._interfaces = [self.interface_class(allreduce)
                             for _ in range(allreduce.ring.nodes)]
         self._config = allreduce
         super().__init__(nodes_signature(allreduce))
