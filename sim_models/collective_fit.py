@@ -29,6 +29,12 @@ terms come from the algorithm (:data:`ALGORITHMS`):
 - ``allreduce``/``dimension-wise-bidirectional``: the same with two rings per dimension, one
   each way round, each over half of every chunk (``AllReduceConfig.bidirectional``): the same
   ``latency_terms``, half the ``byte_terms`` (each link direction carries half the bytes).
+- ``allreduce``/``direct`` (Neuron's Mesh, ``hdl.fabric.direct_allreduce``): every node sends
+  each chunk straight to the node that reduces it, then that node sends the sum straight to
+  every node: ``n - 1`` packets per node in each of the two steps, one after another from its
+  one port, so the ring's terms, ``latency_terms = 2 (n - 1)`` (packets), ``byte_terms = 2 (n -
+  1) / n * S`` (bytes through a node's port); ``reducescatter``/``direct`` and
+  ``allgather``/``direct`` one step each, the ring's halves.
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -129,6 +135,9 @@ ALGORITHMS = {(collective, name): Algorithm(collective, name, message) for colle
                           ("reducescatter", "dimension-wise", "vector bytes per node"),
                           ("allgather", "ring", "vector bytes (all nodes' chunks)"),
                           ("allgather", "dimension-wise", "vector bytes (all nodes' chunks)"),
+                          ("allreduce", "direct", "vector bytes per node"),
+                          ("reducescatter", "direct", "vector bytes per node"),
+                          ("allgather", "direct", "vector bytes (all nodes' chunks)"),
                           ("alltoall", "direct", "block bytes per destination")]}
 
 

@@ -100,6 +100,14 @@ TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
 #: 3 x 3 (x 3), which is held out.
 TORUS_HALVES = ("reducescatter", "allgather")
 TORUS_HALVES_MAX_SIDE = 3
+#: The direct all-reduce (Neuron's Mesh; every chunk straight to the node that reduces it): on
+#: the switched fabrics of :data:`SWITCH_FABRICS` (the scaling layer's fit for Trainium3's
+#: switches) and on the 2-D tori of :data:`TORUS_SWEEPS` (beside the dimension-wise one), at
+#: the same lengths.
+DIRECT_SWEEPS = tuple((FabricConfig.switch(*radices, length_width=ALLREDUCE_LENGTH_WIDTH),
+                       FLOAT_LENGTHS) for radices in SWITCH_FABRICS) + \
+    tuple((FabricConfig.torus(*sides, length_width=ALLREDUCE_LENGTH_WIDTH), lengths)
+          for sides, _, lengths in TORUS_SWEEPS if len(sides) == 2)
 #: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4
 #: chips), one 2-D torus and one 3-D torus (Z links at half rate, as in a Trn2 UltraServer),
 #: and elements per block (one 32-bit element per payload flit).
@@ -204,6 +212,8 @@ def collective_run(config, rtl_cycles):
     algorithm = "ring" if config.forwarding == "store" else "ring-cut-through"
     if config.torus:
         algorithm = "dimension-wise-bidirectional" if config.bidirectional else "dimension-wise"
+    elif config.algorithm == "direct":
+        algorithm = "direct"
     return CollectiveRun(topology_kind(config.ring), config.name, config.collective,
                          algorithm, config.element, config.ring.nodes,
                          config.vector_length * config.element_width // 8, rtl_cycles,
@@ -227,9 +237,11 @@ def float_configs():
     configs += [AllReduceConfig(torus, length, FLOAT_ELEMENT, collective)
                 for torus, sides, lengths in tori for collective in kinds[sides]
                 for length in lengths]
-    return configs + [AllReduceConfig(torus, -(-length // (2 * torus.nodes)) * 2 * torus.nodes,
-                                      FLOAT_ELEMENT, bidirectional=True)
-                      for torus, _, lengths in tori for length in lengths]
+    configs += [AllReduceConfig(torus, -(-length // (2 * torus.nodes)) * 2 * torus.nodes,
+                                FLOAT_ELEMENT, bidirectional=True)
+                for torus, _, lengths in tori for length in lengths]
+    return configs + [AllReduceConfig(fabric, length, FLOAT_ELEMENT, algorithm="direct")
+                      for fabric, lengths in DIRECT_SWEEPS for length in lengths]
 
 
 def _float_collectives(build, designs, log):
@@ -321,7 +333,8 @@ def characterize(build, log):
                         run.length), run.rtl_cycles) for run in runs]
 
     _progress(f"{FLOAT_ELEMENT} all-reduce, reduce-scatter, all-gather on rings and switched "
-              f"fabrics, all-reduce on 2-D and 3-D tori dimension by dimension, "
+              f"fabrics, all-reduce on 2-D and 3-D tori dimension by dimension, direct "
+              f"all-reduce on switched fabrics and 2-D tori, "
               f"{len(float_configs())} simulations on {SIMULATOR}:")
     collectives += _float_collectives(build, designs, log)
     with log.step() as timing:

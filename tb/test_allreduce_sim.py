@@ -26,6 +26,10 @@ from .regression import SIMULATORS, regression_runs, run_case
 #: bidirectional (two rings per dimension, one each way): FP32 on 4 x 2 (rings of 4, where the
 #: two ways add in different orders, on links of their own; rings of 2, where both ways share
 #: the + link), an FP32 reduce-scatter and a BF16 all-gather on 2 x 2 x 2 with half-rate Z.
+#: The direct algorithm (Neuron's Mesh): on rings of 3 with uneven chunks (packets meet at an
+#: eject port) and with equal ones (none meet: the estimate exact), with empty chunks on a ring
+#: of 5, a reduce-scatter on a ring of 4 and an all-gather on a ring of 3, on a switched fabric
+#: and on a 2 x 3 torus with 2-flit buffers.
 CASES = [
     AllReduceConfig(FabricConfig.ring(2), 8),
     AllReduceConfig(FabricConfig.ring(3, flit_width=64), 10),
@@ -51,6 +55,14 @@ CASES = [
                     "reducescatter", bidirectional=True),
     AllReduceConfig(FabricConfig.torus(2, 2, 2, flit_intervals=(1, 1, 2)), 32, "bf16",
                     "allgather", bidirectional=True),
+    AllReduceConfig(FabricConfig.ring(3), 10, "fp32", algorithm="direct"),
+    AllReduceConfig(FabricConfig.ring(3, flit_width=48), 17, "bf16", algorithm="direct"),
+    AllReduceConfig(FabricConfig.ring(5), 3, algorithm="direct"),
+    AllReduceConfig(FabricConfig.ring(4), 16, "fp32", "reducescatter", algorithm="direct"),
+    AllReduceConfig(FabricConfig.ring(3, flit_width=48), 18, "bf16", "allgather",
+                    algorithm="direct"),
+    AllReduceConfig(FabricConfig.switch(2, 2), 8, "fp32", algorithm="direct"),
+    AllReduceConfig(FabricConfig.torus(2, 3, buffer_depth=2), 24, "bf16", algorithm="direct"),
 ]
 #: Cases Verilator also runs: its C++ build of a ring takes over half a minute on two shared
 #: cores, so it runs the one case with uneven chunks and two elements per flit. The FP32
@@ -72,7 +84,8 @@ def test_allreduce(sim, config, tests, request):
 #: are not hierarchical blocks, so Verilator would build every node's FloatAdd flat): 16 chips
 #: as 4 servers of 4 on switches, all-reducing 512 BF16 elements storing and cutting through,
 #: and a 16-node ring reduce-scattering and all-gathering 1,024 FP32 elements; BF16 on a
-#: 3 x 2 x 2 torus dimension by dimension (rings of 3 adding floats; about a minute on Icarus).
+#: 3 x 2 x 2 torus dimension by dimension (rings of 3 adding floats; about a minute on Icarus);
+#: the direct all-reduce of 512 BF16 elements on the 16 chips through the switches.
 LARGE_CASES = [
     AllReduceConfig(FabricConfig.switch(4, 4, length_width=8), 512, "bf16"),
     AllReduceConfig(FabricConfig.switch(4, 4, length_width=8), 512, "bf16",
@@ -81,6 +94,7 @@ LARGE_CASES = [
     AllReduceConfig(FabricConfig.ring(16, length_width=8), 1024, "fp32", "allgather",
                     "cut-through"),
     AllReduceConfig(FabricConfig.torus(3, 2, 2, flit_width=16), 24, "bf16"),
+    AllReduceConfig(FabricConfig.switch(4, 4, length_width=8), 512, "bf16", algorithm="direct"),
 ]
 
 

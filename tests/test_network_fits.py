@@ -69,6 +69,27 @@ def test_a_switch_fit_replaces_the_ring_extrapolation(calibration):
     assert allreduce_seconds(SPECS, switch, 1 << 20, with_switch, ASSUMPTIONS) != before
 
 
+def test_a_direct_switch_fit_comes_before_the_ring_and_counts_a_packet_per_chip(calibration):
+    """With both fits of the switch, the direct one is taken: its alpha is per packet, and a
+    chip sends one packet to each of the other 63 in each of the two steps; the efficiency is
+    the direct fit's."""
+    switch = SPECS.system("trn3-gen1-ultraserver")
+    ring = calibration.fit("ring", "allreduce")
+    through = replace(ring, topology="switch", nodes_max=8)
+    direct = replace(through, algorithm="direct", alpha_cycles=3.0,
+                     beta_cycles_per_byte=2 * through.beta_cycles_per_byte)
+    with_both = replace(calibration, fits=calibration.fits + (through, direct))
+    assert with_both.fit("switch", "allreduce") is direct
+    size = 1 << 20
+    seconds = allreduce_seconds(SPECS, switch, size, with_both, ASSUMPTIONS)
+    clock = ASSUMPTIONS.fabric_clock_hz or SPECS.chip(switch.chip).core.clock.value
+    step = 63 * 3.0 / clock + ASSUMPTIONS.dma_step_seconds
+    port = switch.link_bandwidth[0].value * min(1.0, direct.link_efficiency)
+    assert seconds == pytest.approx(2 * step + 2 * 63 / 64 * size / port)
+    text = collective_provenance(switch, "allreduce", size, with_both).describe()
+    assert "the RTL's direct all-reduce gives alpha per packet, n - 1 packets per step" in text
+
+
 def test_without_a_characterization_the_figures_say_analytic():
     figures = collective_figures(SPECS, ["trn2-ultraserver"], FabricCalibration.from_estimate(),
                                  ASSUMPTIONS)

@@ -17,8 +17,9 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   ``torus3d`` ``dimension-wise``, a 2-D torus that on 2-D tori, ``torus2d``: alpha once per
   ring step and once per phase, the rendezvous before each dimension's reduce-scatter and
   all-gather, without a DMA start; the switch's
-  all-reduce takes the fit of the RTL's ring through the switches, whose endpoints reduce,
-  else the ring's, and says which). The mapping from
+  all-reduce takes the fit of the RTL's direct all-reduce on switched fabrics, alpha once per
+  packet, ``n - 1`` packets per step, else that of its ring through the switches, whose
+  endpoints reduce, else the ring's, and says which). The mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
   link is the spec's bandwidth of the corresponding link (a torus dimension's link, a chip's
   port into the switch), so beta in seconds per byte is ``beta_cycles_per_byte * flit_bytes /
@@ -46,8 +47,10 @@ __all__ = ["COLLECTIVE_ELEMENT", "REPORT_COLLECTIVES", "SCALING_ALGORITHMS", "Co
 #: Element format of the all-reduces the scaling layer models (gradients and activations in
 #: BF16); its RTL fit is used, else int32's.
 COLLECTIVE_ELEMENT = "bf16"
-#: The RTL algorithms whose fits the scaling layer takes.
-SCALING_ALGORITHMS = ("ring", "direct", "dimension-wise")
+#: The RTL algorithms whose fits the scaling layer takes, the first measured of a topology and
+#: collective first: a torus's all-reduce dimension by dimension, a switch's direct (the
+#: model's reduce-scatter and all-gather straight between chips), else the ring's.
+SCALING_ALGORITHMS = ("dimension-wise", "direct", "ring")
 
 
 @dataclass(frozen=True)
@@ -83,14 +86,15 @@ class FabricCalibration:
 
     def fit(self, topology, collective):
         """The measured :class:`~sim_models.results.CollectiveFit` of ``collective`` on
-        ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``) by its store-and-forward
-        (or direct) algorithm: in :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first
+        ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``) by the first algorithm of
+        :data:`SCALING_ALGORITHMS` measured: in :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first
         element measured (int32 for an all-reduce); None when the RTL has none. The
         cut-through all-reduce is measured beside it and not used: the model's steps each
         start with a DMA of their own (``Assumptions.dma_step_seconds``), a store-and-forward
         schedule."""
-        found = [fit for fit in self.fits if (fit.topology, fit.collective) ==
-                 (topology, collective) and fit.algorithm in SCALING_ALGORITHMS]
+        found = sorted((fit for fit in self.fits if (fit.topology, fit.collective) ==
+                        (topology, collective) and fit.algorithm in SCALING_ALGORITHMS),
+                       key=lambda fit: SCALING_ALGORITHMS.index(fit.algorithm))
         return next((fit for fit in found if fit.element == COLLECTIVE_ELEMENT),
                     next((fit for fit in found if fit.element == "int32"),
                          found[0] if found else None))
@@ -214,10 +218,12 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         return torus_allreduce_time(dims, size_bytes, links) + \
             phases * calibration.step_cycles / clock
     if kind == "switch":
-        measured = calibration.fit("switch", "allreduce") is not None
+        fit = calibration.fit("switch", "allreduce")
         calibration = _measured(calibration, "switch")
+        if fit is not None and fit.algorithm == "direct":  # alpha per packet, n - 1 per step
+            calibration = replace(calibration, step_cycles=(chips - 1) * fit.alpha_cycles)
         step = _step_seconds(calibration, clock, assumptions,
-                             hops=1 if measured else assumptions.switch_hops)
+                             hops=1 if fit is not None else assumptions.switch_hops)
         port = _link(step, system.link_bandwidth[0], calibration)
         return 2 * step + 2 * (chips - 1) / chips * size_bytes / port.effective_bandwidth
     step = _step_seconds(calibration, clock, assumptions)
@@ -419,8 +425,11 @@ class Provenance:
             reach.append(f"no {self.collective} on a {self.topology} in the RTL, "
                          f"{fit.topology} taken")
         elif self.topology == "switch" and self.collective == "allreduce":
-            reach.append("the RTL's ring through the switches gives alpha per step and beta; "
-                         "the model's direct reduce-scatter and all-gather take two such steps")
+            reach.append("the RTL's direct all-reduce gives alpha per packet, n - 1 packets "
+                         "per step from a chip's one port, and beta" if fit.algorithm == "direct"
+                         else "the RTL's ring through the switches gives alpha per step and "
+                         "beta; the model's direct reduce-scatter and all-gather take two such "
+                         "steps")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
 
 
