@@ -31,10 +31,10 @@ terms come from the algorithm (:data:`ALGORITHMS`):
   ``latency_terms``, half the ``byte_terms`` (each link direction carries half the bytes).
 - ``allreduce``/``direct`` (Neuron's Mesh, ``hdl.fabric.direct_allreduce``): every node sends
   each chunk straight to the node that reduces it, then that node sends the sum straight to
-  every node: ``n - 1`` packets per node in each of the two steps, one after another from its
-  one port, so the ring's terms, ``latency_terms = 2 (n - 1)`` (packets), ``byte_terms = 2 (n -
-  1) / n * S`` (bytes through a node's port); ``reducescatter``/``direct`` and
-  ``allgather``/``direct`` one step each, the ring's halves.
+  every node: two steps whatever the nodes, ``latency_terms = 2``, each moving ``(n - 1) / n *
+  S`` through a node's port, ``byte_terms = 2 (n - 1) / n * S`` as the ring's (a packet's
+  header flit, ``n - 1`` of them per step, is left to the fit's error);
+  ``reducescatter``/``direct`` and ``allgather``/``direct`` one step each.
 - ``alltoall``/``direct``: every node sends one packet to each of the ``n - 1`` others, from one
   injection port; ``latency_terms = n - 1``, ``byte_terms = (n - 1) * S`` (``S``: the bytes of
   one block, to one destination).
@@ -101,7 +101,9 @@ class Algorithm:
         critical path; alpha's coefficient."""
         if self.name in TORUS_ALGORITHMS:
             return self._halves * self.dimensions * torus_side(nodes, self.dimensions)
-        return 2 * (nodes - 1) if self.collective == "allreduce" else nodes - 1
+        if self.collective == "alltoall":
+            return nodes - 1
+        return self._halves * (1 if self.name == "direct" else nodes - 1)
 
     def byte_terms(self, nodes, size_bytes):
         """Bytes through the busiest link or port; beta's coefficient."""
@@ -113,7 +115,7 @@ class Algorithm:
             return self._halves * (side - 1) / side * size_bytes * sum(
                 interval / side ** dim for dim, interval in enumerate(intervals)) / \
                 TORUS_ALGORITHMS[self.name]
-        return self.latency_terms(nodes) / nodes * size_bytes
+        return self._halves * (nodes - 1) / nodes * size_bytes
 
     @property
     def _halves(self):

@@ -101,11 +101,14 @@ TORUS_SWEEPS = (((2, 2), (1, 1), FLOAT_LENGTHS), ((3, 3), (1, 1), (72,)),
 TORUS_HALVES = ("reducescatter", "allgather")
 TORUS_HALVES_MAX_SIDE = 3
 #: The direct all-reduce (Neuron's Mesh; every chunk straight to the node that reduces it): on
-#: the switched fabrics of :data:`SWITCH_FABRICS` (the scaling layer's fit for Trainium3's
-#: switches) and on the 2-D tori of :data:`TORUS_SWEEPS` (beside the dimension-wise one), at
-#: the same lengths.
-DIRECT_SWEEPS = tuple((FabricConfig.switch(*radices, length_width=ALLREDUCE_LENGTH_WIDTH),
-                       FLOAT_LENGTHS) for radices in SWITCH_FABRICS) + \
+#: the switched fabrics of :data:`SWITCH_FABRICS` with as many second-level switches as a
+#: server has chips (the scaling layer's fit for Trainium3's switches, whose links between
+#: switches carry at least what the chips inject, as here; with one, all-to-all traffic queues
+#: on a server's one up link), and on the 2-D tori of :data:`TORUS_SWEEPS` (beside the
+#: dimension-wise all-reduce), at the same lengths.
+DIRECT_SWEEPS = tuple((FabricConfig.switch(*radices, top_switches=radices[0],
+                                           length_width=ALLREDUCE_LENGTH_WIDTH), FLOAT_LENGTHS)
+                      for radices in SWITCH_FABRICS) + \
     tuple((FabricConfig.torus(*sides, length_width=ALLREDUCE_LENGTH_WIDTH), lengths)
           for sides, _, lengths in TORUS_SWEEPS if len(sides) == 2)
 #: All-to-all sweep: two sizes of the ring and the switched fabric (2 servers of 2 and of 4

@@ -69,10 +69,9 @@ def test_a_switch_fit_replaces_the_ring_extrapolation(calibration):
     assert allreduce_seconds(SPECS, switch, 1 << 20, with_switch, ASSUMPTIONS) != before
 
 
-def test_a_direct_switch_fit_comes_before_the_ring_and_counts_a_packet_per_chip(calibration):
-    """With both fits of the switch, the direct one is taken: its alpha is per packet, and a
-    chip sends one packet to each of the other 63 in each of the two steps; the efficiency is
-    the direct fit's."""
+def test_a_direct_switch_fit_comes_before_the_ring(calibration):
+    """With both fits of the switch, the direct one is taken, the model's two steps: its alpha
+    per step, its efficiency."""
     switch = SPECS.system("trn3-gen1-ultraserver")
     ring = calibration.fit("ring", "allreduce")
     through = replace(ring, topology="switch", nodes_max=8)
@@ -83,11 +82,11 @@ def test_a_direct_switch_fit_comes_before_the_ring_and_counts_a_packet_per_chip(
     size = 1 << 20
     seconds = allreduce_seconds(SPECS, switch, size, with_both, ASSUMPTIONS)
     clock = ASSUMPTIONS.fabric_clock_hz or SPECS.chip(switch.chip).core.clock.value
-    step = 63 * 3.0 / clock + ASSUMPTIONS.dma_step_seconds
+    step = 3.0 / clock + ASSUMPTIONS.dma_step_seconds
     port = switch.link_bandwidth[0].value * min(1.0, direct.link_efficiency)
     assert seconds == pytest.approx(2 * step + 2 * 63 / 64 * size / port)
     text = collective_provenance(switch, "allreduce", size, with_both).describe()
-    assert "the RTL's direct all-reduce gives alpha per packet, n - 1 packets per step" in text
+    assert "the RTL's direct all-reduce, two steps as the model's, gives alpha per step" in text
 
 
 def test_without_a_characterization_the_figures_say_analytic():

@@ -17,9 +17,9 @@ turnaround and one payload flit per cycle (``tests/test_collectives.py``,
   ``torus3d`` ``dimension-wise``, a 2-D torus that on 2-D tori, ``torus2d``: alpha once per
   ring step and once per phase, the rendezvous before each dimension's reduce-scatter and
   all-gather, without a DMA start; the switch's
-  all-reduce takes the fit of the RTL's direct all-reduce on switched fabrics, alpha once per
-  packet, ``n - 1`` packets per step, else that of its ring through the switches, whose
-  endpoints reduce, else the ring's, and says which). The mapping from
+  all-reduce takes the fit of the RTL's direct all-reduce on switched fabrics, the model's
+  algorithm, else that of its ring through the switches, whose endpoints reduce, else the
+  ring's, and says which). The mapping from
   cycles to seconds: a fit's alpha cycles at the fabric clock; one flit per cycle of the RTL
   link is the spec's bandwidth of the corresponding link (a torus dimension's link, a chip's
   port into the switch), so beta in seconds per byte is ``beta_cycles_per_byte * flit_bytes /
@@ -218,12 +218,10 @@ def allreduce_seconds(specs, system, size_bytes, calibration, assumptions):
         return torus_allreduce_time(dims, size_bytes, links) + \
             phases * calibration.step_cycles / clock
     if kind == "switch":
-        fit = calibration.fit("switch", "allreduce")
+        measured = calibration.fit("switch", "allreduce") is not None
         calibration = _measured(calibration, "switch")
-        if fit is not None and fit.algorithm == "direct":  # alpha per packet, n - 1 per step
-            calibration = replace(calibration, step_cycles=(chips - 1) * fit.alpha_cycles)
         step = _step_seconds(calibration, clock, assumptions,
-                             hops=1 if fit is not None else assumptions.switch_hops)
+                             hops=1 if measured else assumptions.switch_hops)
         port = _link(step, system.link_bandwidth[0], calibration)
         return 2 * step + 2 * (chips - 1) / chips * size_bytes / port.effective_bandwidth
     step = _step_seconds(calibration, clock, assumptions)
@@ -425,9 +423,8 @@ class Provenance:
             reach.append(f"no {self.collective} on a {self.topology} in the RTL, "
                          f"{fit.topology} taken")
         elif self.topology == "switch" and self.collective == "allreduce":
-            reach.append("the RTL's direct all-reduce gives alpha per packet, n - 1 packets "
-                         "per step from a chip's one port, and beta" if fit.algorithm == "direct"
-                         else "the RTL's ring through the switches gives alpha per step and "
+            reach.append("the RTL's direct all-reduce, two steps as the model's, gives alpha "
+                         "per step and beta" if fit.algorithm == "direct" else "the RTL's ring through the switches gives alpha per step and "
                          "beta; the model's direct reduce-scatter and all-gather take two such "
                          "steps")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
