@@ -340,6 +340,8 @@ def _parser():
     allreduce.add_argument("--flit-intervals", type=int, nargs="+", default=[], metavar="K",
                            help="with --torus: per dimension, cycles between the flits of a "
                                 "link, 1..8 (1 1 2: Z links at half bandwidth)")
+    allreduce.add_argument("--top-switches", type=int, metavar="N",
+                           help="with --switch: parallel top-level switches, 1..4 (default 1)")
     allreduce.add_argument("--bidirectional", action="store_true",
                            help="with --torus: two rings per dimension, one each way round, "
                                 "each over half of every chunk")
@@ -387,18 +389,16 @@ def configs_of(args):
                              "--system")
         options["routing"] = args.routing or (SWITCH_ROUTING if switch else "dateline")
         options["flit_intervals"] = tuple(args.flit_intervals)
-        top_switches = getattr(args, "top_switches", None)
-        if top_switches is not None and not switch:
-            raise ValueError(f"Parameter 'top_switches' needs --switch, not --ring or --torus "
-                             f"(given {top_switches})")
+        top_switches = _top_switches(args)
         if switch:
-            fabric = FabricConfig.switch(*switch, top_switches=top_switches or 1, **options)
+            fabric = FabricConfig.switch(*switch, top_switches=top_switches, **options)
         elif args.ring is not None:
             fabric = FabricConfig.ring(args.ring, **options)
         else:
             fabric = FabricConfig.torus(*args.torus, **options)
         return [fabric] if args.design == "fabric" else [AllToAllConfig(fabric, args.max_count)]
     if args.design == "allreduce":
+        top_switches = _top_switches(args)
         if args.flit_intervals and not args.torus:
             raise ValueError(f"Parameter 'flit_intervals' needs --torus, not --nodes or "
                              f"--switch (given {' '.join(map(str, args.flit_intervals))})")
@@ -406,13 +406,22 @@ def configs_of(args):
             fabric = FabricConfig.torus(*args.torus, flit_intervals=tuple(args.flit_intervals),
                                         **options)
         elif args.switch:
-            fabric = FabricConfig.switch(*args.switch, **options)
+            fabric = FabricConfig.switch(*args.switch, top_switches=top_switches, **options)
         else:
             fabric = FabricConfig.ring(args.nodes, **options)
         return [AllReduceConfig(fabric, args.vector_length, args.element, args.collective,
                                 args.forwarding, args.bidirectional, args.algorithm)]
     ring = FabricConfig.ring(args.nodes, **options)
     return [DistributedGemmConfig(tile, ring, args.columns)]
+
+
+def _top_switches(args):
+    """``--top-switches``, 1 if not given; refused without ``--switch``."""
+    top_switches = getattr(args, "top_switches", None)
+    if top_switches is not None and not getattr(args, "switch", None):
+        raise ValueError(f"Parameter 'top_switches' needs --switch, not --ring or --torus "
+                         f"(given {top_switches})")
+    return top_switches or 1
 
 
 def _system_fabric(args, options):

@@ -78,12 +78,24 @@ def test_emit_direct(tmp_path):
     assert generate(config).verilog == first  # deterministic, and what the command wrote
 
 
-def test_emit_refuses_an_unknown_algorithm(capsys):
+def test_emit_builds_a_switch_of_several_top_switches(tmp_path):
+    emit_main(["allreduce", "--switch", "2", "2", "--top-switches", "2", "--vector-length", "8",
+               "--algorithm", "direct", "--out", str(tmp_path)])
+    config = AllReduceConfig(FabricConfig.switch(2, 2, top_switches=2), 8, algorithm="direct")
+    assert (tmp_path / f"allreduce_{config.name}.v").is_file()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--nodes", "3", "--vector-length", "6", "--algorithm", "tree"],
+     "Parameter 'algorithm' must be one of ring, direct, not 'tree'"),
+    (["--nodes", "3", "--vector-length", "6", "--top-switches", "2"],
+     "Parameter 'top_switches' needs --switch, not --ring or --torus (given 2)"),
+])
+def test_emit_refuses_in_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as stop:
-        emit_main(["allreduce", "--nodes", "3", "--vector-length", "6", "--algorithm", "tree"])
+        emit_main(["allreduce", *argv])
     assert stop.value.code == 2
-    assert capsys.readouterr().err == \
-        "error: Parameter 'algorithm' must be one of ring, direct, not 'tree'\n"
+    assert capsys.readouterr().err == f"error: {message}\n"
 
 
 def test_direct_order_is_each_chunks_node_first_then_downwards():
