@@ -21,25 +21,10 @@ __all__ = ["direct_reference", "DirectEstimate", "Packet"]
 
 
 def direct_reference(inputs, element="int32", collective="allreduce"):
-    """What every node holds after a direct collective.
-
-    Parameters
-    ----------
-    inputs : array_like of int
-        As for :func:`~sim_models.allreduce.collective_reference`: shape (nodes, length), or
-        (nodes, length / nodes) for an all-gather; int32 values or FP32 / BF16 bit patterns.
-    element : str
-        ``int32``, ``fp32`` or ``bf16``.
-    collective : str
-        ``allreduce``, ``reducescatter`` (node ``r`` gets chunk ``r``) or ``allgather`` (every
-        node gets all chunks in node order, as on the ring).
-
-    Returns
-    -------
-    numpy.ndarray of int64
-        Shape (nodes, length) for an all-reduce or all-gather, (nodes, length / nodes) for a
-        reduce-scatter.
-    """
+    """What every node holds after a direct collective: ``inputs``, ``element``, ``collective``
+    and the result as :func:`~sim_models.allreduce.collective_reference` has them, each sum in
+    this module's order (node ``r`` keeps chunk ``r`` of a reduce-scatter; the all-gather is
+    the ring's)."""
     inputs = np.asarray(inputs, dtype=np.int64)
     if collective == "allgather":
         return collective_reference(inputs, element, collective)

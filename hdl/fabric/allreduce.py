@@ -131,6 +131,31 @@ class CollectiveInterface(wiring.Component):
         base, extra = divmod(self._config.vector_length, nodes)
         return Mux(chunk < extra, -(-(base + 1) // per_flit), -(-base // per_flit))
 
+    def _packet_flits(self, m, length):
+        """Count the flits of the packets offered on ``inject``, ``length`` payload flits each
+        (a signal, read with the header). Returns whether the next flit is a payload flit, the
+        inject handshake, and whether it ends a packet."""
+        in_payload = Signal()
+        flits_left = Signal(self._config.ring.length_width)  # this one included
+        handshake = self.inject.valid & self.inject.ready
+        packet_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
+        with m.If(handshake):
+            m.d.sync += [in_payload.eq(~packet_done),
+                         flits_left.eq(Mux(in_payload, flits_left - 1, length))]
+        return in_payload, handshake, packet_done
+
+    def _send_rows(self, m, begin, first_chunk, next_chunk, packet_done, payload_sent):
+        """The memory row the sender reads for the next cycle: chunk ``first_chunk``'s first at
+        ``begin``, ``next_chunk``'s first once a packet is done, the next row after each
+        payload flit sent."""
+        chunk_flits = self._config.chunk_flits
+        row = Signal(range(self._config.ring.nodes * chunk_flits))
+        row_next = Signal.like(row)
+        m.d.comb += row_next.eq(Mux(begin, first_chunk * chunk_flits, Mux(
+            packet_done, next_chunk * chunk_flits, Mux(payload_sent, row + 1, row))))
+        m.d.sync += row.eq(row_next)
+        return row_next
+
     def _local_side(self, m, loading, unloading, row_data):
         """Walk the vector element by element: take ``i`` while ``loading``, give ``o`` from
         ``row_data`` (the row read one cycle ahead) while ``unloading``. The walk covers the
@@ -291,17 +316,12 @@ class AllReduceInterface(CollectiveInterface):
         """Send one packet per step to the next node, each once the previous step's packet has
         been received, or cutting through (:meth:`_cut_through`). Returns the steps sent and the
         row to read for the next cycle."""
-        config, nodes, chunk_flits = self._config.ring, self._config.ring.nodes, \
-            self._config.chunk_flits
-        steps = self._config.steps
+        config, nodes, steps = self._config.ring, self._config.ring.nodes, self._config.steps
         sent = Signal(range(steps + 1))
         chunk = Signal(range(nodes))
-        row = Signal(range(nodes * chunk_flits))
-        in_payload = Signal()
-        flits_left = Signal(config.length_width)
         header = Signal(header_layout(config))
         length = self._flits_of(chunk)
-        handshake = self.inject.valid & self.inject.ready
+        in_payload, handshake, step_done = self._packet_flits(m, length)
         if self._config.forwarding == "store":  # a step once the previous one has arrived
             valid = running & (sent <= progress[0]) & (sent != steps) | in_payload
         else:
@@ -316,16 +336,10 @@ class AllReduceInterface(CollectiveInterface):
             self.inject.valid.eq(valid),
             self.inject.payload.eq(Mux(in_payload, row_data.as_value(), header.as_value())),
         ]
-        step_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
         next_chunk = self._onward(chunk)
-        row_next = Signal.like(row)
         first, _ = self._first_chunks()
-        m.d.comb += row_next.eq(Mux(begin, first * chunk_flits, Mux(
-            step_done, next_chunk * chunk_flits, Mux(handshake & in_payload, row + 1, row))))
-        m.d.sync += row.eq(row_next)
-        with m.If(handshake):
-            m.d.sync += [in_payload.eq(~step_done),
-                         flits_left.eq(Mux(in_payload, flits_left - 1, length))]
+        row_next = self._send_rows(m, begin, first, next_chunk, step_done,
+                                   handshake & in_payload)
         with m.If(step_done):
             m.d.sync += [sent.eq(sent + 1), chunk.eq(next_chunk)]
         with m.If(begin):

@@ -85,20 +85,16 @@ class DirectAllReduceInterface(CollectiveInterface):
         """Send the reduce-scatter's packets, then, once ``summed``, the all-gather's, each
         payload flit from ``row_data`` (the row read one cycle ahead). Returns the packets sent
         and the row to read for the next cycle."""
-        fabric, nodes = self._config.ring, self._config.ring.nodes
-        chunk_flits, steps = self._config.chunk_flits, self._config.steps
+        fabric, nodes, steps = self._config.ring, self._config.ring.nodes, self._config.steps
         scatter_steps = nodes - 1 if self._scatters else 0
         sent = Signal(range(steps + 1))
         offset = Signal(range(nodes), init=1)  # destination: node + offset
-        row = Signal(range(nodes * chunk_flits))
-        in_payload = Signal()
-        flits_left = Signal(fabric.length_width)
         header = Signal(header_layout(fabric))
         destination = _offset(self.node, offset, nodes)
         gathering = sent >= scatter_steps
         chunk = Mux(gathering, self.node, destination)
         length = self._flits_of(chunk)
-        handshake = self.inject.valid & self.inject.ready
+        in_payload, handshake, packet_done = self._packet_flits(m, length)
         m.d.comb += [
             header.destination.eq(destination),
             header.source.eq(self.node),
@@ -108,19 +104,12 @@ class DirectAllReduceInterface(CollectiveInterface):
                                  in_payload),
             self.inject.payload.eq(Mux(in_payload, row_data.as_value(), header.as_value())),
         ]
-        packet_done = handshake & Mux(in_payload, flits_left == 1, length == 0)
         next_offset = Mux(offset == nodes - 1, 1, offset + 1)
         next_chunk = Mux(sent + 1 >= scatter_steps, self.node,
                          _offset(self.node, next_offset, nodes))
         first_chunk = _offset(self.node, 1, nodes) if self._scatters else self.node
-        row_next = Signal.like(row)
-        m.d.comb += row_next.eq(Mux(begin, first_chunk * chunk_flits, Mux(
-            packet_done, next_chunk * chunk_flits,
-            Mux(handshake & in_payload, row + 1, row))))
-        m.d.sync += row.eq(row_next)
-        with m.If(handshake):
-            m.d.sync += [in_payload.eq(~packet_done),
-                         flits_left.eq(Mux(in_payload, flits_left - 1, length))]
+        row_next = self._send_rows(m, begin, first_chunk, next_chunk, packet_done,
+                                   handshake & in_payload)
         with m.If(packet_done):
             m.d.sync += [sent.eq(sent + 1), offset.eq(next_offset)]
         with m.If(begin):
