@@ -23,7 +23,11 @@ def _fits(document, runs):
         "dimension, one each way round over half of every chunk ('dimension-wise-"
         "bidirectional': its beta counts each link direction's half of the bytes; the two ways "
         "share the node's one port of a flit per cycle, so its link efficiency stays under "
-        "50%, and the scaling layer takes the one-way fit); reduce-scatter and all-gather are "
+        "50%, and the scaling layer takes the one-way fit); the direct all-reduce (Neuron's "
+        "Mesh: every chunk straight to the chip that adds it, the sum straight back, two steps "
+        "whatever the nodes: 'direct') runs on switched fabrics with an up link per chip of a "
+        "server, the fit the switch's all-reduce takes, and on 2-D tori; reduce-scatter and "
+        "all-gather are "
         "also measured on their own on rings, switches and tori; the all-to-all sends one "
         "packet per destination from one port, on rings, tori and the switched fabric.")
     document.table(

@@ -29,7 +29,8 @@ def method_section(document, runs, out):
         "slabs fit in a core's SBUF; GEMM time = max(compute, HBM traffic / bandwidth).",
         "Collectives: the alpha-beta model that the RTL all-reduce ring matches cycle for "
         "cycle, with the RTL-measured step latency and payload efficiency, the spec's link "
-        "bandwidths, dimension by dimension on a torus, as a ring over a switch, and "
+        "bandwidths, dimension by dimension on a torus, as a direct reduce-scatter and "
+        "all-gather of two steps over a switch (the RTL's direct all-reduce's fit), and "
         "hierarchically (inside an UltraServer, then over EFA) in a cluster.",
         "What the model leaves out is listed in the summary.",
     ])
