@@ -87,8 +87,8 @@ class FabricCalibration:
     def fit(self, topology, collective):
         """The measured :class:`~sim_models.results.CollectiveFit` of ``collective`` on
         ``topology`` (``ring``, ``torus2d``, ``torus3d``, ``switch``) by the first algorithm of
-        :data:`SCALING_ALGORITHMS` measured: in :data:`COLLECTIVE_ELEMENT` for an all-reduce, else the first
-        element measured (int32 for an all-reduce); None when the RTL has none. The
+        :data:`SCALING_ALGORITHMS` measured: in :data:`COLLECTIVE_ELEMENT` for an all-reduce,
+        else the first element measured (int32 for an all-reduce); None when the RTL has none. The
         cut-through all-reduce is measured beside it and not used: the model's steps each
         start with a DMA of their own (``Assumptions.dma_step_seconds``), a store-and-forward
         schedule."""
@@ -424,9 +424,9 @@ class Provenance:
                          f"{fit.topology} taken")
         elif self.topology == "switch" and self.collective == "allreduce":
             reach.append("the RTL's direct all-reduce, two steps as the model's, gives alpha "
-                         "per step and beta" if fit.algorithm == "direct" else "the RTL's ring through the switches gives alpha per step and "
-                         "beta; the model's direct reduce-scatter and all-gather take two such "
-                         "steps")
+                         "per step and beta" if fit.algorithm == "direct" else
+                         "the RTL's ring through the switches gives alpha per step and beta; "
+                         "the model's direct reduce-scatter and all-gather take two such steps")
         return f"{how}: {source}" + (f"; {', '.join(reach)}" if reach else "")
 
 
