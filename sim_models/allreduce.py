@@ -222,6 +222,12 @@ class LocalStreams:
         return self.length // self.nodes if self.collective == "reducescatter" else \
             self.length
 
+    @property
+    def local_cycles(self):
+        """Cycles of streaming through the one-element local ports that an alpha-beta fit
+        leaves out: the inputs, one cycle, the outputs."""
+        return self.inputs + 1 + self.outputs
+
 
 @dataclass(frozen=True)
 class AllReduceEstimate(LocalStreams):
@@ -285,12 +291,6 @@ class AllReduceEstimate(LocalStreams):
         return cls(fabric.nodes, config.vector_length, config.elements_per_flit,
                    ZeroLoadLatency(buffer_depth=fabric.buffer_depth),
                    collective=config.collective, forwarding=config.forwarding, links=links)
-
-    @property
-    def local_cycles(self):
-        """Cycles of streaming through the one-element local ports that an alpha-beta fit
-        leaves out: the inputs, one cycle, the outputs."""
-        return self.inputs + 1 + self.outputs
 
     @property
     def chunk_flits(self):

@@ -92,12 +92,6 @@ class DirectEstimate(LocalStreams):
                    paths, links)
 
     @property
-    def local_cycles(self):
-        """Cycles of streaming through the one-element local ports: the inputs, one cycle,
-        the outputs."""
-        return self.inputs + 1 + self.outputs
-
-    @property
     def chunk_flits(self):
         """Payload flits of the longest chunk."""
         return max(self._flits())
@@ -109,6 +103,7 @@ class DirectEstimate(LocalStreams):
         return self.latency.tail(hops, self.chunk_flits, interval) + 1
 
     def _flits(self):
+        """Payload flits of each chunk."""
         return [-(-size // self.elements_per_flit) for size in chunk_sizes(self.length,
                                                                             self.nodes)]
 

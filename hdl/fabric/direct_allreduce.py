@@ -9,8 +9,9 @@ belongs to node ``c``. An all-reduce is two steps:
    in turn (every node a different destination at a time in an idle fabric), and node ``c``
    adds the chunks it receives into its own copy of chunk ``c`` in the order they arrive in
    an idle fabric: its own, then node ``c - 1``'s, ``c - 2``'s and down to ``c + 1``'s
-   (``sim_models.allreduce.direct_reference``). A packet that arrives out of that order waits
-   in a receive buffer of one chunk per source; the additions follow the packets as they come.
+   (``sim_models.direct_allreduce.direct_reference``). A packet that arrives out of that
+   order waits in a receive buffer of one chunk per source; the additions follow the packets
+   as they come.
 2. all-gather: once its chunk is summed, node ``c`` sends it to node ``c + k`` in the same
    turn, and every node writes what it receives in place.
 
@@ -50,8 +51,8 @@ class DirectAllReduceInterface(CollectiveInterface):
     taken, its payload flits in the following cycles, each next packet's header the cycle after
     the last flit of the one before; an addition takes a row (one payload flit) per cycle from
     the cycle after its packet's last flit arrived; the all-gather's first header goes the
-    cycle after the last addition, the first result 2 cycles after the last packet arrived
-    (``sim_models.allreduce.DirectEstimate``).
+    cycle after the last addition; the first result 3 cycles after the last flit of the last
+    packet arrived (``sim_models.direct_allreduce.DirectEstimate``).
 
     Parameters
     ----------
@@ -161,8 +162,8 @@ class DirectAllReduceInterface(CollectiveInterface):
 
     def _adder(self, m, begin, running, parity, waiting, inbox_read, own_read):
         """Add the reduce-scatter packets into the node's own chunk, a row per cycle, sources
-        in the order :func:`~sim_models.allreduce.direct_reference` sets, each once it has
-        fully arrived; frees each packet's place once added. Returns whether the chunk is
+        in the order :func:`~sim_models.direct_allreduce.direct_reference` sets, each once it
+        has fully arrived; frees each packet's place once added. Returns whether the chunk is
         summed, and the row to write, whether to write it and its new contents."""
         nodes, chunk_flits = self._config.ring.nodes, self._config.chunk_flits
         if not self._scatters:
