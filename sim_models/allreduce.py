@@ -195,16 +195,17 @@ def ring_allreduce(vectors, element="int32", collective="allreduce", direction=1
 
 
 def paced(latency, times, earliest, hops, interval):
-    """Append to ``times`` (the cycles of a packet's flits so far at one point of its path) the
-    cycle of its next flit, ready at ``earliest``: no sooner than ``interval`` cycles after the
-    one before (the path's slowest link) and, on a path over ``hops`` links, than
+    """Append to ``times`` (the cycles of the flits so far at one point of a path) the cycle of
+    the next flit, ready at ``earliest``: no sooner than ``interval`` cycles after the one
+    before (the path's slowest link) and, on a path over ``hops`` links, than
     ``latency.credit_loop`` cycles after the flit ``latency.buffer_depth`` places before it
-    (``latency`` a :class:`~sim_models.fabric.ZeroLoadLatency`)."""
+    (``latency`` a :class:`~sim_models.fabric.ZeroLoadLatency`). Returns that cycle."""
     if times:
         earliest = max(earliest, times[-1] + interval)
         if hops and len(times) >= latency.buffer_depth:
             earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
     times.append(earliest)
+    return earliest
 
 
 class LocalStreams:
@@ -227,6 +228,11 @@ class LocalStreams:
         """Cycles of streaming through the one-element local ports that an alpha-beta fit
         leaves out: the inputs, one cycle, the outputs."""
         return self.inputs + 1 + self.outputs
+
+    def exact(self):
+        """Whether :meth:`cycles` is what the RTL takes with ideal streams (the ring's and the
+        torus's schedules are), rather than a lower bound."""
+        return True
 
 
 @dataclass(frozen=True)

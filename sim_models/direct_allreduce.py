@@ -154,6 +154,11 @@ class DirectEstimate(LocalStreams):
         """Cycles from the first input handshake to the last output handshake."""
         return max(self.schedule()[1]) + 1 + self.outputs
 
+    def exact(self):
+        """Whether :meth:`cycles` is what the RTL takes: where the schedule is contention-free;
+        elsewhere it is a lower bound."""
+        return self.contention_free()
+
     def contention_free(self):
         """Whether the schedule is what the RTL does: no two packets of it are in the fabric
         at once on a common link (each counted from its header's inject to its last flit's

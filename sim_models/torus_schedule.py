@@ -30,6 +30,8 @@ one node's schedule is followed. Per phase, in cycles from the node's first inpu
 from collections.abc import Hashable
 from typing import NamedTuple
 
+from .allreduce import paced
+
 __all__ = ["Lane", "lane_schedule"]
 
 #: Cycles from a lane's last arrival to its first result (write, read, output register).
@@ -59,18 +61,6 @@ class Lane(NamedTuple):
     token_link: Hashable
 
 
-def _paced(times, earliest, interval, latency):
-    """Append the cycle a flit goes (or arrives): ``earliest``, or later when the link's flit
-    interval or its credits (``latency.buffer_depth`` flits per ``latency.credit_loop``
-    cycles) hold it back."""
-    if times:
-        earliest = max(earliest, times[-1] + interval)
-        if len(times) >= latency.buffer_depth:
-            earliest = max(earliest, times[-latency.buffer_depth] + latency.credit_loop)
-    times.append(earliest)
-    return earliest
-
-
 def _network(lanes, taken, latency, turnaround, injects, arrivals):
     """Schedule one phase's packets at the node's inject port.
 
@@ -92,20 +82,20 @@ def _network(lanes, taken, latency, turnaround, injects, arrivals):
         if kind == 0:
             del tokens[lane]
             link, interval = lanes[lane].token_link, lanes[lane].interval
-            went = _paced(injects.setdefault(link, []), start, interval, latency)
-            ready[lane] = _paced(arrivals.setdefault(link, []), went + hop, interval,
-                                 latency) + 1
+            went = paced(latency, injects.setdefault(link, []), start, 1, interval)
+            ready[lane] = paced(latency, arrivals.setdefault(link, []), went + hop, 1,
+                                interval) + 1
             port = went + 1
             continue
         flits, interval, link = lanes[lane].flits, lanes[lane].interval, lanes[lane].link
         went = injects.setdefault(link, [])
         first = len(went)
-        _paced(went, start, interval, latency)
+        paced(latency, went, start, 1, interval)
         for _ in range(flits):
-            _paced(went, went[-1] + 1, interval, latency)
+            paced(latency, went, went[-1] + 1, 1, interval)
         history = arrivals.setdefault(link, [])
         for cycle in went[first:]:
-            last = _paced(history, cycle + hop, interval, latency)
+            last = paced(latency, history, cycle + hop, 1, interval)
         port = went[-1] + 1
         sent[lane] += 1
         ready[lane] = last + turnaround

@@ -160,8 +160,13 @@ MEASURED = [
 def test_estimate_against_measurements(config, cycles, exact):
     estimate = estimate_of(config)
     assert isinstance(estimate, DirectEstimate)
-    assert estimate.contention_free() == exact
+    assert estimate.contention_free() == estimate.exact() == exact
     assert (estimate.cycles() == cycles) if exact else (estimate.cycles() < cycles)
+
+
+def test_ring_and_torus_estimates_are_exact():
+    for fabric in (FabricConfig.ring(3), FabricConfig.torus(2, 2), FabricConfig.switch(2, 2)):
+        assert estimate_of(AllReduceConfig(fabric, 12)).exact()
 
 
 def test_estimate_of_one_packet_per_node_and_step():

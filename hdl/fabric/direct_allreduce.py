@@ -138,15 +138,17 @@ class DirectAllReduceInterface(CollectiveInterface):
         packet_kind = Mux(in_payload, kind, header.kind)
         packet_source = Mux(in_payload, source, header.source)
         packet_done = handshake & beat.last
+        payload_taken = handshake & in_payload  # the packet's kind and source are registered
         scattered = packet_kind[1] == DIRECT_SCATTER_KIND >> 1
+        gathered_in = packet_kind == ALLREDUCE_KIND
         payload = beat.flit[:self.row_layout.size]
         m.d.comb += [
             inbox_write.addr.eq((kind[0] * nodes + source) * chunk_flits + position),
             inbox_write.data.eq(payload),
-            inbox_write.en.eq(handshake & in_payload & (kind[1] == DIRECT_SCATTER_KIND >> 1)),
+            inbox_write.en.eq(payload_taken & scattered),
             gather_write.addr.eq(source * chunk_flits + position),
             gather_write.data.eq(payload),
-            gather_write.en.eq(handshake & in_payload & (kind == ALLREDUCE_KIND)),
+            gather_write.en.eq(payload_taken & gathered_in),
         ]
         with m.If(handshake):
             m.d.sync += in_payload.eq(~beat.last)
@@ -156,7 +158,7 @@ class DirectAllReduceInterface(CollectiveInterface):
                 m.d.sync += [kind.eq(header.kind), source.eq(header.source), position.eq(0)]
         with m.If(packet_done & scattered):
             m.d.sync += waiting.bit_select(packet_kind[0] * nodes + packet_source, 1).eq(1)
-        with m.If(packet_done & (packet_kind == ALLREDUCE_KIND)):
+        with m.If(packet_done & gathered_in):
             m.d.sync += gathered.eq(gathered + 1)
         return waiting, gathered
 
