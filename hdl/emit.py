@@ -64,7 +64,7 @@ from .fabric.router import Router
 from .fabric.topology import Fabric, router_leaves
 from .leaf import LEAF_KINDS, leaf_module_name
 from .numerics import arithmetic
-from .pe_column import PEColumn
+from .pe_column import PE_GROUP, PEColumn, PEGroup, pe_group_rows
 from .psum import PsumColumn
 from .tile import SystolicTile
 
@@ -161,9 +161,11 @@ def _fabric_of(config):
 
 def _tile_leaves(tile):
     macs = [arithmetic(tile).mac_leaf] if tile.floating else []
+    groups = [(PEGroup(tile), leaf_module_name(PE_GROUP, tile))] \
+        if pe_group_rows(tile) < tile.rows else []
     columns = (PEColumn(tile), PsumColumn(tile))
-    return macs + [(component, leaf_module_name(kind, tile))
-                   for kind, component in zip(LEAF_KINDS, columns, strict=True)]
+    return macs + groups + [(component, leaf_module_name(kind, tile))
+                            for kind, component in zip(LEAF_KINDS, columns, strict=True)]
 
 
 def _elaborate(config):

@@ -25,6 +25,7 @@ from hdl.emit import EmitError, generate, write
 from hdl.fabric import router_leaves
 from hdl.fabric.torus_collective import node_module_name
 from hdl.leaf import LEAF_KINDS, leaf_module_name
+from hdl.pe_column import PE_GROUP, pe_group_rows
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
 from sim_models.results import ResultsError
@@ -43,17 +44,21 @@ def hierarchical_config(config):
     hierarchical block: with ``--hierarchical`` it is Verilated and compiled once, not once per
     instance.
 
-    A floating-point tile's FloatMac is not a block of its own but part of its PE column's:
-    every block is entered through a wrapper that locks Verilator's context twice per
-    evaluation, and a pipelined (clocked) FloatMac is evaluated twice per cycle, so one block
-    per PE made the 8 x 8 tile of the four formats simulate 24,911 instead of 50,319 cycles per
-    CPU second (docs/simulation_speed.md)."""
+    A floating-point tile's FloatMac is not a block of its own but part of its PE column's, or
+    of its PE group's in columns of more than 8 rows (``hdl.pe_column.pe_group_rows``), where
+    the group is a block too, inside the column's block. Every block is entered through a
+    wrapper that locks Verilator's context twice per evaluation, and a pipelined (clocked)
+    FloatMac is evaluated twice per cycle, so one block per PE made the 8 x 8 tile of the four
+    formats simulate 24,911 instead of 50,319 cycles per CPU second; but inside a block
+    Verilator writes the FloatMac's code once per instance, so a block of 64 of them ran the 64
+    x 64 tile at a third of the speed of blocks of 8 (docs/simulation_speed.md)."""
     if isinstance(config, FabricConfig):
         modules = [name for _, name in router_leaves(config)]
     elif isinstance(config, AllReduceConfig):  # a torus collective: its router and its node
         modules = [name for _, name in router_leaves(config.ring)] + [node_module_name(config)]
     else:
-        modules = [leaf_module_name(kind, config) for kind in LEAF_KINDS]
+        groups = [PE_GROUP] if pe_group_rows(config) < config.rows else []
+        modules = [leaf_module_name(kind, config) for kind in groups + list(LEAF_KINDS)]
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 

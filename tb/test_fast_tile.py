@@ -22,7 +22,9 @@ pytestmark = pytest.mark.skipif("verilator" not in SIMULATORS,
                                 reason="the fast path runs on Verilator only")
 
 INT8_TILE = TileConfig(4, 4, psum_depth=64)
-FLOAT_TILE = TileConfig(4, 4, psum_depth=64, formats=TRAINIUM2_FORMATS)
+#: 12 rows: two groups of 6 PE rows (``hdl.pe_column.pe_group_rows``), each a hierarchical block
+#: of its own, with the partial sums and the stationary rows crossing between them.
+FLOAT_TILE = TileConfig(12, 2, psum_depth=64, formats=TRAINIUM2_FORMATS)
 #: Beats per stream memory of the harnesses here: the programs of these tests move at most 256
 #: per stream; memories of the default 8,192 beats make the harness slower to generate and build.
 CAPACITIES = (1024,) * 4

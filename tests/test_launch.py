@@ -139,6 +139,17 @@ def test_hierarchical_config_of_a_float_tile_keeps_the_mac_in_its_column():
         'hier_block -module "systolic_psum_column_r2c2_bf16"']
 
 
+def test_hierarchical_config_of_a_tall_float_tile_makes_its_pe_groups_blocks_too():
+    """Above 8 rows a floating-point column is built of PE groups (hdl.pe_column.PEGroup), each
+    a block inside the column's: Verilator writes a block's code once per instance inside it,
+    so a column block of 128 FloatMacs held 128 copies of its code."""
+    config = TileConfig(16, 2, formats=("bf16",))
+    assert hierarchical_config(config).splitlines()[1:] == [
+        'hier_block -module "systolic_pe_group_r16c2_bf16"',
+        'hier_block -module "systolic_pe_column_r16c2_bf16"',
+        'hier_block -module "systolic_psum_column_r16c2_bf16"']
+
+
 def test_only_the_top_modules_ports_are_public_to_vpi():
     """Verilator builds drop cocotb's --public-flat-rw and make the top's ports public alone,
     not the top module's other variables, so that Verilator evaluates logic behind registers

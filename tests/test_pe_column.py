@@ -5,11 +5,14 @@ per row and cycle, every partial sum leaving the bottom compared with the golden
 
 Seeded by the run's SEED (tb.regression); each case prints the command that reruns it."""
 
+import re
+
 import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hdl.pe_column import PEColumn
+from hdl.emit import generate
+from hdl.pe_column import PEColumn, pe_group_rows
 from sim_models.config import TileConfig
 from sim_models.golden import wrap_int32
 from tb.regression import SEED, rerun_command
@@ -77,3 +80,20 @@ def test_partial_sums_and_passed_on_moving_values(rows, request):
     expected = wrap_int32((vectors.astype(np.int64) * chosen).sum(axis=1))
     assert partials == expected.tolist()
     assert all(out == sent for out, sent in passed)
+
+
+@pytest.mark.parametrize("rows, formats, group_rows", [
+    (128, ("int8",), 128), (8, ("bf16",), 8), (3, ("bf16",), 3), (16, ("bf16",), 8),
+    (128, ("bf16",), 8), (12, ("bf16",), 6), (13, ("bf16",), 1)])
+def test_pe_group_rows_is_the_largest_divisor_up_to_eight_on_float_tiles(rows, formats,
+                                                                          group_rows):
+    assert pe_group_rows(TileConfig(rows, 2, formats=formats)) == group_rows
+
+
+def test_a_tall_float_column_is_built_of_pe_group_instances():
+    """The Verilog of a 16-row floating-point tile: one pe_group module, instantiated twice in
+    its PE column; an 8-row tile has none."""
+    tall = generate(TileConfig(16, 2, formats=("bf16",))).verilog
+    assert tall.count("module systolic_pe_group_r16c2_bf16(") == 1
+    assert len(re.findall(r"^\s*systolic_pe_group_r16c2_bf16 group\d+ \(", tall, re.M)) == 2
+    assert "pe_group" not in generate(TileConfig(8, 2, formats=("bf16",))).verilog
