@@ -22,7 +22,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .bf16_psum import StochasticRoundingGenerator
-from .delay import delay_line
+from .delay import delay_line, staircase
 from .isa import moving_layout, op_layout, result_layout, stationary_layout
 from .leaf import instantiate, leaf_module_name
 from .placement import register_placement
@@ -104,8 +104,9 @@ class SystolicTile(wiring.Component):
         # registers (RegisterPlacement.operands_in_column) are given each `lead` cycles early.
         latency = tile_latency(config)
         lead = register_placement(config).lead
-        moving = [delay_line(m, injection.lanes[k], latency.operand_arrival(k, 0) - lead,
-                             name=f"moving_skew{k}", reset_less=True)[-1] for k in range(rows)]
+        moving = staircase(m, [injection.lanes[k] for k in range(rows)],
+                           [latency.operand_arrival(k, 0) - lead for k in range(rows)],
+                           name="moving_skew")
         # One shift register: bit j holds the bank taken j + 1 cycles ago, so column m's
         # selects are taps of bits taken 0, 1, .. cycles ago (_anti_diagonal).
         select_line = Signal(latency.skew_span - lead, name="weight_select", reset_less=True)
@@ -146,6 +147,9 @@ class SystolicTile(wiring.Component):
                          rounding.seed.eq(sequencer.reseed.seed)]
 
         pe_signature, psum_signature = pe_column_signature(config), psum_column_signature(config)
+        load_data = staircase(m, [write.data[col] for col in range(cols)],
+                              [latency.load_arrival(0, col) for col in range(cols)],
+                              name="load_skew")
         for col in range(cols):
             moving_out = Signal(pe_signature.members["moving_out"].shape, name=f"moving_col{col}")
             partial = Signal(arithmetic(config).accumulator_shape,
@@ -163,8 +167,7 @@ class SystolicTile(wiring.Component):
                     "load_valid": Cat(load.valid for load in loads),
                     "load_bank": Cat(load.bank for load in loads),
                     "load_row": Cat(load.row for load in loads),
-                    "load_data": delay_line(m, write.data[col], latency.load_arrival(0, col),
-                                            name=f"load_skew{col}", reset_less=True)[-1],
+                    "load_data": load_data[col],
                     "partial_out": partial,
                 })
             lookup, arriving = tags[latency.psum_lookup(col)], tags[latency.psum_write(col)]
