@@ -3,7 +3,9 @@
 A tile repeats two units C times: a column of R PEs and a PSUM column. Elaborating every copy
 makes generation time grow with R x C (a flat 128 x 128 array takes minutes); emitting each
 unit once and placing ``Instance``s of it keeps it near R + C. ``hdl.emit`` writes the leaf
-modules next to the tile.
+modules next to the tile. A floating-point column of more than 8 rows instantiates a third
+leaf, its group of PE rows (``hdl.pe_column.PEGroup``), and every PE the FloatMac
+(:data:`FLOAT_MAC`).
 """
 
 from amaranth.hdl import Cat, ClockSignal, Instance, ResetSignal, Shape, Value
@@ -15,8 +17,8 @@ __all__ = ["FLOAT_MAC", "LEAF_KINDS", "instantiate", "leaf_module_name"]
 #: column (``hdl.pe_column``, ``hdl.psum``).
 LEAF_KINDS = ("pe_column", "psum_column")
 #: The leaf a floating-point tile adds: its PEs' multiply-accumulate (``hdl.float_arith``),
-#: emitted once and instantiated in every PE, but Verilated inside its PE column's
-#: hierarchical block (``tb.launch.hierarchical_config``).
+#: emitted once and instantiated in every PE, but Verilated inside its PE column's (or PE
+#: group's) hierarchical block (``tb.launch.hierarchical_config``).
 FLOAT_MAC = "float_mac"
 
 
