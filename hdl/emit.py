@@ -62,9 +62,9 @@ from .fabric.gemm import DistributedGemm
 from .fabric.layouts import header_layout
 from .fabric.router import Router
 from .fabric.topology import Fabric, router_leaves
-from .leaf import LEAF_KINDS, leaf_module_name
+from .leaf import leaf_module_name
 from .numerics import arithmetic
-from .pe_column import PE_GROUP, PEColumn, PEGroup, pe_group_rows
+from .pe_column import PE_GROUP, PEColumn, PEGroup, tile_leaf_kinds
 from .psum import PsumColumn
 from .tile import SystolicTile
 
@@ -159,13 +159,14 @@ def _fabric_of(config):
     return None
 
 
+#: The component of each kind of a tile's leaf modules (``hdl.pe_column.tile_leaf_kinds``).
+_TILE_LEAVES = {PE_GROUP: PEGroup, "pe_column": PEColumn, "psum_column": PsumColumn}
+
+
 def _tile_leaves(tile):
     macs = [arithmetic(tile).mac_leaf] if tile.floating else []
-    groups = [(PEGroup(tile), leaf_module_name(PE_GROUP, tile))] \
-        if pe_group_rows(tile) < tile.rows else []
-    columns = (PEColumn(tile), PsumColumn(tile))
-    return macs + groups + [(component, leaf_module_name(kind, tile))
-                            for kind, component in zip(LEAF_KINDS, columns, strict=True)]
+    return macs + [(_TILE_LEAVES[kind](tile), leaf_module_name(kind, tile))
+                   for kind in tile_leaf_kinds(tile)]
 
 
 def _elaborate(config):

@@ -18,13 +18,13 @@ from amaranth.lib.wiring import In, Out
 from sim_models.timing import tile_latency
 
 from .delay import delay_line
-from .leaf import instantiate, leaf_module_name
+from .leaf import LEAF_KINDS, instantiate, leaf_module_name
 from .numerics import arithmetic
 from .placement import register_placement
 from .shapes import index_shape
 
 __all__ = ["PEColumn", "PEGroup", "PE_GROUP", "PE_GROUP_ROWS", "pe_chain", "pe_column_signature",
-           "pe_group_rows", "pe_group_signature"]
+           "pe_group_rows", "pe_group_signature", "tile_leaf_kinds"]
 
 #: Leaf kind of a group of rows of a floating-point PE column (:class:`PEGroup`).
 PE_GROUP = "pe_group"
@@ -241,6 +241,13 @@ def pe_group_rows(config):
         return config.rows
     return max(size for size in range(1, min(PE_GROUP_ROWS, config.rows) + 1)
                if config.rows % size == 0)
+
+
+def tile_leaf_kinds(config):
+    """Kinds of the leaf modules (``hdl.leaf``) of tile ``config`` besides its FloatMac: its PE
+    group when its columns are built of groups (:func:`pe_group_rows`), then the PE and PSUM
+    columns (``hdl.leaf.LEAF_KINDS``)."""
+    return ((PE_GROUP,) if pe_group_rows(config) < config.rows else ()) + LEAF_KINDS
 
 
 def pe_group_signature(config):

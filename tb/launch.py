@@ -24,8 +24,8 @@ from pathlib import Path
 from hdl.emit import EmitError, generate, write
 from hdl.fabric import router_leaves
 from hdl.fabric.torus_collective import node_module_name
-from hdl.leaf import LEAF_KINDS, leaf_module_name
-from hdl.pe_column import PE_GROUP, pe_group_rows
+from hdl.leaf import leaf_module_name
+from hdl.pe_column import tile_leaf_kinds
 from sim_models.config import (AllReduceConfig, DistributedGemmConfig, FabricConfig, TileConfig,
                                config_to_dict, module_name)
 from sim_models.results import ResultsError
@@ -57,8 +57,7 @@ def hierarchical_config(config):
     elif isinstance(config, AllReduceConfig):  # a torus collective: its router and its node
         modules = [name for _, name in router_leaves(config.ring)] + [node_module_name(config)]
     else:
-        groups = [PE_GROUP] if pe_group_rows(config) < config.rows else []
-        modules = [leaf_module_name(kind, config) for kind in groups + list(LEAF_KINDS)]
+        modules = [leaf_module_name(kind, config) for kind in tile_leaf_kinds(config)]
     return "`verilator_config\n" + "".join(f'hier_block -module "{module}"\n' for module in modules)
 
 
@@ -73,8 +72,8 @@ class Design:
     test_module : str
         Importable name of the cocotb test module, e.g. ``"tb.tile_tb"``.
     hierarchical : bool
-        Tiles and fabrics in Verilator only: build each column module
-        (:data:`hdl.leaf.LEAF_KINDS`, the FloatMac inside its PE column), or the router, once
+        Tiles and fabrics in Verilator only: build each column module and PE group
+        (``hdl.pe_column.tile_leaf_kinds``, the FloatMac inside them), or the router, once
         as a hierarchical block (``--hierarchical``) instead of once per instance.
     verilog : Path or None
         The Verilog file of ``config`` as :func:`hdl.emit.write` wrote it, its
